@@ -1,0 +1,88 @@
+/**
+ * A Raft group's configuration: who it is, who its peers are, and a named limit for everything.
+ * `validateConfig` checks the limits against each other when a group is created.
+ */
+import type { LogStorage } from './storage.js';
+import type { HardState, NodeId } from './types.js';
+
+/** Ways to break the core on purpose, so tests can prove the simulator catches each (see test/sim). */
+export interface UnsafeMutations {
+  /** Grant votes without the §5.4.1 check that the candidate's log is up to date. */
+  grantVoteWithoutLogCheck?: boolean;
+  /** Commit an earlier term's entry as soon as a majority holds it (the Figure 8 bug of §5.4.2). */
+  commitPriorTermByCount?: boolean;
+  /** Campaign straight away instead of asking for pre-votes first (thesis §9.6). */
+  skipPreVote?: boolean;
+}
+
+export interface RaftLimits {
+  /** Ticks without hearing from a leader before a follower campaigns; randomized to [n, 2n). */
+  electionTicks: number;
+  /** Ticks between a leader's heartbeats. */
+  heartbeatTicks: number;
+  /** Bytes of entries in one append message (at least one entry is always sent). */
+  appendBytesMax: number;
+  /** Append messages in flight to one follower in the Replicate state. */
+  appendsInFlightMax: number;
+  /** Bytes of entries in flight to one follower. */
+  inFlightBytesMax: number;
+  /** Bytes of proposed but uncommitted entries on a leader before proposals are refused. */
+  uncommittedBytesMax: number;
+  /** Bytes of one proposed entry's data. */
+  entryBytesMax: number;
+  /** Bytes of committed entries handed out in one Ready for applying (at least one entry). */
+  applyBytesMax: number;
+}
+
+export const DEFAULT_LIMITS: RaftLimits = {
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  appendBytesMax: 1024 * 1024,
+  appendsInFlightMax: 64,
+  inFlightBytesMax: 32 * 1024 * 1024,
+  uncommittedBytesMax: 64 * 1024 * 1024,
+  entryBytesMax: 8 * 1024 * 1024,
+  applyBytesMax: 64 * 1024 * 1024,
+};
+
+export interface RaftConfig {
+  readonly id: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  readonly storage: LogStorage;
+  /** The state persisted by an earlier run; a fresh node starts at term 0 with no vote. */
+  readonly hardState?: HardState;
+  /** The last index the application has applied (it resumes after it). */
+  readonly applied?: number;
+  /** A seeded source of numbers in [0, 1): the core's only randomness. */
+  readonly random: () => number;
+  readonly limits?: Partial<RaftLimits>;
+  /** Step down when a quorum has not been heard from for an election timeout. Default true. */
+  readonly checkQuorum?: boolean;
+  /** Ask for pre-votes before raising the term. Default true. */
+  readonly preVote?: boolean;
+  /** Test-only: break the core in a named way. Never set outside tests and chaos mutant runs. */
+  readonly unsafeMutations?: UnsafeMutations;
+}
+
+export class RaftConfigError extends Error {
+  override readonly name = 'RaftConfigError';
+}
+
+export function validateConfig(c: RaftConfig): RaftLimits {
+  const l: RaftLimits = { ...DEFAULT_LIMITS, ...c.limits };
+  const fail = (msg: string): never => {
+    throw new RaftConfigError(`raft group member ${c.id}: ${msg}`);
+  };
+  for (const [name, v] of Object.entries(l)) {
+    if (!Number.isSafeInteger(v) || v < 1) fail(`limit ${name} must be a positive integer, got ${v}`);
+  }
+  if (l.heartbeatTicks >= l.electionTicks) fail(`heartbeatTicks ${l.heartbeatTicks} must be below electionTicks ${l.electionTicks}`);
+  if (l.appendBytesMax > l.inFlightBytesMax) fail(`appendBytesMax ${l.appendBytesMax} exceeds inFlightBytesMax ${l.inFlightBytesMax}`);
+  if (l.entryBytesMax > l.uncommittedBytesMax) fail(`entryBytesMax ${l.entryBytesMax} exceeds uncommittedBytesMax ${l.uncommittedBytesMax}`);
+  if (c.voters.length === 0) fail('a group needs at least one voter');
+  const all = [...c.voters, ...(c.learners ?? [])];
+  if (new Set(all).size !== all.length) fail(`members are listed twice: ${all.join(', ')}`);
+  if (!all.includes(c.id)) fail(`it is not among the members ${all.join(', ')}`);
+  return l;
+}

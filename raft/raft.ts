@@ -1,0 +1,908 @@
+/**
+ * One member of one Raft group, as a pure state machine (shaped like etcd's raft).
+ *
+ * Inputs: `tick()`, `step(message)`, `propose(data)`, `readIndex(context)`,
+ * `transferLeadership(to)`, `reportUnreachable(peer)`. Output: a `Ready` (see raft/types.ts for
+ * the contract: persist, then send and apply), then `advance(ready)`.
+ *
+ * No timers, sockets, files, clocks or global randomness: time is ticks, randomness comes from
+ * the config, so a simulation replays any history from its seed.
+ *
+ * Section numbers refer to the Raft paper (§5.x) and Ongaro's thesis (§3.10 transfer, §6.4 reads,
+ * §9.6 pre-vote).
+ */
+import { validateConfig, type RaftConfig, type RaftLimits, type UnsafeMutations } from './config.js';
+import { LogCompactedError, RaftError, RaftErrorCode, assert, notLeader } from './errors.js';
+import { RaftLog } from './log.js';
+import { Progress, ProgressState, assertNever } from './progress.js';
+import { VoteResult, committedIndex, quorumSize, voteResult } from './quorum.js';
+import { entryBytes } from './storage.js';
+import {
+  EntryKind,
+  Role,
+  type AppendRequest,
+  type AppendResponse,
+  type Entry,
+  type HardState,
+  type Heartbeat,
+  type HeartbeatResponse,
+  type Message,
+  type NodeId,
+  type ReadState,
+  type Ready,
+  type SnapshotRequest,
+  type SoftState,
+  type TimeoutNow,
+  type VoteRequest,
+  type VoteResponse,
+} from './types.js';
+
+const EMPTY = new Uint8Array(0);
+
+type CampaignKind = 'pre' | 'election' | 'transfer';
+
+/** A read waiting for a quorum to confirm round `round` (§6.4). */
+interface PendingRead {
+  readonly round: number;
+  readonly index: number;
+  readonly context: unknown;
+}
+
+export interface ProposeResult {
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly term: number;
+}
+
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+  readonly learner: boolean;
+  readonly recentActive: boolean;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly lead: NodeId | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly transferee: NodeId | null;
+  readonly peers: readonly PeerStatus[];
+}
+
+export class Raft {
+  readonly id: NodeId;
+  readonly limits: RaftLimits;
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+  readonly log: RaftLog;
+
+  term = 0;
+  vote: NodeId | null = null;
+  lead: NodeId | null = null;
+  role: Role = Role.Follower;
+
+  private readonly random: () => number;
+  private readonly checkQuorum: boolean;
+  private readonly preVote: boolean;
+  private readonly mutations: UnsafeMutations;
+
+  private readonly prs = new Map<NodeId, Progress>();
+  private readonly votes = new Map<NodeId, boolean>();
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private leadTransferee: NodeId | null = null;
+
+  /** Proposed entries not yet committed, with their sizes, for the uncommitted-bytes limit. */
+  private uncommitted: { index: number; bytes: number }[] = [];
+  private uncommittedBytes = 0;
+  /** Set by `propose`: appends go out once per Ready instead of once per proposal. */
+  private broadcastPending = false;
+
+  /** Read rounds (§6.4): the latest one sent out, and reads waiting on rounds. */
+  private readRound = 0;
+  private pendingReads: PendingRead[] = [];
+  /** Reads that arrived before this leader committed an entry of its own term. */
+  private readsAwaitingCommit: unknown[] = [];
+
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private readsDropped: unknown[] = [];
+  private prevHardState: HardState;
+  private prevSoftState: SoftState;
+  /** A Ready is out and not yet advanced. */
+  private readyOut = false;
+
+  constructor(config: RaftConfig) {
+    this.limits = validateConfig(config);
+    this.id = config.id;
+    this.voters = [...config.voters];
+    this.learners = [...(config.learners ?? [])];
+    this.random = config.random;
+    this.checkQuorum = config.checkQuorum ?? true;
+    this.preVote = config.preVote ?? true;
+    this.mutations = config.unsafeMutations ?? {};
+    const hs = config.hardState ?? { term: 0, vote: null, commit: 0 };
+    this.log = new RaftLog(config.storage, hs.commit, config.applied ?? 0);
+    this.term = hs.term;
+    this.vote = hs.vote;
+    this.prevHardState = { term: hs.term, vote: hs.vote, commit: this.log.committed };
+    this.prevSoftState = { lead: null, role: Role.Follower };
+    this.becomeFollower(this.term, null);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Inputs
+
+  /** One unit of logical time. */
+  tick(): void {
+    if (this.role === Role.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  /** Starts an election now (as if the election timeout had passed). */
+  campaign(): void {
+    this.hup();
+  }
+
+  /** Appends entries to the leader's log; throws a RaftError when this node cannot take them. */
+  propose(datas: readonly Uint8Array[]): ProposeResult {
+    if (this.role !== Role.Leader) throw notLeader(this.id, this.lead);
+    if (this.leadTransferee !== null) {
+      throw new RaftError(RaftErrorCode.TransferInProgress, `${this.id} is handing leadership to ${this.leadTransferee}; retry shortly`, true, this.leadTransferee);
+    }
+    assert(datas.length > 0, () => 'propose() needs at least one entry');
+    let bytes = 0;
+    for (const d of datas) {
+      if (d.byteLength > this.limits.entryBytesMax) {
+        throw new RaftError(RaftErrorCode.EntryTooLarge, `an entry of ${d.byteLength} bytes exceeds entryBytesMax ${this.limits.entryBytesMax}`, false);
+      }
+      bytes += d.byteLength;
+    }
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.limits.uncommittedBytesMax) {
+      throw new RaftError(
+        RaftErrorCode.UncommittedBytesExceeded,
+        `${this.uncommittedBytes} uncommitted bytes plus ${bytes} would exceed uncommittedBytesMax ${this.limits.uncommittedBytesMax}; retry when followers catch up`,
+        true,
+      );
+    }
+    const first = this.log.lastIndex() + 1;
+    const ents: Entry[] = datas.map((data, k) => ({ index: first + k, term: this.term, kind: EntryKind.Normal, data }));
+    this.appendEntries(ents);
+    this.uncommitted.push({ index: first + ents.length - 1, bytes });
+    this.uncommittedBytes += bytes;
+    this.broadcastPending = true;
+    return { firstIndex: first, lastIndex: first + ents.length - 1, term: this.term };
+  }
+
+  /**
+   * Asks for a linearizable read point (§6.4). The answer is a `ReadState` with this context in a
+   * later Ready, once a quorum has confirmed that this node still leads; the host serves the read
+   * when it has applied up to the ReadState's index. Throws NOT_LEADER on a non-leader.
+   */
+  readIndex(context: unknown): void {
+    if (this.role !== Role.Leader) throw notLeader(this.id, this.lead);
+    if (this.voters.length === 1) {
+      this.readStates.push({ index: this.log.committed, context });
+      return;
+    }
+    if (!this.committedInTerm()) {
+      this.readsAwaitingCommit.push(context);
+      return;
+    }
+    this.addRead(context);
+  }
+
+  /** Thesis §3.10: hands leadership to `to` once its log is caught up. */
+  transferLeadership(to: NodeId): void {
+    if (this.role !== Role.Leader) throw notLeader(this.id, this.lead);
+    if (!this.voters.includes(to)) {
+      throw new RaftError(RaftErrorCode.UnknownNode, `${to} is not a voter of this group (${this.voters.join(', ')})`, false);
+    }
+    if (to === this.id || this.leadTransferee === to) return;
+    this.leadTransferee = to;
+    // The transfer must finish within one election timeout, counted from now.
+    this.electionElapsed = 0;
+    const pr = this.progress(to);
+    if (pr.match === this.log.lastIndex()) this.sendTimeoutNow(to);
+    else this.maybeSendAppend(to, true);
+  }
+
+  /** The host lost its connection to `peer`: whatever was in flight to it may be gone. */
+  reportUnreachable(peer: NodeId): void {
+    const pr = this.prs.get(peer);
+    if (this.role !== Role.Leader || pr === undefined) return;
+    if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+  }
+
+  step(m: Message): void {
+    if (m.term > this.term) {
+      if (m.type === 'preVote' || m.type === 'vote') {
+        // §9.6 / check-quorum: while a live leader is heard from, vote requests are disruptive.
+        const inLease = this.checkQuorum && this.lead !== null && this.electionElapsed < this.limits.electionTicks;
+        if (!m.transfer && inLease) return;
+      }
+      if (m.type === 'preVote') {
+        // A pre-vote never changes anyone's term.
+      } else if (m.type === 'preVoteResp' && !m.reject) {
+        // A granted pre-vote carries the term we would campaign in; we raise ours only if we win.
+      } else if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+        this.becomeFollower(m.term, m.from);
+      } else {
+        this.becomeFollower(m.term, null);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === 'append' || m.type === 'heartbeat')) {
+        // A leader from an older term, perhaps cut off: our higher term makes it step down. Without
+        // this, a node that raised its term would ignore it forever while it ignored our votes.
+        this.ackAppend(m.from, 0);
+      } else if (m.type === 'preVote') {
+        this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true } satisfies VoteResponse);
+      }
+      return;
+    }
+
+    if (m.type === 'preVote' || m.type === 'vote') {
+      this.handleVoteRequest(m);
+      return;
+    }
+    switch (this.role) {
+      case Role.Leader:
+        this.stepLeader(m);
+        return;
+      case Role.Candidate:
+      case Role.PreCandidate:
+        this.stepCandidate(m);
+        return;
+      case Role.Follower:
+        this.stepFollower(m);
+        return;
+      default:
+        assertNever(this.role);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Output
+
+  hasReady(): boolean {
+    if (this.readyOut) return false;
+    this.flushBroadcast();
+    return (
+      this.msgs.length > 0 ||
+      this.log.unstableEntries().length > 0 ||
+      this.log.unstableSnapshot() !== null ||
+      this.log.nextCommitted() !== null ||
+      this.readStates.length > 0 ||
+      this.readsDropped.length > 0 ||
+      this.hardStateChanged() ||
+      this.softStateChanged()
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.readyOut, () => `${this.id}: ready() called again before advance()`);
+    this.flushBroadcast();
+    const hs = this.hardState();
+    const hsChanged = this.hardStateChanged();
+    const termOrVoteChanged = hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    const entries = this.log.unstableEntries().slice();
+    const snapshot = this.log.unstableSnapshot();
+    const toApply = this.log.nextCommitted();
+    const rd: Ready = {
+      softState: this.softStateChanged() ? { lead: this.lead, role: this.role } : null,
+      hardState: hsChanged ? hs : null,
+      mustSync: entries.length > 0 || snapshot !== null || termOrVoteChanged,
+      snapshot,
+      entries,
+      messages: this.msgs,
+      committedEntries: toApply === null ? [] : this.log.slice(toApply.from, toApply.to + 1, this.limits.applyBytesMax),
+      readStates: this.readStates,
+      readsDropped: this.readsDropped,
+    };
+    this.msgs = [];
+    this.readStates = [];
+    this.readsDropped = [];
+    if (rd.softState !== null) this.prevSoftState = rd.softState;
+    this.readyOut = true;
+    return rd;
+  }
+
+  /** The host has persisted, sent and applied what `rd` asked for. */
+  advance(rd: Ready): void {
+    assert(this.readyOut, () => `${this.id}: advance() without a Ready`);
+    this.readyOut = false;
+    if (rd.hardState !== null) this.prevHardState = rd.hardState;
+    if (rd.snapshot !== null) this.log.stableSnapTo(rd.snapshot.index);
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) this.log.stableTo(last.index, last.term);
+    const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
+    if (lastApplied !== undefined) this.log.appliedTo(Math.max(this.log.applied, lastApplied.index));
+  }
+
+  status(): RaftStatus {
+    const peers: PeerStatus[] = [];
+    if (this.role === Role.Leader) {
+      for (const pr of this.prs.values()) {
+        peers.push({ id: pr.id, match: pr.match, next: pr.next, state: pr.state, learner: pr.isLearner, recentActive: pr.recentActive });
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      lead: this.lead,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      transferee: this.leadTransferee,
+      peers,
+    };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Roles
+
+  private becomeFollower(term: number, lead: NodeId | null): void {
+    this.reset(term);
+    this.lead = lead;
+    this.role = Role.Follower;
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== Role.Leader, () => `${this.id}: a leader cannot become a pre-candidate (term ${this.term})`);
+    // Pre-vote changes neither term nor vote (§9.6).
+    this.votes.clear();
+    this.lead = null;
+    this.role = Role.PreCandidate;
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== Role.Leader, () => `${this.id}: a leader cannot become a candidate (term ${this.term})`);
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = Role.Candidate;
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === Role.Candidate, () => `${this.id}: only a candidate can become leader, not a ${this.role} (term ${this.term})`);
+    this.reset(this.term);
+    this.lead = this.id;
+    this.role = Role.Leader;
+    this.progress(this.id).becomeReplicate();
+    // §5.4.2 / §8: a no-op entry of the new term lets the leader commit what earlier terms left.
+    this.appendEntries([{ index: this.log.lastIndex() + 1, term: this.term, kind: EntryKind.Noop, data: EMPTY }]);
+  }
+
+  private reset(term: number): void {
+    if (this.term !== term) {
+      assert(term > this.term, () => `${this.id}: term would go back from ${this.term} to ${term}`);
+      this.term = term;
+      this.vote = null;
+    }
+    this.lead = null;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.limits.electionTicks + Math.floor(this.random() * this.limits.electionTicks);
+    this.leadTransferee = null;
+    this.votes.clear();
+    this.uncommitted = [];
+    this.uncommittedBytes = 0;
+    this.broadcastPending = false;
+    for (const r of this.pendingReads) this.readsDropped.push(r.context);
+    for (const c of this.readsAwaitingCommit) this.readsDropped.push(c);
+    this.pendingReads = [];
+    this.readsAwaitingCommit = [];
+    this.readRound = 0;
+    this.prs.clear();
+    const next = this.log.lastIndex() + 1;
+    const { appendsInFlightMax, inFlightBytesMax } = this.limits;
+    for (const id of this.voters) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
+    for (const id of this.learners) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
+    const self = this.progress(this.id);
+    self.match = this.log.lastIndex();
+    self.recentActive = true;
+  }
+
+  private promotable(): boolean {
+    return this.voters.includes(this.id);
+  }
+
+  private hup(): void {
+    if (this.role === Role.Leader) return;
+    this.campaign0(this.preVote && !this.mutations.skipPreVote ? 'pre' : 'election');
+  }
+
+  private campaign0(kind: CampaignKind): void {
+    if (!this.promotable()) return;
+    let voteTerm: number;
+    let type: 'preVote' | 'vote';
+    if (kind === 'pre') {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+      type = 'preVote';
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+      type = 'vote';
+    }
+    this.votes.set(this.id, true);
+    if (voteResult(this.voters, this.votes) === VoteResult.Won) {
+      // A group of one wins at once.
+      if (kind === 'pre') this.campaign0('election');
+      else this.winElection();
+      return;
+    }
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const to of this.voters) {
+      if (to === this.id) continue;
+      this.msgs.push({ type, from: this.id, to, term: voteTerm, lastIndex, lastTerm, transfer: kind === 'transfer' } satisfies VoteRequest);
+    }
+  }
+
+  private winElection(): void {
+    this.becomeLeader();
+    this.bcastAppend();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Time
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup();
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.limits.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum && !this.quorumActive()) {
+        // §6.2: a leader that cannot reach a quorum steps down, so clients look elsewhere.
+        this.becomeFollower(this.term, null);
+        return;
+      }
+      for (const pr of this.prs.values()) pr.recentActive = pr.id === this.id;
+      this.leadTransferee = null; // a transfer that has not finished in an election timeout is abandoned
+    }
+    if (this.heartbeatElapsed >= this.limits.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat();
+      this.tickPeers();
+    }
+  }
+
+  /** Retries followers whose snapshot or appends have gone unanswered for an election timeout. */
+  private tickPeers(): void {
+    const lastIndex = this.log.lastIndex();
+    for (const pr of this.prs.values()) {
+      if (pr.id === this.id) continue;
+      if (pr.state === ProgressState.Snapshot) {
+        pr.snapshotTicks += this.limits.heartbeatTicks;
+        if (pr.snapshotTicks >= this.limits.electionTicks) {
+          pr.pendingSnapshot = 0;
+          pr.becomeProbe();
+        }
+      } else if (pr.state === ProgressState.Replicate && pr.match < lastIndex && pr.inflights.count > 0) {
+        pr.snapshotTicks += this.limits.heartbeatTicks; // reused as "ticks without progress"
+        if (pr.snapshotTicks >= this.limits.electionTicks) pr.becomeProbe();
+      }
+    }
+  }
+
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const id of this.voters) if (this.progress(id).recentActive) active++;
+    return active >= quorumSize(this.voters.length);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages, by role
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const respType = m.type === 'preVote' ? 'preVoteResp' : 'voteResp';
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.lead === null) ||
+      (m.type === 'preVote' && m.term > this.term);
+    const upToDate = this.mutations.grantVoteWithoutLogCheck === true || this.log.isUpToDate(m.lastIndex, m.lastTerm);
+    if (canVote && upToDate) {
+      // A grant carries the term asked about, so a pre-candidate can tell it from a stale answer.
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: m.term, reject: false } satisfies VoteResponse);
+      if (m.type === 'vote') {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true } satisfies VoteResponse);
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    switch (m.type) {
+      case 'appendResp':
+        this.handleAppendResponse(m);
+        return;
+      case 'heartbeatResp':
+        this.handleHeartbeatResponse(m);
+        return;
+      case 'append':
+      case 'heartbeat':
+      case 'snapshot':
+        assert(false, () => `${this.id} leads term ${this.term} and got a ${m.type} from ${m.from} of the same term: two leaders`);
+        return;
+      case 'preVoteResp':
+      case 'voteResp':
+      case 'timeoutNow':
+      case 'preVote':
+      case 'vote':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.becomeFollower(this.term, m.from);
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.becomeFollower(this.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.becomeFollower(this.term, m.from);
+        this.handleSnapshot(m);
+        return;
+      case 'preVoteResp':
+      case 'voteResp': {
+        const expected = this.role === Role.PreCandidate ? 'preVoteResp' : 'voteResp';
+        if (m.type !== expected) return;
+        this.votes.set(m.from, !m.reject);
+        const result = voteResult(this.voters, this.votes);
+        if (result === VoteResult.Won) {
+          if (this.role === Role.PreCandidate) this.campaign0('election');
+          else this.winElection();
+        } else if (result === VoteResult.Lost) {
+          this.becomeFollower(this.term, null);
+        }
+        return;
+      }
+      case 'appendResp':
+      case 'heartbeatResp':
+      case 'timeoutNow':
+      case 'preVote':
+      case 'vote':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case 'append':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleAppend(m);
+        return;
+      case 'heartbeat':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case 'snapshot':
+        this.electionElapsed = 0;
+        this.lead = m.from;
+        this.handleSnapshot(m);
+        return;
+      case 'timeoutNow':
+        // §3.10: the leader hands over; campaign at once, past pre-vote and the voters' lease.
+        this.campaign0('transfer');
+        return;
+      case 'appendResp':
+      case 'heartbeatResp':
+      case 'preVoteResp':
+      case 'voteResp':
+      case 'preVote':
+      case 'vote':
+        return;
+      default:
+        assertNever(m);
+    }
+  }
+
+  /** §5.3: the log-matching check, and a conflict hint that skips a whole term per round trip. */
+  private handleAppend(m: AppendRequest): void {
+    if (m.prevIndex < this.log.committed) {
+      this.ackAppend(m.from, this.log.committed);
+      return;
+    }
+    const lastNew = this.log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
+    if (lastNew !== null) {
+      this.ackAppend(m.from, lastNew);
+      return;
+    }
+    const last = this.log.lastIndex();
+    let conflictTerm = 0;
+    let conflictIndex = last + 1;
+    if (m.prevIndex <= last) {
+      const t = this.log.term(m.prevIndex);
+      assert(t !== null, () => `${this.id}: no term at ${m.prevIndex}, which is after commit ${this.log.committed}`);
+      conflictTerm = t;
+      // Entries up to the commit index match any leader's, so the hint never points below them.
+      conflictIndex = Math.max(this.log.firstIndexOfTerm(t, m.prevIndex), this.log.committed + 1);
+    }
+    this.msgs.push({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: m.prevIndex, reject: true, conflictTerm, conflictIndex } satisfies AppendResponse);
+  }
+
+  private handleHeartbeat(m: Heartbeat): void {
+    this.log.commitTo(m.commit);
+    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readRound: m.readRound } satisfies HeartbeatResponse);
+  }
+
+  private handleSnapshot(m: SnapshotRequest): void {
+    const s = m.snapshot;
+    if (s.index <= this.log.committed) {
+      this.ackAppend(m.from, this.log.committed);
+      return;
+    }
+    if (this.log.matchTerm(s.index, s.term)) {
+      // We hold the snapshot's last entry: everything up to it is committed; keep the log.
+      this.log.commitTo(s.index);
+    } else {
+      this.log.restore(s);
+    }
+    this.ackAppend(m.from, s.index);
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.prs.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    if (m.reject) {
+      if (this.backOff(pr, m)) this.maybeSendAppend(m.from, true);
+      return;
+    }
+    const wasPaused = pr.isPaused();
+    if (!pr.maybeUpdate(m.index)) return;
+    pr.snapshotTicks = 0;
+    switch (pr.state) {
+      case ProgressState.Probe:
+        pr.becomeReplicate();
+        break;
+      case ProgressState.Snapshot:
+        if (pr.match >= pr.pendingSnapshot) {
+          pr.becomeProbe();
+          pr.becomeReplicate();
+        }
+        break;
+      case ProgressState.Replicate:
+        pr.inflights.freeLE(m.index);
+        break;
+      default:
+        assertNever(pr.state);
+    }
+    if (this.maybeCommit()) {
+      // Followers learn the new commit index with the next Ready's appends, once per Ready.
+      this.broadcastPending = true;
+    } else if (wasPaused) {
+      this.maybeSendAppend(m.from, true);
+    }
+    while (this.maybeSendAppend(m.from, false)) {
+      // Stream what remains, within the in-flight limits.
+    }
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+  }
+
+  /**
+   * A follower rejected an append at `m.index`. Returns true if the next index moved back.
+   * The follower holds `conflictTerm` at that index from `conflictIndex` on: if we hold entries of
+   * that term too, both logs agree up to our last one of them; otherwise skip the follower's term.
+   */
+  private backOff(pr: Progress, m: AppendResponse): boolean {
+    if (pr.state === ProgressState.Replicate) {
+      if (m.index <= pr.match) return false; // stale
+      pr.becomeProbe();
+      return true;
+    }
+    if (pr.next - 1 !== m.index) return false; // an answer to an older probe
+    let next = m.conflictIndex;
+    if (m.conflictTerm !== 0) {
+      const i = this.log.lastIndexWithTermAtMost(m.conflictTerm, m.index);
+      if (i !== null && this.log.term(i) === m.conflictTerm) next = i + 1;
+    }
+    pr.next = Math.max(pr.match + 1, Math.min(next, m.index));
+    pr.probeSent = false;
+    return true;
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.prs.get(m.from);
+    if (pr === undefined) return;
+    pr.recentActive = true;
+    pr.probeSent = false;
+    if (pr.match < this.log.lastIndex()) this.maybeSendAppend(m.from, true);
+    if (m.readRound > pr.readRoundAcked) {
+      pr.readRoundAcked = m.readRound;
+      this.releaseReads();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Leader: replication, commit, reads, transfer
+
+  private appendEntries(ents: Entry[]): void {
+    const last = this.log.append(ents);
+    this.progress(this.id).maybeUpdate(last);
+    // A group of one commits as soon as its leader has the entry (the host persists before applying).
+    this.maybeCommit();
+  }
+
+  private flushBroadcast(): void {
+    if (!this.broadcastPending) return;
+    this.broadcastPending = false;
+    if (this.role === Role.Leader) this.bcastAppend();
+  }
+
+  private bcastAppend(): void {
+    for (const id of this.prs.keys()) {
+      if (id === this.id) continue;
+      this.maybeSendAppend(id, true);
+      while (this.maybeSendAppend(id, false)) {
+        // Fill the in-flight window.
+      }
+    }
+  }
+
+  private bcastHeartbeat(): void {
+    for (const pr of this.prs.values()) {
+      if (pr.id === this.id) continue;
+      // Never tell a follower to commit beyond what it is known to hold.
+      const commit = Math.min(pr.match, this.log.committed);
+      this.msgs.push({ type: 'heartbeat', from: this.id, to: pr.id, term: this.term, commit, readRound: this.readRound } satisfies Heartbeat);
+    }
+  }
+
+  /**
+   * Sends the follower the entries it lacks, or the snapshot if they are gone. Returns true if a
+   * message went out; with `sendIfEmpty` false, only a message with entries counts.
+   */
+  private maybeSendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress(to);
+    if (pr.isPaused()) return false;
+    const lastIndex = this.log.lastIndex();
+    assert(pr.next <= lastIndex + 1, () => `${this.id}: next ${pr.next} for ${to} is beyond the last index ${lastIndex}`);
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === null) return this.sendSnapshot(pr);
+    let entries: Entry[] = [];
+    if (pr.next <= lastIndex) {
+      try {
+        entries = this.log.slice(pr.next, lastIndex + 1, this.limits.appendBytesMax);
+      } catch (err) {
+        if (err instanceof LogCompactedError) return this.sendSnapshot(pr);
+        throw err;
+      }
+    }
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.msgs.push({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed } satisfies AppendRequest);
+    let bytes = 0;
+    for (const e of entries) bytes += entryBytes(e);
+    pr.sentEntries(prevIndex + entries.length, entries.length, bytes);
+    return entries.length > 0;
+  }
+
+  private sendSnapshot(pr: Progress): boolean {
+    const snap = this.log.storage.snapshot();
+    if (snap === null) return false; // not ready yet; the next heartbeat response retries
+    this.msgs.push({ type: 'snapshot', from: this.id, to: pr.id, term: this.term, snapshot: snap } satisfies SnapshotRequest);
+    pr.becomeSnapshot(snap.index);
+    return false;
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.msgs.push({ type: 'timeoutNow', from: this.id, to, term: this.term } satisfies TimeoutNow);
+  }
+
+  private maybeCommit(): boolean {
+    const mci = committedIndex(this.voters, (id) => this.progress(id).match);
+    const countPriorTerms = this.mutations.commitPriorTermByCount === true;
+    const wasInTerm = this.committedInTerm();
+    if (!this.log.maybeCommit(mci, this.term, countPriorTerms)) return false;
+    const committed = this.log.committed;
+    while (this.uncommitted.length > 0 && this.uncommitted[0]!.index <= committed) {
+      this.uncommittedBytes -= this.uncommitted.shift()!.bytes;
+    }
+    if (!wasInTerm && this.committedInTerm()) {
+      // §6.4: reads wait until this leader has committed an entry of its own term.
+      const waiting = this.readsAwaitingCommit;
+      this.readsAwaitingCommit = [];
+      for (const c of waiting) this.addRead(c);
+    }
+    return true;
+  }
+
+  private committedInTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  /**
+   * §6.4 ReadIndex. A read's index is the commit index now; it is served once a quorum answers a
+   * heartbeat sent after it arrived. Reads share rounds: while one round is out, new reads wait
+   * for the next, which goes out when the current one is confirmed.
+   */
+  private addRead(context: unknown): void {
+    const roundOut = this.pendingReads.some((r) => r.round === this.readRound);
+    if (roundOut) {
+      this.pendingReads.push({ round: this.readRound + 1, index: this.log.committed, context });
+    } else {
+      this.readRound++;
+      this.pendingReads.push({ round: this.readRound, index: this.log.committed, context });
+      this.bcastHeartbeat();
+    }
+  }
+
+  private releaseReads(): void {
+    if (this.pendingReads.length === 0) return;
+    const acks = this.voters.map((id) => (id === this.id ? this.readRound : this.progress(id).readRoundAcked));
+    acks.sort((a, b) => b - a);
+    const confirmed = acks[quorumSize(this.voters.length) - 1]!;
+    let n = 0;
+    while (n < this.pendingReads.length && this.pendingReads[n]!.round <= confirmed) {
+      const r = this.pendingReads[n]!;
+      this.readStates.push({ index: r.index, context: r.context });
+      n++;
+    }
+    if (n === 0) return;
+    this.pendingReads = this.pendingReads.slice(n);
+    if (this.pendingReads.length > 0 && confirmed >= this.readRound) {
+      this.readRound++;
+      this.bcastHeartbeat();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  /** A successful append response: `index` is the last index known to match the leader's. */
+  private ackAppend(to: NodeId, index: number): void {
+    this.msgs.push({ type: 'appendResp', from: this.id, to, term: this.term, index, reject: false, conflictTerm: 0, conflictIndex: 0 } satisfies AppendResponse);
+  }
+
+  private progress(id: NodeId): Progress {
+    const pr = this.prs.get(id);
+    assert(pr !== undefined, () => `${this.id}: no progress for ${id}`);
+    return pr;
+  }
+
+  private hardStateChanged(): boolean {
+    const p = this.prevHardState;
+    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.log.committed;
+  }
+
+  private softStateChanged(): boolean {
+    return this.prevSoftState.lead !== this.lead || this.prevSoftState.role !== this.role;
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * The values that flow into and out of the Raft core. Nothing here does I/O: a host moves these
+ * between the core, its disk and its network.
+ *
+ * Indexes and terms are plain numbers: they grow by one per entry or election, so 2^53 is out of
+ * reach for the life of any cluster. Index 0 with term 0 is the empty log's sentinel.
+ */
+
+export type NodeId = string;
+
+/** The kinds of log entry. Only `Normal` entries carry application data (and, in a partition, offsets). */
+export const EntryKind = {
+  /** Application data: a record batch in a partition, a command in the metadata group. */
+  Normal: 0,
+  /** Appended by every new leader at the start of its term; lets it commit earlier entries (§5.4.2). */
+  Noop: 1,
+  /** Membership change (reserved; static membership for now). */
+  Config: 2,
+} as const;
+export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
+
+export interface Entry {
+  readonly index: number;
+  readonly term: number;
+  readonly kind: EntryKind;
+  readonly data: Uint8Array;
+}
+
+/** What must survive a crash besides the log. `commit` may be persisted lazily (see `Ready.mustSync`). */
+export interface HardState {
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly commit: number;
+}
+
+/**
+ * The state at the start of a log whose earlier entries are gone: the index and term of the last
+ * dropped entry and an application-defined blob (a partition's next offset at log start, the
+ * metadata group's state).
+ */
+export interface Snapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly data: Uint8Array;
+}
+
+export const Role = {
+  Follower: 'follower',
+  PreCandidate: 'pre-candidate',
+  Candidate: 'candidate',
+  Leader: 'leader',
+} as const;
+export type Role = (typeof Role)[keyof typeof Role];
+
+interface MessageBase {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  /** The sender's term; a granted pre-vote response carries the term it was asked about. */
+  readonly term: number;
+}
+
+/** §5.2 RequestVote, and the thesis's §9.6 pre-vote, which asks without raising anyone's term. */
+export interface VoteRequest extends MessageBase {
+  readonly type: 'preVote' | 'vote';
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+  /** Sent on a leadership transfer: voters must not ignore it for having a live leader. */
+  readonly transfer: boolean;
+}
+
+export interface VoteResponse extends MessageBase {
+  readonly type: 'preVoteResp' | 'voteResp';
+  readonly reject: boolean;
+}
+
+/** §5.3 AppendEntries. */
+export interface AppendRequest extends MessageBase {
+  readonly type: 'append';
+  readonly prevIndex: number;
+  readonly prevTerm: number;
+  readonly entries: readonly Entry[];
+  readonly commit: number;
+}
+
+/**
+ * On success `index` is the last index the follower now holds from this leader. On rejection
+ * `index` is the rejected `prevIndex`, and the hint lets the leader skip a whole term per round
+ * trip: `conflictTerm` is the follower's term at `prevIndex` (0 when its log is shorter) and
+ * `conflictIndex` the first index the follower holds of that term (or its last index + 1).
+ */
+export interface AppendResponse extends MessageBase {
+  readonly type: 'appendResp';
+  readonly index: number;
+  readonly reject: boolean;
+  readonly conflictTerm: number;
+  readonly conflictIndex: number;
+}
+
+/** Keeps followers from campaigning, carries the commit index and confirms read rounds (§6.4). */
+export interface Heartbeat extends MessageBase {
+  readonly type: 'heartbeat';
+  readonly commit: number;
+  /** The leader's read round at the time of sending; echoed in the response. */
+  readonly readRound: number;
+}
+
+export interface HeartbeatResponse extends MessageBase {
+  readonly type: 'heartbeatResp';
+  readonly readRound: number;
+}
+
+/** Sent when a follower needs entries before the leader's first index: its log starts over. */
+export interface SnapshotRequest extends MessageBase {
+  readonly type: 'snapshot';
+  readonly snapshot: Snapshot;
+}
+
+/** Thesis §3.10: the leader tells an up-to-date follower to start an election at once. */
+export interface TimeoutNow extends MessageBase {
+  readonly type: 'timeoutNow';
+}
+
+export type Message =
+  | VoteRequest
+  | VoteResponse
+  | AppendRequest
+  | AppendResponse
+  | Heartbeat
+  | HeartbeatResponse
+  | SnapshotRequest
+  | TimeoutNow;
+
+export type MessageType = Message['type'];
+
+/** A read point confirmed by a quorum: reads of state applied up to `index` are linearizable. */
+export interface ReadState {
+  readonly index: number;
+  readonly context: unknown;
+}
+
+export interface SoftState {
+  readonly lead: NodeId | null;
+  readonly role: Role;
+}
+
+/**
+ * Everything the core asks its host to do, handed out by `Raft.ready()`.
+ *
+ * THE CONTRACT: everything to persist in a Ready (`snapshot`, `entries`, `hardState` when `mustSync`)
+ * is durable before any of its `messages` is sent, and before any of `committedEntries` is applied
+ * or acknowledged. Then the host calls `Raft.advance(ready)`, and only then asks for the next Ready.
+ * The core goes on taking `tick`, `step` and `propose` calls in between; what they produce waits
+ * for the next Ready.
+ *
+ * Persisting, in order: install `snapshot` if present (the log restarts after it); drop any stored
+ * entry at or after `entries[0].index` and append `entries`; store `hardState`.
+ */
+export interface Ready {
+  readonly softState: SoftState | null;
+  readonly hardState: HardState | null;
+  /** True when the host must fsync before sending: new entries, a snapshot, or a new term or vote. */
+  readonly mustSync: boolean;
+  readonly snapshot: Snapshot | null;
+  readonly entries: readonly Entry[];
+  readonly messages: readonly Message[];
+  /**
+   * Entries newly committed, to apply in order (consecutive indexes; at most `applyBytesMax` of
+   * data, so a long backlog comes over several Readys). Taken from the log when the Ready was
+   * made, so they stay valid even if a snapshot replaces the log before the host gets to them.
+   */
+  readonly committedEntries: readonly Entry[];
+  readonly readStates: readonly ReadState[];
+  /** Read contexts that will never be confirmed because this node stopped leading. */
+  readonly readsDropped: readonly unknown[];
+}
