@@ -24,7 +24,7 @@ export interface RaftLimits {
   appendBytesMax: number;
   /** Append messages in flight to one follower in the Replicate state. */
   appendsInFlightMax: number;
-  /** Bytes of entries in flight to one follower. */
+  /** Bytes of entries in flight to one follower (soft: the message that crosses it still goes). */
   inFlightBytesMax: number;
   /** Bytes of proposed but uncommitted entries on a leader before proposals are refused. */
   uncommittedBytesMax: number;

@@ -16,7 +16,7 @@ import { LogCompactedError, RaftError, RaftErrorCode, assert, notLeader } from '
 import { RaftLog } from './log.js';
 import { Progress, ProgressState, assertNever } from './progress.js';
 import { VoteResult, committedIndex, quorumSize, voteResult } from './quorum.js';
-import { entryBytes } from './storage.js';
+import { ENTRY_OVERHEAD_BYTES, entryBytes } from './storage.js';
 import {
   EntryKind,
   Role,
@@ -165,7 +165,8 @@ export class Raft {
       if (d.byteLength > this.limits.entryBytesMax) {
         throw new RaftError(RaftErrorCode.EntryTooLarge, `an entry of ${d.byteLength} bytes exceeds entryBytesMax ${this.limits.entryBytesMax}`, false);
       }
-      bytes += d.byteLength;
+      // Like every byte limit, this one counts each entry's header allowance too.
+      bytes += d.byteLength + ENTRY_OVERHEAD_BYTES;
     }
     if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.limits.uncommittedBytesMax) {
       throw new RaftError(
@@ -176,9 +177,10 @@ export class Raft {
     }
     const first = this.log.lastIndex() + 1;
     const ents: Entry[] = datas.map((data, k) => ({ index: first + k, term: this.term, kind: EntryKind.Normal, data }));
-    this.appendEntries(ents);
+    // Counted before appending: a group of one commits in appendEntries, which uncounts it.
     this.uncommitted.push({ index: first + ents.length - 1, bytes });
     this.uncommittedBytes += bytes;
+    this.appendEntries(ents);
     this.broadcastPending = true;
     return { firstIndex: first, lastIndex: first + ents.length - 1, term: this.term };
   }
@@ -686,7 +688,9 @@ export class Raft {
       return;
     }
     const wasPaused = pr.isPaused();
-    if (!pr.maybeUpdate(m.index)) return;
+    // A probe answered at exactly the known match (nothing new to send) still ends the probe.
+    const probeMatched = pr.state === ProgressState.Probe && pr.match === m.index;
+    if (!pr.maybeUpdate(m.index) && !probeMatched) return;
     pr.snapshotTicks = 0;
     switch (pr.state) {
       case ProgressState.Probe:

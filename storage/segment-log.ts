@@ -1,0 +1,637 @@
+/**
+ * The segment log: a partition's Raft log and its data in one (DESIGN.md §3). A record batch is
+ * written once, as the payload of its Raft entry, and read back byte for byte by consumers.
+ *
+ * Folder layout:
+ *
+ *     <firstIndex>.log     entry frames (frame.ts), rolled by size and by age
+ *     <firstIndex>.index   sparse index of a sealed segment (segment-index.ts); derived
+ *     terms                first index of each term (term-boundaries.ts); derived
+ *     logstart             index, term and record offset just before the first entry, after
+ *                          retention or a snapshot moved the log start (atomic file: 3 × u64)
+ *
+ * The log is the truth; indexes and term boundaries are rebuilt from it when missing or damaged.
+ * On open, the active (last) segment is scanned and every frame verified: a torn or corrupt tail
+ * is cut off, but damage followed by valid frames, or any damage in a sealed segment, is reported
+ * as CorruptLogError instead of silently dropping data that may have been acknowledged.
+ *
+ * Offsets are dense: no-op and configuration entries take none, and every batch appended must
+ * start exactly at the log end offset. Writes go to the page cache; `sync()` makes them durable
+ * (the host calls it once per Ready pass: group commit).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { LogCompactedError } from '../raft/errors.js';
+import { entryBytes, limitBytes, type LogStorage } from '../raft/storage.js';
+import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
+import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
+import { FaultPoints } from './fault-points.js';
+import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
+import { readBatchHeader } from './record-batch.js';
+import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
+import { TermBoundaries } from './term-boundaries.js';
+
+export interface SegmentLogLimits {
+  /** Roll to a new segment once the active one holds this many bytes. */
+  segmentBytes: number;
+  /** Roll once the active segment's first entry is this old. */
+  segmentMs: number;
+  /** Bytes of log between sparse index points. */
+  indexIntervalBytes: number;
+  /** The largest frame accepted when reading; larger length fields are treated as corruption. */
+  frameBytesMax: number;
+  /** Recent entries kept in memory for replication, applying and tail reads. */
+  tailCacheBytes: number;
+  /** Bytes read from a file at a time when scanning or reading cold data. */
+  readChunkBytes: number;
+}
+
+export const DEFAULT_SEGMENT_LOG_LIMITS: SegmentLogLimits = {
+  segmentBytes: 64 * 1024 * 1024,
+  segmentMs: 7 * 24 * 3600 * 1000,
+  indexIntervalBytes: 4096,
+  frameBytesMax: 16 * 1024 * 1024 + FRAME_HEADER_BYTES,
+  tailCacheBytes: 32 * 1024 * 1024,
+  readChunkBytes: 1024 * 1024,
+};
+
+export interface SegmentLogOptions {
+  readonly dir: string;
+  /** Normal entries carry record batches: keep offsets and timestamps (partitions, not metadata). */
+  readonly recordBatches: boolean;
+  readonly limits?: Partial<SegmentLogLimits>;
+  /** Milliseconds; drives rolling by age and retention by age. */
+  readonly clock?: () => number;
+  readonly faults?: FaultPoints;
+}
+
+export interface RetentionPolicy {
+  /** Keep at most about this many bytes (whole segments are dropped); negative for no limit. */
+  readonly retentionBytes: number;
+  /** Drop segments whose newest record is older than this; negative for no limit. */
+  readonly retentionMs: number;
+  /** Never drop entries above this index (the applied index). */
+  readonly upToIndex: number;
+}
+
+export interface ReadResult {
+  /** Raw record batches, each exactly as stored; consecutive and complete. */
+  readonly batches: Uint8Array[];
+  readonly bytes: number;
+  /** One past the last offset returned (or the requested offset when nothing was returned). */
+  readonly nextOffset: number;
+}
+
+interface LogStart {
+  readonly index: number;
+  readonly term: number;
+  readonly offset: number;
+}
+
+interface CachedEntry {
+  readonly entry: Entry;
+  readonly info: BatchInfo | null;
+  /** The log end offset just after this entry. */
+  readonly endOffset: number;
+}
+
+const LOGSTART_MAGIC = 0x524c5331; // "RLS1"
+
+export class SegmentLog implements LogStorage {
+  private readonly limits: SegmentLogLimits;
+  private readonly cfg: SegmentConfig;
+  private readonly clock: () => number;
+  private readonly faults: FaultPoints;
+  private segments: Segment[] = [];
+  private readonly boundaries = new TermBoundaries();
+  private start: LogStart = { index: 0, term: 0, offset: 0 };
+  private cache: CachedEntry[] = [];
+  private cacheHead = 0;
+  private cacheBytes = 0;
+  private dirty = false;
+  private dirDirty = false;
+  private closed = false;
+  /** What recovery did on open, for logs and /status. */
+  readonly recovery: { scannedSegments: number; truncatedBytes: number; rebuiltIndexes: number; rebuiltTerms: boolean } = {
+    scannedSegments: 0,
+    truncatedBytes: 0,
+    rebuiltIndexes: 0,
+    rebuiltTerms: false,
+  };
+
+  private constructor(readonly options: SegmentLogOptions) {
+    this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
+    this.clock = options.clock ?? Date.now;
+    this.faults = options.faults ?? new FaultPoints();
+    const describe: DescribeEntry = options.recordBatches ? describeBatch : () => null;
+    this.cfg = {
+      dir: options.dir,
+      frameBytesMax: this.limits.frameBytesMax,
+      indexIntervalBytes: this.limits.indexIntervalBytes,
+      readChunkBytes: this.limits.readChunkBytes,
+      describe,
+    };
+  }
+
+  /** Opens (creating if needed) and recovers the log in `options.dir`. Throws CorruptLogError. */
+  static open(options: SegmentLogOptions): SegmentLog {
+    const log = new SegmentLog(options);
+    log.recover();
+    return log;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Recovery
+
+  private recover(): void {
+    const dir = this.options.dir;
+    fs.mkdirSync(dir, { recursive: true });
+    this.start = readLogStart(path.join(dir, 'logstart')) ?? { index: 0, term: 0, offset: 0 };
+    let bases = fs
+      .readdirSync(dir)
+      .filter((f) => /^\d{20}\.log$/.test(f))
+      .map((f) => Number(f.slice(0, 20)))
+      .sort((a, b) => a - b);
+    // Finish a retention or reset that was cut short: segments that begin before the log start
+    // go (retention drops whole segments; a reset discards everything before its new segment).
+    while (bases.length > 0 && bases[0]! < this.start.index + 1) {
+      rmIfExists(path.join(dir, segmentName(bases[0]!, 'log')));
+      rmIfExists(path.join(dir, segmentName(bases[0]!, 'index')));
+      bases = bases.slice(1);
+    }
+    if (bases.length === 0) {
+      this.segments = [Segment.create(this.cfg, this.start.index + 1, this.start.offset)];
+      this.dirDirty = true;
+      this.saveTerms();
+      return;
+    }
+    if (bases[0] !== this.start.index + 1) {
+      throw new CorruptLogError(path.join(dir, segmentName(bases[0]!, 'log')), 0, `the log should start at index ${this.start.index + 1} (see logstart) but its first segment starts at ${bases[0]}`);
+    }
+    const saved = TermBoundaries.load(path.join(dir, 'terms'));
+    const activeBase = bases[bases.length - 1]!;
+    if (saved !== null) {
+      this.boundaries.reset(saved.boundaries);
+      this.boundaries.truncateFrom(activeBase);
+    } else {
+      this.recovery.rebuiltTerms = true;
+    }
+    const coversThrough = saved?.coversThrough ?? this.start.index;
+    let prev: Segment | null = null;
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[i]!;
+      const sealed = i < bases.length - 1;
+      const baseOffset = prev?.nextOffset ?? this.start.offset;
+      if (prev !== null && base !== prev.lastIndex + 1) {
+        throw new CorruptLogError(path.join(dir, segmentName(base, 'log')), 0, `segment starts at index ${base} but the one before it ends at ${prev.lastIndex}`);
+      }
+      // Term boundaries inside a sealed segment past what `terms` covers must come from a scan.
+      const needTerms = sealed && (saved === null || coversThrough < base);
+      if (needTerms) this.boundaries.truncateFrom(base);
+      const observe = (e: Entry): void => {
+        if (!sealed || needTerms) this.boundaries.observe(e.index, e.term);
+      };
+      const opened = Segment.open(this.cfg, base, baseOffset, sealed && !needTerms, observe);
+      const seg = opened.segment;
+      this.segments.push(seg);
+      if (opened.scanned) this.recovery.scannedSegments++;
+      if (opened.end.kind !== 'end') {
+        if (sealed || seg.validFrameAfter(opened.end.position)) throw corruptAt(seg, opened.end);
+        const size = fs.fstatSync(seg.fd).size;
+        this.recovery.truncatedBytes += size - opened.end.position;
+        seg.cutAt(opened.end.position);
+        this.dirty = true;
+      }
+      if (sealed && opened.scanned) {
+        seg.seal();
+        this.recovery.rebuiltIndexes++;
+      }
+      prev = seg;
+    }
+    if (saved === null || this.recovery.rebuiltIndexes > 0) this.saveTerms();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // LogStorage: what the Raft core reads
+
+  firstIndex(): number {
+    return this.start.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.active().lastIndex;
+  }
+
+  term(i: number): number {
+    if (i < this.start.index) throw new LogCompactedError(i, this.firstIndex());
+    check(i <= this.lastIndex(), () => `term(${i}) is beyond the last index ${this.lastIndex()}`);
+    if (i === this.start.index) return this.start.term;
+    return this.boundaries.termAt(i);
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    this.ensureOpen();
+    if (lo < this.firstIndex()) throw new LogCompactedError(lo, this.firstIndex());
+    check(lo < hi && hi <= this.lastIndex() + 1, () => `entries(${lo}, ${hi}) outside ${this.firstIndex()}..${this.lastIndex()}`);
+    const cacheFirst = this.cacheFirstIndex();
+    const out: Entry[] = [];
+    let bytes = 0;
+    if (lo < cacheFirst) {
+      const diskHi = Math.min(hi, cacheFirst);
+      this.scanFrom('index', lo, (e) => {
+        if (e.index < lo) return true;
+        const b = entryBytes(e);
+        if (out.length > 0 && bytes + b > maxBytes) return false;
+        out.push(e);
+        bytes += b;
+        // Stop on the last entry wanted, without reading (and verifying) the one after it.
+        return e.index < diskHi - 1;
+      });
+      // Stopped on the byte budget before reaching the cached entries.
+      if (out.length < diskHi - lo) return out;
+    }
+    for (let i = Math.max(lo, cacheFirst); i < hi; i++) {
+      const c = this.cache[this.cacheHead + i - cacheFirst]!;
+      out.push(c.entry);
+    }
+    return limitBytes(out, maxBytes);
+  }
+
+  /** The log start, sent to a follower that needs entries before it (data: the log start offset). */
+  snapshot(): Snapshot {
+    return { index: this.start.index, term: this.start.term, data: encodeLogStart(this.start.offset) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+
+  /** Appends entries, first dropping any stored entry at or after `entries[0].index`. */
+  append(entries: readonly Entry[]): void {
+    this.ensureOpen();
+    if (entries.length === 0) return;
+    this.faults.pass('append');
+    const first = entries[0]!.index;
+    check(first >= this.firstIndex(), () => `append at ${first} is before the log start ${this.firstIndex()}`);
+    if (first <= this.lastIndex()) this.truncateSuffix(first);
+    check(first === this.lastIndex() + 1, () => `append at ${first} leaves a gap after ${this.lastIndex()}`);
+    this.maybeRoll();
+    const seg = this.active();
+    let next = seg.nextOffset;
+    const infos: (BatchInfo | null)[] = [];
+    for (const e of entries) {
+      const info = this.cfg.describe(e);
+      if (info !== null) {
+        check(info.baseOffset === next, () => `entry ${e.index} carries a batch at offset ${info.baseOffset}; offsets are dense and the log ends at ${next}`);
+        next = info.nextOffset;
+      }
+      infos.push(info);
+      this.boundaries.observe(e.index, e.term);
+    }
+    const before = seg.nextOffset;
+    seg.append(entries, infos, this.clock());
+    let end = before;
+    for (let i = 0; i < entries.length; i++) {
+      const info = infos[i]!;
+      if (info !== null) end = info.nextOffset;
+      this.cachePush({ entry: entries[i]!, info, endOffset: end });
+    }
+    this.dirty = true;
+  }
+
+  /** Makes everything appended so far durable: fdatasync of the active segment (and the folder). */
+  async sync(): Promise<void> {
+    this.ensureOpen();
+    this.faults.pass('sync');
+    const syncDir = this.dirDirty;
+    if (!this.dirty && !syncDir) return;
+    this.dirty = false;
+    this.dirDirty = false;
+    await this.active().sync();
+    if (syncDir) fsyncDir(this.options.dir);
+  }
+
+  /** Drops every entry at or after `index` (a Raft conflict). */
+  truncateSuffix(index: number): void {
+    this.ensureOpen();
+    if (index > this.lastIndex()) return;
+    this.faults.pass('truncate');
+    check(index >= this.firstIndex(), () => `truncate at ${index} is before the log start ${this.firstIndex()}`);
+    let removedSealed = false;
+    while (this.segments.length > 1 && this.active().baseIndex >= index) {
+      this.segments.pop()!.remove();
+      removedSealed = true;
+      this.dirDirty = true;
+    }
+    const seg = this.active();
+    if (seg.sealed) seg.unseal();
+    seg.truncateFrom(index);
+    this.boundaries.truncateFrom(index);
+    while (this.cache.length > this.cacheHead && this.cache[this.cache.length - 1]!.entry.index >= index) {
+      this.cacheBytes -= cachedBytes(this.cache.pop()!);
+    }
+    if (removedSealed || seg.baseIndex < index) this.saveTerms();
+    this.dirty = true;
+  }
+
+  /** Drops whole segments that end before `index` (never the active one). Returns how many. */
+  truncatePrefix(index: number): number {
+    this.ensureOpen();
+    let n = 0;
+    while (n < this.segments.length - 1 && this.segments[n]!.lastIndex < index) n++;
+    if (n === 0) return 0;
+    this.faults.pass('truncate');
+    const next = this.segments[n]!;
+    const lastDropped = next.baseIndex - 1;
+    this.start = { index: lastDropped, term: this.term(lastDropped), offset: next.baseOffset };
+    writeLogStart(path.join(this.options.dir, 'logstart'), this.start);
+    for (const s of this.segments.slice(0, n)) s.remove();
+    this.segments = this.segments.slice(n);
+    this.boundaries.dropBefore(this.start.index);
+    while (this.cacheHead < this.cache.length && this.cache[this.cacheHead]!.entry.index <= this.start.index) {
+      this.cacheBytes -= cachedBytes(this.cache[this.cacheHead++]!);
+    }
+    this.saveTerms();
+    return n;
+  }
+
+  /** Applies retention by size and age, within `upToIndex`. Returns the segments dropped. */
+  enforceRetention(policy: RetentionPolicy): number {
+    this.ensureOpen();
+    const now = this.clock();
+    let total = 0;
+    for (const s of this.segments) total += s.size;
+    let dropThrough = this.firstIndex();
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const s = this.segments[i]!;
+      if (s.lastIndex > policy.upToIndex) break;
+      const overSize = policy.retentionBytes >= 0 && total - s.size >= policy.retentionBytes;
+      const tooOld = policy.retentionMs >= 0 && s.maxTimestamp >= 0 && now - s.maxTimestamp > policy.retentionMs;
+      if (!overSize && !tooOld) break;
+      total -= s.size;
+      dropThrough = s.lastIndex + 1;
+    }
+    return this.truncatePrefix(dropThrough);
+  }
+
+  /** Replaces the whole log with an empty one that starts after `index` (a snapshot from the leader). */
+  resetTo(index: number, term: number, offset: number): void {
+    this.ensureOpen();
+    this.faults.pass('truncate');
+    this.start = { index, term, offset };
+    writeLogStart(path.join(this.options.dir, 'logstart'), this.start);
+    for (const s of this.segments) s.remove();
+    this.segments = [Segment.create(this.cfg, index + 1, offset)];
+    this.boundaries.reset([]);
+    this.cache = [];
+    this.cacheHead = 0;
+    this.cacheBytes = 0;
+    this.dirDirty = true;
+    this.saveTerms();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const s of this.segments) s.close();
+    this.closed = true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads by offset (the fetch path)
+
+  logStartOffset(): number {
+    return this.start.offset;
+  }
+
+  /** One past the last offset in the log (committed or not). */
+  logEndOffset(): number {
+    return this.active().nextOffset;
+  }
+
+  /**
+   * Raw batches from the one holding `fromOffset` on, up to `maxBytes` (always at least one batch),
+   * never past Raft index `maxIndex` (the commit index: consumers see only committed data).
+   */
+  readBatches(fromOffset: number, maxBytes: number, maxIndex: number): ReadResult {
+    this.ensureOpen();
+    if (fromOffset < this.start.offset || fromOffset > this.logEndOffset()) {
+      throw new OffsetOutOfRangeError(fromOffset, this.start.offset, this.logEndOffset());
+    }
+    const batches: Uint8Array[] = [];
+    let bytes = 0;
+    let nextOffset = fromOffset;
+    const take = (e: Entry, info: BatchInfo | null): boolean => {
+      if (e.index > maxIndex) return false;
+      if (info === null || info.nextOffset <= fromOffset) return true;
+      if (batches.length > 0 && bytes + e.data.byteLength > maxBytes) return false;
+      batches.push(e.data);
+      bytes += e.data.byteLength;
+      nextOffset = info.nextOffset;
+      return bytes < maxBytes;
+    };
+    const cached = this.cacheFindOffset(fromOffset);
+    if (cached >= 0) {
+      for (let i = cached; i < this.cache.length; i++) {
+        const c = this.cache[i]!;
+        if (!take(c.entry, c.info)) break;
+      }
+    } else {
+      let more = true;
+      const cacheFirst = this.cacheFirstIndex();
+      this.scanFrom('offset', fromOffset, (e) => {
+        if (e.index >= cacheFirst) return false;
+        more = take(e, this.cfg.describe(e));
+        return more;
+      });
+      if (more) {
+        for (let i = this.cacheHead; i < this.cache.length; i++) {
+          const c = this.cache[i]!;
+          if (!take(c.entry, c.info)) break;
+        }
+      }
+    }
+    return { batches, bytes, nextOffset };
+  }
+
+  /** The offset just past every batch with Raft index at most `index`: the high watermark for a commit index. */
+  offsetAfterIndex(index: number): number {
+    this.ensureOpen();
+    if (index >= this.lastIndex()) return this.logEndOffset();
+    if (index < this.firstIndex()) return this.start.offset;
+    // Offsets are dense, so the answer is where the next batch after `index` starts.
+    let offset = this.logEndOffset();
+    this.scanFrom('index', index + 1, (e, info) => {
+      if (e.index <= index || info === null) return true;
+      offset = info.baseOffset;
+      return false;
+    });
+    return offset;
+  }
+
+  /** The first batch whose newest record is at or after `timestamp`, within `maxIndex`; null if none. */
+  batchForTimestamp(timestamp: number, maxIndex: number): { offset: number; batch: Uint8Array } | null {
+    this.ensureOpen();
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < timestamp) continue;
+      // Points hold the running maximum before them, so start at the last one still below `timestamp`.
+      const cursor = seg.cursorFrom('timestampBefore', timestamp - 1);
+      for (let f = cursor.next(); f !== null; f = cursor.next()) {
+        if (f.entry.index > maxIndex) return null;
+        const info = this.cfg.describe(f.entry);
+        if (info !== null && info.maxTimestamp >= timestamp) return { offset: info.baseOffset, batch: f.entry.data };
+      }
+      if (cursor.ended !== null && cursor.ended.kind !== 'end') throw corruptAt(seg, cursor.ended);
+    }
+    return null;
+  }
+
+  status(): { firstIndex: number; lastIndex: number; logStartOffset: number; logEndOffset: number; segments: number; bytes: number } {
+    let bytes = 0;
+    for (const s of this.segments) bytes += s.size;
+    return {
+      firstIndex: this.firstIndex(),
+      lastIndex: this.lastIndex(),
+      logStartOffset: this.start.offset,
+      logEndOffset: this.logEndOffset(),
+      segments: this.segments.length,
+      bytes,
+    };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new LogClosedError(this.options.dir);
+  }
+
+  private maybeRoll(): void {
+    const seg = this.active();
+    if (seg.isEmpty()) return;
+    const full = seg.size >= this.limits.segmentBytes;
+    const old = seg.firstAppendAt !== null && this.clock() - seg.firstAppendAt >= this.limits.segmentMs;
+    if (!full && !old) return;
+    this.faults.pass('roll');
+    // Order matters for recovery: the sealed segment's terms and index exist before the next file.
+    seg.seal();
+    this.saveTerms(seg.lastIndex);
+    this.segments.push(Segment.create(this.cfg, seg.lastIndex + 1, seg.nextOffset));
+    this.dirDirty = true;
+  }
+
+  private saveTerms(coversThrough = this.active().baseIndex - 1): void {
+    this.boundaries.save(path.join(this.options.dir, 'terms'), coversThrough);
+  }
+
+  /**
+   * Visits stored entries (on disk: the tail cache is the caller's business) from the sparse point
+   * at or before `key = value` on, across segments, until `visit` returns false.
+   */
+  private scanFrom(key: 'index' | 'offset', value: number, visit: (e: Entry, info: BatchInfo | null) => boolean): void {
+    const first = this.segmentFor(key, value);
+    for (let i = first; i < this.segments.length; i++) {
+      const seg = this.segments[i]!;
+      const cursor = i === first ? seg.cursorFrom(key, value) : seg.cursorFrom('index', seg.baseIndex);
+      for (let f = cursor.next(); f !== null; f = cursor.next()) {
+        if (!visit(f.entry, this.cfg.describe(f.entry))) return;
+      }
+      if (cursor.ended !== null && cursor.ended.kind !== 'end') throw corruptAt(seg, cursor.ended);
+    }
+  }
+
+  /** The last segment that begins at or before `key = value` (for offsets: the last of equals). */
+  private segmentFor(key: 'index' | 'offset', value: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = this.segments[mid]!;
+      if ((key === 'index' ? s.baseIndex : s.baseOffset) <= value) {
+        found = mid;
+        lo = mid + 1;
+      } else {
+        hi = mid - 1;
+      }
+    }
+    return found;
+  }
+
+  // Tail cache: the newest entries, oldest first, from cacheHead on.
+
+  private cacheFirstIndex(): number {
+    const c = this.cache[this.cacheHead];
+    return c === undefined ? this.lastIndex() + 1 : c.entry.index;
+  }
+
+  private cachePush(c: CachedEntry): void {
+    this.cache.push(c);
+    this.cacheBytes += cachedBytes(c);
+    while (this.cacheBytes > this.limits.tailCacheBytes && this.cacheHead < this.cache.length - 1) {
+      this.cacheBytes -= cachedBytes(this.cache[this.cacheHead++]!);
+    }
+    if (this.cacheHead > 1024 && this.cacheHead * 2 > this.cache.length) {
+      this.cache = this.cache.slice(this.cacheHead);
+      this.cacheHead = 0;
+    }
+  }
+
+  /**
+   * Position in the cache of the first entry whose records reach past `offset`, or -1 when the
+   * offset is before what the cache holds.
+   */
+  private cacheFindOffset(offset: number): number {
+    const head = this.cache[this.cacheHead];
+    if (head === undefined) return -1;
+    const startOffset = head.info?.baseOffset ?? head.endOffset;
+    if (offset < startOffset) return -1;
+    let lo = this.cacheHead;
+    let hi = this.cache.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cache[mid]!.endOffset <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+function cachedBytes(c: CachedEntry): number {
+  return c.entry.data.byteLength + FRAME_HEADER_BYTES;
+}
+
+/** Offsets and timestamps of a partition entry, read from its record batch header. */
+function describeBatch(e: Entry): BatchInfo | null {
+  if (e.kind !== EntryKind.Normal) return null;
+  const h = readBatchHeader(e.data, 0);
+  return { baseOffset: h.baseOffset, nextOffset: h.baseOffset + h.lastOffsetDelta + 1, maxTimestamp: h.maxTimestamp };
+}
+
+export function encodeLogStart(offset: number): Uint8Array {
+  const b = Buffer.alloc(8);
+  writeU64(b, 0, offset);
+  return b;
+}
+
+export function decodeLogStart(data: Uint8Array): number {
+  check(data.byteLength === 8, () => `a log-start snapshot holds 8 bytes, not ${data.byteLength}`);
+  return readU64(Buffer.from(data.buffer, data.byteOffset, 8), 0);
+}
+
+function readLogStart(file: string): LogStart | null {
+  const body = readFileChecked(file, LOGSTART_MAGIC);
+  if (body === null || body.byteLength !== 24) return null;
+  const b = Buffer.from(body.buffer, body.byteOffset, 24);
+  return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16) };
+}
+
+function writeLogStart(file: string, s: LogStart): void {
+  const b = Buffer.alloc(24);
+  writeU64(b, 0, s.index);
+  writeU64(b, 8, s.term);
+  writeU64(b, 16, s.offset);
+  writeFileAtomic(file, LOGSTART_MAGIC, b);
+}

@@ -1,0 +1,141 @@
+/**
+ * The metadata group's applied state, kept in LevelDB: topic configuration, placement, consumer
+ * groups, committed consumer offsets, producer ids — whatever the metadata state machine stores,
+ * under string keys with msgpack values.
+ *
+ * Every `apply` writes its changes and the Raft index they came from in one LevelDB batch, so a
+ * restart resumes exactly after the last applied entry. The whole state is also held in memory
+ * (it is small: metadata, not data), so reads are synchronous.
+ *
+ * LevelDB writes are not fsynced one by one: the Raft log is durable, and entries applied but not
+ * yet synced here are applied again after a crash. `flush()` syncs, and must run before the Raft
+ * log is compacted past the applied index (see `exportSnapshot`).
+ *
+ * Keys: `s:<key>` for state, and `m:applied` for the applied index (u64 big-endian).
+ * A snapshot is msgpack of { applied, entries: [[key, value bytes], ...] }.
+ */
+import { Level } from 'level';
+import { Packr } from 'msgpackr';
+
+const APPLIED_KEY = 'm:applied';
+const STATE_PREFIX = 's:';
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+
+export type StateOp = { readonly type: 'put'; readonly key: string; readonly value: unknown } | { readonly type: 'del'; readonly key: string };
+
+export class SnapshotFormatError extends Error {
+  override readonly name = 'SnapshotFormatError';
+}
+
+export class StateStore {
+  private readonly mem = new Map<string, unknown>();
+  private applied = 0;
+
+  private constructor(private readonly db: Level<string, Uint8Array>, readonly dir: string) {}
+
+  static async open(dir: string): Promise<StateStore> {
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    await db.open();
+    const store = new StateStore(db, dir);
+    for await (const [k, v] of db.iterator()) {
+      if (k === APPLIED_KEY) store.applied = readU64(v);
+      else if (k.startsWith(STATE_PREFIX)) store.mem.set(k.slice(STATE_PREFIX.length), packr.unpack(v));
+    }
+    return store;
+  }
+
+  /** The Raft index of the last entry applied: a restart resumes after it. */
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  get<T>(key: string): T | undefined {
+    return this.mem.get(key) as T | undefined;
+  }
+
+  /** Keys starting with `prefix`, in key order, with their values. */
+  entries<T>(prefix: string): [string, T][] {
+    const out: [string, T][] = [];
+    for (const [k, v] of this.mem) if (k.startsWith(prefix)) out.push([k, v as T]);
+    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /** Applies the changes of Raft entry `index` (memory at once, LevelDB in one batch with the index). */
+  async apply(index: number, ops: readonly StateOp[]): Promise<void> {
+    if (index <= this.applied) throw new Error(`entry ${index} is already applied (applied index ${this.applied})`);
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') {
+        this.mem.set(op.key, op.value);
+        batch.put(STATE_PREFIX + op.key, packr.pack(op.value));
+      } else {
+        this.mem.delete(op.key);
+        batch.del(STATE_PREFIX + op.key);
+      }
+    }
+    batch.put(APPLIED_KEY, writeU64(index));
+    this.applied = index;
+    await batch.write();
+  }
+
+  /** Makes everything applied so far durable. */
+  async flush(): Promise<void> {
+    await this.db.put(APPLIED_KEY, writeU64(this.applied), { sync: true });
+  }
+
+  /** The whole state at the applied index, for a follower that must catch up. Flushed first. */
+  async exportSnapshot(): Promise<{ index: number; data: Uint8Array }> {
+    await this.flush();
+    const entries: [string, Uint8Array][] = [];
+    for (const [k, v] of this.mem) entries.push([k, packr.pack(v)]);
+    return { index: this.applied, data: packr.pack({ applied: this.applied, entries }) };
+  }
+
+  /** Replaces the whole state with a snapshot's. */
+  async importSnapshot(data: Uint8Array): Promise<void> {
+    const snap = decodeSnapshot(data);
+    await this.db.clear();
+    const batch = this.db.batch();
+    this.mem.clear();
+    for (const [k, v] of snap.entries) {
+      this.mem.set(k, packr.unpack(v));
+      batch.put(STATE_PREFIX + k, v);
+    }
+    batch.put(APPLIED_KEY, writeU64(snap.applied));
+    await batch.write({ sync: true });
+    this.applied = snap.applied;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
+
+function decodeSnapshot(data: Uint8Array): { applied: number; entries: [string, Uint8Array][] } {
+  let v: unknown;
+  try {
+    v = packr.unpack(data);
+  } catch (err) {
+    throw new SnapshotFormatError(`the state snapshot is not valid msgpack: ${(err as Error).message}`);
+  }
+  const o = v as { applied?: unknown; entries?: unknown };
+  if (typeof o !== 'object' || o === null || typeof o.applied !== 'number' || !Array.isArray(o.entries)) {
+    throw new SnapshotFormatError('the state snapshot lacks its applied index or entries');
+  }
+  for (const e of o.entries) {
+    if (!Array.isArray(e) || typeof e[0] !== 'string' || !(e[1] instanceof Uint8Array)) throw new SnapshotFormatError('a state snapshot entry is not [key, bytes]');
+  }
+  return { applied: o.applied, entries: o.entries as [string, Uint8Array][] };
+}
+
+function writeU64(n: number): Uint8Array {
+  const b = Buffer.alloc(8);
+  b.writeUInt32BE(Math.floor(n / 2 ** 32), 0);
+  b.writeUInt32BE(n >>> 0, 4);
+  return b;
+}
+
+function readU64(b: Uint8Array): number {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return buf.readUInt32BE(0) * 2 ** 32 + buf.readUInt32BE(4);
+}

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import { RaftInvariantError } from '../../raft/errors.js';
+import { MemoryStorage } from '../../raft/memory-storage.js';
+import { Raft } from '../../raft/raft.js';
+import { seededRandom } from '../../raft/random.js';
+import { Role, type Ready } from '../../raft/types.js';
+import { Network, bytes, payload } from './harness.js';
+
+function lastReady(net: Network, id: string): Ready {
+  const rd = net.member(id).readies.at(-1);
+  if (rd === undefined) throw new Error(`${id} handed out no Ready`);
+  return rd;
+}
+
+describe('the Ready contract', () => {
+  it('Ready: mustSync is true when a Ready carries entries', () => {
+    const net = new Network();
+    net.elect('a');
+
+    net.raft('a').propose([bytes('x')]);
+    const rd = net.process('a');
+
+    expect(rd?.entries).toHaveLength(1);
+    expect(rd?.mustSync).toBe(true);
+  });
+
+  it('Ready: mustSync is true for a new term and vote, even without entries', () => {
+    const net = new Network();
+
+    net.raft('b').step({ type: 'vote', from: 'a', to: 'b', term: 1, lastIndex: 0, lastTerm: 0, transfer: false });
+    const rd = net.process('b');
+
+    expect(rd?.entries).toEqual([]);
+    expect(rd?.hardState).toEqual({ term: 1, vote: 'a', commit: 0 });
+    expect(rd?.mustSync).toBe(true);
+  });
+
+  it('Ready: mustSync is false for a change of the commit index alone, on leader and follower', () => {
+    const net = new Network();
+    net.elect('a');
+    const { lastIndex } = net.raft('a').propose([bytes('x')]);
+    net.processAll();
+    net.deliver(); // appends to b and c
+    net.processAll();
+    const followerPersist = lastReady(net, 'b');
+    net.deliver(); // their answers to a
+
+    const leaderCommit = net.process('a');
+    net.deliver(); // appends that carry the new commit index
+    const followerCommit = net.process('b');
+
+    expect(followerPersist.mustSync).toBe(true);
+    expect(leaderCommit?.entries).toEqual([]);
+    expect(leaderCommit?.hardState?.commit).toBe(lastIndex);
+    expect(leaderCommit?.mustSync).toBe(false);
+    expect(followerCommit?.entries).toEqual([]);
+    expect(followerCommit?.hardState?.commit).toBe(lastIndex);
+    expect(followerCommit?.mustSync).toBe(false);
+  });
+
+  it('Ready: committedEntries are handed out once each, in order, applyBytesMax at a time', () => {
+    const net = new Network({ limits: { applyBytesMax: 50 } });
+    net.elect('a');
+
+    for (let k = 0; k < 5; k++) net.raft('a').propose([payload(20)]); // 44 bytes each: one per Ready
+    net.stabilize();
+
+    for (const id of ['a', 'b', 'c']) {
+      const applied = net.member(id).applied.map((e) => e.index);
+      expect(applied).toEqual([1, 2, 3, 4, 5, 6]);
+      for (const rd of net.member(id).readies) expect(rd.committedEntries.length).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('Ready: advance without a Ready throws RaftInvariantError', () => {
+    const r = new Raft({ id: 'a', voters: ['a', 'b', 'c'], storage: new MemoryStorage(), random: seededRandom(1) });
+    r.campaign();
+    const rd = r.ready();
+    r.advance(rd);
+
+    expect(() => r.advance(rd)).toThrow(RaftInvariantError);
+  });
+
+  it('Ready: ready twice without advance throws RaftInvariantError', () => {
+    const r = new Raft({ id: 'a', voters: ['a', 'b', 'c'], storage: new MemoryStorage(), random: seededRandom(1) });
+    r.campaign();
+    r.ready();
+
+    expect(r.hasReady()).toBe(false);
+    expect(() => r.ready()).toThrow(RaftInvariantError);
+  });
+
+  it('Ready: what the core takes between ready and advance waits for the next Ready', () => {
+    const net = new Network();
+    net.elect('a');
+    const a = net.raft('a');
+    const storage = net.member('a').storage;
+    const text = (rd: Ready): string[] => rd.entries.map((e) => new TextDecoder().decode(e.data));
+
+    a.propose([bytes('x')]);
+    const first = a.ready();
+    a.propose([bytes('y')]);
+    storage.append(first.entries);
+    a.advance(first);
+    const second = a.ready();
+    storage.append(second.entries);
+    a.advance(second);
+
+    expect(text(first)).toEqual(['x']);
+    expect(text(second)).toEqual(['y']);
+    expect(second.messages.filter((m) => m.type === 'append')).toHaveLength(2);
+  });
+
+  it('Ready: a member restarted from its storage and hard state resumes term, vote and commit', () => {
+    const net = new Network();
+    net.elect('a');
+    net.raft('a').propose([bytes('x')]);
+    net.stabilize();
+    net.tickAndStabilize(1, ['a']); // the followers learn the commit
+    const before = { term: net.term('b'), vote: net.raft('b').vote, commit: net.commit('b') };
+
+    net.restart('b');
+
+    expect({ term: net.term('b'), vote: net.raft('b').vote, commit: net.commit('b') }).toEqual(before);
+    expect(before).toEqual({ term: 1, vote: 'a', commit: 2 });
+    expect(net.role('b')).toBe(Role.Follower);
+    expect(net.raft('b').hasReady()).toBe(false);
+
+    const { lastIndex } = net.raft('a').propose([bytes('y')]);
+    net.stabilize();
+
+    expect(net.commit('b')).toBe(lastIndex);
+    expect(net.member('b').applied.map((e) => e.index)).toEqual([1, 2, 3]);
+  });
+});
