@@ -21,7 +21,8 @@ export interface LogStorage {
   entries(lo: number, hi: number, maxBytes: number): Entry[];
   /**
    * The state at the log start, sent to a follower that needs entries before `firstIndex()`.
-   * Its index is `firstIndex() - 1`. Null while the application cannot produce one yet.
+   * Its index is at least `firstIndex() - 1` and at most `lastIndex()`: the follower continues
+   * from the entry after it. Null while the application cannot produce one yet.
    */
   snapshot(): Snapshot | null;
 }

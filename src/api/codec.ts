@@ -1,0 +1,23 @@
+/**
+ * Frames on the wire, for clients and peers alike: one msgpack value per WebSocket binary message.
+ * Maps decode to plain objects, `bin` to Uint8Array (Buffer), integers up to 2^53 to numbers.
+ */
+import { Packr } from 'msgpackr';
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+
+export class FrameDecodeError extends Error {
+  override readonly name = 'FrameDecodeError';
+}
+
+export function encodeFrame(value: unknown): Buffer {
+  return packr.pack(value);
+}
+
+export function decodeFrame(bytes: Uint8Array): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (err) {
+    throw new FrameDecodeError(`the frame is not valid msgpack: ${(err as Error).message}`);
+  }
+}

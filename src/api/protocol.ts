@@ -1,0 +1,348 @@
+/**
+ * The client protocol: WebSocket binary frames on `/client`, each one msgpack value.
+ *
+ * Request:  { id: uint, type: <RequestType>, ...fields of that type }
+ * Response: { id, ...fields } on success, or { id, error: ApiError } when the whole request
+ *           failed. Responses echo the request id; a connection may have many requests in flight
+ *           and responses may come back in any order. A produce with acks "none" gets no response.
+ *
+ * Record batches travel as msgpack `bin` (Uint8Array), never as arrays of numbers. Offsets are
+ * integers below 2^53 on the wire; the client library exposes them as strings or bigints.
+ *
+ * Every field has a limit (LIMITS); a frame that breaks one gets an INVALID_REQUEST error, or the
+ * connection is closed if the frame is too large or not msgpack at all.
+ */
+
+/** The closed list of error codes, with whether retrying (elsewhere, or later) can succeed. */
+export const ErrorCode = {
+  NotLeader: 'NOT_LEADER',
+  LeaderNotAvailable: 'LEADER_NOT_AVAILABLE',
+  UnknownTopicOrPartition: 'UNKNOWN_TOPIC_OR_PARTITION',
+  OffsetOutOfRange: 'OFFSET_OUT_OF_RANGE',
+  RecordTooLarge: 'RECORD_TOO_LARGE',
+  CorruptMessage: 'CORRUPT_MESSAGE',
+  InvalidTopic: 'INVALID_TOPIC',
+  InvalidPartitions: 'INVALID_PARTITIONS',
+  InvalidReplicationFactor: 'INVALID_REPLICATION_FACTOR',
+  TopicAlreadyExists: 'TOPIC_ALREADY_EXISTS',
+  InvalidRequest: 'INVALID_REQUEST',
+  UnsupportedRequest: 'UNSUPPORTED_REQUEST',
+  RequestTimedOut: 'REQUEST_TIMED_OUT',
+  NotEnoughReplicas: 'NOT_ENOUGH_REPLICAS',
+  OutOfOrderSequence: 'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  /** A retried batch older than the ones the leader remembers: it was written before (treat as success, offset unknown). */
+  DuplicateSequence: 'DUPLICATE_SEQUENCE_NUMBER',
+  InvalidProducerEpoch: 'INVALID_PRODUCER_EPOCH',
+  StorageError: 'STORAGE_ERROR',
+  ShuttingDown: 'NODE_SHUTTING_DOWN',
+  /** A bug on the node: the request failed in a way it should not have (see the node's log). */
+  UnknownServerError: 'UNKNOWN_SERVER_ERROR',
+  // Consumer groups (issue 5)
+  NotCoordinator: 'NOT_COORDINATOR',
+  CoordinatorNotAvailable: 'COORDINATOR_NOT_AVAILABLE',
+  IllegalGeneration: 'ILLEGAL_GENERATION',
+  UnknownMemberId: 'UNKNOWN_MEMBER_ID',
+  RebalanceInProgress: 'REBALANCE_IN_PROGRESS',
+  InconsistentGroupProtocol: 'INCONSISTENT_GROUP_PROTOCOL',
+  GroupNotEmpty: 'NON_EMPTY_GROUP',
+  UnknownGroup: 'GROUP_ID_NOT_FOUND',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  ErrorCode.NotLeader,
+  ErrorCode.LeaderNotAvailable,
+  ErrorCode.UnknownTopicOrPartition, // metadata may not have reached this node yet
+  ErrorCode.RequestTimedOut,
+  ErrorCode.NotEnoughReplicas,
+  ErrorCode.StorageError,
+  ErrorCode.ShuttingDown,
+  ErrorCode.NotCoordinator,
+  ErrorCode.CoordinatorNotAvailable,
+  ErrorCode.RebalanceInProgress,
+]);
+
+export function isRetriable(code: ErrorCode): boolean {
+  return RETRIABLE.has(code);
+}
+
+/**
+ * Whether a failed write certainly did not take effect. A timeout or a lost connection leaves the
+ * outcome unknown; a refusal before anything was proposed is certain.
+ */
+export function isCertainFailure(code: ErrorCode): boolean {
+  return code !== ErrorCode.RequestTimedOut && code !== ErrorCode.ShuttingDown;
+}
+
+export interface NodeRef {
+  readonly id: string;
+  /** host:port of the node's listener. */
+  readonly address: string;
+}
+
+export interface ApiError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** With NOT_LEADER / NOT_COORDINATOR: where to go instead, when known. */
+  readonly leader?: NodeRef;
+}
+
+/** Kafka's rule: 1 to 249 characters of ASCII letters, digits, '.', '_' and '-', not "." or "..". */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export function topicNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return 'a topic name must be a string';
+  if (!TOPIC_NAME.test(name)) return `topic name '${name.slice(0, 300)}' must be 1 to 249 characters of letters, digits, '.', '_' and '-'`;
+  if (name === '.' || name === '..') return `topic name '${name}' is not allowed`;
+  return null;
+}
+
+export const LIMITS = {
+  /** Bytes of one client frame; larger frames close the connection. */
+  frameBytesMax: 64 * 1024 * 1024,
+  /** Bytes of one record batch in a produce request (Kafka's message.max.bytes default is 1 MiB). */
+  batchBytesMax: 1024 * 1024,
+  /** Batches in one produce request. */
+  produceBatchesMax: 10_000,
+  /** Partitions in one fetch or list-offsets request. */
+  fetchPartitionsMax: 10_000,
+  /** Bytes a fetch may ask for in all. */
+  fetchBytesMax: 64 * 1024 * 1024,
+  /** The longest a fetch may wait for data. */
+  fetchWaitMsMax: 60_000,
+  /** Topics in one create/delete request. */
+  topicsPerRequestMax: 1000,
+  /** Partitions of one topic. */
+  partitionsPerTopicMax: 10_000,
+  /** The longest a request may ask the node to wait for replication. */
+  requestTimeoutMsMax: 300_000,
+} as const;
+
+export type Acks = 'all' | 'leader' | 'none';
+
+export interface TopicConfig {
+  /** Bytes kept per partition before whole segments are dropped; -1 keeps everything. */
+  readonly retentionBytes: number;
+  /** Age of the newest record of a segment before it is dropped; -1 keeps everything. */
+  readonly retentionMs: number;
+  readonly segmentBytes: number;
+  /** The largest record batch accepted. */
+  readonly maxMessageBytes: number;
+}
+
+export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
+  retentionBytes: -1,
+  retentionMs: 7 * 24 * 3600 * 1000,
+  segmentBytes: 64 * 1024 * 1024,
+  maxMessageBytes: LIMITS.batchBytesMax,
+};
+
+// -------------------------------------------------------------------------------------------------
+// Requests
+
+export interface MetadataRequest {
+  readonly type: 'metadata';
+  /** Topics to describe; all when absent. */
+  readonly topics?: readonly string[];
+}
+
+export interface ProduceBatch {
+  readonly topic: string;
+  readonly partition: number;
+  /** One RecordBatch v2 (storage/record-batch.ts); the leader sets its base offset. */
+  readonly records: Uint8Array;
+}
+
+export interface ProduceRequest {
+  readonly type: 'produce';
+  readonly acks: Acks;
+  /** How long the node waits for replication before answering REQUEST_TIMED_OUT. */
+  readonly timeoutMs: number;
+  readonly batches: readonly ProduceBatch[];
+}
+
+export interface FetchPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** Bytes for this partition (at least one batch is returned regardless). */
+  readonly maxBytes: number;
+}
+
+export interface FetchRequest {
+  readonly type: 'fetch';
+  /** Wait up to this long when no partition has data at its offset (long poll). */
+  readonly maxWaitMs: number;
+  /** Answer as soon as this many bytes are available (default 1). */
+  readonly minBytes: number;
+  readonly maxBytes: number;
+  readonly partitions: readonly FetchPartition[];
+}
+
+export type OffsetSpec = 'earliest' | 'latest' | { readonly timestamp: number };
+
+export interface ListOffsetsRequest {
+  readonly type: 'listOffsets';
+  readonly partitions: readonly { readonly topic: string; readonly partition: number; readonly spec: OffsetSpec }[];
+}
+
+export interface CreateTopicSpec {
+  readonly name: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly config?: Partial<TopicConfig>;
+}
+
+export interface CreateTopicsRequest {
+  readonly type: 'createTopics';
+  readonly topics: readonly CreateTopicSpec[];
+  readonly timeoutMs: number;
+}
+
+export interface DeleteTopicsRequest {
+  readonly type: 'deleteTopics';
+  readonly topics: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export interface InitProducerIdRequest {
+  readonly type: 'initProducerId';
+  readonly timeoutMs: number;
+}
+
+export interface StatusRequest {
+  readonly type: 'status';
+}
+
+export type Request =
+  | MetadataRequest
+  | ProduceRequest
+  | FetchRequest
+  | ListOffsetsRequest
+  | CreateTopicsRequest
+  | DeleteTopicsRequest
+  | InitProducerIdRequest
+  | StatusRequest;
+
+export type RequestType = Request['type'];
+export const REQUEST_TYPES: readonly RequestType[] = ['metadata', 'produce', 'fetch', 'listOffsets', 'createTopics', 'deleteTopics', 'initProducerId', 'status'];
+
+// -------------------------------------------------------------------------------------------------
+// Responses
+
+export interface PartitionMetadata {
+  readonly partition: number;
+  /** The leader's node id, or null while none is known. */
+  readonly leader: string | null;
+  /** The Raft term the leader leads in (higher is newer). */
+  readonly leaderTerm: number;
+  /** Replica node ids; the first is the preferred leader. */
+  readonly replicas: readonly string[];
+}
+
+export interface TopicMetadata {
+  readonly name: string;
+  readonly error?: ApiError;
+  readonly partitions: readonly PartitionMetadata[];
+  readonly replicationFactor: number;
+  readonly config: TopicConfig;
+}
+
+export interface MetadataResponse {
+  readonly nodes: readonly NodeRef[];
+  /** The metadata group's leader (the controller): where admin requests go. */
+  readonly controller: string | null;
+  readonly topics: readonly TopicMetadata[];
+}
+
+export interface ProduceResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error?: ApiError;
+  readonly baseOffset?: number;
+}
+
+export interface ProduceResponse {
+  readonly results: readonly ProduceResult[];
+}
+
+export interface FetchedPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error?: ApiError;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  /** Whole record batches, in order, starting with the one that holds the fetch offset. */
+  readonly batches: readonly Uint8Array[];
+}
+
+export interface FetchResponse {
+  readonly partitions: readonly FetchedPartition[];
+}
+
+export interface ListedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly error?: ApiError;
+  /** The offset; -1 when a timestamp is past every record. */
+  readonly offset: number;
+  readonly timestamp?: number;
+}
+
+export interface ListOffsetsResponse {
+  readonly partitions: readonly ListedOffset[];
+}
+
+export interface TopicResult {
+  readonly name: string;
+  readonly error?: ApiError;
+}
+
+export interface CreateTopicsResponse {
+  readonly topics: readonly TopicResult[];
+}
+
+export interface DeleteTopicsResponse {
+  readonly topics: readonly TopicResult[];
+}
+
+export interface InitProducerIdResponse {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+}
+
+/** One Raft group as a node sees it (the same view as GET /status). */
+export interface GroupStatus {
+  readonly group: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly replicas: readonly { readonly id: string; readonly match: number; readonly next: number; readonly state: string }[];
+  readonly highWatermark?: number;
+  readonly logStartOffset?: number;
+  readonly logEndOffset?: number;
+  readonly error?: string;
+}
+
+export interface StatusResponse {
+  readonly node: string;
+  readonly address: string;
+  readonly uptimeMs: number;
+  readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean }[];
+  readonly groups: readonly GroupStatus[];
+}
+
+export interface ResponseMap {
+  metadata: MetadataResponse;
+  produce: ProduceResponse;
+  fetch: FetchResponse;
+  listOffsets: ListOffsetsResponse;
+  createTopics: CreateTopicsResponse;
+  deleteTopics: DeleteTopicsResponse;
+  initProducerId: InitProducerIdResponse;
+  status: StatusResponse;
+}

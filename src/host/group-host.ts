@@ -1,0 +1,203 @@
+/**
+ * The group host drives every Raft group on this node from one event loop:
+ *
+ * - one ticker for all groups;
+ * - one Ready pass per loop turn across the groups that have something to do: persist each
+ *   group's Ready (page cache), then one round of fdatasyncs for all of them (group commit), then
+ *   send their messages, apply their committed entries and advance;
+ * - messages and proposals that arrive while a pass waits for the disk go into the next pass.
+ *
+ * Sync modes: `fsync` (the default) acknowledges nothing that is not fdatasynced on this node
+ * before the node sends or applies it. `interval` (RELAXED, a named weaker mode) skips the
+ * per-pass fdatasync of the logs and syncs them every `syncIntervalMs`: a write acknowledged by a
+ * majority can be lost if that majority loses power within the interval. Votes and terms are
+ * always synced.
+ */
+import type { Message, NodeId } from '../../raft/types.js';
+import type { Logger } from '../log.js';
+import type { RaftGroup } from './raft-group.js';
+
+export type SyncMode = 'fsync' | 'interval';
+
+export interface GroupHostOptions {
+  readonly tickMs: number;
+  readonly syncMode: SyncMode;
+  readonly syncIntervalMs: number;
+  readonly logger: Logger;
+  readonly send: (group: string, m: Message) => void;
+  /** Called after each pass with the groups whose role or leader changed. */
+  readonly onLeadershipChange?: (groups: readonly RaftGroup[]) => void;
+}
+
+export interface HostStats {
+  passes: number;
+  syncs: number;
+  lastPassMs: number;
+}
+
+export class GroupHost {
+  private readonly groups = new Map<string, RaftGroup>();
+  private ticker: NodeJS.Timeout | null = null;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private scheduled = false;
+  private running = false;
+  private again = false;
+  private stopped = false;
+  readonly stats: HostStats = { passes: 0, syncs: 0, lastPassMs: 0 };
+
+  constructor(private readonly o: GroupHostOptions) {}
+
+  start(): void {
+    this.ticker = setInterval(() => this.tick(), this.o.tickMs);
+    if (this.o.syncMode === 'interval') {
+      this.syncTimer = setInterval(() => void this.syncAll(), this.o.syncIntervalMs);
+    }
+  }
+
+  add(g: RaftGroup): void {
+    this.groups.set(g.id, g);
+    g.wake = () => this.schedule();
+    this.schedule();
+  }
+
+  remove(id: string): RaftGroup | undefined {
+    const g = this.groups.get(id);
+    this.groups.delete(id);
+    return g;
+  }
+
+  get(id: string): RaftGroup | undefined {
+    return this.groups.get(id);
+  }
+
+  all(): IterableIterator<RaftGroup> {
+    return this.groups.values();
+  }
+
+  /** A message from a peer for one of our groups. */
+  step(group: string, m: Message): void {
+    const g = this.groups.get(group);
+    if (g === undefined || g.failed !== null) return;
+    try {
+      g.raft.step(m);
+    } catch (err) {
+      g.fail(err);
+      return;
+    }
+    this.schedule();
+  }
+
+  /** A peer went away: leaders stop streaming to it until it answers a probe again. */
+  peerDown(peer: NodeId): void {
+    for (const g of this.groups.values()) g.raft.reportUnreachable(peer);
+  }
+
+  /** Runs a Ready pass at the end of this loop turn (callers that changed a group call this). */
+  schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.pass();
+    });
+  }
+
+  /** Waits for the current pass, then stops ticking and passing. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    if (this.syncTimer !== null) clearInterval(this.syncTimer);
+    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    await this.syncAll();
+  }
+
+  private tick(): void {
+    for (const g of this.groups.values()) {
+      if (g.failed !== null) continue;
+      try {
+        g.raft.tick();
+      } catch (err) {
+        g.fail(err);
+      }
+    }
+    this.schedule();
+  }
+
+  private async pass(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    const t0 = performance.now();
+    const changed: RaftGroup[] = [];
+    try {
+      const work: { g: RaftGroup; rd: ReturnType<RaftGroup['raft']['ready']> }[] = [];
+      for (const g of this.groups.values()) {
+        if (g.failed !== null || !g.raft.hasReady()) continue;
+        work.push({ g, rd: g.raft.ready() });
+      }
+      if (work.length === 0) return;
+      this.stats.passes++;
+      for (const w of work) {
+        try {
+          await w.g.persist(w.rd);
+        } catch (err) {
+          w.g.fail(err);
+        }
+      }
+      if (this.o.syncMode === 'fsync') {
+        const syncing = work.filter((w) => w.rd.mustSync && w.g.failed === null);
+        this.stats.syncs += syncing.length;
+        await Promise.all(
+          syncing.map(async (w) => {
+            try {
+              await w.g.log.sync();
+            } catch (err) {
+              w.g.fail(err);
+            }
+          }),
+        );
+      }
+      for (const w of work) {
+        if (w.g.failed !== null) continue;
+        try {
+          await w.g.finish(w.rd, (group, msgs) => {
+            for (const m of msgs) this.o.send(group, m);
+          });
+        } catch (err) {
+          w.g.fail(err);
+        }
+        if (w.rd.softState !== null) changed.push(w.g);
+      }
+    } finally {
+      this.running = false;
+      this.stats.lastPassMs = performance.now() - t0;
+    }
+    if (changed.length > 0) this.o.onLeadershipChange?.(changed);
+    if (this.again) {
+      this.again = false;
+      this.schedule();
+    } else {
+      for (const g of this.groups.values()) {
+        if (g.failed === null && g.raft.hasReady()) {
+          this.schedule();
+          break;
+        }
+      }
+    }
+  }
+
+  private async syncAll(): Promise<void> {
+    await Promise.all(
+      [...this.groups.values()].map(async (g) => {
+        if (g.failed !== null) return;
+        try {
+          await g.log.sync();
+        } catch (err) {
+          g.fail(err);
+        }
+      }),
+    );
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * One Raft group hosted on this node: its core, its segment log and hard state on disk, and the
+ * state machine it feeds (a partition, or the metadata group). The group host (group-host.ts)
+ * drives it through the Ready contract: persist, then (after one sync for all groups) send and
+ * apply, then advance.
+ */
+import fs from 'node:fs';
+import { Raft } from '../../raft/raft.js';
+import type { RaftLimits } from '../../raft/config.js';
+import type { LogStorage } from '../../raft/storage.js';
+import type { Entry, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
+import { loadHardState, saveHardState } from '../../storage/hard-state.js';
+import type { SegmentLog } from '../../storage/segment-log.js';
+import type { Logger } from '../log.js';
+
+/** What a group's application does with what Raft decides. */
+export interface GroupStateMachine {
+  /** Committed entries, in order, once they are durable on this node. */
+  apply(entries: readonly Entry[]): Promise<void> | void;
+  /** The leader sent its log start: reset the log after `snapshot` and take its state. */
+  restore(snapshot: Snapshot, log: SegmentLog): Promise<void> | void;
+  /** This member's role or known leader changed. */
+  onSoftState(soft: SoftState, term: number): void;
+  /** Entries up to `index` (term `term`) are durable here (acks=leader). */
+  onPersisted(index: number, term: number): void;
+  /** Read points confirmed by a quorum, and reads that never will be. */
+  onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void;
+}
+
+export interface RaftGroupOptions {
+  readonly id: string;
+  readonly self: NodeId;
+  readonly voters: readonly NodeId[];
+  readonly learners?: readonly NodeId[];
+  /** Folder for the hard state (the log has its own folder inside or beside it). */
+  readonly dir: string;
+  readonly log: SegmentLog;
+  /** What the core reads; the log itself unless the group keeps snapshots elsewhere (metadata). */
+  readonly storage?: LogStorage;
+  /** The last index the state machine has applied durably (it resumes after it). */
+  readonly applied: number;
+  readonly limits: Partial<RaftLimits>;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+export class RaftGroup {
+  readonly id: string;
+  readonly raft: Raft;
+  readonly log: SegmentLog;
+  readonly logger: Logger;
+  sm!: GroupStateMachine;
+  /** Asks the host for a Ready pass soon; call after feeding the core an input (propose, readIndex). */
+  wake: () => void = () => undefined;
+  /** Why the group stopped (a storage failure); null while it runs. */
+  failed: string | null = null;
+  private readonly dir: string;
+  /** Term and vote as last written to disk. */
+  private saved: { term: number; vote: NodeId | null };
+
+  constructor(o: RaftGroupOptions) {
+    this.id = o.id;
+    this.log = o.log;
+    this.dir = o.dir;
+    this.logger = o.logger;
+    fs.mkdirSync(o.dir, { recursive: true });
+    const hs = loadHardState(o.dir) ?? { term: 0, vote: null, commit: 0 };
+    this.saved = { term: hs.term, vote: hs.vote };
+    // The commit index is saved lazily; what was applied was certainly committed.
+    const applied = Math.max(o.applied, o.log.firstIndex() - 1);
+    const commit = Math.min(Math.max(hs.commit, applied), o.log.lastIndex());
+    this.raft = new Raft({
+      id: o.self,
+      voters: o.voters,
+      learners: o.learners ?? [],
+      storage: o.storage ?? o.log,
+      hardState: { ...hs, commit },
+      applied: Math.min(applied, commit),
+      random: o.random,
+      limits: o.limits,
+    });
+  }
+
+  /** Writes what the Ready asks to persist; the host syncs the log afterwards. */
+  async persist(rd: Ready): Promise<void> {
+    if (rd.snapshot !== null) await this.sm.restore(rd.snapshot, this.log);
+    if (rd.entries.length > 0) this.log.append(rd.entries);
+    const hs = rd.hardState;
+    if (hs !== null && (hs.term !== this.saved.term || hs.vote !== this.saved.vote)) {
+      // Term and vote go to disk (atomically, fsynced) before any message that depends on them.
+      // The commit index rides along; if it runs ahead of a log that lost unsynced entries in a
+      // crash, the constructor clamps it to the log (a committed index's prefix is intact).
+      saveHardState(this.dir, hs);
+      this.saved = { term: hs.term, vote: hs.vote };
+    }
+  }
+
+  /** After the sync: hands out what is now durable, applies committed entries, advances. */
+  async finish(rd: Ready, send: (group: string, messages: Ready['messages']) => void): Promise<void> {
+    if (rd.softState !== null) this.sm.onSoftState(rd.softState, this.raft.term);
+    send(this.id, rd.messages);
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) this.sm.onPersisted(last.index, last.term);
+    if (rd.committedEntries.length > 0) await this.sm.apply(rd.committedEntries);
+    if (rd.readStates.length > 0 || rd.readsDropped.length > 0) this.sm.onReadStates(rd.readStates, rd.readsDropped);
+    this.raft.advance(rd);
+  }
+
+  fail(err: unknown): void {
+    if (this.failed !== null) return;
+    this.failed = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    this.logger.error({ group: this.id, err: this.failed }, `group ${this.id} stopped: ${this.failed}`);
+  }
+
+  /** Saves the commit index (so a restart re-applies less) and closes the log. */
+  close(): void {
+    try {
+      if (this.failed === null) saveHardState(this.dir, this.raft.hardState());
+    } finally {
+      this.log.close();
+    }
+  }
+}

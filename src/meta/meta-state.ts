@@ -1,0 +1,259 @@
+/**
+ * The metadata group's state machine: topics (configuration and placement) and producer ids,
+ * applied to the LevelDB state store (storage/state-store.ts) with the Raft index of each entry.
+ *
+ * Proposals made on this node wait for their entry to be applied here: if the entry committed at
+ * their index has their term, they succeeded; if another term's entry took that index, they
+ * certainly failed (NOT_LEADER, retriable).
+ *
+ * Snapshots: every `snapshotEveryEntries` applied entries, the state is exported (after a LevelDB
+ * flush) to `snapshot` in the group folder and the log is compacted up to it. A follower that
+ * needs entries before the log start receives that snapshot.
+ */
+import path from 'node:path';
+import { LogCompactedError, RaftError, RaftErrorCode } from '../../raft/errors.js';
+import type { LogStorage } from '../../raft/storage.js';
+import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
+import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
+import type { SegmentLog } from '../../storage/segment-log.js';
+import type { StateOp, StateStore } from '../../storage/state-store.js';
+import { decodeFrame, encodeFrame } from '../api/codec.js';
+import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
+import type { Logger } from '../log.js';
+import { decodeCommand, encodeCommand, type MetaCommand, type TopicRecord } from './commands.js';
+
+export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: 'TOPIC_ALREADY_EXISTS' | 'UNKNOWN_TOPIC_OR_PARTITION'; readonly message: string };
+
+export interface MetaEvents {
+  /** Topics were created or deleted (or a snapshot replaced them). */
+  topicsChanged(): void;
+  /** This node became, or stopped being, the controller. */
+  controllerChanged(isController: boolean): void;
+}
+
+const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
+const TOPIC = 'topic/';
+const NEXT_PRODUCER_ID = 'producer/next';
+
+interface Pending {
+  readonly term: number;
+  readonly resolve: (r: MetaResult) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** The metadata log as the Raft core sees it: the segment log, with LevelDB snapshots at its start. */
+export class MetaLogStorage implements LogStorage {
+  snap: Snapshot | null;
+
+  constructor(readonly log: SegmentLog, private readonly file: string) {
+    const body = readFileChecked(file, SNAPSHOT_MAGIC);
+    this.snap = body === null ? null : (decodeFrame(body) as Snapshot);
+  }
+
+  firstIndex(): number {
+    return this.log.firstIndex();
+  }
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+  term(i: number): number {
+    if (this.snap !== null && i === this.snap.index && i < this.log.firstIndex() - 1) return this.snap.term;
+    return this.log.term(i);
+  }
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    return this.log.entries(lo, hi, maxBytes);
+  }
+  snapshot(): Snapshot | null {
+    // Only a snapshot that reaches the log start can stand in for the entries before it.
+    if (this.snap === null || this.snap.index < this.log.firstIndex() - 1) return null;
+    return this.snap;
+  }
+
+  save(snap: Snapshot): void {
+    writeFileAtomic(this.file, SNAPSHOT_MAGIC, encodeFrame(snap));
+    this.snap = snap;
+  }
+}
+
+export class MetaStateMachine implements GroupStateMachine {
+  group!: RaftGroup;
+  private readonly pending = new Map<number, Pending>();
+  private readonly reads = new Map<number, { resolve: () => void; reject: (e: Error) => void; index: number | null }>();
+  private readSeq = 0;
+  private appliedSinceSnapshot = 0;
+  private snapshotting = false;
+  private isController = false;
+
+  constructor(
+    private readonly store: StateStore,
+    readonly storage: MetaLogStorage,
+    private readonly events: MetaEvents,
+    private readonly logger: Logger,
+    private readonly snapshotEveryEntries: number,
+  ) {}
+
+  static snapshotFile(dir: string): string {
+    return path.join(dir, 'snapshot');
+  }
+
+  appliedIndex(): number {
+    return this.store.appliedIndex();
+  }
+
+  topics(): TopicRecord[] {
+    return this.store.entries<TopicRecord>(TOPIC).map(([, t]) => t);
+  }
+
+  topic(name: string): TopicRecord | undefined {
+    return this.store.get<TopicRecord>(TOPIC + name);
+  }
+
+  controller(): string | null {
+    return this.group.raft.lead;
+  }
+
+  /** Proposes a command on the controller and resolves with its result once applied here. */
+  propose(cmd: MetaCommand): Promise<MetaResult> {
+    const r = this.group.raft.propose([encodeCommand(cmd)]);
+    this.group.wake();
+    return new Promise((resolve, reject) => this.pending.set(r.lastIndex, { term: r.term, resolve, reject }));
+  }
+
+  /** Resolves once this node, as controller, has confirmed its state is current (ReadIndex). */
+  linearizable(): Promise<void> {
+    const id = ++this.readSeq;
+    return new Promise((resolve, reject) => {
+      this.reads.set(id, { resolve, reject, index: null });
+      try {
+        this.group.raft.readIndex(id);
+        this.group.wake();
+      } catch (err) {
+        this.reads.delete(id);
+        reject(err);
+      }
+    });
+  }
+
+  async apply(entries: readonly Entry[]): Promise<void> {
+    let topicsChanged = false;
+    for (const e of entries) {
+      let result: MetaResult = { ok: true };
+      if (e.kind === EntryKind.Normal && e.index > this.store.appliedIndex()) {
+        const cmd = decodeCommand(e.data);
+        const { ops, result: r, topics } = this.execute(cmd, e.index);
+        result = r;
+        topicsChanged ||= topics;
+        await this.store.apply(e.index, ops);
+        this.appliedSinceSnapshot++;
+      }
+      const p = this.pending.get(e.index);
+      if (p !== undefined) {
+        this.pending.delete(e.index);
+        if (p.term === e.term) p.resolve(result);
+        else p.reject(new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead));
+      }
+    }
+    this.serveReads();
+    if (topicsChanged) this.events.topicsChanged();
+    if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
+  }
+
+  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    switch (cmd.type) {
+      case 'createTopic': {
+        if (this.topic(cmd.name) !== undefined) {
+          return { ops: [], result: { ok: false, code: 'TOPIC_ALREADY_EXISTS', message: `topic '${cmd.name}' already exists` }, topics: false };
+        }
+        const rec: TopicRecord = {
+          name: cmd.name,
+          id: `t${index}`,
+          partitions: cmd.partitions,
+          replicationFactor: cmd.replicationFactor,
+          config: cmd.config,
+          assignments: cmd.assignments,
+        };
+        return { ops: [{ type: 'put', key: TOPIC + cmd.name, value: rec }], result: { ok: true, value: rec }, topics: true };
+      }
+      case 'deleteTopic': {
+        if (this.topic(cmd.name) === undefined) {
+          return { ops: [], result: { ok: false, code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${cmd.name}' does not exist` }, topics: false };
+        }
+        return { ops: [{ type: 'del', key: TOPIC + cmd.name }], result: { ok: true }, topics: true };
+      }
+      case 'allocateProducerId': {
+        const id = this.store.get<number>(NEXT_PRODUCER_ID) ?? 1;
+        return { ops: [{ type: 'put', key: NEXT_PRODUCER_ID, value: id + 1 }], result: { ok: true, value: id }, topics: false };
+      }
+      default: {
+        const unknown: never = cmd;
+        throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  async restore(snapshot: Snapshot, log: SegmentLog): Promise<void> {
+    await this.store.importSnapshot(snapshot.data);
+    this.storage.save(snapshot);
+    log.resetTo(snapshot.index, snapshot.term, 0);
+    this.appliedSinceSnapshot = 0;
+    this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
+    this.events.topicsChanged();
+  }
+
+  onSoftState(soft: SoftState): void {
+    const now = soft.role === Role.Leader;
+    if (now !== this.isController) {
+      this.isController = now;
+      this.events.controllerChanged(now);
+    }
+  }
+
+  onPersisted(): void {}
+
+  onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
+    for (const s of states) {
+      const r = this.reads.get(s.context as number);
+      if (r !== undefined) r.index = s.index;
+    }
+    for (const c of dropped) {
+      const r = this.reads.get(c as number);
+      if (r === undefined) continue;
+      this.reads.delete(c as number);
+      r.reject(new RaftError(RaftErrorCode.NotLeader, 'this node stopped being the controller', true, this.group.raft.lead));
+    }
+    this.serveReads();
+  }
+
+  private serveReads(): void {
+    const applied = this.group.raft.log.applied;
+    for (const [id, r] of this.reads) {
+      if (r.index !== null && applied >= r.index) {
+        this.reads.delete(id);
+        r.resolve();
+      }
+    }
+  }
+
+  /** Exports the state, saves it as the log-start snapshot, and drops the log before it. */
+  private async takeSnapshot(): Promise<void> {
+    this.snapshotting = true;
+    try {
+      const { index, data } = await this.store.exportSnapshot();
+      let term: number;
+      try {
+        term = this.storage.log.term(index);
+      } catch (err) {
+        if (err instanceof LogCompactedError) return;
+        throw err;
+      }
+      this.storage.save({ index, term, data });
+      const dropped = this.storage.log.truncatePrefix(index + 1);
+      this.appliedSinceSnapshot = 0;
+      this.logger.info({ index, segmentsDropped: dropped }, `metadata snapshot at index ${index}`);
+    } catch (err) {
+      this.logger.error({ err: (err as Error).message }, 'metadata snapshot failed; will retry');
+    } finally {
+      this.snapshotting = false;
+    }
+  }
+}

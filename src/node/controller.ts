@@ -1,0 +1,184 @@
+/**
+ * The controller: the duties of the metadata group's leader. It decides and proposes topic
+ * changes (validation, placement), allocates producer ids, and moves each partition's leadership
+ * back to its preferred replica after failovers, so leaders stay spread across the nodes.
+ */
+import { RaftError } from '../../raft/errors.js';
+import {
+  DEFAULT_TOPIC_CONFIG,
+  ErrorCode,
+  type ApiError,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
+  type InitProducerIdResponse,
+  type TopicResult,
+} from '../api/protocol.js';
+import { partitionGroupId } from '../meta/commands.js';
+import type { MetaResult } from '../meta/meta-state.js';
+import { placePartitions } from '../meta/placement.js';
+import type { RaftlogNode } from './node.js';
+
+const BALANCE_EVERY_MS = 5000;
+/** Leadership transfers started per balancing round. */
+const TRANSFERS_PER_ROUND_MAX = 8;
+const DEFAULT_PARTITIONS = 1;
+const DEFAULT_REPLICATION_FACTOR_MAX = 3;
+/** How long createTopics waits for the new partitions to elect leaders before answering anyway. */
+const LEADER_WAIT_MS_MAX = 10_000;
+
+/** An admin request failed in an expected way. */
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(readonly code: ErrorCode, message: string, readonly leader: string | null = null) {
+    super(message);
+  }
+}
+
+export class Controller {
+  private timer: NodeJS.Timeout | null = null;
+  private active = false;
+
+  constructor(private readonly node: RaftlogNode) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS);
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+  }
+
+  onControllerChange(isController: boolean): void {
+    this.active = isController;
+    this.node.logger.info({ controller: isController }, isController ? 'this node is now the controller' : 'this node is no longer the controller');
+  }
+
+  private requireController(): void {
+    if (!this.node.isController()) {
+      const lead = this.node.controllerId();
+      throw new AdminError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
+    }
+  }
+
+  async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
+    this.requireController();
+    const nodes = this.node.nodeIds();
+    const results: TopicResult[] = [];
+    const created: string[] = [];
+    const deadline = Date.now() + req.timeoutMs;
+    for (const spec of req.topics) {
+      const partitions = spec.partitions === -1 ? DEFAULT_PARTITIONS : spec.partitions;
+      const rf = spec.replicationFactor === -1 ? Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodes.length) : spec.replicationFactor;
+      if (partitions < 1) {
+        results.push({ name: spec.name, error: { code: ErrorCode.InvalidPartitions, message: `a topic needs at least 1 partition, not ${partitions}` } });
+        continue;
+      }
+      if (rf < 1 || rf > nodes.length) {
+        results.push({ name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} must be between 1 and the ${nodes.length} nodes of the cluster` } });
+        continue;
+      }
+      if (this.node.meta.topic(spec.name) !== undefined) {
+        results.push({ name: spec.name, error: { code: ErrorCode.TopicAlreadyExists, message: `topic '${spec.name}' already exists` } });
+        continue;
+      }
+      const assignments = placePartitions(nodes, this.node.meta.topics(), partitions, rf);
+      const r = await this.propose(
+        { type: 'createTopic', name: spec.name, partitions, replicationFactor: rf, config: { ...DEFAULT_TOPIC_CONFIG, ...spec.config }, assignments },
+        deadline,
+      );
+      if (r.ok) {
+        created.push(spec.name);
+        results.push({ name: spec.name });
+        this.node.logger.info({ topic: spec.name, partitions, replicationFactor: rf }, `created topic ${spec.name}`);
+      } else {
+        results.push({ name: spec.name, error: resultError(r) });
+      }
+    }
+    await this.waitForLeaders(created, Math.min(deadline, Date.now() + LEADER_WAIT_MS_MAX));
+    return { topics: results };
+  }
+
+  async deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsResponse> {
+    this.requireController();
+    const deadline = Date.now() + req.timeoutMs;
+    const results: TopicResult[] = [];
+    for (const name of req.topics) {
+      const r = await this.propose({ type: 'deleteTopic', name }, deadline);
+      results.push(r.ok ? { name } : { name, error: resultError(r) });
+      if (r.ok) this.node.logger.info({ topic: name }, `deleted topic ${name}`);
+    }
+    return { topics: results };
+  }
+
+  async initProducerId(timeoutMs: number): Promise<InitProducerIdResponse> {
+    this.requireController();
+    const r = await this.propose({ type: 'allocateProducerId' }, Date.now() + timeoutMs);
+    if (!r.ok) throw new AdminError(ErrorCode.UnknownServerError, r.message);
+    return { producerId: r.value as number, producerEpoch: 0 };
+  }
+
+  private async propose(cmd: Parameters<RaftlogNode['meta']['propose']>[0], deadline: number): Promise<MetaResult> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const proposed = this.node.meta.propose(cmd);
+      return await Promise.race([
+        proposed,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new AdminError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
+        }),
+      ]);
+    } catch (err) {
+      if (err instanceof RaftError) throw new AdminError(ErrorCode.NotLeader, err.message, err.leaderHint);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async waitForLeaders(topics: readonly string[], until: number): Promise<void> {
+    const groups: string[] = [];
+    for (const name of topics) {
+      const t = this.node.meta.topic(name);
+      if (t !== undefined) for (let p = 0; p < t.partitions; p++) groups.push(partitionGroupId(t.id, p));
+    }
+    while (Date.now() < until && groups.some((g) => this.node.leaderOf(g).leader === null)) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Asks the leaders of partitions not led by their preferred replica to hand over. */
+  private balanceLeaders(): void {
+    if (!this.active || !this.node.isController()) return;
+    let started = 0;
+    for (const t of this.node.meta.topics()) {
+      for (let p = 0; p < t.partitions && started < TRANSFERS_PER_ROUND_MAX; p++) {
+        const group = partitionGroupId(t.id, p);
+        const preferred = t.assignments[p]![0]!;
+        const { leader } = this.node.leaderOf(group);
+        if (leader === null || leader === preferred) continue;
+        const preferredUp = preferred === this.node.config.id || this.node.transport.isConnected(preferred);
+        if (!preferredUp) continue;
+        started++;
+        const frame = { t: 'transfer', group, to: preferred } as const;
+        if (leader === this.node.config.id) {
+          const g = this.node.host.get(group);
+          try {
+            g?.raft.transferLeadership(preferred);
+            this.node.host.schedule();
+          } catch {
+            // not leading any more; the next round looks again
+          }
+        } else {
+          this.node.transport.send(leader, frame);
+        }
+      }
+    }
+  }
+}
+
+function resultError(r: MetaResult): ApiError {
+  if (r.ok) throw new Error('not an error');
+  return { code: r.code === 'TOPIC_ALREADY_EXISTS' ? ErrorCode.TopicAlreadyExists : ErrorCode.UnknownTopicOrPartition, message: r.message };
+}

@@ -1,0 +1,89 @@
+/**
+ * The embedded default, `node cluster.js` with no options: three nodes on 127.0.0.1:7001-7003, each
+ * a child process with its data (and its log file) under ./data/<id>. Prints where they listen and
+ * what to try next; Ctrl-C or SIGTERM stops all three cleanly. Started again, it finds its data and
+ * resumes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EMBEDDED_NODES, clusterSecret, parsePeers } from './options.js';
+
+const CLUSTER_JS = fileURLToPath(new URL('../../../cluster.js', import.meta.url));
+const READY_WAIT_MS = 30_000;
+const STOP_WAIT_MS = 15_000;
+
+export async function runEmbedded(): Promise<void> {
+  const nodes = parsePeers(EMBEDDED_NODES);
+  const root = path.resolve('data');
+  const secret = clusterSecret(root);
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+
+  const stopAll = async (code: number): Promise<never> => {
+    stopping = true;
+    const exits = [...children.values()].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) return resolve();
+          const t = setTimeout(() => c.kill('SIGKILL'), STOP_WAIT_MS);
+          c.once('exit', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          c.kill('SIGTERM');
+        }),
+    );
+    await Promise.all(exits);
+    process.exit(code);
+  };
+
+  for (const [id, address] of nodes) {
+    const data = path.join(root, id);
+    const child = spawn(process.execPath, [CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--data', data, '--log-file', path.join(data, 'node.log')], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, RAFTLOG_SECRET: secret },
+    });
+    children.set(id, child);
+    child.on('exit', (code, signal) => {
+      if (stopping) return;
+      console.error(`raftlog: node ${id} (${address}) exited (${signal ?? `code ${code}`}); see ${path.join(data, 'node.log')}. Stopping the others.`);
+      void stopAll(1);
+    });
+  }
+  process.on('SIGINT', () => {
+    console.log('\nstopping the 3 nodes...');
+    void stopAll(0);
+  });
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const deadline = Date.now() + READY_WAIT_MS;
+  for (const [id, address] of nodes) {
+    while (!(await answers(address))) {
+      if (stopping) return;
+      if (Date.now() > deadline) {
+        console.error(`raftlog: node ${id} did not answer on ${address} within ${READY_WAIT_MS / 1000} s; see ${path.join(root, id, 'node.log')}`);
+        await stopAll(1);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const width = Math.max(...[...nodes.keys()].map((k) => k.length));
+  console.log('raftlog: a 3-node cluster is running');
+  for (const [id, address] of nodes) {
+    console.log(`  ${id.padEnd(width)}  ${address}  data ${path.relative(process.cwd(), path.join(root, id))}/  log ${path.relative(process.cwd(), path.join(root, id, 'node.log'))}`);
+  }
+  console.log(`  status: http://${nodes.get('n1')}/status   metrics: http://${nodes.get('n1')}/metrics`);
+  console.log('Try:  npx raftlog topics create demo --partitions 3 --replication-factor 3 && echo "k1:hello" | npx raftlog produce demo --key-separator : && npx raftlog consume demo --from-beginning');
+  console.log('Stop with Ctrl-C (data is kept; start again to resume).');
+}
+
+async function answers(address: string): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(1000) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+

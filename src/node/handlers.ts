@@ -1,0 +1,205 @@
+/**
+ * What each client request does on a node. Partition requests go to the partition's replica on
+ * this node (which must lead it); admin requests go to the controller. Expected failures become
+ * per-partition or per-topic errors with a code and, where it helps, where to go instead.
+ */
+import {
+  ErrorCode,
+  type ApiError,
+  type FetchRequest,
+  type FetchResponse,
+  type FetchedPartition,
+  type ListOffsetsRequest,
+  type ListOffsetsResponse,
+  type ListedOffset,
+  type MetadataRequest,
+  type MetadataResponse,
+  type ProduceRequest,
+  type ProduceResponse,
+  type ProduceResult,
+  type Request,
+  type ResponseMap,
+  type TopicMetadata,
+} from '../api/protocol.js';
+import { partitionGroupId } from '../meta/commands.js';
+import { PartitionError, type Partition } from '../partition/partition.js';
+import { AdminError } from './controller.js';
+import type { RaftlogNode } from './node.js';
+
+export async function handle(node: RaftlogNode, req: Request): Promise<ResponseMap[Request['type']] | null> {
+  switch (req.type) {
+    case 'metadata':
+      return metadata(node, req);
+    case 'produce':
+      return produce(node, req);
+    case 'fetch':
+      return fetch(node, req);
+    case 'listOffsets':
+      return listOffsets(node, req);
+    case 'createTopics':
+      return node.controller.createTopics(req);
+    case 'deleteTopics':
+      return node.controller.deleteTopics(req);
+    case 'initProducerId':
+      return node.controller.initProducerId(req.timeoutMs);
+    case 'status':
+      return node.status();
+    default: {
+      const never: never = req;
+      throw new Error(`unhandled request ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** An error as the client sees it, with the leader's address when there is one to follow. */
+export function apiError(node: RaftlogNode, err: unknown): ApiError {
+  if (err instanceof PartitionError || err instanceof AdminError) {
+    const hint = err instanceof PartitionError ? err.leaderHint : err.leader;
+    const leader = node.nodeRef(hint);
+    return { code: err.code, message: err.message, ...(leader !== undefined ? { leader } : {}) };
+  }
+  node.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'request failed unexpectedly');
+  return { code: ErrorCode.UnknownServerError, message: `the node failed to handle the request: ${err instanceof Error ? err.message : String(err)}` };
+}
+
+function metadata(node: RaftlogNode, req: MetadataRequest): MetadataResponse {
+  const all = node.meta.topics();
+  const names = req.topics ?? all.map((t) => t.name);
+  const topics: TopicMetadata[] = names.map((name) => {
+    const t = node.meta.topic(name);
+    if (t === undefined) {
+      return { name, error: { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${name}' does not exist` }, partitions: [], replicationFactor: 0, config: { retentionBytes: 0, retentionMs: 0, segmentBytes: 0, maxMessageBytes: 0 } };
+    }
+    return {
+      name,
+      replicationFactor: t.replicationFactor,
+      config: t.config,
+      partitions: t.assignments.map((replicas, p) => {
+        const info = node.leaderOf(partitionGroupId(t.id, p));
+        return { partition: p, leader: info.leader, leaderTerm: info.term, replicas };
+      }),
+    };
+  });
+  return {
+    nodes: node.nodeIds().map((id) => node.nodeRef(id)!),
+    controller: node.controllerId(),
+    topics,
+  };
+}
+
+/** The replica of `topic/partition` on this node, or a PartitionError saying where to go. */
+function partitionFor(node: RaftlogNode, topic: string, partition: number): Partition {
+  const t = node.meta.topic(topic);
+  if (t === undefined) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
+  if (partition >= t.partitions) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' has ${t.partitions} partitions; there is no partition ${partition}`);
+  const id = partitionGroupId(t.id, partition);
+  const p = node.partitions.get(id);
+  if (p === undefined) {
+    const broken = node.brokenPartitions.get(id);
+    if (broken !== undefined) throw new PartitionError(ErrorCode.StorageError, `${topic}/${partition} cannot run on this node: ${broken}`, node.leaderOf(id).leader);
+    const { leader } = node.leaderOf(id);
+    throw new PartitionError(ErrorCode.NotLeader, `this node holds no replica of ${topic}/${partition}${leader !== null ? `; ${leader} leads it` : ''}`, leader);
+  }
+  return p;
+}
+
+async function produce(node: RaftlogNode, req: ProduceRequest): Promise<ProduceResponse | null> {
+  // Batches for one partition are proposed in request order; partitions proceed in parallel.
+  const results: Promise<ProduceResult>[] = req.batches.map(async (b) => {
+    try {
+      const p = partitionFor(node, b.topic, b.partition);
+      node.metrics.producedBytes.inc(b.records.byteLength);
+      const baseOffset = await p.produce(b.records, req.acks, req.timeoutMs);
+      return { topic: b.topic, partition: b.partition, baseOffset };
+    } catch (err) {
+      return { topic: b.topic, partition: b.partition, error: apiError(node, err) };
+    }
+  });
+  const done = await Promise.all(results);
+  return req.acks === 'none' ? null : { results: done };
+}
+
+async function fetch(node: RaftlogNode, req: FetchRequest): Promise<FetchResponse> {
+  const deadline = Date.now() + req.maxWaitMs;
+  const parts = req.partitions.map((fp) => {
+    try {
+      return { fp, p: partitionFor(node, fp.topic, fp.partition), error: null as ApiError | null };
+    } catch (err) {
+      return { fp, p: null, error: apiError(node, err) };
+    }
+  });
+  // Confirm leadership once per partition (ReadIndex): what we answer reflects every write
+  // acknowledged before this request arrived.
+  await Promise.all(
+    parts.map(async (x) => {
+      if (x.p === null) return;
+      try {
+        await x.p.confirmLeadership();
+      } catch (err) {
+        x.error = apiError(node, err);
+      }
+    }),
+  );
+  for (;;) {
+    const out: FetchedPartition[] = [];
+    let bytes = 0;
+    let budget = req.maxBytes;
+    for (const x of parts) {
+      if (x.p === null || x.error !== null) {
+        const error = x.error ?? { code: ErrorCode.UnknownServerError, message: 'no replica to read from' };
+        out.push({ topic: x.fp.topic, partition: x.fp.partition, error, highWatermark: -1, logStartOffset: -1, batches: [] });
+        continue;
+      }
+      try {
+        const r = x.p.read(x.fp.offset, Math.max(1, Math.min(x.fp.maxBytes, budget)));
+        let n = 0;
+        for (const b of r.batches) n += b.byteLength;
+        bytes += n;
+        budget -= n;
+        out.push({ topic: x.fp.topic, partition: x.fp.partition, highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, batches: r.batches });
+      } catch (err) {
+        out.push({ topic: x.fp.topic, partition: x.fp.partition, error: apiError(node, err), highWatermark: x.p.highWatermark, logStartOffset: x.p.log.logStartOffset(), batches: [] });
+      }
+    }
+    const anyError = out.some((o) => o.error !== undefined);
+    const wait = deadline - Date.now();
+    if (bytes >= req.minBytes || anyError || wait <= 0) {
+      node.metrics.fetchedBytes.inc(bytes);
+      return { partitions: out.map(stripUndefined) };
+    }
+    // Long poll: wait until any partition has something past its offset, or time is up.
+    await new Promise<void>((resolve) => {
+      let settled = false;
+      const done = (): void => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      for (const x of parts) if (x.p !== null) void x.p.waitForData(x.fp.offset, wait).then(done);
+      setTimeout(done, wait);
+    });
+  }
+}
+
+function stripUndefined(p: FetchedPartition): FetchedPartition {
+  if (p.error !== undefined) return p;
+  const { error: _e, ...rest } = p;
+  void _e;
+  return rest;
+}
+
+async function listOffsets(node: RaftlogNode, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+  const partitions = await Promise.all(
+    req.partitions.map(async (lp): Promise<ListedOffset> => {
+      try {
+        const p = partitionFor(node, lp.topic, lp.partition);
+        await p.confirmLeadership();
+        return { topic: lp.topic, partition: lp.partition, ...p.listOffset(lp.spec) };
+      } catch (err) {
+        return { topic: lp.topic, partition: lp.partition, offset: -1, error: apiError(node, err) };
+      }
+    }),
+  );
+  return { partitions };
+}

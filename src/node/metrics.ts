@@ -1,0 +1,26 @@
+/** Prometheus metrics of one node (GET /metrics), with prom-client. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({ name: 'raftlog_requests_total', help: 'Client requests by type and outcome', labelNames: ['type', 'outcome'] as const, registers: [this.registry] });
+  readonly requestSeconds = new Histogram({
+    name: 'raftlog_request_seconds',
+    help: 'Client request latency by type',
+    labelNames: ['type'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly producedBytes = new Counter({ name: 'raftlog_produced_bytes_total', help: 'Record batch bytes accepted for writing', registers: [this.registry] });
+  readonly fetchedBytes = new Counter({ name: 'raftlog_fetched_bytes_total', help: 'Record batch bytes served to consumers', registers: [this.registry] });
+  readonly leaderElections = new Counter({ name: 'raftlog_leader_elections_total', help: 'Times this node became leader of a group', labelNames: ['group'] as const, registers: [this.registry] });
+  readonly groupsLed = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry] });
+  readonly groups = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry] });
+  readonly hostPasses = new Gauge({ name: 'raftlog_ready_passes', help: 'Ready passes run by the group host', registers: [this.registry] });
+  readonly hostSyncs = new Gauge({ name: 'raftlog_log_syncs', help: 'fdatasync calls made by the group host', registers: [this.registry] });
+
+  constructor(node: string) {
+    this.registry.setDefaultLabels({ node });
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

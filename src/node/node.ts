@@ -1,0 +1,391 @@
+/**
+ * A raftlog node: one process hosting the metadata group (or following it as a learner) and the
+ * partition groups placed on it, serving peers on `/raft` and clients on `/client`, plus
+ * `/status` and `/metrics` over HTTP, all on one listener.
+ *
+ * Start-up: lock the data folder, open the metadata group (its log, hard state and LevelDB
+ * state), open every partition the metadata places here, listen, connect to peers, tick.
+ * A produce request's path: client-server.ts → handlers.ts → partition.ts (propose) → the group
+ * host (persist, sync, send) → followers → commit → partition.ts (apply, answer).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { seededRandom } from '../../raft/random.js';
+import { Role, type NodeId } from '../../raft/types.js';
+import { CorruptLogError } from '../../storage/errors.js';
+import { FaultPoints } from '../../storage/fault-points.js';
+import { SegmentLog } from '../../storage/segment-log.js';
+import { StateStore } from '../../storage/state-store.js';
+import type { GroupStatus, NodeRef, StatusResponse } from '../api/protocol.js';
+import { GroupHost, type SyncMode } from '../host/group-host.js';
+import { RaftGroup } from '../host/raft-group.js';
+import { createLogger, type LogLevel, type Logger } from '../log.js';
+import { META_GROUP, partitionGroupId, type TopicRecord } from '../meta/commands.js';
+import { MetaLogStorage, MetaStateMachine } from '../meta/meta-state.js';
+import { Partition } from '../partition/partition.js';
+import { HttpServer } from '../server/http.js';
+import type { PeerFrame } from '../transport/peer-frames.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import { Controller } from './controller.js';
+import { NodeStartError } from './errors.js';
+import { LeaderTable, type LeaderInfo } from './leaders.js';
+import { NodeMetrics } from './metrics.js';
+
+export interface NodeConfig {
+  readonly id: NodeId;
+  /** host:port this node listens on (peers and clients). */
+  readonly listen: string;
+  /** Every node of the cluster, this one included: id → host:port. */
+  readonly nodes: ReadonlyMap<NodeId, string>;
+  readonly dataDir: string;
+  readonly secret: string;
+  readonly logLevel: LogLevel;
+  /** Write logs here instead of stderr. */
+  readonly logFile?: string;
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly syncMode: SyncMode;
+  readonly syncIntervalMs: number;
+  /** Armed storage fault points (RAFTLOG_FAULTS syntax); empty for none. */
+  readonly faults?: string;
+  /** Voters of the metadata group: the first this many nodes in id order; the rest are learners. */
+  readonly metaVotersMax?: number;
+}
+
+const GOSSIP_MS = 1000;
+const RETENTION_CHECK_MS = 30_000;
+const META_SNAPSHOT_EVERY = 10_000;
+const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+
+export class RaftlogNode {
+  readonly logger: Logger;
+  readonly host: GroupHost;
+  readonly transport: PeerTransport;
+  readonly leaders = new LeaderTable();
+  readonly partitions = new Map<string, Partition>();
+  readonly metrics: NodeMetrics;
+  readonly controller: Controller;
+  meta!: MetaStateMachine;
+  private metaGroup!: RaftGroup;
+  private store!: StateStore;
+  private http!: HttpServer;
+  private readonly faults: FaultPoints;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly startedAt = Date.now();
+  private stopping = false;
+  private readonly random: () => number;
+
+  constructor(readonly config: NodeConfig) {
+    this.logger = createLogger(config.id, config.logLevel, config.logFile);
+    this.faults = FaultPoints.parse(config.faults);
+    this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
+    this.metrics = new NodeMetrics(config.id);
+    this.transport = new PeerTransport({
+      self: config.id,
+      nodes: config.nodes,
+      secret: config.secret,
+      logger: this.logger,
+      frameBytesMax: PEER_FRAME_BYTES_MAX,
+      sendBufferBytesMax: 256 * 1024 * 1024,
+      onFrame: (from, frame) => this.onPeerFrame(from, frame),
+      onPeerUp: () => this.gossip(),
+      onPeerDown: (peer) => {
+        this.leaders.forget(peer);
+        this.host.peerDown(peer);
+      },
+    });
+    this.host = new GroupHost({
+      tickMs: config.tickMs,
+      syncMode: config.syncMode,
+      syncIntervalMs: config.syncIntervalMs,
+      logger: this.logger,
+      send: (group, m) => this.transport.sendRaft(group, m),
+      onLeadershipChange: (groups) => {
+        for (const g of groups) if (g.raft.role === Role.Leader) this.metrics.leaderElections.inc({ group: g.id });
+        this.gossip();
+      },
+    });
+    this.controller = new Controller(this);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.prepareDataDir();
+    await this.openMeta();
+    this.syncPartitions();
+    this.http = new HttpServer(this);
+    await this.http.listen(c.listen);
+    this.host.start();
+    this.transport.start();
+    this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
+    this.timers.push(setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS));
+    this.controller.start();
+    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size }, `node ${c.id} listening on ${c.listen}`);
+  }
+
+  /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.logger.info('stopping');
+    for (const t of this.timers) clearInterval(t);
+    this.controller.stop();
+    await this.http?.close();
+    await this.host.stop();
+    this.transport.close();
+    for (const p of this.partitions.values()) {
+      p.close('the node is shutting down');
+      p.saveProducerState();
+      p.group.close();
+    }
+    this.metaGroup?.close();
+    await this.store?.close();
+    this.releaseLock();
+    this.logger.info('stopped');
+    this.logger.flush();
+  }
+
+  private prepareDataDir(): void {
+    const dir = this.config.dataDir;
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.accessSync(dir, fs.constants.R_OK | fs.constants.W_OK);
+    } catch (err) {
+      throw new NodeStartError(`cannot use the data folder ${dir}: ${(err as Error).message}. Choose another with --data, or fix its permissions.`);
+    }
+    const lock = path.join(dir, 'LOCK');
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new NodeStartError(`cannot write to the data folder ${dir}: ${(err as Error).message}`);
+      const pid = Number(fs.readFileSync(lock, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) {
+        throw new NodeStartError(`the data folder ${dir} is in use by process ${pid}; stop that node first, or give this one another --data folder`);
+      }
+      fs.writeFileSync(lock, String(process.pid));
+    }
+  }
+
+  private releaseLock(): void {
+    try {
+      fs.rmSync(path.join(this.config.dataDir, 'LOCK'));
+    } catch {
+      // already gone
+    }
+  }
+
+  /** Ids of all nodes, in order; the first `metaVotersMax` are the metadata group's voters. */
+  nodeIds(): NodeId[] {
+    return [...this.config.nodes.keys()].sort();
+  }
+
+  private async openMeta(): Promise<void> {
+    const dir = path.join(this.config.dataDir, 'meta');
+    const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: 8 * 1024 * 1024 }, faults: this.faults });
+    this.store = await StateStore.open(path.join(dir, 'state'));
+    const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir));
+    this.meta = new MetaStateMachine(this.store, storage, { topicsChanged: () => this.syncPartitions(), controllerChanged: (is) => this.controller.onControllerChange(is) }, this.logger, META_SNAPSHOT_EVERY);
+    const ids = this.nodeIds();
+    const votersMax = this.config.metaVotersMax ?? 5;
+    this.metaGroup = new RaftGroup({
+      id: META_GROUP,
+      self: this.config.id,
+      voters: ids.slice(0, votersMax),
+      learners: ids.slice(votersMax),
+      dir,
+      log,
+      storage,
+      applied: this.store.appliedIndex(),
+      limits: this.raftLimits(),
+      random: this.random,
+      logger: this.logger,
+    });
+    this.metaGroup.sm = this.meta;
+    this.meta.group = this.metaGroup;
+    this.host.add(this.metaGroup);
+  }
+
+  raftLimits(): { electionTicks: number; heartbeatTicks: number } {
+    return { electionTicks: this.config.electionTicks, heartbeatTicks: this.config.heartbeatTicks };
+  }
+
+  /** Opens the partitions the metadata places on this node, and removes the ones it no longer does. */
+  syncPartitions(): void {
+    if (this.stopping) return;
+    const wanted = new Map<string, { topic: TopicRecord; partition: number }>();
+    for (const t of this.meta.topics()) {
+      t.assignments.forEach((replicas, p) => {
+        if (replicas.includes(this.config.id)) wanted.set(partitionGroupId(t.id, p), { topic: t, partition: p });
+      });
+    }
+    for (const [id, p] of this.partitions) {
+      if (wanted.has(id)) continue;
+      this.partitions.delete(id);
+      this.host.remove(id);
+      p.close('the topic was deleted');
+      p.group.close();
+      fs.rmSync(p.dir, { recursive: true, force: true });
+      this.logger.info({ partition: p.name }, `removed partition ${p.name} (topic deleted)`);
+    }
+    for (const [id, w] of wanted) {
+      if (this.partitions.has(id)) continue;
+      this.openPartition(id, w.topic, w.partition);
+    }
+  }
+
+  private openPartition(id: string, topic: TopicRecord, partition: number): void {
+    const dir = path.join(this.config.dataDir, 'partitions', `${topic.name}-${partition}-${topic.id}`);
+    let log: SegmentLog;
+    try {
+      log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes }, faults: this.faults });
+    } catch (err) {
+      const why = err instanceof CorruptLogError ? err.message : (err as Error).message;
+      this.logger.error({ partition: `${topic.name}/${partition}`, err: why }, `partition ${topic.name}/${partition} cannot start on this node: ${why}`);
+      this.brokenPartitions.set(id, why);
+      return;
+    }
+    const p = new Partition(topic, partition, log, dir, this.logger);
+    const group = new RaftGroup({
+      id,
+      self: this.config.id,
+      voters: topic.assignments[partition]!,
+      dir,
+      log,
+      applied: p.loadProducerState(),
+      limits: this.raftLimits(),
+      random: this.random,
+      logger: this.logger,
+    });
+    group.sm = p;
+    p.group = group;
+    p.start();
+    this.partitions.set(id, p);
+    this.host.add(group);
+  }
+
+  /** Partitions that could not be opened here, with why (reported in /status). */
+  readonly brokenPartitions = new Map<string, string>();
+
+  private enforceRetention(): void {
+    for (const p of this.partitions.values()) {
+      try {
+        const n = p.enforceRetention();
+        if (n > 0) this.logger.info({ partition: p.name, segments: n }, `retention dropped ${n} segment(s) of ${p.name}`);
+      } catch (err) {
+        p.group.fail(err);
+      }
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Peers
+
+  private onPeerFrame(from: NodeId, frame: PeerFrame): void {
+    switch (frame.t) {
+      case 'raft':
+        for (const [group, m] of frame.m) this.host.step(group, m);
+        return;
+      case 'leaders':
+        this.leaders.fromPeer(from, frame.groups);
+        return;
+      case 'transfer': {
+        const g = this.host.get(frame.group);
+        if (g === undefined || g.raft.role !== Role.Leader) return;
+        try {
+          g.raft.transferLeadership(frame.to);
+          this.logger.info({ group: frame.group, to: frame.to }, `handing leadership of ${frame.group} to ${frame.to} (its preferred leader)`);
+          this.host.schedule();
+        } catch (err) {
+          this.logger.debug({ group: frame.group, err: (err as Error).message }, 'leadership transfer refused');
+        }
+        return;
+      }
+      case 'challenge':
+      case 'auth':
+      case 'welcome':
+        return;
+    }
+  }
+
+  /** Tells every peer which groups this node leads. */
+  gossip(): void {
+    const groups: [string, number][] = [];
+    for (const g of this.host.all()) if (g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
+    this.transport.broadcast({ t: 'leaders', groups });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Views
+
+  nodeRef(id: NodeId | null): NodeRef | undefined {
+    if (id === null) return undefined;
+    const address = this.config.nodes.get(id);
+    return address === undefined ? undefined : { id, address };
+  }
+
+  leaderOf(group: string): LeaderInfo {
+    const local = this.host.get(group);
+    if (local !== undefined && local.failed === null) return { leader: local.raft.lead, term: local.raft.term };
+    return this.leaders.get(group);
+  }
+
+  isController(): boolean {
+    return this.metaGroup.raft.role === Role.Leader;
+  }
+
+  controllerId(): NodeId | null {
+    return this.metaGroup.raft.lead;
+  }
+
+  status(): StatusResponse {
+    const groups: GroupStatus[] = [];
+    for (const g of this.host.all()) {
+      const s = g.raft.status();
+      const p = this.partitions.get(g.id);
+      groups.push({
+        group: p !== undefined ? `${p.name} (${g.id})` : g.id,
+        role: s.role,
+        term: s.term,
+        leader: s.lead,
+        commit: s.commit,
+        applied: s.applied,
+        firstIndex: s.firstIndex,
+        lastIndex: s.lastIndex,
+        replicas: s.peers.map((r) => ({ id: r.id, match: r.match, next: r.next, state: r.state })),
+        ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset() } : {}),
+        ...(g.failed !== null ? { error: g.failed } : {}),
+      });
+    }
+    for (const [id, why] of this.brokenPartitions) {
+      groups.push({ group: id, role: 'stopped', term: 0, leader: null, commit: 0, applied: 0, firstIndex: 0, lastIndex: 0, replicas: [], error: why });
+    }
+    return {
+      node: this.config.id,
+      address: this.config.listen,
+      uptimeMs: Date.now() - this.startedAt,
+      peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
+      groups,
+    };
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}

@@ -1,0 +1,149 @@
+/**
+ * Options of `node cluster.js`: flags, each of which may also come from an environment variable
+ * (RAFTLOG_<NAME>) or a JSON config file (--config), in that order of precedence.
+ */
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { LOG_LEVELS, type LogLevel } from '../log.js';
+import type { NodeConfig } from './node.js';
+import { NodeStartError } from './errors.js';
+
+export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
+
+export interface CliOptions {
+  id?: string;
+  listen?: string;
+  peers?: string;
+  data?: string;
+  secret?: string;
+  logLevel: string;
+  logFile?: string;
+  tickMs: string;
+  electionTicks: string;
+  heartbeatTicks: string;
+  sync: string;
+  syncIntervalMs: string;
+  config?: string;
+}
+
+export function command(): Command {
+  return new Command()
+    .name('node cluster.js')
+    .description(
+      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/.\n' +
+        'Every option can also be set with an environment variable RAFTLOG_<OPTION> (e.g. RAFTLOG_SECRET) or in a JSON file given with --config.',
+    )
+    .addOption(new Option('--id <id>', "this node's id (default: the id that --peers gives to the --listen address)").env('RAFTLOG_ID'))
+    .addOption(new Option('--listen <host:port>', 'address for peers and clients (default: this node\'s address in --peers)').env('RAFTLOG_LISTEN'))
+    .addOption(new Option('--peers <list>', 'every node of the cluster, this one included: id=host:port,...').env('RAFTLOG_PEERS'))
+    .addOption(new Option('--data <dir>', 'data folder (default: ./data/<id>)').env('RAFTLOG_DATA'))
+    .addOption(new Option('--secret <secret>', 'shared cluster secret that peers must present (default: read from or created in <data>/../cluster-secret)').env('RAFTLOG_SECRET'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('RAFTLOG_LOG_LEVEL'))
+    .addOption(new Option('--log-file <file>', 'write logs to this file instead of stderr').env('RAFTLOG_LOG_FILE'))
+    .addOption(new Option('--tick-ms <ms>', 'Raft tick length').default('50').env('RAFTLOG_TICK_MS'))
+    .addOption(new Option('--election-ticks <n>', 'ticks without a leader before an election (randomized up to twice this)').default('8').env('RAFTLOG_ELECTION_TICKS'))
+    .addOption(new Option('--heartbeat-ticks <n>', 'ticks between leader heartbeats').default('2').env('RAFTLOG_HEARTBEAT_TICKS'))
+    .addOption(
+      new Option('--sync <mode>', "'fsync': acknowledge only what a majority has fsynced; 'interval': RELAXED, fsync every --sync-interval-ms (acknowledged writes can be lost if a majority loses power)")
+        .choices(['fsync', 'interval'])
+        .default('fsync')
+        .env('RAFTLOG_SYNC'),
+    )
+    .addOption(new Option('--sync-interval-ms <ms>', "fsync period with --sync interval").default('100').env('RAFTLOG_SYNC_INTERVAL_MS'))
+    .addOption(new Option('--config <file>', 'JSON file with any of these options (e.g. {"peers": "...", "secret": "..."})').env('RAFTLOG_CONFIG'))
+    .showHelpAfterError();
+}
+
+function int(name: string, v: string, min: number): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new NodeStartError(`--${name} must be an integer of at least ${min}, not '${v}'`);
+  return n;
+}
+
+export function parsePeers(list: string): Map<string, string> {
+  const nodes = new Map<string, string>();
+  for (const part of list.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const m = /^([A-Za-z0-9_.-]{1,64})=([^\s=,]+):(\d{1,5})$/.exec(part);
+    if (m === null) throw new NodeStartError(`--peers: '${part}' is not id=host:port (ids are letters, digits, '.', '_', '-')`);
+    const port = Number(m[3]);
+    if (port < 1 || port > 65535) throw new NodeStartError(`--peers: port ${port} of '${m[1]}' is outside 1..65535`);
+    if (nodes.has(m[1]!)) throw new NodeStartError(`--peers lists '${m[1]}' twice`);
+    nodes.set(m[1]!, `${m[2]}:${port}`);
+  }
+  if (nodes.size === 0) throw new NodeStartError('--peers lists no nodes');
+  return nodes;
+}
+
+/** Merges the config file under the flags (flags and environment win). */
+function withConfigFile(o: CliOptions): CliOptions {
+  if (o.config === undefined) return o;
+  let file: Record<string, unknown>;
+  try {
+    file = JSON.parse(fs.readFileSync(o.config, 'utf8')) as Record<string, unknown>;
+  } catch (err) {
+    throw new NodeStartError(`cannot read the config file ${o.config}: ${(err as Error).message}`);
+  }
+  const merged: Record<string, unknown> = { ...o };
+  for (const [k, v] of Object.entries(file)) if (merged[k] === undefined || merged[k] === DEFAULTS[k]) merged[k] = String(v);
+  return merged as unknown as CliOptions;
+}
+
+const DEFAULTS: Record<string, string> = { logLevel: 'info', tickMs: '50', electionTicks: '8', heartbeatTicks: '2', sync: 'fsync', syncIntervalMs: '100' };
+
+/** Turns parsed flags into a node's configuration, or a NodeStartError saying what is wrong. */
+export function toNodeConfig(raw: CliOptions): NodeConfig {
+  const o = withConfigFile(raw);
+  const nodes = parsePeers(o.peers ?? EMBEDDED_NODES);
+  let id = o.id;
+  if (id === undefined && o.listen !== undefined) id = [...nodes].find(([, a]) => a === o.listen)?.[0];
+  if (id === undefined) throw new NodeStartError('say which node this is with --id (one of the ids in --peers)');
+  const mine = nodes.get(id);
+  if (mine === undefined) throw new NodeStartError(`--id '${id}' is not among --peers (${[...nodes.keys()].join(', ')})`);
+  const listen = o.listen ?? mine;
+  if (!/^[^\s:]+:\d{1,5}$/.test(listen)) throw new NodeStartError(`--listen '${listen}' is not host:port`);
+  const dataDir = path.resolve(o.data ?? path.join('data', id));
+  const level = o.logLevel as LogLevel;
+  if (!LOG_LEVELS.includes(level)) throw new NodeStartError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const tickMs = int('tick-ms', o.tickMs, 1);
+  const electionTicks = int('election-ticks', o.electionTicks, 2);
+  const heartbeatTicks = int('heartbeat-ticks', o.heartbeatTicks, 1);
+  if (heartbeatTicks >= electionTicks) throw new NodeStartError(`--heartbeat-ticks ${heartbeatTicks} must be below --election-ticks ${electionTicks}`);
+  if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
+  return {
+    id,
+    listen,
+    nodes,
+    dataDir,
+    secret: o.secret ?? clusterSecret(path.dirname(dataDir)),
+    logLevel: level,
+    ...(o.logFile !== undefined ? { logFile: o.logFile } : {}),
+    tickMs,
+    electionTicks,
+    heartbeatTicks,
+    syncMode: o.sync,
+    syncIntervalMs: int('sync-interval-ms', o.syncIntervalMs, 1),
+    faults: process.env['RAFTLOG_FAULTS'] ?? '',
+  };
+}
+
+/**
+ * The secret shared by nodes started from one folder (the embedded cluster, or nodes given data
+ * folders side by side): read from `<parent>/cluster-secret`, created on first use.
+ */
+export function clusterSecret(parent: string): string {
+  const file = path.join(parent, 'cluster-secret');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    fs.mkdirSync(parent, { recursive: true });
+    const secret = randomBytes(24).toString('hex');
+    try {
+      fs.writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+      return secret;
+    } catch {
+      return fs.readFileSync(file, 'utf8').trim();
+    }
+  }
+}

@@ -1,0 +1,444 @@
+/**
+ * A partition replica: the state machine of one partition's Raft group.
+ *
+ * Produce (on the leader): verify the batch's CRC and size, check the producer's sequence, stamp
+ * the next offset and the leader's term into the batch header (the CRC does not cover them),
+ * propose it, and answer when the entry is committed (acks all), persisted here (acks leader) or at
+ * once (acks none). The committed entry's term tells whether it was ours: if another leader's entry
+ * took its index, the produce certainly failed.
+ *
+ * A leader serves only once it has applied an entry of its own term (its no-op): then everything
+ * before its term is applied, the producer state is complete, and the log end offset is known.
+ *
+ * Fetch (on the leader): confirm leadership with ReadIndex, wait until applied up to the read
+ * index, then read committed batches from the segment log; long-poll when the offset is at the
+ * high watermark. The high watermark is the offset after the last applied batch.
+ *
+ * Files beside the log: `producers` (the producer state at an applied index, so a restart does not
+ * re-apply the whole log).
+ */
+import path from 'node:path';
+import { RaftError, RaftErrorCode } from '../../raft/errors.js';
+import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
+import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
+import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js';
+import { RecordBatchError, readBatchHeader, records, verifyBatch, writeBaseOffset, writePartitionLeaderEpoch } from '../../storage/record-batch.js';
+import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
+import { decodeFrame, encodeFrame } from '../api/codec.js';
+import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
+import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
+import type { Logger } from '../log.js';
+import type { TopicRecord } from '../meta/commands.js';
+import { ProducerState, type BatchSeq } from './producer-state.js';
+
+/** An expected failure of a partition request, with the code the client gets. */
+export class PartitionError extends Error {
+  override readonly name = 'PartitionError';
+  constructor(readonly code: ErrorCode, message: string, readonly leaderHint: string | null = null) {
+    super(message);
+  }
+}
+
+interface CommitWaiter {
+  readonly term: number;
+  readonly baseOffset: number;
+  readonly resolve: (baseOffset: number) => void;
+  readonly reject: (e: PartitionError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface InFlight extends BatchSeq {
+  readonly index: number;
+  readonly producerId: number;
+}
+
+const PRODUCERS_MAGIC = 0x524c5053; // "RLPS"
+/** A batch's base offset and length fields come before the bytes its length counts. */
+const BATCH_LENGTH_PREFIX = 12;
+/** Write the producer-state snapshot after this many applied batches. */
+const PRODUCERS_SNAPSHOT_EVERY = 10_000;
+
+export interface ReadResult {
+  readonly batches: Uint8Array[];
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+export class Partition implements GroupStateMachine {
+  group!: RaftGroup;
+  /** The offset after the last applied batch: what consumers may read up to. */
+  highWatermark = 0;
+  appliedIndex = 0;
+  private appliedTerm = 0;
+  /** The next offset to assign, while this node leads and is ready; null otherwise. */
+  private leo: number | null = null;
+  private producers = new ProducerState();
+  private readonly inFlight = new Map<number, InFlight[]>();
+  private readonly awaitingCommit = new Map<number, CommitWaiter>();
+  private readonly awaitingPersist = new Map<number, CommitWaiter>();
+  private readonly hwWaiters = new Set<() => void>();
+  private readonly reads = new Map<number, { index: number | null; resolve: () => void; reject: (e: PartitionError) => void }>();
+  private readSeq = 0;
+  private batchesSinceSnapshot = 0;
+  private closed = false;
+
+  constructor(
+    readonly topic: TopicRecord,
+    readonly partition: number,
+    readonly log: SegmentLog,
+    readonly dir: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
+  loadProducerState(): number {
+    const body = readFileChecked(path.join(this.dir, 'producers'), PRODUCERS_MAGIC);
+    if (body === null) return this.log.firstIndex() - 1;
+    const v = decodeFrame(body) as { index: number; producers: [number, { epoch: number; lastSeq: number; recent: BatchSeq[] }][] };
+    if (v.index > this.log.lastIndex() || v.index < this.log.firstIndex() - 1) return this.log.firstIndex() - 1;
+    this.producers = ProducerState.fromJSON(v.producers);
+    return v.index;
+  }
+
+  /** Called once the group exists: the high watermark at the resume point. */
+  start(): void {
+    this.appliedIndex = this.group.raft.log.applied;
+    this.highWatermark = this.log.offsetAfterIndex(this.appliedIndex);
+  }
+
+  get name(): string {
+    return `${this.topic.name}/${this.partition}`;
+  }
+
+  isLeader(): boolean {
+    return this.group.raft.role === Role.Leader;
+  }
+
+  /** Leading, and everything before this term is applied. */
+  isReady(): boolean {
+    return this.isLeader() && this.appliedTerm === this.group.raft.term && this.group.failed === null;
+  }
+
+  leaderHint(): string | null {
+    return this.group.raft.lead;
+  }
+
+  private checkServing(): void {
+    if (this.closed) throw new PartitionError(ErrorCode.ShuttingDown, `${this.name} is closing on this node`);
+    if (this.group.failed !== null) throw new PartitionError(ErrorCode.StorageError, `${this.name} stopped on this node: ${this.group.failed}`);
+    if (!this.isLeader()) {
+      const lead = this.leaderHint();
+      throw new PartitionError(ErrorCode.NotLeader, `this node does not lead ${this.name}${lead !== null ? `; ${lead} does` : '; no leader is known yet'}`, lead);
+    }
+    if (!this.isReady()) throw new PartitionError(ErrorCode.LeaderNotAvailable, `the new leader of ${this.name} is catching up; retry shortly`);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Produce
+
+  /** Writes one batch; resolves with its base offset per `acks`. */
+  produce(batch: Uint8Array, acks: Acks, timeoutMs: number): Promise<number> {
+    try {
+      return this.produce0(batch, acks, timeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  private produce0(batch: Uint8Array, acks: Acks, timeoutMs: number): Promise<number> {
+    this.checkServing();
+    const max = this.topic.config.maxMessageBytes;
+    if (batch.byteLength > max) throw new PartitionError(ErrorCode.RecordTooLarge, `a batch of ${batch.byteLength} bytes exceeds the topic's maxMessageBytes ${max}`);
+    let header;
+    try {
+      header = verifyBatch(batch);
+    } catch (err) {
+      if (err instanceof RecordBatchError) throw new PartitionError(ErrorCode.CorruptMessage, `the record batch is malformed: ${err.message}`);
+      throw err;
+    }
+    const declared = BATCH_LENGTH_PREFIX + header.batchLength;
+    if (declared !== batch.byteLength) throw new PartitionError(ErrorCode.CorruptMessage, `the request holds ${batch.byteLength} bytes but its batch declares ${declared}`);
+    if (header.recordCount < 1) throw new PartitionError(ErrorCode.CorruptMessage, 'a record batch must hold at least one record');
+    const count = header.lastOffsetDelta + 1;
+    const pid = header.producerId;
+    const seq: Omit<BatchSeq, 'baseOffset'> = { epoch: header.producerEpoch, firstSeq: header.baseSequence, lastSeq: header.baseSequence + header.lastOffsetDelta };
+    if (pid >= 0) {
+      const inFlight = this.inFlight.get(pid) ?? [];
+      const c = this.producers.check(pid, seq, inFlight);
+      if (c.kind === 'duplicate') {
+        const pending = inFlight.find((f) => f.baseOffset === c.baseOffset);
+        return pending !== undefined ? this.waitFor(pending.index, this.group.raft.term, acks, timeoutMs, c.baseOffset) : Promise.resolve(c.baseOffset);
+      }
+      if (c.kind === 'reject') throw new PartitionError(c.code, c.message);
+    }
+    if (this.leo === null) this.leo = this.log.logEndOffset();
+    const baseOffset = this.leo;
+    const data = Buffer.from(batch);
+    writeBaseOffset(data, 0, baseOffset);
+    writePartitionLeaderEpoch(data, 0, this.group.raft.term);
+    let index: number;
+    let term: number;
+    try {
+      ({ lastIndex: index, term } = this.group.raft.propose([data]));
+    } catch (err) {
+      throw toPartitionError(err, this.name);
+    }
+    this.group.wake();
+    this.leo = baseOffset + count;
+    if (pid >= 0) {
+      const list = this.inFlight.get(pid) ?? [];
+      list.push({ ...seq, baseOffset, index, producerId: pid });
+      this.inFlight.set(pid, list);
+    }
+    if (acks === 'none') return Promise.resolve(baseOffset);
+    return this.waitFor(index, term, acks, timeoutMs, baseOffset);
+  }
+
+  private waitFor(index: number, term: number, acks: Acks, timeoutMs: number, baseOffset: number): Promise<number> {
+    const map = acks === 'leader' ? this.awaitingPersist : this.awaitingCommit;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        map.delete(index);
+        reject(new PartitionError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
+      }, timeoutMs);
+      const prev = map.get(index);
+      if (prev !== undefined) {
+        // A retry of a batch still in flight: answer both when it lands.
+        map.set(index, {
+          term,
+          baseOffset,
+          timer,
+          resolve: (o) => {
+            prev.resolve(o);
+            clearTimeout(timer);
+            resolve(o);
+          },
+          reject: (e) => {
+            prev.reject(e);
+            clearTimeout(timer);
+            reject(e);
+          },
+        });
+        clearTimeout(prev.timer);
+        return;
+      }
+      map.set(index, { term, baseOffset, timer, resolve: (o) => (clearTimeout(timer), resolve(o)), reject: (e) => (clearTimeout(timer), reject(e)) });
+    });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Fetch and list offsets
+
+  /** Confirms with a quorum that this node still leads, and waits until applied up to that point. */
+  confirmLeadership(): Promise<void> {
+    try {
+      this.checkServing();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const id = ++this.readSeq;
+    return new Promise((resolve, reject) => {
+      this.reads.set(id, { index: null, resolve, reject });
+      try {
+        this.group.raft.readIndex(id);
+        this.group.wake();
+      } catch (err) {
+        this.reads.delete(id);
+        reject(toPartitionError(err, this.name));
+      }
+    });
+  }
+
+  /** Committed batches from `offset` (call after confirmLeadership). */
+  read(offset: number, maxBytes: number): ReadResult {
+    this.checkServing();
+    const start = this.log.logStartOffset();
+    if (offset < start || offset > this.highWatermark) {
+      throw new PartitionError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
+    }
+    if (offset === this.highWatermark) return { batches: [], highWatermark: this.highWatermark, logStartOffset: start };
+    try {
+      const r = this.log.readBatches(offset, maxBytes, this.appliedIndex);
+      return { batches: r.batches, highWatermark: this.highWatermark, logStartOffset: start };
+    } catch (err) {
+      throw this.storageError(err);
+    }
+  }
+
+  /** Resolves when the high watermark passes `offset`, leadership is lost, or `ms` pass. */
+  waitForData(offset: number, ms: number): Promise<void> {
+    if (this.highWatermark > offset || !this.isLeader() || ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.hwWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.hwWaiters.add(done);
+    });
+  }
+
+  /** Earliest, latest (high watermark), or the first record at or after a timestamp (-1 if none). */
+  listOffset(spec: OffsetSpec): { offset: number; timestamp?: number } {
+    this.checkServing();
+    if (spec === 'earliest') return { offset: this.log.logStartOffset() };
+    if (spec === 'latest') return { offset: this.highWatermark };
+    try {
+      const found = this.log.batchForTimestamp(spec.timestamp, this.appliedIndex);
+      if (found === null) return { offset: -1 };
+      for (const r of records(found.batch)) {
+        if (r.timestamp >= spec.timestamp) return { offset: r.offset, timestamp: r.timestamp };
+      }
+      return { offset: -1 };
+    } catch (err) {
+      throw this.storageError(err);
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // The group's state machine
+
+  apply(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.kind === EntryKind.Normal) {
+        const h = readBatchHeader(e.data);
+        this.highWatermark = h.baseOffset + h.lastOffsetDelta + 1;
+        if (h.producerId >= 0) {
+          this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset });
+          this.dropInFlight(h.producerId, e.index);
+        }
+        this.batchesSinceSnapshot++;
+      }
+      this.appliedIndex = e.index;
+      this.appliedTerm = e.term;
+      this.settle(this.awaitingCommit, e);
+      this.settle(this.awaitingPersist, e);
+    }
+    if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
+    this.serveReads();
+    for (const w of [...this.hwWaiters]) w();
+    if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY) this.saveProducerState();
+  }
+
+  /** Resolves or fails the produce waiting on entry `e`'s index. */
+  private settle(map: Map<number, CommitWaiter>, e: Entry): void {
+    const w = map.get(e.index);
+    if (w === undefined) return;
+    map.delete(e.index);
+    if (w.term === e.term) w.resolve(w.baseOffset);
+    else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
+  }
+
+  private dropInFlight(pid: number, index: number): void {
+    const list = this.inFlight.get(pid);
+    if (list === undefined) return;
+    const rest = list.filter((f) => f.index > index);
+    if (rest.length === 0) this.inFlight.delete(pid);
+    else this.inFlight.set(pid, rest);
+  }
+
+  restore(snapshot: Snapshot, log: SegmentLog): void {
+    const offset = decodeLogStart(snapshot.data);
+    log.resetTo(snapshot.index, snapshot.term, offset);
+    this.producers = new ProducerState();
+    this.highWatermark = offset;
+    this.appliedIndex = snapshot.index;
+    this.appliedTerm = snapshot.term;
+    this.logger.info({ partition: this.name, index: snapshot.index, offset }, `${this.name}: the leader's log starts at offset ${offset}; this replica's log now starts there too`);
+  }
+
+  onSoftState(soft: SoftState): void {
+    if (soft.role !== Role.Leader) {
+      this.leo = null;
+      this.inFlight.clear();
+      for (const w of [...this.hwWaiters]) w();
+    }
+  }
+
+  onPersisted(index: number, term: number): void {
+    for (const [i, w] of this.awaitingPersist) {
+      if (i > index) continue;
+      this.awaitingPersist.delete(i);
+      if (w.term === term) w.resolve(w.baseOffset);
+      else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint()));
+    }
+  }
+
+  onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
+    for (const s of states) {
+      const r = this.reads.get(s.context as number);
+      if (r !== undefined) r.index = s.index;
+    }
+    for (const c of dropped) {
+      const r = this.reads.get(c as number);
+      if (r === undefined) continue;
+      this.reads.delete(c as number);
+      r.reject(new PartitionError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint()));
+    }
+    this.serveReads();
+  }
+
+  private serveReads(): void {
+    for (const [id, r] of this.reads) {
+      if (r.index !== null && this.appliedIndex >= r.index) {
+        this.reads.delete(id);
+        r.resolve();
+      }
+    }
+  }
+
+  /** Applies retention within what is applied. */
+  enforceRetention(): number {
+    if (this.group.failed !== null || this.closed) return 0;
+    return this.log.enforceRetention({ retentionBytes: this.topic.config.retentionBytes, retentionMs: this.topic.config.retentionMs, upToIndex: this.appliedIndex });
+  }
+
+  saveProducerState(): void {
+    this.batchesSinceSnapshot = 0;
+    try {
+      writeFileAtomic(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, encodeFrame({ index: this.appliedIndex, producers: this.producers.toJSON() }));
+    } catch (err) {
+      this.logger.warn({ partition: this.name, err: (err as Error).message }, 'could not save the producer state; a restart will rebuild it from the log');
+    }
+  }
+
+  /** Fails every waiting request (the node is stopping or the topic was deleted). */
+  close(why: string): void {
+    this.closed = true;
+    const err = new PartitionError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
+    for (const m of [this.awaitingCommit, this.awaitingPersist]) {
+      for (const w of m.values()) w.reject(err);
+      m.clear();
+    }
+    for (const r of this.reads.values()) r.reject(err);
+    this.reads.clear();
+    for (const w of [...this.hwWaiters]) w();
+  }
+
+  private storageError(err: unknown): Error {
+    if (err instanceof OffsetOutOfRangeError) return new PartitionError(ErrorCode.OffsetOutOfRange, err.message);
+    if (err instanceof CorruptLogError) {
+      this.group.fail(err);
+      return new PartitionError(ErrorCode.StorageError, err.message);
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function toPartitionError(err: unknown, name: string): Error {
+  if (!(err instanceof RaftError)) return err instanceof Error ? err : new Error(String(err));
+  switch (err.code) {
+    case RaftErrorCode.NotLeader:
+    case RaftErrorCode.TransferInProgress:
+      return new PartitionError(ErrorCode.NotLeader, `${name}: ${err.message}`, err.leaderHint);
+    case RaftErrorCode.UncommittedBytesExceeded:
+      return new PartitionError(ErrorCode.NotEnoughReplicas, `${name}: replicas are behind (${err.message})`);
+    case RaftErrorCode.EntryTooLarge:
+      return new PartitionError(ErrorCode.RecordTooLarge, `${name}: ${err.message}`);
+    case RaftErrorCode.UnknownNode:
+      return new PartitionError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
+    default:
+      return err;
+  }
+}

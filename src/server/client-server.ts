@@ -1,0 +1,88 @@
+/**
+ * Client connections on `/client`: one msgpack request per binary WebSocket frame, answered by
+ * id (see src/api/protocol.ts). Requests on one connection run concurrently; past
+ * `inFlightPerConnectionMax` the connection stops being read until some finish.
+ *
+ * Bad input never reaches a handler: a frame that is not binary, not msgpack, or not a valid
+ * request gets an error reply (INVALID_REQUEST / UNSUPPORTED_REQUEST, with the request id when it
+ * can be read, else -1); a frame over the size limit closes the connection (1009).
+ */
+import type WebSocket from 'ws';
+import { FrameDecodeError, decodeFrame, encodeFrame } from '../api/codec.js';
+import { ErrorCode, LIMITS, type ApiError } from '../api/protocol.js';
+import { RequestError, parseRequest, requestId } from '../api/validate.js';
+import { apiError, handle } from '../node/handlers.js';
+import type { RaftlogNode } from '../node/node.js';
+
+const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
+
+export class ClientServer {
+  private readonly sockets = new Set<WebSocket>();
+
+  constructor(private readonly node: RaftlogNode) {}
+
+  accept(ws: WebSocket): void {
+    this.sockets.add(ws);
+    let inFlight = 0;
+    let paused = false;
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('error', () => undefined);
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) {
+        this.reply(ws, { id: -1, error: { code: ErrorCode.InvalidRequest, message: 'send binary frames of msgpack, not text' } });
+        return;
+      }
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      inFlight++;
+      if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX && !paused) {
+        paused = true;
+        ws.pause();
+      }
+      void this.serve(ws, buf).finally(() => {
+        inFlight--;
+        if (paused && inFlight < IN_FLIGHT_PER_CONNECTION_MAX / 2) {
+          paused = false;
+          ws.resume();
+        }
+      });
+    });
+  }
+
+  closeAll(): void {
+    for (const ws of this.sockets) ws.close(1001, 'node shutting down');
+  }
+
+  private async serve(ws: WebSocket, buf: Buffer): Promise<void> {
+    let raw: unknown;
+    try {
+      raw = decodeFrame(buf);
+    } catch (err) {
+      const message = err instanceof FrameDecodeError ? err.message : 'the frame could not be read';
+      this.reply(ws, { id: -1, error: { code: ErrorCode.InvalidRequest, message } });
+      return;
+    }
+    const t0 = performance.now();
+    let type = 'invalid';
+    try {
+      const { id, request } = parseRequest(raw);
+      type = request.type;
+      const res = await handle(this.node, request);
+      this.node.metrics.requests.inc({ type, outcome: 'ok' });
+      if (res !== null) this.reply(ws, { id, ...res });
+    } catch (err) {
+      const id = err instanceof RequestError ? err.id : requestId(raw);
+      const error: ApiError = err instanceof RequestError ? { code: err.code, message: err.message } : apiError(this.node, err);
+      this.node.metrics.requests.inc({ type, outcome: error.code });
+      this.reply(ws, { id, error });
+    } finally {
+      this.node.metrics.requestSeconds.observe({ type }, (performance.now() - t0) / 1000);
+    }
+  }
+
+  private reply(ws: WebSocket, value: object): void {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(encodeFrame(value));
+  }
+}
+
+export const CLIENT_FRAME_BYTES_MAX = LIMITS.frameBytesMax;

@@ -1,0 +1,83 @@
+/**
+ * The node's one listener: WebSocket upgrades on `/raft` (peers) and `/client` (clients), and
+ * plain HTTP for `GET /status` (JSON: the node's groups, roles, terms, commit indexes, replica
+ * progress; the same view as `raftlog status`) and `GET /metrics` (Prometheus).
+ */
+import http from 'node:http';
+import { WebSocketServer } from 'ws';
+import type { RaftlogNode } from '../node/node.js';
+import { Role } from '../../raft/types.js';
+import { CLIENT_FRAME_BYTES_MAX, ClientServer } from './client-server.js';
+import { NodeStartError } from '../node/errors.js';
+
+const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+
+export class HttpServer {
+  private readonly server: http.Server;
+  private readonly peers = new WebSocketServer({ noServer: true, maxPayload: PEER_FRAME_BYTES_MAX });
+  private readonly clientWss = new WebSocketServer({ noServer: true, maxPayload: CLIENT_FRAME_BYTES_MAX });
+  readonly clients: ClientServer;
+
+  constructor(private readonly node: RaftlogNode) {
+    this.clients = new ClientServer(node);
+    this.server = http.createServer((req, res) => void this.route(req, res));
+    this.server.on('upgrade', (req, socket, head) => {
+      const url = (req.url ?? '').split('?')[0];
+      if (url === '/raft') this.peers.handleUpgrade(req, socket, head, (ws) => node.transport.accept(ws));
+      else if (url === '/client') this.clientWss.handleUpgrade(req, socket, head, (ws) => this.clients.accept(ws));
+      else {
+        socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        socket.destroy();
+      }
+    });
+  }
+
+  listen(address: string): Promise<void> {
+    const i = address.lastIndexOf(':');
+    const host = address.slice(0, i);
+    const port = Number(address.slice(i + 1));
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') reject(new NodeStartError(`${address} is already in use (another node or program listens there); choose another --listen address or stop that process`));
+        else if (err.code === 'EADDRNOTAVAIL') reject(new NodeStartError(`${host} is not an address of this machine; check --listen`));
+        else reject(new NodeStartError(`cannot listen on ${address}: ${err.message}`));
+      });
+      this.server.listen(port, host, () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    this.clients.closeAll();
+    for (const ws of this.peers.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+  }
+
+  private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = (req.url ?? '').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405, { 'content-type': 'text/plain' }).end('only GET is served here\n');
+      return;
+    }
+    if (url === '/status') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.node.status(), null, 2));
+      return;
+    }
+    if (url === '/metrics') {
+      const m = this.node.metrics;
+      let led = 0;
+      let groups = 0;
+      for (const g of this.node.host.all()) {
+        groups++;
+        if (g.raft.role === Role.Leader) led++;
+      }
+      m.groups.set(groups);
+      m.groupsLed.set(led);
+      m.hostPasses.set(this.node.host.stats.passes);
+      m.hostSyncs.set(this.node.host.stats.syncs);
+      res.writeHead(200, { 'content-type': m.registry.contentType }).end(await m.registry.metrics());
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /metrics\n');
+  }
+}

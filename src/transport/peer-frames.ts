@@ -1,0 +1,107 @@
+/**
+ * Frames between nodes, on `/raft` (msgpack, one per WebSocket binary message):
+ *
+ *   { t: 'challenge', id, nonce }            server → dialer, first frame on a new connection
+ *   { t: 'auth', id, nonce, mac }            dialer → server: mac = HMAC-SHA256(secret, "<server nonce>:<dialer id>:<server id>")
+ *   { t: 'welcome', mac }                    server → dialer: mac = HMAC-SHA256(secret, "<dialer nonce>:<server id>")
+ *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
+ *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
+ *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
+ *
+ * Peers are trusted once authenticated, but a frame's shape is still checked so that a bug or a
+ * version mismatch closes the connection instead of crashing a node.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Message } from '../../raft/types.js';
+
+export type PeerFrame =
+  | { readonly t: 'challenge'; readonly id: string; readonly nonce: string }
+  | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly mac: string }
+  | { readonly t: 'welcome'; readonly mac: string }
+  | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
+  | { readonly t: 'transfer'; readonly group: string; readonly to: string };
+
+export function mac(secret: string, text: string): string {
+  return createHmac('sha256', secret).update(text).digest('hex');
+}
+
+export function macEquals(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const MESSAGE_TYPES = new Set(['preVote', 'vote', 'preVoteResp', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow']);
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isNat(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isEntry(v: unknown): boolean {
+  return isObj(v) && isNat(v['index']) && isNat(v['term']) && isNat(v['kind']) && v['data'] instanceof Uint8Array;
+}
+
+/** A Raft message as the core expects it, checked field by field. */
+export function isRaftMessage(v: unknown): v is Message {
+  if (!isObj(v) || typeof v['type'] !== 'string' || !MESSAGE_TYPES.has(v['type'])) return false;
+  if (typeof v['from'] !== 'string' || typeof v['to'] !== 'string' || !isNat(v['term'])) return false;
+  switch (v['type']) {
+    case 'preVote':
+    case 'vote':
+      return isNat(v['lastIndex']) && isNat(v['lastTerm']) && typeof v['transfer'] === 'boolean';
+    case 'preVoteResp':
+    case 'voteResp':
+      return typeof v['reject'] === 'boolean';
+    case 'append':
+      return isNat(v['prevIndex']) && isNat(v['prevTerm']) && isNat(v['commit']) && Array.isArray(v['entries']) && v['entries'].every(isEntry);
+    case 'appendResp':
+      return isNat(v['index']) && typeof v['reject'] === 'boolean' && isNat(v['conflictTerm']) && isNat(v['conflictIndex']);
+    case 'heartbeat':
+      return isNat(v['commit']) && isNat(v['readRound']);
+    case 'heartbeatResp':
+      return isNat(v['readRound']);
+    case 'snapshot': {
+      const s = v['snapshot'];
+      return isObj(s) && isNat(s['index']) && isNat(s['term']) && s['data'] instanceof Uint8Array;
+    }
+    case 'timeoutNow':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** The frame if its shape is right, else null. */
+export function parsePeerFrame(v: unknown): PeerFrame | null {
+  if (!isObj(v)) return null;
+  switch (v['t']) {
+    case 'challenge':
+      return typeof v['id'] === 'string' && typeof v['nonce'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'auth':
+      return typeof v['id'] === 'string' && typeof v['nonce'] === 'string' && typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'welcome':
+      return typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'raft': {
+      const m = v['m'];
+      if (!Array.isArray(m)) return null;
+      for (const pair of m) {
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || !isRaftMessage(pair[1])) return null;
+      }
+      return v as unknown as PeerFrame;
+    }
+    case 'leaders': {
+      const g = v['groups'];
+      if (!Array.isArray(g) || !g.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && isNat(p[1]))) return null;
+      return v as unknown as PeerFrame;
+    }
+    case 'transfer':
+      return typeof v['group'] === 'string' && typeof v['to'] === 'string' ? (v as unknown as PeerFrame) : null;
+    default:
+      return null;
+  }
+}

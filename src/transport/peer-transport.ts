@@ -1,0 +1,276 @@
+/**
+ * Node-to-node transport: one WebSocket per pair of nodes, carrying the messages of every Raft
+ * group. The node with the lower id dials (`ws://<peer>/raft`); the other accepts. Both then send
+ * over the same connection.
+ *
+ * - Authentication: the accepting side sends a challenge; the dialer proves it knows the cluster
+ *   secret (HMAC), and the acceptor proves it back. A peer without the secret is refused with close
+ *   code 4001 and a log line saying so.
+ * - Batching: messages queued during one event-loop turn go out in one frame per peer (split at
+ *   `frameBytesMax`).
+ * - Reconnect with exponential backoff and jitter. Messages to a peer that is not connected are
+ *   dropped (Raft retransmits), and the host hears `onPeerDown` so leaders stop streaming to it.
+ */
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import type { Message, NodeId } from '../../raft/types.js';
+import { decodeFrame, encodeFrame } from '../api/codec.js';
+import type { Logger } from '../log.js';
+import { mac, macEquals, parsePeerFrame, type PeerFrame } from './peer-frames.js';
+
+export interface PeerTransportOptions {
+  readonly self: NodeId;
+  /** Every node of the cluster (self included): id → host:port. */
+  readonly nodes: ReadonlyMap<NodeId, string>;
+  readonly secret: string;
+  readonly logger: Logger;
+  /** Bytes of one frame, in and out. */
+  readonly frameBytesMax: number;
+  /** Queued bytes to one peer before messages to it are dropped. */
+  readonly sendBufferBytesMax: number;
+  readonly onFrame: (from: NodeId, frame: PeerFrame) => void;
+  readonly onPeerUp?: (peer: NodeId) => void;
+  readonly onPeerDown?: (peer: NodeId) => void;
+}
+
+const HANDSHAKE_MS = 5000;
+const BACKOFF_MIN_MS = 50;
+const BACKOFF_MAX_MS = 2000;
+export const AUTH_FAILED = 4001;
+
+interface Peer {
+  readonly id: NodeId;
+  readonly address: string;
+  ws: WebSocket | null;
+  ready: boolean;
+  attempts: number;
+  timer: NodeJS.Timeout | null;
+  queue: [string, Message][];
+  dropped: number;
+}
+
+export class PeerTransport {
+  private readonly peers = new Map<NodeId, Peer>();
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(private readonly o: PeerTransportOptions) {
+    for (const [id, address] of o.nodes) {
+      if (id !== o.self) this.peers.set(id, { id, address, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 });
+    }
+  }
+
+  start(): void {
+    for (const p of this.peers.values()) if (this.dials(p.id)) this.dial(p);
+  }
+
+  isConnected(id: NodeId): boolean {
+    return this.peers.get(id)?.ready === true;
+  }
+
+  peerStatus(): { id: NodeId; address: string; connected: boolean; dropped: number }[] {
+    return [...this.peers.values()].map((p) => ({ id: p.id, address: p.address, connected: p.ready, dropped: p.dropped }));
+  }
+
+  /** Queues a Raft message; all queued for a peer go out together at the end of this turn. */
+  sendRaft(group: string, m: Message): void {
+    const p = this.peers.get(m.to);
+    if (p === undefined) return;
+    if (!p.ready || p.ws === null) {
+      p.dropped++;
+      return;
+    }
+    p.queue.push([group, m]);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends a control frame (leaders, transfer) to one peer now, if connected. */
+  send(to: NodeId, frame: PeerFrame): void {
+    const p = this.peers.get(to);
+    if (p?.ready === true && p.ws !== null) p.ws.send(encodeFrame(frame));
+  }
+
+  broadcast(frame: PeerFrame): void {
+    const bytes = encodeFrame(frame);
+    for (const p of this.peers.values()) if (p.ready && p.ws !== null) p.ws.send(bytes);
+  }
+
+  /** An inbound connection on /raft (the HTTP server did the upgrade). */
+  accept(ws: WebSocket): void {
+    const nonce = randomBytes(16).toString('hex');
+    let peer: Peer | null = null;
+    const timer = setTimeout(() => ws.close(AUTH_FAILED, 'authentication timed out'), HANDSHAKE_MS);
+    ws.on('message', (data, isBinary) => {
+      const frame = this.parse(ws, data, isBinary);
+      if (frame === null) return;
+      if (peer !== null) {
+        this.o.onFrame(peer.id, frame);
+        return;
+      }
+      if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
+      const p = this.peers.get(frame.id);
+      if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`);
+      if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}`))) {
+        return this.refuse(ws, timer, `node '${frame.id}' does not know the cluster secret (check --secret or RAFTLOG_SECRET on both nodes)`);
+      }
+      clearTimeout(timer);
+      ws.send(encodeFrame({ t: 'welcome', mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}`) } satisfies PeerFrame));
+      peer = p;
+      this.attach(p, ws);
+    });
+    ws.on('error', () => undefined);
+    ws.on('close', () => clearTimeout(timer));
+    ws.send(encodeFrame({ t: 'challenge', id: this.o.self, nonce } satisfies PeerFrame));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const p of this.peers.values()) {
+      if (p.timer !== null) clearTimeout(p.timer);
+      p.ws?.close(1001, 'node shutting down');
+      p.ws = null;
+      p.ready = false;
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+
+  /** The node with the lower id dials. */
+  private dials(peer: NodeId): boolean {
+    return this.o.self < peer;
+  }
+
+  private dial(p: Peer): void {
+    if (this.closed) return;
+    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: HANDSHAKE_MS });
+    p.ws = ws;
+    const nonce = randomBytes(16).toString('hex');
+    let authed = false;
+    ws.on('message', (data, isBinary) => {
+      const frame = this.parse(ws, data, isBinary);
+      if (frame === null) return;
+      if (authed) {
+        this.o.onFrame(p.id, frame);
+        return;
+      }
+      if (frame.t === 'challenge') {
+        if (frame.id !== p.id) {
+          this.o.logger.error({ peer: p.id, answered: frame.id }, `the node at ${p.address} says it is '${frame.id}', not '${p.id}': check --peers on every node`);
+          ws.close(AUTH_FAILED, 'wrong node');
+          return;
+        }
+        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}`) } satisfies PeerFrame));
+      } else if (frame.t === 'welcome') {
+        if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${p.id}`))) {
+          this.o.logger.error({ peer: p.id }, `node '${p.id}' does not prove it knows the cluster secret; refusing it`);
+          ws.close(AUTH_FAILED, 'authentication failed');
+          return;
+        }
+        authed = true;
+        this.attach(p, ws);
+      }
+    });
+    ws.on('close', (code, reason) => {
+      if (code === AUTH_FAILED) this.o.logger.error({ peer: p.id, reason: reason.toString() }, `node '${p.id}' refused this node: ${reason.toString()}`);
+      this.detach(p, ws);
+      this.redial(p);
+    });
+    ws.on('error', (err) => {
+      if (p.attempts === 3) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet; retrying`);
+    });
+  }
+
+  private redial(p: Peer): void {
+    if (this.closed || p.timer !== null) return;
+    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** p.attempts) * (0.5 + Math.random());
+    p.attempts++;
+    p.timer = setTimeout(() => {
+      p.timer = null;
+      this.dial(p);
+    }, backoff);
+  }
+
+  private attach(p: Peer, ws: WebSocket): void {
+    if (p.ws !== null && p.ws !== ws) p.ws.close(1000, 'replaced by a newer connection');
+    p.ws = ws;
+    p.ready = true;
+    p.attempts = 0;
+    this.o.logger.info({ peer: p.id }, `connected to node '${p.id}'`);
+    if (!this.dials(p.id)) ws.on('close', () => this.detach(p, ws));
+    this.o.onPeerUp?.(p.id);
+  }
+
+  private detach(p: Peer, ws: WebSocket): void {
+    if (p.ws !== ws) return;
+    const was = p.ready;
+    p.ws = null;
+    p.ready = false;
+    p.queue = [];
+    if (was) {
+      this.o.logger.warn({ peer: p.id }, `lost the connection to node '${p.id}'`);
+      this.o.onPeerDown?.(p.id);
+    }
+  }
+
+  private refuse(ws: WebSocket, timer: NodeJS.Timeout, why: string): void {
+    clearTimeout(timer);
+    this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
+    ws.close(AUTH_FAILED, why.slice(0, 120));
+  }
+
+  private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    let frame: PeerFrame | null = null;
+    if (isBinary) {
+      try {
+        frame = parsePeerFrame(decodeFrame(buf));
+      } catch {
+        frame = null;
+      }
+    }
+    if (frame === null) {
+      this.o.logger.warn('closing a peer connection that sent a malformed frame');
+      ws.close(1008, 'malformed frame');
+    }
+    return frame;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    for (const p of this.peers.values()) {
+      if (p.queue.length === 0) continue;
+      const ws = p.ws;
+      const queue = p.queue;
+      p.queue = [];
+      if (ws === null || !p.ready) continue;
+      if (ws.bufferedAmount > this.o.sendBufferBytesMax) {
+        p.dropped += queue.length;
+        continue;
+      }
+      // Split so that no frame passes the limit (an append carries at most appendBytesMax).
+      let part: [string, Message][] = [];
+      let bytes = 0;
+      for (const item of queue) {
+        const size = messageBytes(item[1]);
+        if (part.length > 0 && bytes + size > this.o.frameBytesMax / 2) {
+          ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
+          part = [];
+          bytes = 0;
+        }
+        part.push(item);
+        bytes += size;
+      }
+      ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
+    }
+  }
+}
+
+function messageBytes(m: Message): number {
+  let n = 64;
+  if (m.type === 'append') for (const e of m.entries) n += e.data.byteLength + 32;
+  if (m.type === 'snapshot') n += m.snapshot.data.byteLength;
+  return n;
+}
