@@ -47,8 +47,10 @@ export async function runEmbedded(): Promise<void> {
     children.set(id, child);
     child.on('exit', (code, signal) => {
       if (stopping) return;
-      console.error(`raftlog: node ${id} (${address}) exited (${signal ?? `code ${code}`}); see ${path.join(data, 'node.log')}. Stopping the others.`);
-      void stopAll(1);
+      // The cluster stays available with two of three nodes: say so, and keep the others running.
+      const alive = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null).length;
+      console.error(`raftlog: node ${id} (${address}) exited (${signal ?? `code ${code}`}); see ${path.join(data, 'node.log')}. ${alive} node(s) still running${alive >= 2 ? ' (the cluster keeps serving)' : ''}; Ctrl-C stops them.`);
+      if (alive === 0) process.exit(1);
     });
   }
   process.on('SIGINT', () => {

@@ -137,7 +137,11 @@ export function clusterSecret(parent: string): string {
   try {
     return fs.readFileSync(file, 'utf8').trim();
   } catch {
-    fs.mkdirSync(parent, { recursive: true });
+    try {
+      fs.mkdirSync(parent, { recursive: true });
+    } catch (err) {
+      throw new NodeStartError(`cannot use the folder ${parent} for data: ${(err as Error).message}. Choose another with --data, or give --secret.`);
+    }
     const secret = randomBytes(24).toString('hex');
     try {
       fs.writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });

@@ -1,0 +1,176 @@
+/**
+ * A real raftlog cluster of child processes on loopback, for integration tests, chaos runs and
+ * benchmarks: start, stop, SIGKILL, SIGSTOP/SIGCONT, restart, with each node's data folder and log
+ * file kept apart. Ports are chosen free at start.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs from chaos/ in tests and from dist/chaos/ when built). */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'cluster.js')) || !fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('cannot find the raftlog repository root (cluster.js and package.json)');
+    dir = up;
+  }
+  return dir;
+}
+
+const CLUSTER_JS = path.join(repoRoot(), 'cluster.js');
+
+export interface LocalClusterOptions {
+  readonly nodes: number;
+  /** Root folder for data and logs (default: a new temporary folder). */
+  readonly dir?: string;
+  readonly secret?: string;
+  /** Extra flags for every node (e.g. ['--sync', 'interval']). */
+  readonly args?: readonly string[];
+  /** Extra environment for every node (e.g. RAFTLOG_FAULTS). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly logLevel?: string;
+}
+
+export interface ClusterNode {
+  readonly id: string;
+  readonly address: string;
+  readonly dataDir: string;
+  readonly logFile: string;
+  process: ChildProcess | null;
+  /** How the last run ended: exit code or signal name; null while running. */
+  exit: string | null;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class LocalCluster {
+  readonly dir: string;
+  readonly nodes: ClusterNode[] = [];
+  private peers = '';
+
+  constructor(private readonly o: LocalClusterOptions) {
+    this.dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-cluster-'));
+  }
+
+  get brokers(): string[] {
+    return this.nodes.map((n) => n.address);
+  }
+
+  node(id: string): ClusterNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  /** Picks ports, starts every node, and waits until each answers /status. */
+  async start(): Promise<void> {
+    for (let i = 1; i <= this.o.nodes; i++) {
+      const id = `n${i}`;
+      const address = `127.0.0.1:${await freePort()}`;
+      const dataDir = path.join(this.dir, id);
+      this.nodes.push({ id, address, dataDir, logFile: path.join(this.dir, `${id}.log`), process: null, exit: null });
+    }
+    this.peers = this.nodes.map((n) => `${n.id}=${n.address}`).join(',');
+    for (const n of this.nodes) this.spawn(n);
+    await Promise.all(this.nodes.map((n) => this.waitUp(n)));
+  }
+
+  private spawn(n: ClusterNode): void {
+    const args = [CLUSTER_JS, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    n.process = child;
+    n.exit = null;
+    child.on('exit', (code, signal) => {
+      n.exit = signal ?? `code ${code}${stderr !== '' ? `: ${stderr.trim()}` : ''}`;
+      if (n.process === child) n.process = null;
+    });
+  }
+
+  async waitUp(n: ClusterNode, timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (n.process === null) throw new Error(`node ${n.id} exited while starting: ${n.exit}\n${this.tail(n)}`);
+      try {
+        const res = await fetch(`http://${n.address}/status`, { signal: AbortSignal.timeout(500) });
+        if (res.ok) return;
+      } catch {
+        // not yet
+      }
+      await sleep(50);
+    }
+    throw new Error(`node ${n.id} did not come up on ${n.address} within ${timeoutMs} ms\n${this.tail(n)}`);
+  }
+
+  /** The last lines of a node's log, for failure messages. */
+  tail(n: ClusterNode, lines = 20): string {
+    try {
+      return fs.readFileSync(n.logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
+    } catch {
+      return '(no log)';
+    }
+  }
+
+  kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const n = this.node(id);
+    const p = n.process;
+    if (p === null) return Promise.resolve();
+    return new Promise((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  pause(id: string): void {
+    this.node(id).process?.kill('SIGSTOP');
+  }
+
+  resume(id: string): void {
+    this.node(id).process?.kill('SIGCONT');
+  }
+
+  async restart(id: string): Promise<void> {
+    const n = this.node(id);
+    if (n.process !== null) await this.kill(id, 'SIGTERM');
+    this.spawn(n);
+    await this.waitUp(n);
+  }
+
+  async status(id: string): Promise<StatusView> {
+    const res = await fetch(`http://${this.node(id).address}/status`, { signal: AbortSignal.timeout(2000) });
+    return (await res.json()) as StatusView;
+  }
+
+  /** Stops every node with SIGTERM (clean shutdown) and, unless `keep`, removes the folder. */
+  async stop(keep = false): Promise<void> {
+    await Promise.all(this.nodes.filter((n) => n.process !== null).map((n) => this.kill(n.id, 'SIGTERM')));
+    if (!keep) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export interface StatusView {
+  node: string;
+  groups: { group: string; role: string; term: number; leader: string | null; commit: number; highWatermark?: number; error?: string }[];
+  peers: { id: string; connected: boolean }[];
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,64 @@
+/** `raftlog status`: every node's view of its Raft groups, from the `status` request. */
+import type { Command } from 'commander';
+import type { GroupStatus, StatusResponse } from '../../api/protocol.js';
+import { makeClient, type CommonOptions } from '../context.js';
+import { describeError } from '../errors.js';
+import { duration, table } from '../format.js';
+import type { Io } from '../io.js';
+import { brokersOption, type Run } from './shared.js';
+
+interface StatusOptions extends CommonOptions {
+  readonly json?: boolean;
+}
+
+type NodeAnswer = { readonly id: string; readonly address: string } & ({ readonly status: StatusResponse } | { readonly error: string });
+
+function groupRows(groups: readonly GroupStatus[]): string[][] {
+  const rows: string[][] = [];
+  for (const g of groups) {
+    const hw = g.highWatermark === undefined ? '-' : `${g.highWatermark} (log ${g.logStartOffset ?? '?'}..${g.logEndOffset ?? '?'})`;
+    rows.push([g.group, g.role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, g.error ?? '']);
+    for (const r of g.replicas) rows.push([`  replica ${r.id}`, r.state, '', '', `match ${r.match}`, `next ${r.next}`, '', '', '']);
+  }
+  return rows;
+}
+
+export function statusCommand(program: Command, io: Io, run: Run): void {
+  brokersOption(program.command('status').description('each node: its Raft groups with leader, term, commit index and replica progress'), io)
+    .option('--json', 'print the raw status answers as JSON')
+    .action((opts: StatusOptions) =>
+      run(opts, async () => {
+        const admin = makeClient(io, opts).admin();
+        try {
+          const cluster = await admin.describeCluster();
+          const answers: NodeAnswer[] = await Promise.all(
+            cluster.nodes.map(async (n) => {
+              try {
+                return { ...n, status: await admin.nodeStatus(n.address) };
+              } catch (err) {
+                return { ...n, error: describeError(err, []) };
+              }
+            }),
+          );
+          if (opts.json) {
+            io.out(`${JSON.stringify({ controller: cluster.controller, nodes: answers }, null, 2)}\n`);
+          } else {
+            for (const a of answers) {
+              const role = a.id === cluster.controller ? ', controller' : '';
+              if ('error' in a) {
+                io.out(`node ${a.id} (${a.address}${role}): unreachable: ${a.error}\n\n`);
+                continue;
+              }
+              const peers = a.status.peers.map((p) => `${p.id} ${p.connected ? 'connected' : 'disconnected'}`).join(', ');
+              io.out(`node ${a.id} (${a.address}${role}), up ${duration(a.status.uptimeMs)}, peers: ${peers || 'none'}\n`);
+              io.out(table(['GROUP', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LOG', 'HIGH WATERMARK', 'ERROR'], groupRows(a.status.groups), '  '));
+              io.out('\n');
+            }
+          }
+          return answers.some((a) => 'error' in a) ? 1 : 0;
+        } finally {
+          await admin.disconnect();
+        }
+      }),
+    );
+}

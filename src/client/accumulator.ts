@@ -1,0 +1,166 @@
+/**
+ * The producer's record accumulator: per partition, an open batch that collects records until its
+ * linger time passes or it reaches the batch size, then a queue of closed batches that go out
+ * strictly in order, one produce request in flight per partition.
+ */
+import type { Acks } from '../api/protocol.js';
+import type { RecordInput } from '../../storage/record-batch.js';
+import { RaftlogError } from './errors.js';
+import type { RecordMetadata } from './messages.js';
+import { Backoff, type RetryOptions } from './retry.js';
+
+/** The promise of one send() call: settles when all its records are acknowledged or one fails. */
+export class SendOp {
+  readonly promise: Promise<RecordMetadata[]>;
+  private readonly results: (RecordMetadata | undefined)[];
+  private remaining: number;
+  private settled = false;
+  private resolveFn!: (r: RecordMetadata[]) => void;
+  private rejectFn!: (e: RaftlogError) => void;
+
+  constructor(count: number) {
+    this.results = new Array<RecordMetadata | undefined>(count);
+    this.remaining = count;
+    this.promise = new Promise<RecordMetadata[]>((resolve, reject) => {
+      this.resolveFn = resolve;
+      this.rejectFn = reject;
+    });
+    if (count === 0) this.finish();
+  }
+
+  done(index: number, meta: RecordMetadata): void {
+    if (this.settled || this.results[index] !== undefined) return;
+    this.results[index] = meta;
+    if (--this.remaining === 0) this.finish();
+  }
+
+  fail(err: RaftlogError): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.rejectFn(err);
+  }
+
+  private finish(): void {
+    this.settled = true;
+    this.resolveFn(this.results.filter((r): r is RecordMetadata => r !== undefined));
+  }
+}
+
+export interface QueuedRecord {
+  readonly record: RecordInput;
+  readonly bytes: number;
+  readonly op: SendOp;
+  /** Position of the record in its send() call. */
+  readonly index: number;
+}
+
+export interface ProducerBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly acks: Acks;
+  readonly records: QueuedRecord[];
+  bytes: number;
+  readonly createdAt: number;
+  /** Epoch ms after which the batch is not (re)sent: its first record's delivery deadline. */
+  readonly deadline: number;
+  /** The bytes sent; set on the first attempt and reused by every retry. */
+  encoded: Uint8Array | null;
+  /** The producer-id generation and base sequence stamped in `encoded` (idempotent batches). */
+  sequence: { readonly generation: number; readonly baseSequence: number } | null;
+  /** Requests sent with this batch. */
+  attempts: number;
+  readonly backoff: Backoff;
+}
+
+export interface PartitionQueue {
+  readonly topic: string;
+  readonly partition: number;
+  open: ProducerBatch | null;
+  lingerTimer: NodeJS.Timeout | null;
+  /** Closed batches in order; the head may be in flight. */
+  readonly ready: ProducerBatch[];
+  inFlight: boolean;
+  /** Epoch ms before which the head is not retried. */
+  retryAt: number;
+  /** The next sequence number of this partition under `generation`'s producer id. */
+  nextSequence: number;
+  generation: number;
+}
+
+export interface AccumulatorOptions {
+  readonly lingerMs: number;
+  readonly batchBytes: number;
+  readonly retry: Required<RetryOptions>;
+  /** A batch closed (linger passed, full, or flushed): it is ready to send. */
+  readonly onReady: (q: PartitionQueue) => void;
+}
+
+/** A batch's header, which every batch carries besides its records. */
+export const BATCH_OVERHEAD_BYTES = 61;
+
+export class Accumulator {
+  private readonly queues = new Map<string, PartitionQueue>();
+
+  constructor(private readonly opts: AccumulatorOptions) {}
+
+  queue(topic: string, partition: number): PartitionQueue {
+    const key = `${topic}\u0000${partition}`;
+    let q = this.queues.get(key);
+    if (!q) {
+      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: false, retryAt: 0, nextSequence: 0, generation: -1 };
+      this.queues.set(key, q);
+    }
+    return q;
+  }
+
+  all(): IterableIterator<PartitionQueue> {
+    return this.queues.values();
+  }
+
+  /** Adds a record to its partition's open batch, opening or closing batches as needed. */
+  append(topic: string, partition: number, acks: Acks, rec: QueuedRecord, deadline: number): void {
+    const q = this.queue(topic, partition);
+    const open = q.open;
+    if (open && (open.acks !== acks || open.bytes + rec.bytes > this.opts.batchBytes)) this.close(q);
+    if (!q.open) {
+      q.open = {
+        topic,
+        partition,
+        acks,
+        records: [],
+        bytes: BATCH_OVERHEAD_BYTES,
+        createdAt: Date.now(),
+        deadline,
+        encoded: null,
+        sequence: null,
+        attempts: 0,
+        backoff: new Backoff(this.opts.retry),
+      };
+      q.lingerTimer = setTimeout(() => this.close(q), this.opts.lingerMs);
+    }
+    q.open.records.push(rec);
+    q.open.bytes += rec.bytes;
+    if (q.open.bytes >= this.opts.batchBytes) this.close(q);
+  }
+
+  /** Closes the partition's open batch, if any, and queues it for sending. */
+  close(q: PartitionQueue): void {
+    if (q.lingerTimer) clearTimeout(q.lingerTimer);
+    q.lingerTimer = null;
+    const batch = q.open;
+    if (!batch) return;
+    q.open = null;
+    q.ready.push(batch);
+    this.opts.onReady(q);
+  }
+
+  closeAll(): void {
+    for (const q of this.queues.values()) this.close(q);
+  }
+
+  /** Whether no record is waiting, queued or in flight. */
+  get idle(): boolean {
+    for (const q of this.queues.values()) if (q.open || q.ready.length > 0) return false;
+    return true;
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * Admin calls, kafkajs style. Topic changes go to the controller (the metadata group's leader);
+ * descriptions come from metadata; offsets from each partition's leader.
+ */
+import { ErrorCode, LIMITS, topicNameProblem, type NodeRef, type StatusResponse, type TopicConfig } from '../api/protocol.js';
+import { localTimeout, type Cluster } from './cluster.js';
+import { RaftlogError, fromApiError, invalidArgument } from './errors.js';
+import { listOffsets } from './list-offsets.js';
+import { formatOffset } from './offsets.js';
+import { sleep } from './retry.js';
+import { toTopicConfig, type ConfigEntry } from './topic-config.js';
+
+export interface NewTopic {
+  readonly topic: string;
+  /** Default 1. */
+  readonly numPartitions?: number;
+  /** Default 3; the cluster checks it against its nodes. */
+  readonly replicationFactor?: number;
+  /** Kafka names (retention.ms, retention.bytes, segment.bytes, max.message.bytes) or camelCase. */
+  readonly configEntries?: readonly ConfigEntry[];
+}
+
+export interface CreateTopicsOptions {
+  readonly topics: readonly NewTopic[];
+  /** How long the controller may take (default 5000 ms). */
+  readonly timeoutMs?: number;
+  /** Wait until every partition of the new topics has a leader (default true). */
+  readonly waitForLeaders?: boolean;
+}
+
+export interface PartitionDescription {
+  readonly partitionId: number;
+  readonly leader: string | null;
+  readonly leaderTerm: number;
+  readonly replicas: readonly string[];
+}
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly partitions: readonly PartitionDescription[];
+  readonly replicationFactor: number;
+  readonly config: TopicConfig;
+}
+
+export interface PartitionOffsets {
+  readonly partition: number;
+  /** The high watermark: the offset the next record will get (kafkajs calls it offset). */
+  readonly offset: string;
+  readonly high: string;
+  readonly low: string;
+}
+
+export interface ClusterDescription {
+  readonly nodes: readonly NodeRef[];
+  readonly controller: string | null;
+}
+
+const DEFAULT_ADMIN_TIMEOUT_MS = 5000;
+const LEADER_POLL_MS = 50;
+
+export class Admin {
+  constructor(private readonly cluster: Cluster) {}
+
+  async connect(): Promise<void> {
+    await this.cluster.metadataWithRetry();
+  }
+
+  async disconnect(): Promise<void> {
+    this.cluster.close();
+  }
+
+  /** Creates topics; true if any was created, false if all existed already. */
+  async createTopics(opts: CreateTopicsOptions): Promise<boolean> {
+    const topics = checkTopicList(opts.topics.map((t) => t.topic));
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const specs = opts.topics.map((t) => {
+      const partitions = t.numPartitions ?? 1;
+      const replicationFactor = t.replicationFactor ?? 3;
+      if (!Number.isInteger(partitions) || partitions < 1 || partitions > LIMITS.partitionsPerTopicMax) {
+        throw new RaftlogError(ErrorCode.InvalidPartitions, `topic '${t.topic}': numPartitions must be 1..${LIMITS.partitionsPerTopicMax}, not ${partitions}`, { topic: t.topic });
+      }
+      if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
+        throw new RaftlogError(ErrorCode.InvalidReplicationFactor, `topic '${t.topic}': replicationFactor must be a positive integer, not ${replicationFactor}`, { topic: t.topic });
+      }
+      const config = toTopicConfig(t.configEntries ?? []);
+      return Object.keys(config).length > 0 ? { name: t.topic, partitions, replicationFactor, config } : { name: t.topic, partitions, replicationFactor };
+    });
+    const resp = await this.cluster.toController({ type: 'createTopics', topics: specs, timeoutMs }, localTimeout(timeoutMs));
+    const created: string[] = [];
+    for (const name of topics) {
+      const r = resp.topics.find((x) => x.name === name);
+      if (!r?.error) created.push(name);
+      else if (r.error.code !== ErrorCode.TopicAlreadyExists) throw fromApiError(r.error, { topic: name });
+    }
+    if (created.length > 0 && (opts.waitForLeaders ?? true)) await this.waitForLeaders(created, Date.now() + timeoutMs);
+    return created.length > 0;
+  }
+
+  async deleteTopics(opts: { readonly topics: readonly string[]; readonly timeoutMs?: number }): Promise<void> {
+    const topics = checkTopicList(opts.topics);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'deleteTopics', topics, timeoutMs }, localTimeout(timeoutMs));
+    for (const name of topics) {
+      const r = resp.topics.find((x) => x.name === name);
+      if (r?.error) throw fromApiError(r.error, { topic: name });
+    }
+    this.cluster.markStale();
+  }
+
+  async listTopics(): Promise<string[]> {
+    const md = await this.cluster.metadataWithRetry();
+    return md.topics.filter((t) => !t.error).map((t) => t.name).sort();
+  }
+
+  /** Topics with their partitions; all topics when none are named. Unknown names reject. */
+  async describeTopics(opts: { readonly topics?: readonly string[] } = {}): Promise<{ topics: TopicDescription[] }> {
+    const names = opts.topics === undefined ? undefined : checkTopicList(opts.topics);
+    const md = await this.cluster.metadataWithRetry(names);
+    const topics = md.topics.map((t) => {
+      if (t.error) throw fromApiError(t.error, { topic: t.name });
+      return {
+        name: t.name,
+        replicationFactor: t.replicationFactor,
+        config: t.config,
+        partitions: [...t.partitions]
+          .sort((a, b) => a.partition - b.partition)
+          .map((p) => ({ partitionId: p.partition, leader: p.leader, leaderTerm: p.leaderTerm, replicas: p.replicas })),
+      };
+    });
+    return { topics };
+  }
+
+  /** kafkajs's name for describeTopics. */
+  fetchTopicMetadata(opts: { readonly topics?: readonly string[] } = {}): Promise<{ topics: TopicDescription[] }> {
+    return this.describeTopics(opts);
+  }
+
+  /** Each partition's high watermark (offset, high) and log start (low). */
+  async fetchTopicOffsets(topic: string): Promise<PartitionOffsets[]> {
+    checkTopicList([topic]);
+    const t = await this.cluster.topic(topic);
+    const partitions = t.partitions.map((p) => p.partition);
+    const latest = await listOffsets(this.cluster, partitions.map((partition) => ({ topic, partition, spec: 'latest' as const })));
+    const earliest = await listOffsets(this.cluster, partitions.map((partition) => ({ topic, partition, spec: 'earliest' as const })));
+    return partitions.map((partition, i) => ({
+      partition,
+      offset: formatOffset(latest[i].offset),
+      high: formatOffset(latest[i].offset),
+      low: formatOffset(earliest[i].offset),
+    }));
+  }
+
+  /** Nodes and the controller, from metadata. */
+  async describeCluster(): Promise<ClusterDescription> {
+    const md = await this.cluster.metadataWithRetry([]);
+    return { nodes: md.nodes, controller: md.controller };
+  }
+
+  /** One node's view of its Raft groups (the `status` request). */
+  async nodeStatus(address: string): Promise<StatusResponse> {
+    return this.cluster.request(address, { type: 'status' });
+  }
+
+  private async waitForLeaders(topics: readonly string[], deadline: number): Promise<void> {
+    for (;;) {
+      const md = await this.cluster.metadataWithRetry(topics);
+      const waiting = md.topics.filter((t) => t.error || t.partitions.some((p) => p.leader === null));
+      if (waiting.length === 0 && md.topics.length >= topics.length) return;
+      if (Date.now() + LEADER_POLL_MS > deadline) {
+        this.cluster.logger.warn(`created ${topics.join(', ')}, but not every partition has a leader yet`);
+        return;
+      }
+      await sleep(LEADER_POLL_MS);
+    }
+  }
+}
+
+function checkTopicList(topics: readonly string[]): string[] {
+  if (!Array.isArray(topics) || topics.length === 0) throw invalidArgument('name at least one topic');
+  if (topics.length > LIMITS.topicsPerRequestMax) throw invalidArgument(`at most ${LIMITS.topicsPerRequestMax} topics per request, not ${topics.length}`);
+  for (const t of topics) {
+    const problem = topicNameProblem(t);
+    if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(t) });
+  }
+  return [...topics];
+}

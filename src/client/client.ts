@@ -1,0 +1,65 @@
+/**
+ * The entry point, kafkajs style: `new Client({ brokers })`, then `producer()`, `consumer()` and
+ * `admin()`. Each of them has its own connections and metadata cache, closed by its disconnect().
+ */
+import { Admin } from './admin.js';
+import { Cluster, parseBrokers } from './cluster.js';
+import { Consumer } from './consumer.js';
+import type { ConsumerOptions } from './consumer-types.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { Producer, type ProducerOptions } from './producer.js';
+import { retryOptions, type RetryOptions } from './retry.js';
+
+export interface ClientOptions {
+  /** Bootstrap nodes, "host:port"; the rest of the cluster is learned from metadata. */
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+  /** Time to open a WebSocket (default 1000 ms). */
+  readonly connectionTimeoutMs?: number;
+  /** Time for a request without its own server-side timeout (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  /** Default retry policy (5 retries, 300 ms initial wait, 30 s longest wait). */
+  readonly retry?: Partial<RetryOptions>;
+  /** Where the client reports what it does on its own (default: warnings to stderr). */
+  readonly logger?: Logger;
+}
+
+export class Client {
+  readonly clientId: string;
+  private readonly brokers: readonly string[];
+  private readonly connectionTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly logger: Logger;
+
+  constructor(opts: ClientOptions) {
+    this.brokers = parseBrokers(opts.brokers);
+    this.clientId = opts.clientId ?? 'raftlog';
+    this.connectionTimeoutMs = opts.connectionTimeoutMs ?? 1000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.retry = retryOptions(opts.retry);
+    this.logger = opts.logger ?? consoleLogger;
+  }
+
+  producer(opts: ProducerOptions = {}): Producer {
+    return new Producer(this.cluster(), opts);
+  }
+
+  consumer(opts: ConsumerOptions = {}): Consumer {
+    return new Consumer(this.cluster(), opts);
+  }
+
+  admin(): Admin {
+    return new Admin(this.cluster());
+  }
+
+  private cluster(): Cluster {
+    return new Cluster({
+      brokers: this.brokers,
+      connectionTimeoutMs: this.connectionTimeoutMs,
+      requestTimeoutMs: this.requestTimeoutMs,
+      retry: this.retry,
+      logger: this.logger,
+    });
+  }
+}

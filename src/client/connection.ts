@@ -1,0 +1,210 @@
+/**
+ * One WebSocket to one node (`ws://HOST:PORT/client`), opened on demand. Requests carry ids and
+ * wait in a map until their response arrives (in any order), their timeout passes (a local
+ * REQUEST_TIMED_OUT: the outcome is unknown) or the connection closes (CONNECTION_ERROR, also
+ * unknown). A closed connection reopens on the next request.
+ */
+import WebSocket, { type RawData } from 'ws';
+import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../api/protocol.js';
+import { decodeFrame, encodeFrame } from '../api/codec.js';
+import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
+
+export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
+
+export interface ConnectionOptions {
+  /** host:port */
+  readonly address: string;
+  readonly connectTimeoutMs: number;
+}
+
+interface Pending {
+  readonly type: RequestType;
+  readonly resolve: (frame: Record<string, unknown>) => void;
+  readonly reject: (err: RaftlogError) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+/** Request ids wrap before they leave the safe-integer range (they never get near it). */
+const REQUEST_ID_MAX = 0x7fffffff;
+
+export class Connection {
+  readonly address: string;
+  private readonly connectTimeoutMs: number;
+  private socket: WebSocket | null = null;
+  private opening: Promise<WebSocket> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: ConnectionOptions) {
+    this.address = opts.address;
+    this.connectTimeoutMs = opts.connectTimeoutMs;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Sends `req` and resolves with its response; rejects with a RaftlogError. */
+  async request<T extends RequestType>(req: RequestOf<T>, timeoutMs: number): Promise<ResponseMap[T]> {
+    const socket = await this.open();
+    const id = this.takeId();
+    const frame = encodeFrame({ ...req, id });
+    const response = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        reject(
+          new RaftlogError(ErrorCode.RequestTimedOut, `no answer from ${this.address} to a ${req.type} request within ${timeoutMs} ms`, {
+            retriable: true,
+            outcomeUnknown: true,
+            node: this.address,
+          }),
+        );
+      }, timeoutMs);
+      this.pending.set(id, { type: req.type, resolve, reject, timer });
+    });
+    socket.send(frame, (err) => {
+      if (err) this.failOne(id, err);
+    });
+    // The frame was checked by the caller against the protocol; the node's answer is trusted to
+    // have the shape of its type once it carries our id and no error.
+    return (await response) as unknown as ResponseMap[T];
+  }
+
+  /** Sends a request that gets no response (produce with acks "none"); resolves once written. */
+  async send(req: Request): Promise<void> {
+    const socket = await this.open();
+    const frame = encodeFrame({ ...req, id: this.takeId() });
+    await new Promise<void>((resolve, reject) => {
+      socket.send(frame, (err) => (err ? reject(this.connectionError(`could not write to ${this.address}`, err, true)) : resolve()));
+    });
+  }
+
+  /** Closes the socket; pending requests fail with DISCONNECTED. Later requests reopen it. */
+  close(): void {
+    this.closed = true;
+    const socket = this.socket;
+    this.socket = null;
+    this.failAll(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed by the client`, { outcomeUnknown: true, node: this.address }));
+    if (socket) socket.terminate();
+  }
+
+  private takeId(): number {
+    const id = this.nextId;
+    this.nextId = id >= REQUEST_ID_MAX ? 1 : id + 1;
+    return id;
+  }
+
+  private connectionError(message: string, cause: unknown, outcomeUnknown: boolean): RaftlogError {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    return new RaftlogError(ClientErrorCode.ConnectionError, `${message}${why}`, { retriable: true, outcomeUnknown, node: this.address, cause });
+  }
+
+  private open(): Promise<WebSocket> {
+    this.closed = false;
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) return Promise.resolve(this.socket);
+    this.opening ??= this.connect().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private connect(): Promise<WebSocket> {
+    return new Promise<WebSocket>((resolve, reject) => {
+      const socket = new WebSocket(`ws://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs });
+      let settled = false;
+      const timer = setTimeout(() => fail(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+      const fail = (err: unknown): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.terminate();
+        reject(this.connectionError(`cannot connect to ${this.address}`, err, false));
+      };
+      socket.on('error', fail);
+      socket.on('close', () => fail(new Error('closed during the handshake')));
+      socket.on('open', () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.removeAllListeners();
+        if (this.closed) {
+          socket.terminate();
+          reject(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed by the client`, { node: this.address }));
+          return;
+        }
+        this.adopt(socket);
+        resolve(socket);
+      });
+    });
+  }
+
+  private adopt(socket: WebSocket): void {
+    this.socket = socket;
+    socket.on('message', (data: RawData) => this.onMessage(data));
+    socket.on('error', () => {
+      // 'close' follows and fails what is pending.
+    });
+    socket.on('close', (code: number, reason: Buffer) => {
+      if (this.socket === socket) this.socket = null;
+      const why = reason.length > 0 ? `: ${reason.toString('utf8')}` : '';
+      this.failAll(this.connectionError(`the connection to ${this.address} closed (code ${code}${why})`, undefined, true));
+    });
+  }
+
+  private onMessage(data: RawData): void {
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    let frame: unknown;
+    try {
+      frame = decodeFrame(bytes);
+    } catch (err) {
+      this.dropSocket(`${this.address} sent a frame that is not msgpack`, err);
+      return;
+    }
+    if (typeof frame !== 'object' || frame === null || typeof (frame as Record<string, unknown>).id !== 'number') {
+      this.dropSocket(`${this.address} sent a frame without a request id`, undefined);
+      return;
+    }
+    const body = frame as Record<string, unknown>;
+    const id = body.id as number;
+    const pending = this.pending.get(id);
+    if (!pending) return; // answered after its timeout
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (body.error !== undefined) {
+      const apiError = asApiError(body.error);
+      pending.reject(
+        apiError
+          ? fromApiError(apiError, { node: this.address })
+          : new RaftlogError(ClientErrorCode.ProtocolError, `${this.address} answered a ${pending.type} request with a malformed error`, { node: this.address }),
+      );
+      return;
+    }
+    pending.resolve(body);
+  }
+
+  /** A node that breaks the protocol: drop the socket, failing everything on it. */
+  private dropSocket(message: string, cause: unknown): void {
+    const socket = this.socket;
+    this.socket = null;
+    this.failAll(new RaftlogError(ClientErrorCode.ProtocolError, message, { retriable: true, outcomeUnknown: true, node: this.address, cause }));
+    socket?.terminate();
+  }
+
+  private failOne(id: number, cause: unknown): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    pending.reject(this.connectionError(`could not write a ${pending.type} request to ${this.address}`, cause, true));
+  }
+
+  private failAll(err: RaftlogError): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+  }
+}

@@ -1,0 +1,395 @@
+/**
+ * A plain consumer: reads assigned partitions from an offset, with no group (consumer groups come
+ * with issue 5 as `client.consumer({ groupId })`).
+ *
+ * run() starts a fetch loop: each partition that is not paused, not backing off and not already in
+ * a fetch joins one long-poll `fetch` per leader. Responses are handled one at a time, so handlers
+ * never run concurrently; records below the partition's offset (a fetch starts at the batch that
+ * holds it) are skipped. NOT_LEADER and other routing errors back the partition off and refresh
+ * metadata; OFFSET_OUT_OF_RANGE resets it to the earliest offset and says so ('offsetReset').
+ */
+import { ErrorCode, LIMITS, type FetchResponse } from '../api/protocol.js';
+import { BatchAttributes, readBatchHeader, records } from '../../storage/record-batch.js';
+import type { Cluster } from './cluster.js';
+import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
+import { listOffsets } from './list-offsets.js';
+import type { Batch, ConsumerEvents, ConsumerOptions, PartitionAssignment, RunOptions, StartOffset, TopicPartitions } from './consumer-types.js';
+import { toConsumedMessage, type ConsumedMessage } from './messages.js';
+import { formatOffset, parseOffset } from './offsets.js';
+import { Backoff, retryOptions, type RetryOptions } from './retry.js';
+import { Emitter, Signal } from './signal.js';
+
+interface Assigned {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read; null while `spec` is being looked up. */
+  next: number | null;
+  spec: 'earliest' | 'latest' | null;
+  /** The offset that was out of range, reported once the reset is resolved. */
+  resetFrom: number | null;
+  paused: boolean;
+  /** Bumped by seek(): fetch results for an older version are dropped. */
+  version: number;
+  busy: boolean;
+  retryAt: number;
+  readonly backoff: Backoff;
+  highWatermark: number;
+}
+
+type FetchOutcome =
+  | { readonly kind: 'response'; readonly address: string; readonly parts: readonly Assigned[]; readonly versions: readonly number[]; readonly response: FetchResponse }
+  | { readonly kind: 'failure'; readonly address: string; readonly parts: readonly Assigned[]; readonly error: RaftlogError };
+
+/** A fetch outcome and the run() it belongs to: outcomes of an earlier run are dropped. */
+interface Completed {
+  readonly run: number;
+  readonly outcome: FetchOutcome;
+}
+
+const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+/** The longest the loop sleeps before looking again when nothing wakes it. */
+const IDLE_WAIT_MS = 1000;
+
+export class Consumer {
+  private readonly cluster: Cluster;
+  private readonly maxWaitMs: number;
+  private readonly minBytes: number;
+  private readonly maxBytes: number;
+  private readonly maxBytesPerPartition: number;
+  private readonly requestTimeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly events = new Emitter<ConsumerEvents>();
+  private readonly assigned = new Map<string, Assigned>();
+  private readonly completed: Completed[] = [];
+  private runs = 0;
+  private readonly signal = new Signal();
+  private running = false;
+  private loopDone: Promise<void> | null = null;
+  private inHandler = false;
+
+  constructor(cluster: Cluster, opts: ConsumerOptions = {}) {
+    if (opts.groupId !== undefined) {
+      throw new RaftlogError(ErrorCode.UnsupportedRequest, 'consumer groups are not available yet (issue 5); use consumer() without groupId and assign() partitions');
+    }
+    this.cluster = cluster;
+    this.maxWaitMs = Math.min(opts.maxWaitTimeInMs ?? 5000, LIMITS.fetchWaitMsMax);
+    this.minBytes = opts.minBytes ?? 1;
+    this.maxBytes = Math.min(opts.maxBytes ?? 10 * 1024 * 1024, LIMITS.fetchBytesMax);
+    this.maxBytesPerPartition = opts.maxBytesPerPartition ?? 1024 * 1024;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? cluster.config.requestTimeoutMs;
+    this.retry = retryOptions({ ...cluster.config.retry, ...opts.retry });
+  }
+
+  on<K extends keyof ConsumerEvents>(event: K, listener: (e: ConsumerEvents[K]) => void): () => void {
+    return this.events.on(event, listener);
+  }
+
+  async connect(): Promise<void> {
+    await this.cluster.metadataWithRetry();
+  }
+
+  /** Stops and closes the connections. */
+  async disconnect(): Promise<void> {
+    await this.stop();
+    this.cluster.close();
+  }
+
+  /** Sets the partitions to read (replacing any earlier assignment) and where to start. */
+  assign(assignments: readonly PartitionAssignment[]): void {
+    const next = new Map<string, Assigned>();
+    for (const a of assignments) {
+      if (typeof a.topic !== 'string' || !Number.isInteger(a.partition) || a.partition < 0) throw invalidArgument(`cannot assign ${String(a.topic)}/${String(a.partition)}`);
+      const entry = this.fresh(a.topic, a.partition);
+      this.setStart(entry, a.offset);
+      next.set(key(a.topic, a.partition), entry);
+    }
+    this.assigned.clear();
+    for (const [k, v] of next) this.assigned.set(k, v);
+    this.signal.wake();
+  }
+
+  assignment(): { topic: string; partition: number }[] {
+    return [...this.assigned.values()].map((a) => ({ topic: a.topic, partition: a.partition }));
+  }
+
+  /** Moves an assigned partition to a new offset; an in-flight fetch for it is discarded. */
+  seek(opts: { readonly topic: string; readonly partition: number; readonly offset: StartOffset }): void {
+    const a = this.assigned.get(key(opts.topic, opts.partition));
+    if (!a) throw invalidArgument(`${opts.topic}/${opts.partition} is not assigned to this consumer`);
+    this.setStart(a, opts.offset);
+    a.version++;
+    a.retryAt = 0;
+    this.signal.wake();
+  }
+
+  pause(topics: readonly TopicPartitions[]): void {
+    for (const a of this.matching(topics)) a.paused = true;
+  }
+
+  resume(topics: readonly TopicPartitions[]): void {
+    for (const a of this.matching(topics)) a.paused = false;
+    this.signal.wake();
+  }
+
+  paused(): { topic: string; partitions: number[] }[] {
+    const byTopic = new Map<string, number[]>();
+    for (const a of this.assigned.values()) if (a.paused) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partition]);
+    return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+  }
+
+  /** The next offset to read of an assigned partition (null while being looked up). */
+  position(topic: string, partition: number): string | null {
+    const a = this.assigned.get(key(topic, partition));
+    return a && a.next !== null ? formatOffset(a.next) : null;
+  }
+
+  /**
+   * Checks the assignment against metadata and starts the fetch loop; resolves once it runs.
+   * Handler errors and errors that cannot be retried stop the loop with a 'crash' event.
+   */
+  async run(handlers: RunOptions): Promise<void> {
+    if (!handlers.eachMessage && !handlers.eachBatch) throw invalidArgument('run() needs eachMessage or eachBatch');
+    if (this.running) throw invalidArgument('the consumer is already running');
+    for (const a of this.assigned.values()) {
+      const t = await this.cluster.topic(a.topic);
+      if (a.partition >= t.partitions.length) throw invalidArgument(`partition ${a.partition} does not exist: topic '${a.topic}' has partitions 0..${t.partitions.length - 1}`);
+    }
+    this.running = true;
+    this.runs++;
+    this.completed.length = 0;
+    this.loopDone = this.loop(handlers).finally(() => {
+      this.running = false;
+      this.events.emit('stop', {});
+    });
+  }
+
+  /**
+   * Stops the loop after the handler that is running, if any. Called from inside a handler it
+   * does not wait (the loop waits for that handler).
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.signal.wake();
+    if (!this.inHandler) await this.loopDone;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private fresh(topic: string, partition: number): Assigned {
+    return { topic, partition, next: null, spec: null, resetFrom: null, paused: false, version: 0, busy: false, retryAt: 0, backoff: new Backoff(this.retry), highWatermark: -1 };
+  }
+
+  private setStart(a: Assigned, offset: StartOffset): void {
+    if (offset === 'earliest' || offset === 'latest') {
+      a.next = null;
+      a.spec = offset;
+    } else {
+      a.next = parseOffset(offset);
+      a.spec = null;
+    }
+    a.resetFrom = null;
+  }
+
+  private matching(topics: readonly TopicPartitions[]): Assigned[] {
+    return [...this.assigned.values()].filter((a) => topics.some((t) => t.topic === a.topic && (t.partitions === undefined || t.partitions.includes(a.partition))));
+  }
+
+  private async loop(handlers: RunOptions): Promise<void> {
+    try {
+      while (this.running) {
+        const done = this.completed.shift();
+        if (done) {
+          if (done.run === this.runs) await this.process(done.outcome, handlers);
+          continue;
+        }
+        await this.resolveOffsets();
+        this.startFetches();
+        if (this.completed.length === 0 && this.running) await this.signal.wait(this.idleWaitMs());
+      }
+    } catch (err) {
+      const error = toRaftlogError(err);
+      this.cluster.logger.error(`the consumer stopped: ${error.message}`);
+      this.events.emit('crash', { error });
+    } finally {
+      this.completed.length = 0;
+      for (const a of this.assigned.values()) a.busy = false;
+    }
+  }
+
+  private idleWaitMs(): number {
+    const now = Date.now();
+    let wait = IDLE_WAIT_MS;
+    for (const a of this.assigned.values()) if (a.retryAt > now) wait = Math.min(wait, a.retryAt - now);
+    return wait;
+  }
+
+  private ready(a: Assigned, now: number): boolean {
+    return !a.paused && !a.busy && a.retryAt <= now;
+  }
+
+  /** Looks up 'earliest' / 'latest' starts: one attempt, failures back the partition off. */
+  private async resolveOffsets(): Promise<void> {
+    const now = Date.now();
+    const todo = [...this.assigned.values()].filter((a) => a.next === null && a.spec !== null && this.ready(a, now));
+    for (const spec of ['earliest', 'latest'] as const) {
+      const list = todo.filter((a) => a.spec === spec);
+      if (list.length === 0) continue;
+      const versions = list.map((a) => a.version);
+      try {
+        const found = await listOffsets(this.cluster, list.map((a) => ({ topic: a.topic, partition: a.partition, spec })), { ...this.retry, retries: 0 });
+        list.forEach((a, i) => {
+          if (a.version !== versions[i] || a.spec !== spec) return;
+          a.next = found[i].offset;
+          a.spec = null;
+          if (a.resetFrom !== null) {
+            const event = { topic: a.topic, partition: a.partition, from: formatOffset(a.resetFrom), to: formatOffset(a.next) };
+            a.resetFrom = null;
+            this.cluster.logger.warn(`${a.topic}/${a.partition}: offset ${event.from} is out of range; reset to the earliest offset ${event.to}`);
+            this.events.emit('offsetReset', event);
+          }
+        });
+      } catch (err) {
+        for (const a of list) this.partitionFailed(a, toRaftlogError(err));
+      }
+    }
+  }
+
+  private startFetches(): void {
+    const now = Date.now();
+    const byLeader = new Map<string, Assigned[]>();
+    for (const a of this.assigned.values()) {
+      if (a.next === null || !this.ready(a, now)) continue;
+      let address: string;
+      try {
+        address = this.cluster.leaderAddress(a.topic, a.partition);
+      } catch (err) {
+        this.partitionFailed(a, toRaftlogError(err));
+        continue;
+      }
+      byLeader.set(address, [...(byLeader.get(address) ?? []), a]);
+    }
+    for (const [address, all] of byLeader) {
+      // The rest wait for the next turn of the loop.
+      const parts = all.slice(0, LIMITS.fetchPartitionsMax);
+      for (const a of parts) a.busy = true;
+      const versions = parts.map((a) => a.version);
+      const run = this.runs;
+      const partitions = parts.map((a) => ({ topic: a.topic, partition: a.partition, offset: a.next ?? 0, maxBytes: this.maxBytesPerPartition }));
+      this.cluster
+        .request(address, { type: 'fetch', maxWaitMs: this.maxWaitMs, minBytes: this.minBytes, maxBytes: this.maxBytes, partitions }, this.maxWaitMs + this.requestTimeoutMs)
+        .then(
+          (response): FetchOutcome => ({ kind: 'response', address, parts, versions, response }),
+          (err: unknown): FetchOutcome => ({ kind: 'failure', address, parts, error: toRaftlogError(err) }),
+        )
+        .then((outcome) => {
+          this.completed.push({ run, outcome });
+          this.signal.wake();
+        });
+    }
+  }
+
+  private partitionFailed(a: Assigned, err: RaftlogError): void {
+    if (!shouldRetry(err)) throw err;
+    this.cluster.notePartitionError(a.topic, a.partition, err);
+    const delay = a.backoff.after(err) ?? a.backoff.next();
+    a.retryAt = Date.now() + delay;
+    // The consumer keeps trying (at most maxRetryTimeMs apart); a person hears of it once.
+    const message = `${a.topic}/${a.partition}: ${err.message}; still retrying (attempt ${a.backoff.attempts}, next in ${delay} ms)`;
+    if (a.backoff.attempts === this.retry.retries) this.cluster.logger.warn(message);
+    else this.cluster.logger.debug(message);
+  }
+
+  private async process(outcome: FetchOutcome, handlers: RunOptions): Promise<void> {
+    for (const a of outcome.parts) a.busy = false;
+    if (outcome.kind === 'failure') {
+      for (const a of outcome.parts) if (this.isAssigned(a)) this.partitionFailed(a, outcome.error.withContext(`${a.topic}/${a.partition}`));
+      return;
+    }
+    const results = Array.isArray(outcome.response.partitions) ? outcome.response.partitions : [];
+    for (const [i, a] of outcome.parts.entries()) {
+      if (!this.running) return;
+      // Data of a partition paused or moved (seek) since the fetch began is dropped.
+      if (!this.isAssigned(a) || a.paused || a.version !== outcome.versions[i] || a.next === null) continue;
+      const r = results.find((x) => x.topic === a.topic && x.partition === a.partition);
+      if (!r) continue;
+      if (r.error) {
+        const err = fromApiError(r.error, { topic: a.topic, partition: a.partition, node: outcome.address });
+        if (err.code === ErrorCode.OffsetOutOfRange) {
+          a.resetFrom = a.next;
+          a.next = null;
+          a.spec = 'earliest';
+        } else {
+          this.partitionFailed(a, err);
+        }
+        continue;
+      }
+      a.backoff.reset();
+      a.highWatermark = r.highWatermark;
+      await this.deliver(a, a.version, r.batches, handlers);
+    }
+  }
+
+  private isAssigned(a: Assigned): boolean {
+    return this.assigned.get(key(a.topic, a.partition)) === a;
+  }
+
+  /** Decodes the batches and hands their records to the handler, advancing the offset. */
+  private async deliver(a: Assigned, version: number, batches: readonly Uint8Array[], handlers: RunOptions): Promise<void> {
+    const current = (): boolean => this.running && !a.paused && a.version === version && this.isAssigned(a);
+    const collected: ConsumedMessage[] = [];
+    let end = a.next ?? 0;
+    for (const bytes of batches) {
+      let batchEnd: number;
+      try {
+        const h = readBatchHeader(bytes);
+        batchEnd = h.baseOffset + h.lastOffsetDelta + 1;
+        if ((h.attributes & BatchAttributes.Control) === 0) {
+          for (const rec of records(bytes)) {
+            if (rec.offset < end) continue;
+            const message = toConsumedMessage(rec);
+            if (handlers.eachMessage) {
+              await this.call(() => handlers.eachMessage?.({ topic: a.topic, partition: a.partition, message }));
+              // The record was handled: it counts even if the handler stopped the consumer.
+              if (a.version === version && this.isAssigned(a)) a.next = rec.offset + 1;
+              if (!current()) return;
+            } else {
+              collected.push(message);
+            }
+            end = rec.offset + 1;
+          }
+        }
+      } catch (err) {
+        if (err instanceof RaftlogError) throw err;
+        throw new RaftlogError(ErrorCode.CorruptMessage, `${a.topic}/${a.partition}: a fetched batch cannot be decoded: ${toRaftlogError(err).message}`, { cause: err });
+      }
+      end = Math.max(end, batchEnd);
+      if (handlers.eachMessage) a.next = Math.max(a.next ?? 0, batchEnd);
+    }
+    const eachBatch = handlers.eachBatch;
+    if (!handlers.eachMessage && eachBatch && collected.length > 0) {
+      const batch: Batch = {
+        topic: a.topic,
+        partition: a.partition,
+        highWatermark: formatOffset(a.highWatermark),
+        messages: collected,
+        isEmpty: () => collected.length === 0,
+        firstOffset: () => collected[0]?.offset ?? null,
+        lastOffset: () => formatOffset(end - 1),
+      };
+      await this.call(() => eachBatch({ batch, isRunning: () => this.running, isStale: () => a.version !== version }));
+    }
+    if (a.version === version && this.isAssigned(a)) a.next = Math.max(a.next ?? 0, end);
+  }
+
+  private async call(fn: () => Promise<void> | void): Promise<void> {
+    this.inHandler = true;
+    try {
+      await fn();
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new RaftlogError(ClientErrorCode.HandlerError, `a consumer handler threw: ${why}`, { cause: err });
+    } finally {
+      this.inHandler = false;
+    }
+  }
+}

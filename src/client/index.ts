@@ -1,0 +1,23 @@
+/** The public surface of the raftlog client library. */
+export { Client, type ClientOptions } from './client.js';
+export type { Producer, ProducerOptions, ProducerRecord, ProducerBatchRequest } from './producer.js';
+export type { Consumer } from './consumer.js';
+export type {
+  ConsumerOptions,
+  ConsumerEvents,
+  PartitionAssignment,
+  StartOffset,
+  RunOptions,
+  EachMessagePayload,
+  EachBatchPayload,
+  Batch,
+  TopicPartitions,
+} from './consumer-types.js';
+export type { Admin, NewTopic, CreateTopicsOptions, TopicDescription, PartitionDescription, PartitionOffsets, ClusterDescription } from './admin.js';
+export type { Message, MessageBytes, TopicMessages, RecordMetadata, ConsumedMessage } from './messages.js';
+export type { ConfigEntry } from './topic-config.js';
+export type { RetryOptions } from './retry.js';
+export type { Logger } from './logger.js';
+export { silentLogger } from './logger.js';
+export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
+export { ErrorCode, type Acks } from '../api/protocol.js';

@@ -1,0 +1,431 @@
+/**
+ * The producer: `send` places each message on a partition (explicit, by key, or sticky), the
+ * accumulator batches them per partition, and the sender ships closed batches to partition
+ * leaders, several partitions per request to one node, one request in flight per partition so a
+ * retry never overtakes a later batch.
+ *
+ * Idempotence (on by default): the producer takes a producer id from the controller and stamps
+ * each batch with it and the partition's next sequence number when the batch is first sent. A
+ * retry resends the same bytes, so a leader that already has the batch drops the copy. Sequence
+ * numbers advance only on success; a batch given up with an unknown outcome (or refused for its
+ * sequence) makes the producer take a new producer id, whose sequences start again at 0.
+ */
+import { ErrorCode, LIMITS, topicNameProblem, type Acks, type ProduceRequest, type ProduceResponse } from '../api/protocol.js';
+import { encodeBatch } from '../../storage/record-batch.js';
+import { Accumulator, BATCH_OVERHEAD_BYTES, SendOp, type PartitionQueue, type ProducerBatch } from './accumulator.js';
+import { localTimeout, type Cluster } from './cluster.js';
+import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
+import { toRecord, type Message, type RecordMetadata, type TopicMessages } from './messages.js';
+import { gaveUp, retryOptions, withRetry, type RetryOptions } from './retry.js';
+import { PartitionChooser } from './sticky.js';
+
+export interface ProducerOptions {
+  /** Producer id and sequence numbers so retries never duplicate (default true). */
+  readonly idempotent?: boolean;
+  /** Default acknowledgement level of send() (default 'all'). */
+  readonly acks?: Acks;
+  /** How long a batch waits for more records (default 5 ms). */
+  readonly lingerMs?: number;
+  /** Bytes at which a batch is sent without waiting (default 512 KiB, at most 1 MiB). */
+  readonly batchBytes?: number;
+  /** From send() to giving up on a record, retries included (default 120 s). */
+  readonly deliveryTimeoutMs?: number;
+  /** How long a leader may wait for replication before answering (default 30 s). */
+  readonly requestTimeoutMs?: number;
+  readonly retry?: Partial<RetryOptions>;
+  /** For tests: the source of randomness of sticky partitioning. */
+  readonly random?: () => number;
+}
+
+export interface ProducerRecord {
+  readonly topic: string;
+  readonly messages: readonly Message[];
+  readonly acks?: Acks;
+}
+
+export interface ProducerBatchRequest {
+  readonly topicMessages: readonly TopicMessages[];
+  readonly acks?: Acks;
+}
+
+const ACKS: readonly Acks[] = ['all', 'leader', 'none'];
+/** Bytes of batches in one produce request, well inside the frame limit. */
+const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
+
+interface Identity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly generation: number;
+}
+
+export class Producer {
+  private readonly cluster: Cluster;
+  private readonly idempotent: boolean;
+  private readonly acks: Acks;
+  private readonly deliveryTimeoutMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly retry: Required<RetryOptions>;
+  private readonly accumulator: Accumulator;
+  private readonly chooser: PartitionChooser;
+  private identity: Identity | null = null;
+  private identityPending: Promise<Identity> | null = null;
+  private generation = 0;
+  private connected: Promise<void> | null = null;
+  /** Placement of messages happens in send() order, one call after the other. */
+  private placing: Promise<void> = Promise.resolve();
+  private draining = false;
+  private drainAgain = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimerAt = Infinity;
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(cluster: Cluster, opts: ProducerOptions = {}) {
+    this.cluster = cluster;
+    this.idempotent = opts.idempotent ?? true;
+    this.acks = checkAcks(opts.acks ?? 'all');
+    this.deliveryTimeoutMs = positive(opts.deliveryTimeoutMs ?? 120_000, 'deliveryTimeoutMs');
+    this.requestTimeoutMs = Math.min(positive(opts.requestTimeoutMs ?? 30_000, 'requestTimeoutMs'), LIMITS.requestTimeoutMsMax);
+    this.retry = retryOptions({ ...cluster.config.retry, ...opts.retry });
+    const lingerMs = nonNegative(opts.lingerMs ?? 5, 'lingerMs');
+    const batchBytes = Math.min(positive(opts.batchBytes ?? 512 * 1024, 'batchBytes'), LIMITS.batchBytesMax);
+    this.chooser = new PartitionChooser(opts.random);
+    this.accumulator = new Accumulator({
+      lingerMs,
+      batchBytes,
+      retry: this.retry,
+      onReady: (q) => {
+        this.chooser.batchClosed(this.cluster.cachedTopic(q.topic), q.topic, q.partition);
+        this.scheduleDrain();
+      },
+    });
+  }
+
+  /** Reaches the cluster and, when idempotent, takes a producer id. */
+  connect(): Promise<void> {
+    this.connected ??= (async () => {
+      await this.cluster.metadataWithRetry();
+      if (this.idempotent) await this.ensureIdentity();
+    })().catch((err: unknown) => {
+      this.connected = null;
+      throw err;
+    });
+    return this.connected;
+  }
+
+  /** Sends messages to one topic; resolves to where each landed, in message order. */
+  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    return this.sendBatch({ topicMessages: [{ topic: record.topic, messages: record.messages }], acks: record.acks });
+  }
+
+  /** Sends messages to several topics; results follow the order of topics, then messages. */
+  async sendBatch(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
+    const acks = checkAcks(req.acks ?? this.acks);
+    if (!isList(req.topicMessages)) throw invalidArgument('topicMessages must be an array');
+    const placed: { topic: string; items: ReturnType<typeof toRecord>[]; explicit: (number | undefined)[] }[] = [];
+    for (const tm of req.topicMessages) {
+      const problem = topicNameProblem(tm.topic);
+      if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(tm.topic) });
+      if (!isList(tm.messages)) throw invalidArgument(`messages for topic '${tm.topic}' must be an array`);
+      const items = tm.messages.map((m, i) => toRecord(m, `message ${i} to '${tm.topic}'`));
+      for (const [i, it] of items.entries()) {
+        if (it.bytes + BATCH_OVERHEAD_BYTES > LIMITS.batchBytesMax) {
+          throw new RaftlogError(ErrorCode.RecordTooLarge, `message ${i} to '${tm.topic}' takes about ${it.bytes} bytes; a batch holds at most ${LIMITS.batchBytesMax}`, {
+            topic: tm.topic,
+          });
+        }
+      }
+      placed.push({ topic: tm.topic, items, explicit: tm.messages.map((m) => m.partition) });
+    }
+    const total = placed.reduce((n, p) => n + p.items.length, 0);
+    const op = new SendOp(total);
+    const deadline = Date.now() + this.deliveryTimeoutMs;
+    const step = this.placing.then(async () => {
+      await this.connect();
+      let index = 0;
+      for (const p of placed) {
+        const topic = await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, onRetry: () => this.cluster.refreshIfStale() });
+        for (const [i, it] of p.items.entries()) {
+          const partition = this.chooser.choose(topic, it.record.key ?? null, p.explicit[i]);
+          this.accumulator.append(p.topic, partition, acks, { record: it.record, bytes: it.bytes, op, index: index++ }, deadline);
+        }
+      }
+    });
+    this.placing = step.catch(() => undefined);
+    step.catch((err: unknown) => op.fail(toRaftlogError(err)));
+    return op.promise;
+  }
+
+  /** Sends every batch now and resolves when nothing is waiting or in flight. */
+  async flush(): Promise<void> {
+    await this.placing;
+    this.accumulator.closeAll();
+    if (this.accumulator.idle) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Flushes, then closes the connections. */
+  async disconnect(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+      this.connected = null;
+      this.cluster.close();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+
+  private scheduleDrain(): void {
+    if (this.draining) {
+      this.drainAgain = true;
+      return;
+    }
+    this.draining = true;
+    setImmediate(() => void this.drainLoop());
+  }
+
+  private async drainLoop(): Promise<void> {
+    try {
+      do {
+        this.drainAgain = false;
+        await this.drainOnce();
+      } while (this.drainAgain);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One pass: every partition whose head batch may go now joins a request to its leader. */
+  private async drainOnce(): Promise<void> {
+    await this.cluster.refreshIfStale().catch((err: unknown) => this.cluster.logger.debug(`metadata refresh failed: ${toRaftlogError(err).message}`));
+    const now = Date.now();
+    const groups = new Map<string, ProducerBatch[]>();
+    let identityError: RaftlogError | null = null;
+    for (const q of this.accumulator.all()) {
+      const head = q.ready[0];
+      if (!head || q.inFlight) continue;
+      if (q.retryAt > now) {
+        this.wakeAt(q.retryAt);
+        continue;
+      }
+      if (head.attempts === 0 && now >= head.deadline) {
+        const err = new RaftlogError(ErrorCode.RequestTimedOut, `${q.topic}/${q.partition}: the delivery timeout of ${this.deliveryTimeoutMs} ms passed before the batch could be sent`, {
+          topic: q.topic,
+          partition: q.partition,
+        });
+        this.giveUp(q, head, err);
+        continue;
+      }
+      const stamped = this.idempotent && head.acks !== 'none';
+      if (stamped && head.encoded === null && (this.identity === null || identityError !== null)) {
+        try {
+          if (identityError) throw identityError;
+          await this.ensureIdentity();
+        } catch (err) {
+          identityError = toRaftlogError(err);
+          this.failed(q, head, identityError);
+          continue;
+        }
+      }
+      let address: string;
+      try {
+        address = this.cluster.leaderAddress(q.topic, q.partition);
+        if (head.encoded === null) this.encode(q, head, stamped);
+      } catch (err) {
+        this.failed(q, head, toRaftlogError(err));
+        continue;
+      }
+      q.inFlight = true;
+      const key = `${address}\u0000${head.acks}`;
+      const list = groups.get(key) ?? [];
+      list.push(head);
+      groups.set(key, list);
+    }
+    for (const [key, batches] of groups) {
+      const [address, acks] = key.split('\u0000') as [string, Acks];
+      for (const chunk of chunks(batches)) void this.sendRequest(address, acks, chunk);
+    }
+  }
+
+  private encode(q: PartitionQueue, b: ProducerBatch, stamped: boolean): void {
+    const records = b.records.map((r) => r.record);
+    if (stamped && this.identity) {
+      if (q.generation !== this.identity.generation) {
+        q.generation = this.identity.generation;
+        q.nextSequence = 0;
+      }
+      b.sequence = { generation: q.generation, baseSequence: q.nextSequence };
+      b.encoded = encodeBatch(records, { producerId: this.identity.producerId, producerEpoch: this.identity.producerEpoch, baseSequence: q.nextSequence });
+    } else {
+      b.encoded = encodeBatch(records);
+    }
+    if (b.encoded.length > LIMITS.batchBytesMax) {
+      throw new RaftlogError(ErrorCode.RecordTooLarge, `${q.topic}/${q.partition}: a batch of ${b.encoded.length} bytes is over the limit of ${LIMITS.batchBytesMax}`);
+    }
+  }
+
+  private async sendRequest(address: string, acks: Acks, batches: readonly ProducerBatch[]): Promise<void> {
+    const req: ProduceRequest = {
+      type: 'produce',
+      acks,
+      timeoutMs: this.requestTimeoutMs,
+      batches: batches.map((b) => ({ topic: b.topic, partition: b.partition, records: b.encoded ?? new Uint8Array(0) })),
+    };
+    for (const b of batches) b.attempts++;
+    const conn = this.cluster.connection(address);
+    if (acks === 'none') {
+      try {
+        await conn.send(req);
+        for (const b of batches) this.succeeded(b, -1);
+      } catch (err) {
+        for (const b of batches) this.failedBatch(b, toRaftlogError(err));
+      }
+      return;
+    }
+    let resp: ProduceResponse;
+    try {
+      resp = await conn.request(req, localTimeout(this.requestTimeoutMs));
+    } catch (err) {
+      const e = toRaftlogError(err);
+      for (const b of batches) this.failedBatch(b, e.withContext(`${b.topic}/${b.partition}`, { topic: b.topic, partition: b.partition }));
+      return;
+    }
+    const results = Array.isArray(resp.results) ? resp.results : [];
+    for (const b of batches) {
+      const r = results.find((x) => x.topic === b.topic && x.partition === b.partition);
+      if (r?.error) this.failedBatch(b, fromApiError(r.error, { topic: b.topic, partition: b.partition, node: address }));
+      else if (r && typeof r.baseOffset === 'number' && Number.isSafeInteger(r.baseOffset) && r.baseOffset >= 0) this.succeeded(b, r.baseOffset);
+      else {
+        this.failedBatch(
+          b,
+          new RaftlogError(ClientErrorCode.ProtocolError, `${b.topic}/${b.partition}: ${address} answered without a result or base offset for this batch`, {
+            retriable: true,
+            outcomeUnknown: true,
+            topic: b.topic,
+            partition: b.partition,
+            node: address,
+          }),
+        );
+      }
+    }
+  }
+
+  private succeeded(b: ProducerBatch, baseOffset: number): void {
+    const q = this.accumulator.queue(b.topic, b.partition);
+    q.inFlight = false;
+    if (q.ready[0] === b) q.ready.shift();
+    if (b.sequence && b.sequence.generation === q.generation) q.nextSequence = (b.sequence.baseSequence + b.records.length) % 0x80000000;
+    for (const [i, r] of b.records.entries()) {
+      r.op.done(r.index, { topic: b.topic, partition: b.partition, offset: baseOffset < 0 ? '-1' : String(baseOffset + i) });
+    }
+    this.afterBatch();
+  }
+
+  private failedBatch(b: ProducerBatch, err: RaftlogError): void {
+    this.failed(this.accumulator.queue(b.topic, b.partition), b, err);
+  }
+
+  /** A failed attempt: retry after a backoff inside the deadline, or give up on the batch. */
+  private failed(q: PartitionQueue, b: ProducerBatch, err: RaftlogError): void {
+    q.inFlight = false;
+    this.cluster.notePartitionError(q.topic, q.partition, err);
+    if (shouldRetry(err)) {
+      const now = Date.now();
+      const delay = b.backoff.after(err);
+      if (delay !== null && now + delay < b.deadline) {
+        this.cluster.logger.debug(`${q.topic}/${q.partition}: retrying in ${delay} ms after ${err.code}`);
+        q.retryAt = now + delay;
+        this.wakeAt(q.retryAt);
+        return;
+      }
+    }
+    this.giveUp(q, b, gaveUp(err, Math.max(b.attempts, b.backoff.attempts), Date.now() - b.createdAt));
+  }
+
+  private giveUp(q: PartitionQueue, b: ProducerBatch, err: RaftlogError): void {
+    q.inFlight = false;
+    q.retryAt = 0;
+    if (q.ready[0] === b) q.ready.shift();
+    for (const r of b.records) r.op.fail(err);
+    const sequenceLost = err.outcomeUnknown || err.code === ErrorCode.OutOfOrderSequence || err.code === ErrorCode.InvalidProducerEpoch;
+    if (b.sequence && b.attempts > 0 && sequenceLost && this.identity?.generation === b.sequence.generation) {
+      this.cluster.logger.warn(`${q.topic}/${q.partition}: a batch failed with ${err.code}; taking a new producer id`);
+      this.identity = null;
+    }
+    this.afterBatch();
+  }
+
+  private afterBatch(): void {
+    this.scheduleDrain();
+    if (this.accumulator.idle) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private wakeAt(at: number): void {
+    if (this.retryTimer && this.retryTimerAt <= at) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimerAt = at;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.retryTimerAt = Infinity;
+      this.scheduleDrain();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  private ensureIdentity(): Promise<Identity> {
+    if (this.identity) return Promise.resolve(this.identity);
+    this.identityPending ??= this.cluster
+      .toController({ type: 'initProducerId', timeoutMs: this.requestTimeoutMs }, localTimeout(this.requestTimeoutMs), this.retry)
+      .then((r) => {
+        const identity = { producerId: r.producerId, producerEpoch: r.producerEpoch, generation: ++this.generation };
+        this.identity = identity;
+        return identity;
+      })
+      .finally(() => {
+        this.identityPending = null;
+      });
+    return this.identityPending;
+  }
+}
+
+function* chunks(batches: readonly ProducerBatch[]): Generator<ProducerBatch[]> {
+  let chunk: ProducerBatch[] = [];
+  let bytes = 0;
+  for (const b of batches) {
+    const size = b.encoded?.length ?? 0;
+    if (chunk.length > 0 && (chunk.length >= LIMITS.produceBatchesMax || bytes + size > REQUEST_BYTES_MAX)) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(b);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** Array.isArray without its narrowing of readonly arrays to any[]. */
+function isList(v: unknown): boolean {
+  return Array.isArray(v);
+}
+
+function checkAcks(acks: Acks): Acks {
+  if (!ACKS.includes(acks)) throw invalidArgument(`acks must be one of ${ACKS.join(', ')}, not '${String(acks)}'`);
+  return acks;
+}
+
+function positive(v: number, what: string): number {
+  if (!Number.isFinite(v) || v <= 0) throw invalidArgument(`${what} must be a positive number of ms or bytes, not ${v}`);
+  return v;
+}
+
+function nonNegative(v: number, what: string): number {
+  if (!Number.isFinite(v) || v < 0) throw invalidArgument(`${what} must be 0 or more, not ${v}`);
+  return v;
+}

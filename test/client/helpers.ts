@@ -1,0 +1,22 @@
+/** Shared set-up of the client tests: a fake cluster and a client with fast retries. */
+import { Client, type ClientOptions } from '../../src/client/index.js';
+import { silentLogger } from '../../src/client/logger.js';
+import type { FakeCluster } from './fake-broker.js';
+
+/** Retries that fit a test: 20 ms, 40 ms, ... */
+export const FAST_RETRY = { retries: 5, initialRetryTimeMs: 20, maxRetryTimeMs: 200 } as const;
+
+export function clientFor(cluster: FakeCluster, opts: Partial<ClientOptions> = {}): Client {
+  return new Client({ brokers: cluster.brokers, logger: silentLogger, retry: FAST_RETRY, requestTimeoutMs: 2000, ...opts });
+}
+
+/** Resolves when `check` holds, polling every 10 ms; fails after `ms`. */
+export async function eventually(check: () => boolean, ms = 2000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export const text = (b: Uint8Array | null | undefined): string | null => (b === null || b === undefined ? null : Buffer.from(b).toString('utf8'));
