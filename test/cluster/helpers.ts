@@ -1,0 +1,60 @@
+/** Shared by the cluster tests: a real cluster of child processes, a client, and whole-partition reads. */
+import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { Client, silentLogger, type ConsumedMessage } from '../../src/client/index.js';
+
+export interface TestCluster {
+  readonly cluster: LocalCluster;
+  readonly client: Client;
+  close(): Promise<void>;
+}
+
+export async function startCluster(nodes = 3, args: readonly string[] = []): Promise<TestCluster> {
+  const cluster = new LocalCluster({ nodes, args });
+  await cluster.start();
+  const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } });
+  return {
+    cluster,
+    client,
+    close: async () => {
+      await cluster.stop();
+    },
+  };
+}
+
+/** Every record of a partition from its log start to its high watermark, in offset order. */
+export async function readPartition(client: Client, topic: string, partition: number, timeoutMs = 20_000): Promise<ConsumedMessage[]> {
+  const admin = client.admin();
+  const offsets = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const high = BigInt(offsets.find((o) => o.partition === partition)!.high);
+  const low = BigInt(offsets.find((o) => o.partition === partition)!.low);
+  if (high === low) return [];
+  const out: ConsumedMessage[] = [];
+  const consumer = client.consumer();
+  consumer.assign([{ topic, partition, offset: 'earliest' }]);
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      out.push(message);
+      if (BigInt(message.offset) >= high - 1n) done();
+    },
+  });
+  try {
+    await Promise.race([finished, sleep(timeoutMs).then(() => Promise.reject(new Error(`read only ${out.length} records of ${topic}/${partition} (up to ${high}) within ${timeoutMs} ms`)))]);
+  } finally {
+    await consumer.stop();
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Polls `check` until it returns true or `ms` pass. */
+export async function eventually(check: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
