@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
   readonly secret?: string;
   /** Extra flags for every node (e.g. ['--sync', 'interval']). */
   readonly args?: readonly string[];
+  /** Flags for the Node.js runtime of every node (e.g. ['--cpu-prof', '--cpu-prof-dir=prof']). */
+  readonly nodeArgs?: readonly string[];
   /** Extra environment for every node (e.g. RAFTLOG_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
@@ -89,7 +91,7 @@ export class LocalCluster {
   }
 
   private spawn(n: ClusterNode): void {
-    const args = [CLUSTER_JS, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
+    const args = [...(this.o.nodeArgs ?? []), CLUSTER_JS, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },

@@ -214,6 +214,16 @@ export interface StatusRequest {
   readonly type: 'status';
 }
 
+/** Hands a partition's leadership to another replica (a planned failover); sent to the leader. */
+export interface TransferLeadershipRequest {
+  readonly type: 'transferLeadership';
+  readonly topic: string;
+  readonly partition: number;
+  /** The replica's node id. */
+  readonly to: string;
+  readonly timeoutMs: number;
+}
+
 export type Request =
   | MetadataRequest
   | ProduceRequest
@@ -222,10 +232,11 @@ export type Request =
   | CreateTopicsRequest
   | DeleteTopicsRequest
   | InitProducerIdRequest
-  | StatusRequest;
+  | StatusRequest
+  | TransferLeadershipRequest;
 
 export type RequestType = Request['type'];
-export const REQUEST_TYPES: readonly RequestType[] = ['metadata', 'produce', 'fetch', 'listOffsets', 'createTopics', 'deleteTopics', 'initProducerId', 'status'];
+export const REQUEST_TYPES: readonly RequestType[] = ['metadata', 'produce', 'fetch', 'listOffsets', 'createTopics', 'deleteTopics', 'initProducerId', 'status', 'transferLeadership'];
 
 // -------------------------------------------------------------------------------------------------
 // Responses
@@ -336,6 +347,11 @@ export interface StatusResponse {
   readonly groups: readonly GroupStatus[];
 }
 
+export interface TransferLeadershipResponse {
+  /** The partition's leader when the request finished (the target, unless the transfer timed out). */
+  readonly leader: string | null;
+}
+
 export interface ResponseMap {
   metadata: MetadataResponse;
   produce: ProduceResponse;
@@ -345,4 +361,5 @@ export interface ResponseMap {
   deleteTopics: DeleteTopicsResponse;
   initProducerId: InitProducerIdResponse;
   status: StatusResponse;
+  transferLeadership: TransferLeadershipResponse;
 }

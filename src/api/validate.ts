@@ -157,6 +157,14 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       return { type, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'status':
       return { type };
+    case 'transferLeadership':
+      return {
+        type,
+        topic: f.topic(o),
+        partition: f.int(o, 'partition', 0, LIMITS.partitionsPerTopicMax - 1),
+        to: f.str(o, 'to', 64),
+        timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 10_000),
+      };
     default: {
       const never: never = type;
       throw new Error(`unhandled request type ${String(never)}`);

@@ -1,7 +1,10 @@
 /**
  * The producer's record accumulator: per partition, an open batch that collects records until its
  * linger time passes or it reaches the batch size, then a queue of closed batches that go out
- * strictly in order, one produce request in flight per partition.
+ * strictly in order, one produce request in flight per partition. A batch whose linger time passes
+ * while its partition is busy (a request in flight, or batches queued) stays open and keeps
+ * filling until the partition is free: under load, each request carries everything that arrived
+ * during the previous one, instead of a queue of small batches building up.
  */
 import type { Acks } from '../api/protocol.js';
 import type { RecordInput } from '../../storage/record-batch.js';
@@ -80,6 +83,8 @@ export interface PartitionQueue {
   /** Closed batches in order; the head may be in flight. */
   readonly ready: ProducerBatch[];
   inFlight: boolean;
+  /** The open batch's linger time passed while the partition was busy. */
+  lingered: boolean;
   /** Epoch ms before which the head is not retried. */
   retryAt: number;
   /** The next sequence number of this partition under `generation`'s producer id. */
@@ -107,7 +112,7 @@ export class Accumulator {
     const key = `${topic}\u0000${partition}`;
     let q = this.queues.get(key);
     if (!q) {
-      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: false, retryAt: 0, nextSequence: 0, generation: -1 };
+      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: false, lingered: false, retryAt: 0, nextSequence: 0, generation: -1 };
       this.queues.set(key, q);
     }
     return q;
@@ -136,17 +141,30 @@ export class Accumulator {
         attempts: 0,
         backoff: new Backoff(this.opts.retry),
       };
-      q.lingerTimer = setTimeout(() => this.close(q), this.opts.lingerMs);
+      q.lingered = false;
+      q.lingerTimer = setTimeout(() => this.lingerPassed(q), this.opts.lingerMs);
     }
     q.open.records.push(rec);
     q.open.bytes += rec.bytes;
     if (q.open.bytes >= this.opts.batchBytes) this.close(q);
   }
 
+  private lingerPassed(q: PartitionQueue): void {
+    q.lingerTimer = null;
+    if (q.inFlight || q.ready.length > 0) q.lingered = true;
+    else this.close(q);
+  }
+
+  /** The partition's request finished: a batch that lingered long enough goes now. */
+  release(q: PartitionQueue): void {
+    if (q.ready.length === 0 && q.open !== null && q.lingered) this.close(q);
+  }
+
   /** Closes the partition's open batch, if any, and queues it for sending. */
   close(q: PartitionQueue): void {
     if (q.lingerTimer) clearTimeout(q.lingerTimer);
     q.lingerTimer = null;
+    q.lingered = false;
     const batch = q.open;
     if (!batch) return;
     q.open = null;

@@ -7,7 +7,7 @@ import { localTimeout, type Cluster } from './cluster.js';
 import { RaftlogError, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';
 import { formatOffset } from './offsets.js';
-import { sleep } from './retry.js';
+import { sleep, withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
 
 export interface NewTopic {
@@ -154,6 +154,31 @@ export class Admin {
   async describeCluster(): Promise<ClusterDescription> {
     const md = await this.cluster.metadataWithRetry([]);
     return { nodes: md.nodes, controller: md.controller };
+  }
+
+  /**
+   * Hands a partition's leadership to another of its replicas (a planned failover: the target is
+   * caught up first, so nothing is lost and writes pause only briefly). Resolves with the new leader.
+   */
+  async transferLeadership(opts: { readonly topic: string; readonly partition: number; readonly to: string; readonly timeoutMs?: number }): Promise<string | null> {
+    checkTopicList([opts.topic]);
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    await this.cluster.topic(opts.topic);
+    const res = await withRetry(
+      async () => {
+        const address = this.cluster.leaderAddress(opts.topic, opts.partition);
+        try {
+          return await this.cluster.request(address, { type: 'transferLeadership', topic: opts.topic, partition: opts.partition, to: opts.to, timeoutMs }, localTimeout(timeoutMs));
+        } catch (err) {
+          if (err instanceof RaftlogError) this.cluster.notePartitionError(opts.topic, opts.partition, err);
+          throw err;
+        }
+      },
+      this.cluster.config.retry,
+      { onRetry: () => this.cluster.refreshIfStale() },
+    );
+    this.cluster.markStale();
+    return res.leader;
   }
 
   /** One node's view of its Raft groups (the `status` request). */

@@ -8,6 +8,7 @@ import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../api/protocol.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
+import { zeroMask } from '../api/ws-options.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
 
@@ -111,7 +112,7 @@ export class Connection {
 
   private connect(): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(`ws://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs });
+      const socket = new WebSocket(`ws://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs, generateMask: zeroMask });
       let settled = false;
       const timer = setTimeout(() => fail(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
       const fail = (err: unknown): void => {

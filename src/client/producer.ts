@@ -321,6 +321,7 @@ export class Producer {
     for (const [i, r] of b.records.entries()) {
       r.op.done(r.index, { topic: b.topic, partition: b.partition, offset: baseOffset < 0 ? '-1' : String(baseOffset + i) });
     }
+    this.accumulator.release(q);
     this.afterBatch();
   }
 
@@ -350,6 +351,7 @@ export class Producer {
     q.retryAt = 0;
     if (q.ready[0] === b) q.ready.shift();
     for (const r of b.records) r.op.fail(err);
+    this.accumulator.release(q);
     const sequenceLost = err.outcomeUnknown || err.code === ErrorCode.OutOfOrderSequence || err.code === ErrorCode.InvalidProducerEpoch;
     if (b.sequence && b.attempts > 0 && sequenceLost && this.identity?.generation === b.sequence.generation) {
       this.cluster.logger.warn(`${q.topic}/${q.partition}: a batch failed with ${err.code}; taking a new producer id`);

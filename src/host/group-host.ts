@@ -5,7 +5,9 @@
  * - one Ready pass per loop turn across the groups that have something to do: persist each
  *   group's Ready (page cache), then one round of fdatasyncs for all of them (group commit), then
  *   send their messages, apply their committed entries and advance;
- * - messages and proposals that arrive while a pass waits for the disk go into the next pass.
+ * - passes overlap: while one waits for the disk, the next can persist and send for other groups
+ *   (a group with a Ready out has nothing more to hand out until it advances, so each group's
+ *   Readys are still handled strictly in order).
  *
  * Sync modes: `fsync` (the default) acknowledges nothing that is not fdatasynced on this node
  * before the node sends or applies it. `interval` (RELAXED, a named weaker mode) skips the
@@ -40,8 +42,7 @@ export class GroupHost {
   private ticker: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
-  private running = false;
-  private again = false;
+  private running = 0;
   private stopped = false;
   readonly stats: HostStats = { passes: 0, syncs: 0, lastPassMs: 0 };
 
@@ -107,7 +108,7 @@ export class GroupHost {
     this.stopped = true;
     if (this.ticker !== null) clearInterval(this.ticker);
     if (this.syncTimer !== null) clearInterval(this.syncTimer);
-    while (this.running) await new Promise((r) => setTimeout(r, 5));
+    while (this.running > 0) await new Promise((r) => setTimeout(r, 5));
     await this.syncAll();
   }
 
@@ -124,11 +125,7 @@ export class GroupHost {
   }
 
   private async pass(): Promise<void> {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = true;
+    this.running++;
     const t0 = performance.now();
     const changed: RaftGroup[] = [];
     try {
@@ -171,19 +168,15 @@ export class GroupHost {
         if (w.rd.softState !== null) changed.push(w.g);
       }
     } finally {
-      this.running = false;
+      this.running--;
       this.stats.lastPassMs = performance.now() - t0;
     }
     if (changed.length > 0) this.o.onLeadershipChange?.(changed);
-    if (this.again) {
-      this.again = false;
-      this.schedule();
-    } else {
-      for (const g of this.groups.values()) {
-        if (g.failed === null && g.raft.hasReady()) {
-          this.schedule();
-          break;
-        }
+    // This pass's groups may have more to do now that they advanced.
+    for (const g of this.groups.values()) {
+      if (g.failed === null && g.raft.hasReady()) {
+        this.schedule();
+        break;
       }
     }
   }

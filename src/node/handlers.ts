@@ -44,6 +44,8 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
       return node.controller.initProducerId(req.timeoutMs);
     case 'status':
       return node.status();
+    case 'transferLeadership':
+      return { leader: await partitionFor(node, req.topic, req.partition).transferLeadership(req.to, req.timeoutMs) };
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);

@@ -226,6 +226,21 @@ export class Partition implements GroupStateMachine {
     });
   }
 
+  /** Hands leadership to replica `to`; resolves with the leader once this node no longer leads (or on timeout). */
+  async transferLeadership(to: string, timeoutMs: number): Promise<string | null> {
+    this.checkServing();
+    if (to === this.group.raft.id) return to;
+    try {
+      this.group.raft.transferLeadership(to);
+    } catch (err) {
+      throw toPartitionError(err, this.name);
+    }
+    this.group.wake();
+    const deadline = Date.now() + timeoutMs;
+    while (this.isLeader() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    return this.leaderHint();
+  }
+
   // -----------------------------------------------------------------------------------------------
   // Fetch and list offsets
 

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
+import { zeroMask } from '../api/ws-options.js';
 import type { Logger } from '../log.js';
 import { mac, macEquals, parsePeerFrame, type PeerFrame } from './peer-frames.js';
 
@@ -145,7 +146,7 @@ export class PeerTransport {
 
   private dial(p: Peer): void {
     if (this.closed) return;
-    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: HANDSHAKE_MS });
+    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: HANDSHAKE_MS, generateMask: zeroMask });
     p.ws = ws;
     const nonce = randomBytes(16).toString('hex');
     let authed = false;

@@ -307,6 +307,8 @@ export class FakeCluster {
         return this.onController(node) ?? { producerId: this.nextProducerId++, producerEpoch: 0 };
       case 'status':
         return this.status(node);
+      case 'transferLeadership':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker does not transfer leadership' } };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -516,6 +518,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.topics.some((t) => t.name === topic);
     case 'deleteTopics':
       return req.topics.includes(topic);
+    case 'transferLeadership':
+      return req.topic === topic;
     case 'initProducerId':
     case 'status':
       return false;
