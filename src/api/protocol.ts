@@ -110,6 +110,17 @@ export const LIMITS = {
   fetchBytesMax: 64 * 1024 * 1024,
   /** The longest a fetch may wait for data. */
   fetchWaitMsMax: 60_000,
+  /** Members of one group. */
+  groupMembersMax: 1000,
+  /** Bytes of a member's protocol metadata or assignment. */
+  groupMetadataBytesMax: 1024 * 1024,
+  /** Characters of a group id, member id or client id. */
+  groupIdLengthMax: 255,
+  /** Characters of a committed offset's metadata string. */
+  offsetMetadataLengthMax: 4096,
+  /** Session timeout bounds, as Kafka's group.min/max.session.timeout.ms. */
+  sessionTimeoutMsMin: 1000,
+  sessionTimeoutMsMax: 300_000,
   /** Topics in one create/delete request. */
   topicsPerRequestMax: 1000,
   /** Partitions of one topic. */
@@ -214,6 +225,157 @@ export interface StatusRequest {
   readonly type: 'status';
 }
 
+// -------------------------------------------------------------------------------------------------
+// Consumer groups (Kafka's model): the coordinator tracks members and generations; the group's
+// leader member computes the assignment with an assignor both sides name in `protocols`; the
+// coordinator hands it out. Group state and committed offsets are replicated by the metadata
+// group, so a coordinator failover loses neither. Group requests go to the coordinator
+// (`findCoordinator`); any other node answers NOT_COORDINATOR naming it.
+
+export interface FindCoordinatorRequest {
+  readonly type: 'findCoordinator';
+  readonly group: string;
+}
+
+export interface GroupProtocol {
+  /** The assignor's name, e.g. 'sticky', 'range', 'roundrobin'. */
+  readonly name: string;
+  /** Opaque to the coordinator: the member's subscription (and, for sticky, its current assignment). */
+  readonly metadata: Uint8Array;
+}
+
+export interface JoinGroupRequest {
+  readonly type: 'joinGroup';
+  readonly group: string;
+  /** Empty on the first join: the coordinator assigns one. */
+  readonly memberId: string;
+  readonly clientId: string;
+  /** 'consumer' for consumers; members of one group must agree. */
+  readonly protocolType: string;
+  readonly protocols: readonly GroupProtocol[];
+  /** Without a heartbeat for this long, the member is removed and the group rebalances. */
+  readonly sessionTimeoutMs: number;
+  /** How long the coordinator waits for known members to rejoin during a rebalance. */
+  readonly rebalanceTimeoutMs: number;
+}
+
+export interface JoinGroupResponse {
+  readonly generation: number;
+  readonly protocol: string;
+  readonly leader: string;
+  readonly memberId: string;
+  /** Only for the leader: every member and its metadata for the chosen protocol. */
+  readonly members: readonly { readonly memberId: string; readonly metadata: Uint8Array }[];
+}
+
+export interface SyncGroupRequest {
+  readonly type: 'syncGroup';
+  readonly group: string;
+  readonly generation: number;
+  readonly memberId: string;
+  /** From the leader only: each member's assignment (opaque, encoded by the assignor). */
+  readonly assignments: readonly { readonly memberId: string; readonly assignment: Uint8Array }[];
+}
+
+export interface SyncGroupResponse {
+  readonly assignment: Uint8Array;
+}
+
+export interface HeartbeatRequest {
+  readonly type: 'heartbeat';
+  readonly group: string;
+  readonly generation: number;
+  readonly memberId: string;
+}
+
+export interface LeaveGroupRequest {
+  readonly type: 'leaveGroup';
+  readonly group: string;
+  readonly memberId: string;
+}
+
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  /** The next offset to read (Kafka's rule). */
+  readonly offset: number;
+  readonly metadata: string;
+}
+
+export interface CommitOffsetsRequest {
+  readonly type: 'commitOffsets';
+  readonly group: string;
+  /** The member's generation and id; -1 and '' for a consumer outside any group membership. */
+  readonly generation: number;
+  readonly memberId: string;
+  readonly offsets: readonly CommittedOffset[];
+  readonly timeoutMs: number;
+}
+
+export interface CommitOffsetsResponse {
+  readonly results: readonly { readonly topic: string; readonly partition: number; readonly error?: ApiError }[];
+}
+
+export interface FetchOffsetsRequest {
+  readonly type: 'fetchOffsets';
+  readonly group: string;
+  /** Partitions to look up; every committed one when absent. */
+  readonly partitions?: readonly { readonly topic: string; readonly partition: number }[];
+}
+
+export interface FetchOffsetsResponse {
+  /** offset -1 (and metadata '') when nothing is committed for a partition. */
+  readonly offsets: readonly CommittedOffset[];
+}
+
+export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
+
+export interface ListGroupsRequest {
+  readonly type: 'listGroups';
+}
+
+export interface ListGroupsResponse {
+  readonly groups: readonly { readonly group: string; readonly state: GroupState; readonly protocolType: string; readonly members: number }[];
+}
+
+export interface DescribeGroupsRequest {
+  readonly type: 'describeGroups';
+  readonly groups: readonly string[];
+}
+
+export interface GroupDescription {
+  readonly group: string;
+  readonly error?: ApiError;
+  readonly state: GroupState;
+  readonly generation: number;
+  readonly protocolType: string;
+  readonly protocol: string;
+  readonly leader: string;
+  readonly members: readonly { readonly memberId: string; readonly clientId: string; readonly metadata: Uint8Array; readonly assignment: Uint8Array }[];
+}
+
+export interface DescribeGroupsResponse {
+  readonly groups: readonly GroupDescription[];
+}
+
+/** Replaces committed offsets of a group that has no members (NON_EMPTY_GROUP otherwise). */
+export interface ResetOffsetsRequest {
+  readonly type: 'resetOffsets';
+  readonly group: string;
+  readonly offsets: readonly CommittedOffset[];
+  readonly timeoutMs: number;
+}
+
+export interface DeleteGroupsRequest {
+  readonly type: 'deleteGroups';
+  readonly groups: readonly string[];
+  readonly timeoutMs: number;
+}
+
+export interface GroupResultsResponse {
+  readonly groups: readonly { readonly group: string; readonly error?: ApiError }[];
+}
+
 /** Hands a partition's leadership to another replica (a planned failover); sent to the leader. */
 export interface TransferLeadershipRequest {
   readonly type: 'transferLeadership';
@@ -233,10 +395,42 @@ export type Request =
   | DeleteTopicsRequest
   | InitProducerIdRequest
   | StatusRequest
-  | TransferLeadershipRequest;
+  | TransferLeadershipRequest
+  | FindCoordinatorRequest
+  | JoinGroupRequest
+  | SyncGroupRequest
+  | HeartbeatRequest
+  | LeaveGroupRequest
+  | CommitOffsetsRequest
+  | FetchOffsetsRequest
+  | ListGroupsRequest
+  | DescribeGroupsRequest
+  | ResetOffsetsRequest
+  | DeleteGroupsRequest;
 
 export type RequestType = Request['type'];
-export const REQUEST_TYPES: readonly RequestType[] = ['metadata', 'produce', 'fetch', 'listOffsets', 'createTopics', 'deleteTopics', 'initProducerId', 'status', 'transferLeadership'];
+export const REQUEST_TYPES: readonly RequestType[] = [
+  'metadata',
+  'produce',
+  'fetch',
+  'listOffsets',
+  'createTopics',
+  'deleteTopics',
+  'initProducerId',
+  'status',
+  'transferLeadership',
+  'findCoordinator',
+  'joinGroup',
+  'syncGroup',
+  'heartbeat',
+  'leaveGroup',
+  'commitOffsets',
+  'fetchOffsets',
+  'listGroups',
+  'describeGroups',
+  'resetOffsets',
+  'deleteGroups',
+];
 
 // -------------------------------------------------------------------------------------------------
 // Responses
@@ -362,4 +556,15 @@ export interface ResponseMap {
   initProducerId: InitProducerIdResponse;
   status: StatusResponse;
   transferLeadership: TransferLeadershipResponse;
+  findCoordinator: { readonly coordinator: NodeRef };
+  joinGroup: JoinGroupResponse;
+  syncGroup: SyncGroupResponse;
+  heartbeat: Record<string, never>;
+  leaveGroup: Record<string, never>;
+  commitOffsets: CommitOffsetsResponse;
+  fetchOffsets: FetchOffsetsResponse;
+  listGroups: ListGroupsResponse;
+  describeGroups: DescribeGroupsResponse;
+  resetOffsets: CommitOffsetsResponse;
+  deleteGroups: GroupResultsResponse;
 }

@@ -52,6 +52,24 @@ class Fields {
     return v;
   }
 
+  /** A group, member or client id: 1 to 255 printable characters (member ids may be empty when allowed). */
+  ident(o: Obj, k: string, allowEmpty = false): string {
+    const v = o[k];
+    if (typeof v !== 'string') return this.fail(`'${k}' must be a string`);
+    if (v.length === 0 && !allowEmpty) return this.fail(`'${k}' must not be empty`);
+    if (v.length > LIMITS.groupIdLengthMax) return this.fail(`'${k}' is longer than ${LIMITS.groupIdLengthMax} characters`);
+    // eslint-disable-next-line no-control-regex
+    if (/[\u0000-\u001f\u007f]/.test(v)) return this.fail(`'${k}' must not contain control characters`);
+    return v;
+  }
+
+  bin(o: Obj, k: string, max: number): Uint8Array {
+    const v = o[k];
+    if (!(v instanceof Uint8Array)) return this.fail(`'${k}' must be binary`);
+    if (v.byteLength > max) return this.fail(`'${k}' is ${v.byteLength} bytes; at most ${max}`);
+    return v;
+  }
+
   topic(o: Obj, k = 'topic'): string {
     const problem = topicNameProblem(o[k]);
     if (problem !== null) throw new RequestError(this.id, ErrorCode.InvalidTopic, `${this.where}: ${problem}`);
@@ -157,6 +175,63 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       return { type, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'status':
       return { type };
+    case 'findCoordinator':
+      return { type, group: f.ident(o, 'group') };
+    case 'joinGroup': {
+      const protocols = f.list(o, 'protocols', 16).map((p) => {
+        const po = f.obj(p, 'a protocol');
+        return { name: f.ident(po, 'name'), metadata: f.bin(po, 'metadata', LIMITS.groupMetadataBytesMax) };
+      });
+      if (protocols.length === 0) return f.fail("'protocols' must name at least one assignor");
+      return {
+        type,
+        group: f.ident(o, 'group'),
+        memberId: f.ident(o, 'memberId', true),
+        clientId: f.ident(o, 'clientId', true),
+        protocolType: f.ident(o, 'protocolType'),
+        protocols,
+        sessionTimeoutMs: f.int(o, 'sessionTimeoutMs', LIMITS.sessionTimeoutMsMin, LIMITS.sessionTimeoutMsMax, 30_000),
+        rebalanceTimeoutMs: f.int(o, 'rebalanceTimeoutMs', 1, LIMITS.requestTimeoutMsMax, 60_000),
+      };
+    }
+    case 'syncGroup': {
+      const assignments = f.list(o, 'assignments', LIMITS.groupMembersMax).map((a) => {
+        const ao = f.obj(a, 'an assignment');
+        return { memberId: f.ident(ao, 'memberId'), assignment: f.bin(ao, 'assignment', LIMITS.groupMetadataBytesMax) };
+      });
+      return { type, group: f.ident(o, 'group'), generation: f.int(o, 'generation', 0, Number.MAX_SAFE_INTEGER), memberId: f.ident(o, 'memberId'), assignments };
+    }
+    case 'heartbeat':
+      return { type, group: f.ident(o, 'group'), generation: f.int(o, 'generation', 0, Number.MAX_SAFE_INTEGER), memberId: f.ident(o, 'memberId') };
+    case 'leaveGroup':
+      return { type, group: f.ident(o, 'group'), memberId: f.ident(o, 'memberId') };
+    case 'commitOffsets':
+    case 'resetOffsets': {
+      const offsets = f.list(o, 'offsets', LIMITS.fetchPartitionsMax).map((x) => {
+        const xo = f.obj(x, 'an offset');
+        const metadata = xo['metadata'] === undefined || xo['metadata'] === null ? '' : f.str(xo, 'metadata', LIMITS.offsetMetadataLengthMax);
+        return { topic: f.topic(xo), partition: f.int(xo, 'partition', 0, LIMITS.partitionsPerTopicMax - 1), offset: f.int(xo, 'offset', 0, Number.MAX_SAFE_INTEGER), metadata };
+      });
+      const group = f.ident(o, 'group');
+      const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
+      if (type === 'resetOffsets') return { type, group, offsets, timeoutMs };
+      return { type, group, generation: f.int(o, 'generation', -1, Number.MAX_SAFE_INTEGER, -1), memberId: f.ident(o, 'memberId', true), offsets, timeoutMs };
+    }
+    case 'fetchOffsets': {
+      const group = f.ident(o, 'group');
+      if (o['partitions'] === undefined || o['partitions'] === null) return { type, group };
+      const partitions = f.list(o, 'partitions', LIMITS.fetchPartitionsMax).map((x) => {
+        const xo = f.obj(x, 'a partition');
+        return { topic: f.topic(xo), partition: f.int(xo, 'partition', 0, LIMITS.partitionsPerTopicMax - 1) };
+      });
+      return { type, group, partitions };
+    }
+    case 'listGroups':
+      return { type };
+    case 'describeGroups':
+      return { type, groups: f.list(o, 'groups', LIMITS.topicsPerRequestMax).map((g) => f.ident({ g }, 'g')) };
+    case 'deleteGroups':
+      return { type, groups: f.list(o, 'groups', LIMITS.topicsPerRequestMax).map((g) => f.ident({ g }, 'g')), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'transferLeadership':
       return {
         type,

@@ -19,7 +19,8 @@ import type { Message, NodeId } from '../../raft/types.js';
 import type { Logger } from '../log.js';
 import type { RaftGroup } from './raft-group.js';
 
-export type SyncMode = 'fsync' | 'interval';
+/** 'none' exists only for the ack-before-fsync mutant (testing the chaos checker). */
+export type SyncMode = 'fsync' | 'interval' | 'none';
 
 export interface GroupHostOptions {
   readonly tickMs: number;

@@ -17,7 +17,73 @@ export type MetaCommand =
       readonly assignments: readonly (readonly string[])[];
     }
   | { readonly type: 'deleteTopic'; readonly name: string }
-  | { readonly type: 'allocateProducerId' };
+  | { readonly type: 'allocateProducerId' }
+  /** A join phase completed: the group's next generation and its members (none: the group is empty). */
+  | {
+      readonly type: 'groupGeneration';
+      readonly group: string;
+      readonly generation: number;
+      readonly protocolType: string;
+      readonly protocol: string;
+      readonly leader: string;
+      readonly members: readonly GroupMemberRecord[];
+    }
+  /** The leader's assignment for a generation: the group becomes Stable. */
+  | { readonly type: 'groupAssign'; readonly group: string; readonly generation: number; readonly assignments: readonly { readonly memberId: string; readonly assignment: Uint8Array }[] }
+  /** Offsets committed by a member of `generation` (-1 and '' for a consumer outside membership). */
+  | { readonly type: 'commitOffsets'; readonly group: string; readonly generation: number; readonly memberId: string; readonly offsets: readonly OffsetCommit[]; readonly at: number }
+  /** Offsets set by an operator; only while the group has no members. */
+  | { readonly type: 'resetOffsets'; readonly group: string; readonly offsets: readonly OffsetCommit[]; readonly at: number }
+  | { readonly type: 'deleteGroup'; readonly group: string };
+
+export interface OffsetCommit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly metadata: string;
+}
+
+export interface GroupMemberRecord {
+  readonly memberId: string;
+  readonly clientId: string;
+  readonly sessionTimeoutMs: number;
+  readonly rebalanceTimeoutMs: number;
+  /** The member's metadata for the chosen protocol. */
+  readonly metadata: Uint8Array;
+}
+
+/** A consumer group as the metadata group holds it (key `group/<id>`). */
+export interface GroupRecord {
+  readonly group: string;
+  /** Replicated states; PreparingRebalance exists only in the coordinator's memory. */
+  readonly state: 'Empty' | 'CompletingRebalance' | 'Stable';
+  readonly generation: number;
+  readonly protocolType: string;
+  readonly protocol: string;
+  readonly leader: string;
+  readonly members: readonly GroupMemberRecord[];
+  /** memberId → assignment, once the leader's sync is committed. */
+  readonly assignments: Readonly<Record<string, Uint8Array>>;
+}
+
+/** A committed offset (key `offset/<group>/<topic>/<partition>`, each part URI-encoded). */
+export interface OffsetRecord {
+  readonly offset: number;
+  readonly metadata: string;
+  readonly committedAt: number;
+}
+
+export function groupKey(group: string): string {
+  return `group/${encodeURIComponent(group)}`;
+}
+
+export function offsetKey(group: string, topic: string, partition: number): string {
+  return `${offsetPrefix(group)}${encodeURIComponent(topic)}/${partition}`;
+}
+
+export function offsetPrefix(group: string): string {
+  return `offset/${encodeURIComponent(group)}/`;
+}
 
 export function encodeCommand(c: MetaCommand): Uint8Array {
   return encodeFrame(c);

@@ -20,9 +20,13 @@ import type { StateOp, StateStore } from '../../storage/state-store.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import type { Logger } from '../log.js';
-import { decodeCommand, encodeCommand, type MetaCommand, type TopicRecord } from './commands.js';
+import { ErrorCode, type ApiError } from '../api/protocol.js';
+import { decodeCommand, encodeCommand, groupKey, offsetKey, offsetPrefix, type GroupRecord, type MetaCommand, type OffsetCommit, type OffsetRecord, type TopicRecord } from './commands.js';
 
-export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: 'TOPIC_ALREADY_EXISTS' | 'UNKNOWN_TOPIC_OR_PARTITION'; readonly message: string };
+export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/** Per-partition outcome of an offset commit or reset. */
+export type OffsetResults = { topic: string; partition: number; error?: ApiError }[];
 
 export interface MetaEvents {
   /** Topics were created or deleted (or a snapshot replaced them). */
@@ -83,6 +87,7 @@ export class MetaStateMachine implements GroupStateMachine {
   private appliedSinceSnapshot = 0;
   private snapshotting = false;
   private isController = false;
+  private appliedTerm = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -106,6 +111,31 @@ export class MetaStateMachine implements GroupStateMachine {
 
   topic(name: string): TopicRecord | undefined {
     return this.store.get<TopicRecord>(TOPIC + name);
+  }
+
+  consumerGroup(id: string): GroupRecord | undefined {
+    return this.store.get<GroupRecord>(groupKey(id));
+  }
+
+  consumerGroups(): GroupRecord[] {
+    return this.store.entries<GroupRecord>('group/').map(([, g]) => g);
+  }
+
+  /** A group's committed offsets: [topic, partition, record]. */
+  offsets(group: string): [string, number, OffsetRecord][] {
+    return this.store.entries<OffsetRecord>(offsetPrefix(group)).map(([k, v]) => {
+      const [topic, partition] = k.slice(offsetPrefix(group).length).split('/');
+      return [decodeURIComponent(topic!), Number(partition), v];
+    });
+  }
+
+  offset(group: string, topic: string, partition: number): OffsetRecord | undefined {
+    return this.store.get<OffsetRecord>(offsetKey(group, topic, partition));
+  }
+
+  /** This node leads the metadata group and has applied everything before its term. */
+  isReady(): boolean {
+    return this.isController && this.appliedTerm === this.group.raft.term;
   }
 
   controller(): string | null {
@@ -146,6 +176,7 @@ export class MetaStateMachine implements GroupStateMachine {
         await this.store.apply(e.index, ops);
         this.appliedSinceSnapshot++;
       }
+      this.appliedTerm = e.term;
       const p = this.pending.get(e.index);
       if (p !== undefined) {
         this.pending.delete(e.index);
@@ -178,17 +209,97 @@ export class MetaStateMachine implements GroupStateMachine {
         if (this.topic(cmd.name) === undefined) {
           return { ops: [], result: { ok: false, code: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic '${cmd.name}' does not exist` }, topics: false };
         }
-        return { ops: [{ type: 'del', key: TOPIC + cmd.name }], result: { ok: true }, topics: true };
+        // Committed offsets of a deleted topic go with it.
+        const ops: StateOp[] = [{ type: 'del', key: TOPIC + cmd.name }];
+        for (const [k] of this.store.entries<OffsetRecord>('offset/')) {
+          if (decodeURIComponent(k.split('/')[2] ?? '') === cmd.name) ops.push({ type: 'del', key: k });
+        }
+        return { ops, result: { ok: true }, topics: true };
       }
       case 'allocateProducerId': {
         const id = this.store.get<number>(NEXT_PRODUCER_ID) ?? 1;
         return { ops: [{ type: 'put', key: NEXT_PRODUCER_ID, value: id + 1 }], result: { ok: true, value: id }, topics: false };
+      }
+      case 'groupGeneration': {
+        const prev = this.consumerGroup(cmd.group);
+        if ((prev?.generation ?? 0) + 1 !== cmd.generation) {
+          return { ops: [], result: { ok: false, code: ErrorCode.IllegalGeneration, message: `group '${cmd.group}' is at generation ${prev?.generation ?? 0}, not ${cmd.generation - 1}` }, topics: false };
+        }
+        const rec: GroupRecord = {
+          group: cmd.group,
+          state: cmd.members.length === 0 ? 'Empty' : 'CompletingRebalance',
+          generation: cmd.generation,
+          protocolType: cmd.protocolType,
+          protocol: cmd.protocol,
+          leader: cmd.leader,
+          members: cmd.members,
+          assignments: {},
+        };
+        return { ops: [{ type: 'put', key: groupKey(cmd.group), value: rec }], result: { ok: true, value: rec }, topics: false };
+      }
+      case 'groupAssign': {
+        const g = this.consumerGroup(cmd.group);
+        if (g === undefined || g.generation !== cmd.generation || g.state !== 'CompletingRebalance') {
+          return { ops: [], result: { ok: false, code: ErrorCode.IllegalGeneration, message: `group '${cmd.group}' is not completing generation ${cmd.generation}` }, topics: false };
+        }
+        const assignments: Record<string, Uint8Array> = {};
+        for (const m of g.members) assignments[m.memberId] = new Uint8Array(0);
+        for (const a of cmd.assignments) if (a.memberId in assignments) assignments[a.memberId] = a.assignment;
+        const rec: GroupRecord = { ...g, state: 'Stable', assignments };
+        return { ops: [{ type: 'put', key: groupKey(cmd.group), value: rec }], result: { ok: true, value: rec }, topics: false };
+      }
+      case 'commitOffsets': {
+        const g = this.consumerGroup(cmd.group);
+        const members = g?.members.length ?? 0;
+        if (cmd.generation === -1 || cmd.memberId === '') {
+          if (members > 0) return { ops: [], result: { ok: false, code: ErrorCode.IllegalGeneration, message: `group '${cmd.group}' has members; commit as a member of its current generation` }, topics: false };
+        } else if (g === undefined || g.generation !== cmd.generation) {
+          return { ops: [], result: { ok: false, code: ErrorCode.IllegalGeneration, message: `generation ${cmd.generation} of group '${cmd.group}' is over (the group is at ${g?.generation ?? 0}); rejoin` }, topics: false };
+        } else if (!g.members.some((m) => m.memberId === cmd.memberId)) {
+          return { ops: [], result: { ok: false, code: ErrorCode.UnknownMemberId, message: `'${cmd.memberId}' is not a member of group '${cmd.group}'; rejoin` }, topics: false };
+        }
+        return this.writeOffsets(cmd.group, cmd.offsets, cmd.at);
+      }
+      case 'resetOffsets': {
+        const g = this.consumerGroup(cmd.group);
+        if (g !== undefined && g.members.length > 0) {
+          return { ops: [], result: { ok: false, code: ErrorCode.GroupNotEmpty, message: `group '${cmd.group}' has ${g.members.length} member(s); stop its consumers before resetting offsets` }, topics: false };
+        }
+        return this.writeOffsets(cmd.group, cmd.offsets, cmd.at);
+      }
+      case 'deleteGroup': {
+        const g = this.consumerGroup(cmd.group);
+        const offsets = this.store.entries<OffsetRecord>(offsetPrefix(cmd.group));
+        if (g !== undefined && g.members.length > 0) {
+          return { ops: [], result: { ok: false, code: ErrorCode.GroupNotEmpty, message: `group '${cmd.group}' has members; stop its consumers first` }, topics: false };
+        }
+        if (g === undefined && offsets.length === 0) return { ops: [], result: { ok: false, code: ErrorCode.UnknownGroup, message: `group '${cmd.group}' does not exist` }, topics: false };
+        const ops: StateOp[] = offsets.map(([k]) => ({ type: 'del', key: k }));
+        if (g !== undefined) ops.push({ type: 'del', key: groupKey(cmd.group) });
+        return { ops, result: { ok: true }, topics: false };
       }
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  /** Writes offsets of existing partitions; the others get UNKNOWN_TOPIC_OR_PARTITION. */
+  private writeOffsets(group: string, offsets: readonly OffsetCommit[], at: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    const ops: StateOp[] = [];
+    const results: OffsetResults = [];
+    for (const o of offsets) {
+      const t = this.topic(o.topic);
+      if (t === undefined || o.partition >= t.partitions) {
+        results.push({ topic: o.topic, partition: o.partition, error: { code: ErrorCode.UnknownTopicOrPartition, message: `${o.topic}/${o.partition} does not exist` } });
+        continue;
+      }
+      const rec: OffsetRecord = { offset: o.offset, metadata: o.metadata, committedAt: at };
+      ops.push({ type: 'put', key: offsetKey(group, o.topic, o.partition), value: rec });
+      results.push({ topic: o.topic, partition: o.partition });
+    }
+    return { ops, result: { ok: true, value: results }, topics: false };
   }
 
   async restore(snapshot: Snapshot, log: SegmentLog): Promise<void> {

@@ -180,5 +180,5 @@ export class Controller {
 
 function resultError(r: MetaResult): ApiError {
   if (r.ok) throw new Error('not an error');
-  return { code: r.code === 'TOPIC_ALREADY_EXISTS' ? ErrorCode.TopicAlreadyExists : ErrorCode.UnknownTopicOrPartition, message: r.message };
+  return { code: r.code, message: r.message };
 }

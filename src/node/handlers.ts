@@ -23,6 +23,7 @@ import {
 } from '../api/protocol.js';
 import { partitionGroupId } from '../meta/commands.js';
 import { PartitionError, type Partition } from '../partition/partition.js';
+import { GroupError } from '../groups/coordinator.js';
 import { AdminError } from './controller.js';
 import type { RaftlogNode } from './node.js';
 
@@ -46,6 +47,31 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
       return node.status();
     case 'transferLeadership':
       return { leader: await partitionFor(node, req.topic, req.partition).transferLeadership(req.to, req.timeoutMs) };
+    case 'findCoordinator': {
+      const ref = node.nodeRef(node.controllerId());
+      if (ref === undefined) throw new GroupError(ErrorCode.CoordinatorNotAvailable, 'no coordinator (metadata leader) is elected yet; retry shortly');
+      return { coordinator: ref };
+    }
+    case 'joinGroup':
+      return node.coordinator.join(req);
+    case 'syncGroup':
+      return node.coordinator.sync(req);
+    case 'heartbeat':
+      return node.coordinator.heartbeat(req);
+    case 'leaveGroup':
+      return node.coordinator.leave(req);
+    case 'commitOffsets':
+      return node.coordinator.commit(req);
+    case 'fetchOffsets':
+      return node.coordinator.fetchOffsets(req);
+    case 'listGroups':
+      return node.coordinator.listGroups();
+    case 'describeGroups':
+      return node.coordinator.describeGroups(req.groups);
+    case 'resetOffsets':
+      return node.coordinator.resetOffsets(req);
+    case 'deleteGroups':
+      return node.coordinator.deleteGroups(req.groups);
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
@@ -55,8 +81,8 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */
 export function apiError(node: RaftlogNode, err: unknown): ApiError {
-  if (err instanceof PartitionError || err instanceof AdminError) {
-    const hint = err instanceof PartitionError ? err.leaderHint : err.leader;
+  if (err instanceof PartitionError || err instanceof AdminError || err instanceof GroupError) {
+    const hint = err instanceof PartitionError ? err.leaderHint : err instanceof GroupError ? err.coordinator : err.leader;
     const leader = node.nodeRef(hint);
     return { code: err.code, message: err.message, ...(leader !== undefined ? { leader } : {}) };
   }

@@ -26,10 +26,12 @@ import { Partition } from '../partition/partition.js';
 import { HttpServer } from '../server/http.js';
 import type { PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport } from '../transport/peer-transport.js';
+import { GroupCoordinator } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { NodeStartError } from './errors.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NodeMetrics } from './metrics.js';
+import { MUTANTS, type Mutant } from './mutants.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -51,6 +53,10 @@ export interface NodeConfig {
   readonly faults?: string;
   /** Voters of the metadata group: the first this many nodes in id order; the rest are learners. */
   readonly metaVotersMax?: number;
+  /** Serve POST /chaos/network (testing only). */
+  readonly chaosEndpoints?: boolean;
+  /** Cheat in a named way (testing only; see mutants.ts). */
+  readonly unsafeMutant?: Mutant | null;
 }
 
 const GOSSIP_MS = 1000;
@@ -66,6 +72,7 @@ export class RaftlogNode {
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
   readonly controller: Controller;
+  readonly coordinator: GroupCoordinator;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -75,6 +82,8 @@ export class RaftlogNode {
   private readonly startedAt = Date.now();
   private stopping = false;
   private readonly random: () => number;
+  /** The cheat this node runs, if any (testing only). */
+  readonly mutant: Mutant | null;
 
   constructor(readonly config: NodeConfig) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
@@ -95,9 +104,10 @@ export class RaftlogNode {
         this.host.peerDown(peer);
       },
     });
+    this.mutant = config.unsafeMutant ?? null;
     this.host = new GroupHost({
       tickMs: config.tickMs,
-      syncMode: config.syncMode,
+      syncMode: this.mutant === MUTANTS.ackBeforeFsync ? 'none' : config.syncMode,
       syncIntervalMs: config.syncIntervalMs,
       logger: this.logger,
       send: (group, m) => this.transport.sendRaft(group, m),
@@ -107,6 +117,16 @@ export class RaftlogNode {
       },
     });
     this.controller = new Controller(this);
+    const node = this;
+    this.coordinator = new GroupCoordinator({
+      get meta() {
+        return node.meta;
+      },
+      logger: this.logger,
+      isController: () => this.isController(),
+      controllerId: () => this.controllerId(),
+      dropOffsetCommits: this.mutant === MUTANTS.dropOffsetCommits,
+    });
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -124,7 +144,10 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS));
     this.controller.start();
+    this.coordinator.start();
     this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size }, `node ${c.id} listening on ${c.listen}`);
+    if (this.mutant !== null) this.logger.warn({ mutant: this.mutant }, `UNSAFE: this node runs the mutant '${this.mutant}' and breaks its guarantees on purpose (testing only)`);
+    if (c.chaosEndpoints === true) this.logger.warn('chaos endpoints are on: POST /chaos/network can cut this node off (testing only)');
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -134,6 +157,7 @@ export class RaftlogNode {
     this.logger.info('stopping');
     for (const t of this.timers) clearInterval(t);
     this.controller.stop();
+    this.coordinator.stop();
     await this.http?.close();
     await this.host.stop();
     this.transport.close();
@@ -190,7 +214,14 @@ export class RaftlogNode {
     const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: 8 * 1024 * 1024 }, faults: this.faults });
     this.store = await StateStore.open(path.join(dir, 'state'));
     const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir));
-    this.meta = new MetaStateMachine(this.store, storage, { topicsChanged: () => this.syncPartitions(), controllerChanged: (is) => this.controller.onControllerChange(is) }, this.logger, META_SNAPSHOT_EVERY);
+    const events = {
+      topicsChanged: () => this.syncPartitions(),
+      controllerChanged: (is: boolean) => {
+        this.controller.onControllerChange(is);
+        this.coordinator.onControllerChange(is);
+      },
+    };
+    this.meta = new MetaStateMachine(this.store, storage, events, this.logger, META_SNAPSHOT_EVERY);
     const ids = this.nodeIds();
     const votersMax = this.config.metaVotersMax ?? 5;
     this.metaGroup = new RaftGroup({
@@ -250,7 +281,7 @@ export class RaftlogNode {
       this.brokenPartitions.set(id, why);
       return;
     }
-    const p = new Partition(topic, partition, log, dir, this.logger);
+    const p = new Partition(topic, partition, log, dir, this.logger, this.mutant);
     const group = new RaftGroup({
       id,
       self: this.config.id,

@@ -9,6 +9,7 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { NodeConfig } from './node.js';
 import { NodeStartError } from './errors.js';
+import { MUTANT_NAMES, type Mutant } from './mutants.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 
@@ -26,6 +27,8 @@ export interface CliOptions {
   sync: string;
   syncIntervalMs: string;
   config?: string;
+  chaosEndpoints?: boolean;
+  unsafeMutant?: string;
 }
 
 export function command(): Command {
@@ -53,6 +56,8 @@ export function command(): Command {
     )
     .addOption(new Option('--sync-interval-ms <ms>', "fsync period with --sync interval").default('100').env('RAFTLOG_SYNC_INTERVAL_MS'))
     .addOption(new Option('--config <file>', 'JSON file with any of these options (e.g. {"peers": "...", "secret": "..."})').env('RAFTLOG_CONFIG'))
+    .addOption(new Option('--chaos-endpoints', 'TESTING ONLY: serve POST /chaos/network, which makes this node drop traffic to and from chosen peers').env('RAFTLOG_CHAOS_ENDPOINTS'))
+    .addOption(new Option('--unsafe-mutant <name>', 'TESTING ONLY: make this node cheat in a named way, to prove the chaos checker catches it').choices(MUTANT_NAMES).env('RAFTLOG_UNSAFE_MUTANT'))
     .showHelpAfterError();
 }
 
@@ -125,6 +130,8 @@ export function toNodeConfig(raw: CliOptions): NodeConfig {
     syncMode: o.sync,
     syncIntervalMs: int('sync-interval-ms', o.syncIntervalMs, 1),
     faults: process.env['RAFTLOG_FAULTS'] ?? '',
+    chaosEndpoints: o.chaosEndpoints === true,
+    unsafeMutant: (o.unsafeMutant as Mutant | undefined) ?? null,
   };
 }
 

@@ -29,6 +29,7 @@ import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
+import { MUTANTS, type Mutant } from '../node/mutants.js';
 import { ProducerState, type BatchSeq } from './producer-state.js';
 
 /** An expected failure of a partition request, with the code the client gets. */
@@ -88,6 +89,8 @@ export class Partition implements GroupStateMachine {
     readonly log: SegmentLog,
     readonly dir: string,
     private readonly logger: Logger,
+    /** A cheat for testing the chaos checker (see src/node/mutants.ts); null normally. */
+    private readonly mutant: Mutant | null = null,
   ) {}
 
   /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
@@ -162,7 +165,7 @@ export class Partition implements GroupStateMachine {
     const count = header.lastOffsetDelta + 1;
     const pid = header.producerId;
     const seq: Omit<BatchSeq, 'baseOffset'> = { epoch: header.producerEpoch, firstSeq: header.baseSequence, lastSeq: header.baseSequence + header.lastOffsetDelta };
-    if (pid >= 0) {
+    if (pid >= 0 && this.mutant !== MUTANTS.skipIdempotence) {
       const inFlight = this.inFlight.get(pid) ?? [];
       const c = this.producers.check(pid, seq, inFlight);
       if (c.kind === 'duplicate') {
@@ -191,7 +194,8 @@ export class Partition implements GroupStateMachine {
       this.inFlight.set(pid, list);
     }
     if (acks === 'none') return Promise.resolve(baseOffset);
-    return this.waitFor(index, term, acks, timeoutMs, baseOffset);
+    const waitAcks = this.mutant === MUTANTS.ackBeforeCommit && acks === 'all' ? 'leader' : acks;
+    return this.waitFor(index, term, waitAcks, timeoutMs, baseOffset);
   }
 
   private waitFor(index: number, term: number, acks: Acks, timeoutMs: number, baseOffset: number): Promise<number> {
@@ -246,6 +250,7 @@ export class Partition implements GroupStateMachine {
 
   /** Confirms with a quorum that this node still leads, and waits until applied up to that point. */
   confirmLeadership(): Promise<void> {
+    if (this.mutant === MUTANTS.fetchWithoutReadIndex) return Promise.resolve();
     try {
       this.checkServing();
     } catch (err) {
@@ -266,7 +271,7 @@ export class Partition implements GroupStateMachine {
 
   /** Committed batches from `offset` (call after confirmLeadership). */
   read(offset: number, maxBytes: number): ReadResult {
-    this.checkServing();
+    if (this.mutant !== MUTANTS.fetchWithoutReadIndex) this.checkServing();
     const start = this.log.logStartOffset();
     if (offset < start || offset > this.highWatermark) {
       throw new PartitionError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
@@ -282,7 +287,8 @@ export class Partition implements GroupStateMachine {
 
   /** Resolves when the high watermark passes `offset`, leadership is lost, or `ms` pass. */
   waitForData(offset: number, ms: number): Promise<void> {
-    if (this.highWatermark > offset || !this.isLeader() || ms <= 0) return Promise.resolve();
+    const serving = this.isLeader() || this.mutant === MUTANTS.fetchWithoutReadIndex;
+    if (this.highWatermark > offset || !serving || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -296,7 +302,7 @@ export class Partition implements GroupStateMachine {
 
   /** Earliest, latest (high watermark), or the first record at or after a timestamp (-1 if none). */
   listOffset(spec: OffsetSpec): { offset: number; timestamp?: number } {
-    this.checkServing();
+    if (this.mutant !== MUTANTS.fetchWithoutReadIndex) this.checkServing();
     if (spec === 'earliest') return { offset: this.log.logStartOffset() };
     if (spec === 'latest') return { offset: this.highWatermark };
     try {

@@ -55,6 +55,10 @@ export class HttpServer {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
+    if (url === '/chaos/network' && this.node.config.chaosEndpoints === true) {
+      await this.chaosNetwork(req, res);
+      return;
+    }
     if (req.method !== 'GET') {
       res.writeHead(405, { 'content-type': 'text/plain' }).end('only GET is served here\n');
       return;
@@ -79,5 +83,24 @@ export class HttpServer {
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /metrics\n');
+  }
+
+  /** Testing only (--chaos-endpoints): GET shows, POST {dropTo, dropFrom} sets which peers this node cannot talk to. */
+  private async chaosNetwork(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const t = this.node.transport;
+    if (req.method === 'POST') {
+      let body = '';
+      for await (const chunk of req) body += String(chunk);
+      let v: { dropTo?: unknown; dropFrom?: unknown };
+      try {
+        v = JSON.parse(body) as { dropTo?: unknown; dropFrom?: unknown };
+      } catch {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('send JSON: {"dropTo": ["n2"], "dropFrom": ["n3"]}\n');
+        return;
+      }
+      const list = (x: unknown): string[] => (Array.isArray(x) ? x.filter((i): i is string => typeof i === 'string') : []);
+      t.setDrops(list(v.dropTo), list(v.dropFrom));
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(t.drops()));
   }
 }

@@ -54,6 +54,20 @@ export class PeerTransport {
   private readonly peers = new Map<NodeId, Peer>();
   private flushScheduled = false;
   private closed = false;
+  /** Chaos only: peers whose frames this node drops, outgoing and incoming. */
+  private dropTo = new Set<NodeId>();
+  private dropFrom = new Set<NodeId>();
+
+  /** Chaos only: drop every frame to `to` and from `from` (a network partition, possibly one-way). */
+  setDrops(to: readonly NodeId[], from: readonly NodeId[]): void {
+    this.dropTo = new Set(to);
+    this.dropFrom = new Set(from);
+    this.o.logger.warn({ dropTo: to, dropFrom: from }, 'chaos: network drops changed');
+  }
+
+  drops(): { dropTo: NodeId[]; dropFrom: NodeId[] } {
+    return { dropTo: [...this.dropTo], dropFrom: [...this.dropFrom] };
+  }
 
   constructor(private readonly o: PeerTransportOptions) {
     for (const [id, address] of o.nodes) {
@@ -76,7 +90,7 @@ export class PeerTransport {
   /** Queues a Raft message; all queued for a peer go out together at the end of this turn. */
   sendRaft(group: string, m: Message): void {
     const p = this.peers.get(m.to);
-    if (p === undefined) return;
+    if (p === undefined || this.dropTo.has(m.to)) return;
     if (!p.ready || p.ws === null) {
       p.dropped++;
       return;
@@ -91,12 +105,13 @@ export class PeerTransport {
   /** Sends a control frame (leaders, transfer) to one peer now, if connected. */
   send(to: NodeId, frame: PeerFrame): void {
     const p = this.peers.get(to);
+    if (this.dropTo.has(to)) return;
     if (p?.ready === true && p.ws !== null) p.ws.send(encodeFrame(frame));
   }
 
   broadcast(frame: PeerFrame): void {
     const bytes = encodeFrame(frame);
-    for (const p of this.peers.values()) if (p.ready && p.ws !== null) p.ws.send(bytes);
+    for (const p of this.peers.values()) if (p.ready && p.ws !== null && !this.dropTo.has(p.id)) p.ws.send(bytes);
   }
 
   /** An inbound connection on /raft (the HTTP server did the upgrade). */
@@ -108,7 +123,7 @@ export class PeerTransport {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
       if (peer !== null) {
-        this.o.onFrame(peer.id, frame);
+        if (!this.dropFrom.has(peer.id)) this.o.onFrame(peer.id, frame);
         return;
       }
       if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
@@ -154,7 +169,7 @@ export class PeerTransport {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
       if (authed) {
-        this.o.onFrame(p.id, frame);
+        if (!this.dropFrom.has(p.id)) this.o.onFrame(p.id, frame);
         return;
       }
       if (frame.t === 'challenge') {
