@@ -32,6 +32,11 @@ export interface GroupHostOptions {
   readonly onLeadershipChange?: (groups: readonly RaftGroup[]) => void;
 }
 
+/** Messages kept for a group this node has not created yet (it applies the metadata a moment later). */
+const EARLY_MESSAGES_PER_GROUP_MAX = 64;
+const EARLY_GROUPS_MAX = 1000;
+const EARLY_MESSAGES_MS = 2000;
+
 export interface HostStats {
   passes: number;
   syncs: number;
@@ -40,6 +45,7 @@ export interface HostStats {
 
 export class GroupHost {
   private readonly groups = new Map<string, RaftGroup>();
+  private readonly early = new Map<string, { at: number; msgs: Message[] }>();
   private ticker: NodeJS.Timeout | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
   private scheduled = false;
@@ -59,6 +65,9 @@ export class GroupHost {
   add(g: RaftGroup): void {
     this.groups.set(g.id, g);
     g.wake = () => this.schedule();
+    const early = this.early.get(g.id);
+    this.early.delete(g.id);
+    for (const m of early?.msgs ?? []) this.step(g.id, m);
     this.schedule();
   }
 
@@ -79,7 +88,11 @@ export class GroupHost {
   /** A message from a peer for one of our groups. */
   step(group: string, m: Message): void {
     const g = this.groups.get(group);
-    if (g === undefined || g.failed !== null) return;
+    if (g === undefined) {
+      this.keepEarly(group, m);
+      return;
+    }
+    if (g.failed !== null) return;
     try {
       g.raft.step(m);
     } catch (err) {
@@ -87,6 +100,21 @@ export class GroupHost {
       return;
     }
     this.schedule();
+  }
+
+  /**
+   * A message for a group this node does not host (yet): a new partition's first election can
+   * reach a replica before that replica has applied the metadata that creates it. Kept briefly and
+   * replayed when the group is added; dropped otherwise (Raft retries anyway).
+   */
+  private keepEarly(group: string, m: Message): void {
+    let e = this.early.get(group);
+    if (e === undefined) {
+      if (this.early.size >= EARLY_GROUPS_MAX) return;
+      e = { at: Date.now(), msgs: [] };
+      this.early.set(group, e);
+    }
+    if (e.msgs.length < EARLY_MESSAGES_PER_GROUP_MAX) e.msgs.push(m);
   }
 
   /** A peer went away: leaders stop streaming to it until it answers a probe again. */
@@ -114,6 +142,10 @@ export class GroupHost {
   }
 
   private tick(): void {
+    if (this.early.size > 0) {
+      const old = Date.now() - EARLY_MESSAGES_MS;
+      for (const [id, e] of this.early) if (e.at < old) this.early.delete(id);
+    }
     for (const g of this.groups.values()) {
       if (g.failed !== null) continue;
       try {

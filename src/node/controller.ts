@@ -25,6 +25,8 @@ const BALANCE_EVERY_MS = 5000;
 const TRANSFERS_PER_ROUND_MAX = 8;
 const DEFAULT_PARTITIONS = 1;
 const DEFAULT_REPLICATION_FACTOR_MAX = 3;
+/** How long createTopics waits for enough peers to be connected before refusing the replication factor. */
+const PEER_WAIT_MS_MAX = 3000;
 /** How long createTopics waits for the new partitions to elect leaders before answering anyway. */
 const LEADER_WAIT_MS_MAX = 10_000;
 
@@ -65,6 +67,14 @@ export class Controller {
   async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
     this.requireController();
     const nodes = this.node.nodeIds();
+    // New replicas go only on nodes that are up (this one, and peers it is connected to): a
+    // partition placed on a dead node could not elect a leader until that node returns.
+    const liveNodes = (): string[] => nodes.filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
+    // Peers may still be connecting (just after start-up, or after a blip): give them a moment.
+    const needed = Math.max(...req.topics.map((t) => (t.replicationFactor === -1 ? Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodes.length) : t.replicationFactor)));
+    const waitUntil = Math.min(Date.now() + PEER_WAIT_MS_MAX, Date.now() + req.timeoutMs / 2);
+    while (liveNodes().length < Math.min(needed, nodes.length) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 50));
+    const live = liveNodes();
     const results: TopicResult[] = [];
     const created: string[] = [];
     const deadline = Date.now() + req.timeoutMs;
@@ -79,11 +89,15 @@ export class Controller {
         results.push({ name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} must be between 1 and the ${nodes.length} nodes of the cluster` } });
         continue;
       }
+      if (rf > live.length) {
+        results.push({ name: spec.name, error: { code: ErrorCode.NotEnoughReplicas, message: `replication factor ${rf} needs ${rf} nodes up, but only ${live.length} of ${nodes.length} are reachable (${live.join(', ')}); retry when more are up` } });
+        continue;
+      }
       if (this.node.meta.topic(spec.name) !== undefined) {
         results.push({ name: spec.name, error: { code: ErrorCode.TopicAlreadyExists, message: `topic '${spec.name}' already exists` } });
         continue;
       }
-      const assignments = placePartitions(nodes, this.node.meta.topics(), partitions, rf);
+      const assignments = placePartitions(live, this.node.meta.topics(), partitions, rf);
       const r = await this.propose(
         { type: 'createTopic', name: spec.name, partitions, replicationFactor: rf, config: { ...DEFAULT_TOPIC_CONFIG, ...spec.config }, assignments },
         deadline,

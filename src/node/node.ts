@@ -53,6 +53,12 @@ export interface NodeConfig {
   readonly faults?: string;
   /** Voters of the metadata group: the first this many nodes in id order; the rest are learners. */
   readonly metaVotersMax?: number;
+  /** How often retention runs over every partition (default 30 s). */
+  readonly retentionCheckMs?: number;
+  /** Metadata entries applied between metadata snapshots (default 10,000). */
+  readonly metaSnapshotEvery?: number;
+  /** Segment size of the metadata log (default 8 MiB); whole segments are dropped after a snapshot. */
+  readonly metaSegmentBytes?: number;
   /** Serve POST /chaos/network (testing only). */
   readonly chaosEndpoints?: boolean;
   /** Cheat in a named way (testing only; see mutants.ts). */
@@ -62,6 +68,7 @@ export interface NodeConfig {
 const GOSSIP_MS = 1000;
 const RETENTION_CHECK_MS = 30_000;
 const META_SNAPSHOT_EVERY = 10_000;
+const META_SEGMENT_BYTES = 8 * 1024 * 1024;
 const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
 
 export class RaftlogNode {
@@ -142,7 +149,7 @@ export class RaftlogNode {
     this.host.start();
     this.transport.start();
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
-    this.timers.push(setInterval(() => this.enforceRetention(), RETENTION_CHECK_MS));
+    this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? RETENTION_CHECK_MS));
     this.controller.start();
     this.coordinator.start();
     this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size }, `node ${c.id} listening on ${c.listen}`);
@@ -211,7 +218,7 @@ export class RaftlogNode {
 
   private async openMeta(): Promise<void> {
     const dir = path.join(this.config.dataDir, 'meta');
-    const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: 8 * 1024 * 1024 }, faults: this.faults });
+    const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, faults: this.faults });
     this.store = await StateStore.open(path.join(dir, 'state'));
     const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir));
     const events = {
@@ -221,7 +228,7 @@ export class RaftlogNode {
         this.coordinator.onControllerChange(is);
       },
     };
-    this.meta = new MetaStateMachine(this.store, storage, events, this.logger, META_SNAPSHOT_EVERY);
+    this.meta = new MetaStateMachine(this.store, storage, events, this.logger, this.config.metaSnapshotEvery ?? META_SNAPSHOT_EVERY);
     const ids = this.nodeIds();
     const votersMax = this.config.metaVotersMax ?? 5;
     this.metaGroup = new RaftGroup({
@@ -298,6 +305,12 @@ export class RaftlogNode {
     p.start();
     this.partitions.set(id, p);
     this.host.add(group);
+    // A brand-new partition: its preferred replica campaigns at once instead of every replica
+    // waiting out an election timeout (an early election is always safe in Raft).
+    if (topic.assignments[partition]![0] === this.config.id && group.raft.term === 0 && log.lastIndex() === 0) {
+      group.raft.campaign();
+      this.host.schedule();
+    }
   }
 
   /** Partitions that could not be opened here, with why (reported in /status). */

@@ -29,6 +29,9 @@ export interface CliOptions {
   config?: string;
   chaosEndpoints?: boolean;
   unsafeMutant?: string;
+  retentionCheckMs: string;
+  metaSnapshotEvery: string;
+  metaSegmentBytes: string;
 }
 
 export function command(): Command {
@@ -56,6 +59,9 @@ export function command(): Command {
     )
     .addOption(new Option('--sync-interval-ms <ms>', "fsync period with --sync interval").default('100').env('RAFTLOG_SYNC_INTERVAL_MS'))
     .addOption(new Option('--config <file>', 'JSON file with any of these options (e.g. {"peers": "...", "secret": "..."})').env('RAFTLOG_CONFIG'))
+    .addOption(new Option('--retention-check-ms <ms>', 'how often retention runs over every partition').default('30000').env('RAFTLOG_RETENTION_CHECK_MS'))
+    .addOption(new Option('--meta-snapshot-every <n>', 'metadata entries applied between metadata snapshots (the metadata log is compacted after each)').default('10000').env('RAFTLOG_META_SNAPSHOT_EVERY'))
+    .addOption(new Option('--meta-segment-bytes <n>', 'segment size of the metadata log').default(String(8 * 1024 * 1024)).env('RAFTLOG_META_SEGMENT_BYTES'))
     .addOption(new Option('--chaos-endpoints', 'TESTING ONLY: serve POST /chaos/network, which makes this node drop traffic to and from chosen peers').env('RAFTLOG_CHAOS_ENDPOINTS'))
     .addOption(new Option('--unsafe-mutant <name>', 'TESTING ONLY: make this node cheat in a named way, to prove the chaos checker catches it').choices(MUTANT_NAMES).env('RAFTLOG_UNSAFE_MUTANT'))
     .showHelpAfterError();
@@ -95,7 +101,17 @@ function withConfigFile(o: CliOptions): CliOptions {
   return merged as unknown as CliOptions;
 }
 
-const DEFAULTS: Record<string, string> = { logLevel: 'info', tickMs: '50', electionTicks: '8', heartbeatTicks: '2', sync: 'fsync', syncIntervalMs: '100' };
+const DEFAULTS: Record<string, string> = {
+  logLevel: 'info',
+  tickMs: '50',
+  electionTicks: '8',
+  heartbeatTicks: '2',
+  sync: 'fsync',
+  syncIntervalMs: '100',
+  retentionCheckMs: '30000',
+  metaSnapshotEvery: '10000',
+  metaSegmentBytes: String(8 * 1024 * 1024),
+};
 
 /** Turns parsed flags into a node's configuration, or a NodeStartError saying what is wrong. */
 export function toNodeConfig(raw: CliOptions): NodeConfig {
@@ -130,6 +146,9 @@ export function toNodeConfig(raw: CliOptions): NodeConfig {
     syncMode: o.sync,
     syncIntervalMs: int('sync-interval-ms', o.syncIntervalMs, 1),
     faults: process.env['RAFTLOG_FAULTS'] ?? '',
+    retentionCheckMs: int('retention-check-ms', o.retentionCheckMs, 100),
+    metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
+    metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     chaosEndpoints: o.chaosEndpoints === true,
     unsafeMutant: (o.unsafeMutant as Mutant | undefined) ?? null,
   };
