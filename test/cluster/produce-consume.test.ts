@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { readPartition, startCluster, type TestCluster } from './helpers.js';
+import { rawRequest } from './raw.js';
 
 describe('a 3-node cluster: produce and consume', () => {
   let t: TestCluster;
@@ -31,6 +32,29 @@ describe('a 3-node cluster: produce and consume', () => {
       expect(got.map((m) => m.offset)).toEqual(acks.filter((a) => a.partition === p).map((a) => a.offset));
       got.forEach((m, i) => expect(m.offset).toBe(String(i)));
     }
+  });
+
+  it('lists offsets: earliest, latest (the high watermark), and the first record at or after a timestamp', async () => {
+    const admin = t.client.admin();
+    await admin.createTopics({ topics: [{ topic: 'timed', numPartitions: 1, replicationFactor: 3 }] });
+    const producer = t.client.producer();
+    const base = 1_800_000_000_000;
+    const acks = await producer.send({ topic: 'timed', messages: Array.from({ length: 10 }, (_, i) => ({ value: `at ${i}`, timestamp: base + i * 1000, partition: 0 })) });
+    await producer.disconnect();
+    const [offsets] = await admin.fetchTopicOffsets('timed');
+    expect(offsets).toMatchObject({ partition: 0, low: '0', high: String(acks.length) });
+    const raw = await rawRequest(t.cluster.brokers[0]!, { type: 'metadata', topics: ['timed'] });
+    const leader = (raw['topics'] as { partitions: { leader: string }[] }[])[0]!.partitions[0]!.leader;
+    const listed = await rawRequest(t.cluster.node(leader).address, {
+      type: 'listOffsets',
+      partitions: [
+        { topic: 'timed', partition: 0, spec: { timestamp: base + 3500 } },
+        { topic: 'timed', partition: 0, spec: { timestamp: base } },
+        { topic: 'timed', partition: 0, spec: { timestamp: base + 60_000 } },
+      ],
+    });
+    expect((listed['partitions'] as { offset: number }[]).map((p) => p.offset)).toEqual([4, 0, -1]);
+    await admin.disconnect();
   });
 
   it('keeps every acknowledged record, at the same offset, across a stop and restart of the whole cluster', async () => {
