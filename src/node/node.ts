@@ -70,6 +70,12 @@ const RETENTION_CHECK_MS = 30_000;
 const META_SNAPSHOT_EVERY = 10_000;
 const META_SEGMENT_BYTES = 8 * 1024 * 1024;
 const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * Recent entries each partition keeps in memory for replication, applying and tail reads. Per
+ * partition, so a node's share grows with its partitions: 8 MiB covers several hundred
+ * milliseconds of a busy partition, and older reads come from the page cache.
+ */
+const PARTITION_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 
 export class RaftlogNode {
   readonly logger: Logger;
@@ -281,7 +287,7 @@ export class RaftlogNode {
     const dir = path.join(this.config.dataDir, 'partitions', `${topic.name}-${partition}-${topic.id}`);
     let log: SegmentLog;
     try {
-      log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes }, faults: this.faults });
+      log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes, tailCacheBytes: PARTITION_TAIL_CACHE_BYTES }, faults: this.faults });
     } catch (err) {
       const why = err instanceof CorruptLogError ? err.message : (err as Error).message;
       this.logger.error({ partition: `${topic.name}/${partition}`, err: why }, `partition ${topic.name}/${partition} cannot start on this node: ${why}`);
