@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { consumeCommand } from './commands/consume.js';
+import { groupsCommand } from './commands/groups.js';
 import { produceCommand } from './commands/produce.js';
 import type { Run } from './commands/shared.js';
 import { statusCommand } from './commands/status.js';
@@ -30,6 +31,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   topicsCommand(program, io, run);
   produceCommand(program, io, run);
   consumeCommand(program, io, run);
+  groupsCommand(program, io, run);
   statusCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -1,11 +1,13 @@
 /**
  * Admin calls, kafkajs style. Topic changes go to the controller (the metadata group's leader);
- * descriptions come from metadata; offsets from each partition's leader.
+ * descriptions come from metadata; offsets from each partition's leader; consumer-group calls
+ * to the group's coordinator (group-admin.ts).
  */
 import { ErrorCode, LIMITS, topicNameProblem, type NodeRef, type StatusResponse, type TopicConfig } from '../api/protocol.js';
 import { localTimeout, type Cluster } from './cluster.js';
 import { RaftlogError, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';
+import { GroupAdmin, type ConsumerGroupDescription, type GroupOverview, type GroupTopicOffsets, type ResetTarget } from './group-admin.js';
 import { formatOffset } from './offsets.js';
 import { sleep, withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
@@ -59,7 +61,11 @@ const DEFAULT_ADMIN_TIMEOUT_MS = 5000;
 const LEADER_POLL_MS = 50;
 
 export class Admin {
-  constructor(private readonly cluster: Cluster) {}
+  private readonly groups: GroupAdmin;
+
+  constructor(private readonly cluster: Cluster) {
+    this.groups = new GroupAdmin(cluster);
+  }
 
   async connect(): Promise<void> {
     await this.cluster.metadataWithRetry();
@@ -179,6 +185,31 @@ export class Admin {
     );
     this.cluster.markStale();
     return res.leader;
+  }
+
+  /** Every consumer group the coordinator knows, with its state and member count. */
+  listGroups(): Promise<{ groups: GroupOverview[] }> {
+    return this.groups.listGroups();
+  }
+
+  /** State, generation, assignor and members (metadata and assignment, decoded) of each group. */
+  describeGroups(groupIds: readonly string[]): Promise<{ groups: ConsumerGroupDescription[] }> {
+    return this.groups.describeGroups(groupIds);
+  }
+
+  /** A group's committed offsets: of every partition of `topics` ("-1" where none), or all it has. */
+  fetchOffsets(opts: { readonly groupId: string; readonly topics?: readonly string[] }): Promise<GroupTopicOffsets[]> {
+    return this.groups.fetchOffsets(opts);
+  }
+
+  /** Moves an empty group's committed offsets of a topic (NON_EMPTY_GROUP while it has members). */
+  resetOffsets(opts: { readonly groupId: string; readonly topic: string; readonly to: ResetTarget; readonly partitions?: readonly number[]; readonly timeoutMs?: number }): Promise<{ partition: number; offset: string }[]> {
+    return this.groups.resetOffsets(opts);
+  }
+
+  /** Deletes empty groups and their committed offsets. */
+  deleteGroups(groupIds: readonly string[], opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    return this.groups.deleteGroups(groupIds, opts);
   }
 
   /** One node's view of its Raft groups (the `status` request). */

@@ -6,6 +6,8 @@ import { Admin } from './admin.js';
 import { Cluster, parseBrokers } from './cluster.js';
 import { Consumer } from './consumer.js';
 import type { ConsumerOptions } from './consumer-types.js';
+import { GroupConsumer } from './group-consumer.js';
+import type { GroupConsumerOptions } from './group-consumer-types.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { retryOptions, type RetryOptions } from './retry.js';
@@ -45,7 +47,11 @@ export class Client {
     return new Producer(this.cluster(), opts);
   }
 
-  consumer(opts: ConsumerOptions = {}): Consumer {
+  /** With a groupId, a group consumer (subscribe, run); without, a plain one (assign, run). */
+  consumer(opts: GroupConsumerOptions): GroupConsumer;
+  consumer(opts?: ConsumerOptions): Consumer;
+  consumer(opts: ConsumerOptions | GroupConsumerOptions = {}): Consumer | GroupConsumer {
+    if (opts.groupId !== undefined) return new GroupConsumer(this.cluster(), opts, this.clientId);
     return new Consumer(this.cluster(), opts);
   }
 

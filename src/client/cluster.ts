@@ -118,15 +118,25 @@ export class Cluster {
    * the bootstrap list). Updates the cache with what it returns.
    */
   async fetchMetadata(topics?: readonly string[]): Promise<MetadataResponse> {
+    const md = await this.requestAny(topics === undefined ? { type: 'metadata' } : { type: 'metadata', topics });
+    this.absorb(md, topics);
+    return md;
+  }
+
+  /**
+   * A request any node can answer (metadata, findCoordinator), sent to the first node that does:
+   * the last good one, known nodes, then the bootstrap list. A retriable failure moves on to the
+   * next node; any other failure is thrown at once.
+   */
+  async requestAny<T extends RequestType>(req: RequestOf<T>): Promise<ResponseMap[T]> {
     const candidates = [...new Set([...(this.lastGood ? [this.lastGood] : []), ...this.nodes.values(), ...this.bootstrap])];
     let last: RaftlogError | null = null;
     let allUnreachable = true;
     for (const address of candidates) {
       try {
-        const md = await this.connection(address).request(topics === undefined ? { type: 'metadata' } : { type: 'metadata', topics }, this.config.requestTimeoutMs);
+        const answer = await this.connection(address).request(req, this.config.requestTimeoutMs);
         this.lastGood = address;
-        this.absorb(md, topics);
-        return md;
+        return answer;
       } catch (err) {
         if (!(err instanceof RaftlogError)) throw err;
         last = err;
@@ -140,7 +150,12 @@ export class Cluster {
         cause: last ?? undefined,
       });
     }
-    throw last ?? invalidArgument('no broker to ask for metadata');
+    throw last ?? invalidArgument(`no broker to send a ${req.type} request to`);
+  }
+
+  /** Learns a node's address from an error's hint (NOT_LEADER / NOT_COORDINATOR). */
+  learnNode(ref: NodeRef): void {
+    this.nodes.set(ref.id, ref.address);
   }
 
   /** Re-reads metadata of the topics in the cache (one request at a time, shared by callers). */

@@ -4,8 +4,8 @@ import type { ConsumedMessage } from './messages.js';
 import type { RetryOptions } from './retry.js';
 
 export interface ConsumerOptions {
-  /** Consumer groups arrive with issue 5; a groupId is refused until then. */
-  readonly groupId?: string;
+  /** A plain consumer has none; with one, client.consumer() makes a group consumer (GroupConsumerOptions). */
+  readonly groupId?: undefined;
   /** Longest wait of a fetch for new records (default 5000 ms). */
   readonly maxWaitTimeInMs?: number;
   readonly minBytes?: number;

@@ -1,6 +1,7 @@
 /**
- * A plain consumer: reads assigned partitions from an offset, with no group (consumer groups come
- * with issue 5 as `client.consumer({ groupId })`).
+ * A plain consumer: reads assigned partitions from an offset, with no group. The group consumer
+ * (group-consumer.ts, `client.consumer({ groupId })`) drives one of these: it sets the assignment
+ * with reassign(), reads positions() to commit, and hears of each finished handler (ConsumerHooks).
  *
  * run() starts a fetch loop: each partition that is not paused, not backing off and not already in
  * a fetch joins one long-poll `fetch` per leader. Responses are handled one at a time, so handlers
@@ -47,6 +48,13 @@ interface Completed {
 }
 
 const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+
+/** For a consumer driven by a group consumer: called in the loop after each handler's records count as processed. */
+export interface ConsumerHooks {
+  /** `messages` records of the partition were handled; its position() already includes them. */
+  readonly processed?: (topic: string, partition: number, messages: number) => Promise<void> | void;
+}
+
 /** The longest the loop sleeps before looking again when nothing wakes it. */
 const IDLE_WAIT_MS = 1000;
 
@@ -66,12 +74,14 @@ export class Consumer {
   private running = false;
   private loopDone: Promise<void> | null = null;
   private inHandler = false;
+  private readonly hooks: ConsumerHooks;
 
-  constructor(cluster: Cluster, opts: ConsumerOptions = {}) {
+  constructor(cluster: Cluster, opts: ConsumerOptions = {}, hooks: ConsumerHooks = {}) {
     if (opts.groupId !== undefined) {
-      throw new RaftlogError(ErrorCode.UnsupportedRequest, 'consumer groups are not available yet (issue 5); use consumer() without groupId and assign() partitions');
+      throw invalidArgument('a plain consumer has no group: create a group consumer with client.consumer({ groupId })');
     }
     this.cluster = cluster;
+    this.hooks = hooks;
     this.maxWaitMs = Math.min(opts.maxWaitTimeInMs ?? 5000, LIMITS.fetchWaitMsMax);
     this.minBytes = opts.minBytes ?? 1;
     this.maxBytes = Math.min(opts.maxBytes ?? 10 * 1024 * 1024, LIMITS.fetchBytesMax);
@@ -106,6 +116,38 @@ export class Consumer {
     this.assigned.clear();
     for (const [k, v] of next) this.assigned.set(k, v);
     this.signal.wake();
+  }
+
+  /**
+   * Sets the partitions to read like assign(), but a partition assigned already keeps its
+   * position, pause and in-flight state; only new ones start at the given offset.
+   */
+  reassign(assignments: readonly PartitionAssignment[]): void {
+    const next = new Map<string, Assigned>();
+    for (const a of assignments) {
+      const k = key(a.topic, a.partition);
+      const kept = this.assigned.get(k);
+      if (kept) {
+        next.set(k, kept);
+        continue;
+      }
+      const entry = this.fresh(a.topic, a.partition);
+      this.setStart(entry, a.offset);
+      next.set(k, entry);
+    }
+    this.assigned.clear();
+    for (const [k, v] of next) this.assigned.set(k, v);
+    this.signal.wake();
+  }
+
+  /** The next offset to read of every assigned partition whose position is known. */
+  positions(): { topic: string; partition: number; offset: number }[] {
+    return [...this.assigned.values()].flatMap((a) => (a.next === null ? [] : [{ topic: a.topic, partition: a.partition, offset: a.next }]));
+  }
+
+  /** Resolves once the loop has ended (at once when it is not running); unlike stop(), it waits while a handler runs. */
+  async whenStopped(): Promise<void> {
+    await this.loopDone;
   }
 
   assignment(): { topic: string; partition: number }[] {
@@ -350,7 +392,10 @@ export class Consumer {
             if (handlers.eachMessage) {
               await this.call(() => handlers.eachMessage?.({ topic: a.topic, partition: a.partition, message }));
               // The record was handled: it counts even if the handler stopped the consumer.
-              if (a.version === version && this.isAssigned(a)) a.next = rec.offset + 1;
+              if (a.version === version && this.isAssigned(a)) {
+                a.next = rec.offset + 1;
+                await this.hooks.processed?.(a.topic, a.partition, 1);
+              }
               if (!current()) return;
             } else {
               collected.push(message);
@@ -378,7 +423,10 @@ export class Consumer {
       };
       await this.call(() => eachBatch({ batch, isRunning: () => this.running, isStale: () => a.version !== version }));
     }
-    if (a.version === version && this.isAssigned(a)) a.next = Math.max(a.next ?? 0, end);
+    if (a.version === version && this.isAssigned(a)) {
+      a.next = Math.max(a.next ?? 0, end);
+      if (!handlers.eachMessage && collected.length > 0) await this.hooks.processed?.(a.topic, a.partition, collected.length);
+    }
   }
 
   private async call(fn: () => Promise<void> | void): Promise<void> {

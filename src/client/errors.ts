@@ -88,6 +88,8 @@ function hintFor(code: ErrorCode, topic: string | undefined): string {
       return ' (the replication factor must be between 1 and the number of nodes)';
     case ErrorCode.NotEnoughReplicas:
       return ' (too few replicas are up to acknowledge with acks=all; start the stopped nodes)';
+    case ErrorCode.CoordinatorNotAvailable:
+      return ' (the cluster is electing its controller, which coordinates groups; try again shortly)';
     case ErrorCode.OutOfOrderSequence:
     case ErrorCode.InvalidProducerEpoch:
       return ' (the producer lost track of its sequence numbers; it takes a new producer id)';

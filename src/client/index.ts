@@ -2,6 +2,9 @@
 export { Client, type ClientOptions } from './client.js';
 export type { Producer, ProducerOptions, ProducerRecord, ProducerBatchRequest } from './producer.js';
 export type { Consumer } from './consumer.js';
+export type { GroupConsumer } from './group-consumer.js';
+export type { GroupConsumerOptions, GroupConsumerEvents, GroupRunOptions, SubscribeOptions, OffsetToCommit } from './group-consumer-types.js';
+export { DEFAULT_ASSIGNORS, range, roundRobin, sticky, decodeAssignment, decodeMetadata, type Assignor, type AssignInput, type GroupAssignment, type GroupMember, type TopicPartitionList, type MemberAssignment, type MemberMetadata } from './assignors/index.js';
 export type {
   ConsumerOptions,
   ConsumerEvents,
@@ -13,6 +16,7 @@ export type {
   Batch,
   TopicPartitions,
 } from './consumer-types.js';
+export type { ConsumerGroupDescription, GroupOverview, GroupTopicOffsets, MemberDescription, ResetTarget } from './group-admin.js';
 export type { Admin, NewTopic, CreateTopicsOptions, TopicDescription, PartitionDescription, PartitionOffsets, ClusterDescription } from './admin.js';
 export type { Message, MessageBytes, TopicMessages, RecordMetadata, ConsumedMessage } from './messages.js';
 export type { ConfigEntry } from './topic-config.js';

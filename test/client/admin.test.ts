@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, RaftlogError } from '../../src/client/index.js';
 import { FakeCluster } from './fake-broker.js';
-import { clientFor } from './helpers.js';
+import { clientFor, eventually } from './helpers.js';
 
 let cluster: FakeCluster;
 beforeEach(async () => {
@@ -92,6 +92,42 @@ describe('admin', () => {
     const s = await admin.nodeStatus(d.nodes[0].address);
     expect(s.node).toBe('n1');
     expect(s.groups.map((g) => g.group)).toEqual(['meta', 'st/0']);
+    await admin.disconnect();
+  });
+
+  it('lists, describes, fetches, resets and deletes consumer groups', async () => {
+    cluster.createTopic('gt', 3);
+    cluster.append('gt', 0, [{ value: Buffer.from('a') }, { value: Buffer.from('b') }]);
+    const client = clientFor(cluster);
+    const admin = client.admin();
+    const consumer = client.consumer({ groupId: 'ga', heartbeatInterval: 50, sessionTimeout: 1000, maxWaitTimeInMs: 100 });
+    consumer.subscribe({ topics: ['gt'], fromBeginning: true });
+    let handled = 0;
+    await consumer.run({ autoCommitInterval: 50, eachMessage: () => void handled++ });
+    await eventually(() => handled === 2 && cluster.coordinator.committed('ga', 'gt', 0) === 2);
+    expect(await admin.listGroups()).toEqual({ groups: [{ groupId: 'ga', protocolType: 'consumer', state: 'Stable', members: 1 }] });
+    const [d] = (await admin.describeGroups(['ga'])).groups;
+    expect(d).toMatchObject({ groupId: 'ga', state: 'Stable', generation: 1, protocolType: 'consumer', protocol: 'sticky', error: null });
+    expect(d.members[0]).toMatchObject({ clientId: 'raftlog', subscription: ['gt'], assignment: [{ topic: 'gt', partitions: [0, 1, 2] }] });
+    expect(d.leader).toBe(d.members[0].memberId);
+    expect(await admin.fetchOffsets({ groupId: 'ga', topics: ['gt'] })).toEqual([
+      { topic: 'gt', partitions: [0, 1, 2].map((partition) => ({ partition, offset: partition === 0 ? '2' : '0', metadata: '' })) },
+    ]);
+    const busy = await admin.resetOffsets({ groupId: 'ga', topic: 'gt', to: 'earliest' }).catch((e: unknown) => e);
+    expect((busy as RaftlogError).code).toBe(ErrorCode.GroupNotEmpty);
+    expect((busy as RaftlogError).message).toContain('stop its consumers first');
+    await expect(admin.deleteGroups(['ga'])).rejects.toMatchObject({ code: ErrorCode.GroupNotEmpty });
+    await consumer.disconnect();
+    expect(await admin.resetOffsets({ groupId: 'ga', topic: 'gt', to: { offset: 9n } })).toEqual([
+      { partition: 0, offset: '2' },
+      { partition: 1, offset: '0' },
+      { partition: 2, offset: '0' },
+    ]);
+    const [missing] = (await admin.describeGroups(['nope'])).groups;
+    expect(missing.state).toBe('Dead');
+    expect(missing.error?.code).toBe(ErrorCode.UnknownGroup);
+    await admin.deleteGroups(['ga']);
+    expect((await admin.listGroups()).groups).toEqual([]);
     await admin.disconnect();
   });
 

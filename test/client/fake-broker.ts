@@ -7,6 +7,9 @@
  *   cluster.inject({ type: 'produce', action: { kind: 'drop', apply: true } })  // written, no answer
  *   cluster.inject({ type: 'produce', topic: 't', partition: 0, action: { kind: 'partitionError', code: ErrorCode.NotLeader } })
  *   cluster.moveLeader('t', 0, 'n2')
+ *
+ * Group requests are answered by an in-memory coordinator (fake-coordinator.ts) on the controller;
+ * other nodes answer NOT_COORDINATOR naming it.
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -32,6 +35,7 @@ import {
   type TopicConfig,
   type TopicMetadata,
 } from '../../src/api/protocol.js';
+import { FakeCoordinator } from './fake-coordinator.js';
 import { records, verifyBatch, writeBaseOffset, type DecodedRecord, type RecordInput, encodeBatch } from '../../storage/record-batch.js';
 
 export type FaultAction =
@@ -108,6 +112,7 @@ export class FakeCluster {
   controller: string | null = 'n1';
   /** When set, metadata names this controller instead of the real one (stale metadata). */
   reportedController: string | null | undefined = undefined;
+  readonly coordinator = new FakeCoordinator();
   private nextProducerId = 1000;
   private readonly waiters = new Set<() => void>();
   private readonly started = Date.now();
@@ -214,6 +219,7 @@ export class FakeCluster {
   }
 
   async stop(): Promise<void> {
+    this.coordinator.close();
     for (const n of this.nodes) await this.stopNode(n.id);
     this.wakeAll();
   }
@@ -309,6 +315,28 @@ export class FakeCluster {
         return this.status(node);
       case 'transferLeadership':
         return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker does not transfer leadership' } };
+      case 'findCoordinator':
+        return this.controller === null ? { error: { code: ErrorCode.CoordinatorNotAvailable, message: 'no controller' } } : { coordinator: this.ref(this.controller) };
+      case 'joinGroup':
+        return this.onCoordinator(node) ?? (await this.coordinator.join(req));
+      case 'syncGroup':
+        return this.onCoordinator(node) ?? (await this.coordinator.sync(req));
+      case 'heartbeat':
+        return this.onCoordinator(node) ?? this.coordinator.heartbeat(req);
+      case 'leaveGroup':
+        return this.onCoordinator(node) ?? this.coordinator.leave(req);
+      case 'commitOffsets':
+        return this.onCoordinator(node) ?? this.coordinator.commit(req);
+      case 'fetchOffsets':
+        return this.onCoordinator(node) ?? this.coordinator.fetchOffsets(req);
+      case 'listGroups':
+        return this.onCoordinator(node) ?? this.coordinator.listGroups();
+      case 'describeGroups':
+        return this.onCoordinator(node) ?? this.coordinator.describeGroups(req);
+      case 'resetOffsets':
+        return this.onCoordinator(node) ?? this.coordinator.resetOffsets(req);
+      case 'deleteGroups':
+        return this.onCoordinator(node) ?? this.coordinator.deleteGroups(req);
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -319,6 +347,13 @@ export class FakeCluster {
   private onController(node: string): Record<string, unknown> | null {
     if (this.controller === node) return null;
     const error: ApiError = { code: ErrorCode.NotLeader, message: `${node} is not the controller`, ...(this.controller ? { leader: this.ref(this.controller) } : {}) };
+    return { error };
+  }
+
+  private onCoordinator(node: string): Record<string, unknown> | null {
+    if (this.controller === node) return null;
+    if (this.controller === null) return { error: { code: ErrorCode.CoordinatorNotAvailable, message: 'no coordinator is elected' } };
+    const error: ApiError = { code: ErrorCode.NotCoordinator, message: `${node} is not the group coordinator`, leader: this.ref(this.controller) };
     return { error };
   }
 
@@ -520,8 +555,21 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.topics.includes(topic);
     case 'transferLeadership':
       return req.topic === topic;
+    case 'commitOffsets':
+    case 'resetOffsets':
+      return req.offsets.some((o) => hit(o.topic, o.partition));
+    case 'fetchOffsets':
+      return req.partitions?.some((p) => hit(p.topic, p.partition)) ?? false;
     case 'initProducerId':
     case 'status':
+    case 'findCoordinator':
+    case 'joinGroup':
+    case 'syncGroup':
+    case 'heartbeat':
+    case 'leaveGroup':
+    case 'listGroups':
+    case 'describeGroups':
+    case 'deleteGroups':
       return false;
     default: {
       const never: never = req;

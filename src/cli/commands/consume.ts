@@ -2,6 +2,10 @@
  * `raftlog consume TOPIC`: prints records, one line each (or one JSON object with --json). Without
  * --follow it stops once every partition reaches the high watermark it had at the start; with it,
  * it long-polls until Ctrl-C (or --max-messages).
+ *
+ * With --group it joins a consumer group instead: it reads the partitions the group assigns it,
+ * from the group's committed offsets, commits as it goes, and follows until Ctrl-C or
+ * --max-messages, then commits what it printed and leaves the group.
  */
 import type { Command } from 'commander';
 import type { ConsumedMessage, PartitionAssignment, StartOffset } from '../../client/index.js';
@@ -19,7 +23,11 @@ interface ConsumeOptions extends CommonOptions {
   readonly maxMessages?: number;
   readonly json?: boolean;
   readonly maxWaitMs: number;
+  readonly group?: string;
 }
+
+/** How often a group member commits what it printed (it also commits when it stops). */
+const GROUP_COMMIT_INTERVAL_MS = 1000;
 
 const utf8 = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
 
@@ -36,15 +44,17 @@ function formatRecord(topic: string, partition: number, m: ConsumedMessage, json
 export function consumeCommand(program: Command, io: Io, run: Run): void {
   brokersOption(program.command('consume').description('print records of a topic'), io)
     .argument('<topic>', 'topic to read')
-    .option('--from-beginning', 'start at the earliest offset (default: only new records)')
+    .option('--from-beginning', 'start at the earliest offset (default: only new records; with --group, only where the group has committed nothing)')
     .option('--offset <n>', 'start at this offset (needs --partition)', intOption('--offset'))
     .option('--partition <p>', 'read only this partition', intOption('--partition'))
     .option('--follow', 'keep waiting for new records until Ctrl-C')
     .option('--max-messages <n>', 'stop after this many records', intOption('--max-messages', 1))
     .option('--json', 'one JSON object per record')
     .option('--max-wait-ms <ms>', 'how long one fetch waits for new records', intOption('--max-wait-ms'), 1000)
+    .option('--group <id>', "join this consumer group: read the partitions it assigns, from its committed offsets, committing as it goes (until Ctrl-C or --max-messages)")
     .action((topic: string, opts: ConsumeOptions) =>
       run(opts, async () => {
+        if (opts.group !== undefined) return consumeInGroup(topic, opts.group, opts, io);
         if (opts.offset !== undefined && opts.partition === undefined) throw new UsageError('--offset needs --partition: offsets belong to one partition');
         if (opts.offset !== undefined && opts.fromBeginning) throw new UsageError('give --offset or --from-beginning, not both');
         const client = makeClient(io, opts);
@@ -108,4 +118,49 @@ export function consumeCommand(program: Command, io: Io, run: Run): void {
         }
       }),
     );
+}
+
+async function consumeInGroup(topic: string, groupId: string, opts: ConsumeOptions, io: Io): Promise<number> {
+  if (opts.partition !== undefined || opts.offset !== undefined) {
+    throw new UsageError(`with --group the group assigns the partitions and starts at its committed offsets: leave out --partition and --offset (to move the group, see: raftlog groups reset-offsets ${groupId} --help)`);
+  }
+  if (groupId.trim() === '') throw new UsageError('--group needs a group id');
+  const client = makeClient(io, opts);
+  const consumer = client.consumer({ groupId, maxWaitTimeInMs: opts.maxWaitMs });
+  try {
+    let count = 0;
+    let finish!: (code: number) => void;
+    const finished = new Promise<number>((resolve) => (finish = resolve));
+    const onAbort = (): void => finish(0);
+    io.signal?.addEventListener('abort', onAbort);
+    if (io.signal?.aborted) finish(0);
+    consumer.on('crash', ({ error }) => {
+      io.err(`raftlog: ${error.message}\n`);
+      finish(1);
+    });
+    consumer.on('group.join', (e) => {
+      const partitions = e.memberAssignment.flatMap((l) => l.partitions).join(',');
+      io.err(`raftlog: group ${e.groupId}, generation ${e.generation}: reading ${partitions === '' ? 'no partitions (the other members have them all)' : `partition${partitions.includes(',') ? 's' : ''} ${partitions}`} of ${topic}\n`);
+    });
+    consumer.on('offsetReset', (e) => io.err(`raftlog: partition ${e.partition}: offset ${e.from} is out of range; reading from the earliest offset ${e.to}\n`));
+    consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning === true });
+    await consumer.run({
+      autoCommitInterval: GROUP_COMMIT_INTERVAL_MS,
+      eachMessage: async ({ partition, message }) => {
+        io.out(`${formatRecord(topic, partition, message, opts.json === true)}\n`);
+        count++;
+        if (opts.maxMessages !== undefined && count >= opts.maxMessages) {
+          // From inside the handler stop() returns at once: no record after this one is handled,
+          // and the commit on leaving covers exactly what was printed.
+          await consumer.stop();
+          finish(0);
+        }
+      },
+    });
+    const code = await finished;
+    io.signal?.removeEventListener('abort', onAbort);
+    return code;
+  } finally {
+    await consumer.disconnect();
+  }
 }
