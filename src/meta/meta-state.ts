@@ -19,6 +19,7 @@ import type { SegmentLog } from '../../storage/segment-log.js';
 import type { StateOp, StateStore } from '../../storage/state-store.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
+import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
 import { ErrorCode, type ApiError } from '../api/protocol.js';
 import { decodeCommand, encodeCommand, groupKey, offsetKey, offsetPrefix, type GroupRecord, type MetaCommand, type OffsetCommit, type OffsetRecord, type TopicRecord } from './commands.js';
@@ -82,8 +83,7 @@ export class MetaLogStorage implements LogStorage {
 export class MetaStateMachine implements GroupStateMachine {
   group!: RaftGroup;
   private readonly pending = new Map<number, Pending>();
-  private readonly reads = new Map<number, { resolve: () => void; reject: (e: Error) => void; index: number | null }>();
-  private readSeq = 0;
+  private readonly reads = new ReadWaiters();
   private appliedSinceSnapshot = 0;
   private snapshotting = false;
   private isController = false;
@@ -151,17 +151,7 @@ export class MetaStateMachine implements GroupStateMachine {
 
   /** Resolves once this node, as controller, has confirmed its state is current (ReadIndex). */
   linearizable(): Promise<void> {
-    const id = ++this.readSeq;
-    return new Promise((resolve, reject) => {
-      this.reads.set(id, { resolve, reject, index: null });
-      try {
-        this.group.raft.readIndex(id);
-        this.group.wake();
-      } catch (err) {
-        this.reads.delete(id);
-        reject(err);
-      }
-    });
+    return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => (err instanceof Error ? err : new Error(String(err))));
   }
 
   async apply(entries: readonly Entry[]): Promise<void> {
@@ -184,7 +174,7 @@ export class MetaStateMachine implements GroupStateMachine {
         else p.reject(new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead));
       }
     }
-    this.serveReads();
+    this.reads.serve(this.group.raft.log.applied);
     if (topicsChanged) this.events.topicsChanged();
     if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
   }
@@ -322,27 +312,8 @@ export class MetaStateMachine implements GroupStateMachine {
   onPersisted(): void {}
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
-    for (const s of states) {
-      const r = this.reads.get(s.context as number);
-      if (r !== undefined) r.index = s.index;
-    }
-    for (const c of dropped) {
-      const r = this.reads.get(c as number);
-      if (r === undefined) continue;
-      this.reads.delete(c as number);
-      r.reject(new RaftError(RaftErrorCode.NotLeader, 'this node stopped being the controller', true, this.group.raft.lead));
-    }
-    this.serveReads();
-  }
-
-  private serveReads(): void {
-    const applied = this.group.raft.log.applied;
-    for (const [id, r] of this.reads) {
-      if (r.index !== null && applied >= r.index) {
-        this.reads.delete(id);
-        r.resolve();
-      }
-    }
+    const lost = (): Error => new RaftError(RaftErrorCode.NotLeader, 'this node stopped being the controller', true, this.group.raft.lead);
+    this.reads.onReadStates(states, dropped, lost, this.group.raft.log.applied);
   }
 
   /** Exports the state, saves it as the log-start snapshot, and drops the log before it. */

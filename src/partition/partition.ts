@@ -27,6 +27,7 @@ import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
+import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
 import { MUTANTS, type Mutant } from '../node/mutants.js';
@@ -78,8 +79,7 @@ export class Partition implements GroupStateMachine {
   private readonly awaitingCommit = new Map<number, CommitWaiter>();
   private readonly awaitingPersist = new Map<number, CommitWaiter>();
   private readonly hwWaiters = new Set<() => void>();
-  private readonly reads = new Map<number, { index: number | null; resolve: () => void; reject: (e: PartitionError) => void }>();
-  private readSeq = 0;
+  private readonly reads = new ReadWaiters();
   private batchesSinceSnapshot = 0;
   private closed = false;
 
@@ -256,17 +256,7 @@ export class Partition implements GroupStateMachine {
     } catch (err) {
       return Promise.reject(err);
     }
-    const id = ++this.readSeq;
-    return new Promise((resolve, reject) => {
-      this.reads.set(id, { index: null, resolve, reject });
-      try {
-        this.group.raft.readIndex(id);
-        this.group.wake();
-      } catch (err) {
-        this.reads.delete(id);
-        reject(toPartitionError(err, this.name));
-      }
-    });
+    return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => toPartitionError(err, this.name));
   }
 
   /** Committed batches from `offset` (call after confirmLeadership). */
@@ -337,7 +327,7 @@ export class Partition implements GroupStateMachine {
       this.settle(this.awaitingPersist, e);
     }
     if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
-    this.serveReads();
+    this.reads.serve(this.appliedIndex);
     for (const w of [...this.hwWaiters]) w();
     if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY) this.saveProducerState();
   }
@@ -387,26 +377,8 @@ export class Partition implements GroupStateMachine {
   }
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
-    for (const s of states) {
-      const r = this.reads.get(s.context as number);
-      if (r !== undefined) r.index = s.index;
-    }
-    for (const c of dropped) {
-      const r = this.reads.get(c as number);
-      if (r === undefined) continue;
-      this.reads.delete(c as number);
-      r.reject(new PartitionError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint()));
-    }
-    this.serveReads();
-  }
-
-  private serveReads(): void {
-    for (const [id, r] of this.reads) {
-      if (r.index !== null && this.appliedIndex >= r.index) {
-        this.reads.delete(id);
-        r.resolve();
-      }
-    }
+    const lost = (): Error => new PartitionError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint());
+    this.reads.onReadStates(states, dropped, lost, this.appliedIndex);
   }
 
   /** Applies retention within what is applied. */
@@ -432,8 +404,7 @@ export class Partition implements GroupStateMachine {
       for (const w of m.values()) w.reject(err);
       m.clear();
     }
-    for (const r of this.reads.values()) r.reject(err);
-    this.reads.clear();
+    this.reads.failAll(err);
     for (const w of [...this.hwWaiters]) w();
   }
 
