@@ -288,6 +288,10 @@ export class GroupCoordinator {
     if (req.generation !== rec.generation) throw new GroupError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over (it is at ${rec.generation}); join again`);
     if (rec.state === 'Stable') return { assignment: rec.assignments[req.memberId] ?? new Uint8Array(0) };
     const mine = new Promise<SyncGroupResponse>((resolve, reject) => (m.sync = { resolve, reject }));
+    // The leader's own wait can be rejected (a join starts a rebalance) while it is still
+    // proposing the assignment below, before anyone awaits it: mark it handled so that rejection
+    // is not an unhandled one that stops the node. It is returned (or superseded) below.
+    mine.catch(() => undefined);
     if (req.memberId === rec.leader && !g.proposing) {
       g.proposing = true;
       try {
