@@ -1,0 +1,275 @@
+/**
+ * `npm run bench -- [--full] [--out DIR] [--no-nats] [--profile]`: raftlog side by side with NATS
+ * JetStream on this machine, in one run (node dist/scripts/bench/cli.js).
+ *
+ * 1. The machine: raw sequential write+fdatasync bandwidth of the disk, loopback TCP bandwidth.
+ * 2. Producer throughput (workloads.ts): 1 KB and 100 B records, acks=all, 1, 4 and 16 producers,
+ *    against raftlog with fsync before acknowledging (its default), raftlog with the RELAXED
+ *    interval sync, and a 3-node NATS JetStream cluster with an R3 file stream (nats.ts; NATS does
+ *    not fsync each write by default). Every system is a fresh 3-node cluster on loopback.
+ * 3. End-to-end latency, open loop, at 50% and 80% of a measured maximum: the lower of raftlog's
+ *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load.
+ * 4. Failover: leader SIGKILLs during steady production, and planned leadership transfers.
+ *
+ * The quick version (the default) finishes within about 5 minutes: 3 s windows, 20 raftlog
+ * leader kills but 8 NATS ones (each NATS failover takes seconds); --full measures 10 s windows
+ * and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
+ * folder, and end with one JSON line of headline figures and ratios.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { repoRoot } from '../../chaos/cluster.js';
+import { loopback, rawDisk } from './baseline.js';
+import { drawBars, type BarPanel } from './chart.js';
+import { natsServerPath, startNats } from './nats.js';
+import { startRaftlog, type SyncMode } from './raftlog.js';
+import type { Target } from './target.js';
+import { failover, latency, round, throughput, type FailoverResult, type LatencyResult, type ThroughputResult } from './workloads.js';
+
+interface Plan {
+  readonly warmupMs: number;
+  readonly measureMs: number;
+  readonly latencyMs: number;
+  /** Leader kills of raftlog, and of NATS (whose failovers take seconds each). */
+  readonly kills: number;
+  readonly natsKills: number;
+  readonly transfers: number;
+  readonly settleMs: number;
+  readonly diskMs: number;
+  readonly loopbackMs: number;
+}
+
+const PLANS: Record<'quick' | 'full', Plan> = {
+  quick: { warmupMs: 1000, measureMs: 3000, latencyMs: 5000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
+  full: { warmupMs: 2000, measureMs: 10_000, latencyMs: 20_000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
+};
+
+const RECORD_SIZES = [1024, 100] as const;
+const PRODUCER_COUNTS = [1, 4, 16] as const;
+/** Sends each producer keeps outstanding in the throughput runs (both systems alike). */
+const IN_FLIGHT = 256;
+/** Partitions of a raftlog topic: one leader per node. A NATS stream is one Raft group. */
+const PARTITIONS = 3;
+const LATENCY_PRODUCERS = 4;
+const LATENCY_LOADS = [0.5, 0.8] as const;
+const FAILOVER_PRODUCERS = 4;
+
+interface SystemResult {
+  label: string;
+  throughput: ThroughputResult[];
+  latency: (LatencyResult & { load: number })[];
+  failover: FailoverResult | null;
+}
+
+const opts = new Command()
+  .name('npm run bench --')
+  .description('raftlog beside NATS JetStream: throughput, end-to-end latency and failover, on this machine')
+  .option('--full', 'the complete benchmark (longer windows, more kills) instead of the ~5 minute one')
+  .option('--out <dir>', 'where results.json and chart.png go (default: runs/bench-<time>)')
+  .option('--no-nats', 'measure raftlog alone')
+  .option('--profile', 'run raftlog nodes under node --cpu-prof; profiles go to <out>/profiles')
+  .parse()
+  .opts<{ full?: boolean; out?: string; nats: boolean; profile?: boolean }>();
+
+const started = performance.now();
+function say(line: string): void {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const mode = opts.full === true ? 'full' : 'quick';
+  const plan = PLANS[mode];
+  const out = path.resolve(opts.out ?? path.join(repoRoot(), 'runs', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  fs.mkdirSync(out, { recursive: true });
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-bench-'));
+  say(`${mode} benchmark; results in ${out}`);
+
+  let natsVersion: string | null = null;
+  if (opts.nats) {
+    const bin = natsServerPath();
+    if (bin === null) say('nats-server is not installed, so NATS is left out: `apt-get install nats-server` to compare; measuring raftlog alone');
+    else natsVersion = execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim();
+  }
+
+  say('the machine: raw disk write+fdatasync and loopback bandwidth');
+  const diskMBps = rawDisk(work, plan.diskMs);
+  const loopbackMBps = await loopback(plan.loopbackMs);
+  say(`  disk ${diskMBps} MB/s (1 MiB writes, each fdatasynced); loopback ${loopbackMBps} MB/s (one TCP stream)`);
+
+  const nodeArgs = opts.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : undefined;
+  const starters: { key: string; start: () => Promise<Target> }[] = [
+    { key: 'raftlog-fsync', start: () => startRaftlog({ sync: 'fsync' as SyncMode, ...(nodeArgs !== undefined ? { nodeArgs } : {}) }) },
+    { key: 'raftlog-interval', start: () => startRaftlog({ sync: 'interval' as SyncMode }) },
+    ...(natsVersion !== null ? [{ key: 'nats', start: () => startNats({ log: say }) }] : []),
+  ];
+  const results = new Map<string, SystemResult>();
+
+  // Throughput, every system, every size and producer count.
+  for (const s of starters) {
+    say(`throughput: starting ${s.key}`);
+    const t = await s.start();
+    const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null };
+    results.set(s.key, r);
+    try {
+      for (const bytes of RECORD_SIZES) {
+        for (const producers of PRODUCER_COUNTS) {
+          r.throughput.push(await throughput(t, { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT, warmupMs: plan.warmupMs, measureMs: plan.measureMs, progress: say }));
+        }
+      }
+    } finally {
+      await t.stop();
+    }
+  }
+
+  // Latency at the same offered loads for every system, then failover (relaxed raftlog left out:
+  // its failover is the same mechanism).
+  const max1k4 = (key: string): number | null => results.get(key)?.throughput.find((x) => x.recordBytes === 1024 && x.producers === LATENCY_PRODUCERS)?.recordsPerSec ?? null;
+  const maxima = ['raftlog-fsync', 'nats'].map(max1k4).filter((v): v is number => v !== null && v > 0);
+  const reference = Math.min(...maxima);
+  const referenceOf = maxima.length > 1 ? 'the lower of raftlog (fsync) and NATS' : 'raftlog (fsync)';
+  say(`latency loads: ${LATENCY_LOADS.map((l) => `${Math.round(l * 100)}%`).join(' and ')} of ${reference} records/s (${referenceOf}, 1 KB, ${LATENCY_PRODUCERS} producers)`);
+  for (const s of starters) {
+    if (s.key === 'raftlog-interval' && mode === 'quick') continue;
+    say(`latency${s.key !== 'raftlog-interval' ? ' and failover' : ''}: starting ${s.key}`);
+    const t = await s.start();
+    const r = results.get(s.key)!;
+    try {
+      for (const load of LATENCY_LOADS) {
+        const rate = Math.max(1, Math.round(reference * load));
+        r.latency.push({ load, ...(await latency(t, { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate, warmupMs: plan.warmupMs, measureMs: plan.latencyMs, progress: say })) });
+      }
+      if (s.key !== 'raftlog-interval') {
+        r.failover = await failover(t, { log: 'failover', producers: FAILOVER_PRODUCERS, recordBytes: 1024, kills: s.key === 'nats' ? plan.natsKills : plan.kills, transfers: plan.transfers, settleMs: plan.settleMs, progress: say });
+      }
+    } finally {
+      await t.stop();
+    }
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+
+  const report = render(results, { diskMBps, loopbackMBps, reference, referenceOf });
+  process.stdout.write(`${report.markdown}\n`);
+  const json = {
+    mode,
+    plan,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version, natsServer: natsVersion },
+    baseline: { diskMBps, loopbackMBps },
+    latencyReferencePerSec: reference,
+    systems: Object.fromEntries(results),
+    headline: report.headline,
+    durationSec: Math.round((performance.now() - started) / 1000),
+  };
+  fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(json, null, 1)}\n`);
+  fs.writeFileSync(path.join(out, 'chart.png'), chart(results, mode).toPng());
+  say(`wrote ${path.join(out, 'results.json')} and ${path.join(out, 'chart.png')}`);
+  process.stdout.write(`${JSON.stringify(report.headline)}\n`);
+}
+
+function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopbackMBps: number; reference: number; referenceOf: string }): { markdown: string; headline: Record<string, unknown> } {
+  const fsync = results.get('raftlog-fsync')!;
+  const relaxed = results.get('raftlog-interval');
+  const nats = results.get('nats');
+  const tp = (r: SystemResult | undefined, bytes: number, producers: number): ThroughputResult | undefined => r?.throughput.find((x) => x.recordBytes === bytes && x.producers === producers);
+  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`);
+  const lines: string[] = [];
+  lines.push('### Producer throughput (acks=all, replication 3, 3 nodes on loopback)', '');
+  lines.push('| record | producers | raftlog fsync rec/s | MB/s | raftlog interval (relaxed) MB/s | NATS JetStream R3 rec/s | MB/s | fsync / NATS | relaxed / NATS |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
+  for (const bytes of RECORD_SIZES) {
+    for (const p of PRODUCER_COUNTS) {
+      const a = tp(fsync, bytes, p);
+      const b = tp(relaxed, bytes, p);
+      const n = tp(nats, bytes, p);
+      lines.push(`| ${bytes} B | ${p} | ${a?.recordsPerSec ?? 'n/a'} | ${a?.mbPerSec ?? 'n/a'} | ${b?.mbPerSec ?? 'n/a'} | ${n?.recordsPerSec ?? 'n/a'} | ${n?.mbPerSec ?? 'n/a'} | ${ratio(a?.recordsPerSec, n?.recordsPerSec)} | ${ratio(b?.recordsPerSec, n?.recordsPerSec)} |`);
+    }
+  }
+  lines.push('', `### End-to-end latency, open loop, 1 KB records, ${LATENCY_PRODUCERS} producers (loads are fractions of ${m.reference} records/s, ${m.referenceOf})`, '');
+  lines.push('| system | load | offered rec/s | p50 ms | p99 ms | p99.9 ms | max ms | missing |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const r of results.values()) {
+    for (const l of r.latency) lines.push(`| ${r.label} | ${Math.round(l.load * 100)}% | ${l.offeredPerSec} | ${l.ms.p50} | ${l.ms.p99} | ${l.ms.p999} | ${l.ms.max} | ${l.missing} |`);
+  }
+  lines.push('', '### Failover: leader SIGKILL to the next acknowledged write; planned transfer: longest pause in acknowledgements', '');
+  lines.push('| system | kills | kill p50 ms | kill p99 ms | kill max ms | transfers | transfer p50 ms | transfer p99 ms |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const r of results.values()) {
+    const f = r.failover;
+    if (f !== null) lines.push(`| ${r.label} | ${f.kills.length} | ${f.killMs.p50} | ${f.killMs.p99} | ${f.killMs.max} | ${f.transfers.length} | ${f.transferMs.p50} | ${f.transferMs.p99} |`);
+  }
+  // Each acknowledged byte is written by 3 replicas to this one disk and crosses loopback 3 times
+  // (producer to leader, leader to each of 2 followers).
+  const best = Math.max(...fsync.throughput.filter((x) => x.recordBytes === 1024).map((x) => x.mbPerSec));
+  const diskFraction = round((3 * best) / m.diskMBps, 3);
+  const loopbackFraction = round((3 * best) / m.loopbackMBps, 3);
+  lines.push('', '### The machine', '');
+  lines.push(`| raw disk write+fdatasync | loopback TCP | raftlog fsync best 1 KB MB/s | x3 replicas / disk | x3 hops / loopback |`);
+  lines.push('|---|---|---|---|---|');
+  lines.push(`| ${m.diskMBps} MB/s | ${m.loopbackMBps} MB/s | ${best} | ${diskFraction} | ${loopbackFraction} |`);
+  const lat = (r: SystemResult | undefined, load: number): number | null => r?.latency.find((l) => l.load === load)?.ms.p99 ?? null;
+  const n4 = tp(nats, 1024, 4)?.recordsPerSec;
+  const headline = {
+    bench: 'raftlog-vs-nats',
+    raftlogFsync1KB4pMBps: tp(fsync, 1024, 4)?.mbPerSec ?? null,
+    raftlogRelaxed1KB4pMBps: tp(relaxed, 1024, 4)?.mbPerSec ?? null,
+    nats1KB4pMBps: tp(nats, 1024, 4)?.mbPerSec ?? null,
+    ratioFsyncVsNats1KB: Object.fromEntries(PRODUCER_COUNTS.map((p) => [`${p}p`, ratioNum(tp(fsync, 1024, p)?.recordsPerSec, tp(nats, 1024, p)?.recordsPerSec)])),
+    ratioFsyncVsNats1KB4p: ratioNum(tp(fsync, 1024, 4)?.recordsPerSec, n4),
+    p99LatencyMsAt80: { raftlog: lat(fsync, 0.8), nats: lat(nats, 0.8) },
+    failoverP99Ms: { raftlog: fsync.failover?.killMs.p99 ?? null, nats: nats?.failover?.killMs.p99 ?? null },
+    diskFraction,
+    loopbackFraction,
+  };
+  return { markdown: lines.join('\n'), headline };
+}
+
+function ratioNum(a: number | undefined, b: number | undefined): number | null {
+  return a === undefined || b === undefined || b === 0 ? null : round(a / b, 2);
+}
+
+function chart(results: Map<string, SystemResult>, mode: string): ReturnType<typeof drawBars> {
+  const systems = [...results.values()];
+  const tpPanel = (bytes: number, unit: 'MB/s' | 'records/s'): BarPanel => ({
+    title: `throughput, ${bytes} B records, acks=all`,
+    unit,
+    groups: PRODUCER_COUNTS.map((p) => `${p} producer${p > 1 ? 's' : ''}`),
+    series: systems.map((s) => ({
+      label: s.label,
+      values: PRODUCER_COUNTS.map((p) => {
+        const x = s.throughput.find((t) => t.recordBytes === bytes && t.producers === p);
+        return x === undefined ? null : unit === 'MB/s' ? x.mbPerSec : x.recordsPerSec;
+      }),
+    })),
+  });
+  const withLatency = systems.filter((s) => s.latency.length > 0);
+  const latGroups = LATENCY_LOADS.flatMap((l) => ['p50', 'p99', 'p99.9'].map((q) => `${Math.round(l * 100)}% ${q}`));
+  const latPanel: BarPanel = {
+    title: 'end-to-end latency, open loop, 1 KB records',
+    unit: 'ms, log scale',
+    log: true,
+    groups: latGroups,
+    series: withLatency.map((s) => ({
+      label: s.label,
+      values: LATENCY_LOADS.flatMap((l) => {
+        const x = s.latency.find((y) => y.load === l);
+        return x === undefined ? [null, null, null] : [x.ms.p50, x.ms.p99, x.ms.p999];
+      }),
+    })),
+  };
+  const withFailover = systems.filter((s) => s.failover !== null);
+  const foPanel: BarPanel = {
+    title: 'failover: SIGKILL of the leader to the next acknowledged write, and planned transfer pause',
+    unit: 'ms, log scale',
+    log: true,
+    groups: ['kill p50', 'kill p99', 'transfer p50', 'transfer p99'],
+    series: withFailover.map((s) => ({ label: s.label, values: [s.failover!.killMs.p50, s.failover!.killMs.p99, s.failover!.transferMs.p50, s.failover!.transferMs.p99] })),
+  };
+  return drawBars(`raftlog vs NATS JetStream R3, 3 nodes on one ${os.cpus().length}-core machine (${mode})`, [tpPanel(1024, 'MB/s'), tpPanel(100, 'records/s'), latPanel, foPanel]);
+}
+
+main().catch((err: unknown) => {
+  say(`the benchmark failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
