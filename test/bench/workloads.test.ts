@@ -1,0 +1,113 @@
+/**
+ * The benchmark's workloads (scripts/bench/workloads.ts) against an in-memory target whose
+ * acknowledgements and deliveries the test controls: what each figure counts, not how fast
+ * anything is.
+ */
+import { describe, expect, it } from 'vitest';
+import { failover, latency, throughput } from '../../scripts/bench/workloads.js';
+import type { Closeable, Target, TargetProducer } from '../../scripts/bench/target.js';
+
+/**
+ * A log in memory: a send is acknowledged and delivered to subscribers in the next turn of the
+ * event loop, except while its leader is killed (sends fail until a new one is elected).
+ */
+class MemoryTarget implements Target {
+  readonly label = 'memory';
+  readonly nodes = ['a', 'b'];
+  readonly logs = new Map<string, Uint8Array[]>();
+  private subscribers = new Map<string, ((v: Uint8Array) => void)[]>();
+  private down = new Set<string>();
+  private lead = 'a';
+
+  async createLog(name: string): Promise<void> {
+    this.logs.set(name, []);
+  }
+  async producer(): Promise<TargetProducer> {
+    return {
+      send: async (log, value) => {
+        // An answer comes in a later turn of the event loop, as over a socket.
+        await new Promise((r) => setImmediate(r));
+        if (this.down.has(this.lead)) throw new Error('no leader');
+        this.logs.get(log)!.push(value);
+        for (const s of this.subscribers.get(log) ?? []) s(value);
+      },
+      close: async () => undefined,
+    };
+  }
+  async subscribe(log: string, onRecord: (v: Uint8Array) => void): Promise<Closeable> {
+    this.subscribers.set(log, [...(this.subscribers.get(log) ?? []), onRecord]);
+    return { close: async () => void this.subscribers.set(log, (this.subscribers.get(log) ?? []).filter((s) => s !== onRecord)) };
+  }
+  async leader(): Promise<string> {
+    return this.lead;
+  }
+  async kill(node: string): Promise<void> {
+    this.down.add(node);
+    // A new leader after 50 ms.
+    setTimeout(() => {
+      this.lead = this.nodes.find((n) => !this.down.has(n))!;
+    }, 50);
+  }
+  async restart(node: string): Promise<void> {
+    this.down.delete(node);
+  }
+  async transfer(): Promise<void> {
+    this.lead = this.nodes.find((n) => n !== this.lead)!;
+  }
+  async stop(): Promise<void> {}
+}
+
+const quiet = (): void => undefined;
+
+describe('benchmark workloads', () => {
+  it('throughput counts only acknowledged records of the measured window', async () => {
+    const t = new MemoryTarget();
+    const r = await throughput(t, { log: 'tp', partitions: 1, producers: 2, recordBytes: 100, inFlight: 4, warmupMs: 50, measureMs: 200, progress: quiet });
+    const written = t.logs.get('tp')!.length;
+    expect(r.recordsPerSec).toBeGreaterThan(0);
+    // The window is 0.2 s of a longer run: it cannot count more than was written in all.
+    expect(r.recordsPerSec * 0.2).toBeLessThanOrEqual(written);
+    expect(r.mbPerSec).toBeCloseTo((r.recordsPerSec * 100) / 1e6, 2);
+    expect(r.errors).toBe(0);
+  });
+
+  it('latency charges a stall of the sender to every record that was due during it (no coordinated omission)', async () => {
+    const t = new MemoryTarget();
+    // 200 records/s for 1 s after a 100 ms warm-up. Right after the warm-up the sending process
+    // itself is blocked for 400 ms (as by a GC pause): about 80 records (40%) fall due then and go
+    // out late, all at once. Timed from their actual send they would look instant.
+    const stall = 400;
+    const run = latency(t, { log: 'lat', partitions: 1, producers: 1, recordBytes: 16, ratePerSec: 200, warmupMs: 100, measureMs: 1000, progress: quiet });
+    await new Promise((r) => setTimeout(r, 150));
+    const until = performance.now() + stall;
+    while (performance.now() < until) {
+      // busy: nothing else runs
+    }
+    const r = await run;
+    expect(r.sent).toBe(200);
+    expect(r.received).toBe(200);
+    expect(r.missing).toBe(0);
+    expect(r.ms.max).toBeGreaterThan(stall * 0.75);
+    expect(r.ms.p99).toBeGreaterThan(stall * 0.5);
+  });
+
+  it('latency counts records never delivered as missing', async () => {
+    const t = new MemoryTarget();
+    // The subscriber never hears of anything.
+    t.subscribe = async () => ({ close: async () => undefined });
+    const r = await latency(t, { log: 'lat', partitions: 1, producers: 1, recordBytes: 16, ratePerSec: 100, warmupMs: 0, measureMs: 100, progress: quiet });
+    expect(r.sent).toBe(10);
+    expect(r.missing).toBe(10);
+    expect(r.received).toBe(0);
+  }, 15_000);
+
+  it('failover times each kill to the next acknowledged write, and each transfer', async () => {
+    const t = new MemoryTarget();
+    const r = await failover(t, { log: 'fo', producers: 2, recordBytes: 16, kills: 3, transfers: 2, settleMs: 20, progress: quiet });
+    expect(r.kills).toHaveLength(3);
+    expect(r.transfers).toHaveLength(2);
+    // The memory target elects a new leader 50 ms after a kill: no acknowledgement comes sooner.
+    for (const ms of r.kills) expect(ms).toBeGreaterThanOrEqual(45);
+    expect(r.killMs.max).toBe(Math.round(Math.max(...r.kills)));
+  });
+});
