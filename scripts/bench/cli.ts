@@ -62,6 +62,8 @@ interface SystemResult {
   throughput: ThroughputResult[];
   latency: (LatencyResult & { load: number })[];
   failover: FailoverResult | null;
+  /** Workloads that could not finish on this system, with why: the rest is still reported. */
+  problems: string[];
 }
 
 const opts = new Command()
@@ -111,7 +113,7 @@ async function main(): Promise<void> {
   for (const s of starters) {
     say(`throughput: starting ${s.key}`);
     const t = await s.start();
-    const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null };
+    const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
     results.set(s.key, r);
     try {
       for (const bytes of RECORD_SIZES) {
@@ -136,13 +138,27 @@ async function main(): Promise<void> {
     say(`latency${s.key !== 'raftlog-interval' ? ' and failover' : ''}: starting ${s.key}`);
     const t = await s.start();
     const r = results.get(s.key)!;
+    // A workload that fails on one system is reported as such; the run goes on.
+    const attempt = async (what: string, work: () => Promise<void>): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        const why = `${what} could not finish: ${err instanceof Error ? err.message : String(err)}`;
+        r.problems.push(why);
+        say(`  ${t.label}: ${why}`);
+      }
+    };
     try {
       for (const load of LATENCY_LOADS) {
         const rate = Math.max(1, Math.round(reference * load));
-        r.latency.push({ load, ...(await latency(t, { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate, warmupMs: plan.warmupMs, measureMs: plan.latencyMs, progress: say })) });
+        await attempt(`latency at ${Math.round(load * 100)}%`, async () => {
+          r.latency.push({ load, ...(await latency(t, { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate, warmupMs: plan.warmupMs, measureMs: plan.latencyMs, progress: say })) });
+        });
       }
       if (s.key !== 'raftlog-interval') {
-        r.failover = await failover(t, { log: 'failover', producers: FAILOVER_PRODUCERS, recordBytes: 1024, kills: s.key === 'nats' ? plan.natsKills : plan.kills, transfers: plan.transfers, settleMs: plan.settleMs, progress: say });
+        await attempt('failover', async () => {
+          r.failover = await failover(t, { log: 'failover', producers: FAILOVER_PRODUCERS, recordBytes: 1024, kills: s.key === 'nats' ? plan.natsKills : plan.kills, transfers: plan.transfers, settleMs: plan.settleMs, progress: say });
+        });
       }
     } finally {
       await t.stop();
@@ -199,6 +215,8 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
     const f = r.failover;
     if (f !== null) lines.push(`| ${r.label} | ${f.kills.length} | ${f.killMs.p50} | ${f.killMs.p99} | ${f.killMs.max} | ${f.transfers.length} | ${f.transferMs.p50} | ${f.transferMs.p99} |`);
   }
+  const problems = [...results.values()].flatMap((r) => r.problems.map((p) => `- ${r.label}: ${p}`));
+  if (problems.length > 0) lines.push('', 'Not measured:', '', ...problems);
   // Each acknowledged byte is written by 3 replicas to this one disk and crosses loopback 3 times
   // (producer to leader, leader to each of 2 followers).
   const best = Math.max(...fsync.throughput.filter((x) => x.recordBytes === 1024).map((x) => x.mbPerSec));

@@ -8,7 +8,8 @@
  * default on its own, longer, interval).
  *
  * Retries: the client library retries inside its delivery timeout; the benchmark shortens its
- * back-off (20 ms, at most 200 ms) so a failover is measured, not the default 300 ms first wait.
+ * back-off (10 ms, at most 50 ms, like the NATS target's fixed 50 ms reconnect wait) so a failover
+ * is measured, not the default 300 ms first wait.
  */
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
 import { Client, silentLogger, type Consumer, type Producer } from '../../src/client/index.js';
@@ -16,7 +17,7 @@ import type { Closeable, Target, TargetProducer } from './target.js';
 
 export type SyncMode = 'fsync' | 'interval';
 
-const RETRY = { retries: 100, initialRetryTimeMs: 20, maxRetryTimeMs: 200 } as const;
+const RETRY = { retries: 300, initialRetryTimeMs: 10, maxRetryTimeMs: 50 } as const;
 /** How long a fetch waits for new records: short, so a consumer that missed a wake-up is not stuck. */
 const CONSUMER_MAX_WAIT_MS = 500;
 /** How long subscribe() waits for every partition's position to be known. */
