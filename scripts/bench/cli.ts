@@ -76,6 +76,20 @@ const opts = new Command()
   .parse()
   .opts<{ full?: boolean; out?: string; nats: boolean; profile?: boolean }>();
 
+/** The system running now, stopped if the benchmark is interrupted (Ctrl-C, SIGTERM). */
+let running: Target | null = null;
+function track(t: Target): Target {
+  running = t;
+  return t;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    say(`${signal}: stopping the cluster under test`);
+    const t = running;
+    void (t === null ? Promise.resolve() : t.stop()).finally(() => process.exit(130));
+  });
+}
+
 const started = performance.now();
 function say(line: string): void {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -112,7 +126,7 @@ async function main(): Promise<void> {
   // Throughput, every system, every size and producer count.
   for (const s of starters) {
     say(`throughput: starting ${s.key}`);
-    const t = await s.start();
+    const t = track(await s.start());
     const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
     results.set(s.key, r);
     try {
@@ -122,6 +136,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
+      running = null;
       await t.stop();
     }
   }
@@ -136,7 +151,7 @@ async function main(): Promise<void> {
   for (const s of starters) {
     if (s.key === 'raftlog-interval' && mode === 'quick') continue;
     say(`latency${s.key !== 'raftlog-interval' ? ' and failover' : ''}: starting ${s.key}`);
-    const t = await s.start();
+    const t = track(await s.start());
     const r = results.get(s.key)!;
     // A workload that fails on one system is reported as such; the run goes on.
     const attempt = async (what: string, work: () => Promise<void>): Promise<void> => {
@@ -161,6 +176,7 @@ async function main(): Promise<void> {
         });
       }
     } finally {
+      running = null;
       await t.stop();
     }
   }
