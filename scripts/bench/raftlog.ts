@@ -1,5 +1,5 @@
 /**
- * raftlog as a benchmark target (target.ts): a fresh 3-node cluster of child processes on
+ * raftlog as a benchmark target (target.ts): a fresh cluster (3 nodes unless told) of child processes on
  * loopback (chaos/cluster.ts), driven through the client library with its default batching
  * (linger 5 ms, 512 KiB batches, idempotent, acks=all).
  *
@@ -25,8 +25,8 @@ const SUBSCRIBE_MS_MAX = 10_000;
 /** How long leader() looks for a leader before giving up. */
 const LEADER_MS_MAX = 15_000;
 
-export async function startRaftlog(o: { sync: SyncMode; dir?: string; nodeArgs?: readonly string[] }): Promise<Target> {
-  const cluster = new LocalCluster({ nodes: 3, logLevel: 'warn', args: ['--sync', o.sync], ...(o.dir !== undefined ? { dir: o.dir } : {}), ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
+export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: string; nodeArgs?: readonly string[] }): Promise<Target> {
+  const cluster = new LocalCluster({ nodes: o.nodes ?? 3, logLevel: 'warn', args: ['--sync', o.sync], ...(o.dir !== undefined ? { dir: o.dir } : {}), ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: RETRY });
   const admin = client.admin();
