@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StatusResponse } from '../src/api/protocol.js';
 
 /** The repository root (this file runs from chaos/ in tests and from dist/chaos/ when built). */
 export function repoRoot(): string {
@@ -155,9 +156,9 @@ export class LocalCluster {
     await this.waitUp(n);
   }
 
-  async status(id: string): Promise<StatusView> {
+  async status(id: string): Promise<StatusResponse> {
     const res = await fetch(`http://${this.node(id).address}/status`, { signal: AbortSignal.timeout(2000) });
-    return (await res.json()) as StatusView;
+    return (await res.json()) as StatusResponse;
   }
 
   /** Stops every node with SIGTERM (clean shutdown) and, unless `keep`, removes the folder. */
@@ -165,12 +166,6 @@ export class LocalCluster {
     await Promise.all(this.nodes.filter((n) => n.process !== null).map((n) => this.kill(n.id, 'SIGTERM')));
     if (!keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-export interface StatusView {
-  node: string;
-  groups: { group: string; role: string; term: number; leader: string | null; commit: number; highWatermark?: number; error?: string }[];
-  peers: { id: string; connected: boolean }[];
 }
 
 export function sleep(ms: number): Promise<void> {

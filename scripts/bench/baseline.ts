@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import readline from 'node:readline';
 import { round } from './workloads.js';
 
 const WRITE_BYTES = 1024 * 1024;
@@ -50,24 +51,12 @@ process.stdin.resume();
 /** MB/s of one TCP stream over loopback between two processes for `ms`. */
 export async function loopback(ms: number): Promise<number> {
   const child = spawn(process.execPath, ['-e', SINK], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines: string[] = [];
-  let buffered = '';
-  const nextLine = (): Promise<string> =>
-    new Promise((resolve, reject) => {
-      const poll = (): void => {
-        const l = lines.shift();
-        if (l !== undefined) return resolve(l);
-        if (child.exitCode !== null) return reject(new Error('the loopback sink exited early'));
-        setTimeout(poll, 5);
-      };
-      poll();
-    });
-  child.stdout!.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    const parts = buffered.split('\n');
-    buffered = parts.pop()!;
-    lines.push(...parts);
-  });
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => {
+    const l = await lines.next();
+    if (l.done === true) throw new Error('the loopback sink exited early');
+    return l.value;
+  };
   const port = Number(await nextLine());
   const sock = net.connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => sock.once('connect', resolve).once('error', reject));

@@ -25,7 +25,7 @@ import { repoRoot } from '../../chaos/cluster.js';
 import { loopback, rawDisk } from './baseline.js';
 import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
-import { startRaftlog, type SyncMode } from './raftlog.js';
+import { startRaftlog } from './raftlog.js';
 import type { Target } from './target.js';
 import { failover, latency, round, throughput, type FailoverResult, type LatencyResult, type ThroughputResult } from './workloads.js';
 
@@ -117,8 +117,8 @@ async function main(): Promise<void> {
 
   const nodeArgs = opts.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : undefined;
   const starters: { key: string; start: () => Promise<Target> }[] = [
-    { key: 'raftlog-fsync', start: () => startRaftlog({ sync: 'fsync' as SyncMode, ...(nodeArgs !== undefined ? { nodeArgs } : {}) }) },
-    { key: 'raftlog-interval', start: () => startRaftlog({ sync: 'interval' as SyncMode }) },
+    { key: 'raftlog-fsync', start: () => startRaftlog({ sync: 'fsync', ...(nodeArgs !== undefined ? { nodeArgs } : {}) }) },
+    { key: 'raftlog-interval', start: () => startRaftlog({ sync: 'interval' }) },
     ...(natsVersion !== null ? [{ key: 'nats', start: () => startNats({ log: say }) }] : []),
   ];
   const results = new Map<string, SystemResult>();
@@ -205,7 +205,10 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
   const relaxed = results.get('raftlog-interval');
   const nats = results.get('nats');
   const tp = (r: SystemResult | undefined, bytes: number, producers: number): ThroughputResult | undefined => r?.throughput.find((x) => x.recordBytes === bytes && x.producers === producers);
-  const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`);
+  const ratio = (a: number | undefined, b: number | undefined): string => {
+    const r = ratioNum(a, b);
+    return r === null ? 'n/a' : `${r.toFixed(2)}x`;
+  };
   const lines: string[] = [];
   lines.push('### Producer throughput (acks=all, replication 3, 3 nodes on loopback)', '');
   lines.push('| record | producers | raftlog fsync rec/s | MB/s | raftlog interval (relaxed) MB/s | NATS JetStream R3 rec/s | MB/s | fsync / NATS | relaxed / NATS |');

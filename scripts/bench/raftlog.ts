@@ -12,6 +12,7 @@
  * is measured, not the default 300 ms first wait.
  */
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { clusterView } from '../../chaos/view.js';
 import { Client, silentLogger, type Consumer, type Producer } from '../../src/client/index.js';
 import type { Closeable, Target, TargetProducer } from './target.js';
 
@@ -37,14 +38,8 @@ export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: st
     const deadline = Date.now() + LEADER_MS_MAX;
     while (Date.now() < deadline) {
       // The real leader, from every live node's own view (metadata gossip may lag an election).
-      let best: { id: string; term: number } | null = null;
-      for (const n of cluster.nodes) {
-        if (n.process === null) continue;
-        const s = await cluster.status(n.id).catch(() => null);
-        const g = s?.groups.find((x) => x.group.startsWith(`${log}/0`));
-        if (g !== undefined && g.role === 'leader' && (best === null || g.term > best.term)) best = { id: n.id, term: g.term };
-      }
-      if (best !== null) return best.id;
+      const found = (await clusterView(cluster)).groups.get(`${log}/0`)?.leader ?? null;
+      if (found !== null) return found;
       await sleep(20);
     }
     throw new Error(`${log}/0 had no leader within ${LEADER_MS_MAX} ms; see the node logs in ${cluster.dir}`);

@@ -57,6 +57,12 @@ export class GroupError extends Error {
   }
 }
 
+/** A join or sync parked on a member until the rebalance answers it (see `park`). */
+interface Waiter<T> {
+  readonly resolve: (r: T) => void;
+  readonly reject: (e: Error) => void;
+}
+
 interface Member {
   readonly memberId: string;
   clientId: string;
@@ -65,9 +71,9 @@ interface Member {
   rebalanceTimeoutMs: number;
   lastSeen: number;
   /** A join waiting for the rebalance to complete. */
-  join: { resolve: (r: JoinGroupResponse) => void; reject: (e: Error) => void } | null;
+  join: Waiter<JoinGroupResponse> | null;
   /** A sync waiting for the leader's assignment. */
-  sync: { resolve: (r: SyncGroupResponse) => void; reject: (e: Error) => void } | null;
+  sync: Waiter<SyncGroupResponse> | null;
 }
 
 interface LiveGroup {
@@ -192,7 +198,7 @@ export class GroupCoordinator {
     g.protocolType = req.protocolType;
     if (m.join !== null) m.join.reject(new GroupError(ErrorCode.RebalanceInProgress, 'a newer join from this member replaced this one'));
     const member = m;
-    const done = new Promise<JoinGroupResponse>((resolve, reject) => (member.join = { resolve, reject }));
+    const done = park<JoinGroupResponse>((w) => (member.join = w));
     if (!g.preparing) this.prepareRebalance(g, g.members.size === 1 && (g.record === null || g.record.members.length === 0) ? INITIAL_REBALANCE_DELAY_MS : maxRebalance(g.members));
     this.maybeCompleteJoin(g);
     return done;
@@ -203,7 +209,7 @@ export class GroupCoordinator {
     g.rebalanceDeadline = Date.now() + waitMs;
     for (const m of g.members.values()) {
       if (m.sync !== null) {
-        m.sync.reject(new GroupError(ErrorCode.RebalanceInProgress, `group '${g.id}' is rebalancing; join again`));
+        m.sync.reject(rebalancing(g.id));
         m.sync = null;
       }
     }
@@ -242,8 +248,7 @@ export class GroupCoordinator {
     try {
       r = await this.propose({ type: 'groupGeneration', group: g.id, generation, protocolType: g.protocolType, protocol, leader, members: records });
     } catch (err) {
-      g.proposing = false;
-      for (const m of members) this.failWaiters(m, toGroupError(err, this));
+      for (const m of members) this.failWaiters(m, this.toGroupError(err));
       return;
     } finally {
       g.proposing = false;
@@ -278,20 +283,11 @@ export class GroupCoordinator {
   }
 
   async sync(req: SyncGroupRequest): Promise<SyncGroupResponse> {
-    this.ensureActive();
-    const g = this.groups.get(req.group);
-    const m = g?.members.get(req.memberId);
-    if (g === undefined || m === undefined) throw new GroupError(ErrorCode.UnknownMemberId, `member '${req.memberId}' is not in group '${req.group}'; join again`);
-    m.lastSeen = Date.now();
-    if (g.preparing) throw new GroupError(ErrorCode.RebalanceInProgress, `group '${req.group}' is rebalancing; join again`);
+    const { g, m } = this.liveMember(req.group, req.memberId);
     const rec = g.record!;
     if (req.generation !== rec.generation) throw new GroupError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over (it is at ${rec.generation}); join again`);
     if (rec.state === 'Stable') return { assignment: rec.assignments[req.memberId] ?? new Uint8Array(0) };
-    const mine = new Promise<SyncGroupResponse>((resolve, reject) => (m.sync = { resolve, reject }));
-    // The leader's own wait can be rejected (a join starts a rebalance) while it is still
-    // proposing the assignment below, before anyone awaits it: mark it handled so that rejection
-    // is not an unhandled one that stops the node. It is returned (or superseded) below.
-    mine.catch(() => undefined);
+    const mine = park<SyncGroupResponse>((w) => (m.sync = w));
     if (req.memberId === rec.leader && !g.proposing) {
       g.proposing = true;
       try {
@@ -299,7 +295,7 @@ export class GroupCoordinator {
         if (!r.ok) throw new GroupError(r.code, r.message);
         g.record = r.value as GroupRecord;
       } catch (err) {
-        const e = toGroupError(err, this);
+        const e = this.toGroupError(err);
         for (const x of g.members.values()) this.failWaiters(x, e);
         throw e;
       } finally {
@@ -315,14 +311,20 @@ export class GroupCoordinator {
   }
 
   heartbeat(req: HeartbeatRequest): Record<string, never> {
-    this.ensureActive();
-    const g = this.groups.get(req.group);
-    const m = g?.members.get(req.memberId);
-    if (g === undefined || m === undefined) throw new GroupError(ErrorCode.UnknownMemberId, `member '${req.memberId}' is not in group '${req.group}'; join again`);
-    m.lastSeen = Date.now();
-    if (g.preparing) throw new GroupError(ErrorCode.RebalanceInProgress, `group '${req.group}' is rebalancing; join again`);
+    const { g } = this.liveMember(req.group, req.memberId);
     if (req.generation !== g.record?.generation) throw new GroupError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over; join again`);
     return {};
+  }
+
+  /** The member a sync or heartbeat comes from, now seen alive; REBALANCE_IN_PROGRESS while its group rejoins. */
+  private liveMember(group: string, memberId: string): { g: LiveGroup; m: Member } {
+    this.ensureActive();
+    const g = this.groups.get(group);
+    const m = g?.members.get(memberId);
+    if (g === undefined || m === undefined) throw new GroupError(ErrorCode.UnknownMemberId, `member '${memberId}' is not in group '${group}'; join again`);
+    m.lastSeen = Date.now();
+    if (g.preparing) throw rebalancing(group);
+    return { g, m };
   }
 
   async leave(req: LeaveGroupRequest): Promise<Record<string, never>> {
@@ -393,7 +395,7 @@ export class GroupCoordinator {
     try {
       await this.host.meta.linearizable();
     } catch (err) {
-      throw toGroupError(err, this);
+      throw this.toGroupError(err);
     }
     if (req.partitions === undefined) {
       return { offsets: this.host.meta.offsets(req.group).map(([topic, partition, o]) => ({ topic, partition, offset: o.offset, metadata: o.metadata })) };
@@ -424,9 +426,8 @@ export class GroupCoordinator {
       groups: ids.map((id): GroupDescription => {
         const g = this.groups.get(id);
         const rec = g?.record ?? this.host.meta.consumerGroup(id) ?? null;
-        const hasOffsets = this.host.meta.offsets(id).length > 0;
         if (rec === null && g === undefined) {
-          const state: GroupState = hasOffsets ? 'Empty' : 'Dead';
+          const state: GroupState = this.host.meta.offsets(id).length > 0 ? 'Empty' : 'Dead';
           return { group: id, state, generation: 0, protocolType: '', protocol: '', leader: '', members: [] };
         }
         const stable = rec !== null && rec.state === 'Stable' && g?.preparing !== true;
@@ -477,7 +478,7 @@ export class GroupCoordinator {
         }),
       ]);
     } catch (err) {
-      throw toGroupError(err, this);
+      throw this.toGroupError(err);
     } finally {
       clearTimeout(timer);
     }
@@ -490,9 +491,31 @@ export class GroupCoordinator {
     m.sync = null;
   }
 
-  coordinatorId(): string | null {
-    return this.host.controllerId();
+  private toGroupError(err: unknown): GroupError {
+    if (err instanceof GroupError) return err;
+    if (err instanceof RaftError) {
+      const lead = this.host.controllerId();
+      return new GroupError(lead === null ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator, `the coordinator changed: ${err.message}`, lead);
+    }
+    return new GroupError(ErrorCode.UnknownServerError, err instanceof Error ? err.message : String(err));
   }
+}
+
+/**
+ * Parks a join or sync on its member. A parked request can be rejected at any moment (a join
+ * starts a rebalance, the member leaves, the coordinator moves), even before anyone awaits it:
+ * the leader's own sync is parked while it is still proposing the assignment, and is dropped if
+ * that proposal fails. So every waiter is marked handled here, and such a rejection is never an
+ * unhandled one that stops the node; whoever does await it still gets it.
+ */
+function park<T>(set: (w: Waiter<T>) => void): Promise<T> {
+  const p = new Promise<T>((resolve, reject) => set({ resolve, reject }));
+  p.catch(() => undefined);
+  return p;
+}
+
+function rebalancing(group: string): GroupError {
+  return new GroupError(ErrorCode.RebalanceInProgress, `group '${group}' is rebalancing; join again`);
 }
 
 function maxRebalance(members: Map<string, Member>): number {
@@ -520,13 +543,4 @@ function chooseProtocol(lists: readonly (readonly GroupProtocol[])[]): string {
     }
   }
   return best;
-}
-
-function toGroupError(err: unknown, c: GroupCoordinator): GroupError {
-  if (err instanceof GroupError) return err;
-  if (err instanceof RaftError) {
-    const lead = c.coordinatorId();
-    return new GroupError(lead === null ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator, `the coordinator changed: ${err.message}`, lead);
-  }
-  return new GroupError(ErrorCode.UnknownServerError, err instanceof Error ? err.message : String(err));
 }

@@ -123,8 +123,9 @@ export class MetaStateMachine implements GroupStateMachine {
 
   /** A group's committed offsets: [topic, partition, record]. */
   offsets(group: string): [string, number, OffsetRecord][] {
-    return this.store.entries<OffsetRecord>(offsetPrefix(group)).map(([k, v]) => {
-      const [topic, partition] = k.slice(offsetPrefix(group).length).split('/');
+    const prefix = offsetPrefix(group);
+    return this.store.entries<OffsetRecord>(prefix).map(([k, v]) => {
+      const [topic, partition] = k.slice(prefix.length).split('/');
       return [decodeURIComponent(topic!), Number(partition), v];
     });
   }

@@ -10,6 +10,7 @@ import {
   type ApiError,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
+  type CreateTopicSpec,
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
   type InitProducerIdResponse,
@@ -71,8 +72,8 @@ export class Controller {
     // partition placed on a dead node could not elect a leader until that node returns.
     const liveNodes = (): string[] => nodes.filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
     // Peers may still be connecting (just after start-up, or after a blip): give them a moment.
-    const needed = Math.max(...req.topics.map((t) => (t.replicationFactor === -1 ? Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodes.length) : t.replicationFactor)));
-    const waitUntil = Math.min(Date.now() + PEER_WAIT_MS_MAX, Date.now() + req.timeoutMs / 2);
+    const needed = Math.max(...req.topics.map((t) => replicationFactor(t, nodes.length)));
+    const waitUntil = Date.now() + Math.min(PEER_WAIT_MS_MAX, req.timeoutMs / 2);
     while (liveNodes().length < Math.min(needed, nodes.length) && Date.now() < waitUntil) await new Promise((r) => setTimeout(r, 50));
     const live = liveNodes();
     const results: TopicResult[] = [];
@@ -80,7 +81,7 @@ export class Controller {
     const deadline = Date.now() + req.timeoutMs;
     for (const spec of req.topics) {
       const partitions = spec.partitions === -1 ? DEFAULT_PARTITIONS : spec.partitions;
-      const rf = spec.replicationFactor === -1 ? Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodes.length) : spec.replicationFactor;
+      const rf = replicationFactor(spec, nodes.length);
       if (partitions < 1) {
         results.push({ name: spec.name, error: { code: ErrorCode.InvalidPartitions, message: `a topic needs at least 1 partition, not ${partitions}` } });
         continue;
@@ -190,6 +191,11 @@ export class Controller {
       }
     }
   }
+}
+
+/** The requested replication factor, or the default (-1) for a cluster of `nodes`. */
+function replicationFactor(spec: CreateTopicSpec, nodes: number): number {
+  return spec.replicationFactor === -1 ? Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodes) : spec.replicationFactor;
 }
 
 function resultError(r: MetaResult): ApiError {

@@ -240,8 +240,9 @@ export class Partition implements GroupStateMachine {
       throw toPartitionError(err, this.name);
     }
     this.group.wake();
+    // waitForData wakes on every apply and when leadership is lost; no offset is ever reached.
     const deadline = Date.now() + timeoutMs;
-    while (this.isLeader() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    while (this.isLeader() && Date.now() < deadline) await this.waitForData(Number.MAX_SAFE_INTEGER, deadline - Date.now());
     return this.leaderHint();
   }
 

@@ -1,12 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { GroupStatus } from '../../src/api/protocol.js';
 import { eventually, readPartition, startCluster, type TestCluster } from './helpers.js';
 import { rawRequest } from './raw.js';
 
-type GroupView = { group: string; role: string; term: number; highWatermark?: number; logStartOffset?: number; firstIndex: number; lastIndex: number; commit: number };
-
-async function groupOn(t: TestCluster, node: string, prefix: string): Promise<GroupView | undefined> {
-  const s = (await t.cluster.status(node)) as unknown as { groups: GroupView[] };
-  return s.groups.find((g) => g.group.startsWith(prefix));
+async function groupOn(t: TestCluster, node: string, prefix: string): Promise<GroupStatus | undefined> {
+  return (await t.cluster.status(node)).groups.find((g) => g.group.startsWith(prefix));
 }
 
 async function leaderOf(t: TestCluster, prefix: string): Promise<string> {
