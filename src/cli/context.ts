@@ -1,5 +1,5 @@
 /** The options every command shares (--brokers) and the client built from them. */
-import { Client, type Logger } from '../client/index.js';
+import { Client, silentLogger, type Admin, type Logger } from '../client/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './errors.js';
 
@@ -25,8 +25,7 @@ export function defaultBrokers(io: Io): string {
 
 /** Warnings of the client library go to stderr, prefixed. */
 function cliLogger(io: Io): Logger {
-  const noop = (): void => {};
-  return { debug: noop, info: noop, warn: (m) => io.err(`raftlog: ${m}\n`), error: (m) => io.err(`raftlog: ${m}\n`) };
+  return { ...silentLogger, warn: (m) => io.err(`raftlog: ${m}\n`), error: (m) => io.err(`raftlog: ${m}\n`) };
 }
 
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
@@ -39,4 +38,14 @@ export function makeClient(io: Io, opts: CommonOptions): Client {
     logger: cliLogger(io),
     ...io.clientOptions,
   });
+}
+
+/** Runs `body` with an admin client of its own, disconnected afterwards. */
+export async function withAdmin(io: Io, opts: CommonOptions, body: (admin: Admin) => Promise<number>): Promise<number> {
+  const admin = makeClient(io, opts).admin();
+  try {
+    return await body(admin);
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -7,7 +7,7 @@
  * during the previous one, instead of a queue of small batches building up.
  */
 import type { Acks } from '../api/protocol.js';
-import type { RecordInput } from '../../storage/record-batch.js';
+import { BATCH_HEADER_BYTES, type RecordInput } from '../../storage/record-batch.js';
 import { RaftlogError } from './errors.js';
 import type { RecordMetadata } from './messages.js';
 import { Backoff, type RetryOptions } from './retry.js';
@@ -100,9 +100,6 @@ export interface AccumulatorOptions {
   readonly onReady: (q: PartitionQueue) => void;
 }
 
-/** A batch's header, which every batch carries besides its records. */
-export const BATCH_OVERHEAD_BYTES = 61;
-
 export class Accumulator {
   private readonly queues = new Map<string, PartitionQueue>();
 
@@ -133,7 +130,7 @@ export class Accumulator {
         partition,
         acks,
         records: [],
-        bytes: BATCH_OVERHEAD_BYTES,
+        bytes: BATCH_HEADER_BYTES,
         createdAt: Date.now(),
         deadline,
         encoded: null,

@@ -3,9 +3,9 @@
  * descriptions come from metadata; offsets from each partition's leader; consumer-group calls
  * to the group's coordinator (group-admin.ts).
  */
-import { ErrorCode, LIMITS, topicNameProblem, type NodeRef, type StatusResponse, type TopicConfig } from '../api/protocol.js';
+import { ErrorCode, LIMITS, type NodeRef, type StatusResponse, type TopicConfig } from '../api/protocol.js';
 import { localTimeout, type Cluster } from './cluster.js';
-import { RaftlogError, fromApiError, invalidArgument } from './errors.js';
+import { RaftlogError, checkTopicName, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';
 import { GroupAdmin, type ConsumerGroupDescription, type GroupOverview, type GroupTopicOffsets, type ResetTarget } from './group-admin.js';
 import { formatOffset } from './offsets.js';
@@ -146,8 +146,9 @@ export class Admin {
     checkTopicList([topic]);
     const t = await this.cluster.topic(topic);
     const partitions = t.partitions.map((p) => p.partition);
-    const latest = await listOffsets(this.cluster, partitions.map((partition) => ({ topic, partition, spec: 'latest' as const })));
-    const earliest = await listOffsets(this.cluster, partitions.map((partition) => ({ topic, partition, spec: 'earliest' as const })));
+    const [latest, earliest] = await Promise.all(
+      (['latest', 'earliest'] as const).map((spec) => listOffsets(this.cluster, partitions.map((partition) => ({ topic, partition, spec })))),
+    );
     return partitions.map((partition, i) => ({
       partition,
       offset: formatOffset(latest[i].offset),
@@ -234,9 +235,6 @@ export class Admin {
 function checkTopicList(topics: readonly string[]): string[] {
   if (!Array.isArray(topics) || topics.length === 0) throw invalidArgument('name at least one topic');
   if (topics.length > LIMITS.topicsPerRequestMax) throw invalidArgument(`at most ${LIMITS.topicsPerRequestMax} topics per request, not ${topics.length}`);
-  for (const t of topics) {
-    const problem = topicNameProblem(t);
-    if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(t) });
-  }
+  for (const t of topics) checkTopicName(t);
   return [...topics];
 }

@@ -11,6 +11,7 @@
  */
 import { ErrorCode, LIMITS, type FetchResponse } from '../api/protocol.js';
 import { BatchAttributes, readBatchHeader, records } from '../../storage/record-batch.js';
+import { byPartition, tpKey as key } from './assignors/types.js';
 import type { Cluster } from './cluster.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import { listOffsets } from './list-offsets.js';
@@ -46,8 +47,6 @@ interface Completed {
   readonly run: number;
   readonly outcome: FetchOutcome;
 }
-
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** For a consumer driven by a group consumer: called in the loop after each handler's records count as processed. */
 export interface ConsumerHooks {
@@ -106,16 +105,7 @@ export class Consumer {
 
   /** Sets the partitions to read (replacing any earlier assignment) and where to start. */
   assign(assignments: readonly PartitionAssignment[]): void {
-    const next = new Map<string, Assigned>();
-    for (const a of assignments) {
-      if (typeof a.topic !== 'string' || !Number.isInteger(a.partition) || a.partition < 0) throw invalidArgument(`cannot assign ${String(a.topic)}/${String(a.partition)}`);
-      const entry = this.fresh(a.topic, a.partition);
-      this.setStart(entry, a.offset);
-      next.set(key(a.topic, a.partition), entry);
-    }
-    this.assigned.clear();
-    for (const [k, v] of next) this.assigned.set(k, v);
-    this.signal.wake();
+    this.setAssignment(assignments, false);
   }
 
   /**
@@ -123,21 +113,7 @@ export class Consumer {
    * position, pause and in-flight state; only new ones start at the given offset.
    */
   reassign(assignments: readonly PartitionAssignment[]): void {
-    const next = new Map<string, Assigned>();
-    for (const a of assignments) {
-      const k = key(a.topic, a.partition);
-      const kept = this.assigned.get(k);
-      if (kept) {
-        next.set(k, kept);
-        continue;
-      }
-      const entry = this.fresh(a.topic, a.partition);
-      this.setStart(entry, a.offset);
-      next.set(k, entry);
-    }
-    this.assigned.clear();
-    for (const [k, v] of next) this.assigned.set(k, v);
-    this.signal.wake();
+    this.setAssignment(assignments, true);
   }
 
   /** The next offset to read of every assigned partition whose position is known. */
@@ -175,7 +151,12 @@ export class Consumer {
 
   paused(): { topic: string; partitions: number[] }[] {
     const byTopic = new Map<string, number[]>();
-    for (const a of this.assigned.values()) if (a.paused) byTopic.set(a.topic, [...(byTopic.get(a.topic) ?? []), a.partition]);
+    for (const a of this.assigned.values()) {
+      if (!a.paused) continue;
+      const list = byTopic.get(a.topic) ?? [];
+      list.push(a.partition);
+      byTopic.set(a.topic, list);
+    }
     return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
   }
 
@@ -216,6 +197,26 @@ export class Consumer {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** Replaces the assignment; with `keep`, a partition assigned already keeps its entry. */
+  private setAssignment(assignments: readonly PartitionAssignment[], keep: boolean): void {
+    const next = new Map<string, Assigned>();
+    for (const a of assignments) {
+      const k = key(a.topic, a.partition);
+      const kept = keep ? this.assigned.get(k) : undefined;
+      if (kept) {
+        next.set(k, kept);
+        continue;
+      }
+      if (typeof a.topic !== 'string' || !Number.isInteger(a.partition) || a.partition < 0) throw invalidArgument(`cannot assign ${String(a.topic)}/${String(a.partition)}`);
+      const entry = this.fresh(a.topic, a.partition);
+      this.setStart(entry, a.offset);
+      next.set(k, entry);
+    }
+    this.assigned.clear();
+    for (const [k, v] of next) this.assigned.set(k, v);
+    this.signal.wake();
+  }
 
   private fresh(topic: string, partition: number): Assigned {
     return { topic, partition, next: null, spec: null, resetFrom: null, paused: false, version: 0, busy: false, retryAt: 0, backoff: new Backoff(this.retry), highWatermark: -1 };
@@ -308,7 +309,9 @@ export class Consumer {
         this.partitionFailed(a, toRaftlogError(err));
         continue;
       }
-      byLeader.set(address, [...(byLeader.get(address) ?? []), a]);
+      const list = byLeader.get(address) ?? [];
+      list.push(a);
+      byLeader.set(address, list);
     }
     for (const [address, all] of byLeader) {
       // The rest wait for the next turn of the loop.
@@ -347,12 +350,12 @@ export class Consumer {
       for (const a of outcome.parts) if (this.isAssigned(a)) this.partitionFailed(a, outcome.error.withContext(`${a.topic}/${a.partition}`));
       return;
     }
-    const results = Array.isArray(outcome.response.partitions) ? outcome.response.partitions : [];
+    const results = byPartition(Array.isArray(outcome.response.partitions) ? outcome.response.partitions : []);
     for (const [i, a] of outcome.parts.entries()) {
       if (!this.running) return;
       // Data of a partition paused or moved (seek) since the fetch began is dropped.
       if (!this.isAssigned(a) || a.paused || a.version !== outcome.versions[i] || a.next === null) continue;
-      const r = results.find((x) => x.topic === a.topic && x.partition === a.partition);
+      const r = results.get(key(a.topic, a.partition));
       if (!r) continue;
       if (r.error) {
         const err = fromApiError(r.error, { topic: a.topic, partition: a.partition, node: outcome.address });

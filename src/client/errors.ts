@@ -4,7 +4,7 @@
  * whether retrying can succeed, and for writes whether the outcome is unknown (the request may
  * have taken effect although no answer came back).
  */
-import { ErrorCode, isCertainFailure, isRetriable, type ApiError, type NodeRef } from '../api/protocol.js';
+import { ErrorCode, isCertainFailure, isRetriable, topicNameProblem, type ApiError, type NodeRef } from '../api/protocol.js';
 
 /** Failures the client detects itself; a node never sends these. */
 export const ClientErrorCode = {
@@ -142,4 +142,10 @@ export function toRaftlogError(err: unknown): RaftlogError {
 
 export function invalidArgument(message: string): RaftlogError {
   return new RaftlogError(ClientErrorCode.InvalidArgument, message);
+}
+
+/** Throws INVALID_TOPIC for a name the cluster would refuse (Kafka's rule, topicNameProblem). */
+export function checkTopicName(topic: unknown): void {
+  const problem = topicNameProblem(topic);
+  if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(topic) });
 }

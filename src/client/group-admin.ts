@@ -3,13 +3,14 @@
  * list, describe (members with their metadata and assignment decoded when they speak the consumer
  * protocol), committed offsets, offset resets (only while the group has no members) and deletion.
  */
-import { ErrorCode, topicNameProblem, type ApiError, type GroupDescription as WireDescription, type GroupState, type OffsetSpec } from '../api/protocol.js';
+import { ErrorCode, type ApiError, type GroupDescription as WireDescription, type GroupState, type OffsetSpec } from '../api/protocol.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, decodeMetadata } from './assignors/protocol.js';
-import type { TopicPartitionList } from './assignors/types.js';
+import { compareIds, type TopicPartitionList } from './assignors/types.js';
 import { localTimeout, type Cluster } from './cluster.js';
 import { GroupCoordinator } from './coordinator.js';
-import { RaftlogError, fromApiError, invalidArgument, toRaftlogError } from './errors.js';
+import { RaftlogError, checkTopicName, fromApiError, invalidArgument, toRaftlogError } from './errors.js';
 import { listOffsets } from './list-offsets.js';
+import { asBuffer } from './messages.js';
 import { formatOffset, parseOffset } from './offsets.js';
 
 export interface GroupOverview {
@@ -63,7 +64,7 @@ export class GroupAdmin {
     const resp = await new GroupCoordinator(this.cluster, null).send({ type: 'listGroups' }, this.cluster.config.requestTimeoutMs);
     const groups = (Array.isArray(resp.groups) ? resp.groups : [])
       .map((g) => ({ groupId: g.group, protocolType: g.protocolType, state: g.state, members: g.members }))
-      .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+      .sort((a, b) => compareIds(a.groupId, b.groupId));
     return { groups };
   }
 
@@ -99,8 +100,7 @@ export class GroupAdmin {
     if (opts.topics !== undefined) {
       partitions = [];
       for (const topic of opts.topics) {
-        const problem = topicNameProblem(topic);
-        if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(topic) });
+        checkTopicName(topic);
         const t = await this.cluster.topic(topic);
         for (const p of t.partitions) partitions.push({ topic, partition: p.partition });
       }
@@ -108,7 +108,9 @@ export class GroupAdmin {
     const resp = await this.coordinator(id).send(partitions === undefined ? { type: 'fetchOffsets', group: id } : { type: 'fetchOffsets', group: id, partitions }, this.cluster.config.requestTimeoutMs);
     const byTopic = new Map<string, { partition: number; offset: string; metadata: string }[]>();
     for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) {
-      byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partition: o.partition, offset: formatOffset(o.offset < 0 ? -1 : o.offset), metadata: o.metadata ?? '' }]);
+      const list = byTopic.get(o.topic) ?? [];
+      list.push({ partition: o.partition, offset: formatOffset(o.offset < 0 ? -1 : o.offset), metadata: o.metadata ?? '' });
+      byTopic.set(o.topic, list);
     }
     return [...byTopic.keys()].sort().map((topic) => ({ topic, partitions: (byTopic.get(topic) ?? []).sort((a, b) => a.partition - b.partition) }));
   }
@@ -176,13 +178,13 @@ export class GroupAdmin {
     if (to === 'earliest' || to === 'latest') return look(to);
     if ('timestamp' in to) {
       if (!Number.isSafeInteger(to.timestamp) || to.timestamp < 0) throw invalidArgument(`timestamp ${String(to.timestamp)} is not ms since the epoch`);
-      const [found, latest] = [await look({ timestamp: to.timestamp }), await look('latest')];
+      const [found, latest] = await Promise.all([look({ timestamp: to.timestamp }), look('latest')]);
       // Past every record: the end, as Kafka's --to-datetime does.
       return found.map((o, i) => (o < 0 ? latest[i] : o));
     }
     if ('offset' in to) {
       const wanted = parseOffset(to.offset);
-      const [earliest, latest] = [await look('earliest'), await look('latest')];
+      const [earliest, latest] = await Promise.all([look('earliest'), look('latest')]);
       return earliest.map((low, i) => Math.min(Math.max(wanted, low), latest[i]));
     }
     throw invalidArgument("resetOffsets 'to' must be 'earliest', 'latest', { offset } or { timestamp }");
@@ -209,7 +211,6 @@ function explainGroupError(e: RaftlogError, id: string): RaftlogError {
 }
 
 function describeMember(m: { memberId: string; clientId: string; metadata: Uint8Array; assignment: Uint8Array }, protocolType: string): MemberDescription {
-  const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   let subscription: string[] | null = null;
   let assignment: TopicPartitionList[] | null = null;
   if (protocolType === CONSUMER_PROTOCOL_TYPE) {

@@ -22,14 +22,14 @@
  * nothing is committed for it, not even at a rebalance or stop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ErrorCode, topicNameProblem, type JoinGroupResponse } from '../api/protocol.js';
+import type { JoinGroupResponse } from '../api/protocol.js';
 import { DEFAULT_ASSIGNORS } from './assignors/index.js';
 import { encodeMetadata } from './assignors/protocol.js';
 import { tpKey as key, type Assignor, type TopicPartitionList } from './assignors/types.js';
 import type { Cluster } from './cluster.js';
 import { Consumer } from './consumer.js';
 import type { EachBatchPayload, EachMessagePayload, RunOptions, StartOffset, TopicPartitions } from './consumer-types.js';
-import { RaftlogError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
+import { RaftlogError, checkTopicName, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import { GroupCommits } from './group-commits.js';
 import { Heartbeats } from './group-heartbeat.js';
 import type { GroupConsumerEvents, GroupConsumerOptions, GroupRunOptions, OffsetToCommit, SubscribeOptions } from './group-consumer-types.js';
@@ -151,11 +151,7 @@ export class GroupConsumer {
     if (this.loopDone) throw invalidArgument('subscribe() before run(): the subscription is part of what the member tells the group when it joins');
     const list = opts.topics instanceof RegExp ? [opts.topics] : Array.isArray(opts.topics) ? [...opts.topics] : null;
     if (list === null || list.length === 0) throw invalidArgument('subscribe() needs topics: a list of names and RegExps, or one RegExp');
-    for (const t of list) {
-      if (t instanceof RegExp) continue;
-      const problem = topicNameProblem(t);
-      if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(t) });
-    }
+    for (const t of list) if (!(t instanceof RegExp)) checkTopicName(t);
     for (const match of list) this.subscriptions.push({ match: match instanceof RegExp ? stateless(match) : match, fromBeginning: opts.fromBeginning === true });
   }
 

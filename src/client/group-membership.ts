@@ -10,7 +10,7 @@
  */
 import { ErrorCode, LIMITS, type CommitOffsetsResponse, type CommittedOffset, type JoinGroupResponse } from '../api/protocol.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from './assignors/protocol.js';
-import type { Assignor, TopicPartitionList } from './assignors/types.js';
+import { tpKey, type Assignor, type TopicPartitionList } from './assignors/types.js';
 import { localTimeout, type Cluster } from './cluster.js';
 import { GroupCoordinator } from './coordinator.js';
 import { RaftlogError, fromApiError, invalidArgument, toRaftlogError } from './errors.js';
@@ -218,7 +218,7 @@ export class GroupMembership {
     for (let i = 0; i < partitions.length; i += LIMITS.fetchPartitionsMax) {
       const chunk = partitions.slice(i, i + LIMITS.fetchPartitionsMax);
       const resp = await this.coordinator.send({ type: 'fetchOffsets', group: this.config.groupId, partitions: chunk }, this.config.requestTimeoutMs, this.config.retry);
-      for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) out.set(`${o.topic}\u0000${o.partition}`, o.offset);
+      for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) out.set(tpKey(o.topic, o.partition), o.offset);
     }
     return out;
   }

@@ -3,6 +3,7 @@
  * per leader, retried as a whole after a routing error.
  */
 import type { ListedOffset, OffsetSpec } from '../api/protocol.js';
+import { tpKey as key } from './assignors/types.js';
 import type { Cluster } from './cluster.js';
 import { ClientErrorCode, RaftlogError, fromApiError, shouldRetry } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
@@ -12,8 +13,6 @@ export interface OffsetQuery {
   readonly partition: number;
   readonly spec: OffsetSpec;
 }
-
-const key = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
 /** The offset of each query, in query order. */
 export async function listOffsets(cluster: Cluster, queries: readonly OffsetQuery[], retry: Required<RetryOptions> = cluster.config.retry): Promise<ListedOffset[]> {

@@ -79,7 +79,8 @@ export function toRecord(m: Message, what: string): { record: RecordInput; bytes
   return { record, bytes };
 }
 
-function asBuffer(v: Uint8Array): Buffer {
+/** A Buffer over the same bytes (no copy). */
+export function asBuffer(v: Uint8Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.length);
 }
 

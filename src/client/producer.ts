@@ -10,11 +10,12 @@
  * numbers advance only on success; a batch given up with an unknown outcome (or refused for its
  * sequence) makes the producer take a new producer id, whose sequences start again at 0.
  */
-import { ErrorCode, LIMITS, topicNameProblem, type Acks, type ProduceRequest, type ProduceResponse } from '../api/protocol.js';
-import { encodeBatch } from '../../storage/record-batch.js';
-import { Accumulator, BATCH_OVERHEAD_BYTES, SendOp, type PartitionQueue, type ProducerBatch } from './accumulator.js';
+import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse } from '../api/protocol.js';
+import { BATCH_HEADER_BYTES, encodeBatch } from '../../storage/record-batch.js';
+import { byPartition, tpKey } from './assignors/types.js';
+import { Accumulator, SendOp, type PartitionQueue, type ProducerBatch } from './accumulator.js';
 import { localTimeout, type Cluster } from './cluster.js';
-import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
+import { ClientErrorCode, RaftlogError, checkTopicName, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import { toRecord, type Message, type RecordMetadata, type TopicMessages } from './messages.js';
 import { gaveUp, retryOptions, withRetry, type RetryOptions } from './retry.js';
 import { PartitionChooser } from './sticky.js';
@@ -48,7 +49,7 @@ export interface ProducerBatchRequest {
   readonly acks?: Acks;
 }
 
-const ACKS: readonly Acks[] = ['all', 'leader', 'none'];
+export const ACKS: readonly Acks[] = ['all', 'leader', 'none'];
 /** Bytes of batches in one produce request, well inside the frame limit. */
 const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 
@@ -123,12 +124,11 @@ export class Producer {
     if (!isList(req.topicMessages)) throw invalidArgument('topicMessages must be an array');
     const placed: { topic: string; items: ReturnType<typeof toRecord>[]; explicit: (number | undefined)[] }[] = [];
     for (const tm of req.topicMessages) {
-      const problem = topicNameProblem(tm.topic);
-      if (problem) throw new RaftlogError(ErrorCode.InvalidTopic, problem, { topic: String(tm.topic) });
+      checkTopicName(tm.topic);
       if (!isList(tm.messages)) throw invalidArgument(`messages for topic '${tm.topic}' must be an array`);
       const items = tm.messages.map((m, i) => toRecord(m, `message ${i} to '${tm.topic}'`));
       for (const [i, it] of items.entries()) {
-        if (it.bytes + BATCH_OVERHEAD_BYTES > LIMITS.batchBytesMax) {
+        if (it.bytes + BATCH_HEADER_BYTES > LIMITS.batchBytesMax) {
           throw new RaftlogError(ErrorCode.RecordTooLarge, `message ${i} to '${tm.topic}' takes about ${it.bytes} bytes; a batch holds at most ${LIMITS.batchBytesMax}`, {
             topic: tm.topic,
           });
@@ -293,9 +293,9 @@ export class Producer {
       for (const b of batches) this.failedBatch(b, e.withContext(`${b.topic}/${b.partition}`, { topic: b.topic, partition: b.partition }));
       return;
     }
-    const results = Array.isArray(resp.results) ? resp.results : [];
+    const results = byPartition(Array.isArray(resp.results) ? resp.results : []);
     for (const b of batches) {
-      const r = results.find((x) => x.topic === b.topic && x.partition === b.partition);
+      const r = results.get(tpKey(b.topic, b.partition));
       if (r?.error) this.failedBatch(b, fromApiError(r.error, { topic: b.topic, partition: b.partition, node: address }));
       else if (r && typeof r.baseOffset === 'number' && Number.isSafeInteger(r.baseOffset) && r.baseOffset >= 0) this.succeeded(b, r.baseOffset);
       else {

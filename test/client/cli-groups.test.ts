@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../src/cli/program.js';
+import { main } from '../../src/cli/program.js';
 import { FakeCluster } from './fake-broker.js';
-import { FAST_RETRY, eventually } from './helpers.js';
+import { cliIo, eventually, runCli } from './helpers.js';
 
 let cluster: FakeCluster;
 beforeEach(async () => {
@@ -12,28 +11,7 @@ afterEach(async () => {
   await cluster.stop();
 });
 
-function io(signal?: AbortSignal): { io: Io; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      out: (t) => void out.push(t),
-      err: (t) => void err.push(t),
-      stdin: Readable.from(['']),
-      env: { RAFTLOG_BROKERS: cluster.brokers.join(',') },
-      signal,
-      clientOptions: { retry: FAST_RETRY, requestTimeoutMs: 2000 },
-    },
-  };
-}
-
-async function cli(args: string): Promise<{ code: number; out: string; err: string }> {
-  const x = io();
-  const code = await main(args.split(' ').filter((a) => a.length > 0), x.io);
-  return { code, out: x.out.join(''), err: x.err.join('') };
-}
+const cli = (args: string): ReturnType<typeof runCli> => runCli(cluster, args);
 
 const lines = (s: string): string[] => s.split('\n').filter((l) => l.length > 0);
 
@@ -61,7 +39,7 @@ describe('raftlog CLI: consumer groups', () => {
     cluster.append('orders', 1, ['x'].map((v) => ({ key: null, value: Buffer.from(v) })));
     // A member that follows until interrupted.
     const abort = new AbortController();
-    const x = io(abort.signal);
+    const x = cliIo(cluster, '', abort.signal);
     const following = main(['consume', 'orders', '--group', 'billing', '--from-beginning', '--max-wait-ms', '100'], x.io);
     await eventually(() => x.out.length === 4);
     await eventually(() => cluster.coordinator.committed('billing', 'orders', 0) === 3, 3000);

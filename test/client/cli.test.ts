@@ -1,8 +1,7 @@
-import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../src/cli/program.js';
+import { main } from '../../src/cli/program.js';
 import { FakeCluster } from './fake-broker.js';
-import { FAST_RETRY, eventually } from './helpers.js';
+import { cliIo, eventually, runCli } from './helpers.js';
 
 let cluster: FakeCluster;
 beforeEach(async () => {
@@ -12,34 +11,7 @@ afterEach(async () => {
   await cluster.stop();
 });
 
-interface Ran {
-  code: number;
-  out: string;
-  err: string;
-}
-
-function io(stdin = '', signal?: AbortSignal): { io: Io; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      out: (t) => void out.push(t),
-      err: (t) => void err.push(t),
-      stdin: Readable.from([stdin]),
-      env: { RAFTLOG_BROKERS: cluster.brokers.join(',') },
-      signal,
-      clientOptions: { retry: FAST_RETRY, requestTimeoutMs: 2000 },
-    },
-  };
-}
-
-async function cli(args: string, stdin = ''): Promise<Ran> {
-  const x = io(stdin);
-  const code = await main(args.split(' ').filter((a) => a.length > 0), x.io);
-  return { code, out: x.out.join(''), err: x.err.join('') };
-}
+const cli = (args: string, stdin = ''): ReturnType<typeof runCli> => runCli(cluster, args, stdin);
 
 describe('raftlog CLI', () => {
   it('topics create, list, describe, delete', async () => {
@@ -124,7 +96,7 @@ describe('raftlog CLI', () => {
   it('consume --follow keeps reading until interrupted', async () => {
     cluster.createTopic('live', 1);
     const abort = new AbortController();
-    const x = io('', abort.signal);
+    const x = cliIo(cluster, '', abort.signal);
     const running = main(['consume', 'live', '--follow', '--max-wait-ms', '200'], x.io);
     await eventually(() => cluster.requestsOf('fetch').length > 0);
     cluster.append('live', 0, [{ value: Buffer.from('one') }]);

@@ -374,10 +374,9 @@ export class FakeCluster {
 
   /** The error for a partition request at `node`, or the partition. */
   private route(node: string, topic: string, partition: number, pf: PartitionFault | null): ApiError | FakePartition {
-    if (pf && pf.fault.topic === topic && (pf.fault.partition === undefined || pf.fault.partition === partition)) {
+    if (pf && (pf.fault.topic === undefined || (pf.fault.topic === topic && (pf.fault.partition === undefined || pf.fault.partition === partition)))) {
       return { code: pf.action.code, message: 'injected', ...(pf.action.leader ? { leader: this.ref(pf.action.leader) } : {}) };
     }
-    if (pf && pf.fault.topic === undefined) return { code: pf.action.code, message: 'injected', ...(pf.action.leader ? { leader: this.ref(pf.action.leader) } : {}) };
     const p = this.topics.get(topic)?.partitions[partition];
     if (!p) return { code: ErrorCode.UnknownTopicOrPartition, message: `no partition ${topic}/${partition}` };
     if (p.leader !== node) {

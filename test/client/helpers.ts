@@ -1,4 +1,6 @@
 /** Shared set-up of the client tests: a fake cluster and a client with fast retries. */
+import { Readable } from 'node:stream';
+import { main, type Io } from '../../src/cli/program.js';
 import { Client, type ClientOptions } from '../../src/client/index.js';
 import { silentLogger } from '../../src/client/logger.js';
 import type { FakeCluster } from './fake-broker.js';
@@ -20,3 +22,28 @@ export async function eventually(check: () => boolean, ms = 2000): Promise<void>
 }
 
 export const text = (b: Uint8Array | null | undefined): string | null => (b === null || b === undefined ? null : Buffer.from(b).toString('utf8'));
+
+/** CLI input and environment pointed at `cluster`, with the output captured line by line. */
+export function cliIo(cluster: FakeCluster, stdin = '', signal?: AbortSignal): { io: Io; out: string[]; err: string[] } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return {
+    out,
+    err,
+    io: {
+      out: (t) => void out.push(t),
+      err: (t) => void err.push(t),
+      stdin: Readable.from([stdin]),
+      env: { RAFTLOG_BROKERS: cluster.brokers.join(',') },
+      signal,
+      clientOptions: { retry: FAST_RETRY, requestTimeoutMs: 2000 },
+    },
+  };
+}
+
+/** Runs the CLI in-process with space-separated `args`: its exit code and output. */
+export async function runCli(cluster: FakeCluster, args: string, stdin = ''): Promise<{ code: number; out: string; err: string }> {
+  const x = cliIo(cluster, stdin);
+  const code = await main(args.split(' ').filter((a) => a.length > 0), x.io);
+  return { code, out: x.out.join(''), err: x.err.join('') };
+}

@@ -8,7 +8,7 @@
  * --max-messages, then commits what it printed and leaves the group.
  */
 import type { Command } from 'commander';
-import type { ConsumedMessage, PartitionAssignment, StartOffset } from '../../client/index.js';
+import type { ConsumedMessage, ConsumerEvents, PartitionAssignment, StartOffset } from '../../client/index.js';
 import { makeClient, type CommonOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { printable } from '../format.js';
@@ -39,6 +39,34 @@ function formatRecord(topic: string, partition: number, m: ConsumedMessage, json
   const key = m.key === null ? '(null)' : printable(m.key.toString('utf8'));
   const value = m.value === null ? '(null)' : printable(m.value.toString('utf8'));
   return `partition ${partition} offset ${m.offset} key ${key} value ${value}`;
+}
+
+/** What both consumers offer: their crash and offsetReset events. */
+interface Watched {
+  on<K extends 'crash' | 'offsetReset'>(event: K, listener: (e: ConsumerEvents[K]) => void): () => void;
+}
+
+/**
+ * The end of a consume run: finish(code) sets the exit code; Ctrl-C finishes with 0 and a crash
+ * with 1 (said on stderr). Offset resets are said on stderr. done() waits for the exit code.
+ */
+function whenFinished(io: Io, consumer: Watched): { finish: (code: number) => void; done: () => Promise<number> } {
+  let finish!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (finish = resolve));
+  const onAbort = (): void => finish(0);
+  io.signal?.addEventListener('abort', onAbort);
+  if (io.signal?.aborted) finish(0);
+  consumer.on('crash', ({ error }) => {
+    io.err(`raftlog: ${error.message}\n`);
+    finish(1);
+  });
+  consumer.on('offsetReset', (e) => io.err(`raftlog: partition ${e.partition}: offset ${e.from} is out of range; reading from the earliest offset ${e.to}\n`));
+  const done = async (): Promise<number> => {
+    const code = await finished;
+    io.signal?.removeEventListener('abort', onAbort);
+    return code;
+  };
+  return { finish, done };
 }
 
 export function consumeCommand(program: Command, io: Io, run: Run): void {
@@ -84,16 +112,7 @@ export function consumeCommand(program: Command, io: Io, run: Run): void {
           }
           const assignment: PartitionAssignment[] = (opts.follow ? partitions : [...ends.keys()]).map((partition) => ({ topic, partition, offset: start }));
           let count = 0;
-          let finish!: (code: number) => void;
-          const finished = new Promise<number>((resolve) => (finish = resolve));
-          const onAbort = (): void => finish(0);
-          io.signal?.addEventListener('abort', onAbort);
-          if (io.signal?.aborted) finish(0);
-          consumer.on('crash', ({ error }) => {
-            io.err(`raftlog: ${error.message}\n`);
-            finish(1);
-          });
-          consumer.on('offsetReset', (e) => io.err(`raftlog: partition ${e.partition}: offset ${e.from} is out of range; reading from the earliest offset ${e.to}\n`));
+          const { finish, done } = whenFinished(io, consumer);
           consumer.assign(assignment);
           await consumer.run({
             eachMessage: ({ partition, message }) => {
@@ -109,9 +128,7 @@ export function consumeCommand(program: Command, io: Io, run: Run): void {
               }
             },
           });
-          const code = await finished;
-          io.signal?.removeEventListener('abort', onAbort);
-          return code;
+          return await done();
         } finally {
           await consumer.disconnect();
           await admin.disconnect();
@@ -129,20 +146,11 @@ async function consumeInGroup(topic: string, groupId: string, opts: ConsumeOptio
   const consumer = client.consumer({ groupId, maxWaitTimeInMs: opts.maxWaitMs });
   try {
     let count = 0;
-    let finish!: (code: number) => void;
-    const finished = new Promise<number>((resolve) => (finish = resolve));
-    const onAbort = (): void => finish(0);
-    io.signal?.addEventListener('abort', onAbort);
-    if (io.signal?.aborted) finish(0);
-    consumer.on('crash', ({ error }) => {
-      io.err(`raftlog: ${error.message}\n`);
-      finish(1);
-    });
+    const { finish, done } = whenFinished(io, consumer);
     consumer.on('group.join', (e) => {
       const partitions = e.memberAssignment.flatMap((l) => l.partitions).join(',');
       io.err(`raftlog: group ${e.groupId}, generation ${e.generation}: reading ${partitions === '' ? 'no partitions (the other members have them all)' : `partition${partitions.includes(',') ? 's' : ''} ${partitions}`} of ${topic}\n`);
     });
-    consumer.on('offsetReset', (e) => io.err(`raftlog: partition ${e.partition}: offset ${e.from} is out of range; reading from the earliest offset ${e.to}\n`));
     consumer.subscribe({ topics: [topic], fromBeginning: opts.fromBeginning === true });
     await consumer.run({
       autoCommitInterval: GROUP_COMMIT_INTERVAL_MS,
@@ -157,9 +165,7 @@ async function consumeInGroup(topic: string, groupId: string, opts: ConsumeOptio
         }
       },
     });
-    const code = await finished;
-    io.signal?.removeEventListener('abort', onAbort);
-    return code;
+    return await done();
   } finally {
     await consumer.disconnect();
   }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { Admin, ConsumerGroupDescription, GroupTopicOffsets, PartitionOffsets, ResetTarget } from '../../client/index.js';
-import { makeClient, type CommonOptions } from '../context.js';
+import { withAdmin, type CommonOptions } from '../context.js';
 import { UsageError, describeError } from '../errors.js';
 import { table } from '../format.js';
 import type { Io } from '../io.js';
@@ -76,14 +76,11 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
 
   brokersOption(groups.command('list').description('consumer groups with their state and member count'), io).action((opts: CommonOptions) =>
     run(opts, async () => {
-      const admin = makeClient(io, opts).admin();
-      try {
+      return withAdmin(io, opts, async (admin) => {
         const { groups: list } = await admin.listGroups();
         io.out(table(['GROUP', 'STATE', 'MEMBERS'], list.map((g) => [g.groupId, g.state, String(g.members)])));
         return 0;
-      } finally {
-        await admin.disconnect();
-      }
+      });
     }),
   );
 
@@ -91,8 +88,7 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
     .argument('<group>', 'group id')
     .action((groupId: string, opts: CommonOptions) =>
       run(opts, async () => {
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           const [d] = (await admin.describeGroups([groupId])).groups;
           if (d.error) {
             io.err(`raftlog: group '${groupId}' does not exist (raftlog groups list shows the groups there are)\n`);
@@ -115,9 +111,7 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
           if (rows.length > 0) io.out(`\n${table(['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'MEMBER'], rows)}\ntotal lag ${total}\n`);
           else io.out('\nno committed offsets and no assigned partitions\n');
           return 0;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 
@@ -131,8 +125,7 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
     .action((groupId: string, opts: ResetOptions) =>
       run(opts, async () => {
         const to = resetTarget(opts);
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           const before = (await admin.fetchOffsets({ groupId, topics: [opts.topic] })).find((t) => t.topic === opts.topic)?.partitions ?? [];
           // A group with members is refused with a message that says to stop them first.
           const after = await admin.resetOffsets({ groupId, topic: opts.topic, to });
@@ -143,9 +136,7 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
           });
           io.out(table(['PARTITION', 'BEFORE', 'AFTER'], rows));
           return 0;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 
@@ -153,14 +144,11 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
     .argument('<group>', 'group id')
     .action((groupId: string, opts: CommonOptions) =>
       run(opts, async () => {
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           await admin.deleteGroups([groupId]);
           io.out(`deleted group ${groupId}\n`);
           return 0;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 }

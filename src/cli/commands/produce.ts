@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { Acks, Message, RecordMetadata } from '../../client/index.js';
+import { ACKS } from '../../client/producer.js';
 import { makeClient, type CommonOptions } from '../context.js';
 import { UsageError, describeError } from '../errors.js';
 import type { Io } from '../io.js';
@@ -19,7 +20,6 @@ interface ProduceOptions extends CommonOptions {
 
 /** Records sent but not yet printed, before reading more input waits. */
 const UNACKED_MAX = 10_000;
-const ACKS: readonly Acks[] = ['all', 'leader', 'none'];
 
 function toAcks(v: string): Acks {
   const acks = ACKS.find((a) => a === v);

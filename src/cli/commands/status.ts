@@ -1,7 +1,7 @@
 /** `raftlog status`: every node's view of its Raft groups, from the `status` request. */
 import type { Command } from 'commander';
 import type { GroupStatus, StatusResponse } from '../../api/protocol.js';
-import { makeClient, type CommonOptions } from '../context.js';
+import { withAdmin, type CommonOptions } from '../context.js';
 import { describeError } from '../errors.js';
 import { duration, table } from '../format.js';
 import type { Io } from '../io.js';
@@ -28,8 +28,7 @@ export function statusCommand(program: Command, io: Io, run: Run): void {
     .option('--json', 'print the raw status answers as JSON')
     .action((opts: StatusOptions) =>
       run(opts, async () => {
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           const cluster = await admin.describeCluster();
           const answers: NodeAnswer[] = await Promise.all(
             cluster.nodes.map(async (n) => {
@@ -56,9 +55,7 @@ export function statusCommand(program: Command, io: Io, run: Run): void {
             }
           }
           return answers.some((a) => 'error' in a) ? 1 : 0;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 }

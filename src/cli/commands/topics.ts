@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { TopicConfig } from '../../api/protocol.js';
 import type { ConfigEntry, PartitionOffsets } from '../../client/index.js';
 import { KAFKA_NAME } from '../../client/topic-config.js';
-import { makeClient, type CommonOptions } from '../context.js';
+import { withAdmin, type CommonOptions } from '../context.js';
 import { UsageError, describeError } from '../errors.js';
 import { table } from '../format.js';
 import type { Io } from '../io.js';
@@ -35,8 +35,7 @@ export function topicsCommand(program: Command, io: Io, run: Run): void {
     .option('--if-not-exists', 'succeed when the topic exists already')
     .action((name: string, opts: CreateOptions) =>
       run(opts, async () => {
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           const created = await admin.createTopics({
             topics: [{ topic: name, numPartitions: opts.partitions, replicationFactor: opts.replicationFactor, configEntries: configEntries(opts.config) }],
           });
@@ -47,21 +46,16 @@ export function topicsCommand(program: Command, io: Io, run: Run): void {
           if (opts.ifNotExists) return 0;
           io.err(`raftlog: topic '${name}' already exists (describe it with: raftlog topics describe ${name})\n`);
           return 1;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 
   brokersOption(topics.command('list').description('list topic names'), io).action((opts: CommonOptions) =>
     run(opts, async () => {
-      const admin = makeClient(io, opts).admin();
-      try {
+      return withAdmin(io, opts, async (admin) => {
         for (const t of await admin.listTopics()) io.out(`${t}\n`);
         return 0;
-      } finally {
-        await admin.disconnect();
-      }
+      });
     }),
   );
 
@@ -69,8 +63,7 @@ export function topicsCommand(program: Command, io: Io, run: Run): void {
     .argument('<name>', 'topic name')
     .action((name: string, opts: CommonOptions) =>
       run(opts, async () => {
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           const [t] = (await admin.describeTopics({ topics: [name] })).topics;
           let offsets: PartitionOffsets[] = [];
           try {
@@ -86,9 +79,7 @@ export function topicsCommand(program: Command, io: Io, run: Run): void {
           });
           io.out(table(['PARTITION', 'LEADER', 'TERM', 'REPLICAS', 'HIGH WATERMARK', 'LOG START'], rows));
           return 0;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 
@@ -96,14 +87,11 @@ export function topicsCommand(program: Command, io: Io, run: Run): void {
     .argument('<name>', 'topic name')
     .action((name: string, opts: CommonOptions) =>
       run(opts, async () => {
-        const admin = makeClient(io, opts).admin();
-        try {
+        return withAdmin(io, opts, async (admin) => {
           await admin.deleteTopics({ topics: [name] });
           io.out(`deleted topic ${name}\n`);
           return 0;
-        } finally {
-          await admin.disconnect();
-        }
+        });
       }),
     );
 }

@@ -31,7 +31,13 @@ export function stickyAssign(input: AssignInput): GroupAssignment {
   const members = [...input.members].sort((a, b) => compareIds(a.memberId, b.memberId));
   const held = emptyAssignment(members);
   const subscribers = new Map<string, string[]>();
-  for (const m of members) for (const t of new Set(m.topics)) subscribers.set(t, [...(subscribers.get(t) ?? []), m.memberId]);
+  for (const m of members) {
+    for (const t of new Set(m.topics)) {
+      const list = subscribers.get(t) ?? [];
+      list.push(m.memberId);
+      subscribers.set(t, list);
+    }
+  }
   const all = subscribedPartitions(input);
   const exists = new Set(all.map((tp) => tpKey(tp.topic, tp.partition)));
   const owner = new Map<string, string>();

@@ -41,6 +41,16 @@ export interface Assignor {
 /** A topic-partition as a map key. */
 export const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
+/** Per-partition entries (e.g. of a response) by tpKey; the first entry of a partition wins. */
+export function byPartition<T extends { readonly topic: string; readonly partition: number }>(entries: readonly T[]): Map<string, T> {
+  const out = new Map<string, T>();
+  for (const e of entries) {
+    const k = tpKey(e.topic, e.partition);
+    if (!out.has(k)) out.set(k, e);
+  }
+  return out;
+}
+
 /** Code-unit order, as Kafka's String.compareTo (localeCompare would depend on the locale). */
 export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
