@@ -1,7 +1,12 @@
 /**
  * The producer's record accumulator: per partition, an open batch that collects records until its
  * linger time passes or it reaches the batch size, then a queue of closed batches that go out
- * strictly in order, one produce request in flight per partition. A batch whose linger time passes
+ * strictly in order, one produce request in flight per partition.
+ *
+ * Linger exists to pay a request's fixed cost once for many records. A batch that already holds
+ * `eagerBytes` has paid it: its linger ends with the event-loop turn in which it got there (records
+ * sent in that same turn, such as a burst of send() calls, still join it) instead of after
+ * `lingerMs`. Small batches, where waiting pays off, linger as before. A batch whose linger ends
  * while its partition is busy (a request in flight, or batches queued) stays open and keeps
  * filling until the partition is free: under load, each request carries everything that arrived
  * during the previous one, instead of a queue of small batches building up.
@@ -95,6 +100,8 @@ export interface PartitionQueue {
 export interface AccumulatorOptions {
   readonly lingerMs: number;
   readonly batchBytes: number;
+  /** A batch holding this many bytes stops lingering at the end of the event-loop turn. */
+  readonly eagerBytes: number;
   readonly retry: Required<RetryOptions>;
   /** A batch closed (linger passed, full, or flushed): it is ready to send. */
   readonly onReady: (q: PartitionQueue) => void;
@@ -139,15 +146,23 @@ export class Accumulator {
         backoff: new Backoff(this.opts.retry),
       };
       q.lingered = false;
-      q.lingerTimer = setTimeout(() => this.lingerPassed(q), this.opts.lingerMs);
+      const opened = q.open;
+      q.lingerTimer = setTimeout(() => {
+        q.lingerTimer = null;
+        this.lingerEnded(q, opened);
+      }, this.opts.lingerMs);
     }
-    q.open.records.push(rec);
-    q.open.bytes += rec.bytes;
-    if (q.open.bytes >= this.opts.batchBytes) this.close(q);
+    const batch = q.open;
+    const wasEager = batch.bytes >= this.opts.eagerBytes;
+    batch.records.push(rec);
+    batch.bytes += rec.bytes;
+    if (batch.bytes >= this.opts.batchBytes) this.close(q);
+    else if (!wasEager && batch.bytes >= this.opts.eagerBytes) setImmediate(() => this.lingerEnded(q, batch));
   }
 
-  private lingerPassed(q: PartitionQueue): void {
-    q.lingerTimer = null;
+  /** `batch`'s linger is over: it goes now if its partition is free, else when the request in flight ends. */
+  private lingerEnded(q: PartitionQueue, batch: ProducerBatch): void {
+    if (q.open !== batch) return;
     if (q.inFlight || q.ready.length > 0) q.lingered = true;
     else this.close(q);
   }

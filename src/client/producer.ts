@@ -29,6 +29,12 @@ export interface ProducerOptions {
   readonly lingerMs?: number;
   /** Bytes at which a batch is sent without waiting (default 512 KiB, at most 1 MiB). */
   readonly batchBytes?: number;
+  /**
+   * Bytes at which a batch stops lingering: it goes at the end of the event-loop turn in which it
+   * reached them (default 16 KiB, the size at which Kafka counts a batch full; at or above batchBytes,
+   * only lingerMs and batchBytes apply).
+   */
+  readonly eagerBatchBytes?: number;
   /** From send() to giving up on a record, retries included (default 120 s). */
   readonly deliveryTimeoutMs?: number;
   /** How long a leader may wait for replication before answering (default 30 s). */
@@ -89,10 +95,12 @@ export class Producer {
     this.retry = retryOptions({ ...cluster.config.retry, ...opts.retry });
     const lingerMs = nonNegative(opts.lingerMs ?? 5, 'lingerMs');
     const batchBytes = Math.min(positive(opts.batchBytes ?? 512 * 1024, 'batchBytes'), LIMITS.batchBytesMax);
+    const eagerBytes = positive(opts.eagerBatchBytes ?? 16 * 1024, 'eagerBatchBytes');
     this.chooser = new PartitionChooser(opts.random);
     this.accumulator = new Accumulator({
       lingerMs,
       batchBytes,
+      eagerBytes,
       retry: this.retry,
       onReady: (q) => {
         this.chooser.batchClosed(this.cluster.cachedTopic(q.topic), q.topic, q.partition);

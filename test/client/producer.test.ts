@@ -96,6 +96,23 @@ describe('producer', () => {
     await Promise.all([producer.disconnect(), small.disconnect()]);
   });
 
+  it('sends a batch that reached eagerBatchBytes at the end of the turn, with every record sent in that turn; small batches keep lingering', async () => {
+    cluster.createTopic('eager', 2, 1);
+    for (let p = 0; p < 2; p++) cluster.partition('eager', p).leader = 'n1';
+    const producer = clientFor(cluster).producer({ lingerMs: 60_000, eagerBatchBytes: 2000 });
+    await producer.connect();
+    const small = producer.send({ topic: 'eager', messages: [{ value: 'x', partition: 0 }] });
+    const big = 'y'.repeat(500);
+    // Seven sends in one turn: the batch passes 2000 bytes at the fourth, and all seven go together.
+    const burst = await Promise.all(Array.from({ length: 7 }, () => producer.send({ topic: 'eager', messages: [{ value: big, partition: 1 }] })));
+    expect(burst.map((r) => r[0].offset)).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(cluster.partition('eager', 1).log).toHaveLength(1);
+    // The one-record batch is still lingering (its 60 s are not up); disconnect flushes it.
+    expect(cluster.partition('eager', 0).log).toHaveLength(0);
+    await producer.disconnect();
+    expect((await small)[0].offset).toBe('0');
+  });
+
   it('stamps producer id, epoch and sequence numbers; sequences continue across batches', async () => {
     cluster.createTopic('idem', 1);
     const producer = clientFor(cluster).producer();
