@@ -235,6 +235,14 @@ export class RaftLog {
     return this.unstable.entries;
   }
 
+  /**
+   * The last index the host has persisted: everything before the unstable tail (0 while a snapshot
+   * is unstable: nothing of the new log is known to be durable yet).
+   */
+  persistedLastIndex(): number {
+    return this.unstable.snapshot !== null ? 0 : this.unstable.offset - 1;
+  }
+
   unstableSnapshot(): Snapshot | null {
     return this.unstable.snapshot;
   }

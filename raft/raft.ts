@@ -3,7 +3,7 @@
  *
  * Inputs: `tick()`, `step(message)`, `propose(data)`, `readIndex(context)`,
  * `transferLeadership(to)`, `reportUnreachable(peer)`. Output: a `Ready` (see raft/types.ts for
- * the contract: persist, then send and apply), then `advance(ready)`.
+ * the contract: persist, then send and apply; a leader's messages may go first), then `advance(ready)`.
  *
  * No timers, sockets, files, clocks or global randomness: time is ticks, randomness comes from
  * the config, so a simulation replays any history from its seed.
@@ -177,7 +177,6 @@ export class Raft {
     }
     const first = this.log.lastIndex() + 1;
     const ents: Entry[] = datas.map((data, k) => ({ index: first + k, term: this.term, kind: EntryKind.Normal, data }));
-    // Counted before appending: a group of one commits in appendEntries, which uncounts it.
     this.uncommitted.push({ index: first + ents.length - 1, bytes });
     this.uncommittedBytes += bytes;
     this.appendEntries(ents);
@@ -303,6 +302,8 @@ export class Raft {
       softState: this.softStateChanged() ? { lead: this.lead, role: this.role } : null,
       hardState: hsChanged ? hs : null,
       mustSync: entries.length > 0 || snapshot !== null || termOrVoteChanged,
+      // A leader whose term and vote are already durable: nothing it sends depends on this Ready.
+      sendFirst: this.role === Role.Leader && !termOrVoteChanged,
       snapshot,
       entries,
       messages: this.msgs,
@@ -328,6 +329,7 @@ export class Raft {
     if (last !== undefined) this.log.stableTo(last.index, last.term);
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) this.log.appliedTo(Math.max(this.log.applied, lastApplied.index));
+    if (this.role === Role.Leader) this.selfPersisted();
   }
 
   status(): RaftStatus {
@@ -416,7 +418,8 @@ export class Raft {
     for (const id of this.voters) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
     for (const id of this.learners) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
     const self = this.progress(this.id);
-    self.match = this.log.lastIndex();
+    // A leader counts only what it has persisted (its own appends are counted in advance()).
+    self.match = this.log.persistedLastIndex();
     self.recentActive = true;
   }
 
@@ -757,11 +760,20 @@ export class Raft {
   // ---------------------------------------------------------------------------------------------
   // Leader: replication, commit, reads, transfer
 
+  /**
+   * Appends to the leader's own log. Its copy counts toward commitment only once the host has
+   * persisted it (advance), so the Ready may send the entries to followers before persisting them
+   * (Raft thesis §10.2.1: the leader writes to its disk in parallel with replicating).
+   */
   private appendEntries(ents: Entry[]): void {
-    const last = this.log.append(ents);
-    this.progress(this.id).maybeUpdate(last);
-    // A group of one commits as soon as its leader has the entry (the host persists before applying).
-    this.maybeCommit();
+    this.log.append(ents);
+  }
+
+  /** advance(): the host persisted the leader's log up to here. */
+  private selfPersisted(): void {
+    if (!this.progress(this.id).maybeUpdate(this.log.persistedLastIndex())) return;
+    // Followers learn the new commit index with the next Ready's appends.
+    if (this.maybeCommit()) this.broadcastPending = true;
   }
 
   private flushBroadcast(): void {

@@ -158,8 +158,16 @@ export interface SoftState {
 export interface Ready {
   readonly softState: SoftState | null;
   readonly hardState: HardState | null;
-  /** True when the host must fsync before sending: new entries, a snapshot, or a new term or vote. */
+  /** True when the host must fsync before sending (unless sendFirst) and applying: new entries, a snapshot, or a new term or vote. */
   readonly mustSync: boolean;
+  /**
+   * The messages may go out before the entries and hard state are persisted: the Ready is a
+   * leader's whose term and vote were persisted by an earlier Ready. What a leader sends (appends,
+   * heartbeats, snapshots, transfer) never depends on its own unpersisted entries, because it
+   * counts its own copy toward commitment only after `advance` (Raft thesis §10.2.1). Otherwise
+   * (followers, candidates, a new term or vote) the messages go only after the sync.
+   */
+  readonly sendFirst: boolean;
   readonly snapshot: Snapshot | null;
   readonly entries: readonly Entry[];
   readonly messages: readonly Message[];

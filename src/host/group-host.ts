@@ -4,7 +4,8 @@
  * - one ticker for all groups;
  * - one Ready pass per loop turn across the groups that have something to do: persist each
  *   group's Ready (page cache), then one round of fdatasyncs for all of them (group commit), then
- *   send their messages, apply their committed entries and advance;
+ *   send their messages, apply their committed entries and advance. A leader's messages go
+ *   first, before its own write and sync (Ready.sendFirst): followers write while it does;
  * - passes overlap: while one waits for the disk, the next can persist and send for other groups
  *   (a group with a Ready out has nothing more to hand out until it advances, so each group's
  *   Readys are still handled strictly in order).
@@ -169,6 +170,7 @@ export class GroupHost {
       }
       if (work.length === 0) return;
       this.stats.passes++;
+      for (const w of work) if (w.rd.sendFirst) this.sendAll(w.g.id, w.rd.messages);
       for (const w of work) {
         try {
           await w.g.persist(w.rd);
@@ -192,9 +194,7 @@ export class GroupHost {
       for (const w of work) {
         if (w.g.failed !== null) continue;
         try {
-          await w.g.finish(w.rd, (group, msgs) => {
-            for (const m of msgs) this.o.send(group, m);
-          });
+          await w.g.finish(w.rd, (group, msgs) => this.sendAll(group, msgs));
         } catch (err) {
           w.g.fail(err);
         }
@@ -212,6 +212,10 @@ export class GroupHost {
         break;
       }
     }
+  }
+
+  private sendAll(group: string, msgs: readonly Message[]): void {
+    for (const m of msgs) this.o.send(group, m);
   }
 
   private async syncAll(): Promise<void> {

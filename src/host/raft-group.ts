@@ -95,10 +95,10 @@ export class RaftGroup {
     }
   }
 
-  /** After the sync: hands out what is now durable, applies committed entries, advances. */
+  /** After the sync: sends what waited for it (unless the host sent it first), applies committed entries, advances. */
   async finish(rd: Ready, send: (group: string, messages: Ready['messages']) => void): Promise<void> {
     if (rd.softState !== null) this.sm.onSoftState(rd.softState, this.raft.term);
-    send(this.id, rd.messages);
+    if (!rd.sendFirst) send(this.id, rd.messages);
     const last = rd.entries[rd.entries.length - 1];
     if (last !== undefined) this.sm.onPersisted(last.index, last.term);
     if (rd.committedEntries.length > 0) await this.sm.apply(rd.committedEntries);

@@ -58,6 +58,53 @@ describe('the Ready contract', () => {
     expect(followerCommit?.mustSync).toBe(false);
   });
 
+  it('Ready: a leader sends first (before persisting) and counts its own copy only after advance', () => {
+    const net = new Network();
+    net.elect('a');
+    const before = net.commit('a');
+    const { lastIndex } = net.raft('a').propose([bytes('x')]);
+
+    // The leader's Ready is out: its entry is not yet persisted, but its appends may already go.
+    const rd = net.raft('a').ready();
+    expect(rd.sendFirst).toBe(true);
+    expect(rd.entries.map((e) => e.index)).toEqual([lastIndex]);
+    const toB = rd.messages.filter((m) => m.to === 'b');
+    expect(toB.map((m) => m.type)).toEqual(['append']);
+    for (const m of toB) net.raft('b').step(m);
+    const followerPersist = net.process('b');
+    net.deliver(); // b's acknowledgement reaches a
+
+    // One follower of three is not a majority while a's own copy is not durable.
+    expect(followerPersist?.sendFirst).toBe(false);
+    expect(net.commit('a')).toBe(before);
+
+    net.member('a').storage.append(rd.entries);
+    net.raft('a').advance(rd);
+    expect(net.commit('a')).toBe(lastIndex);
+  });
+
+  it('Ready: a new term or vote is never sent first, also on the way to leading', () => {
+    const net = new Network();
+    net.raft('a').campaign();
+    while (net.role('a') !== Role.Leader) {
+      net.processAll();
+      net.deliver();
+    }
+    net.process('a');
+    const readies = net.member('a').readies;
+    const voted = readies.filter((rd) => rd.hardState?.vote === 'a');
+    const led = readies.filter((rd) => rd.softState?.role === Role.Leader);
+
+    expect(voted).toHaveLength(1);
+    expect(voted[0]!.sendFirst).toBe(false);
+    expect(voted[0]!.messages.map((m) => m.type)).toContain('vote');
+    expect(led).toHaveLength(1);
+    expect(led[0]!.hardState?.vote ?? 'a').toBe('a');
+    expect(led[0]!.hardState?.term ?? voted[0]!.hardState!.term).toBe(voted[0]!.hardState!.term);
+    expect(led[0]!.sendFirst).toBe(true);
+    expect(led[0]!.messages.map((m) => m.type)).toContain('append');
+  });
+
   it('Ready: committedEntries are handed out once each, in order, applyBytesMax at a time', () => {
     const net = new Network({ limits: { applyBytesMax: 50 } });
     net.elect('a');
