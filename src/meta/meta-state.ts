@@ -88,6 +88,8 @@ export class MetaStateMachine implements GroupStateMachine {
   private snapshotting = false;
   private isController = false;
   private appliedTerm = 0;
+  /** The index of the last entry applied (of any kind) in this process. */
+  private lastApplied = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -168,6 +170,7 @@ export class MetaStateMachine implements GroupStateMachine {
         this.appliedSinceSnapshot++;
       }
       this.appliedTerm = e.term;
+      this.lastApplied = e.index;
       const p = this.pending.get(e.index);
       if (p !== undefined) {
         this.pending.delete(e.index);
@@ -175,7 +178,7 @@ export class MetaStateMachine implements GroupStateMachine {
         else p.reject(new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead));
       }
     }
-    this.reads.serve(this.group.raft.log.applied);
+    this.reads.serve(this.appliedUpTo(), this.appliedTerm);
     if (topicsChanged) this.events.topicsChanged();
     if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
   }
@@ -314,7 +317,12 @@ export class MetaStateMachine implements GroupStateMachine {
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
     const lost = (): Error => new RaftError(RaftErrorCode.NotLeader, 'this node stopped being the controller', true, this.group.raft.lead);
-    this.reads.onReadStates(states, dropped, lost, this.group.raft.log.applied);
+    this.reads.onReadStates(states, dropped, lost, this.appliedUpTo(), this.appliedTerm);
+  }
+
+  /** How far the state machine has applied (entries before a restart's resume point included). */
+  private appliedUpTo(): number {
+    return Math.max(this.lastApplied, this.group.raft.log.applied);
   }
 
   /** Exports the state, saves it as the log-start snapshot, and drops the log before it. */

@@ -156,8 +156,8 @@ async function fetch(node: RaftlogNode, req: FetchRequest): Promise<FetchRespons
       return { fp, p: null, error: apiError(node, err) };
     }
   });
-  // Confirm leadership once per partition (ReadIndex): what we answer reflects every write
-  // acknowledged before this request arrived.
+  // A read point per partition (ReadIndex, or a commit of this leader's made after the request
+  // arrived): what we answer reflects every write acknowledged before this request arrived.
   await Promise.all(
     parts.map(async (x) => {
       if (x.p === null) return;

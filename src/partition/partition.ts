@@ -10,9 +10,10 @@
  * A leader serves only once it has applied an entry of its own term (its no-op): then everything
  * before its term is applied, the producer state is complete, and the log end offset is known.
  *
- * Fetch (on the leader): confirm leadership with ReadIndex, wait until applied up to the read
- * index, then read committed batches from the segment log; long-poll when the offset is at the
- * high watermark. The high watermark is the offset after the last applied batch.
+ * Fetch (on the leader): wait for a read point (host/read-waiters.ts: ReadIndex, or a commit of
+ * this leader's made after the fetch arrived, whichever comes first), then read committed batches
+ * from the segment log; long-poll when the offset is at the high watermark. The high watermark is
+ * the offset after the last applied batch.
  *
  * Files beside the log: `producers` (the producer state at an applied index, so a restart does not
  * re-apply the whole log).
@@ -328,7 +329,7 @@ export class Partition implements GroupStateMachine {
       this.settle(this.awaitingPersist, e);
     }
     if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
-    this.reads.serve(this.appliedIndex);
+    this.reads.serve(this.appliedIndex, this.appliedTerm);
     for (const w of [...this.hwWaiters]) w();
     if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY) this.saveProducerState();
   }
@@ -379,7 +380,7 @@ export class Partition implements GroupStateMachine {
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
     const lost = (): Error => new PartitionError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint());
-    this.reads.onReadStates(states, dropped, lost, this.appliedIndex);
+    this.reads.onReadStates(states, dropped, lost, this.appliedIndex, this.appliedTerm);
   }
 
   /** Applies retention within what is applied. */

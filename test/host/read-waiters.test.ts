@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { Raft } from '../../raft/raft.js';
+import { ReadWaiters } from '../../src/host/read-waiters.js';
+
+/** The part of the core ReadWaiters uses: the term, the log's end, and readIndex requests. */
+function fakeRaft(term: number, lastIndex: number): { raft: Raft; asked: number[] } {
+  const asked: number[] = [];
+  const raft = { term, log: { lastIndex: () => lastIndex }, readIndex: (id: number) => void asked.push(id) } as unknown as Raft;
+  return { raft, asked };
+}
+
+function track(p: Promise<void>): { done: boolean; failed: Error | null } {
+  const s = { done: false, failed: null as Error | null };
+  p.then(
+    () => (s.done = true),
+    (e: Error) => (s.failed = e),
+  );
+  return s;
+}
+
+const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+const lost = (): Error => new Error('stopped leading');
+
+describe('read waiters', () => {
+  it('serve a read once the state machine applies the read point a quorum confirmed', async () => {
+    const w = new ReadWaiters();
+    const { raft, asked } = fakeRaft(3, 10);
+    const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+    expect(asked).toHaveLength(1);
+
+    w.onReadStates([{ index: 9, context: asked[0]! }], [], lost, 8, 3);
+    await settle();
+    expect(read.done).toBe(false);
+    w.serve(9, 3);
+    await settle();
+    expect(read.done).toBe(true);
+  });
+
+  it("serve a read at the commit of an entry this leader created after the read arrived, without waiting for the quorum's answer", async () => {
+    const w = new ReadWaiters();
+    const { raft } = fakeRaft(3, 10);
+    const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+
+    w.serve(10, 3); // the log's end at arrival: may have been committed before the read arrived
+    await settle();
+    expect(read.done).toBe(false);
+    w.serve(11, 3);
+    await settle();
+    expect(read.done).toBe(true);
+  });
+
+  it("do not count an entry of another term: it is another leader's, possibly committed before the read arrived", async () => {
+    const w = new ReadWaiters();
+    const { raft } = fakeRaft(3, 10);
+    const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+
+    w.serve(12, 4);
+    await settle();
+    expect(read.done).toBe(false);
+    w.onReadStates([], [1], lost, 12, 4);
+    await settle();
+    expect(read.failed?.message).toBe('stopped leading');
+  });
+});
