@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../storage/crc32c.js';
+import { CRC32C_NATIVE, crc32c as crc32cDefault, crc32cJs } from '../../storage/crc32c.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -25,7 +25,18 @@ function randomBytes(n: number, seed: number): Uint8Array {
   return b;
 }
 
-describe('crc32c', () => {
+/** Platforms @node-rs/crc32 publishes a binary for: there the native path must be the one in use. */
+const NATIVE_PLATFORMS = new Set(['linux-x64', 'linux-arm64', 'darwin-x64', 'darwin-arm64', 'win32-x64', 'win32-arm64', 'freebsd-x64']);
+
+it('uses the CPU instructions (@node-rs/crc32) on a platform that has its binary', () => {
+  expect(CRC32C_NATIVE).toBe(NATIVE_PLATFORMS.has(`${process.platform}-${process.arch}`));
+});
+
+// Every case runs against the default (native from NATIVE_BYTES_MIN bytes on) and the JavaScript tables.
+describe.each([
+  ['crc32c', crc32cDefault],
+  ['crc32cJs', crc32cJs],
+])('%s', (_name, crc32c) => {
   it('matches the known vectors (RFC 3720 B.4, Kafka Crc32CTest)', () => {
     expect(crc32c(ascii('123456789'))).toBe(0xe3069283);
     expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
