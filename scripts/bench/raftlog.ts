@@ -1,7 +1,7 @@
 /**
  * raftlog as a benchmark target (target.ts): a fresh cluster (3 nodes unless told) of child processes on
  * loopback (chaos/cluster.ts), driven through the client library with its default batching
- * (linger 5 ms, 512 KiB batches, idempotent, acks=all).
+ * (linger 5 ms, or the end of the turn once a batch holds 16 KiB; 512 KiB batches; idempotent; acks=all).
  *
  * `sync` chooses the durability mode the nodes run: 'fsync' (the default: an acknowledgement means
  * fsynced on a majority) or 'interval' (RELAXED: fsync every 100 ms, as NATS JetStream does by

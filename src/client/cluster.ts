@@ -199,6 +199,11 @@ export class Cluster {
     return this.topics.get(name);
   }
 
+  /** A topic from the cache if the cache is not marked stale: what `topic()` would answer without a request. */
+  freshTopic(name: string): CachedTopic | undefined {
+    return this.stale ? undefined : this.topics.get(name);
+  }
+
   /** The address of a partition's leader per the cache; throws a retriable error when unknown. */
   leaderAddress(topic: string, partition: number): string {
     const t = this.topics.get(topic);

@@ -14,7 +14,7 @@ import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse
 import { BATCH_HEADER_BYTES, encodeBatch } from '../../storage/record-batch.js';
 import { byPartition, tpKey } from './assignors/types.js';
 import { Accumulator, SendOp, type PartitionQueue, type ProducerBatch } from './accumulator.js';
-import { localTimeout, type Cluster } from './cluster.js';
+import { localTimeout, type CachedTopic, type Cluster } from './cluster.js';
 import { ClientErrorCode, RaftlogError, checkTopicName, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import { toRecord, type Message, type RecordMetadata, type TopicMessages } from './messages.js';
 import { gaveUp, retryOptions, withRetry, type RetryOptions } from './retry.js';
@@ -59,6 +59,13 @@ export const ACKS: readonly Acks[] = ['all', 'leader', 'none'];
 /** Bytes of batches in one produce request, well inside the frame limit. */
 const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
 
+/** The records of one topic in a send() call, checked and encoded, waiting for their partitions. */
+interface Placement {
+  readonly topic: string;
+  readonly items: readonly ReturnType<typeof toRecord>[];
+  readonly explicit: readonly (number | undefined)[];
+}
+
 interface Identity {
   readonly producerId: number;
   readonly producerEpoch: number;
@@ -78,6 +85,10 @@ export class Producer {
   private identityPending: Promise<Identity> | null = null;
   private generation = 0;
   private connected: Promise<void> | null = null;
+  /** `connected` has resolved (and no disconnect since). */
+  private isConnected = false;
+  /** send() calls whose records are not yet placed in the accumulator. */
+  private placementsPending = 0;
   /** Placement of messages happens in send() order, one call after the other. */
   private placing: Promise<void> = Promise.resolve();
   private draining = false;
@@ -114,6 +125,7 @@ export class Producer {
     this.connected ??= (async () => {
       await this.cluster.metadataWithRetry();
       if (this.idempotent) await this.ensureIdentity();
+      this.isConnected = true;
     })().catch((err: unknown) => {
       this.connected = null;
       throw err;
@@ -130,7 +142,7 @@ export class Producer {
   async sendBatch(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
     const acks = checkAcks(req.acks ?? this.acks);
     if (!isList(req.topicMessages)) throw invalidArgument('topicMessages must be an array');
-    const placed: { topic: string; items: ReturnType<typeof toRecord>[]; explicit: (number | undefined)[] }[] = [];
+    const placed: Placement[] = [];
     for (const tm of req.topicMessages) {
       checkTopicName(tm.topic);
       if (!isList(tm.messages)) throw invalidArgument(`messages for topic '${tm.topic}' must be an array`);
@@ -147,20 +159,36 @@ export class Producer {
     const total = placed.reduce((n, p) => n + p.items.length, 0);
     const op = new SendOp(total);
     const deadline = Date.now() + this.deliveryTimeoutMs;
+    // Connected, nothing ahead in line, every topic known: place now, in this turn.
+    if (this.isConnected && this.placementsPending === 0) {
+      const topics = placed.map((p) => this.cluster.freshTopic(p.topic));
+      if (topics.every((t) => t !== undefined)) {
+        this.place(placed, topics, acks, op, deadline);
+        return op.promise;
+      }
+    }
+    // Otherwise after the send() calls before this one, once connected and the topics are known.
+    this.placementsPending++;
     const step = this.placing.then(async () => {
       await this.connect();
-      let index = 0;
-      for (const p of placed) {
-        const topic = await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, onRetry: () => this.cluster.refreshIfStale() });
-        for (const [i, it] of p.items.entries()) {
-          const partition = this.chooser.choose(topic, it.record.key ?? null, p.explicit[i]);
-          this.accumulator.append(p.topic, partition, acks, { record: it.record, bytes: it.bytes, op, index: index++ }, deadline);
-        }
-      }
+      const topics: CachedTopic[] = [];
+      for (const p of placed) topics.push(await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, onRetry: () => this.cluster.refreshIfStale() }));
+      this.place(placed, topics, acks, op, deadline);
     });
-    this.placing = step.catch(() => undefined);
+    this.placing = step.catch(() => undefined).finally(() => this.placementsPending--);
     step.catch((err: unknown) => op.fail(toRaftlogError(err)));
     return op.promise;
+  }
+
+  /** Puts each record of a send() in its partition's open batch. */
+  private place(placed: readonly Placement[], topics: readonly CachedTopic[], acks: Acks, op: SendOp, deadline: number): void {
+    let index = 0;
+    for (const [k, p] of placed.entries()) {
+      for (const [i, it] of p.items.entries()) {
+        const partition = this.chooser.choose(topics[k]!, it.record.key ?? null, p.explicit[i]);
+        this.accumulator.append(p.topic, partition, acks, { record: it.record, bytes: it.bytes, op, index: index++ }, deadline);
+      }
+    }
   }
 
   /** Sends every batch now and resolves when nothing is waiting or in flight. */
@@ -179,6 +207,7 @@ export class Producer {
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = null;
       this.connected = null;
+      this.isConnected = false;
       this.cluster.close();
     }
   }
