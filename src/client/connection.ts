@@ -8,7 +8,7 @@ import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../api/protocol.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
-import { zeroMask } from '../api/ws-options.js';
+import { receivedBytes, zeroMask } from '../api/ws-options.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
 
@@ -154,7 +154,7 @@ export class Connection {
   }
 
   private onMessage(data: RawData): void {
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const bytes = receivedBytes(data);
     let frame: unknown;
     try {
       frame = decodeFrame(bytes);

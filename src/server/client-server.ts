@@ -9,6 +9,7 @@
  */
 import type WebSocket from 'ws';
 import { FrameDecodeError, decodeFrame, encodeFrame } from '../api/codec.js';
+import { receivedBytes } from '../api/ws-options.js';
 import { ErrorCode, LIMITS, type ApiError } from '../api/protocol.js';
 import { RequestError, parseRequest, requestId } from '../api/validate.js';
 import { apiError, handle } from '../node/handlers.js';
@@ -32,7 +33,7 @@ export class ClientServer {
         this.reply(ws, { id: -1, error: { code: ErrorCode.InvalidRequest, message: 'send binary frames of msgpack, not text' } });
         return;
       }
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      const buf = receivedBytes(data);
       inFlight++;
       if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX && !paused) {
         paused = true;

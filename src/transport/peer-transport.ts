@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
-import { zeroMask } from '../api/ws-options.js';
+import { receivedBytes, zeroMask } from '../api/ws-options.js';
 import type { Logger } from '../log.js';
 import { mac, macEquals, parsePeerFrame, type PeerFrame } from './peer-frames.js';
 
@@ -238,7 +238,7 @@ export class PeerTransport {
   }
 
   private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const buf = receivedBytes(data);
     let frame: PeerFrame | null = null;
     if (isBinary) {
       try {
