@@ -37,6 +37,8 @@ export interface CachedTopic {
 
 /** Slack on top of a server-side timeout before the client stops waiting itself. */
 const TIMEOUT_SLACK_MS_MAX = 1000;
+/** How long a request any node can answer (metadata, find coordinator) waits for one node before asking the next. */
+const ANY_NODE_ATTEMPT_MS_MAX = 1500;
 const TIMEOUT_SLACK_MS_MIN = 50;
 
 /** The local timeout for a request that asks the node to wait up to `serverTimeoutMs`. */
@@ -132,13 +134,17 @@ export class Cluster {
     const candidates = [...new Set([...(this.lastGood ? [this.lastGood] : []), ...this.nodes.values(), ...this.bootstrap])];
     let last: RaftlogError | null = null;
     let allUnreachable = true;
+    // Any node answers these from what it knows locally: one that does not answer soon is paused,
+    // overloaded or cut off, and the next one is asked instead of waiting out the request timeout.
+    const attemptMs = Math.min(this.config.requestTimeoutMs, ANY_NODE_ATTEMPT_MS_MAX);
     for (const address of candidates) {
       try {
-        const answer = await this.connection(address).request(req, this.config.requestTimeoutMs);
+        const answer = await this.connection(address).request(req, attemptMs);
         this.lastGood = address;
         return answer;
       } catch (err) {
         if (!(err instanceof RaftlogError)) throw err;
+        if (this.lastGood === address) this.lastGood = null;
         last = err;
         if (err.code !== ClientErrorCode.ConnectionError) allUnreachable = false;
         if (!shouldRetry(err)) throw err;

@@ -37,6 +37,22 @@ describe('admin', () => {
     await admin.disconnect();
   });
 
+  // The 20 s limit is the assertion: without the per-node bound the request would wait out its
+  // 10-minute request timeout on the silent node.
+  it('asks the next node for metadata when the one that answered last goes silent (paused), instead of waiting out the request timeout', { timeout: 20_000 }, async () => {
+    const admin = clientFor(cluster, { requestTimeoutMs: 600_000 }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'a' }] });
+    expect(cluster.requestsOf('metadata').at(-1)?.node).toBe('n1');
+    cluster.inject({ type: 'metadata', node: 'n1', times: 1000, action: { kind: 'drop', apply: false } });
+
+    expect(await admin.listTopics()).toEqual(['a']);
+    expect(await admin.listTopics()).toEqual(['a']);
+    const asked = cluster.requestsOf('metadata').slice(-3).map((r) => r.node);
+    expect(asked).toEqual(['n1', 'n2', 'n2']); // n1 once, then the node that answered first
+    await admin.disconnect();
+  });
+
   it('rejects what the cluster refuses, with the code and the topic', async () => {
     const admin = clientFor(cluster).admin();
     const err = await admin.createTopics({ topics: [{ topic: 'wide', replicationFactor: 5 }] }).catch((e: unknown) => e);
