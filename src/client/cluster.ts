@@ -37,9 +37,9 @@ export interface CachedTopic {
 
 /** Slack on top of a server-side timeout before the client stops waiting itself. */
 const TIMEOUT_SLACK_MS_MAX = 1000;
+const TIMEOUT_SLACK_MS_MIN = 50;
 /** How long a request any node can answer (metadata, find coordinator) waits for one node before asking the next. */
 const ANY_NODE_ATTEMPT_MS_MAX = 1500;
-const TIMEOUT_SLACK_MS_MIN = 50;
 
 /** The local timeout for a request that asks the node to wait up to `serverTimeoutMs`. */
 export function localTimeout(serverTimeoutMs: number): number {

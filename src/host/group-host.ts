@@ -194,7 +194,9 @@ export class GroupHost {
       for (const w of work) {
         if (w.g.failed !== null) continue;
         try {
-          await w.g.finish(w.rd, (group, msgs) => this.sendAll(group, msgs));
+          // The rest of the messages wait for the sync (a leader's went before the write).
+          if (!w.rd.sendFirst) this.sendAll(w.g.id, w.rd.messages);
+          await w.g.finish(w.rd);
         } catch (err) {
           w.g.fail(err);
         }

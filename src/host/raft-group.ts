@@ -1,8 +1,8 @@
 /**
  * One Raft group hosted on this node: its core, its segment log and hard state on disk, and the
  * state machine it feeds (a partition, or the metadata group). The group host (group-host.ts)
- * drives it through the Ready contract: persist, then (after one sync for all groups) send and
- * apply, then advance.
+ * drives it through the Ready contract: persist, then (after one sync for all groups) apply, then
+ * advance; the host sends the Ready's messages itself, before the write or after the sync.
  */
 import fs from 'node:fs';
 import { Raft } from '../../raft/raft.js';
@@ -95,10 +95,9 @@ export class RaftGroup {
     }
   }
 
-  /** After the sync: sends what waited for it (unless the host sent it first), applies committed entries, advances. */
-  async finish(rd: Ready, send: (group: string, messages: Ready['messages']) => void): Promise<void> {
+  /** After the sync: hands out what is now durable, applies committed entries, advances. */
+  async finish(rd: Ready): Promise<void> {
     if (rd.softState !== null) this.sm.onSoftState(rd.softState, this.raft.term);
-    if (!rd.sendFirst) send(this.id, rd.messages);
     const last = rd.entries[rd.entries.length - 1];
     if (last !== undefined) this.sm.onPersisted(last.index, last.term);
     if (rd.committedEntries.length > 0) await this.sm.apply(rd.committedEntries);

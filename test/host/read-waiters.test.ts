@@ -18,14 +18,20 @@ function track(p: Promise<void>): { done: boolean; failed: Error | null } {
   return s;
 }
 
+/** A read waiting on a leader of `term` whose log ended at `lastIndex` when the read arrived. */
+function waitingRead(term: number, lastIndex: number): { w: ReadWaiters; read: ReturnType<typeof track>; asked: number[] } {
+  const w = new ReadWaiters();
+  const { raft, asked } = fakeRaft(term, lastIndex);
+  const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+  return { w, read, asked };
+}
+
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 const lost = (): Error => new Error('stopped leading');
 
 describe('read waiters', () => {
   it('serve a read once the state machine applies the read point a quorum confirmed', async () => {
-    const w = new ReadWaiters();
-    const { raft, asked } = fakeRaft(3, 10);
-    const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+    const { w, read, asked } = waitingRead(3, 10);
     expect(asked).toHaveLength(1);
 
     w.onReadStates([{ index: 9, context: asked[0]! }], [], lost, 8, 3);
@@ -37,9 +43,7 @@ describe('read waiters', () => {
   });
 
   it("serve a read at the commit of an entry this leader created after the read arrived, without waiting for the quorum's answer", async () => {
-    const w = new ReadWaiters();
-    const { raft } = fakeRaft(3, 10);
-    const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+    const { w, read } = waitingRead(3, 10);
 
     w.serve(10, 3); // the log's end at arrival: may have been committed before the read arrived
     await settle();
@@ -50,9 +54,7 @@ describe('read waiters', () => {
   });
 
   it("do not count an entry of another term: it is another leader's, possibly committed before the read arrived", async () => {
-    const w = new ReadWaiters();
-    const { raft } = fakeRaft(3, 10);
-    const read = track(w.wait(raft, () => undefined, (e) => e as Error));
+    const { w, read } = waitingRead(3, 10);
 
     w.serve(12, 4);
     await settle();

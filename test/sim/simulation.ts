@@ -299,6 +299,11 @@ export class Simulation {
   // The host: Ready handling, obeying (or, for the mutant, breaking) persist-before-send, and
   // sending a leader's messages first when the Ready allows it (sendFirst).
 
+  /** A leader's Ready may send before it is synced; the mutant host sends every Ready that way. */
+  private sendsFirst(rd: Ready): boolean {
+    return this.host.sendBeforePersist === true || rd.sendFirst;
+  }
+
   private pump(node: SimNode): void {
     const core = node.core;
     if (core === null || node.readyOut !== null || !core.hasReady()) return;
@@ -310,7 +315,7 @@ export class Simulation {
       this.inv.onAppend(node, rd.entries);
     }
     if (rd.hardState !== null) node.disk.write({ kind: 'hardState', hardState: rd.hardState });
-    if (this.host.sendBeforePersist || rd.sendFirst) this.sendAll(rd.messages);
+    if (this.sendsFirst(rd)) this.sendAll(rd.messages);
     if (rd.mustSync) {
       const delay = this.slowDisk ? 1 + this.rand() * 40 : 1 + this.rand() * 4;
       this.queue.push(this.now + delay, { kind: 'sync', node: node.index, inc: node.inc });
@@ -326,7 +331,7 @@ export class Simulation {
       node.disk.sync();
       this.inv.onSynced(node.id, node.disk.durableHardState());
     }
-    if (!this.host.sendBeforePersist && !rd.sendFirst) this.sendAll(rd.messages);
+    if (!this.sendsFirst(rd)) this.sendAll(rd.messages);
     if (rd.snapshot !== null) this.installSnapshot(node, rd.snapshot.data);
     this.apply(node, rd.committedEntries);
     for (const rs of rd.readStates) {
