@@ -5,7 +5,10 @@
  * - disk: sequential writes of WRITE_BYTES to a fresh file, each followed by fdatasync (what an
  *   acknowledged append costs at best), in the folder the clusters write to;
  * - loopback: one TCP stream over 127.0.0.1 from this process to a child process that counts the
- *   bytes (two processes, as between two nodes).
+ *   bytes (two processes, as between two nodes);
+ * - CPU steal: the share of CPU time the hypervisor gave to other guests while a workload ran
+ *   (Linux `/proc/stat`), printed beside each figure: on a shared virtual machine it moves
+ *   every figure, and runs are only comparable at similar steal.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -81,4 +84,30 @@ export async function loopback(ms: number): Promise<number> {
   child.stdin!.end();
   const bytes = Number(await nextLine());
   return round(bytes / seconds / 1e6, 1);
+}
+
+/** Cumulative CPU time of all cores (in clock ticks), from the first line of /proc/stat. */
+export interface CpuTimes {
+  readonly total: number;
+  readonly steal: number;
+}
+
+/** The machine's CPU times now; null where /proc/stat is not there (not Linux). */
+export function cpuTimes(): CpuTimes | null {
+  let line: string;
+  try {
+    line = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  } catch {
+    return null;
+  }
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice
+  const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (f.length < 8 || f.some((v) => !Number.isFinite(v))) return null;
+  return { total: f.reduce((a, b) => a + b, 0), steal: f[7]! };
+}
+
+/** Percent of CPU time stolen between two samples; null when either is missing or no time passed. */
+export function stealPercent(a: CpuTimes | null, b: CpuTimes | null): number | null {
+  if (a === null || b === null || b.total <= a.total) return null;
+  return round((100 * (b.steal - a.steal)) / (b.total - a.total), 1);
 }

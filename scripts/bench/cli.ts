@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { repoRoot } from '../../chaos/cluster.js';
-import { loopback, rawDisk } from './baseline.js';
+import { cpuTimes, loopback, rawDisk, stealPercent } from './baseline.js';
 import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
 import { startRaftlog } from './raftlog.js';
@@ -57,10 +57,15 @@ const LATENCY_PRODUCERS = 4;
 const LATENCY_LOADS = [0.5, 0.8] as const;
 const FAILOVER_PRODUCERS = 4;
 
+/** Percent of CPU time the hypervisor stole while the workload ran (null: not measurable here). */
+interface Steal {
+  stealPct: number | null;
+}
+
 interface SystemResult {
   label: string;
-  throughput: ThroughputResult[];
-  latency: (LatencyResult & { load: number })[];
+  throughput: (ThroughputResult & Steal)[];
+  latency: (LatencyResult & Steal & { load: number })[];
   failover: FailoverResult | null;
   /** Workloads that could not finish on this system, with why: the rest is still reported. */
   problems: string[];
@@ -132,7 +137,7 @@ async function main(): Promise<void> {
     try {
       for (const bytes of RECORD_SIZES) {
         for (const producers of PRODUCER_COUNTS) {
-          r.throughput.push(await throughput(t, { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT, warmupMs: plan.warmupMs, measureMs: plan.measureMs, progress: say }));
+          r.throughput.push(await withSteal(() => throughput(t, { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT, warmupMs: plan.warmupMs, measureMs: plan.measureMs, progress: say })));
         }
       }
     } finally {
@@ -167,7 +172,7 @@ async function main(): Promise<void> {
       for (const load of LATENCY_LOADS) {
         const rate = Math.max(1, Math.round(reference * load));
         await attempt(`latency at ${Math.round(load * 100)}%`, async () => {
-          r.latency.push({ load, ...(await latency(t, { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate, warmupMs: plan.warmupMs, measureMs: plan.latencyMs, progress: say })) });
+          r.latency.push({ load, ...(await withSteal(() => latency(t, { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate, warmupMs: plan.warmupMs, measureMs: plan.latencyMs, progress: say }))) });
         });
       }
       if (s.key !== 'raftlog-interval') {
@@ -200,32 +205,43 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(report.headline)}\n`);
 }
 
+/** Runs a workload and notes the CPU steal over it (warm-up included: it is seconds either way). */
+async function withSteal<T>(work: () => Promise<T>): Promise<T & Steal> {
+  const before = cpuTimes();
+  const result = await work();
+  const stealPct = stealPercent(before, cpuTimes());
+  if (stealPct !== null) say(`  CPU steal during it: ${stealPct}%`);
+  return { ...result, stealPct };
+}
+
 function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopbackMBps: number; reference: number; referenceOf: string }): { markdown: string; headline: Record<string, unknown> } {
   const fsync = results.get('raftlog-fsync')!;
   const relaxed = results.get('raftlog-interval');
   const nats = results.get('nats');
-  const tp = (r: SystemResult | undefined, bytes: number, producers: number): ThroughputResult | undefined => r?.throughput.find((x) => x.recordBytes === bytes && x.producers === producers);
+  const tp = (r: SystemResult | undefined, bytes: number, producers: number): (ThroughputResult & Steal) | undefined => r?.throughput.find((x) => x.recordBytes === bytes && x.producers === producers);
   const ratio = (a: number | undefined, b: number | undefined): string => {
     const r = ratioNum(a, b);
     return r === null ? 'n/a' : `${r.toFixed(2)}x`;
   };
   const lines: string[] = [];
   lines.push('### Producer throughput (acks=all, replication 3, 3 nodes on loopback)', '');
-  lines.push('| record | producers | raftlog fsync rec/s | MB/s | raftlog interval (relaxed) MB/s | NATS JetStream R3 rec/s | MB/s | fsync / NATS | relaxed / NATS |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push('CPU steal: the share of CPU time the hypervisor took for other guests during each run (raftlog fsync / relaxed / NATS); figures are comparable only at similar steal.', '');
+  lines.push('| record | producers | raftlog fsync rec/s | MB/s | raftlog interval (relaxed) MB/s | NATS JetStream R3 rec/s | MB/s | fsync / NATS | relaxed / NATS | CPU steal % |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const bytes of RECORD_SIZES) {
     for (const p of PRODUCER_COUNTS) {
       const a = tp(fsync, bytes, p);
       const b = tp(relaxed, bytes, p);
       const n = tp(nats, bytes, p);
-      lines.push(`| ${bytes} B | ${p} | ${a?.recordsPerSec ?? 'n/a'} | ${a?.mbPerSec ?? 'n/a'} | ${b?.mbPerSec ?? 'n/a'} | ${n?.recordsPerSec ?? 'n/a'} | ${n?.mbPerSec ?? 'n/a'} | ${ratio(a?.recordsPerSec, n?.recordsPerSec)} | ${ratio(b?.recordsPerSec, n?.recordsPerSec)} |`);
+      const steal = [a, b, n].map((x) => x?.stealPct ?? 'n/a').join(' / ');
+      lines.push(`| ${bytes} B | ${p} | ${a?.recordsPerSec ?? 'n/a'} | ${a?.mbPerSec ?? 'n/a'} | ${b?.mbPerSec ?? 'n/a'} | ${n?.recordsPerSec ?? 'n/a'} | ${n?.mbPerSec ?? 'n/a'} | ${ratio(a?.recordsPerSec, n?.recordsPerSec)} | ${ratio(b?.recordsPerSec, n?.recordsPerSec)} | ${steal} |`);
     }
   }
   lines.push('', `### End-to-end latency, open loop, 1 KB records, ${LATENCY_PRODUCERS} producers (loads are fractions of ${m.reference} records/s, ${m.referenceOf})`, '');
-  lines.push('| system | load | offered rec/s | p50 ms | p99 ms | p99.9 ms | max ms | missing |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push('| system | load | offered rec/s | p50 ms | p99 ms | p99.9 ms | max ms | missing | CPU steal % |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const r of results.values()) {
-    for (const l of r.latency) lines.push(`| ${r.label} | ${Math.round(l.load * 100)}% | ${l.offeredPerSec} | ${l.ms.p50} | ${l.ms.p99} | ${l.ms.p999} | ${l.ms.max} | ${l.missing} |`);
+    for (const l of r.latency) lines.push(`| ${r.label} | ${Math.round(l.load * 100)}% | ${l.offeredPerSec} | ${l.ms.p50} | ${l.ms.p99} | ${l.ms.p999} | ${l.ms.max} | ${l.missing} | ${l.stealPct ?? 'n/a'} |`);
   }
   lines.push('', '### Failover: leader SIGKILL to the next acknowledged write; planned transfer: longest pause in acknowledgements', '');
   lines.push('| system | kills | kill p50 ms | kill p99 ms | kill max ms | transfers | transfer p50 ms | transfer p99 ms |');
