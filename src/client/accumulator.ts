@@ -92,6 +92,11 @@ export interface PartitionQueue {
   lingered: boolean;
   /** Epoch ms before which the head is not retried. */
   retryAt: number;
+  /**
+   * The head failed for want of a leader: it is retried once a metadata refresh that began after
+   * this mark (Cluster.refreshMark) has ended; null when not waiting.
+   */
+  metadataMark: number | null;
   /** The next sequence number of this partition under `generation`'s producer id. */
   nextSequence: number;
   generation: number;
@@ -116,7 +121,7 @@ export class Accumulator {
     const key = `${topic}\u0000${partition}`;
     let q = this.queues.get(key);
     if (!q) {
-      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: false, lingered: false, retryAt: 0, nextSequence: 0, generation: -1 };
+      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: false, lingered: false, retryAt: 0, metadataMark: null, nextSequence: 0, generation: -1 };
       this.queues.set(key, q);
     }
     return q;

@@ -68,6 +68,9 @@ export class Cluster {
   private readonly topics = new Map<string, CachedTopic>();
   private stale = false;
   private refreshing: Promise<void> | null = null;
+  /** Metadata refreshes begun so far, and the number of the last one that ended (well or not). */
+  private refreshesBegun = 0;
+  private lastRefreshEnded = 0;
   /** The address that last answered a metadata request: tried first next time. */
   private lastGood: string | null = null;
 
@@ -113,6 +116,23 @@ export class Cluster {
 
   markStale(): void {
     this.stale = true;
+  }
+
+  get isStale(): boolean {
+    return this.stale;
+  }
+
+  /**
+   * A mark for "metadata as of now": `refreshedSince(mark)` is true once a refresh that began
+   * after this call has ended. A producer whose batch failed for want of a leader takes a mark and
+   * waits for such a refresh before retrying that partition (and only that partition).
+   */
+  refreshMark(): number {
+    return this.refreshesBegun;
+  }
+
+  refreshedSince(mark: number): boolean {
+    return this.lastRefreshEnded > mark;
   }
 
   /**
@@ -166,16 +186,25 @@ export class Cluster {
 
   /** Re-reads metadata of the topics in the cache (one request at a time, shared by callers). */
   refresh(): Promise<void> {
-    this.refreshing ??= (async () => {
-      try {
-        const known = [...this.topics.keys()];
-        await this.fetchMetadata(known.length > 0 ? known : undefined);
-        this.stale = false;
-      } finally {
-        this.refreshing = null;
-      }
-    })();
+    if (this.refreshing === null) {
+      const number = ++this.refreshesBegun;
+      this.refreshing = (async () => {
+        try {
+          const known = [...this.topics.keys()];
+          await this.fetchMetadata(known.length > 0 ? known : undefined);
+          this.stale = false;
+        } finally {
+          this.refreshing = null;
+          this.lastRefreshEnded = number;
+        }
+      })();
+    }
     return this.refreshing;
+  }
+
+  /** Refreshes without anyone waiting on it: resolves when it ends, failures only logged. */
+  refreshInBackground(): Promise<void> {
+    return this.refresh().catch((err: unknown) => this.logger.debug(`metadata refresh failed: ${err instanceof Error ? err.message : String(err)}`));
   }
 
   async refreshIfStale(): Promise<void> {
@@ -205,10 +234,6 @@ export class Cluster {
     return this.topics.get(name);
   }
 
-  /** A topic from the cache if the cache is not marked stale: what `topic()` would answer without a request. */
-  freshTopic(name: string): CachedTopic | undefined {
-    return this.stale ? undefined : this.topics.get(name);
-  }
 
   /** The address of a partition's leader per the cache; throws a retriable error when unknown. */
   leaderAddress(topic: string, partition: number): string {
@@ -226,8 +251,11 @@ export class Cluster {
     return address;
   }
 
-  /** Learns from a partition-level failure: follow a leader hint, or refresh before the next try. */
-  notePartitionError(topic: string, partition: number, err: RaftlogError): void {
+  /**
+   * Learns from a partition-level failure: follow a leader hint, or mark the metadata stale so
+   * that it is refreshed before the next try. True when the partition's leader is now in doubt.
+   */
+  notePartitionError(topic: string, partition: number, err: RaftlogError): boolean {
     if (err.leader) {
       this.nodes.set(err.leader.id, err.leader.address);
       const p = this.topics.get(topic)?.partitions[partition];
@@ -235,7 +263,7 @@ export class Cluster {
         this.logger.info(`${topic}/${partition}: leader moved to ${err.leader.id} (${err.leader.address})`);
         p.leader = err.leader.id;
       }
-      return;
+      return false;
     }
     switch (err.code) {
       case ErrorCode.NotLeader:
@@ -246,9 +274,9 @@ export class Cluster {
       case ClientErrorCode.ConnectionError:
       case ClientErrorCode.ProtocolError:
         this.markStale();
-        return;
+        return true;
       default:
-        return;
+        return false;
     }
   }
 

@@ -95,6 +95,8 @@ export class Producer {
   private drainAgain = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryTimerAt = Infinity;
+  /** A metadata refresh this producer started is under way. */
+  private refreshing = false;
   private idleWaiters: (() => void)[] = [];
 
   constructor(cluster: Cluster, opts: ProducerOptions = {}) {
@@ -159,9 +161,12 @@ export class Producer {
     const total = placed.reduce((n, p) => n + p.items.length, 0);
     const op = new SendOp(total);
     const deadline = Date.now() + this.deliveryTimeoutMs;
-    // Connected, nothing ahead in line, every topic known: place now, in this turn.
+    // Connected, nothing ahead in line, every topic known: place now, in this turn. Cached
+    // metadata places records even when marked stale (a refresh runs in the background, and a
+    // partition whose leader is in doubt waits for it in the drain): as in Kafka, a producer
+    // blocks only on a topic it has never seen.
     if (this.isConnected && this.placementsPending === 0) {
-      const topics = placed.map((p) => this.cluster.freshTopic(p.topic));
+      const topics = placed.map((p) => this.cluster.cachedTopic(p.topic));
       if (topics.every((t) => t !== undefined)) {
         this.place(placed, topics, acks, op, deadline);
         return op.promise;
@@ -172,7 +177,9 @@ export class Producer {
     const step = this.placing.then(async () => {
       await this.connect();
       const topics: CachedTopic[] = [];
-      for (const p of placed) topics.push(await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, onRetry: () => this.cluster.refreshIfStale() }));
+      for (const p of placed) {
+        topics.push(this.cluster.cachedTopic(p.topic) ?? (await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, onRetry: () => this.cluster.refreshIfStale() })));
+      }
       this.place(placed, topics, acks, op, deadline);
     });
     this.placing = step.catch(() => undefined).finally(() => this.placementsPending--);
@@ -235,18 +242,29 @@ export class Producer {
     }
   }
 
-  /** One pass: every partition whose head batch may go now joins a request to its leader. */
+  /**
+   * One pass: every partition whose head batch may go now joins a request to its leader. Stale
+   * metadata is refreshed in the background: only partitions whose last attempt found no leader
+   * wait for it; the others keep sending to the leaders they know.
+   */
   private async drainOnce(): Promise<void> {
-    await this.cluster.refreshIfStale().catch((err: unknown) => this.cluster.logger.debug(`metadata refresh failed: ${toRaftlogError(err).message}`));
     const now = Date.now();
     const groups = new Map<string, ProducerBatch[]>();
     let identityError: RaftlogError | null = null;
+    let awaitingMetadata = false;
     for (const q of this.accumulator.all()) {
       const head = q.ready[0];
       if (!head || q.inFlight) continue;
       if (q.retryAt > now) {
         this.wakeAt(q.retryAt);
         continue;
+      }
+      if (q.metadataMark !== null) {
+        if (!this.cluster.refreshedSince(q.metadataMark)) {
+          awaitingMetadata = true;
+          continue;
+        }
+        q.metadataMark = null;
       }
       if (head.attempts === 0 && now >= head.deadline) {
         const err = new RaftlogError(ErrorCode.RequestTimedOut, `${q.topic}/${q.partition}: the delivery timeout of ${this.deliveryTimeoutMs} ms passed before the batch could be sent`, {
@@ -281,10 +299,26 @@ export class Producer {
       list.push(head);
       groups.set(key, list);
     }
+    if (awaitingMetadata || this.cluster.isStale) this.refreshMetadata();
     for (const [key, batches] of groups) {
       const [address, acks] = key.split('\u0000') as [string, Acks];
       for (const chunk of chunks(batches)) void this.sendRequest(address, acks, chunk);
     }
+  }
+
+  /** Starts a metadata refresh unless one of ours is running; when it ends, partitions waiting for it are drained. */
+  private refreshMetadata(): void {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    void this.cluster.refreshInBackground().then(() => {
+      this.refreshing = false;
+      for (const q of this.accumulator.all()) {
+        if (q.metadataMark !== null) {
+          this.scheduleDrain();
+          return;
+        }
+      }
+    });
   }
 
   private encode(q: PartitionQueue, b: ProducerBatch, stamped: boolean): void {
@@ -369,13 +403,14 @@ export class Producer {
   /** A failed attempt: retry after a backoff inside the deadline, or give up on the batch. */
   private failed(q: PartitionQueue, b: ProducerBatch, err: RaftlogError): void {
     q.inFlight = false;
-    this.cluster.notePartitionError(q.topic, q.partition, err);
+    const leaderInDoubt = this.cluster.notePartitionError(q.topic, q.partition, err);
     if (shouldRetry(err)) {
       const now = Date.now();
       const delay = b.backoff.after(err);
       if (delay !== null && now + delay < b.deadline) {
         this.cluster.logger.debug(`${q.topic}/${q.partition}: retrying in ${delay} ms after ${err.code}`);
         q.retryAt = now + delay;
+        if (leaderInDoubt) q.metadataMark = this.cluster.refreshMark();
         this.wakeAt(q.retryAt);
         return;
       }
@@ -386,6 +421,7 @@ export class Producer {
   private giveUp(q: PartitionQueue, b: ProducerBatch, err: RaftlogError): void {
     q.inFlight = false;
     q.retryAt = 0;
+    q.metadataMark = null;
     if (q.ready[0] === b) q.ready.shift();
     for (const r of b.records) r.op.fail(err);
     this.accumulator.release(q);

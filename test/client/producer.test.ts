@@ -3,7 +3,7 @@ import { ErrorCode, RaftlogError } from '../../src/client/index.js';
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { readBatchHeader } from '../../storage/record-batch.js';
 import { FakeCluster } from './fake-broker.js';
-import { clientFor, text } from './helpers.js';
+import { clientFor, eventually, text } from './helpers.js';
 
 let cluster: FakeCluster;
 beforeEach(async () => {
@@ -156,6 +156,40 @@ describe('producer', () => {
     await producer.send({ topic: 'nohint', messages: [{ value: 'b' }] });
     expect(cluster.requestsOf('metadata').length).toBeGreaterThan(before);
     expect(cluster.requestsOf('produce').at(-1)?.node).toBe('n3');
+    await producer.disconnect();
+  });
+
+  // The 20 s limit is the assertion: before, every drain waited for the metadata refresh (each
+  // silent node costs the 1.5 s any-node bound), so the 20 sends below took minutes.
+  it('keeps sending to the leaders it knows while a metadata refresh hangs; only the partition that lost its leader waits for it', { timeout: 20_000 }, async () => {
+    cluster.createTopic('split', 2); // partition 0 led by n1, partition 1 by n2
+    const producer = clientFor(cluster, { requestTimeoutMs: 10_000 }).producer({ lingerMs: 0 });
+    await producer.connect();
+    await producer.send({ topic: 'split', messages: [{ value: 'p0', partition: 0 }, { value: 'p1', partition: 1 }] });
+
+    // Every node stops answering metadata; partition 1's leader answers once without a hint.
+    cluster.inject({ type: 'metadata', times: 1_000_000, action: { kind: 'drop', apply: false } });
+    cluster.inject({ type: 'produce', node: 'n2', action: { kind: 'partitionError', code: ErrorCode.LeaderNotAvailable } });
+    const before = cluster.requests.length;
+    const metadataBefore = cluster.requestsOf('metadata').length;
+    const waiting = producer.send({ topic: 'split', messages: [{ value: 'after', partition: 1 }] });
+    await eventually(() => cluster.requestsOf('metadata').length > metadataBefore);
+
+    for (let i = 0; i < 20; i++) {
+      const [r] = await producer.send({ topic: 'split', messages: [{ value: `n${i}`, partition: 0 }] });
+      expect(r.offset).toBe(String(i + 1));
+    }
+    expect(cluster.values('split', 1)).toEqual(['p1']);
+
+    cluster.faults.length = 0;
+    expect((await waiting)[0].offset).toBe('1');
+    // Partition 1 was retried only after a metadata request that followed its failure.
+    const toP1 = cluster.requests.flatMap((r, i) => (i >= before && r.request.type === 'produce' && r.request.batches.some((b) => b.partition === 1) ? [i] : []));
+    const refreshAt = cluster.requests.findIndex((r, i) => i >= before && r.type === 'metadata');
+    expect(toP1).toHaveLength(2);
+    expect(refreshAt).toBeGreaterThan(toP1[0]!);
+    expect(toP1[1]).toBeGreaterThan(refreshAt);
+    expect(cluster.values('split', 1)).toEqual(['p1', 'after']);
     await producer.disconnect();
   });
 
