@@ -65,6 +65,25 @@ describe('§9.6 pre-vote', () => {
       expect(net.sent((m) => m.from === 'b' && m.to === 'c')).toEqual([]);
     });
 
+    it(`§9.6: a voter whose ticks run one behind the candidate's still answers ${type} requests (the lease is one tick short of the timeout)`, () => {
+      const net = new Network();
+      net.elect('a');
+      const term = net.term('a');
+      const last = net.lastIndex('b');
+      net.isolate('a'); // the leader is gone; b last heard from it just now
+      const answers = (): VoteResponse[] => net.sent((m) => m.from === 'b' && m.to === 'c' && (m.type === 'voteResp' || m.type === 'preVoteResp')) as VoteResponse[];
+
+      net.tick('b', ELECTION - 2);
+      net.raft('b').step(request(type, 'c', 'b', term + 1, last + 5, term));
+      net.processAll();
+      expect(answers()).toEqual([]); // still in its lease
+
+      net.tick('b', 1); // c's timeout passed at ELECTION ticks; b, a tick behind, counts ELECTION - 1
+      net.raft('b').step(request(type, 'c', 'b', term + 1, last + 5, term));
+      net.processAll();
+      expect(answers().map((m) => [m.type, m.reject])).toEqual([[type === 'vote' ? 'voteResp' : 'preVoteResp', false]]);
+    });
+
     it(`§9.6: once the election timeout passes without the leader, a node answers ${type} requests`, () => {
       const net = new Network();
       net.elect('a');
@@ -82,6 +101,40 @@ describe('§9.6 pre-vote', () => {
       expect(net.term('b')).toBe(type === 'vote' ? term + 1 : term);
     });
   }
+});
+
+describe('§9.6 pre-vote between twins', () => {
+  it('§9.6: two pre-candidates of one election with equally up-to-date logs: only the lower id gets the other\'s pre-vote, so the vote does not split', () => {
+    const net = new Network();
+    net.elect('a');
+    const term = net.term('a');
+    net.isolate('a'); // the leader is gone, and b and c time out in the same instant
+    net.raft('c').campaign();
+    net.raft('b').campaign();
+    net.stabilize();
+
+    const preVoteAnswers = net.sent((m) => m.type === 'preVoteResp' && m.from !== 'a') as VoteResponse[];
+    expect(preVoteAnswers.map((m) => [m.from, m.to, m.reject])).toEqual(expect.arrayContaining([['c', 'b', false], ['b', 'c', true]]));
+    expect(net.raft('b').role).toBe(Role.Leader);
+    expect(net.term('b')).toBe(term + 1);
+    expect(net.raft('c').role).toBe(Role.Follower);
+    expect(net.raft('c').lead).toBe('b');
+  });
+
+  it('§9.6: between pre-candidates, a more up-to-date log still wins the other\'s pre-vote whatever the ids', () => {
+    const net = new Network();
+    net.elect('a');
+    net.cut('a', 'b'); // b misses the next entry
+    net.raft('a').propose([new Uint8Array([1])]);
+    net.stabilize();
+    net.isolate('a');
+    net.raft('b').campaign();
+    net.raft('c').campaign();
+    net.stabilize();
+
+    expect(net.raft('c').role).toBe(Role.Leader);
+    expect(net.raft('b').lead).toBe('c');
+  });
 });
 
 describe('§6.2 check-quorum', () => {
