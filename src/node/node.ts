@@ -125,7 +125,11 @@ export class RaftlogNode {
       logger: this.logger,
       send: (group, m) => this.transport.sendRaft(group, m),
       onLeadershipChange: (groups) => {
-        for (const g of groups) if (g.raft.role === Role.Leader) this.metrics.leaderElections.inc({ group: g.id });
+        for (const g of groups) {
+          const { role, lead, term } = g.raft;
+          if (role === Role.Leader) this.metrics.leaderElections.inc({ group: g.id });
+          this.logger.info({ group: g.id, role, leader: lead, term }, role === Role.Leader ? `leading ${g.id} in term ${term}` : `${g.id}: ${role} in term ${term}, leader ${lead ?? 'not known'}`);
+        }
         this.gossip();
       },
     });
