@@ -218,7 +218,7 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
   const fsync = results.get('raftlog-fsync')!;
   const relaxed = results.get('raftlog-interval');
   const nats = results.get('nats');
-  const tp = (r: SystemResult | undefined, bytes: number, producers: number): (ThroughputResult & Steal) | undefined => r?.throughput.find((x) => x.recordBytes === bytes && x.producers === producers);
+  const tp = (r: SystemResult | undefined, bytes: number, producers: number) => r?.throughput.find((x) => x.recordBytes === bytes && x.producers === producers);
   const ratio = (a: number | undefined, b: number | undefined): string => {
     const r = ratioNum(a, b);
     return r === null ? 'n/a' : `${r.toFixed(2)}x`;

@@ -7,7 +7,7 @@
  */
 import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../api/protocol.js';
 import { Connection, type RequestOf } from './connection.js';
-import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry } from './errors.js';
+import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import type { Logger } from './logger.js';
 import { withRetry, type RetryOptions } from './retry.js';
 
@@ -204,7 +204,7 @@ export class Cluster {
 
   /** Refreshes without anyone waiting on it: resolves when it ends, failures only logged. */
   refreshInBackground(): Promise<void> {
-    return this.refresh().catch((err: unknown) => this.logger.debug(`metadata refresh failed: ${err instanceof Error ? err.message : String(err)}`));
+    return this.refresh().catch((err: unknown) => this.logger.debug(`metadata refresh failed: ${toRaftlogError(err).message}`));
   }
 
   async refreshIfStale(): Promise<void> {
@@ -233,7 +233,6 @@ export class Cluster {
   cachedTopic(name: string): CachedTopic | undefined {
     return this.topics.get(name);
   }
-
 
   /** The address of a partition's leader per the cache; throws a retriable error when unknown. */
   leaderAddress(topic: string, partition: number): string {
