@@ -48,9 +48,10 @@ export class SendOp {
     this.rejectFn(err);
   }
 
+  /** Every record is acknowledged (remaining reached 0), so every slot of `results` is filled. */
   private finish(): void {
     this.settled = true;
-    this.resolveFn(this.results.filter((r): r is RecordMetadata => r !== undefined));
+    this.resolveFn(this.results as RecordMetadata[]);
   }
 }
 

@@ -45,38 +45,43 @@ export interface ConsumedMessage {
 /** Bytes a record takes in a batch beyond its key, value and headers (varints, attributes). */
 const RECORD_OVERHEAD_BYTES = 24;
 
-export function toBytes(v: MessageBytes, what: string): Uint8Array {
+/** The bytes of a key, value or header value; null when `v` is none of the accepted types. */
+function bytesOf(v: unknown): Uint8Array | null {
   if (typeof v === 'string') return Buffer.from(v, 'utf8');
   if (v instanceof Uint8Array) return v;
-  throw invalidArgument(`${what} must be a string, a Buffer or null`);
+  return null;
 }
 
-function toTimestamp(v: string | number | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
+function timestampOf(v: unknown): number | null {
   const n = typeof v === 'string' && /^-?\d{1,16}$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw invalidArgument(`${what}: timestamp ${String(v)} is not ms since the epoch`);
-  return n;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : null;
 }
 
-/** A message as a batch record, with the bytes it adds to a batch. */
-export function toRecord(m: Message, what: string): { record: RecordInput; bytes: number } {
-  if (typeof m !== 'object' || m === null) throw invalidArgument(`${what} must be an object with a value`);
-  if (m.value === undefined) throw invalidArgument(`${what} has no value (use null for a tombstone)`);
-  const key = m.key === undefined || m.key === null ? null : toBytes(m.key, `${what} key`);
-  const value = m.value === null ? null : toBytes(m.value, `${what} value`);
+/**
+ * Message `index` of a send to `topic` as a batch record, with the bytes it adds to a batch. This
+ * runs once per record sent, so the text naming the message is built only for an error.
+ */
+export function toRecord(m: Message, index: number, topic: string): { record: RecordInput; bytes: number } {
+  const bad = (problem: string): never => {
+    throw invalidArgument(`message ${index} to '${topic}' ${problem}`);
+  };
+  if (typeof m !== 'object' || m === null) bad('must be an object with a value');
+  if (m.value === undefined) bad('has no value (use null for a tombstone)');
+  const key = m.key === undefined || m.key === null ? null : (bytesOf(m.key) ?? bad('key must be a string, a Buffer or null'));
+  const value = m.value === null ? null : (bytesOf(m.value) ?? bad('value must be a string, a Buffer or null'));
   const headers: Header[] = [];
   let bytes = RECORD_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0);
   if (m.headers !== undefined) {
-    if (typeof m.headers !== 'object' || m.headers === null) throw invalidArgument(`${what} headers must be an object`);
+    if (typeof m.headers !== 'object' || m.headers === null) bad('headers must be an object');
     for (const [k, v] of Object.entries(m.headers)) {
-      const hv = toBytes(v, `${what} header '${k}'`);
+      const hv = bytesOf(v) ?? bad(`header '${k}' must be a string, a Buffer or null`);
       headers.push({ key: k, value: hv });
       bytes += Buffer.byteLength(k) + hv.length + 4;
     }
   }
-  const timestamp = toTimestamp(m.timestamp, what);
-  const record: RecordInput = timestamp === undefined ? { key, value, headers } : { key, value, headers, timestamp };
-  return { record, bytes };
+  if (m.timestamp === undefined) return { record: { key, value, headers }, bytes };
+  const timestamp = timestampOf(m.timestamp) ?? bad(`has timestamp ${String(m.timestamp)}, which is not ms since the epoch`);
+  return { record: { key, value, headers, timestamp }, bytes };
 }
 
 /** A Buffer over the same bytes (no copy). */

@@ -136,26 +136,46 @@ export class Producer {
   }
 
   /** Sends messages to one topic; resolves to where each landed, in message order. */
-  async send(record: ProducerRecord): Promise<RecordMetadata[]> {
-    return this.sendBatch({ topicMessages: [{ topic: record.topic, messages: record.messages }], acks: record.acks });
+  send(record: ProducerRecord): Promise<RecordMetadata[]> {
+    try {
+      if (typeof record !== 'object' || record === null) throw invalidArgument('send() takes { topic, messages, acks? }');
+      return this.enqueue({ topicMessages: [{ topic: record.topic, messages: record.messages }], acks: record.acks });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Sends messages to several topics; results follow the order of topics, then messages. */
-  async sendBatch(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
+  sendBatch(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
+    try {
+      return this.enqueue(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * send() and sendBatch(): checks the messages and places them, or queues their placement. Throws
+   * on bad input; the callers turn that into a rejection. (They are plain functions, not async
+   * ones: an async wrapper would cost every send two more promises and microtask hops.)
+   */
+  private enqueue(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
+    if (typeof req !== 'object' || req === null) throw invalidArgument('sendBatch() takes { topicMessages, acks? }');
     const acks = checkAcks(req.acks ?? this.acks);
     if (!isList(req.topicMessages)) throw invalidArgument('topicMessages must be an array');
     const placed: Placement[] = [];
     for (const tm of req.topicMessages) {
       checkTopicName(tm.topic);
       if (!isList(tm.messages)) throw invalidArgument(`messages for topic '${tm.topic}' must be an array`);
-      const items = tm.messages.map((m, i) => toRecord(m, `message ${i} to '${tm.topic}'`));
-      for (const [i, it] of items.entries()) {
+      const items = tm.messages.map((m, i) => {
+        const it = toRecord(m, i, tm.topic);
         if (it.bytes + BATCH_HEADER_BYTES > LIMITS.batchBytesMax) {
           throw new RaftlogError(ErrorCode.RecordTooLarge, `message ${i} to '${tm.topic}' takes about ${it.bytes} bytes; a batch holds at most ${LIMITS.batchBytesMax}`, {
             topic: tm.topic,
           });
         }
-      }
+        return it;
+      });
       placed.push({ topic: tm.topic, items, explicit: tm.messages.map((m) => m.partition) });
     }
     const total = placed.reduce((n, p) => n + p.items.length, 0);

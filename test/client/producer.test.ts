@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCode, RaftlogError } from '../../src/client/index.js';
+import { ClientErrorCode, ErrorCode, RaftlogError } from '../../src/client/index.js';
 import { partitionForKey } from '../../src/client/partitioner.js';
 import { readBatchHeader } from '../../storage/record-batch.js';
 import { FakeCluster } from './fake-broker.js';
@@ -40,6 +40,31 @@ describe('producer', () => {
       ['trace', [...Buffer.from('abc')]],
       ['bin', [1, 2]],
     ]);
+    await producer.disconnect();
+  });
+
+  it('refuses a malformed message with a rejection that names it, and sends nothing of that call', async () => {
+    cluster.createTopic('orders', 1);
+    const producer = clientFor(cluster).producer();
+    const bad: [unknown, string][] = [
+      [null, "message 1 to 'orders' must be an object with a value"],
+      [{ key: 'k' }, "message 1 to 'orders' has no value (use null for a tombstone)"],
+      [{ value: 42 }, "message 1 to 'orders' value must be a string, a Buffer or null"],
+      [{ key: {}, value: 'v' }, "message 1 to 'orders' key must be a string, a Buffer or null"],
+      [{ value: 'v', headers: 'h' }, "message 1 to 'orders' headers must be an object"],
+      [{ value: 'v', headers: { trace: 7 } }, "message 1 to 'orders' header 'trace' must be a string, a Buffer or null"],
+      [{ value: 'v', timestamp: 'yesterday' }, "message 1 to 'orders' has timestamp yesterday, which is not ms since the epoch"],
+    ];
+    for (const [message, why] of bad) {
+      const sent = producer.send({ topic: 'orders', messages: [{ value: 'fine' }, message as never] });
+      await expect(sent).rejects.toThrow(why);
+      await expect(sent).rejects.toMatchObject({ code: ClientErrorCode.InvalidArgument });
+    }
+    await expect(producer.send(null as never)).rejects.toMatchObject({ code: ClientErrorCode.InvalidArgument, message: 'send() takes { topic, messages, acks? }' });
+    await expect(producer.sendBatch({ topicMessages: 'x' as never })).rejects.toThrow('topicMessages must be an array');
+    await expect(producer.sendBatch(undefined as never)).rejects.toMatchObject({ code: ClientErrorCode.InvalidArgument, message: 'sendBatch() takes { topicMessages, acks? }' });
+    await producer.flush();
+    expect(cluster.records('orders', 0)).toEqual([]);
     await producer.disconnect();
   });
 
