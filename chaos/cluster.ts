@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StatusResponse } from '../src/api/protocol.js';
+import { NODE_RUNTIME_FLAGS } from '../src/node/runtime-flags.js';
 
 /** The repository root (this file runs from chaos/ in tests and from dist/chaos/ when built). */
 export function repoRoot(): string {
@@ -33,6 +34,8 @@ export interface LocalClusterOptions {
   readonly args?: readonly string[];
   /** Flags for the Node.js runtime of every node (e.g. ['--cpu-prof', '--cpu-prof-dir=prof']). */
   readonly nodeArgs?: readonly string[];
+  /** The runtime flags a node starts with before nodeArgs (default NODE_RUNTIME_FLAGS, as `node cluster.js` gives them). */
+  readonly runtimeFlags?: readonly string[];
   /** Extra environment for every node (e.g. RAFTLOG_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
@@ -92,7 +95,7 @@ export class LocalCluster {
   }
 
   private spawn(n: ClusterNode): void {
-    const args = [...(this.o.nodeArgs ?? []), CLUSTER_JS, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
+    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), CLUSTER_JS, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },

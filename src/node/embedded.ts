@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_NODES, clusterSecret, parsePeers } from './options.js';
+import { NODE_RUNTIME_FLAGS } from './runtime-flags.js';
 
 const CLUSTER_JS = fileURLToPath(new URL('../../../cluster.js', import.meta.url));
 const READY_WAIT_MS = 30_000;
@@ -40,7 +41,7 @@ export async function runEmbedded(): Promise<void> {
 
   for (const [id, address] of nodes) {
     const data = path.join(root, id);
-    const child = spawn(process.execPath, [CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--data', data, '--log-file', path.join(data, 'node.log')], {
+    const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--data', data, '--log-file', path.join(data, 'node.log')], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, RAFTLOG_SECRET: secret },
     });

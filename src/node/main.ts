@@ -8,6 +8,7 @@ import { runEmbedded } from './embedded.js';
 import { NodeStartError } from './errors.js';
 import { RaftlogNode } from './node.js';
 import { command, toNodeConfig, type CliOptions } from './options.js';
+import { missingRuntimeFlags } from './runtime-flags.js';
 
 async function runNode(argv: string[]): Promise<void> {
   const cmd = command().exitOverride();
@@ -41,6 +42,13 @@ async function runNode(argv: string[]): Promise<void> {
     console.error(`raftlog ${config.id}: fatal: ${err.stack ?? err.message}`);
     process.exit(70);
   });
+  const missing = missingRuntimeFlags();
+  if (missing.length > 0) {
+    node.logger.warn(
+      { missing },
+      `started without ${missing.join(' ')}: expect frequent garbage-collection pauses under load (see src/node/runtime-flags.ts); start the node with \`node ${missing.join(' ')} cluster.js ...\``,
+    );
+  }
   await node.start();
 }
 
