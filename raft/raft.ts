@@ -11,7 +11,7 @@
  * Section numbers refer to the Raft paper (§5.x) and Ongaro's thesis (§3.10 transfer, §6.4 reads,
  * §9.6 pre-vote).
  */
-import { validateConfig, type RaftConfig, type RaftLimits, type UnsafeMutations } from './config.js';
+import { validateConfig, type RaftConfig, type CommitBroadcast, type RaftLimits, type UnsafeMutations } from './config.js';
 import { LogCompactedError, RaftError, RaftErrorCode, assert, notLeader } from './errors.js';
 import { RaftLog } from './log.js';
 import { Progress, ProgressState, assertNever } from './progress.js';
@@ -104,6 +104,7 @@ export class Raft {
   private readonly random: () => number;
   private readonly checkQuorum: boolean;
   private readonly preVote: boolean;
+  private readonly commitBroadcast: CommitBroadcast;
   private readonly mutations: UnsafeMutations;
 
   private readonly prs = new Map<NodeId, Progress>();
@@ -141,6 +142,7 @@ export class Raft {
     this.random = config.random;
     this.checkQuorum = config.checkQuorum ?? true;
     this.preVote = config.preVote ?? true;
+    this.commitBroadcast = config.commitBroadcast ?? 'eager';
     this.mutations = config.unsafeMutations ?? {};
     const hs = config.hardState ?? { term: 0, vote: null, commit: 0 };
     this.log = new RaftLog(config.storage, hs.commit, config.applied ?? 0);
@@ -742,7 +744,7 @@ export class Raft {
       default:
         assertNever(pr.state);
     }
-    if (this.maybeCommit()) {
+    if (this.maybeCommit() && this.commitBroadcast === 'eager') {
       // Followers learn the new commit index with the next Ready's appends, once per Ready.
       this.broadcastPending = true;
     } else if (wasPaused) {
@@ -803,8 +805,9 @@ export class Raft {
   /** advance(): the host persisted the leader's log up to here. */
   private selfPersisted(): void {
     if (!this.progress(this.id).maybeUpdate(this.log.persistedLastIndex())) return;
-    // Followers learn the new commit index with the next Ready's appends.
-    if (this.maybeCommit()) this.broadcastPending = true;
+    // Followers learn the new commit index with the next Ready's appends (or, piggybacked, with
+    // whatever goes to them next).
+    if (this.maybeCommit() && this.commitBroadcast === 'eager') this.broadcastPending = true;
   }
 
   private flushBroadcast(): void {

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { Raft } from '../../raft/raft.js';
-import type { RaftLimits } from '../../raft/config.js';
+import type { CommitBroadcast, RaftLimits } from '../../raft/config.js';
 import type { LogStorage } from '../../raft/storage.js';
 import type { Entry, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
 import { loadHardState, saveHardState } from '../../storage/hard-state.js';
@@ -40,6 +40,8 @@ export interface RaftGroupOptions {
   /** The last index the state machine has applied durably (it resumes after it). */
   readonly applied: number;
   readonly limits: Partial<RaftLimits>;
+  /** How followers learn commits (RaftConfig.commitBroadcast; default 'eager'). */
+  readonly commitBroadcast?: CommitBroadcast;
   readonly random: () => number;
   readonly logger: Logger;
 }
@@ -78,6 +80,7 @@ export class RaftGroup {
       applied: Math.min(applied, commit),
       random: o.random,
       limits: o.limits,
+      commitBroadcast: o.commitBroadcast ?? 'eager',
     });
   }
 

@@ -307,6 +307,10 @@ export class RaftlogNode {
       log,
       applied: p.loadProducerState(),
       limits: this.raftLimits(),
+      // Consumers read from the leader; followers need the commit index only to keep up, so it
+      // rides on the next append or heartbeat instead of costing a message of its own per commit.
+      // (The metadata group keeps the eager default: every node serves what it applies.)
+      commitBroadcast: 'piggyback',
       random: this.random,
       logger: this.logger,
     });

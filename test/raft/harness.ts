@@ -7,7 +7,7 @@
  * them, so a test can stop anywhere, look, drop a message, or let everything run (`stabilize`).
  * Cut links drop messages at delivery. Every send, delivery and drop is kept in `trace`.
  */
-import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
+import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import { MemoryStorage } from '../../raft/memory-storage.js';
 import type { PeerStatus } from '../../raft/raft.js';
 import { Raft } from '../../raft/raft.js';
@@ -35,6 +35,7 @@ export interface NetworkOptions {
   readonly limits?: Partial<RaftLimits>;
   readonly checkQuorum?: boolean;
   readonly preVote?: boolean;
+  readonly commitBroadcast?: CommitBroadcast;
   readonly seed?: number;
   /** Logs to start from, as the term of each entry from index 1 on. */
   readonly logs?: Readonly<Record<NodeId, readonly number[]>>;
@@ -120,6 +121,7 @@ export class Network {
           limits: options.limits,
           checkQuorum: options.checkQuorum,
           preVote: options.preVote,
+          commitBroadcast: options.commitBroadcast,
           unsafeMutations: options.unsafeMutations,
         });
       this.members.set(id, new Member(id, storage, make));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Raft } from '../../raft/raft.js';
 import { seededRandom } from '../../raft/random.js';
-import { EntryKind, Role, type AppendRequest, type AppendResponse, type Entry } from '../../raft/types.js';
+import { EntryKind, Role, type AppendRequest, type AppendResponse, type Entry, type Message } from '../../raft/types.js';
 import { Network, bytes, storageWithLog } from './harness.js';
 
 function follower(terms: number[], term: number, commit = 0): Raft {
@@ -47,6 +47,40 @@ describe('§5.3 log replication', () => {
       expect(net.member(id).applied.map((e) => new TextDecoder().decode(e.data))).toContain('x');
     }
     expect(net.lastIndex('d')).toBe(lastIndex - 1);
+  });
+
+  it('followers learn a commit from a message of its own (eager, the default) or from whatever goes to them next (piggyback)', () => {
+    const commitOnly = (m: Message): boolean => m.type === 'append' && m.from === 'a' && m.entries.length === 0;
+    for (const mode of ['eager', 'piggyback'] as const) {
+      const net = new Network({ commitBroadcast: mode, limits: { electionTicks: 10, heartbeatTicks: 2 } });
+      net.elect('a');
+      net.stabilize();
+      const sentBefore = net.sent(commitOnly).length;
+      const { lastIndex } = net.raft('a').propose([bytes('x')]);
+      net.stabilize();
+
+      expect(net.commit('a')).toBe(lastIndex);
+      if (mode === 'eager') {
+        expect(net.sent(commitOnly).length - sentBefore).toBe(2);
+        for (const id of ['b', 'c']) expect(net.commit(id)).toBe(lastIndex);
+        continue;
+      }
+      expect(net.sent(commitOnly).length).toBe(sentBefore);
+      for (const id of ['b', 'c']) expect(net.commit(id)).toBe(lastIndex - 1);
+      // The next write carries it...
+      const second = net.raft('a').propose([bytes('y')]);
+      net.processAll();
+      net.deliver((m) => m.type === 'append' && m.from === 'a');
+      net.processAll();
+      for (const id of ['b', 'c']) expect(net.commit(id)).toBe(lastIndex);
+      net.stabilize();
+      // ...and with nothing more to write, the next heartbeat does.
+      expect(net.commit('a')).toBe(second.lastIndex);
+      for (const id of ['b', 'c']) expect(net.commit(id)).toBe(lastIndex);
+      net.tick('a', 2);
+      net.stabilize();
+      for (const id of ['b', 'c']) expect(net.commit(id)).toBe(second.lastIndex);
+    }
   });
 
   it('§5.3: a leader does not commit an entry that only a minority holds', () => {

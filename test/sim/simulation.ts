@@ -18,7 +18,7 @@
 import { Raft } from '../../raft/raft.js';
 import { RaftError } from '../../raft/errors.js';
 import { seededRandom } from '../../raft/random.js';
-import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
+import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import { EntryKind, Role, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
 import { SimDisk } from './disk.js';
 import { EventQueue } from './heap.js';
@@ -137,6 +137,8 @@ export class Simulation {
   private readonly mutations: UnsafeMutations;
   private readonly host: HostMutations;
   private readonly limits: Partial<RaftLimits>;
+  /** Odd seeds run the partition groups' piggybacked commit broadcast (from the seed, not `rand`, so every seed's schedule is what it was). */
+  private readonly commitBroadcast: CommitBroadcast;
   private readonly traceOn: boolean;
   readonly trace: string[] = [];
   readonly stats: SimStats;
@@ -177,6 +179,7 @@ export class Simulation {
       appendBytesMax: this.pick([40, 80, 1024 * 1024]),
       appendsInFlightMax: this.pick([1, 2, 8, 64]),
     };
+    this.commitBroadcast = seed % 2 === 1 ? 'piggyback' : 'eager';
     this.chaosEnd = options.chaosTime ?? 60 * ELECTION_TIME;
     // Some seeds are calm, some are storms: many short reigns are what expose commit-rule bugs.
     this.faultGap = this.pick([400, 200, 80]);
@@ -525,6 +528,7 @@ export class Simulation {
       applied: snap.index,
       random: seededRandom(Math.floor(this.rand() * 2 ** 31)),
       limits: this.limits,
+      commitBroadcast: this.commitBroadcast,
       unsafeMutations: this.mutations,
     });
     node.inc++;
