@@ -62,26 +62,27 @@ function timestampOf(v: unknown): number | null {
  * runs once per record sent, so the text naming the message is built only for an error.
  */
 export function toRecord(m: Message, index: number, topic: string): { record: RecordInput; bytes: number } {
-  const bad = (problem: string): never => {
-    throw invalidArgument(`message ${index} to '${topic}' ${problem}`);
-  };
-  if (typeof m !== 'object' || m === null) bad('must be an object with a value');
-  if (m.value === undefined) bad('has no value (use null for a tombstone)');
-  const key = m.key === undefined || m.key === null ? null : (bytesOf(m.key) ?? bad('key must be a string, a Buffer or null'));
-  const value = m.value === null ? null : (bytesOf(m.value) ?? bad('value must be a string, a Buffer or null'));
+  if (typeof m !== 'object' || m === null) badMessage(index, topic, 'must be an object with a value');
+  if (m.value === undefined) badMessage(index, topic, 'has no value (use null for a tombstone)');
+  const key = m.key === undefined || m.key === null ? null : (bytesOf(m.key) ?? badMessage(index, topic, 'key must be a string, a Buffer or null'));
+  const value = m.value === null ? null : (bytesOf(m.value) ?? badMessage(index, topic, 'value must be a string, a Buffer or null'));
   const headers: Header[] = [];
   let bytes = RECORD_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0);
   if (m.headers !== undefined) {
-    if (typeof m.headers !== 'object' || m.headers === null) bad('headers must be an object');
+    if (typeof m.headers !== 'object' || m.headers === null) badMessage(index, topic, 'headers must be an object');
     for (const [k, v] of Object.entries(m.headers)) {
-      const hv = bytesOf(v) ?? bad(`header '${k}' must be a string, a Buffer or null`);
+      const hv = bytesOf(v) ?? badMessage(index, topic, `header '${k}' must be a string, a Buffer or null`);
       headers.push({ key: k, value: hv });
       bytes += Buffer.byteLength(k) + hv.length + 4;
     }
   }
   if (m.timestamp === undefined) return { record: { key, value, headers }, bytes };
-  const timestamp = timestampOf(m.timestamp) ?? bad(`has timestamp ${String(m.timestamp)}, which is not ms since the epoch`);
+  const timestamp = timestampOf(m.timestamp) ?? badMessage(index, topic, `has timestamp ${String(m.timestamp)}, which is not ms since the epoch`);
   return { record: { key, value, headers, timestamp }, bytes };
+}
+
+function badMessage(index: number, topic: string, problem: string): never {
+  throw invalidArgument(`message ${index} to '${topic}' ${problem}`);
 }
 
 /** A Buffer over the same bytes (no copy). */

@@ -137,12 +137,8 @@ export class Producer {
 
   /** Sends messages to one topic; resolves to where each landed, in message order. */
   send(record: ProducerRecord): Promise<RecordMetadata[]> {
-    try {
-      if (typeof record !== 'object' || record === null) throw invalidArgument('send() takes { topic, messages, acks? }');
-      return this.enqueue({ topicMessages: [{ topic: record.topic, messages: record.messages }], acks: record.acks });
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    if (typeof record !== 'object' || record === null) return Promise.reject(invalidArgument('send() takes { topic, messages, acks? }'));
+    return this.sendBatch({ topicMessages: [{ topic: record.topic, messages: record.messages }], acks: record.acks });
   }
 
   /** Sends messages to several topics; results follow the order of topics, then messages. */
@@ -155,9 +151,10 @@ export class Producer {
   }
 
   /**
-   * send() and sendBatch(): checks the messages and places them, or queues their placement. Throws
-   * on bad input; the callers turn that into a rejection. (They are plain functions, not async
-   * ones: an async wrapper would cost every send two more promises and microtask hops.)
+   * sendBatch()'s work: checks the messages and places them, or queues their placement. Throws on
+   * bad input; sendBatch() turns that into a rejection. (send() and sendBatch() are plain
+   * functions, not async ones: an async wrapper would cost every send more promises and microtask
+   * hops.)
    */
   private enqueue(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
     if (typeof req !== 'object' || req === null) throw invalidArgument('sendBatch() takes { topicMessages, acks? }');

@@ -80,7 +80,7 @@ export class RaftGroup {
       applied: Math.min(applied, commit),
       random: o.random,
       limits: o.limits,
-      commitBroadcast: o.commitBroadcast ?? 'eager',
+      commitBroadcast: o.commitBroadcast,
     });
   }
 
