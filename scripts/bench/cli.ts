@@ -6,14 +6,15 @@
  * 2. Producer throughput (workloads.ts): 1 KB and 100 B records, acks=all, 1, 4 and 16 producers,
  *    against raftlog with fsync before acknowledging (its default), raftlog with the RELAXED
  *    interval sync, and a 3-node NATS JetStream cluster with an R3 file stream (nats.ts; NATS does
- *    not fsync each write by default). Every system is a fresh 3-node cluster on loopback.
+ *    not fsync each write by default). Every system is a fresh 3-node cluster on loopback, which
+ *    carries a steady load for a few seconds before anything is measured (workloads.ts warmUp).
  * 3. End-to-end latency, open loop, at 50% and 80% of a measured maximum: the lower of raftlog's
  *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load.
  * 4. Failover: leader SIGKILLs during steady production, and planned leadership transfers.
  *
- * The quick version (the default) finishes within about 5 minutes: 3 s windows, 20 raftlog
+ * The quick version (the default) finishes within about 5 minutes: 6 s warm-ups, 3 s windows, 20 raftlog
  * leader kills but 8 NATS ones (each NATS failover takes seconds); --full measures 10 s windows
- * and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
+ * after 15 s warm-ups and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
  * folder, and end with one JSON line of headline figures and ratios.
  */
 import { execFileSync } from 'node:child_process';
@@ -27,9 +28,12 @@ import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
 import { startRaftlog } from './raftlog.js';
 import type { Target } from './target.js';
-import { failover, latency, round, throughput, type FailoverResult, type LatencyResult, type ThroughputResult } from './workloads.js';
+import { failover, latency, round, throughput, warmUp, type FailoverResult, type LatencyResult, type ThroughputResult } from './workloads.js';
 
 interface Plan {
+  /** Load carried by every freshly started cluster before anything is measured (workloads.ts warmUp). */
+  readonly freshWarmupMs: number;
+  /** Load before each measured window (a new log: its leaders and connections settle). */
   readonly warmupMs: number;
   readonly measureMs: number;
   readonly latencyMs: number;
@@ -43,8 +47,8 @@ interface Plan {
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
-  quick: { warmupMs: 1000, measureMs: 3000, latencyMs: 5000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
-  full: { warmupMs: 2000, measureMs: 10_000, latencyMs: 20_000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
+  quick: { freshWarmupMs: 6000, warmupMs: 1000, measureMs: 3000, latencyMs: 5000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
+  full: { freshWarmupMs: 15_000, warmupMs: 2000, measureMs: 10_000, latencyMs: 20_000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
 };
 
 const RECORD_SIZES = [1024, 100] as const;
@@ -135,6 +139,7 @@ async function main(): Promise<void> {
     const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
     results.set(s.key, r);
     try {
+      await warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say });
       for (const bytes of RECORD_SIZES) {
         for (const producers of PRODUCER_COUNTS) {
           r.throughput.push(await withSteal(() => throughput(t, { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT, warmupMs: plan.warmupMs, measureMs: plan.measureMs, progress: say })));
@@ -169,6 +174,7 @@ async function main(): Promise<void> {
       }
     };
     try {
+      await attempt('warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }));
       for (const load of LATENCY_LOADS) {
         const rate = Math.max(1, Math.round(reference * load));
         await attempt(`latency at ${Math.round(load * 100)}%`, async () => {

@@ -4,7 +4,7 @@
  * anything is.
  */
 import { describe, expect, it } from 'vitest';
-import { failover, latency, throughput } from '../../scripts/bench/workloads.js';
+import { failover, latency, throughput, warmUp } from '../../scripts/bench/workloads.js';
 import type { Closeable, Target, TargetProducer } from '../../scripts/bench/target.js';
 
 /**
@@ -100,6 +100,18 @@ describe('benchmark workloads', () => {
     expect(r.missing).toBe(10);
     expect(r.received).toBe(0);
   }, 15_000);
+
+  it('warm-up carries load on a log of its own for the time given, and none when given none', async () => {
+    const t = new MemoryTarget();
+    await warmUp(t, { partitions: 1, producers: 2, ms: 0, progress: quiet });
+    expect(t.logs.size).toBe(0);
+    const lines: string[] = [];
+    await warmUp(t, { partitions: 1, producers: 2, ms: 300, progress: (l) => lines.push(l) });
+    expect([...t.logs.keys()]).toEqual(['warm-up']);
+    // A steady rate for 0.3 s: hundreds of records, all acknowledged and delivered.
+    expect(t.logs.get('warm-up')!.length).toBeGreaterThan(100);
+    expect(lines.join('\n')).toMatch(/warming up/);
+  });
 
   it('failover times each kill to the next acknowledged write, and each transfer', async () => {
     const t = new MemoryTarget();
