@@ -31,6 +31,35 @@ export interface GroupHostOptions {
   readonly send: (group: string, m: Message) => void;
   /** Called after each pass with the groups whose role or leader changed. */
   readonly onLeadershipChange?: (groups: readonly RaftGroup[]) => void;
+  /** Called with the milliseconds each round of fdatasyncs took (what every write of the pass waited on). */
+  readonly onSyncRound?: (ms: number) => void;
+}
+
+/**
+ * A round of fdatasyncs slower than this is logged: every write of the pass waited that long, and
+ * a leader that waits much longer loses its followers' votes (etcd warns past 1 s too).
+ */
+export const SLOW_SYNC_MS = 1000;
+/** At most one slow-sync warning per this long, so a failing disk does not flood the log. */
+export const SLOW_SYNC_WARN_EVERY_MS = 10_000;
+
+/** Which slow sync rounds to log: one past SLOW_SYNC_MS, then none for SLOW_SYNC_WARN_EVERY_MS (counted, and told with the next). */
+export class SlowSyncWarnings {
+  private lastAt = Number.NEGATIVE_INFINITY;
+  private unlogged = 0;
+
+  /** A round took `ms` at time `now`: what to log about it (null: nothing). */
+  observe(ms: number, now: number): { ms: number; slowSinceLast: number } | null {
+    if (ms < SLOW_SYNC_MS) return null;
+    if (now - this.lastAt < SLOW_SYNC_WARN_EVERY_MS) {
+      this.unlogged++;
+      return null;
+    }
+    const told = { ms, slowSinceLast: this.unlogged };
+    this.lastAt = now;
+    this.unlogged = 0;
+    return told;
+  }
 }
 
 /** Messages kept for a group this node has not created yet (it applies the metadata a moment later). */
@@ -52,6 +81,7 @@ export class GroupHost {
   private scheduled = false;
   private running = 0;
   private stopped = false;
+  private readonly slowSyncs = new SlowSyncWarnings();
   readonly stats: HostStats = { passes: 0, syncs: 0, lastPassMs: 0 };
 
   constructor(private readonly o: GroupHostOptions) {}
@@ -181,6 +211,7 @@ export class GroupHost {
       if (this.o.syncMode === 'fsync') {
         const syncing = work.filter((w) => w.rd.mustSync && w.g.failed === null);
         this.stats.syncs += syncing.length;
+        const s0 = performance.now();
         await Promise.all(
           syncing.map(async (w) => {
             try {
@@ -190,6 +221,7 @@ export class GroupHost {
             }
           }),
         );
+        if (syncing.length > 0) this.syncRoundDone(performance.now() - s0, syncing.length);
       }
       for (const w of work) {
         if (w.g.failed !== null) continue;
@@ -213,6 +245,17 @@ export class GroupHost {
         this.schedule();
         break;
       }
+    }
+  }
+
+  private syncRoundDone(ms: number, groups: number): void {
+    this.o.onSyncRound?.(ms);
+    const slow = this.slowSyncs.observe(ms, Date.now());
+    if (slow !== null) {
+      this.o.logger.warn(
+        { syncMs: Math.round(ms), groups, slowRoundsNotLogged: slow.slowSinceLast },
+        `fdatasync of ${groups} log(s) took ${Math.round(ms)} ms (${slow.slowSinceLast} more slow round(s) since the last warning): every write waits on it, and a leader this slow loses its followers. Check the disk (its latency, other load on it), or accept the RELAXED mode with --sync interval`,
+      );
     }
   }
 

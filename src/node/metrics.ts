@@ -17,6 +17,12 @@ export class NodeMetrics {
   readonly groupsLed = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry] });
   readonly groups = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry] });
   readonly hostPasses = new Gauge({ name: 'raftlog_ready_passes', help: 'Ready passes run by the group host', registers: [this.registry] });
+  readonly logSyncSeconds = new Histogram({
+    name: 'raftlog_log_sync_seconds',
+    help: 'Duration of each round of log fdatasyncs (--sync fsync): every acknowledged write waits on one, so a slow disk shows here first',
+    buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048],
+    registers: [this.registry],
+  });
   readonly hostSyncs = new Gauge({ name: 'raftlog_log_syncs', help: 'fdatasync calls made by the group host', registers: [this.registry] });
 
   constructor(node: string) {

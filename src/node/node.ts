@@ -124,6 +124,7 @@ export class RaftlogNode {
       syncIntervalMs: config.syncIntervalMs,
       logger: this.logger,
       send: (group, m) => this.transport.sendRaft(group, m),
+      onSyncRound: (ms) => this.metrics.logSyncSeconds.observe(ms / 1000),
       onLeadershipChange: (groups) => {
         for (const g of groups) {
           const { role, lead, term } = g.raft;

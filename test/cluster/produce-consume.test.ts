@@ -57,6 +57,26 @@ describe('a 3-node cluster: produce and consume', () => {
     await admin.disconnect();
   });
 
+  it("times on each node's /metrics the fdatasyncs that acknowledged writes wait on", async () => {
+    const syncRounds = async (): Promise<number[]> =>
+      Promise.all(
+        t.cluster.nodes.map(async (n) => {
+          const text = await (await fetch(`http://${n.address}/metrics`)).text();
+          const m = /^raftlog_log_sync_seconds_count\{[^}]*\} (\d+)$/m.exec(text);
+          expect(m, `raftlog_log_sync_seconds on ${n.id}`).not.toBeNull();
+          return Number(m![1]);
+        }),
+      );
+    const before = await syncRounds();
+    const producer = t.client.producer();
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'orders', messages: [{ key: 'synced', value: `write ${i}` }] });
+    await producer.disconnect();
+    const after = await syncRounds();
+    // Each acknowledged write waited for the leader's sync and a follower's: two rounds at least.
+    const rounds = after.reduce((a, b) => a + b, 0) - before.reduce((a, b) => a + b, 0);
+    expect(rounds).toBeGreaterThanOrEqual(10);
+  });
+
   it('keeps every acknowledged record, at the same offset, across a stop and restart of the whole cluster', async () => {
     const producer = t.client.producer();
     const acks = await producer.send({ topic: 'orders', messages: Array.from({ length: 30 }, (_, i) => ({ key: `k${i}`, value: `before restart ${i}` })) });
