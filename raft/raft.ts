@@ -51,6 +51,12 @@ const EMPTY = new Uint8Array(0);
  */
 const LEASE_TICK_SLACK = 1;
 
+/**
+ * A follower that lost its connection to its leader campaigns within 1 to this many ticks
+ * (randomized, so the followers of a dead leader rarely start together; reportUnreachable).
+ */
+const LEADER_LOST_TICKS = 3;
+
 type CampaignKind = 'pre' | 'election' | 'transfer';
 
 /** A read waiting for a quorum to confirm round `round` (§6.4). */
@@ -231,11 +237,27 @@ export class Raft {
     else this.maybeSendAppend(to, true);
   }
 
-  /** The host lost its connection to `peer`: whatever was in flight to it may be gone. */
+  /**
+   * The host lost its connection to `peer`: whatever was in flight to it may be gone, so a leader
+   * probes it before streaming again. A follower whose leader it was takes it as the leader's
+   * death (a crashed process's connections close at once): it forgets the leader, so its lease no
+   * longer holds off the other followers' pre-votes, and campaigns within LEADER_LOST_TICKS
+   * instead of a whole election timeout. A cut network or a paused process closes nothing; the
+   * election timeout still covers those. A leader that is alive after all keeps its place: the
+   * followers that still hear from it ignore the pre-vote (their lease), and its next append or
+   * heartbeat makes this node its follower again.
+   */
   reportUnreachable(peer: NodeId): void {
-    const pr = this.prs.get(peer);
-    if (this.role !== Role.Leader || pr === undefined) return;
-    if (pr.state === ProgressState.Replicate) pr.becomeProbe();
+    if (this.role === Role.Leader) {
+      const pr = this.prs.get(peer);
+      if (pr?.state === ProgressState.Replicate) pr.becomeProbe();
+      return;
+    }
+    if (this.role === Role.Follower && this.lead === peer) {
+      this.lead = null;
+      const soon = 1 + Math.floor(this.random() * LEADER_LOST_TICKS);
+      this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
+    }
   }
 
   step(m: Message): void {

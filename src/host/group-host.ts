@@ -148,9 +148,13 @@ export class GroupHost {
     if (e.msgs.length < EARLY_MESSAGES_PER_GROUP_MAX) e.msgs.push(m);
   }
 
-  /** A peer went away: leaders stop streaming to it until it answers a probe again. */
+  /**
+   * A peer's connection closed: leaders stop streaming to it until it answers a probe again, and
+   * the groups it led campaign soon (Raft.reportUnreachable).
+   */
   peerDown(peer: NodeId): void {
-    for (const g of this.groups.values()) g.raft.reportUnreachable(peer);
+    for (const g of this.groups.values()) if (g.failed === null) g.raft.reportUnreachable(peer);
+    this.schedule();
   }
 
   /** Runs a Ready pass at the end of this loop turn (callers that changed a group call this). */

@@ -172,6 +172,60 @@ describe('§5.2 leader election', () => {
   });
 });
 
+describe('a lost connection to the leader', () => {
+  it('makes its followers campaign within a few ticks instead of an election timeout, and one of them wins', () => {
+    const net = new Network();
+    net.elect('a');
+    const term = net.term('a');
+    // a's process dies: its connections close, and both followers hear of it.
+    net.isolate('a');
+    net.raft('b').reportUnreachable('a');
+    net.raft('c').reportUnreachable('a');
+    expect(net.lead('b')).toBeNull();
+    expect(net.lead('c')).toBeNull();
+    // Three ticks, a third of the shortest election timeout.
+    net.tickAndStabilize(3, ['b', 'c']);
+    const leaders = ['b', 'c'].filter((id) => net.role(id) === Role.Leader);
+    expect(leaders).toHaveLength(1);
+    expect(net.term(leaders[0]!)).toBe(term + 1);
+  });
+
+  it('without that report, the followers wait out their election timeout', () => {
+    const net = new Network();
+    net.elect('a');
+    net.isolate('a');
+    net.tickAndStabilize(3, ['b', 'c']);
+    expect(net.role('b')).toBe(Role.Follower);
+    expect(net.role('c')).toBe(Role.Follower);
+  });
+
+  it('does not unseat a leader that is alive: the follower that still hears it ignores the pre-vote, and the lost follower follows again', () => {
+    const net = new Network();
+    net.elect('a');
+    const term = net.term('a');
+    // Only b's connection to a broke (and is back a moment later); c still hears a.
+    net.cut('a', 'b');
+    net.raft('b').reportUnreachable('a');
+    net.tickAndStabilize(3, ['b']);
+    expect(net.role('b')).toBe(Role.PreCandidate);
+    net.heal();
+    net.tickAndStabilize(ELECTION, ['a', 'b', 'c']);
+    expect(net.role('a')).toBe(Role.Leader);
+    expect(net.term('a')).toBe(term);
+    expect(net.lead('b')).toBe('a');
+    expect(net.term('b')).toBe(term);
+  });
+
+  it('is ignored by a follower whose leader is someone else', () => {
+    const net = new Network();
+    net.elect('a');
+    net.raft('b').reportUnreachable('c');
+    expect(net.lead('b')).toBe('a');
+    net.tickAndStabilize(3, ['b']);
+    expect(net.role('b')).toBe(Role.Follower);
+  });
+});
+
 describe('§5.1 terms', () => {
   it('§5.1: a leader that receives a message of a higher term adopts the term and becomes a follower', () => {
     const net = new Network({ checkQuorum: false });

@@ -76,6 +76,7 @@ type SimEvent =
   | { kind: 'fault' }
   | { kind: 'restart'; node: number }
   | { kind: 'crashLeader'; node: number; term: number }
+  | { kind: 'peerDown'; node: number; inc: number; peer: NodeId }
   | { kind: 'heal' }
   | { kind: 'probe'; step: 'isolate' | 'reconnect' | 'check' };
 
@@ -268,6 +269,13 @@ export class Simulation {
       case 'restart':
         this.restart(this.nodes[ev.node]!);
         return;
+      case 'peerDown': {
+        const node = this.nodes[ev.node]!;
+        if (node.core === null || node.inc !== ev.inc) return;
+        node.core.reportUnreachable(ev.peer);
+        this.after(node);
+        return;
+      }
       case 'heal':
         this.heal();
         return;
@@ -504,6 +512,13 @@ export class Simulation {
     node.wasLeader = false;
     node.inc++;
     node.disk.crash(this.rand);
+    // Half the crashes close the node's connections, as a killed process's do (its peers hear of
+    // it a moment later: Raft.reportUnreachable); the rest vanish silently, as a lost machine does.
+    if (this.rand() < 0.5) {
+      for (const other of this.nodes) {
+        if (other !== node && other.core !== null) this.queue.push(this.now + 1 + this.rand() * 5, { kind: 'peerDown', node: other.index, inc: other.inc, peer: node.id });
+      }
+    }
     this.queue.push(this.now + 20 + this.rand() * 3 * this.faultGap, { kind: 'restart', node: node.index });
   }
 
