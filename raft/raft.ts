@@ -766,12 +766,8 @@ export class Raft {
       default:
         assertNever(pr.state);
     }
-    if (this.maybeCommit() && this.commitBroadcast === 'eager') {
-      // Followers learn the new commit index with the next Ready's appends, once per Ready.
-      this.broadcastPending = true;
-    } else if (wasPaused) {
-      this.maybeSendAppend(m.from, true);
-    }
+    // A follower that was paused gets its next append now, unless the commit broadcast carries it.
+    if (!this.commitAndBroadcast() && wasPaused) this.maybeSendAppend(m.from, true);
     while (this.maybeSendAppend(m.from, false)) {
       // Stream what remains, within the in-flight limits.
     }
@@ -826,10 +822,18 @@ export class Raft {
 
   /** advance(): the host persisted the leader's log up to here. */
   private selfPersisted(): void {
-    if (!this.progress(this.id).maybeUpdate(this.log.persistedLastIndex())) return;
-    // Followers learn the new commit index with the next Ready's appends (or, piggybacked, with
-    // whatever goes to them next).
-    if (this.maybeCommit() && this.commitBroadcast === 'eager') this.broadcastPending = true;
+    if (this.progress(this.id).maybeUpdate(this.log.persistedLastIndex())) this.commitAndBroadcast();
+  }
+
+  /**
+   * Commits what a quorum now holds. Followers learn a new commit index with the next Ready's
+   * appends, once per Ready ('eager'), or with whatever goes to them next ('piggyback'). True when
+   * that broadcast was queued.
+   */
+  private commitAndBroadcast(): boolean {
+    if (!this.maybeCommit() || this.commitBroadcast !== 'eager') return false;
+    this.broadcastPending = true;
+    return true;
   }
 
   private flushBroadcast(): void {
