@@ -9,12 +9,15 @@
  *    not fsync each write by default). Every system is a fresh 3-node cluster on loopback, which
  *    carries a steady load for a few seconds before anything is measured (workloads.ts warmUp).
  * 3. End-to-end latency, open loop, at 50% and 80% of a measured maximum: the lower of raftlog's
- *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load.
+ *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load. The
+ *    systems run at once and take turns in 1 s windows (workloads.ts latencyInterleaved), so they
+ *    also meet the same machine: CPU steal here swings between 0 and 50% within minutes.
  * 4. Failover: leader SIGKILLs during steady production, and planned leadership transfers.
  *
- * The quick version (the default) finishes within about 5 minutes: 6 s warm-ups, 3 s windows, 20 raftlog
- * leader kills but 8 NATS ones (each NATS failover takes seconds); --full measures 10 s windows
- * after 15 s warm-ups and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
+ * The quick version (the default) finishes within about 5 minutes: 6 s warm-ups, 3 s throughput
+ * windows, 5 latency rounds, 20 raftlog leader kills but 8 NATS ones (each NATS failover takes
+ * seconds); --full measures 10 s throughput windows and 20 latency rounds after 15 s warm-ups and
+ * kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
  * folder, and end with one JSON line of headline figures and ratios.
  */
 import { execFileSync } from 'node:child_process';
@@ -28,7 +31,7 @@ import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
 import { startRaftlog } from './raftlog.js';
 import type { Target } from './target.js';
-import { failover, latency, round, throughput, warmUp, type FailoverResult, type LatencyResult, type ThroughputResult } from './workloads.js';
+import { failover, latencyInterleaved, openLatency, round, throughput, warmUp, type FailoverResult, type LatencyResult, type LatencySession, type ThroughputResult } from './workloads.js';
 
 interface Plan {
   /** Load carried by every freshly started cluster before anything is measured (workloads.ts warmUp). */
@@ -36,7 +39,9 @@ interface Plan {
   /** Load before each measured window (a new log: its leaders and connections settle). */
   readonly warmupMs: number;
   readonly measureMs: number;
-  readonly latencyMs: number;
+  /** The latency phase: measured windows per system and load, the systems taking turns. */
+  readonly latencyRounds: number;
+  readonly latencyWindowMs: number;
   /** Leader kills of raftlog, and of NATS (whose failovers take seconds each). */
   readonly kills: number;
   readonly natsKills: number;
@@ -47,8 +52,8 @@ interface Plan {
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
-  quick: { freshWarmupMs: 6000, warmupMs: 1000, measureMs: 3000, latencyMs: 5000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
-  full: { freshWarmupMs: 15_000, warmupMs: 2000, measureMs: 10_000, latencyMs: 20_000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
+  quick: { freshWarmupMs: 6000, warmupMs: 1000, measureMs: 3000, latencyRounds: 5, latencyWindowMs: 1000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
+  full: { freshWarmupMs: 15_000, warmupMs: 2000, measureMs: 10_000, latencyRounds: 20, latencyWindowMs: 1000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
 };
 
 const RECORD_SIZES = [1024, 100] as const;
@@ -85,17 +90,20 @@ const opts = new Command()
   .parse()
   .opts<{ full?: boolean; out?: string; nats: boolean; profile?: boolean }>();
 
-/** The system running now, stopped if the benchmark is interrupted (Ctrl-C, SIGTERM). */
-let running: Target | null = null;
+/** The systems running now, stopped if the benchmark is interrupted (Ctrl-C, SIGTERM). */
+const running = new Set<Target>();
 function track(t: Target): Target {
-  running = t;
+  running.add(t);
   return t;
+}
+async function stopTarget(t: Target): Promise<void> {
+  running.delete(t);
+  await t.stop();
 }
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    say(`${signal}: stopping the cluster under test`);
-    const t = running;
-    void (t === null ? Promise.resolve() : t.stop()).finally(() => process.exit(130));
+    say(`${signal}: stopping the cluster(s) under test`);
+    void Promise.allSettled([...running].map((t) => t.stop())).finally(() => process.exit(130));
   });
 }
 
@@ -146,8 +154,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      running = null;
-      await t.stop();
+      await stopTarget(t);
     }
   }
 
@@ -158,38 +165,51 @@ async function main(): Promise<void> {
   const reference = Math.min(...maxima);
   const referenceOf = maxima.length > 1 ? 'the lower of raftlog (fsync) and NATS' : 'raftlog (fsync)';
   say(`latency loads: ${LATENCY_LOADS.map((l) => `${Math.round(l * 100)}%`).join(' and ')} of ${reference} records/s (${referenceOf}, 1 KB, ${LATENCY_PRODUCERS} producers)`);
+  // Every system of the latency phase runs at once and they take turns (latencyInterleaved), so
+  // all of them meet the same machine: figures taken minutes apart differed by the CPU steal of
+  // the moment more than by system.
+  const live: { key: string; t: Target; r: SystemResult }[] = [];
   for (const s of starters) {
     if (s.key === 'raftlog-interval' && mode === 'quick') continue;
     say(`latency${s.key !== 'raftlog-interval' ? ' and failover' : ''}: starting ${s.key}`);
     const t = track(await s.start());
     const r = results.get(s.key)!;
-    // A workload that fails on one system is reported as such; the run goes on.
-    const attempt = async (what: string, work: () => Promise<void>): Promise<void> => {
+    if (await attempt(r, t, 'warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }))) live.push({ key: s.key, t, r });
+    else await stopTarget(t);
+  }
+  try {
+    for (const load of LATENCY_LOADS) {
+      const rate = Math.max(1, Math.round(reference * load));
+      const shape = { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate };
+      const sessions: { r: SystemResult; s: LatencySession }[] = [];
+      for (const x of live) {
+        await attempt(x.r, x.t, `latency at ${Math.round(load * 100)}%`, async () => void sessions.push({ r: x.r, s: await openLatency(x.t, shape) }));
+      }
+      say(`latency at ${Math.round(load * 100)}% (${rate} records/s): ${plan.latencyRounds} rounds of ${plan.latencyWindowMs / 1000} s, the systems taking turns`);
       try {
-        await work();
-      } catch (err) {
-        const why = `${what} could not finish: ${err instanceof Error ? err.message : String(err)}`;
-        r.problems.push(why);
-        say(`  ${t.label}: ${why}`);
+        const res = await latencyInterleaved(
+          sessions.map((x) => x.s),
+          { ratePerSec: rate, recordBytes: 1024, warmupMs: plan.warmupMs, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, progress: say },
+        );
+        res.forEach((x, i) => sessions[i]!.r.latency.push({ load, ...x }));
+      } finally {
+        await Promise.allSettled(sessions.map((x) => x.s.close()));
       }
-    };
-    try {
-      await attempt('warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }));
-      for (const load of LATENCY_LOADS) {
-        const rate = Math.max(1, Math.round(reference * load));
-        await attempt(`latency at ${Math.round(load * 100)}%`, async () => {
-          r.latency.push({ load, ...(await withSteal(() => latency(t, { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate, warmupMs: plan.warmupMs, measureMs: plan.latencyMs, progress: say }))) });
-        });
-      }
-      if (s.key !== 'raftlog-interval') {
-        await attempt('failover', async () => {
-          r.failover = await failover(t, { log: 'failover', producers: FAILOVER_PRODUCERS, recordBytes: 1024, kills: s.key === 'nats' ? plan.natsKills : plan.kills, transfers: plan.transfers, settleMs: plan.settleMs, progress: say });
-        });
-      }
-    } finally {
-      running = null;
-      await t.stop();
     }
+    // Failover, one system at a time, each stopped once measured (relaxed raftlog left out: its
+    // failover is the same mechanism).
+    for (const x of [...live]) {
+      if (x.key !== 'raftlog-interval') {
+        say(`failover: ${x.t.label}`);
+        await attempt(x.r, x.t, 'failover', async () => {
+          x.r.failover = await failover(x.t, { log: 'failover', producers: FAILOVER_PRODUCERS, recordBytes: 1024, kills: x.key === 'nats' ? plan.natsKills : plan.kills, transfers: plan.transfers, settleMs: plan.settleMs, progress: say });
+        });
+      }
+      live.splice(live.indexOf(x), 1);
+      await stopTarget(x.t);
+    }
+  } finally {
+    await Promise.allSettled(live.map((x) => stopTarget(x.t)));
   }
   fs.rmSync(work, { recursive: true, force: true });
 
@@ -209,6 +229,19 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'chart.png'), chart(results, mode).toPng());
   say(`wrote ${path.join(out, 'results.json')} and ${path.join(out, 'chart.png')}`);
   process.stdout.write(`${JSON.stringify(report.headline)}\n`);
+}
+
+/** Runs a workload; one that fails on a system is reported as such (false) and the run goes on. */
+async function attempt(r: SystemResult, t: Target, what: string, work: () => Promise<void>): Promise<boolean> {
+  try {
+    await work();
+    return true;
+  } catch (err) {
+    const why = `${what} could not finish: ${err instanceof Error ? err.message : String(err)}`;
+    r.problems.push(why);
+    say(`  ${t.label}: ${why}`);
+    return false;
+  }
 }
 
 /** Runs a workload and notes the CPU steal over it (warm-up included: it is seconds either way). */

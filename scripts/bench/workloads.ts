@@ -9,7 +9,8 @@
  *   whether or not earlier sends were acknowledged; its latency is the consumer's receipt time
  *   minus its *due* time, not its actual send time, so a stall that delays sends is charged to
  *   every record that waited (no coordinated omission). A record never received by the end of the
- *   grace period counts as received at that moment and is reported as missing;
+ *   grace period counts as received at that moment and is reported as missing. It runs in windows
+ *   (openLatency), so that several systems can take turns on the machine (latencyInterleaved);
  * - warm-up: every fresh cluster first carries the latency workload's shape at a fixed rate, not
  *   measured. A new raftlog node spends its first ~10-20 s compiling its hot paths (V8's optimizing
  *   JIT, measured with `perf`: a fifth of the nodes' CPU in the compiler in the first seconds, almost
@@ -23,6 +24,7 @@
  */
 import { sleep } from '../../chaos/cluster.js';
 import { percentile } from '../stats.js';
+import { cpuTimes, stealPercent, type CpuTimes } from './baseline.js';
 import type { Target, TargetProducer } from './target.js';
 
 export interface Progress {
@@ -109,68 +111,168 @@ const TICK_MS = 1;
 /** How long after the last due send the consumer may take to deliver everything. */
 const GRACE_MS = 5000;
 
-export async function latency(
-  t: Target,
-  o: { log: string; partitions: number; producers: number; recordBytes: number; ratePerSec: number; warmupMs: number; measureMs: number; progress: Progress },
-): Promise<LatencyResult> {
+/** One window of the open loop: the latency of each record due in it, from its due time. */
+export interface LatencyWindow {
+  /** Milliseconds from due to receipt; a record never received counts up to the end of the grace period. */
+  readonly samples: readonly number[];
+  readonly missing: number;
+  readonly errors: number;
+  /** CPU steal over the window (null where /proc/stat is not readable). */
+  readonly steal: CpuTimes | null;
+}
+
+/**
+ * The latency workload on one system, opened once (log, consumer, producers) and run in windows,
+ * so that several systems can take turns on the same machine (latencyInterleaved).
+ */
+export interface LatencySession {
+  readonly target: Target;
+  /** Offers `ratePerSec` for `ms`, then waits for the window's records (at most GRACE_MS). */
+  window(ms: number): Promise<LatencyWindow>;
+  close(): Promise<void>;
+}
+
+export interface LatencyShape {
+  readonly log: string;
+  readonly partitions: number;
+  readonly producers: number;
+  readonly recordBytes: number;
+  readonly ratePerSec: number;
+}
+
+export async function openLatency(t: Target, o: LatencyShape): Promise<LatencySession> {
   await t.createLog(o.log, o.partitions);
-  // The first `warmup` sends run at the same rate but are not counted: the new log's leaders and
-  // the connections to them settle first (the JIT warmed up before: warmUp).
-  const warmup = Math.floor((o.ratePerSec * o.warmupMs) / 1000);
-  const total = warmup + Math.floor((o.ratePerSec * o.measureMs) / 1000);
-  const due = new Float64Array(total);
-  const receivedAt = new Float64Array(total).fill(Number.NaN);
-  let received = 0;
+  // Sequence numbers run on across windows; the receiver files each record under the window
+  // being measured, and ignores a straggler of an earlier one.
+  let nextSeq = 0;
+  let cur: { base: number; total: number; receivedAt: Float64Array; received: number } | null = null;
   const sub = await t.subscribe(o.log, (v) => {
-    const i = new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0);
-    if (i < total && Number.isNaN(receivedAt[i]!)) {
-      receivedAt[i] = performance.now();
-      received++;
+    const seq = new DataView(v.buffer, v.byteOffset, v.byteLength).getUint32(0);
+    const w = cur;
+    if (w === null) return;
+    const i = seq - w.base;
+    if (i >= 0 && i < w.total && Number.isNaN(w.receivedAt[i]!)) {
+      w.receivedAt[i] = performance.now();
+      w.received++;
     }
   });
   const producers = await Promise.all(Array.from({ length: o.producers }, () => t.producer()));
-  let errors = 0;
-  const start = performance.now() + 50;
-  const pending: Promise<void>[] = [];
-  let next = 0;
-  while (next < total) {
-    const now = performance.now();
-    const dueNow = Math.min(total, Math.floor(((now - start) * o.ratePerSec) / 1000) + 1);
-    for (; next < dueNow; next++) {
-      due[next] = start + (next * 1000) / o.ratePerSec;
-      const value = new Uint8Array(Math.max(o.recordBytes, SEQ_BYTES)).fill(120);
-      new DataView(value.buffer).setUint32(0, next);
-      const p: TargetProducer = producers[next % producers.length]!;
-      pending.push(p.send(o.log, value).catch(() => void errors++));
+  const window = async (ms: number): Promise<LatencyWindow> => {
+    const before = cpuTimes();
+    const total = Math.floor((o.ratePerSec * ms) / 1000);
+    const w = { base: nextSeq, total, receivedAt: new Float64Array(total).fill(Number.NaN), received: 0 };
+    nextSeq += total;
+    cur = w;
+    const due = new Float64Array(total);
+    let errors = 0;
+    const start = performance.now() + TICK_MS;
+    const pending: Promise<void>[] = [];
+    let next = 0;
+    while (next < total) {
+      const dueNow = Math.min(total, Math.floor(((performance.now() - start) * o.ratePerSec) / 1000) + 1);
+      for (; next < dueNow; next++) {
+        due[next] = start + (next * 1000) / o.ratePerSec;
+        const value = new Uint8Array(Math.max(o.recordBytes, SEQ_BYTES)).fill(120);
+        new DataView(value.buffer).setUint32(0, w.base + next);
+        const p: TargetProducer = producers[next % producers.length]!;
+        pending.push(p.send(o.log, value).catch(() => void errors++));
+      }
+      await sleep(TICK_MS);
     }
-    await sleep(TICK_MS);
-  }
-  const graceEnd = performance.now() + GRACE_MS;
-  while (received < total && performance.now() < graceEnd) await sleep(20);
-  const end = performance.now();
-  await Promise.allSettled(pending);
-  await sub.close();
-  await Promise.all(producers.map((p) => p.close()));
-  const counted = total - warmup;
-  const samples: number[] = new Array<number>(counted);
-  let missing = 0;
-  for (let i = warmup; i < total; i++) {
-    if (Number.isNaN(receivedAt[i]!)) missing++;
-    samples[i - warmup] = (Number.isNaN(receivedAt[i]!) ? end : receivedAt[i]!) - due[i]!;
-  }
-  samples.sort((a, b) => a - b);
-  const at = (p: number): number => round(samples[Math.min(counted - 1, Math.max(0, Math.ceil((p / 100) * counted) - 1))] ?? Number.NaN, 2);
-  const r: LatencyResult = {
-    offeredPerSec: o.ratePerSec,
-    recordBytes: o.recordBytes,
-    sent: counted,
-    received: counted - missing,
-    missing,
-    errors,
-    ms: { p50: at(50), p99: at(99), p999: at(99.9), max: round(samples[counted - 1] ?? Number.NaN, 2) },
+    const graceEnd = performance.now() + GRACE_MS;
+    while (w.received < total && performance.now() < graceEnd) await sleep(5);
+    const end = performance.now();
+    cur = null;
+    await Promise.allSettled(pending);
+    const samples = new Array<number>(total);
+    let missing = 0;
+    for (let i = 0; i < total; i++) {
+      const at = w.receivedAt[i]!;
+      if (Number.isNaN(at)) missing++;
+      samples[i] = (Number.isNaN(at) ? end : at) - due[i]!;
+    }
+    return { samples, missing, errors, steal: stealBetween(before, cpuTimes()) };
   };
-  o.progress(`  ${t.label}: ${o.ratePerSec} records/s offered: p50 ${r.ms.p50} ms, p99 ${r.ms.p99} ms, p99.9 ${r.ms.p999} ms${r.missing > 0 ? `, ${r.missing} missing` : ''}${errors > 0 ? `, ${errors} failed sends` : ''}`);
-  return r;
+  return {
+    target: t,
+    window,
+    async close() {
+      await sub.close();
+      await Promise.all(producers.map((p) => p.close()));
+    },
+  };
+}
+
+/** Pools windows into one result: percentiles over every record of every window. */
+export function latencyResult(ratePerSec: number, recordBytes: number, windows: readonly LatencyWindow[]): LatencyResult & { readonly stealPct: number | null } {
+  const samples = windows.flatMap((w) => w.samples).sort((a, b) => a - b);
+  const n = samples.length;
+  const at = (p: number): number => round(samples[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] ?? Number.NaN, 2);
+  const missing = windows.reduce((a, w) => a + w.missing, 0);
+  const steals = windows.map((w) => w.steal);
+  const steal = steals.every((x): x is CpuTimes => x !== null) && steals.length > 0 ? steals.reduce((a, x) => ({ total: a.total + x.total, steal: a.steal + x.steal })) : null;
+  return {
+    offeredPerSec: ratePerSec,
+    recordBytes,
+    sent: n,
+    received: n - missing,
+    missing,
+    errors: windows.reduce((a, w) => a + w.errors, 0),
+    ms: { p50: at(50), p99: at(99), p999: at(99.9), max: round(samples[n - 1] ?? Number.NaN, 2) },
+    stealPct: steal === null ? null : stealPercent({ total: 0, steal: 0 }, steal),
+  };
+}
+
+function stealBetween(a: CpuTimes | null, b: CpuTimes | null): CpuTimes | null {
+  return a === null || b === null ? null : { total: b.total - a.total, steal: b.steal - a.steal };
+}
+
+function describeLatency(label: string, r: LatencyResult): string {
+  return `  ${label}: ${r.offeredPerSec} records/s offered: p50 ${r.ms.p50} ms, p99 ${r.ms.p99} ms, p99.9 ${r.ms.p999} ms${r.missing > 0 ? `, ${r.missing} missing` : ''}${r.errors > 0 ? `, ${r.errors} failed sends` : ''}`;
+}
+
+/** The latency workload on one system: a warm-up window (a new log's leaders and connections settle), then one measured window. */
+export async function latency(t: Target, o: LatencyShape & { warmupMs: number; measureMs: number; progress: Progress }): Promise<LatencyResult> {
+  const s = await openLatency(t, o);
+  try {
+    if (o.warmupMs > 0) await s.window(o.warmupMs);
+    const r = latencyResult(o.ratePerSec, o.recordBytes, [await s.window(o.measureMs)]);
+    o.progress(describeLatency(t.label, r));
+    return r;
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * The latency workload on several systems taking turns, all running at once: each gets a warm-up
+ * window, then `rounds` measured windows of `windowMs`, in the order A B C, C B A, A B C, ...
+ * The figures of systems measured one after the other differ by whatever else the machine did
+ * in between (CPU steal from other guests varies by the minute here); taking turns within seconds
+ * gives every system the same share of it, and the same offered load.
+ */
+export async function latencyInterleaved(
+  sessions: readonly LatencySession[],
+  o: { ratePerSec: number; recordBytes: number; warmupMs: number; rounds: number; windowMs: number; progress: Progress },
+): Promise<(LatencyResult & { readonly stealPct: number | null })[]> {
+  for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs);
+  const windows: LatencyWindow[][] = sessions.map(() => []);
+  for (let r = 0; r < o.rounds; r++) {
+    const order = sessions.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    const line: string[] = [];
+    for (const i of order) {
+      const w = await sessions[i]!.window(o.windowMs);
+      windows[i]!.push(w);
+      line.push(`${sessions[i]!.target.label} p99 ${round(percentile(w.samples, 99), 1)} ms`);
+    }
+    o.progress(`    round ${r + 1}/${o.rounds}: ${line.join(', ')}`);
+  }
+  return sessions.map((s, i) => {
+    const res = latencyResult(o.ratePerSec, o.recordBytes, windows[i]!);
+    o.progress(`${describeLatency(s.target.label, res)}, CPU steal ${res.stealPct ?? 'n/a'}%`);
+    return res;
+  });
 }
 
 /** The warm-up's offered load: well within what either system sustains (NATS R3: ~8-14k 1 KB records/s here). */

@@ -4,7 +4,7 @@
  * anything is.
  */
 import { describe, expect, it } from 'vitest';
-import { failover, latency, throughput, warmUp } from '../../scripts/bench/workloads.js';
+import { failover, latency, latencyInterleaved, openLatency, throughput, warmUp } from '../../scripts/bench/workloads.js';
 import type { Closeable, Target, TargetProducer } from '../../scripts/bench/target.js';
 
 /**
@@ -12,7 +12,15 @@ import type { Closeable, Target, TargetProducer } from '../../scripts/bench/targ
  * event loop, except while its leader is killed (sends fail until a new one is elected).
  */
 class MemoryTarget implements Target {
-  readonly label = 'memory';
+  /** When each send reached this target (performance.now()). */
+  readonly sendTimes: number[] = [];
+
+  constructor(
+    readonly label = 'memory',
+    /** Extra time before a send is acknowledged and delivered. */
+    private readonly delayMs = 0,
+  ) {}
+
   readonly nodes = ['a', 'b'];
   readonly logs = new Map<string, Uint8Array[]>();
   private subscribers = new Map<string, ((v: Uint8Array) => void)[]>();
@@ -25,8 +33,9 @@ class MemoryTarget implements Target {
   async producer(): Promise<TargetProducer> {
     return {
       send: async (log, value) => {
+        this.sendTimes.push(performance.now());
         // An answer comes in a later turn of the event loop, as over a socket.
-        await new Promise((r) => setImmediate(r));
+        await new Promise((r) => (this.delayMs > 0 ? setTimeout(r, this.delayMs) : setImmediate(r)));
         if (this.down.has(this.lead)) throw new Error('no leader');
         this.logs.get(log)!.push(value);
         for (const s of this.subscribers.get(log) ?? []) s(value);
@@ -100,6 +109,33 @@ describe('benchmark workloads', () => {
     expect(r.missing).toBe(10);
     expect(r.received).toBe(0);
   }, 15_000);
+
+  it('interleaved latency gives the systems turns, A B then B A, and keeps each one\'s figures apart', async () => {
+    const fast = new MemoryTarget('fast');
+    const slow = new MemoryTarget('slow', 30);
+    const shape = { log: 'lat', partitions: 1, producers: 2, recordBytes: 16, ratePerSec: 200 };
+    const sessions = [await openLatency(fast, shape), await openLatency(slow, shape)];
+    const lines: string[] = [];
+    const [a, b] = await latencyInterleaved(sessions, { ratePerSec: 200, recordBytes: 16, warmupMs: 50, rounds: 3, windowMs: 100, progress: (l) => lines.push(l) });
+    await Promise.all(sessions.map((s) => s.close()));
+    // 3 windows of 0.1 s at 200/s each, after a warm-up window of 10 records that is not counted.
+    expect(a!.sent).toBe(60);
+    expect(b!.sent).toBe(60);
+    expect(fast.sendTimes).toHaveLength(70);
+    expect(a!.missing + b!.missing).toBe(0);
+    // Each system's own latency, not the other's.
+    expect(a!.ms.p99).toBeLessThan(30);
+    expect(b!.ms.p50).toBeGreaterThanOrEqual(29);
+    // Turns: warm-ups fast, slow; then fast, slow | slow, fast | fast, slow. Each window's sends
+    // fall between the other system's windows.
+    const windowsOf = (t: MemoryTarget): [number, number][] => [0, 10, 30, 50].map((from, i) => [t.sendTimes[from]!, t.sendTimes[from + (i === 0 ? 9 : 19)]!]);
+    const f = windowsOf(fast);
+    const w = windowsOf(slow);
+    const order = [...f.map(([x]) => ({ x, who: 'f' })), ...w.map(([x]) => ({ x, who: 's' }))].sort((p, q) => p.x - q.x).map((p) => p.who).join('');
+    expect(order).toBe('fsfssffs');
+    for (const [from, to] of f) for (const [x, y] of w) expect(to < x || y < from).toBe(true);
+    expect(lines.filter((l) => /round \d\/3/.test(l))).toHaveLength(3);
+  });
 
   it('warm-up carries load on a log of its own for the time given, and none when given none', async () => {
     const t = new MemoryTarget();
