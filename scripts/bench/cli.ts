@@ -8,16 +8,18 @@
  *    interval sync, and a 3-node NATS JetStream cluster with an R3 file stream (nats.ts; NATS does
  *    not fsync each write by default). Every system is a fresh 3-node cluster on loopback, which
  *    carries a steady load for a few seconds before anything is measured (workloads.ts warmUp).
+ *    The systems run at once and take turns in short windows (workloads.ts throughputInterleaved),
+ *    so they meet the same machine: CPU steal here swings between 0 and 50% within minutes, and
+ *    systems measured minutes apart differed by it more than by anything of their own.
  * 3. End-to-end latency, open loop, at 50% and 80% of a measured maximum: the lower of raftlog's
- *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load. The
- *    systems run at once and take turns in 1 s windows (workloads.ts latencyInterleaved), so they
- *    also meet the same machine: CPU steal here swings between 0 and 50% within minutes.
+ *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load. Fresh
+ *    clusters again, taking turns in 1 s windows (workloads.ts latencyInterleaved).
  * 4. Failover: leader SIGKILLs during steady production, and planned leadership transfers.
  *
- * The quick version (the default) finishes within about 5 minutes: 6 s warm-ups, 3 s throughput
- * windows, 5 latency rounds, 20 raftlog leader kills but 8 NATS ones (each NATS failover takes
- * seconds); --full measures 10 s throughput windows and 20 latency rounds after 15 s warm-ups and
- * kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
+ * The quick version (the default) finishes within about 5 minutes: 5 s warm-ups, 3 throughput
+ * rounds of 1 s, 5 latency rounds of 1 s, 20 raftlog leader kills but 8 NATS ones (each NATS
+ * failover takes seconds); --full has 5 throughput rounds of 2 s and 20 latency rounds after 15 s
+ * warm-ups, and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
  * folder, and end with one JSON line of headline figures and ratios.
  */
 import { execFileSync } from 'node:child_process';
@@ -26,19 +28,23 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { repoRoot } from '../../chaos/cluster.js';
-import { cpuTimes, loopback, rawDisk, stealPercent } from './baseline.js';
+import { loopback, rawDisk } from './baseline.js';
 import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
 import { startRaftlog } from './raftlog.js';
 import type { Target } from './target.js';
-import { failover, latencyInterleaved, openLatency, round, throughput, warmUp, type FailoverResult, type LatencyResult, type LatencySession, type ThroughputResult } from './workloads.js';
+import { failover, latencyInterleaved, openLatency, openThroughput, round, throughputInterleaved, warmUp, type FailoverResult, type LatencyResult, type LatencySession, type ThroughputResult, type ThroughputSession } from './workloads.js';
 
 interface Plan {
   /** Load carried by every freshly started cluster before anything is measured (workloads.ts warmUp). */
   readonly freshWarmupMs: number;
-  /** Load before each measured window (a new log: its leaders and connections settle). */
+  /** Load on each new log before its first measured window (its leaders and connections settle). */
   readonly warmupMs: number;
-  readonly measureMs: number;
+  /** The throughput phase: measured windows per system and configuration, the systems taking turns, each after a ramp. */
+  readonly throughputWarmupMs: number;
+  readonly throughputRounds: number;
+  readonly throughputWindowMs: number;
+  readonly rampMs: number;
   /** The latency phase: measured windows per system and load, the systems taking turns. */
   readonly latencyRounds: number;
   readonly latencyWindowMs: number;
@@ -52,8 +58,8 @@ interface Plan {
 }
 
 const PLANS: Record<'quick' | 'full', Plan> = {
-  quick: { freshWarmupMs: 6000, warmupMs: 1000, measureMs: 3000, latencyRounds: 5, latencyWindowMs: 1000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
-  full: { freshWarmupMs: 15_000, warmupMs: 2000, measureMs: 10_000, latencyRounds: 20, latencyWindowMs: 1000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
+  quick: { freshWarmupMs: 5000, warmupMs: 1000, throughputWarmupMs: 500, throughputRounds: 3, throughputWindowMs: 1000, rampMs: 250, latencyRounds: 5, latencyWindowMs: 1000, kills: 20, natsKills: 8, transfers: 10, settleMs: 1000, diskMs: 2000, loopbackMs: 1500 },
+  full: { freshWarmupMs: 15_000, warmupMs: 2000, throughputWarmupMs: 2000, throughputRounds: 5, throughputWindowMs: 2000, rampMs: 500, latencyRounds: 20, latencyWindowMs: 1000, kills: 30, natsKills: 30, transfers: 20, settleMs: 3000, diskMs: 5000, loopbackMs: 3000 },
 };
 
 const RECORD_SIZES = [1024, 100] as const;
@@ -140,22 +146,40 @@ async function main(): Promise<void> {
   ];
   const results = new Map<string, SystemResult>();
 
-  // Throughput, every system, every size and producer count.
-  for (const s of starters) {
-    say(`throughput: starting ${s.key}`);
-    const t = track(await s.start());
-    const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
-    results.set(s.key, r);
-    try {
-      await warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say });
-      for (const bytes of RECORD_SIZES) {
-        for (const producers of PRODUCER_COUNTS) {
-          r.throughput.push(await withSteal(() => throughput(t, { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT, warmupMs: plan.warmupMs, measureMs: plan.measureMs, progress: say })));
+  // Throughput, every system, every size and producer count: the systems run at once and take
+  // turns (workloads.ts throughputInterleaved), as in the latency phase below.
+  const tpLive: { t: Target; r: SystemResult }[] = [];
+  try {
+    for (const s of starters) {
+      say(`throughput: starting ${s.key}`);
+      const t = track(await s.start());
+      const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
+      results.set(s.key, r);
+      if (await attempt(r, t, 'warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }))) tpLive.push({ t, r });
+      else await stopTarget(t);
+    }
+    for (const bytes of RECORD_SIZES) {
+      for (const producers of PRODUCER_COUNTS) {
+        const shape = { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT };
+        const sessions: { r: SystemResult; s: ThroughputSession }[] = [];
+        for (const x of tpLive) {
+          await attempt(x.r, x.t, `throughput of ${producers} producer(s), ${bytes} B`, async () => void sessions.push({ r: x.r, s: await openThroughput(x.t, shape) }));
+        }
+        say(`throughput, ${producers} producer(s), ${bytes} B records: ${plan.throughputRounds} rounds of ${plan.throughputWindowMs / 1000} s, the systems taking turns`);
+        try {
+          const res = await throughputInterleaved(
+            sessions.map((x) => x.s),
+            { producers, recordBytes: bytes, warmupMs: plan.throughputWarmupMs, rampMs: plan.rampMs, rounds: plan.throughputRounds, windowMs: plan.throughputWindowMs, progress: say },
+          );
+          res.forEach((x, i) => sessions[i]!.r.throughput.push(x));
+        } finally {
+          await Promise.allSettled(sessions.map((x) => x.s.close()));
         }
       }
-    } finally {
-      await stopTarget(t);
     }
+  } finally {
+    // The latency phase starts from fresh clusters: these hold gigabytes of throughput records.
+    await Promise.allSettled(tpLive.map((x) => stopTarget(x.t)));
   }
 
   // Latency at the same offered loads for every system, then failover (relaxed raftlog left out:
@@ -244,15 +268,6 @@ async function attempt(r: SystemResult, t: Target, what: string, work: () => Pro
   }
 }
 
-/** Runs a workload and notes the CPU steal over it (warm-up included: it is seconds either way). */
-async function withSteal<T>(work: () => Promise<T>): Promise<T & Steal> {
-  const before = cpuTimes();
-  const result = await work();
-  const stealPct = stealPercent(before, cpuTimes());
-  if (stealPct !== null) say(`  CPU steal during it: ${stealPct}%`);
-  return { ...result, stealPct };
-}
-
 function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopbackMBps: number; reference: number; referenceOf: string }): { markdown: string; headline: Record<string, unknown> } {
   const fsync = results.get('raftlog-fsync')!;
   const relaxed = results.get('raftlog-interval');
@@ -309,6 +324,7 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
     nats1KB4pMBps: tp(nats, 1024, 4)?.mbPerSec ?? null,
     ratioFsyncVsNats1KB: Object.fromEntries(PRODUCER_COUNTS.map((p) => [`${p}p`, ratioNum(tp(fsync, 1024, p)?.recordsPerSec, tp(nats, 1024, p)?.recordsPerSec)])),
     ratioFsyncVsNats1KB4p: ratioNum(tp(fsync, 1024, 4)?.recordsPerSec, n4),
+    p99LatencyMsAt50: { raftlog: lat(fsync, 0.5), nats: lat(nats, 0.5) },
     p99LatencyMsAt80: { raftlog: lat(fsync, 0.8), nats: lat(nats, 0.8) },
     failoverP99Ms: { raftlog: fsync.failover?.killMs.p99 ?? null, nats: nats?.failover?.killMs.p99 ?? null },
     diskFraction,

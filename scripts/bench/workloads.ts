@@ -42,55 +42,135 @@ export interface ThroughputResult {
   readonly ackMs: { readonly p50: number; readonly p99: number };
 }
 
-export async function throughput(
-  t: Target,
-  o: { log: string; partitions: number; producers: number; recordBytes: number; inFlight: number; warmupMs: number; measureMs: number; progress: Progress },
-): Promise<ThroughputResult> {
+export interface ThroughputShape {
+  readonly log: string;
+  readonly partitions: number;
+  readonly producers: number;
+  readonly recordBytes: number;
+  /** Sends each producer keeps outstanding. */
+  readonly inFlight: number;
+}
+
+/** One window of the closed loop. */
+export interface ThroughputWindow {
+  readonly acked: number;
+  readonly errors: number;
+  readonly elapsedMs: number;
+  /** Acknowledgement latency of every 32nd send. */
+  readonly ackMs: readonly number[];
+  readonly steal: CpuTimes | null;
+}
+
+/** The throughput workload on one system, opened once and run in windows (see LatencySession). */
+export interface ThroughputSession {
+  readonly target: Target;
+  /** Runs the closed loop: `rampMs` unmeasured (the pipelines fill), then `ms` measured; then stops it. */
+  window(ms: number, rampMs: number): Promise<ThroughputWindow>;
+  close(): Promise<void>;
+}
+
+export async function openThroughput(t: Target, o: ThroughputShape): Promise<ThroughputSession> {
   await t.createLog(o.log, o.partitions);
   const value = new Uint8Array(o.recordBytes).fill(120);
   const producers = await Promise.all(Array.from({ length: o.producers }, () => t.producer()));
-  let measuring = false;
-  let stop = false;
-  let acked = 0;
-  let errors = 0;
-  const ackMs: number[] = [];
-  const loops = producers.flatMap((p) =>
-    Array.from({ length: o.inFlight }, async () => {
-      while (!stop) {
-        const t0 = performance.now();
-        try {
-          await p.send(o.log, value);
-          if (measuring) {
-            acked++;
-            if ((acked & 31) === 0) ackMs.push(performance.now() - t0);
+  const window = async (ms: number, rampMs: number): Promise<ThroughputWindow> => {
+    let measuring = false;
+    let stop = false;
+    let acked = 0;
+    let errors = 0;
+    const ackMs: number[] = [];
+    const loops = producers.flatMap((p) =>
+      Array.from({ length: o.inFlight }, async () => {
+        while (!stop) {
+          const t0 = performance.now();
+          try {
+            await p.send(o.log, value);
+            if (measuring) {
+              acked++;
+              if ((acked & 31) === 0) ackMs.push(performance.now() - t0);
+            }
+          } catch {
+            if (measuring) errors++;
+            await sleep(5);
           }
-        } catch {
-          if (measuring) errors++;
-          await sleep(5);
         }
-      }
-    }),
-  );
-  await sleep(o.warmupMs);
-  measuring = true;
-  const t0 = performance.now();
-  await sleep(o.measureMs);
-  const elapsedSec = (performance.now() - t0) / 1000;
-  const total = acked;
-  measuring = false;
-  stop = true;
-  await Promise.all(loops);
-  await Promise.all(producers.map((p) => p.close()));
-  const r: ThroughputResult = {
+      }),
+    );
+    await sleep(rampMs);
+    const before = cpuTimes();
+    measuring = true;
+    const t0 = performance.now();
+    await sleep(ms);
+    const elapsedMs = performance.now() - t0;
+    const total = acked;
+    measuring = false;
+    const steal = stealBetween(before, cpuTimes());
+    stop = true;
+    await Promise.all(loops);
+    return { acked: total, errors, elapsedMs, ackMs, steal };
+  };
+  return {
+    target: t,
+    window,
+    async close() {
+      await Promise.all(producers.map((p) => p.close()));
+    },
+  };
+}
+
+/** Pools windows into one result: records acknowledged in all of them over the time they measured. */
+export function throughputResult(o: { producers: number; recordBytes: number }, windows: readonly ThroughputWindow[]): ThroughputResult & { readonly stealPct: number | null } {
+  const acked = windows.reduce((a, w) => a + w.acked, 0);
+  const elapsedSec = windows.reduce((a, w) => a + w.elapsedMs, 0) / 1000;
+  const ackMs = windows.flatMap((w) => w.ackMs);
+  return {
     producers: o.producers,
     recordBytes: o.recordBytes,
-    recordsPerSec: Math.round(total / elapsedSec),
-    mbPerSec: round((total * o.recordBytes) / elapsedSec / 1e6, 2),
-    errors,
+    recordsPerSec: Math.round(acked / elapsedSec),
+    mbPerSec: round((acked * o.recordBytes) / elapsedSec / 1e6, 2),
+    errors: windows.reduce((a, w) => a + w.errors, 0),
     ackMs: { p50: round(percentile(ackMs, 50), 1), p99: round(percentile(ackMs, 99), 1) },
+    stealPct: pooledSteal(windows.map((w) => w.steal)),
   };
-  o.progress(`  ${t.label}: ${o.producers} producer(s), ${o.recordBytes} B: ${r.recordsPerSec} records/s, ${r.mbPerSec} MB/s${errors > 0 ? `, ${errors} failed sends` : ''}`);
-  return r;
+}
+
+function describeThroughput(label: string, r: ThroughputResult): string {
+  return `  ${label}: ${r.producers} producer(s), ${r.recordBytes} B: ${r.recordsPerSec} records/s, ${r.mbPerSec} MB/s${r.errors > 0 ? `, ${r.errors} failed sends` : ''}`;
+}
+
+/** The throughput workload on one system: `warmupMs` of load, then one measured window. */
+export async function throughput(t: Target, o: ThroughputShape & { warmupMs: number; measureMs: number; progress: Progress }): Promise<ThroughputResult> {
+  const s = await openThroughput(t, o);
+  try {
+    const r = throughputResult(o, [await s.window(o.measureMs, o.warmupMs)]);
+    o.progress(describeThroughput(t.label, r));
+    return r;
+  } finally {
+    await s.close();
+  }
+}
+
+/**
+ * The throughput workload on several systems taking turns (as latencyInterleaved): a first
+ * window of `warmupMs` each, unmeasured, then `rounds` windows of `windowMs` after `rampMs`, in
+ * the order A B C, C B A, ...
+ */
+export async function throughputInterleaved(
+  sessions: readonly ThroughputSession[],
+  o: { producers: number; recordBytes: number; warmupMs: number; rampMs: number; rounds: number; windowMs: number; progress: Progress },
+): Promise<(ThroughputResult & { readonly stealPct: number | null })[]> {
+  for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs, 0);
+  const windows: ThroughputWindow[][] = sessions.map(() => []);
+  for (let r = 0; r < o.rounds; r++) {
+    const order = sessions.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) windows[i]!.push(await sessions[i]!.window(o.windowMs, o.rampMs));
+  }
+  return sessions.map((s, i) => {
+    const res = throughputResult(o, windows[i]!);
+    o.progress(`${describeThroughput(s.target.label, res)}, CPU steal ${res.stealPct ?? 'n/a'}%`);
+    return res;
+  });
 }
 
 export interface LatencyResult {
@@ -209,8 +289,6 @@ export function latencyResult(ratePerSec: number, recordBytes: number, windows: 
   const n = samples.length;
   const at = (p: number): number => round(samples[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] ?? Number.NaN, 2);
   const missing = windows.reduce((a, w) => a + w.missing, 0);
-  const steals = windows.map((w) => w.steal);
-  const steal = steals.every((x): x is CpuTimes => x !== null) && steals.length > 0 ? steals.reduce((a, x) => ({ total: a.total + x.total, steal: a.steal + x.steal })) : null;
   return {
     offeredPerSec: ratePerSec,
     recordBytes,
@@ -219,8 +297,14 @@ export function latencyResult(ratePerSec: number, recordBytes: number, windows: 
     missing,
     errors: windows.reduce((a, w) => a + w.errors, 0),
     ms: { p50: at(50), p99: at(99), p999: at(99.9), max: round(samples[n - 1] ?? Number.NaN, 2) },
-    stealPct: steal === null ? null : stealPercent({ total: 0, steal: 0 }, steal),
+    stealPct: pooledSteal(windows.map((w) => w.steal)),
   };
+}
+
+/** Percent of CPU time stolen over all the windows together; null if any could not be measured. */
+function pooledSteal(steals: readonly (CpuTimes | null)[]): number | null {
+  if (steals.length === 0 || !steals.every((x): x is CpuTimes => x !== null)) return null;
+  return stealPercent({ total: 0, steal: 0 }, steals.reduce((a, x) => ({ total: a.total + x.total, steal: a.steal + x.steal })));
 }
 
 function stealBetween(a: CpuTimes | null, b: CpuTimes | null): CpuTimes | null {

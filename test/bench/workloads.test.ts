@@ -4,7 +4,7 @@
  * anything is.
  */
 import { describe, expect, it } from 'vitest';
-import { failover, latency, latencyInterleaved, openLatency, throughput, warmUp } from '../../scripts/bench/workloads.js';
+import { failover, latency, latencyInterleaved, openLatency, openThroughput, throughput, throughputInterleaved, warmUp } from '../../scripts/bench/workloads.js';
 import type { Closeable, Target, TargetProducer } from '../../scripts/bench/target.js';
 
 /**
@@ -19,6 +19,8 @@ class MemoryTarget implements Target {
     readonly label = 'memory',
     /** Extra time before a send is acknowledged and delivered. */
     private readonly delayMs = 0,
+    /** Where every send is noted by the target's label, shared by targets to see their turns. */
+    private readonly timeline: string[] = [],
   ) {}
 
   readonly nodes = ['a', 'b'];
@@ -34,6 +36,7 @@ class MemoryTarget implements Target {
     return {
       send: async (log, value) => {
         this.sendTimes.push(performance.now());
+        this.timeline.push(this.label);
         // An answer comes in a later turn of the event loop, as over a socket.
         await new Promise((r) => (this.delayMs > 0 ? setTimeout(r, this.delayMs) : setImmediate(r)));
         if (this.down.has(this.lead)) throw new Error('no leader');
@@ -78,6 +81,23 @@ describe('benchmark workloads', () => {
     expect(r.recordsPerSec * 0.2).toBeLessThanOrEqual(written);
     expect(r.mbPerSec).toBeCloseTo((r.recordsPerSec * 100) / 1e6, 2);
     expect(r.errors).toBe(0);
+  });
+
+  it('interleaved throughput gives the systems turns and measures each on its own', async () => {
+    const timeline: string[] = [];
+    const fast = new MemoryTarget('f', 0, timeline);
+    const slow = new MemoryTarget('s', 10, timeline);
+    const shape = { log: 'tp', partitions: 1, producers: 1, recordBytes: 100, inFlight: 2 };
+    const sessions = [await openThroughput(fast, shape), await openThroughput(slow, shape)];
+    const [a, b] = await throughputInterleaved(sessions, { producers: 1, recordBytes: 100, warmupMs: 50, rampMs: 20, rounds: 3, windowMs: 100, progress: quiet });
+    await Promise.all(sessions.map((s) => s.close()));
+    // The slow target acknowledges each of 2 outstanding sends after 10 ms: at most ~200/s.
+    expect(b!.recordsPerSec).toBeGreaterThan(50);
+    expect(b!.recordsPerSec).toBeLessThan(260);
+    expect(a!.recordsPerSec).toBeGreaterThan(4 * b!.recordsPerSec);
+    // Turns, never overlapping: warm-ups f, s; rounds f s | s f | f s.
+    const turns = timeline.filter((who, i) => i === 0 || timeline[i - 1] !== who).join('');
+    expect(turns).toBe('fsfsfs');
   });
 
   it('latency charges a stall of the sender to every record that was due during it (no coordinated omission)', async () => {
