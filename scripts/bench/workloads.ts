@@ -160,17 +160,33 @@ export async function throughputInterleaved(
   o: { producers: number; recordBytes: number; warmupMs: number; rampMs: number; rounds: number; windowMs: number; progress: Progress },
 ): Promise<(ThroughputResult & { readonly stealPct: number | null })[]> {
   for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs, 0);
-  const windows: ThroughputWindow[][] = sessions.map(() => []);
-  for (let r = 0; r < o.rounds; r++) {
-    const order = sessions.map((_, i) => i);
-    if (r % 2 === 1) order.reverse();
-    for (const i of order) windows[i]!.push(await sessions[i]!.window(o.windowMs, o.rampMs));
-  }
+  const windows = await takeTurns(sessions.length, o.rounds, (i) => sessions[i]!.window(o.windowMs, o.rampMs));
   return sessions.map((s, i) => {
     const res = throughputResult(o, windows[i]!);
     o.progress(`${describeThroughput(s.target.label, res)}, CPU steal ${res.stealPct ?? 'n/a'}%`);
     return res;
   });
+}
+
+/**
+ * Runs `rounds` rounds in which each of `n` systems takes one turn, in the order 0 1 2, 2 1 0,
+ * 0 1 2, ... (so that neither goes first, or last, every time); the results of each system's turns,
+ * in order. `onRound` hears each round's turns as they were taken.
+ */
+async function takeTurns<W>(n: number, rounds: number, turn: (i: number) => Promise<W>, onRound?: (round: number, turns: [number, W][]) => void): Promise<W[][]> {
+  const results: W[][] = Array.from({ length: n }, () => []);
+  for (let r = 0; r < rounds; r++) {
+    const order = Array.from({ length: n }, (_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    const turns: [number, W][] = [];
+    for (const i of order) {
+      const w = await turn(i);
+      results[i]!.push(w);
+      turns.push([i, w]);
+    }
+    onRound?.(r + 1, turns);
+  }
+  return results;
 }
 
 export interface LatencyResult {
@@ -340,18 +356,12 @@ export async function latencyInterleaved(
   o: { ratePerSec: number; recordBytes: number; warmupMs: number; rounds: number; windowMs: number; progress: Progress },
 ): Promise<(LatencyResult & { readonly stealPct: number | null })[]> {
   for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs);
-  const windows: LatencyWindow[][] = sessions.map(() => []);
-  for (let r = 0; r < o.rounds; r++) {
-    const order = sessions.map((_, i) => i);
-    if (r % 2 === 1) order.reverse();
-    const line: string[] = [];
-    for (const i of order) {
-      const w = await sessions[i]!.window(o.windowMs);
-      windows[i]!.push(w);
-      line.push(`${sessions[i]!.target.label} p99 ${round(percentile(w.samples, 99), 1)} ms`);
-    }
-    o.progress(`    round ${r + 1}/${o.rounds}: ${line.join(', ')}`);
-  }
+  const windows = await takeTurns(
+    sessions.length,
+    o.rounds,
+    (i) => sessions[i]!.window(o.windowMs),
+    (r, turns) => o.progress(`    round ${r}/${o.rounds}: ${turns.map(([i, w]) => `${sessions[i]!.target.label} p99 ${round(percentile(w.samples, 99), 1)} ms`).join(', ')}`),
+  );
   return sessions.map((s, i) => {
     const res = latencyResult(o.ratePerSec, o.recordBytes, windows[i]!);
     o.progress(`${describeLatency(s.target.label, res)}, CPU steal ${res.stealPct ?? 'n/a'}%`);
