@@ -28,6 +28,8 @@ class MemoryTarget implements Target {
   private subscribers = new Map<string, ((v: Uint8Array) => void)[]>();
   private down = new Set<string>();
   private lead = 'a';
+  /** Milliseconds until a new leader after each kill, in order; 50 once these run out. */
+  readonly elections: number[] = [];
 
   async createLog(name: string): Promise<void> {
     this.logs.set(name, []);
@@ -55,10 +57,10 @@ class MemoryTarget implements Target {
   }
   async kill(node: string): Promise<void> {
     this.down.add(node);
-    // A new leader after 50 ms.
+    // A new leader after 50 ms (or as `elections` says).
     setTimeout(() => {
       this.lead = this.nodes.find((n) => !this.down.has(n))!;
-    }, 50);
+    }, this.elections.shift() ?? 50);
   }
   async restart(node: string): Promise<void> {
     this.down.delete(node);
@@ -167,6 +169,20 @@ describe('benchmark workloads', () => {
     // A steady rate for 0.3 s: hundreds of records, all acknowledged and delivered.
     expect(t.logs.get('warm-up')!.length).toBeGreaterThan(100);
     expect(lines.join('\n')).toMatch(/warming up/);
+  });
+
+  it('failover counts a kill not recovered in time as the limit, and goes on once writes are acknowledged again', async () => {
+    const t = new MemoryTarget();
+    // The second kill's election takes 600 ms, past the 300 ms limit given.
+    t.elections.push(50, 600);
+    const lines: string[] = [];
+    const r = await failover(t, { log: 'fo', producers: 2, recordBytes: 16, kills: 3, transfers: 0, settleMs: 20, recoveryMsMax: 300, progress: (l) => lines.push(l) });
+    expect(r.kills).toHaveLength(3);
+    expect(r.unrecovered).toBe(1);
+    expect(r.kills[1]).toBe(300);
+    expect(r.kills[0]).toBeLessThan(300);
+    expect(r.kills[2]).toBeLessThan(300);
+    expect(lines.join('\n')).toMatch(/kill 2\/3 \(b\): no acknowledged write within 300 ms/);
   });
 
   it('failover times each kill to the next acknowledged write, and each transfer', async () => {
