@@ -33,7 +33,7 @@ import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
 import { startRaftlog } from './raftlog.js';
 import type { Target } from './target.js';
-import { RECOVERY_MS_MAX, failover, latencyInterleaved, openLatency, openThroughput, round, throughputInterleaved, warmUp, type FailoverResult, type LatencyResult, type LatencySession, type ThroughputResult, type ThroughputSession } from './workloads.js';
+import { RECOVERY_MS_MAX, failover, latencyInterleaved, openLatency, openThroughput, round, throughputInterleaved, warmUp, type FailoverResult, type LatencyResult, type Steal, type ThroughputResult } from './workloads.js';
 
 interface Plan {
   /** Load carried by every freshly started cluster before anything is measured (workloads.ts warmUp). */
@@ -71,11 +71,6 @@ const PARTITIONS = 3;
 const LATENCY_PRODUCERS = 4;
 const LATENCY_LOADS = [0.5, 0.8] as const;
 const FAILOVER_PRODUCERS = 4;
-
-/** Percent of CPU time the hypervisor stole while the workload ran (null: not measurable here). */
-interface Steal {
-  stealPct: number | null;
-}
 
 interface SystemResult {
   label: string;
@@ -139,7 +134,7 @@ async function main(): Promise<void> {
   say(`  disk ${diskMBps} MB/s (1 MiB writes, each fdatasynced); loopback ${loopbackMBps} MB/s (one TCP stream)`);
 
   const nodeArgs = opts.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : undefined;
-  const starters: { key: string; start: () => Promise<Target> }[] = [
+  const starters: Starter[] = [
     { key: 'raftlog-fsync', start: () => startRaftlog({ sync: 'fsync', ...(nodeArgs !== undefined ? { nodeArgs } : {}) }) },
     { key: 'raftlog-interval', start: () => startRaftlog({ sync: 'interval' }) },
     ...(natsVersion !== null ? [{ key: 'nats', start: () => startNats({ log: say }) }] : []),
@@ -148,23 +143,21 @@ async function main(): Promise<void> {
 
   // Throughput, every system, every size and producer count: the systems run at once and take
   // turns (workloads.ts throughputInterleaved), as in the latency phase below.
-  const tpLive: { t: Target; r: SystemResult }[] = [];
+  const tpLive: Live[] = [];
   try {
     for (const s of starters) {
       say(`throughput: starting ${s.key}`);
-      const t = track(await s.start());
-      const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
-      results.set(s.key, r);
-      if (await attempt(r, t, 'warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }))) tpLive.push({ t, r });
-      else await stopTarget(t);
+      const x = await startWarm(s, plan, (t) => {
+        const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
+        results.set(s.key, r);
+        return r;
+      });
+      if (x !== null) tpLive.push(x);
     }
     for (const bytes of RECORD_SIZES) {
       for (const producers of PRODUCER_COUNTS) {
         const shape = { log: `tp-${bytes}-${producers}`, partitions: PARTITIONS, producers, recordBytes: bytes, inFlight: IN_FLIGHT };
-        const sessions: { r: SystemResult; s: ThroughputSession }[] = [];
-        for (const x of tpLive) {
-          await attempt(x.r, x.t, `throughput of ${producers} producer(s), ${bytes} B`, async () => void sessions.push({ r: x.r, s: await openThroughput(x.t, shape) }));
-        }
+        const sessions = await openAll(tpLive, `throughput of ${producers} producer(s), ${bytes} B`, (t) => openThroughput(t, shape));
         say(`throughput, ${producers} producer(s), ${bytes} B records: ${plan.throughputRounds} rounds of ${plan.throughputWindowMs / 1000} s, the systems taking turns`);
         try {
           const res = await throughputInterleaved(
@@ -192,23 +185,18 @@ async function main(): Promise<void> {
   // Every system of the latency phase runs at once and they take turns (latencyInterleaved), so
   // all of them meet the same machine: figures taken minutes apart differed by the CPU steal of
   // the moment more than by system.
-  const live: { key: string; t: Target; r: SystemResult }[] = [];
+  const live: Live[] = [];
   for (const s of starters) {
     if (s.key === 'raftlog-interval' && mode === 'quick') continue;
     say(`latency${s.key !== 'raftlog-interval' ? ' and failover' : ''}: starting ${s.key}`);
-    const t = track(await s.start());
-    const r = results.get(s.key)!;
-    if (await attempt(r, t, 'warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }))) live.push({ key: s.key, t, r });
-    else await stopTarget(t);
+    const x = await startWarm(s, plan, () => results.get(s.key)!);
+    if (x !== null) live.push(x);
   }
   try {
     for (const load of LATENCY_LOADS) {
       const rate = Math.max(1, Math.round(reference * load));
       const shape = { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate };
-      const sessions: { r: SystemResult; s: LatencySession }[] = [];
-      for (const x of live) {
-        await attempt(x.r, x.t, `latency at ${Math.round(load * 100)}%`, async () => void sessions.push({ r: x.r, s: await openLatency(x.t, shape) }));
-      }
+      const sessions = await openAll(live, `latency at ${Math.round(load * 100)}%`, (t) => openLatency(t, shape));
       say(`latency at ${Math.round(load * 100)}% (${rate} records/s): ${plan.latencyRounds} rounds of ${plan.latencyWindowMs / 1000} s, the systems taking turns`);
       try {
         const res = await latencyInterleaved(
@@ -253,6 +241,34 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'chart.png'), chart(results, mode).toPng());
   say(`wrote ${path.join(out, 'results.json')} and ${path.join(out, 'chart.png')}`);
   process.stdout.write(`${JSON.stringify(report.headline)}\n`);
+}
+
+interface Starter {
+  readonly key: string;
+  readonly start: () => Promise<Target>;
+}
+
+/** A system running for a phase of the benchmark, and where its figures go. */
+interface Live {
+  readonly key: string;
+  readonly t: Target;
+  readonly r: SystemResult;
+}
+
+/** Starts a system and carries its warm-up; null (the problem reported, the system stopped) if the warm-up fails. */
+async function startWarm(s: Starter, plan: Plan, resultOf: (t: Target) => SystemResult): Promise<Live | null> {
+  const t = track(await s.start());
+  const r = resultOf(t);
+  if (await attempt(r, t, 'warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }))) return { key: s.key, t, r };
+  await stopTarget(t);
+  return null;
+}
+
+/** Opens a workload's session on every live system; one that cannot open is reported and left out. */
+async function openAll<S>(live: readonly Live[], what: string, open: (t: Target) => Promise<S>): Promise<{ r: SystemResult; s: S }[]> {
+  const sessions: { r: SystemResult; s: S }[] = [];
+  for (const x of live) await attempt(x.r, x.t, what, async () => void sessions.push({ r: x.r, s: await open(x.t) }));
+  return sessions;
 }
 
 /** Runs a workload; one that fails on a system is reported as such (false) and the run goes on. */

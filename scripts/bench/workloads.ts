@@ -33,6 +33,11 @@ export interface Progress {
   (line: string): void;
 }
 
+/** Percent of CPU time the hypervisor stole during a workload's measured windows (null: not measurable here). */
+export interface Steal {
+  readonly stealPct: number | null;
+}
+
 export interface ThroughputResult {
   readonly producers: number;
   readonly recordBytes: number;
@@ -121,7 +126,7 @@ export async function openThroughput(t: Target, o: ThroughputShape): Promise<Thr
 }
 
 /** Pools windows into one result: records acknowledged in all of them over the time they measured. */
-export function throughputResult(o: { producers: number; recordBytes: number }, windows: readonly ThroughputWindow[]): ThroughputResult & { readonly stealPct: number | null } {
+export function throughputResult(o: { producers: number; recordBytes: number }, windows: readonly ThroughputWindow[]): ThroughputResult & Steal {
   const acked = windows.reduce((a, w) => a + w.acked, 0);
   const elapsedSec = windows.reduce((a, w) => a + w.elapsedMs, 0) / 1000;
   const ackMs = windows.flatMap((w) => w.ackMs);
@@ -140,18 +145,6 @@ function describeThroughput(label: string, r: ThroughputResult): string {
   return `  ${label}: ${r.producers} producer(s), ${r.recordBytes} B: ${r.recordsPerSec} records/s, ${r.mbPerSec} MB/s${r.errors > 0 ? `, ${r.errors} failed sends` : ''}`;
 }
 
-/** The throughput workload on one system: `warmupMs` of load, then one measured window. */
-export async function throughput(t: Target, o: ThroughputShape & { warmupMs: number; measureMs: number; progress: Progress }): Promise<ThroughputResult> {
-  const s = await openThroughput(t, o);
-  try {
-    const r = throughputResult(o, [await s.window(o.measureMs, o.warmupMs)]);
-    o.progress(describeThroughput(t.label, r));
-    return r;
-  } finally {
-    await s.close();
-  }
-}
-
 /**
  * The throughput workload on several systems taking turns (as latencyInterleaved): a first
  * window of `warmupMs` each, unmeasured, then `rounds` windows of `windowMs` after `rampMs`, in
@@ -160,7 +153,7 @@ export async function throughput(t: Target, o: ThroughputShape & { warmupMs: num
 export async function throughputInterleaved(
   sessions: readonly ThroughputSession[],
   o: { producers: number; recordBytes: number; warmupMs: number; rampMs: number; rounds: number; windowMs: number; progress: Progress },
-): Promise<(ThroughputResult & { readonly stealPct: number | null })[]> {
+): Promise<(ThroughputResult & Steal)[]> {
   for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs, 0);
   const windows = await takeTurns(sessions.length, o.rounds, (i) => sessions[i]!.window(o.windowMs, o.rampMs));
   return sessions.map((s, i) => {
@@ -302,7 +295,7 @@ export async function openLatency(t: Target, o: LatencyShape): Promise<LatencySe
 }
 
 /** Pools windows into one result: percentiles over every record of every window. */
-export function latencyResult(ratePerSec: number, recordBytes: number, windows: readonly LatencyWindow[]): LatencyResult & { readonly stealPct: number | null } {
+export function latencyResult(ratePerSec: number, recordBytes: number, windows: readonly LatencyWindow[]): LatencyResult & Steal {
   const samples = windows.flatMap((w) => w.samples).sort((a, b) => a - b);
   const n = samples.length;
   const at = (p: number): number => round(samples[Math.min(n - 1, Math.max(0, Math.ceil((p / 100) * n) - 1))] ?? Number.NaN, 2);
@@ -356,7 +349,7 @@ export async function latency(t: Target, o: LatencyShape & { warmupMs: number; m
 export async function latencyInterleaved(
   sessions: readonly LatencySession[],
   o: { ratePerSec: number; recordBytes: number; warmupMs: number; rounds: number; windowMs: number; progress: Progress },
-): Promise<(LatencyResult & { readonly stealPct: number | null })[]> {
+): Promise<(LatencyResult & Steal)[]> {
   for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs);
   const windows = await takeTurns(
     sessions.length,

@@ -4,7 +4,7 @@
  * anything is.
  */
 import { describe, expect, it } from 'vitest';
-import { failover, latency, latencyInterleaved, openLatency, openThroughput, throughput, throughputInterleaved, warmUp } from '../../scripts/bench/workloads.js';
+import { failover, latency, latencyInterleaved, openLatency, openThroughput, throughputInterleaved, throughputResult, warmUp } from '../../scripts/bench/workloads.js';
 import type { Closeable, Target, TargetProducer } from '../../scripts/bench/target.js';
 
 /**
@@ -76,7 +76,10 @@ const quiet = (): void => undefined;
 describe('benchmark workloads', () => {
   it('throughput counts only acknowledged records of the measured window', async () => {
     const t = new MemoryTarget();
-    const r = await throughput(t, { log: 'tp', partitions: 1, producers: 2, recordBytes: 100, inFlight: 4, warmupMs: 50, measureMs: 200, progress: quiet });
+    // 50 ms of ramp, then 200 ms measured.
+    const session = await openThroughput(t, { log: 'tp', partitions: 1, producers: 2, recordBytes: 100, inFlight: 4 });
+    const r = throughputResult({ producers: 2, recordBytes: 100 }, [await session.window(200, 50)]);
+    await session.close();
     const written = t.logs.get('tp')!.length;
     expect(r.recordsPerSec).toBeGreaterThan(0);
     // The window is 0.2 s of a longer run: it cannot count more than was written in all.
