@@ -22,7 +22,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LogCompactedError } from '../raft/errors.js';
-import { entryBytes, limitBytes, type LogStorage } from '../raft/storage.js';
+import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
@@ -30,6 +30,7 @@ import { FaultPoints } from './fault-points.js';
 import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
 import { readBatchHeader } from './record-batch.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
+import { TailCache } from './tail-cache.js';
 import { TermBoundaries } from './term-boundaries.js';
 
 export interface SegmentLogLimits {
@@ -41,7 +42,7 @@ export interface SegmentLogLimits {
   indexIntervalBytes: number;
   /** The largest frame accepted when reading; larger length fields are treated as corruption. */
   frameBytesMax: number;
-  /** Recent entries kept in memory for replication, applying and tail reads. */
+  /** Bytes of recent entries kept in memory for replication, applying and tail reads (tail-cache.ts). */
   tailCacheBytes: number;
   /** Bytes read from a file at a time when scanning or reading cold data. */
   readChunkBytes: number;
@@ -89,13 +90,6 @@ interface LogStart {
   readonly offset: number;
 }
 
-interface CachedEntry {
-  readonly entry: Entry;
-  readonly info: BatchInfo | null;
-  /** The log end offset just after this entry. */
-  readonly endOffset: number;
-}
-
 const LOGSTART_MAGIC = 0x524c5331; // "RLS1"
 
 export class SegmentLog implements LogStorage {
@@ -106,9 +100,7 @@ export class SegmentLog implements LogStorage {
   private segments: Segment[] = [];
   private readonly boundaries = new TermBoundaries();
   private start: LogStart = { index: 0, term: 0, offset: 0 };
-  private cache: CachedEntry[] = [];
-  private cacheHead = 0;
-  private cacheBytes = 0;
+  private readonly cache: TailCache<BatchInfo | null>;
   private dirty = false;
   private dirDirty = false;
   private closed = false;
@@ -122,6 +114,7 @@ export class SegmentLog implements LogStorage {
 
   private constructor(readonly options: SegmentLogOptions) {
     this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
+    this.cache = new TailCache(this.limits.tailCacheBytes);
     this.clock = options.clock ?? Date.now;
     this.faults = options.faults ?? new FaultPoints();
     const describe: DescribeEntry = options.recordBatches ? describeBatch : () => null;
@@ -251,11 +244,17 @@ export class SegmentLog implements LogStorage {
       // Stopped on the byte budget before reaching the cached entries.
       if (out.length < diskHi - lo) return out;
     }
-    for (let i = Math.max(lo, cacheFirst); i < hi; i++) {
-      const c = this.cache[this.cacheHead + i - cacheFirst]!;
-      out.push(c.entry);
+    const from = Math.max(lo, cacheFirst);
+    if (from < hi) {
+      this.cache.forEachFrom(from, ({ entry }) => {
+        const b = entryBytes(entry);
+        if (out.length > 0 && bytes + b > maxBytes) return false;
+        out.push(entry);
+        bytes += b;
+        return entry.index < hi - 1;
+      });
     }
-    return limitBytes(out, maxBytes);
+    return out;
   }
 
   /** The log start, sent to a follower that needs entries before it (data: the log start offset). */
@@ -294,7 +293,7 @@ export class SegmentLog implements LogStorage {
     for (let i = 0; i < entries.length; i++) {
       const info = infos[i]!;
       if (info !== null) end = info.nextOffset;
-      this.cachePush({ entry: entries[i]!, info, endOffset: end });
+      this.cache.push(entries[i]!, info, end);
     }
     this.dirty = true;
   }
@@ -327,9 +326,7 @@ export class SegmentLog implements LogStorage {
     if (seg.sealed) seg.unseal();
     seg.truncateFrom(index);
     this.boundaries.truncateFrom(index);
-    while (this.cache.length > this.cacheHead && this.cache[this.cache.length - 1]!.entry.index >= index) {
-      this.cacheBytes -= cachedBytes(this.cache.pop()!);
-    }
+    this.cache.dropFrom(index);
     if (removedSealed || seg.baseIndex < index) this.saveTerms();
     this.dirty = true;
   }
@@ -348,9 +345,7 @@ export class SegmentLog implements LogStorage {
     for (const s of this.segments.slice(0, n)) s.remove();
     this.segments = this.segments.slice(n);
     this.boundaries.dropBefore(this.start.index);
-    while (this.cacheHead < this.cache.length && this.cache[this.cacheHead]!.entry.index <= this.start.index) {
-      this.cacheBytes -= cachedBytes(this.cache[this.cacheHead++]!);
-    }
+    this.cache.dropThrough(this.start.index);
     this.saveTerms();
     return n;
   }
@@ -383,9 +378,7 @@ export class SegmentLog implements LogStorage {
     for (const s of this.segments) s.remove();
     this.segments = [Segment.create(this.cfg, index + 1, offset)];
     this.boundaries.reset([]);
-    this.cache = [];
-    this.cacheHead = 0;
-    this.cacheBytes = 0;
+    this.cache.clear();
     this.dirDirty = true;
     this.saveTerms();
   }
@@ -429,12 +422,12 @@ export class SegmentLog implements LogStorage {
       nextOffset = info.nextOffset;
       return bytes < maxBytes;
     };
-    const cached = this.cacheFindOffset(fromOffset);
-    if (cached >= 0) {
-      for (let i = cached; i < this.cache.length; i++) {
-        const c = this.cache[i]!;
-        if (!take(c.entry, c.info)) break;
-      }
+    const takeCached = (from: number): void => {
+      if (from <= this.lastIndex()) this.cache.forEachFrom(from, (c) => take(c.entry, c.info));
+    };
+    const cached = this.cache.indexForOffset(fromOffset, (info, endOffset) => info?.baseOffset ?? endOffset);
+    if (cached !== null) {
+      takeCached(cached);
     } else {
       let more = true;
       const cacheFirst = this.cacheFirstIndex();
@@ -443,12 +436,7 @@ export class SegmentLog implements LogStorage {
         more = take(e, this.cfg.describe(e));
         return more;
       });
-      if (more) {
-        for (let i = this.cacheHead; i < this.cache.length; i++) {
-          const c = this.cache[i]!;
-          if (!take(c.entry, c.info)) break;
-        }
-      }
+      if (more) takeCached(cacheFirst);
     }
     return { batches, bytes, nextOffset };
   }
@@ -560,47 +548,10 @@ export class SegmentLog implements LogStorage {
     return found;
   }
 
-  // Tail cache: the newest entries, oldest first, from cacheHead on.
-
+  /** The first index the tail cache holds (lastIndex() + 1 when it holds nothing). */
   private cacheFirstIndex(): number {
-    const c = this.cache[this.cacheHead];
-    return c === undefined ? this.lastIndex() + 1 : c.entry.index;
+    return this.cache.firstIndex() ?? this.lastIndex() + 1;
   }
-
-  private cachePush(c: CachedEntry): void {
-    this.cache.push(c);
-    this.cacheBytes += cachedBytes(c);
-    while (this.cacheBytes > this.limits.tailCacheBytes && this.cacheHead < this.cache.length - 1) {
-      this.cacheBytes -= cachedBytes(this.cache[this.cacheHead++]!);
-    }
-    if (this.cacheHead > 1024 && this.cacheHead * 2 > this.cache.length) {
-      this.cache = this.cache.slice(this.cacheHead);
-      this.cacheHead = 0;
-    }
-  }
-
-  /**
-   * Position in the cache of the first entry whose records reach past `offset`, or -1 when the
-   * offset is before what the cache holds.
-   */
-  private cacheFindOffset(offset: number): number {
-    const head = this.cache[this.cacheHead];
-    if (head === undefined) return -1;
-    const startOffset = head.info?.baseOffset ?? head.endOffset;
-    if (offset < startOffset) return -1;
-    let lo = this.cacheHead;
-    let hi = this.cache.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cache[mid]!.endOffset <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
-function cachedBytes(c: CachedEntry): number {
-  return c.entry.data.byteLength + FRAME_HEADER_BYTES;
 }
 
 /** Offsets and timestamps of a partition entry, read from its record batch header. */

@@ -65,7 +65,7 @@ describe('segment log against a model: random appends, conflicts, retention, res
       const rand = seededRandom(seed);
       const dir = tempDir();
       dirs.push(dir);
-      const limits = { segmentBytes: 200 + Math.floor(rand() * 600), indexIntervalBytes: 32 + Math.floor(rand() * 200), tailCacheBytes: rand() < 0.5 ? 1 : 4096 };
+      const limits = { segmentBytes: 200 + Math.floor(rand() * 600), indexIntervalBytes: 32 + Math.floor(rand() * 200), tailCacheBytes: [1, 300, 4096][Math.floor(rand() * 3)]! };
       let log = openLog(dir, limits);
       const m: Model = { start: { index: 0, term: 0, offset: 0 }, entries: [] };
       let term = 1;
