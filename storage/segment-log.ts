@@ -30,7 +30,7 @@ import { FaultPoints } from './fault-points.js';
 import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
 import { readBatchHeader } from './record-batch.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
-import { TailCache } from './tail-cache.js';
+import { TailCache, type CachedRead } from './tail-cache.js';
 import { TermBoundaries } from './term-boundaries.js';
 
 export interface SegmentLogLimits {
@@ -422,12 +422,10 @@ export class SegmentLog implements LogStorage {
       nextOffset = info.nextOffset;
       return bytes < maxBytes;
     };
-    const takeCached = (from: number): void => {
-      if (from <= this.lastIndex()) this.cache.forEachFrom(from, (c) => take(c.entry, c.info));
-    };
+    const takeCached = (c: CachedRead<BatchInfo | null>): boolean => take(c.entry, c.info);
     const cached = this.cache.indexForOffset(fromOffset, (info, endOffset) => info?.baseOffset ?? endOffset);
     if (cached !== null) {
-      takeCached(cached);
+      this.cache.forEachFrom(cached, takeCached);
     } else {
       let more = true;
       const cacheFirst = this.cacheFirstIndex();
@@ -436,7 +434,7 @@ export class SegmentLog implements LogStorage {
         more = take(e, this.cfg.describe(e));
         return more;
       });
-      if (more) takeCached(cacheFirst);
+      if (more) this.cache.forEachFrom(cacheFirst, takeCached);
     }
     return { batches, bytes, nextOffset };
   }

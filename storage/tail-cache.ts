@@ -56,7 +56,7 @@ export class TailCache<I> {
   private writeAt = 0;
   private lap = 0;
 
-  constructor(readonly capacityBytes: number) {}
+  constructor(private readonly capacityBytes: number) {}
 
   /** Entries held. */
   get size(): number {
@@ -96,9 +96,11 @@ export class TailCache<I> {
 
   /**
    * Visits held entries from `index` on, oldest first, until `visit` returns false. Each read is
-   * a copy, made only when visited.
+   * a copy, made only when visited. From the index after the newest, or in an empty cache, there
+   * is nothing to visit.
    */
   forEachFrom(index: number, visit: (r: CachedRead<I>) => boolean): void {
+    if (this.size === 0) return;
     for (let s = this.slotOf(index); s < this.slots.length; s++) if (!visit(this.read(s))) return;
   }
 
@@ -151,7 +153,7 @@ export class TailCache<I> {
 
   private slotOf(index: number): number {
     const first = this.firstIndex();
-    check(first !== null && index >= first && index <= first + this.size - 1, () => `tail cache: index ${index} is not held (${first ?? 'nothing'}..${first === null ? '' : first + this.size - 1})`);
+    check(first !== null && index >= first && index <= first + this.size, () => `tail cache: index ${index} is neither held nor the next (${first ?? 'nothing'}..${first === null ? '' : first + this.size - 1})`);
     return this.head + (index - first);
   }
 
