@@ -85,7 +85,8 @@ export interface PartitionQueue {
   readonly topic: string;
   readonly partition: number;
   open: ProducerBatch | null;
-  lingerTimer: NodeJS.Timeout | null;
+  /** The linger the open batch waits out (null once it ended or the batch closed). */
+  linger: Linger | null;
   /** Closed batches in order; the head may be in flight. */
   readonly ready: ProducerBatch[];
   inFlight: boolean;
@@ -103,6 +104,14 @@ export interface PartitionQueue {
   generation: number;
 }
 
+/** One linger timer for every batch opened in the same event-loop turn (Accumulator.startLinger). */
+interface Linger {
+  timer: NodeJS.Timeout | null;
+  readonly members: PartitionQueue[];
+  /** Members whose batch still waits on this timer; at 0 the timer is cleared. */
+  waiting: number;
+}
+
 export interface AccumulatorOptions {
   readonly lingerMs: number;
   readonly batchBytes: number;
@@ -115,6 +124,8 @@ export interface AccumulatorOptions {
 
 export class Accumulator {
   private readonly queues = new Map<string, PartitionQueue>();
+  /** The linger of batches opened in this event-loop turn, until the turn ends. */
+  private lingerOfTurn: Linger | null = null;
 
   constructor(private readonly opts: AccumulatorOptions) {}
 
@@ -122,7 +133,7 @@ export class Accumulator {
     const key = `${topic}\u0000${partition}`;
     let q = this.queues.get(key);
     if (!q) {
-      q = { topic, partition, open: null, lingerTimer: null, ready: [], inFlight: false, lingered: false, retryAt: 0, metadataMark: null, nextSequence: 0, generation: -1 };
+      q = { topic, partition, open: null, linger: null, ready: [], inFlight: false, lingered: false, retryAt: 0, metadataMark: null, nextSequence: 0, generation: -1 };
       this.queues.set(key, q);
     }
     return q;
@@ -152,11 +163,7 @@ export class Accumulator {
         backoff: new Backoff(this.opts.retry),
       };
       q.lingered = false;
-      const opened = q.open;
-      q.lingerTimer = setTimeout(() => {
-        q.lingerTimer = null;
-        this.lingerEnded(q, opened);
-      }, this.opts.lingerMs);
+      this.startLinger(q);
     }
     const batch = q.open;
     const wasEager = batch.bytes >= this.opts.eagerBytes;
@@ -164,6 +171,34 @@ export class Accumulator {
     batch.bytes += rec.bytes;
     if (batch.bytes >= this.opts.batchBytes) this.close(q);
     else if (!wasEager && batch.bytes >= this.opts.eagerBytes) setImmediate(() => this.lingerEnded(q, batch));
+  }
+
+  /**
+   * Starts the linger of `q`'s new batch. Batches opened in the same event-loop turn share one
+   * timer, so they end their linger together and go in one request per node. Timers of their own
+   * would each count from the clock at their creation (Node reads it afresh for every setTimeout),
+   * and a busy turn spread their ends over separate turns.
+   */
+  private startLinger(q: PartitionQueue): void {
+    let linger = this.lingerOfTurn;
+    if (linger === null) {
+      const l: Linger = { timer: null, members: [], waiting: 0 };
+      l.timer = setTimeout(() => {
+        l.timer = null;
+        for (const m of l.members) {
+          if (m.linger !== l) continue;
+          m.linger = null;
+          this.lingerEnded(m, m.open!);
+        }
+      }, this.opts.lingerMs);
+      setImmediate(() => {
+        if (this.lingerOfTurn === l) this.lingerOfTurn = null;
+      });
+      this.lingerOfTurn = linger = l;
+    }
+    linger.members.push(q);
+    linger.waiting++;
+    q.linger = linger;
   }
 
   /** `batch`'s linger is over: it goes now if its partition is free, else when the request in flight ends. */
@@ -180,8 +215,13 @@ export class Accumulator {
 
   /** Closes the partition's open batch, if any, and queues it for sending. */
   close(q: PartitionQueue): void {
-    if (q.lingerTimer) clearTimeout(q.lingerTimer);
-    q.lingerTimer = null;
+    const linger = q.linger;
+    q.linger = null;
+    if (linger !== null && --linger.waiting === 0) {
+      // Nothing waits on it any more: no timer left behind, and a batch opened later in this turn gets a new one.
+      if (linger.timer !== null) clearTimeout(linger.timer);
+      if (this.lingerOfTurn === linger) this.lingerOfTurn = null;
+    }
     q.lingered = false;
     const batch = q.open;
     if (!batch) return;
