@@ -2,7 +2,7 @@
  * One member of one Raft group, as a pure state machine (shaped like etcd's raft).
  *
  * Inputs: `tick()`, `step(message)`, `propose(data)`, `readIndex(context)`,
- * `transferLeadership(to)`, `reportUnreachable(peer)`. Output: a `Ready` (see raft/types.ts for
+ * `transferLeadership(to)`, `reportUnreachable(peer)`, `reportReachable(peer)`. Output: a `Ready` (see raft/types.ts for
  * the contract: persist, then send and apply; a leader's messages may go first), then `advance(ready)`.
  *
  * No timers, sockets, files, clocks or global randomness: time is ticks, randomness comes from
@@ -119,6 +119,8 @@ export class Raft {
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private leadTransferee: NodeId | null = null;
+  /** What the current (pre-)candidacy asks for, so a lost request can be asked again (reportReachable). */
+  private campaignKind: CampaignKind = 'election';
 
   /** Proposed entries not yet committed, with their sizes, for the uncommitted-bytes limit. */
   private uncommitted: { index: number; bytes: number }[] = [];
@@ -258,6 +260,21 @@ export class Raft {
       const soon = 1 + Math.floor(this.random() * LEADER_LOST_TICKS);
       this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
     }
+  }
+
+  /**
+   * The host (re)connected to `peer`. A (pre-)candidate that has no answer from it yet most likely
+   * lost its request on the way (a message to a peer without a connection is dropped): it asks
+   * again now, instead of waiting out its election timeout. Seen when a leader died just after
+   * another node restarted: the survivors were not yet connected to each other, and the election
+   * waited for a timeout after they were. Asking again is harmless: a vote already granted in this
+   * term is granted again, and pre-votes change nothing. Two pre-candidates that reach each other
+   * at once do not split the vote (outranksRival).
+   */
+  reportReachable(peer: NodeId): void {
+    if (this.role !== Role.PreCandidate && this.role !== Role.Candidate) return;
+    if (peer === this.id || !this.voters.includes(peer) || this.votes.has(peer)) return;
+    this.msgs.push(this.voteRequest(peer));
   }
 
   step(m: Message): void {
@@ -470,17 +487,9 @@ export class Raft {
 
   private campaign0(kind: CampaignKind): void {
     if (!this.promotable()) return;
-    let voteTerm: number;
-    let type: 'preVote' | 'vote';
-    if (kind === 'pre') {
-      this.becomePreCandidate();
-      voteTerm = this.term + 1;
-      type = 'preVote';
-    } else {
-      this.becomeCandidate();
-      voteTerm = this.term;
-      type = 'vote';
-    }
+    if (kind === 'pre') this.becomePreCandidate();
+    else this.becomeCandidate();
+    this.campaignKind = kind;
     this.votes.set(this.id, true);
     if (voteResult(this.voters, this.votes) === VoteResult.Won) {
       // A group of one wins at once.
@@ -488,12 +497,23 @@ export class Raft {
       else this.winElection();
       return;
     }
-    const lastIndex = this.log.lastIndex();
-    const lastTerm = this.log.lastTerm();
-    for (const to of this.voters) {
-      if (to === this.id) continue;
-      this.msgs.push({ type, from: this.id, to, term: voteTerm, lastIndex, lastTerm, transfer: kind === 'transfer' } satisfies VoteRequest);
-    }
+    for (const to of this.voters) if (to !== this.id) this.msgs.push(this.voteRequest(to));
+  }
+
+  /** The request of the current (pre-)candidacy to `to`. */
+  private voteRequest(to: NodeId): VoteRequest {
+    const pre = this.role === Role.PreCandidate;
+    assert(pre || this.role === Role.Candidate, () => `${this.id}: a ${this.role} asks for no votes (term ${this.term})`);
+    return {
+      type: pre ? 'preVote' : 'vote',
+      from: this.id,
+      to,
+      // A pre-vote carries the term the candidate would stand in (§9.6).
+      term: pre ? this.term + 1 : this.term,
+      lastIndex: this.log.lastIndex(),
+      lastTerm: this.log.lastTerm(),
+      transfer: this.campaignKind === 'transfer',
+    };
   }
 
   private winElection(): void {

@@ -157,6 +157,15 @@ export class GroupHost {
     this.schedule();
   }
 
+  /**
+   * A peer's connection is up (again): groups campaigning without its answer ask it again
+   * (Raft.reportReachable).
+   */
+  peerUp(peer: NodeId): void {
+    for (const g of this.groups.values()) if (g.failed === null) g.raft.reportReachable(peer);
+    this.schedule();
+  }
+
   /** Runs a Ready pass at the end of this loop turn (callers that changed a group call this). */
   schedule(): void {
     if (this.scheduled || this.stopped) return;

@@ -111,7 +111,10 @@ export class RaftlogNode {
       frameBytesMax: PEER_FRAME_BYTES_MAX,
       sendBufferBytesMax: 256 * 1024 * 1024,
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
-      onPeerUp: () => this.gossip(),
+      onPeerUp: (peer) => {
+        this.host.peerUp(peer);
+        this.gossip();
+      },
       onPeerDown: (peer) => {
         this.leaders.forget(peer);
         this.host.peerDown(peer);

@@ -8,8 +8,9 @@
  *   code 4001 and a log line saying so.
  * - Batching: messages queued during one event-loop turn go out in one frame per peer (split at
  *   `frameBytesMax`).
- * - Reconnect with exponential backoff and jitter. Messages to a peer that is not connected are
- *   dropped (Raft retransmits), and the host hears `onPeerDown` so leaders stop streaming to it.
+ * - Reconnect with exponential backoff and jitter, capped well under an election timeout
+ *   (REDIAL_MS_MAX). Messages to a peer that is not connected are dropped (Raft retransmits), and
+ *   the host hears `onPeerDown` so leaders stop streaming to it and `onPeerUp` when it is back.
  */
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
@@ -35,8 +36,17 @@ export interface PeerTransportOptions {
 }
 
 const HANDSHAKE_MS = 5000;
-const BACKOFF_MIN_MS = 50;
-const BACKOFF_MAX_MS = 2000;
+/** The first redial waits about this long (redialDelayMs). */
+export const REDIAL_MS_MIN = 50;
+/**
+ * No redial waits longer than about this (redialDelayMs). Kept well under the shortest election
+ * timeout (8 ticks of 50 ms by default): only the node with the lower id dials, so when a node
+ * restarts, its lower-id peers' next dial is the earliest they can talk to it again. A leader that
+ * dies before then is replaced only once its survivors are connected: with a 2 s cap, a leader
+ * killed a second after another node restarted took 0.9-1.4 s to replace, against 0.05-0.3 s
+ * otherwise. A dial to a node that is down costs one refused connection.
+ */
+export const REDIAL_MS_MAX = 200;
 export const AUTH_FAILED = 4001;
 
 interface Peer {
@@ -201,7 +211,7 @@ export class PeerTransport {
 
   private redial(p: Peer): void {
     if (this.closed || p.timer !== null) return;
-    const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** p.attempts) * (0.5 + Math.random());
+    const backoff = redialDelayMs(p.attempts, Math.random());
     p.attempts++;
     p.timer = setTimeout(() => {
       p.timer = null;
@@ -289,4 +299,13 @@ function messageBytes(m: Message): number {
   if (m.type === 'append') for (const e of m.entries) n += e.data.byteLength + 32;
   if (m.type === 'snapshot') n += m.snapshot.data.byteLength;
   return n;
+}
+
+/**
+ * How long to wait before redialling a peer after `attempts` failed dials in a row: REDIAL_MS_MIN
+ * doubled per attempt up to REDIAL_MS_MAX, times a jitter factor 0.5 + `random` (random in [0, 1)),
+ * so that the nodes of a cluster that lost a peer do not dial it in step.
+ */
+export function redialDelayMs(attempts: number, random: number): number {
+  return Math.min(REDIAL_MS_MAX, REDIAL_MS_MIN * 2 ** Math.min(attempts, 30)) * (0.5 + random);
 }

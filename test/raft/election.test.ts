@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStorage } from '../../raft/memory-storage.js';
 import { Raft } from '../../raft/raft.js';
 import { seededRandom } from '../../raft/random.js';
-import { Role, type Message, type VoteRequest, type VoteResponse } from '../../raft/types.js';
+import { Role, type Message, type NodeId, type VoteRequest, type VoteResponse } from '../../raft/types.js';
 import { Network, storageWithLog } from './harness.js';
 
 const ELECTION = 10;
@@ -223,6 +223,83 @@ describe('a lost connection to the leader', () => {
     expect(net.lead('b')).toBe('a');
     net.tickAndStabilize(3, ['b']);
     expect(net.role('b')).toBe(Role.Follower);
+  });
+});
+
+describe('a connection that comes up', () => {
+  /** Ticks each of `ids` in turn, delivering everything between (each node's ticks run at their own phase). */
+  const tickInTurn = (net: Network, n: number, ids: readonly NodeId[]): void => {
+    for (let k = 0; k < n; k++) {
+      for (const id of ids) {
+        net.tick(id);
+        net.stabilize();
+      }
+    }
+  };
+  /**
+   * a dies while b and c cannot reach each other yet (one of them has just restarted and the other
+   * has not redialled it): both stand, and their requests are lost. Then their connection comes up.
+   */
+  const standApart = (): Network => {
+    const net = new Network();
+    net.elect('a');
+    net.isolate('a');
+    net.cut('b', 'c');
+    net.raft('b').reportUnreachable('a');
+    net.raft('c').reportUnreachable('a');
+    tickInTurn(net, 3, ['b', 'c']);
+    expect([net.role('b'), net.role('c')]).toEqual([Role.PreCandidate, Role.PreCandidate]);
+    net.heal();
+    net.isolate('a');
+    return net;
+  };
+
+  it('makes a pre-candidate that has no answer from that peer ask it again at once, and one of them wins without another tick', () => {
+    const net = standApart();
+    const term = net.term('b');
+    net.raft('b').reportReachable('c');
+    net.raft('c').reportReachable('b');
+    net.stabilize();
+    // Both asked at once; the lower id gets the other's pre-vote (no split vote).
+    expect(net.role('b')).toBe(Role.Leader);
+    expect(net.term('b')).toBe(term + 1);
+    expect(net.lead('c')).toBe('b');
+  });
+
+  it('makes a candidate whose vote request was lost ask again, for the same term', () => {
+    const net = new Network({ preVote: false });
+    net.elect('a');
+    net.isolate('a');
+    net.cut('b', 'c');
+    net.raft('c').reportUnreachable('a');
+    net.raft('b').campaign();
+    net.stabilize();
+    expect(net.role('b')).toBe(Role.Candidate);
+    const term = net.term('b');
+    net.heal();
+    net.isolate('a');
+    net.raft('b').reportReachable('c');
+    net.stabilize();
+    expect(net.role('b')).toBe(Role.Leader);
+    expect(net.term('b')).toBe(term);
+  });
+
+  it('without that report, they wait out their election timeout', () => {
+    const net = standApart();
+    tickInTurn(net, 3, ['b', 'c']);
+    expect(net.role('b')).toBe(Role.PreCandidate);
+    expect(net.role('c')).toBe(Role.PreCandidate);
+  });
+
+  it('changes nothing for a leader and its followers', () => {
+    const net = new Network();
+    net.elect('a');
+    const term = net.term('a');
+    for (const [id, peer] of [['a', 'b'], ['b', 'c'], ['c', 'a']] as const) net.raft(id).reportReachable(peer);
+    net.tickAndStabilize(3);
+    expect(net.role('a')).toBe(Role.Leader);
+    expect(net.term('a')).toBe(term);
+    expect([net.lead('b'), net.lead('c')]).toEqual(['a', 'a']);
   });
 });
 
