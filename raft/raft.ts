@@ -2,8 +2,9 @@
  * One member of one Raft group, as a pure state machine (shaped like etcd's raft).
  *
  * Inputs: `tick()`, `step(message)`, `propose(data)`, `readIndex(context)`,
- * `transferLeadership(to)`, `reportUnreachable(peer)`, `reportReachable(peer)`. Output: a `Ready` (see raft/types.ts for
- * the contract: persist, then send and apply; a leader's messages may go first), then `advance(ready)`.
+ * `transferLeadership(to)`, `reportUnreachable(peer)`, `reportReachable(peer)`. Output: a `Ready`
+ * (see raft/types.ts for the contract: persist, then send and apply; a leader's messages may go
+ * first), then `advance(ready)`.
  *
  * No timers, sockets, files, clocks or global randomness: time is ticks, randomness comes from
  * the config, so a simulation replays any history from its seed.

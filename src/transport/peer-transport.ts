@@ -36,10 +36,10 @@ export interface PeerTransportOptions {
 }
 
 const HANDSHAKE_MS = 5000;
-/** The first redial waits about this long (redialDelayMs). */
+/** The first redial waits half to one and a half times this (redialDelayMs). */
 export const REDIAL_MS_MIN = 50;
 /**
- * No redial waits longer than about this (redialDelayMs). Kept well under the shortest election
+ * No redial waits longer than one and a half times this (redialDelayMs). Kept well under the shortest election
  * timeout (8 ticks of 50 ms by default): only the node with the lower id dials, so when a node
  * restarts, its lower-id peers' next dial is the earliest they can talk to it again. A leader that
  * dies before then is replaced only once its survivors are connected: with a 2 s cap, a leader
