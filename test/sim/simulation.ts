@@ -77,6 +77,7 @@ type SimEvent =
   | { kind: 'restart'; node: number }
   | { kind: 'crashLeader'; node: number; term: number }
   | { kind: 'peerDown'; node: number; inc: number; peer: NodeId }
+  | { kind: 'peerUp'; node: number; inc: number; peer: NodeId }
   | { kind: 'heal' }
   | { kind: 'probe'; step: 'isolate' | 'reconnect' | 'check' };
 
@@ -273,6 +274,13 @@ export class Simulation {
         const node = this.nodes[ev.node]!;
         if (node.core === null || node.inc !== ev.inc) return;
         node.core.reportUnreachable(ev.peer);
+        this.after(node);
+        return;
+      }
+      case 'peerUp': {
+        const node = this.nodes[ev.node]!;
+        if (node.core === null || node.inc !== ev.inc) return;
+        node.core.reportReachable(ev.peer);
         this.after(node);
         return;
       }
@@ -529,6 +537,12 @@ export class Simulation {
     const hs = node.disk.durableHardState();
     this.inv.onRestart(node.id, hs, node);
     this.observe(node);
+    // The restarted node and each live peer connect a moment later (Raft.reportReachable).
+    for (const other of this.nodes) {
+      if (other === node || other.core === null) continue;
+      this.queue.push(this.now + 1 + this.rand() * 5, { kind: 'peerUp', node: other.index, inc: other.inc, peer: node.id });
+      this.queue.push(this.now + 1 + this.rand() * 5, { kind: 'peerUp', node: node.index, inc: node.inc, peer: other.id });
+    }
   }
 
   private start(node: SimNode, ids: NodeId[]): void {
