@@ -230,30 +230,24 @@ export class SegmentLog implements LogStorage {
     const cacheFirst = this.cacheFirstIndex();
     const out: Entry[] = [];
     let bytes = 0;
+    // limitBytes, applied as entries come: reading stops at the budget, so no entry past it is
+    // read from disk or copied out of the cache. False when `e` does not fit.
+    const take = (e: Entry): boolean => {
+      const b = entryBytes(e);
+      if (out.length > 0 && bytes + b > maxBytes) return false;
+      out.push(e);
+      bytes += b;
+      return true;
+    };
     if (lo < cacheFirst) {
       const diskHi = Math.min(hi, cacheFirst);
-      this.scanFrom('index', lo, (e) => {
-        if (e.index < lo) return true;
-        const b = entryBytes(e);
-        if (out.length > 0 && bytes + b > maxBytes) return false;
-        out.push(e);
-        bytes += b;
-        // Stop on the last entry wanted, without reading (and verifying) the one after it.
-        return e.index < diskHi - 1;
-      });
+      // Stop on the last entry wanted, without reading (and verifying) the one after it.
+      this.scanFrom('index', lo, (e) => e.index < lo || (take(e) && e.index < diskHi - 1));
       // Stopped on the byte budget before reaching the cached entries.
       if (out.length < diskHi - lo) return out;
     }
     const from = Math.max(lo, cacheFirst);
-    if (from < hi) {
-      this.cache.forEachFrom(from, ({ entry }) => {
-        const b = entryBytes(entry);
-        if (out.length > 0 && bytes + b > maxBytes) return false;
-        out.push(entry);
-        bytes += b;
-        return entry.index < hi - 1;
-      });
-    }
+    if (from < hi) this.cache.forEachFrom(from, ({ entry }) => take(entry) && entry.index < hi - 1);
     return out;
   }
 

@@ -39,12 +39,12 @@ const HANDSHAKE_MS = 5000;
 /** The first redial waits half to one and a half times this (redialDelayMs). */
 export const REDIAL_MS_MIN = 50;
 /**
- * No redial waits longer than one and a half times this (redialDelayMs). Kept well under the shortest election
- * timeout (8 ticks of 50 ms by default): only the node with the lower id dials, so when a node
- * restarts, its lower-id peers' next dial is the earliest they can talk to it again. A leader that
- * dies before then is replaced only once its survivors are connected: with a 2 s cap, a leader
- * killed a second after another node restarted took 0.9-1.4 s to replace, against 0.05-0.3 s
- * otherwise. A dial to a node that is down costs one refused connection.
+ * No redial waits longer than one and a half times this (redialDelayMs). Kept well under the
+ * shortest election timeout (8 ticks of 50 ms by default): only the node with the lower id dials,
+ * so when a node restarts, its lower-id peers' next dial is the earliest they can talk to it again.
+ * A leader that dies before then is replaced only once its survivors are connected: with a 2 s
+ * cap, a leader killed a second after another node restarted took 0.9-1.4 s to replace, against
+ * 0.05-0.3 s otherwise. A dial to a node that is down costs one refused connection.
  */
 export const REDIAL_MS_MAX = 200;
 export const AUTH_FAILED = 4001;
@@ -307,5 +307,6 @@ function messageBytes(m: Message): number {
  * so that the nodes of a cluster that lost a peer do not dial it in step.
  */
 export function redialDelayMs(attempts: number, random: number): number {
-  return Math.min(REDIAL_MS_MAX, REDIAL_MS_MIN * 2 ** Math.min(attempts, 30)) * (0.5 + random);
+  // 2 ** attempts overflows to Infinity after ~1,000 failed dials; the cap still holds.
+  return Math.min(REDIAL_MS_MAX, REDIAL_MS_MIN * 2 ** attempts) * (0.5 + random);
 }

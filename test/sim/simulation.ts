@@ -76,8 +76,7 @@ type SimEvent =
   | { kind: 'fault' }
   | { kind: 'restart'; node: number }
   | { kind: 'crashLeader'; node: number; term: number }
-  | { kind: 'peerDown'; node: number; inc: number; peer: NodeId }
-  | { kind: 'peerUp'; node: number; inc: number; peer: NodeId }
+  | { kind: 'peerDown' | 'peerUp'; node: number; inc: number; peer: NodeId }
   | { kind: 'heal' }
   | { kind: 'probe'; step: 'isolate' | 'reconnect' | 'check' };
 
@@ -270,17 +269,12 @@ export class Simulation {
       case 'restart':
         this.restart(this.nodes[ev.node]!);
         return;
-      case 'peerDown': {
-        const node = this.nodes[ev.node]!;
-        if (node.core === null || node.inc !== ev.inc) return;
-        node.core.reportUnreachable(ev.peer);
-        this.after(node);
-        return;
-      }
+      case 'peerDown':
       case 'peerUp': {
         const node = this.nodes[ev.node]!;
         if (node.core === null || node.inc !== ev.inc) return;
-        node.core.reportReachable(ev.peer);
+        if (ev.kind === 'peerUp') node.core.reportReachable(ev.peer);
+        else node.core.reportUnreachable(ev.peer);
         this.after(node);
         return;
       }
