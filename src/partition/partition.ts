@@ -42,12 +42,64 @@ export class PartitionError extends Error {
   }
 }
 
+/** One produce request waiting for its batch's entry; a retry of the same batch waits beside it. */
 interface CommitWaiter {
   readonly term: number;
   readonly baseOffset: number;
   readonly resolve: (baseOffset: number) => void;
   readonly reject: (e: PartitionError) => void;
   readonly timer: NodeJS.Timeout;
+}
+
+/** Produce requests by the Raft index of their entry, each with its own timer. */
+class Waiters {
+  private readonly byIndex = new Map<number, CommitWaiter[]>();
+
+  get size(): number {
+    let n = 0;
+    for (const list of this.byIndex.values()) n += list.length;
+    return n;
+  }
+
+  add(index: number, w: CommitWaiter): void {
+    const list = this.byIndex.get(index);
+    if (list === undefined) this.byIndex.set(index, [w]);
+    else list.push(w);
+  }
+
+  /** Forgets one waiter (its timer fired); the others on the same index keep waiting. */
+  remove(index: number, w: CommitWaiter): void {
+    const list = this.byIndex.get(index);
+    if (list === undefined) return;
+    const rest = list.filter((x) => x !== w);
+    if (rest.length === 0) this.byIndex.delete(index);
+    else this.byIndex.set(index, rest);
+  }
+
+  /** Takes every waiter on `index`. */
+  take(index: number): CommitWaiter[] {
+    const list = this.byIndex.get(index);
+    if (list === undefined) return [];
+    this.byIndex.delete(index);
+    return list;
+  }
+
+  /** Takes every waiter on an index at or below `index`. */
+  takeUpTo(index: number): CommitWaiter[] {
+    const out: CommitWaiter[] = [];
+    for (const [i, list] of this.byIndex) {
+      if (i > index) continue;
+      this.byIndex.delete(i);
+      out.push(...list);
+    }
+    return out;
+  }
+
+  takeAll(): CommitWaiter[] {
+    const out = [...this.byIndex.values()].flat();
+    this.byIndex.clear();
+    return out;
+  }
 }
 
 interface InFlight extends BatchSeq {
@@ -77,8 +129,8 @@ export class Partition implements GroupStateMachine {
   private leo: number | null = null;
   private producers = new ProducerState();
   private readonly inFlight = new Map<number, InFlight[]>();
-  private readonly awaitingCommit = new Map<number, CommitWaiter>();
-  private readonly awaitingPersist = new Map<number, CommitWaiter>();
+  private readonly awaitingCommit = new Waiters();
+  private readonly awaitingPersist = new Waiters();
   private readonly hwWaiters = new Set<() => void>();
   private readonly reads = new ReadWaiters();
   private batchesSinceSnapshot = 0;
@@ -200,35 +252,32 @@ export class Partition implements GroupStateMachine {
   }
 
   private waitFor(index: number, term: number, acks: Acks, timeoutMs: number, baseOffset: number): Promise<number> {
-    const map = acks === 'leader' ? this.awaitingPersist : this.awaitingCommit;
+    const waiters = acks === 'leader' ? this.awaitingPersist : this.awaitingCommit;
     return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        map.delete(index);
-        reject(new PartitionError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
-      }, timeoutMs);
-      const prev = map.get(index);
-      if (prev !== undefined) {
-        // A retry of a batch still in flight: answer both when it lands.
-        map.set(index, {
-          term,
-          baseOffset,
-          timer,
-          resolve: (o) => {
-            prev.resolve(o);
-            clearTimeout(timer);
-            resolve(o);
-          },
-          reject: (e) => {
-            prev.reject(e);
-            clearTimeout(timer);
-            reject(e);
-          },
-        });
-        clearTimeout(prev.timer);
-        return;
-      }
-      map.set(index, { term, baseOffset, timer, resolve: (o) => (clearTimeout(timer), resolve(o)), reject: (e) => (clearTimeout(timer), reject(e)) });
+      const w: CommitWaiter = {
+        term,
+        baseOffset,
+        timer: setTimeout(() => {
+          waiters.remove(index, w);
+          reject(new PartitionError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
+        }, timeoutMs),
+        resolve: (o) => {
+          clearTimeout(w.timer);
+          resolve(o);
+        },
+        reject: (e) => {
+          clearTimeout(w.timer);
+          reject(e);
+        },
+      };
+      // A retry of a batch still in flight waits beside the first request: each has its own timer.
+      waiters.add(index, w);
     });
+  }
+
+  /** Produce requests waiting for their batch to be committed or stored. */
+  waitingProduces(): number {
+    return this.awaitingCommit.size + this.awaitingPersist.size;
   }
 
   /** Hands leadership to replica `to`; resolves with the leader once this node no longer leads (or on timeout). */
@@ -334,13 +383,12 @@ export class Partition implements GroupStateMachine {
     if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY) this.saveProducerState();
   }
 
-  /** Resolves or fails the produce waiting on entry `e`'s index. */
-  private settle(map: Map<number, CommitWaiter>, e: Entry): void {
-    const w = map.get(e.index);
-    if (w === undefined) return;
-    map.delete(e.index);
-    if (w.term === e.term) w.resolve(w.baseOffset);
-    else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
+  /** Resolves or fails the produce requests waiting on entry `e`'s index. */
+  private settle(waiters: Waiters, e: Entry): void {
+    for (const w of waiters.take(e.index)) {
+      if (w.term === e.term) w.resolve(w.baseOffset);
+      else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
+    }
   }
 
   private dropInFlight(pid: number, index: number): void {
@@ -370,9 +418,7 @@ export class Partition implements GroupStateMachine {
   }
 
   onPersisted(index: number, term: number): void {
-    for (const [i, w] of this.awaitingPersist) {
-      if (i > index) continue;
-      this.awaitingPersist.delete(i);
+    for (const w of this.awaitingPersist.takeUpTo(index)) {
       if (w.term === term) w.resolve(w.baseOffset);
       else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint()));
     }
@@ -402,10 +448,7 @@ export class Partition implements GroupStateMachine {
   close(why: string): void {
     this.closed = true;
     const err = new PartitionError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
-    for (const m of [this.awaitingCommit, this.awaitingPersist]) {
-      for (const w of m.values()) w.reject(err);
-      m.clear();
-    }
+    for (const w of [...this.awaitingCommit.takeAll(), ...this.awaitingPersist.takeAll()]) w.reject(err);
     this.reads.failAll(err);
     for (const w of [...this.hwWaiters]) w();
   }

@@ -1,0 +1,69 @@
+/**
+ * One partition replica on a real segment log in a temporary folder, as the only voter of its
+ * group, driven by hand: the test decides when a Ready is persisted, synced and applied, so it can
+ * hold a produce in flight while other things happen.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { seededRandom } from '../../raft/random.js';
+import { encodeBatch } from '../../storage/record-batch.js';
+import { SegmentLog } from '../../storage/segment-log.js';
+import { DEFAULT_TOPIC_CONFIG } from '../../src/api/protocol.js';
+import { RaftGroup } from '../../src/host/raft-group.js';
+import type { TopicRecord } from '../../src/meta/commands.js';
+import { Partition } from '../../src/partition/partition.js';
+
+export const quiet = pino({ level: 'silent' });
+
+export interface SoloPartition {
+  readonly partition: Partition;
+  readonly group: RaftGroup;
+  readonly dir: string;
+  /** Persists, syncs and applies Readys until the group has nothing more to do. */
+  drive(): Promise<void>;
+  close(): void;
+}
+
+export async function soloPartition(): Promise<SoloPartition> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-partition-'));
+  const topic: TopicRecord = { name: 't', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
+  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true });
+  const partition = new Partition(topic, 0, log, dir, quiet);
+  const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, log, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
+  group.sm = partition;
+  partition.group = group;
+  partition.start();
+  const drive = async (): Promise<void> => {
+    while (group.raft.hasReady()) {
+      const rd = group.raft.ready();
+      await group.persist(rd);
+      await log.sync();
+      await group.finish(rd);
+    }
+  };
+  group.raft.campaign();
+  await drive();
+  return {
+    partition,
+    group,
+    dir,
+    drive,
+    close: () => {
+      partition.close('test over');
+      group.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A batch of one record from idempotent producer `producerId`, sequence `seq`. */
+export function idempotentBatch(producerId: number, seq: number, value = `v${seq}`): Uint8Array {
+  return encodeBatch([{ value: Buffer.from(value) }], { producerId, producerEpoch: 0, baseSequence: seq });
+}
+
+/** Settles with 'pending' if `p` has not settled within `ms`. */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  return Promise.race([p, new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
+}
