@@ -214,10 +214,8 @@ export class Raft {
    */
   readIndex(context: unknown): void {
     if (this.role !== Role.Leader) throw notLeader(this.id, this.lead);
-    if (this.voters.length === 1) {
-      this.readStates.push({ index: this.log.committed, context });
-      return;
-    }
+    // Before it has committed an entry of its own term, a leader's commit index may lag what
+    // earlier terms committed (it is saved lazily), a single voter's too.
     if (!this.committedInTerm()) {
       this.readsAwaitingCommit.push(context);
       return;
@@ -951,6 +949,11 @@ export class Raft {
    * for the next, which goes out when the current one is confirmed.
    */
   private addRead(context: unknown): void {
+    if (this.voters.length === 1) {
+      // A quorum of one: this node's own word confirms the read point.
+      this.readStates.push({ index: this.log.committed, context });
+      return;
+    }
     const roundOut = this.pendingReads.some((r) => r.round === this.readRound);
     if (roundOut) {
       this.pendingReads.push({ round: this.readRound + 1, index: this.log.committed, context });

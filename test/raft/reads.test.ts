@@ -162,4 +162,21 @@ describe('§6.4 ReadIndex', () => {
     expect(net.commit('a')).toBe(1);
     expect(net.trace.length).toBe(sentBefore);
   });
+
+  it('§6.4: a single voter just elected reads only once it has committed an entry of its own term', () => {
+    // Entries 1-3 were committed (and acknowledged) in term 1, but the commit index is saved
+    // lazily: the member restarts knowing only commit 1.
+    const net = new Network({ ids: ['a'], logs: { a: [1, 1, 1] }, commit: 1 });
+    net.raft('a').campaign();
+    expect(net.role('a')).toBe(Role.Leader);
+
+    net.raft('a').readIndex('r1');
+    const rd = net.process('a');
+
+    // Answering now, at the saved commit 1, would serve a state without entries 2 and 3.
+    expect(rd?.readStates ?? []).toEqual([]);
+    net.processAll();
+    expect(net.member('a').readStates).toEqual([{ index: 4, context: 'r1' }]);
+    expect(net.commit('a')).toBe(4);
+  });
 });
