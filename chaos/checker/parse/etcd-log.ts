@@ -1,6 +1,7 @@
 /**
  * Reads a Jepsen log of a compare-and-set register (the etcd reference histories). Each event is
- * one line, tab-separated after the prefix:
+ * one line, its columns separated by tabs after the prefix (or by any whitespace, as Porcupine's
+ * parser accepts: copies that passed through an editor or a pager have spaces):
  *
  *     INFO  jepsen.util - <process>\t:<invoke|ok|fail|info>\t:<read|write|cas>\t<value>
  *
@@ -18,7 +19,7 @@ import type { OpRef } from '../history.js';
 import type { LinOp } from '../lin/model.js';
 import { showValue, type CasInput, type CasOutput, type RegisterValue } from '../lin/register.js';
 
-const EVENT_LINE = /^INFO\s+jepsen\.util - (\d+)\t:(invoke|ok|fail|info)\t:(read|write|cas)\t(.*?)\s*$/;
+const EVENT_LINE = /^INFO\s+jepsen\.util - (\d+)\s+:(invoke|ok|fail|info)\s+:(read|write|cas)\s+(.*?)\s*$/;
 
 export interface RegisterHistory {
   readonly ops: LinOp<CasInput, CasOutput>[];
@@ -28,7 +29,7 @@ export interface RegisterHistory {
 
 /** True when the text contains at least one event line of this format. */
 export function looksLikeEtcdLog(text: string): boolean {
-  return /^INFO\s+jepsen\.util - \d+\t:(invoke|ok|fail|info)\t/m.test(text);
+  return /^INFO\s+jepsen\.util - \d+\s+:(invoke|ok|fail|info)\s/m.test(text);
 }
 
 interface Pending {
