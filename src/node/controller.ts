@@ -176,18 +176,9 @@ export class Controller {
         const preferredUp = preferred === this.node.config.id || this.node.transport.isConnected(preferred);
         if (!preferredUp) continue;
         started++;
-        const frame = { t: 'transfer', group, to: preferred } as const;
-        if (leader === this.node.config.id) {
-          const g = this.node.host.get(group);
-          try {
-            g?.raft.transferLeadership(preferred);
-            this.node.host.schedule();
-          } catch {
-            // not leading any more; the next round looks again
-          }
-        } else {
-          this.node.transport.send(leader, frame);
-        }
+        // The leader hands over only once the preferred replica is caught up (hand-over.ts).
+        if (leader === this.node.config.id) this.node.handOver(group, preferred);
+        else this.node.transport.send(leader, { t: 'transfer', group, to: preferred });
       }
     }
   }

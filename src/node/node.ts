@@ -28,6 +28,7 @@ import type { PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
+import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from './errors.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NodeMetrics } from './metrics.js';
@@ -357,21 +358,26 @@ export class RaftlogNode {
         this.leaders.fromPeer(from, frame.groups);
         return;
       case 'transfer': {
-        const g = this.host.get(frame.group);
-        if (g === undefined || g.raft.role !== Role.Leader) return;
-        try {
-          g.raft.transferLeadership(frame.to);
-          this.logger.info({ group: frame.group, to: frame.to }, `handing leadership of ${frame.group} to ${frame.to} (its preferred leader)`);
-          this.host.schedule();
-        } catch (err) {
-          this.logger.debug({ group: frame.group, err: (err as Error).message }, 'leadership transfer refused');
-        }
+        this.handOver(frame.group, frame.to);
         return;
       }
       case 'challenge':
       case 'auth':
       case 'welcome':
         return;
+    }
+  }
+
+  /** Hands leadership of a group led here to its preferred replica, if that replica is caught up (hand-over.ts). */
+  handOver(group: string, to: NodeId): void {
+    const g = this.host.get(group);
+    if (g === undefined || g.failed !== null) return;
+    try {
+      if (handOverToPreferred(g.raft, to) !== 'started') return;
+      this.logger.info({ group, to }, `handing leadership of ${group} to ${to} (its preferred leader)`);
+      this.host.schedule();
+    } catch (err) {
+      this.logger.debug({ group, err: (err as Error).message }, 'leadership transfer refused');
     }
   }
 
