@@ -14,7 +14,7 @@
  * Record values are decoded as UTF-8 (the workloads write strings). A replica that cannot be read
  * (its log is corrupt beyond recovery) is left out and named in `problems`.
  */
-import { loadHardState } from '../storage/hard-state.js';
+import { readHardState } from '../storage/hard-state.js';
 import { records, BatchAttributes, readBatchHeader } from '../storage/record-batch.js';
 import { SegmentLog } from '../storage/segment-log.js';
 import { partitionDirs } from './disk.js';
@@ -34,8 +34,8 @@ const READ_BYTES = 4 * 1024 * 1024;
 export function readReplica(dir: string): ReplicaLogJson {
   const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true });
   try {
-    const hs = loadHardState(dir);
-    const commit = Math.min(hs?.commit ?? 0, log.lastIndex());
+    const hs = readHardState(dir);
+    const commit = Math.min(hs.kind === 'ok' ? hs.hardState.commit : 0, log.lastIndex());
     const commitIndex = log.offsetAfterIndex(commit);
     const logStart = log.logStartOffset();
     const end = log.logEndOffset();

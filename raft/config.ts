@@ -13,6 +13,8 @@ export interface UnsafeMutations {
   commitPriorTermByCount?: boolean;
   /** Campaign straight away instead of asking for pre-votes first (thesis §9.6). */
   skipPreVote?: boolean;
+  /** A rejoining replica votes and campaigns as if it had kept its data (raft/rejoin.ts). */
+  rejoinerVotes?: boolean;
 }
 
 export interface RaftLimits {

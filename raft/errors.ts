@@ -21,6 +21,8 @@ export const RaftErrorCode = {
   UncommittedBytesExceeded: 'UNCOMMITTED_BYTES_EXCEEDED',
   EntryTooLarge: 'ENTRY_TOO_LARGE',
   UnknownNode: 'UNKNOWN_NODE',
+  /** The replica is rejoining after losing data: not a voter until it has caught up (raft/rejoin.ts). */
+  ReplicaRejoining: 'REPLICA_REJOINING',
 } as const;
 export type RaftErrorCode = (typeof RaftErrorCode)[keyof typeof RaftErrorCode];
 

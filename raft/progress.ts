@@ -74,6 +74,13 @@ export class Progress {
   recentActive = false;
   /** The highest read round this peer confirmed (ReadIndex, §6.4). */
   readRoundAcked = 0;
+  /**
+   * The incarnation this peer rejoins under, from its answers (raft/rejoin.ts): while set, the
+   * peer counts in no quorum. Null for a voter in good standing.
+   */
+  rejoin: string | null = null;
+  /** The tick count when this peer's promotion was last proposed (-1: not this term). */
+  promotedAtTick = -1;
   readonly inflights: Inflights;
 
   constructor(readonly id: NodeId, next: number, readonly isLearner: boolean, appendsInFlightMax: number, inFlightBytesMax: number) {
@@ -120,6 +127,24 @@ export class Progress {
       default:
         return assertNever(this.state);
     }
+  }
+
+  /** Counts toward quorums: a voter, not rejoining. */
+  counts(): boolean {
+    return !this.isLearner && this.rejoin === null;
+  }
+
+  /**
+   * The peer answered as a replica rejoining under `incarnation`, holding the log up to `match`
+   * (0 when unknown): what it acknowledged before is void. Probe it from there.
+   */
+  becomeRejoining(incarnation: string, match: number, lastIndex: number): void {
+    this.rejoin = incarnation;
+    this.match = match;
+    this.promotedAtTick = -1;
+    this.readRoundAcked = 0;
+    this.reset(ProgressState.Probe);
+    this.next = match > 0 ? match + 1 : lastIndex + 1;
   }
 
   /** The follower acknowledged up to `index`; returns false if that is old news. */

@@ -17,6 +17,7 @@ import { LogCompactedError, RaftError, RaftErrorCode, assert, notLeader } from '
 import { RaftLog } from './log.js';
 import { Progress, ProgressState, assertNever } from './progress.js';
 import { VoteResult, committedIndex, quorumSize, voteResult } from './quorum.js';
+import { decodePromotion, encodePromotion, newIncarnation } from './rejoin.js';
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from './storage.js';
 import {
   EntryKind,
@@ -80,6 +81,8 @@ export interface PeerStatus {
   readonly state: ProgressState;
   readonly learner: boolean;
   readonly recentActive: boolean;
+  /** The incarnation the peer rejoins under (it counts in no quorum until promoted), or null. */
+  readonly rejoin: string | null;
 }
 
 export interface RaftStatus {
@@ -93,6 +96,8 @@ export interface RaftStatus {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly transferee: NodeId | null;
+  /** The incarnation this replica rejoins under while it is not a voter (raft/rejoin.ts); null for a voter. */
+  readonly rejoin: string | null;
   readonly peers: readonly PeerStatus[];
 }
 
@@ -107,6 +112,11 @@ export class Raft {
   vote: NodeId | null = null;
   lead: NodeId | null = null;
   role: Role = Role.Follower;
+  /**
+   * The incarnation this replica rejoins under after losing data (raft/rejoin.ts): it neither votes
+   * nor counts until a committed entry promotes it. Null for a voter.
+   */
+  rejoin: string | null = null;
 
   private readonly random: () => number;
   private readonly checkQuorum: boolean;
@@ -118,6 +128,8 @@ export class Raft {
   private readonly votes = new Map<NodeId, boolean>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Ticks since this member started (for pacing promotions of rejoining peers). */
+  private ticks = 0;
   private randomizedElectionTimeout = 0;
   private leadTransferee: NodeId | null = null;
   /** What the current (pre-)candidacy asks for, so a lost request can be asked again (reportReachable). */
@@ -157,7 +169,10 @@ export class Raft {
     this.log = new RaftLog(config.storage, hs.commit, config.applied ?? 0);
     this.term = hs.term;
     this.vote = hs.vote;
-    this.prevHardState = { term: hs.term, vote: hs.vote, commit: this.log.committed };
+    this.rejoin = hs.rejoin ?? null;
+    // Terms only grow along a log, and a member's term is at least that of any entry it holds.
+    assert(hs.term >= this.log.lastTerm(), () => `${this.id}: hard state term ${hs.term} is below the last log term ${this.log.lastTerm()} (index ${this.log.lastIndex()}): the hard state is not this log's`);
+    this.prevHardState = { term: hs.term, vote: hs.vote, commit: this.log.committed, rejoin: this.rejoin };
     this.prevSoftState = { lead: null, role: Role.Follower };
     this.becomeFollower(this.term, null);
   }
@@ -167,6 +182,7 @@ export class Raft {
 
   /** One unit of logical time. */
   tick(): void {
+    this.ticks++;
     if (this.role === Role.Leader) this.tickHeartbeat();
     else this.tickElection();
   }
@@ -230,6 +246,9 @@ export class Raft {
       throw new RaftError(RaftErrorCode.UnknownNode, `${to} is not a voter of this group (${this.voters.join(', ')})`, false);
     }
     if (to === this.id || this.leadTransferee === to) return;
+    if (this.progress(to).rejoin !== null) {
+      throw new RaftError(RaftErrorCode.ReplicaRejoining, `${to} is rejoining after losing data and cannot lead until it has caught up and been promoted`, true);
+    }
     this.leadTransferee = to;
     // The transfer must finish within one election timeout, counted from now.
     this.electionElapsed = 0;
@@ -298,7 +317,7 @@ export class Raft {
         // this, a node that raised its term would ignore it forever while it ignored our votes.
         this.ackAppend(m.from, 0);
       } else if (m.type === 'preVote') {
-        this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true } satisfies VoteResponse);
+        this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true, ...this.tag() } satisfies VoteResponse);
       }
       return;
     }
@@ -346,7 +365,7 @@ export class Raft {
     this.flushBroadcast();
     const hs = this.hardState();
     const hsChanged = this.hardStateChanged();
-    const termOrVoteChanged = hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote;
+    const termOrVoteChanged = hs.term !== this.prevHardState.term || hs.vote !== this.prevHardState.vote || hs.rejoin !== this.prevHardState.rejoin;
     const entries = this.log.unstableEntries().slice();
     const snapshot = this.log.unstableSnapshot();
     const toApply = this.log.nextCommitted();
@@ -381,6 +400,7 @@ export class Raft {
     if (last !== undefined) this.log.stableTo(last.index, last.term);
     const lastApplied = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastApplied !== undefined) this.log.appliedTo(Math.max(this.log.applied, lastApplied.index));
+    if (this.rejoin !== null) for (const e of rd.committedEntries) if (e.kind === EntryKind.Config) this.maybePromoteSelf(e.data);
     if (this.role === Role.Leader) this.selfPersisted();
   }
 
@@ -388,7 +408,7 @@ export class Raft {
     const peers: PeerStatus[] = [];
     if (this.role === Role.Leader) {
       for (const pr of this.prs.values()) {
-        peers.push({ id: pr.id, match: pr.match, next: pr.next, state: pr.state, learner: pr.isLearner, recentActive: pr.recentActive });
+        peers.push({ id: pr.id, match: pr.match, next: pr.next, state: pr.state, learner: pr.isLearner, recentActive: pr.recentActive, rejoin: pr.rejoin });
       }
     }
     return {
@@ -402,12 +422,13 @@ export class Raft {
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       transferee: this.leadTransferee,
+      rejoin: this.rejoin,
       peers,
     };
   }
 
   hardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return { term: this.term, vote: this.vote, commit: this.log.committed, rejoin: this.rejoin };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -475,8 +496,29 @@ export class Raft {
     self.recentActive = true;
   }
 
+  /** May campaign and vote: a voter, and not rejoining after losing data (raft/rejoin.ts). */
   private promotable(): boolean {
-    return this.voters.includes(this.id);
+    return this.voters.includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
+  }
+
+  /** What this member's answers carry: its incarnation while it is rejoining. */
+  private tag(): { rejoin?: string } {
+    return this.rejoin === null ? {} : { rejoin: this.rejoin };
+  }
+
+  /** A committed configuration entry was applied here: if it promotes this replica as it is now, it votes again. */
+  private maybePromoteSelf(data: Uint8Array): void {
+    const p = decodePromotion(data);
+    if (p !== null && p.promote === this.id && p.rejoin === this.rejoin) this.rejoin = null;
+  }
+
+  /**
+   * The leader told us to commit beyond our log, so we lost entries we had acknowledged to it
+   * (a disk that did not keep what it synced, or a log cut on restart): we may no longer vote or
+   * count as if we held them, and rejoin under a new incarnation (raft/rejoin.ts).
+   */
+  private lostAcknowledged(): void {
+    if (this.rejoin === null) this.rejoin = newIncarnation(this.random);
   }
 
   private hup(): void {
@@ -571,7 +613,7 @@ export class Raft {
 
   private quorumActive(): boolean {
     let active = 0;
-    for (const id of this.voters) if (this.progress(id).recentActive) active++;
+    for (const id of this.voters) if (this.progress(id).recentActive && this.progress(id).counts()) active++;
     return active >= quorumSize(this.voters.length);
   }
 
@@ -580,6 +622,10 @@ export class Raft {
 
   private handleVoteRequest(m: VoteRequest): void {
     const respType = m.type === 'preVote' ? 'preVoteResp' : 'voteResp';
+    if (!this.promotable()) {
+      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, ...this.tag() } satisfies VoteResponse);
+      return;
+    }
     const canVote =
       this.vote === m.from ||
       (this.vote === null && this.lead === null) ||
@@ -733,12 +779,14 @@ export class Raft {
       // Entries up to the commit index match any leader's, so the hint never points below them.
       conflictIndex = Math.max(this.log.firstIndexOfTerm(t, m.prevIndex), this.log.committed + 1);
     }
-    this.msgs.push({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: m.prevIndex, reject: true, conflictTerm, conflictIndex } satisfies AppendResponse);
+    this.msgs.push({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: m.prevIndex, reject: true, conflictTerm, conflictIndex, ...this.tag() } satisfies AppendResponse);
   }
 
   private handleHeartbeat(m: Heartbeat): void {
-    this.log.commitTo(m.commit);
-    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readRound: m.readRound } satisfies HeartbeatResponse);
+    // The leader names a commit index no higher than what we acknowledged to it.
+    if (m.commit > this.log.lastIndex()) this.lostAcknowledged();
+    this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readRound: m.readRound, ...this.tag() } satisfies HeartbeatResponse);
   }
 
   private handleSnapshot(m: SnapshotRequest): void {
@@ -759,6 +807,7 @@ export class Raft {
   private handleAppendResponse(m: AppendResponse): void {
     const pr = this.prs.get(m.from);
     if (pr === undefined) return;
+    this.noteRejoin(pr, m);
     pr.recentActive = true;
     if (m.reject) {
       if (this.backOff(pr, m)) this.maybeSendAppend(m.from, true);
@@ -791,6 +840,7 @@ export class Raft {
       // Stream what remains, within the in-flight limits.
     }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) this.sendTimeoutNow(m.from);
+    this.maybePromote(pr);
   }
 
   /**
@@ -805,6 +855,12 @@ export class Raft {
       return true;
     }
     if (pr.next - 1 !== m.index) return false; // an answer to an older probe
+    if (m.index <= pr.match) {
+      // The follower rejects this probe of an entry it had acknowledged: it lost it (a disk that
+      // did not keep what it synced, or a replica that came back under an old id). What it
+      // acknowledged is void, or the probe would never go below it.
+      pr.match = 0;
+    }
     let next = m.conflictIndex;
     if (m.conflictTerm !== 0) {
       const i = this.log.lastIndexWithTermAtMost(m.conflictTerm, m.index);
@@ -818,13 +874,51 @@ export class Raft {
   private handleHeartbeatResponse(m: HeartbeatResponse): void {
     const pr = this.prs.get(m.from);
     if (pr === undefined) return;
+    this.noteRejoin(pr, m);
     pr.recentActive = true;
     pr.probeSent = false;
     if (pr.match < this.log.lastIndex()) this.maybeSendAppend(m.from, true);
-    if (m.readRound > pr.readRoundAcked) {
+    if (m.readRound > pr.readRoundAcked && pr.rejoin === null) {
       pr.readRoundAcked = m.readRound;
       this.releaseReads();
     }
+  }
+
+  /**
+   * Whether the peer answers as a rejoining replica (raft/rejoin.ts). One that starts to has a log
+   * that is only what this answer says: what it acknowledged before is void, and it is probed
+   * from there. One that stops to was promoted, and counts again.
+   */
+  private noteRejoin(pr: Progress, m: AppendResponse | HeartbeatResponse): void {
+    const rejoin = m.rejoin ?? null;
+    if (rejoin === pr.rejoin) return;
+    if (rejoin === null) {
+      pr.rejoin = null;
+      return;
+    }
+    const match = m.type === 'appendResp' && !m.reject ? m.index : 0;
+    pr.becomeRejoining(rejoin, match, this.log.lastIndex());
+  }
+
+  /**
+   * Proposes the promotion of a rejoining peer once it holds the log up to the commit index and
+   * this leader has committed an entry of its own term (raft/rejoin.ts): one promotion for a
+   * caught-up peer, rather than one per round for a peer still far behind. Asked again if the
+   * peer still rejoins an election timeout later (the entry may have been lost with a leader, or
+   * the peer may have missed it).
+   */
+  private maybePromote(pr: Progress): void {
+    if (pr.rejoin === null || pr.isLearner || this.leadTransferee !== null) return;
+    if (pr.match < this.log.committed || !this.committedInTerm()) return;
+    if (pr.promotedAtTick >= 0 && this.ticks - pr.promotedAtTick < this.limits.electionTicks) return;
+    pr.promotedAtTick = this.ticks;
+    const data = encodePromotion({ promote: pr.id, rejoin: pr.rejoin });
+    const index = this.log.lastIndex() + 1;
+    const bytes = data.byteLength + ENTRY_OVERHEAD_BYTES;
+    this.uncommitted.push({ index, bytes });
+    this.uncommittedBytes += bytes;
+    this.appendEntries([{ index, term: this.term, kind: EntryKind.Config, data }]);
+    this.broadcastPending = true;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -922,7 +1016,10 @@ export class Raft {
   }
 
   private maybeCommit(): boolean {
-    const mci = committedIndex(this.voters, (id) => this.progress(id).match);
+    const mci = committedIndex(this.voters, (id) => {
+      const pr = this.progress(id);
+      return pr.counts() ? pr.match : 0;
+    });
     const countPriorTerms = this.mutations.commitPriorTermByCount === true;
     const wasInTerm = this.committedInTerm();
     if (!this.log.maybeCommit(mci, this.term, countPriorTerms)) return false;
@@ -966,7 +1063,7 @@ export class Raft {
 
   private releaseReads(): void {
     if (this.pendingReads.length === 0) return;
-    const acks = this.voters.map((id) => (id === this.id ? this.readRound : this.progress(id).readRoundAcked));
+    const acks = this.voters.map((id) => (id === this.id ? this.readRound : this.progress(id).counts() ? this.progress(id).readRoundAcked : 0));
     acks.sort((a, b) => b - a);
     const confirmed = acks[quorumSize(this.voters.length) - 1]!;
     let n = 0;
@@ -988,7 +1085,7 @@ export class Raft {
 
   /** A successful append response: `index` is the last index known to match the leader's. */
   private ackAppend(to: NodeId, index: number): void {
-    this.msgs.push({ type: 'appendResp', from: this.id, to, term: this.term, index, reject: false, conflictTerm: 0, conflictIndex: 0 } satisfies AppendResponse);
+    this.msgs.push({ type: 'appendResp', from: this.id, to, term: this.term, index, reject: false, conflictTerm: 0, conflictIndex: 0, ...this.tag() } satisfies AppendResponse);
   }
 
   private progress(id: NodeId): Progress {
@@ -999,7 +1096,7 @@ export class Raft {
 
   private hardStateChanged(): boolean {
     const p = this.prevHardState;
-    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.log.committed;
+    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.log.committed || p.rejoin !== this.rejoin;
   }
 
   private softStateChanged(): boolean {

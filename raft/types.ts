@@ -14,7 +14,7 @@ export const EntryKind = {
   Normal: 0,
   /** Appended by every new leader at the start of its term; lets it commit earlier entries (§5.4.2). */
   Noop: 1,
-  /** Membership change (reserved; static membership for now). */
+  /** Configuration: the promotion of a rejoining replica (raft/rejoin.ts); takes no offsets. */
   Config: 2,
 } as const;
 export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
@@ -31,6 +31,12 @@ export interface HardState {
   readonly term: number;
   readonly vote: NodeId | null;
   readonly commit: number;
+  /**
+   * Set while this replica is rejoining after losing data it may have acknowledged: the incarnation
+   * it rejoins under. It neither votes nor counts until promoted (raft/rejoin.ts). Absent or null
+   * for a voter.
+   */
+  readonly rejoin?: string | null;
 }
 
 /**
@@ -68,7 +74,12 @@ export interface VoteRequest extends MessageBase {
   readonly transfer: boolean;
 }
 
-export interface VoteResponse extends MessageBase {
+/** Present on a rejoining replica's answers: the incarnation it rejoins under (raft/rejoin.ts). */
+interface FromReplica {
+  readonly rejoin?: string;
+}
+
+export interface VoteResponse extends MessageBase, FromReplica {
   readonly type: 'preVoteResp' | 'voteResp';
   readonly reject: boolean;
 }
@@ -88,7 +99,7 @@ export interface AppendRequest extends MessageBase {
  * trip: `conflictTerm` is the follower's term at `prevIndex` (0 when its log is shorter) and
  * `conflictIndex` the first index the follower holds of that term (or its last index + 1).
  */
-export interface AppendResponse extends MessageBase {
+export interface AppendResponse extends MessageBase, FromReplica {
   readonly type: 'appendResp';
   readonly index: number;
   readonly reject: boolean;
@@ -104,7 +115,7 @@ export interface Heartbeat extends MessageBase {
   readonly readRound: number;
 }
 
-export interface HeartbeatResponse extends MessageBase {
+export interface HeartbeatResponse extends MessageBase, FromReplica {
   readonly type: 'heartbeatResp';
   readonly readRound: number;
 }

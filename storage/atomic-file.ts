@@ -29,20 +29,34 @@ export function writeFileAtomic(file: string, magic: number, body: Uint8Array): 
   fsyncDir(path.dirname(file));
 }
 
-/** The body, or null if the file is missing, torn, of another kind, or fails its checksum. */
-export function readFileChecked(file: string, magic: number): Uint8Array | null {
+export type CheckedRead =
+  | { readonly kind: 'ok'; readonly body: Uint8Array }
+  | { readonly kind: 'missing' }
+  /** Present but torn, of another kind, or failing its checksum: `reason` says which. */
+  | { readonly kind: 'damaged'; readonly reason: string };
+
+/** Reads a file written by writeFileAtomic, telling a missing file from a damaged one. */
+export function readFileChecked(file: string, magic: number): CheckedRead {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' };
     throw err;
   }
-  if (buf.length < HEADER_BYTES || buf.readUInt32BE(0) !== magic >>> 0) return null;
+  if (buf.length < HEADER_BYTES) return { kind: 'damaged', reason: `${file} holds ${buf.length} bytes, less than its ${HEADER_BYTES}-byte header` };
+  if (buf.readUInt32BE(0) !== magic >>> 0) return { kind: 'damaged', reason: `${file} does not start with its magic number 0x${(magic >>> 0).toString(16)}` };
   const len = buf.readUInt32BE(8);
-  if (buf.length !== HEADER_BYTES + len) return null;
+  if (buf.length !== HEADER_BYTES + len) return { kind: 'damaged', reason: `${file} holds ${buf.length - HEADER_BYTES} bytes of body where its header says ${len}` };
   const body = buf.subarray(HEADER_BYTES);
-  return crc32c(body) === buf.readUInt32BE(4) ? body : null;
+  if (crc32c(body) !== buf.readUInt32BE(4)) return { kind: 'damaged', reason: `${file} fails its checksum` };
+  return { kind: 'ok', body };
+}
+
+/** The body, or null when the file is missing or damaged (for files derived from others, rebuilt when unreadable). */
+export function readDerivedFile(file: string, magic: number): Uint8Array | null {
+  const r = readFileChecked(file, magic);
+  return r.kind === 'ok' ? r.body : null;
 }
 
 export function fsyncDir(dir: string): void {

@@ -1,27 +1,48 @@
 /**
- * `hardstate`: a Raft member's term, vote and commit index, written atomically (temporary file,
- * fsync, rename, fsync of the folder; see atomic-file.ts). The body is JSON, small and readable:
- * {"term":3,"vote":"n2","commit":120}.
+ * `hardstate`: a Raft member's term, vote and commit index, and whether it is rejoining after
+ * losing data (raft/rejoin.ts), written atomically (temporary file, fsync, rename, fsync of the
+ * folder; see atomic-file.ts). The body is JSON, small and readable:
+ * {"term":3,"vote":"n2","commit":120,"rejoin":null}.
  *
  * Term and vote must be durable before a vote or a higher-term message leaves the node; the
  * commit index may lag (a restarted member learns it again from its leader).
+ *
+ * Reading tells a missing file apart from a damaged one: a member that forgot its vote could vote
+ * twice in one term, so a damaged file is never taken for a fresh start (the group decides what
+ * to do, see src/host/replica-trust.ts).
  */
 import path from 'node:path';
 import type { HardState } from '../raft/types.js';
 import { readFileChecked, writeFileAtomic } from './atomic-file.js';
 
 const MAGIC = 0x524c4831; // "RLH1"
-const FILE = 'hardstate';
+export const HARD_STATE_FILE = 'hardstate';
 
-export function loadHardState(dir: string): HardState | null {
-  const body = readFileChecked(path.join(dir, FILE), MAGIC);
-  if (body === null) return null;
-  const v = JSON.parse(Buffer.from(body).toString('utf8')) as { term?: unknown; vote?: unknown; commit?: unknown };
-  if (typeof v.term !== 'number' || typeof v.commit !== 'number' || (v.vote !== null && typeof v.vote !== 'string')) return null;
-  return { term: v.term, vote: v.vote, commit: v.commit };
+export type HardStateRead =
+  | { readonly kind: 'ok'; readonly hardState: HardState }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'damaged'; readonly reason: string };
+
+export function readHardState(dir: string): HardStateRead {
+  const file = path.join(dir, HARD_STATE_FILE);
+  const r = readFileChecked(file, MAGIC);
+  if (r.kind === 'missing') return r;
+  if (r.kind === 'damaged') return r;
+  let v: { term?: unknown; vote?: unknown; commit?: unknown; rejoin?: unknown };
+  try {
+    v = JSON.parse(Buffer.from(r.body).toString('utf8')) as typeof v;
+  } catch (err) {
+    return { kind: 'damaged', reason: `its body is not JSON: ${(err as Error).message}` };
+  }
+  const nat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  const str = (x: unknown): x is string | null => x === null || typeof x === 'string';
+  if (!nat(v.term) || !nat(v.commit) || !str(v.vote) || !(v.rejoin === undefined || str(v.rejoin))) {
+    return { kind: 'damaged', reason: `its fields are not a hard state: ${JSON.stringify(v).slice(0, 200)}` };
+  }
+  return { kind: 'ok', hardState: { term: v.term, vote: v.vote, commit: v.commit, rejoin: v.rejoin ?? null } };
 }
 
 export function saveHardState(dir: string, hs: HardState): void {
-  const body = Buffer.from(JSON.stringify({ term: hs.term, vote: hs.vote, commit: hs.commit }), 'utf8');
-  writeFileAtomic(path.join(dir, FILE), MAGIC, body);
+  const body = Buffer.from(JSON.stringify({ term: hs.term, vote: hs.vote, commit: hs.commit, rejoin: hs.rejoin ?? null }), 'utf8');
+  writeFileAtomic(path.join(dir, HARD_STATE_FILE), MAGIC, body);
 }

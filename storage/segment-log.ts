@@ -13,7 +13,11 @@
  * The log is the truth; indexes and term boundaries are rebuilt from it when missing or damaged.
  * On open, the active (last) segment is scanned and every frame verified: a torn or corrupt tail
  * is cut off, but damage followed by valid frames, or any damage in a sealed segment, is reported
- * as CorruptLogError instead of silently dropping data that may have been acknowledged.
+ * as CorruptLogError instead of silently dropping data that may have been acknowledged. Opened
+ * with `repair`, the log instead keeps what comes before the first damage and drops the rest,
+ * and says so in `recovery.repaired`: for a replica that rejoins as a learner and fetches the
+ * rest from its leader (src/host/replica-trust.ts). Whether a tail cut off was synced before is
+ * for the caller to tell (storage/sync-ledger.ts); `recovery.cuts` says what went.
  *
  * Offsets are dense: no-op and configuration entries take none, and every batch appended must
  * start exactly at the log end offset. Writes go to the page cache; `sync()` makes them durable
@@ -59,6 +63,8 @@ export const DEFAULT_SEGMENT_LOG_LIMITS: SegmentLogLimits = {
 
 export interface SegmentLogOptions {
   readonly dir: string;
+  /** Keep the valid prefix of a damaged log instead of refusing to open it (see the header). */
+  readonly repair?: boolean;
   /** Normal entries carry record batches: keep offsets and timestamps (partitions, not metadata). */
   readonly recordBatches: boolean;
   readonly limits?: Partial<SegmentLogLimits>;
@@ -84,6 +90,18 @@ export interface ReadResult {
   readonly nextOffset: number;
 }
 
+/** What opening a log found and did. */
+export interface LogRecovery {
+  scannedSegments: number;
+  truncatedBytes: number;
+  rebuiltIndexes: number;
+  rebuiltTerms: boolean;
+  /** Bytes cut off the end of a segment (a torn tail, or in repair, damage and what followed). */
+  cuts: { file: string; fromBytes: number; toBytes: number; why: string }[];
+  /** In repair: the damage that was found, and everything from it on was dropped. */
+  repaired: { file: string; position: number; reason: string; lastIndexKept: number } | null;
+}
+
 interface LogStart {
   readonly index: number;
   readonly term: number;
@@ -105,11 +123,13 @@ export class SegmentLog implements LogStorage {
   private dirDirty = false;
   private closed = false;
   /** What recovery did on open, for logs and /status. */
-  readonly recovery: { scannedSegments: number; truncatedBytes: number; rebuiltIndexes: number; rebuiltTerms: boolean } = {
+  readonly recovery: LogRecovery = {
     scannedSegments: 0,
     truncatedBytes: 0,
     rebuiltIndexes: 0,
     rebuiltTerms: false,
+    cuts: [],
+    repaired: null,
   };
 
   private constructor(readonly options: SegmentLogOptions) {
@@ -140,12 +160,15 @@ export class SegmentLog implements LogStorage {
   private recover(): void {
     const dir = this.options.dir;
     fs.mkdirSync(dir, { recursive: true });
-    this.start = readLogStart(path.join(dir, 'logstart')) ?? { index: 0, term: 0, offset: 0 };
-    let bases = fs
-      .readdirSync(dir)
-      .filter((f) => /^\d{20}\.log$/.test(f))
-      .map((f) => Number(f.slice(0, 20)))
-      .sort((a, b) => a - b);
+    let bases = segmentBases(dir);
+    try {
+      this.start = readLogStart(path.join(dir, 'logstart')) ?? { index: 0, term: 0, offset: 0 };
+    } catch (err) {
+      // Without its log start, nothing after it can be placed: start over, empty.
+      if (!(err instanceof CorruptLogError) || this.options.repair !== true) throw err;
+      this.dropAll(err, bases);
+      bases = [];
+    }
     // Finish a retention or reset that was cut short: segments that begin before the log start
     // go (retention drops whole segments; a reset discards everything before its new segment).
     while (bases.length > 0 && bases[0]! < this.start.index + 1) {
@@ -153,14 +176,18 @@ export class SegmentLog implements LogStorage {
       rmIfExists(path.join(dir, segmentName(bases[0]!, 'index')));
       bases = bases.slice(1);
     }
+    if (bases.length > 0 && bases[0] !== this.start.index + 1) {
+      const err = new CorruptLogError(path.join(dir, segmentName(bases[0]!, 'log')), 0, `the log should start at index ${this.start.index + 1} (see logstart) but its first segment starts at ${bases[0]}`);
+      if (this.options.repair !== true) throw err;
+      for (const b of bases) this.removeSegmentFiles(b);
+      this.recovery.repaired = { file: err.file, position: 0, reason: err.reason, lastIndexKept: this.start.index };
+      bases = [];
+    }
     if (bases.length === 0) {
       this.segments = [Segment.create(this.cfg, this.start.index + 1, this.start.offset)];
       this.dirDirty = true;
       this.saveTerms();
       return;
-    }
-    if (bases[0] !== this.start.index + 1) {
-      throw new CorruptLogError(path.join(dir, segmentName(bases[0]!, 'log')), 0, `the log should start at index ${this.start.index + 1} (see logstart) but its first segment starts at ${bases[0]}`);
     }
     const saved = TermBoundaries.load(path.join(dir, 'terms'));
     const activeBase = bases[bases.length - 1]!;
@@ -177,7 +204,10 @@ export class SegmentLog implements LogStorage {
       const sealed = i < bases.length - 1;
       const baseOffset = prev?.nextOffset ?? this.start.offset;
       if (prev !== null && base !== prev.lastIndex + 1) {
-        throw new CorruptLogError(path.join(dir, segmentName(base, 'log')), 0, `segment starts at index ${base} but the one before it ends at ${prev.lastIndex}`);
+        const err = new CorruptLogError(path.join(dir, segmentName(base, 'log')), 0, `segment starts at index ${base} but the one before it ends at ${prev.lastIndex}`);
+        if (this.options.repair !== true) throw err;
+        this.repairFrom(prev, bases.slice(i), err);
+        break;
       }
       // Term boundaries inside a sealed segment past what `terms` covers must come from a scan.
       const needTerms = sealed && (saved === null || coversThrough < base);
@@ -190,9 +220,17 @@ export class SegmentLog implements LogStorage {
       this.segments.push(seg);
       if (opened.scanned) this.recovery.scannedSegments++;
       if (opened.end.kind !== 'end') {
-        if (sealed || seg.validFrameAfter(opened.end.position)) throw corruptAt(seg, opened.end);
         const size = fs.fstatSync(seg.fd).size;
+        if (sealed || seg.validFrameAfter(opened.end.position)) {
+          const err = corruptAt(seg, opened.end);
+          if (this.options.repair !== true) throw err;
+          seg.cutAt(opened.end.position);
+          this.recovery.cuts.push({ file: seg.logPath, fromBytes: size, toBytes: opened.end.position, why: err.reason });
+          this.repairFrom(seg, bases.slice(i + 1), err);
+          break;
+        }
         this.recovery.truncatedBytes += size - opened.end.position;
+        this.recovery.cuts.push({ file: seg.logPath, fromBytes: size, toBytes: opened.end.position, why: opened.end.kind === 'torn' ? 'the file ends inside a frame (a torn write)' : `a torn write: ${opened.end.reason}` });
         seg.cutAt(opened.end.position);
         this.dirty = true;
       }
@@ -202,7 +240,39 @@ export class SegmentLog implements LogStorage {
       }
       prev = seg;
     }
-    if (saved === null || this.recovery.rebuiltIndexes > 0) this.saveTerms();
+    if (saved === null || this.recovery.rebuiltIndexes > 0 || this.recovery.repaired !== null) this.saveTerms();
+  }
+
+  /**
+   * Repair: `last` (already cut at the damage, or whole when the damage is a missing segment) is
+   * the new active segment, and the segments with these bases, after it, go.
+   */
+  private repairFrom(last: Segment, later: readonly number[], err: CorruptLogError): void {
+    for (const b of later) this.removeSegmentFiles(b);
+    if (this.segments[this.segments.length - 1] !== last) {
+      const at = this.segments.indexOf(last);
+      for (const s of this.segments.splice(at + 1)) s.remove();
+    }
+    if (last.sealed) last.unseal();
+    else rmIfExists(last.indexPath);
+    this.boundaries.truncateFrom(last.lastIndex + 1);
+    this.cache.clear();
+    this.dirty = true;
+    this.dirDirty = true;
+    this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: last.lastIndex };
+  }
+
+  /** Repair when nothing can be trusted (the log start is unreadable): every segment goes. */
+  private dropAll(err: CorruptLogError, bases: readonly number[]): void {
+    for (const b of bases) this.removeSegmentFiles(b);
+    rmIfExists(path.join(this.options.dir, 'logstart'));
+    this.start = { index: 0, term: 0, offset: 0 };
+    this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: 0 };
+  }
+
+  private removeSegmentFiles(base: number): void {
+    rmIfExists(path.join(this.options.dir, segmentName(base, 'log')));
+    rmIfExists(path.join(this.options.dir, segmentName(base, 'index')));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -564,9 +634,21 @@ export function decodeLogStart(data: Uint8Array): number {
   return readU64(Buffer.from(data.buffer, data.byteOffset, 8), 0);
 }
 
+/** The log start, or null when the log never moved it; a damaged file is corruption (the log start is not derived). */
+function segmentBases(dir: string): number[] {
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{20}\.log$/.test(f))
+    .map((f) => Number(f.slice(0, 20)))
+    .sort((a, b) => a - b);
+}
+
 function readLogStart(file: string): LogStart | null {
-  const body = readFileChecked(file, LOGSTART_MAGIC);
-  if (body === null || body.byteLength !== 24) return null;
+  const r = readFileChecked(file, LOGSTART_MAGIC);
+  if (r.kind === 'missing') return null;
+  if (r.kind === 'damaged') throw new CorruptLogError(file, 0, r.reason);
+  const body = r.body;
+  if (body.byteLength !== 24) throw new CorruptLogError(file, 0, `a log start holds 24 bytes, not ${body.byteLength}`);
   const b = Buffer.from(body.buffer, body.byteOffset, 24);
   return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16) };
 }

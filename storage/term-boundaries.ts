@@ -7,7 +7,7 @@
  * boundaries the file is known to hold (the end of the sealed segments when written); boundaries
  * in the active segment come from scanning it when the log is opened.
  */
-import { readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { readDerivedFile, writeFileAtomic } from './atomic-file.js';
 import { check } from './errors.js';
 import { readU64, writeU64 } from './frame.js';
 
@@ -82,7 +82,7 @@ export class TermBoundaries {
 
   /** The saved boundaries and how far they reach, or null if the file is missing or damaged. */
   static load(file: string): { boundaries: Boundary[]; coversThrough: number } | null {
-    const body = readFileChecked(file, MAGIC);
+    const body = readDerivedFile(file, MAGIC);
     if (body === null || body.byteLength < 8 || (body.byteLength - 8) % 16 !== 0) return null;
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const boundaries: Boundary[] = [];

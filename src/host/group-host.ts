@@ -229,6 +229,7 @@ export class GroupHost {
           syncing.map(async (w) => {
             try {
               await w.g.log.sync();
+              w.g.synced(w.rd);
             } catch (err) {
               w.g.fail(err);
             }

@@ -8,9 +8,10 @@ import fs from 'node:fs';
 import { Raft } from '../../raft/raft.js';
 import type { CommitBroadcast, RaftLimits } from '../../raft/config.js';
 import type { LogStorage } from '../../raft/storage.js';
-import type { Entry, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
-import { loadHardState, saveHardState } from '../../storage/hard-state.js';
+import type { Entry, HardState, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
+import { saveHardState } from '../../storage/hard-state.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
+import type { SyncLedger } from '../../storage/sync-ledger.js';
 import type { Logger } from '../log.js';
 
 /** What a group's application does with what Raft decides. */
@@ -35,6 +36,10 @@ export interface RaftGroupOptions {
   /** Folder for the hard state (the log has its own folder inside or beside it). */
   readonly dir: string;
   readonly log: SegmentLog;
+  /** The hard state to start from, as openReplica (replica-trust.ts) decided it. */
+  readonly hardState: HardState;
+  /** Where this node keeps how far each log was synced (storage/sync-ledger.ts). */
+  readonly ledger: SyncLedger;
   /** What the core reads; the log itself unless the group keeps snapshots elsewhere (metadata). */
   readonly storage?: LogStorage;
   /** The last index the state machine has applied durably (it resumes after it). */
@@ -57,17 +62,19 @@ export class RaftGroup {
   /** Why the group stopped (a storage failure); null while it runs. */
   failed: string | null = null;
   private readonly dir: string;
-  /** Term and vote as last written to disk. */
-  private saved: { term: number; vote: NodeId | null };
+  private readonly ledger: SyncLedger;
+  /** Term, vote and rejoin state as last written to disk. */
+  private saved: { term: number; vote: NodeId | null; rejoin: string | null };
 
   constructor(o: RaftGroupOptions) {
     this.id = o.id;
     this.log = o.log;
     this.dir = o.dir;
+    this.ledger = o.ledger;
     this.logger = o.logger;
     fs.mkdirSync(o.dir, { recursive: true });
-    const hs = loadHardState(o.dir) ?? { term: 0, vote: null, commit: 0 };
-    this.saved = { term: hs.term, vote: hs.vote };
+    const hs = o.hardState;
+    this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
     // The commit index is saved lazily; what was applied was certainly committed.
     const applied = Math.max(o.applied, o.log.firstIndex() - 1);
     const commit = Math.min(Math.max(hs.commit, applied), o.log.lastIndex());
@@ -86,16 +93,34 @@ export class RaftGroup {
 
   /** Writes what the Ready asks to persist; the host syncs the log afterwards. */
   async persist(rd: Ready): Promise<void> {
-    if (rd.snapshot !== null) await this.sm.restore(rd.snapshot, this.log);
-    if (rd.entries.length > 0) this.log.append(rd.entries);
-    const hs = rd.hardState;
-    if (hs !== null && (hs.term !== this.saved.term || hs.vote !== this.saved.vote)) {
-      // Term and vote go to disk (atomically, fsynced) before any message that depends on them.
-      // The commit index rides along; if it runs ahead of a log that lost unsynced entries in a
-      // crash, the constructor clamps it to the log (a committed index's prefix is intact).
-      saveHardState(this.dir, hs);
-      this.saved = { term: hs.term, vote: hs.vote };
+    // Entries this Ready drops on purpose (a conflicting suffix, a log a snapshot replaces) leave
+    // the ledger's mark first, or a restart would take their absence for damage.
+    if (rd.snapshot !== null) {
+      await this.ledger.lower(this.id, { index: rd.snapshot.index, term: rd.snapshot.term });
+      await this.sm.restore(rd.snapshot, this.log);
     }
+    const first = rd.entries[0];
+    if (first !== undefined && first.index <= this.log.lastIndex()) {
+      await this.ledger.lower(this.id, { index: first.index - 1, term: this.log.term(first.index - 1) });
+    }
+    const hs = rd.hardState;
+    if (hs !== null && (hs.term !== this.saved.term || hs.vote !== this.saved.vote || (hs.rejoin ?? null) !== this.saved.rejoin)) {
+      // Term and vote go to disk (atomically, fsynced) before any message that depends on them,
+      // and before the entries: a log never holds an entry of a term above its hard state's (the
+      // core asserts it). The commit index rides along, but only as far as entries this Ready
+      // leaves in place (durable since earlier Readys): a crash can lose the entries it appends,
+      // and a conflicting suffix they replace would then be back under a commit index naming them.
+      saveHardState(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) });
+      this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
+    }
+    if (rd.entries.length > 0) this.log.append(rd.entries);
+  }
+
+  /** The log's sync after `rd` completed: its end is durable now (storage/sync-ledger.ts). */
+  synced(rd: Ready): void {
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined) this.ledger.record(this.id, { index: last.index, term: last.term });
+    else if (rd.snapshot !== null) this.ledger.record(this.id, { index: rd.snapshot.index, term: rd.snapshot.term });
   }
 
   /** After the sync: hands out what is now durable, applies committed entries, advances. */
@@ -122,4 +147,10 @@ export class RaftGroup {
       this.log.close();
     }
   }
+}
+
+/** The commit index a Ready's hard state may be stored with: no further than the entries it leaves in place. */
+export function durableCommit(commit: number, rd: Ready): number {
+  const first = rd.entries[0];
+  return first === undefined ? commit : Math.min(commit, first.index - 1);
 }

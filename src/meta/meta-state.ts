@@ -49,10 +49,15 @@ interface Pending {
 /** The metadata log as the Raft core sees it: the segment log, with LevelDB snapshots at its start. */
 export class MetaLogStorage implements LogStorage {
   snap: Snapshot | null;
+  /** Why the saved snapshot could not be read, if it could not (null: fine or none). */
+  readonly damaged: string | null;
 
   constructor(readonly log: SegmentLog, private readonly file: string) {
-    const body = readFileChecked(file, SNAPSHOT_MAGIC);
-    this.snap = body === null ? null : (decodeFrame(body) as Snapshot);
+    const r = readFileChecked(file, SNAPSHOT_MAGIC);
+    // A damaged snapshot is taken again from the state store at the next round; until then no
+    // follower that needs one can be sent it.
+    this.snap = r.kind === 'ok' ? (decodeFrame(r.body) as Snapshot) : null;
+    this.damaged = r.kind === 'damaged' ? r.reason : null;
   }
 
   firstIndex(): number {

@@ -12,13 +12,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type NodeId } from '../../raft/types.js';
-import { CorruptLogError } from '../../storage/errors.js';
 import { FaultPoints } from '../../storage/fault-points.js';
-import { SegmentLog } from '../../storage/segment-log.js';
 import { StateStore } from '../../storage/state-store.js';
+import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../api/protocol.js';
 import { GroupHost, type SyncMode } from '../host/group-host.js';
 import { RaftGroup } from '../host/raft-group.js';
+import { openReplica } from '../host/replica-trust.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { META_GROUP, partitionGroupId, type TopicRecord } from '../meta/commands.js';
 import { MetaLogStorage, MetaStateMachine } from '../meta/meta-state.js';
@@ -90,6 +90,7 @@ export class RaftlogNode {
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
+  private ledger!: SyncLedger;
   private http!: HttpServer;
   private readonly faults: FaultPoints;
   private timers: NodeJS.Timeout[] = [];
@@ -157,6 +158,7 @@ export class RaftlogNode {
   async start(): Promise<void> {
     const c = this.config;
     this.prepareDataDir();
+    this.ledger = SyncLedger.open(c.dataDir);
     await this.openMeta();
     this.syncPartitions();
     this.http = new HttpServer(this);
@@ -190,6 +192,7 @@ export class RaftlogNode {
     }
     this.metaGroup?.close();
     await this.store?.close();
+    await this.ledger?.close();
     this.releaseLock();
     this.logger.info('stopped');
     this.logger.flush();
@@ -233,7 +236,16 @@ export class RaftlogNode {
 
   private async openMeta(): Promise<void> {
     const dir = path.join(this.config.dataDir, 'meta');
-    const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, faults: this.faults });
+    const { log, hardState } = openReplica({
+      group: META_GROUP,
+      name: 'the metadata group',
+      dir,
+      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, faults: this.faults },
+      ledger: this.ledger,
+      fresh: 'voter',
+      random: this.random,
+      logger: this.logger,
+    });
     this.store = await StateStore.open(path.join(dir, 'state'));
     const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir));
     const events = {
@@ -253,6 +265,8 @@ export class RaftlogNode {
       learners: ids.slice(votersMax),
       dir,
       log,
+      hardState,
+      ledger: this.ledger,
       storage,
       applied: this.store.appliedIndex(),
       limits: this.raftLimits(),
@@ -283,6 +297,7 @@ export class RaftlogNode {
       this.host.remove(id);
       p.close('the topic was deleted');
       p.group.close();
+      this.ledger.forget(id);
       fs.rmSync(p.dir, { recursive: true, force: true });
       this.logger.info({ partition: p.name }, `removed partition ${p.name} (topic deleted)`);
     }
@@ -294,15 +309,25 @@ export class RaftlogNode {
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
     const dir = path.join(this.config.dataDir, 'partitions', `${topic.name}-${partition}-${topic.id}`);
-    let log: SegmentLog;
+    let opened: ReturnType<typeof openReplica>;
     try {
-      log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes, tailCacheBytes: PARTITION_TAIL_CACHE_BYTES }, faults: this.faults });
+      opened = openReplica({
+        group: id,
+        name: `partition ${topic.name}/${partition}`,
+        dir,
+        log: { dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes, tailCacheBytes: PARTITION_TAIL_CACHE_BYTES }, faults: this.faults },
+        ledger: this.ledger,
+        fresh: 'voter',
+        random: this.random,
+        logger: this.logger,
+      });
     } catch (err) {
-      const why = err instanceof CorruptLogError ? err.message : (err as Error).message;
+      const why = (err as Error).message;
       this.logger.error({ partition: `${topic.name}/${partition}`, err: why }, `partition ${topic.name}/${partition} cannot start on this node: ${why}`);
       this.brokenPartitions.set(id, why);
       return;
     }
+    const { log, hardState } = opened;
     const p = new Partition(topic, partition, log, dir, this.logger, this.mutant);
     const group = new RaftGroup({
       id,
@@ -310,6 +335,8 @@ export class RaftlogNode {
       voters: topic.assignments[partition]!,
       dir,
       log,
+      hardState,
+      ledger: this.ledger,
       applied: p.loadProducerState(),
       limits: this.raftLimits(),
       // Consumers read from the leader; followers need the commit index only to keep up, so it

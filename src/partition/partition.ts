@@ -148,9 +148,10 @@ export class Partition implements GroupStateMachine {
 
   /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
   loadProducerState(): number {
-    const body = readFileChecked(path.join(this.dir, 'producers'), PRODUCERS_MAGIC);
-    if (body === null) return this.log.firstIndex() - 1;
-    const v = decodeFrame(body) as { index: number; producers: [number, { epoch: number; lastSeq: number; recent: BatchSeq[] }][] };
+    const r = readFileChecked(path.join(this.dir, 'producers'), PRODUCERS_MAGIC);
+    if (r.kind === 'damaged') this.logger.warn({ partition: this.name, why: r.reason }, `${this.name}: the producer-state snapshot is damaged (${r.reason}); rebuilding it from the log`);
+    if (r.kind !== 'ok') return this.log.firstIndex() - 1;
+    const v = decodeFrame(r.body) as { index: number; producers: [number, { epoch: number; lastSeq: number; recent: BatchSeq[] }][] };
     if (v.index > this.log.lastIndex() || v.index < this.log.firstIndex() - 1) return this.log.firstIndex() - 1;
     this.producers = ProducerState.fromJSON(v.producers);
     return v.index;

@@ -9,9 +9,10 @@ import path from 'node:path';
 import pino from 'pino';
 import { seededRandom } from '../../raft/random.js';
 import { encodeBatch } from '../../storage/record-batch.js';
-import { SegmentLog } from '../../storage/segment-log.js';
+import { SyncLedger } from '../../storage/sync-ledger.js';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/api/protocol.js';
 import { RaftGroup } from '../../src/host/raft-group.js';
+import { openReplica } from '../../src/host/replica-trust.js';
 import type { TopicRecord } from '../../src/meta/commands.js';
 import { Partition } from '../../src/partition/partition.js';
 
@@ -23,15 +24,16 @@ export interface SoloPartition {
   readonly dir: string;
   /** Persists, syncs and applies Readys until the group has nothing more to do. */
   drive(): Promise<void>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function soloPartition(): Promise<SoloPartition> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-partition-'));
   const topic: TopicRecord = { name: 't', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
-  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true });
+  const ledger = SyncLedger.open(dir);
+  const { log, hardState } = openReplica({ group: 'p:t1:0', name: 't/0', dir, log: { dir: path.join(dir, 'log'), recordBatches: true }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
   const partition = new Partition(topic, 0, log, dir, quiet);
-  const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, log, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
+  const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, log, hardState, ledger, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
   group.sm = partition;
   partition.group = group;
   partition.start();
@@ -40,6 +42,7 @@ export async function soloPartition(): Promise<SoloPartition> {
       const rd = group.raft.ready();
       await group.persist(rd);
       await log.sync();
+      group.synced(rd);
       await group.finish(rd);
     }
   };
@@ -50,9 +53,10 @@ export async function soloPartition(): Promise<SoloPartition> {
     group,
     dir,
     drive,
-    close: () => {
+    close: async () => {
       partition.close('test over');
       group.close();
+      await ledger.close();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -3,8 +3,8 @@ import { PartitionError } from '../../src/partition/partition.js';
 import { idempotentBatch, soloPartition, within, type SoloPartition } from './harness.js';
 
 let solo: SoloPartition | null = null;
-afterEach(() => {
-  solo?.close();
+afterEach(async () => {
+  await solo?.close();
   solo = null;
 });
 

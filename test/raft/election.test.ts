@@ -368,7 +368,7 @@ describe('§5.4.1 election restriction', () => {
     for (const c of cases) {
       it(`§5.4.1: a ${kind} request from a candidate with ${c.name} is ${c.granted ? 'granted' : 'refused'}`, () => {
         const storage = storageWithLog([1, 1, 2], { term: 2, vote: null, commit: 0 });
-        const r = new Raft({ id: 'b', voters: ['a', 'b', 'c'], storage, random: seededRandom(1) });
+        const r = new Raft({ id: 'b', voters: ['a', 'b', 'c'], storage, hardState: storage.hardState, random: seededRandom(1) });
 
         r.step(voteRequest('a', 'b', 3, c.lastIndex, c.lastTerm, kind));
         const rd = r.ready();

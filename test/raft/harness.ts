@@ -83,10 +83,32 @@ export class Member {
 
   constructor(
     readonly id: NodeId,
-    readonly storage: MemoryStorage,
+    public storage: MemoryStorage,
     private readonly make: (storage: MemoryStorage, applied: number) => Raft,
   ) {
     this.raft = make(storage, 0);
+  }
+
+  /**
+   * Restarts on a disk that lost everything, as a replica rejoining under `rejoin` (what the host
+   * decides for a folder that came back empty, raft/rejoin.ts); with null, as if nothing noticed.
+   */
+  wipe(rejoin: string | null): void {
+    this.storage = new MemoryStorage();
+    this.storage.hardState = { term: 0, vote: null, commit: 0, rejoin };
+    this.applied.length = 0;
+    this.raft = this.make(this.storage, 0);
+  }
+
+  /** Restarts with the log cut after `last` (entries it had synced are gone), keeping the hard state. */
+  cutLog(last: number, rejoin: string | null): void {
+    const kept = this.storage.entries(1, last + 1, Number.MAX_SAFE_INTEGER);
+    const hs = this.storage.hardState;
+    this.storage = new MemoryStorage();
+    this.storage.append(kept);
+    this.storage.hardState = { ...hs, commit: Math.min(hs.commit, last), rejoin };
+    this.applied.length = 0;
+    this.raft = this.make(this.storage, 0);
   }
 
   /** A new `Raft` over what this member persisted, as after a crash and restart. */

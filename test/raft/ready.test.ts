@@ -31,7 +31,7 @@ describe('the Ready contract', () => {
     const rd = net.process('b');
 
     expect(rd?.entries).toEqual([]);
-    expect(rd?.hardState).toEqual({ term: 1, vote: 'a', commit: 0 });
+    expect(rd?.hardState).toEqual({ term: 1, vote: 'a', commit: 0, rejoin: null });
     expect(rd?.mustSync).toBe(true);
   });
 

@@ -6,7 +6,7 @@ import { Network, bytes, storageWithLog } from './harness.js';
 
 function follower(terms: number[], term: number, commit = 0): Raft {
   const storage = storageWithLog(terms, { term, vote: null, commit });
-  return new Raft({ id: 'b', voters: ['a', 'b', 'c'], storage, random: seededRandom(2) });
+  return new Raft({ id: 'b', voters: ['a', 'b', 'c'], storage, hardState: storage.hardState, random: seededRandom(2) });
 }
 
 function append(term: number, prevIndex: number, prevTerm: number, entryTerms: number[], commit = 0): AppendRequest {

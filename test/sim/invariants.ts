@@ -148,6 +148,12 @@ export class Invariants {
     this.seen.set(id, { term: running.term(), commit: running.commit() });
   }
 
+  /** The node's disk lost synced data: it starts over as a new replica (terms and commit may go back). */
+  onDamagedDisk(id: NodeId): void {
+    this.seen.delete(id);
+    this.durableSeen.delete(id);
+  }
+
   /** The node synced this hard state. */
   onSynced(id: NodeId, hs: { term: number; commit: number }): void {
     this.durableSeen.set(id, { term: hs.term, commit: hs.commit });

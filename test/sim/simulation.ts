@@ -13,6 +13,9 @@
  *    timeouts and reconnect it; the leader and every term must stay as they were (pre-vote);
  * 4. the end: every acknowledged value is in the common applied sequence, exactly once.
  *
+ * A crash can also cost the node synced data (test/sim/disk.ts: wiped, log cut, hard state lost):
+ * it restarts rejoining (raft/rejoin.ts), and the invariants hold through its catch-up and promotion.
+ *
  * Time is in units; a node ticks every `TICK` units.
  */
 import { Raft } from '../../raft/raft.js';
@@ -20,7 +23,8 @@ import { RaftError } from '../../raft/errors.js';
 import { seededRandom } from '../../raft/random.js';
 import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import { EntryKind, Role, type Entry, type Message, type NodeId, type Ready } from '../../raft/types.js';
-import { SimDisk } from './disk.js';
+import { durableCommit } from '../../src/host/raft-group.js';
+import { SimDisk, type DiskDamage } from './disk.js';
 import { EventQueue } from './heap.js';
 import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
 
@@ -32,10 +36,13 @@ const ELECTION_TIME = TICK * ELECTION_TICKS;
 export interface HostMutations {
   /** Send a Ready's messages before its entries and hard state are synced. */
   sendBeforePersist?: boolean;
+  /** Restart a node whose disk lost synced data as if nothing happened: it votes with what is left (the defect of issue 18 item 1). */
+  ignoreDiskDamage?: boolean;
 }
 
 export type MutantName = keyof UnsafeMutations | keyof HostMutations;
-export const MUTANTS: readonly MutantName[] = ['grantVoteWithoutLogCheck', 'commitPriorTermByCount', 'sendBeforePersist', 'skipPreVote'];
+export const MUTANTS: readonly MutantName[] = ['grantVoteWithoutLogCheck', 'commitPriorTermByCount', 'sendBeforePersist', 'skipPreVote', 'rejoinerVotes', 'ignoreDiskDamage'];
+const HOST_MUTANTS: readonly MutantName[] = ['sendBeforePersist', 'ignoreDiskDamage'];
 
 export interface SimOptions {
   readonly seed: number;
@@ -57,6 +64,9 @@ export interface SimStats {
   partitions: number;
   compactions: number;
   snapshotsInstalled: number;
+  /** Disks that lost synced data (wiped, log cut, hard state lost), and promotions of the replicas that rejoined. */
+  damagedDisks: number;
+  promotions: number;
 }
 
 export interface SimResult {
@@ -97,6 +107,8 @@ class SimNode implements NodeView {
   values: string[] = [];
   readyOut: Ready | null = null;
   wasLeader = false;
+  /** The incarnation the node was last seen rejoining under (null: a voter). */
+  rejoinSeen: string | null = null;
   reads = new Map<number, PendingRead>();
 
   constructor(readonly id: NodeId, readonly index: number) {}
@@ -156,6 +168,7 @@ export class Simulation {
   private spikes = 0.03;
   private slowDisk = false;
   private valueSeq = 0;
+  private damageSeq = 0;
   private readSeq = 0;
   /** Proposals awaiting their entry's application on the node that took them. */
   private readonly proposals = new Map<string, { value: string; at: number }>();
@@ -170,8 +183,8 @@ export class Simulation {
     this.rand = seededRandom(seed * 7919 + 17);
     this.traceOn = options.trace === true;
     const m = options.mutant;
-    this.mutations = m !== undefined && m !== 'sendBeforePersist' ? { [m]: true } : {};
-    this.host = m === 'sendBeforePersist' ? { sendBeforePersist: true } : {};
+    this.mutations = m !== undefined && !HOST_MUTANTS.includes(m) ? { [m]: true } : {};
+    this.host = m !== undefined && HOST_MUTANTS.includes(m) ? { [m]: true } : {};
     const n = this.rand() < 0.5 ? 3 : 5;
     // Small message and window limits on some seeds, so entries cross in several messages.
     this.limits = {
@@ -185,7 +198,7 @@ export class Simulation {
     // Some seeds are calm, some are storms: many short reigns are what expose commit-rule bugs.
     this.faultGap = this.pick([400, 200, 80]);
     this.quickLeaderCrash = this.pick([0, 0.15, 0.4]);
-    this.stats = { events: 0, time: 0, nodes: n, leaders: 0, proposals: 0, acked: 0, reads: 0, crashes: 0, partitions: 0, compactions: 0, snapshotsInstalled: 0 };
+    this.stats = { events: 0, time: 0, nodes: n, leaders: 0, proposals: 0, acked: 0, reads: 0, crashes: 0, partitions: 0, compactions: 0, snapshotsInstalled: 0, damagedDisks: 0, promotions: 0 };
     const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
     for (let i = 0; i < n; i++) {
       const node = new SimNode(ids[i]!, i);
@@ -296,6 +309,14 @@ export class Simulation {
   private observe(node: SimNode): void {
     if (node.core === null) return;
     this.inv.checkMonotonic(node);
+    const rejoin = node.core.rejoin;
+    if (rejoin !== node.rejoinSeen) {
+      if (rejoin === null) {
+        this.stats.promotions++;
+        if (this.traceOn) this.log(`${node.id} is promoted: a voter again`);
+      }
+      node.rejoinSeen = rejoin;
+    }
     const leader = node.core.role === Role.Leader;
     if (leader && !node.wasLeader) {
       this.stats.leaders++;
@@ -322,12 +343,14 @@ export class Simulation {
     if (core === null || node.readyOut !== null || !core.hasReady()) return;
     const rd = core.ready();
     node.readyOut = rd;
+    // In the real host's order (src/host/raft-group.ts): the hard state is durable before the
+    // entries are written, so a log never holds an entry of a term above its hard state's.
     if (rd.snapshot !== null) node.disk.write({ kind: 'snapshot', snapshot: rd.snapshot });
+    if (rd.hardState !== null) node.disk.write({ kind: 'hardState', hardState: { ...rd.hardState, commit: durableCommit(rd.hardState.commit, rd) } });
     if (rd.entries.length > 0) {
       node.disk.write({ kind: 'append', entries: rd.entries });
       this.inv.onAppend(node, rd.entries);
     }
-    if (rd.hardState !== null) node.disk.write({ kind: 'hardState', hardState: rd.hardState });
     if (this.sendsFirst(rd)) this.sendAll(rd.messages);
     if (rd.mustSync) {
       const delay = this.slowDisk ? 1 + this.rand() * 40 : 1 + this.rand() * 4;
@@ -514,6 +537,14 @@ export class Simulation {
     node.wasLeader = false;
     node.inc++;
     node.disk.crash(this.rand);
+    const damage = this.damageFor(node);
+    if (damage !== null) {
+      const rejoin = `${node.id}-r${++this.damageSeq}`;
+      const what = node.disk.damage(damage, this.rand, this.host.ignoreDiskDamage === true ? null : rejoin);
+      this.stats.damagedDisks++;
+      this.inv.onDamagedDisk(node.id);
+      this.log(`${node.id}'s disk ${what}: it will rejoin as ${rejoin}`);
+    }
     // Half the crashes close the node's connections, as a killed process's do (its peers hear of
     // it a moment later: Raft.reportUnreachable); the rest vanish silently, as a lost machine does.
     if (this.rand() < 0.5) {
@@ -522,6 +553,24 @@ export class Simulation {
       }
     }
     this.queue.push(this.now + 20 + this.rand() * 3 * this.faultGap, { kind: 'restart', node: node.index });
+  }
+
+  /**
+   * Whether this crash also costs the node synced data, and how. Only while every other node is a
+   * voter in good standing (up or down): a majority must keep what it acknowledged, or nothing
+   * could be elected, and that is data loss no protocol can undo.
+   */
+  private damageFor(node: SimNode): DiskDamage | null {
+    const r = this.rand();
+    if (r >= 0.3) return null;
+    const others = this.nodes.filter((n) => n !== node);
+    if (others.some((n) => this.rejoining(n))) return null;
+    return r < 0.12 ? 'wipe' : r < 0.24 ? 'cut' : 'hardState';
+  }
+
+  /** The node is rejoining after its disk lost data (as its core says, or its disk when it is down). */
+  private rejoining(n: SimNode): boolean {
+    return (n.core?.rejoin ?? n.disk.durableHardState().rejoin ?? null) !== null;
   }
 
   private restart(node: SimNode): void {
@@ -547,7 +596,9 @@ export class Simulation {
       id: node.id,
       voters: ids,
       storage,
-      hardState: storage.hardState,
+      // As the real host does: the commit index rides with the hard state, which is durable before
+      // the entries it may name, so after a crash it can run ahead of the log (raft-group.ts).
+      hardState: { ...storage.hardState, commit: Math.min(storage.hardState.commit, storage.lastIndex()) },
       applied: snap.index,
       random: seededRandom(Math.floor(this.rand() * 2 ** 31)),
       limits: this.limits,
@@ -609,8 +660,12 @@ export class Simulation {
       const leader = this.leader();
       const settled =
         leader !== null &&
-        this.nodes.every((n) => n.core !== null && n.core.term === leader.core!.term && n.core.lead === leader.id);
+        this.nodes.every((n) => n.core !== null && n.core.term === leader.core!.term && n.core.lead === leader.id && n.core.rejoin === null);
       if (!this.livenessMet || leader === null || !settled) {
+        if (this.now > this.healedAt + 2 * this.livenessBound) {
+          const how = this.nodes.map((n) => `${n.id}: ${n.core === null ? 'down' : `${n.core.role} of term ${n.core.term}${n.core.rejoin !== null ? `, rejoining as ${n.core.rejoin}` : ''}`}`).join('; ');
+          throw new InvariantViolation(`liveness: the cluster did not settle under one leader within ${2 * this.livenessBound} units of healing (${how})`);
+        }
         this.queue.push(this.now + ELECTION_TIME, { kind: 'probe', step: 'isolate' });
         return;
       }

@@ -1,0 +1,110 @@
+/**
+ * Opening a group's replica on this node, and deciding whether it may vote (DESIGN.md §9,
+ * raft/rejoin.ts). A replica may vote only if its disk still holds what it promised: the vote in
+ * its hard state and every entry it synced. When that cannot be shown, the replica rejoins as a
+ * learner under a new incarnation, catches up from the leader, and votes again once promoted.
+ *
+ * Damage, each found on open:
+ * - the hard state is damaged (a vote forgotten could be cast twice), or missing beside a log
+ *   that holds entries, or its term is below the log's last term;
+ * - the log is corrupt where a torn write cannot explain it (a sealed segment, damage followed
+ *   by valid frames): the valid prefix is kept (SegmentLog's repair) and the rest comes from the
+ *   leader;
+ * - the log ends before the mark of what it had synced (storage/sync-ledger.ts): it was cut, or
+ *   its last frames were damaged and taken for a torn tail.
+ *
+ * A replica with no state at all is new: a voter, unless this node is itself rejoining the
+ * cluster (a data folder that came back empty under an old node id), when a replica it finds
+ * missing may be one it held before.
+ *
+ * What was found and what the node does about it is logged, with the files involved.
+ */
+import { newIncarnation } from '../../raft/rejoin.js';
+import type { HardState } from '../../raft/types.js';
+import { CorruptLogError } from '../../storage/errors.js';
+import { readHardState, saveHardState } from '../../storage/hard-state.js';
+import { SegmentLog, type SegmentLogOptions } from '../../storage/segment-log.js';
+import type { SyncLedger, SyncMark } from '../../storage/sync-ledger.js';
+import type { Logger } from '../log.js';
+
+export interface ReplicaOpenOptions {
+  /** The group's id (the ledger's key) and a name for people (`orders/3`, `metadata`). */
+  readonly group: string;
+  readonly name: string;
+  /** The folder of the hard state; the log's folder is in `log.dir`. */
+  readonly dir: string;
+  readonly log: SegmentLogOptions;
+  readonly ledger: SyncLedger;
+  /** What a replica with no state on disk is: a new voter, or one that may have been here before. */
+  readonly fresh: 'voter' | 'rejoin';
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+export interface OpenedReplica {
+  readonly log: SegmentLog;
+  readonly hardState: HardState;
+  /** What was wrong, one line each; empty when the replica is sound. */
+  readonly damage: readonly string[];
+}
+
+export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
+  const damage: string[] = [];
+  const hs = readHardState(o.dir);
+  let log: SegmentLog;
+  try {
+    log = SegmentLog.open(o.log);
+  } catch (err) {
+    if (!(err instanceof CorruptLogError)) throw err;
+    damage.push(`its log is corrupt (${err.file} at byte ${err.position}: ${err.reason})`);
+    log = SegmentLog.open({ ...o.log, repair: true });
+    const r = log.recovery.repaired;
+    if (r !== null) o.logger.warn({ group: o.group, file: r.file, position: r.position, lastIndexKept: r.lastIndexKept }, `${o.name}: kept the log up to index ${r.lastIndexKept}, before the damage in ${r.file} at byte ${r.position}; the rest comes from the leader`);
+  }
+  for (const c of log.recovery.cuts) {
+    o.logger.warn({ group: o.group, file: c.file, fromBytes: c.fromBytes, toBytes: c.toBytes }, `${o.name}: cut ${c.file} from ${c.fromBytes} to ${c.toBytes} bytes: ${c.why}`);
+  }
+  if (log.recovery.rebuiltIndexes > 0 || log.recovery.rebuiltTerms) {
+    o.logger.info({ group: o.group, indexes: log.recovery.rebuiltIndexes, terms: log.recovery.rebuiltTerms }, `${o.name}: rebuilt ${log.recovery.rebuiltIndexes} segment index(es)${log.recovery.rebuiltTerms ? ' and the term boundaries' : ''} from the log (they were missing or damaged)`);
+  }
+  const lastIndex = log.lastIndex();
+  const lastTerm = log.term(lastIndex);
+  const mark = o.ledger.mark(o.group);
+  if (mark !== null && !holds(log, mark)) {
+    damage.push(`its log ends at index ${lastIndex} (term ${lastTerm}) but had been synced up to index ${mark.index} (term ${mark.term})`);
+  }
+  const hasLog = lastIndex > 0 || log.firstIndex() > 1;
+  if (hs.kind === 'damaged') damage.push(`its hard state is damaged (${hs.reason}), so the vote it cast is not known`);
+  else if (hs.kind === 'missing' && hasLog) damage.push(`its hard state (term and vote) is missing though its log holds entries up to ${lastIndex}`);
+  else if (hs.kind === 'ok' && hs.hardState.term < lastTerm) damage.push(`its hard state's term ${hs.hardState.term} is below its log's last term ${lastTerm}`);
+
+  if (damage.length === 0) {
+    if (hs.kind === 'ok') return { log, hardState: hs.hardState, damage };
+    if (o.fresh === 'voter') return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
+    const hardState: HardState = { term: 0, vote: null, commit: 0, rejoin: newIncarnation(o.random) };
+    saveHardState(o.dir, hardState);
+    o.logger.warn({ group: o.group, rejoin: hardState.rejoin }, `${o.name}: a new replica on a node that is rejoining the cluster: it may have held this replica before, so it joins as a learner and votes once it has caught up (incarnation ${hardState.rejoin})`);
+    return { log, hardState, damage };
+  }
+  const hardState: HardState = {
+    term: Math.max(hs.kind === 'ok' ? hs.hardState.term : 0, lastTerm),
+    vote: hs.kind === 'ok' ? hs.hardState.vote : null,
+    commit: log.firstIndex() - 1,
+    rejoin: newIncarnation(o.random),
+  };
+  saveHardState(o.dir, hardState);
+  // What is on disk now is all this replica claims: its next start checks against that.
+  o.ledger.record(o.group, { index: lastIndex, term: lastTerm });
+  o.logger.error(
+    { group: o.group, damage, rejoin: hardState.rejoin },
+    `${o.name}: this replica is damaged: ${damage.join('; ')}. It will not vote or count toward any quorum; it rejoins as a learner, catches up from the leader and is promoted when it has (incarnation ${hardState.rejoin}). Nothing to do unless this repeats: then check the disk`,
+  );
+  return { log, hardState, damage };
+}
+
+/** The log still holds the entry the mark names (or has moved its start past it: compacted, so committed). */
+function holds(log: SegmentLog, mark: SyncMark): boolean {
+  if (mark.index < log.firstIndex() - 1) return true;
+  if (mark.index > log.lastIndex()) return false;
+  return log.term(mark.index) === mark.term;
+}
