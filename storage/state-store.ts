@@ -91,18 +91,22 @@ export class StateStore {
     return { index: this.applied, data: packr.pack({ applied: this.applied, entries }) };
   }
 
-  /** Replaces the whole state with a snapshot's. */
+  /**
+   * Replaces the whole state with a snapshot's, in one batch with its applied index (synced): a
+   * crash leaves the old state or the new, never a mix or an empty store. The keys to delete are
+   * the ones in memory, which holds the whole state.
+   */
   async importSnapshot(data: Uint8Array): Promise<void> {
     const snap = decodeSnapshot(data);
-    await this.db.clear();
+    const next = new Map<string, unknown>();
+    for (const [k, v] of snap.entries) next.set(k, packr.unpack(v));
     const batch = this.db.batch();
-    this.mem.clear();
-    for (const [k, v] of snap.entries) {
-      this.mem.set(k, packr.unpack(v));
-      batch.put(STATE_PREFIX + k, v);
-    }
+    for (const k of this.mem.keys()) if (!next.has(k)) batch.del(STATE_PREFIX + k);
+    for (const [k, v] of snap.entries) batch.put(STATE_PREFIX + k, v);
     batch.put(APPLIED_KEY, writeU64(snap.applied));
     await batch.write({ sync: true });
+    this.mem.clear();
+    for (const [k, v] of next) this.mem.set(k, v);
     this.applied = snap.applied;
   }
 

@@ -97,6 +97,7 @@ export function rawCluster(ctx: WorkloadContext): Cluster {
     connectionTimeoutMs: 1000,
     requestTimeoutMs: ctx.timeouts.requestMs,
     retry: retryOptions(CHAOS_RETRY),
+    metadataMaxAgeMs: 5 * 60 * 1000,
     logger: ctx.logger ?? silentLogger,
   });
 }

@@ -519,14 +519,17 @@ export interface InitProducerIdResponse {
 /** One Raft group as a node sees it (the same view as GET /status). */
 export interface GroupStatus {
   readonly group: string;
+  /** The member's Raft role, or 'stopped' when a storage failure stopped the group on this node. */
   readonly role: string;
+  /** Set while this replica rejoins after losing data (the incarnation it rejoins under): it neither votes nor counts. */
+  readonly rejoining?: string;
   readonly term: number;
   readonly leader: string | null;
   readonly commit: number;
   readonly applied: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
-  readonly replicas: readonly { readonly id: string; readonly match: number; readonly next: number; readonly state: string }[];
+  readonly replicas: readonly { readonly id: string; readonly match: number; readonly next: number; readonly state: string; readonly rejoining?: boolean }[];
   readonly highWatermark?: number;
   readonly logStartOffset?: number;
   readonly logEndOffset?: number;
@@ -536,6 +539,9 @@ export interface GroupStatus {
 export interface StatusResponse {
   readonly node: string;
   readonly address: string;
+  /** The node's data folder: its incarnation and the cluster it belongs to ('' until known). */
+  readonly incarnation?: string;
+  readonly cluster?: string;
   readonly uptimeMs: number;
   readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean }[];
   readonly groups: readonly GroupStatus[];

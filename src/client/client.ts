@@ -11,6 +11,9 @@ import type { GroupConsumerOptions } from './group-consumer-types.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { retryOptions, type RetryOptions } from './retry.js';
+import { invalidArgument } from './errors.js';
+
+const METADATA_MAX_AGE_MS = 5 * 60 * 1000;
 
 export interface ClientOptions {
   /** Bootstrap nodes, "host:port"; the rest of the cluster is learned from metadata. */
@@ -22,6 +25,8 @@ export interface ClientOptions {
   readonly requestTimeoutMs?: number;
   /** Default retry policy (5 retries, 300 ms initial wait, 30 s longest wait). */
   readonly retry?: Partial<RetryOptions>;
+  /** Metadata older than this is refreshed before use, even if nothing said it changed (default 5 minutes, as Kafka's metadata.max.age.ms). */
+  readonly metadataMaxAgeMs?: number;
   /** Where the client reports what it does on its own (default: warnings to stderr). */
   readonly logger?: Logger;
 }
@@ -32,6 +37,7 @@ export class Client {
   private readonly connectionTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly retry: Required<RetryOptions>;
+  private readonly metadataMaxAgeMs: number;
   private readonly logger: Logger;
 
   constructor(opts: ClientOptions) {
@@ -40,6 +46,8 @@ export class Client {
     this.connectionTimeoutMs = opts.connectionTimeoutMs ?? 1000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.retry = retryOptions(opts.retry);
+    this.metadataMaxAgeMs = opts.metadataMaxAgeMs ?? METADATA_MAX_AGE_MS;
+    if (!Number.isFinite(this.metadataMaxAgeMs) || this.metadataMaxAgeMs <= 0) throw invalidArgument(`metadataMaxAgeMs must be a positive number of milliseconds, not ${String(opts.metadataMaxAgeMs)}`);
     this.logger = opts.logger ?? consoleLogger;
   }
 
@@ -65,6 +73,7 @@ export class Client {
       connectionTimeoutMs: this.connectionTimeoutMs,
       requestTimeoutMs: this.requestTimeoutMs,
       retry: this.retry,
+      metadataMaxAgeMs: this.metadataMaxAgeMs,
       logger: this.logger,
     });
   }

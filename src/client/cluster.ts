@@ -2,8 +2,10 @@
  * The client's view of the cluster: connections by node address, and a metadata cache (nodes,
  * controller, topics with each partition's leader). Partition requests go to the partition's
  * leader, admin requests to the controller. A NOT_LEADER that names a leader is followed directly;
- * other routing errors (NOT_LEADER without a hint, no leader, unknown topic, a lost connection)
- * mark the cache stale, and the next attempt refreshes it first.
+ * other routing errors (NOT_LEADER without a hint, no leader, unknown topic, a lost connection,
+ * a replica that stopped with STORAGE_ERROR) mark the cache stale, and the next attempt refreshes
+ * it first. Metadata older than `metadataMaxAgeMs` counts as stale too (Kafka's metadata.max.age.ms),
+ * so a client that is never told of a change still finds it.
  */
 import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../api/protocol.js';
 import { Connection, type RequestOf } from './connection.js';
@@ -18,6 +20,8 @@ export interface ClusterConfig {
   /** How long a request without its own server-side timeout may take. */
   readonly requestTimeoutMs: number;
   readonly retry: Required<RetryOptions>;
+  /** Metadata older than this is refreshed before it is used. */
+  readonly metadataMaxAgeMs: number;
   readonly logger: Logger;
 }
 
@@ -67,6 +71,8 @@ export class Cluster {
   private controllerId: string | null = null;
   private readonly topics = new Map<string, CachedTopic>();
   private stale = false;
+  /** When the cache was last refreshed from a node (0: never). */
+  private refreshedAt = 0;
   private refreshing: Promise<void> | null = null;
   /** Metadata refreshes begun so far, and the number of the last one that ended (well or not). */
   private refreshesBegun = 0;
@@ -119,7 +125,7 @@ export class Cluster {
   }
 
   get isStale(): boolean {
-    return this.stale;
+    return this.stale || (this.refreshedAt > 0 && Date.now() - this.refreshedAt > this.config.metadataMaxAgeMs);
   }
 
   /**
@@ -142,6 +148,7 @@ export class Cluster {
   async fetchMetadata(topics?: readonly string[]): Promise<MetadataResponse> {
     const md = await this.requestAny(topics === undefined ? { type: 'metadata' } : { type: 'metadata', topics });
     this.absorb(md, topics);
+    this.refreshedAt = Date.now();
     return md;
   }
 
@@ -208,7 +215,7 @@ export class Cluster {
   }
 
   async refreshIfStale(): Promise<void> {
-    if (this.stale) await this.refresh();
+    if (this.isStale) await this.refresh();
   }
 
   /** Metadata with retries inside the default retry policy. */
@@ -218,7 +225,7 @@ export class Cluster {
 
   /** A topic from the cache, fetched when missing or stale; throws the topic's error. */
   async topic(name: string): Promise<CachedTopic> {
-    if (this.stale && this.topics.has(name)) await this.refresh();
+    if (this.isStale && this.topics.has(name)) await this.refresh();
     const cached = this.topics.get(name);
     if (cached) return cached;
     const md = await this.fetchMetadata([name]);
@@ -269,6 +276,7 @@ export class Cluster {
       case ErrorCode.LeaderNotAvailable:
       case ErrorCode.UnknownTopicOrPartition:
       case ErrorCode.ShuttingDown:
+      case ErrorCode.StorageError:
       case ErrorCode.RequestTimedOut:
       case ClientErrorCode.ConnectionError:
       case ClientErrorCode.ProtocolError:
@@ -297,7 +305,7 @@ export class Cluster {
   }
 
   private async controllerAddress(): Promise<string> {
-    if (this.controllerId === null || this.stale) await this.refresh();
+    if (this.controllerId === null || this.isStale) await this.refresh();
     const address = this.controllerId === null ? undefined : this.nodes.get(this.controllerId);
     if (address === undefined) {
       this.markStale();

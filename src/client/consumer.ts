@@ -69,6 +69,8 @@ export class Consumer {
   private readonly assigned = new Map<string, Assigned>();
   private readonly completed: Completed[] = [];
   private runs = 0;
+  /** When this consumer last asked for a metadata refresh (refreshStaleMetadata). */
+  private refreshedAt = 0;
   private readonly signal = new Signal();
   private running = false;
   private loopDone: Promise<void> | null = null;
@@ -246,6 +248,9 @@ export class Consumer {
           continue;
         }
         await this.resolveOffsets();
+        // A routing error marked the metadata stale (or it aged): refresh it beside the fetches,
+        // which go on with what is known; the partitions in doubt back off meanwhile.
+        this.refreshStaleMetadata();
         this.startFetches();
         if (this.completed.length === 0 && this.running) await this.signal.wait(this.idleWaitMs());
       }
@@ -257,6 +262,14 @@ export class Consumer {
       this.completed.length = 0;
       for (const a of this.assigned.values()) a.busy = false;
     }
+  }
+
+  /** At most one background refresh per retry interval, so nodes that refuse are not asked in a tight loop. */
+  private refreshStaleMetadata(): void {
+    const now = Date.now();
+    if (!this.cluster.isStale || now - this.refreshedAt < this.retry.initialRetryTimeMs) return;
+    this.refreshedAt = now;
+    void this.cluster.refreshInBackground().then(() => this.signal.wake());
   }
 
   private idleWaitMs(): number {

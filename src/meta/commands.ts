@@ -34,7 +34,32 @@ export type MetaCommand =
   | { readonly type: 'commitOffsets'; readonly group: string; readonly generation: number; readonly memberId: string; readonly offsets: readonly OffsetCommit[]; readonly at: number }
   /** Offsets set by an operator; only while the group has no members. */
   | { readonly type: 'resetOffsets'; readonly group: string; readonly offsets: readonly OffsetCommit[]; readonly at: number }
-  | { readonly type: 'deleteGroup'; readonly group: string };
+  | { readonly type: 'deleteGroup'; readonly group: string }
+  /** The first controller names the cluster, with the metadata voters it was created with (key `cluster`). */
+  | { readonly type: 'initCluster'; readonly clusterId: string; readonly metaVoters: readonly string[] }
+  /** A node's data folder incarnation, as the controller heard it (key `node/<id>`). */
+  | { readonly type: 'registerNode'; readonly node: string; readonly incarnation: string };
+
+/** The cluster's identity (key `cluster`). */
+export interface ClusterRecord {
+  readonly clusterId: string;
+  readonly metaVoters: readonly string[];
+  /** The metadata index of the entry that named it. */
+  readonly since: number;
+}
+
+/** A node as the metadata group knows it (key `node/<id>`): its data folder's incarnation since index `since`. */
+export interface NodeRecord {
+  readonly node: string;
+  readonly incarnation: string;
+  readonly since: number;
+}
+
+export const CLUSTER_KEY = 'cluster';
+
+export function nodeKey(node: string): string {
+  return `node/${encodeURIComponent(node)}`;
+}
 
 export interface OffsetCommit {
   readonly topic: string;

@@ -16,13 +16,28 @@ import type { LogStorage } from '../../raft/storage.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
-import type { StateOp, StateStore } from '../../storage/state-store.js';
+import { SnapshotFormatError, type StateOp, type StateStore } from '../../storage/state-store.js';
 import { decodeFrame, encodeFrame } from '../api/codec.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
 import { ErrorCode, type ApiError } from '../api/protocol.js';
-import { decodeCommand, encodeCommand, groupKey, offsetKey, offsetPrefix, type GroupRecord, type MetaCommand, type OffsetCommit, type OffsetRecord, type TopicRecord } from './commands.js';
+import {
+  CLUSTER_KEY,
+  decodeCommand,
+  encodeCommand,
+  groupKey,
+  nodeKey,
+  offsetKey,
+  offsetPrefix,
+  type ClusterRecord,
+  type GroupRecord,
+  type MetaCommand,
+  type NodeRecord,
+  type OffsetCommit,
+  type OffsetRecord,
+  type TopicRecord,
+} from './commands.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -34,6 +49,8 @@ export interface MetaEvents {
   topicsChanged(): void;
   /** This node became, or stopped being, the controller. */
   controllerChanged(isController: boolean): void;
+  /** The cluster's identity was applied (or a snapshot carried it). */
+  clusterKnown(cluster: ClusterRecord): void;
 }
 
 const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
@@ -85,6 +102,39 @@ export class MetaLogStorage implements LogStorage {
   }
 }
 
+/**
+ * Brings the state store, the saved snapshot and the log back into agreement when a node opens
+ * its metadata group, after a crash in the middle of installing a snapshot (restore) or a store
+ * that lost its contents. Returns what it did, for the node's log (null: nothing to do).
+ *
+ * - The store is behind the log's start: the entries in between are gone from the log, so the
+ *   store takes the saved snapshot, which reaches the log start (restore was cut after the reset).
+ * - The store is at the saved snapshot and the log holds another entry at that index (restore
+ *   was cut before the reset, as restore did it before): the log starts over after the snapshot.
+ *   Otherwise that entry would count as committed here, and the leader's appends, which follow
+ *   the snapshot's, would be refused forever.
+ */
+export async function reconcileMetaState(store: StateStore, storage: MetaLogStorage): Promise<string | null> {
+  const snap = storage.snap;
+  const log = storage.log;
+  const start = log.firstIndex() - 1;
+  if (store.appliedIndex() < start) {
+    if (snap === null || snap.index < start) {
+      throw new SnapshotFormatError(`the metadata state in ${store.dir} is at index ${store.appliedIndex()}, before the log start ${start}, and no saved snapshot reaches the log start: remove the node's meta folder to rebuild it from the other nodes`);
+    }
+    const was = store.appliedIndex();
+    await store.importSnapshot(snap.data);
+    return `the metadata state was at index ${was}, before the log start ${start}: took the saved snapshot at ${snap.index}`;
+  }
+  if (snap !== null && store.appliedIndex() === snap.index && snap.index >= start && snap.index <= log.lastIndex()) {
+    const held = log.term(snap.index);
+    if (held === snap.term) return null;
+    log.resetTo(snap.index, snap.term, 0);
+    return `the metadata log held an entry of term ${held} at the snapshot's index ${snap.index} (term ${snap.term}): the log now starts after the snapshot`;
+  }
+  return null;
+}
+
 export class MetaStateMachine implements GroupStateMachine {
   group!: RaftGroup;
   private readonly pending = new Map<number, Pending>();
@@ -118,6 +168,19 @@ export class MetaStateMachine implements GroupStateMachine {
 
   topic(name: string): TopicRecord | undefined {
     return this.store.get<TopicRecord>(TOPIC + name);
+  }
+
+  cluster(): ClusterRecord | undefined {
+    return this.store.get<ClusterRecord>(CLUSTER_KEY);
+  }
+
+  /** Every node the metadata group knows, with its folder's incarnation. */
+  nodes(): NodeRecord[] {
+    return this.store.entries<NodeRecord>('node/').map(([, n]) => n);
+  }
+
+  node(id: string): NodeRecord | undefined {
+    return this.store.get<NodeRecord>(nodeKey(id));
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -168,11 +231,14 @@ export class MetaStateMachine implements GroupStateMachine {
       let result: MetaResult = { ok: true };
       if (e.kind === EntryKind.Normal && e.index > this.store.appliedIndex()) {
         const cmd = decodeCommand(e.data);
+        const hadCluster = this.cluster() !== undefined;
         const { ops, result: r, topics } = this.execute(cmd, e.index);
         result = r;
         topicsChanged ||= topics;
         await this.store.apply(e.index, ops);
         this.appliedSinceSnapshot++;
+        const cluster = this.cluster();
+        if (!hadCluster && cluster !== undefined) this.events.clusterKnown(cluster);
       }
       this.appliedTerm = e.term;
       this.lastApplied = e.index;
@@ -277,6 +343,17 @@ export class MetaStateMachine implements GroupStateMachine {
         if (g !== undefined) ops.push({ type: 'del', key: groupKey(cmd.group) });
         return { ops, result: { ok: true }, topics: false };
       }
+      case 'initCluster': {
+        // Only the first naming counts; a second controller's attempt finds it done.
+        if (this.cluster() !== undefined) return { ops: [], result: { ok: true, value: this.cluster() }, topics: false };
+        const rec: ClusterRecord = { clusterId: cmd.clusterId, metaVoters: cmd.metaVoters, since: index };
+        return { ops: [{ type: 'put', key: CLUSTER_KEY, value: rec }], result: { ok: true, value: rec }, topics: false };
+      }
+      case 'registerNode': {
+        if (this.node(cmd.node)?.incarnation === cmd.incarnation) return { ops: [], result: { ok: true }, topics: false };
+        const rec: NodeRecord = { node: cmd.node, incarnation: cmd.incarnation, since: index };
+        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false };
+      }
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
@@ -301,13 +378,20 @@ export class MetaStateMachine implements GroupStateMachine {
     return { ops, result: { ok: true, value: results }, topics: false };
   }
 
+  /**
+   * Installs the leader's snapshot. In this order, so that a crash between any two steps leaves
+   * what reconcile() (at the next open) completes: the snapshot file, then the log reset to
+   * start after it, then the store replaced in one batch.
+   */
   async restore(snapshot: Snapshot, log: SegmentLog): Promise<void> {
-    await this.store.importSnapshot(snapshot.data);
     this.storage.save(snapshot);
     log.resetTo(snapshot.index, snapshot.term, 0);
+    await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
     this.events.topicsChanged();
+    const cluster = this.cluster();
+    if (cluster !== undefined) this.events.clusterKnown(cluster);
   }
 
   onSoftState(soft: SoftState): void {

@@ -3,6 +3,7 @@
  * changes (validation, placement), allocates producer ids, and moves each partition's leadership
  * back to its preferred replica after failovers, so leaders stay spread across the nodes.
  */
+import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
 import {
   DEFAULT_TOPIC_CONFIG,
@@ -22,6 +23,8 @@ import { placePartitions } from '../meta/placement.js';
 import type { RaftlogNode } from './node.js';
 
 const BALANCE_EVERY_MS = 5000;
+/** How often the controller looks for a cluster to name and node incarnations to record. */
+const REGISTER_EVERY_MS = 1000;
 /** Leadership transfers started per balancing round. */
 const TRANSFERS_PER_ROUND_MAX = 8;
 const DEFAULT_PARTITIONS = 1;
@@ -40,17 +43,50 @@ export class AdminError extends Error {
 }
 
 export class Controller {
-  private timer: NodeJS.Timeout | null = null;
+  private timers: NodeJS.Timeout[] = [];
   private active = false;
+  private registering = false;
 
   constructor(private readonly node: RaftlogNode) {}
 
   start(): void {
-    this.timer = setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS);
+    this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS));
+    this.timers.push(setInterval(() => void this.register(), REGISTER_EVERY_MS));
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /**
+   * Names the cluster if no controller has yet (node/identity.ts), and records each node's folder
+   * incarnation as it says it when it connects, so the metadata group knows which folder each node
+   * runs on (a node that comes back with a new one is shown as such).
+   */
+  private async register(): Promise<void> {
+    const meta = this.node.meta;
+    if (!this.active || this.registering || !this.node.isController() || !meta.isReady()) return;
+    this.registering = true;
+    try {
+      const deadline = Date.now() + REGISTER_EVERY_MS * 5;
+      if (meta.cluster() === undefined) {
+        const clusterId = this.node.identity.identity.cluster ?? randomUUID();
+        const r = await this.propose({ type: 'initCluster', clusterId, metaVoters: [...this.node.identity.identity.metaVoters] }, deadline);
+        if (r.ok) this.node.logger.info({ cluster: meta.cluster()?.clusterId }, `named the cluster ${meta.cluster()?.clusterId}`);
+      }
+      const seen = new Map<string, string>([[this.node.config.id, this.node.identity.identity.incarnation]]);
+      for (const [peer, id] of this.node.peerIdentities) if (this.node.transport.isConnected(peer)) seen.set(peer, id.inc);
+      for (const [node, incarnation] of seen) {
+        const known = meta.node(node);
+        if (known?.incarnation === incarnation) continue;
+        const r = await this.propose({ type: 'registerNode', node, incarnation }, deadline);
+        if (r.ok && known !== undefined) this.node.logger.warn({ node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+      }
+    } catch (err) {
+      this.node.logger.debug({ err: (err as Error).message }, 'registering the cluster and its nodes failed; will retry');
+    } finally {
+      this.registering = false;
+    }
   }
 
   onControllerChange(isController: boolean): void {

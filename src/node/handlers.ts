@@ -48,6 +48,7 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
     case 'transferLeadership':
       return { leader: await partitionFor(node, req.topic, req.partition).transferLeadership(req.to, req.timeoutMs) };
     case 'findCoordinator': {
+      requireMetadata(node);
       const ref = node.nodeRef(node.controllerId());
       if (ref === undefined) throw new GroupError(ErrorCode.CoordinatorNotAvailable, 'no coordinator (metadata leader) is elected yet; retry shortly');
       return { coordinator: ref };
@@ -90,7 +91,14 @@ export function apiError(node: RaftlogNode, err: unknown): ApiError {
   return { code: ErrorCode.UnknownServerError, message: `the node failed to handle the request: ${err instanceof Error ? err.message : String(err)}` };
 }
 
+/** Refuses a request this node would answer from metadata it does not have (RaftlogNode.metadataProblem). */
+function requireMetadata(node: RaftlogNode): void {
+  const problem = node.metadataProblem();
+  if (problem !== null) throw new AdminError(ErrorCode.LeaderNotAvailable, `node ${node.config.id} cannot answer from its metadata now: ${problem}; ask another node`, node.controllerId());
+}
+
 function metadata(node: RaftlogNode, req: MetadataRequest): MetadataResponse {
+  requireMetadata(node);
   const all = node.meta.topics();
   const names = req.topics ?? all.map((t) => t.name);
   const topics: TopicMetadata[] = names.map((name) => {
@@ -117,7 +125,8 @@ function metadata(node: RaftlogNode, req: MetadataRequest): MetadataResponse {
 
 /** The replica of `topic/partition` on this node, or a PartitionError saying where to go. */
 function partitionFor(node: RaftlogNode, topic: string, partition: number): Partition {
-  const t = node.meta.topic(topic);
+  const t = node.meta?.topic(topic);
+  if (t === undefined) requireMetadata(node);
   if (t === undefined) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
   if (partition >= t.partitions) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' has ${t.partitions} partitions; there is no partition ${partition}`);
   const id = partitionGroupId(t.id, partition);

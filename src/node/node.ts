@@ -20,8 +20,8 @@ import { GroupHost, type SyncMode } from '../host/group-host.js';
 import { RaftGroup } from '../host/raft-group.js';
 import { openReplica } from '../host/replica-trust.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
-import { META_GROUP, partitionGroupId, type TopicRecord } from '../meta/commands.js';
-import { MetaLogStorage, MetaStateMachine } from '../meta/meta-state.js';
+import { META_GROUP, partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
+import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/meta-state.js';
 import { Partition } from '../partition/partition.js';
 import { HttpServer } from '../server/http.js';
 import type { PeerFrame } from '../transport/peer-frames.js';
@@ -30,6 +30,7 @@ import { GroupCoordinator } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from './errors.js';
+import { NodeIdentity, freshStart, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NodeMetrics } from './metrics.js';
 import { MUTANTS, type Mutant } from './mutants.js';
@@ -67,6 +68,8 @@ export interface NodeConfig {
 }
 
 const GOSSIP_MS = 1000;
+/** How often a new folder waiting to hear from its peers says so. */
+const FRESH_NOTE_MS = 5000;
 const RETENTION_CHECK_MS = 30_000;
 const META_SNAPSHOT_EVERY = 10_000;
 const META_SEGMENT_BYTES = 8 * 1024 * 1024;
@@ -91,6 +94,9 @@ export class RaftlogNode {
   private metaGroup!: RaftGroup;
   private store!: StateStore;
   private ledger!: SyncLedger;
+  identity!: NodeIdentity;
+  /** What each peer said of itself when it last connected: its cluster ('' for none) and folder incarnation. */
+  readonly peerIdentities = new Map<NodeId, { cluster: string; inc: string }>();
   private http!: HttpServer;
   private readonly faults: FaultPoints;
   private timers: NodeJS.Timeout[] = [];
@@ -113,6 +119,8 @@ export class RaftlogNode {
       frameBytesMax: PEER_FRAME_BYTES_MAX,
       sendBufferBytesMax: 256 * 1024 * 1024,
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
+      identity: () => this.identity?.peerIdentity() ?? { cluster: '', inc: '' },
+      onPeerIdentity: (peer, id) => this.onPeerIdentity(peer, id),
       onPeerUp: (peer) => {
         this.host.peerUp(peer);
         this.gossip();
@@ -158,18 +166,27 @@ export class RaftlogNode {
   async start(): Promise<void> {
     const c = this.config;
     this.prepareDataDir();
+    this.identity = NodeIdentity.open(c.dataDir, c.id, this.metaVoters());
     this.ledger = SyncLedger.open(c.dataDir);
-    await this.openMeta();
-    this.syncPartitions();
+    // A folder of a node that ran before opens its metadata at once. A new one listens first, to
+    // ask its peers whether it is rejoining (identity.ts); until it knows, it serves only /status.
+    if (!this.identity.fresh) await this.openMeta('voter');
     this.http = new HttpServer(this);
     await this.http.listen(c.listen);
     this.host.start();
     this.transport.start();
+    if (this.identity.fresh) {
+      const fresh = await this.freshStart();
+      if (this.stopping) return;
+      await this.openMeta(fresh);
+    }
+    this.syncPartitions();
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? RETENTION_CHECK_MS));
     this.controller.start();
     this.coordinator.start();
-    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size }, `node ${c.id} listening on ${c.listen}`);
+    const id = this.identity.identity;
+    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
     if (this.mutant !== null) this.logger.warn({ mutant: this.mutant }, `UNSAFE: this node runs the mutant '${this.mutant}' and breaks its guarantees on purpose (testing only)`);
     if (c.chaosEndpoints === true) this.logger.warn('chaos endpoints are on: POST /chaos/network can cut this node off (testing only)');
   }
@@ -234,7 +251,59 @@ export class RaftlogNode {
     return [...this.config.nodes.keys()].sort();
   }
 
-  private async openMeta(): Promise<void> {
+  /** The metadata group's voters by --peers: the first `metaVotersMax` ids in order. */
+  private metaVoters(): NodeId[] {
+    return this.nodeIds().slice(0, this.config.metaVotersMax ?? 5);
+  }
+
+  /**
+   * What the metadata replica of a folder without one is (identity.ts): for a new folder, asks the
+   * peers whether the cluster exists, and waits until they have said enough.
+   */
+  private async freshStart(): Promise<FreshStart> {
+    if (!this.identity.fresh) return 'voter';
+    const voters = this.identity.identity.metaVoters;
+    let nextNote = Date.now() + FRESH_NOTE_MS;
+    for (;;) {
+      if (this.stopping) return 'rejoin';
+      const heard = new Map([...this.peerIdentities].map(([id, p]) => [id, p.cluster] as const));
+      const d = freshStart(this.config.id, voters, heard);
+      if (d !== null) {
+        if (d.cluster !== null) this.identity.learnCluster(d.cluster);
+        if (d.start === 'rejoin') {
+          this.logger.warn({ cluster: d.cluster, incarnation: this.identity.identity.incarnation }, `this data folder is new, but cluster ${d.cluster} exists: node ${this.config.id} rejoins it as a new replica (its replicas are learners until they have caught up)`);
+        } else {
+          this.logger.info({ voters }, `a new cluster: no metadata voter of ${voters.join(', ')} knows of one yet`);
+        }
+        return d.start;
+      }
+      if (Date.now() >= nextNote) {
+        nextNote = Date.now() + FRESH_NOTE_MS;
+        this.logger.warn({ heard: [...heard.keys()], voters }, `this data folder is new: waiting to hear from a majority of the metadata voters (${voters.join(', ')}) whether the cluster already exists; heard from ${heard.size === 0 ? 'none' : [...heard.keys()].join(', ')}. Start the other nodes, or check --peers and the secret`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  private onPeerIdentity(peer: NodeId, id: { cluster: string; inc: string }): void {
+    this.peerIdentities.set(peer, id);
+    // A folder from before the cluster was named learns its name from a peer that knows it.
+    if (id.cluster !== '' && this.identity !== undefined && this.identity.identity.cluster === null && !this.identity.fresh) this.identity.learnCluster(id.cluster);
+  }
+
+  /** The metadata log named the cluster: it must be the one this folder belongs to, created with these voters. */
+  private onClusterKnown(rec: ClusterRecord): void {
+    const wrong = this.identity.learnCluster(rec.clusterId);
+    const voters = this.metaVoters();
+    const why =
+      wrong ??
+      (rec.metaVoters.length !== voters.length || rec.metaVoters.some((v) => !voters.includes(v))
+        ? `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but --peers makes them ${voters.join(', ')}: start every node with the --peers list the cluster was created with`
+        : null);
+    if (why !== null) this.metaGroup.fail(new Error(`${why}; this node will not take part in the metadata group`));
+  }
+
+  private async openMeta(fresh: FreshStart): Promise<void> {
     const dir = path.join(this.config.dataDir, 'meta');
     const { log, hardState } = openReplica({
       group: META_GROUP,
@@ -242,27 +311,40 @@ export class RaftlogNode {
       dir,
       log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, faults: this.faults },
       ledger: this.ledger,
-      fresh: 'voter',
+      fresh,
       random: this.random,
       logger: this.logger,
     });
-    this.store = await StateStore.open(path.join(dir, 'state'));
+    const stateDir = path.join(dir, 'state');
+    try {
+      this.store = await StateStore.open(stateDir);
+    } catch (err) {
+      throw new NodeStartError(
+        `cannot open the metadata state store in ${stateDir} (${(err as Error).message}). It is derived from the metadata log and its snapshot: stop the node, remove ${stateDir}, and start it again to rebuild it`,
+      );
+    }
     const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir));
+    if (storage.damaged !== null) this.logger.warn({ why: storage.damaged }, `the saved metadata snapshot is damaged (${storage.damaged}); a new one is taken at the next round`);
+    const fixed = await reconcileMetaState(this.store, storage);
+    if (fixed !== null) {
+      this.logger.warn({ dir }, `metadata: ${fixed}`);
+      this.ledger.record(META_GROUP, { index: log.lastIndex(), term: log.term(log.lastIndex()) });
+    }
     const events = {
       topicsChanged: () => this.syncPartitions(),
       controllerChanged: (is: boolean) => {
         this.controller.onControllerChange(is);
         this.coordinator.onControllerChange(is);
       },
+      clusterKnown: (rec: ClusterRecord) => this.onClusterKnown(rec),
     };
     this.meta = new MetaStateMachine(this.store, storage, events, this.logger, this.config.metaSnapshotEvery ?? META_SNAPSHOT_EVERY);
-    const ids = this.nodeIds();
-    const votersMax = this.config.metaVotersMax ?? 5;
+    const voters = this.identity.identity.metaVoters;
     this.metaGroup = new RaftGroup({
       id: META_GROUP,
       self: this.config.id,
-      voters: ids.slice(0, votersMax),
-      learners: ids.slice(votersMax),
+      voters,
+      learners: this.nodeIds().filter((id) => !voters.includes(id)),
       dir,
       log,
       hardState,
@@ -317,7 +399,8 @@ export class RaftlogNode {
         dir,
         log: { dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes, tailCacheBytes: PARTITION_TAIL_CACHE_BYTES }, faults: this.faults },
         ledger: this.ledger,
-        fresh: 'voter',
+        // While this node's metadata replica rejoins, a replica it finds missing may be one it held before.
+        fresh: this.metaGroup.raft.rejoin !== null ? 'rejoin' : 'voter',
         random: this.random,
         logger: this.logger,
       });
@@ -411,7 +494,8 @@ export class RaftlogNode {
   /** Tells every peer which groups this node leads. */
   gossip(): void {
     const groups: [string, number][] = [];
-    for (const g of this.host.all()) if (g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
+    // A group stopped by a storage failure leads nothing, whatever its core last said.
+    for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
     this.transport.broadcast({ t: 'leaders', groups });
   }
 
@@ -431,11 +515,27 @@ export class RaftlogNode {
   }
 
   isController(): boolean {
-    return this.metaGroup.raft.role === Role.Leader;
+    return this.metaGroup !== undefined && this.metaGroup.failed === null && this.metaGroup.raft.role === Role.Leader;
   }
 
   controllerId(): NodeId | null {
+    if (this.metaGroup === undefined || this.metaGroup.failed !== null) return null;
     return this.metaGroup.raft.lead;
+  }
+
+  /**
+   * Why this node cannot answer from its metadata now (null when it can): it has not opened its
+   * metadata group yet, the group stopped, or its replica is rejoining after losing its data and
+   * has not caught up (it would answer with no topics, or old ones). Clients ask another node.
+   * A replica in good standing answers from what it has applied, as a Kafka broker from its
+   * cache: a moment behind at worst, and partition requests go to leaders that check.
+   */
+  metadataProblem(): string | null {
+    const g = this.metaGroup;
+    if (g === undefined) return 'it is starting';
+    if (g.failed !== null) return `its metadata group stopped (${g.failed})`;
+    if (g.raft.rejoin !== null) return 'its metadata replica lost its data and is catching up from the others';
+    return null;
   }
 
   status(): StatusResponse {
@@ -445,14 +545,15 @@ export class RaftlogNode {
       const p = this.partitions.get(g.id);
       groups.push({
         group: p !== undefined ? `${p.name} (${g.id})` : g.id,
-        role: s.role,
+        role: g.failed !== null ? 'stopped' : s.role,
+        ...(s.rejoin !== null ? { rejoining: s.rejoin } : {}),
         term: s.term,
         leader: s.lead,
         commit: s.commit,
         applied: s.applied,
         firstIndex: s.firstIndex,
         lastIndex: s.lastIndex,
-        replicas: s.peers.map((r) => ({ id: r.id, match: r.match, next: r.next, state: r.state })),
+        replicas: s.peers.map((r) => ({ id: r.id, match: r.match, next: r.next, state: r.state, ...(r.rejoin !== null ? { rejoining: true } : {}) })),
         ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset() } : {}),
         ...(g.failed !== null ? { error: g.failed } : {}),
       });
@@ -463,6 +564,7 @@ export class RaftlogNode {
     return {
       node: this.config.id,
       address: this.config.listen,
+      ...(this.identity !== undefined ? { incarnation: this.identity.identity.incarnation, cluster: this.identity.identity.cluster ?? '' } : {}),
       uptimeMs: Date.now() - this.startedAt,
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,

@@ -5,7 +5,9 @@
  *
  * - Authentication: the accepting side sends a challenge; the dialer proves it knows the cluster
  *   secret (HMAC), and the acceptor proves it back. A peer without the secret is refused with close
- *   code 4001 and a log line saying so.
+ *   code 4001 and a log line saying so. Both say which cluster their data folder belongs to and
+ *   its incarnation (peer-frames.ts): a peer of another cluster is refused too, and the node hears
+ *   each peer's (onPeerIdentity).
  * - Batching: messages queued during one event-loop turn go out in one frame per peer (split at
  *   `frameBytesMax`).
  * - Reconnect with exponential backoff and jitter, capped well under an election timeout
@@ -31,8 +33,18 @@ export interface PeerTransportOptions {
   /** Queued bytes to one peer before messages to it are dropped. */
   readonly sendBufferBytesMax: number;
   readonly onFrame: (from: NodeId, frame: PeerFrame) => void;
+  /** This node's cluster id ('' while it does not know it) and folder incarnation, as of now. */
+  readonly identity: () => PeerIdentity;
+  /** A peer authenticated, saying which cluster its folder belongs to and its incarnation. */
+  readonly onPeerIdentity?: (peer: NodeId, identity: PeerIdentity) => void;
   readonly onPeerUp?: (peer: NodeId) => void;
   readonly onPeerDown?: (peer: NodeId) => void;
+}
+
+export interface PeerIdentity {
+  /** '' while the node does not know its cluster's id yet. */
+  readonly cluster: string;
+  readonly inc: string;
 }
 
 const HANDSHAKE_MS = 5000;
@@ -133,18 +145,24 @@ export class PeerTransport {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
       if (peer !== null) {
-        if (!this.dropFrom.has(peer.id)) this.o.onFrame(peer.id, frame);
+        // Only the peer's current connection is heard: frames still arriving on one it replaced
+        // come from before (a restarted process's last words), and Raft must see them first or not at all.
+        if (!this.dropFrom.has(peer.id) && peer.ws === ws) this.o.onFrame(peer.id, frame);
         return;
       }
       if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
       const p = this.peers.get(frame.id);
       if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`);
-      if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}`))) {
+      if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}:${frame.cluster}:${frame.inc}`))) {
         return this.refuse(ws, timer, `node '${frame.id}' does not know the cluster secret (check --secret or RAFTLOG_SECRET on both nodes)`);
       }
+      const me = this.o.identity();
+      const foreign = otherCluster(me, frame);
+      if (foreign !== null) return this.refuse(ws, timer, `node '${frame.id}' ${foreign}`);
       clearTimeout(timer);
-      ws.send(encodeFrame({ t: 'welcome', mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}`) } satisfies PeerFrame));
+      ws.send(encodeFrame({ t: 'welcome', cluster: me.cluster, inc: me.inc, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${me.cluster}:${me.inc}`) } satisfies PeerFrame));
       peer = p;
+      this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc });
       this.attach(p, ws);
     });
     ws.on('error', () => undefined);
@@ -179,7 +197,7 @@ export class PeerTransport {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
       if (authed) {
-        if (!this.dropFrom.has(p.id)) this.o.onFrame(p.id, frame);
+        if (!this.dropFrom.has(p.id) && p.ws === ws) this.o.onFrame(p.id, frame);
         return;
       }
       if (frame.t === 'challenge') {
@@ -188,14 +206,22 @@ export class PeerTransport {
           ws.close(AUTH_FAILED, 'wrong node');
           return;
         }
-        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}`) } satisfies PeerFrame));
+        const me = this.o.identity();
+        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, cluster: me.cluster, inc: me.inc, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}:${me.cluster}:${me.inc}`) } satisfies PeerFrame));
       } else if (frame.t === 'welcome') {
-        if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${p.id}`))) {
+        if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${p.id}:${frame.cluster}:${frame.inc}`))) {
           this.o.logger.error({ peer: p.id }, `node '${p.id}' does not prove it knows the cluster secret; refusing it`);
           ws.close(AUTH_FAILED, 'authentication failed');
           return;
         }
+        const foreign = otherCluster(this.o.identity(), frame);
+        if (foreign !== null) {
+          this.o.logger.error({ peer: p.id, cluster: frame.cluster }, `refusing node '${p.id}': it ${foreign}`);
+          ws.close(AUTH_FAILED, 'another cluster');
+          return;
+        }
         authed = true;
+        this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc });
         this.attach(p, ws);
       }
     });
@@ -292,6 +318,12 @@ export class PeerTransport {
       ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
     }
   }
+}
+
+/** Why a peer's folder cannot be of this node's cluster, or null if it can (either may not know its cluster yet). */
+function otherCluster(me: PeerIdentity, peer: PeerIdentity): string | null {
+  if (me.cluster === '' || peer.cluster === '' || me.cluster === peer.cluster) return null;
+  return `belongs to cluster ${peer.cluster}, but this node's data folder to cluster ${me.cluster}: check --peers and --data (a folder of another cluster cannot join this one)`;
 }
 
 function messageBytes(m: Message): number {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConsumedMessage, Consumer, ConsumerEvents } from '../../src/client/index.js';
 import { RaftlogError } from '../../src/client/index.js';
+import { ErrorCode } from '../../src/api/protocol.js';
 import { FakeCluster } from './fake-broker.js';
 import { clientFor, eventually } from './helpers.js';
 
@@ -89,6 +90,36 @@ describe('consumer', () => {
     await eventually(() => got.length === 2);
     expect(values(got)).toEqual(['a', 'b']);
     expect(cluster.requestsOf('fetch').some((r) => r.node === 'n3')).toBe(true);
+  });
+
+  it('leaves a replica that answers STORAGE_ERROR for the leader that fresh metadata names', async () => {
+    cluster.createTopic('sick', 1);
+    cluster.append('sick', 0, [rec('a')]);
+    const { got } = await collect([{ topic: 'sick', partition: 0, offset: 'earliest' }], { maxWaitTimeInMs: 50 });
+    await eventually(() => got.length === 1);
+    const old = cluster.partition('sick', 0).leader!;
+    const sickFetches = (): number => cluster.requestsOf('fetch').filter((r) => r.node === old).length;
+    // The replica on `old` stopped (a storage failure): it answers every fetch so, and names no leader.
+    cluster.inject({ type: 'fetch', node: old, topic: 'sick', partition: 0, times: 100_000, action: { kind: 'partitionError', code: ErrorCode.StorageError } });
+    const before = sickFetches();
+    await eventually(() => sickFetches() >= before + 2);
+    const next = cluster.brokers.length > 1 ? ['n1', 'n2', 'n3'].find((n) => n !== old)! : old;
+    cluster.moveLeader('sick', 0, next);
+    cluster.append('sick', 0, [rec('b')]);
+    await eventually(() => got.length === 2, 5000);
+    expect(values(got)).toEqual(['a', 'b']);
+  });
+
+  it('refreshes metadata older than metadataMaxAgeMs, and so finds a leader that moved without telling it', async () => {
+    cluster.createTopic('aged', 1);
+    const admin = clientFor(cluster, { metadataMaxAgeMs: 100 }).admin();
+    await admin.fetchTopicOffsets('aged');
+    const asked = (): number => cluster.requestsOf('metadata').length;
+    const before = asked();
+    await new Promise((r) => setTimeout(r, 150));
+    await admin.fetchTopicOffsets('aged');
+    expect(asked()).toBeGreaterThan(before);
+    await admin.disconnect();
   });
 
   it('resets an out-of-range offset to the earliest and says so', async () => {

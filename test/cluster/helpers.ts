@@ -1,5 +1,6 @@
 /** Shared by the cluster tests: a real cluster of child processes, a client, and whole-partition reads. */
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import type { GroupStatus } from '../../src/api/protocol.js';
 import { Client, silentLogger, type ConsumedMessage } from '../../src/client/index.js';
 
 export interface TestCluster {
@@ -57,4 +58,27 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms: nu
     await sleep(50);
   }
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** The status of the first group on `node` whose name starts with `prefix` ('meta', 'orders/0'). */
+export async function groupOn(t: TestCluster, node: string, prefix: string): Promise<GroupStatus | undefined> {
+  return (await t.cluster.status(node)).groups.find((g) => g.group.startsWith(prefix));
+}
+
+/** The node that leads the group named `prefix`, once one does (within 10 s). */
+export async function leaderOf(t: TestCluster, prefix: string, ms = 10_000): Promise<string> {
+  let leader = '';
+  await eventually(
+    async () => {
+      for (const n of t.cluster.nodes) {
+        if (n.process === null) continue;
+        const g = await groupOn(t, n.id, prefix).catch(() => undefined);
+        if (g?.role === 'leader') leader = n.id;
+      }
+      return leader !== '';
+    },
+    ms,
+    `a leader of ${prefix}`,
+  );
+  return leader;
 }

@@ -1,28 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GroupStatus } from '../../src/api/protocol.js';
-import { eventually, readPartition, startCluster, type TestCluster } from './helpers.js';
+import { eventually, groupOn, leaderOf, readPartition, startCluster, type TestCluster } from './helpers.js';
 import { rawRequest } from './raw.js';
-
-async function groupOn(t: TestCluster, node: string, prefix: string): Promise<GroupStatus | undefined> {
-  return (await t.cluster.status(node)).groups.find((g) => g.group.startsWith(prefix));
-}
-
-async function leaderOf(t: TestCluster, prefix: string): Promise<string> {
-  let leader = '';
-  await eventually(
-    async () => {
-      for (const n of t.cluster.nodes) {
-        if (n.process === null) continue;
-        const g = await groupOn(t, n.id, prefix).catch(() => undefined);
-        if (g?.role === 'leader') leader = n.id;
-      }
-      return leader !== '';
-    },
-    10_000,
-    `a leader of ${prefix}`,
-  );
-  return leader;
-}
 
 describe('log start moved: followers behind the leader\'s log start', () => {
   let t: TestCluster | undefined;
@@ -87,7 +65,9 @@ describe('log start moved: followers behind the leader\'s log start', () => {
     const address = t.cluster.node(absent).address;
     await eventually(
       async () => {
-        const md = (await rawRequest(address, { type: 'metadata' })) as unknown as { topics: { name: string }[] };
+        const md = (await rawRequest(address, { type: 'metadata' })) as unknown as { topics?: { name: string }[] };
+        // A node that has not opened its metadata yet refuses (LEADER_NOT_AVAILABLE): ask again.
+        if (md.topics === undefined) return false;
         const known = new Set(md.topics.map((x) => x.name));
         return names.every((n) => known.has(n)) && !known.has('first');
       },

@@ -67,4 +67,28 @@ describe('a power loss between persisting a Ready and syncing it', () => {
     expect(g.raft.log.committed).toBe(1);
     g.close();
   });
+
+  it('a replica whose hard state rots after it voted does not vote again in that term (it used to start over at term 0)', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-group-'));
+    dirs.push(dir);
+    let g = open(dir);
+    g.raft.step({ type: 'vote', from: 'a', to: 'b', term: 5, lastIndex: 0, lastTerm: 0, transfer: false });
+    let rd = g.raft.ready();
+    await g.persist(rd);
+    await g.log.sync();
+    await g.finish(rd);
+    expect(rd.messages[0]).toMatchObject({ type: 'voteResp', reject: false });
+    g.close();
+    const file = path.join(dir, 'hardstate');
+    const b = fs.readFileSync(file);
+    b[b.length - 2] = b[b.length - 2]! ^ 0x01;
+    fs.writeFileSync(file, b);
+
+    g = open(dir);
+    g.raft.step({ type: 'vote', from: 'c', to: 'b', term: 5, lastIndex: 0, lastTerm: 0, transfer: false });
+    rd = g.raft.ready();
+    expect(rd.messages.find((m) => m.type === 'voteResp')).toMatchObject({ reject: true });
+    expect(g.raft.rejoin).not.toBeNull();
+    g.close();
+  });
 });

@@ -17,8 +17,9 @@ function groupRows(groups: readonly GroupStatus[]): string[][] {
   const rows: string[][] = [];
   for (const g of groups) {
     const hw = g.highWatermark === undefined ? '-' : `${g.highWatermark} (log ${g.logStartOffset ?? '?'}..${g.logEndOffset ?? '?'})`;
-    rows.push([g.group, g.role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, g.error ?? '']);
-    for (const r of g.replicas) rows.push([`  replica ${r.id}`, r.state, '', '', `match ${r.match}`, `next ${r.next}`, '', '', '']);
+    const role = g.rejoining !== undefined ? `${g.role} (rejoining)` : g.role;
+    rows.push([g.group, role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, g.error ?? '']);
+    for (const r of g.replicas) rows.push([`  replica ${r.id}`, r.rejoining === true ? `${r.state} (rejoining)` : r.state, '', '', `match ${r.match}`, `next ${r.next}`, '', '', '']);
   }
   return rows;
 }
@@ -49,7 +50,8 @@ export function statusCommand(program: Command, io: Io, run: Run): void {
                 continue;
               }
               const peers = a.status.peers.map((p) => `${p.id} ${p.connected ? 'connected' : 'disconnected'}`).join(', ');
-              io.out(`node ${a.id} (${a.address}${role}), up ${duration(a.status.uptimeMs)}, peers: ${peers || 'none'}\n`);
+              const folder = a.status.incarnation !== undefined ? `, data folder ${a.status.incarnation}` : '';
+              io.out(`node ${a.id} (${a.address}${role}), up ${duration(a.status.uptimeMs)}${folder}, peers: ${peers || 'none'}\n`);
               io.out(table(['GROUP', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LOG', 'HIGH WATERMARK', 'ERROR'], groupRows(a.status.groups), '  '));
               io.out('\n');
             }

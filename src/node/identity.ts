@@ -1,0 +1,107 @@
+/**
+ * A node's data folder and the cluster it belongs to (storage/identity.ts, DESIGN.md §9).
+ *
+ * At start the folder's identity is read, or written when the folder is new. A folder that is
+ * new under a node id the cluster already knows (the old one was lost, wiped, or replaced) must
+ * not vote as that node did: the node cannot tell a brand-new cluster from one it is coming back
+ * to, so it asks its peers (each says which cluster its folder belongs to when they connect):
+ *
+ * - a peer names a cluster: the cluster exists, and this node rejoins it: its metadata replica,
+ *   and each partition replica it opens while that one rejoins, start as learners
+ *   (raft/rejoin.ts);
+ * - a majority of the metadata voters (this node included) say they know of none: the cluster is
+ *   being created, and this node is one of its first voters.
+ *
+ * The first controller names the cluster (a random id, with the metadata voters it was created
+ * with) in the metadata log; every node writes it into its folder's identity when it applies it.
+ * One window is left: a folder wiped in the first moments of a cluster's life, before a majority
+ * has applied that entry, comes back as a first voter.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { quorumSize } from '../../raft/quorum.js';
+import type { NodeId } from '../../raft/types.js';
+import { HARD_STATE_FILE } from '../../storage/hard-state.js';
+import { readIdentity, writeIdentity, type FolderIdentity } from '../../storage/identity.js';
+import type { PeerIdentity } from '../transport/peer-transport.js';
+import { NodeStartError } from './errors.js';
+
+export type FreshStart = 'voter' | 'rejoin';
+
+export class NodeIdentity {
+  private current: FolderIdentity;
+
+  private constructor(
+    private readonly dataDir: string,
+    identity: FolderIdentity,
+    /** The folder was created by this start: whether the cluster exists is for the peers to say. */
+    readonly fresh: boolean,
+  ) {
+    this.current = identity;
+  }
+
+  /**
+   * Reads (or creates) the identity of `dataDir` for node `node`, whose `--peers` make
+   * `metaVoters` the metadata group's voters. Throws NodeStartError, saying what to do, for a
+   * folder of another node, a damaged identity, or voters that differ from the cluster's.
+   */
+  static open(dataDir: string, node: NodeId, metaVoters: readonly NodeId[]): NodeIdentity {
+    const r = readIdentity(dataDir);
+    if (r.kind === 'damaged') {
+      throw new NodeStartError(
+        `the identity of the data folder ${dataDir} is damaged (${r.reason}). It says which node and cluster the folder belongs to; without it the node cannot tell whether its data is its own. If this folder is node ${node}'s, move it away and start the node with an empty one: it rejoins the cluster as a new replica and copies its data from the others`,
+      );
+    }
+    if (r.kind === 'ok') {
+      const id = r.identity;
+      if (id.node !== node) throw new NodeStartError(`the data folder ${dataDir} belongs to node ${id.node}, not ${node}: check --id and --data`);
+      if (!sameSet(id.metaVoters, metaVoters)) {
+        throw new NodeStartError(
+          `--peers makes ${metaVoters.join(', ')} the metadata group's voters, but this cluster was created with ${id.metaVoters.join(', ')}. Changing them by editing --peers would change who decides without the cluster agreeing (two controllers could commit at once): start every node with the --peers list the cluster was created with`,
+        );
+      }
+      return new NodeIdentity(dataDir, id, false);
+    }
+    // No identity: a new folder, or one from before identities (its metadata group has a hard state).
+    const upgraded = fs.existsSync(path.join(dataDir, 'meta', HARD_STATE_FILE));
+    const id: FolderIdentity = { node, incarnation: randomBytes(8).toString('hex'), cluster: null, metaVoters: [...metaVoters], created: new Date().toISOString() };
+    writeIdentity(dataDir, id);
+    return new NodeIdentity(dataDir, id, !upgraded);
+  }
+
+  get identity(): FolderIdentity {
+    return this.current;
+  }
+
+  /** What this node tells its peers when they connect. */
+  peerIdentity(): PeerIdentity {
+    return { cluster: this.current.cluster ?? '', inc: this.current.incarnation };
+  }
+
+  /**
+   * The cluster's id, from a peer or from the metadata log: written into the folder the first
+   * time; null when it agrees, else why it does not.
+   */
+  learnCluster(cluster: string): string | null {
+    if (this.current.cluster === cluster) return null;
+    if (this.current.cluster !== null) return `this node's data folder belongs to cluster ${this.current.cluster}, not ${cluster}`;
+    this.current = { ...this.current, cluster };
+    writeIdentity(this.dataDir, this.current);
+    return null;
+  }
+}
+
+/**
+ * For a fresh folder: whether what the peers said so far decides it. `heard` maps each peer
+ * heard from to its cluster id ('' for none).
+ */
+export function freshStart(self: NodeId, metaVoters: readonly NodeId[], heard: ReadonlyMap<NodeId, string>): { start: FreshStart; cluster: string | null } | null {
+  for (const cluster of heard.values()) if (cluster !== '') return { start: 'rejoin', cluster };
+  const knowNone = metaVoters.filter((v) => v === self || heard.has(v)).length;
+  return knowNone >= quorumSize(metaVoters.length) ? { start: 'voter', cluster: null } : null;
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+}

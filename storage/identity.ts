@@ -1,0 +1,49 @@
+/**
+ * `identity`: who a node's data folder belongs to, written once when the folder is created and
+ * checked at every start (DESIGN.md §9). An atomic file (atomic-file.ts) whose body is JSON:
+ *
+ *     {"node":"n3","incarnation":"9f2c41d07ab3e615","cluster":"c7d1...","metaVoters":["n1","n2","n3"],"created":"2026-12-02T15:28:19.000Z"}
+ *
+ * - `incarnation`: a random id for this folder's life. A node id that comes back with another
+ *   incarnation is a new replica under an old name: it lost whatever the old one acknowledged.
+ * - `cluster`: the cluster's id, once this node has learned it (null until then): the first
+ *   controller picks it, and a folder of another cluster is refused.
+ * - `metaVoters`: the metadata group's voters, as the cluster was created with them. Editing
+ *   `--peers` on a restart would change them without consensus, so a node whose `--peers` gives
+ *   other voters refuses to start.
+ */
+import path from 'node:path';
+import { readFileChecked, writeFileAtomic } from './atomic-file.js';
+
+const MAGIC = 0x524c4944; // "RLID"
+export const IDENTITY_FILE = 'identity';
+
+export interface FolderIdentity {
+  readonly node: string;
+  readonly incarnation: string;
+  readonly cluster: string | null;
+  readonly metaVoters: readonly string[];
+  readonly created: string;
+}
+
+export type IdentityRead = { readonly kind: 'ok'; readonly identity: FolderIdentity } | { readonly kind: 'missing' } | { readonly kind: 'damaged'; readonly reason: string };
+
+export function readIdentity(dir: string): IdentityRead {
+  const r = readFileChecked(path.join(dir, IDENTITY_FILE), MAGIC);
+  if (r.kind !== 'ok') return r;
+  let v: Partial<Record<keyof FolderIdentity, unknown>>;
+  try {
+    v = JSON.parse(Buffer.from(r.body).toString('utf8')) as typeof v;
+  } catch (err) {
+    return { kind: 'damaged', reason: `its body is not JSON: ${(err as Error).message}` };
+  }
+  const strs = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  if (typeof v.node !== 'string' || typeof v.incarnation !== 'string' || !(v.cluster === null || typeof v.cluster === 'string') || !strs(v.metaVoters) || typeof v.created !== 'string') {
+    return { kind: 'damaged', reason: `its fields are not a folder identity: ${JSON.stringify(v).slice(0, 200)}` };
+  }
+  return { kind: 'ok', identity: { node: v.node, incarnation: v.incarnation, cluster: v.cluster, metaVoters: v.metaVoters, created: v.created } };
+}
+
+export function writeIdentity(dir: string, id: FolderIdentity): void {
+  writeFileAtomic(path.join(dir, IDENTITY_FILE), MAGIC, Buffer.from(JSON.stringify(id), 'utf8'));
+}

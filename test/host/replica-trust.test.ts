@@ -1,0 +1,126 @@
+/**
+ * openReplica (src/host/replica-trust.ts): a replica whose disk cannot show what it promised
+ * rejoins as a learner instead of voting with what is left.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { seededRandom } from '../../raft/random.js';
+import { EntryKind, type Entry, type HardState } from '../../raft/types.js';
+import { HARD_STATE_FILE, readHardState, saveHardState } from '../../storage/hard-state.js';
+import { SegmentLog } from '../../storage/segment-log.js';
+import { SyncLedger } from '../../storage/sync-ledger.js';
+import { openReplica, type OpenedReplica } from '../../src/host/replica-trust.js';
+import { quiet } from '../partition/harness.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-trust-'));
+  dirs.push(d);
+  return d;
+}
+
+function entries(n: number, term: number): Entry[] {
+  return Array.from({ length: n }, (_, k) => ({ index: k + 1, term, kind: EntryKind.Normal, data: Buffer.from(`e${k + 1}`) }));
+}
+
+/** A replica that voted for n2 in term 3 and synced entries 1-5 of term 3 (marked in the ledger). */
+async function healthy(dir: string): Promise<void> {
+  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false });
+  log.append(entries(5, 3));
+  await log.sync();
+  log.close();
+  saveHardState(dir, { term: 3, vote: 'n2', commit: 4 });
+  const ledger = SyncLedger.open(dir);
+  ledger.record('g', { index: 5, term: 3 });
+  await ledger.close();
+}
+
+async function open(dir: string, fresh: 'voter' | 'rejoin' = 'voter'): Promise<OpenedReplica & { saved: HardState | null }> {
+  const ledger = SyncLedger.open(dir);
+  const r = openReplica({ group: 'g', name: 'group g', dir, log: { dir: path.join(dir, 'log'), recordBatches: false }, ledger, fresh, random: seededRandom(7), logger: quiet });
+  r.log.close();
+  await ledger.close();
+  const hs = readHardState(dir);
+  return { ...r, saved: hs.kind === 'ok' ? hs.hardState : null };
+}
+
+describe('opening a replica', () => {
+  it('a sound replica keeps its term, vote and log', async () => {
+    const dir = tmp();
+    await healthy(dir);
+    const r = await open(dir);
+    expect(r.damage).toEqual([]);
+    expect(r.hardState).toEqual({ term: 3, vote: 'n2', commit: 4, rejoin: null });
+  });
+
+  it('a damaged hard state is not a fresh start: the replica rejoins, keeping its log and the term of its last entry', async () => {
+    const dir = tmp();
+    await healthy(dir);
+    const file = path.join(dir, HARD_STATE_FILE);
+    const b = fs.readFileSync(file);
+    b[b.length - 2] = b[b.length - 2]! ^ 0x01;
+    fs.writeFileSync(file, b);
+    const r = await open(dir);
+    expect(r.damage.join()).toMatch(/hard state is damaged/);
+    expect(r.hardState.rejoin).toMatch(/^[0-9a-f]{16}$/);
+    expect(r.hardState.term).toBe(3);
+    expect(r.log.lastIndex()).toBe(5);
+    // Written at once: a restart before anything else happens is still rejoining.
+    expect(r.saved).toEqual(r.hardState);
+  });
+
+  it('a hard state missing beside a log that holds entries is damage too', async () => {
+    const dir = tmp();
+    await healthy(dir);
+    fs.rmSync(path.join(dir, HARD_STATE_FILE));
+    const r = await open(dir);
+    expect(r.damage.join()).toMatch(/hard state \(term and vote\) is missing/);
+    expect(r.hardState.rejoin).not.toBeNull();
+  });
+
+  it('a log cut below what it had synced (a torn-looking tail that was acknowledged) makes the replica rejoin', async () => {
+    const dir = tmp();
+    await healthy(dir);
+    const seg = path.join(dir, 'log', fs.readdirSync(path.join(dir, 'log')).find((f) => f.endsWith('.log'))!);
+    const b = fs.readFileSync(seg);
+    b[b.length - 2] = b[b.length - 2]! ^ 0x40; // the last frame fails its checksum: recovery cuts it
+    fs.writeFileSync(seg, b);
+    const r = await open(dir);
+    expect(r.log.lastIndex()).toBe(4);
+    expect(r.damage).toEqual(['its log ends at index 4 (term 3) but had been synced up to index 5 (term 3)']);
+    expect(r.hardState).toMatchObject({ term: 3, vote: 'n2' });
+    expect(r.hardState.rejoin).not.toBeNull();
+    // The mark now says what is there: the next start does not find new damage.
+    const again = await open(dir);
+    expect(again.damage).toEqual([]);
+    expect(again.hardState.rejoin).toBe(r.hardState.rejoin);
+  });
+
+  it('a log corrupt before its end keeps its valid prefix and rejoins (it used to refuse to open)', async () => {
+    const dir = tmp();
+    await healthy(dir);
+    const seg = path.join(dir, 'log', fs.readdirSync(path.join(dir, 'log')).find((f) => f.endsWith('.log'))!);
+    const b = fs.readFileSync(seg);
+    b[40] = b[40]! ^ 0xff; // inside the first frames, with valid frames after
+    fs.writeFileSync(seg, b);
+    expect(() => SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false }).close()).toThrow(/is corrupt/);
+    const r = await open(dir);
+    expect(r.damage.join()).toMatch(/its log is corrupt/);
+    expect(r.log.lastIndex()).toBeLessThan(5);
+    expect(r.hardState.rejoin).not.toBeNull();
+  });
+
+  it('a missing replica on a node that is itself rejoining the cluster rejoins; on any other node it is a new voter', async () => {
+    expect((await open(tmp(), 'voter')).hardState).toEqual({ term: 0, vote: null, commit: 0, rejoin: null });
+    const r = await open(tmp(), 'rejoin');
+    expect(r.damage).toEqual([]);
+    expect(r.hardState).toMatchObject({ term: 0, vote: null });
+    expect(r.hardState.rejoin).not.toBeNull();
+  });
+});
