@@ -20,10 +20,12 @@ describe('the runtime flags a node starts with', () => {
   /** The node's warnings up to the line that says it listens (written after them, in order). */
   const warningsAtStart = async (c: LocalCluster): Promise<string[]> => {
     for (let i = 0; i < 100; i++) {
-      const lines = fs
-        .readFileSync(c.nodes[0]!.logFile, 'utf8')
-        .trim()
+      // The node may be writing its last line as it is read: only whole lines count.
+      const text = fs.readFileSync(c.nodes[0]!.logFile, 'utf8');
+      const lines = text
+        .slice(0, text.lastIndexOf('\n') + 1)
         .split('\n')
+        .filter((l) => l !== '')
         .map((l) => JSON.parse(l) as { level: number; msg: string });
       if (lines.some((l) => l.msg.includes('listening on'))) return lines.filter((l) => l.level === 40).map((l) => l.msg);
       await sleep(50);
