@@ -11,13 +11,41 @@ import { crc32c } from './crc32c.js';
 
 const HEADER_BYTES = 12;
 
-export function writeFileAtomic(file: string, magic: number, body: Uint8Array): void {
-  const tmp = `${file}.tmp`;
+function framed(magic: number, body: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(HEADER_BYTES + body.byteLength);
   out.writeUInt32BE(magic >>> 0, 0);
   out.writeUInt32BE(crc32c(body), 4);
   out.writeUInt32BE(body.byteLength, 8);
   out.set(body, HEADER_BYTES);
+  return out;
+}
+
+/**
+ * writeFileAtomic off the event loop (the writes and fsyncs run on the threadpool), for large
+ * files written in the background. Callers must not run two for the same file at once.
+ */
+export async function writeFileAtomicAsync(file: string, magic: number, body: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp`;
+  const out = framed(magic, body);
+  const h = await fs.promises.open(tmp, 'w');
+  try {
+    await h.writeFile(out);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  await fs.promises.rename(tmp, file);
+  const d = await fs.promises.open(path.dirname(file), 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+export function writeFileAtomic(file: string, magic: number, body: Uint8Array): void {
+  const tmp = `${file}.tmp`;
+  const out = framed(magic, body);
   const fd = fs.openSync(tmp, 'w');
   try {
     fs.writeSync(fd, out, 0, out.length, 0);

@@ -131,6 +131,9 @@ export const LIMITS = {
 
 export type Acks = 'all' | 'leader' | 'none';
 
+/** A producer epoch is an int16 (Kafka's RecordBatch field); past it, a producer takes a new id. */
+export const PRODUCER_EPOCH_MAX = 32767;
+
 export interface TopicConfig {
   /** Bytes kept per partition before whole segments are dropped; -1 keeps everything. */
   readonly retentionBytes: number;
@@ -216,9 +219,20 @@ export interface DeleteTopicsRequest {
   readonly timeoutMs: number;
 }
 
+/**
+ * A producer id and epoch for an idempotent producer. With `transactionalId`, the same id as the
+ * last producer of that transactional id, one epoch later: that one is fenced (its batches are
+ * refused with INVALID_PRODUCER_EPOCH). With `producerId` and `producerEpoch` (a producer that
+ * lost track of its sequence numbers re-initializing, as Kafka's KIP-360), the same id one epoch
+ * later, instead of a new id; refused with INVALID_PRODUCER_EPOCH if another producer took a
+ * later epoch of it since.
+ */
 export interface InitProducerIdRequest {
   readonly type: 'initProducerId';
   readonly timeoutMs: number;
+  readonly transactionalId?: string;
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
 }
 
 export interface StatusRequest {

@@ -6,6 +6,7 @@
 import {
   ErrorCode,
   LIMITS,
+  PRODUCER_EPOCH_MAX,
   REQUEST_TYPES,
   topicNameProblem,
   type CreateTopicSpec,
@@ -171,8 +172,14 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       const topics = f.list(o, 'topics', LIMITS.topicsPerRequestMax).map((t) => f.topic({ t }, 't'));
       return { type, topics, timeoutMs };
     }
-    case 'initProducerId':
-      return { type, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'initProducerId': {
+      const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
+      const transactionalId = o['transactionalId'] === undefined ? undefined : f.ident(o, 'transactionalId');
+      const reinit = o['producerId'] !== undefined || o['producerEpoch'] !== undefined;
+      const producerId = reinit ? f.int(o, 'producerId', 0, Number.MAX_SAFE_INTEGER) : undefined;
+      const producerEpoch = reinit ? f.int(o, 'producerEpoch', 0, PRODUCER_EPOCH_MAX) : undefined;
+      return { type, timeoutMs, ...(transactionalId !== undefined ? { transactionalId } : {}), ...(producerId !== undefined ? { producerId, producerEpoch } : {}) };
+    }
     case 'status':
       return { type };
     case 'findCoordinator':

@@ -40,6 +40,12 @@ export interface ProducerOptions {
   /** How long a leader may wait for replication before answering (default 30 s). */
   readonly requestTimeoutMs?: number;
   readonly retry?: Partial<RetryOptions>;
+  /**
+   * Names this producer across restarts: a new producer with the same transactional id takes the
+   * same producer id one epoch later, and the old one (a zombie that is still running) is fenced:
+   * its batches are refused with INVALID_PRODUCER_EPOCH.
+   */
+  readonly transactionalId?: string;
   /** For tests: the source of randomness of sticky partitioning. */
   readonly random?: () => number;
 }
@@ -83,6 +89,11 @@ export class Producer {
   private readonly chooser: PartitionChooser;
   private identity: Identity | null = null;
   private identityPending: Promise<Identity> | null = null;
+  /** The identity whose sequence numbers were lost: re-initialized one epoch later rather than replaced. */
+  private reinit: Identity | null = null;
+  /** Set once another producer with this transactional id took over: every later send fails with it. */
+  private fenced: RaftlogError | null = null;
+  private readonly transactionalId: string | undefined;
   private generation = 0;
   private connected: Promise<void> | null = null;
   /** `connected` has resolved (and no disconnect since). */
@@ -102,6 +113,11 @@ export class Producer {
   constructor(cluster: Cluster, opts: ProducerOptions = {}) {
     this.cluster = cluster;
     this.idempotent = opts.idempotent ?? true;
+    if (opts.transactionalId !== undefined && (typeof opts.transactionalId !== 'string' || opts.transactionalId.length === 0 || opts.transactionalId.length > LIMITS.groupIdLengthMax)) {
+      throw invalidArgument(`transactionalId must be 1 to ${LIMITS.groupIdLengthMax} characters`);
+    }
+    if (opts.transactionalId !== undefined && opts.idempotent === false) throw invalidArgument('a transactionalId needs an idempotent producer');
+    this.transactionalId = opts.transactionalId;
     this.acks = checkAcks(opts.acks ?? 'all');
     this.deliveryTimeoutMs = positive(opts.deliveryTimeoutMs ?? 120_000, 'deliveryTimeoutMs');
     this.requestTimeoutMs = Math.min(positive(opts.requestTimeoutMs ?? 30_000, 'requestTimeoutMs'), LIMITS.requestTimeoutMsMax);
@@ -158,6 +174,7 @@ export class Producer {
    */
   private enqueue(req: ProducerBatchRequest): Promise<RecordMetadata[]> {
     if (typeof req !== 'object' || req === null) throw invalidArgument('sendBatch() takes { topicMessages, acks? }');
+    if (this.fenced !== null) throw this.fenced;
     const acks = checkAcks(req.acks ?? this.acks);
     if (!isList(req.topicMessages)) throw invalidArgument('topicMessages must be an array');
     const placed: Placement[] = [];
@@ -443,8 +460,14 @@ export class Producer {
     for (const r of b.records) r.op.fail(err);
     this.accumulator.release(q);
     const sequenceLost = err.outcomeUnknown || err.code === ErrorCode.OutOfOrderSequence || err.code === ErrorCode.InvalidProducerEpoch;
-    if (b.sequence && b.attempts > 0 && sequenceLost && this.identity?.generation === b.sequence.generation) {
-      this.cluster.logger.warn(`${q.topic}/${q.partition}: a batch failed with ${err.code}; taking a new producer id`);
+    if (this.transactionalId !== undefined && err.code === ErrorCode.InvalidProducerEpoch && this.fenced === null) {
+      // A newer producer with our transactional id: we are the zombie, and stay fenced (Kafka's ProducerFencedException).
+      this.fenced = new RaftlogError(ErrorCode.InvalidProducerEpoch, `this producer was fenced: another producer with transactional id '${this.transactionalId}' took over (${err.message}); create a new producer to write again`, { retriable: false });
+      this.cluster.logger.warn(this.fenced.message);
+    } else if (b.sequence && b.attempts > 0 && sequenceLost && this.identity?.generation === b.sequence.generation) {
+      // The same id one epoch later (KIP-360), not a new one: ids are kept by every partition.
+      this.cluster.logger.warn(`${q.topic}/${q.partition}: a batch failed with ${err.code}; re-initializing producer ${this.identity.producerId} at a new epoch`);
+      this.reinit = this.identity;
       this.identity = null;
     }
     this.afterBatch();
@@ -472,11 +495,24 @@ export class Producer {
 
   private ensureIdentity(): Promise<Identity> {
     if (this.identity) return Promise.resolve(this.identity);
+    const reinit = this.reinit;
+    const ask = {
+      type: 'initProducerId',
+      timeoutMs: this.requestTimeoutMs,
+      ...(this.transactionalId !== undefined ? { transactionalId: this.transactionalId } : reinit !== null ? { producerId: reinit.producerId, producerEpoch: reinit.producerEpoch } : {}),
+    } as const;
     this.identityPending ??= this.cluster
-      .toController({ type: 'initProducerId', timeoutMs: this.requestTimeoutMs }, localTimeout(this.requestTimeoutMs), this.retry)
+      .toController(ask, localTimeout(this.requestTimeoutMs), this.retry)
+      .catch((err: unknown) => {
+        // Another producer took a later epoch of this id: fall back to a new id, unless the id is
+        // this producer's by transactional id (then this producer is the zombie).
+        if (reinit === null || this.transactionalId !== undefined || !(err instanceof RaftlogError) || err.code !== ErrorCode.InvalidProducerEpoch) throw err;
+        return this.cluster.toController({ type: 'initProducerId', timeoutMs: this.requestTimeoutMs }, localTimeout(this.requestTimeoutMs), this.retry);
+      })
       .then((r) => {
         const identity = { producerId: r.producerId, producerEpoch: r.producerEpoch, generation: ++this.generation };
         this.identity = identity;
+        this.reinit = null;
         return identity;
       })
       .finally(() => {

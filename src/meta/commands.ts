@@ -17,7 +17,10 @@ export type MetaCommand =
       readonly assignments: readonly (readonly string[])[];
     }
   | { readonly type: 'deleteTopic'; readonly name: string }
+  /** A new producer id, epoch 0 (written by earlier versions; initProducerId now). */
   | { readonly type: 'allocateProducerId' }
+  /** A producer id and epoch (InitProducerIdRequest says which): new, or one epoch later than the last. */
+  | { readonly type: 'initProducerId'; readonly transactionalId?: string; readonly producerId?: number; readonly producerEpoch?: number }
   /** A join phase completed: the group's next generation and its members (none: the group is empty). */
   | {
       readonly type: 'groupGeneration';
@@ -56,6 +59,20 @@ export interface NodeRecord {
 }
 
 export const CLUSTER_KEY = 'cluster';
+
+/** The producer id and epoch last given for a transactional id, or a producer id's last epoch. */
+export interface ProducerEpochRecord {
+  readonly producerId: number;
+  readonly epoch: number;
+}
+
+export function transactionalKey(transactionalId: string): string {
+  return `producer/txn/${encodeURIComponent(transactionalId)}`;
+}
+
+export function producerEpochKey(producerId: number): string {
+  return `producer/epoch/${producerId}`;
+}
 
 export function nodeKey(node: string): string {
   return `node/${encodeURIComponent(node)}`;

@@ -21,7 +21,7 @@ import { decodeFrame, encodeFrame } from '../api/codec.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
-import { ErrorCode, type ApiError } from '../api/protocol.js';
+import { ErrorCode, PRODUCER_EPOCH_MAX, type ApiError } from '../api/protocol.js';
 import {
   CLUSTER_KEY,
   decodeCommand,
@@ -30,11 +30,14 @@ import {
   nodeKey,
   offsetKey,
   offsetPrefix,
+  producerEpochKey,
+  transactionalKey,
   type ClusterRecord,
   type GroupRecord,
   type MetaCommand,
   type NodeRecord,
   type OffsetCommit,
+  type ProducerEpochRecord,
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
@@ -283,8 +286,10 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'allocateProducerId': {
         const id = this.store.get<number>(NEXT_PRODUCER_ID) ?? 1;
-        return { ops: [{ type: 'put', key: NEXT_PRODUCER_ID, value: id + 1 }], result: { ok: true, value: id }, topics: false };
+        return { ops: [{ type: 'put', key: NEXT_PRODUCER_ID, value: id + 1 }], result: { ok: true, value: { producerId: id, producerEpoch: 0 } }, topics: false };
       }
+      case 'initProducerId':
+        return this.initProducerId(cmd);
       case 'groupGeneration': {
         const prev = this.consumerGroup(cmd.group);
         if ((prev?.generation ?? 0) + 1 !== cmd.generation) {
@@ -359,6 +364,39 @@ export class MetaStateMachine implements GroupStateMachine {
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  /**
+   * A producer id and epoch (protocol.ts's InitProducerIdRequest): new; the next epoch of a
+   * transactional id's producer, fencing the last one; or the next epoch of a producer that
+   * re-initializes, unless another took a later epoch of its id. Past the last epoch, a new id.
+   */
+  private initProducerId(cmd: Extract<MetaCommand, { type: 'initProducerId' }>): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    const ops: StateOp[] = [];
+    const fresh = (): ProducerEpochRecord => {
+      const id = this.store.get<number>(NEXT_PRODUCER_ID) ?? 1;
+      ops.push({ type: 'put', key: NEXT_PRODUCER_ID, value: id + 1 });
+      return { producerId: id, epoch: 0 };
+    };
+    const next = (r: ProducerEpochRecord): ProducerEpochRecord => (r.epoch >= PRODUCER_EPOCH_MAX ? fresh() : { producerId: r.producerId, epoch: r.epoch + 1 });
+    let given: ProducerEpochRecord;
+    if (cmd.transactionalId !== undefined) {
+      const last = this.store.get<ProducerEpochRecord>(transactionalKey(cmd.transactionalId));
+      given = last === undefined ? fresh() : next(last);
+      ops.push({ type: 'put', key: transactionalKey(cmd.transactionalId), value: given });
+    } else if (cmd.producerId !== undefined) {
+      const allocated = cmd.producerId < (this.store.get<number>(NEXT_PRODUCER_ID) ?? 1);
+      const last = this.store.get<ProducerEpochRecord>(producerEpochKey(cmd.producerId)) ?? { producerId: cmd.producerId, epoch: 0 };
+      if (!allocated) return { ops: [], result: { ok: false, code: ErrorCode.InvalidRequest, message: `producer id ${cmd.producerId} was never given out; ask for a new one` }, topics: false };
+      if ((cmd.producerEpoch ?? 0) !== last.epoch) {
+        return { ops: [], result: { ok: false, code: ErrorCode.InvalidProducerEpoch, message: `producer ${cmd.producerId} is at epoch ${last.epoch}, not ${cmd.producerEpoch}: another producer took it over` }, topics: false };
+      }
+      given = next(last);
+      if (given.producerId === cmd.producerId) ops.push({ type: 'put', key: producerEpochKey(cmd.producerId), value: given });
+    } else {
+      given = fresh();
+    }
+    return { ops, result: { ok: true, value: { producerId: given.producerId, producerEpoch: given.epoch } }, topics: false };
   }
 
   /** Writes offsets of existing partitions; the others get UNKNOWN_TOPIC_OR_PARTITION. */

@@ -14,6 +14,7 @@ import {
   type CreateTopicSpec,
   type DeleteTopicsRequest,
   type DeleteTopicsResponse,
+  type InitProducerIdRequest,
   type InitProducerIdResponse,
   type TopicResult,
 } from '../api/protocol.js';
@@ -163,11 +164,13 @@ export class Controller {
     return { topics: results };
   }
 
-  async initProducerId(timeoutMs: number): Promise<InitProducerIdResponse> {
+  async initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {
     this.requireController();
-    const r = await this.propose({ type: 'allocateProducerId' }, Date.now() + timeoutMs);
-    if (!r.ok) throw new AdminError(ErrorCode.UnknownServerError, r.message);
-    return { producerId: r.value as number, producerEpoch: 0 };
+    const { transactionalId, producerId, producerEpoch } = req;
+    const cmd = { type: 'initProducerId', ...(transactionalId !== undefined ? { transactionalId } : {}), ...(producerId !== undefined ? { producerId, producerEpoch } : {}) } as const;
+    const r = await this.propose(cmd, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new AdminError(r.code, r.message);
+    return r.value as InitProducerIdResponse;
   }
 
   private async propose(cmd: Parameters<RaftlogNode['meta']['propose']>[0], deadline: number): Promise<MetaResult> {

@@ -42,7 +42,7 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
     case 'deleteTopics':
       return node.controller.deleteTopics(req);
     case 'initProducerId':
-      return node.controller.initProducerId(req.timeoutMs);
+      return node.controller.initProducerId(req);
     case 'status':
       return node.status();
     case 'transferLeadership':

@@ -22,7 +22,7 @@ import { openReplica } from '../host/replica-trust.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { META_GROUP, partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
 import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/meta-state.js';
-import { Partition } from '../partition/partition.js';
+import { PRODUCER_ID_EXPIRATION_MS, Partition } from '../partition/partition.js';
 import { HttpServer } from '../server/http.js';
 import type { PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport } from '../transport/peer-transport.js';
@@ -61,6 +61,8 @@ export interface NodeConfig {
   readonly metaSnapshotEvery?: number;
   /** Segment size of the metadata log (default 8 MiB); whole segments are dropped after a snapshot. */
   readonly metaSegmentBytes?: number;
+  /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
+  readonly producerIdExpirationMs?: number;
   /** Serve POST /chaos/network (testing only). */
   readonly chaosEndpoints?: boolean;
   /** Cheat in a named way (testing only; see mutants.ts). */
@@ -411,7 +413,7 @@ export class RaftlogNode {
       return;
     }
     const { log, hardState } = opened;
-    const p = new Partition(topic, partition, log, dir, this.logger, this.mutant);
+    const p = new Partition(topic, partition, log, dir, this.logger, this.mutant, this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS);
     const group = new RaftGroup({
       id,
       self: this.config.id,
@@ -450,6 +452,8 @@ export class RaftlogNode {
       try {
         const n = p.enforceRetention();
         if (n > 0) this.logger.info({ partition: p.name, segments: n }, `retention dropped ${n} segment(s) of ${p.name}`);
+        const expired = p.expireProducers();
+        if (expired > 0) this.logger.info({ partition: p.name, producers: expired }, `${p.name}: forgot ${expired} producer id(s) with no write for ${this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS} ms`);
       } catch (err) {
         p.group.fail(err);
       }

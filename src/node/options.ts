@@ -32,6 +32,7 @@ export interface CliOptions {
   retentionCheckMs: string;
   metaSnapshotEvery: string;
   metaSegmentBytes: string;
+  producerIdExpirationMs: string;
 }
 
 export function command(): Command {
@@ -62,6 +63,11 @@ export function command(): Command {
     .addOption(new Option('--retention-check-ms <ms>', 'how often retention runs over every partition').default('30000').env('RAFTLOG_RETENTION_CHECK_MS'))
     .addOption(new Option('--meta-snapshot-every <n>', 'metadata entries applied between metadata snapshots (the metadata log is compacted after each)').default('10000').env('RAFTLOG_META_SNAPSHOT_EVERY'))
     .addOption(new Option('--meta-segment-bytes <n>', 'segment size of the metadata log').default(String(8 * 1024 * 1024)).env('RAFTLOG_META_SEGMENT_BYTES'))
+    .addOption(
+      new Option('--producer-id-expiration-ms <ms>', "a producer id with no write for this long is forgotten by each partition (a batch it retries later is taken as new), as Kafka's producer.id.expiration.ms")
+        .default(String(24 * 3600 * 1000))
+        .env('RAFTLOG_PRODUCER_ID_EXPIRATION_MS'),
+    )
     .addOption(new Option('--chaos-endpoints', 'TESTING ONLY: serve POST /chaos/network, which makes this node drop traffic to and from chosen peers').env('RAFTLOG_CHAOS_ENDPOINTS'))
     .addOption(new Option('--unsafe-mutant <name>', 'TESTING ONLY: make this node cheat in a named way, to prove the chaos checker catches it').choices(MUTANT_NAMES).env('RAFTLOG_UNSAFE_MUTANT'))
     .showHelpAfterError();
@@ -111,6 +117,7 @@ const DEFAULTS: Record<string, string> = {
   retentionCheckMs: '30000',
   metaSnapshotEvery: '10000',
   metaSegmentBytes: String(8 * 1024 * 1024),
+  producerIdExpirationMs: String(24 * 3600 * 1000),
 };
 
 /** Turns parsed flags into a node's configuration, or a NodeStartError saying what is wrong. */
@@ -149,6 +156,7 @@ export function toNodeConfig(raw: CliOptions): NodeConfig {
     retentionCheckMs: int('retention-check-ms', o.retentionCheckMs, 100),
     metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
+    producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
     chaosEndpoints: o.chaosEndpoints === true,
     unsafeMutant: (o.unsafeMutant as Mutant | undefined) ?? null,
   };

@@ -16,16 +16,16 @@
  * the offset after the last applied batch.
  *
  * Files beside the log: `producers` (the producer state at an applied index, so a restart does not
- * re-apply the whole log).
+ * re-apply the whole log; producer-state.ts has its format), written in the background every
+ * PRODUCERS_SNAPSHOT_EVERY batches, never inside apply.
  */
 import path from 'node:path';
 import { RaftError, RaftErrorCode } from '../../raft/errors.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
-import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
+import { readFileChecked, writeFileAtomic, writeFileAtomicAsync } from '../../storage/atomic-file.js';
 import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { RecordBatchError, readBatchHeader, records, verifyBatch, writeBaseOffset, writePartitionLeaderEpoch } from '../../storage/record-batch.js';
 import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
-import { decodeFrame, encodeFrame } from '../api/codec.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
@@ -107,11 +107,13 @@ interface InFlight extends BatchSeq {
   readonly producerId: number;
 }
 
-const PRODUCERS_MAGIC = 0x524c5053; // "RLPS"
+const PRODUCERS_MAGIC = 0x524c5032; // "RLP2" (binary, producer-state.ts; "RLPS" files, msgpack, are rebuilt from the log)
 /** A batch's base offset and length fields come before the bytes its length counts. */
 const BATCH_LENGTH_PREFIX = 12;
 /** Write the producer-state snapshot after this many applied batches. */
 const PRODUCERS_SNAPSHOT_EVERY = 10_000;
+/** Kafka's default producer.id.expiration.ms: a day. */
+export const PRODUCER_ID_EXPIRATION_MS = 24 * 3600 * 1000;
 
 export interface ReadResult {
   readonly batches: Uint8Array[];
@@ -134,6 +136,7 @@ export class Partition implements GroupStateMachine {
   private readonly hwWaiters = new Set<() => void>();
   private readonly reads = new ReadWaiters();
   private batchesSinceSnapshot = 0;
+  private savingProducers = false;
   private closed = false;
 
   constructor(
@@ -144,16 +147,25 @@ export class Partition implements GroupStateMachine {
     private readonly logger: Logger,
     /** A cheat for testing the chaos checker (see src/node/mutants.ts); null normally. */
     private readonly mutant: Mutant | null = null,
+    /** A producer id with no write for this long is forgotten (producer-state.ts). */
+    private readonly producerIdExpirationMs: number = PRODUCER_ID_EXPIRATION_MS,
+    private readonly clock: () => number = Date.now,
   ) {}
 
   /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
   loadProducerState(): number {
     const r = readFileChecked(path.join(this.dir, 'producers'), PRODUCERS_MAGIC);
-    if (r.kind === 'damaged') this.logger.warn({ partition: this.name, why: r.reason }, `${this.name}: the producer-state snapshot is damaged (${r.reason}); rebuilding it from the log`);
+    if (r.kind === 'damaged') this.logger.warn({ partition: this.name, why: r.reason }, `${this.name}: the producer-state snapshot is unreadable (${r.reason}); rebuilding it from the log`);
     if (r.kind !== 'ok') return this.log.firstIndex() - 1;
-    const v = decodeFrame(r.body) as { index: number; producers: [number, { epoch: number; lastSeq: number; recent: BatchSeq[] }][] };
+    let v: { index: number; state: ProducerState };
+    try {
+      v = ProducerState.decode(r.body);
+    } catch (err) {
+      this.logger.warn({ partition: this.name, why: (err as Error).message }, `${this.name}: the producer-state snapshot is unreadable; rebuilding it from the log`);
+      return this.log.firstIndex() - 1;
+    }
     if (v.index > this.log.lastIndex() || v.index < this.log.firstIndex() - 1) return this.log.firstIndex() - 1;
-    this.producers = ProducerState.fromJSON(v.producers);
+    this.producers = v.state;
     return v.index;
   }
 
@@ -368,7 +380,7 @@ export class Partition implements GroupStateMachine {
         const h = readBatchHeader(e.data);
         this.highWatermark = h.baseOffset + h.lastOffsetDelta + 1;
         if (h.producerId >= 0) {
-          this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset });
+          this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset }, this.clock());
           this.dropInFlight(h.producerId, e.index);
         }
         this.batchesSinceSnapshot++;
@@ -381,7 +393,15 @@ export class Partition implements GroupStateMachine {
     if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
     this.reads.serve(this.appliedIndex, this.appliedTerm);
     for (const w of [...this.hwWaiters]) w();
-    if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY) this.saveProducerState();
+    if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY && !this.savingProducers) {
+      // Encoded now (it must be the state at this index), written in the background.
+      this.batchesSinceSnapshot = 0;
+      this.savingProducers = true;
+      const body = this.producers.encode(this.appliedIndex);
+      writeFileAtomicAsync(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, body)
+        .catch((err: unknown) => this.logger.warn({ partition: this.name, err: (err as Error).message }, 'could not save the producer state; a restart will rebuild it from the log'))
+        .finally(() => (this.savingProducers = false));
+    }
   }
 
   /** Resolves or fails the produce requests waiting on entry `e`'s index. */
@@ -436,10 +456,16 @@ export class Partition implements GroupStateMachine {
     return this.log.enforceRetention({ retentionBytes: this.topic.config.retentionBytes, retentionMs: this.topic.config.retentionMs, upToIndex: this.appliedIndex });
   }
 
+  /** Forgets producers with no write for the expiration time (producer-state.ts); returns how many. */
+  expireProducers(): number {
+    return this.producers.expire(this.clock(), this.producerIdExpirationMs);
+  }
+
+  /** Saves the producer state now (the node stops: nothing else runs). */
   saveProducerState(): void {
     this.batchesSinceSnapshot = 0;
     try {
-      writeFileAtomic(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, encodeFrame({ index: this.appliedIndex, producers: this.producers.toJSON() }));
+      writeFileAtomic(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, this.producers.encode(this.appliedIndex));
     } catch (err) {
       this.logger.warn({ partition: this.name, err: (err as Error).message }, 'could not save the producer state; a restart will rebuild it from the log');
     }

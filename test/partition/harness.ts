@@ -27,12 +27,12 @@ export interface SoloPartition {
   close(): Promise<void>;
 }
 
-export async function soloPartition(): Promise<SoloPartition> {
+export async function soloPartition(o: { producerIdExpirationMs?: number; clock?: () => number } = {}): Promise<SoloPartition> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-partition-'));
   const topic: TopicRecord = { name: 't', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
   const ledger = SyncLedger.open(dir);
   const { log, hardState } = openReplica({ group: 'p:t1:0', name: 't/0', dir, log: { dir: path.join(dir, 'log'), recordBatches: true }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
-  const partition = new Partition(topic, 0, log, dir, quiet);
+  const partition = new Partition(topic, 0, log, dir, quiet, null, o.producerIdExpirationMs, o.clock);
   const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, log, hardState, ledger, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
   group.sm = partition;
   partition.group = group;
@@ -63,8 +63,8 @@ export async function soloPartition(): Promise<SoloPartition> {
 }
 
 /** A batch of one record from idempotent producer `producerId`, sequence `seq`. */
-export function idempotentBatch(producerId: number, seq: number, value = `v${seq}`): Uint8Array {
-  return encodeBatch([{ value: Buffer.from(value) }], { producerId, producerEpoch: 0, baseSequence: seq });
+export function idempotentBatch(producerId: number, seq: number, value = `v${seq}`, producerEpoch = 0): Uint8Array {
+  return encodeBatch([{ value: Buffer.from(value) }], { producerId, producerEpoch, baseSequence: seq });
 }
 
 /** Settles with 'pending' if `p` has not settled within `ms`. */
