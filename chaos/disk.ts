@@ -8,6 +8,10 @@
  *   metadata log, hard state and LevelDB alone is one of the states a real crash can leave.
  * - `corruptTail`: damages the tail of the last segment of one partition, as a crash in the
  *   middle of a write does (see CorruptMode). A correct node cuts the damage off when it restarts.
+ * - `flipSyncedBit`: flips one bit of a frame that was synced (and so maybe acknowledged), in any
+ *   segment of a partition log or of the metadata log: a disk that rots. Outside what Raft's
+ *   proofs assume; a correct node finds it (on open, or on the read that meets it), keeps the
+ *   valid prefix and rejoins the group as a learner (src/host/replica-trust.ts).
  *
  * Folder layout (src/node/node.ts, storage/segment-log.ts): `<data>/partitions/<topic>-<p>-<topic
  * id>/log/<20-digit first index>.log`.
@@ -173,6 +177,64 @@ export function corruptTail(dataDir: string, random: () => number, mode: Corrupt
   } finally {
     fs.closeSync(fd);
   }
+}
+
+export interface BitFlip {
+  /** `topic/partition`, or `meta` for the metadata log. */
+  readonly key: string;
+  readonly file: string;
+  /** The frame's first byte, its length, and the byte and bit flipped. */
+  readonly frameAt: number;
+  readonly frameBytes: number;
+  readonly at: number;
+  readonly bit: number;
+}
+
+/** Every whole frame of a segment file that lies within its first `limit` bytes. */
+function framesOf(file: string, limit: number): { at: number; bytes: number }[] {
+  const buf = fs.readFileSync(file);
+  const end = Math.min(limit, buf.length);
+  const out: { at: number; bytes: number }[] = [];
+  for (let at = 0; at < end; ) {
+    const r = readFrame(buf, at, DEFAULT_SEGMENT_LOG_LIMITS.frameBytesMax);
+    if (r.status !== 'ok' || at + r.bytes > end) break;
+    out.push({ at, bytes: r.bytes });
+    at += r.bytes;
+  }
+  return out;
+}
+
+/**
+ * Flips one bit of a synced frame of one of a stopped node's log segments (chosen with `random`),
+ * partitions and metadata alike; `synced` is the sync tracker's record of partition segments (the
+ * metadata log is not tracked: a SIGKILL keeps its page cache, so its whole frames are on disk).
+ * Returns what was done, or null when no log holds a synced frame.
+ */
+export function flipSyncedBit(dataDir: string, random: () => number, synced: ReadonlyMap<string, number> | null): BitFlip | null {
+  const files: { key: string; file: string; limit: number }[] = [];
+  for (const p of partitionDirs(dataDir)) {
+    for (const f of p.segments) files.push({ key: p.key, file: f, limit: synced === null ? Number.MAX_SAFE_INTEGER : (synced.get(path.resolve(f)) ?? 0) });
+  }
+  const metaLog = path.join(dataDir, 'meta', 'log');
+  if (fs.existsSync(metaLog)) {
+    for (const f of fs.readdirSync(metaLog).filter((x) => SEGMENT.test(x)).sort()) files.push({ key: 'meta', file: path.join(metaLog, f), limit: Number.MAX_SAFE_INTEGER });
+  }
+  const candidates = files.map((f) => ({ ...f, frames: framesOf(f.file, f.limit) })).filter((f) => f.frames.length > 0);
+  if (candidates.length === 0) return null;
+  const c = candidates[Math.floor(random() * candidates.length)]!;
+  const frame = c.frames[Math.floor(random() * c.frames.length)]!;
+  const at = frame.at + Math.floor(random() * frame.bytes);
+  const bit = Math.floor(random() * 8);
+  const fd = fs.openSync(c.file, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, at);
+    b[0] = b[0]! ^ (1 << bit);
+    fs.writeSync(fd, b, 0, 1, at);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return { key: c.key, file: c.file, frameAt: frame.at, frameBytes: frame.bytes, at, bit };
 }
 
 /** Flips a few bytes in [from, to) of an open file. */

@@ -14,20 +14,23 @@
  * - `corrupt`: SIGKILL of one node, a torn write at the tail of one of its partition logs
  *   (disk.ts: past what was fsynced, so nothing acknowledged), restart; then wait until the node
  *   has caught up, which shows it recovered. `kill`, `corrupt {node, key, how, ...}`, `restart`.
+ * - `bitflip`: SIGKILL of one node (a minority), one bit flipped in a frame it had synced, of a
+ *   partition log or the metadata log (disk.ts), restart; the node must find it and rejoin, and
+ *   nothing acknowledged may be lost. `kill`, `corrupt {node, key, how: 'bit-flip', ...}`, `restart`.
  *
  * Nemesis events are an `invoke` when the action starts and an `ok` when it is in place (`fail`
  * when it could not be done). Values of kill/pause/restart/resume hold only node ids.
  */
 import path from 'node:path';
 import type { LocalCluster } from './cluster.js';
-import { corruptTail, loseUnsynced, readSyncLog, type CorruptMode } from './disk.js';
+import { corruptTail, flipSyncedBit, loseUnsynced, readSyncLog, type CorruptMode } from './disk.js';
 import { applyLinks, cutLinks, type PartitionSpec } from './net.js';
 import type { Recorder } from './recorder.js';
 import type { NemesisFn } from './checker/history.js';
 import { clusterView, META_GROUP, waitForCatchUp, waitForLeaders, type ClusterView } from './view.js';
 import { pick, type Stopper } from './workloads/context.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt'] as const;
+export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** Whom a kill or pause hits. */
@@ -46,7 +49,8 @@ export type FaultSpec =
   | { readonly kind: 'kill'; readonly target: Target; readonly holdMs: number }
   | { readonly kind: 'pause'; readonly target: Exclude<Target, 'all' | 'minority'>; readonly holdMs: number }
   | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly holdMs: number }
-  | { readonly kind: 'corrupt'; readonly holdMs: number };
+  | { readonly kind: 'corrupt'; readonly holdMs: number }
+  | { readonly kind: 'bitflip'; readonly holdMs: number };
 
 /** Longer than the longest election timeout (16 ticks of 50 ms) with room to spare. */
 export const PAUSE_MS_MIN = 1500;
@@ -104,6 +108,7 @@ export function randomFault(random: () => number, o: ScheduleOptions): FaultSpec
       return { kind, shape: pick(random, shapes), holdMs };
     }
     case 'corrupt':
+    case 'bitflip':
       return { kind, holdMs: Math.min(holdMs, 2000) };
   }
 }
@@ -196,6 +201,32 @@ export class Nemesis {
         this.end(record);
         if (!(await waitForCatchUp(this.env.cluster, this.env.keys, SETTLE_MS_MAX))) {
           this.problem(`after corrupting ${node}, its replicas did not catch up within ${SETTLE_MS_MAX} ms (see ${node}'s log)`);
+        }
+        break;
+      }
+      case 'bitflip': {
+        const node = pick(this.env.random, this.ids);
+        const record = await this.crash([node], 'corrupt', `bit flip on ${node}`, false);
+        const c = this.env.recorder;
+        const dataDir = this.env.cluster.node(node).dataDir;
+        c.nemesis('invoke', 'corrupt', { node, how: 'bit-flip' });
+        try {
+          const synced = this.env.syncLog === null ? null : readSyncLog(path.join(dataDir, this.env.syncLog));
+          const f = flipSyncedBit(dataDir, this.env.random, synced);
+          if (f === null) {
+            c.nemesis('fail', 'corrupt', { node, how: 'bit-flip' }, 'no synced frame to damage');
+          } else {
+            c.nemesis('ok', 'corrupt', { node, key: f.key, file: path.basename(f.file), how: 'bit-flip', at: f.at, bit: f.bit, frameAt: f.frameAt, frameBytes: f.frameBytes });
+            this.env.log(`bit flip on ${node}: bit ${f.bit} of byte ${f.at} (frame at ${f.frameAt}, ${f.frameBytes} bytes) of ${f.key} (${path.basename(f.file)})`);
+          }
+        } catch (err) {
+          c.nemesis('fail', 'corrupt', { node, how: 'bit-flip' }, (err as Error).message);
+        }
+        await stopper.sleep(spec.holdMs);
+        await this.restart([node]);
+        this.end(record);
+        if (!(await waitForCatchUp(this.env.cluster, this.env.keys, SETTLE_MS_MAX))) {
+          this.problem(`after flipping a bit on ${node}, its replicas did not catch up within ${SETTLE_MS_MAX} ms (see ${node}'s log)`);
         }
         break;
       }

@@ -65,6 +65,8 @@ export interface SegmentLogOptions {
   readonly dir: string;
   /** Keep the valid prefix of a damaged log instead of refusing to open it (see the header). */
   readonly repair?: boolean;
+  /** Scan and verify sealed segments too, whose intact index would otherwise be trusted (for a log known to be damaged). */
+  readonly verifyAll?: boolean;
   /** Normal entries carry record batches: keep offsets and timestamps (partitions, not metadata). */
   readonly recordBatches: boolean;
   readonly limits?: Partial<SegmentLogLimits>;
@@ -215,7 +217,7 @@ export class SegmentLog implements LogStorage {
       const observe = (e: Entry): void => {
         if (!sealed || needTerms) this.boundaries.observe(e.index, e.term);
       };
-      const opened = Segment.open(this.cfg, base, baseOffset, sealed && !needTerms, observe);
+      const opened = Segment.open(this.cfg, base, baseOffset, sealed && !needTerms && this.options.verifyAll !== true, observe);
       const seg = opened.segment;
       this.segments.push(seg);
       if (opened.scanned) this.recovery.scannedSegments++;

@@ -10,7 +10,9 @@ import type { CommitBroadcast, RaftLimits } from '../../raft/config.js';
 import type { LogStorage } from '../../raft/storage.js';
 import type { Entry, HardState, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
 import { saveHardState } from '../../storage/hard-state.js';
+import { CorruptLogError } from '../../storage/errors.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
+import { markDamaged } from './replica-trust.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import type { Logger } from '../log.js';
 
@@ -137,7 +139,14 @@ export class RaftGroup {
     if (this.failed !== null) return;
     this.failed = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     this.logger.error({ group: this.id, err: this.failed }, `group ${this.id} stopped: ${this.failed}`);
+    // A log found corrupt while running: the next open of this replica verifies all of it and
+    // rejoins (replica-trust.ts), even where an intact index would have let the damage pass.
+    if (err instanceof CorruptLogError) markDamaged(this.dir, err.message);
+    this.onFail?.(err);
   }
+
+  /** Told when the group stops (the node may reopen it to repair it). */
+  onFail: ((err: unknown) => void) | null = null;
 
   /** Saves the commit index (so a restart re-applies less) and closes the log. */
   close(): void {

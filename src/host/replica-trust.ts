@@ -11,7 +11,9 @@
  *   by valid frames): the valid prefix is kept (SegmentLog's repair) and the rest comes from the
  *   leader;
  * - the log ends before the mark of what it had synced (storage/sync-ledger.ts): it was cut, or
- *   its last frames were damaged and taken for a torn tail.
+ *   its last frames were damaged and taken for a torn tail;
+ * - the replica found its log corrupt while running (a read of a sealed segment failed its
+ *   checksum) and left a `damaged` file saying so (markDamaged): the whole log is verified.
  *
  * A replica with no state at all is new: a voter, unless this node is itself rejoining the
  * cluster (a data folder that came back empty under an old node id), when a replica it finds
@@ -19,6 +21,8 @@
  *
  * What was found and what the node does about it is logged, with the files involved.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { newIncarnation } from '../../raft/rejoin.js';
 import type { HardState } from '../../raft/types.js';
 import { CorruptLogError } from '../../storage/errors.js';
@@ -48,12 +52,25 @@ export interface OpenedReplica {
   readonly damage: readonly string[];
 }
 
+/** The file a replica leaves when its log turned out corrupt while running (its body says how). */
+const DAMAGED_FILE = 'damaged';
+
+export function markDamaged(dir: string, why: string): void {
+  try {
+    fs.writeFileSync(path.join(dir, DAMAGED_FILE), `${why}\n`);
+  } catch {
+    // the folder is unwritable too: the next open finds what it finds
+  }
+}
+
 export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   const damage: string[] = [];
   const hs = readHardState(o.dir);
+  const marked = readMark(o.dir);
+  if (marked !== null) damage.push(`its log was found corrupt while running (${marked})`);
   let log: SegmentLog;
   try {
-    log = SegmentLog.open(o.log);
+    log = SegmentLog.open({ ...o.log, ...(marked !== null ? { repair: true, verifyAll: true } : {}) });
   } catch (err) {
     if (!(err instanceof CorruptLogError)) throw err;
     damage.push(`its log is corrupt (${err.file} at byte ${err.position}: ${err.reason})`);
@@ -93,6 +110,7 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     rejoin: newIncarnation(o.random),
   };
   saveHardState(o.dir, hardState);
+  if (marked !== null) fs.rmSync(path.join(o.dir, DAMAGED_FILE), { force: true });
   // What is on disk now is all this replica claims: its next start checks against that.
   o.ledger.record(o.group, { index: lastIndex, term: lastTerm });
   o.logger.error(
@@ -100,6 +118,14 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     `${o.name}: this replica is damaged: ${damage.join('; ')}. It will not vote or count toward any quorum; it rejoins as a learner, catches up from the leader and is promoted when it has (incarnation ${hardState.rejoin}). Nothing to do unless this repeats: then check the disk`,
   );
   return { log, hardState, damage };
+}
+
+function readMark(dir: string): string | null {
+  try {
+    return fs.readFileSync(path.join(dir, DAMAGED_FILE), 'utf8').trim();
+  } catch {
+    return null;
+  }
 }
 
 /** The log still holds the entry the mark names (or has moved its start past it: compacted, so committed). */

@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type NodeId } from '../../raft/types.js';
+import { CorruptLogError } from '../../storage/errors.js';
 import { FaultPoints } from '../../storage/fault-points.js';
 import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
@@ -359,6 +360,11 @@ export class RaftlogNode {
     });
     this.metaGroup.sm = this.meta;
     this.meta.group = this.metaGroup;
+    this.metaGroup.onFail = (err) => {
+      if (err instanceof CorruptLogError) {
+        this.logger.error(`the metadata log on this node is corrupt (${err.message}); this node takes no part in the metadata group until it restarts, when it verifies the log, keeps what is intact and rejoins the group as a learner: restart it`);
+      }
+    };
     this.host.add(this.metaGroup);
   }
 
@@ -433,6 +439,10 @@ export class RaftlogNode {
     });
     group.sm = p;
     p.group = group;
+    group.onFail = (err) => {
+      // Found corrupt while running: reopened at once, verified, and rejoining (replica-trust.ts).
+      if (err instanceof CorruptLogError && !this.stopping) setImmediate(() => this.reopenPartition(id));
+    };
     p.start();
     this.partitions.set(id, p);
     this.host.add(group);
@@ -442,6 +452,20 @@ export class RaftlogNode {
       group.raft.campaign();
       this.host.schedule();
     }
+  }
+
+  /** Closes a replica whose log turned out corrupt and opens it again, repaired and rejoining. */
+  private reopenPartition(id: string): void {
+    const p = this.partitions.get(id);
+    if (p === undefined || this.stopping) return;
+    this.partitions.delete(id);
+    this.host.remove(id);
+    p.close('the replica found its log corrupt and is being repaired');
+    p.group.close();
+    const topic = this.meta.topics().find((t) => t.id === p.topic.id);
+    if (topic === undefined) return;
+    this.logger.warn({ partition: p.name }, `${p.name}: reopening the replica to repair its log`);
+    this.openPartition(id, topic, p.partition);
   }
 
   /** Partitions that could not be opened here, with why (reported in /status). */

@@ -11,7 +11,7 @@ import { EntryKind, type Entry, type HardState } from '../../raft/types.js';
 import { HARD_STATE_FILE, readHardState, saveHardState } from '../../storage/hard-state.js';
 import { SegmentLog } from '../../storage/segment-log.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
-import { openReplica, type OpenedReplica } from '../../src/host/replica-trust.js';
+import { markDamaged, openReplica, type OpenedReplica } from '../../src/host/replica-trust.js';
 import { quiet } from '../partition/harness.js';
 
 const dirs: string[] = [];
@@ -122,5 +122,37 @@ describe('opening a replica', () => {
     expect(r.damage).toEqual([]);
     expect(r.hardState).toMatchObject({ term: 0, vote: null });
     expect(r.hardState.rejoin).not.toBeNull();
+  });
+
+  it('damage in a sealed segment, found by a read while running, is verified and repaired at the next open', async () => {
+    const dir = tmp();
+    const limits = { segmentBytes: 200 };
+    let log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits });
+    for (const e of entries(20, 3)) log.append([e]);
+    await log.sync();
+    log.close();
+    saveHardState(dir, { term: 3, vote: null, commit: 20 });
+    const segs = fs.readdirSync(path.join(dir, 'log')).filter((f) => f.endsWith('.log')).sort();
+    expect(segs.length).toBeGreaterThan(2);
+    const first = path.join(dir, 'log', segs[0]!);
+    const b = fs.readFileSync(first);
+    b[b.length - 5] = b[b.length - 5]! ^ 0x08;
+    fs.writeFileSync(first, b);
+    // Opening trusts the sealed segment's index; only reading it finds the damage.
+    log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false, limits });
+    let found: unknown = null;
+    try {
+      log.entries(1, 21, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      found = err;
+    }
+    log.close();
+    expect(found).toBeInstanceOf(Error);
+    markDamaged(dir, (found as Error).message);
+    const r = await open(dir);
+    expect(r.damage.join()).toMatch(/found corrupt while running/);
+    expect(r.log.lastIndex()).toBeLessThan(Number(segs[1]!.slice(0, 20)));
+    expect(r.hardState.rejoin).not.toBeNull();
+    expect(fs.existsSync(path.join(dir, 'damaged'))).toBe(false);
   });
 });
