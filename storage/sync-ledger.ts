@@ -25,6 +25,10 @@
  * that window is one round long. A mark must come down before its log loses entries on purpose
  * (a follower replacing a conflicting suffix, a snapshot replacing the log): `lower` writes and
  * syncs at once, after any write in flight.
+ *
+ * Only the default sync mode keeps marks: in the relaxed `--sync interval` mode a node
+ * acknowledges before it syncs, so a crash can cost what it acknowledged by design; a replica
+ * that finds out (its leader names a commit beyond its log) rejoins all the same (raft/rejoin.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';

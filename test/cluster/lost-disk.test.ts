@@ -26,20 +26,28 @@ async function noneRejoining(tc: TestCluster): Promise<boolean> {
   return true;
 }
 
+/**
+ * A 3-node cluster with one partition of `topic` whose leader is a; 'before' is written on all
+ * three, then, with b paused, 'committed on a and c' is acknowledged by a and c only.
+ */
+async function ackedWhileBLags(topic: string): Promise<{ tc: TestCluster; a: string; b: string; c: string; acked: { offset: string } }> {
+  const tc = await startCluster(3);
+  await tc.client.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+  const a = await leaderOf(tc, `${topic}/0`);
+  const [b, c] = tc.cluster.nodes.map((n) => n.id).filter((id) => id !== a) as [string, string];
+  const producer = tc.client.producer();
+  await producer.send({ topic, messages: [{ value: 'before' }] });
+  tc.cluster.pause(b);
+  const [acked] = await producer.send({ topic, messages: [{ value: 'committed on a and c' }] });
+  await producer.disconnect();
+  return { tc, a, b, c, acked: acked! };
+}
+
 describe('a node whose data folder lost what it acknowledged', () => {
   it('an entry committed on a and c survives when c comes back empty and a dies: the lagging b is not elected with c\'s vote', async () => {
-    t = await startCluster(3);
-    const admin = t.client.admin();
-    await admin.createTopics({ topics: [{ topic: 'e', numPartitions: 1, replicationFactor: 3 }] });
-    const a = await leaderOf(t, 'e/0');
-    const [b, c] = t.cluster.nodes.map((n) => n.id).filter((id) => id !== a) as [string, string];
-    const producer = t.client.producer();
-    await producer.send({ topic: 'e', messages: [{ value: 'before' }] });
-
     // b lags: the record is committed (and acknowledged) on a and c only.
-    t.cluster.pause(b);
-    const [acked] = await producer.send({ topic: 'e', messages: [{ value: 'committed on a and c' }] });
-    await producer.disconnect();
+    const { tc, a, b, c, acked } = await ackedWhileBLags('e');
+    t = tc;
 
     // c's disk is lost: it comes back with an empty folder under its old id, and catches up.
     await t.cluster.kill(c);
@@ -58,9 +66,8 @@ describe('a node whose data folder lost what it acknowledged', () => {
     await t.cluster.restart(a);
     const values = (await readPartition(t.client, 'e', 0, 30_000)).map((m) => m.value?.toString());
     expect(values).toEqual(['before', 'committed on a and c']);
-    expect(acked!.offset).toBe('1');
+    expect(acked.offset).toBe('1');
     await eventually(() => noneRejoining(t!), 30_000, 'every replica promoted');
-    await admin.disconnect();
   });
 
   it('after its metadata log was corrupted and its folder removed, as the error advises, the node serves no empty metadata and catches up', async () => {
@@ -96,16 +103,8 @@ describe('a node whose data folder lost what it acknowledged', () => {
   });
 
   it('a bit flipped in an already-synced frame of a stopped replica that acknowledged it: it rejoins, and the record survives its leader dying', async () => {
-    t = await startCluster(3);
-    const admin = t.client.admin();
-    await admin.createTopics({ topics: [{ topic: 'f', numPartitions: 1, replicationFactor: 3 }] });
-    const a = await leaderOf(t, 'f/0');
-    const [b, c] = t.cluster.nodes.map((n) => n.id).filter((id) => id !== a) as [string, string];
-    const producer = t.client.producer();
-    await producer.send({ topic: 'f', messages: [{ value: 'before' }] });
-    t.cluster.pause(b);
-    await producer.send({ topic: 'f', messages: [{ value: 'committed on a and c' }] });
-    await producer.disconnect();
+    const { tc, a, b, c } = await ackedWhileBLags('f');
+    t = tc;
     await sleep(300);
     // c stops; a bit of the record's frame flips on its disk (the frame was synced and acknowledged).
     await t.cluster.kill(c);
@@ -125,7 +124,6 @@ describe('a node whose data folder lost what it acknowledged', () => {
     const values = (await readPartition(t.client, 'f', 0, 30_000)).map((m) => m.value?.toString());
     expect(values).toEqual(['before', 'committed on a and c']);
     await eventually(() => noneRejoining(t!), 30_000, 'every replica promoted');
-    await admin.disconnect();
   });
 
   it('four bytes flipped in the middle of a stopped node\'s metadata log: it starts, rejoins its metadata group and catches up', async () => {

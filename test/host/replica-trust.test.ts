@@ -3,9 +3,9 @@
  * rejoins as a learner instead of voting with what is left.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { seededRandom } from '../../raft/random.js';
 import { EntryKind, type Entry, type HardState } from '../../raft/types.js';
 import { HARD_STATE_FILE, readHardState, saveHardState } from '../../storage/hard-state.js';
@@ -14,16 +14,7 @@ import { SyncLedger } from '../../storage/sync-ledger.js';
 import { markDamaged, openReplica, type OpenedReplica } from '../../src/host/replica-trust.js';
 import { quiet } from '../partition/harness.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-trust-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('raftlog-trust-');
 
 function entries(n: number, term: number): Entry[] {
   return Array.from({ length: n }, (_, k) => ({ index: k + 1, term, kind: EntryKind.Normal, data: Buffer.from(`e${k + 1}`) }));

@@ -2,10 +2,9 @@
  * Installing a metadata snapshot survives a crash at any point (issue 18 item 4): the next open
  * brings the state store, the saved snapshot and the log back into agreement.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { seededRandom } from '../../raft/random.js';
 import { EntryKind, type Entry, type Snapshot } from '../../raft/types.js';
 import { readHardState, saveHardState } from '../../storage/hard-state.js';
@@ -17,15 +16,7 @@ import { encodeCommand } from '../../src/meta/commands.js';
 import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../../src/meta/meta-state.js';
 import { quiet } from '../partition/harness.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-restore-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('raftlog-restore-');
 
 /** The leader's snapshot at index 10, term 2: a state with topics a and b. */
 async function leaderSnapshot(): Promise<Snapshot> {

@@ -1,21 +1,13 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { saveHardState } from '../../storage/hard-state.js';
 import { IDENTITY_FILE } from '../../storage/identity.js';
 import { NodeStartError } from '../../src/node/errors.js';
 import { NodeIdentity, freshStart } from '../../src/node/identity.js';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
-function tmp(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-identity-'));
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirs('raftlog-identity-');
 const VOTERS = ['n1', 'n2', 'n3'];
 
 describe("a data folder's identity", () => {

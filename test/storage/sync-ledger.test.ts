@@ -1,0 +1,74 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SYNC_LEDGER_FILE, SyncLedger } from '../../storage/sync-ledger.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('raftlog-ledger-');
+
+describe('the sync ledger', () => {
+  it('keeps each group\'s mark across a reopen, the last one recorded', async () => {
+    const dir = tmp();
+    const l = SyncLedger.open(dir);
+    l.record('meta', { index: 5, term: 1 });
+    l.record('p:t3:0', { index: 7, term: 2 });
+    l.record('meta', { index: 9, term: 2 });
+    await l.close();
+    const again = SyncLedger.open(dir);
+    expect(again.mark('meta')).toEqual({ index: 9, term: 2 });
+    expect(again.mark('p:t3:0')).toEqual({ index: 7, term: 2 });
+    expect(again.mark('p:t3:1')).toBeNull();
+    await again.close();
+  });
+
+  it('writes marks in the background after record, without close', async () => {
+    const dir = tmp();
+    const l = SyncLedger.open(dir);
+    l.record('g', { index: 3, term: 1 });
+    const onDisk = async (): Promise<unknown> => {
+      const peek = SyncLedger.open(dir);
+      const m = peek.mark('g');
+      await peek.close();
+      return m;
+    };
+    for (let i = 0; i < 100 && (await onDisk()) === null; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await onDisk()).toEqual({ index: 3, term: 1 });
+    await l.close();
+  });
+
+  it('lowers a mark durably before returning', async () => {
+    const dir = tmp();
+    const l = SyncLedger.open(dir);
+    l.record('g', { index: 30, term: 4 });
+    await l.lower('g', { index: 12, term: 3 });
+    const peek = SyncLedger.open(dir);
+    expect(peek.mark('g')).toEqual({ index: 12, term: 3 });
+    await peek.close();
+    await l.lower('g', { index: 20, term: 3 }); // not lower: nothing changes
+    expect(l.mark('g')).toEqual({ index: 12, term: 3 });
+    await l.close();
+  });
+
+  it('frees the slot of a forgotten group and reuses it; a slot that fails its checksum reads as no mark', async () => {
+    const dir = tmp();
+    const l = SyncLedger.open(dir);
+    l.record('a', { index: 1, term: 1 });
+    l.record('b', { index: 2, term: 1 });
+    await l.close();
+    const l2 = SyncLedger.open(dir);
+    l2.forget('a');
+    l2.record('c', { index: 3, term: 1 });
+    await l2.close();
+    const file = path.join(dir, SYNC_LEDGER_FILE);
+    expect(fs.statSync(file).size).toBe(128);
+    const l3 = SyncLedger.open(dir);
+    expect([l3.mark('a'), l3.mark('b'), l3.mark('c')]).toEqual([null, { index: 2, term: 1 }, { index: 3, term: 1 }]);
+    await l3.close();
+    const b = fs.readFileSync(file);
+    b[64 + 10] = b[64 + 10]! ^ 0xff; // the second slot
+    fs.writeFileSync(file, b);
+    const l4 = SyncLedger.open(dir);
+    expect(l4.mark('b')).toBeNull();
+    await l4.close();
+  });
+});
