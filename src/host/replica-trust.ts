@@ -17,7 +17,8 @@
  *
  * A replica with no state at all is new: a voter, unless this node is itself rejoining the
  * cluster (a data folder that came back empty under an old node id), when a replica it finds
- * missing may be one it held before.
+ * missing may be one it held before. A replica folder removed by hand on a node that kept the rest
+ * of its data is not new: the ledger still holds its mark, and its empty log ends before it.
  *
  * What was found and what the node does about it is logged, with the files involved.
  */

@@ -146,4 +146,14 @@ describe('opening a replica', () => {
     expect(r.hardState.rejoin).not.toBeNull();
     expect(fs.existsSync(path.join(dir, 'damaged'))).toBe(false);
   });
+
+  it('a replica folder removed by hand while the node kept its data: the ledger still has its mark, so it rejoins', async () => {
+    const dir = tmp();
+    await healthy(dir);
+    fs.rmSync(path.join(dir, 'log'), { recursive: true });
+    fs.rmSync(path.join(dir, HARD_STATE_FILE));
+    const r = await open(dir, 'voter');
+    expect(r.damage).toEqual(['its log ends at index 0 (term 0) but had been synced up to index 5 (term 3)']);
+    expect(r.hardState.rejoin).not.toBeNull();
+  });
 });
