@@ -6,16 +6,19 @@
  * not vote as that node did: the node cannot tell a brand-new cluster from one it is coming back
  * to, so it asks its peers (each says which cluster its folder belongs to when they connect):
  *
- * - a peer names a cluster: the cluster exists, and this node rejoins it: its metadata replica,
- *   and each partition replica it opens while that one rejoins, start as learners
- *   (raft/rejoin.ts);
- * - a majority of the metadata voters (this node included) say they know of none: the cluster is
- *   being created, and this node is one of its first voters.
+ * - a peer names a cluster, or its metadata replica holds entries (a cluster exists, perhaps not
+ *   named yet): this node rejoins it: its metadata replica, and each partition replica it opens
+ *   while that one rejoins, start as learners (raft/rejoin.ts);
+ * - a majority of the metadata voters (this node included) say they know of none and hold no
+ *   metadata: the cluster is being created, and this node is one of its first voters.
+ *
+ * A metadata entry exists only once a leader was elected by a majority, and a committed one is on
+ * a majority, so any majority heard from includes a node that holds it. One window is left: a
+ * folder wiped during the cluster's very first election, before its winner's first entry reached
+ * a majority, comes back as a first voter.
  *
  * The first controller names the cluster (a random id, with the metadata voters it was created
  * with) in the metadata log; every node writes it into its folder's identity when it applies it.
- * One window is left: a folder wiped in the first moments of a cluster's life, before a majority
- * has applied that entry, comes back as a first voter.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -74,9 +77,9 @@ export class NodeIdentity {
     return this.current;
   }
 
-  /** What this node tells its peers when they connect. */
-  peerIdentity(): PeerIdentity {
-    return { cluster: this.current.cluster ?? '', inc: this.current.incarnation };
+  /** What this node tells its peers when they connect; `member`: its metadata replica holds entries. */
+  peerIdentity(member: boolean): PeerIdentity {
+    return { cluster: this.current.cluster ?? '', inc: this.current.incarnation, member };
   }
 
   /**
@@ -94,10 +97,11 @@ export class NodeIdentity {
 
 /**
  * For a fresh folder: whether what the peers said so far decides it. `heard` maps each peer
- * heard from to its cluster id ('' for none).
+ * heard from to what it said of itself.
  */
-export function freshStart(self: NodeId, metaVoters: readonly NodeId[], heard: ReadonlyMap<NodeId, string>): { start: FreshStart; cluster: string | null } | null {
-  for (const cluster of heard.values()) if (cluster !== '') return { start: 'rejoin', cluster };
+export function freshStart(self: NodeId, metaVoters: readonly NodeId[], heard: ReadonlyMap<NodeId, Pick<PeerIdentity, 'cluster' | 'member'>>): { start: FreshStart; cluster: string | null } | null {
+  for (const p of heard.values()) if (p.cluster !== '') return { start: 'rejoin', cluster: p.cluster };
+  for (const p of heard.values()) if (p.member) return { start: 'rejoin', cluster: null };
   const knowNone = metaVoters.filter((v) => v === self || heard.has(v)).length;
   return knowNone >= quorumSize(metaVoters.length) ? { start: 'voter', cluster: null } : null;
 }

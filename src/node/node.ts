@@ -26,7 +26,7 @@ import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/me
 import { PRODUCER_ID_EXPIRATION_MS, Partition } from '../partition/partition.js';
 import { HttpServer } from '../server/http.js';
 import type { PeerFrame } from '../transport/peer-frames.js';
-import { PeerTransport } from '../transport/peer-transport.js';
+import { PeerTransport, type PeerIdentity } from '../transport/peer-transport.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
@@ -99,7 +99,7 @@ export class RaftlogNode {
   private ledger!: SyncLedger;
   identity!: NodeIdentity;
   /** What each peer said of itself when it last connected: its cluster ('' for none) and folder incarnation. */
-  readonly peerIdentities = new Map<NodeId, { cluster: string; inc: string }>();
+  readonly peerIdentities = new Map<NodeId, PeerIdentity>();
   private http!: HttpServer;
   private readonly faults: FaultPoints;
   private timers: NodeJS.Timeout[] = [];
@@ -122,7 +122,7 @@ export class RaftlogNode {
       frameBytesMax: PEER_FRAME_BYTES_MAX,
       sendBufferBytesMax: 256 * 1024 * 1024,
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
-      identity: () => this.identity?.peerIdentity() ?? { cluster: '', inc: '' },
+      identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
       onPeerIdentity: (peer, id) => this.onPeerIdentity(peer, id),
       onPeerUp: (peer) => {
         this.host.peerUp(peer);
@@ -269,12 +269,12 @@ export class RaftlogNode {
     let nextNote = Date.now() + FRESH_NOTE_MS;
     for (;;) {
       if (this.stopping) return 'rejoin';
-      const heard = new Map([...this.peerIdentities].map(([id, p]) => [id, p.cluster] as const));
+      const heard = this.peerIdentities;
       const d = freshStart(this.config.id, voters, heard);
       if (d !== null) {
         if (d.cluster !== null) this.identity.learnCluster(d.cluster);
         if (d.start === 'rejoin') {
-          this.logger.warn({ cluster: d.cluster, incarnation: this.identity.identity.incarnation }, `this data folder is new, but cluster ${d.cluster} exists: node ${this.config.id} rejoins it as a new replica (its replicas are learners until they have caught up)`);
+          this.logger.warn({ cluster: d.cluster, incarnation: this.identity.identity.incarnation }, `this data folder is new, but the cluster${d.cluster !== null ? ` ${d.cluster}` : ''} exists: node ${this.config.id} rejoins it as a new replica (its replicas are learners until they have caught up)`);
         } else {
           this.logger.info({ voters }, `a new cluster: no metadata voter of ${voters.join(', ')} knows of one yet`);
         }
@@ -288,7 +288,13 @@ export class RaftlogNode {
     }
   }
 
-  private onPeerIdentity(peer: NodeId, id: { cluster: string; inc: string }): void {
+  /** This node's metadata replica holds entries (what a new folder's peers tell it: a cluster exists). */
+  private metaHasEntries(): boolean {
+    const g = this.metaGroup;
+    return g !== undefined && (g.raft.log.lastIndex() > 0 || g.raft.log.firstIndex() > 1);
+  }
+
+  private onPeerIdentity(peer: NodeId, id: PeerIdentity): void {
     this.peerIdentities.set(peer, id);
     // A folder from before the cluster was named learns its name from a peer that knows it.
     if (id.cluster !== '' && this.identity !== undefined && this.identity.identity.cluster === null && !this.identity.fresh) this.identity.learnCluster(id.cluster);

@@ -2,11 +2,12 @@
  * Frames between nodes, on `/raft` (msgpack, one per WebSocket binary message):
  *
  *   { t: 'challenge', id, nonce }            server → dialer, first frame on a new connection
- *   { t: 'auth', id, nonce, cluster, inc, mac }  dialer → server: mac = HMAC-SHA256(secret, "<server nonce>:<dialer id>:<server id>:<cluster>:<inc>")
- *   { t: 'welcome', cluster, inc, mac }      server → dialer: mac = HMAC-SHA256(secret, "<dialer nonce>:<server id>:<cluster>:<inc>")
+ *   { t: 'auth', id, nonce, cluster, inc, member, mac }  dialer → server: mac = HMAC-SHA256(secret, "<server nonce>:<dialer id>:<server id>:<cluster>:<inc>:<member 0|1>")
+ *   { t: 'welcome', cluster, inc, member, mac }   server → dialer: mac = HMAC-SHA256(secret, "<dialer nonce>:<server id>:<cluster>:<inc>:<member 0|1>")
  *
- * `cluster` is the id of the cluster the sender's data folder belongs to ('' until it knows), and
- * `inc` its folder's incarnation (storage/identity.ts): nodes of different clusters refuse each
+ * `cluster` is the id of the cluster the sender's data folder belongs to ('' until it knows),
+ * `inc` its folder's incarnation (storage/identity.ts), and `member` whether its metadata replica
+ * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
  *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
@@ -20,8 +21,8 @@ import type { Message } from '../../raft/types.js';
 
 export type PeerFrame =
   | { readonly t: 'challenge'; readonly id: string; readonly nonce: string }
-  | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly mac: string }
-  | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly mac: string }
+  | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
+  | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
   | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string };
@@ -80,6 +81,10 @@ export function isRaftMessage(v: unknown): v is Message {
   }
 }
 
+function isIdentity(v: Record<string, unknown>): boolean {
+  return typeof v['cluster'] === 'string' && typeof v['inc'] === 'string' && typeof v['member'] === 'boolean';
+}
+
 /** The frame if its shape is right, else null. */
 export function parsePeerFrame(v: unknown): PeerFrame | null {
   if (!isObj(v)) return null;
@@ -87,9 +92,9 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     case 'challenge':
       return typeof v['id'] === 'string' && typeof v['nonce'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'auth':
-      return typeof v['id'] === 'string' && typeof v['nonce'] === 'string' && typeof v['cluster'] === 'string' && typeof v['inc'] === 'string' && typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
+      return typeof v['id'] === 'string' && typeof v['nonce'] === 'string' && isIdentity(v) && typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'welcome':
-      return typeof v['cluster'] === 'string' && typeof v['inc'] === 'string' && typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
+      return isIdentity(v) && typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'raft': {
       const m = v['m'];
       if (!Array.isArray(m)) return null;

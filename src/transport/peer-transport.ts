@@ -45,6 +45,8 @@ export interface PeerIdentity {
   /** '' while the node does not know its cluster's id yet. */
   readonly cluster: string;
   readonly inc: string;
+  /** The node's metadata replica holds entries: a cluster exists, named or not yet. */
+  readonly member: boolean;
 }
 
 const HANDSHAKE_MS = 5000;
@@ -153,16 +155,16 @@ export class PeerTransport {
       if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
       const p = this.peers.get(frame.id);
       if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`);
-      if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}:${frame.cluster}:${frame.inc}`))) {
+      if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}:${identityText(frame)}`))) {
         return this.refuse(ws, timer, `node '${frame.id}' does not know the cluster secret (check --secret or RAFTLOG_SECRET on both nodes)`);
       }
       const me = this.o.identity();
       const foreign = otherCluster(me, frame);
       if (foreign !== null) return this.refuse(ws, timer, `node '${frame.id}' ${foreign}`);
       clearTimeout(timer);
-      ws.send(encodeFrame({ t: 'welcome', cluster: me.cluster, inc: me.inc, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${me.cluster}:${me.inc}`) } satisfies PeerFrame));
+      ws.send(encodeFrame({ t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`) } satisfies PeerFrame));
       peer = p;
-      this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc });
+      this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
       this.attach(p, ws);
     });
     ws.on('error', () => undefined);
@@ -207,9 +209,9 @@ export class PeerTransport {
           return;
         }
         const me = this.o.identity();
-        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, cluster: me.cluster, inc: me.inc, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}:${me.cluster}:${me.inc}`) } satisfies PeerFrame));
+        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}:${identityText(me)}`) } satisfies PeerFrame));
       } else if (frame.t === 'welcome') {
-        if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${p.id}:${frame.cluster}:${frame.inc}`))) {
+        if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${p.id}:${identityText(frame)}`))) {
           this.o.logger.error({ peer: p.id }, `node '${p.id}' does not prove it knows the cluster secret; refusing it`);
           ws.close(AUTH_FAILED, 'authentication failed');
           return;
@@ -221,7 +223,7 @@ export class PeerTransport {
           return;
         }
         authed = true;
-        this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc });
+        this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
         this.attach(p, ws);
       }
     });
@@ -318,6 +320,11 @@ export class PeerTransport {
       ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
     }
   }
+}
+
+/** What the handshake's MAC covers of a node's identity. */
+function identityText(id: PeerIdentity): string {
+  return `${id.cluster}:${id.inc}:${id.member ? 1 : 0}`;
 }
 
 /** Why a peer's folder cannot be of this node's cluster, or null if it can (either may not know its cluster yet). */

@@ -98,7 +98,7 @@ describe('bad input gets a typed error or a closed connection, and the node keep
     await raw.open;
     const challenge = (await raw.next()) as unknown as { t: string; id: string; nonce: string };
     expect(challenge).toMatchObject({ t: 'challenge', id: 'n3' });
-    raw.send(encodeFrame({ t: 'auth', id: 'n1', nonce: 'abc', cluster: '', inc: 'x', mac: 'not-the-right-mac' }));
+    raw.send(encodeFrame({ t: 'auth', id: 'n1', nonce: 'abc', cluster: '', inc: 'x', member: false, mac: 'not-the-right-mac' }));
     expect((await raw.closedWith()).code).toBe(AUTH_FAILED);
     // A stranger's Raft traffic without a handshake is refused too.
     const raw2 = new Raw(leaderAddress, '/raft');

@@ -49,7 +49,7 @@ describe("a data folder's identity", () => {
   it('learns its cluster once; another cluster is refused', () => {
     const dir = tmp();
     const id = NodeIdentity.open(dir, 'n1', VOTERS);
-    expect(id.peerIdentity().cluster).toBe('');
+    expect(id.peerIdentity(false)).toEqual({ cluster: '', inc: id.identity.incarnation, member: false });
     expect(id.learnCluster('c1')).toBeNull();
     expect(NodeIdentity.open(dir, 'n1', VOTERS).identity.cluster).toBe('c1');
     expect(id.learnCluster('c2')).toMatch(/belongs to cluster c1, not c2/);
@@ -57,16 +57,19 @@ describe("a data folder's identity", () => {
 });
 
 describe('a new folder asks its peers whether the cluster exists', () => {
-  it('a peer that names a cluster makes this node rejoin it', () => {
-    expect(freshStart('n3', VOTERS, new Map([['n1', 'c1']]))).toEqual({ start: 'rejoin', cluster: 'c1' });
-    expect(freshStart('n3', VOTERS, new Map([['n1', ''], ['n2', 'c1']]))).toEqual({ start: 'rejoin', cluster: 'c1' });
+  const none = { cluster: '', member: false };
+  it('a peer that names a cluster, or holds metadata, makes this node rejoin', () => {
+    expect(freshStart('n3', VOTERS, new Map([['n1', { cluster: 'c1', member: true }]]))).toEqual({ start: 'rejoin', cluster: 'c1' });
+    expect(freshStart('n3', VOTERS, new Map([['n1', none], ['n2', { cluster: 'c1', member: true }]]))).toEqual({ start: 'rejoin', cluster: 'c1' });
+    // Not named yet (the first controller names it a moment after it is elected), but it exists.
+    expect(freshStart('n3', VOTERS, new Map([['n1', { cluster: '', member: true }]]))).toEqual({ start: 'rejoin', cluster: null });
   });
 
   it('a majority of metadata voters that know of none: a new cluster; fewer: wait', () => {
     expect(freshStart('n3', VOTERS, new Map())).toBeNull();
-    expect(freshStart('n3', VOTERS, new Map([['n1', '']]))).toEqual({ start: 'voter', cluster: null });
-    expect(freshStart('n5', ['n1', 'n2', 'n3', 'n4', 'n5'], new Map([['n1', '']]))).toBeNull();
+    expect(freshStart('n3', VOTERS, new Map([['n1', none]]))).toEqual({ start: 'voter', cluster: null });
+    expect(freshStart('n5', ['n1', 'n2', 'n3', 'n4', 'n5'], new Map([['n1', none]]))).toBeNull();
     // A node outside the voters counts for nothing.
-    expect(freshStart('n9', VOTERS, new Map([['n1', '']]))).toBeNull();
+    expect(freshStart('n9', VOTERS, new Map([['n1', none]]))).toBeNull();
   });
 });
