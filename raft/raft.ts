@@ -317,7 +317,7 @@ export class Raft {
         // this, a node that raised its term would ignore it forever while it ignored our votes.
         this.ackAppend(m.from, 0);
       } else if (m.type === 'preVote') {
-        this.msgs.push({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true, ...this.tag() } satisfies VoteResponse);
+        this.msgs.push(this.tagged({ type: 'preVoteResp', from: this.id, to: m.from, term: this.term, reject: true } satisfies VoteResponse));
       }
       return;
     }
@@ -501,9 +501,9 @@ export class Raft {
     return this.voters.includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
   }
 
-  /** What this member's answers carry: its incarnation while it is rejoining. */
-  private tag(): { rejoin?: string } {
-    return this.rejoin === null ? {} : { rejoin: this.rejoin };
+  /** An answer as this member sends it: with its incarnation while it is rejoining (the common case, a voter's, is left as it is). */
+  private tagged<M extends AppendResponse | HeartbeatResponse | VoteResponse>(m: M): M {
+    return this.rejoin === null ? m : { ...m, rejoin: this.rejoin };
   }
 
   /** A committed configuration entry was applied here: if it promotes this replica as it is now, it votes again. */
@@ -623,7 +623,7 @@ export class Raft {
   private handleVoteRequest(m: VoteRequest): void {
     const respType = m.type === 'preVote' ? 'preVoteResp' : 'voteResp';
     if (!this.promotable()) {
-      this.msgs.push({ type: respType, from: this.id, to: m.from, term: this.term, reject: true, ...this.tag() } satisfies VoteResponse);
+      this.msgs.push(this.tagged({ type: respType, from: this.id, to: m.from, term: this.term, reject: true } satisfies VoteResponse));
       return;
     }
     const canVote =
@@ -779,14 +779,14 @@ export class Raft {
       // Entries up to the commit index match any leader's, so the hint never points below them.
       conflictIndex = Math.max(this.log.firstIndexOfTerm(t, m.prevIndex), this.log.committed + 1);
     }
-    this.msgs.push({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: m.prevIndex, reject: true, conflictTerm, conflictIndex, ...this.tag() } satisfies AppendResponse);
+    this.msgs.push(this.tagged({ type: 'appendResp', from: this.id, to: m.from, term: this.term, index: m.prevIndex, reject: true, conflictTerm, conflictIndex } satisfies AppendResponse));
   }
 
   private handleHeartbeat(m: Heartbeat): void {
     // The leader names a commit index no higher than what we acknowledged to it.
     if (m.commit > this.log.lastIndex()) this.lostAcknowledged();
     this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    this.msgs.push({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readRound: m.readRound, ...this.tag() } satisfies HeartbeatResponse);
+    this.msgs.push(this.tagged({ type: 'heartbeatResp', from: this.id, to: m.from, term: this.term, readRound: m.readRound } satisfies HeartbeatResponse));
   }
 
   private handleSnapshot(m: SnapshotRequest): void {
@@ -1085,7 +1085,7 @@ export class Raft {
 
   /** A successful append response: `index` is the last index known to match the leader's. */
   private ackAppend(to: NodeId, index: number): void {
-    this.msgs.push({ type: 'appendResp', from: this.id, to, term: this.term, index, reject: false, conflictTerm: 0, conflictIndex: 0, ...this.tag() } satisfies AppendResponse);
+    this.msgs.push(this.tagged({ type: 'appendResp', from: this.id, to, term: this.term, index, reject: false, conflictTerm: 0, conflictIndex: 0 } satisfies AppendResponse));
   }
 
   private progress(id: NodeId): Progress {

@@ -20,9 +20,10 @@
  *
  * Marks lag: after a round of log syncs the host records each synced log's end, and the ledger
  * writes and fdatasyncs the new marks in the background (at most one write at a time, one
- * fdatasync for every group), off the acknowledgement path. A mark therefore never claims more
- * than its log has on disk. The entries of the last round before a crash may have no mark yet:
- * that window is one round long. A mark must come down before its log loses entries on purpose
+ * fdatasync for every group, at most one per FLUSH_GAP_MS), off the acknowledgement path. A mark
+ * therefore never claims more than its log has on disk. What was synced in the last FLUSH_GAP_MS
+ * before a crash may have no mark yet. (Without the gap the ledger's fdatasyncs, one per round
+ * of log syncs, took a good part of the disk's and the threadpool's time away from the logs.) A mark must come down before its log loses entries on purpose
  * (a follower replacing a conflicting suffix, a snapshot replacing the log): `lower` writes and
  * syncs at once, after any write in flight.
  *
@@ -38,6 +39,8 @@ import { check } from './errors.js';
 import { readU64, writeU64 } from './frame.js';
 
 const SLOT_BYTES = 64;
+/** The shortest time between two background writes of the ledger. */
+export const FLUSH_GAP_MS = 20;
 const ID_BYTES_MAX = SLOT_BYTES - 21;
 export const SYNC_LEDGER_FILE = 'synced';
 
@@ -62,6 +65,7 @@ export class SyncLedger {
   private size = 0;
   private readonly dirty = new Set<string>();
   private flushing: Promise<void> | null = null;
+  private lastFlushAt = 0;
   private closed = false;
 
   private constructor(private readonly fd: number, readonly file: string) {}
@@ -154,6 +158,10 @@ export class SyncLedger {
   private async flush(): Promise<void> {
     try {
       while (this.dirty.size > 0 && !this.closed) {
+        const wait = this.lastFlushAt + FLUSH_GAP_MS - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        if (this.closed) break;
+        this.lastFlushAt = Date.now();
         const groups = [...this.dirty];
         this.dirty.clear();
         for (const group of groups) {
