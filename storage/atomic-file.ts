@@ -81,6 +81,23 @@ export function readFileChecked(file: string, magic: number): CheckedRead {
   return { kind: 'ok', body };
 }
 
+/**
+ * A file whose body is JSON: parsed, then checked by `shape`, which returns the value or, when
+ * the JSON is not what the file should hold, why not. Bad JSON or a bad shape is damage.
+ */
+export function readJsonFile<T>(file: string, magic: number, shape: (v: Record<string, unknown>) => T | string): { readonly kind: 'ok'; readonly value: T } | Exclude<CheckedRead, { kind: 'ok' }> {
+  const r = readFileChecked(file, magic);
+  if (r.kind !== 'ok') return r;
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(r.body).toString('utf8'));
+  } catch (err) {
+    return { kind: 'damaged', reason: `${file}'s body is not JSON: ${(err as Error).message}` };
+  }
+  const value = typeof v === 'object' && v !== null && !Array.isArray(v) ? shape(v as Record<string, unknown>) : 'not a JSON object';
+  return typeof value === 'string' ? { kind: 'damaged', reason: `${file} does not hold what it should: ${value} (${JSON.stringify(v).slice(0, 200)})` } : { kind: 'ok', value };
+}
+
 /** The body, or null when the file is missing or damaged (for files derived from others, rebuilt when unreadable). */
 export function readDerivedFile(file: string, magic: number): Uint8Array | null {
   const r = readFileChecked(file, magic);

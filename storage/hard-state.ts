@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { HardState } from '../raft/types.js';
-import { readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 
 const MAGIC = 0x524c4831; // "RLH1"
 export const HARD_STATE_FILE = 'hardstate';
@@ -24,22 +24,14 @@ export type HardStateRead =
   | { readonly kind: 'damaged'; readonly reason: string };
 
 export function readHardState(dir: string): HardStateRead {
-  const file = path.join(dir, HARD_STATE_FILE);
-  const r = readFileChecked(file, MAGIC);
-  if (r.kind === 'missing') return r;
-  if (r.kind === 'damaged') return r;
-  let v: { term?: unknown; vote?: unknown; commit?: unknown; rejoin?: unknown };
-  try {
-    v = JSON.parse(Buffer.from(r.body).toString('utf8')) as typeof v;
-  } catch (err) {
-    return { kind: 'damaged', reason: `its body is not JSON: ${(err as Error).message}` };
-  }
-  const nat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-  const str = (x: unknown): x is string | null => x === null || typeof x === 'string';
-  if (!nat(v.term) || !nat(v.commit) || !str(v.vote) || !(v.rejoin === undefined || str(v.rejoin))) {
-    return { kind: 'damaged', reason: `its fields are not a hard state: ${JSON.stringify(v).slice(0, 200)}` };
-  }
-  return { kind: 'ok', hardState: { term: v.term, vote: v.vote, commit: v.commit, rejoin: v.rejoin ?? null } };
+  const r = readJsonFile(path.join(dir, HARD_STATE_FILE), MAGIC, (v): HardState | string => {
+    const nat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+    const str = (x: unknown): x is string | null => x === null || typeof x === 'string';
+    const { term, vote, commit, rejoin } = v;
+    if (!nat(term) || !nat(commit) || !str(vote) || !(rejoin === undefined || str(rejoin))) return 'not a hard state';
+    return { term, vote, commit, rejoin: rejoin ?? null };
+  });
+  return r.kind === 'ok' ? { kind: 'ok', hardState: r.value } : r;
 }
 
 export function saveHardState(dir: string, hs: HardState): void {

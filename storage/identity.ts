@@ -13,7 +13,7 @@
  *   other voters refuses to start.
  */
 import path from 'node:path';
-import { readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, writeFileAtomic } from './atomic-file.js';
 
 const MAGIC = 0x524c4944; // "RLID"
 export const IDENTITY_FILE = 'identity';
@@ -29,19 +29,13 @@ export interface FolderIdentity {
 export type IdentityRead = { readonly kind: 'ok'; readonly identity: FolderIdentity } | { readonly kind: 'missing' } | { readonly kind: 'damaged'; readonly reason: string };
 
 export function readIdentity(dir: string): IdentityRead {
-  const r = readFileChecked(path.join(dir, IDENTITY_FILE), MAGIC);
-  if (r.kind !== 'ok') return r;
-  let v: Partial<Record<keyof FolderIdentity, unknown>>;
-  try {
-    v = JSON.parse(Buffer.from(r.body).toString('utf8')) as typeof v;
-  } catch (err) {
-    return { kind: 'damaged', reason: `its body is not JSON: ${(err as Error).message}` };
-  }
-  const strs = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
-  if (typeof v.node !== 'string' || typeof v.incarnation !== 'string' || !(v.cluster === null || typeof v.cluster === 'string') || !strs(v.metaVoters) || typeof v.created !== 'string') {
-    return { kind: 'damaged', reason: `its fields are not a folder identity: ${JSON.stringify(v).slice(0, 200)}` };
-  }
-  return { kind: 'ok', identity: { node: v.node, incarnation: v.incarnation, cluster: v.cluster, metaVoters: v.metaVoters, created: v.created } };
+  const r = readJsonFile(path.join(dir, IDENTITY_FILE), MAGIC, (v): FolderIdentity | string => {
+    const strs = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
+    const { node, incarnation, cluster, metaVoters, created } = v;
+    if (typeof node !== 'string' || typeof incarnation !== 'string' || !(cluster === null || typeof cluster === 'string') || !strs(metaVoters) || typeof created !== 'string') return 'not a folder identity';
+    return { node, incarnation, cluster, metaVoters, created };
+  });
+  return r.kind === 'ok' ? { kind: 'ok', identity: r.value } : r;
 }
 
 export function writeIdentity(dir: string, id: FolderIdentity): void {

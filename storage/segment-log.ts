@@ -168,21 +168,21 @@ export class SegmentLog implements LogStorage {
     } catch (err) {
       // Without its log start, nothing after it can be placed: start over, empty.
       if (!(err instanceof CorruptLogError) || this.options.repair !== true) throw err;
-      this.dropAll(err, bases);
+      rmIfExists(path.join(dir, 'logstart'));
+      this.start = { index: 0, term: 0, offset: 0 };
+      this.dropSegments(bases, err);
       bases = [];
     }
     // Finish a retention or reset that was cut short: segments that begin before the log start
     // go (retention drops whole segments; a reset discards everything before its new segment).
     while (bases.length > 0 && bases[0]! < this.start.index + 1) {
-      rmIfExists(path.join(dir, segmentName(bases[0]!, 'log')));
-      rmIfExists(path.join(dir, segmentName(bases[0]!, 'index')));
+      this.removeSegmentFiles(bases[0]!);
       bases = bases.slice(1);
     }
     if (bases.length > 0 && bases[0] !== this.start.index + 1) {
       const err = new CorruptLogError(path.join(dir, segmentName(bases[0]!, 'log')), 0, `the log should start at index ${this.start.index + 1} (see logstart) but its first segment starts at ${bases[0]}`);
       if (this.options.repair !== true) throw err;
-      for (const b of bases) this.removeSegmentFiles(b);
-      this.recovery.repaired = { file: err.file, position: 0, reason: err.reason, lastIndexKept: this.start.index };
+      this.dropSegments(bases, err);
       bases = [];
     }
     if (bases.length === 0) {
@@ -264,12 +264,10 @@ export class SegmentLog implements LogStorage {
     this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: last.lastIndex };
   }
 
-  /** Repair when nothing can be trusted (the log start is unreadable): every segment goes. */
-  private dropAll(err: CorruptLogError, bases: readonly number[]): void {
+  /** Repair when no segment can be placed after the log start: every one goes, the log is empty after it. */
+  private dropSegments(bases: readonly number[], err: CorruptLogError): void {
     for (const b of bases) this.removeSegmentFiles(b);
-    rmIfExists(path.join(this.options.dir, 'logstart'));
-    this.start = { index: 0, term: 0, offset: 0 };
-    this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: 0 };
+    this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: this.start.index };
   }
 
   private removeSegmentFiles(base: number): void {
@@ -636,7 +634,7 @@ export function decodeLogStart(data: Uint8Array): number {
   return readU64(Buffer.from(data.buffer, data.byteOffset, 8), 0);
 }
 
-/** The log start, or null when the log never moved it; a damaged file is corruption (the log start is not derived). */
+/** The first indexes of the segment files in `dir`, in order. */
 function segmentBases(dir: string): number[] {
   return fs
     .readdirSync(dir)
@@ -645,6 +643,7 @@ function segmentBases(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
+/** The log start, or null when the log never moved it; a damaged file is corruption (the log start is not derived). */
 function readLogStart(file: string): LogStart | null {
   const r = readFileChecked(file, LOGSTART_MAGIC);
   if (r.kind === 'missing') return null;

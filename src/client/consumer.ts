@@ -70,7 +70,7 @@ export class Consumer {
   private readonly completed: Completed[] = [];
   private runs = 0;
   /** When this consumer last asked for a metadata refresh (refreshStaleMetadata). */
-  private refreshedAt = 0;
+  private refreshAskedAt = 0;
   private readonly signal = new Signal();
   private running = false;
   private loopDone: Promise<void> | null = null;
@@ -267,8 +267,8 @@ export class Consumer {
   /** At most one background refresh per retry interval, so nodes that refuse are not asked in a tight loop. */
   private refreshStaleMetadata(): void {
     const now = Date.now();
-    if (!this.cluster.isStale || now - this.refreshedAt < this.retry.initialRetryTimeMs) return;
-    this.refreshedAt = now;
+    if (!this.cluster.isStale || now - this.refreshAskedAt < this.retry.initialRetryTimeMs) return;
+    this.refreshAskedAt = now;
     void this.cluster.refreshInBackground().then(() => this.signal.wake());
   }
 

@@ -67,7 +67,7 @@ export function markDamaged(dir: string, why: string): void {
 export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   const damage: string[] = [];
   const hs = readHardState(o.dir);
-  const marked = readMark(o.dir);
+  const marked = readDamagedFile(o.dir);
   if (marked !== null) damage.push(`its log was found corrupt while running (${marked})`);
   let log: SegmentLog;
   try {
@@ -76,9 +76,9 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     if (!(err instanceof CorruptLogError)) throw err;
     damage.push(`its log is corrupt (${err.file} at byte ${err.position}: ${err.reason})`);
     log = SegmentLog.open({ ...o.log, repair: true });
-    const r = log.recovery.repaired;
-    if (r !== null) o.logger.warn({ group: o.group, file: r.file, position: r.position, lastIndexKept: r.lastIndexKept }, `${o.name}: kept the log up to index ${r.lastIndexKept}, before the damage in ${r.file} at byte ${r.position}; the rest comes from the leader`);
   }
+  const r = log.recovery.repaired;
+  if (r !== null) o.logger.warn({ group: o.group, file: r.file, position: r.position, lastIndexKept: r.lastIndexKept }, `${o.name}: kept the log up to index ${r.lastIndexKept}, before the damage in ${r.file} at byte ${r.position}; the rest comes from the leader`);
   for (const c of log.recovery.cuts) {
     o.logger.warn({ group: o.group, file: c.file, fromBytes: c.fromBytes, toBytes: c.toBytes }, `${o.name}: cut ${c.file} from ${c.fromBytes} to ${c.toBytes} bytes: ${c.why}`);
   }
@@ -121,7 +121,7 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   return { log, hardState, damage };
 }
 
-function readMark(dir: string): string | null {
+function readDamagedFile(dir: string): string | null {
   try {
     return fs.readFileSync(path.join(dir, DAMAGED_FILE), 'utf8').trim();
   } catch {

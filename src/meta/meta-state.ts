@@ -177,11 +177,6 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.get<ClusterRecord>(CLUSTER_KEY);
   }
 
-  /** Every node the metadata group knows, with its folder's incarnation. */
-  nodes(): NodeRecord[] {
-    return this.store.entries<NodeRecord>('node/').map(([, n]) => n);
-  }
-
   node(id: string): NodeRecord | undefined {
     return this.store.get<NodeRecord>(nodeKey(id));
   }

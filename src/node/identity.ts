@@ -59,7 +59,7 @@ export class NodeIdentity {
     if (r.kind === 'ok') {
       const id = r.identity;
       if (id.node !== node) throw new NodeStartError(`the data folder ${dataDir} belongs to node ${id.node}, not ${node}: check --id and --data`);
-      if (!sameSet(id.metaVoters, metaVoters)) {
+      if (!sameVoters(id.metaVoters, metaVoters)) {
         throw new NodeStartError(
           `--peers makes ${metaVoters.join(', ')} the metadata group's voters, but this cluster was created with ${id.metaVoters.join(', ')}. Changing them by editing --peers would change who decides without the cluster agreeing (two controllers could commit at once): start every node with the --peers list the cluster was created with`,
         );
@@ -106,6 +106,7 @@ export function freshStart(self: NodeId, metaVoters: readonly NodeId[], heard: R
   return knowNone >= quorumSize(metaVoters.length) ? { start: 'voter', cluster: null } : null;
 }
 
-function sameSet(a: readonly string[], b: readonly string[]): boolean {
+/** The same voters, in any order. */
+export function sameVoters(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }

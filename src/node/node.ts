@@ -31,7 +31,7 @@ import { GroupCoordinator } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from './errors.js';
-import { NodeIdentity, freshStart, type FreshStart } from './identity.js';
+import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NodeMetrics } from './metrics.js';
 import { MUTANTS, type Mutant } from './mutants.js';
@@ -260,16 +260,15 @@ export class RaftlogNode {
   }
 
   /**
-   * What the metadata replica of a folder without one is (identity.ts): for a new folder, asks the
-   * peers whether the cluster exists, and waits until they have said enough.
+   * What a new folder's metadata replica is (identity.ts): asks the peers whether the cluster
+   * exists, and waits until they have said enough.
    */
   private async freshStart(): Promise<FreshStart> {
-    if (!this.identity.fresh) return 'voter';
     const voters = this.identity.identity.metaVoters;
+    const heard = this.peerIdentities;
     let nextNote = Date.now() + FRESH_NOTE_MS;
     for (;;) {
       if (this.stopping) return 'rejoin';
-      const heard = this.peerIdentities;
       const d = freshStart(this.config.id, voters, heard);
       if (d !== null) {
         if (d.cluster !== null) this.identity.learnCluster(d.cluster);
@@ -302,13 +301,10 @@ export class RaftlogNode {
 
   /** The metadata log named the cluster: it must be the one this folder belongs to, created with these voters. */
   private onClusterKnown(rec: ClusterRecord): void {
-    const wrong = this.identity.learnCluster(rec.clusterId);
     const voters = this.metaVoters();
     const why =
-      wrong ??
-      (rec.metaVoters.length !== voters.length || rec.metaVoters.some((v) => !voters.includes(v))
-        ? `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but --peers makes them ${voters.join(', ')}: start every node with the --peers list the cluster was created with`
-        : null);
+      this.identity.learnCluster(rec.clusterId) ??
+      (sameVoters(rec.metaVoters, voters) ? null : `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but --peers makes them ${voters.join(', ')}: start every node with the --peers list the cluster was created with`);
     if (why !== null) this.metaGroup.fail(new Error(`${why}; this node will not take part in the metadata group`));
   }
 
