@@ -5,9 +5,9 @@
  *
  * Contents are framed as: magic u32 | CRC-32C u32 of the body | body length u32 | body.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { crc32c } from './crc32c.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const HEADER_BYTES = 12;
 
@@ -24,26 +24,22 @@ function framed(magic: number, body: Uint8Array): Buffer {
  * writeFileAtomic off the event loop (the writes and fsyncs run on the threadpool), for large
  * files written in the background. Callers must not run two for the same file at once.
  */
-export async function writeFileAtomicAsync(file: string, magic: number, body: Uint8Array): Promise<void> {
+export async function writeFileAtomicAsync(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem): Promise<void> {
   const tmp = `${file}.tmp`;
   const out = framed(magic, body);
-  const h = await fs.promises.open(tmp, 'w');
+  const fd = fs.openSync(tmp, 'w');
   try {
-    await h.writeFile(out);
-    await h.sync();
+    let done = 0;
+    while (done < out.length) done += await fs.write(fd, out, done, out.length - done, done);
+    await fs.fsync(fd);
   } finally {
-    await h.close();
+    fs.closeSync(fd);
   }
-  await fs.promises.rename(tmp, file);
-  const d = await fs.promises.open(path.dirname(file), 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  fs.renameSync(tmp, file);
+  fsyncDir(path.dirname(file), fs);
 }
 
-export function writeFileAtomic(file: string, magic: number, body: Uint8Array): void {
+export function writeFileAtomic(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem): void {
   const tmp = `${file}.tmp`;
   const out = framed(magic, body);
   const fd = fs.openSync(tmp, 'w');
@@ -54,7 +50,7 @@ export function writeFileAtomic(file: string, magic: number, body: Uint8Array): 
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  fsyncDir(path.dirname(file));
+  fsyncDir(path.dirname(file), fs);
 }
 
 export type CheckedRead =
@@ -64,7 +60,7 @@ export type CheckedRead =
   | { readonly kind: 'damaged'; readonly reason: string };
 
 /** Reads a file written by writeFileAtomic, telling a missing file from a damaged one. */
-export function readFileChecked(file: string, magic: number): CheckedRead {
+export function readFileChecked(file: string, magic: number, fs: FileSystem = nodeFileSystem): CheckedRead {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);
@@ -85,8 +81,8 @@ export function readFileChecked(file: string, magic: number): CheckedRead {
  * A file whose body is JSON: parsed, then checked by `shape`, which returns the value or, when
  * the JSON is not what the file should hold, why not. Bad JSON or a bad shape is damage.
  */
-export function readJsonFile<T>(file: string, magic: number, shape: (v: Record<string, unknown>) => T | string): { readonly kind: 'ok'; readonly value: T } | Exclude<CheckedRead, { kind: 'ok' }> {
-  const r = readFileChecked(file, magic);
+export function readJsonFile<T>(file: string, magic: number, shape: (v: Record<string, unknown>) => T | string, fs: FileSystem = nodeFileSystem): { readonly kind: 'ok'; readonly value: T } | Exclude<CheckedRead, { kind: 'ok' }> {
+  const r = readFileChecked(file, magic, fs);
   if (r.kind !== 'ok') return r;
   let v: unknown;
   try {
@@ -99,12 +95,12 @@ export function readJsonFile<T>(file: string, magic: number, shape: (v: Record<s
 }
 
 /** The body, or null when the file is missing or damaged (for files derived from others, rebuilt when unreadable). */
-export function readDerivedFile(file: string, magic: number): Uint8Array | null {
-  const r = readFileChecked(file, magic);
+export function readDerivedFile(file: string, magic: number, fs: FileSystem = nodeFileSystem): Uint8Array | null {
+  const r = readFileChecked(file, magic, fs);
   return r.kind === 'ok' ? r.body : null;
 }
 
-export function fsyncDir(dir: string): void {
+export function fsyncDir(dir: string, fs: FileSystem = nodeFileSystem): void {
   const fd = fs.openSync(dir, 'r');
   try {
     fs.fsyncSync(fd);

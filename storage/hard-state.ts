@@ -14,6 +14,7 @@
 import path from 'node:path';
 import type { HardState } from '../raft/types.js';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const MAGIC = 0x524c4831; // "RLH1"
 export const HARD_STATE_FILE = 'hardstate';
@@ -23,18 +24,18 @@ export type HardStateRead =
   | { readonly kind: 'missing' }
   | { readonly kind: 'damaged'; readonly reason: string };
 
-export function readHardState(dir: string): HardStateRead {
+export function readHardState(dir: string, fs: FileSystem = nodeFileSystem): HardStateRead {
   const r = readJsonFile(path.join(dir, HARD_STATE_FILE), MAGIC, (v): HardState | string => {
     const nat = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
     const str = (x: unknown): x is string | null => x === null || typeof x === 'string';
     const { term, vote, commit, rejoin } = v;
     if (!nat(term) || !nat(commit) || !str(vote) || !(rejoin === undefined || str(rejoin))) return 'not a hard state';
     return { term, vote, commit, rejoin: rejoin ?? null };
-  });
+  }, fs);
   return r.kind === 'ok' ? { kind: 'ok', hardState: r.value } : r;
 }
 
-export function saveHardState(dir: string, hs: HardState): void {
+export function saveHardState(dir: string, hs: HardState, fs: FileSystem = nodeFileSystem): void {
   const body = Buffer.from(JSON.stringify({ term: hs.term, vote: hs.vote, commit: hs.commit, rejoin: hs.rejoin ?? null }), 'utf8');
-  writeFileAtomic(path.join(dir, HARD_STATE_FILE), MAGIC, body);
+  writeFileAtomic(path.join(dir, HARD_STATE_FILE), MAGIC, body, fs);
 }

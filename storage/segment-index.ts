@@ -16,8 +16,8 @@
  * timestamp to offset (the timestamps are running maxima, so they never go down along the file).
  * The active segment keeps its points in memory only; they are written when it is sealed.
  */
-import fs from 'node:fs';
 import { crc32c } from './crc32c.js';
+import type { FileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
 
 const MAGIC = 0x524c5831; // "RLX1"
@@ -41,7 +41,7 @@ export interface SealedSummary {
   readonly maxTimestamp: number;
 }
 
-export function writeSegmentIndex(file: string, s: SealedSummary): void {
+export function writeSegmentIndex(fs: FileSystem, file: string, s: SealedSummary): void {
   const n = s.points.length;
   const buf = Buffer.alloc(HEADER_BYTES + n * POINT_BYTES + TRAILER_BYTES);
   buf.writeUInt32BE(MAGIC, 0);
@@ -70,7 +70,7 @@ export function writeSegmentIndex(file: string, s: SealedSummary): void {
 }
 
 /** The index if it is intact and describes a .log of `logBytes` bytes; otherwise null. */
-export function readSegmentIndex(file: string, logBytes: number): SealedSummary | null {
+export function readSegmentIndex(fs: FileSystem, file: string, logBytes: number): SealedSummary | null {
   let buf: Buffer;
   try {
     buf = fs.readFileSync(file);

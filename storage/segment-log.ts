@@ -23,12 +23,12 @@
  * start exactly at the log end offset. Writes go to the page cache; `sync()` makes them durable
  * (the host calls it once per Ready pass: group commit).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { LogCompactedError } from '../raft/errors.js';
 import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
 import { FaultPoints } from './fault-points.js';
 import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
@@ -72,6 +72,8 @@ export interface SegmentLogOptions {
   readonly limits?: Partial<SegmentLogLimits>;
   /** Milliseconds; drives rolling by age and retention by age. */
   readonly clock?: () => number;
+  /** The disk (default: the real one; the simulator passes its own). */
+  readonly fs?: FileSystem;
   readonly faults?: FaultPoints;
 }
 
@@ -116,6 +118,7 @@ export class SegmentLog implements LogStorage {
   private readonly limits: SegmentLogLimits;
   private readonly cfg: SegmentConfig;
   private readonly clock: () => number;
+  private readonly fs: FileSystem;
   private readonly faults: FaultPoints;
   private segments: Segment[] = [];
   private readonly boundaries = new TermBoundaries();
@@ -138,10 +141,12 @@ export class SegmentLog implements LogStorage {
     this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
     this.cache = new TailCache(this.limits.tailCacheBytes);
     this.clock = options.clock ?? Date.now;
+    this.fs = options.fs ?? nodeFileSystem;
     this.faults = options.faults ?? new FaultPoints();
     const describe: DescribeEntry = options.recordBatches ? describeBatch : () => null;
     this.cfg = {
       dir: options.dir,
+      fs: this.fs,
       frameBytesMax: this.limits.frameBytesMax,
       indexIntervalBytes: this.limits.indexIntervalBytes,
       readChunkBytes: this.limits.readChunkBytes,
@@ -161,14 +166,14 @@ export class SegmentLog implements LogStorage {
 
   private recover(): void {
     const dir = this.options.dir;
-    fs.mkdirSync(dir, { recursive: true });
-    let bases = segmentBases(dir);
+    this.fs.mkdirSync(dir, { recursive: true });
+    let bases = segmentBases(this.fs, dir);
     try {
-      this.start = readLogStart(path.join(dir, 'logstart')) ?? { index: 0, term: 0, offset: 0 };
+      this.start = readLogStart(this.fs, path.join(dir, 'logstart')) ?? { index: 0, term: 0, offset: 0 };
     } catch (err) {
       // Without its log start, nothing after it can be placed: start over, empty.
       if (!(err instanceof CorruptLogError) || this.options.repair !== true) throw err;
-      rmIfExists(path.join(dir, 'logstart'));
+      rmIfExists(this.fs, path.join(dir, 'logstart'));
       this.start = { index: 0, term: 0, offset: 0 };
       this.dropSegments(bases, err);
       bases = [];
@@ -191,7 +196,7 @@ export class SegmentLog implements LogStorage {
       this.saveTerms();
       return;
     }
-    const saved = TermBoundaries.load(path.join(dir, 'terms'));
+    const saved = TermBoundaries.load(this.fs, path.join(dir, 'terms'));
     const activeBase = bases[bases.length - 1]!;
     if (saved !== null) {
       this.boundaries.reset(saved.boundaries);
@@ -222,7 +227,7 @@ export class SegmentLog implements LogStorage {
       this.segments.push(seg);
       if (opened.scanned) this.recovery.scannedSegments++;
       if (opened.end.kind !== 'end') {
-        const size = fs.fstatSync(seg.fd).size;
+        const size = this.fs.fstatSync(seg.fd).size;
         if (sealed || seg.validFrameAfter(opened.end.position)) {
           const err = corruptAt(seg, opened.end);
           if (this.options.repair !== true) throw err;
@@ -256,7 +261,7 @@ export class SegmentLog implements LogStorage {
       for (const s of this.segments.splice(at + 1)) s.remove();
     }
     if (last.sealed) last.unseal();
-    else rmIfExists(last.indexPath);
+    else rmIfExists(this.fs, last.indexPath);
     this.boundaries.truncateFrom(last.lastIndex + 1);
     this.cache.clear();
     this.dirty = true;
@@ -271,8 +276,8 @@ export class SegmentLog implements LogStorage {
   }
 
   private removeSegmentFiles(base: number): void {
-    rmIfExists(path.join(this.options.dir, segmentName(base, 'log')));
-    rmIfExists(path.join(this.options.dir, segmentName(base, 'index')));
+    rmIfExists(this.fs, path.join(this.options.dir, segmentName(base, 'log')));
+    rmIfExists(this.fs, path.join(this.options.dir, segmentName(base, 'index')));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -371,7 +376,7 @@ export class SegmentLog implements LogStorage {
     this.dirty = false;
     this.dirDirty = false;
     await this.active().sync();
-    if (syncDir) fsyncDir(this.options.dir);
+    if (syncDir) fsyncDir(this.options.dir, this.fs);
   }
 
   /** Drops every entry at or after `index` (a Raft conflict). */
@@ -405,7 +410,7 @@ export class SegmentLog implements LogStorage {
     const next = this.segments[n]!;
     const lastDropped = next.baseIndex - 1;
     this.start = { index: lastDropped, term: this.term(lastDropped), offset: next.baseOffset };
-    writeLogStart(path.join(this.options.dir, 'logstart'), this.start);
+    writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
     for (const s of this.segments.slice(0, n)) s.remove();
     this.segments = this.segments.slice(n);
     this.boundaries.dropBefore(this.start.index);
@@ -438,7 +443,7 @@ export class SegmentLog implements LogStorage {
     this.ensureOpen();
     this.faults.pass('truncate');
     this.start = { index, term, offset };
-    writeLogStart(path.join(this.options.dir, 'logstart'), this.start);
+    writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
     for (const s of this.segments) s.remove();
     this.segments = [Segment.create(this.cfg, index + 1, offset)];
     this.boundaries.reset([]);
@@ -573,7 +578,7 @@ export class SegmentLog implements LogStorage {
   }
 
   private saveTerms(coversThrough = this.active().baseIndex - 1): void {
-    this.boundaries.save(path.join(this.options.dir, 'terms'), coversThrough);
+    this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough);
   }
 
   /**
@@ -635,7 +640,7 @@ export function decodeLogStart(data: Uint8Array): number {
 }
 
 /** The first indexes of the segment files in `dir`, in order. */
-function segmentBases(dir: string): number[] {
+function segmentBases(fs: FileSystem, dir: string): number[] {
   return fs
     .readdirSync(dir)
     .filter((f) => /^\d{20}\.log$/.test(f))
@@ -644,8 +649,8 @@ function segmentBases(dir: string): number[] {
 }
 
 /** The log start, or null when the log never moved it; a damaged file is corruption (the log start is not derived). */
-function readLogStart(file: string): LogStart | null {
-  const r = readFileChecked(file, LOGSTART_MAGIC);
+function readLogStart(fs: FileSystem, file: string): LogStart | null {
+  const r = readFileChecked(file, LOGSTART_MAGIC, fs);
   if (r.kind === 'missing') return null;
   if (r.kind === 'damaged') throw new CorruptLogError(file, 0, r.reason);
   const body = r.body;
@@ -654,10 +659,10 @@ function readLogStart(file: string): LogStart | null {
   return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16) };
 }
 
-function writeLogStart(file: string, s: LogStart): void {
+function writeLogStart(fs: FileSystem, file: string, s: LogStart): void {
   const b = Buffer.alloc(24);
   writeU64(b, 0, s.index);
   writeU64(b, 8, s.term);
   writeU64(b, 16, s.offset);
-  writeFileAtomic(file, LOGSTART_MAGIC, b);
+  writeFileAtomic(file, LOGSTART_MAGIC, b, fs);
 }

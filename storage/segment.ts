@@ -7,15 +7,13 @@
  * a new segment is created only after the previous one is sealed, only the active segment can end
  * in a torn write.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Entry } from '../raft/types.js';
 import { CorruptLogError, check } from './errors.js';
+import type { FileSystem } from './file-system.js';
 import { FRAME_HEADER_BYTES, encodeFrameHeader, readFrame } from './frame.js';
 import { floorPoint, readSegmentIndex, writeSegmentIndex, type IndexPoint } from './segment-index.js';
 
-const fdatasync = promisify(fs.fdatasync);
 
 /** What a record-carrying entry contributes to offsets and timestamps. */
 export interface BatchInfo {
@@ -30,6 +28,8 @@ export type DescribeEntry = (e: Entry) => BatchInfo | null;
 
 export interface SegmentConfig {
   readonly dir: string;
+  /** The disk the segment files are on. */
+  readonly fs: FileSystem;
   readonly frameBytesMax: number;
   readonly indexIntervalBytes: number;
   readonly readChunkBytes: number;
@@ -102,7 +102,7 @@ export class FrameCursor {
     const buf = Buffer.allocUnsafe(len);
     let got = 0;
     while (got < len) {
-      const n = fs.readSync(this.fd, buf, got, len - got, this.pos + got);
+      const n = this.cfg.fs.readSync(this.fd, buf, got, len - got, this.pos + got);
       if (n === 0) break;
       got += n;
     }
@@ -138,7 +138,7 @@ export class Segment {
 
   static create(cfg: SegmentConfig, baseIndex: number, baseOffset: number): Segment {
     const file = path.join(cfg.dir, segmentName(baseIndex, 'log'));
-    const fd = fs.openSync(file, 'w+');
+    const fd = cfg.fs.openSync(file, 'w+');
     return new Segment(cfg, baseIndex, baseOffset, fd);
   }
 
@@ -149,11 +149,11 @@ export class Segment {
    */
   static open(cfg: SegmentConfig, baseIndex: number, baseOffset: number, sealed: boolean, onEntry: (e: Entry) => void): { segment: Segment; end: ScanEnd; scanned: boolean } {
     const file = path.join(cfg.dir, segmentName(baseIndex, 'log'));
-    const fd = fs.openSync(file, 'r+');
+    const fd = cfg.fs.openSync(file, 'r+');
     const s = new Segment(cfg, baseIndex, baseOffset, fd);
-    const size = fs.fstatSync(fd).size;
+    const size = cfg.fs.fstatSync(fd).size;
     if (sealed) {
-      const idx = readSegmentIndex(s.indexPath, size);
+      const idx = readSegmentIndex(cfg.fs, s.indexPath, size);
       if (idx !== null && idx.points[0]?.offset === baseOffset && idx.points[0]?.index === baseIndex) {
         s.size = size;
         s.points = idx.points;
@@ -204,12 +204,12 @@ export class Segment {
    * bytes are not a torn tail but damage inside data that was once complete (and maybe synced).
    */
   validFrameAfter(position: number): boolean {
-    const size = fs.fstatSync(this.fd).size;
+    const size = this.cfg.fs.fstatSync(this.fd).size;
     const window = 1024 * 1024;
     for (let start = position + 1; start < size; start += window) {
       const len = Math.min(window + this.cfg.frameBytesMax, size - start);
       const buf = Buffer.allocUnsafe(len);
-      const n = fs.readSync(this.fd, buf, 0, len, start);
+      const n = this.cfg.fs.readSync(this.fd, buf, 0, len, start);
       const view = buf.subarray(0, n);
       const limit = Math.min(window, n);
       for (let at = 0; at < limit; at++) {
@@ -235,7 +235,7 @@ export class Segment {
       this.noteEntry(e, infos[i] ?? null, position, bytes);
       position += bytes;
     }
-    writevAll(this.fd, iov, this.size);
+    writevAll(this.cfg.fs, this.fd, iov, this.size);
     this.size = position;
     if (this.firstAppendAt === null) this.firstAppendAt = now;
   }
@@ -281,21 +281,21 @@ export class Segment {
       position = f.position + f.bytes;
     }
     check(this.lastIndex === index - 1, () => `${this.logPath}: truncating at ${index} found entries only up to ${this.lastIndex}`);
-    fs.ftruncateSync(this.fd, position);
+    this.cfg.fs.ftruncateSync(this.fd, position);
     this.size = position;
     if (this.lastIndex < this.baseIndex) this.firstAppendAt = null;
   }
 
   /** Cuts the file at `position` (a torn or corrupt tail found by a scan). */
   cutAt(position: number): void {
-    fs.ftruncateSync(this.fd, position);
+    this.cfg.fs.ftruncateSync(this.fd, position);
     this.size = position;
   }
 
   /** Makes the segment durable and writes its index; it takes no more appends. */
   seal(): void {
-    fs.fsyncSync(this.fd);
-    writeSegmentIndex(this.indexPath, {
+    this.cfg.fs.fsyncSync(this.fd);
+    writeSegmentIndex(this.cfg.fs, this.indexPath, {
       points: this.points,
       lastIndex: this.lastIndex,
       nextOffset: this.nextOffset,
@@ -307,23 +307,23 @@ export class Segment {
 
   /** The segment becomes the active one again (a truncation reached into it). */
   unseal(): void {
-    rmIfExists(this.indexPath);
+    rmIfExists(this.cfg.fs, this.indexPath);
     this.sealed = false;
   }
 
   async sync(): Promise<void> {
-    await fdatasync(this.fd);
+    await this.cfg.fs.fdatasync(this.fd);
   }
 
   close(): void {
-    if (this.fd >= 0) fs.closeSync(this.fd);
+    if (this.fd >= 0) this.cfg.fs.closeSync(this.fd);
     this.fd = -1;
   }
 
   remove(): void {
     this.close();
-    rmIfExists(this.indexPath);
-    rmIfExists(this.logPath);
+    rmIfExists(this.cfg.fs, this.indexPath);
+    rmIfExists(this.cfg.fs, this.logPath);
   }
 
   isEmpty(): boolean {
@@ -333,7 +333,7 @@ export class Segment {
 
 const IOV_MAX = 1024;
 
-function writevAll(fd: number, iov: Uint8Array[], position: number): void {
+function writevAll(fs: FileSystem, fd: number, iov: Uint8Array[], position: number): void {
   let pos = position;
   for (let i = 0; i < iov.length; i += IOV_MAX) {
     let chunk = iov.slice(i, i + IOV_MAX);
@@ -364,7 +364,7 @@ function dropBytes(iov: Uint8Array[], n: number): Uint8Array[] {
   return out;
 }
 
-export function rmIfExists(file: string): void {
+export function rmIfExists(fs: FileSystem, file: string): void {
   try {
     fs.unlinkSync(file);
   } catch (err) {

@@ -31,11 +31,12 @@
  * acknowledges before it syncs, so a crash can cost what it acknowledged by design; a replica
  * that finds out (its leader names a commit beyond its log) rejoins all the same (raft/rejoin.ts).
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { fsyncDir } from './atomic-file.js';
+import { sleep, systemClock, type Clock } from './clock.js';
 import { crc32c } from './crc32c.js';
 import { check } from './errors.js';
+import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
 
 const SLOT_BYTES = 64;
@@ -44,8 +45,6 @@ export const FLUSH_GAP_MS = 20;
 const ID_BYTES_MAX = SLOT_BYTES - 21;
 export const SYNC_LEDGER_FILE = 'synced';
 
-const write = promisify(fs.write);
-const fdatasync = promisify(fs.fdatasync);
 
 export interface SyncMark {
   readonly index: number;
@@ -68,13 +67,16 @@ export class SyncLedger {
   private lastFlushAt = 0;
   private closed = false;
 
-  private constructor(private readonly fd: number, readonly file: string) {}
+  private constructor(private readonly fs: FileSystem, private readonly clock: Clock, private readonly fd: number, readonly file: string) {}
 
   /** Opens (creating if needed) the ledger in `dir` and reads every mark. */
-  static open(dir: string): SyncLedger {
+  static open(dir: string, fs: FileSystem = nodeFileSystem, clock: Clock = systemClock): SyncLedger {
     const file = path.join(dir, SYNC_LEDGER_FILE);
-    const fd = fs.openSync(file, fs.existsSync(file) ? 'r+' : 'w+');
-    const ledger = new SyncLedger(fd, file);
+    const existed = fs.existsSync(file);
+    const fd = fs.openSync(file, existed ? 'r+' : 'w+');
+    // A new ledger's name is durable before any mark is trusted to be in it.
+    if (!existed) fsyncDir(dir, fs);
+    const ledger = new SyncLedger(fs, clock, fd, file);
     const buf = fs.readFileSync(file);
     ledger.size = buf.length - (buf.length % SLOT_BYTES);
     for (let at = 0; at < ledger.size; at += SLOT_BYTES) {
@@ -115,7 +117,7 @@ export class SyncLedger {
     while (this.flushing !== null) await this.flushing;
     slot.mark = mark;
     this.writeSlot(group, slot);
-    fs.fdatasyncSync(this.fd);
+    this.fs.fdatasyncSync(this.fd);
   }
 
   /** The group's replica is gone (a deleted topic, a replica started over): its slot is freed. */
@@ -124,7 +126,7 @@ export class SyncLedger {
     if (slot === undefined) return;
     this.slots.delete(group);
     this.dirty.delete(group);
-    fs.writeSync(this.fd, Buffer.alloc(SLOT_BYTES), 0, SLOT_BYTES, slot.at);
+    this.fs.writeSync(this.fd, Buffer.alloc(SLOT_BYTES), 0, SLOT_BYTES, slot.at);
     this.free.push(slot.at);
   }
 
@@ -134,8 +136,8 @@ export class SyncLedger {
     this.closed = true;
     for (const group of this.dirty) this.writeSlot(group, this.slots.get(group)!);
     this.dirty.clear();
-    fs.fdatasyncSync(this.fd);
-    fs.closeSync(this.fd);
+    this.fs.fdatasyncSync(this.fd);
+    this.fs.closeSync(this.fd);
   }
 
   private slot(group: string, mark: SyncMark): Slot {
@@ -158,20 +160,20 @@ export class SyncLedger {
   private async flush(): Promise<void> {
     try {
       while (this.dirty.size > 0 && !this.closed) {
-        const wait = this.lastFlushAt + FLUSH_GAP_MS - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const wait = this.lastFlushAt + FLUSH_GAP_MS - this.clock.now();
+        if (wait > 0) await sleep(this.clock, wait);
         if (this.closed) break;
-        this.lastFlushAt = Date.now();
+        this.lastFlushAt = this.clock.now();
         const groups = [...this.dirty];
         this.dirty.clear();
         for (const group of groups) {
           const slot = this.slots.get(group);
           if (slot === undefined) continue;
           const mark = slot.mark;
-          await write(this.fd, encodeSlot(group, mark), 0, SLOT_BYTES, slot.at);
+          await this.fs.write(this.fd, encodeSlot(group, mark), 0, SLOT_BYTES, slot.at);
           slot.written = mark;
         }
-        await fdatasync(this.fd);
+        await this.fs.fdatasync(this.fd);
       }
     } finally {
       this.flushing = null;
@@ -179,7 +181,7 @@ export class SyncLedger {
   }
 
   private writeSlot(group: string, slot: Slot): void {
-    fs.writeSync(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
+    this.fs.writeSync(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
     slot.written = slot.mark;
   }
 }

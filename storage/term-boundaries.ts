@@ -8,6 +8,7 @@
  * in the active segment come from scanning it when the log is opened.
  */
 import { readDerivedFile, writeFileAtomic } from './atomic-file.js';
+import type { FileSystem } from './file-system.js';
 import { check } from './errors.js';
 import { readU64, writeU64 } from './frame.js';
 
@@ -70,19 +71,19 @@ export class TermBoundaries {
     this.list = list;
   }
 
-  save(file: string, coversThrough: number): void {
+  save(fs: FileSystem, file: string, coversThrough: number): void {
     const body = Buffer.alloc(8 + this.list.length * 16);
     writeU64(body, 0, coversThrough);
     this.list.forEach((b, i) => {
       writeU64(body, 8 + i * 16, b.term);
       writeU64(body, 16 + i * 16, b.firstIndex);
     });
-    writeFileAtomic(file, MAGIC, body);
+    writeFileAtomic(file, MAGIC, body, fs);
   }
 
   /** The saved boundaries and how far they reach, or null if the file is missing or damaged. */
-  static load(file: string): { boundaries: Boundary[]; coversThrough: number } | null {
-    const body = readDerivedFile(file, MAGIC);
+  static load(fs: FileSystem, file: string): { boundaries: Boundary[]; coversThrough: number } | null {
+    const body = readDerivedFile(file, MAGIC, fs);
     if (body === null || body.byteLength < 8 || (body.byteLength - 8) % 16 !== 0) return null;
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const boundaries: Boundary[] = [];

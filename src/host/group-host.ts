@@ -17,6 +17,7 @@
  * always synced.
  */
 import type { Message, NodeId } from '../../raft/types.js';
+import { sleep, type Clock, type Timer } from '../../storage/clock.js';
 import type { Logger } from '../log.js';
 import type { RaftGroup } from './raft-group.js';
 
@@ -28,6 +29,8 @@ export interface GroupHostOptions {
   readonly syncMode: SyncMode;
   readonly syncIntervalMs: number;
   readonly logger: Logger;
+  /** Time and timers (storage/clock.ts): the system's, or the simulator's. */
+  readonly clock: Clock;
   readonly send: (group: string, m: Message) => void;
   /** Called after each pass with the groups whose role or leader changed. */
   readonly onLeadershipChange?: (groups: readonly RaftGroup[]) => void;
@@ -76,8 +79,8 @@ export interface HostStats {
 export class GroupHost {
   private readonly groups = new Map<string, RaftGroup>();
   private readonly early = new Map<string, { at: number; msgs: Message[] }>();
-  private ticker: NodeJS.Timeout | null = null;
-  private syncTimer: NodeJS.Timeout | null = null;
+  private ticker: Timer | null = null;
+  private syncTimer: Timer | null = null;
   private scheduled = false;
   private running = 0;
   private stopped = false;
@@ -87,9 +90,9 @@ export class GroupHost {
   constructor(private readonly o: GroupHostOptions) {}
 
   start(): void {
-    this.ticker = setInterval(() => this.tick(), this.o.tickMs);
+    this.ticker = this.o.clock.every(this.o.tickMs, () => this.tick());
     if (this.o.syncMode === 'interval') {
-      this.syncTimer = setInterval(() => void this.syncAll(), this.o.syncIntervalMs);
+      this.syncTimer = this.o.clock.every(this.o.syncIntervalMs, () => void this.syncAll());
     }
   }
 
@@ -142,7 +145,7 @@ export class GroupHost {
     let e = this.early.get(group);
     if (e === undefined) {
       if (this.early.size >= EARLY_GROUPS_MAX) return;
-      e = { at: Date.now(), msgs: [] };
+      e = { at: this.o.clock.now(), msgs: [] };
       this.early.set(group, e);
     }
     if (e.msgs.length < EARLY_MESSAGES_PER_GROUP_MAX) e.msgs.push(m);
@@ -170,7 +173,7 @@ export class GroupHost {
   schedule(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => {
+    this.o.clock.soon(() => {
       this.scheduled = false;
       void this.pass();
     });
@@ -179,15 +182,15 @@ export class GroupHost {
   /** Waits for the current pass, then stops ticking and passing. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker !== null) clearInterval(this.ticker);
-    if (this.syncTimer !== null) clearInterval(this.syncTimer);
-    while (this.running > 0) await new Promise((r) => setTimeout(r, 5));
+    this.ticker?.cancel();
+    this.syncTimer?.cancel();
+    while (this.running > 0) await sleep(this.o.clock, 5);
     await this.syncAll();
   }
 
   private tick(): void {
     if (this.early.size > 0) {
-      const old = Date.now() - EARLY_MESSAGES_MS;
+      const old = this.o.clock.now() - EARLY_MESSAGES_MS;
       for (const [id, e] of this.early) if (e.at < old) this.early.delete(id);
     }
     for (const g of this.groups.values()) {
@@ -203,7 +206,7 @@ export class GroupHost {
 
   private async pass(): Promise<void> {
     this.running++;
-    const t0 = performance.now();
+    const t0 = this.o.clock.elapsed();
     const changed: RaftGroup[] = [];
     try {
       const work: { g: RaftGroup; rd: ReturnType<RaftGroup['raft']['ready']> }[] = [];
@@ -224,7 +227,7 @@ export class GroupHost {
       if (this.o.syncMode === 'fsync') {
         const syncing = work.filter((w) => w.rd.mustSync && w.g.failed === null);
         this.stats.syncs += syncing.length;
-        const s0 = performance.now();
+        const s0 = this.o.clock.elapsed();
         await Promise.all(
           syncing.map(async (w) => {
             try {
@@ -235,7 +238,7 @@ export class GroupHost {
             }
           }),
         );
-        if (syncing.length > 0) this.syncRoundDone(performance.now() - s0, syncing.length);
+        if (syncing.length > 0) this.syncRoundDone(this.o.clock.elapsed() - s0, syncing.length);
       }
       for (const w of work) {
         if (w.g.failed !== null) continue;
@@ -250,7 +253,7 @@ export class GroupHost {
       }
     } finally {
       this.running--;
-      this.stats.lastPassMs = performance.now() - t0;
+      this.stats.lastPassMs = this.o.clock.elapsed() - t0;
     }
     if (changed.length > 0) this.o.onLeadershipChange?.(changed);
     // This pass's groups may have more to do now that they advanced.
@@ -264,7 +267,7 @@ export class GroupHost {
 
   private syncRoundDone(ms: number, groups: number): void {
     this.o.onSyncRound?.(ms);
-    const slow = this.slowSyncs.observe(ms, Date.now());
+    const slow = this.slowSyncs.observe(ms, this.o.clock.now());
     if (slow !== null) {
       this.o.logger.warn(
         { syncMs: Math.round(ms), groups, slowRoundsNotLogged: slow.slowSinceLast },

@@ -4,13 +4,13 @@
  * drives it through the Ready contract: persist, then (after one sync for all groups) apply, then
  * advance; the host sends the Ready's messages itself, before the write or after the sync.
  */
-import fs from 'node:fs';
 import { Raft } from '../../raft/raft.js';
 import type { CommitBroadcast, RaftLimits } from '../../raft/config.js';
 import type { LogStorage } from '../../raft/storage.js';
 import type { Entry, HardState, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
 import { saveHardState } from '../../storage/hard-state.js';
 import { CorruptLogError } from '../../storage/errors.js';
+import type { FileSystem } from '../../storage/file-system.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { markDamaged } from './replica-trust.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
@@ -37,6 +37,8 @@ export interface RaftGroupOptions {
   readonly learners?: readonly NodeId[];
   /** Folder for the hard state (the log has its own folder inside or beside it). */
   readonly dir: string;
+  /** The disk the hard state is on (the log's own). */
+  readonly fs: FileSystem;
   readonly log: SegmentLog;
   /** The hard state to start from, as openReplica (replica-trust.ts) decided it. */
   readonly hardState: HardState;
@@ -64,6 +66,7 @@ export class RaftGroup {
   /** Why the group stopped (a storage failure); null while it runs. */
   failed: string | null = null;
   private readonly dir: string;
+  private readonly fs: FileSystem;
   private readonly ledger: SyncLedger;
   /** Term, vote and rejoin state as last written to disk. */
   private saved: { term: number; vote: NodeId | null; rejoin: string | null };
@@ -72,9 +75,10 @@ export class RaftGroup {
     this.id = o.id;
     this.log = o.log;
     this.dir = o.dir;
+    this.fs = o.fs;
     this.ledger = o.ledger;
     this.logger = o.logger;
-    fs.mkdirSync(o.dir, { recursive: true });
+    o.fs.mkdirSync(o.dir, { recursive: true });
     const hs = o.hardState;
     this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
     // The commit index is saved lazily; what was applied was certainly committed.
@@ -112,7 +116,7 @@ export class RaftGroup {
       // core asserts it). The commit index rides along, but only as far as entries this Ready
       // leaves in place (durable since earlier Readys): a crash can lose the entries it appends,
       // and a conflicting suffix they replace would then be back under a commit index naming them.
-      saveHardState(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) });
+      saveHardState(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) }, this.fs);
       this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
     }
     if (rd.entries.length > 0) this.log.append(rd.entries);
@@ -141,7 +145,7 @@ export class RaftGroup {
     this.logger.error({ group: this.id, err: this.failed }, `group ${this.id} stopped: ${this.failed}`);
     // A log found corrupt while running: the next open of this replica verifies all of it and
     // rejoins (replica-trust.ts), even where an intact index would have let the damage pass.
-    if (err instanceof CorruptLogError) markDamaged(this.dir, err.message);
+    if (err instanceof CorruptLogError) markDamaged(this.fs, this.dir, err.message);
     this.onFail?.(err);
   }
 
@@ -151,7 +155,7 @@ export class RaftGroup {
   /** Saves the commit index (so a restart re-applies less) and closes the log. */
   close(): void {
     try {
-      if (this.failed === null) saveHardState(this.dir, this.raft.hardState());
+      if (this.failed === null) saveHardState(this.dir, this.raft.hardState(), this.fs);
     } finally {
       this.log.close();
     }

@@ -22,11 +22,11 @@
  *
  * What was found and what the node does about it is logged, with the files involved.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { newIncarnation } from '../../raft/rejoin.js';
 import type { HardState } from '../../raft/types.js';
 import { CorruptLogError } from '../../storage/errors.js';
+import type { FileSystem } from '../../storage/file-system.js';
 import { readHardState, saveHardState } from '../../storage/hard-state.js';
 import { SegmentLog, type SegmentLogOptions } from '../../storage/segment-log.js';
 import type { SyncLedger, SyncMark } from '../../storage/sync-ledger.js';
@@ -38,7 +38,9 @@ export interface ReplicaOpenOptions {
   readonly name: string;
   /** The folder of the hard state; the log's folder is in `log.dir`. */
   readonly dir: string;
-  readonly log: SegmentLogOptions;
+  /** The disk everything is on (the log's too). */
+  readonly fs: FileSystem;
+  readonly log: Omit<SegmentLogOptions, 'fs'>;
   readonly ledger: SyncLedger;
   /** What a replica with no state on disk is: a new voter, or one that may have been here before. */
   readonly fresh: 'voter' | 'rejoin';
@@ -56,7 +58,7 @@ export interface OpenedReplica {
 /** The file a replica leaves when its log turned out corrupt while running (its body says how). */
 const DAMAGED_FILE = 'damaged';
 
-export function markDamaged(dir: string, why: string): void {
+export function markDamaged(fs: FileSystem, dir: string, why: string): void {
   try {
     fs.writeFileSync(path.join(dir, DAMAGED_FILE), `${why}\n`);
   } catch {
@@ -66,16 +68,17 @@ export function markDamaged(dir: string, why: string): void {
 
 export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   const damage: string[] = [];
-  const hs = readHardState(o.dir);
-  const marked = readDamagedFile(o.dir);
+  const fs = o.fs;
+  const hs = readHardState(o.dir, fs);
+  const marked = readDamagedFile(fs, o.dir);
   if (marked !== null) damage.push(`its log was found corrupt while running (${marked})`);
   let log: SegmentLog;
   try {
-    log = SegmentLog.open({ ...o.log, ...(marked !== null ? { repair: true, verifyAll: true } : {}) });
+    log = SegmentLog.open({ ...o.log, fs, ...(marked !== null ? { repair: true, verifyAll: true } : {}) });
   } catch (err) {
     if (!(err instanceof CorruptLogError)) throw err;
     damage.push(`its log is corrupt (${err.file} at byte ${err.position}: ${err.reason})`);
-    log = SegmentLog.open({ ...o.log, repair: true });
+    log = SegmentLog.open({ ...o.log, fs, repair: true });
   }
   const r = log.recovery.repaired;
   if (r !== null) o.logger.warn({ group: o.group, file: r.file, position: r.position, lastIndexKept: r.lastIndexKept }, `${o.name}: kept the log up to index ${r.lastIndexKept}, before the damage in ${r.file} at byte ${r.position}; the rest comes from the leader`);
@@ -100,7 +103,7 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     if (hs.kind === 'ok') return { log, hardState: hs.hardState, damage };
     if (o.fresh === 'voter') return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
     const hardState: HardState = { term: 0, vote: null, commit: 0, rejoin: newIncarnation(o.random) };
-    saveHardState(o.dir, hardState);
+    saveHardState(o.dir, hardState, fs);
     o.logger.warn({ group: o.group, rejoin: hardState.rejoin }, `${o.name}: a new replica on a node that is rejoining the cluster: it may have held this replica before, so it joins as a learner and votes once it has caught up (incarnation ${hardState.rejoin})`);
     return { log, hardState, damage };
   }
@@ -110,7 +113,7 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     commit: log.firstIndex() - 1,
     rejoin: newIncarnation(o.random),
   };
-  saveHardState(o.dir, hardState);
+  saveHardState(o.dir, hardState, fs);
   if (marked !== null) fs.rmSync(path.join(o.dir, DAMAGED_FILE), { force: true });
   // What is on disk now is all this replica claims: its next start checks against that.
   o.ledger.record(o.group, { index: lastIndex, term: lastTerm });
@@ -121,9 +124,9 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   return { log, hardState, damage };
 }
 
-function readDamagedFile(dir: string): string | null {
+function readDamagedFile(fs: FileSystem, dir: string): string | null {
   try {
-    return fs.readFileSync(path.join(dir, DAMAGED_FILE), 'utf8').trim();
+    return fs.readFileSync(path.join(dir, DAMAGED_FILE)).toString('utf8').trim();
   } catch {
     return null;
   }

@@ -12,7 +12,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type NodeId } from '../../raft/types.js';
+import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
+import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { FaultPoints } from '../../storage/fault-points.js';
 import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
@@ -23,7 +25,8 @@ import { openReplica } from '../host/replica-trust.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { META_GROUP, partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
 import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/meta-state.js';
-import { PRODUCER_ID_EXPIRATION_MS, Partition } from '../partition/partition.js';
+import { PRODUCER_ID_EXPIRATION_MS, type Partition } from '../partition/partition.js';
+import { openPartitionReplica } from '../partition/replica.js';
 import { HttpServer } from '../server/http.js';
 import type { PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity } from '../transport/peer-transport.js';
@@ -102,6 +105,9 @@ export class RaftlogNode {
   readonly peerIdentities = new Map<NodeId, PeerIdentity>();
   private http!: HttpServer;
   private readonly faults: FaultPoints;
+  /** The disk and the clock every replica on this node runs on (storage/file-system.ts, storage/clock.ts). */
+  private readonly fs: FileSystem = nodeFileSystem;
+  private readonly clock: Clock = systemClock;
   private timers: NodeJS.Timeout[] = [];
   private readonly startedAt = Date.now();
   private stopping = false;
@@ -135,6 +141,7 @@ export class RaftlogNode {
     });
     this.mutant = config.unsafeMutant ?? null;
     this.host = new GroupHost({
+      clock: this.clock,
       tickMs: config.tickMs,
       syncMode: this.mutant === MUTANTS.ackBeforeFsync ? 'none' : config.syncMode,
       syncIntervalMs: config.syncIntervalMs,
@@ -170,7 +177,7 @@ export class RaftlogNode {
     const c = this.config;
     this.prepareDataDir();
     this.identity = NodeIdentity.open(c.dataDir, c.id, this.metaVoters());
-    this.ledger = SyncLedger.open(c.dataDir);
+    this.ledger = SyncLedger.open(c.dataDir, this.fs, this.clock);
     // A folder of a node that ran before opens its metadata at once. A new one listens first, to
     // ask its peers whether it is rejoining (identity.ts); until it knows, it serves only /status.
     if (!this.identity.fresh) await this.openMeta('voter');
@@ -314,6 +321,7 @@ export class RaftlogNode {
       group: META_GROUP,
       name: 'the metadata group',
       dir,
+      fs: this.fs,
       log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, faults: this.faults },
       ledger: this.ledger,
       fresh,
@@ -351,6 +359,7 @@ export class RaftlogNode {
       voters,
       learners: this.nodeIds().filter((id) => !voters.includes(id)),
       dir,
+      fs: this.fs,
       log,
       hardState,
       ledger: this.ledger,
@@ -400,19 +409,27 @@ export class RaftlogNode {
   }
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
-    const dir = path.join(this.config.dataDir, 'partitions', `${topic.name}-${partition}-${topic.id}`);
-    let opened: ReturnType<typeof openReplica>;
+    let p: Partition;
     try {
-      opened = openReplica({
+      p = openPartitionReplica({
         group: id,
-        name: `partition ${topic.name}/${partition}`,
-        dir,
-        log: { dir: path.join(dir, 'log'), recordBatches: true, limits: { segmentBytes: topic.config.segmentBytes, tailCacheBytes: PARTITION_TAIL_CACHE_BYTES }, faults: this.faults },
+        dir: path.join(this.config.dataDir, 'partitions', `${topic.name}-${partition}-${topic.id}`),
+        topic,
+        partition,
+        self: this.config.id,
+        fs: this.fs,
+        clock: this.clock,
         ledger: this.ledger,
+        host: this.host,
         // While this node's metadata replica rejoins, a replica it finds missing may be one it held before.
         fresh: this.metaGroup.raft.rejoin !== null ? 'rejoin' : 'voter',
+        tailCacheBytes: PARTITION_TAIL_CACHE_BYTES,
+        limits: this.raftLimits(),
+        producerIdExpirationMs: this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
+        mutant: this.mutant,
         random: this.random,
         logger: this.logger,
+        faults: this.faults,
       });
     } catch (err) {
       const why = (err as Error).message;
@@ -420,40 +437,11 @@ export class RaftlogNode {
       this.brokenPartitions.set(id, why);
       return;
     }
-    const { log, hardState } = opened;
-    const p = new Partition(topic, partition, log, dir, this.logger, this.mutant, this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS);
-    const group = new RaftGroup({
-      id,
-      self: this.config.id,
-      voters: topic.assignments[partition]!,
-      dir,
-      log,
-      hardState,
-      ledger: this.ledger,
-      applied: p.loadProducerState(),
-      limits: this.raftLimits(),
-      // Consumers read from the leader; followers need the commit index only to keep up, so it
-      // rides on the next append or heartbeat instead of costing a message of its own per commit.
-      // (The metadata group keeps the eager default: every node serves what it applies.)
-      commitBroadcast: 'piggyback',
-      random: this.random,
-      logger: this.logger,
-    });
-    group.sm = p;
-    p.group = group;
-    group.onFail = (err) => {
+    p.group.onFail = (err) => {
       // Found corrupt while running: reopened at once, verified, and rejoining (replica-trust.ts).
-      if (err instanceof CorruptLogError && !this.stopping) setImmediate(() => this.reopenPartition(id));
+      if (err instanceof CorruptLogError && !this.stopping) this.clock.soon(() => this.reopenPartition(id));
     };
-    p.start();
     this.partitions.set(id, p);
-    this.host.add(group);
-    // A brand-new partition: its preferred replica campaigns at once instead of every replica
-    // waiting out an election timeout (an early election is always safe in Raft).
-    if (topic.assignments[partition]![0] === this.config.id && group.raft.term === 0 && log.lastIndex() === 0) {
-      group.raft.campaign();
-      this.host.schedule();
-    }
   }
 
   /** Closes a replica whose log turned out corrupt and opens it again, repaired and rejoining. */

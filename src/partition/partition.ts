@@ -23,7 +23,9 @@ import path from 'node:path';
 import { RaftError, RaftErrorCode } from '../../raft/errors.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import { readFileChecked, writeFileAtomic, writeFileAtomicAsync } from '../../storage/atomic-file.js';
+import { systemClock, type Clock, type Timer } from '../../storage/clock.js';
 import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js';
+import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { RecordBatchError, readBatchHeader, records, verifyBatch, writeBaseOffset, writePartitionLeaderEpoch } from '../../storage/record-batch.js';
 import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
@@ -48,7 +50,7 @@ interface CommitWaiter {
   readonly baseOffset: number;
   readonly resolve: (baseOffset: number) => void;
   readonly reject: (e: PartitionError) => void;
-  readonly timer: NodeJS.Timeout;
+  readonly timer: Timer;
 }
 
 /** Produce requests by the Raft index of their entry, each with its own timer. */
@@ -149,12 +151,14 @@ export class Partition implements GroupStateMachine {
     private readonly mutant: Mutant | null = null,
     /** A producer id with no write for this long is forgotten (producer-state.ts). */
     private readonly producerIdExpirationMs: number = PRODUCER_ID_EXPIRATION_MS,
-    private readonly clock: () => number = Date.now,
+    /** Time and timers, and the disk (storage/clock.ts, storage/file-system.ts). */
+    private readonly clock: Clock = systemClock,
+    private readonly fs: FileSystem = nodeFileSystem,
   ) {}
 
   /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
   loadProducerState(): number {
-    const r = readFileChecked(path.join(this.dir, 'producers'), PRODUCERS_MAGIC);
+    const r = readFileChecked(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, this.fs);
     if (r.kind === 'damaged') this.logger.warn({ partition: this.name, why: r.reason }, `${this.name}: the producer-state snapshot is unreadable (${r.reason}); rebuilding it from the log`);
     if (r.kind !== 'ok') return this.log.firstIndex() - 1;
     let v: { index: number; state: ProducerState };
@@ -270,16 +274,16 @@ export class Partition implements GroupStateMachine {
       const w: CommitWaiter = {
         term,
         baseOffset,
-        timer: setTimeout(() => {
+        timer: this.clock.after(timeoutMs, () => {
           waiters.remove(index, w);
           reject(new PartitionError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
-        }, timeoutMs),
+        }),
         resolve: (o) => {
-          clearTimeout(w.timer);
+          w.timer.cancel();
           resolve(o);
         },
         reject: (e) => {
-          clearTimeout(w.timer);
+          w.timer.cancel();
           reject(e);
         },
       };
@@ -304,8 +308,8 @@ export class Partition implements GroupStateMachine {
     }
     this.group.wake();
     // waitForData wakes on every apply and when leadership is lost; no offset is ever reached.
-    const deadline = Date.now() + timeoutMs;
-    while (this.isLeader() && Date.now() < deadline) await this.waitForData(Number.MAX_SAFE_INTEGER, deadline - Date.now());
+    const deadline = this.clock.now() + timeoutMs;
+    while (this.isLeader() && this.clock.now() < deadline) await this.waitForData(Number.MAX_SAFE_INTEGER, deadline - this.clock.now());
     return this.leaderHint();
   }
 
@@ -345,11 +349,11 @@ export class Partition implements GroupStateMachine {
     if (this.highWatermark > offset || !serving || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         this.hwWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      const timer = this.clock.after(ms, done);
       this.hwWaiters.add(done);
     });
   }
@@ -380,7 +384,7 @@ export class Partition implements GroupStateMachine {
         const h = readBatchHeader(e.data);
         this.highWatermark = h.baseOffset + h.lastOffsetDelta + 1;
         if (h.producerId >= 0) {
-          this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset }, this.clock());
+          this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset }, this.clock.now());
           this.dropInFlight(h.producerId, e.index);
         }
         this.batchesSinceSnapshot++;
@@ -398,7 +402,7 @@ export class Partition implements GroupStateMachine {
       this.batchesSinceSnapshot = 0;
       this.savingProducers = true;
       const body = this.producers.encode(this.appliedIndex);
-      writeFileAtomicAsync(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, body)
+      writeFileAtomicAsync(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, body, this.fs)
         .catch((err: unknown) => this.logger.warn({ partition: this.name, err: (err as Error).message }, 'could not save the producer state; a restart will rebuild it from the log'))
         .finally(() => (this.savingProducers = false));
     }
@@ -458,14 +462,14 @@ export class Partition implements GroupStateMachine {
 
   /** Forgets producers with no write for the expiration time (producer-state.ts); returns how many. */
   expireProducers(): number {
-    return this.producers.expire(this.clock(), this.producerIdExpirationMs);
+    return this.producers.expire(this.clock.now(), this.producerIdExpirationMs);
   }
 
   /** Saves the producer state now (the node stops: nothing else runs). */
   saveProducerState(): void {
     this.batchesSinceSnapshot = 0;
     try {
-      writeFileAtomic(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, this.producers.encode(this.appliedIndex));
+      writeFileAtomic(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, this.producers.encode(this.appliedIndex), this.fs);
     } catch (err) {
       this.logger.warn({ partition: this.name, err: (err as Error).message }, 'could not save the producer state; a restart will rebuild it from the log');
     }

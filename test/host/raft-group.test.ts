@@ -2,6 +2,7 @@
  * RaftGroup over a real segment log and hard-state file: what survives a power loss between a
  * Ready's persist and its sync.
  */
+import { nodeFileSystem } from '../../storage/file-system.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,8 +27,8 @@ const inert: GroupStateMachine = { apply: () => undefined, restore: () => undefi
 
 function open(dir: string): RaftGroup {
   const ledger = SyncLedger.open(dir);
-  const { log, hardState } = openReplica({ group: 'meta', name: 'meta', dir, log: { dir: path.join(dir, 'log'), recordBatches: false }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
-  const g = new RaftGroup({ id: 'meta', self: 'b', voters: ['a', 'b', 'c'], dir, log, hardState, ledger, applied: 0, limits: {}, random: seededRandom(1), logger: quiet });
+  const { log, hardState } = openReplica({ group: 'meta', name: 'meta', dir, fs: nodeFileSystem, log: { dir: path.join(dir, 'log'), recordBatches: false }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
+  const g = new RaftGroup({ id: 'meta', self: 'b', voters: ['a', 'b', 'c'], dir, fs: nodeFileSystem, log, hardState, ledger, applied: 0, limits: {}, random: seededRandom(1), logger: quiet });
   g.sm = inert;
   return g;
 }

@@ -2,6 +2,7 @@
  * openReplica (src/host/replica-trust.ts): a replica whose disk cannot show what it promised
  * rejoins as a learner instead of voting with what is left.
  */
+import { nodeFileSystem } from '../../storage/file-system.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +35,7 @@ async function healthy(dir: string): Promise<void> {
 
 async function open(dir: string, fresh: 'voter' | 'rejoin' = 'voter'): Promise<OpenedReplica & { saved: HardState | null }> {
   const ledger = SyncLedger.open(dir);
-  const r = openReplica({ group: 'g', name: 'group g', dir, log: { dir: path.join(dir, 'log'), recordBatches: false }, ledger, fresh, random: seededRandom(7), logger: quiet });
+  const r = openReplica({ group: 'g', name: 'group g', dir, fs: nodeFileSystem, log: { dir: path.join(dir, 'log'), recordBatches: false }, ledger, fresh, random: seededRandom(7), logger: quiet });
   r.log.close();
   await ledger.close();
   const hs = readHardState(dir);
@@ -139,7 +140,7 @@ describe('opening a replica', () => {
     }
     log.close();
     expect(found).toBeInstanceOf(Error);
-    markDamaged(dir, (found as Error).message);
+    markDamaged(nodeFileSystem, dir, (found as Error).message);
     const r = await open(dir);
     expect(r.damage.join()).toMatch(/found corrupt while running/);
     expect(r.log.lastIndex()).toBeLessThan(Number(segs[1]!.slice(0, 20)));

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers/temp-dirs.js';
 import { seededRandom } from '../../raft/random.js';
 import { EntryKind, type Entry, type Snapshot } from '../../raft/types.js';
+import { nodeFileSystem } from '../../storage/file-system.js';
 import { readHardState, saveHardState } from '../../storage/hard-state.js';
 import { SegmentLog } from '../../storage/segment-log.js';
 import { StateStore } from '../../storage/state-store.js';
@@ -100,7 +101,7 @@ describe('installing a metadata snapshot, cut by a crash', () => {
     const ledger = SyncLedger.open(dir);
     const hs = readHardState(dir);
     if (hs.kind !== 'ok') throw new Error(hs.kind);
-    const g = new RaftGroup({ id: 'meta', self: 'b', voters: ['a', 'b', 'c'], dir, log: m.storage.log, hardState: hs.hardState, ledger, storage: m.storage, applied: m.store.appliedIndex(), limits: {}, random: seededRandom(1), logger: quiet });
+    const g = new RaftGroup({ id: 'meta', self: 'b', voters: ['a', 'b', 'c'], dir, fs: nodeFileSystem, log: m.storage.log, hardState: hs.hardState, ledger, storage: m.storage, applied: m.store.appliedIndex(), limits: {}, random: seededRandom(1), logger: quiet });
     g.raft.step({ type: 'append', from: 'a', to: 'b', term: 2, prevIndex: 10, prevTerm: 2, entries: entries(11, 11, 2), commit: 11 });
     const answer = g.raft.ready().messages.find((x) => x.type === 'appendResp');
     expect(answer).toMatchObject({ reject: false, index: 11 });

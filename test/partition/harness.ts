@@ -3,6 +3,8 @@
  * group, driven by hand: the test decides when a Ready is persisted, synced and applied, so it can
  * hold a produce in flight while other things happen.
  */
+import { systemClock } from '../../storage/clock.js';
+import { nodeFileSystem } from '../../storage/file-system.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,9 +33,9 @@ export async function soloPartition(o: { producerIdExpirationMs?: number; clock?
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-partition-'));
   const topic: TopicRecord = { name: 't', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
   const ledger = SyncLedger.open(dir);
-  const { log, hardState } = openReplica({ group: 'p:t1:0', name: 't/0', dir, log: { dir: path.join(dir, 'log'), recordBatches: true }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
-  const partition = new Partition(topic, 0, log, dir, quiet, null, o.producerIdExpirationMs, o.clock);
-  const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, log, hardState, ledger, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
+  const { log, hardState } = openReplica({ group: 'p:t1:0', name: 't/0', dir, fs: nodeFileSystem, log: { dir: path.join(dir, 'log'), recordBatches: true }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
+  const partition = new Partition(topic, 0, log, dir, quiet, null, o.producerIdExpirationMs, o.clock !== undefined ? { ...systemClock, now: o.clock } : systemClock, nodeFileSystem);
+  const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, fs: nodeFileSystem, log, hardState, ledger, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
   group.sm = partition;
   partition.group = group;
   partition.start();

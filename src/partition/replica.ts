@@ -1,0 +1,89 @@
+/**
+ * Opening one partition replica on this node: its log and hard state from disk (judged by
+ * host/replica-trust.ts), the partition state machine over them, and the Raft group that feeds it,
+ * added to the node's group host. The node (src/node/node.ts) opens every replica placed on it this
+ * way, and the simulator (test/sim/) opens its replicas through the same function, on its own disk
+ * and clock, so what it proves holds for the code a node runs.
+ */
+import path from 'node:path';
+import type { RaftLimits } from '../../raft/config.js';
+import type { NodeId } from '../../raft/types.js';
+import type { Clock } from '../../storage/clock.js';
+import type { FaultPoints } from '../../storage/fault-points.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import type { SyncLedger } from '../../storage/sync-ledger.js';
+import type { GroupHost } from '../host/group-host.js';
+import { RaftGroup } from '../host/raft-group.js';
+import { openReplica } from '../host/replica-trust.js';
+import type { Logger } from '../log.js';
+import type { TopicRecord } from '../meta/commands.js';
+import type { Mutant } from '../node/mutants.js';
+import { Partition } from './partition.js';
+
+export interface PartitionReplicaOptions {
+  /** The group's id (partitionGroupId) and where the replica keeps its files. */
+  readonly group: string;
+  readonly dir: string;
+  readonly topic: TopicRecord;
+  readonly partition: number;
+  readonly self: NodeId;
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  readonly ledger: SyncLedger;
+  readonly host: GroupHost;
+  /** What a replica with no state on disk is (replica-trust.ts). */
+  readonly fresh: 'voter' | 'rejoin';
+  readonly tailCacheBytes: number;
+  readonly limits: Partial<RaftLimits>;
+  readonly producerIdExpirationMs: number;
+  readonly mutant: Mutant | null;
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly faults?: FaultPoints;
+}
+
+/** Opens the replica and adds its group to the host; throws what openReplica throws (a replica that cannot start). */
+export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
+  const { log, hardState } = openReplica({
+    group: o.group,
+    name: `partition ${o.topic.name}/${o.partition}`,
+    dir: o.dir,
+    fs: o.fs,
+    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: () => o.clock.now(), ...(o.faults !== undefined ? { faults: o.faults } : {}) },
+    ledger: o.ledger,
+    fresh: o.fresh,
+    random: o.random,
+    logger: o.logger,
+  });
+  const p = new Partition(o.topic, o.partition, log, o.dir, o.logger, o.mutant, o.producerIdExpirationMs, o.clock, o.fs);
+  const replicas = o.topic.assignments[o.partition]!;
+  const group = new RaftGroup({
+    id: o.group,
+    self: o.self,
+    voters: replicas,
+    dir: o.dir,
+    fs: o.fs,
+    log,
+    hardState,
+    ledger: o.ledger,
+    applied: p.loadProducerState(),
+    limits: o.limits,
+    // Consumers read from the leader; followers need the commit index only to keep up, so it
+    // rides on the next append or heartbeat instead of costing a message of its own per commit.
+    // (The metadata group keeps the eager default: every node serves what it applies.)
+    commitBroadcast: 'piggyback',
+    random: o.random,
+    logger: o.logger,
+  });
+  group.sm = p;
+  p.group = group;
+  p.start();
+  o.host.add(group);
+  // A brand-new partition: its preferred replica campaigns at once instead of every replica
+  // waiting out an election timeout (an early election is always safe in Raft).
+  if (replicas[0] === o.self && group.raft.term === 0 && log.lastIndex() === 0) {
+    group.raft.campaign();
+    o.host.schedule();
+  }
+  return p;
+}
