@@ -66,6 +66,8 @@ export class SyncLedger {
   private flushing: Promise<void> | null = null;
   private lastFlushAt = 0;
   private closed = false;
+  /** Why the last background write of the marks failed (null: it did not, or a later one succeeded). */
+  problem: string | null = null;
 
   private constructor(private readonly fs: FileSystem, private readonly clock: Clock, private readonly fd: number, readonly file: string) {}
 
@@ -166,14 +168,24 @@ export class SyncLedger {
         this.lastFlushAt = this.clock.now();
         const groups = [...this.dirty];
         this.dirty.clear();
-        for (const group of groups) {
-          const slot = this.slots.get(group);
-          if (slot === undefined) continue;
-          const mark = slot.mark;
-          await this.fs.write(this.fd, encodeSlot(group, mark), 0, SLOT_BYTES, slot.at);
-          slot.written = mark;
+        try {
+          const written: [Slot, SyncMark][] = [];
+          for (const group of groups) {
+            const slot = this.slots.get(group);
+            if (slot === undefined) continue;
+            await this.fs.write(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
+            written.push([slot, slot.mark]);
+          }
+          await this.fs.fdatasync(this.fd);
+          for (const [slot, mark] of written) slot.written = mark;
+          this.problem = null;
+        } catch (err) {
+          // A mark not written leaves the older one: a restart then checks the log against less
+          // than it holds, which is safe. The marks are tried again with the next record().
+          for (const group of groups) if (this.slots.has(group)) this.dirty.add(group);
+          this.problem = `writing ${this.file} failed: ${(err as Error).message}`;
+          break;
         }
-        await this.fs.fdatasync(this.fd);
       }
     } finally {
       this.flushing = null;

@@ -211,8 +211,14 @@ export class GroupHost {
     try {
       const work: { g: RaftGroup; rd: ReturnType<RaftGroup['raft']['ready']> }[] = [];
       for (const g of this.groups.values()) {
-        if (g.failed !== null || !g.raft.hasReady()) continue;
-        work.push({ g, rd: g.raft.ready() });
+        if (g.failed !== null) continue;
+        try {
+          // Building a Ready reads the log (entries for a follower that is behind): a corrupt
+          // segment found there stops this group, not the node.
+          if (g.raft.hasReady()) work.push({ g, rd: g.raft.ready() });
+        } catch (err) {
+          g.fail(err);
+        }
       }
       if (work.length === 0) return;
       this.stats.passes++;

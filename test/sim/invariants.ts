@@ -148,6 +148,11 @@ export class Invariants {
     this.seen.set(id, { term: running.term(), commit: running.commit() });
   }
 
+  /** A replica opened again from its disk (the host simulation): what it had not yet persisted is gone, so its term and commit start over from what it reads. */
+  onReopen(n: NodeView): void {
+    this.seen.set(n.id, { term: n.term(), commit: n.commit() });
+  }
+
   /** The node's disk lost synced data: it starts over as a new replica (terms and commit may go back). */
   onDamagedDisk(id: NodeId): void {
     this.seen.delete(id);

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../raft/random.js';
 import { SYNC_LEDGER_FILE, SyncLedger } from '../../storage/sync-ledger.js';
+import { SimFs } from '../sim/sim-fs.js';
+import { Life, World } from '../sim/world.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('raftlog-ledger-');
@@ -70,5 +73,28 @@ describe('the sync ledger', () => {
     const l4 = SyncLedger.open(dir);
     expect(l4.mark('b')).toBeNull();
     await l4.close();
+  });
+});
+
+describe('the sync ledger on a failing disk', () => {
+  it('survives a background write that fails (the marks stay pending and are written with the next record)', async () => {
+    // Before: the failed fdatasync rejected the background flush's promise with no one to catch
+    // it, and an unhandled rejection ends a node's process.
+    const world = new World();
+    const life = new Life();
+    const disk = new SimFs({ schedule: (fn) => world.after(1, fn, life), random: seededRandom(1) });
+    disk.mkdirSync('/d', { recursive: true });
+    const ledger = SyncLedger.open('/d', disk, world.clock(life));
+    disk.failNext('sync');
+    ledger.record('g', { index: 4, term: 1 });
+    await world.run(() => false, () => undefined);
+    expect(ledger.problem).toMatch(/EIO/);
+    ledger.record('h', { index: 2, term: 1 });
+    await world.run(() => false, () => undefined);
+    expect(ledger.problem).toBeNull();
+    disk.crash();
+    const again = SyncLedger.open('/d', disk, world.clock(new Life()));
+    expect(again.mark('g')).toEqual({ index: 4, term: 1 });
+    expect(again.mark('h')).toEqual({ index: 2, term: 1 });
   });
 });

@@ -1,0 +1,875 @@
+/**
+ * The host simulation: whole clusters of the real shell, in simulated time, from one seed.
+ *
+ * Each simulated node runs the code a node runs for its partitions: a GroupHost
+ * (src/host/group-host.ts) driving RaftGroups and Partition state machines, opened by
+ * src/partition/replica.ts (which judges the replica's disk with host/replica-trust.ts) over the
+ * real SegmentLog, hard state and sync ledger, on a simulated disk (sim-fs.ts) and clock
+ * (world.ts). Only the metadata group and the sockets are left out: placement is fixed, and the
+ * network is the simulator's, which delivers each Raft message to GroupHost.step.
+ *
+ * Clients produce through Partition.produce with idempotent producer ids, retrying a batch with
+ * its sequence number until it is acknowledged, and poll through confirmLeadership and read. They
+ * record a CHECKER.md history, which the project's checker (chaos/checker) must find valid.
+ * Beside it, after every event: one leader per term, a new leader holds every committed entry, no
+ * replica applies an entry other than the one committed at its index (Invariants, invariants.ts).
+ *
+ * Faults, on a schedule drawn from the seed: crashes (the disk keeps a random prefix of what was
+ * not synced, writes torn), a crash that also costs synced data (the folder wiped, the log cut, the
+ * hard state lost: the replica must rejoin as a learner), partitions, one-way cuts, an isolated
+ * leader, loss and delay, a slow disk, a failed write or fsync (the group stops; the node is
+ * restarted), a flipped bit in synced log bytes, leadership transfers. Then everything heals: every
+ * partition must take a write again within a bound, and final reads read every partition whole.
+ *
+ * A failing seed replays exactly: `npm run sim -- --host --seed N --trace`.
+ */
+import path from 'node:path';
+import pino from 'pino';
+import { checkHistory, renderReport } from '../../chaos/checker/index.js';
+import type { HistoryEvent } from '../../chaos/checker/history.js';
+import { seededRandom } from '../../raft/random.js';
+import { Role, type Entry, type Message, type NodeId, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
+import { CorruptLogError } from '../../storage/errors.js';
+import type { FileSystem } from '../../storage/file-system.js';
+import { encodeBatch, records } from '../../storage/record-batch.js';
+import type { SegmentLog } from '../../storage/segment-log.js';
+import { SyncLedger, SYNC_LEDGER_FILE } from '../../storage/sync-ledger.js';
+import { DEFAULT_TOPIC_CONFIG } from '../../src/api/protocol.js';
+import { GroupHost } from '../../src/host/group-host.js';
+import type { GroupStateMachine } from '../../src/host/raft-group.js';
+import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
+import { PartitionError, type Partition } from '../../src/partition/partition.js';
+import { openPartitionReplica } from '../../src/partition/replica.js';
+import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
+import { SimFs } from './sim-fs.js';
+import { Life, World } from './world.js';
+
+const quiet = pino({ level: 'silent' });
+const TICK_MS = 10;
+const LIMITS = { electionTicks: 10, heartbeatTicks: 2 };
+const ELECTION_MS = TICK_MS * LIMITS.electionTicks;
+/** The simulated disk's root: a path no real disk has, so a call that missed the simulated file system fails loudly. */
+const ROOT = '/proc/raftlog-sim';
+const TOPIC = 't';
+
+/** Ways to break the shell on purpose; the simulator must catch each. */
+/**
+ * - skipFsync: the disk's syncs make nothing durable (a host that acknowledges what only the page cache holds);
+ * - forgetSyncMarks: the node loses its sync ledger at every start, so a log that lost synced entries is trusted;
+ * - sendBeforePersist: every Ready's messages leave before its entries and hard state are synced (a leader's may: Ready.sendFirst).
+ */
+export const HOST_MUTANTS = ['skipFsync', 'forgetSyncMarks', 'sendBeforePersist'] as const;
+export type HostMutant = (typeof HOST_MUTANTS)[number];
+
+export interface HostSimOptions {
+  readonly seed: number;
+  readonly mutant?: HostMutant;
+  readonly trace?: boolean;
+  /** Length of the fault phase, in simulated milliseconds. */
+  readonly chaosMs?: number;
+}
+
+export interface HostSimStats {
+  events: number;
+  timeMs: number;
+  nodes: number;
+  leaders: number;
+  crashes: number;
+  damagedDisks: number;
+  ioFailures: number;
+  bitFlips: number;
+  partitions: number;
+  transfers: number;
+  sends: number;
+  acked: number;
+  polls: number;
+  /** Segments dropped by retention, and log starts a replica took from its leader (Partition.restore). */
+  segmentsDropped: number;
+  snapshotsInstalled: number;
+}
+
+export interface HostSimResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly trace: readonly string[];
+  readonly stats: HostSimStats;
+}
+
+/** A FileSystem whose syncs make nothing durable (the skipFsync mutant: a host that acknowledges what only the page cache holds). */
+function withoutSyncs(fs: SimFs): FileSystem {
+  return new Proxy(fs, {
+    get(target, prop, receiver) {
+      if (prop === 'fsyncSync' || prop === 'fdatasyncSync') return () => undefined;
+      if (prop === 'fsync' || prop === 'fdatasync') return () => Promise.resolve();
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+/** The sendBeforePersist mutant: the host's one ordering rule broken, on the real group. */
+function sendEveryReadyFirst(part: Partition): void {
+  const raft = part.group.raft;
+  const ready = raft.ready.bind(raft);
+  raft.ready = () => {
+    const rd = ready();
+    (rd as { sendFirst: boolean }).sendFirst = true;
+    return rd;
+  };
+}
+
+/** One simulated node: its disk outlives its incarnations. */
+class SimNode {
+  readonly disk: SimFs;
+  life = new Life();
+  up = false;
+  host: GroupHost | null = null;
+  ledger: SyncLedger | null = null;
+  readonly partitions = new Map<string, Partition>();
+  /** The node's disk lost its data: its replicas start as rejoining learners (what the node's folder identity decides). */
+  wiped = false;
+  /** A bit of its synced log was flipped: it may have lost data without knowing yet. */
+  flipped = false;
+  readonly wasLeader = new Map<string, number>();
+
+  constructor(readonly id: NodeId, readonly index: number, sim: HostSimulation) {
+    this.disk = new SimFs({ schedule: (fn) => sim.diskLatency(this, fn), random: sim.random });
+  }
+
+  get root(): string {
+    return path.posix.join(ROOT, this.id);
+  }
+}
+
+class Recorder {
+  readonly events: HistoryEvent[] = [];
+  private nextProcess = 0;
+  constructor(private readonly world: World) {}
+  newProcess(): number {
+    return this.nextProcess++;
+  }
+  nemesisEvents = 0;
+  add(process: number, type: HistoryEvent['type'], f: HistoryEvent['f'], value: unknown, node?: string, error?: string): void {
+    if (process === -1) this.nemesisEvents++;
+    this.events.push({ index: this.events.length, time: Math.round(this.world.now * 1e6), process, type, f, value, ...(node !== undefined ? { node } : {}), ...(error !== undefined ? { error } : {}) });
+  }
+}
+
+export class HostSimulation {
+  readonly random: () => number;
+  private readonly world = new World();
+  private readonly nodes: SimNode[] = [];
+  private readonly topic: TopicRecord;
+  private readonly keys: string[];
+  private readonly inv = new Map<string, Invariants>();
+  private readonly history: Recorder;
+  private readonly traceOn: boolean;
+  readonly trace: string[] = [];
+  readonly stats: HostSimStats;
+  private phase: 'chaos' | 'heal' | 'final' | 'done' = 'chaos';
+  private blocked = new Set<string>();
+  private lossRate = 0;
+  private spikes = 0.03;
+  private slowDisk = false;
+  private readonly faultGap: number;
+  private readonly chaosMs: number;
+  private failure: Error | null = null;
+  private clientsDone: Promise<unknown> = Promise.resolve();
+  /** The leader each client believes in, per key. */
+  private readonly leaderGuess = new Map<string, NodeId>();
+  /** Per key, every offset below this was read by some poll: retention may drop it without a value going unseen. */
+  private readonly readFrontier = new Map<string, number>();
+
+  constructor(readonly options: HostSimOptions) {
+    this.random = seededRandom(options.seed * 104_729 + 7);
+    this.traceOn = options.trace === true;
+    this.history = new Recorder(this.world);
+    const n = this.random() < 0.6 ? 3 : 5;
+    const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+    const partitions = this.random() < 0.5 ? 1 : 2;
+    // Small segments on some seeds, so logs roll and recovery crosses segment files.
+    const segmentBytes = this.pick([2048, 16 * 1024, 1024 * 1024]);
+    this.topic = {
+      name: TOPIC,
+      id: 'T1',
+      partitions,
+      replicationFactor: 3,
+      config: { ...DEFAULT_TOPIC_CONFIG, segmentBytes },
+      assignments: Array.from({ length: partitions }, (_, p) => [0, 1, 2].map((k) => ids[(p + k) % n]!)),
+    };
+    this.keys = Array.from({ length: partitions }, (_, p) => `${TOPIC}/${p}`);
+    for (const k of this.keys) this.inv.set(k, new Invariants());
+    this.faultGap = this.pick([400, 200, 100]);
+    this.chaosMs = options.chaosMs ?? 3000;
+    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0 };
+    for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
+  }
+
+  async run(): Promise<HostSimResult> {
+    try {
+      for (const node of this.nodes) this.start(node);
+      this.clientsDone = this.clients();
+      this.world.after(50 + this.random() * 100, () => this.fault());
+      this.world.after(this.chaosMs, () => void this.heal());
+      await this.world.run(
+        () => this.phase === 'done' || this.failure !== null,
+        () => this.observe(),
+      );
+      if (this.failure !== null) throw this.failure;
+      if (this.phase !== 'done') throw new InvariantViolation(`the event queue ran dry in phase ${this.phase}`);
+      this.checkHistory();
+      this.stats.events = this.world.events;
+      this.stats.timeMs = this.world.now;
+      return { seed: this.options.seed, ok: true, trace: this.trace, stats: this.stats };
+    } catch (err) {
+      this.stats.events = this.world.events;
+      this.stats.timeMs = this.world.now;
+      const msg = err instanceof Error ? `${err.name}: ${err.message}${err instanceof InvariantViolation ? '' : `\n${err.stack ?? ''}`}` : String(err);
+      this.log(`FAILED: ${msg}`);
+      return { seed: this.options.seed, ok: false, error: `t=${this.world.now.toFixed(1)}ms: ${msg}`, trace: this.trace, stats: this.stats };
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Nodes
+
+  private start(node: SimNode): void {
+    if (node.up) return;
+    node.life = new Life();
+    node.up = true;
+    const life = node.life;
+    const clock = this.world.clock(life);
+    const fs: FileSystem = this.options.mutant === 'skipFsync' ? withoutSyncs(node.disk) : node.disk;
+    fs.mkdirSync(node.root, { recursive: true });
+    if (this.options.mutant === 'forgetSyncMarks') fs.rmSync(path.posix.join(node.root, SYNC_LEDGER_FILE), { force: true });
+    const ledger = SyncLedger.open(node.root, fs, clock);
+    const host = new GroupHost({
+      tickMs: TICK_MS,
+      syncMode: 'fsync',
+      syncIntervalMs: 100,
+      logger: quiet,
+      clock,
+      send: (group, m) => this.send(node, group, m),
+    });
+    node.host = host;
+    node.ledger = ledger;
+    for (let p = 0; p < this.topic.partitions; p++) {
+      if (!this.topic.assignments[p]!.includes(node.id)) continue;
+      const key = this.keys[p]!;
+      const part = openPartitionReplica({
+        group: partitionGroupId(this.topic.id, p),
+        dir: path.posix.join(node.root, 'partitions', `${TOPIC}-${p}`),
+        topic: this.topic,
+        partition: p,
+        self: node.id,
+        fs,
+        clock,
+        ledger,
+        host,
+        fresh: node.wiped ? 'rejoin' : 'voter',
+        tailCacheBytes: 64 * 1024,
+        limits: LIMITS,
+        producerIdExpirationMs: 24 * 3600 * 1000,
+        mutant: null,
+        random: seededRandom(Math.floor(this.random() * 2 ** 31)),
+        logger: quiet,
+      });
+      this.observeApplies(node, key, part);
+      if (this.options.mutant === 'sendBeforePersist') sendEveryReadyFirst(part);
+      node.partitions.set(key, part);
+      this.inv.get(key)!.onReopen(this.view(node, key));
+    }
+    node.wiped = false;
+    host.start();
+  }
+
+  /** Sees every entry a replica applies, on its way to the partition (the invariants' view). */
+  private observeApplies(node: SimNode, key: string, part: Partition): void {
+    const inner = part.group.sm;
+    const inv = this.inv.get(key)!;
+    const view = this.view(node, key);
+    const sm: GroupStateMachine = {
+      apply: (entries: readonly Entry[]) => {
+        for (const e of entries) inv.onApply(view, e, null, null);
+        return inner.apply(entries);
+      },
+      restore: (s: Snapshot, log: SegmentLog) => {
+        this.stats.snapshotsInstalled++;
+        this.log(`${node.id} takes ${key}'s log start ${s.index}/${s.term} from its leader`);
+        return inner.restore(s, log);
+      },
+      onSoftState: (s: SoftState, term: number) => inner.onSoftState(s, term),
+      onPersisted: (index: number, term: number) => inner.onPersisted(index, term),
+      onReadStates: (states: readonly ReadState[], dropped: readonly unknown[]) => inner.onReadStates(states, dropped),
+    };
+    part.group.sm = sm;
+  }
+
+  private view(node: SimNode, key: string): NodeView {
+    const part = (): Partition => {
+      const p = node.partitions.get(key);
+      if (p === undefined) throw new Error(`${node.id} does not hold ${key} now`);
+      return p;
+    };
+    return {
+      id: node.id,
+      term: () => part().group.raft.term,
+      commit: () => part().group.raft.log.committed,
+      isLeader: () => part().group.raft.role === Role.Leader,
+      firstIndex: () => part().log.firstIndex(),
+      lastIndex: () => part().log.lastIndex(),
+      termAt: (i) => {
+        const log = part().log;
+        return i < log.firstIndex() - 1 || i > log.lastIndex() ? null : log.term(i);
+      },
+      entryAt: (i) => {
+        const log = part().log;
+        if (i < log.firstIndex() || i > log.lastIndex()) return null;
+        return log.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0] ?? null;
+      },
+    };
+  }
+
+  private crash(node: SimNode, why: string): void {
+    if (!node.up) return;
+    this.log(`crash ${node.id} (${why})`);
+    this.history.add(-1, 'info', 'kill', [node.id]);
+    this.stats.crashes++;
+    node.life.alive = false;
+    node.up = false;
+    node.host = null;
+    node.ledger = null;
+    node.partitions.clear();
+    node.wasLeader.clear();
+    node.disk.crash();
+    const damage = this.damageFor(node);
+    if (damage !== null) this.damage(node, damage);
+    if (this.random() < 0.5) {
+      for (const other of this.nodes) {
+        if (other === node) continue;
+        const life = other.life;
+        this.world.after(1 + this.random() * 5, () => other.host?.peerDown(node.id), life);
+      }
+    }
+    if (this.phase === 'chaos') this.world.after(20 + this.random() * 3 * this.faultGap, () => this.restart(node));
+  }
+
+  private restart(node: SimNode): void {
+    if (node.up || this.failure !== null) return;
+    this.log(`restart ${node.id}`);
+    this.history.add(-1, 'info', 'restart', [node.id]);
+    this.start(node);
+    for (const other of this.nodes) {
+      if (other === node || !other.up) continue;
+      this.world.after(1 + this.random() * 5, () => other.host?.peerUp(node.id), other.life);
+      this.world.after(1 + this.random() * 5, () => node.host?.peerUp(other.id), node.life);
+    }
+  }
+
+  /**
+   * Whether this crash also costs the node synced data: only while every other node holds what it
+   * acknowledged (none is rejoining), or no majority could keep an acknowledged write.
+   */
+  private damageFor(node: SimNode): 'wipe' | 'cut' | 'hardState' | null {
+    const r = this.random();
+    if (r >= 0.2 || !this.othersWhole(node)) return null;
+    return r < 0.07 ? 'wipe' : r < 0.14 ? 'cut' : 'hardState';
+  }
+
+  /** Every other node is up and none of its replicas is rejoining: this one may lose data without a majority losing it. */
+  private othersWhole(node: SimNode): boolean {
+    for (const other of this.nodes) {
+      if (other === node) continue;
+      if (!other.up || other.wiped || other.flipped) return false;
+      for (const p of other.partitions.values()) if (p.group.raft.rejoin !== null) return false;
+    }
+    return true;
+  }
+
+  private damage(node: SimNode, kind: 'wipe' | 'cut' | 'hardState'): void {
+    this.stats.damagedDisks++;
+    for (const inv of this.inv.values()) inv.onDamagedDisk(node.id);
+    if (kind === 'wipe') {
+      node.disk.wipe(node.root);
+      node.wiped = true;
+      this.log(`${node.id}'s disk comes back empty`);
+      return;
+    }
+    const files = node.disk.allFiles().map(([p]) => p);
+    if (kind === 'cut') {
+      const logs = files.filter((p) => p.endsWith('.log'));
+      const file = logs[Math.floor(this.random() * logs.length)];
+      if (file === undefined) return;
+      const size = node.disk.size(file);
+      const to = Math.floor(this.random() * size);
+      node.disk.truncateFile(file, to);
+      this.log(`${node.id}'s disk lost the end of ${file} (${size} -> ${to} bytes)`);
+    } else {
+      const hs = files.filter((p) => p.endsWith('/hardstate'));
+      const file = hs[Math.floor(this.random() * hs.length)];
+      if (file === undefined) return;
+      node.disk.remove(file);
+      this.log(`${node.id}'s disk lost ${file}`);
+    }
+  }
+
+  /** Disk latency for a node's async calls; dropped if the node dies first. */
+  diskLatency(node: SimNode, fn: () => void): void {
+    const ms = this.slowDisk ? 2 + this.random() * 30 : 0.2 + this.random() * 2;
+    this.world.after(ms, fn, node.life);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Network
+
+  private send(from: SimNode, group: string, m: Message): void {
+    if (this.random() < this.lossRate) return;
+    const copies = this.random() < 0.01 ? 2 : 1;
+    for (let c = 0; c < copies; c++) {
+      const delay = this.random() < this.spikes ? 10 + this.random() * 60 : 0.5 + this.random() * 4;
+      this.world.after(delay, () => {
+        if (this.blocked.has(`${from.id}>${m.to}`)) return;
+        const to = this.byId(m.to);
+        if (to.up) to.host!.step(group, m);
+      });
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Checks after every event
+
+  private observe(): void {
+    try {
+      for (const node of this.nodes) {
+        if (!node.up) continue;
+        for (const [key, p] of node.partitions) {
+          const g = p.group;
+          if (g.failed !== null) {
+            // A stopped group stays stopped until its node restarts (as an operator would).
+            if (this.phase !== 'done') this.crashSoon(node, `group ${key} stopped: ${g.failed}`);
+            continue;
+          }
+          const inv = this.inv.get(key)!;
+          const view = this.view(node, key);
+          inv.checkMonotonic(view);
+          if (g.raft.role === Role.Leader) {
+            if (node.wasLeader.get(key) !== g.raft.term) {
+              node.wasLeader.set(key, g.raft.term);
+              this.stats.leaders++;
+              this.log(`${node.id} leads ${key} in term ${g.raft.term}`);
+              try {
+                inv.onLeader(view);
+              } catch (err) {
+                // Reading its log found a flipped bit: the host stops the group when it reads there too.
+                if (!(err instanceof CorruptLogError)) throw err;
+                g.fail(err);
+              }
+            }
+          }
+        }
+      }
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  private readonly crashing = new Set<SimNode>();
+  private crashSoon(node: SimNode, why: string): void {
+    if (this.crashing.has(node)) return;
+    this.crashing.add(node);
+    const life = node.life;
+    this.world.after(10 + this.random() * 40, () => {
+      this.crashing.delete(node);
+      if (!life.alive) return;
+      this.crash(node, why);
+      if (this.phase !== 'chaos') this.world.after(20, () => this.restart(node));
+    });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Faults
+
+  private fault(): void {
+    if (this.phase !== 'chaos' || this.failure !== null) return;
+    this.world.after(this.faultGap * (0.2 + this.random() * 1.6), () => this.fault());
+    const r = this.random();
+    const up = this.nodes.filter((n) => n.up);
+    const someUp = up[Math.floor(this.random() * up.length)];
+    const leader = this.leaderOf(this.pick(this.keys));
+    if (r < 0.14 && up.length > 1 && someUp !== undefined) {
+      this.crash(someUp, 'fault');
+    } else if (r < 0.26 && leader !== null) {
+      this.crash(leader, 'the leader');
+    } else if (r < 0.38) {
+      const side = new Set(this.nodes.filter(() => this.random() < 0.5).map((n) => n.id));
+      this.blocked.clear();
+      for (const a of this.nodes) for (const b of this.nodes) if (side.has(a.id) !== side.has(b.id)) this.blocked.add(`${a.id}>${b.id}`);
+      this.stats.partitions++;
+      this.log(`partition {${[...side].join(',')}} from the rest`);
+      this.history.add(-1, 'info', 'partition', [...side]);
+    } else if (r < 0.46 && leader !== null) {
+      for (const n of this.nodes) {
+        if (n === leader) continue;
+        this.blocked.add(`${leader.id}>${n.id}`);
+        this.blocked.add(`${n.id}>${leader.id}`);
+      }
+      this.stats.partitions++;
+      this.log(`isolate the leader ${leader.id}`);
+      this.history.add(-1, 'info', 'partition', [leader.id]);
+    } else if (r < 0.52) {
+      const a = this.pick(this.nodes).id;
+      const b = this.pick(this.nodes).id;
+      if (a !== b) {
+        this.blocked.add(`${a}>${b}`);
+        this.stats.partitions++;
+        this.log(`cut ${a}→${b} one way`);
+        this.history.add(-1, 'info', 'partition', [`${a}>${b}`]);
+      }
+    } else if (r < 0.64) {
+      this.blocked.clear();
+      this.log('heal the network');
+      this.history.add(-1, 'info', 'heal', null);
+    } else if (r < 0.72) {
+      this.lossRate = this.pick([0, 0, 0.05, 0.15, 0.3]);
+      this.spikes = this.pick([0.01, 0.03, 0.1]);
+      this.slowDisk = this.random() < 0.3;
+      this.log(`network loss ${this.lossRate}, delay spikes ${this.spikes}, slow disk ${this.slowDisk}`);
+    } else if (r < 0.8 && someUp !== undefined) {
+      const kind = this.random() < 0.5 ? 'write' : 'sync';
+      someUp.disk.failNext(kind);
+      this.stats.ioFailures++;
+      this.log(`${someUp.id}'s next ${kind} fails`);
+    } else if (r < 0.86 && someUp !== undefined && this.othersWhole(someUp)) {
+      const hit = someUp.disk.flipBit(/\.log$/);
+      if (hit !== null) {
+        someUp.flipped = true;
+        this.stats.bitFlips++;
+        this.log(`flip a bit of ${hit.file} at byte ${hit.position} on ${someUp.id}`);
+        this.history.add(-1, 'info', 'corrupt', [someUp.id]);
+      }
+    } else if (r < 0.92 && someUp !== undefined) {
+      this.retention(someUp);
+    } else if (leader !== null) {
+      const key = this.keys.find((k) => this.leaderOf(k) === leader) ?? this.keys[0]!;
+      const to = this.pick(this.topic.assignments[this.keys.indexOf(key)]!);
+      const p = leader.partitions.get(key);
+      if (p !== undefined && to !== leader.id) {
+        this.stats.transfers++;
+        this.log(`transfer ${key} from ${leader.id} to ${to}`);
+        this.history.add(-1, 'info', 'transfer', { key, to });
+        p.transferLeadership(to, 500).catch(() => undefined);
+      }
+    }
+  }
+
+  /**
+   * Retention on one node: each of its replicas drops whole segments (keeping about 2 KB), but
+   * only of entries applied and read already (see readFrontier), so that the checker still sees
+   * every acknowledged value. A follower behind its leader's new log start then takes it
+   * (Partition.restore).
+   */
+  private retention(node: SimNode): void {
+    for (const [key, p] of node.partitions) {
+      if (p.group.failed !== null) continue;
+      const frontier = this.readFrontier.get(key) ?? 0;
+      const log = p.log;
+      try {
+        // The last applied index whose entries all lie below the frontier.
+        let lo = log.firstIndex() - 1;
+        let hi = p.appliedIndex;
+        while (lo < hi) {
+          const mid = Math.ceil((lo + hi) / 2);
+          if (log.offsetAfterIndex(mid) <= frontier) lo = mid;
+          else hi = mid - 1;
+        }
+        const dropped = log.enforceRetention({ retentionBytes: 2048, retentionMs: -1, upToIndex: lo });
+        if (dropped > 0) {
+          this.stats.segmentsDropped += dropped;
+          this.log(`retention on ${node.id} drops ${dropped} segment(s) of ${key} (up to index ${lo}, offset ${frontier})`);
+        }
+      } catch (err) {
+        p.group.fail(err);
+      }
+    }
+  }
+
+  private async heal(): Promise<void> {
+    this.phase = 'heal';
+    this.blocked.clear();
+    this.lossRate = 0;
+    this.spikes = 0;
+    this.slowDisk = false;
+    this.log('heal everything');
+    for (const n of this.nodes) {
+      n.disk.failNext(null);
+      this.restart(n);
+    }
+    // The clients finish what they were doing (each send gives up within its deadline).
+    await this.clientsDone;
+    const healedAt = this.world.now;
+    const bound = 60 * ELECTION_MS;
+    // A group that stops now (a flipped bit read at last) costs its node a restart: the final
+    // heal is recorded again and the final reads start over, so that no fault follows them.
+    for (;;) {
+      while (this.crashing.size > 0 || this.nodes.some((n) => !n.up)) await this.world.sleep(ELECTION_MS);
+      const faultsBefore = this.history.nemesisEvents;
+      this.history.add(-1, 'info', 'heal', null);
+      if (!(await this.finalRound(healedAt + bound))) return;
+      if (this.history.nemesisEvents === faultsBefore + 1) break;
+      this.log('a fault during the final reads: again');
+    }
+    this.phase = 'done';
+  }
+
+  /** Liveness (every partition takes a write within the bound), then the final reads; false if the bound passed. */
+  private async finalRound(deadline: number): Promise<boolean> {
+    const proc = this.history.newProcess();
+    let seq = 0;
+    for (const key of this.keys) {
+      for (;;) {
+        if (this.world.now > deadline) {
+          this.failure = new InvariantViolation(`liveness: ${key} took no write within ${60 * ELECTION_MS} ms of healing (${this.describe(key)})`);
+          return false;
+        }
+        const r = await this.sendOnce(proc, key, `${proc}-${seq}`, 1_000_000 + proc, seq);
+        seq++;
+        if (r === 'ok') break;
+        if (r === 'info') return this.finalRound(deadline);
+        await this.world.sleep(ELECTION_MS);
+      }
+    }
+    this.phase = 'final';
+    this.log('final reads');
+    for (const key of this.keys) {
+      const p = this.history.newProcess();
+      let from: number | null = null;
+      for (;;) {
+        from ??= this.logStart(key);
+        const r: { next: number; hw: number } | null = from === null ? null : await this.pollOnce(p, key, from);
+        if (r !== null) {
+          if (r.next >= r.hw) break;
+          from = r.next;
+          continue;
+        }
+        if (this.world.now > deadline) {
+          this.failure = new InvariantViolation(`liveness: the final reads of ${key} did not complete (${this.describe(key)})`);
+          return false;
+        }
+        await this.world.sleep(ELECTION_MS);
+      }
+    }
+    return true;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Clients
+
+  private clients(): Promise<unknown> {
+    const producers = 2 + Math.floor(this.random() * 3);
+    const pollers = 1 + Math.floor(this.random() * 2);
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < producers; i++) all.push(this.producer());
+    for (let i = 0; i < pollers; i++) all.push(this.poller());
+    return Promise.all(all);
+  }
+
+  private async producer(): Promise<void> {
+    await this.world.sleep(this.random() * 50);
+    while (this.phase === 'chaos') {
+      const proc = this.history.newProcess();
+      const seqs = new Map<string, number>();
+      let n = 0;
+      // One producer id per process; after an unknown outcome the process ends (CHECKER.md).
+      for (;;) {
+        if (this.phase !== 'chaos') return;
+        const key = this.pick(this.keys);
+        const seq = seqs.get(key) ?? 0;
+        const r = await this.sendOnce(proc, key, `${proc}-${n++}`, proc + 1, seq);
+        if (r === 'info') break;
+        if (r === 'ok') seqs.set(key, seq + 1);
+        await this.world.sleep(2 + this.random() * 20);
+      }
+    }
+  }
+
+  /**
+   * One send: retried with the same producer id and sequence (so the partition drops a copy it
+   * already has) until acknowledged or out of time. `fail` only when no attempt reached a partition.
+   */
+  private async sendOnce(proc: number, key: string, value: string, producerId: number, seq: number): Promise<'ok' | 'fail' | 'info'> {
+    const batch = encodeBatch([{ value: Buffer.from(value) }], { producerId, producerEpoch: 0, baseSequence: seq, now: 1_700_000_000_000 + Math.floor(this.world.now) });
+    this.history.add(proc, 'invoke', 'send', [{ key, value }]);
+    this.stats.sends++;
+    const deadline = this.world.now + 1500;
+    let reached = false;
+    let lastError = 'no node was up';
+    while (this.world.now < deadline) {
+      const node = this.target(key);
+      const p = node?.partitions.get(key);
+      if (node === undefined || p === undefined) {
+        await this.world.sleep(10);
+        continue;
+      }
+      try {
+        const offset = await this.within(p.produce(batch, 'all', 400), 500);
+        this.history.add(proc, 'ok', 'send', [{ key, value, offset }], node.id);
+        this.stats.acked++;
+        return 'ok';
+      } catch (err) {
+        reached = true;
+        lastError = (err as Error).message;
+        this.redirect(key, node, err);
+        await this.world.sleep(5 + this.random() * 20);
+      }
+    }
+    if (!reached) {
+      this.history.add(proc, 'fail', 'send', [{ key, value }], undefined, lastError);
+      return 'fail';
+    }
+    this.history.add(proc, 'info', 'send', [{ key, value }], undefined, lastError);
+    return 'info';
+  }
+
+  private async poller(): Promise<void> {
+    await this.world.sleep(this.random() * 50);
+    while (this.phase === 'chaos') {
+      const proc = this.history.newProcess();
+      const next = new Map<string, number>();
+      for (let i = 0; i < 30 && this.phase === 'chaos'; i++) {
+        const key = this.pick(this.keys);
+        // A new reader starts at the log start, as a consumer that asks for the earliest offset.
+        const from = next.get(key) ?? this.logStart(key);
+        if (from === null) {
+          await this.world.sleep(20);
+          continue;
+        }
+        const r = await this.pollOnce(proc, key, from);
+        if (r !== null) next.set(key, r.next);
+        await this.world.sleep(5 + this.random() * 30);
+      }
+    }
+  }
+
+  /** One poll of `key` from `from` on its leader; null when it failed. */
+  private async pollOnce(proc: number, key: string, from: number): Promise<{ next: number; hw: number } | null> {
+    const node = this.target(key);
+    const p = node?.partitions.get(key);
+    this.history.add(proc, 'invoke', 'poll', { from: { [key]: from } }, node?.id);
+    this.stats.polls++;
+    if (node === undefined || p === undefined) {
+      this.history.add(proc, 'fail', 'poll', null, undefined, 'no replica of the partition is up');
+      return null;
+    }
+    try {
+      await this.within(p.confirmLeadership(), 300);
+      const r = p.read(from, 16 * 1024);
+      const msgs: [number, string][] = [];
+      for (const b of r.batches) for (const rec of records(b)) if (rec.offset >= from && rec.offset < r.highWatermark) msgs.push([rec.offset, Buffer.from(rec.value ?? new Uint8Array()).toString()]);
+      this.history.add(proc, 'ok', 'poll', { msgs: { [key]: msgs }, hw: { [key]: r.highWatermark } }, node.id);
+      const last = msgs[msgs.length - 1];
+      const next = last !== undefined ? last[0] + 1 : from;
+      if (from <= (this.readFrontier.get(key) ?? 0)) this.readFrontier.set(key, Math.max(next, this.readFrontier.get(key) ?? 0));
+      return { next, hw: r.highWatermark };
+    } catch (err) {
+      this.redirect(key, node, err);
+      this.history.add(proc, 'fail', 'poll', null, node.id, (err as Error).message);
+      return null;
+    }
+  }
+
+  /** The earliest offset of `key`, as its leader answers a list-offsets request; null when no leader answers. */
+  private logStart(key: string): number | null {
+    const node = this.target(key);
+    const p = node?.partitions.get(key);
+    if (node === undefined || p === undefined) return null;
+    try {
+      return p.listOffset('earliest').offset;
+    } catch (err) {
+      this.redirect(key, node, err);
+      return null;
+    }
+  }
+
+  /** The node a client sends `key` to: the leader it was told of, or any replica that is up. */
+  private target(key: string): SimNode | undefined {
+    const guess = this.leaderGuess.get(key);
+    const g = guess !== undefined ? this.byId(guess) : undefined;
+    if (g !== undefined && g.up && this.random() < 0.9) return g;
+    const replicas = this.topic.assignments[this.keys.indexOf(key)]!.map((id) => this.byId(id)).filter((n) => n.up);
+    return replicas[Math.floor(this.random() * replicas.length)];
+  }
+
+  private redirect(key: string, node: SimNode, err: unknown): void {
+    const hint = err instanceof PartitionError ? err.leaderHint : null;
+    if (hint !== null) this.leaderGuess.set(key, hint);
+    else if (this.leaderGuess.get(key) === node.id) this.leaderGuess.delete(key);
+  }
+
+  /** The promise, or a timeout after `ms` (the node may have died with the request). */
+  private within<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = this.world.after(ms, () => reject(new Error(`no answer within ${ms} ms`)));
+      p.then(
+        (v) => {
+          t.cancel();
+          resolve(v);
+        },
+        (e: unknown) => {
+          t.cancel();
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // The end
+
+  private checkHistory(): void {
+    const report = checkHistory(this.history.events, { livenessBoundNs: 1e15 });
+    if (!report.valid) throw new InvariantViolation(`the checker finds the history ${report.verdict}:\n${renderReport(report).slice(0, 3000)}`);
+  }
+
+  private leaderOf(key: string): SimNode | null {
+    let best: SimNode | null = null;
+    for (const n of this.nodes) {
+      const p = n.partitions.get(key);
+      if (p === undefined || p.group.raft.role !== Role.Leader) continue;
+      if (best === null || p.group.raft.term > best.partitions.get(key)!.group.raft.term) best = n;
+    }
+    return best;
+  }
+
+  private describe(key: string): string {
+    return this.nodes
+      .map((n) => {
+        const p = n.partitions.get(key);
+        if (!n.up) return `${n.id}: down`;
+        if (p === undefined) return `${n.id}: no replica`;
+        const r = p.group.raft;
+        return `${n.id}: ${r.role} of term ${r.term}${r.rejoin !== null ? ' (rejoining)' : ''}${p.group.failed !== null ? ` stopped: ${p.group.failed}` : ''}`;
+      })
+      .join('; ');
+  }
+
+  private byId(id: NodeId): SimNode {
+    return this.nodes.find((n) => n.id === id)!;
+  }
+
+  private pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.random() * xs.length)]!;
+  }
+
+  private log(line: string): void {
+    if (this.traceOn) this.trace.push(`t=${this.world.now.toFixed(1)} ${line}`);
+  }
+}
+
+/** Runs one seed; on failure, runs it again with tracing to explain it. */
+export async function runHostSeed(seed: number, mutant?: HostMutant, chaosMs?: number): Promise<HostSimResult> {
+  const opts = { seed, ...(mutant !== undefined ? { mutant } : {}), ...(chaosMs !== undefined ? { chaosMs } : {}) };
+  const r = await new HostSimulation(opts).run();
+  if (r.ok) return r;
+  return new HostSimulation({ ...opts, trace: true }).run();
+}

@@ -1,0 +1,33 @@
+/** Shared by the host seed suites: runs a range of seeds of the host simulation and fails with the seed and its trace. */
+import { expect } from 'vitest';
+import { runHostSeed, type HostSimResult } from './host-simulation.js';
+
+export async function runHostSeedRange(first: number, last: number): Promise<HostSimResult[]> {
+  const only = process.env['SEED'];
+  const seeds = only !== undefined ? [Number(only)] : Array.from({ length: last - first + 1 }, (_, i) => first + i);
+  const results: HostSimResult[] = [];
+  for (const seed of seeds) {
+    const r = await runHostSeed(seed);
+    if (!r.ok) {
+      const trace = r.trace.slice(-80).join('\n');
+      expect.fail(`host seed ${seed} failed: ${r.error}\nreplay: npm run sim -- --host --seed ${seed}\nlast events:\n${trace}`);
+    }
+    results.push(r);
+  }
+  return results;
+}
+
+/** The runs must exercise what they claim to. */
+export function expectCoverage(results: readonly HostSimResult[]): void {
+  if (process.env['SEED'] !== undefined) return;
+  const total = (k: keyof HostSimResult['stats']): number => results.reduce((n, r) => n + r.stats[k], 0);
+  expect(total('leaders')).toBeGreaterThan(results.length * 3);
+  expect(total('crashes')).toBeGreaterThan(results.length * 2);
+  expect(total('damagedDisks')).toBeGreaterThan(results.length / 4);
+  expect(total('ioFailures')).toBeGreaterThan(results.length / 4);
+  expect(total('bitFlips')).toBeGreaterThan(results.length / 10);
+  expect(total('acked')).toBeGreaterThan(results.length * 50);
+  expect(total('polls')).toBeGreaterThan(results.length * 30);
+  expect(total('segmentsDropped')).toBeGreaterThan(results.length / 4);
+  expect(total('snapshotsInstalled')).toBeGreaterThan(results.length / 50);
+}
