@@ -95,6 +95,11 @@ export class SyncLedger {
     return ledger;
   }
 
+  /** Marks recorded but not yet durable (the window in which a disk that loses synced entries cannot be caught). */
+  hasUnwrittenMarks(): boolean {
+    return this.dirty.size > 0 || this.flushing !== null;
+  }
+
   /** The mark of `group`'s log, or null if it has none. */
   mark(group: string): SyncMark | null {
     return this.slots.get(group)?.mark ?? null;

@@ -25,6 +25,7 @@
 import path from 'node:path';
 import { newIncarnation } from '../../raft/rejoin.js';
 import type { HardState } from '../../raft/types.js';
+import { fsyncDir } from '../../storage/atomic-file.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import { readHardState, saveHardState } from '../../storage/hard-state.js';
@@ -58,9 +59,18 @@ export interface OpenedReplica {
 /** The file a replica leaves when its log turned out corrupt while running (its body says how). */
 const DAMAGED_FILE = 'damaged';
 
+/** Leaves the `damaged` file, durably (a power loss right after must not make the next open trust the log again). */
 export function markDamaged(fs: FileSystem, dir: string, why: string): void {
   try {
-    fs.writeFileSync(path.join(dir, DAMAGED_FILE), `${why}\n`);
+    const body = Buffer.from(`${why}\n`, 'utf8');
+    const fd = fs.openSync(path.join(dir, DAMAGED_FILE), 'w');
+    try {
+      fs.writeSync(fd, body, 0, body.length, 0);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fsyncDir(dir, fs);
   } catch {
     // the folder is unwritable too: the next open finds what it finds
   }

@@ -29,12 +29,13 @@ import { checkHistory, renderReport } from '../../chaos/checker/index.js';
 import type { HistoryEvent } from '../../chaos/checker/history.js';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type Entry, type Message, type NodeId, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
+import type { Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import { encodeBatch, records } from '../../storage/record-batch.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { SyncLedger, SYNC_LEDGER_FILE } from '../../storage/sync-ledger.js';
-import { DEFAULT_TOPIC_CONFIG } from '../../src/api/protocol.js';
+import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/api/protocol.js';
 import { GroupHost } from '../../src/host/group-host.js';
 import type { GroupStateMachine } from '../../src/host/raft-group.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
@@ -126,6 +127,8 @@ class SimNode {
   up = false;
   host: GroupHost | null = null;
   ledger: SyncLedger | null = null;
+  fs: FileSystem | null = null;
+  clock: Clock | null = null;
   readonly partitions = new Map<string, Partition>();
   /** The node's disk lost its data: its replicas start as rejoining learners (what the node's folder identity decides). */
   wiped = false;
@@ -254,34 +257,53 @@ export class HostSimulation {
     });
     node.host = host;
     node.ledger = ledger;
+    node.fs = fs;
+    node.clock = clock;
     for (let p = 0; p < this.topic.partitions; p++) {
-      if (!this.topic.assignments[p]!.includes(node.id)) continue;
-      const key = this.keys[p]!;
-      const part = openPartitionReplica({
-        group: partitionGroupId(this.topic.id, p),
-        dir: path.posix.join(node.root, 'partitions', `${TOPIC}-${p}`),
-        topic: this.topic,
-        partition: p,
-        self: node.id,
-        fs,
-        clock,
-        ledger,
-        host,
-        fresh: node.wiped ? 'rejoin' : 'voter',
-        tailCacheBytes: 64 * 1024,
-        limits: LIMITS,
-        producerIdExpirationMs: 24 * 3600 * 1000,
-        mutant: null,
-        random: seededRandom(Math.floor(this.random() * 2 ** 31)),
-        logger: quiet,
-      });
-      this.observeApplies(node, key, part);
-      if (this.options.mutant === 'sendBeforePersist') sendEveryReadyFirst(part);
-      node.partitions.set(key, part);
-      this.inv.get(key)!.onReopen(this.view(node, key));
+      if (this.topic.assignments[p]!.includes(node.id)) this.openReplica(node, p);
     }
     node.wiped = false;
     host.start();
+  }
+
+  /** Opens one replica on a running node, as the node does (src/partition/replica.ts). */
+  private openReplica(node: SimNode, p: number): void {
+    const key = this.keys[p]!;
+    const part = openPartitionReplica({
+      group: partitionGroupId(this.topic.id, p),
+      dir: path.posix.join(node.root, 'partitions', `${TOPIC}-${p}`),
+      topic: this.topic,
+      partition: p,
+      self: node.id,
+      fs: node.fs!,
+      clock: node.clock!,
+      ledger: node.ledger!,
+      host: node.host!,
+      fresh: node.wiped ? 'rejoin' : 'voter',
+      tailCacheBytes: 64 * 1024,
+      limits: LIMITS,
+      producerIdExpirationMs: 24 * 3600 * 1000,
+      mutant: null,
+      random: seededRandom(Math.floor(this.random() * 2 ** 31)),
+      logger: quiet,
+    });
+    this.observeApplies(node, key, part);
+    if (this.options.mutant === 'sendBeforePersist') sendEveryReadyFirst(part);
+    node.partitions.set(key, part);
+    this.inv.get(key)!.onReopen(this.view(node, key));
+  }
+
+  /** A replica found its log corrupt while running: closed and opened again, repaired and rejoining, as the node does (node.ts, reopenPartition). */
+  private reopen(node: SimNode, key: string): void {
+    const p = node.partitions.get(key);
+    if (p === undefined || !node.up) return;
+    this.log(`${node.id} reopens ${key} to repair its log`);
+    node.partitions.delete(key);
+    node.host!.remove(p.group.id);
+    p.close('the replica found its log corrupt and is being repaired');
+    p.group.close();
+    node.wasLeader.delete(key);
+    this.openReplica(node, this.keys.indexOf(key));
   }
 
   /** Sees every entry a replica applies, on its way to the partition (the invariants' view). */
@@ -331,19 +353,29 @@ export class HostSimulation {
     };
   }
 
-  private crash(node: SimNode, why: string): void {
+  /**
+   * Stops a node: `power` loses what its disk had not synced (a power loss, a kernel crash),
+   * `process` keeps it (the process killed or restarted; the page cache survives).
+   */
+  private crash(node: SimNode, why: string, how: 'power' | 'process' = 'power'): void {
     if (!node.up) return;
-    this.log(`crash ${node.id} (${why})`);
+    this.log(`${how === 'power' ? 'power loss on' : 'kill'} ${node.id} (${why})`);
     this.history.add(-1, 'info', 'kill', [node.id]);
     this.stats.crashes++;
     node.life.alive = false;
     node.up = false;
     node.host = null;
-    node.ledger = null;
     node.partitions.clear();
     node.wasLeader.clear();
-    node.disk.crash();
-    const damage = this.damageFor(node);
+    // Synced entries that the ledger has not yet recorded durably are lost undetectably if the
+    // disk loses them (its FLUSH_GAP_MS window): the simulated disk loses synced data only outside it.
+    const marksWritten = node.ledger?.hasUnwrittenMarks() === false;
+    node.ledger = null;
+    node.fs = null;
+    node.clock = null;
+    if (how === 'power') node.disk.crash();
+    else node.disk.closeAll();
+    const damage = this.damageFor(node, marksWritten);
     if (damage !== null) this.damage(node, damage);
     if (this.random() < 0.5) {
       for (const other of this.nodes) {
@@ -371,10 +403,10 @@ export class HostSimulation {
    * Whether this crash also costs the node synced data: only while every other node holds what it
    * acknowledged (none is rejoining), or no majority could keep an acknowledged write.
    */
-  private damageFor(node: SimNode): 'wipe' | 'cut' | 'hardState' | null {
+  private damageFor(node: SimNode, marksWritten: boolean): 'wipe' | 'cut' | 'hardState' | null {
     const r = this.random();
     if (r >= 0.2 || !this.othersWhole(node)) return null;
-    return r < 0.07 ? 'wipe' : r < 0.14 ? 'cut' : 'hardState';
+    return r < 0.07 ? 'wipe' : r < 0.14 ? (marksWritten ? 'cut' : null) : 'hardState';
   }
 
   /** Every other node is up and none of its replicas is rejoining: this one may lose data without a majority losing it. */
@@ -446,8 +478,12 @@ export class HostSimulation {
         for (const [key, p] of node.partitions) {
           const g = p.group;
           if (g.failed !== null) {
-            // A stopped group stays stopped until its node restarts (as an operator would).
-            if (this.phase !== 'done') this.crashSoon(node, `group ${key} stopped: ${g.failed}`);
+            // Found corrupt: reopened at once, as the node does. Any other storage failure stops
+            // the group until its node restarts (an operator restarts it).
+            if (this.phase !== 'done') {
+              if (g.failed.startsWith('CorruptLogError')) this.reopenSoon(node, key);
+              else this.crashSoon(node, `group ${key} stopped: ${g.failed}`);
+            }
             continue;
           }
           const inv = this.inv.get(key)!;
@@ -474,6 +510,14 @@ export class HostSimulation {
     }
   }
 
+  private reopenSoon(node: SimNode, key: string): void {
+    const life = node.life;
+    const p = node.partitions.get(key);
+    this.world.after(0, () => {
+      if (life.alive && node.partitions.get(key) === p) this.reopen(node, key);
+    }, life);
+  }
+
   private readonly crashing = new Set<SimNode>();
   private crashSoon(node: SimNode, why: string): void {
     if (this.crashing.has(node)) return;
@@ -482,7 +526,7 @@ export class HostSimulation {
     this.world.after(10 + this.random() * 40, () => {
       this.crashing.delete(node);
       if (!life.alive) return;
-      this.crash(node, why);
+      this.crash(node, why, 'process');
       if (this.phase !== 'chaos') this.world.after(20, () => this.restart(node));
     });
   }
@@ -498,9 +542,9 @@ export class HostSimulation {
     const someUp = up[Math.floor(this.random() * up.length)];
     const leader = this.leaderOf(this.pick(this.keys));
     if (r < 0.14 && up.length > 1 && someUp !== undefined) {
-      this.crash(someUp, 'fault');
+      this.crash(someUp, 'fault', this.random() < 0.7 ? 'power' : 'process');
     } else if (r < 0.26 && leader !== null) {
-      this.crash(leader, 'the leader');
+      this.crash(leader, 'the leader', this.random() < 0.7 ? 'power' : 'process');
     } else if (r < 0.38) {
       const side = new Set(this.nodes.filter(() => this.random() < 0.5).map((n) => n.id));
       this.blocked.clear();
@@ -646,8 +690,10 @@ export class HostSimulation {
       let from: number | null = null;
       for (;;) {
         from ??= this.logStart(key);
-        const r: { next: number; hw: number } | null = from === null ? null : await this.pollOnce(p, key, from);
-        if (r !== null) {
+        const r: { next: number; hw: number } | 'outOfRange' | null = from === null ? null : await this.pollOnce(p, key, from);
+        // Asked another leader, whose log starts later: ask for the log start again.
+        if (r === 'outOfRange') from = null;
+        else if (r !== null) {
           if (r.next >= r.hw) break;
           from = r.next;
           continue;
@@ -745,6 +791,7 @@ export class HostSimulation {
           continue;
         }
         const r = await this.pollOnce(proc, key, from);
+        if (r === 'outOfRange') break;
         if (r !== null) next.set(key, r.next);
         await this.world.sleep(5 + this.random() * 30);
       }
@@ -752,7 +799,7 @@ export class HostSimulation {
   }
 
   /** One poll of `key` from `from` on its leader; null when it failed. */
-  private async pollOnce(proc: number, key: string, from: number): Promise<{ next: number; hw: number } | null> {
+  private async pollOnce(proc: number, key: string, from: number): Promise<{ next: number; hw: number } | 'outOfRange' | null> {
     const node = this.target(key);
     const p = node?.partitions.get(key);
     this.history.add(proc, 'invoke', 'poll', { from: { [key]: from } }, node?.id);
@@ -774,7 +821,8 @@ export class HostSimulation {
     } catch (err) {
       this.redirect(key, node, err);
       this.history.add(proc, 'fail', 'poll', null, node.id, (err as Error).message);
-      return null;
+      if (this.phase === 'final') this.log(`final read of ${key} from ${from} on ${node.id} failed: ${(err as Error).message}`);
+      return err instanceof PartitionError && err.code === ErrorCode.OffsetOutOfRange ? 'outOfRange' : null;
     }
   }
 
