@@ -30,7 +30,6 @@ import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
-import { FaultPoints } from './fault-points.js';
 import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
 import { readBatchHeader } from './record-batch.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
@@ -74,7 +73,6 @@ export interface SegmentLogOptions {
   readonly clock?: () => number;
   /** The disk (default: the real one; the simulator passes its own). */
   readonly fs?: FileSystem;
-  readonly faults?: FaultPoints;
 }
 
 export interface RetentionPolicy {
@@ -119,7 +117,6 @@ export class SegmentLog implements LogStorage {
   private readonly cfg: SegmentConfig;
   private readonly clock: () => number;
   private readonly fs: FileSystem;
-  private readonly faults: FaultPoints;
   private segments: Segment[] = [];
   private readonly boundaries = new TermBoundaries();
   private start: LogStart = { index: 0, term: 0, offset: 0 };
@@ -142,7 +139,6 @@ export class SegmentLog implements LogStorage {
     this.cache = new TailCache(this.limits.tailCacheBytes);
     this.clock = options.clock ?? Date.now;
     this.fs = options.fs ?? nodeFileSystem;
-    this.faults = options.faults ?? new FaultPoints();
     const describe: DescribeEntry = options.recordBatches ? describeBatch : () => null;
     this.cfg = {
       dir: options.dir,
@@ -338,7 +334,6 @@ export class SegmentLog implements LogStorage {
   append(entries: readonly Entry[]): void {
     this.ensureOpen();
     if (entries.length === 0) return;
-    this.faults.pass('append');
     const first = entries[0]!.index;
     check(first >= this.firstIndex(), () => `append at ${first} is before the log start ${this.firstIndex()}`);
     if (first <= this.lastIndex()) this.truncateSuffix(first);
@@ -370,7 +365,6 @@ export class SegmentLog implements LogStorage {
   /** Makes everything appended so far durable: fdatasync of the active segment (and the folder). */
   async sync(): Promise<void> {
     this.ensureOpen();
-    this.faults.pass('sync');
     const syncDir = this.dirDirty;
     if (!this.dirty && !syncDir) return;
     this.dirty = false;
@@ -383,7 +377,6 @@ export class SegmentLog implements LogStorage {
   truncateSuffix(index: number): void {
     this.ensureOpen();
     if (index > this.lastIndex()) return;
-    this.faults.pass('truncate');
     check(index >= this.firstIndex(), () => `truncate at ${index} is before the log start ${this.firstIndex()}`);
     let removedSealed = false;
     while (this.segments.length > 1 && this.active().baseIndex >= index) {
@@ -406,7 +399,6 @@ export class SegmentLog implements LogStorage {
     let n = 0;
     while (n < this.segments.length - 1 && this.segments[n]!.lastIndex < index) n++;
     if (n === 0) return 0;
-    this.faults.pass('truncate');
     const next = this.segments[n]!;
     const lastDropped = next.baseIndex - 1;
     this.start = { index: lastDropped, term: this.term(lastDropped), offset: next.baseOffset };
@@ -441,7 +433,6 @@ export class SegmentLog implements LogStorage {
   /** Replaces the whole log with an empty one that starts after `index` (a snapshot from the leader). */
   resetTo(index: number, term: number, offset: number): void {
     this.ensureOpen();
-    this.faults.pass('truncate');
     this.start = { index, term, offset };
     writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
     for (const s of this.segments) s.remove();
@@ -569,7 +560,6 @@ export class SegmentLog implements LogStorage {
     const full = seg.size >= this.limits.segmentBytes;
     const old = seg.firstAppendAt !== null && this.clock() - seg.firstAppendAt >= this.limits.segmentMs;
     if (!full && !old) return;
-    this.faults.pass('roll');
     // Order matters for recovery: the sealed segment's terms and index exist before the next file.
     seg.seal();
     this.saveTerms(seg.lastIndex);

@@ -15,7 +15,6 @@ import { Role, type NodeId } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
-import { FaultPoints } from '../../storage/fault-points.js';
 import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../api/protocol.js';
@@ -55,8 +54,6 @@ export interface NodeConfig {
   readonly heartbeatTicks: number;
   readonly syncMode: SyncMode;
   readonly syncIntervalMs: number;
-  /** Armed storage fault points (RAFTLOG_FAULTS syntax); empty for none. */
-  readonly faults?: string;
   /** Voters of the metadata group: the first this many nodes in id order; the rest are learners. */
   readonly metaVotersMax?: number;
   /** How often retention runs over every partition (default 30 s). */
@@ -104,7 +101,6 @@ export class RaftlogNode {
   /** What each peer said of itself when it last connected: its cluster ('' for none) and folder incarnation. */
   readonly peerIdentities = new Map<NodeId, PeerIdentity>();
   private http!: HttpServer;
-  private readonly faults: FaultPoints;
   /** The disk and the clock every replica on this node runs on (storage/file-system.ts, storage/clock.ts). */
   private readonly fs: FileSystem = nodeFileSystem;
   private readonly clock: Clock = systemClock;
@@ -117,7 +113,6 @@ export class RaftlogNode {
 
   constructor(readonly config: NodeConfig) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
-    this.faults = FaultPoints.parse(config.faults);
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
     this.metrics = new NodeMetrics(config.id);
     this.transport = new PeerTransport({
@@ -322,7 +317,7 @@ export class RaftlogNode {
       name: 'the metadata group',
       dir,
       fs: this.fs,
-      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, faults: this.faults },
+      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES } },
       ledger: this.ledger,
       fresh,
       random: this.random,
@@ -429,7 +424,6 @@ export class RaftlogNode {
         mutant: this.mutant,
         random: this.random,
         logger: this.logger,
-        faults: this.faults,
       });
     } catch (err) {
       const why = (err as Error).message;

@@ -152,7 +152,6 @@ export function toNodeConfig(raw: CliOptions): NodeConfig {
     heartbeatTicks,
     syncMode: o.sync,
     syncIntervalMs: int('sync-interval-ms', o.syncIntervalMs, 1),
-    faults: process.env['RAFTLOG_FAULTS'] ?? '',
     retentionCheckMs: int('retention-check-ms', o.retentionCheckMs, 100),
     metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),

@@ -9,7 +9,6 @@ import path from 'node:path';
 import type { RaftLimits } from '../../raft/config.js';
 import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
-import type { FaultPoints } from '../../storage/fault-points.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupHost } from '../host/group-host.js';
@@ -39,7 +38,6 @@ export interface PartitionReplicaOptions {
   readonly mutant: Mutant | null;
   readonly random: () => number;
   readonly logger: Logger;
-  readonly faults?: FaultPoints;
 }
 
 /** Opens the replica and adds its group to the host; throws what openReplica throws (a replica that cannot start). */
@@ -49,7 +47,7 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
     name: `partition ${o.topic.name}/${o.partition}`,
     dir: o.dir,
     fs: o.fs,
-    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: () => o.clock.now(), ...(o.faults !== undefined ? { faults: o.faults } : {}) },
+    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: () => o.clock.now() },
     ledger: o.ledger,
     fresh: o.fresh,
     random: o.random,

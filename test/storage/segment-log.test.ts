@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LogCompactedError } from '../../raft/errors.js';
 import { EntryKind } from '../../raft/types.js';
 import { OffsetOutOfRangeError, StorageInvariantError } from '../../storage/errors.js';
-import { FaultInjectedError, FaultPoints } from '../../storage/fault-points.js';
+import { FaultInjectedError, FaultPoints, FaultyFileSystem } from '../../chaos/fault-points.js';
+import { nodeFileSystem } from '../../storage/file-system.js';
 import { readBatchHeader, records } from '../../storage/record-batch.js';
 import { SegmentLog, decodeLogStart } from '../../storage/segment-log.js';
 import { EntryMaker, openLog, segmentFiles, summary, tempDir } from './log-fixtures.js';
@@ -245,27 +246,36 @@ describe('segment log: durability and fault points', () => {
     expect(again.recovery.truncatedBytes).toBe(0);
   });
 
-  it('fires armed fault points: throw on append, sync and roll; stall on sync', async () => {
-    const d = dir();
+  it('fires armed fault points of the faulty file system: throw on append, sync, roll and truncate; stall on sync', async () => {
     const faults = new FaultPoints();
-    const log = SegmentLog.open({ dir: d, recordBatches: true, faults, limits: { segmentBytes: 200 } });
+    const fs = new FaultyFileSystem(nodeFileSystem, faults);
+    const open = (d: string): SegmentLog => SegmentLog.open({ dir: d, fs, recordBatches: true, limits: { segmentBytes: 200 } });
     const m = new EntryMaker();
+    const d = dir();
+    const log = open(d);
+    const first = m.batch(1);
     faults.arm('append', { action: 'throw' }, { once: true });
-    const e = m.batch(1);
-    expect(() => log.append([e])).toThrow(FaultInjectedError);
-    log.append([e]);
+    expect(() => log.append([first])).toThrow(FaultInjectedError);
+    log.close();
+    // A write that failed leaves nothing a reopen would take for an entry.
+    const again = open(d);
+    expect(again.lastIndex()).toBe(0);
+    again.append([first]);
     faults.arm('sync', { action: 'throw' }, { once: true });
-    await expect(log.sync()).rejects.toThrow(FaultInjectedError);
+    await expect(again.sync()).rejects.toThrow(FaultInjectedError);
     faults.arm('sync', { action: 'stall', ms: 50 }, { once: true });
+    again.append([m.batch(1)]);
     const t0 = performance.now();
-    await log.sync();
+    await again.sync();
     expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
-    log.append([m.batch(1, 1, 1000, 300)]); // fills the active segment past segmentBytes
+    again.append([m.batch(1, 1, 1000, 300)]); // fills the active segment past segmentBytes
     faults.arm('roll', { action: 'throw' }, { once: true });
-    expect(() => log.append([m.batch(1)])).toThrow(FaultInjectedError);
+    expect(() => again.append([m.batch(1)])).toThrow(FaultInjectedError);
+    again.close();
+    const third = open(d);
     faults.arm('truncate', { action: 'throw' }, { once: true });
-    expect(() => log.truncateSuffix(1)).toThrow(FaultInjectedError);
-    expect(log.lastIndex()).toBe(2);
+    expect(() => third.truncateSuffix(2)).toThrow(FaultInjectedError);
+    third.close();
   });
 
   it('parses fault points from the environment syntax and rejects unknown ones', () => {
