@@ -70,7 +70,7 @@ export class Raft {
    */
   rejoin: string | null = null;
 
-  readonly log: RaftLog;
+  private readonly log: RaftLog;
   private readonly random: () => number;
   private readonly checkQuorum: boolean;
   private readonly preVote: boolean;
