@@ -572,6 +572,7 @@ export class Raft {
   // Follower (raft/follower.ts)
 
   private handleHeartbeat(m: Heartbeat): void {
+    // The leader names a commit index no higher than what we acknowledged to it.
     if (m.commit > this.log.lastIndex()) this.lostAcknowledged();
     this.reply(answerHeartbeat(m, this, this.log));
   }
