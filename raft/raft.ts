@@ -442,6 +442,7 @@ export class Raft {
       return;
     }
     const r = voteResponse(m, this, this.log, this.mutations.grantVoteWithoutLogCheck !== true);
+    // Sent as it is: a member that may vote is not rejoining (but under the rejoinerVotes mutant).
     this.out.msgs.push(r);
     if (!r.reject && m.type === 'vote') {
       this.electionElapsed = 0;
