@@ -1,5 +1,5 @@
 /** The Raft core's public surface. */
-export { Raft, type ProposeResult, type RaftStatus, type PeerStatus } from './raft.js';
+export { Raft } from './raft.js';
 export { DEFAULT_LIMITS, RaftConfigError, validateConfig, type CommitBroadcast, type RaftConfig, type RaftLimits, type UnsafeMutations } from './config.js';
 export { LogCompactedError, RaftError, RaftErrorCode, RaftInvariantError, assert, notLeader } from './errors.js';
 export { MemoryStorage } from './memory-storage.js';

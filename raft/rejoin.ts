@@ -60,6 +60,12 @@ export function decodePromotion(data: Uint8Array): Promotion | null {
   return null;
 }
 
+/** Whether a configuration entry's `data` promotes replica `id` rejoining under `incarnation`. */
+export function promotes(data: Uint8Array, id: NodeId, incarnation: string): boolean {
+  const p = decodePromotion(data);
+  return p !== null && p.promote === id && p.rejoin === incarnation;
+}
+
 /** A new incarnation id: 16 hex digits from `random` (the core's seeded source, or the host's). */
 export function newIncarnation(random: () => number): string {
   let s = '';

@@ -5,6 +5,7 @@
  * Indexes and terms are plain numbers: they grow by one per entry or election, so 2^53 is out of
  * reach for the life of any cluster. Index 0 with term 0 is the empty log's sentinel.
  */
+import type { ProgressState } from './progress.js';
 
 export type NodeId = string;
 
@@ -191,4 +192,40 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
   /** Read contexts that will never be confirmed because this node stopped leading. */
   readonly readsDropped: readonly unknown[];
+}
+
+/** Where `Raft.propose` put the entries. */
+export interface ProposeResult {
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly term: number;
+}
+
+/** What a leader knows of one peer (`RaftStatus.peers`). */
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly match: number;
+  readonly next: number;
+  readonly state: ProgressState;
+  readonly learner: boolean;
+  readonly recentActive: boolean;
+  /** The incarnation the peer rejoins under (it counts in no quorum until promoted), or null. */
+  readonly rejoin: string | null;
+}
+
+/** `Raft.status()`: what a member knows, for operators and tests; `peers` only on a leader. */
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly lead: NodeId | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly transferee: NodeId | null;
+  /** The incarnation this replica rejoins under while it is not a voter (raft/rejoin.ts); null for a voter. */
+  readonly rejoin: string | null;
+  readonly peers: readonly PeerStatus[];
 }

@@ -19,6 +19,9 @@
 import type { Raft } from '../../raft/raft.js';
 import type { ReadState } from '../../raft/types.js';
 
+/** What a read asks of the core: its term and the log's end now, and a read point. */
+type ReadCore = Pick<Raft, 'term' | 'lastIndex' | 'readIndex'>;
+
 interface Waiter {
   /** The read point a quorum confirmed; null until then. */
   index: number | null;
@@ -38,10 +41,10 @@ export class ReadWaiters {
    * once `serve` sees the state machine reach it, or apply one of this term's entries created
    * after now.
    */
-  wait(raft: Raft, wake: () => void, mapError: (err: unknown) => Error): Promise<void> {
+  wait(raft: ReadCore, wake: () => void, mapError: (err: unknown) => Error): Promise<void> {
     const id = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { index: null, term: raft.term, lastIndex: raft.log.lastIndex(), resolve, reject });
+      this.waiting.set(id, { index: null, term: raft.term, lastIndex: raft.lastIndex(), resolve, reject });
       try {
         raft.readIndex(id);
         wake();

@@ -444,7 +444,7 @@ export class MetaStateMachine implements GroupStateMachine {
 
   /** How far the state machine has applied (entries before a restart's resume point included). */
   private appliedUpTo(): number {
-    return Math.max(this.lastApplied, this.group.raft.log.applied);
+    return Math.max(this.lastApplied, this.group.raft.applied);
   }
 
   /** Exports the state, saves it as the log-start snapshot, and drops the log before it. */

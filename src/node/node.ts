@@ -292,7 +292,7 @@ export class RaftlogNode {
   /** This node's metadata replica holds entries (what a new folder's peers tell it: a cluster exists). */
   private metaHasEntries(): boolean {
     const g = this.metaGroup;
-    return g !== undefined && (g.raft.log.lastIndex() > 0 || g.raft.log.firstIndex() > 1);
+    return g !== undefined && (g.raft.lastIndex() > 0 || g.raft.firstIndex() > 1);
   }
 
   private onPeerIdentity(peer: NodeId, id: PeerIdentity): void {

@@ -175,7 +175,7 @@ export class Partition implements GroupStateMachine {
 
   /** Called once the group exists: the high watermark at the resume point. */
   start(): void {
-    this.appliedIndex = this.group.raft.log.applied;
+    this.appliedIndex = this.group.raft.applied;
     this.highWatermark = this.log.offsetAfterIndex(this.appliedIndex);
   }
 

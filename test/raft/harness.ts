@@ -321,19 +321,19 @@ export class Network {
   }
 
   commit(id: NodeId): number {
-    return this.raft(id).log.committed;
+    return this.raft(id).committed;
   }
 
   lastIndex(id: NodeId): number {
-    return this.raft(id).log.lastIndex();
+    return this.raft(id).lastIndex();
   }
 
   /** The member's log as the core sees it (persisted entries and unstable tail). */
   entries(id: NodeId): Entry[] {
-    const log = this.raft(id).log;
-    const first = log.firstIndex();
-    const last = log.lastIndex();
-    return first > last ? [] : log.slice(first, last + 1, Number.MAX_SAFE_INTEGER);
+    const r = this.raft(id);
+    const first = r.firstIndex();
+    const last = r.lastIndex();
+    return first > last ? [] : r.entries(first, last + 1, Number.MAX_SAFE_INTEGER);
   }
 
   /** `index:term` of every entry in the member's log, for comparing logs. */

@@ -14,7 +14,7 @@ describe('log start (compaction)', () => {
     net.member('a').storage.compact(snapIndex, bytes('state@6'));
     net.raft('a').propose([bytes('after-compaction')]);
     net.stabilize();
-    expect(net.raft('a').log.firstIndex()).toBe(snapIndex + 1);
+    expect(net.raft('a').firstIndex()).toBe(snapIndex + 1);
     net.heal();
 
     net.tickAndStabilize(1, ['a']);
@@ -73,9 +73,9 @@ describe('log start (compaction)', () => {
 
     net.restart('c');
 
-    expect(net.raft('c').log.firstIndex()).toBe(commit + 1);
+    expect(net.raft('c').firstIndex()).toBe(commit + 1);
     expect(net.commit('c')).toBe(commit);
-    expect(net.raft('c').log.applied).toBe(commit);
+    expect(net.raft('c').applied).toBe(commit);
     expect(net.raft('c').hasReady()).toBe(false);
   });
 });

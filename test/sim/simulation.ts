@@ -121,24 +121,24 @@ class SimNode implements NodeView {
     return this.raft().term;
   }
   commit(): number {
-    return this.raft().log.committed;
+    return this.raft().committed;
   }
   isLeader(): boolean {
     return this.core !== null && this.core.role === Role.Leader;
   }
   firstIndex(): number {
-    return this.raft().log.firstIndex();
+    return this.raft().firstIndex();
   }
   lastIndex(): number {
-    return this.raft().log.lastIndex();
+    return this.raft().lastIndex();
   }
   termAt(i: number): number | null {
-    return this.raft().log.term(i);
+    return this.raft().termAt(i);
   }
   entryAt(i: number): Entry | null {
-    const log = this.raft().log;
-    if (i < log.firstIndex() || i > log.lastIndex()) return null;
-    return log.slice(i, i + 1, Number.MAX_SAFE_INTEGER)[0] ?? null;
+    const r = this.raft();
+    if (i < r.firstIndex() || i > r.lastIndex()) return null;
+    return r.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0] ?? null;
   }
 }
 
@@ -417,7 +417,7 @@ export class Simulation {
   private serveReads(node: SimNode): void {
     const core = node.core!;
     for (const [id, r] of node.reads) {
-      if (r.index === null || core.log.applied < r.index) continue;
+      if (r.index === null || core.applied < r.index) continue;
       node.reads.delete(id);
       if (node.values.length <= r.mustSee) {
         throw new InvariantViolation(`stale read: read ${id} on ${node.id} saw ${node.values.length} values at index ${r.index}, but value ${r.mustSee} was acknowledged before it began`);
@@ -611,8 +611,8 @@ export class Simulation {
 
   private compact(node: SimNode): void {
     const core = node.core!;
-    const applied = core.log.applied;
-    if (node.readyOut !== null || applied <= core.log.firstIndex()) return;
+    const applied = core.applied;
+    if (node.readyOut !== null || applied <= core.firstIndex()) return;
     node.disk.write({ kind: 'compact', index: applied, data: enc.encode(JSON.stringify(node.values)) });
     this.stats.compactions++;
     this.log(`compact ${node.id} up to ${applied}`);
