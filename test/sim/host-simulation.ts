@@ -337,7 +337,7 @@ export class HostSimulation {
     return {
       id: node.id,
       term: () => part().group.raft.term,
-      commit: () => part().group.raft.log.committed,
+      commit: () => part().group.raft.committed,
       isLeader: () => part().group.raft.role === Role.Leader,
       firstIndex: () => part().log.firstIndex(),
       lastIndex: () => part().log.lastIndex(),
