@@ -95,16 +95,28 @@ export interface CoordinatorHost {
   readonly logger: Logger;
   isController(): boolean;
   controllerId(): string | null;
-  /** Drop offset commits without writing them (a mutant for testing the chaos checker). */
-  readonly dropOffsetCommits: boolean;
 }
+
+/**
+ * What the coordinator does with an offset commit before it answers: 'replicate' (the metadata
+ * group commits it; every node runs REPLICATE_OFFSET_COMMITS) or 'skip' (nothing is written: passed
+ * in only by the chaos entry point, chaos/node-main.ts, to prove that the checker notices).
+ */
+export interface OffsetCommitPolicy {
+  readonly write: 'replicate' | 'skip';
+}
+
+export const REPLICATE_OFFSET_COMMITS: OffsetCommitPolicy = Object.freeze({ write: 'replicate' });
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, LiveGroup>();
   private active = false;
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly host: CoordinatorHost) {}
+  constructor(
+    private readonly host: CoordinatorHost,
+    private readonly offsetCommits: OffsetCommitPolicy = REPLICATE_OFFSET_COMMITS,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => this.check(), CHECK_EVERY_MS);
@@ -366,7 +378,7 @@ export class GroupCoordinator {
 
   async commit(req: CommitOffsetsRequest): Promise<CommitOffsetsResponse> {
     this.ensureActive();
-    if (this.host.dropOffsetCommits) return { results: req.offsets.map((o) => ({ topic: o.topic, partition: o.partition })) };
+    if (this.offsetCommits.write === 'skip') return { results: req.offsets.map((o) => ({ topic: o.topic, partition: o.partition })) };
     const g = this.groups.get(req.group);
     const m = g?.members.get(req.memberId);
     if (m !== undefined) m.lastSeen = Date.now();

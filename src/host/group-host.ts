@@ -15,19 +15,38 @@
  * per-pass fdatasync of the logs and syncs them every `syncIntervalMs`: a write acknowledged by a
  * majority can be lost if that majority loses power within the interval. Votes and terms are
  * always synced.
+ *
+ * How a pass makes a group's writes durable is the host's DurabilityPolicy: SYNC_THE_LOG
+ * (fdatasync) on every node; the chaos entry point passes one that does not, to prove the chaos
+ * checker catches acknowledgements of what no disk holds.
  */
 import type { Message, NodeId } from '../../raft/types.js';
 import { sleep, type Clock, type Timer } from '../../storage/clock.js';
 import type { Logger } from '../log.js';
 import type { RaftGroup } from './raft-group.js';
 
-/** 'none' exists only for the ack-before-fsync mutant (testing the chaos checker). */
-export type SyncMode = 'fsync' | 'interval' | 'none';
+export type SyncMode = 'fsync' | 'interval';
+
+/** How a pass in `fsync` mode makes what it wrote for a group durable, before the group's messages go and its entries apply. */
+export interface DurabilityPolicy {
+  /** Resolves true once `group`'s log writes are durable (the sync ledger then records them), false if it left them unsynced. */
+  makeDurable(group: RaftGroup): Promise<boolean>;
+}
+
+/** The durability every node runs: fdatasync the log. */
+export const SYNC_THE_LOG: DurabilityPolicy = Object.freeze({
+  async makeDurable(group: RaftGroup): Promise<boolean> {
+    await group.log.sync();
+    return true;
+  },
+});
 
 export interface GroupHostOptions {
   readonly tickMs: number;
   readonly syncMode: SyncMode;
   readonly syncIntervalMs: number;
+  /** Default SYNC_THE_LOG. */
+  readonly durability?: DurabilityPolicy;
   readonly logger: Logger;
   /** Time and timers (storage/clock.ts): the system's, or the simulator's. */
   readonly clock: Clock;
@@ -87,7 +106,11 @@ export class GroupHost {
   private readonly slowSyncs = new SlowSyncWarnings();
   readonly stats: HostStats = { passes: 0, syncs: 0, lastPassMs: 0 };
 
-  constructor(private readonly o: GroupHostOptions) {}
+  private readonly durability: DurabilityPolicy;
+
+  constructor(private readonly o: GroupHostOptions) {
+    this.durability = o.durability ?? SYNC_THE_LOG;
+  }
 
   start(): void {
     this.ticker = this.o.clock.every(this.o.tickMs, () => this.tick());
@@ -237,8 +260,7 @@ export class GroupHost {
         await Promise.all(
           syncing.map(async (w) => {
             try {
-              await w.g.log.sync();
-              w.g.synced(w.rd);
+              if (await this.durability.makeDurable(w.g)) w.g.synced(w.rd);
             } catch (err) {
               w.g.fail(err);
             }

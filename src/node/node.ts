@@ -36,7 +36,7 @@ import { NodeStartError } from './errors.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NodeMetrics } from './metrics.js';
-import { MUTANTS, type Mutant } from './mutants.js';
+import { mutantPolicies, type Mutant } from './mutants.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -110,6 +110,7 @@ export class RaftlogNode {
   private readonly random: () => number;
   /** The cheat this node runs, if any (testing only). */
   readonly mutant: Mutant | null;
+  private readonly policies: ReturnType<typeof mutantPolicies>;
 
   constructor(readonly config: NodeConfig) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
@@ -135,11 +136,13 @@ export class RaftlogNode {
       },
     });
     this.mutant = config.unsafeMutant ?? null;
+    this.policies = mutantPolicies(this.mutant);
     this.host = new GroupHost({
       clock: this.clock,
       tickMs: config.tickMs,
-      syncMode: this.mutant === MUTANTS.ackBeforeFsync ? 'none' : config.syncMode,
+      syncMode: config.syncMode,
       syncIntervalMs: config.syncIntervalMs,
+      durability: this.policies.durability,
       logger: this.logger,
       send: (group, m) => this.transport.sendRaft(group, m),
       onSyncRound: (ms) => this.metrics.logSyncSeconds.observe(ms / 1000),
@@ -154,15 +157,17 @@ export class RaftlogNode {
     });
     this.controller = new Controller(this);
     const node = this;
-    this.coordinator = new GroupCoordinator({
-      get meta() {
-        return node.meta;
+    this.coordinator = new GroupCoordinator(
+      {
+        get meta() {
+          return node.meta;
+        },
+        logger: this.logger,
+        isController: () => this.isController(),
+        controllerId: () => this.controllerId(),
       },
-      logger: this.logger,
-      isController: () => this.isController(),
-      controllerId: () => this.controllerId(),
-      dropOffsetCommits: this.mutant === MUTANTS.dropOffsetCommits,
-    });
+      this.policies.offsetCommits,
+    );
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -421,7 +426,7 @@ export class RaftlogNode {
         tailCacheBytes: PARTITION_TAIL_CACHE_BYTES,
         limits: this.raftLimits(),
         producerIdExpirationMs: this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
-        mutant: this.mutant,
+        policy: this.policies.partition,
         random: this.random,
         logger: this.logger,
       });

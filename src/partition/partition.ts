@@ -33,8 +33,26 @@ import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
-import { MUTANTS, type Mutant } from '../node/mutants.js';
 import { ProducerState, type BatchSeq } from './producer-state.js';
+
+/**
+ * The rules a partition leader keeps where breaking one would break a guarantee that the chaos
+ * checker holds the cluster to. Every node runs STRICT_PARTITION_POLICY; a weaker one is passed in
+ * only by the chaos entry point (chaos/node-main.ts), to prove that the checker notices.
+ */
+export interface PartitionPolicy {
+  /** What a produce with acks=all waits for: 'committed' (a majority has the batch) or 'persisted-here' (the leader alone has it). */
+  readonly acksAll: 'committed' | 'persisted-here';
+  /**
+   * Who answers fetches and offset lookups: 'confirmed-leader' (a leader, once a quorum confirmed
+   * that it still leads: reads are linearizable) or 'any-replica' (whatever this replica has applied).
+   */
+  readonly reads: 'confirmed-leader' | 'any-replica';
+  /** Producer ids and sequence numbers: 'enforced' (a retried batch the leader has is not written again) or 'ignored'. */
+  readonly idempotence: 'enforced' | 'ignored';
+}
+
+export const STRICT_PARTITION_POLICY: PartitionPolicy = Object.freeze({ acksAll: 'committed', reads: 'confirmed-leader', idempotence: 'enforced' });
 
 /** An expected failure of a partition request, with the code the client gets. */
 export class PartitionError extends Error {
@@ -147,8 +165,7 @@ export class Partition implements GroupStateMachine {
     readonly log: SegmentLog,
     readonly dir: string,
     private readonly logger: Logger,
-    /** A cheat for testing the chaos checker (see src/node/mutants.ts); null normally. */
-    private readonly mutant: Mutant | null = null,
+    private readonly policy: PartitionPolicy = STRICT_PARTITION_POLICY,
     /** A producer id with no write for this long is forgotten (producer-state.ts). */
     private readonly producerIdExpirationMs: number = PRODUCER_ID_EXPIRATION_MS,
     /** Time and timers, and the disk (storage/clock.ts, storage/file-system.ts). */
@@ -206,6 +223,11 @@ export class Partition implements GroupStateMachine {
     if (!this.isReady()) throw new PartitionError(ErrorCode.LeaderNotAvailable, `the new leader of ${this.name} is catching up; retry shortly`);
   }
 
+  /** Whether this replica may answer a read now (the policy's `reads`); throws the PartitionError the client gets if not. */
+  private checkReadable(): void {
+    if (this.policy.reads === 'confirmed-leader') this.checkServing();
+  }
+
   // -----------------------------------------------------------------------------------------------
   // Produce
 
@@ -235,7 +257,7 @@ export class Partition implements GroupStateMachine {
     const count = header.lastOffsetDelta + 1;
     const pid = header.producerId;
     const seq: Omit<BatchSeq, 'baseOffset'> = { epoch: header.producerEpoch, firstSeq: header.baseSequence, lastSeq: header.baseSequence + header.lastOffsetDelta };
-    if (pid >= 0 && this.mutant !== MUTANTS.skipIdempotence) {
+    if (pid >= 0 && this.policy.idempotence === 'enforced') {
       const inFlight = this.inFlight.get(pid) ?? [];
       const c = this.producers.check(pid, seq, inFlight);
       if (c.kind === 'duplicate') {
@@ -264,7 +286,7 @@ export class Partition implements GroupStateMachine {
       this.inFlight.set(pid, list);
     }
     if (acks === 'none') return Promise.resolve(baseOffset);
-    const waitAcks = this.mutant === MUTANTS.ackBeforeCommit && acks === 'all' ? 'leader' : acks;
+    const waitAcks = acks === 'all' && this.policy.acksAll === 'persisted-here' ? 'leader' : acks;
     return this.waitFor(index, term, waitAcks, timeoutMs, baseOffset);
   }
 
@@ -318,7 +340,7 @@ export class Partition implements GroupStateMachine {
 
   /** Confirms with a quorum that this node still leads, and waits until applied up to that point. */
   confirmLeadership(): Promise<void> {
-    if (this.mutant === MUTANTS.fetchWithoutReadIndex) return Promise.resolve();
+    if (this.policy.reads === 'any-replica') return Promise.resolve();
     try {
       this.checkServing();
     } catch (err) {
@@ -329,7 +351,7 @@ export class Partition implements GroupStateMachine {
 
   /** Committed batches from `offset` (call after confirmLeadership). */
   read(offset: number, maxBytes: number): ReadResult {
-    if (this.mutant !== MUTANTS.fetchWithoutReadIndex) this.checkServing();
+    this.checkReadable();
     const start = this.log.logStartOffset();
     if (offset < start || offset > this.highWatermark) {
       throw new PartitionError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
@@ -345,7 +367,7 @@ export class Partition implements GroupStateMachine {
 
   /** Resolves when the high watermark passes `offset`, leadership is lost, or `ms` pass. */
   waitForData(offset: number, ms: number): Promise<void> {
-    const serving = this.isLeader() || this.mutant === MUTANTS.fetchWithoutReadIndex;
+    const serving = this.isLeader() || this.policy.reads === 'any-replica';
     if (this.highWatermark > offset || !serving || ms <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
@@ -360,7 +382,7 @@ export class Partition implements GroupStateMachine {
 
   /** Earliest, latest (high watermark), or the first record at or after a timestamp (-1 if none). */
   listOffset(spec: OffsetSpec): { offset: number; timestamp?: number } {
-    if (this.mutant !== MUTANTS.fetchWithoutReadIndex) this.checkServing();
+    this.checkReadable();
     if (spec === 'earliest') return { offset: this.log.logStartOffset() };
     if (spec === 'latest') return { offset: this.highWatermark };
     try {

@@ -16,8 +16,7 @@ import { RaftGroup } from '../host/raft-group.js';
 import { openReplica } from '../host/replica-trust.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
-import type { Mutant } from '../node/mutants.js';
-import { Partition } from './partition.js';
+import { Partition, type PartitionPolicy } from './partition.js';
 
 export interface PartitionReplicaOptions {
   /** The group's id (partitionGroupId) and where the replica keeps its files. */
@@ -35,7 +34,8 @@ export interface PartitionReplicaOptions {
   readonly tailCacheBytes: number;
   readonly limits: Partial<RaftLimits>;
   readonly producerIdExpirationMs: number;
-  readonly mutant: Mutant | null;
+  /** The rules the partition keeps (default STRICT_PARTITION_POLICY). */
+  readonly policy?: PartitionPolicy;
   readonly random: () => number;
   readonly logger: Logger;
 }
@@ -53,7 +53,7 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
     random: o.random,
     logger: o.logger,
   });
-  const p = new Partition(o.topic, o.partition, log, o.dir, o.logger, o.mutant, o.producerIdExpirationMs, o.clock, o.fs);
+  const p = new Partition(o.topic, o.partition, log, o.dir, o.logger, o.policy, o.producerIdExpirationMs, o.clock, o.fs);
   const replicas = o.topic.assignments[o.partition]!;
   const group = new RaftGroup({
     id: o.group,

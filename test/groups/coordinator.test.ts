@@ -72,7 +72,7 @@ function join(c: GroupCoordinator, memberId = ''): Promise<JoinGroupResponse> {
 describe('the group coordinator', () => {
   it('a join during the leader\'s sync fails that sync with REBALANCE_IN_PROGRESS and does not crash the node', async () => {
     const meta = new FakeMeta();
-    const host: CoordinatorHost = { meta: meta as unknown as MetaStateMachine, logger: pino({ level: 'silent' }), isController: () => true, controllerId: () => 'n1', dropOffsetCommits: false };
+    const host: CoordinatorHost = { meta: meta as unknown as MetaStateMachine, logger: pino({ level: 'silent' }), isController: () => true, controllerId: () => 'n1' };
     coordinator = new GroupCoordinator(host);
     coordinator.start();
     const a = await join(coordinator);

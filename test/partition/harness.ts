@@ -16,7 +16,7 @@ import { DEFAULT_TOPIC_CONFIG } from '../../src/api/protocol.js';
 import { RaftGroup } from '../../src/host/raft-group.js';
 import { openReplica } from '../../src/host/replica-trust.js';
 import type { TopicRecord } from '../../src/meta/commands.js';
-import { Partition } from '../../src/partition/partition.js';
+import { Partition, type PartitionPolicy } from '../../src/partition/partition.js';
 
 export const quiet = pino({ level: 'silent' });
 
@@ -24,29 +24,34 @@ export interface SoloPartition {
   readonly partition: Partition;
   readonly group: RaftGroup;
   readonly dir: string;
+  readonly ledger: SyncLedger;
   /** Persists, syncs and applies Readys until the group has nothing more to do. */
   drive(): Promise<void>;
+  /** Persists, syncs and applies one Ready, if the group has one. */
+  driveOne(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function soloPartition(o: { producerIdExpirationMs?: number; clock?: () => number } = {}): Promise<SoloPartition> {
+export async function soloPartition(o: { producerIdExpirationMs?: number; clock?: () => number; policy?: PartitionPolicy } = {}): Promise<SoloPartition> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-partition-'));
   const topic: TopicRecord = { name: 't', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
   const ledger = SyncLedger.open(dir);
   const { log, hardState } = openReplica({ group: 'p:t1:0', name: 't/0', dir, fs: nodeFileSystem, log: { dir: path.join(dir, 'log'), recordBatches: true }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
-  const partition = new Partition(topic, 0, log, dir, quiet, null, o.producerIdExpirationMs, o.clock !== undefined ? { ...systemClock, now: o.clock } : systemClock, nodeFileSystem);
+  const partition = new Partition(topic, 0, log, dir, quiet, o.policy, o.producerIdExpirationMs, o.clock !== undefined ? { ...systemClock, now: o.clock } : systemClock, nodeFileSystem);
   const group = new RaftGroup({ id: 'p:t1:0', self: 'n1', voters: ['n1'], dir, fs: nodeFileSystem, log, hardState, ledger, applied: partition.loadProducerState(), limits: {}, random: seededRandom(1), logger: quiet });
   group.sm = partition;
   partition.group = group;
   partition.start();
+  const driveOne = async (): Promise<void> => {
+    if (!group.raft.hasReady()) return;
+    const rd = group.raft.ready();
+    await group.persist(rd);
+    await log.sync();
+    group.synced(rd);
+    await group.finish(rd);
+  };
   const drive = async (): Promise<void> => {
-    while (group.raft.hasReady()) {
-      const rd = group.raft.ready();
-      await group.persist(rd);
-      await log.sync();
-      group.synced(rd);
-      await group.finish(rd);
-    }
+    while (group.raft.hasReady()) await driveOne();
   };
   group.raft.campaign();
   await drive();
@@ -54,7 +59,9 @@ export async function soloPartition(o: { producerIdExpirationMs?: number; clock?
     partition,
     group,
     dir,
+    ledger,
     drive,
+    driveOne,
     close: async () => {
       partition.close('test over');
       group.close();

@@ -283,7 +283,6 @@ export class HostSimulation {
       tailCacheBytes: 64 * 1024,
       limits: LIMITS,
       producerIdExpirationMs: 24 * 3600 * 1000,
-      mutant: null,
       random: seededRandom(Math.floor(this.random() * 2 ** 31)),
       logger: quiet,
     });
