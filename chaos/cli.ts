@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { MUTANT_NAMES } from '../src/node/mutants.js';
+import { MUTANT_NAMES } from './mutants.js';
 import { repoRoot } from './cluster.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 import { DEFAULT_WORKLOAD, runChaos } from './run.js';

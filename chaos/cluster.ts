@@ -2,6 +2,10 @@
  * A real raftlog cluster of child processes on loopback, for integration tests, chaos runs and
  * benchmarks: start, stop, SIGKILL, SIGSTOP/SIGCONT, restart, with each node's data folder and log
  * file kept apart. Ports are chosen free at start.
+ *
+ * Nodes start through the chaos entry point (node-main.ts, compiled to dist/chaos/node-main.js),
+ * which takes the flags of `node cluster.js` and those that make a node cheat or cut its links;
+ * benchmarks, and tests of the launcher itself, start `cluster.js` instead (`entry`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,10 +27,19 @@ export function repoRoot(): string {
   return dir;
 }
 
-const CLUSTER_JS = path.join(repoRoot(), 'cluster.js');
+/** What each node of a cluster runs. */
+export const NODE_ENTRIES = {
+  /** The chaos entry point (node-main.ts): `node cluster.js`'s options and --unsafe-mutant, --chaos-endpoints. */
+  chaos: path.join(repoRoot(), 'dist', 'chaos', 'node-main.js'),
+  /** The production launcher. */
+  production: path.join(repoRoot(), 'cluster.js'),
+} as const;
+export type NodeEntry = keyof typeof NODE_ENTRIES;
 
 export interface LocalClusterOptions {
   readonly nodes: number;
+  /** What each node runs (default 'chaos'). */
+  readonly entry?: NodeEntry;
   /** Root folder for data and logs (default: a new temporary folder). */
   readonly dir?: string;
   readonly secret?: string;
@@ -66,9 +79,12 @@ export class LocalCluster {
   readonly dir: string;
   readonly nodes: ClusterNode[] = [];
   private peers = '';
+  /** The script each node runs (NODE_ENTRIES). */
+  private readonly entry: string;
 
   constructor(private readonly o: LocalClusterOptions) {
     this.dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-cluster-'));
+    this.entry = NODE_ENTRIES[o.entry ?? 'chaos'];
   }
 
   get brokers(): string[] {
@@ -83,6 +99,7 @@ export class LocalCluster {
 
   /** Picks ports, starts every node, and waits until each answers /status. */
   async start(): Promise<void> {
+    if (!fs.existsSync(this.entry)) throw new Error(`${this.entry} is missing: build first (npm run build)`);
     for (let i = 1; i <= this.o.nodes; i++) {
       const id = `n${i}`;
       const address = `127.0.0.1:${await freePort()}`;
@@ -95,7 +112,7 @@ export class LocalCluster {
   }
 
   private spawn(n: ClusterNode): void {
-    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), CLUSTER_JS, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
+    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },

@@ -1,5 +1,5 @@
 /**
- * Network partitions through the nodes' fault-injecting transport (`--chaos-endpoints`):
+ * Network partitions through the chaos nodes' cut transport (`--chaos-endpoints`, network-cuts.ts):
  * `POST /chaos/network {"dropTo": [...], "dropFrom": [...]}` makes a node drop every peer frame it
  * would send to the listed peers and every frame it receives from them.
  *

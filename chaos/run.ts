@@ -90,7 +90,7 @@ export interface RunOptions {
   readonly gapMs?: readonly [number, number];
   /** How long each fault is held, ms. */
   readonly holdMs?: readonly [number, number];
-  /** An unsafe mutant every node runs (src/node/mutants.ts), to prove the checker catches it. */
+  /** An unsafe mutant every node runs (mutants.ts), to prove the checker catches it. */
   readonly mutant?: string;
   readonly partitions?: number;
   readonly workload?: Partial<WorkloadMix>;

@@ -1,5 +1,5 @@
 /**
- * A preload for chaos nodes (`node --import <dist/chaos/sync-tracker.js> cluster.js ...`) that
+ * A preload for chaos nodes (`node --import <dist/chaos/sync-tracker.js> dist/chaos/node-main.js ...`) that
  * remembers how much of each partition segment file was durable, so that the harness can emulate
  * a power loss after a SIGKILL: cut every segment back to what its last fsync covered (as
  * LazyFS does for Jepsen). A SIGKILL alone loses nothing a node wrote, since the page cache

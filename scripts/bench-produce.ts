@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   if (opts.brokers !== undefined) {
     brokers = opts.brokers.split(',');
   } else {
-    cluster = new LocalCluster({ nodes: 3, logLevel: 'warn', args: ['--sync', opts.sync] });
+    cluster = new LocalCluster({ nodes: 3, entry: 'production', logLevel: 'warn', args: ['--sync', opts.sync] });
     process.stderr.write(`starting a 3-node cluster (--sync ${opts.sync}) in ${cluster.dir}\n`);
     await cluster.start();
     brokers = cluster.brokers;

@@ -38,7 +38,7 @@ interface Worker {
 }
 
 async function main(): Promise<void> {
-  const cluster = new LocalCluster({ nodes: 3, logLevel: 'warn' });
+  const cluster = new LocalCluster({ nodes: 3, entry: 'production', logLevel: 'warn' });
   process.stderr.write(`starting a 3-node cluster in ${cluster.dir}\n`);
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger });

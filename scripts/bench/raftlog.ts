@@ -27,7 +27,7 @@ const SUBSCRIBE_MS_MAX = 10_000;
 const LEADER_MS_MAX = 15_000;
 
 export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: string; nodeArgs?: readonly string[] }): Promise<Target> {
-  const cluster = new LocalCluster({ nodes: o.nodes ?? 3, logLevel: 'warn', args: ['--sync', o.sync], ...(o.dir !== undefined ? { dir: o.dir } : {}), ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
+  const cluster = new LocalCluster({ nodes: o.nodes ?? 3, entry: 'production', logLevel: 'warn', args: ['--sync', o.sync], ...(o.dir !== undefined ? { dir: o.dir } : {}), ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: RETRY });
   const admin = client.admin();

@@ -18,25 +18,24 @@ import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../api/protocol.js';
-import { GroupHost, type SyncMode } from '../host/group-host.js';
+import { GroupHost, type DurabilityPolicy, type SyncMode } from '../host/group-host.js';
 import { RaftGroup } from '../host/raft-group.js';
 import { openReplica } from '../host/replica-trust.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { META_GROUP, partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
 import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/meta-state.js';
-import { PRODUCER_ID_EXPIRATION_MS, type Partition } from '../partition/partition.js';
+import { PRODUCER_ID_EXPIRATION_MS, type Partition, type PartitionPolicy } from '../partition/partition.js';
 import { openPartitionReplica } from '../partition/replica.js';
-import { HttpServer } from '../server/http.js';
+import { HttpServer, type HttpRoute } from '../server/http.js';
 import type { PeerFrame } from '../transport/peer-frames.js';
-import { PeerTransport, type PeerIdentity } from '../transport/peer-transport.js';
-import { GroupCoordinator } from '../groups/coordinator.js';
+import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
+import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from './errors.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NodeMetrics } from './metrics.js';
-import { mutantPolicies, type Mutant } from './mutants.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -64,10 +63,24 @@ export interface NodeConfig {
   readonly metaSegmentBytes?: number;
   /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
   readonly producerIdExpirationMs?: number;
-  /** Serve POST /chaos/network (testing only). */
-  readonly chaosEndpoints?: boolean;
-  /** Cheat in a named way (testing only; see mutants.ts). */
-  readonly unsafeMutant?: Mutant | null;
+}
+
+/**
+ * The parts of a node that whoever builds it may replace; each left out is the production one.
+ * `node cluster.js` (main.ts) replaces none. The chaos entry point (chaos/node-main.ts) passes
+ * policies that cheat on purpose, a transport that cuts links, and the route that controls it.
+ */
+export interface NodeParts {
+  /** The rules every partition keeps (default STRICT_PARTITION_POLICY). */
+  readonly partition?: PartitionPolicy;
+  /** How the group host makes a pass durable (default SYNC_THE_LOG). */
+  readonly durability?: DurabilityPolicy;
+  /** What the group coordinator does with offset commits (default REPLICATE_OFFSET_COMMITS). */
+  readonly offsetCommits?: OffsetCommitPolicy;
+  /** Builds the transport to peers (default: a PeerTransport). */
+  readonly transport?: PeerNetworkFactory;
+  /** More HTTP routes on the node's listener, by path (default: none). */
+  readonly routes?: ReadonlyMap<string, HttpRoute>;
 }
 
 const GOSSIP_MS = 1000;
@@ -87,7 +100,7 @@ const PARTITION_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 export class RaftlogNode {
   readonly logger: Logger;
   readonly host: GroupHost;
-  readonly transport: PeerTransport;
+  readonly transport: PeerNetwork;
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
@@ -108,15 +121,16 @@ export class RaftlogNode {
   private readonly startedAt = Date.now();
   private stopping = false;
   private readonly random: () => number;
-  /** The cheat this node runs, if any (testing only). */
-  readonly mutant: Mutant | null;
-  private readonly policies: ReturnType<typeof mutantPolicies>;
 
-  constructor(readonly config: NodeConfig) {
+  constructor(
+    readonly config: NodeConfig,
+    private readonly parts: NodeParts = {},
+  ) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
     this.metrics = new NodeMetrics(config.id);
-    this.transport = new PeerTransport({
+    const transport = parts.transport ?? ((o) => new PeerTransport(o));
+    this.transport = transport({
       self: config.id,
       nodes: config.nodes,
       secret: config.secret,
@@ -135,14 +149,12 @@ export class RaftlogNode {
         this.host.peerDown(peer);
       },
     });
-    this.mutant = config.unsafeMutant ?? null;
-    this.policies = mutantPolicies(this.mutant);
     this.host = new GroupHost({
       clock: this.clock,
       tickMs: config.tickMs,
       syncMode: config.syncMode,
       syncIntervalMs: config.syncIntervalMs,
-      durability: this.policies.durability,
+      durability: parts.durability,
       logger: this.logger,
       send: (group, m) => this.transport.sendRaft(group, m),
       onSyncRound: (ms) => this.metrics.logSyncSeconds.observe(ms / 1000),
@@ -166,7 +178,7 @@ export class RaftlogNode {
         isController: () => this.isController(),
         controllerId: () => this.controllerId(),
       },
-      this.policies.offsetCommits,
+      parts.offsetCommits,
     );
   }
 
@@ -181,7 +193,7 @@ export class RaftlogNode {
     // A folder of a node that ran before opens its metadata at once. A new one listens first, to
     // ask its peers whether it is rejoining (identity.ts); until it knows, it serves only /status.
     if (!this.identity.fresh) await this.openMeta('voter');
-    this.http = new HttpServer(this);
+    this.http = new HttpServer(this, this.parts.routes);
     await this.http.listen(c.listen);
     this.host.start();
     this.transport.start();
@@ -197,8 +209,6 @@ export class RaftlogNode {
     this.coordinator.start();
     const id = this.identity.identity;
     this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
-    if (this.mutant !== null) this.logger.warn({ mutant: this.mutant }, `UNSAFE: this node runs the mutant '${this.mutant}' and breaks its guarantees on purpose (testing only)`);
-    if (c.chaosEndpoints === true) this.logger.warn('chaos endpoints are on: POST /chaos/network can cut this node off (testing only)');
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -426,7 +436,7 @@ export class RaftlogNode {
         tailCacheBytes: PARTITION_TAIL_CACHE_BYTES,
         limits: this.raftLimits(),
         producerIdExpirationMs: this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
-        policy: this.policies.partition,
+        policy: this.parts.partition,
         random: this.random,
         logger: this.logger,
       });

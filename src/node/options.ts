@@ -1,6 +1,7 @@
 /**
  * Options of `node cluster.js`: flags, each of which may also come from an environment variable
- * (RAFTLOG_<NAME>) or a JSON config file (--config), in that order of precedence.
+ * (RAFTLOG_<NAME>) or a JSON config file (--config), in that order of precedence. The chaos entry
+ * point (chaos/node-main.ts) parses the same command(), with two testing options of its own.
  */
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,6 @@ import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { NodeConfig } from './node.js';
 import { NodeStartError } from './errors.js';
-import { MUTANT_NAMES, type Mutant } from './mutants.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 
@@ -27,8 +27,6 @@ export interface CliOptions {
   sync: string;
   syncIntervalMs: string;
   config?: string;
-  chaosEndpoints?: boolean;
-  unsafeMutant?: string;
   retentionCheckMs: string;
   metaSnapshotEvery: string;
   metaSegmentBytes: string;
@@ -68,8 +66,6 @@ export function command(): Command {
         .default(String(24 * 3600 * 1000))
         .env('RAFTLOG_PRODUCER_ID_EXPIRATION_MS'),
     )
-    .addOption(new Option('--chaos-endpoints', 'TESTING ONLY: serve POST /chaos/network, which makes this node drop traffic to and from chosen peers').env('RAFTLOG_CHAOS_ENDPOINTS'))
-    .addOption(new Option('--unsafe-mutant <name>', 'TESTING ONLY: make this node cheat in a named way, to prove the chaos checker catches it').choices(MUTANT_NAMES).env('RAFTLOG_UNSAFE_MUTANT'))
     .showHelpAfterError();
 }
 
@@ -156,8 +152,6 @@ export function toNodeConfig(raw: CliOptions): NodeConfig {
     metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
-    chaosEndpoints: o.chaosEndpoints === true,
-    unsafeMutant: (o.unsafeMutant as Mutant | undefined) ?? null,
   };
 }
 

@@ -1,16 +1,23 @@
 /**
  * The node's one listener: WebSocket upgrades on `/raft` (peers) and `/client` (clients), and
  * plain HTTP for `GET /status` (JSON: the node's groups, roles, terms, commit indexes, replica
- * progress; the same view as `raftlog status`) and `GET /metrics` (Prometheus).
+ * progress; the same view as `raftlog status`) and `GET /metrics` (Prometheus). Whoever builds the
+ * node may add routes of its own (node.ts NodeParts; the chaos entry point's network control).
  */
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 import type { RaftlogNode } from '../node/node.js';
+import { assert } from '../../raft/errors.js';
 import { Role } from '../../raft/types.js';
 import { CLIENT_FRAME_BYTES_MAX, ClientServer } from './client-server.js';
 import { NodeStartError } from '../node/errors.js';
 
 const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+/** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
+const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics'];
+
+/** A route added to the server: answers every request for its path, whatever the method. */
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
 export class HttpServer {
   private readonly server: http.Server;
@@ -18,7 +25,11 @@ export class HttpServer {
   private readonly clientWss = new WebSocketServer({ noServer: true, maxPayload: CLIENT_FRAME_BYTES_MAX });
   readonly clients: ClientServer;
 
-  constructor(private readonly node: RaftlogNode) {
+  constructor(
+    private readonly node: RaftlogNode,
+    private readonly routes: ReadonlyMap<string, HttpRoute> = new Map(),
+  ) {
+    for (const p of routes.keys()) assert(!OWN_PATHS.includes(p), () => `an added HTTP route takes ${p}, which the server answers itself`);
     this.clients = new ClientServer(node);
     this.server = http.createServer((req, res) => void this.route(req, res));
     this.server.on('upgrade', (req, socket, head) => {
@@ -55,8 +66,9 @@ export class HttpServer {
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
-    if (url === '/chaos/network' && this.node.config.chaosEndpoints === true) {
-      await this.chaosNetwork(req, res);
+    const added = this.routes.get(url);
+    if (added !== undefined) {
+      await added(req, res);
       return;
     }
     if (req.method !== 'GET') {
@@ -83,24 +95,5 @@ export class HttpServer {
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /metrics\n');
-  }
-
-  /** Testing only (--chaos-endpoints): GET shows, POST {dropTo, dropFrom} sets which peers this node cannot talk to. */
-  private async chaosNetwork(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const t = this.node.transport;
-    if (req.method === 'POST') {
-      let body = '';
-      for await (const chunk of req) body += String(chunk);
-      let v: { dropTo?: unknown; dropFrom?: unknown };
-      try {
-        v = JSON.parse(body) as { dropTo?: unknown; dropFrom?: unknown };
-      } catch {
-        res.writeHead(400, { 'content-type': 'text/plain' }).end('send JSON: {"dropTo": ["n2"], "dropFrom": ["n3"]}\n');
-        return;
-      }
-      const list = (x: unknown): string[] => (Array.isArray(x) ? x.filter((i): i is string => typeof i === 'string') : []);
-      t.setDrops(list(v.dropTo), list(v.dropFrom));
-    }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(t.drops()));
   }
 }

@@ -63,6 +63,33 @@ export const REDIAL_MS_MIN = 50;
 export const REDIAL_MS_MAX = 200;
 export const AUTH_FAILED = 4001;
 
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly connected: boolean;
+  /** Raft messages dropped because the peer was not connected or its send buffer was full. */
+  readonly dropped: number;
+}
+
+/**
+ * What the node uses of its transport to peers: a PeerTransport, or a decorator of one that the
+ * builder of the node installs (a chaos run's, which cuts links: chaos/network-cuts.ts).
+ */
+export interface PeerNetwork {
+  start(): void;
+  close(): void;
+  /** An inbound connection on /raft. */
+  accept(ws: WebSocket): void;
+  sendRaft(group: string, m: Message): void;
+  send(to: NodeId, frame: PeerFrame): void;
+  broadcast(frame: PeerFrame): void;
+  isConnected(id: NodeId): boolean;
+  peerStatus(): PeerStatus[];
+}
+
+/** How the node builds its peer network from its options; production's is `(o) => new PeerTransport(o)`. */
+export type PeerNetworkFactory = (o: PeerTransportOptions) => PeerNetwork;
+
 interface Peer {
   readonly id: NodeId;
   readonly address: string;
@@ -74,25 +101,10 @@ interface Peer {
   dropped: number;
 }
 
-export class PeerTransport {
+export class PeerTransport implements PeerNetwork {
   private readonly peers = new Map<NodeId, Peer>();
   private flushScheduled = false;
   private closed = false;
-  /** Chaos only: peers whose frames this node drops, outgoing and incoming. */
-  private dropTo = new Set<NodeId>();
-  private dropFrom = new Set<NodeId>();
-
-  /** Chaos only: drop every frame to `to` and from `from` (a network partition, possibly one-way). */
-  setDrops(to: readonly NodeId[], from: readonly NodeId[]): void {
-    this.dropTo = new Set(to);
-    this.dropFrom = new Set(from);
-    this.o.logger.warn({ dropTo: to, dropFrom: from }, 'chaos: network drops changed');
-  }
-
-  drops(): { dropTo: NodeId[]; dropFrom: NodeId[] } {
-    return { dropTo: [...this.dropTo], dropFrom: [...this.dropFrom] };
-  }
-
   constructor(private readonly o: PeerTransportOptions) {
     for (const [id, address] of o.nodes) {
       if (id !== o.self) this.peers.set(id, { id, address, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 });
@@ -107,14 +119,14 @@ export class PeerTransport {
     return this.peers.get(id)?.ready === true;
   }
 
-  peerStatus(): { id: NodeId; address: string; connected: boolean; dropped: number }[] {
+  peerStatus(): PeerStatus[] {
     return [...this.peers.values()].map((p) => ({ id: p.id, address: p.address, connected: p.ready, dropped: p.dropped }));
   }
 
   /** Queues a Raft message; all queued for a peer go out together at the end of this turn. */
   sendRaft(group: string, m: Message): void {
     const p = this.peers.get(m.to);
-    if (p === undefined || this.dropTo.has(m.to)) return;
+    if (p === undefined) return;
     if (!p.ready || p.ws === null) {
       p.dropped++;
       return;
@@ -129,13 +141,12 @@ export class PeerTransport {
   /** Sends a control frame (leaders, transfer) to one peer now, if connected. */
   send(to: NodeId, frame: PeerFrame): void {
     const p = this.peers.get(to);
-    if (this.dropTo.has(to)) return;
     if (p?.ready === true && p.ws !== null) p.ws.send(encodeFrame(frame));
   }
 
   broadcast(frame: PeerFrame): void {
     const bytes = encodeFrame(frame);
-    for (const p of this.peers.values()) if (p.ready && p.ws !== null && !this.dropTo.has(p.id)) p.ws.send(bytes);
+    for (const p of this.peers.values()) if (p.ready && p.ws !== null) p.ws.send(bytes);
   }
 
   /** An inbound connection on /raft (the HTTP server did the upgrade). */
@@ -149,7 +160,7 @@ export class PeerTransport {
       if (peer !== null) {
         // Only the peer's current connection is heard: frames still arriving on one it replaced
         // come from before (a restarted process's last words), and Raft must see them first or not at all.
-        if (!this.dropFrom.has(peer.id) && peer.ws === ws) this.o.onFrame(peer.id, frame);
+        if (peer.ws === ws) this.o.onFrame(peer.id, frame);
         return;
       }
       if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
@@ -199,7 +210,7 @@ export class PeerTransport {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
       if (authed) {
-        if (!this.dropFrom.has(p.id) && p.ws === ws) this.o.onFrame(p.id, frame);
+        if (p.ws === ws) this.o.onFrame(p.id, frame);
         return;
       }
       if (frame.t === 'challenge') {

@@ -1,5 +1,5 @@
 /**
- * Each unsafe mutant (src/node/mutants.ts) against a short run designed to expose it: the checker
+ * Each unsafe mutant (chaos/mutants.ts) against a short run designed to expose it: the checker
  * must flag the history. The same scenarios pass against a correct cluster (valid.test.ts covers
  * their faults; these tests name only what they expect the checker to find).
  */

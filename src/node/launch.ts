@@ -1,0 +1,80 @@
+/**
+ * Running one node in this process, shared by the two entry points that start one: `node
+ * cluster.js` (main.ts) and the chaos entry point (chaos/node-main.ts), which adds options of its
+ * own and builds the node with other parts. Parses the command line, builds and starts the node,
+ * stops it cleanly on SIGTERM and SIGINT, crashes loudly on an uncaught exception, warns about
+ * missing runtime flags, and exits non-zero with a message a person can act on when the node cannot
+ * start (bad option, busy port, unusable data folder).
+ */
+import { CommanderError, type Command } from 'commander';
+import { NodeStartError } from './errors.js';
+import type { NodeConfig, RaftlogNode } from './node.js';
+import { toNodeConfig, type CliOptions } from './options.js';
+import { missingRuntimeFlags } from './runtime-flags.js';
+
+export interface NodeLaunch<O extends CliOptions> {
+  /** The command line, without the program name. */
+  readonly argv: readonly string[];
+  /** The command that parses it: options.ts command(), plus whatever the entry point adds. */
+  readonly command: Command;
+  /** The script a person starts, for messages (`cluster.js`). */
+  readonly script: string;
+  /** Builds the node from the configuration the options give (and the options themselves). */
+  readonly build: (config: NodeConfig, opts: O) => RaftlogNode;
+}
+
+/** Parses the command line, builds the node and runs it until a signal stops it. */
+export async function runNode<O extends CliOptions>(l: NodeLaunch<O>): Promise<void> {
+  let opts: O;
+  try {
+    opts = l.command.exitOverride().parse([...l.argv], { from: 'user' }).opts<O>();
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode);
+    throw err;
+  }
+  const config = toNodeConfig(opts);
+  const node = l.build(config, opts);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    node.logger.info({ signal }, `received ${signal}; stopping cleanly`);
+    node.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`raftlog: error while stopping: ${(err as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('uncaughtException', (err) => {
+    node.logger.fatal({ err: err.stack }, `crashing: ${err.message}`);
+    node.logger.flush();
+    console.error(`raftlog ${config.id}: fatal: ${err.stack ?? err.message}`);
+    process.exit(70);
+  });
+  const missing = missingRuntimeFlags();
+  if (missing.length > 0) {
+    node.logger.warn(
+      { missing },
+      `started without ${missing.join(' ')}: expect frequent garbage-collection pauses under load (see src/node/runtime-flags.ts); start the node with \`node ${missing.join(' ')} ${l.script} ...\``,
+    );
+  }
+  await node.start();
+}
+
+/** Runs `start`; if it fails, exits: 2 with the message of a NodeStartError, 1 with the stack of anything else. */
+export async function exitOnFailure(start: () => Promise<void>): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    if (err instanceof NodeStartError) {
+      console.error(`raftlog: ${err.message}`);
+      process.exit(2);
+    }
+    console.error(`raftlog: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  }
+}
