@@ -8,13 +8,18 @@
  * - `--chaos-endpoints` (RAFTLOG_CHAOS_ENDPOINTS): the node's peer transport is wrapped so that
  *   `POST /chaos/network` on its listener can cut it off from chosen peers (network-cuts.ts).
  *
- * Either is warned about loudly in the node's log. Without them the node is built exactly as
+ * - RAFTLOG_FAULTS="sync:stall:500,append:throw:after:100": storage fault points armed on the
+ *   node's disk (fault-points.ts).
+ *
+ * Each is warned about loudly in the node's log. Without them the node is built exactly as
  * `node cluster.js` builds it. The chaos and test clusters (cluster.ts) start their nodes here.
  */
 import { Option, type Command } from 'commander';
 import { exitOnFailure, runNode } from '../src/node/launch.js';
 import { RaftlogNode, type NodeConfig } from '../src/node/node.js';
 import { command, type CliOptions } from '../src/node/options.js';
+import { nodeFileSystem } from '../storage/file-system.js';
+import { FaultPoints, FaultyFileSystem } from './fault-points.js';
 import { MUTANT_NAMES, mutantParts, type Mutant } from './mutants.js';
 import { NETWORK_PATH, NetworkCuts, cutTransport, networkRoute } from './network-cuts.js';
 
@@ -36,11 +41,14 @@ function chaosCommand(): Command {
 
 function build(config: NodeConfig, o: ChaosOptions): RaftlogNode {
   const cuts = o.chaosEndpoints === true ? new NetworkCuts() : null;
+  const faults = process.env['RAFTLOG_FAULTS'] ?? '';
   const node: RaftlogNode = new RaftlogNode(config, {
+    ...(faults.trim() !== '' ? { fs: new FaultyFileSystem(nodeFileSystem, FaultPoints.parse(faults)) } : {}),
     ...(o.unsafeMutant !== undefined ? mutantParts(o.unsafeMutant) : {}),
     ...(cuts !== null ? { transport: cutTransport(cuts), routes: new Map([[NETWORK_PATH, networkRoute(cuts, () => node.logger)]]) } : {}),
   });
   if (o.unsafeMutant !== undefined) node.logger.warn({ mutant: o.unsafeMutant }, `UNSAFE: this node runs the mutant '${o.unsafeMutant}' and breaks its guarantees on purpose (testing only)`);
+  if (faults.trim() !== '') node.logger.warn({ faults }, `storage fault points are armed: ${faults} (testing only)`);
   if (o.chaosEndpoints === true) node.logger.warn(`chaos endpoints are on: POST ${NETWORK_PATH} can cut this node off (testing only)`);
   return node;
 }

@@ -81,6 +81,8 @@ export interface NodeParts {
   readonly transport?: PeerNetworkFactory;
   /** More HTTP routes on the node's listener, by path (default: none). */
   readonly routes?: ReadonlyMap<string, HttpRoute>;
+  /** The disk every replica on the node runs on (default nodeFileSystem; the chaos entry point can arm fault points on it). */
+  readonly fs?: FileSystem;
 }
 
 const GOSSIP_MS = 1000;
@@ -115,7 +117,7 @@ export class RaftlogNode {
   readonly peerIdentities = new Map<NodeId, PeerIdentity>();
   private http!: HttpServer;
   /** The disk and the clock every replica on this node runs on (storage/file-system.ts, storage/clock.ts). */
-  private readonly fs: FileSystem = nodeFileSystem;
+  private readonly fs: FileSystem;
   private readonly clock: Clock = systemClock;
   private timers: NodeJS.Timeout[] = [];
   private readonly startedAt = Date.now();
@@ -127,6 +129,7 @@ export class RaftlogNode {
     private readonly parts: NodeParts = {},
   ) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
+    this.fs = parts.fs ?? nodeFileSystem;
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
     this.metrics = new NodeMetrics(config.id);
     const transport = parts.transport ?? ((o) => new PeerTransport(o));

@@ -35,24 +35,25 @@ describe('node cluster.js', () => {
   }
 
   it('ignores the chaos environment variables: no route to cut it off, no cheating', async () => {
-    cluster = new LocalCluster({ nodes: 1, entry: 'production', env: { RAFTLOG_CHAOS_ENDPOINTS: '1', RAFTLOG_UNSAFE_MUTANT: 'ack-before-commit' } });
+    cluster = new LocalCluster({ nodes: 1, entry: 'production', env: { RAFTLOG_CHAOS_ENDPOINTS: '1', RAFTLOG_UNSAFE_MUTANT: 'ack-before-commit', RAFTLOG_FAULTS: 'sync:throw' } });
     await cluster.start();
     const url = `http://${cluster.nodes[0]!.address}/chaos/network`;
     expect((await fetch(url)).status).toBe(404);
     expect((await fetch(url, { method: 'POST', body: JSON.stringify({ dropTo: ['n2'] }) })).ok).toBe(false);
-    expect((await warningsAtStart(cluster)).filter((m) => /UNSAFE|chaos/.test(m))).toEqual([]);
+    expect((await warningsAtStart(cluster)).filter((m) => /UNSAFE|chaos|fault/.test(m))).toEqual([]);
   });
 });
 
 describe('the chaos entry point', () => {
-  it('takes --chaos-endpoints and --unsafe-mutant, serves the network route, and warns about both', async () => {
-    cluster = new LocalCluster({ nodes: 1, args: ['--chaos-endpoints', '--unsafe-mutant', 'skip-idempotence'] });
+  it('takes --chaos-endpoints, --unsafe-mutant and RAFTLOG_FAULTS, serves the network route, and warns about each', async () => {
+    cluster = new LocalCluster({ nodes: 1, args: ['--chaos-endpoints', '--unsafe-mutant', 'skip-idempotence'], env: { RAFTLOG_FAULTS: 'sync:stall:1' } });
     await cluster.start();
     const res = await fetch(`http://${cluster.nodes[0]!.address}/chaos/network`);
     expect(await res.json()).toEqual({ dropTo: [], dropFrom: [] });
     const said = await warningsAtStart(cluster);
     expect(said).toContainEqual(expect.stringContaining("UNSAFE: this node runs the mutant 'skip-idempotence'"));
     expect(said).toContainEqual(expect.stringContaining('chaos endpoints are on'));
+    expect(said).toContainEqual(expect.stringContaining('storage fault points are armed: sync:stall:1'));
   });
 
   it('refuses a mutant it does not know', async () => {
