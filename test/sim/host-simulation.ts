@@ -26,6 +26,7 @@
 import path from 'node:path';
 import pino from 'pino';
 import { checkHistory, renderReport } from '../../chaos/checker/index.js';
+import { MUTANTS, mutantParts } from '../../chaos/mutants.js';
 import type { HistoryEvent } from '../../chaos/checker/history.js';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type Entry, type Message, type NodeId, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
@@ -55,7 +56,7 @@ const TOPIC = 't';
 
 /** Ways to break the shell on purpose; the simulator must catch each. */
 /**
- * - skipFsync: the disk's syncs make nothing durable (a host that acknowledges what only the page cache holds);
+ * - skipFsync: the host leaves its log writes unsynced (the chaos entry point's ack-before-fsync durability policy) and acknowledges what only the page cache holds;
  * - forgetSyncMarks: the node loses its sync ledger at every start, so a log that lost synced entries is trusted;
  * - sendBeforePersist: every Ready's messages leave before its entries and hard state are synced (a leader's may: Ready.sendFirst).
  */
@@ -95,18 +96,6 @@ export interface HostSimResult {
   readonly error?: string;
   readonly trace: readonly string[];
   readonly stats: HostSimStats;
-}
-
-/** A FileSystem whose syncs make nothing durable (the skipFsync mutant: a host that acknowledges what only the page cache holds). */
-function withoutSyncs(fs: SimFs): FileSystem {
-  return new Proxy(fs, {
-    get(target, prop, receiver) {
-      if (prop === 'fsyncSync' || prop === 'fdatasyncSync') return () => undefined;
-      if (prop === 'fsync' || prop === 'fdatasync') return () => Promise.resolve();
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
 }
 
 /** The sendBeforePersist mutant: the host's one ordering rule broken, on the real group. */
@@ -243,7 +232,7 @@ export class HostSimulation {
     node.up = true;
     const life = node.life;
     const clock = this.world.clock(life);
-    const fs: FileSystem = this.options.mutant === 'skipFsync' ? withoutSyncs(node.disk) : node.disk;
+    const fs: FileSystem = node.disk;
     fs.mkdirSync(node.root, { recursive: true });
     if (this.options.mutant === 'forgetSyncMarks') fs.rmSync(path.posix.join(node.root, SYNC_LEDGER_FILE), { force: true });
     const ledger = SyncLedger.open(node.root, fs, clock);
@@ -254,6 +243,7 @@ export class HostSimulation {
       logger: quiet,
       clock,
       send: (group, m) => this.send(node, group, m),
+      ...(this.options.mutant === 'skipFsync' ? { durability: mutantParts(MUTANTS.ackBeforeFsync).durability! } : {}),
     });
     node.host = host;
     node.ledger = ledger;
