@@ -102,6 +102,8 @@ export const LIMITS = {
   frameBytesMax: 64 * 1024 * 1024,
   /** Bytes of one record batch in a produce request (Kafka's message.max.bytes default is 1 MiB). */
   batchBytesMax: 1024 * 1024,
+  /** The most a topic's maxMessageBytes may be set to (src/node/limits.ts checks it against the layers below). */
+  topicMessageBytesMax: 8 * 1024 * 1024,
   /** Batches in one produce request. */
   produceBatchesMax: 10_000,
   /** Partitions in one fetch or list-offsets request. */

@@ -264,6 +264,6 @@ function parseConfig(c: Obj, f: Fields): Partial<TopicConfig> {
   if (c['retentionBytes'] !== undefined) out.retentionBytes = f.int(c, 'retentionBytes', -1, Number.MAX_SAFE_INTEGER);
   if (c['retentionMs'] !== undefined) out.retentionMs = f.int(c, 'retentionMs', -1, Number.MAX_SAFE_INTEGER);
   if (c['segmentBytes'] !== undefined) out.segmentBytes = f.int(c, 'segmentBytes', 64 * 1024, 1024 ** 3);
-  if (c['maxMessageBytes'] !== undefined) out.maxMessageBytes = f.int(c, 'maxMessageBytes', 1024, LIMITS.batchBytesMax * 8);
+  if (c['maxMessageBytes'] !== undefined) out.maxMessageBytes = f.int(c, 'maxMessageBytes', 1024, LIMITS.topicMessageBytesMax);
   return out;
 }

@@ -27,7 +27,7 @@ import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/me
 import { PRODUCER_ID_EXPIRATION_MS, type Partition, type PartitionPolicy } from '../partition/partition.js';
 import { openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
-import type { PeerFrame } from '../transport/peer-frames.js';
+import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
@@ -35,6 +35,7 @@ import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from './errors.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
+import { NODE_LIMITS, limitProblems } from './limits.js';
 import { NodeMetrics } from './metrics.js';
 
 export interface NodeConfig {
@@ -91,7 +92,6 @@ const FRESH_NOTE_MS = 5000;
 const RETENTION_CHECK_MS = 30_000;
 const META_SNAPSHOT_EVERY = 10_000;
 const META_SEGMENT_BYTES = 8 * 1024 * 1024;
-const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
 /**
  * Recent entries each partition keeps in memory for replication, applying and tail reads. Per
  * partition, so a node's share grows with its partitions: 8 MiB covers several hundred
@@ -190,6 +190,8 @@ export class RaftlogNode {
 
   async start(): Promise<void> {
     const c = this.config;
+    const problems = limitProblems(NODE_LIMITS);
+    if (problems.length > 0) throw new NodeStartError(`this build's size limits do not fit together: ${problems.join('; ')}. Fix the constants named in src/node/limits.ts`);
     this.prepareDataDir();
     this.identity = NodeIdentity.open(c.dataDir, c.id, this.metaVoters());
     this.ledger = SyncLedger.open(c.dataDir, this.fs, this.clock);

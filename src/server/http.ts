@@ -11,8 +11,8 @@ import { assert } from '../../raft/errors.js';
 import { Role } from '../../raft/types.js';
 import { CLIENT_FRAME_BYTES_MAX, ClientServer } from './client-server.js';
 import { NodeStartError } from '../node/errors.js';
+import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
 
-const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
 /** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
 const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics'];
 

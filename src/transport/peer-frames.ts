@@ -37,6 +37,9 @@ export function macEquals(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Bytes of one frame between peers; larger frames close the connection. */
+export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+
 const MESSAGE_TYPES = new Set(['preVote', 'vote', 'preVoteResp', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow']);
 
 function isObj(v: unknown): v is Record<string, unknown> {

@@ -1,0 +1,50 @@
+/**
+ * The size limits that a record batch meets on its way from a client to a follower's disk, each
+ * defined once where its layer is, checked against each other when a node starts: a batch a topic
+ * accepts must fit in a Raft entry, an entry in a segment frame, and an append carrying that entry
+ * in a peer frame. A limit raised in one layer and forgotten in the next would refuse, or worse
+ * cut, a write that the first layer had accepted.
+ */
+import { DEFAULT_LIMITS as DEFAULT_RAFT_LIMITS } from '../../raft/config.js';
+import { FRAME_HEADER_BYTES } from '../../storage/frame.js';
+import { DEFAULT_SEGMENT_LOG_LIMITS } from '../../storage/segment-log.js';
+import { LIMITS } from '../api/protocol.js';
+import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
+
+/** Room for an append message around the one entry it must be able to carry (its fields, msgpack's framing, the frame's own header). */
+export const APPEND_ENVELOPE_BYTES_MAX = 64 * 1024;
+
+export interface LimitChain {
+  /** The most a topic's maxMessageBytes may be set to (src/api/protocol.ts LIMITS). */
+  readonly topicMessageBytesMax: number;
+  /** The client frame a produce request arrives in. */
+  readonly clientFrameBytesMax: number;
+  /** One Raft entry's data (raft/config.ts). */
+  readonly raftEntryBytesMax: number;
+  /** One frame of a segment file, header included (storage/segment-log.ts). */
+  readonly segmentFrameBytesMax: number;
+  /** One frame between peers (src/transport/peer-frames.ts). */
+  readonly peerFrameBytesMax: number;
+}
+
+/** The limits a node runs with. */
+export const NODE_LIMITS: LimitChain = {
+  topicMessageBytesMax: LIMITS.topicMessageBytesMax,
+  clientFrameBytesMax: LIMITS.frameBytesMax,
+  raftEntryBytesMax: DEFAULT_RAFT_LIMITS.entryBytesMax,
+  segmentFrameBytesMax: DEFAULT_SEGMENT_LOG_LIMITS.frameBytesMax,
+  peerFrameBytesMax: PEER_FRAME_BYTES_MAX,
+};
+
+/** Each link of the chain that does not hold, said so that the fix is plain; empty when all hold. */
+export function limitProblems(c: LimitChain): string[] {
+  const out: string[] = [];
+  const need = (ok: boolean, what: string): void => {
+    if (!ok) out.push(what);
+  };
+  need(c.topicMessageBytesMax <= c.clientFrameBytesMax, `a topic may accept batches of ${c.topicMessageBytesMax} bytes, but a client frame holds at most ${c.clientFrameBytesMax}`);
+  need(c.topicMessageBytesMax <= c.raftEntryBytesMax, `a topic may accept batches of ${c.topicMessageBytesMax} bytes, but a Raft entry holds at most ${c.raftEntryBytesMax}`);
+  need(c.raftEntryBytesMax + FRAME_HEADER_BYTES <= c.segmentFrameBytesMax, `a Raft entry may hold ${c.raftEntryBytesMax} bytes, but a segment frame holds at most ${c.segmentFrameBytesMax - FRAME_HEADER_BYTES} after its ${FRAME_HEADER_BYTES}-byte header`);
+  need(c.raftEntryBytesMax + APPEND_ENVELOPE_BYTES_MAX <= c.peerFrameBytesMax, `a Raft entry may hold ${c.raftEntryBytesMax} bytes, but a peer frame of ${c.peerFrameBytesMax} leaves less than that after an append's ${APPEND_ENVELOPE_BYTES_MAX}-byte envelope`);
+  return out;
+}
