@@ -32,7 +32,7 @@ export async function runNode<O extends CliOptions>(l: NodeLaunch<O>): Promise<v
     if (err instanceof CommanderError) process.exit(err.exitCode);
     throw err;
   }
-  const config = toNodeConfig(opts);
+  const config = toNodeConfig(opts, (key) => l.command.getOptionValueSource(key));
   const node = l.build(config, opts);
   let stopping = false;
   const stop = (signal: string): void => {

@@ -89,8 +89,14 @@ export function parsePeers(list: string): Map<string, string> {
   return nodes;
 }
 
-/** Merges the config file under the flags (flags and environment win). */
-function withConfigFile(o: CliOptions): CliOptions {
+/**
+ * Where an option's value came from, as commander tells it: 'cli', 'env', 'default', or undefined
+ * when it has none.
+ */
+export type OptionSource = (key: string) => string | undefined;
+
+/** Merges the config file under the flags and the environment: the file sets only what neither gave, even where a flag repeats its default. */
+function withConfigFile(o: CliOptions, sourceOf: OptionSource): CliOptions {
   if (o.config === undefined) return o;
   let file: Record<string, unknown>;
   try {
@@ -99,26 +105,16 @@ function withConfigFile(o: CliOptions): CliOptions {
     throw new NodeStartError(`cannot read the config file ${o.config}: ${(err as Error).message}`);
   }
   const merged: Record<string, unknown> = { ...o };
-  for (const [k, v] of Object.entries(file)) if (merged[k] === undefined || merged[k] === DEFAULTS[k]) merged[k] = String(v);
+  for (const [k, v] of Object.entries(file)) {
+    const source = sourceOf(k);
+    if (source === undefined || source === 'default') merged[k] = String(v);
+  }
   return merged as unknown as CliOptions;
 }
 
-const DEFAULTS: Record<string, string> = {
-  logLevel: 'info',
-  tickMs: '50',
-  electionTicks: '8',
-  heartbeatTicks: '2',
-  sync: 'fsync',
-  syncIntervalMs: '100',
-  retentionCheckMs: '30000',
-  metaSnapshotEvery: '10000',
-  metaSegmentBytes: String(8 * 1024 * 1024),
-  producerIdExpirationMs: String(24 * 3600 * 1000),
-};
-
 /** Turns parsed flags into a node's configuration, or a NodeStartError saying what is wrong. */
-export function toNodeConfig(raw: CliOptions): NodeConfig {
-  const o = withConfigFile(raw);
+export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfig {
+  const o = withConfigFile(raw, sourceOf);
   const nodes = parsePeers(o.peers ?? EMBEDDED_NODES);
   let id = o.id;
   if (id === undefined && o.listen !== undefined) id = [...nodes].find(([, a]) => a === o.listen)?.[0];
