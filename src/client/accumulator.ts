@@ -11,7 +11,7 @@
  * filling until the partition is free: under load, each request carries everything that arrived
  * during the previous one, instead of a queue of small batches building up.
  */
-import type { Acks } from '../api/protocol.js';
+import type { Acks } from '../wire/protocol.js';
 import { BATCH_HEADER_BYTES, type RecordInput } from '../../storage/record-batch.js';
 import { RaftlogError } from './errors.js';
 import type { RecordMetadata } from './messages.js';

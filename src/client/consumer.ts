@@ -9,7 +9,7 @@
  * holds it) are skipped. NOT_LEADER and other routing errors back the partition off and refresh
  * metadata; OFFSET_OUT_OF_RANGE resets it to the earliest offset and says so ('offsetReset').
  */
-import { ErrorCode, LIMITS, type FetchResponse } from '../api/protocol.js';
+import { ErrorCode, LIMITS, type FetchResponse } from '../wire/protocol.js';
 import { BatchAttributes, readBatchHeader, records } from '../../storage/record-batch.js';
 import { byPartition, tpKey as key } from './assignors/types.js';
 import type { Cluster } from './cluster.js';

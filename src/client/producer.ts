@@ -10,7 +10,7 @@
  * numbers advance only on success; a batch given up with an unknown outcome (or refused for its
  * sequence) makes the producer take a new producer id, whose sequences start again at 0.
  */
-import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse } from '../api/protocol.js';
+import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse } from '../wire/protocol.js';
 import { BATCH_HEADER_BYTES, encodeBatch } from '../../storage/record-batch.js';
 import { byPartition, tpKey } from './assignors/types.js';
 import { Accumulator, SendOp, type PartitionQueue, type ProducerBatch } from './accumulator.js';

@@ -28,7 +28,7 @@ import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js'
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { RecordBatchError, readBatchHeader, records, verifyBatch, writeBaseOffset, writePartitionLeaderEpoch } from '../../storage/record-batch.js';
 import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
-import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
+import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';

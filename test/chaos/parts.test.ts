@@ -14,7 +14,7 @@ import { EntryKind, type Entry } from '../../raft/types.js';
 import { saveHardState } from '../../storage/hard-state.js';
 import { encodeBatch } from '../../storage/record-batch.js';
 import { SegmentLog } from '../../storage/segment-log.js';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { RaftlogError } from '../../src/client/errors.js';
 import { gaveUp } from '../../src/client/retry.js';
 import type { HistoryEvent } from '../../chaos/checker/history.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../src/api/codec.js';
+import { encodeFrame } from '../../src/wire/codec.js';
 import { RaftlogError } from '../../src/client/index.js';
 import { encodeBatch } from '../../storage/record-batch.js';
 import { AUTH_FAILED } from '../../src/transport/peer-transport.js';

@@ -12,7 +12,7 @@ import pino from 'pino';
 import { seededRandom } from '../../raft/random.js';
 import { encodeBatch } from '../../storage/record-batch.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
-import { DEFAULT_TOPIC_CONFIG } from '../../src/api/protocol.js';
+import { DEFAULT_TOPIC_CONFIG } from '../../src/wire/protocol.js';
 import { RaftGroup } from '../../src/host/raft-group.js';
 import { openReplica } from '../../src/host/replica-trust.js';
 import type { TopicRecord } from '../../src/meta/commands.js';

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readBatchHeader, records, encodeBatch } from '../../storage/record-batch.js';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { PartitionError } from '../../src/partition/partition.js';
 import { idempotentBatch, soloPartition, within, type SoloPartition } from './harness.js';
 
