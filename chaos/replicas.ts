@@ -15,7 +15,7 @@
  * (its log is corrupt beyond recovery) is left out and named in `problems`.
  */
 import { readHardState } from '../storage/hard-state.js';
-import { records, BatchAttributes, readBatchHeader } from '../storage/record-batch.js';
+import { records, BatchAttributes, readBatchHeader } from '../src/wire/record-batch.js';
 import { SegmentLog } from '../storage/segment-log.js';
 import { partitionDirs } from './disk.js';
 import path from 'node:path';

@@ -15,7 +15,7 @@
 import type { Cluster } from '../../src/client/cluster.js';
 import { fromApiError, RaftlogError, toRaftlogError } from '../../src/client/errors.js';
 import { listOffsets } from '../../src/client/list-offsets.js';
-import { BatchAttributes, readBatchHeader, records } from '../../storage/record-batch.js';
+import { BatchAttributes, readBatchHeader, records } from '../../src/wire/record-batch.js';
 import { classify, withDeadline } from '../outcome.js';
 import { keys, noteHw, nodeId, pick, rawCluster, type WorkloadContext } from './context.js';
 

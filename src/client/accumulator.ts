@@ -12,7 +12,7 @@
  * during the previous one, instead of a queue of small batches building up.
  */
 import type { Acks } from '../wire/protocol.js';
-import { BATCH_HEADER_BYTES, type RecordInput } from '../../storage/record-batch.js';
+import { BATCH_HEADER_BYTES, type RecordInput } from '../wire/record-batch.js';
 import { RaftlogError } from './errors.js';
 import type { RecordMetadata } from './messages.js';
 import { Backoff, type RetryOptions } from './retry.js';

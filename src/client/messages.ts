@@ -1,8 +1,8 @@
 /**
  * Messages as callers write and read them (kafkajs shapes), and their conversion to and from the
- * records of a RecordBatch (storage/record-batch.ts).
+ * records of a RecordBatch (src/wire/record-batch.ts).
  */
-import type { DecodedRecord, Header, RecordInput } from '../../storage/record-batch.js';
+import type { DecodedRecord, Header, RecordInput } from '../wire/record-batch.js';
 import { invalidArgument } from './errors.js';
 import { formatOffset } from './offsets.js';
 

@@ -36,7 +36,7 @@ import {
   type TopicMetadata,
 } from '../../src/wire/protocol.js';
 import { FakeCoordinator } from './fake-coordinator.js';
-import { records, verifyBatch, writeBaseOffset, type DecodedRecord, type RecordInput, encodeBatch } from '../../storage/record-batch.js';
+import { records, verifyBatch, writeBaseOffset, type DecodedRecord, type RecordInput, encodeBatch } from '../../src/wire/record-batch.js';
 
 export type FaultAction =
   /** The whole request fails with this error. */

@@ -5,7 +5,7 @@ import { EntryKind } from '../../raft/types.js';
 import { OffsetOutOfRangeError, StorageInvariantError } from '../../storage/errors.js';
 import { FaultInjectedError, FaultPoints, FaultyFileSystem } from '../../chaos/fault-points.js';
 import { nodeFileSystem } from '../../storage/file-system.js';
-import { readBatchHeader, records } from '../../storage/record-batch.js';
+import { readBatchHeader, records } from '../../src/wire/record-batch.js';
 import { SegmentLog, decodeLogStart } from '../../storage/segment-log.js';
 import { EntryMaker, openLog, segmentFiles, summary, tempDir } from './log-fixtures.js';
 

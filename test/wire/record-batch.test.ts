@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../storage/crc32c.js';
+import { crc32c } from '../../src/wire/crc32c.js';
 import {
   BATCH_HEADER_BYTES,
   RECORD_BATCH_MAGIC,
@@ -18,7 +18,7 @@ import {
   type EncodeOptions,
   type Header,
   type RecordInput,
-} from '../../storage/record-batch.js';
+} from '../../src/wire/record-batch.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
