@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { EntryKind, type Entry } from '../raft/types.js';
-import { encodeBatch } from '../src/wire/record-batch.js';
+import { encodeBatch } from '../src/wire/record-batch/encode.js';
 import { FRAME_HEADER_BYTES } from '../storage/frame.js';
 import { SegmentLog } from '../storage/segment-log.js';
 

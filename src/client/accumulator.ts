@@ -12,7 +12,8 @@
  * during the previous one, instead of a queue of small batches building up.
  */
 import type { Acks } from '../wire/protocol.js';
-import { BATCH_HEADER_BYTES, type RecordInput } from '../wire/record-batch.js';
+import type { RecordInput } from '../wire/record-batch/encode.js';
+import { BATCH_HEADER_BYTES } from '../wire/record-batch/header.js';
 import { RaftlogError } from './errors.js';
 import type { RecordMetadata } from './messages.js';
 import { Backoff, type RetryOptions } from './retry.js';

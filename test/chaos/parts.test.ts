@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../raft/random.js';
 import { EntryKind, type Entry } from '../../raft/types.js';
 import { saveHardState } from '../../storage/hard-state.js';
-import { encodeBatch } from '../../src/wire/record-batch.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { SegmentLog } from '../../storage/segment-log.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { RaftlogError } from '../../src/client/errors.js';

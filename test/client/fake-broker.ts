@@ -36,7 +36,9 @@ import {
   type TopicMetadata,
 } from '../../src/wire/protocol.js';
 import { FakeCoordinator } from './fake-coordinator.js';
-import { records, verifyBatch, writeBaseOffset, type DecodedRecord, type RecordInput, encodeBatch } from '../../src/wire/record-batch.js';
+import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
+import { type RecordInput, encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { verifyBatch, writeBaseOffset } from '../../src/wire/record-batch/header.js';
 
 export type FaultAction =
   /** The whole request fails with this error. */

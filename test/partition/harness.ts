@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { seededRandom } from '../../raft/random.js';
-import { encodeBatch } from '../../src/wire/record-batch.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import { DEFAULT_TOPIC_CONFIG } from '../../src/wire/protocol.js';
 import { RaftGroup } from '../../src/host/raft-group.js';

@@ -4,7 +4,9 @@
  * modes, and requests in flight when leadership is lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readBatchHeader, records, encodeBatch } from '../../src/wire/record-batch.js';
+import { records } from '../../src/wire/record-batch/decode.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { PartitionError } from '../../src/partition/partition.js';
 import { idempotentBatch, soloPartition, within, type SoloPartition } from './harness.js';
