@@ -13,7 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StatusResponse } from '../src/api/protocol.js';
+import type { StatusResponse } from '../src/wire/protocol.js';
 import { NODE_RUNTIME_FLAGS } from '../src/node/runtime-flags.js';
 
 /** The repository root (this file runs from chaos/ in tests and from dist/chaos/ when built). */

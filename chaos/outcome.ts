@@ -13,7 +13,7 @@
  * For reads (poll, fetchCommitted) the distinction does not matter to the checker, but the same
  * rule is applied so that a process never continues after an unknown outcome.
  */
-import { isCertainFailure } from '../src/api/protocol.js';
+import { isCertainFailure } from '../src/wire/protocol.js';
 import { RaftlogError, isErrorCode } from '../src/client/errors.js';
 
 export type FailureKind = 'fail' | 'info';

@@ -15,7 +15,8 @@
  * (its log is corrupt beyond recovery) is left out and named in `problems`.
  */
 import { readHardState } from '../storage/hard-state.js';
-import { records, BatchAttributes, readBatchHeader } from '../storage/record-batch.js';
+import { records } from '../src/wire/record-batch/decode.js';
+import { BatchAttributes, readBatchHeader } from '../src/wire/record-batch/header.js';
 import { SegmentLog } from '../storage/segment-log.js';
 import { partitionDirs } from './disk.js';
 import path from 'node:path';

@@ -6,7 +6,7 @@
  * A partition group appears in /status as `"<topic>/<partition> (<group id>)"`, the metadata
  * group as `"meta"`. A node that does not answer (killed, paused, cut off) is left out.
  */
-import type { GroupStatus, StatusResponse } from '../src/api/protocol.js';
+import type { GroupStatus, StatusResponse } from '../src/wire/protocol.js';
 import type { LocalCluster } from './cluster.js';
 import { sleep } from './cluster.js';
 

@@ -6,7 +6,7 @@
  * Contents are framed as: magic u32 | CRC-32C u32 of the body | body length u32 | body.
  */
 import path from 'node:path';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../src/wire/crc32c.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const HEADER_BYTES = 12;

@@ -19,7 +19,7 @@
  * bytes the batch's own does not, so every byte of the frame is verified when it is read back
  * without the write path passing over the data a second time.
  */
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../src/wire/crc32c.js';
 import type { Entry, EntryKind } from '../raft/types.js';
 
 export const FRAME_HEADER_BYTES = 25;

@@ -16,7 +16,7 @@
  * timestamp to offset (the timestamps are running maxima, so they never go down along the file).
  * The active segment keeps its points in memory only; they are written when it is sealed.
  */
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../src/wire/crc32c.js';
 import type { FileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
 

@@ -31,7 +31,7 @@ import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
 import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
-import { readBatchHeader } from './record-batch.js';
+import { readBatchHeader } from '../src/wire/record-batch/header.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
 import { TailCache, type CachedRead } from './tail-cache.js';
 import { TermBoundaries } from './term-boundaries.js';

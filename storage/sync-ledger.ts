@@ -34,7 +34,7 @@
 import path from 'node:path';
 import { fsyncDir } from './atomic-file.js';
 import { sleep, systemClock, type Clock } from './clock.js';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../src/wire/crc32c.js';
 import { check } from './errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';

@@ -18,7 +18,7 @@
  * once it exposes commits; the recorded operations stay the same.
  */
 import type { Cluster } from '../../src/client/cluster.js';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { RaftlogError, fromApiError } from '../../src/client/errors.js';
 import { classify } from '../outcome.js';
 import type { OpenOp } from '../recorder.js';

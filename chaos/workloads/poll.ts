@@ -15,7 +15,8 @@
 import type { Cluster } from '../../src/client/cluster.js';
 import { fromApiError, RaftlogError, toRaftlogError } from '../../src/client/errors.js';
 import { listOffsets } from '../../src/client/list-offsets.js';
-import { BatchAttributes, readBatchHeader, records } from '../../storage/record-batch.js';
+import { records } from '../../src/wire/record-batch/decode.js';
+import { BatchAttributes, readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { classify, withDeadline } from '../outcome.js';
 import { keys, noteHw, nodeId, pick, rawCluster, type WorkloadContext } from './context.js';
 

@@ -25,7 +25,7 @@
  *   longest gap between acknowledgements around each.
  */
 import { sleep } from '../../chaos/cluster.js';
-import { percentile } from '../stats.js';
+import { percentile } from './stats.js';
 import { cpuTimes, stealPercent, type CpuTimes } from './baseline.js';
 import type { Target, TargetProducer } from './target.js';
 

@@ -11,8 +11,9 @@
  * filling until the partition is free: under load, each request carries everything that arrived
  * during the previous one, instead of a queue of small batches building up.
  */
-import type { Acks } from '../api/protocol.js';
-import { BATCH_HEADER_BYTES, type RecordInput } from '../../storage/record-batch.js';
+import type { Acks } from '../wire/protocol.js';
+import type { RecordInput } from '../wire/record-batch/encode.js';
+import { BATCH_HEADER_BYTES } from '../wire/record-batch/header.js';
 import { RaftlogError } from './errors.js';
 import type { RecordMetadata } from './messages.js';
 import { Backoff, type RetryOptions } from './retry.js';

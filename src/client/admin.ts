@@ -3,7 +3,7 @@
  * descriptions come from metadata; offsets from each partition's leader; consumer-group calls
  * to the group's coordinator (group-admin.ts).
  */
-import { ErrorCode, LIMITS, type NodeRef, type StatusResponse, type TopicConfig } from '../api/protocol.js';
+import { ErrorCode, LIMITS, type NodeRef, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
 import { localTimeout, type Cluster } from './cluster.js';
 import { RaftlogError, checkTopicName, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';

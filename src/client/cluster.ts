@@ -7,7 +7,7 @@
  * it first. Metadata older than `metadataMaxAgeMs` counts as stale too (Kafka's metadata.max.age.ms),
  * so a client that is never told of a change still finds it.
  */
-import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../api/protocol.js';
+import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../wire/protocol.js';
 import { Connection, type RequestOf } from './connection.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import type { Logger } from './logger.js';

@@ -5,10 +5,10 @@
  * unknown). A closed connection reopens on the next request.
  */
 import WebSocket, { type RawData } from 'ws';
-import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../api/protocol.js';
-import { decodeFrame, encodeFrame } from '../api/codec.js';
+import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../wire/protocol.js';
+import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
-import { receivedBytes, zeroMask } from '../api/ws-options.js';
+import { receivedBytes, zeroMask } from '../wire/ws-options.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
 

@@ -9,8 +9,9 @@
  * holds it) are skipped. NOT_LEADER and other routing errors back the partition off and refresh
  * metadata; OFFSET_OUT_OF_RANGE resets it to the earliest offset and says so ('offsetReset').
  */
-import { ErrorCode, LIMITS, type FetchResponse } from '../api/protocol.js';
-import { BatchAttributes, readBatchHeader, records } from '../../storage/record-batch.js';
+import { ErrorCode, LIMITS, type FetchResponse } from '../wire/protocol.js';
+import { records } from '../wire/record-batch/decode.js';
+import { BatchAttributes, readBatchHeader } from '../wire/record-batch/header.js';
 import { byPartition, tpKey as key } from './assignors/types.js';
 import type { Cluster } from './cluster.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';

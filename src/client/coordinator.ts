@@ -8,7 +8,7 @@
  *
  * Requests that name no group (listGroups) go to the controller, which coordinates every group.
  */
-import { ErrorCode, type RequestType, type ResponseMap } from '../api/protocol.js';
+import { ErrorCode, type RequestType, type ResponseMap } from '../wire/protocol.js';
 import type { Cluster } from './cluster.js';
 import type { RequestOf } from './connection.js';
 import { ClientErrorCode, RaftlogError, toRaftlogError } from './errors.js';

@@ -4,7 +4,7 @@
  * whether retrying can succeed, and for writes whether the outcome is unknown (the request may
  * have taken effect although no answer came back).
  */
-import { ErrorCode, isCertainFailure, isRetriable, topicNameProblem, type ApiError, type NodeRef } from '../api/protocol.js';
+import { ErrorCode, isCertainFailure, isRetriable, topicNameProblem, type ApiError, type NodeRef } from '../wire/protocol.js';
 
 /** Failures the client detects itself; a node never sends these. */
 export const ClientErrorCode = {

@@ -3,7 +3,7 @@
  * list, describe (members with their metadata and assignment decoded when they speak the consumer
  * protocol), committed offsets, offset resets (only while the group has no members) and deletion.
  */
-import { ErrorCode, type ApiError, type GroupDescription as WireDescription, type GroupState, type OffsetSpec } from '../api/protocol.js';
+import { ErrorCode, type ApiError, type GroupDescription as WireDescription, type GroupState, type OffsetSpec } from '../wire/protocol.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment, decodeMetadata } from './assignors/protocol.js';
 import { compareIds, type TopicPartitionList } from './assignors/types.js';
 import { localTimeout, type Cluster } from './cluster.js';

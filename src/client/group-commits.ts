@@ -4,7 +4,7 @@
  * and what a refusal means: ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID or REBALANCE_IN_PROGRESS say the
  * member must rejoin.
  */
-import { ErrorCode } from '../api/protocol.js';
+import { ErrorCode } from '../wire/protocol.js';
 import { tpKey } from './assignors/types.js';
 import { RaftlogError, toRaftlogError } from './errors.js';
 import type { GroupMembership, CommitResult } from './group-membership.js';

@@ -22,7 +22,7 @@
  * nothing is committed for it, not even at a rebalance or stop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { JoinGroupResponse } from '../api/protocol.js';
+import type { JoinGroupResponse } from '../wire/protocol.js';
 import { DEFAULT_ASSIGNORS } from './assignors/index.js';
 import { encodeMetadata } from './assignors/protocol.js';
 import { tpKey as key, type Assignor, type TopicPartitionList } from './assignors/types.js';

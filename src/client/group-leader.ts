@@ -3,7 +3,7 @@
  * counts of the topics they subscribe to, run the assignor the coordinator chose, check its
  * answer and encode each member's assignment.
  */
-import type { JoinGroupResponse } from '../api/protocol.js';
+import type { JoinGroupResponse } from '../wire/protocol.js';
 import { decodeMetadata, encodeAssignment } from './assignors/protocol.js';
 import { tpKey, type Assignor, type GroupAssignment, type GroupMember } from './assignors/types.js';
 import type { Cluster } from './cluster.js';

@@ -8,7 +8,7 @@
  *   REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION  -> rejoin with the same member id
  *   UNKNOWN_MEMBER_ID                          -> the member was dropped: rejoin with '' ("lost")
  */
-import { ErrorCode, LIMITS, type CommitOffsetsResponse, type CommittedOffset, type JoinGroupResponse } from '../api/protocol.js';
+import { ErrorCode, LIMITS, type CommitOffsetsResponse, type CommittedOffset, type JoinGroupResponse } from '../wire/protocol.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from './assignors/protocol.js';
 import { tpKey, type Assignor, type TopicPartitionList } from './assignors/types.js';
 import { localTimeout, type Cluster } from './cluster.js';

@@ -24,4 +24,4 @@ export type { RetryOptions } from './retry.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
-export { ErrorCode, type Acks } from '../api/protocol.js';
+export { ErrorCode, type Acks } from '../wire/protocol.js';

@@ -2,7 +2,7 @@
  * Offset look-ups (earliest, latest, by timestamp) for many partitions: one listOffsets request
  * per leader, retried as a whole after a routing error.
  */
-import type { ListedOffset, OffsetSpec } from '../api/protocol.js';
+import type { ListedOffset, OffsetSpec } from '../wire/protocol.js';
 import { tpKey as key } from './assignors/types.js';
 import type { Cluster } from './cluster.js';
 import { ClientErrorCode, RaftlogError, fromApiError, shouldRetry } from './errors.js';

@@ -1,8 +1,10 @@
 /**
  * Messages as callers write and read them (kafkajs shapes), and their conversion to and from the
- * records of a RecordBatch (storage/record-batch.ts).
+ * records of a RecordBatch (src/wire/record-batch/).
  */
-import type { DecodedRecord, Header, RecordInput } from '../../storage/record-batch.js';
+import type { DecodedRecord } from '../wire/record-batch/decode.js';
+import type { RecordInput } from '../wire/record-batch/encode.js';
+import type { Header } from '../wire/record-batch/header.js';
 import { invalidArgument } from './errors.js';
 import { formatOffset } from './offsets.js';
 

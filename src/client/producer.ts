@@ -10,8 +10,9 @@
  * numbers advance only on success; a batch given up with an unknown outcome (or refused for its
  * sequence) makes the producer take a new producer id, whose sequences start again at 0.
  */
-import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse } from '../api/protocol.js';
-import { BATCH_HEADER_BYTES, encodeBatch } from '../../storage/record-batch.js';
+import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse } from '../wire/protocol.js';
+import { encodeBatch } from '../wire/record-batch/encode.js';
+import { BATCH_HEADER_BYTES } from '../wire/record-batch/header.js';
 import { byPartition, tpKey } from './assignors/types.js';
 import { Accumulator, SendOp, type PartitionQueue, type ProducerBatch } from './accumulator.js';
 import { localTimeout, type CachedTopic, type Cluster } from './cluster.js';

@@ -2,7 +2,7 @@
  * Topic configuration entries as kafkajs passes them (`[{ name, value }]` with Kafka's dotted
  * names) or as the protocol names them (camelCase), turned into a Partial<TopicConfig>.
  */
-import type { TopicConfig } from '../api/protocol.js';
+import type { TopicConfig } from '../wire/protocol.js';
 import { invalidArgument } from './errors.js';
 
 export interface ConfigEntry {

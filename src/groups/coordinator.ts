@@ -37,7 +37,7 @@ import {
   type ResetOffsetsRequest,
   type SyncGroupRequest,
   type SyncGroupResponse,
-} from '../api/protocol.js';
+} from '../wire/protocol.js';
 import type { Logger } from '../log.js';
 import type { GroupMemberRecord, GroupRecord, MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine, OffsetResults } from '../meta/meta-state.js';

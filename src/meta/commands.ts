@@ -3,8 +3,8 @@
  * controller (the group's leader) makes every decision before proposing (placement included), so
  * applying a command is deterministic on every node.
  */
-import { decodeFrame, encodeFrame } from '../api/codec.js';
-import type { TopicConfig } from '../api/protocol.js';
+import { decodeFrame, encodeFrame } from '../wire/codec.js';
+import type { TopicConfig } from '../wire/protocol.js';
 
 export type MetaCommand =
   | {

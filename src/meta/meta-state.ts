@@ -17,11 +17,11 @@ import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftSt
 import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { SnapshotFormatError, type StateOp, type StateStore } from '../../storage/state-store.js';
-import { decodeFrame, encodeFrame } from '../api/codec.js';
+import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
-import { ErrorCode, PRODUCER_EPOCH_MAX, type ApiError } from '../api/protocol.js';
+import { ErrorCode, PRODUCER_EPOCH_MAX, type ApiError } from '../wire/protocol.js';
 import {
   CLUSTER_KEY,
   decodeCommand,

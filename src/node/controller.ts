@@ -17,7 +17,7 @@ import {
   type InitProducerIdRequest,
   type InitProducerIdResponse,
   type TopicResult,
-} from '../api/protocol.js';
+} from '../wire/protocol.js';
 import { partitionGroupId } from '../meta/commands.js';
 import type { MetaResult } from '../meta/meta-state.js';
 import { placePartitions } from '../meta/placement.js';

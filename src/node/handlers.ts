@@ -20,7 +20,7 @@ import {
   type Request,
   type ResponseMap,
   type TopicMetadata,
-} from '../api/protocol.js';
+} from '../wire/protocol.js';
 import { partitionGroupId } from '../meta/commands.js';
 import { PartitionError, type Partition } from '../partition/partition.js';
 import { GroupError } from '../groups/coordinator.js';

@@ -17,7 +17,7 @@ import { CorruptLogError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
-import type { GroupStatus, NodeRef, StatusResponse } from '../api/protocol.js';
+import type { GroupStatus, NodeRef, StatusResponse } from '../wire/protocol.js';
 import { GroupHost, type DurabilityPolicy, type SyncMode } from '../host/group-host.js';
 import { RaftGroup } from '../host/raft-group.js';
 import { openReplica } from '../host/replica-trust.js';

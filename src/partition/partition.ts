@@ -26,9 +26,16 @@ import { readFileChecked, writeFileAtomic, writeFileAtomicAsync } from '../../st
 import { systemClock, type Clock, type Timer } from '../../storage/clock.js';
 import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
-import { RecordBatchError, readBatchHeader, records, verifyBatch, writeBaseOffset, writePartitionLeaderEpoch } from '../../storage/record-batch.js';
+import { records } from '../wire/record-batch/decode.js';
+import {
+  RecordBatchError,
+  readBatchHeader,
+  verifyBatch,
+  writeBaseOffset,
+  writePartitionLeaderEpoch,
+} from '../wire/record-batch/header.js';
 import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
-import { ErrorCode, type Acks, type OffsetSpec } from '../api/protocol.js';
+import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';

@@ -18,7 +18,7 @@
  *       u64 producer id | i16 epoch | i32 last sequence | f64 last write (ms since the epoch)
  *       | u8 remembered batches n | n × (i16 epoch | i32 first sequence | i32 last sequence | u64 base offset)
  */
-import { ErrorCode } from '../api/protocol.js';
+import { ErrorCode } from '../wire/protocol.js';
 
 /** Batches remembered per producer (Kafka keeps 5). */
 export const RECENT_BATCHES_MAX = 5;

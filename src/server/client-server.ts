@@ -1,6 +1,6 @@
 /**
  * Client connections on `/client`: one msgpack request per binary WebSocket frame, answered by
- * id (see src/api/protocol.ts). Requests on one connection run concurrently; past
+ * id (see src/wire/protocol.ts). Requests on one connection run concurrently; past
  * `inFlightPerConnectionMax` the connection stops being read until some finish.
  *
  * Bad input never reaches a handler: a frame that is not binary, not msgpack, or not a valid
@@ -8,10 +8,10 @@
  * can be read, else -1); a frame over the size limit closes the connection (1009).
  */
 import type WebSocket from 'ws';
-import { FrameDecodeError, decodeFrame, encodeFrame } from '../api/codec.js';
-import { receivedBytes } from '../api/ws-options.js';
-import { ErrorCode, LIMITS, type ApiError } from '../api/protocol.js';
-import { RequestError, parseRequest, requestId } from '../api/validate.js';
+import { FrameDecodeError, decodeFrame, encodeFrame } from '../wire/codec.js';
+import { receivedBytes } from '../wire/ws-options.js';
+import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
+import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle } from '../node/handlers.js';
 import type { RaftlogNode } from '../node/node.js';
 

@@ -17,8 +17,8 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
-import { decodeFrame, encodeFrame } from '../api/codec.js';
-import { receivedBytes, zeroMask } from '../api/ws-options.js';
+import { decodeFrame, encodeFrame } from '../wire/codec.js';
+import { receivedBytes, zeroMask } from '../wire/ws-options.js';
 import type { Logger } from '../log.js';
 import { mac, macEquals, parsePeerFrame, type PeerFrame } from './peer-frames.js';
 

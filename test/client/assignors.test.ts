@@ -12,7 +12,7 @@ import {
   type GroupAssignment,
   type GroupMember,
 } from '../../src/client/assignors/index.js';
-import { encodeFrame } from '../../src/api/codec.js';
+import { encodeFrame } from '../../src/wire/codec.js';
 
 const member = (memberId: string, topics: string[], owned: GroupMember['owned'] = [], generation = owned.length > 0 ? 1 : -1): GroupMember => ({ memberId, topics, owned, generation });
 const input = (members: GroupMember[], partitions: Record<string, number>): AssignInput => ({ members, partitions: new Map(Object.entries(partitions)) });

@@ -1,8 +1,8 @@
 import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../src/api/codec.js';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { encodeFrame } from '../../src/wire/codec.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { Connection } from '../../src/client/connection.js';
 import { RaftlogError } from '../../src/client/errors.js';
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConsumedMessage, Consumer, ConsumerEvents } from '../../src/client/index.js';
 import { RaftlogError } from '../../src/client/index.js';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { FakeCluster } from './fake-broker.js';
 import { clientFor, eventually } from './helpers.js';
 

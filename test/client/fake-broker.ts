@@ -1,6 +1,6 @@
 /**
  * An in-process fake raftlog cluster for client tests: a few `ws` servers on 127.0.0.1 (free
- * ports) that speak the client protocol of src/api/protocol.ts over one shared in-memory state.
+ * ports) that speak the client protocol of src/wire/protocol.ts over one shared in-memory state.
  * "Replication" is instant: a batch appended by the leader is committed at once, so the high
  * watermark is the log end. Faults are injected per request type / node / partition:
  *
@@ -13,7 +13,7 @@
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AddressInfo } from 'node:net';
-import { decodeFrame, encodeFrame } from '../../src/api/codec.js';
+import { decodeFrame, encodeFrame } from '../../src/wire/codec.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   ErrorCode,
@@ -34,9 +34,11 @@ import {
   type RequestType,
   type TopicConfig,
   type TopicMetadata,
-} from '../../src/api/protocol.js';
+} from '../../src/wire/protocol.js';
 import { FakeCoordinator } from './fake-coordinator.js';
-import { records, verifyBatch, writeBaseOffset, type DecodedRecord, type RecordInput, encodeBatch } from '../../storage/record-batch.js';
+import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
+import { type RecordInput, encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { verifyBatch, writeBaseOffset } from '../../src/wire/record-batch/header.js';
 
 export type FaultAction =
   /** The whole request fails with this error. */

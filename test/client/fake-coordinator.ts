@@ -1,6 +1,6 @@
 /**
  * An in-memory group coordinator for the fake broker, following what the real one promises
- * (src/api/protocol.ts, "Consumer groups"): joinGroup is a long poll answered when every known
+ * (src/wire/protocol.ts, "Consumer groups"): joinGroup is a long poll answered when every known
  * member rejoined or the rebalance timeout passed (an empty group's first rebalance waits
  * `initialRebalanceDelayMs` for more joiners); the leader member's syncGroup hands out the
  * assignments; heartbeats answer REBALANCE_IN_PROGRESS while a rebalance is being prepared; a
@@ -22,7 +22,7 @@ import {
   type LeaveGroupRequest,
   type ResetOffsetsRequest,
   type SyncGroupRequest,
-} from '../../src/api/protocol.js';
+} from '../../src/wire/protocol.js';
 
 export type Reply = Record<string, unknown>;
 

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode, RaftlogError, type GroupConsumer, type GroupConsumerEvents, type GroupConsumerOptions, type GroupRunOptions } from '../../src/client/index.js';
 import { decodeAssignment, decodeMetadata, encodeAssignment, encodeMetadata, stickyAssign, type TopicPartitionList } from '../../src/client/assignors/index.js';
 import { Connection } from '../../src/client/connection.js';
-import type { JoinGroupResponse } from '../../src/api/protocol.js';
+import type { JoinGroupResponse } from '../../src/wire/protocol.js';
 import { FakeCluster } from './fake-broker.js';
 import { clientFor, eventually } from './helpers.js';
 

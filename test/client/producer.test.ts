@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClientErrorCode, ErrorCode, RaftlogError } from '../../src/client/index.js';
 import { partitionForKey } from '../../src/client/partitioner.js';
-import { readBatchHeader } from '../../storage/record-batch.js';
+import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { FakeCluster } from './fake-broker.js';
 import { clientFor, eventually, text } from './helpers.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { RaftlogError, fromApiError } from '../../src/client/errors.js';
 import { Backoff, DEFAULT_RETRY, withRetry } from '../../src/client/retry.js';
 

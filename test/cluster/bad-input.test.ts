@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeFrame } from '../../src/api/codec.js';
+import { encodeFrame } from '../../src/wire/codec.js';
 import { RaftlogError } from '../../src/client/index.js';
-import { encodeBatch } from '../../storage/record-batch.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { AUTH_FAILED } from '../../src/transport/peer-transport.js';
 import { readPartition, startCluster, type TestCluster } from './helpers.js';
 import { Raw } from './raw.js';

@@ -1,6 +1,6 @@
 /** Shared by the cluster tests: a real cluster of child processes, a client, and whole-partition reads. */
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
-import type { GroupStatus } from '../../src/api/protocol.js';
+import type { GroupStatus } from '../../src/wire/protocol.js';
 import { Client, silentLogger, type ConsumedMessage } from '../../src/client/index.js';
 
 export interface TestCluster {

@@ -1,6 +1,6 @@
 /** A raw client connection that speaks frames directly, to send what a real client never would. */
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame } from '../../src/api/codec.js';
+import { decodeFrame, encodeFrame } from '../../src/wire/codec.js';
 
 export type Reply = { id: number; error?: { code: string; message: string }; [k: string]: unknown };
 

@@ -4,7 +4,7 @@
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCode, type JoinGroupRequest, type JoinGroupResponse } from '../../src/api/protocol.js';
+import { ErrorCode, type JoinGroupRequest, type JoinGroupResponse } from '../../src/wire/protocol.js';
 import { GroupCoordinator, type CoordinatorHost } from '../../src/groups/coordinator.js';
 import type { GroupRecord, MetaCommand } from '../../src/meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../../src/meta/meta-state.js';

@@ -4,8 +4,10 @@
  * modes, and requests in flight when leadership is lost.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readBatchHeader, records, encodeBatch } from '../../storage/record-batch.js';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { records } from '../../src/wire/record-batch/decode.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { readBatchHeader } from '../../src/wire/record-batch/header.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { PartitionError } from '../../src/partition/partition.js';
 import { idempotentBatch, soloPartition, within, type SoloPartition } from './harness.js';
 

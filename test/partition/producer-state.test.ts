@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../../src/api/protocol.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
 import { PartitionError } from '../../src/partition/partition.js';
 import { ProducerState } from '../../src/partition/producer-state.js';
 import { idempotentBatch, soloPartition } from './harness.js';

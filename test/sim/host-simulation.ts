@@ -33,10 +33,11 @@ import { Role, type Entry, type Message, type NodeId, type ReadState, type Snaps
 import type { Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import type { FileSystem } from '../../storage/file-system.js';
-import { encodeBatch, records } from '../../storage/record-batch.js';
+import { records } from '../../src/wire/record-batch/decode.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { SyncLedger, SYNC_LEDGER_FILE } from '../../storage/sync-ledger.js';
-import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/api/protocol.js';
+import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/wire/protocol.js';
 import { GroupHost } from '../../src/host/group-host.js';
 import type { GroupStateMachine } from '../../src/host/raft-group.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EntryKind, type Entry } from '../../raft/types.js';
-import { encodeBatch } from '../../storage/record-batch.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { SegmentLog, type SegmentLogLimits } from '../../storage/segment-log.js';
 
 export function tempDir(prefix = 'raftlog-test-'): string {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../raft/random.js';
 import { EntryKind, type Entry } from '../../raft/types.js';
-import { readBatchHeader } from '../../storage/record-batch.js';
+import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { EntryMaker, openLog, summary, tempDir } from './log-fixtures.js';
 

@@ -5,7 +5,8 @@ import { EntryKind } from '../../raft/types.js';
 import { OffsetOutOfRangeError, StorageInvariantError } from '../../storage/errors.js';
 import { FaultInjectedError, FaultPoints, FaultyFileSystem } from '../../chaos/fault-points.js';
 import { nodeFileSystem } from '../../storage/file-system.js';
-import { readBatchHeader, records } from '../../storage/record-batch.js';
+import { records } from '../../src/wire/record-batch/decode.js';
+import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { SegmentLog, decodeLogStart } from '../../storage/segment-log.js';
 import { EntryMaker, openLog, segmentFiles, summary, tempDir } from './log-fixtures.js';
 

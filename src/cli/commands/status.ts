@@ -1,6 +1,6 @@
 /** `raftlog status`: every node's view of its Raft groups, from the `status` request. */
 import type { Command } from 'commander';
-import type { GroupStatus, StatusResponse } from '../../api/protocol.js';
+import type { GroupStatus, StatusResponse } from '../../wire/protocol.js';
 import { withAdmin, type CommonOptions } from '../context.js';
 import { describeError } from '../errors.js';
 import { duration, table } from '../format.js';

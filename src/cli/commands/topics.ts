@@ -1,6 +1,6 @@
 /** `raftlog topics create | list | describe | delete`. */
 import type { Command } from 'commander';
-import type { TopicConfig } from '../../api/protocol.js';
+import type { TopicConfig } from '../../wire/protocol.js';
 import type { ConfigEntry, PartitionOffsets } from '../../client/index.js';
 import { KAFKA_NAME } from '../../client/topic-config.js';
 import { withAdmin, type CommonOptions } from '../context.js';

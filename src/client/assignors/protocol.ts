@@ -2,7 +2,7 @@
  * The consumer protocol's bytes: what a member tells the group's leader when it joins (its
  * metadata), and what the leader hands each member through the coordinator (its assignment). The
  * coordinator keeps both as opaque bytes and returns them in describeGroups, where
- * `raftlog groups describe` decodes them. Each is one msgpack map (src/api/codec.ts):
+ * `raftlog groups describe` decodes them. Each is one msgpack map (src/wire/codec.ts):
  *
  *   metadata   = { version: 1, topics: [str...], owned: [{ topic: str, partitions: [uint...] }...], generation: int }
  *   assignment = { version: 1, partitions: [{ topic: str, partitions: [uint...] }...] }
@@ -13,7 +13,7 @@
  * they do not know, so a later version may add fields; they refuse anything else with a typed
  * PROTOCOL_ERROR naming what is wrong.
  */
-import { decodeFrame, encodeFrame } from '../../api/codec.js';
+import { decodeFrame, encodeFrame } from '../../wire/codec.js';
 import { ClientErrorCode, RaftlogError } from '../errors.js';
 import type { TopicPartitionList } from './types.js';
 

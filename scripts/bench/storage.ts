@@ -15,10 +15,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { EntryKind, type Entry } from '../raft/types.js';
-import { encodeBatch } from '../storage/record-batch.js';
-import { FRAME_HEADER_BYTES } from '../storage/frame.js';
-import { SegmentLog } from '../storage/segment-log.js';
+import { EntryKind, type Entry } from '../../raft/types.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { FRAME_HEADER_BYTES } from '../../storage/frame.js';
+import { SegmentLog } from '../../storage/segment-log.js';
 
 const opts = new Command()
   .name('bench:storage')

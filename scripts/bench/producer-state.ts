@@ -15,9 +15,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { writeFileAtomic, writeFileAtomicAsync } from '../storage/atomic-file.js';
-import { encodeFrame } from '../src/api/codec.js';
-import { ProducerState, RECENT_BATCHES_MAX } from '../src/partition/producer-state.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../../storage/atomic-file.js';
+import { encodeFrame } from '../../src/wire/codec.js';
+import { ProducerState, RECENT_BATCHES_MAX } from '../../src/partition/producer-state.js';
 
 const opts = new Command()
   .name('bench:producers')

@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32c } from '../../storage/crc32c.js';
+import { crc32c } from '../../src/wire/crc32c.js';
+import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
+import { encodeBatch, type EncodeOptions, type RecordInput } from '../../src/wire/record-batch/encode.js';
 import {
   BATCH_HEADER_BYTES,
   RECORD_BATCH_MAGIC,
@@ -8,17 +10,12 @@ import {
   RecordBatchErrorCode,
   batchBytes,
   batches,
-  encodeBatch,
   readBatchHeader,
-  records,
   verifyBatch,
   writeBaseOffset,
   writePartitionLeaderEpoch,
-  type DecodedRecord,
-  type EncodeOptions,
   type Header,
-  type RecordInput,
-} from '../../storage/record-batch.js';
+} from '../../src/wire/record-batch/header.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CRC32C_NATIVE, crc32c as crc32cDefault, crc32cJs } from '../../storage/crc32c.js';
+import { CRC32C_NATIVE, crc32c as crc32cDefault, crc32cJs } from '../../src/wire/crc32c.js';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 

@@ -165,7 +165,7 @@ export interface MetadataRequest {
 export interface ProduceBatch {
   readonly topic: string;
   readonly partition: number;
-  /** One RecordBatch v2 (storage/record-batch.ts); the leader sets its base offset. */
+  /** One RecordBatch v2 (src/wire/record-batch/); the leader sets its base offset. */
   readonly records: Uint8Array;
 }
 

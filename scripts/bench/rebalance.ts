@@ -14,8 +14,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Command } from 'commander';
-import { LocalCluster, repoRoot, sleep } from '../chaos/cluster.js';
-import { Client, silentLogger } from '../src/client/index.js';
+import { LocalCluster, repoRoot, sleep } from '../../chaos/cluster.js';
+import { Client, silentLogger } from '../../src/client/index.js';
 import { percentile } from './stats.js';
 
 const opts = new Command()

@@ -8,8 +8,8 @@
  * per partition). Prints progress every 2 s and, as its last line, a JSON object.
  */
 import { Command } from 'commander';
-import { LocalCluster, sleep } from '../chaos/cluster.js';
-import { Client, silentLogger, type Acks } from '../src/client/index.js';
+import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { Client, silentLogger, type Acks } from '../../src/client/index.js';
 import { percentile } from './stats.js';
 
 const opts = new Command()

@@ -11,8 +11,8 @@
  * Prints each kill, p50/p99/max, and as its last line a JSON object with the figures.
  */
 import { Command } from 'commander';
-import { startRaftlog } from './bench/raftlog.js';
-import { failover } from './bench/workloads.js';
+import { startRaftlog } from './raftlog.js';
+import { failover } from './workloads.js';
 
 const opts = new Command()
   .name('bench:failover')
