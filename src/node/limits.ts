@@ -8,14 +8,14 @@
 import { DEFAULT_LIMITS as DEFAULT_RAFT_LIMITS } from '../../raft/config.js';
 import { FRAME_HEADER_BYTES } from '../../storage/frame.js';
 import { DEFAULT_SEGMENT_LOG_LIMITS } from '../../storage/segment-log.js';
-import { LIMITS } from '../api/protocol.js';
+import { LIMITS } from '../wire/protocol.js';
 import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
 
 /** Room for an append message around the one entry it must be able to carry (its fields, msgpack's framing, the frame's own header). */
 export const APPEND_ENVELOPE_BYTES_MAX = 64 * 1024;
 
 export interface LimitChain {
-  /** The most a topic's maxMessageBytes may be set to (src/api/protocol.ts LIMITS). */
+  /** The most a topic's maxMessageBytes may be set to (src/wire/protocol.ts LIMITS). */
   readonly topicMessageBytesMax: number;
   /** The client frame a produce request arrives in. */
   readonly clientFrameBytesMax: number;
