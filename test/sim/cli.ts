@@ -42,29 +42,34 @@ if (one !== undefined) {
   process.exit(0);
 }
 
-const start = Number(opts.start);
-const count = Number(opts.seeds);
-const t0 = performance.now();
-let failed = 0;
-let events = 0;
-for (let s = start; s < start + count; s++) {
-  const r = runSeed(s, mutant, chaosTime);
-  events += r.stats.events;
-  if (!r.ok) {
-    failed++;
-    console.log(`seed ${s}: FAILED ${r.error}`);
-    console.log(`  replay: SEED=${s}${mutant !== undefined ? ` npm run sim -- --mutant ${mutant}` : ' npm run sim'}`);
-    if (mutant !== undefined) break;
+await runMany({ kind: 'seeds', every: 500, mutant, run: async (s) => runSeed(s, mutant, chaosTime), replay: (s) => `SEED=${s}${mutant !== undefined ? ` npm run sim -- --mutant ${mutant}` : ' npm run sim'}` });
+
+/** Runs `--seeds` seeds from `--start`, with progress every `every`, and exits: 1 if a seed failed (a mutant stops at the first). */
+async function runMany(o: { kind: string; every: number; mutant: string | undefined; run: (seed: number) => Promise<{ ok: boolean; error?: string; stats: { events: number } }>; replay: (seed: number) => string; extra?: Record<string, unknown> }): Promise<never> {
+  const start = Number(opts.start);
+  const count = Number(opts.seeds);
+  const t0 = performance.now();
+  let failed = 0;
+  let events = 0;
+  for (let s = start; s < start + count; s++) {
+    const r = await o.run(s);
+    events += r.stats.events;
+    if (!r.ok) {
+      failed++;
+      console.log(`${o.kind === 'seeds' ? 'seed' : 'host seed'} ${s}: FAILED ${r.error}`);
+      console.log(`  replay: ${o.replay(s)}`);
+      if (o.mutant !== undefined) break;
+    }
+    const done = s - start + 1;
+    if (done % o.every === 0) {
+      const secs = (performance.now() - t0) / 1000;
+      process.stderr.write(`${done}/${count} ${o.kind}, ${(done / secs).toFixed(1)} seeds/s, ${failed} failed\n`);
+    }
   }
-  const done = s - start + 1;
-  if (done % 500 === 0) {
-    const secs = (performance.now() - t0) / 1000;
-    process.stderr.write(`${done}/${count} seeds, ${(done / secs).toFixed(0)} seeds/s, ${failed} failed\n`);
-  }
+  const secs = (performance.now() - t0) / 1000;
+  console.log(JSON.stringify({ ...o.extra, seeds: count, failed, seconds: Number(secs.toFixed(1)), seedsPerSecond: Number((count / secs).toFixed(1)), eventsPerSecond: Math.round(events / secs) }));
+  process.exit(failed > 0 && o.mutant === undefined ? 1 : 0);
 }
-const secs = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ seeds: count, failed, seconds: Number(secs.toFixed(1)), seedsPerSecond: Number((count / secs).toFixed(1)), eventsPerSecond: Math.round(events / secs) }));
-process.exit(failed > 0 && mutant === undefined ? 1 : 0);
 
 async function runHost(): Promise<never> {
   const mutant = opts.mutant as HostMutant | undefined;
@@ -81,27 +86,5 @@ async function runHost(): Promise<never> {
     console.log(`host seed ${r.seed}: ${r.ok ? `ok ${JSON.stringify(r.stats)}` : r.error}`);
     process.exit(r.ok ? 0 : 1);
   }
-  const start = Number(opts.start);
-  const count = Number(opts.seeds);
-  const t0 = performance.now();
-  let failed = 0;
-  let events = 0;
-  for (let s = start; s < start + count; s++) {
-    const r = await new HostSimulation({ seed: s, ...base }).run();
-    events += r.stats.events;
-    if (!r.ok) {
-      failed++;
-      console.log(`host seed ${s}: FAILED ${r.error}`);
-      console.log(`  replay: npm run sim -- --host --seed ${s}${mutant !== undefined ? ` --mutant ${mutant}` : ''}`);
-      if (mutant !== undefined) break;
-    }
-    const done = s - start + 1;
-    if (done % 100 === 0) {
-      const secs = (performance.now() - t0) / 1000;
-      process.stderr.write(`${done}/${count} host seeds, ${(done / secs).toFixed(1)} seeds/s, ${failed} failed\n`);
-    }
-  }
-  const secs = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ host: true, seeds: count, failed, seconds: Number(secs.toFixed(1)), seedsPerSecond: Number((count / secs).toFixed(1)), eventsPerSecond: Math.round(events / secs) }));
-  process.exit(failed > 0 && mutant === undefined ? 1 : 0);
+  return runMany({ kind: 'host seeds', every: 100, mutant, extra: { host: true }, run: (s) => new HostSimulation({ seed: s, ...base }).run(), replay: (s) => `npm run sim -- --host --seed ${s}${mutant !== undefined ? ` --mutant ${mutant}` : ''}` });
 }
