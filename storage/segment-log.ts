@@ -154,6 +154,11 @@ export class SegmentLog implements LogStorage {
   static open(options: SegmentLogOptions): SegmentLog {
     const log = new SegmentLog(options);
     log.recover();
+    // What recovery read back may be only in the page cache: a process killed between a write
+    // and its sync leaves the write readable but not durable. The first sync makes it durable
+    // before anything read here is acknowledged.
+    log.dirty = true;
+    log.dirDirty = true;
     return log;
   }
 

@@ -18,14 +18,17 @@
  * A slot lies within one 512-byte sector, so a crash leaves it whole (old or new); one that fails
  * its checksum all the same is read as no mark (the log is then trusted as it is).
  *
- * Marks lag: after a round of log syncs the host records each synced log's end, and the ledger
- * writes and fdatasyncs the new marks in the background (at most one write at a time, one
- * fdatasync for every group, at most one per FLUSH_GAP_MS), off the acknowledgement path. A mark
- * therefore never claims more than its log has on disk. What was synced in the last FLUSH_GAP_MS
- * before a crash may have no mark yet. (Without the gap the ledger's fdatasyncs, one per round
- * of log syncs, took a good part of the disk's and the threadpool's time away from the logs.) A mark must come down before its log loses entries on purpose
- * (a follower replacing a conflicting suffix, a snapshot replacing the log): `lower` writes and
- * syncs at once, after any write in flight.
+ * When marks are written: after a round of log syncs the host records each synced log's end and
+ * waits for `durable()` before it sends the round's acknowledgements or counts its own entries
+ * (group-host.ts): an entry is acknowledged only once a mark covering it is on disk, so a disk
+ * that later loses the synced end of a log is always caught on the next start. One write and one
+ * fdatasync carry every group's new marks (group commit); while one is in flight the marks
+ * recorded meanwhile wait for the next. A mark is written only after its log's sync, so it never
+ * claims more than the log has on disk. (Before, marks were written in the background at most
+ * once per 20 ms, off the acknowledgement path, and what was synced in that window could be lost
+ * undetectably.) A mark must come down before its log loses entries on purpose (a follower
+ * replacing a conflicting suffix, a snapshot replacing the log): `lower` writes and syncs at once,
+ * after any write in flight.
  *
  * Only the default sync mode keeps marks: in the relaxed `--sync interval` mode a node
  * acknowledges before it syncs, so a crash can cost what it acknowledged by design; a replica
@@ -33,15 +36,13 @@
  */
 import path from 'node:path';
 import { fsyncDir } from './atomic-file.js';
-import { sleep, systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { crc32c } from '../src/wire/crc32c.js';
 import { check } from './errors.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
 
 const SLOT_BYTES = 64;
-/** The shortest time between two background writes of the ledger. */
-export const FLUSH_GAP_MS = 20;
 const ID_BYTES_MAX = SLOT_BYTES - 21;
 export const SYNC_LEDGER_FILE = 'synced';
 
@@ -49,6 +50,13 @@ export const SYNC_LEDGER_FILE = 'synced';
 export interface SyncMark {
   readonly index: number;
   readonly term: number;
+}
+
+/** A caller of durable(): settled once the marks recorded before it (up to `recorded`) are on disk. */
+interface Waiter {
+  readonly recorded: number;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
 }
 
 interface Slot {
@@ -63,10 +71,14 @@ export class SyncLedger {
   private readonly free: number[] = [];
   private size = 0;
   private readonly dirty = new Set<string>();
-  private flushing: Promise<void> | null = null;
-  private lastFlushAt = 0;
+  /** Marks recorded so far (a count), and how many of them the last completed write covered. */
+  private recorded = 0;
+  private covered = 0;
+  private waiters: Waiter[] = [];
+  /** The write loop, while it runs. */
+  private writing: Promise<void> | null = null;
   private closed = false;
-  /** Why the last background write of the marks failed (null: it did not, or a later one succeeded). */
+  /** Why the last write of the marks failed (null: it did not, or a later one succeeded). */
   problem: string | null = null;
 
   private constructor(private readonly fs: FileSystem, private readonly clock: Clock, private readonly fd: number, readonly file: string) {}
@@ -82,22 +94,16 @@ export class SyncLedger {
     const buf = fs.readFileSync(file);
     ledger.size = buf.length - (buf.length % SLOT_BYTES);
     for (let at = 0; at < ledger.size; at += SLOT_BYTES) {
-      const slot = buf.subarray(at, at + SLOT_BYTES);
-      const idLen = slot[20]!;
-      if (idLen === 0 || idLen > ID_BYTES_MAX || crc32c(slot, 4, SLOT_BYTES) !== slot.readUInt32BE(0)) {
-        ledger.free.push(at);
-        continue;
-      }
-      const id = slot.subarray(21, 21 + idLen).toString('utf8');
-      const mark = { index: readU64(slot, 4), term: readU64(slot, 12) };
-      ledger.slots.set(id, { at, mark, written: mark });
+      const read = readSlot(buf, at);
+      if (read === null) ledger.free.push(at);
+      else ledger.slots.set(read.group, { at, mark: read.mark, written: read.mark });
     }
     return ledger;
   }
 
-  /** Marks recorded but not yet durable (the window in which a disk that loses synced entries cannot be caught). */
+  /** Marks recorded but not yet durable (what a node that stops now may lose of its marks). */
   hasUnwrittenMarks(): boolean {
-    return this.dirty.size > 0 || this.flushing !== null;
+    return this.dirty.size > 0 || this.writing !== null;
   }
 
   /** The mark of `group`'s log, or null if it has none. */
@@ -105,13 +111,29 @@ export class SyncLedger {
     return this.slots.get(group)?.mark ?? null;
   }
 
-  /** `group`'s log was durable up to `mark` after the sync that just completed; written soon. */
+  /**
+   * `group`'s log was durable up to `mark` after the sync that just completed. Written with the
+   * next durable(), or at the end of this turn of the event loop if no one asks.
+   */
   record(group: string, mark: SyncMark): void {
     const slot = this.slot(group, mark);
     if (slot.mark.index === mark.index && slot.mark.term === mark.term && slot.written !== null) return;
     slot.mark = mark;
     this.dirty.add(group);
-    if (this.flushing === null && !this.closed) this.flushing = this.flush();
+    this.recorded++;
+    if (this.writing === null && !this.closed) this.clock.soon(() => this.startWriting());
+  }
+
+  /**
+   * Resolves once every mark recorded before the call is on disk (written and fdatasynced); rejects
+   * if writing them failed (they stay pending, and are tried again with the next write).
+   */
+  durable(): Promise<void> {
+    if (this.covered >= this.recorded) return Promise.resolve();
+    if (this.closed) return Promise.reject(new Error(`the sync ledger ${this.file} is closed`));
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ recorded: this.recorded, resolve, reject }));
+    this.startWriting();
+    return done;
   }
 
   /**
@@ -121,7 +143,7 @@ export class SyncLedger {
   async lower(group: string, mark: SyncMark): Promise<void> {
     const slot = this.slots.get(group);
     if (slot === undefined || slot.mark.index <= mark.index) return;
-    while (this.flushing !== null) await this.flushing;
+    while (this.writing !== null) await this.writing;
     slot.mark = mark;
     this.writeSlot(group, slot);
     this.fs.fdatasyncSync(this.fd);
@@ -139,12 +161,14 @@ export class SyncLedger {
 
   /** Writes what is pending and closes the file. */
   async close(): Promise<void> {
-    while (this.flushing !== null) await this.flushing;
+    while (this.writing !== null) await this.writing;
     this.closed = true;
     for (const group of this.dirty) this.writeSlot(group, this.slots.get(group)!);
     this.dirty.clear();
     this.fs.fdatasyncSync(this.fd);
     this.fs.closeSync(this.fd);
+    this.covered = this.recorded;
+    this.settle(null);
   }
 
   private slot(group: string, mark: SyncMark): Slot {
@@ -164,43 +188,76 @@ export class SyncLedger {
     return at;
   }
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.dirty.size > 0 && !this.closed) {
-        const wait = this.lastFlushAt + FLUSH_GAP_MS - this.clock.now();
-        if (wait > 0) await sleep(this.clock, wait);
-        if (this.closed) break;
-        this.lastFlushAt = this.clock.now();
-        const groups = [...this.dirty];
-        this.dirty.clear();
-        try {
-          const written: [Slot, SyncMark][] = [];
-          for (const group of groups) {
-            const slot = this.slots.get(group);
-            if (slot === undefined) continue;
-            await this.fs.write(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
-            written.push([slot, slot.mark]);
-          }
-          await this.fs.fdatasync(this.fd);
-          for (const [slot, mark] of written) slot.written = mark;
-          this.problem = null;
-        } catch (err) {
-          // A mark not written leaves the older one: a restart then checks the log against less
-          // than it holds, which is safe. The marks are tried again with the next record().
-          for (const group of groups) if (this.slots.has(group)) this.dirty.add(group);
-          this.problem = `writing ${this.file} failed: ${(err as Error).message}`;
-          break;
+  private startWriting(): void {
+    if (this.writing !== null || this.closed || this.dirty.size === 0) return;
+    this.writing = this.writeLoop().finally(() => {
+      this.writing = null;
+    });
+  }
+
+  /** Writes the dirty marks, one write per slot and one fdatasync for all, until none is left. */
+  private async writeLoop(): Promise<void> {
+    while (this.dirty.size > 0 && !this.closed) {
+      const upTo = this.recorded;
+      const groups = [...this.dirty];
+      this.dirty.clear();
+      try {
+        const written: [Slot, SyncMark][] = [];
+        for (const group of groups) {
+          const slot = this.slots.get(group);
+          if (slot === undefined) continue;
+          await this.fs.write(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
+          written.push([slot, slot.mark]);
         }
+        await this.fs.fdatasync(this.fd);
+        for (const [slot, mark] of written) slot.written = mark;
+        this.covered = Math.max(this.covered, upTo);
+        this.problem = null;
+        this.settle(null);
+      } catch (err) {
+        // A mark not written leaves the older one: a restart then checks the log against less
+        // than it holds, which is safe; but what it was to cover cannot be acknowledged yet, so
+        // every waiter is told. The marks are tried again with the next write.
+        for (const group of groups) if (this.slots.has(group)) this.dirty.add(group);
+        this.problem = `writing ${this.file} failed: ${(err as Error).message}`;
+        this.settle(new Error(this.problem));
+        return;
       }
-    } finally {
-      this.flushing = null;
     }
+  }
+
+  /** Resolves the waiters the marks on disk now cover; with `err`, rejects every waiter. */
+  private settle(err: Error | null): void {
+    const left: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (err !== null) w.reject(err);
+      else if (w.recorded <= this.covered) w.resolve();
+      else left.push(w);
+    }
+    this.waiters = left;
   }
 
   private writeSlot(group: string, slot: Slot): void {
     this.fs.writeSync(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
     slot.written = slot.mark;
   }
+}
+
+/** The marks a ledger file's bytes hold, by group (a slot that fails its checksum holds none). */
+export function readMarks(buf: Uint8Array): Map<string, SyncMark> {
+  const marks = new Map<string, SyncMark>();
+  for (let at = 0; at + SLOT_BYTES <= buf.length; at += SLOT_BYTES) {
+    const read = readSlot(buf, at);
+    if (read !== null) marks.set(read.group, read.mark);
+  }
+  return marks;
+}
+
+function readSlot(buf: Uint8Array, at: number): { group: string; mark: SyncMark } | null {
+  const slot = Buffer.from(buf.buffer, buf.byteOffset + at, SLOT_BYTES);
+  const idLen = slot[20]!;
+  if (idLen === 0 || idLen > ID_BYTES_MAX || crc32c(slot, 4, SLOT_BYTES) !== slot.readUInt32BE(0)) return null;
+  return { group: slot.subarray(21, 21 + idLen).toString('utf8'), mark: { index: readU64(slot, 4), term: readU64(slot, 12) } };
 }
 
 function encodeSlot(group: string, mark: SyncMark): Buffer {

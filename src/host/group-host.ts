@@ -254,15 +254,29 @@ export class GroupHost {
         }
       }
       if (this.o.syncMode === 'fsync') {
-        const syncing = work.filter((w) => w.rd.mustSync && w.g.failed === null);
+        const syncing = work.filter((w) => w.g.failed === null && w.g.mustSync(w.rd));
         this.stats.syncs += syncing.length;
         const s0 = this.o.clock.elapsed();
+        const synced: RaftGroup[] = [];
         await Promise.all(
           syncing.map(async (w) => {
             try {
-              if (await this.durability.makeDurable(w.g)) w.g.synced(w.rd);
+              if (await this.durability.makeDurable(w.g)) synced.push(w.g);
             } catch (err) {
               w.g.fail(err);
+            }
+          }),
+        );
+        // Acknowledging an entry (a follower's answer, a leader counting its own) waits for a
+        // durable ledger mark that covers it, so a disk that later loses a synced tail is caught
+        // on the next start (storage/sync-ledger.ts). One write of the ledger covers the round.
+        for (const g of synced) g.synced();
+        await Promise.all(
+          synced.map(async (g) => {
+            try {
+              await g.marksDurable();
+            } catch (err) {
+              g.fail(err);
             }
           }),
         );

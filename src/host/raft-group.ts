@@ -122,11 +122,31 @@ export class RaftGroup {
     if (rd.entries.length > 0) this.log.append(rd.entries);
   }
 
-  /** The log's sync after `rd` completed: its end is durable now (storage/sync-ledger.ts). */
-  synced(rd: Ready): void {
-    const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined) this.ledger.record(this.id, { index: last.index, term: last.term });
-    else if (rd.snapshot !== null) this.ledger.record(this.id, { index: rd.snapshot.index, term: rd.snapshot.term });
+  /**
+   * Whether the host must make this Ready's writes durable before its messages go: when it
+   * writes, and once after opening (what the log read back may be a killed process's unsynced
+   * writes, and has no mark yet).
+   */
+  mustSync(rd: Ready): boolean {
+    return rd.mustSync || !this.syncedSinceOpen;
+  }
+
+  private syncedSinceOpen = false;
+
+  /**
+   * The log's sync completed: all of it is durable now, and the ledger records its end
+   * (storage/sync-ledger.ts). The host then waits for marksDurable() before acknowledging.
+   */
+  synced(): void {
+    this.syncedSinceOpen = true;
+    const last = this.log.lastIndex();
+    if (last === 0) return;
+    this.ledger.record(this.id, { index: last, term: this.log.term(last) });
+  }
+
+  /** Resolves once the ledger holds every mark recorded so far on disk; rejects if it could not write them. */
+  marksDurable(): Promise<void> {
+    return this.ledger.durable();
   }
 
   /** After the sync: hands out what is now durable, applies committed entries, advances. */

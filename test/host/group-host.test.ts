@@ -5,9 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../raft/random.js';
 import { CorruptLogError } from '../../storage/errors.js';
-import { SyncLedger } from '../../storage/sync-ledger.js';
+import { SYNC_LEDGER_FILE, SyncLedger, readMarks } from '../../storage/sync-ledger.js';
 import { GroupHost } from '../../src/host/group-host.js';
 import { RaftGroup, type GroupStateMachine } from '../../src/host/raft-group.js';
+import type { Entry, Message } from '../../raft/types.js';
 import { openReplica } from '../../src/host/replica-trust.js';
 import { quiet } from '../partition/harness.js';
 import { SimFs } from '../sim/sim-fs.js';
@@ -54,5 +55,84 @@ describe('the group host', () => {
     expect(b.failed).toBeNull();
     expect(b.raft.committed).toBeGreaterThanOrEqual(2);
     await host.stop();
+  });
+});
+
+/** Two nodes, each with its own simulated disk, ledger and host, hosting group `g` as its two voters. */
+function pair(): { world: World; nodes: { id: string; disk: SimFs; host: GroupHost; group: RaftGroup }[]; sent: (cb: (from: string, m: Message) => void) => void } {
+  const world = new World();
+  let onSend: (from: string, m: Message) => void = () => undefined;
+  const nodes: { id: string; disk: SimFs; host: GroupHost; group: RaftGroup }[] = [];
+  for (const [n, id] of ['n1', 'n2'].entries()) {
+    const life = new Life();
+    const random = seededRandom(10 + n);
+    // Disk calls settle after 0.2-2 ms, as in the host simulation.
+    const disk = new SimFs({ schedule: (fn) => world.after(0.2 + random() * 1.8, fn, life), random });
+    const clock = world.clock(life);
+    const root = `/${id}`;
+    disk.mkdirSync(root, { recursive: true });
+    const ledger = SyncLedger.open(root, disk, clock);
+    const send = (group: string, m: Message): void => {
+      onSend(id, m);
+      world.after(0.5 + random(), () => nodes.find((x) => x.id === m.to)?.host.step(group, m));
+    };
+    const host = new GroupHost({ tickMs: 10, syncMode: 'fsync', syncIntervalMs: 100, logger: quiet, clock, send });
+    const dir = `${root}/g`;
+    const { log, hardState } = openReplica({ group: 'g', name: 'g', dir, fs: disk, log: { dir: `${dir}/log`, recordBatches: false }, ledger, fresh: 'voter', random: seededRandom(20 + n), logger: quiet });
+    const group = new RaftGroup({ id: 'g', self: id, voters: ['n1', 'n2'], dir, fs: disk, log, hardState, ledger, applied: 0, limits: { electionTicks: 10, heartbeatTicks: 2 }, random: seededRandom(30 + n), logger: quiet });
+    group.sm = inert;
+    host.add(group);
+    nodes.push({ id, disk, host, group });
+  }
+  return { world, nodes, sent: (cb) => (onSend = cb) };
+}
+
+/** How far `node`'s ledger on disk, as a power loss would leave it, says group g's log was synced. */
+function durableMark(disk: SimFs, node: string): number {
+  return readMarks(disk.durableBytes(`/${node}/${SYNC_LEDGER_FILE}`)).get('g')?.index ?? 0;
+}
+
+describe('acknowledgements and the sync ledger', () => {
+  it('a replica acknowledges an entry, to its leader or by counting it itself, only once its ledger holds the entry durably', async () => {
+    // Before: the ledger wrote its marks in the background, up to FLUSH_GAP_MS after the log's
+    // sync, while the acknowledgements went at once. A disk that then lost the synced tail of the
+    // log lost acknowledged entries with no mark to tell, and the replica voted on the shorter log.
+    const { world, nodes, sent } = pair();
+    const wrong: string[] = [];
+    sent((from, m) => {
+      if (m.type !== 'appendResp' || m.reject) return;
+      const disk = nodes.find((x) => x.id === from)!.disk;
+      const marked = durableMark(disk, from);
+      if (marked < m.index) wrong.push(`${from} acknowledged index ${m.index} with a durable mark at ${marked}`);
+    });
+    for (const n of nodes) {
+      n.group.sm = {
+        ...inert,
+        apply: (entries: readonly Entry[]) => {
+          // A leader applies what it counted itself for; a follower what it acknowledged.
+          const last = entries[entries.length - 1]!.index;
+          const marked = durableMark(n.disk, n.id);
+          if (marked < last) wrong.push(`${n.id} applied up to ${last} with a durable mark at ${marked}`);
+        },
+      };
+      n.host.start();
+    }
+    const leader = (): RaftGroup | undefined => nodes.find((n) => n.group.raft.role === 'leader')?.group;
+    await world.run(() => leader() !== undefined, () => undefined);
+    let proposed = 0;
+    await world.run(
+      () => proposed >= 200 || world.now > 5000,
+      () => {
+        const l = leader();
+        if (l !== undefined && world.now > proposed) {
+          l.raft.propose([Buffer.from(`e${proposed++}`)]);
+          l.wake();
+        }
+      },
+    );
+    await world.run(() => world.now > 6000, () => undefined);
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(Math.min(...nodes.map((n) => n.group.raft.committed))).toBeGreaterThan(150);
+    for (const n of nodes) await n.host.stop();
   });
 });

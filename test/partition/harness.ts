@@ -47,7 +47,8 @@ export async function soloPartition(o: { producerIdExpirationMs?: number; clock?
     const rd = group.raft.ready();
     await group.persist(rd);
     await log.sync();
-    group.synced(rd);
+    group.synced();
+    await group.marksDurable();
     await group.finish(rd);
   };
   const drive = async (): Promise<void> => {

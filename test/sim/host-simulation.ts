@@ -54,6 +54,8 @@ const ELECTION_MS = TICK_MS * LIMITS.electionTicks;
 /** The simulated disk's root: a path no real disk has, so a call that missed the simulated file system fails loudly. */
 const ROOT = '/proc/raftlog-sim';
 const TOPIC = 't';
+/** A cut of a log's newest entries takes at most this many bytes off its last segment. */
+const TAIL_CUT_BYTES_MAX = 4096;
 
 /** Ways to break the shell on purpose; the simulator must catch each. */
 /**
@@ -357,15 +359,12 @@ export class HostSimulation {
     node.host = null;
     node.partitions.clear();
     node.wasLeader.clear();
-    // Synced entries that the ledger has not yet recorded durably are lost undetectably if the
-    // disk loses them (its FLUSH_GAP_MS window): the simulated disk loses synced data only outside it.
-    const marksWritten = node.ledger?.hasUnwrittenMarks() === false;
     node.ledger = null;
     node.fs = null;
     node.clock = null;
     if (how === 'power') node.disk.crash();
     else node.disk.closeAll();
-    const damage = this.damageFor(node, marksWritten);
+    const damage = this.damageFor(node);
     if (damage !== null) this.damage(node, damage);
     if (this.random() < 0.5) {
       for (const other of this.nodes) {
@@ -393,10 +392,10 @@ export class HostSimulation {
    * Whether this crash also costs the node synced data: only while every other node holds what it
    * acknowledged (none is rejoining), or no majority could keep an acknowledged write.
    */
-  private damageFor(node: SimNode, marksWritten: boolean): 'wipe' | 'cut' | 'hardState' | null {
+  private damageFor(node: SimNode): 'wipe' | 'cut' | 'hardState' | null {
     const r = this.random();
     if (r >= 0.2 || !this.othersWhole(node)) return null;
-    return r < 0.07 ? 'wipe' : r < 0.14 ? (marksWritten ? 'cut' : null) : 'hardState';
+    return r < 0.07 ? 'wipe' : r < 0.14 ? 'cut' : 'hardState';
   }
 
   /** Every other node is up and none of its replicas is rejoining: this one may lose data without a majority losing it. */
@@ -420,11 +419,15 @@ export class HostSimulation {
     }
     const files = node.disk.allFiles().map(([p]) => p);
     if (kind === 'cut') {
+      // Half the cuts take only the newest entries of a log's last segment: what was synced just
+      // before the crash, the entries a replica acknowledged last.
       const logs = files.filter((p) => p.endsWith('.log'));
-      const file = logs[Math.floor(this.random() * logs.length)];
+      const tail = this.random() < 0.5;
+      const pool = tail ? logs.filter((p) => !logs.some((q) => path.posix.dirname(q) === path.posix.dirname(p) && q > p)) : logs;
+      const file = pool[Math.floor(this.random() * pool.length)];
       if (file === undefined) return;
       const size = node.disk.size(file);
-      const to = Math.floor(this.random() * size);
+      const to = tail ? Math.max(0, size - 1 - Math.floor(this.random() * TAIL_CUT_BYTES_MAX)) : Math.floor(this.random() * size);
       node.disk.truncateFile(file, to);
       this.log(`${node.id}'s disk lost the end of ${file} (${size} -> ${to} bytes)`);
     } else {

@@ -230,6 +230,11 @@ export class SimFs implements FileSystem {
     return out;
   }
 
+  /** What a crash keeps of a file for certain: its bytes as of its last sync (for tests). */
+  durableBytes(file: string): Uint8Array {
+    return this.lookupFile(file).durable.view().slice();
+  }
+
   /** The size of a file (what reads see). */
   size(file: string): number {
     return this.lookupFile(file).data.length;
