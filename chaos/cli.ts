@@ -115,7 +115,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
       log: say,
     });
     process.stdout.write(`${result.reportText}\n`);
-    say(`${dir}: ${result.report.verdict} in ${(result.durationMs / 1000).toFixed(0)} s (report.txt, report.json, chart.png, history.jsonl, replicas.json); rerun with --seed ${seed}`);
+    say(`${dir}: ${result.report.verdict} in ${(result.durationMs / 1000).toFixed(0)} s (report.txt, report.json, chart.svg, history.jsonl, replicas.json); rerun with --seed ${seed}`);
     switch (result.report.verdict) {
       case 'valid':
         return ExitCode.Valid;

@@ -18,7 +18,7 @@
  *     replicas.json   each replica's committed log (chaos/checker/checks/replicas.ts)
  *     report.txt      the checker's report, for people
  *     report.json     the checker's report, the run's options, faults, notes and timings
- *     chart.png       throughput and latency over time, fault windows shaded
+ *     chart.svg       throughput and latency over time, fault windows shaded
  *     cluster/        the nodes' logs (n1.log, ...) and, with keepData, their data folders
  */
 import fs from 'node:fs';
@@ -277,7 +277,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   fs.writeFileSync(path.join(o.dir, 'report.txt'), `${reportText}\n`);
   const series = timeSeries(parsed.events);
   const windows = faults.map((f) => ({ kind: f.kind, startSec: (f.startNs - series.originNs) / 1e9, endSec: ((f.endNs ?? f.startNs) - series.originNs) / 1e9 }));
-  fs.writeFileSync(path.join(o.dir, 'chart.png'), drawChart(series, windows, title).toPng());
+  fs.writeFileSync(path.join(o.dir, 'chart.svg'), drawChart(series, windows, title).toString());
   const durationMs = Date.now() - started;
   fs.writeFileSync(
     path.join(o.dir, 'report.json'),

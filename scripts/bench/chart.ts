@@ -1,10 +1,11 @@
 /**
- * The benchmark's picture: grouped bar charts, one panel per question (throughput of 1 KB and of
- * 100 B records per producer count, end-to-end latency percentiles per offered load, failover
- * times), one bar per system in every group, drawn with the chaos chart's canvas (chaos/plot).
+ * The benchmark's picture, as SVG: grouped bar charts, one panel per question (throughput of 1 KB
+ * and of 100 B records per producer count, end-to-end latency percentiles per offered load,
+ * failover times), one bar per system in every group, written with the chaos chart's SVG writer
+ * (chaos/plot). Each panel's bars of one system are a group titled `<panel title>: <system>`.
  */
 import { niceCeil } from '../../chaos/plot/chart.js';
-import { Canvas, type Rgb } from '../../chaos/plot/raster.js';
+import { Svg, textWidth, type Colour } from '../../chaos/plot/svg.js';
 
 export interface BarSeries {
   readonly label: string;
@@ -27,73 +28,72 @@ const TOP = 60;
 const GAP = 70;
 const LEFT = 90;
 const RIGHT = 30;
-const INK: Rgb = [40, 40, 40];
-const GRID: Rgb = [225, 225, 225];
-const PALETTE: readonly Rgb[] = [
-  [31, 119, 180],
-  [120, 180, 230],
-  [255, 127, 14],
-  [44, 160, 44],
-  [148, 103, 189],
-];
+const TITLE_SIZE = 18;
+const BAR_W_MAX = 60;
+const INK: Colour = '#282828';
+const GRID: Colour = '#e1e1e1';
+const MISSING: Colour = '#a0a0a0';
+const PALETTE: readonly Colour[] = ['#1f77b4', '#78b4e6', '#ff7f0e', '#2ca02c', '#9467bd'];
 
-export function drawBars(title: string, panels: readonly BarPanel[]): Canvas {
+export function drawBars(title: string, panels: readonly BarPanel[]): Svg {
   const height = TOP + panels.length * (PANEL_H + GAP) + 40;
-  const c = new Canvas(WIDTH, height);
-  c.text(LEFT, 18, title, INK, 2);
+  const c = new Svg(WIDTH, height);
+  c.text(LEFT, 30, title, { colour: INK, size: TITLE_SIZE, bold: true });
   // One legend for every panel: the systems, by series position.
   const labels = [...new Set(panels.flatMap((p) => p.series.map((s) => s.label)))];
   let lx = LEFT;
   for (const [i, l] of labels.entries()) {
-    c.fillRect(lx, 42, 16, 9, PALETTE[i % PALETTE.length]!);
-    lx += 22;
-    lx += c.text(lx, 43, l, INK) + 24;
+    c.rect(lx, 42, 16, 9, PALETTE[i % PALETTE.length]!);
+    c.text(lx + 22, 51, l, { colour: INK });
+    lx += 22 + textWidth(l) + 24;
   }
   panels.forEach((p, i) => drawPanel(c, p, TOP + 20 + i * (PANEL_H + GAP), labels));
   return c;
 }
 
-function drawPanel(c: Canvas, p: BarPanel, top: number, labels: readonly string[]): void {
+function drawPanel(c: Svg, p: BarPanel, top: number, labels: readonly string[]): void {
   const plotW = WIDTH - LEFT - RIGHT;
+  const bottom = top + PANEL_H;
   const values = p.series.flatMap((s) => s.values.filter((v): v is number => v !== null && Number.isFinite(v)));
   const max = Math.max(...values, p.log === true ? 10 : 1);
-  c.text(LEFT, top - 14, `${p.title} (${p.unit})`, INK);
+  c.text(LEFT, top - 8, `${p.title} (${p.unit})`, { colour: INK });
   let y: (v: number) => number;
   if (p.log === true) {
     const decades = Math.max(1, Math.ceil(Math.log10(max)));
-    y = (v) => top + PANEL_H - (Math.log10(Math.max(1, v)) / decades) * PANEL_H;
+    y = (v) => bottom - (Math.log10(Math.max(1, v)) / decades) * PANEL_H;
     for (let d = 0; d <= decades; d++) grid(c, y(10 ** d), fmt(10 ** d), plotW);
   } else {
     const ceil = niceCeil(max);
-    y = (v) => top + PANEL_H - (v / ceil) * PANEL_H;
+    y = (v) => bottom - (v / ceil) * PANEL_H;
     for (let k = 0; k <= 4; k++) grid(c, y((ceil * k) / 4), fmt((ceil * k) / 4), plotW);
   }
   const groupW = plotW / p.groups.length;
-  const barW = Math.min(60, (groupW * 0.8) / Math.max(1, p.series.length));
-  p.groups.forEach((g, gi) => {
-    const x0 = LEFT + gi * groupW + (groupW - barW * p.series.length) / 2;
-    p.series.forEach((s, si) => {
-      const v = s.values[gi];
-      const colour = PALETTE[labels.indexOf(s.label) % PALETTE.length]!;
-      const x = x0 + si * barW;
-      if (v === null || v === undefined || !Number.isFinite(v)) {
-        c.text(x + 2, top + PANEL_H - 12, 'n/a', GRID);
-        return;
-      }
-      const yy = y(v);
-      c.fillRect(x + 2, yy, barW - 4, top + PANEL_H - yy, colour);
-      const t = fmt(v);
-      c.text(x + barW / 2 - Canvas.textWidth(t) / 2, yy - 10, t, INK);
+  const barW = Math.min(BAR_W_MAX, (groupW * 0.8) / Math.max(1, p.series.length));
+  const groupX = (gi: number): number => LEFT + gi * groupW + (groupW - barW * p.series.length) / 2;
+  p.series.forEach((s, si) => {
+    const colour = PALETTE[labels.indexOf(s.label) % PALETTE.length]!;
+    c.group(`${p.title}: ${s.label}`, () => {
+      p.groups.forEach((_, gi) => {
+        const v = s.values[gi];
+        const x = groupX(gi) + si * barW;
+        if (v === null || v === undefined || !Number.isFinite(v)) {
+          c.text(x + barW / 2, bottom - 4, 'n/a', { colour: MISSING, anchor: 'middle' });
+          return;
+        }
+        const yy = y(v);
+        c.rect(x + 2, yy, barW - 4, bottom - yy, colour);
+        c.text(x + barW / 2, yy - 4, fmt(v), { colour: INK, anchor: 'middle' });
+      });
     });
-    c.text(LEFT + gi * groupW + groupW / 2 - Canvas.textWidth(g) / 2, top + PANEL_H + 8, g, INK);
   });
-  c.line(LEFT, top, LEFT, top + PANEL_H, INK);
-  c.line(LEFT, top + PANEL_H, LEFT + plotW, top + PANEL_H, INK);
+  p.groups.forEach((g, gi) => c.text(LEFT + gi * groupW + groupW / 2, bottom + 18, g, { colour: INK, anchor: 'middle' }));
+  c.line(LEFT, top, LEFT, bottom, INK);
+  c.line(LEFT, bottom, LEFT + plotW, bottom, INK);
 }
 
-function grid(c: Canvas, y: number, label: string, plotW: number): void {
+function grid(c: Svg, y: number, label: string, plotW: number): void {
   c.line(LEFT, y, LEFT + plotW, y, GRID);
-  c.text(LEFT - 6 - Canvas.textWidth(label), y - 3, label, INK);
+  c.text(LEFT - 6, y + 4, label, { colour: INK, anchor: 'end' });
 }
 
 function fmt(v: number): string {

@@ -19,7 +19,7 @@
  * The quick version (the default) finishes within about 5 minutes: 5 s warm-ups, 3 throughput
  * rounds of 1 s, 5 latency rounds of 1 s, 20 raftlog leader kills but 8 NATS ones (each NATS
  * failover takes seconds); --full has 5 throughput rounds of 2 s and 20 latency rounds after 15 s
- * warm-ups, and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.png into the output
+ * warm-ups, and kills 30 leaders of each. Both print Markdown tables, write results.json and chart.svg into the output
  * folder, and end with one JSON line of headline figures and ratios.
  */
 import { execFileSync } from 'node:child_process';
@@ -85,7 +85,7 @@ const opts = new Command()
   .name('npm run bench --')
   .description('raftlog beside NATS JetStream: throughput, end-to-end latency and failover, on this machine')
   .option('--full', 'the complete benchmark (longer windows, more kills) instead of the ~5 minute one')
-  .option('--out <dir>', 'where results.json and chart.png go (default: runs/bench-<time>)')
+  .option('--out <dir>', 'where results.json and chart.svg go (default: runs/bench-<time>)')
   .option('--no-nats', 'measure raftlog alone')
   .option('--profile', 'run raftlog nodes under node --cpu-prof; profiles go to <out>/profiles')
   .parse()
@@ -238,8 +238,8 @@ async function main(): Promise<void> {
     durationSec: Math.round((performance.now() - started) / 1000),
   };
   fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(json, null, 1)}\n`);
-  fs.writeFileSync(path.join(out, 'chart.png'), chart(results, mode).toPng());
-  say(`wrote ${path.join(out, 'results.json')} and ${path.join(out, 'chart.png')}`);
+  fs.writeFileSync(path.join(out, 'chart.svg'), chart(results, mode).toString());
+  say(`wrote ${path.join(out, 'results.json')} and ${path.join(out, 'chart.svg')}`);
   process.stdout.write(`${JSON.stringify(report.headline)}\n`);
 }
 

@@ -1,12 +1,11 @@
 /**
  * The chaos harness's parts, without a cluster: network cut plans, what the nemesis does to a
  * stopped node's files (tail corruption, power loss), replica reading, error classification, the
- * sync tracker preload, time series and the PNG encoder.
+ * sync tracker preload, time series and the run's SVG chart.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inflateSync } from 'node:zlib';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../raft/random.js';
@@ -21,12 +20,13 @@ import type { HistoryEvent } from '../../chaos/checker/history.js';
 import { corruptTail, lastFrame, loseUnsynced, partitionDirs } from '../../chaos/disk.js';
 import { cutLinks, dropsFor } from '../../chaos/net.js';
 import { classify } from '../../chaos/outcome.js';
-import { glyph, GLYPH_HEIGHT, GLYPH_WIDTH } from '../../chaos/plot/font.js';
-import { encodePng } from '../../chaos/plot/png.js';
+import { drawChart, FAULT_COLOURS, niceCeil, SERIES } from '../../chaos/plot/chart.js';
+import { escapeXml } from '../../chaos/plot/svg.js';
 import { readReplica } from '../../chaos/replicas.js';
-import { timeSeries } from '../../chaos/stats.js';
+import { timeSeries, type Bucket, type Series } from '../../chaos/stats.js';
 import { repoRoot } from '../../chaos/cluster.js';
 import { tempDir } from '../storage/log-fixtures.js';
+import { findAll, groupTitled, parseXml, polylinePoints, type XmlElement } from '../helpers/svg.js';
 
 describe('network partitions', () => {
   it('an isolated node is cut both ways from every other node', () => {
@@ -190,7 +190,7 @@ describe('the sync tracker', () => {
   });
 });
 
-describe('time series and pictures', () => {
+describe('time series', () => {
   it('buckets completions by second, with send latency percentiles', () => {
     const e = (index: number, ms: number, process: number, type: HistoryEvent['type'], f: HistoryEvent['f']): HistoryEvent => ({ index, time: ms * 1e6, process, type, f, value: null });
     const s = timeSeries([e(0, 0, 0, 'invoke', 'send'), e(1, 20, 0, 'ok', 'send'), e(2, 1500, 1, 'invoke', 'poll'), e(3, 1600, 1, 'info', 'poll')]);
@@ -199,21 +199,82 @@ describe('time series and pictures', () => {
     expect(s.buckets[1]).toMatchObject({ okSend: 0, unknown: 1, sendP50Ms: null });
   });
 
-  it('encodes a PNG whose pixels inflate back to the image', () => {
-    const rgb = Uint8Array.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]);
-    const png = encodePng(2, 2, rgb);
-    expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
-    expect(png.readUInt32BE(16)).toBe(2);
-    const idat = png.indexOf('IDAT');
-    const raw = inflateSync(png.subarray(idat + 4, idat + 4 + png.readUInt32BE(idat - 4)));
-    expect([...raw]).toEqual([0, ...rgb.subarray(0, 6), 0, ...rgb.subarray(6)]);
+  it('rounds axis tops up to 1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten', () => {
+    expect([1, 7, 8, 9, 11, 101, 151, 249, 2001, 7999].map(niceCeil)).toEqual([1, 8, 8, 10, 15, 150, 200, 250, 2500, 8000]);
+  });
+});
+
+describe("the run's chart (SVG)", () => {
+  /** Ten one-second buckets: sends 0..7 per second, polls 1 per second, p50 missing at 4 and 6. */
+  function series(): Series {
+    const buckets: Bucket[] = Array.from({ length: 10 }, (_, i) => ({
+      t: i,
+      okSend: Math.min(i, 7),
+      okPoll: 1,
+      okOther: 0,
+      failed: i === 2 ? 1 : 0,
+      unknown: 0,
+      sendP50Ms: i === 4 || i === 6 ? null : 5 + i,
+      sendP99Ms: i === 4 || i === 6 ? null : 50 + i,
+    }));
+    return { bucketSec: 1, buckets, durationSec: 10, originNs: 0 };
+  }
+  const texts = (e: XmlElement): string[] => findAll(e, (x) => x.name === 'text').map((t) => t.text);
+
+  it('is one well-formed SVG document with a line per series, one point per bucket', () => {
+    const doc = drawChart(series(), [], 'run').toString();
+    const svg = parseXml(doc);
+    expect(svg.name).toBe('svg');
+    expect(svg.attrs).toMatchObject({ xmlns: 'http://www.w3.org/2000/svg', width: '1400', height: '820' });
+    for (const name of [SERIES.okSend, SERIES.okPoll, SERIES.bad]) {
+      const lines = findAll(groupTitled(svg, name), (x) => x.name === 'polyline');
+      expect(lines.length, name).toBe(1);
+      expect(polylinePoints(lines[0]!).length, name).toBe(10);
+    }
+    // Sends rise with time, so their line climbs (smaller y) from left to right until it flattens at 7/s.
+    const sends = polylinePoints(findAll(groupTitled(svg, SERIES.okSend), (x) => x.name === 'polyline')[0]!);
+    for (let i = 1; i < 8; i++) expect(sends[i]![1]).toBeLessThan(sends[i - 1]![1]);
+    expect(sends[9]![1]).toBe(sends[7]![1]);
+    expect(sends.map((p) => p[0])).toEqual([...sends.map((p) => p[0])].sort((a, b) => a - b));
   });
 
-  it('draws every glyph of the font in a 5-wide cell', () => {
-    for (const ch of 'abcdefghijklmnopqrstuvwxyz0123456789 .,:/-%()[]_+=<>|#?') {
-      const g = glyph(ch);
-      expect(g.length, ch).toBe(GLYPH_HEIGHT);
-      for (const row of g) expect(row.length, ch).toBe(GLYPH_WIDTH);
-    }
+  it('breaks a latency line where a bucket had no successful send, and shows a point alone as a dot', () => {
+    const svg = parseXml(drawChart(series(), [], 'run').toString());
+    const p50 = groupTitled(svg, SERIES.sendP50);
+    expect(findAll(p50, (x) => x.name === 'polyline').map((l) => polylinePoints(l).length)).toEqual([4, 3]);
+    expect(findAll(p50, (x) => x.name === 'circle')).toHaveLength(1);
+  });
+
+  it("labels the throughput axis in quarters of niceCeil of the busiest bucket's rate", () => {
+    const labels = texts(parseXml(drawChart(series(), [], 'run').toString()));
+    // The busiest rate is 7 sends/s: the axis tops out at niceCeil(7) = 8.
+    for (const tick of ['0', '2', '4', '6', '8']) expect(labels).toContain(tick);
+    expect(labels).not.toContain('10');
+    // Latency: p99 up to 59 ms, two decades at least.
+    for (const tick of ['1ms', '10ms', '100ms']) expect(labels).toContain(tick);
+    // Time: every second of the ten.
+    for (let s = 0; s <= 10; s++) expect(labels).toContain(`${s}s`);
+  });
+
+  it('shades each fault window across both panels in its kind\'s colour, over its share of the time axis', () => {
+    const svg = parseXml(drawChart(series(), [{ kind: 'kill', startSec: 2, endSec: 4 }, { kind: 'pause', startSec: 5, endSec: 10 }], 'run').toString());
+    const kill = findAll(groupTitled(svg, 'kill 2-4 s'), (x) => x.name === 'rect');
+    const pause = findAll(groupTitled(svg, 'pause 5-10 s'), (x) => x.name === 'rect');
+    expect(kill).toHaveLength(2);
+    expect(kill.map((r) => r.attrs.fill)).toEqual([FAULT_COLOURS.kill, FAULT_COLOURS.kill]);
+    expect(kill[0]!.attrs.y).not.toBe(kill[1]!.attrs.y);
+    expect(Number(pause[0]!.attrs.width)).toBeCloseTo(Number(kill[0]!.attrs.width) * 2.5, 0);
+    expect(Number(pause[0]!.attrs.x) + Number(pause[0]!.attrs.width)).toBeCloseTo(1400 - 30, 0);
+  });
+
+  it('escapes markup in the title and labels, and replaces characters XML cannot hold', () => {
+    const title = 'topic <a&b> "quoted" \'x\'\u0001';
+    const doc = drawChart(series(), [{ kind: 'odd<&>kind', startSec: 0, endSec: 9 }], title).toString();
+    expect(doc).toContain('topic &lt;a&amp;b&gt; &quot;quoted&quot; &apos;x&apos;\ufffd');
+    expect(doc).not.toContain('<a&b>');
+    const svg = parseXml(doc);
+    expect(texts(svg)).toContain('topic <a&b> "quoted" \'x\'\ufffd');
+    expect(texts(groupTitled(svg, 'odd<&>kind 0-9 s'))).toEqual(['odd<&>kind']);
+    expect(escapeXml('\ud83d\ude00 \ud83d')).toBe('\ud83d\ude00 \ufffd');
   });
 });
