@@ -334,7 +334,8 @@ export class Consumer {
       const versions = parts.map((a) => a.version);
       const run = this.runs;
       const partitions = parts.map((a) => ({ topic: a.topic, partition: a.partition, offset: a.next ?? 0, maxBytes: this.maxBytesPerPartition }));
-      this.cluster
+      // Cannot reject: a failed request becomes a 'failure' outcome, which the loop handles.
+      void this.cluster
         .request(address, { type: 'fetch', maxWaitMs: this.maxWaitMs, minBytes: this.minBytes, maxBytes: this.maxBytes, partitions }, this.maxWaitMs + this.requestTimeoutMs)
         .then(
           (response): FetchOutcome => ({ kind: 'response', address, parts, versions, response }),

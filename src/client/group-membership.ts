@@ -28,7 +28,6 @@ export function checkGroupOptions(opts: { groupId: unknown; sessionTimeout?: num
   const id = opts.groupId;
   if (typeof id !== 'string' || id.length === 0) throw invalidArgument('groupId must be a non-empty string');
   if (id.length > LIMITS.groupIdLengthMax) throw invalidArgument(`groupId is longer than ${LIMITS.groupIdLengthMax} characters`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(id)) throw invalidArgument('groupId must not contain control characters');
   const sessionTimeoutMs = opts.sessionTimeout ?? 30_000;
   const rebalanceTimeoutMs = opts.rebalanceTimeout ?? 60_000;

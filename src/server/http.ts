@@ -31,7 +31,9 @@ export class HttpServer {
   ) {
     for (const p of routes.keys()) assert(!OWN_PATHS.includes(p), () => `an added HTTP route takes ${p}, which the server answers itself`);
     this.clients = new ClientServer(node);
-    this.server = http.createServer((req, res) => void this.route(req, res));
+    // A route that throws (a client gone mid-body, a metrics collector failing) answers 500; left
+    // unhandled, the rejection would end the node.
+    this.server = http.createServer((req, res) => void this.route(req, res).catch((err: unknown) => this.routeFailed(req, res, err)));
     this.server.on('upgrade', (req, socket, head) => {
       const url = (req.url ?? '').split('?')[0];
       if (url === '/raft') this.peers.handleUpgrade(req, socket, head, (ws) => node.transport.accept(ws));
@@ -62,6 +64,12 @@ export class HttpServer {
     for (const ws of this.peers.clients) ws.terminate();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+  }
+
+  private routeFailed(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+    this.node.logger.warn({ url: req.url, err: err instanceof Error ? err.message : String(err) }, 'an HTTP request failed');
+    if (res.headersSent) res.destroy();
+    else res.writeHead(500, { 'content-type': 'text/plain' }).end('the request failed (see the node log)\n');
   }
 
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

@@ -59,7 +59,6 @@ class Fields {
     if (typeof v !== 'string') return this.fail(`'${k}' must be a string`);
     if (v.length === 0 && !allowEmpty) return this.fail(`'${k}' must not be empty`);
     if (v.length > LIMITS.groupIdLengthMax) return this.fail(`'${k}' is longer than ${LIMITS.groupIdLengthMax} characters`);
-    // eslint-disable-next-line no-control-regex
     if (/[\u0000-\u001f\u007f]/.test(v)) return this.fail(`'${k}' must not contain control characters`);
     return v;
   }

@@ -20,7 +20,7 @@ const send = (m: object): void => void process.send?.(m);
 const client = new Client({ brokers: config.brokers, logger: silentLogger });
 const consumer = client.consumer({ groupId: config.groupId, sessionTimeout: config.sessionTimeout, heartbeatInterval: config.heartbeatInterval, rebalanceTimeout: config.sessionTimeout * 2 });
 consumer.on('group.join', (e) => send({ type: 'join', memberId: e.memberId, generation: e.generation, partitions: e.memberAssignment.flatMap((a) => a.partitions) }));
-await consumer.subscribe({ topics: [config.topic], fromBeginning: true });
+consumer.subscribe({ topics: [config.topic], fromBeginning: true });
 await consumer.run({
   autoCommitInterval: config.autoCommitInterval,
   eachMessage: async ({ partition, message }) => {

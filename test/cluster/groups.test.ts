@@ -27,7 +27,7 @@ async function produce(t: TestCluster, topic: string, prefix: string, count: num
 async function member(t: TestCluster, groupId: string, topic: string, seen: Seen): Promise<GroupConsumer> {
   const c = t.client.consumer({ groupId, ...FAST }) as GroupConsumer;
   c.on('group.join', (e) => seen.byMember.set(e.memberId, new Set(e.memberAssignment.flatMap((a) => a.partitions))));
-  await c.subscribe({ topics: [topic], fromBeginning: true });
+  c.subscribe({ topics: [topic], fromBeginning: true });
   await c.run({ autoCommitInterval: 200, eachMessage: async ({ message }) => void seen.values.push(message.value!.toString()) });
   return c;
 }
