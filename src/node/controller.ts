@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
+import type { NodeId } from '../../raft/types.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   ErrorCode,
@@ -18,10 +19,13 @@ import {
   type InitProducerIdResponse,
   type TopicResult,
 } from '../wire/protocol.js';
-import { partitionGroupId } from '../meta/commands.js';
-import type { MetaResult } from '../meta/meta-state.js';
+import type { Logger } from '../log.js';
+import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
+import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
 import { placePartitions } from '../meta/placement.js';
-import type { RaftlogNode } from './node.js';
+import type { PeerIdentity, PeerNetwork } from '../transport/peer-transport.js';
+import type { NodeIdentity } from './identity.js';
+import type { LeaderInfo } from './leaders.js';
 
 const BALANCE_EVERY_MS = 5000;
 /** How often the controller looks for a cluster to name and node incarnations to record. */
@@ -43,12 +47,32 @@ export class AdminError extends Error {
   }
 }
 
+/** What the controller needs of its node (node.ts's RaftlogNode is one). */
+export interface ControllerHost {
+  readonly config: { readonly id: NodeId };
+  readonly logger: Logger;
+  /** The metadata it reads and proposes changes to. */
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'topic' | 'topics' | 'propose'>;
+  /** This folder's cluster, metadata voters and incarnation (identity.ts). */
+  readonly identity: Pick<NodeIdentity, 'identity'>;
+  /** What each peer said of itself when it connected: its folder's incarnation. */
+  readonly peerIdentities: ReadonlyMap<NodeId, Pick<PeerIdentity, 'inc'>>;
+  /** Which peers are up, and the way to ask a peer's leader to hand over. */
+  readonly transport: Pick<PeerNetwork, 'isConnected' | 'send'>;
+  isController(): boolean;
+  controllerId(): NodeId | null;
+  nodeIds(): NodeId[];
+  leaderOf(group: string): LeaderInfo;
+  /** Hands a group led here to `to` (hand-over.ts). */
+  handOver(group: string, to: NodeId): void;
+}
+
 export class Controller {
   private timers: NodeJS.Timeout[] = [];
   private active = false;
   private registering = false;
 
-  constructor(private readonly node: RaftlogNode) {}
+  constructor(private readonly node: ControllerHost) {}
 
   start(): void {
     this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS));
@@ -173,7 +197,7 @@ export class Controller {
     return r.value as InitProducerIdResponse;
   }
 
-  private async propose(cmd: Parameters<RaftlogNode['meta']['propose']>[0], deadline: number): Promise<MetaResult> {
+  private async propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const proposed = this.node.meta.propose(cmd);

@@ -131,7 +131,6 @@ export class RaftlogNode {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
     this.fs = parts.fs ?? nodeFileSystem;
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
-    this.metrics = new NodeMetrics(config.id);
     const transport = parts.transport ?? ((o) => new PeerTransport(o));
     this.transport = transport({
       self: config.id,
@@ -170,6 +169,7 @@ export class RaftlogNode {
         this.gossip();
       },
     });
+    this.metrics = new NodeMetrics(config.id, this.host);
     this.controller = new Controller(this);
     const node = this;
     this.coordinator = new GroupCoordinator(
