@@ -19,6 +19,7 @@ import {
   type InitProducerIdResponse,
   type TopicResult,
 } from '../wire/protocol.js';
+import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
@@ -38,14 +39,6 @@ const DEFAULT_REPLICATION_FACTOR_MAX = 3;
 const PEER_WAIT_MS_MAX = 3000;
 /** How long createTopics waits for the new partitions to elect leaders before answering anyway. */
 const LEADER_WAIT_MS_MAX = 10_000;
-
-/** An admin request failed in an expected way. */
-export class AdminError extends Error {
-  override readonly name = 'AdminError';
-  constructor(readonly code: ErrorCode, message: string, readonly leader: string | null = null) {
-    super(message);
-  }
-}
 
 /** What the controller needs of its node (node.ts's RaftlogNode is one). */
 export interface ControllerHost {
@@ -122,7 +115,7 @@ export class Controller {
   private requireController(): void {
     if (!this.node.isController()) {
       const lead = this.node.controllerId();
-      throw new AdminError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
+      throw new ServerError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
     }
   }
 
@@ -193,7 +186,7 @@ export class Controller {
     const { transactionalId, producerId, producerEpoch } = req;
     const cmd = { type: 'initProducerId', ...(transactionalId !== undefined ? { transactionalId } : {}), ...(producerId !== undefined ? { producerId, producerEpoch } : {}) } as const;
     const r = await this.propose(cmd, Date.now() + req.timeoutMs);
-    if (!r.ok) throw new AdminError(r.code, r.message);
+    if (!r.ok) throw new ServerError(r.code, r.message);
     return r.value as InitProducerIdResponse;
   }
 
@@ -204,11 +197,11 @@ export class Controller {
       return await Promise.race([
         proposed,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AdminError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
+          timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
         }),
       ]);
     } catch (err) {
-      if (err instanceof RaftError) throw new AdminError(ErrorCode.NotLeader, err.message, err.leaderHint);
+      if (err instanceof RaftError) throw new ServerError(ErrorCode.NotLeader, err.message, err.leaderHint);
       throw err;
     } finally {
       clearTimeout(timer);

@@ -31,12 +31,12 @@ import {
   type StatusResponse,
   type TopicMetadata,
 } from '../wire/protocol.js';
+import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId } from '../meta/commands.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
-import { PartitionError, type Partition } from '../partition/partition.js';
-import { GroupError, type GroupCoordinator } from '../groups/coordinator.js';
-import { AdminError } from './controller.js';
+import type { Partition } from '../partition/partition.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
 
 /** What a request may ask of a partition replica led here. */
 export type ServedPartition = Pick<Partition, 'produce' | 'transferLeadership' | 'confirmLeadership' | 'read' | 'waitForData' | 'listOffset' | 'highWatermark'> & {
@@ -101,7 +101,7 @@ export async function handle(node: HandlerNode, req: Request): Promise<ResponseM
     case 'findCoordinator': {
       requireMetadata(node);
       const ref = node.nodeRef(node.controllerId());
-      if (ref === undefined) throw new GroupError(ErrorCode.CoordinatorNotAvailable, 'no coordinator (metadata leader) is elected yet; retry shortly');
+      if (ref === undefined) throw new ServerError(ErrorCode.CoordinatorNotAvailable, 'no coordinator (metadata leader) is elected yet; retry shortly');
       return { coordinator: ref };
     }
     case 'joinGroup':
@@ -132,10 +132,9 @@ export async function handle(node: HandlerNode, req: Request): Promise<ResponseM
 }
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */
-export function apiError(node: HandlerNode, err: unknown): ApiError {
-  if (err instanceof PartitionError || err instanceof AdminError || err instanceof GroupError) {
-    const hint = err instanceof PartitionError ? err.leaderHint : err instanceof GroupError ? err.coordinator : err.leader;
-    const leader = node.nodeRef(hint);
+export function apiError(node: Pick<HandlerNode, 'nodeRef' | 'logger'>, err: unknown): ApiError {
+  if (err instanceof ServerError) {
+    const leader = node.nodeRef(err.leaderHint);
     return { code: err.code, message: err.message, ...(leader !== undefined ? { leader } : {}) };
   }
   node.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'request failed unexpectedly');
@@ -145,7 +144,7 @@ export function apiError(node: HandlerNode, err: unknown): ApiError {
 /** Refuses a request this node would answer from metadata it does not have (HandlerNode.metadataProblem). */
 function requireMetadata(node: HandlerNode): void {
   const problem = node.metadataProblem();
-  if (problem !== null) throw new AdminError(ErrorCode.LeaderNotAvailable, `node ${node.config.id} cannot answer from its metadata now: ${problem}; ask another node`, node.controllerId());
+  if (problem !== null) throw new ServerError(ErrorCode.LeaderNotAvailable, `node ${node.config.id} cannot answer from its metadata now: ${problem}; ask another node`, node.controllerId());
 }
 
 function metadata(node: HandlerNode, req: MetadataRequest): MetadataResponse {
@@ -174,19 +173,19 @@ function metadata(node: HandlerNode, req: MetadataRequest): MetadataResponse {
   };
 }
 
-/** The replica of `topic/partition` on this node, or a PartitionError saying where to go. */
+/** The replica of `topic/partition` on this node, or a ServerError saying where to go. */
 function partitionFor(node: HandlerNode, topic: string, partition: number): ServedPartition {
   const t = node.meta?.topic(topic);
   if (t === undefined) requireMetadata(node);
-  if (t === undefined) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
-  if (partition >= t.partitions) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' has ${t.partitions} partitions; there is no partition ${partition}`);
+  if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
+  if (partition >= t.partitions) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' has ${t.partitions} partitions; there is no partition ${partition}`);
   const id = partitionGroupId(t.id, partition);
   const p = node.partitions.get(id);
   if (p === undefined) {
     const broken = node.brokenPartitions.get(id);
-    if (broken !== undefined) throw new PartitionError(ErrorCode.StorageError, `${topic}/${partition} cannot run on this node: ${broken}`, node.leaderOf(id).leader);
+    if (broken !== undefined) throw new ServerError(ErrorCode.StorageError, `${topic}/${partition} cannot run on this node: ${broken}`, node.leaderOf(id).leader);
     const { leader } = node.leaderOf(id);
-    throw new PartitionError(ErrorCode.NotLeader, `this node holds no replica of ${topic}/${partition}${leader !== null ? `; ${leader} leads it` : ''}`, leader);
+    throw new ServerError(ErrorCode.NotLeader, `this node holds no replica of ${topic}/${partition}${leader !== null ? `; ${leader} leads it` : ''}`, leader);
   }
   return p;
 }

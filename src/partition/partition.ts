@@ -38,6 +38,7 @@ import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
+import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
 import { ProducerState, type BatchSeq } from './producer-state.js';
@@ -61,20 +62,12 @@ export interface PartitionPolicy {
 
 export const STRICT_PARTITION_POLICY: PartitionPolicy = Object.freeze({ acksAll: 'committed', reads: 'confirmed-leader', idempotence: 'enforced' });
 
-/** An expected failure of a partition request, with the code the client gets. */
-export class PartitionError extends Error {
-  override readonly name = 'PartitionError';
-  constructor(readonly code: ErrorCode, message: string, readonly leaderHint: string | null = null) {
-    super(message);
-  }
-}
-
 /** One produce request waiting for its batch's entry; a retry of the same batch waits beside it. */
 interface CommitWaiter {
   readonly term: number;
   readonly baseOffset: number;
   readonly resolve: (baseOffset: number) => void;
-  readonly reject: (e: PartitionError) => void;
+  readonly reject: (e: ServerError) => void;
   readonly timer: Timer;
 }
 
@@ -221,16 +214,16 @@ export class Partition implements GroupStateMachine {
   }
 
   private checkServing(): void {
-    if (this.closed) throw new PartitionError(ErrorCode.ShuttingDown, `${this.name} is closing on this node`);
-    if (this.group.failed !== null) throw new PartitionError(ErrorCode.StorageError, `${this.name} stopped on this node: ${this.group.failed}`);
+    if (this.closed) throw new ServerError(ErrorCode.ShuttingDown, `${this.name} is closing on this node`);
+    if (this.group.failed !== null) throw new ServerError(ErrorCode.StorageError, `${this.name} stopped on this node: ${this.group.failed}`);
     if (!this.isLeader()) {
       const lead = this.leaderHint();
-      throw new PartitionError(ErrorCode.NotLeader, `this node does not lead ${this.name}${lead !== null ? `; ${lead} does` : '; no leader is known yet'}`, lead);
+      throw new ServerError(ErrorCode.NotLeader, `this node does not lead ${this.name}${lead !== null ? `; ${lead} does` : '; no leader is known yet'}`, lead);
     }
-    if (!this.isReady()) throw new PartitionError(ErrorCode.LeaderNotAvailable, `the new leader of ${this.name} is catching up; retry shortly`);
+    if (!this.isReady()) throw new ServerError(ErrorCode.LeaderNotAvailable, `the new leader of ${this.name} is catching up; retry shortly`);
   }
 
-  /** Whether this replica may answer a read now (the policy's `reads`); throws the PartitionError the client gets if not. */
+  /** Whether this replica may answer a read now (the policy's `reads`); throws the ServerError the client gets if not. */
   private checkReadable(): void {
     if (this.policy.reads === 'confirmed-leader') this.checkServing();
   }
@@ -250,17 +243,17 @@ export class Partition implements GroupStateMachine {
   private produce0(batch: Uint8Array, acks: Acks, timeoutMs: number): Promise<number> {
     this.checkServing();
     const max = this.topic.config.maxMessageBytes;
-    if (batch.byteLength > max) throw new PartitionError(ErrorCode.RecordTooLarge, `a batch of ${batch.byteLength} bytes exceeds the topic's maxMessageBytes ${max}`);
+    if (batch.byteLength > max) throw new ServerError(ErrorCode.RecordTooLarge, `a batch of ${batch.byteLength} bytes exceeds the topic's maxMessageBytes ${max}`);
     let header;
     try {
       header = verifyBatch(batch);
     } catch (err) {
-      if (err instanceof RecordBatchError) throw new PartitionError(ErrorCode.CorruptMessage, `the record batch is malformed: ${err.message}`);
+      if (err instanceof RecordBatchError) throw new ServerError(ErrorCode.CorruptMessage, `the record batch is malformed: ${err.message}`);
       throw err;
     }
     const declared = BATCH_LENGTH_PREFIX + header.batchLength;
-    if (declared !== batch.byteLength) throw new PartitionError(ErrorCode.CorruptMessage, `the request holds ${batch.byteLength} bytes but its batch declares ${declared}`);
-    if (header.recordCount < 1) throw new PartitionError(ErrorCode.CorruptMessage, 'a record batch must hold at least one record');
+    if (declared !== batch.byteLength) throw new ServerError(ErrorCode.CorruptMessage, `the request holds ${batch.byteLength} bytes but its batch declares ${declared}`);
+    if (header.recordCount < 1) throw new ServerError(ErrorCode.CorruptMessage, 'a record batch must hold at least one record');
     const count = header.lastOffsetDelta + 1;
     const pid = header.producerId;
     const seq: Omit<BatchSeq, 'baseOffset'> = { epoch: header.producerEpoch, firstSeq: header.baseSequence, lastSeq: header.baseSequence + header.lastOffsetDelta };
@@ -271,7 +264,7 @@ export class Partition implements GroupStateMachine {
         const pending = inFlight.find((f) => f.baseOffset === c.baseOffset);
         return pending !== undefined ? this.waitFor(pending.index, this.group.raft.term, acks, timeoutMs, c.baseOffset) : Promise.resolve(c.baseOffset);
       }
-      if (c.kind === 'reject') throw new PartitionError(c.code, c.message);
+      if (c.kind === 'reject') throw new ServerError(c.code, c.message);
     }
     if (this.leo === null) this.leo = this.log.logEndOffset();
     const baseOffset = this.leo;
@@ -283,7 +276,7 @@ export class Partition implements GroupStateMachine {
     try {
       ({ lastIndex: index, term } = this.group.raft.propose([data]));
     } catch (err) {
-      throw toPartitionError(err, this.name);
+      throw toServerError(err, this.name);
     }
     this.group.wake();
     this.leo = baseOffset + count;
@@ -305,7 +298,7 @@ export class Partition implements GroupStateMachine {
         baseOffset,
         timer: this.clock.after(timeoutMs, () => {
           waiters.remove(index, w);
-          reject(new PartitionError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
+          reject(new ServerError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
         }),
         resolve: (o) => {
           w.timer.cancel();
@@ -333,7 +326,7 @@ export class Partition implements GroupStateMachine {
     try {
       this.group.raft.transferLeadership(to);
     } catch (err) {
-      throw toPartitionError(err, this.name);
+      throw toServerError(err, this.name);
     }
     this.group.wake();
     // waitForData wakes on every apply and when leadership is lost; no offset is ever reached.
@@ -353,7 +346,7 @@ export class Partition implements GroupStateMachine {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => toPartitionError(err, this.name));
+    return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => toServerError(err, this.name));
   }
 
   /** Committed batches from `offset` (call after confirmLeadership). */
@@ -361,7 +354,7 @@ export class Partition implements GroupStateMachine {
     this.checkReadable();
     const start = this.log.logStartOffset();
     if (offset < start || offset > this.highWatermark) {
-      throw new PartitionError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
+      throw new ServerError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
     }
     if (offset === this.highWatermark) return { batches: [], highWatermark: this.highWatermark, logStartOffset: start };
     try {
@@ -441,7 +434,7 @@ export class Partition implements GroupStateMachine {
   private settle(waiters: Waiters, e: Entry): void {
     for (const w of waiters.take(e.index)) {
       if (w.term === e.term) w.resolve(w.baseOffset);
-      else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
+      else w.reject(new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
     }
   }
 
@@ -474,12 +467,12 @@ export class Partition implements GroupStateMachine {
   onPersisted(index: number, term: number): void {
     for (const w of this.awaitingPersist.takeUpTo(index)) {
       if (w.term === term) w.resolve(w.baseOffset);
-      else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint()));
+      else w.reject(new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint()));
     }
   }
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
-    const lost = (): Error => new PartitionError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint());
+    const lost = (): Error => new ServerError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint());
     this.reads.onReadStates(states, dropped, lost, this.appliedIndex, this.appliedTerm);
   }
 
@@ -507,34 +500,34 @@ export class Partition implements GroupStateMachine {
   /** Fails every waiting request (the node is stopping or the topic was deleted). */
   close(why: string): void {
     this.closed = true;
-    const err = new PartitionError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
+    const err = new ServerError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
     for (const w of [...this.awaitingCommit.takeAll(), ...this.awaitingPersist.takeAll()]) w.reject(err);
     this.reads.failAll(err);
     for (const w of [...this.hwWaiters]) w();
   }
 
   private storageError(err: unknown): Error {
-    if (err instanceof OffsetOutOfRangeError) return new PartitionError(ErrorCode.OffsetOutOfRange, err.message);
+    if (err instanceof OffsetOutOfRangeError) return new ServerError(ErrorCode.OffsetOutOfRange, err.message);
     if (err instanceof CorruptLogError) {
       this.group.fail(err);
-      return new PartitionError(ErrorCode.StorageError, err.message);
+      return new ServerError(ErrorCode.StorageError, err.message);
     }
     return err instanceof Error ? err : new Error(String(err));
   }
 }
 
-function toPartitionError(err: unknown, name: string): Error {
+function toServerError(err: unknown, name: string): Error {
   if (!(err instanceof RaftError)) return err instanceof Error ? err : new Error(String(err));
   switch (err.code) {
     case RaftErrorCode.NotLeader:
     case RaftErrorCode.TransferInProgress:
-      return new PartitionError(ErrorCode.NotLeader, `${name}: ${err.message}`, err.leaderHint);
+      return new ServerError(ErrorCode.NotLeader, `${name}: ${err.message}`, err.leaderHint);
     case RaftErrorCode.UncommittedBytesExceeded:
-      return new PartitionError(ErrorCode.NotEnoughReplicas, `${name}: replicas are behind (${err.message})`);
+      return new ServerError(ErrorCode.NotEnoughReplicas, `${name}: replicas are behind (${err.message})`);
     case RaftErrorCode.EntryTooLarge:
-      return new PartitionError(ErrorCode.RecordTooLarge, `${name}: ${err.message}`);
+      return new ServerError(ErrorCode.RecordTooLarge, `${name}: ${err.message}`);
     case RaftErrorCode.UnknownNode:
-      return new PartitionError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
+      return new ServerError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
     default:
       return err;
   }
