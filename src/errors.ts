@@ -1,8 +1,12 @@
 /**
- * The expected failure of a client request on a node, whoever refused it: a partition replica
- * (partition/partition.ts), the controller (node/controller.ts) or the group coordinator
- * (groups/coordinator.ts). The handlers turn it into the ApiError the client gets: its code and
- * message as they are, and the hint as the address of the node to ask instead.
+ * The two expected failures of a node, as typed errors (a broken invariant is an assert instead):
+ *
+ * - ServerError: a client request refused, whoever refused it: a partition replica
+ *   (partition/partition.ts), the controller (node/controller.ts) or the group coordinator
+ *   (groups/coordinator.ts). The handlers (server/handlers.ts) turn it into the ApiError the client
+ *   gets: its code and message as they are, and the hint as the address of the node to ask instead.
+ * - NodeStartError: the node cannot start (options, data folder, listener); node/launch.ts prints
+ *   its message and exits 2.
  */
 import type { NodeId } from '../raft/types.js';
 import type { ErrorCode } from './wire/protocol.js';
@@ -17,4 +21,9 @@ export class ServerError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A node cannot start: the message says what is wrong and what to do. */
+export class NodeStartError extends Error {
+  override readonly name = 'NodeStartError';
 }

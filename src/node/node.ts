@@ -5,8 +5,9 @@
  *
  * Start-up: lock the data folder, open the metadata group (its log, hard state and LevelDB
  * state), open every partition the metadata places here, listen, connect to peers, tick.
- * A produce request's path: client-server.ts → handlers.ts → partition.ts (propose) → the group
- * host (persist, sync, send) → followers → commit → partition.ts (apply, answer).
+ * A produce request's path: server/client-server.ts → server/handlers.ts → partition/partition.ts
+ * (propose) → the group host (persist, sync, send) → followers → commit → partition.ts (apply,
+ * answer). The server sees this node through the interfaces it declares (HttpNode, HandlerNode).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,7 @@ import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFac
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
-import { NodeStartError } from './errors.js';
+import { NodeStartError } from '../errors.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NODE_LIMITS, limitProblems } from './limits.js';

@@ -13,7 +13,7 @@ import { FrameDecodeError, decodeFrame, encodeFrame } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
 import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
-import { apiError, handle, type HandlerNode } from '../node/handlers.js';
+import { apiError, handle, type HandlerNode } from './handlers.js';
 
 const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
 

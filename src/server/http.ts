@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { assert } from '../../raft/errors.js';
 import { CLIENT_FRAME_BYTES_MAX, ClientServer, type ClientNode } from './client-server.js';
-import { NodeStartError } from '../node/errors.js';
+import { NodeStartError } from '../errors.js';
 import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
 import type { PeerNetwork } from '../transport/peer-transport.js';
 

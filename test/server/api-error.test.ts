@@ -6,7 +6,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ServerError } from '../../src/errors.js';
-import { apiError } from '../../src/node/handlers.js';
+import { apiError } from '../../src/server/handlers.js';
 import { ErrorCode, type NodeRef } from '../../src/wire/protocol.js';
 
 const addresses = new Map([['n2', '127.0.0.1:7002']]);

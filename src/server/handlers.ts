@@ -1,7 +1,11 @@
 /**
  * What each client request does on a node. Partition requests go to the partition's replica on
- * this node (which must lead it); admin requests go to the controller. Expected failures become
- * per-partition or per-topic errors with a code and, where it helps, where to go instead.
+ * this node (which must lead it); admin requests go to the controller, group requests to the
+ * group coordinator. Expected failures (ServerError, src/errors.ts) become per-partition or
+ * per-topic errors with a code and, where it helps, where to go instead.
+ *
+ * The handlers see the node through HandlerNode, which node/node.ts's RaftlogNode satisfies: the
+ * server folder does not import the node folder, the node builds the server.
  */
 import type { Counter } from 'prom-client';
 import type { NodeId } from '../../raft/types.js';
