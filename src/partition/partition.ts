@@ -23,7 +23,7 @@ import path from 'node:path';
 import { RaftError, RaftErrorCode } from '../../raft/errors.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import { readFileChecked, writeFileAtomic, writeFileAtomicAsync } from '../../storage/atomic-file.js';
-import { systemClock, type Clock, type Timer } from '../../storage/clock.js';
+import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { records } from '../wire/record-batch/decode.js';
@@ -36,6 +36,7 @@ import {
 } from '../wire/record-batch/header.js';
 import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
+import { ProposalWaiters } from '../host/proposal-waiters.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import { ServerError } from '../errors.js';
@@ -61,66 +62,6 @@ export interface PartitionPolicy {
 }
 
 export const STRICT_PARTITION_POLICY: PartitionPolicy = Object.freeze({ acksAll: 'committed', reads: 'confirmed-leader', idempotence: 'enforced' });
-
-/** One produce request waiting for its batch's entry; a retry of the same batch waits beside it. */
-interface CommitWaiter {
-  readonly term: number;
-  readonly baseOffset: number;
-  readonly resolve: (baseOffset: number) => void;
-  readonly reject: (e: ServerError) => void;
-  readonly timer: Timer;
-}
-
-/** Produce requests by the Raft index of their entry, each with its own timer. */
-class Waiters {
-  private readonly byIndex = new Map<number, CommitWaiter[]>();
-
-  get size(): number {
-    let n = 0;
-    for (const list of this.byIndex.values()) n += list.length;
-    return n;
-  }
-
-  add(index: number, w: CommitWaiter): void {
-    const list = this.byIndex.get(index);
-    if (list === undefined) this.byIndex.set(index, [w]);
-    else list.push(w);
-  }
-
-  /** Forgets one waiter (its timer fired); the others on the same index keep waiting. */
-  remove(index: number, w: CommitWaiter): void {
-    const list = this.byIndex.get(index);
-    if (list === undefined) return;
-    const rest = list.filter((x) => x !== w);
-    if (rest.length === 0) this.byIndex.delete(index);
-    else this.byIndex.set(index, rest);
-  }
-
-  /** Takes every waiter on `index`. */
-  take(index: number): CommitWaiter[] {
-    const list = this.byIndex.get(index);
-    if (list === undefined) return [];
-    this.byIndex.delete(index);
-    return list;
-  }
-
-  /** Takes every waiter on an index at or below `index`. */
-  takeUpTo(index: number): CommitWaiter[] {
-    const out: CommitWaiter[] = [];
-    for (const [i, list] of this.byIndex) {
-      if (i > index) continue;
-      this.byIndex.delete(i);
-      out.push(...list);
-    }
-    return out;
-  }
-
-  takeAll(): CommitWaiter[] {
-    const out = [...this.byIndex.values()].flat();
-    this.byIndex.clear();
-    return out;
-  }
-}
 
 interface InFlight extends BatchSeq {
   readonly index: number;
@@ -151,8 +92,9 @@ export class Partition implements GroupStateMachine {
   private leo: number | null = null;
   private producers = new ProducerState();
   private readonly inFlight = new Map<number, InFlight[]>();
-  private readonly awaitingCommit = new Waiters();
-  private readonly awaitingPersist = new Waiters();
+  /** Produce requests by the Raft index of their batch's entry: until it is applied (acks all), or stored here (acks leader). */
+  private readonly awaitingCommit: ProposalWaiters;
+  private readonly awaitingPersist: ProposalWaiters;
   private readonly hwWaiters = new Set<() => void>();
   private readonly reads = new ReadWaiters();
   private batchesSinceSnapshot = 0;
@@ -171,7 +113,10 @@ export class Partition implements GroupStateMachine {
     /** Time and timers, and the disk (storage/clock.ts, storage/file-system.ts). */
     private readonly clock: Clock = systemClock,
     private readonly fs: FileSystem = nodeFileSystem,
-  ) {}
+  ) {
+    this.awaitingCommit = new ProposalWaiters(clock);
+    this.awaitingPersist = new ProposalWaiters(clock);
+  }
 
   /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
   loadProducerState(): number {
@@ -292,26 +237,9 @@ export class Partition implements GroupStateMachine {
 
   private waitFor(index: number, term: number, acks: Acks, timeoutMs: number, baseOffset: number): Promise<number> {
     const waiters = acks === 'leader' ? this.awaitingPersist : this.awaitingCommit;
-    return new Promise<number>((resolve, reject) => {
-      const w: CommitWaiter = {
-        term,
-        baseOffset,
-        timer: this.clock.after(timeoutMs, () => {
-          waiters.remove(index, w);
-          reject(new ServerError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
-        }),
-        resolve: (o) => {
-          w.timer.cancel();
-          resolve(o);
-        },
-        reject: (e) => {
-          w.timer.cancel();
-          reject(e);
-        },
-      };
-      // A retry of a batch still in flight waits beside the first request: each has its own timer.
-      waiters.add(index, w);
-    });
+    // A retry of a batch still in flight waits beside the first request: each has its own timer.
+    const timeout = { ms: timeoutMs, error: () => new ServerError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`) };
+    return waiters.wait(index, term, timeout).then(() => baseOffset);
   }
 
   /** Produce requests waiting for their batch to be committed or stored. */
@@ -413,8 +341,8 @@ export class Partition implements GroupStateMachine {
       }
       this.appliedIndex = e.index;
       this.appliedTerm = e.term;
-      this.settle(this.awaitingCommit, e);
-      this.settle(this.awaitingPersist, e);
+      this.awaitingCommit.settle(e.index, e.term, this.notCommitted);
+      this.awaitingPersist.settle(e.index, e.term, this.notCommitted);
     }
     if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
     this.reads.serve(this.appliedIndex, this.appliedTerm);
@@ -430,13 +358,9 @@ export class Partition implements GroupStateMachine {
     }
   }
 
-  /** Resolves or fails the produce requests waiting on entry `e`'s index. */
-  private settle(waiters: Waiters, e: Entry): void {
-    for (const w of waiters.take(e.index)) {
-      if (w.term === e.term) w.resolve(w.baseOffset);
-      else w.reject(new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
-    }
-  }
+  /** What a produce gets when another leader's entry took its batch's index, applied or stored here. */
+  private readonly notCommitted = (): Error => new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint());
+  private readonly notStored = (): Error => new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint());
 
   private dropInFlight(pid: number, index: number): void {
     const list = this.inFlight.get(pid);
@@ -465,10 +389,7 @@ export class Partition implements GroupStateMachine {
   }
 
   onPersisted(index: number, term: number): void {
-    for (const w of this.awaitingPersist.takeUpTo(index)) {
-      if (w.term === term) w.resolve(w.baseOffset);
-      else w.reject(new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint()));
-    }
+    this.awaitingPersist.settleUpTo(index, term, this.notStored);
   }
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
@@ -501,7 +422,8 @@ export class Partition implements GroupStateMachine {
   close(why: string): void {
     this.closed = true;
     const err = new ServerError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
-    for (const w of [...this.awaitingCommit.takeAll(), ...this.awaitingPersist.takeAll()]) w.reject(err);
+    this.awaitingCommit.failAll(err);
+    this.awaitingPersist.failAll(err);
     this.reads.failAll(err);
     for (const w of [...this.hwWaiters]) w();
   }
