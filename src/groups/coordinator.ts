@@ -38,6 +38,7 @@ import {
   type SyncGroupRequest,
   type SyncGroupResponse,
 } from '../wire/protocol.js';
+import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { GroupMemberRecord, GroupRecord, MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine, OffsetResults } from '../meta/meta-state.js';
@@ -48,14 +49,6 @@ const INITIAL_REBALANCE_DELAY_MS = 300;
 const CHECK_EVERY_MS = 100;
 /** How long a group change may take to commit before the request is answered REQUEST_TIMED_OUT. */
 const PROPOSE_TIMEOUT_MS = 10_000;
-
-/** An expected failure of a group request. */
-export class GroupError extends Error {
-  override readonly name = 'GroupError';
-  constructor(readonly code: ErrorCode, message: string, readonly coordinator: string | null = null) {
-    super(message);
-  }
-}
 
 /** A join or sync parked on a member until the rebalance answers it (see `park`). */
 interface Waiter<T> {
@@ -144,7 +137,7 @@ export class GroupCoordinator {
   /** Loads groups once this node leads the metadata group and has applied everything before its term. */
   private ensureActive(): void {
     if (!this.host.isController()) throw this.notCoordinator('this node is not the coordinator');
-    if (!this.host.meta.isReady()) throw new GroupError(ErrorCode.CoordinatorNotAvailable, 'the coordinator is loading group state; retry shortly');
+    if (!this.host.meta.isReady()) throw new ServerError(ErrorCode.CoordinatorNotAvailable, 'the coordinator is loading group state; retry shortly');
     if (this.active) return;
     this.active = true;
     const now = Date.now();
@@ -160,9 +153,9 @@ export class GroupCoordinator {
     this.host.logger.info({ groups: this.groups.size }, `coordinating ${this.groups.size} consumer group(s)`);
   }
 
-  private notCoordinator(why: string): GroupError {
+  private notCoordinator(why: string): ServerError {
     const c = this.host.controllerId();
-    return new GroupError(c === null ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator, `${why}${c !== null ? `; ${c} is` : '; none is elected yet'}`, c);
+    return new ServerError(c === null ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator, `${why}${c !== null ? `; ${c} is` : '; none is elected yet'}`, c);
   }
 
   private get(id: string): LiveGroup {
@@ -186,14 +179,14 @@ export class GroupCoordinator {
     this.ensureActive();
     const g = this.get(req.group);
     if (g.members.size > 0 && g.protocolType !== '' && req.protocolType !== g.protocolType) {
-      throw new GroupError(ErrorCode.InconsistentGroupProtocol, `group '${req.group}' is a '${g.protocolType}' group; this member speaks '${req.protocolType}'`);
+      throw new ServerError(ErrorCode.InconsistentGroupProtocol, `group '${req.group}' is a '${g.protocolType}' group; this member speaks '${req.protocolType}'`);
     }
     if (req.memberId !== '' && !g.members.has(req.memberId)) {
-      throw new GroupError(ErrorCode.UnknownMemberId, `member '${req.memberId}' is not in group '${req.group}'; join again without a member id`);
+      throw new ServerError(ErrorCode.UnknownMemberId, `member '${req.memberId}' is not in group '${req.group}'; join again without a member id`);
     }
     const others = [...g.members.values()].filter((m) => m.memberId !== req.memberId);
     if (others.length > 0 && commonProtocols([...others.map((m) => m.protocols), req.protocols]).length === 0) {
-      throw new GroupError(ErrorCode.InconsistentGroupProtocol, `no assignor is shared by every member of '${req.group}' (this member offers ${req.protocols.map((p) => p.name).join(', ')})`);
+      throw new ServerError(ErrorCode.InconsistentGroupProtocol, `no assignor is shared by every member of '${req.group}' (this member offers ${req.protocols.map((p) => p.name).join(', ')})`);
     }
     const memberId = req.memberId !== '' ? req.memberId : `${req.clientId || 'member'}-${randomUUID()}`;
     let m = g.members.get(memberId);
@@ -208,7 +201,7 @@ export class GroupCoordinator {
     m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
     m.lastSeen = Date.now();
     g.protocolType = req.protocolType;
-    if (m.join !== null) m.join.reject(new GroupError(ErrorCode.RebalanceInProgress, 'a newer join from this member replaced this one'));
+    if (m.join !== null) m.join.reject(new ServerError(ErrorCode.RebalanceInProgress, 'a newer join from this member replaced this one'));
     const member = m;
     const done = park<JoinGroupResponse>((w) => (member.join = w));
     if (!g.preparing) this.prepareRebalance(g, g.members.size === 1 && (g.record === null || g.record.members.length === 0) ? INITIAL_REBALANCE_DELAY_MS : maxRebalance(g.members));
@@ -297,14 +290,14 @@ export class GroupCoordinator {
   async sync(req: SyncGroupRequest): Promise<SyncGroupResponse> {
     const { g, m } = this.liveMember(req.group, req.memberId);
     const rec = g.record!;
-    if (req.generation !== rec.generation) throw new GroupError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over (it is at ${rec.generation}); join again`);
+    if (req.generation !== rec.generation) throw new ServerError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over (it is at ${rec.generation}); join again`);
     if (rec.state === 'Stable') return { assignment: rec.assignments[req.memberId] ?? new Uint8Array(0) };
     const mine = park<SyncGroupResponse>((w) => (m.sync = w));
     if (req.memberId === rec.leader && !g.proposing) {
       g.proposing = true;
       try {
         const r = await this.propose({ type: 'groupAssign', group: g.id, generation: rec.generation, assignments: req.assignments });
-        if (!r.ok) throw new GroupError(r.code, r.message);
+        if (!r.ok) throw new ServerError(r.code, r.message);
         g.record = r.value as GroupRecord;
       } catch (err) {
         const e = this.toGroupError(err);
@@ -324,7 +317,7 @@ export class GroupCoordinator {
 
   heartbeat(req: HeartbeatRequest): Record<string, never> {
     const { g } = this.liveMember(req.group, req.memberId);
-    if (req.generation !== g.record?.generation) throw new GroupError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over; join again`);
+    if (req.generation !== g.record?.generation) throw new ServerError(ErrorCode.IllegalGeneration, `generation ${req.generation} of group '${req.group}' is over; join again`);
     return {};
   }
 
@@ -333,7 +326,7 @@ export class GroupCoordinator {
     this.ensureActive();
     const g = this.groups.get(group);
     const m = g?.members.get(memberId);
-    if (g === undefined || m === undefined) throw new GroupError(ErrorCode.UnknownMemberId, `member '${memberId}' is not in group '${group}'; join again`);
+    if (g === undefined || m === undefined) throw new ServerError(ErrorCode.UnknownMemberId, `member '${memberId}' is not in group '${group}'; join again`);
     m.lastSeen = Date.now();
     if (g.preparing) throw rebalancing(group);
     return { g, m };
@@ -343,14 +336,14 @@ export class GroupCoordinator {
     this.ensureActive();
     const g = this.groups.get(req.group);
     const m = g?.members.get(req.memberId);
-    if (g === undefined || m === undefined) throw new GroupError(ErrorCode.UnknownMemberId, `member '${req.memberId}' is not in group '${req.group}'`);
+    if (g === undefined || m === undefined) throw new ServerError(ErrorCode.UnknownMemberId, `member '${req.memberId}' is not in group '${req.group}'`);
     this.remove(g, m, 'left');
     return {};
   }
 
   private remove(g: LiveGroup, m: Member, why: string): void {
     g.members.delete(m.memberId);
-    this.failWaiters(m, new GroupError(ErrorCode.UnknownMemberId, `member '${m.memberId}' ${why}`));
+    this.failWaiters(m, new ServerError(ErrorCode.UnknownMemberId, `member '${m.memberId}' ${why}`));
     this.host.logger.info({ group: g.id, member: m.memberId }, `member ${m.memberId} ${why} group ${g.id}`);
     if (!g.preparing) this.prepareRebalance(g, maxRebalance(g.members));
     this.maybeCompleteJoin(g);
@@ -394,10 +387,10 @@ export class GroupCoordinator {
     this.ensureActive();
     const g = this.groups.get(req.group);
     if (g !== undefined && g.members.size > 0) {
-      throw new GroupError(ErrorCode.GroupNotEmpty, `group '${req.group}' has ${g.members.size} active member(s); stop its consumers before resetting offsets`);
+      throw new ServerError(ErrorCode.GroupNotEmpty, `group '${req.group}' has ${g.members.size} active member(s); stop its consumers before resetting offsets`);
     }
     const r = await this.propose({ type: 'resetOffsets', group: req.group, offsets: req.offsets, at: Date.now() }, req.timeoutMs);
-    if (!r.ok) throw new GroupError(r.code, r.message);
+    if (!r.ok) throw new ServerError(r.code, r.message);
     return { results: r.value as OffsetResults };
   }
 
@@ -486,7 +479,7 @@ export class GroupCoordinator {
       return await Promise.race([
         this.host.meta.propose(cmd),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new GroupError(ErrorCode.RequestTimedOut, `the coordinator could not commit the change within ${timeoutMs} ms; it may or may not have happened`)), timeoutMs);
+          timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, `the coordinator could not commit the change within ${timeoutMs} ms; it may or may not have happened`)), timeoutMs);
         }),
       ]);
     } catch (err) {
@@ -503,13 +496,13 @@ export class GroupCoordinator {
     m.sync = null;
   }
 
-  private toGroupError(err: unknown): GroupError {
-    if (err instanceof GroupError) return err;
+  private toGroupError(err: unknown): ServerError {
+    if (err instanceof ServerError) return err;
     if (err instanceof RaftError) {
       const lead = this.host.controllerId();
-      return new GroupError(lead === null ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator, `the coordinator changed: ${err.message}`, lead);
+      return new ServerError(lead === null ? ErrorCode.CoordinatorNotAvailable : ErrorCode.NotCoordinator, `the coordinator changed: ${err.message}`, lead);
     }
-    return new GroupError(ErrorCode.UnknownServerError, err instanceof Error ? err.message : String(err));
+    return new ServerError(ErrorCode.UnknownServerError, err instanceof Error ? err.message : String(err));
   }
 }
 
@@ -526,8 +519,8 @@ function park<T>(set: (w: Waiter<T>) => void): Promise<T> {
   return p;
 }
 
-function rebalancing(group: string): GroupError {
-  return new GroupError(ErrorCode.RebalanceInProgress, `group '${group}' is rebalancing; join again`);
+function rebalancing(group: string): ServerError {
+  return new ServerError(ErrorCode.RebalanceInProgress, `group '${group}' is rebalancing; join again`);
 }
 
 function maxRebalance(members: Map<string, Member>): number {

@@ -2,9 +2,9 @@
  * The metadata group's state machine: topics (configuration and placement) and producer ids,
  * applied to the LevelDB state store (storage/state-store.ts) with the Raft index of each entry.
  *
- * Proposals made on this node wait for their entry to be applied here: if the entry committed at
- * their index has their term, they succeeded; if another term's entry took that index, they
- * certainly failed (NOT_LEADER, retriable).
+ * Proposals made on this node wait for their entry to be applied here (host/proposal-waiters.ts):
+ * if the entry committed at their index has their term, they succeeded; if another term's entry
+ * took that index, they certainly failed (NOT_LEADER, retriable).
  *
  * Snapshots: every `snapshotEveryEntries` applied entries, the state is exported (after a LevelDB
  * flush) to `snapshot` in the group folder and the log is compacted up to it. A follower that
@@ -18,6 +18,7 @@ import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { SnapshotFormatError, type StateOp, type StateStore } from '../../storage/state-store.js';
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
+import { ProposalWaiters } from '../host/proposal-waiters.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
 import type { Logger } from '../log.js';
@@ -59,12 +60,6 @@ export interface MetaEvents {
 const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
 const TOPIC = 'topic/';
 const NEXT_PRODUCER_ID = 'producer/next';
-
-interface Pending {
-  readonly term: number;
-  readonly resolve: (r: MetaResult) => void;
-  readonly reject: (e: Error) => void;
-}
 
 /** The metadata log as the Raft core sees it: the segment log, with LevelDB snapshots at its start. */
 export class MetaLogStorage implements LogStorage {
@@ -140,7 +135,8 @@ export async function reconcileMetaState(store: StateStore, storage: MetaLogStor
 
 export class MetaStateMachine implements GroupStateMachine {
   group!: RaftGroup;
-  private readonly pending = new Map<number, Pending>();
+  /** Commands proposed here, waiting for their entry to be applied (host/proposal-waiters.ts). */
+  private readonly pending = new ProposalWaiters<MetaResult>();
   private readonly reads = new ReadWaiters();
   private appliedSinceSnapshot = 0;
   private snapshotting = false;
@@ -215,7 +211,7 @@ export class MetaStateMachine implements GroupStateMachine {
   propose(cmd: MetaCommand): Promise<MetaResult> {
     const r = this.group.raft.propose([encodeCommand(cmd)]);
     this.group.wake();
-    return new Promise((resolve, reject) => this.pending.set(r.lastIndex, { term: r.term, resolve, reject }));
+    return this.pending.wait(r.lastIndex, r.term);
   }
 
   /** Resolves once this node, as controller, has confirmed its state is current (ReadIndex). */
@@ -240,17 +236,15 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       this.appliedTerm = e.term;
       this.lastApplied = e.index;
-      const p = this.pending.get(e.index);
-      if (p !== undefined) {
-        this.pending.delete(e.index);
-        if (p.term === e.term) p.resolve(result);
-        else p.reject(new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead));
-      }
+      this.pending.settle(e.index, e.term, this.notCommitted, result);
     }
     this.reads.serve(this.appliedUpTo(), this.appliedTerm);
     if (topicsChanged) this.events.topicsChanged();
     if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
   }
+
+  /** What a proposal gets when another controller's entry took its index. */
+  private readonly notCommitted = (): Error => new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead);
 
   private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
     switch (cmd.type) {

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
+import type { NodeId } from '../../raft/types.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   ErrorCode,
@@ -18,10 +19,14 @@ import {
   type InitProducerIdResponse,
   type TopicResult,
 } from '../wire/protocol.js';
-import { partitionGroupId } from '../meta/commands.js';
-import type { MetaResult } from '../meta/meta-state.js';
+import { ServerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
+import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
 import { placePartitions } from '../meta/placement.js';
-import type { RaftlogNode } from './node.js';
+import type { PeerIdentity, PeerNetwork } from '../transport/peer-transport.js';
+import type { NodeIdentity } from './identity.js';
+import type { LeaderInfo } from './leaders.js';
 
 const BALANCE_EVERY_MS = 5000;
 /** How often the controller looks for a cluster to name and node incarnations to record. */
@@ -35,12 +40,24 @@ const PEER_WAIT_MS_MAX = 3000;
 /** How long createTopics waits for the new partitions to elect leaders before answering anyway. */
 const LEADER_WAIT_MS_MAX = 10_000;
 
-/** An admin request failed in an expected way. */
-export class AdminError extends Error {
-  override readonly name = 'AdminError';
-  constructor(readonly code: ErrorCode, message: string, readonly leader: string | null = null) {
-    super(message);
-  }
+/** What the controller needs of its node (node.ts's RaftlogNode is one). */
+export interface ControllerHost {
+  readonly config: { readonly id: NodeId };
+  readonly logger: Logger;
+  /** The metadata it reads and proposes changes to. */
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'topic' | 'topics' | 'propose'>;
+  /** This folder's cluster, metadata voters and incarnation (identity.ts). */
+  readonly identity: Pick<NodeIdentity, 'identity'>;
+  /** What each peer said of itself when it connected: its folder's incarnation. */
+  readonly peerIdentities: ReadonlyMap<NodeId, Pick<PeerIdentity, 'inc'>>;
+  /** Which peers are up, and the way to ask a peer's leader to hand over. */
+  readonly transport: Pick<PeerNetwork, 'isConnected' | 'send'>;
+  isController(): boolean;
+  controllerId(): NodeId | null;
+  nodeIds(): NodeId[];
+  leaderOf(group: string): LeaderInfo;
+  /** Hands a group led here to `to` (hand-over.ts). */
+  handOver(group: string, to: NodeId): void;
 }
 
 export class Controller {
@@ -48,7 +65,7 @@ export class Controller {
   private active = false;
   private registering = false;
 
-  constructor(private readonly node: RaftlogNode) {}
+  constructor(private readonly node: ControllerHost) {}
 
   start(): void {
     this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS));
@@ -98,7 +115,7 @@ export class Controller {
   private requireController(): void {
     if (!this.node.isController()) {
       const lead = this.node.controllerId();
-      throw new AdminError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
+      throw new ServerError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
     }
   }
 
@@ -169,22 +186,22 @@ export class Controller {
     const { transactionalId, producerId, producerEpoch } = req;
     const cmd = { type: 'initProducerId', ...(transactionalId !== undefined ? { transactionalId } : {}), ...(producerId !== undefined ? { producerId, producerEpoch } : {}) } as const;
     const r = await this.propose(cmd, Date.now() + req.timeoutMs);
-    if (!r.ok) throw new AdminError(r.code, r.message);
+    if (!r.ok) throw new ServerError(r.code, r.message);
     return r.value as InitProducerIdResponse;
   }
 
-  private async propose(cmd: Parameters<RaftlogNode['meta']['propose']>[0], deadline: number): Promise<MetaResult> {
+  private async propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const proposed = this.node.meta.propose(cmd);
       return await Promise.race([
         proposed,
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new AdminError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
+          timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
         }),
       ]);
     } catch (err) {
-      if (err instanceof RaftError) throw new AdminError(ErrorCode.NotLeader, err.message, err.leaderHint);
+      if (err instanceof RaftError) throw new ServerError(ErrorCode.NotLeader, err.message, err.leaderHint);
       throw err;
     } finally {
       clearTimeout(timer);

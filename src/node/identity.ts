@@ -28,7 +28,7 @@ import type { NodeId } from '../../raft/types.js';
 import { HARD_STATE_FILE } from '../../storage/hard-state.js';
 import { readIdentity, writeIdentity, type FolderIdentity } from '../../storage/identity.js';
 import type { PeerIdentity } from '../transport/peer-transport.js';
-import { NodeStartError } from './errors.js';
+import { NodeStartError } from '../errors.js';
 
 export type FreshStart = 'voter' | 'rejoin';
 

@@ -7,7 +7,7 @@
  * start (bad option, busy port, unusable data folder).
  */
 import { CommanderError, type Command } from 'commander';
-import { NodeStartError } from './errors.js';
+import { NodeStartError } from '../errors.js';
 import type { NodeConfig, RaftlogNode } from './node.js';
 import { toNodeConfig, type CliOptions } from './options.js';
 import { missingRuntimeFlags } from './runtime-flags.js';

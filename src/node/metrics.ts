@@ -1,5 +1,13 @@
-/** Prometheus metrics of one node (GET /metrics), with prom-client. */
+/**
+ * Prometheus metrics of one node (GET /metrics), with prom-client. The gauges of the group host
+ * read it each time the metrics are collected.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Role } from '../../raft/types.js';
+import type { GroupHost } from '../host/group-host.js';
+
+/** What the gauges read of the group host. */
+export type HostGauges = Pick<GroupHost, 'all' | 'stats'>;
 
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -14,19 +22,29 @@ export class NodeMetrics {
   readonly producedBytes = new Counter({ name: 'raftlog_produced_bytes_total', help: 'Record batch bytes accepted for writing', registers: [this.registry] });
   readonly fetchedBytes = new Counter({ name: 'raftlog_fetched_bytes_total', help: 'Record batch bytes served to consumers', registers: [this.registry] });
   readonly leaderElections = new Counter({ name: 'raftlog_leader_elections_total', help: 'Times this node became leader of a group', labelNames: ['group'] as const, registers: [this.registry] });
-  readonly groupsLed = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry] });
-  readonly groups = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry] });
-  readonly hostPasses = new Gauge({ name: 'raftlog_ready_passes', help: 'Ready passes run by the group host', registers: [this.registry] });
+  readonly groupsLed: Gauge = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry], collect: () => this.groupsLed.set(this.hostGroups(true)) });
+  readonly groups: Gauge = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry], collect: () => this.groups.set(this.hostGroups(false)) });
+  readonly hostPasses: Gauge = new Gauge({ name: 'raftlog_ready_passes', help: 'Ready passes run by the group host', registers: [this.registry], collect: () => this.hostPasses.set(this.host.stats.passes) });
   readonly logSyncSeconds = new Histogram({
     name: 'raftlog_log_sync_seconds',
     help: 'Duration of each round of log fdatasyncs (--sync fsync): every acknowledged write waits on one, so a slow disk shows here first',
     buckets: [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048],
     registers: [this.registry],
   });
-  readonly hostSyncs = new Gauge({ name: 'raftlog_log_syncs', help: 'fdatasync calls made by the group host', registers: [this.registry] });
+  readonly hostSyncs: Gauge = new Gauge({ name: 'raftlog_log_syncs', help: 'fdatasync calls made by the group host', registers: [this.registry], collect: () => this.hostSyncs.set(this.host.stats.syncs) });
 
-  constructor(node: string) {
+  constructor(
+    node: string,
+    private readonly host: HostGauges,
+  ) {
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Groups hosted here, or only those this node leads. */
+  private hostGroups(led: boolean): number {
+    let n = 0;
+    for (const g of this.host.all()) if (!led || g.raft.role === Role.Leader) n++;
+    return n;
   }
 }

@@ -5,8 +5,9 @@
  *
  * Start-up: lock the data folder, open the metadata group (its log, hard state and LevelDB
  * state), open every partition the metadata places here, listen, connect to peers, tick.
- * A produce request's path: client-server.ts → handlers.ts → partition.ts (propose) → the group
- * host (persist, sync, send) → followers → commit → partition.ts (apply, answer).
+ * A produce request's path: server/client-server.ts → server/handlers.ts → partition/partition.ts
+ * (propose) → the group host (persist, sync, send) → followers → commit → partition.ts (apply,
+ * answer). The server sees this node through the interfaces it declares (HttpNode, HandlerNode).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,7 @@ import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFac
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
-import { NodeStartError } from './errors.js';
+import { NodeStartError } from '../errors.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NODE_LIMITS, limitProblems } from './limits.js';
@@ -131,7 +132,6 @@ export class RaftlogNode {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
     this.fs = parts.fs ?? nodeFileSystem;
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
-    this.metrics = new NodeMetrics(config.id);
     const transport = parts.transport ?? ((o) => new PeerTransport(o));
     this.transport = transport({
       self: config.id,
@@ -170,6 +170,7 @@ export class RaftlogNode {
         this.gossip();
       },
     });
+    this.metrics = new NodeMetrics(config.id, this.host);
     this.controller = new Controller(this);
     const node = this;
     this.coordinator = new GroupCoordinator(

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { NodeConfig } from './node.js';
-import { NodeStartError } from './errors.js';
+import { NodeStartError } from '../errors.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 

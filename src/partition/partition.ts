@@ -23,7 +23,7 @@ import path from 'node:path';
 import { RaftError, RaftErrorCode } from '../../raft/errors.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import { readFileChecked, writeFileAtomic, writeFileAtomicAsync } from '../../storage/atomic-file.js';
-import { systemClock, type Clock, type Timer } from '../../storage/clock.js';
+import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError, OffsetOutOfRangeError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { records } from '../wire/record-batch/decode.js';
@@ -36,8 +36,10 @@ import {
 } from '../wire/record-batch/header.js';
 import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
+import { ProposalWaiters } from '../host/proposal-waiters.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
+import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
 import { ProducerState, type BatchSeq } from './producer-state.js';
@@ -60,74 +62,6 @@ export interface PartitionPolicy {
 }
 
 export const STRICT_PARTITION_POLICY: PartitionPolicy = Object.freeze({ acksAll: 'committed', reads: 'confirmed-leader', idempotence: 'enforced' });
-
-/** An expected failure of a partition request, with the code the client gets. */
-export class PartitionError extends Error {
-  override readonly name = 'PartitionError';
-  constructor(readonly code: ErrorCode, message: string, readonly leaderHint: string | null = null) {
-    super(message);
-  }
-}
-
-/** One produce request waiting for its batch's entry; a retry of the same batch waits beside it. */
-interface CommitWaiter {
-  readonly term: number;
-  readonly baseOffset: number;
-  readonly resolve: (baseOffset: number) => void;
-  readonly reject: (e: PartitionError) => void;
-  readonly timer: Timer;
-}
-
-/** Produce requests by the Raft index of their entry, each with its own timer. */
-class Waiters {
-  private readonly byIndex = new Map<number, CommitWaiter[]>();
-
-  get size(): number {
-    let n = 0;
-    for (const list of this.byIndex.values()) n += list.length;
-    return n;
-  }
-
-  add(index: number, w: CommitWaiter): void {
-    const list = this.byIndex.get(index);
-    if (list === undefined) this.byIndex.set(index, [w]);
-    else list.push(w);
-  }
-
-  /** Forgets one waiter (its timer fired); the others on the same index keep waiting. */
-  remove(index: number, w: CommitWaiter): void {
-    const list = this.byIndex.get(index);
-    if (list === undefined) return;
-    const rest = list.filter((x) => x !== w);
-    if (rest.length === 0) this.byIndex.delete(index);
-    else this.byIndex.set(index, rest);
-  }
-
-  /** Takes every waiter on `index`. */
-  take(index: number): CommitWaiter[] {
-    const list = this.byIndex.get(index);
-    if (list === undefined) return [];
-    this.byIndex.delete(index);
-    return list;
-  }
-
-  /** Takes every waiter on an index at or below `index`. */
-  takeUpTo(index: number): CommitWaiter[] {
-    const out: CommitWaiter[] = [];
-    for (const [i, list] of this.byIndex) {
-      if (i > index) continue;
-      this.byIndex.delete(i);
-      out.push(...list);
-    }
-    return out;
-  }
-
-  takeAll(): CommitWaiter[] {
-    const out = [...this.byIndex.values()].flat();
-    this.byIndex.clear();
-    return out;
-  }
-}
 
 interface InFlight extends BatchSeq {
   readonly index: number;
@@ -158,8 +92,9 @@ export class Partition implements GroupStateMachine {
   private leo: number | null = null;
   private producers = new ProducerState();
   private readonly inFlight = new Map<number, InFlight[]>();
-  private readonly awaitingCommit = new Waiters();
-  private readonly awaitingPersist = new Waiters();
+  /** Produce requests by the Raft index of their batch's entry: until it is applied (acks all), or stored here (acks leader). */
+  private readonly awaitingCommit: ProposalWaiters;
+  private readonly awaitingPersist: ProposalWaiters;
   private readonly hwWaiters = new Set<() => void>();
   private readonly reads = new ReadWaiters();
   private batchesSinceSnapshot = 0;
@@ -178,7 +113,10 @@ export class Partition implements GroupStateMachine {
     /** Time and timers, and the disk (storage/clock.ts, storage/file-system.ts). */
     private readonly clock: Clock = systemClock,
     private readonly fs: FileSystem = nodeFileSystem,
-  ) {}
+  ) {
+    this.awaitingCommit = new ProposalWaiters(clock);
+    this.awaitingPersist = new ProposalWaiters(clock);
+  }
 
   /** Loads the producer-state snapshot; returns the index the group resumes applying after. */
   loadProducerState(): number {
@@ -221,16 +159,16 @@ export class Partition implements GroupStateMachine {
   }
 
   private checkServing(): void {
-    if (this.closed) throw new PartitionError(ErrorCode.ShuttingDown, `${this.name} is closing on this node`);
-    if (this.group.failed !== null) throw new PartitionError(ErrorCode.StorageError, `${this.name} stopped on this node: ${this.group.failed}`);
+    if (this.closed) throw new ServerError(ErrorCode.ShuttingDown, `${this.name} is closing on this node`);
+    if (this.group.failed !== null) throw new ServerError(ErrorCode.StorageError, `${this.name} stopped on this node: ${this.group.failed}`);
     if (!this.isLeader()) {
       const lead = this.leaderHint();
-      throw new PartitionError(ErrorCode.NotLeader, `this node does not lead ${this.name}${lead !== null ? `; ${lead} does` : '; no leader is known yet'}`, lead);
+      throw new ServerError(ErrorCode.NotLeader, `this node does not lead ${this.name}${lead !== null ? `; ${lead} does` : '; no leader is known yet'}`, lead);
     }
-    if (!this.isReady()) throw new PartitionError(ErrorCode.LeaderNotAvailable, `the new leader of ${this.name} is catching up; retry shortly`);
+    if (!this.isReady()) throw new ServerError(ErrorCode.LeaderNotAvailable, `the new leader of ${this.name} is catching up; retry shortly`);
   }
 
-  /** Whether this replica may answer a read now (the policy's `reads`); throws the PartitionError the client gets if not. */
+  /** Whether this replica may answer a read now (the policy's `reads`); throws the ServerError the client gets if not. */
   private checkReadable(): void {
     if (this.policy.reads === 'confirmed-leader') this.checkServing();
   }
@@ -250,17 +188,17 @@ export class Partition implements GroupStateMachine {
   private produce0(batch: Uint8Array, acks: Acks, timeoutMs: number): Promise<number> {
     this.checkServing();
     const max = this.topic.config.maxMessageBytes;
-    if (batch.byteLength > max) throw new PartitionError(ErrorCode.RecordTooLarge, `a batch of ${batch.byteLength} bytes exceeds the topic's maxMessageBytes ${max}`);
+    if (batch.byteLength > max) throw new ServerError(ErrorCode.RecordTooLarge, `a batch of ${batch.byteLength} bytes exceeds the topic's maxMessageBytes ${max}`);
     let header;
     try {
       header = verifyBatch(batch);
     } catch (err) {
-      if (err instanceof RecordBatchError) throw new PartitionError(ErrorCode.CorruptMessage, `the record batch is malformed: ${err.message}`);
+      if (err instanceof RecordBatchError) throw new ServerError(ErrorCode.CorruptMessage, `the record batch is malformed: ${err.message}`);
       throw err;
     }
     const declared = BATCH_LENGTH_PREFIX + header.batchLength;
-    if (declared !== batch.byteLength) throw new PartitionError(ErrorCode.CorruptMessage, `the request holds ${batch.byteLength} bytes but its batch declares ${declared}`);
-    if (header.recordCount < 1) throw new PartitionError(ErrorCode.CorruptMessage, 'a record batch must hold at least one record');
+    if (declared !== batch.byteLength) throw new ServerError(ErrorCode.CorruptMessage, `the request holds ${batch.byteLength} bytes but its batch declares ${declared}`);
+    if (header.recordCount < 1) throw new ServerError(ErrorCode.CorruptMessage, 'a record batch must hold at least one record');
     const count = header.lastOffsetDelta + 1;
     const pid = header.producerId;
     const seq: Omit<BatchSeq, 'baseOffset'> = { epoch: header.producerEpoch, firstSeq: header.baseSequence, lastSeq: header.baseSequence + header.lastOffsetDelta };
@@ -271,7 +209,7 @@ export class Partition implements GroupStateMachine {
         const pending = inFlight.find((f) => f.baseOffset === c.baseOffset);
         return pending !== undefined ? this.waitFor(pending.index, this.group.raft.term, acks, timeoutMs, c.baseOffset) : Promise.resolve(c.baseOffset);
       }
-      if (c.kind === 'reject') throw new PartitionError(c.code, c.message);
+      if (c.kind === 'reject') throw new ServerError(c.code, c.message);
     }
     if (this.leo === null) this.leo = this.log.logEndOffset();
     const baseOffset = this.leo;
@@ -283,7 +221,7 @@ export class Partition implements GroupStateMachine {
     try {
       ({ lastIndex: index, term } = this.group.raft.propose([data]));
     } catch (err) {
-      throw toPartitionError(err, this.name);
+      throw toServerError(err, this.name);
     }
     this.group.wake();
     this.leo = baseOffset + count;
@@ -299,26 +237,9 @@ export class Partition implements GroupStateMachine {
 
   private waitFor(index: number, term: number, acks: Acks, timeoutMs: number, baseOffset: number): Promise<number> {
     const waiters = acks === 'leader' ? this.awaitingPersist : this.awaitingCommit;
-    return new Promise<number>((resolve, reject) => {
-      const w: CommitWaiter = {
-        term,
-        baseOffset,
-        timer: this.clock.after(timeoutMs, () => {
-          waiters.remove(index, w);
-          reject(new PartitionError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`));
-        }),
-        resolve: (o) => {
-          w.timer.cancel();
-          resolve(o);
-        },
-        reject: (e) => {
-          w.timer.cancel();
-          reject(e);
-        },
-      };
-      // A retry of a batch still in flight waits beside the first request: each has its own timer.
-      waiters.add(index, w);
-    });
+    // A retry of a batch still in flight waits beside the first request: each has its own timer.
+    const timeout = { ms: timeoutMs, error: () => new ServerError(ErrorCode.RequestTimedOut, `${this.name}: not replicated within ${timeoutMs} ms; the write may or may not have happened`) };
+    return waiters.wait(index, term, timeout).then(() => baseOffset);
   }
 
   /** Produce requests waiting for their batch to be committed or stored. */
@@ -333,7 +254,7 @@ export class Partition implements GroupStateMachine {
     try {
       this.group.raft.transferLeadership(to);
     } catch (err) {
-      throw toPartitionError(err, this.name);
+      throw toServerError(err, this.name);
     }
     this.group.wake();
     // waitForData wakes on every apply and when leadership is lost; no offset is ever reached.
@@ -353,7 +274,7 @@ export class Partition implements GroupStateMachine {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => toPartitionError(err, this.name));
+    return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => toServerError(err, this.name));
   }
 
   /** Committed batches from `offset` (call after confirmLeadership). */
@@ -361,7 +282,7 @@ export class Partition implements GroupStateMachine {
     this.checkReadable();
     const start = this.log.logStartOffset();
     if (offset < start || offset > this.highWatermark) {
-      throw new PartitionError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
+      throw new ServerError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
     }
     if (offset === this.highWatermark) return { batches: [], highWatermark: this.highWatermark, logStartOffset: start };
     try {
@@ -420,8 +341,8 @@ export class Partition implements GroupStateMachine {
       }
       this.appliedIndex = e.index;
       this.appliedTerm = e.term;
-      this.settle(this.awaitingCommit, e);
-      this.settle(this.awaitingPersist, e);
+      this.awaitingCommit.settle(e.index, e.term, this.notCommitted);
+      this.awaitingPersist.settle(e.index, e.term, this.notCommitted);
     }
     if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
     this.reads.serve(this.appliedIndex, this.appliedTerm);
@@ -437,13 +358,9 @@ export class Partition implements GroupStateMachine {
     }
   }
 
-  /** Resolves or fails the produce requests waiting on entry `e`'s index. */
-  private settle(waiters: Waiters, e: Entry): void {
-    for (const w of waiters.take(e.index)) {
-      if (w.term === e.term) w.resolve(w.baseOffset);
-      else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint()));
-    }
-  }
+  /** What a produce gets when another leader's entry took its batch's index, applied or stored here. */
+  private readonly notCommitted = (): Error => new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was committed; it was not written`, this.leaderHint());
+  private readonly notStored = (): Error => new ServerError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint());
 
   private dropInFlight(pid: number, index: number): void {
     const list = this.inFlight.get(pid);
@@ -472,14 +389,11 @@ export class Partition implements GroupStateMachine {
   }
 
   onPersisted(index: number, term: number): void {
-    for (const w of this.awaitingPersist.takeUpTo(index)) {
-      if (w.term === term) w.resolve(w.baseOffset);
-      else w.reject(new PartitionError(ErrorCode.NotLeader, `${this.name}: leadership changed before the write was stored`, this.leaderHint()));
-    }
+    this.awaitingPersist.settleUpTo(index, term, this.notStored);
   }
 
   onReadStates(states: readonly ReadState[], dropped: readonly unknown[]): void {
-    const lost = (): Error => new PartitionError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint());
+    const lost = (): Error => new ServerError(ErrorCode.NotLeader, `this node stopped leading ${this.name}`, this.leaderHint());
     this.reads.onReadStates(states, dropped, lost, this.appliedIndex, this.appliedTerm);
   }
 
@@ -507,34 +421,35 @@ export class Partition implements GroupStateMachine {
   /** Fails every waiting request (the node is stopping or the topic was deleted). */
   close(why: string): void {
     this.closed = true;
-    const err = new PartitionError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
-    for (const w of [...this.awaitingCommit.takeAll(), ...this.awaitingPersist.takeAll()]) w.reject(err);
+    const err = new ServerError(ErrorCode.ShuttingDown, `${this.name}: ${why}`);
+    this.awaitingCommit.failAll(err);
+    this.awaitingPersist.failAll(err);
     this.reads.failAll(err);
     for (const w of [...this.hwWaiters]) w();
   }
 
   private storageError(err: unknown): Error {
-    if (err instanceof OffsetOutOfRangeError) return new PartitionError(ErrorCode.OffsetOutOfRange, err.message);
+    if (err instanceof OffsetOutOfRangeError) return new ServerError(ErrorCode.OffsetOutOfRange, err.message);
     if (err instanceof CorruptLogError) {
       this.group.fail(err);
-      return new PartitionError(ErrorCode.StorageError, err.message);
+      return new ServerError(ErrorCode.StorageError, err.message);
     }
     return err instanceof Error ? err : new Error(String(err));
   }
 }
 
-function toPartitionError(err: unknown, name: string): Error {
+function toServerError(err: unknown, name: string): Error {
   if (!(err instanceof RaftError)) return err instanceof Error ? err : new Error(String(err));
   switch (err.code) {
     case RaftErrorCode.NotLeader:
     case RaftErrorCode.TransferInProgress:
-      return new PartitionError(ErrorCode.NotLeader, `${name}: ${err.message}`, err.leaderHint);
+      return new ServerError(ErrorCode.NotLeader, `${name}: ${err.message}`, err.leaderHint);
     case RaftErrorCode.UncommittedBytesExceeded:
-      return new PartitionError(ErrorCode.NotEnoughReplicas, `${name}: replicas are behind (${err.message})`);
+      return new ServerError(ErrorCode.NotEnoughReplicas, `${name}: replicas are behind (${err.message})`);
     case RaftErrorCode.EntryTooLarge:
-      return new PartitionError(ErrorCode.RecordTooLarge, `${name}: ${err.message}`);
+      return new ServerError(ErrorCode.RecordTooLarge, `${name}: ${err.message}`);
     case RaftErrorCode.UnknownNode:
-      return new PartitionError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
+      return new ServerError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
     default:
       return err;
   }

@@ -7,20 +7,28 @@
  * request gets an error reply (INVALID_REQUEST / UNSUPPORTED_REQUEST, with the request id when it
  * can be read, else -1); a frame over the size limit closes the connection (1009).
  */
+import type { Counter, Histogram } from 'prom-client';
 import type WebSocket from 'ws';
 import { FrameDecodeError, decodeFrame, encodeFrame } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
 import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
-import { apiError, handle } from '../node/handlers.js';
-import type { RaftlogNode } from '../node/node.js';
+import { apiError, handle, type HandlerNode } from './handlers.js';
 
 const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
+
+/** What client connections need of the node: its handlers, and the request metrics they count. */
+export interface ClientNode extends HandlerNode {
+  readonly metrics: HandlerNode['metrics'] & {
+    readonly requests: Pick<Counter<'type' | 'outcome'>, 'inc'>;
+    readonly requestSeconds: Pick<Histogram<'type'>, 'observe'>;
+  };
+}
 
 export class ClientServer {
   private readonly sockets = new Set<WebSocket>();
 
-  constructor(private readonly node: RaftlogNode) {}
+  constructor(private readonly node: ClientNode) {}
 
   accept(ws: WebSocket): void {
     this.sockets.add(ws);

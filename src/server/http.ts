@@ -5,19 +5,27 @@
  * node may add routes of its own (node.ts NodeParts; the chaos entry point's network control).
  */
 import http from 'node:http';
+import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
-import type { RaftlogNode } from '../node/node.js';
 import { assert } from '../../raft/errors.js';
-import { Role } from '../../raft/types.js';
-import { CLIENT_FRAME_BYTES_MAX, ClientServer } from './client-server.js';
-import { NodeStartError } from '../node/errors.js';
+import { CLIENT_FRAME_BYTES_MAX, ClientServer, type ClientNode } from './client-server.js';
+import { NodeStartError } from '../errors.js';
 import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
+import type { PeerNetwork } from '../transport/peer-transport.js';
 
 /** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
 const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics'];
 
 /** A route added to the server: answers every request for its path, whatever the method. */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+/** What the listener needs of the node it serves: its client handlers, its peer transport, its metrics. */
+export interface HttpNode extends ClientNode {
+  /** Takes the WebSocket upgrades on `/raft`. */
+  readonly transport: Pick<PeerNetwork, 'accept'>;
+  /** GET /metrics answers with this registry's exposition. */
+  readonly metrics: ClientNode['metrics'] & { readonly registry: Pick<Registry, 'contentType' | 'metrics'> };
+}
 
 export class HttpServer {
   private readonly server: http.Server;
@@ -26,7 +34,7 @@ export class HttpServer {
   readonly clients: ClientServer;
 
   constructor(
-    private readonly node: RaftlogNode,
+    private readonly node: HttpNode,
     private readonly routes: ReadonlyMap<string, HttpRoute> = new Map(),
   ) {
     for (const p of routes.keys()) assert(!OWN_PATHS.includes(p), () => `an added HTTP route takes ${p}, which the server answers itself`);
@@ -88,18 +96,8 @@ export class HttpServer {
       return;
     }
     if (url === '/metrics') {
-      const m = this.node.metrics;
-      let led = 0;
-      let groups = 0;
-      for (const g of this.node.host.all()) {
-        groups++;
-        if (g.raft.role === Role.Leader) led++;
-      }
-      m.groups.set(groups);
-      m.groupsLed.set(led);
-      m.hostPasses.set(this.node.host.stats.passes);
-      m.hostSyncs.set(this.node.host.stats.syncs);
-      res.writeHead(200, { 'content-type': m.registry.contentType }).end(await m.registry.metrics());
+      const { registry } = this.node.metrics;
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /metrics\n');

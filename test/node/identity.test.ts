@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers/temp-dirs.js';
 import { saveHardState } from '../../storage/hard-state.js';
 import { IDENTITY_FILE } from '../../storage/identity.js';
-import { NodeStartError } from '../../src/node/errors.js';
+import { NodeStartError } from '../../src/errors.js';
 import { NodeIdentity, freshStart } from '../../src/node/identity.js';
 
 const tmp = tempDirs('raftlog-identity-');

@@ -8,7 +8,7 @@ import { records } from '../../src/wire/record-batch/decode.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
-import { PartitionError } from '../../src/partition/partition.js';
+import { ServerError } from '../../src/errors.js';
 import { idempotentBatch, soloPartition, within, type SoloPartition } from './harness.js';
 
 let solo: SoloPartition | null = null;
@@ -23,7 +23,7 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
     await p;
   } catch (err) {
-    if (err instanceof PartitionError) return err.code;
+    if (err instanceof ServerError) return err.code;
     throw err;
   }
   return 'ok';

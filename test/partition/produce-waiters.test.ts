@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { PartitionError } from '../../src/partition/partition.js';
+import { ServerError } from '../../src/errors.js';
 import { idempotentBatch, soloPartition, within, type SoloPartition } from './harness.js';
 
 let solo: SoloPartition | null = null;
@@ -17,7 +17,7 @@ describe('a produce waiting for its commit', () => {
     const first = p.produce(batch, 'all', 60_000);
     // The producer gave up on the first answer and sent the same batch again, with a short timeout.
     const retry = p.produce(batch, 'all', 20);
-    await expect(retry).rejects.toThrow(PartitionError);
+    await expect(retry).rejects.toThrow(ServerError);
     await solo.drive();
     expect(await within(first, 2000)).toBe(0);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/wire/protocol.js';
-import { PartitionError } from '../../src/partition/partition.js';
+import { ServerError } from '../../src/errors.js';
 import { ProducerState } from '../../src/partition/producer-state.js';
 import { idempotentBatch, soloPartition } from './harness.js';
 
@@ -53,7 +53,7 @@ describe('producer state is bounded', () => {
       const newer = p.produce(idempotentBatch(6, 0, 'a', 1), 'all', 5000);
       await solo.drive();
       await newer;
-      await expect(p.produce(idempotentBatch(6, 1, 'b', 0), 'all', 5000)).rejects.toSatisfy((e: unknown) => e instanceof PartitionError && e.code === ErrorCode.InvalidProducerEpoch);
+      await expect(p.produce(idempotentBatch(6, 1, 'b', 0), 'all', 5000)).rejects.toSatisfy((e: unknown) => e instanceof ServerError && e.code === ErrorCode.InvalidProducerEpoch);
     } finally {
       await solo.close();
     }

@@ -41,7 +41,8 @@ import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/wire/protocol.js';
 import { GroupHost } from '../../src/host/group-host.js';
 import type { GroupStateMachine } from '../../src/host/raft-group.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
-import { PartitionError, type Partition } from '../../src/partition/partition.js';
+import { ServerError } from '../../src/errors.js';
+import type { Partition } from '../../src/partition/partition.js';
 import { openPartitionReplica } from '../../src/partition/replica.js';
 import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
 import { SimFs } from './sim-fs.js';
@@ -815,7 +816,7 @@ export class HostSimulation {
       this.redirect(key, node, err);
       this.history.add(proc, 'fail', 'poll', null, node.id, (err as Error).message);
       if (this.phase === 'final') this.log(`final read of ${key} from ${from} on ${node.id} failed: ${(err as Error).message}`);
-      return err instanceof PartitionError && err.code === ErrorCode.OffsetOutOfRange ? 'outOfRange' : null;
+      return err instanceof ServerError && err.code === ErrorCode.OffsetOutOfRange ? 'outOfRange' : null;
     }
   }
 
@@ -842,7 +843,7 @@ export class HostSimulation {
   }
 
   private redirect(key: string, node: SimNode, err: unknown): void {
-    const hint = err instanceof PartitionError ? err.leaderHint : null;
+    const hint = err instanceof ServerError ? err.leaderHint : null;
     if (hint !== null) this.leaderGuess.set(key, hint);
     else if (this.leaderGuess.get(key) === node.id) this.leaderGuess.delete(key);
   }

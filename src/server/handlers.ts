@@ -1,33 +1,88 @@
 /**
  * What each client request does on a node. Partition requests go to the partition's replica on
- * this node (which must lead it); admin requests go to the controller. Expected failures become
- * per-partition or per-topic errors with a code and, where it helps, where to go instead.
+ * this node (which must lead it); admin requests go to the controller, group requests to the
+ * group coordinator. Expected failures (ServerError, src/errors.ts) become per-partition or
+ * per-topic errors with a code and, where it helps, where to go instead.
+ *
+ * The handlers see the node through HandlerNode, which node/node.ts's RaftlogNode satisfies: the
+ * server folder does not import the node folder, the node builds the server.
  */
+import type { Counter } from 'prom-client';
+import type { NodeId } from '../../raft/types.js';
 import {
   ErrorCode,
   type ApiError,
+  type CreateTopicsRequest,
+  type CreateTopicsResponse,
+  type DeleteTopicsRequest,
+  type DeleteTopicsResponse,
   type FetchRequest,
   type FetchResponse,
   type FetchedPartition,
+  type InitProducerIdRequest,
+  type InitProducerIdResponse,
   type ListOffsetsRequest,
   type ListOffsetsResponse,
   type ListedOffset,
   type MetadataRequest,
   type MetadataResponse,
+  type NodeRef,
   type ProduceRequest,
   type ProduceResponse,
   type ProduceResult,
   type Request,
   type ResponseMap,
+  type StatusResponse,
   type TopicMetadata,
 } from '../wire/protocol.js';
+import { ServerError } from '../errors.js';
+import type { Logger } from '../log.js';
 import { partitionGroupId } from '../meta/commands.js';
-import { PartitionError, type Partition } from '../partition/partition.js';
-import { GroupError } from '../groups/coordinator.js';
-import { AdminError } from './controller.js';
-import type { RaftlogNode } from './node.js';
+import type { MetaStateMachine } from '../meta/meta-state.js';
+import type { Partition } from '../partition/partition.js';
+import type { GroupCoordinator } from '../groups/coordinator.js';
 
-export async function handle(node: RaftlogNode, req: Request): Promise<ResponseMap[Request['type']] | null> {
+/** What a request may ask of a partition replica led here. */
+export type ServedPartition = Pick<Partition, 'produce' | 'transferLeadership' | 'confirmLeadership' | 'read' | 'waitForData' | 'listOffset' | 'highWatermark'> & {
+  readonly log: Pick<Partition['log'], 'logStartOffset'>;
+};
+
+/** Admin requests, which the controller answers (node/controller.ts). */
+export interface AdminRequests {
+  createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse>;
+  deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsResponse>;
+  initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse>;
+}
+
+/** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
+export type GroupRequests = Pick<
+  GroupCoordinator,
+  'join' | 'sync' | 'heartbeat' | 'leave' | 'commit' | 'fetchOffsets' | 'listGroups' | 'describeGroups' | 'resetOffsets' | 'deleteGroups'
+>;
+
+/** What the handlers need of the node they run on (node.ts's RaftlogNode is one). */
+export interface HandlerNode {
+  readonly config: { readonly id: NodeId };
+  readonly logger: Logger;
+  /** The topics this node knows of (once it has opened its metadata group). */
+  readonly meta: Pick<MetaStateMachine, 'topic' | 'topics'>;
+  /** The partition replicas on this node, by group id, and the ones that could not open, with why. */
+  readonly partitions: ReadonlyMap<string, ServedPartition>;
+  readonly brokenPartitions: ReadonlyMap<string, string>;
+  readonly controller: AdminRequests;
+  readonly coordinator: GroupRequests;
+  readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
+  nodeIds(): NodeId[];
+  nodeRef(id: NodeId | null): NodeRef | undefined;
+  /** Who leads `group` and in which term, as far as this node knows. */
+  leaderOf(group: string): { readonly leader: NodeId | null; readonly term: number };
+  controllerId(): NodeId | null;
+  /** Why this node cannot answer from its metadata now, or null. */
+  metadataProblem(): string | null;
+  status(): StatusResponse;
+}
+
+export async function handle(node: HandlerNode, req: Request): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
       return metadata(node, req);
@@ -50,7 +105,7 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
     case 'findCoordinator': {
       requireMetadata(node);
       const ref = node.nodeRef(node.controllerId());
-      if (ref === undefined) throw new GroupError(ErrorCode.CoordinatorNotAvailable, 'no coordinator (metadata leader) is elected yet; retry shortly');
+      if (ref === undefined) throw new ServerError(ErrorCode.CoordinatorNotAvailable, 'no coordinator (metadata leader) is elected yet; retry shortly');
       return { coordinator: ref };
     }
     case 'joinGroup':
@@ -81,23 +136,22 @@ export async function handle(node: RaftlogNode, req: Request): Promise<ResponseM
 }
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */
-export function apiError(node: RaftlogNode, err: unknown): ApiError {
-  if (err instanceof PartitionError || err instanceof AdminError || err instanceof GroupError) {
-    const hint = err instanceof PartitionError ? err.leaderHint : err instanceof GroupError ? err.coordinator : err.leader;
-    const leader = node.nodeRef(hint);
+export function apiError(node: Pick<HandlerNode, 'nodeRef' | 'logger'>, err: unknown): ApiError {
+  if (err instanceof ServerError) {
+    const leader = node.nodeRef(err.leaderHint);
     return { code: err.code, message: err.message, ...(leader !== undefined ? { leader } : {}) };
   }
   node.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'request failed unexpectedly');
   return { code: ErrorCode.UnknownServerError, message: `the node failed to handle the request: ${err instanceof Error ? err.message : String(err)}` };
 }
 
-/** Refuses a request this node would answer from metadata it does not have (RaftlogNode.metadataProblem). */
-function requireMetadata(node: RaftlogNode): void {
+/** Refuses a request this node would answer from metadata it does not have (HandlerNode.metadataProblem). */
+function requireMetadata(node: HandlerNode): void {
   const problem = node.metadataProblem();
-  if (problem !== null) throw new AdminError(ErrorCode.LeaderNotAvailable, `node ${node.config.id} cannot answer from its metadata now: ${problem}; ask another node`, node.controllerId());
+  if (problem !== null) throw new ServerError(ErrorCode.LeaderNotAvailable, `node ${node.config.id} cannot answer from its metadata now: ${problem}; ask another node`, node.controllerId());
 }
 
-function metadata(node: RaftlogNode, req: MetadataRequest): MetadataResponse {
+function metadata(node: HandlerNode, req: MetadataRequest): MetadataResponse {
   requireMetadata(node);
   const all = node.meta.topics();
   const names = req.topics ?? all.map((t) => t.name);
@@ -123,24 +177,24 @@ function metadata(node: RaftlogNode, req: MetadataRequest): MetadataResponse {
   };
 }
 
-/** The replica of `topic/partition` on this node, or a PartitionError saying where to go. */
-function partitionFor(node: RaftlogNode, topic: string, partition: number): Partition {
+/** The replica of `topic/partition` on this node, or a ServerError saying where to go. */
+function partitionFor(node: HandlerNode, topic: string, partition: number): ServedPartition {
   const t = node.meta?.topic(topic);
   if (t === undefined) requireMetadata(node);
-  if (t === undefined) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
-  if (partition >= t.partitions) throw new PartitionError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' has ${t.partitions} partitions; there is no partition ${partition}`);
+  if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
+  if (partition >= t.partitions) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' has ${t.partitions} partitions; there is no partition ${partition}`);
   const id = partitionGroupId(t.id, partition);
   const p = node.partitions.get(id);
   if (p === undefined) {
     const broken = node.brokenPartitions.get(id);
-    if (broken !== undefined) throw new PartitionError(ErrorCode.StorageError, `${topic}/${partition} cannot run on this node: ${broken}`, node.leaderOf(id).leader);
+    if (broken !== undefined) throw new ServerError(ErrorCode.StorageError, `${topic}/${partition} cannot run on this node: ${broken}`, node.leaderOf(id).leader);
     const { leader } = node.leaderOf(id);
-    throw new PartitionError(ErrorCode.NotLeader, `this node holds no replica of ${topic}/${partition}${leader !== null ? `; ${leader} leads it` : ''}`, leader);
+    throw new ServerError(ErrorCode.NotLeader, `this node holds no replica of ${topic}/${partition}${leader !== null ? `; ${leader} leads it` : ''}`, leader);
   }
   return p;
 }
 
-async function produce(node: RaftlogNode, req: ProduceRequest): Promise<ProduceResponse | null> {
+async function produce(node: HandlerNode, req: ProduceRequest): Promise<ProduceResponse | null> {
   // Batches for one partition are proposed in request order; partitions proceed in parallel.
   const results: Promise<ProduceResult>[] = req.batches.map(async (b) => {
     try {
@@ -156,7 +210,7 @@ async function produce(node: RaftlogNode, req: ProduceRequest): Promise<ProduceR
   return req.acks === 'none' ? null : { results: done };
 }
 
-async function fetch(node: RaftlogNode, req: FetchRequest): Promise<FetchResponse> {
+async function fetch(node: HandlerNode, req: FetchRequest): Promise<FetchResponse> {
   const deadline = Date.now() + req.maxWaitMs;
   const parts = req.partitions.map((fp) => {
     try {
@@ -226,7 +280,7 @@ function stripUndefined(p: FetchedPartition): FetchedPartition {
   return rest;
 }
 
-async function listOffsets(node: RaftlogNode, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+async function listOffsets(node: HandlerNode, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
   const partitions = await Promise.all(
     req.partitions.map(async (lp): Promise<ListedOffset> => {
       try {

@@ -1,0 +1,36 @@
+/**
+ * What the client gets for a failed request (handlers.ts apiError): a ServerError keeps its code
+ * and message, and its hint becomes the address of the node to ask; anything else is a bug of the
+ * node's, answered UNKNOWN_SERVER_ERROR.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ServerError } from '../../src/errors.js';
+import { apiError } from '../../src/server/handlers.js';
+import { ErrorCode, type NodeRef } from '../../src/wire/protocol.js';
+
+const addresses = new Map([['n2', '127.0.0.1:7002']]);
+const node = {
+  logger: pino({ level: 'silent' }),
+  nodeRef: (id: string | null): NodeRef | undefined => {
+    const address = id === null ? undefined : addresses.get(id);
+    return address === undefined ? undefined : { id: id!, address };
+  },
+};
+
+describe('apiError', () => {
+  it('gives the code, the message, and the address of the node the hint names', () => {
+    const err = new ServerError(ErrorCode.NotLeader, 'this node does not lead t/0; n2 does', 'n2');
+
+    expect(apiError(node, err)).toEqual({ code: ErrorCode.NotLeader, message: 'this node does not lead t/0; n2 does', leader: { id: 'n2', address: '127.0.0.1:7002' } });
+  });
+
+  it('leaves the leader out when no node is named, or the node is not one of the cluster', () => {
+    expect(apiError(node, new ServerError(ErrorCode.CoordinatorNotAvailable, 'none is elected yet'))).toEqual({ code: ErrorCode.CoordinatorNotAvailable, message: 'none is elected yet' });
+    expect(apiError(node, new ServerError(ErrorCode.NotCoordinator, 'n9 is', 'n9'))).toEqual({ code: ErrorCode.NotCoordinator, message: 'n9 is' });
+  });
+
+  it('answers any other error UNKNOWN_SERVER_ERROR', () => {
+    expect(apiError(node, new TypeError('x is undefined'))).toEqual({ code: ErrorCode.UnknownServerError, message: 'the node failed to handle the request: x is undefined' });
+  });
+});
