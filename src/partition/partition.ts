@@ -438,7 +438,8 @@ export class Partition implements GroupStateMachine {
   }
 }
 
-function toServerError(err: unknown, name: string): Error {
+/** What a client is told when the partition's Raft group refuses a request (`name`: the partition's name). */
+export function toServerError(err: unknown, name: string): Error {
   if (!(err instanceof RaftError)) return err instanceof Error ? err : new Error(String(err));
   switch (err.code) {
     case RaftErrorCode.NotLeader:
@@ -450,6 +451,10 @@ function toServerError(err: unknown, name: string): Error {
       return new ServerError(ErrorCode.RecordTooLarge, `${name}: ${err.message}`);
     case RaftErrorCode.UnknownNode:
       return new ServerError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
+    case RaftErrorCode.ReplicaRejoining:
+      // A leadership transfer to a replica that is catching up after losing data: it may lead
+      // once promoted, so the refusal is retriable (Kafka answers PREFERRED_LEADER_NOT_AVAILABLE).
+      return new ServerError(ErrorCode.LeaderNotAvailable, `${name}: ${err.message}; retry once it has caught up`);
     default:
       return err;
   }

@@ -5,7 +5,9 @@
  */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { RaftError, RaftErrorCode } from '../../raft/errors.js';
 import { ServerError } from '../../src/errors.js';
+import { toServerError } from '../../src/partition/partition.js';
 import { apiError } from '../../src/server/handlers.js';
 import { ErrorCode, type NodeRef } from '../../src/wire/protocol.js';
 
@@ -32,5 +34,23 @@ describe('apiError', () => {
 
   it('answers any other error UNKNOWN_SERVER_ERROR', () => {
     expect(apiError(node, new TypeError('x is undefined'))).toEqual({ code: ErrorCode.UnknownServerError, message: 'the node failed to handle the request: x is undefined' });
+  });
+});
+
+describe('a partition\'s Raft refusals, as the client sees them', () => {
+  it('a leadership transfer to a rejoining replica is a retriable LEADER_NOT_AVAILABLE, not a bug of the node', () => {
+    // Before: ReplicaRejoining fell through to UNKNOWN_SERVER_ERROR ("a bug on the node").
+    const refused = new RaftError(RaftErrorCode.ReplicaRejoining, 'n3 is rejoining after losing data and cannot lead until it has caught up and been promoted', true);
+    expect(apiError(node, toServerError(refused, 't/0'))).toEqual({
+      code: ErrorCode.LeaderNotAvailable,
+      message: 't/0: n3 is rejoining after losing data and cannot lead until it has caught up and been promoted; retry once it has caught up',
+    });
+  });
+
+  it('every Raft error code maps to a code of the protocol\'s', () => {
+    for (const code of Object.values(RaftErrorCode)) {
+      const answer = apiError(node, toServerError(new RaftError(code, 'refused', true), 't/0'));
+      expect(answer.code, code).not.toBe(ErrorCode.UnknownServerError);
+    }
   });
 });
