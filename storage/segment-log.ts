@@ -28,6 +28,7 @@ import { LogCompactedError } from '../raft/errors.js';
 import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
 import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
@@ -69,8 +70,8 @@ export interface SegmentLogOptions {
   /** Normal entries carry record batches: keep offsets and timestamps (partitions, not metadata). */
   readonly recordBatches: boolean;
   readonly limits?: Partial<SegmentLogLimits>;
-  /** Milliseconds; drives rolling by age and retention by age. */
-  readonly clock?: () => number;
+  /** Time (storage/clock.ts); its now() drives rolling by age and retention by age. Default the system's. */
+  readonly clock?: Clock;
   /** The disk (default: the real one; the simulator passes its own). */
   readonly fs?: FileSystem;
 }
@@ -115,7 +116,7 @@ const LOGSTART_MAGIC = 0x524c5331; // "RLS1"
 export class SegmentLog implements LogStorage {
   private readonly limits: SegmentLogLimits;
   private readonly cfg: SegmentConfig;
-  private readonly clock: () => number;
+  private readonly clock: Clock;
   private readonly fs: FileSystem;
   private segments: Segment[] = [];
   private readonly boundaries = new TermBoundaries();
@@ -137,7 +138,7 @@ export class SegmentLog implements LogStorage {
   private constructor(readonly options: SegmentLogOptions) {
     this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
     this.cache = new TailCache(this.limits.tailCacheBytes);
-    this.clock = options.clock ?? Date.now;
+    this.clock = options.clock ?? systemClock;
     this.fs = options.fs ?? nodeFileSystem;
     const describe: DescribeEntry = options.recordBatches ? describeBatch : () => null;
     this.cfg = {
@@ -357,7 +358,7 @@ export class SegmentLog implements LogStorage {
       this.boundaries.observe(e.index, e.term);
     }
     const before = seg.nextOffset;
-    seg.append(entries, infos, this.clock());
+    seg.append(entries, infos, this.clock.now());
     let end = before;
     for (let i = 0; i < entries.length; i++) {
       const info = infos[i]!;
@@ -419,7 +420,7 @@ export class SegmentLog implements LogStorage {
   /** Applies retention by size and age, within `upToIndex`. Returns the segments dropped. */
   enforceRetention(policy: RetentionPolicy): number {
     this.ensureOpen();
-    const now = this.clock();
+    const now = this.clock.now();
     let total = 0;
     for (const s of this.segments) total += s.size;
     let dropThrough = this.firstIndex();
@@ -563,7 +564,7 @@ export class SegmentLog implements LogStorage {
     const seg = this.active();
     if (seg.isEmpty()) return;
     const full = seg.size >= this.limits.segmentBytes;
-    const old = seg.firstAppendAt !== null && this.clock() - seg.firstAppendAt >= this.limits.segmentMs;
+    const old = seg.firstAppendAt !== null && this.clock.now() - seg.firstAppendAt >= this.limits.segmentMs;
     if (!full && !old) return;
     // Order matters for recovery: the sealed segment's terms and index exist before the next file.
     seg.seal();

@@ -338,7 +338,7 @@ export class RaftlogNode {
       name: 'the metadata group',
       dir,
       fs: this.fs,
-      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES } },
+      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, clock: this.clock },
       ledger: this.ledger,
       fresh,
       random: this.random,

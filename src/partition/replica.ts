@@ -47,7 +47,7 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
     name: `partition ${o.topic.name}/${o.partition}`,
     dir: o.dir,
     fs: o.fs,
-    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: () => o.clock.now() },
+    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: o.clock },
     ledger: o.ledger,
     fresh: o.fresh,
     random: o.random,

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { EntryKind, type Entry } from '../../raft/types.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { systemClock } from '../../storage/clock.js';
 import { SegmentLog, type SegmentLogLimits } from '../../storage/segment-log.js';
 
 export function tempDir(prefix = 'raftlog-test-'): string {
@@ -36,7 +37,7 @@ export class EntryMaker {
 }
 
 export function openLog(dir: string, limits: Partial<SegmentLogLimits> = {}, clock?: () => number): SegmentLog {
-  return SegmentLog.open({ dir, recordBatches: true, limits, ...(clock !== undefined ? { clock } : {}) });
+  return SegmentLog.open({ dir, recordBatches: true, limits, ...(clock !== undefined ? { clock: { ...systemClock, now: clock } } : {}) });
 }
 
 export function segmentFiles(dir: string, ext = '.log'): string[] {
