@@ -202,11 +202,13 @@ export class SyncLedger {
       const groups = [...this.dirty];
       this.dirty.clear();
       try {
+        // The slots go to the page cache at once (64 bytes each: cheaper than a trip to the
+        // threadpool per group, on the acknowledgement path), then one fdatasync for all.
         const written: [Slot, SyncMark][] = [];
         for (const group of groups) {
           const slot = this.slots.get(group);
           if (slot === undefined) continue;
-          await this.fs.write(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
+          this.fs.writeSync(this.fd, encodeSlot(group, slot.mark), 0, SLOT_BYTES, slot.at);
           written.push([slot, slot.mark]);
         }
         await this.fs.fdatasync(this.fd);
