@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../raft/random.js';
-import { SYNC_LEDGER_FILE, SyncLedger } from '../../storage/sync-ledger.js';
+import { SYNC_LEDGER_FILE, SyncLedger, readMarks } from '../../storage/sync-ledger.js';
 import { SimFs } from '../sim/sim-fs.js';
 import { Life, World } from '../sim/world.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -96,5 +96,63 @@ describe('the sync ledger on a failing disk', () => {
     const again = SyncLedger.open('/d', disk, world.clock(new Life()));
     expect(again.mark('g')).toEqual({ index: 4, term: 1 });
     expect(again.mark('h')).toEqual({ index: 2, term: 1 });
+  });
+});
+
+describe('durable(): what the host waits for before acknowledging', () => {
+  function setUp(): { world: World; disk: SimFs; ledger: SyncLedger } {
+    const world = new World();
+    const life = new Life();
+    const disk = new SimFs({ schedule: (fn) => world.after(1, fn, life), random: seededRandom(3) });
+    disk.mkdirSync('/d', { recursive: true });
+    return { world, disk, ledger: SyncLedger.open('/d', disk, world.clock(life)) };
+  }
+  const onDisk = (disk: SimFs): Map<string, { index: number; term: number }> => readMarks(disk.durableBytes(`/d/${SYNC_LEDGER_FILE}`));
+
+  it('resolves only once every mark recorded before it is synced, and one write carries them all', async () => {
+    const { world, disk, ledger } = setUp();
+    ledger.record('a', { index: 4, term: 1 });
+    ledger.record('b', { index: 9, term: 2 });
+    let done = false;
+    const waiting = ledger.durable().then(() => {
+      done = true;
+      // What a power loss would keep at the moment the host is told.
+      expect(onDisk(disk)).toEqual(new Map([['a', { index: 4, term: 1 }], ['b', { index: 9, term: 2 }]]));
+    });
+    expect(done).toBe(false);
+    const syncsBefore = disk.stats.syncs;
+    await world.run(() => done, () => undefined);
+    await waiting;
+    expect(disk.stats.syncs - syncsBefore).toBe(1);
+    await expect(ledger.durable()).resolves.toBeUndefined(); // nothing new: at once
+  });
+
+  it('a mark recorded while a write is in flight waits for the next write', async () => {
+    const { world, disk, ledger } = setUp();
+    ledger.record('a', { index: 1, term: 1 });
+    const first = ledger.durable();
+    ledger.record('a', { index: 2, term: 1 });
+    let second = false;
+    const next = ledger.durable().then(() => (second = true));
+    await world.run(() => second, () => undefined);
+    await Promise.all([first, next]);
+    expect(onDisk(disk).get('a')).toEqual({ index: 2, term: 1 });
+  });
+
+  it('rejects when the write fails, and the marks go with the next one', async () => {
+    const { world, disk, ledger } = setUp();
+    ledger.record('a', { index: 5, term: 1 });
+    disk.failNext('sync');
+    const failed = ledger.durable();
+    let rejection: unknown = null;
+    failed.catch((err: unknown) => (rejection = err));
+    await world.run(() => rejection !== null, () => undefined);
+    expect(String(rejection)).toMatch(/EIO/);
+    expect(onDisk(disk).get('a')).toBeUndefined();
+    const retried = ledger.durable();
+    let ok = false;
+    void retried.then(() => (ok = true));
+    await world.run(() => ok, () => undefined);
+    expect(onDisk(disk).get('a')).toEqual({ index: 5, term: 1 });
   });
 });
