@@ -17,7 +17,8 @@
  * version mismatch closes the connection instead of crashing a node.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Message } from '../../raft/types.js';
+import { EntryKind, type Message } from '../../raft/types.js';
+import { decodeFrame } from '../wire/codec.js';
 
 export type PeerFrame =
   | { readonly t: 'challenge'; readonly id: string; readonly nonce: string }
@@ -50,8 +51,16 @@ function isNat(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+const ENTRY_KINDS: ReadonlySet<unknown> = new Set(Object.values(EntryKind));
+
+/** Of a kind in the closed list: a follower stores the kind in seven bits and takes any other for a corrupt log when it reads it back (storage/frame.ts). */
 function isEntry(v: unknown): boolean {
-  return isObj(v) && isNat(v['index']) && isNat(v['term']) && isNat(v['kind']) && v['data'] instanceof Uint8Array;
+  return isObj(v) && isNat(v['index']) && isNat(v['term']) && ENTRY_KINDS.has(v['kind']) && v['data'] instanceof Uint8Array;
+}
+
+/** An answer's incarnation, present only while its sender rejoins: the leader keeps and compares it (raft/leader.ts). */
+function isAnswer(v: Record<string, unknown>): boolean {
+  return v['rejoin'] === undefined || typeof v['rejoin'] === 'string';
 }
 
 /** A Raft message as the core expects it, checked field by field. */
@@ -64,15 +73,15 @@ export function isRaftMessage(v: unknown): v is Message {
       return isNat(v['lastIndex']) && isNat(v['lastTerm']) && typeof v['transfer'] === 'boolean';
     case 'preVoteResp':
     case 'voteResp':
-      return typeof v['reject'] === 'boolean';
+      return typeof v['reject'] === 'boolean' && isAnswer(v);
     case 'append':
       return isNat(v['prevIndex']) && isNat(v['prevTerm']) && isNat(v['commit']) && Array.isArray(v['entries']) && v['entries'].every(isEntry);
     case 'appendResp':
-      return isNat(v['index']) && typeof v['reject'] === 'boolean' && isNat(v['conflictTerm']) && isNat(v['conflictIndex']);
+      return isNat(v['index']) && typeof v['reject'] === 'boolean' && isNat(v['conflictTerm']) && isNat(v['conflictIndex']) && isAnswer(v);
     case 'heartbeat':
       return isNat(v['commit']) && isNat(v['readRound']);
     case 'heartbeatResp':
-      return isNat(v['readRound']);
+      return isNat(v['readRound']) && isAnswer(v);
     case 'snapshot': {
       const s = v['snapshot'];
       return isObj(s) && isNat(s['index']) && isNat(s['term']) && s['data'] instanceof Uint8Array;
@@ -86,6 +95,28 @@ export function isRaftMessage(v: unknown): v is Message {
 
 function isIdentity(v: Record<string, unknown>): boolean {
   return typeof v['cluster'] === 'string' && typeof v['inc'] === 'string' && typeof v['member'] === 'boolean';
+}
+
+/** Bytes from a peer that are no frame: too many, not msgpack, or not the shape of any frame. The connection is closed. */
+export class PeerFrameError extends Error {
+  override readonly name = 'PeerFrameError';
+}
+
+/** The frame in one binary WebSocket message from a peer; a PeerFrameError if there is none. */
+export function decodePeerFrame(bytes: Uint8Array, bytesMax = PEER_FRAME_BYTES_MAX): PeerFrame {
+  if (bytes.byteLength > bytesMax) throw new PeerFrameError(`a frame of ${bytes.byteLength} bytes is over the limit of ${bytesMax}`);
+  let v: unknown;
+  try {
+    v = decodeFrame(bytes);
+  } catch (err) {
+    throw new PeerFrameError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  const frame = parsePeerFrame(v);
+  if (frame === null) {
+    const kind = isObj(v) && typeof v['t'] === 'string' ? `'${v['t'].slice(0, 32)}'` : 'none';
+    throw new PeerFrameError(`not a peer frame (kind ${kind}): a kind this node does not know, or a field missing or of the wrong type`);
+  }
+  return frame;
 }
 
 /** The frame if its shape is right, else null. */

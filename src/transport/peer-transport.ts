@@ -17,10 +17,10 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
-import { decodeFrame, encodeFrame } from '../wire/codec.js';
+import { encodeFrame } from '../wire/codec.js';
 import { receivedBytes, zeroMask } from '../wire/ws-options.js';
 import type { Logger } from '../log.js';
-import { mac, macEquals, parsePeerFrame, type PeerFrame } from './peer-frames.js';
+import { PeerFrameError, decodePeerFrame, mac, macEquals, type PeerFrame } from './peer-frames.js';
 
 export interface PeerTransportOptions {
   readonly self: NodeId;
@@ -287,20 +287,16 @@ export class PeerTransport implements PeerNetwork {
   }
 
   private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
-    const buf = receivedBytes(data);
-    let frame: PeerFrame | null = null;
-    if (isBinary) {
-      try {
-        frame = parsePeerFrame(decodeFrame(buf));
-      } catch {
-        frame = null;
-      }
-    }
-    if (frame === null) {
-      this.o.logger.warn('closing a peer connection that sent a malformed frame');
+    try {
+      if (!isBinary) throw new PeerFrameError('a text message where a binary frame belongs');
+      return decodePeerFrame(receivedBytes(data), this.o.frameBytesMax);
+    } catch (err) {
+      // PeerFrameError is the expected case; anything else is a bug in the decoder, and still only this connection's.
+      const why = err instanceof Error ? err.message : String(err);
+      this.o.logger.warn({ why }, `closing a peer connection that sent a malformed frame: ${why}`);
       ws.close(1008, 'malformed frame');
+      return null;
     }
-    return frame;
   }
 
   private flush(): void {

@@ -4,7 +4,10 @@
  */
 import { Packr } from 'msgpackr';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+// int64AsType: another msgpack writer may put any integer in 64 bits (msgpackr itself does so only for
+// bigints); read as numbers, those below 2^53 are exact, and those past it are never safe integers,
+// so every validator refuses them.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
 
 export class FrameDecodeError extends Error {
   override readonly name = 'FrameDecodeError';

@@ -27,8 +27,11 @@ export class RequestError extends Error {
 
 type Obj = Record<string, unknown>;
 
+/** A msgpack map as the codec decodes it: a plain object, not an array, binary or a timestamp's Date. */
 function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+  if (typeof v !== 'object' || v === null) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 class Fields {
