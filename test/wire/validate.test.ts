@@ -46,7 +46,6 @@ function requestError(frame: unknown): RequestError {
 // -------------------------------------------------------------------------------------------------
 // Well-formed requests
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const topic = fc.stringMatching(TOPIC_NAME).filter((n) => n !== '.' && n !== '..');
 const ident = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((s) => !CONTROL.test(s));
