@@ -100,10 +100,27 @@ export function topicNameProblem(name: unknown): string | null {
 export const LIMITS = {
   /** Bytes of one client frame; larger frames close the connection. */
   frameBytesMax: 64 * 1024 * 1024,
-  /** Bytes of one record batch in a produce request (Kafka's message.max.bytes default is 1 MiB). */
+  /**
+   * Bytes of one record batch as the client library builds it, and a topic's default
+   * maxMessageBytes (Kafka's message.max.bytes default is 1 MiB). The node enforces each topic's
+   * own maxMessageBytes.
+   */
   batchBytesMax: 1024 * 1024,
-  /** The most a topic's maxMessageBytes may be set to (src/node/limits.ts checks it against the layers below). */
+  /** The least and the most a topic's maxMessageBytes may be set to (src/node/limits.ts checks the most against the layers below). */
+  topicMessageBytesMin: 1024,
   topicMessageBytesMax: 8 * 1024 * 1024,
+  /** The least and the most a topic's segmentBytes may be set to. */
+  topicSegmentBytesMin: 64 * 1024,
+  topicSegmentBytesMax: 1024 ** 3,
+  /** A topic's replication factor, at most. */
+  replicationFactorMax: 1000,
+  /** Protocols a member may offer when it joins a group. */
+  groupProtocolsMax: 16,
+  /** Characters of a node id named in a request (a leadership transfer's target). */
+  nodeIdLengthMax: 64,
+  /** What a fetch may return in all, and per partition, when it does not say. */
+  fetchBytesDefault: 16 * 1024 * 1024,
+  fetchPartitionBytesDefault: 1024 * 1024,
   /** Batches in one produce request. */
   produceBatchesMax: 10_000,
   /** Partitions in one fetch or list-offsets request. */

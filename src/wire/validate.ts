@@ -131,14 +131,14 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
     case 'fetch': {
       const maxWaitMs = f.int(o, 'maxWaitMs', 0, LIMITS.fetchWaitMsMax, 500);
       const minBytes = f.int(o, 'minBytes', 0, LIMITS.fetchBytesMax, 1);
-      const maxBytes = f.int(o, 'maxBytes', 1, LIMITS.fetchBytesMax, 16 * 1024 * 1024);
+      const maxBytes = f.int(o, 'maxBytes', 1, LIMITS.fetchBytesMax, LIMITS.fetchBytesDefault);
       const partitions = f.list(o, 'partitions', LIMITS.fetchPartitionsMax).map((p): FetchPartition => {
         const po = f.obj(p, 'a fetch partition');
         return {
           topic: f.topic(po),
           partition: f.int(po, 'partition', 0, LIMITS.partitionsPerTopicMax - 1),
           offset: f.int(po, 'offset', 0, Number.MAX_SAFE_INTEGER),
-          maxBytes: f.int(po, 'maxBytes', 1, LIMITS.fetchBytesMax, 1024 * 1024),
+          maxBytes: f.int(po, 'maxBytes', 1, LIMITS.fetchBytesMax, LIMITS.fetchPartitionBytesDefault),
         };
       });
       return { type, maxWaitMs, minBytes, maxBytes, partitions };
@@ -163,7 +163,7 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
         return {
           name: f.topic(to, 'name'),
           partitions: f.int(to, 'partitions', -1, LIMITS.partitionsPerTopicMax, 1),
-          replicationFactor: f.int(to, 'replicationFactor', -1, 1000, -1),
+          replicationFactor: f.int(to, 'replicationFactor', -1, LIMITS.replicationFactorMax, -1),
           ...(config !== undefined ? { config } : {}),
         };
       });
@@ -187,7 +187,7 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
     case 'findCoordinator':
       return { type, group: f.ident(o, 'group') };
     case 'joinGroup': {
-      const protocols = f.list(o, 'protocols', 16).map((p) => {
+      const protocols = f.list(o, 'protocols', LIMITS.groupProtocolsMax).map((p) => {
         const po = f.obj(p, 'a protocol');
         return { name: f.ident(po, 'name'), metadata: f.bin(po, 'metadata', LIMITS.groupMetadataBytesMax) };
       });
@@ -246,7 +246,7 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
         type,
         topic: f.topic(o),
         partition: f.int(o, 'partition', 0, LIMITS.partitionsPerTopicMax - 1),
-        to: f.str(o, 'to', 64),
+        to: f.str(o, 'to', LIMITS.nodeIdLengthMax),
         timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 10_000),
       };
     default: {
@@ -265,7 +265,7 @@ function parseConfig(c: Obj, f: Fields): Partial<TopicConfig> {
   }
   if (c['retentionBytes'] !== undefined) out.retentionBytes = f.int(c, 'retentionBytes', -1, Number.MAX_SAFE_INTEGER);
   if (c['retentionMs'] !== undefined) out.retentionMs = f.int(c, 'retentionMs', -1, Number.MAX_SAFE_INTEGER);
-  if (c['segmentBytes'] !== undefined) out.segmentBytes = f.int(c, 'segmentBytes', 64 * 1024, 1024 ** 3);
-  if (c['maxMessageBytes'] !== undefined) out.maxMessageBytes = f.int(c, 'maxMessageBytes', 1024, LIMITS.topicMessageBytesMax);
+  if (c['segmentBytes'] !== undefined) out.segmentBytes = f.int(c, 'segmentBytes', LIMITS.topicSegmentBytesMin, LIMITS.topicSegmentBytesMax);
+  if (c['maxMessageBytes'] !== undefined) out.maxMessageBytes = f.int(c, 'maxMessageBytes', LIMITS.topicMessageBytesMin, LIMITS.topicMessageBytesMax);
   return out;
 }

@@ -15,13 +15,12 @@ import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire
 
 const RUNS = 300;
 
-/** validate.ts limits that LIMITS does not name (yet). */
-const GROUP_PROTOCOLS_MAX = 16;
-const TRANSFER_TO_LENGTH_MAX = 64;
-const REPLICATION_FACTOR_MAX = 1000;
-const SEGMENT_BYTES_MIN = 64 * 1024;
-const SEGMENT_BYTES_MAX = 1024 ** 3;
-const MAX_MESSAGE_BYTES_MIN = 1024;
+const GROUP_PROTOCOLS_MAX = LIMITS.groupProtocolsMax;
+const TRANSFER_TO_LENGTH_MAX = LIMITS.nodeIdLengthMax;
+const REPLICATION_FACTOR_MAX = LIMITS.replicationFactorMax;
+const SEGMENT_BYTES_MIN = LIMITS.topicSegmentBytesMin;
+const SEGMENT_BYTES_MAX = LIMITS.topicSegmentBytesMax;
+const MAX_MESSAGE_BYTES_MIN = LIMITS.topicMessageBytesMin;
 
 type Obj = Record<string, unknown>;
 
