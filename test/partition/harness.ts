@@ -61,6 +61,8 @@ export interface SoloPartition {
   readonly partition: Partition;
   readonly group: RaftGroup;
   readonly node: SoloNode;
+  /** Lets the node run until the replica leads and serves (it elects itself, then applies its first entry). */
+  serving(): Promise<void>;
   /** The node's `until` and `settle`. */
   until(done: () => boolean, limitMs?: number): Promise<void>;
   settle<T>(p: Promise<T>): Promise<T>;
@@ -78,7 +80,9 @@ export interface SoloNode {
   until(done: () => boolean, limitMs?: number): Promise<void>;
   /** Lets the node run until `p` settles; its outcome. */
   settle<T>(p: Promise<T>): Promise<T>;
-  /** Opens a replica (its group joins the host) and waits until it leads and serves. */
+  /** Opens a replica (its group joins the host); it serves once it has elected itself (`serving`). */
+  openReplica(o?: SoloOptions): SoloPartition;
+  /** Opens a replica and waits until it serves. */
   open(o?: SoloOptions): Promise<SoloPartition>;
   /** Closes every replica still open, stops the host and closes the ledger. */
   close(): Promise<void>;
@@ -136,7 +140,7 @@ function soloNode(parts: NodeParts): SoloNode {
     ledger,
     until: (done, limitMs = UNTIL_LIMIT_MS) => parts.until(done, limitMs),
     settle: (p) => parts.settle(p),
-    async open(o = {}) {
+    openReplica(o = {}) {
       const topic = o.topic ?? soloTopic('t', 't1', 1);
       const p = o.partition ?? 0;
       const partition = openPartitionReplica({
@@ -162,6 +166,10 @@ function soloNode(parts: NodeParts): SoloNode {
         partition,
         group,
         node,
+        serving: async () => {
+          await node.until(() => partition.isReady() || group.failed !== null);
+          if (group.failed !== null) throw new Error(`${partition.name} failed to start: ${group.failed}`);
+        },
         until: node.until,
         settle: node.settle,
         // As a node removes a replica (src/node/node.ts): out of the host, then closed.
@@ -173,8 +181,11 @@ function soloNode(parts: NodeParts): SoloNode {
         },
       };
       open.add(solo);
-      await node.until(() => partition.isReady() || group.failed !== null);
-      if (group.failed !== null) throw new Error(`${partition.name} failed to start: ${group.failed}`);
+      return solo;
+    },
+    async open(o = {}) {
+      const solo = node.openReplica(o);
+      await solo.serving();
       return solo;
     },
     async close() {
