@@ -82,6 +82,29 @@ export interface HandlerNode {
   status(): StatusResponse;
 }
 
+/** What produce, fetch and list-offsets requests need of the node: its replicas, and where to send a client instead. */
+export type PartitionRequestNode = Pick<HandlerNode, 'config' | 'logger' | 'meta' | 'partitions' | 'brokenPartitions' | 'metrics' | 'nodeRef' | 'leaderOf' | 'controllerId' | 'metadataProblem'>;
+
+/**
+ * A produce, fetch or list-offsets request, as `handle` answers it. Exported on its own so that
+ * what stands in for a node in a test (the client tests' fake broker) serves these requests with
+ * this code over real partitions, instead of a copy of their rules.
+ */
+export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceRequest | FetchRequest | ListOffsetsRequest): Promise<ProduceResponse | FetchResponse | ListOffsetsResponse | null> {
+  switch (req.type) {
+    case 'produce':
+      return produce(node, req);
+    case 'fetch':
+      return fetch(node, req);
+    case 'listOffsets':
+      return listOffsets(node, req);
+    default: {
+      const never: never = req;
+      throw new Error(`not a partition request: ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 export async function handle(node: HandlerNode, req: Request): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
@@ -146,7 +169,7 @@ export function apiError(node: Pick<HandlerNode, 'nodeRef' | 'logger'>, err: unk
 }
 
 /** Refuses a request this node would answer from metadata it does not have (HandlerNode.metadataProblem). */
-function requireMetadata(node: HandlerNode): void {
+function requireMetadata(node: Pick<HandlerNode, 'config' | 'metadataProblem' | 'controllerId'>): void {
   const problem = node.metadataProblem();
   if (problem !== null) throw new ServerError(ErrorCode.LeaderNotAvailable, `node ${node.config.id} cannot answer from its metadata now: ${problem}; ask another node`, node.controllerId());
 }
@@ -178,7 +201,7 @@ function metadata(node: HandlerNode, req: MetadataRequest): MetadataResponse {
 }
 
 /** The replica of `topic/partition` on this node, or a ServerError saying where to go. */
-function partitionFor(node: HandlerNode, topic: string, partition: number): ServedPartition {
+function partitionFor(node: PartitionRequestNode, topic: string, partition: number): ServedPartition {
   const t = node.meta?.topic(topic);
   if (t === undefined) requireMetadata(node);
   if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${topic}' does not exist (or this node has not learned of it yet)`);
@@ -194,7 +217,7 @@ function partitionFor(node: HandlerNode, topic: string, partition: number): Serv
   return p;
 }
 
-async function produce(node: HandlerNode, req: ProduceRequest): Promise<ProduceResponse | null> {
+async function produce(node: PartitionRequestNode, req: ProduceRequest): Promise<ProduceResponse | null> {
   // Batches for one partition are proposed in request order; partitions proceed in parallel.
   const results: Promise<ProduceResult>[] = req.batches.map(async (b) => {
     try {
@@ -210,7 +233,7 @@ async function produce(node: HandlerNode, req: ProduceRequest): Promise<ProduceR
   return req.acks === 'none' ? null : { results: done };
 }
 
-async function fetch(node: HandlerNode, req: FetchRequest): Promise<FetchResponse> {
+async function fetch(node: PartitionRequestNode, req: FetchRequest): Promise<FetchResponse> {
   const deadline = Date.now() + req.maxWaitMs;
   const parts = req.partitions.map((fp) => {
     try {
@@ -280,7 +303,7 @@ function stripUndefined(p: FetchedPartition): FetchedPartition {
   return rest;
 }
 
-async function listOffsets(node: HandlerNode, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+async function listOffsets(node: PartitionRequestNode, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
   const partitions = await Promise.all(
     req.partitions.map(async (lp): Promise<ListedOffset> => {
       try {

@@ -115,7 +115,8 @@ describe('raftlog CLI', () => {
     expect(r.out).toContain(`node n1 (${cluster.node('n1').address}, controller)`);
     expect(r.out).toMatch(/meta\s+leader\s+1\s+n1\s+10\s+10/);
     expect(r.out).toMatch(/s\/0\s+leader\s+1\s+n1/);
-    expect(r.out).toMatch(/n2\s+replicate\s+match 0\s+next 1/);
+    // The partition's log holds one entry: its leader's first (the fake replicates instantly).
+    expect(r.out).toMatch(/n2\s+replicate\s+match 1\s+next 2/);
     const json = await cli('status --json');
     const parsed = JSON.parse(json.out) as { controller: string; nodes: { id: string; status: { groups: unknown[] } }[] };
     expect(parsed.controller).toBe('n1');

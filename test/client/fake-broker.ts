@@ -1,15 +1,24 @@
 /**
  * An in-process fake raftlog cluster for client tests: a few `ws` servers on 127.0.0.1 (free
- * ports) that speak the client protocol of src/wire/protocol.ts over one shared in-memory state.
- * "Replication" is instant: a batch appended by the leader is committed at once, so the high
- * watermark is the log end. Faults are injected per request type / node / partition:
+ * ports) that speak the client protocol of src/wire/protocol.ts.
+ *
+ * Produce, fetch and list-offsets requests are served by the node's own handlers
+ * (src/server/handlers.ts) over real partitions: each partition is one real Partition replica on
+ * a real GroupHost (test/partition/harness.ts: the system clock, a disk in memory), the only voter
+ * of its group, so sequence numbers, duplicates, offsets, acks and fetch long polls are the real
+ * ones. What the fake decides is where the partitions live: which node leads each (the others
+ * refuse its requests with NOT_LEADER naming it), and replication, which is instant. Faults are
+ * injected per request type / node / partition:
  *
  *   cluster.inject({ type: 'produce', action: { kind: 'drop', apply: true } })  // written, no answer
  *   cluster.inject({ type: 'produce', topic: 't', partition: 0, action: { kind: 'partitionError', code: ErrorCode.NotLeader } })
  *   cluster.moveLeader('t', 0, 'n2')
  *
- * Group requests are answered by an in-memory coordinator (fake-coordinator.ts) on the controller;
- * other nodes answer NOT_COORDINATOR naming it.
+ * What a test does to the cluster directly (createTopic, append, truncateFront) takes effect in
+ * order, and every request that arrives after the call waits until it has: a test need not await
+ * them. Metadata, admin requests and producer ids are the fake's own; group requests are answered
+ * by an in-memory coordinator (fake-coordinator.ts) on the controller, and other nodes answer
+ * NOT_COORDINATOR naming it.
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { AddressInfo } from 'node:net';
@@ -22,23 +31,22 @@ import {
   type ApiError,
   type CreateTopicsRequest,
   type DeleteTopicsRequest,
-  type FetchRequest,
-  type FetchedPartition,
-  type ListOffsetsRequest,
-  type ListedOffset,
   type MetadataRequest,
   type NodeRef,
-  type ProduceRequest,
-  type ProduceResult,
   type Request,
   type RequestType,
   type TopicConfig,
   type TopicMetadata,
 } from '../../src/wire/protocol.js';
 import { FakeCoordinator } from './fake-coordinator.js';
+import { EntryKind } from '../../raft/types.js';
+import { ServerError } from '../../src/errors.js';
+import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
+import { handlePartitionRequest, type PartitionRequestNode, type ServedPartition } from '../../src/server/handlers.js';
 import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
 import { type RecordInput, encodeBatch } from '../../src/wire/record-batch/encode.js';
-import { verifyBatch, writeBaseOffset } from '../../src/wire/record-batch/header.js';
+import { readBatchHeader } from '../../src/wire/record-batch/header.js';
+import { quiet, realTimeNode, soloTopic, type SoloPartition } from '../partition/harness.js';
 
 export type FaultAction =
   /** The whole request fails with this error. */
@@ -67,33 +75,36 @@ export interface RecordedRequest {
   readonly request: Request;
 }
 
-interface StoredBatch {
-  readonly baseOffset: number;
-  readonly lastOffset: number;
-  readonly bytes: Uint8Array;
-}
-
-interface ProducerState {
-  nextSequence: number;
-  readonly batches: Map<number, { baseOffset: number; count: number }>;
-}
-
 export interface FakePartition {
+  /** The node that serves the partition's requests (null: none does), and the term metadata tells. */
   leader: string | null;
   leaderTerm: number;
   replicas: string[];
-  readonly log: StoredBatch[];
-  logStart: number;
-  end: number;
-  readonly producers: Map<number, ProducerState>;
+  /** The replica that holds the partition's data. */
+  readonly solo: SoloPartition;
+  /** Told when the leader moves: a fetch waiting on the old leader answers at once. */
+  readonly moved: Set<() => void>;
 }
 
 interface FakeTopic {
   readonly name: string;
+  /** What the handlers see (assignments: the fake's replicas). */
+  readonly record: TopicRecord;
   readonly partitions: FakePartition[];
   readonly replicationFactor: number;
   readonly config: TopicConfig;
 }
+
+/**
+ * Every batch in a segment of its own: a front truncation (truncateFront) drops whole batches,
+ * as retention drops whole segments. Only the replicas' logs roll so; metadata shows the topic's config.
+ */
+const SEGMENT_BYTES = 1;
+/** How long an append waits for its commit (it is instant unless something is wrong). */
+const APPEND_TIMEOUT_MS = 10_000;
+/** Bytes read from a partition at a time when the test reads it whole. */
+const READ_BYTES = 1024 * 1024;
+const uncounted = { inc: (): void => undefined };
 
 interface FakeNode {
   readonly id: string;
@@ -116,8 +127,15 @@ export class FakeCluster {
   reportedController: string | null | undefined = undefined;
   readonly coordinator = new FakeCoordinator();
   private nextProducerId = 1000;
-  private readonly waiters = new Set<() => void>();
+  private nextTopicId = 1;
   private readonly started = Date.now();
+  /** The node the replicas of every partition run on. */
+  private readonly store = realTimeNode({ disk: 'memory' });
+  /** What the test did to the cluster directly, in order; requests wait for it. */
+  private done: Promise<void> = Promise.resolve();
+  /** The first of those that failed: every later request, and stop(), report it. */
+  private failure: Error | null = null;
+  private stopped = false;
 
   static async start(opts: { nodes?: number } = {}): Promise<FakeCluster> {
     const c = new FakeCluster();
@@ -153,13 +171,19 @@ export class FakeCluster {
 
   createTopic(name: string, partitions: number, replicationFactor = Math.min(3, this.nodes.length), config: Partial<TopicConfig> = {}): FakeTopic {
     const n = this.nodes.length;
+    const full = { ...DEFAULT_TOPIC_CONFIG, ...config };
+    const id = `${name}.${this.nextTopicId++}`;
+    const stored = soloTopic(name, id, partitions, { ...full, segmentBytes: SEGMENT_BYTES }, this.store.id);
+    const assignments = Array.from({ length: partitions }, (_, p) => Array.from({ length: replicationFactor }, (_, r) => this.nodes[(p + r) % n].id));
     const t: FakeTopic = {
       name,
+      record: { name, id, partitions, replicationFactor, config: full, assignments },
       replicationFactor,
-      config: { ...DEFAULT_TOPIC_CONFIG, ...config },
-      partitions: Array.from({ length: partitions }, (_, p) => {
-        const replicas = Array.from({ length: replicationFactor }, (_, r) => this.nodes[(p + r) % n].id);
-        return { leader: replicas[0], leaderTerm: 1, replicas, log: [], logStart: 0, end: 0, producers: new Map() };
+      config: full,
+      partitions: assignments.map((replicas, p) => {
+        const solo = this.store.openReplica({ topic: stored, partition: p });
+        this.later(() => solo.serving());
+        return { leader: replicas[0], leaderTerm: 1, replicas, solo, moved: new Set() };
       }),
     };
     this.topics.set(name, t);
@@ -177,30 +201,54 @@ export class FakeCluster {
     const p = this.partition(topic, partition);
     p.leader = leader;
     p.leaderTerm++;
-    this.wakeAll();
+    for (const w of [...p.moved]) w();
   }
 
-  /** Appends records directly, as if produced. */
-  append(topic: string, partition: number, input: readonly RecordInput[]): number {
+  /** Appends records as one batch without producer id, as if produced with acks=all (requests that arrive later see it). */
+  append(topic: string, partition: number, input: readonly RecordInput[]): void {
     const p = this.partition(topic, partition);
-    const bytes = encodeBatch(input, { baseOffset: p.end, now: Date.now() });
-    const base = p.end;
-    p.log.push({ baseOffset: base, lastOffset: base + input.length - 1, bytes });
-    p.end += input.length;
-    this.wakeAll();
-    return base;
+    const batch = encodeBatch(input, { now: Date.now() });
+    this.later(async () => {
+      await p.solo.partition.produce(batch, 'all', APPEND_TIMEOUT_MS);
+    });
   }
 
-  /** Drops whole batches below `offset`, as retention would. */
+  /** Drops whole batches below `offset`, as retention would (requests that arrive later see it). */
   truncateFront(topic: string, partition: number, offset: number): void {
     const p = this.partition(topic, partition);
-    while (p.log.length > 0 && p.log[0].lastOffset < offset) p.log.shift();
-    p.logStart = p.log[0]?.baseOffset ?? p.end;
+    this.later(() => {
+      const log = p.solo.partition.log;
+      // The first entry holding `offset` or later: every entry before it goes, segment by segment.
+      let keep = log.firstIndex();
+      for (; keep <= p.solo.partition.appliedIndex; keep++) {
+        const [e] = log.entries(keep, keep + 1, Number.MAX_SAFE_INTEGER);
+        if (e.kind !== EntryKind.Normal) continue;
+        const h = readBatchHeader(e.data);
+        if (h.baseOffset + h.lastOffsetDelta >= offset) break;
+      }
+      log.truncatePrefix(keep);
+      return Promise.resolve();
+    });
   }
 
-  /** Every record of a partition, in offset order. */
+  /** Every committed batch of a partition, in offset order (what the partition answers fetches with). */
+  batches(topic: string, partition: number): Uint8Array[] {
+    const replica = this.partition(topic, partition).solo.partition;
+    const out: Uint8Array[] = [];
+    for (let offset = replica.log.logStartOffset(); offset < replica.highWatermark; ) {
+      const r = replica.read(offset, READ_BYTES);
+      for (const b of r.batches) {
+        const h = readBatchHeader(b);
+        out.push(b);
+        offset = h.baseOffset + h.lastOffsetDelta + 1;
+      }
+    }
+    return out;
+  }
+
+  /** Every committed record of a partition, in offset order. */
   records(topic: string, partition: number): DecodedRecord[] {
-    return this.partition(topic, partition).log.flatMap((b) => [...records(b.bytes)]);
+    return this.batches(topic, partition).flatMap((b) => [...records(b)]);
   }
 
   values(topic: string, partition: number): string[] {
@@ -220,10 +268,16 @@ export class FakeCluster {
     await this.listen(node, Number(node.address.split(':')[1]));
   }
 
+  /** Stops the servers and the partitions; throws what failed of the test's own calls (an append that was refused). */
   async stop(): Promise<void> {
-    this.coordinator.close();
-    for (const n of this.nodes) await this.stopNode(n.id);
-    this.wakeAll();
+    if (!this.stopped) {
+      this.stopped = true;
+      this.coordinator.close();
+      for (const n of this.nodes) await this.stopNode(n.id);
+      await this.done;
+      await this.store.close();
+    }
+    if (this.failure !== null) throw this.failure;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -243,10 +297,11 @@ export class FakeCluster {
     });
   }
 
-  private wakeAll(): void {
-    const all = [...this.waiters];
-    this.waiters.clear();
-    for (const w of all) w();
+  /** Runs `op` after what the test asked before; requests that arrive from now on wait for it. */
+  private later(op: () => Promise<void>): void {
+    this.done = this.done.then(op).catch((err: unknown) => {
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
+    });
   }
 
   private takeFault(node: string, req: Request): Fault | null {
@@ -275,6 +330,11 @@ export class FakeCluster {
     this.requests.push({ node: node.id, type: frame.type, request: frame });
     const fault = this.takeFault(node.id, frame);
     const action = fault?.action;
+    await this.done;
+    if (this.failure !== null) {
+      reply({ error: { code: ErrorCode.UnknownServerError, message: `the fake cluster failed: ${this.failure.message}` } });
+      return;
+    }
     if (action?.kind === 'delay') await sleep(action.ms);
     if (action?.kind === 'error') {
       const error: ApiError = { code: action.code, message: 'injected', ...(action.leader ? { leader: this.ref(action.leader) } : {}) };
@@ -302,15 +362,13 @@ export class FakeCluster {
       case 'metadata':
         return this.metadata(req);
       case 'produce':
-        return { results: req.batches.map((b) => this.produceOne(node, b, pf)) };
       case 'fetch':
-        return { partitions: await this.fetch(node, req, pf) };
       case 'listOffsets':
-        return { partitions: this.listOffsets(node, req, pf) };
+        return { ...(await handlePartitionRequest(this.handlerNode(node, pf), req)) };
       case 'createTopics':
         return this.onController(node) ?? this.createTopics(req);
       case 'deleteTopics':
-        return this.onController(node) ?? this.deleteTopics(req);
+        return this.onController(node) ?? (await this.deleteTopics(req));
       case 'initProducerId':
         return this.onController(node) ?? { producerId: this.nextProducerId++, producerEpoch: 0 };
       case 'status':
@@ -374,105 +432,88 @@ export class FakeCluster {
     return { nodes: this.nodes.map((n) => ({ id: n.id, address: n.address })), controller: this.reportedController === undefined ? this.controller : this.reportedController, topics };
   }
 
-  /** The error for a partition request at `node`, or the partition. */
-  private route(node: string, topic: string, partition: number, pf: PartitionFault | null): ApiError | FakePartition {
-    if (pf && (pf.fault.topic === undefined || (pf.fault.topic === topic && (pf.fault.partition === undefined || pf.fault.partition === partition)))) {
-      return { code: pf.action.code, message: 'injected', ...(pf.action.leader ? { leader: this.ref(pf.action.leader) } : {}) };
+  /** The node `node` as the handlers see it: every partition, served there only while it leads it. */
+  private handlerNode(node: string, pf: PartitionFault | null): PartitionRequestNode {
+    const partitions = new Map<string, ServedPartition>();
+    for (const t of this.topics.values()) {
+      t.partitions.forEach((p, i) => partitions.set(partitionGroupId(t.record.id, i), this.served(node, t, i, p, pf)));
     }
-    const p = this.topics.get(topic)?.partitions[partition];
-    if (!p) return { code: ErrorCode.UnknownTopicOrPartition, message: `no partition ${topic}/${partition}` };
-    if (p.leader !== node) {
-      return { code: ErrorCode.NotLeader, message: `${node} does not lead ${topic}/${partition}`, ...(p.leader ? { leader: this.ref(p.leader) } : {}) };
-    }
-    return p;
-  }
-
-  private produceOne(node: string, b: ProduceRequest['batches'][number], pf: PartitionFault | null): ProduceResult {
-    const { topic, partition } = b;
-    const routed = this.route(node, topic, partition, pf);
-    if (!('log' in routed)) return { topic, partition, error: routed };
-    const p = routed;
-    const config = this.topics.get(topic)?.config ?? DEFAULT_TOPIC_CONFIG;
-    if (b.records.length > config.maxMessageBytes) {
-      return { topic, partition, error: { code: ErrorCode.RecordTooLarge, message: `batch of ${b.records.length} bytes is over ${config.maxMessageBytes}` } };
-    }
-    let header;
-    try {
-      header = verifyBatch(b.records);
-    } catch (err) {
-      return { topic, partition, error: { code: ErrorCode.CorruptMessage, message: (err as Error).message } };
-    }
-    const count = header.lastOffsetDelta + 1;
-    let producer: ProducerState | undefined;
-    if (header.producerId >= 0) {
-      producer = p.producers.get(header.producerId) ?? { nextSequence: 0, batches: new Map() };
-      const dup = producer.batches.get(header.baseSequence);
-      if (dup && dup.count === count) return { topic, partition, baseOffset: dup.baseOffset };
-      if (header.baseSequence !== producer.nextSequence) {
-        return { topic, partition, error: { code: ErrorCode.OutOfOrderSequence, message: `expected sequence ${producer.nextSequence}, got ${header.baseSequence}` } };
+    const byGroup = (group: string): FakePartition | undefined => {
+      for (const t of this.topics.values()) {
+        const i = t.partitions.findIndex((_, k) => partitionGroupId(t.record.id, k) === group);
+        if (i >= 0) return t.partitions[i];
       }
-      p.producers.set(header.producerId, producer);
-    }
-    const bytes = Uint8Array.from(b.records);
-    const base = p.end;
-    writeBaseOffset(bytes, 0, base);
-    p.log.push({ baseOffset: base, lastOffset: base + count - 1, bytes });
-    p.end += count;
-    if (producer) {
-      producer.batches.set(header.baseSequence, { baseOffset: base, count });
-      producer.nextSequence = header.baseSequence + count;
-    }
-    this.wakeAll();
-    return { topic, partition, baseOffset: base };
+      return undefined;
+    };
+    return {
+      config: { id: node },
+      logger: quiet,
+      meta: {
+        topic: (name: string) => this.topics.get(name)?.record,
+        topics: () => [...this.topics.values()].map((t) => t.record),
+      },
+      partitions,
+      brokenPartitions: new Map(),
+      metrics: { producedBytes: uncounted, fetchedBytes: uncounted },
+      nodeRef: (id: string | null) => (id !== null && this.nodes.some((n) => n.id === id) ? this.ref(id) : undefined),
+      leaderOf: (group: string) => {
+        const p = byGroup(group);
+        return { leader: p?.leader ?? null, term: p?.leaderTerm ?? 0 };
+      },
+      controllerId: () => this.controller,
+      metadataProblem: () => null,
+    };
   }
 
-  private async fetch(node: string, req: FetchRequest, pf: PartitionFault | null): Promise<FetchedPartition[]> {
-    const deadline = Date.now() + req.maxWaitMs;
-    for (;;) {
-      const result = req.partitions.map((fp): FetchedPartition => {
-        const routed = this.route(node, fp.topic, fp.partition, pf);
-        if (!('log' in routed)) return { topic: fp.topic, partition: fp.partition, error: routed, highWatermark: -1, logStartOffset: -1, batches: [] };
-        const p = routed;
-        const base = { topic: fp.topic, partition: fp.partition, highWatermark: p.end, logStartOffset: p.logStart };
-        if (fp.offset < p.logStart || fp.offset > p.end) {
-          return { ...base, error: { code: ErrorCode.OffsetOutOfRange, message: `offset ${fp.offset} is outside ${p.logStart}..${p.end}` }, batches: [] };
-        }
-        const out: Uint8Array[] = [];
-        let bytes = 0;
-        for (const b of p.log) {
-          if (b.lastOffset < fp.offset) continue;
-          if (out.length > 0 && bytes + b.bytes.length > fp.maxBytes) break;
-          out.push(b.bytes);
-          bytes += b.bytes.length;
-        }
-        return { ...base, batches: out };
-      });
-      const ready = result.some((r) => r.error !== undefined || r.batches.length > 0);
-      const left = deadline - Date.now();
-      if (ready || left <= 0) return result;
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(timer);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        this.waiters.add(done);
-      });
-    }
-  }
-
-  private listOffsets(node: string, req: ListOffsetsRequest, pf: PartitionFault | null): ListedOffset[] {
-    return req.partitions.map((q) => {
-      const routed = this.route(node, q.topic, q.partition, pf);
-      if (!('log' in routed)) return { topic: q.topic, partition: q.partition, error: routed, offset: -1 };
-      const p = routed;
-      if (q.spec === 'earliest') return { topic: q.topic, partition: q.partition, offset: p.logStart };
-      if (q.spec === 'latest') return { topic: q.topic, partition: q.partition, offset: p.end };
-      const ts = q.spec.timestamp;
-      const hit = p.log.flatMap((b) => [...records(b.bytes)]).find((r) => r.timestamp >= ts);
-      return { topic: q.topic, partition: q.partition, offset: hit ? hit.offset : -1, ...(hit ? { timestamp: hit.timestamp } : {}) };
-    });
+  /**
+   * Partition `i` of `t` as node `node` serves it: the real replica where the fake says `node`
+   * leads it, refused with NOT_LEADER (naming the leader) elsewhere, and with the injected error
+   * where the request's fault names it.
+   */
+  private served(node: string, t: FakeTopic, i: number, p: FakePartition, pf: PartitionFault | null): ServedPartition {
+    const real = p.solo.partition;
+    const refusal = (): ServerError | null => {
+      if (pf && (pf.fault.topic === undefined || (pf.fault.topic === t.name && (pf.fault.partition === undefined || pf.fault.partition === i)))) {
+        return new ServerError(pf.action.code, 'injected', pf.action.leader ?? null);
+      }
+      if (p.leader !== node) return new ServerError(ErrorCode.NotLeader, `${node} does not lead ${t.name}/${i}${p.leader !== null ? `; ${p.leader} does` : ''}`, p.leader);
+      return null;
+    };
+    const check = (): void => {
+      const refused = refusal();
+      if (refused !== null) throw refused;
+    };
+    const checked = <T>(run: () => Promise<T>): Promise<T> => {
+      const refused = refusal();
+      return refused !== null ? Promise.reject(refused) : run();
+    };
+    return {
+      produce: (batch, acks, timeoutMs) => checked(() => real.produce(batch, acks, timeoutMs)),
+      transferLeadership: (to, timeoutMs) => checked(() => real.transferLeadership(to, timeoutMs)),
+      confirmLeadership: () => checked(() => real.confirmLeadership()),
+      read: (offset, maxBytes) => {
+        check();
+        return real.read(offset, maxBytes);
+      },
+      listOffset: (spec) => {
+        check();
+        return real.listOffset(spec);
+      },
+      // A fetch waiting here wakes when the leader moves away, and then finds itself refused.
+      waitForData: (offset, ms) =>
+        new Promise<void>((resolve) => {
+          const done = (): void => {
+            p.moved.delete(done);
+            resolve();
+          };
+          p.moved.add(done);
+          void real.waitForData(offset, ms).then(done);
+        }),
+      get highWatermark() {
+        return real.highWatermark;
+      },
+      log: { logStartOffset: () => real.log.logStartOffset() },
+    };
   }
 
   private createTopics(req: CreateTopicsRequest): Record<string, unknown> {
@@ -489,12 +530,18 @@ export class FakeCluster {
     return { topics };
   }
 
-  private deleteTopics(req: DeleteTopicsRequest): Record<string, unknown> {
-    const topics = req.topics.map((name) => {
-      if (!this.topics.delete(name)) return { name, error: { code: ErrorCode.UnknownTopicOrPartition, message: `no topic ${name}` } };
-      return { name };
-    });
-    this.wakeAll();
+  private async deleteTopics(req: DeleteTopicsRequest): Promise<Record<string, unknown>> {
+    const topics: Record<string, unknown>[] = [];
+    for (const name of req.topics) {
+      const t = this.topics.get(name);
+      if (t === undefined) {
+        topics.push({ name, error: { code: ErrorCode.UnknownTopicOrPartition, message: `no topic ${name}` } });
+        continue;
+      }
+      this.topics.delete(name);
+      for (const p of t.partitions) await p.solo.close();
+      topics.push({ name });
+    }
     return { topics };
   }
 
@@ -505,21 +552,21 @@ export class FakeCluster {
       { group: 'meta', role: this.controller === node ? 'leader' : 'follower', term: 1, leader: this.controller, commit: 10, applied: 10, firstIndex: 1, lastIndex: 10, replicas: replicas(this.nodes.map((n) => n.id), 10) },
       ...[...this.topics.values()].flatMap((t) =>
         t.partitions
-          .map((p, i) => ({ p, i }))
+          .map((p, i) => ({ p, i, raft: p.solo.group.raft, replica: p.solo.partition }))
           .filter(({ p }) => p.replicas.includes(node))
-          .map(({ p, i }) => ({
+          .map(({ p, i, raft, replica }) => ({
             group: `${t.name}/${i}`,
             role: p.leader === node ? 'leader' : 'follower',
             term: p.leaderTerm,
             leader: p.leader,
-            commit: p.log.length,
-            applied: p.log.length,
-            firstIndex: 1,
-            lastIndex: p.log.length,
-            replicas: p.leader === node ? replicas(p.replicas, p.log.length) : [],
-            highWatermark: p.end,
-            logStartOffset: p.logStart,
-            logEndOffset: p.end,
+            commit: raft.committed,
+            applied: raft.applied,
+            firstIndex: replica.log.firstIndex(),
+            lastIndex: replica.log.lastIndex(),
+            replicas: p.leader === node ? replicas(p.replicas, replica.log.lastIndex()) : [],
+            highWatermark: replica.highWatermark,
+            logStartOffset: replica.log.logStartOffset(),
+            logEndOffset: replica.log.logEndOffset(),
           })),
       ),
     ];

@@ -40,19 +40,15 @@ describe('producer state is bounded', () => {
   });
 
   it('a partition forgets producers on its own clock, and a zombie producer with an older epoch is refused', async () => {
-    let now = 1_000_000;
-    const solo = await soloPartition({ producerIdExpirationMs: DAY, clock: () => now });
+    const solo = await soloPartition({ producerIdExpirationMs: DAY });
     try {
       const p = solo.partition;
-      const first = p.produce(idempotentBatch(5, 0), 'all', 5000);
-      await solo.drive();
-      expect(await first).toBe(0);
-      now += DAY + 1;
+      expect(await solo.settle(p.produce(idempotentBatch(5, 0), 'all', 5000))).toBe(0);
+      expect(p.expireProducers()).toBe(0);
+      solo.node.jumpWallClock(DAY + 1);
       expect(p.expireProducers()).toBe(1);
       // Fenced: epoch 1 written, then the old epoch's batch is refused.
-      const newer = p.produce(idempotentBatch(6, 0, 'a', 1), 'all', 5000);
-      await solo.drive();
-      await newer;
+      await solo.settle(p.produce(idempotentBatch(6, 0, 'a', 1), 'all', 5000));
       await expect(p.produce(idempotentBatch(6, 1, 'b', 0), 'all', 5000)).rejects.toSatisfy((e: unknown) => e instanceof ServerError && e.code === ErrorCode.InvalidProducerEpoch);
     } finally {
       await solo.close();
