@@ -36,6 +36,7 @@ import {
   type TopicMetadata,
 } from '../../src/wire/protocol.js';
 import { FakeCoordinator } from './fake-coordinator.js';
+import type { Clock } from '../../src/wire/clock.js';
 import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
 import { type RecordInput, encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { verifyBatch, writeBaseOffset } from '../../src/wire/record-batch/header.js';
@@ -114,13 +115,18 @@ export class FakeCluster {
   controller: string | null = 'n1';
   /** When set, metadata names this controller instead of the real one (stale metadata). */
   reportedController: string | null | undefined = undefined;
-  readonly coordinator = new FakeCoordinator();
+  readonly coordinator: FakeCoordinator;
   private nextProducerId = 1000;
   private readonly waiters = new Set<() => void>();
   private readonly started = Date.now();
 
-  static async start(opts: { nodes?: number } = {}): Promise<FakeCluster> {
-    const c = new FakeCluster();
+  private constructor(coordinatorClock: Clock | undefined) {
+    this.coordinator = new FakeCoordinator(coordinatorClock);
+  }
+
+  /** `clock` times the group coordinator's sessions and rebalances (default the system's). */
+  static async start(opts: { nodes?: number; clock?: Clock } = {}): Promise<FakeCluster> {
+    const c = new FakeCluster(opts.clock);
     for (let i = 1; i <= (opts.nodes ?? 3); i++) {
       const node: FakeNode = { id: `n${i}`, address: '', server: null, sockets: new Set() };
       c.nodes.push(node);
