@@ -153,6 +153,11 @@ export class FakeCluster {
     this.faults.push({ ...fault, times: fault.times ?? 1 });
   }
 
+  /** Fetches waiting in their long poll for records to arrive. */
+  get waitingFetches(): number {
+    return this.waiters.size;
+  }
+
   requestsOf<T extends RequestType>(type: T): (RecordedRequest & { request: Extract<Request, { type: T }> })[] {
     return this.requests.filter((r): r is RecordedRequest & { request: Extract<Request, { type: T }> } => r.type === type);
   }

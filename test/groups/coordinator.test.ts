@@ -107,7 +107,7 @@ describe('the group coordinator', () => {
     const clock = new ManualClock();
     const c = coordinatorOn(meta, clock);
     const first = join(c);
-    clock.advance(INITIAL_DELAY_MS);
+    await clock.advance(INITIAL_DELAY_MS);
     const a = await first;
     expect(a.leader).toBe(a.memberId);
 
@@ -135,9 +135,9 @@ describe('the group coordinator', () => {
     const a = join(c);
     const b = join(c);
     // Both joined inside the delay: neither is answered until it has passed, then both are, in one generation.
-    clock.advance(INITIAL_DELAY_MS - 1);
+    await clock.advance(INITIAL_DELAY_MS - 1);
     expect(await settled(a)).toBe(false);
-    clock.advance(CHECK_MS);
+    await clock.advance(CHECK_MS);
     const [ja, jb] = await Promise.all([a, b]);
     expect(ja.generation).toBe(1);
     expect(jb.generation).toBe(1);
@@ -145,12 +145,12 @@ describe('the group coordinator', () => {
 
     // a heartbeats halfway through the session; b stays silent from its join on.
     const beat = (j: JoinGroupResponse): Record<string, never> => c.heartbeat({ type: 'heartbeat', group: 'g', generation: j.generation, memberId: j.memberId });
-    clock.advance(5000);
+    await clock.advance(5000);
     expect(beat(ja)).toEqual({});
     // The coordinator looks every CHECK_MS: at its last look b had been silent exactly 10 s, the session timeout, and is still in.
-    clock.advance(10_000 - 5000);
+    await clock.advance(10_000 - 5000);
     expect(members(c)).toBe(2);
-    clock.advance(CHECK_MS);
+    await clock.advance(CHECK_MS);
     expect(members(c)).toBe(1);
     expect(() => beat(jb)).toThrow(expect.objectContaining({ code: ErrorCode.UnknownMemberId }));
     // The one left must rejoin: its partitions are to be handed out again.

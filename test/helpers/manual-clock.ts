@@ -1,13 +1,17 @@
 /**
  * A Clock (src/wire/clock.ts) whose time moves only when the test moves it: advance(ms) runs, in
- * order, every timer that falls due by then. A test can so say "nothing happened before the
- * timeout" and "it happened after" without sleeping, and without betting on how fast the machine is.
+ * order, every timer that falls due by then, each at its time, and lets the turn end before the
+ * next, so the promises a timer settled run at its time too (as test/sim/world.ts does). A test
+ * can so say "nothing happened before the timeout" and "it happened after" without sleeping, and
+ * without betting on how fast the machine is.
  *
  * soon() is not time: it runs at the end of the real event-loop turn (setImmediate), as on the
  * system clock. Sockets stay real too, so what a timer starts (a request) is awaited in the test
  * by its effect, not by moving the clock.
  */
 import type { Clock, Timer } from '../../src/wire/clock.js';
+
+const turnEnds = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface Scheduled {
   readonly at: number;
@@ -66,12 +70,13 @@ export class ManualClock implements Clock {
   }
 
   /** Moves time on by `ms`, running each timer due by then (timers those set included) at its due time. */
-  advance(ms: number): void {
+  async advance(ms: number): Promise<void> {
     if (!(ms >= 0)) throw new Error(`time moves forward, not by ${ms} ms`);
     const end = this.time + ms;
     for (let due = this.nextDue(end); due !== null; due = this.nextDue(end)) {
       this.time = due.at;
       due.fn();
+      await turnEnds();
     }
     this.time = end;
   }
