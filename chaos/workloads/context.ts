@@ -3,6 +3,7 @@
  * history's key), the nodes, a seeded random source, the stop signal, and a single-request view
  * of the cluster for raw requests (one fetch = one poll, with no retries above the library).
  */
+import { systemClock } from '../../src/wire/clock.js';
 import { Cluster } from '../../src/client/cluster.js';
 import { silentLogger, type Logger } from '../../src/client/logger.js';
 import { retryOptions, type RetryOptions } from '../../src/client/retry.js';
@@ -99,6 +100,7 @@ export function rawCluster(ctx: WorkloadContext): Cluster {
     retry: retryOptions(CHAOS_RETRY),
     metadataMaxAgeMs: 5 * 60 * 1000,
     logger: ctx.logger ?? silentLogger,
+    clock: systemClock,
   });
 }
 

@@ -11,6 +11,7 @@
  * filling until the partition is free: under load, each request carries everything that arrived
  * during the previous one, instead of a queue of small batches building up.
  */
+import type { Clock, Timer } from '../wire/clock.js';
 import type { Acks } from '../wire/protocol.js';
 import type { RecordInput } from '../wire/record-batch/encode.js';
 import { BATCH_HEADER_BYTES } from '../wire/record-batch/header.js';
@@ -107,7 +108,7 @@ export interface PartitionQueue {
 
 /** One linger timer for every batch opened in the same event-loop turn (Accumulator.startLinger). */
 interface Linger {
-  timer: NodeJS.Timeout | null;
+  timer: Timer | null;
   readonly members: PartitionQueue[];
   /** Members whose batch still waits on this timer; at 0 the timer is cleared. */
   waiting: number;
@@ -119,6 +120,8 @@ export interface AccumulatorOptions {
   /** A batch holding this many bytes stops lingering at the end of the event-loop turn. */
   readonly eagerBytes: number;
   readonly retry: Required<RetryOptions>;
+  /** Linger is timed on it, and "the end of the event-loop turn" is its soon(). */
+  readonly clock: Clock;
   /** A batch closed (linger passed, full, or flushed): it is ready to send. */
   readonly onReady: (q: PartitionQueue) => void;
 }
@@ -156,7 +159,7 @@ export class Accumulator {
         acks,
         records: [],
         bytes: BATCH_HEADER_BYTES,
-        createdAt: Date.now(),
+        createdAt: this.opts.clock.now(),
         deadline,
         encoded: null,
         sequence: null,
@@ -171,7 +174,7 @@ export class Accumulator {
     batch.records.push(rec);
     batch.bytes += rec.bytes;
     if (batch.bytes >= this.opts.batchBytes) this.close(q);
-    else if (!wasEager && batch.bytes >= this.opts.eagerBytes) setImmediate(() => this.lingerEnded(q, batch));
+    else if (!wasEager && batch.bytes >= this.opts.eagerBytes) this.opts.clock.soon(() => this.lingerEnded(q, batch));
   }
 
   /**
@@ -184,15 +187,15 @@ export class Accumulator {
     let linger = this.lingerOfTurn;
     if (linger === null) {
       const l: Linger = { timer: null, members: [], waiting: 0 };
-      l.timer = setTimeout(() => {
+      l.timer = this.opts.clock.after(this.opts.lingerMs, () => {
         l.timer = null;
         for (const m of l.members) {
           if (m.linger !== l) continue;
           m.linger = null;
           this.lingerEnded(m, m.open!);
         }
-      }, this.opts.lingerMs);
-      setImmediate(() => {
+      });
+      this.opts.clock.soon(() => {
         if (this.lingerOfTurn === l) this.lingerOfTurn = null;
       });
       this.lingerOfTurn = linger = l;
@@ -220,7 +223,7 @@ export class Accumulator {
     q.linger = null;
     if (linger !== null && --linger.waiting === 0) {
       // Nothing waits on it any more: no timer left behind, and a batch opened later in this turn gets a new one.
-      if (linger.timer !== null) clearTimeout(linger.timer);
+      linger.timer?.cancel();
       if (this.lingerOfTurn === linger) this.lingerOfTurn = null;
     }
     q.lingered = false;

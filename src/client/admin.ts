@@ -3,13 +3,14 @@
  * descriptions come from metadata; offsets from each partition's leader; consumer-group calls
  * to the group's coordinator (group-admin.ts).
  */
+import { sleep } from '../wire/clock.js';
 import { ErrorCode, LIMITS, type NodeRef, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
 import { localTimeout, type Cluster } from './cluster.js';
 import { RaftlogError, checkTopicName, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';
 import { GroupAdmin, type ConsumerGroupDescription, type GroupOverview, type GroupTopicOffsets, type ResetTarget } from './group-admin.js';
 import { formatOffset } from './offsets.js';
-import { sleep, withRetry } from './retry.js';
+import { withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
 
 export interface NewTopic {
@@ -98,7 +99,7 @@ export class Admin {
       if (!r?.error) created.push(name);
       else if (r.error.code !== ErrorCode.TopicAlreadyExists) throw fromApiError(r.error, { topic: name });
     }
-    if (created.length > 0 && (opts.waitForLeaders ?? true)) await this.waitForLeaders(created, Date.now() + timeoutMs);
+    if (created.length > 0 && (opts.waitForLeaders ?? true)) await this.waitForLeaders(created, this.cluster.clock.now() + timeoutMs);
     return created.length > 0;
   }
 
@@ -182,7 +183,7 @@ export class Admin {
         }
       },
       this.cluster.config.retry,
-      { onRetry: () => this.cluster.refreshIfStale() },
+      { clock: this.cluster.clock, onRetry: () => this.cluster.refreshIfStale() },
     );
     this.cluster.markStale();
     return res.leader;
@@ -223,11 +224,11 @@ export class Admin {
       const md = await this.cluster.metadataWithRetry(topics);
       const waiting = md.topics.filter((t) => t.error || t.partitions.some((p) => p.leader === null));
       if (waiting.length === 0 && md.topics.length >= topics.length) return;
-      if (Date.now() + LEADER_POLL_MS > deadline) {
+      if (this.cluster.clock.now() + LEADER_POLL_MS > deadline) {
         this.cluster.logger.warn(`created ${topics.join(', ')}, but not every partition has a leader yet`);
         return;
       }
-      await sleep(LEADER_POLL_MS);
+      await sleep(this.cluster.clock, LEADER_POLL_MS);
     }
   }
 }

@@ -2,6 +2,7 @@
  * The entry point, kafkajs style: `new Client({ brokers })`, then `producer()`, `consumer()` and
  * `admin()`. Each of them has its own connections and metadata cache, closed by its disconnect().
  */
+import { systemClock, type Clock } from '../wire/clock.js';
 import { Admin } from './admin.js';
 import { Cluster, parseBrokers } from './cluster.js';
 import { Consumer } from './consumer.js';
@@ -29,6 +30,11 @@ export interface ClientOptions {
   readonly metadataMaxAgeMs?: number;
   /** Where the client reports what it does on its own (default: warnings to stderr). */
   readonly logger?: Logger;
+  /**
+   * Time and timers of what the client schedules itself: linger, retry backoff, heartbeats,
+   * auto-commits, metadata age (default the system's). Tests pass one they move by hand.
+   */
+  readonly clock?: Clock;
 }
 
 export class Client {
@@ -39,6 +45,7 @@ export class Client {
   private readonly retry: Required<RetryOptions>;
   private readonly metadataMaxAgeMs: number;
   private readonly logger: Logger;
+  private readonly clock: Clock;
 
   constructor(opts: ClientOptions) {
     this.brokers = parseBrokers(opts.brokers);
@@ -49,6 +56,7 @@ export class Client {
     this.metadataMaxAgeMs = opts.metadataMaxAgeMs ?? METADATA_MAX_AGE_MS;
     if (!Number.isFinite(this.metadataMaxAgeMs) || this.metadataMaxAgeMs <= 0) throw invalidArgument(`metadataMaxAgeMs must be a positive number of milliseconds, not ${String(opts.metadataMaxAgeMs)}`);
     this.logger = opts.logger ?? consoleLogger;
+    this.clock = opts.clock ?? systemClock;
   }
 
   producer(opts: ProducerOptions = {}): Producer {
@@ -75,6 +83,7 @@ export class Client {
       retry: this.retry,
       metadataMaxAgeMs: this.metadataMaxAgeMs,
       logger: this.logger,
+      clock: this.clock,
     });
   }
 }

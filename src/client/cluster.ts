@@ -7,6 +7,7 @@
  * it first. Metadata older than `metadataMaxAgeMs` counts as stale too (Kafka's metadata.max.age.ms),
  * so a client that is never told of a change still finds it.
  */
+import type { Clock } from '../wire/clock.js';
 import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../wire/protocol.js';
 import { Connection, type RequestOf } from './connection.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
@@ -23,6 +24,8 @@ export interface ClusterConfig {
   /** Metadata older than this is refreshed before it is used. */
   readonly metadataMaxAgeMs: number;
   readonly logger: Logger;
+  /** Time and timers of everything the client schedules itself (src/wire/clock.ts). */
+  readonly clock: Clock;
 }
 
 export interface CachedPartition {
@@ -89,6 +92,10 @@ export class Cluster {
     return this.config.logger;
   }
 
+  get clock(): Clock {
+    return this.config.clock;
+  }
+
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
@@ -125,7 +132,7 @@ export class Cluster {
   }
 
   get isStale(): boolean {
-    return this.stale || (this.refreshedAt > 0 && Date.now() - this.refreshedAt > this.config.metadataMaxAgeMs);
+    return this.stale || (this.refreshedAt > 0 && this.clock.now() - this.refreshedAt > this.config.metadataMaxAgeMs);
   }
 
   /**
@@ -148,7 +155,7 @@ export class Cluster {
   async fetchMetadata(topics?: readonly string[]): Promise<MetadataResponse> {
     const md = await this.requestAny(topics === undefined ? { type: 'metadata' } : { type: 'metadata', topics });
     this.absorb(md, topics);
-    this.refreshedAt = Date.now();
+    this.refreshedAt = this.clock.now();
     return md;
   }
 
@@ -220,7 +227,7 @@ export class Cluster {
 
   /** Metadata with retries inside the default retry policy. */
   metadataWithRetry(topics?: readonly string[]): Promise<MetadataResponse> {
-    return withRetry(() => this.fetchMetadata(topics), this.config.retry);
+    return withRetry(() => this.fetchMetadata(topics), this.config.retry, { clock: this.clock });
   }
 
   /** A topic from the cache, fetched when missing or stale; throws the topic's error. */
@@ -300,7 +307,7 @@ export class Cluster {
         }
       },
       retry,
-      { onRetry: () => this.refreshIfStale() },
+      { clock: this.clock, onRetry: () => this.refreshIfStale() },
     );
   }
 

@@ -2,7 +2,8 @@
  * One WebSocket to one node (`ws://HOST:PORT/client`), opened on demand. Requests carry ids and
  * wait in a map until their response arrives (in any order), their timeout passes (a local
  * REQUEST_TIMED_OUT: the outcome is unknown) or the connection closes (CONNECTION_ERROR, also
- * unknown). A closed connection reopens on the next request.
+ * unknown). A closed connection reopens on the next request. Its timeouts run on the system's
+ * timers, not the client's clock: they bound how long a real socket takes.
  */
 import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../wire/protocol.js';

@@ -72,7 +72,7 @@ export class Consumer {
   private runs = 0;
   /** When this consumer last asked for a metadata refresh (refreshStaleMetadata). */
   private refreshAskedAt = 0;
-  private readonly signal = new Signal();
+  private readonly signal: Signal;
   private running = false;
   private loopDone: Promise<void> | null = null;
   private inHandler = false;
@@ -90,6 +90,7 @@ export class Consumer {
     this.maxBytesPerPartition = opts.maxBytesPerPartition ?? 1024 * 1024;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? cluster.config.requestTimeoutMs;
     this.retry = retryOptions({ ...cluster.config.retry, ...opts.retry });
+    this.signal = new Signal(cluster.clock);
   }
 
   on<K extends keyof ConsumerEvents>(event: K, listener: (e: ConsumerEvents[K]) => void): () => void {
@@ -267,14 +268,14 @@ export class Consumer {
 
   /** At most one background refresh per retry interval, so nodes that refuse are not asked in a tight loop. */
   private refreshStaleMetadata(): void {
-    const now = Date.now();
+    const now = this.cluster.clock.now();
     if (!this.cluster.isStale || now - this.refreshAskedAt < this.retry.initialRetryTimeMs) return;
     this.refreshAskedAt = now;
     void this.cluster.refreshInBackground().then(() => this.signal.wake());
   }
 
   private idleWaitMs(): number {
-    const now = Date.now();
+    const now = this.cluster.clock.now();
     let wait = IDLE_WAIT_MS;
     for (const a of this.assigned.values()) if (a.retryAt > now) wait = Math.min(wait, a.retryAt - now);
     return wait;
@@ -286,7 +287,7 @@ export class Consumer {
 
   /** Looks up 'earliest' / 'latest' starts: one attempt, failures back the partition off. */
   private async resolveOffsets(): Promise<void> {
-    const now = Date.now();
+    const now = this.cluster.clock.now();
     const todo = [...this.assigned.values()].filter((a) => a.next === null && a.spec !== null && this.ready(a, now));
     for (const spec of ['earliest', 'latest'] as const) {
       const list = todo.filter((a) => a.spec === spec);
@@ -312,7 +313,7 @@ export class Consumer {
   }
 
   private startFetches(): void {
-    const now = Date.now();
+    const now = this.cluster.clock.now();
     const byLeader = new Map<string, Assigned[]>();
     for (const a of this.assigned.values()) {
       if (a.next === null || !this.ready(a, now)) continue;
@@ -352,7 +353,7 @@ export class Consumer {
     if (!shouldRetry(err)) throw err;
     this.cluster.notePartitionError(a.topic, a.partition, err);
     const delay = a.backoff.after(err) ?? a.backoff.next();
-    a.retryAt = Date.now() + delay;
+    a.retryAt = this.cluster.clock.now() + delay;
     // The consumer keeps trying (at most maxRetryTimeMs apart); a person hears of it once.
     const message = `${a.topic}/${a.partition}: ${err.message}; still retrying (attempt ${a.backoff.attempts}, next in ${delay} ms)`;
     if (a.backoff.attempts === this.retry.retries) this.cluster.logger.warn(message);

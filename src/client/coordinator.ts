@@ -8,11 +8,12 @@
  *
  * Requests that name no group (listGroups) go to the controller, which coordinates every group.
  */
+import { sleep } from '../wire/clock.js';
 import { ErrorCode, type RequestType, type ResponseMap } from '../wire/protocol.js';
 import type { Cluster } from './cluster.js';
 import type { RequestOf } from './connection.js';
 import { ClientErrorCode, RaftlogError, toRaftlogError } from './errors.js';
-import { Backoff, gaveUp, sleep, type RetryOptions } from './retry.js';
+import { Backoff, gaveUp, type RetryOptions } from './retry.js';
 
 /** Whether a failure says the request should go (or go again) to a coordinator found anew. */
 export function isRoutingFailure(err: RaftlogError): boolean {
@@ -56,7 +57,8 @@ export class GroupCoordinator {
    */
   async send<T extends RequestType>(req: RequestOf<T>, timeoutMs: number, retry: Required<RetryOptions> = this.cluster.config.retry): Promise<ResponseMap[T]> {
     const backoff = new Backoff(retry);
-    const started = Date.now();
+    const clock = this.cluster.clock;
+    const started = clock.now();
     for (let attempt = 1; ; attempt++) {
       try {
         const address = await this.locate();
@@ -66,8 +68,8 @@ export class GroupCoordinator {
         if (!isRoutingFailure(e)) throw e;
         this.note(e);
         const delay = backoff.after(e);
-        if (delay === null) throw gaveUp(this.explain(e), attempt, Date.now() - started);
-        await sleep(delay);
+        if (delay === null) throw gaveUp(this.explain(e), attempt, clock.now() - started);
+        await sleep(clock, delay);
       }
     }
   }

@@ -22,6 +22,7 @@
  * nothing is committed for it, not even at a rebalance or stop.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { sleep, type Timer } from '../wire/clock.js';
 import type { JoinGroupResponse } from '../wire/protocol.js';
 import { DEFAULT_ASSIGNORS } from './assignors/index.js';
 import { encodeMetadata } from './assignors/protocol.js';
@@ -36,7 +37,7 @@ import type { GroupConsumerEvents, GroupConsumerOptions, GroupRunOptions, Offset
 import { assignAsLeader } from './group-leader.js';
 import { GroupMembership, checkGroupOptions, type JoinOutcome } from './group-membership.js';
 import { formatOffset, parseOffset } from './offsets.js';
-import { Backoff, retryOptions, sleep, type RetryOptions } from './retry.js';
+import { Backoff, retryOptions, type RetryOptions } from './retry.js';
 import { Emitter, Signal } from './signal.js';
 
 const STOPPED = Symbol('stopped');
@@ -77,7 +78,7 @@ export class GroupConsumer {
   private readonly events = new Emitter<GroupConsumerEvents>();
   /** Set while a handler runs: tells stop() it is called from inside one. */
   private readonly handlerContext = new AsyncLocalStorage<boolean>();
-  private readonly signal = new Signal();
+  private readonly signal: Signal;
 
   private readonly subscriptions: Subscription[] = [];
   private topics: string[] = [];
@@ -98,7 +99,7 @@ export class GroupConsumer {
   private rejoinReason: string | null = null;
   private crashError: RaftlogError | null = null;
   private readonly heartbeats: Heartbeats;
-  private commitTimer: NodeJS.Timeout | null = null;
+  private commitTimer: Timer | null = null;
   private processedSinceCommit = 0;
 
   constructor(cluster: Cluster, opts: GroupConsumerOptions, clientId: string) {
@@ -112,7 +113,8 @@ export class GroupConsumer {
     this.retry = retryOptions({ ...cluster.config.retry, ...opts.retry });
     const requestTimeoutMs = opts.requestTimeoutMs ?? cluster.config.requestTimeoutMs;
     this.membership = new GroupMembership(cluster, { groupId: opts.groupId, clientId, sessionTimeoutMs, rebalanceTimeoutMs, requestTimeoutMs, assignors: this.assignors, retry: this.retry });
-    this.heartbeats = new Heartbeats(this.membership, heartbeatIntervalMs, sessionTimeoutMs, cluster.logger, {
+    this.signal = new Signal(cluster.clock);
+    this.heartbeats = new Heartbeats(this.membership, heartbeatIntervalMs, sessionTimeoutMs, cluster.logger, cluster.clock, {
       ok: (generation) => this.events.emit('heartbeat', { groupId: this.groupId, memberId: this.membership.memberId, generation }),
       rejoin: (reason) => this.requestRejoin(reason),
     });
@@ -319,14 +321,14 @@ export class GroupConsumer {
         const message = `group '${this.groupId}': cannot join yet: ${e.message}; trying again in ${delay} ms`;
         if (backoff.attempts === this.retry.retries) this.cluster.logger.warn(message);
         else this.cluster.logger.debug(message);
-        await Promise.race([sleep(delay), this.stopped]);
+        await Promise.race([sleep(this.cluster.clock, delay), this.stopped]);
         continue;
       }
       if (outcome === STOPPED) return null;
       if (outcome.kind === 'joined') return outcome;
       this.cluster.logger.info(`group '${this.groupId}': joining again: ${outcome.reason}`);
       // The first rejoin is at once; a coordinator that keeps refusing gets a backoff.
-      if (rejoins++ > 0) await Promise.race([sleep(backoff.next()), this.stopped]);
+      if (rejoins++ > 0) await Promise.race([sleep(this.cluster.clock, backoff.next()), this.stopped]);
     }
   }
 
@@ -381,12 +383,13 @@ export class GroupConsumer {
 
   /** Waits for a reason to leave the consuming phase, looking at metadata now and then. */
   private async waitForTrigger(): Promise<void> {
-    let nextCheck = Date.now() + this.metadataMaxAgeMs;
+    const clock = this.cluster.clock;
+    let nextCheck = clock.now() + this.metadataMaxAgeMs;
     while (!this.stopping && this.crashError === null && this.rejoinReason === null) {
-      const left = nextCheck - Date.now();
+      const left = nextCheck - clock.now();
       if (left <= 0) {
         await this.checkMetadata();
-        nextCheck = Date.now() + this.metadataMaxAgeMs;
+        nextCheck = clock.now() + this.metadataMaxAgeMs;
         continue;
       }
       await this.signal.wait(left);
@@ -491,12 +494,12 @@ export class GroupConsumer {
   private startTimers(run: RunState): void {
     this.heartbeats.start();
     if (run.autoCommit && run.autoCommitIntervalMs !== null) {
-      this.commitTimer = setInterval(() => void this.commitQuietly('on the auto-commit interval'), run.autoCommitIntervalMs);
+      this.commitTimer = this.cluster.clock.every(run.autoCommitIntervalMs, () => void this.commitQuietly('on the auto-commit interval'));
     }
   }
 
   private stopAutoCommits(): void {
-    if (this.commitTimer) clearInterval(this.commitTimer);
+    this.commitTimer?.cancel();
     this.commitTimer = null;
   }
 

@@ -5,6 +5,7 @@
  * rejoin; so does a silence longer than the session timeout, since by then the coordinator has
  * likely handed the member's partitions to others and reading them on would process them twice.
  */
+import type { Clock, Timer } from '../wire/clock.js';
 import type { GroupMembership } from './group-membership.js';
 import type { Logger } from './logger.js';
 
@@ -16,7 +17,7 @@ export interface HeartbeatEvents {
 export class Heartbeats {
   /** Identifies the running chain; null when none runs. */
   private chain: object | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private lastAnswer = 0;
 
   constructor(
@@ -24,6 +25,7 @@ export class Heartbeats {
     private readonly intervalMs: number,
     private readonly sessionTimeoutMs: number,
     private readonly logger: Logger,
+    private readonly clock: Clock,
     private readonly on: HeartbeatEvents,
   ) {}
 
@@ -31,7 +33,7 @@ export class Heartbeats {
     this.stop();
     const chain = {};
     this.chain = chain;
-    this.lastAnswer = Date.now();
+    this.lastAnswer = this.clock.now();
     const generation = this.membership.generation;
     const groupId = this.membership.groupId;
     const beat = async (): Promise<void> => {
@@ -39,17 +41,17 @@ export class Heartbeats {
       if (this.chain !== chain) return;
       switch (outcome.kind) {
         case 'ok':
-          this.lastAnswer = Date.now();
+          this.lastAnswer = this.clock.now();
           this.on.ok(generation);
           break;
         case 'rejoin':
-          this.lastAnswer = Date.now();
+          this.lastAnswer = this.clock.now();
           this.on.rejoin(outcome.reason);
           break;
         case 'stale':
           break;
         case 'failed': {
-          const silent = Date.now() - this.lastAnswer;
+          const silent = this.clock.now() - this.lastAnswer;
           const message = `group '${groupId}': heartbeat failed: ${outcome.error.message}`;
           this.logger.debug(message);
           if (silent > this.sessionTimeoutMs) {
@@ -63,14 +65,14 @@ export class Heartbeats {
           throw new Error(`unknown heartbeat outcome ${String(never)}`);
         }
       }
-      if (this.chain === chain) this.timer = setTimeout(() => void beat(), this.intervalMs);
+      if (this.chain === chain) this.timer = this.clock.after(this.intervalMs, () => void beat());
     };
-    this.timer = setTimeout(() => void beat(), this.intervalMs);
+    this.timer = this.clock.after(this.intervalMs, () => void beat());
   }
 
   stop(): void {
     this.chain = null;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 }

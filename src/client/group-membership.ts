@@ -8,6 +8,7 @@
  *   REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION  -> rejoin with the same member id
  *   UNKNOWN_MEMBER_ID                          -> the member was dropped: rejoin with '' ("lost")
  */
+import type { Clock } from '../wire/clock.js';
 import { ErrorCode, LIMITS, type CommitOffsetsResponse, type CommittedOffset, type JoinGroupResponse } from '../wire/protocol.js';
 import { CONSUMER_PROTOCOL_TYPE, decodeAssignment } from './assignors/protocol.js';
 import { tpKey, type Assignor, type TopicPartitionList } from './assignors/types.js';
@@ -87,12 +88,14 @@ export class GroupMembership {
   memberId = '';
   generation = -1;
   readonly coordinator: GroupCoordinator;
+  private readonly clock: Clock;
 
   constructor(
     cluster: Cluster,
     private readonly config: MembershipConfig,
   ) {
     this.coordinator = new GroupCoordinator(cluster, config.groupId);
+    this.clock = cluster.clock;
   }
 
   get groupId(): string {
@@ -112,7 +115,7 @@ export class GroupMembership {
 
   /** One round of joinGroup then syncGroup. Routing failures are retried inside; other errors throw. */
   async joinAndSync(metadata: Uint8Array, assign: LeaderAssign): Promise<JoinOutcome> {
-    const started = Date.now();
+    const started = this.clock.now();
     const { groupId, clientId, sessionTimeoutMs, rebalanceTimeoutMs } = this.config;
     const longPollMs = rebalanceTimeoutMs + JOIN_SLACK_MS;
     let join: JoinGroupResponse;
@@ -155,7 +158,7 @@ export class GroupMembership {
       leaderId: join.leader,
       protocol: join.protocol,
       assignment: [...decodeAssignment(assignment, `assignment of member ${join.memberId} in generation ${join.generation}`).partitions],
-      durationMs: Date.now() - started,
+      durationMs: this.clock.now() - started,
     };
   }
 

@@ -25,3 +25,4 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
 export { ErrorCode, type Acks } from '../wire/protocol.js';
+export type { Clock, Timer } from '../wire/clock.js';

@@ -56,6 +56,6 @@ export async function listOffsets(cluster: Cluster, queries: readonly OffsetQuer
       });
     },
     retry,
-    { onRetry: () => cluster.refreshIfStale() },
+    { clock: cluster.clock, onRetry: () => cluster.refreshIfStale() },
   );
 }

@@ -10,6 +10,7 @@
  * numbers advance only on success; a batch given up with an unknown outcome (or refused for its
  * sequence) makes the producer take a new producer id, whose sequences start again at 0.
  */
+import type { Timer } from '../wire/clock.js';
 import { ErrorCode, LIMITS, type Acks, type ProduceRequest, type ProduceResponse } from '../wire/protocol.js';
 import { encodeBatch } from '../wire/record-batch/encode.js';
 import { BATCH_HEADER_BYTES } from '../wire/record-batch/header.js';
@@ -105,7 +106,7 @@ export class Producer {
   private placing: Promise<void> = Promise.resolve();
   private draining = false;
   private drainAgain = false;
-  private retryTimer: NodeJS.Timeout | null = null;
+  private retryTimer: Timer | null = null;
   private retryTimerAt = Infinity;
   /** A metadata refresh this producer started is under way. */
   private refreshing = false;
@@ -132,6 +133,7 @@ export class Producer {
       batchBytes,
       eagerBytes,
       retry: this.retry,
+      clock: cluster.clock,
       onReady: (q) => {
         this.chooser.batchClosed(this.cluster.cachedTopic(q.topic), q.topic, q.partition);
         this.scheduleDrain();
@@ -195,7 +197,7 @@ export class Producer {
     }
     const total = placed.reduce((n, p) => n + p.items.length, 0);
     const op = new SendOp(total);
-    const deadline = Date.now() + this.deliveryTimeoutMs;
+    const deadline = this.cluster.clock.now() + this.deliveryTimeoutMs;
     // Connected, nothing ahead in line, every topic known: place now, in this turn. Cached
     // metadata places records even when marked stale (a refresh runs in the background, and a
     // partition whose leader is in doubt waits for it in the drain): as in Kafka, a producer
@@ -213,7 +215,7 @@ export class Producer {
       await this.connect();
       const topics: CachedTopic[] = [];
       for (const p of placed) {
-        topics.push(this.cluster.cachedTopic(p.topic) ?? (await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, onRetry: () => this.cluster.refreshIfStale() })));
+        topics.push(this.cluster.cachedTopic(p.topic) ?? (await withRetry(() => this.cluster.topic(p.topic), this.retry, { deadline, clock: this.cluster.clock, onRetry: () => this.cluster.refreshIfStale() })));
       }
       this.place(placed, topics, acks, op, deadline);
     });
@@ -246,7 +248,7 @@ export class Producer {
     try {
       await this.flush();
     } finally {
-      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer?.cancel();
       this.retryTimer = null;
       this.connected = null;
       this.isConnected = false;
@@ -263,7 +265,7 @@ export class Producer {
       return;
     }
     this.draining = true;
-    setImmediate(() => void this.drainLoop());
+    this.cluster.clock.soon(() => void this.drainLoop());
   }
 
   private async drainLoop(): Promise<void> {
@@ -283,7 +285,7 @@ export class Producer {
    * wait for it; the others keep sending to the leaders they know.
    */
   private async drainOnce(): Promise<void> {
-    const now = Date.now();
+    const now = this.cluster.clock.now();
     const groups = new Map<string, ProducerBatch[]>();
     let identityError: RaftlogError | null = null;
     let awaitingMetadata = false;
@@ -440,7 +442,7 @@ export class Producer {
     q.inFlight = false;
     const leaderInDoubt = this.cluster.notePartitionError(q.topic, q.partition, err);
     if (shouldRetry(err)) {
-      const now = Date.now();
+      const now = this.cluster.clock.now();
       const delay = b.backoff.after(err);
       if (delay !== null && now + delay < b.deadline) {
         this.cluster.logger.debug(`${q.topic}/${q.partition}: retrying in ${delay} ms after ${err.code}`);
@@ -450,7 +452,7 @@ export class Producer {
         return;
       }
     }
-    this.giveUp(q, b, gaveUp(err, Math.max(b.attempts, b.backoff.attempts), Date.now() - b.createdAt));
+    this.giveUp(q, b, gaveUp(err, Math.max(b.attempts, b.backoff.attempts), this.cluster.clock.now() - b.createdAt));
   }
 
   private giveUp(q: PartitionQueue, b: ProducerBatch, err: RaftlogError): void {
@@ -485,13 +487,13 @@ export class Producer {
 
   private wakeAt(at: number): void {
     if (this.retryTimer && this.retryTimerAt <= at) return;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer?.cancel();
     this.retryTimerAt = at;
-    this.retryTimer = setTimeout(() => {
+    this.retryTimer = this.cluster.clock.after(Math.max(0, at - this.cluster.clock.now()), () => {
       this.retryTimer = null;
       this.retryTimerAt = Infinity;
       this.scheduleDrain();
-    }, Math.max(0, at - Date.now()));
+    });
   }
 
   private ensureIdentity(): Promise<Identity> {

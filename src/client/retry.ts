@@ -4,6 +4,7 @@
  * Only retriable errors and unknown outcomes are retried, at most `retries` times and never past
  * a deadline.
  */
+import { sleep, type Clock } from '../wire/clock.js';
 import { RaftlogError, shouldRetry } from './errors.js';
 
 export interface RetryOptions {
@@ -86,11 +87,9 @@ export interface RetryContext {
   readonly deadline?: number;
   /** Called before each retry, e.g. to refresh metadata; may throw to stop retrying. */
   readonly onRetry?: (err: RaftlogError, attempt: number) => void | Promise<void>;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
+  /** What the deadline is read on and the waits are slept on. */
+  readonly clock: Clock;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The error that ended a retry loop, saying how long it tried. */
 export function gaveUp(err: RaftlogError, attempts: number, elapsedMs: number): RaftlogError {
@@ -102,11 +101,10 @@ export function gaveUp(err: RaftlogError, attempts: number, elapsedMs: number): 
 export async function withRetry<T>(
   fn: (attempt: number) => Promise<T>,
   opts: Required<RetryOptions>,
-  ctx: RetryContext = {},
+  ctx: RetryContext,
 ): Promise<T> {
-  const now = ctx.now ?? Date.now;
-  const wait = ctx.sleep ?? sleep;
-  const started = now();
+  const { clock } = ctx;
+  const started = clock.now();
   const backoff = new Backoff(opts);
   for (let attempt = 1; ; attempt++) {
     try {
@@ -114,10 +112,10 @@ export async function withRetry<T>(
     } catch (err) {
       if (!shouldRetry(err)) throw err;
       const delay = backoff.after(err);
-      if (delay === null || (ctx.deadline !== undefined && now() + delay > ctx.deadline)) {
-        throw gaveUp(err, attempt, now() - started);
+      if (delay === null || (ctx.deadline !== undefined && clock.now() + delay > ctx.deadline)) {
+        throw gaveUp(err, attempt, clock.now() - started);
       }
-      await wait(delay);
+      await sleep(clock, delay);
       if (ctx.onRetry) await ctx.onRetry(err, attempt);
     }
   }

@@ -1,7 +1,11 @@
-/** A wake-up for a loop that sleeps: wait() resolves on wake() or after a timeout. */
+import type { Clock } from '../wire/clock.js';
+
+/** A wake-up for a loop that sleeps: wait() resolves on wake() or after a timeout on `clock`. */
 export class Signal {
   private woken = false;
   private waiter: (() => void) | null = null;
+
+  constructor(private readonly clock: Clock) {}
 
   wake(): void {
     this.woken = true;
@@ -17,10 +21,10 @@ export class Signal {
       return Promise.resolve();
     }
     return new Promise<void>((resolve) => {
-      const timer = Number.isFinite(ms) ? setTimeout(done, Math.max(0, ms)) : null;
+      const timer = Number.isFinite(ms) ? this.clock.after(Math.max(0, ms), done) : null;
       const self = this;
       function done(): void {
-        if (timer) clearTimeout(timer);
+        timer?.cancel();
         if (self.waiter === done) self.waiter = null;
         self.woken = false;
         resolve();

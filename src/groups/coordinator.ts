@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
+import type { Clock, Timer } from '../wire/clock.js';
 import {
   ErrorCode,
   type CommitOffsetsRequest,
@@ -86,6 +87,8 @@ interface LiveGroup {
 export interface CoordinatorHost {
   readonly meta: MetaStateMachine;
   readonly logger: Logger;
+  /** Sessions, rebalance deadlines and proposal timeouts are timed on it. */
+  readonly clock: Clock;
   isController(): boolean;
   controllerId(): string | null;
 }
@@ -104,7 +107,7 @@ export const REPLICATE_OFFSET_COMMITS: OffsetCommitPolicy = Object.freeze({ writ
 export class GroupCoordinator {
   private readonly groups = new Map<string, LiveGroup>();
   private active = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
 
   constructor(
     private readonly host: CoordinatorHost,
@@ -112,11 +115,11 @@ export class GroupCoordinator {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.check(), CHECK_EVERY_MS);
+    this.timer = this.host.clock.every(CHECK_EVERY_MS, () => this.check());
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.deactivate('the node is shutting down');
   }
 
@@ -140,7 +143,7 @@ export class GroupCoordinator {
     if (!this.host.meta.isReady()) throw new ServerError(ErrorCode.CoordinatorNotAvailable, 'the coordinator is loading group state; retry shortly');
     if (this.active) return;
     this.active = true;
-    const now = Date.now();
+    const now = this.host.clock.now();
     for (const rec of this.host.meta.consumerGroups()) {
       const members = new Map<string, Member>();
       for (const m of rec.members) {
@@ -191,7 +194,7 @@ export class GroupCoordinator {
     const memberId = req.memberId !== '' ? req.memberId : `${req.clientId || 'member'}-${randomUUID()}`;
     let m = g.members.get(memberId);
     if (m === undefined) {
-      m = { memberId, clientId: req.clientId, protocols: req.protocols, sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs, lastSeen: Date.now(), join: null, sync: null };
+      m = { memberId, clientId: req.clientId, protocols: req.protocols, sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs, lastSeen: this.host.clock.now(), join: null, sync: null };
       g.members.set(memberId, m);
       if (g.members.size > 1 || g.record?.state !== undefined) this.host.logger.info({ group: g.id, member: memberId }, `member ${memberId} joins group ${g.id}`);
     }
@@ -199,7 +202,7 @@ export class GroupCoordinator {
     m.protocols = req.protocols;
     m.sessionTimeoutMs = req.sessionTimeoutMs;
     m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-    m.lastSeen = Date.now();
+    m.lastSeen = this.host.clock.now();
     g.protocolType = req.protocolType;
     if (m.join !== null) m.join.reject(new ServerError(ErrorCode.RebalanceInProgress, 'a newer join from this member replaced this one'));
     const member = m;
@@ -211,7 +214,7 @@ export class GroupCoordinator {
 
   private prepareRebalance(g: LiveGroup, waitMs: number): void {
     g.preparing = true;
-    g.rebalanceDeadline = Date.now() + waitMs;
+    g.rebalanceDeadline = this.host.clock.now() + waitMs;
     for (const m of g.members.values()) {
       if (m.sync !== null) {
         m.sync.reject(rebalancing(g.id));
@@ -225,7 +228,8 @@ export class GroupCoordinator {
     if (!g.preparing || g.proposing) return;
     const all = [...g.members.values()].every((m) => m.join !== null);
     const initial = g.record === null || g.record.members.length === 0;
-    if (!(all && (!initial || Date.now() >= g.rebalanceDeadline)) && Date.now() < g.rebalanceDeadline) return;
+    const now = this.host.clock.now();
+    if (!(all && (!initial || now >= g.rebalanceDeadline)) && now < g.rebalanceDeadline) return;
     for (const m of [...g.members.values()]) {
       if (m.join === null) {
         g.members.delete(m.memberId);
@@ -266,7 +270,7 @@ export class GroupCoordinator {
     }
     g.record = r.value as GroupRecord;
     g.preparing = false;
-    const now = Date.now();
+    const now = this.host.clock.now();
     this.host.logger.info({ group: g.id, generation, members: members.length, protocol }, `group ${g.id} is at generation ${generation} with ${members.length} member(s)`);
     for (const m of members) {
       m.lastSeen = now;
@@ -327,7 +331,7 @@ export class GroupCoordinator {
     const g = this.groups.get(group);
     const m = g?.members.get(memberId);
     if (g === undefined || m === undefined) throw new ServerError(ErrorCode.UnknownMemberId, `member '${memberId}' is not in group '${group}'; join again`);
-    m.lastSeen = Date.now();
+    m.lastSeen = this.host.clock.now();
     if (g.preparing) throw rebalancing(group);
     return { g, m };
   }
@@ -356,7 +360,7 @@ export class GroupCoordinator {
       this.deactivate('this node is no longer the coordinator');
       return;
     }
-    const now = Date.now();
+    const now = this.host.clock.now();
     for (const g of this.groups.values()) {
       for (const m of [...g.members.values()]) {
         // A member waiting in a join or sync is not heartbeating; the rebalance timeout covers it.
@@ -374,8 +378,8 @@ export class GroupCoordinator {
     if (this.offsetCommits.write === 'skip') return { results: req.offsets.map((o) => ({ topic: o.topic, partition: o.partition })) };
     const g = this.groups.get(req.group);
     const m = g?.members.get(req.memberId);
-    if (m !== undefined) m.lastSeen = Date.now();
-    const r = await this.propose({ type: 'commitOffsets', group: req.group, generation: req.generation, memberId: req.memberId, offsets: req.offsets, at: Date.now() }, req.timeoutMs);
+    if (m !== undefined) m.lastSeen = this.host.clock.now();
+    const r = await this.propose({ type: 'commitOffsets', group: req.group, generation: req.generation, memberId: req.memberId, offsets: req.offsets, at: this.host.clock.now() }, req.timeoutMs);
     if (!r.ok) {
       const error = { code: r.code, message: r.message };
       return { results: req.offsets.map((o) => ({ topic: o.topic, partition: o.partition, error })) };
@@ -389,7 +393,7 @@ export class GroupCoordinator {
     if (g !== undefined && g.members.size > 0) {
       throw new ServerError(ErrorCode.GroupNotEmpty, `group '${req.group}' has ${g.members.size} active member(s); stop its consumers before resetting offsets`);
     }
-    const r = await this.propose({ type: 'resetOffsets', group: req.group, offsets: req.offsets, at: Date.now() }, req.timeoutMs);
+    const r = await this.propose({ type: 'resetOffsets', group: req.group, offsets: req.offsets, at: this.host.clock.now() }, req.timeoutMs);
     if (!r.ok) throw new ServerError(r.code, r.message);
     return { results: r.value as OffsetResults };
   }
@@ -474,18 +478,18 @@ export class GroupCoordinator {
 
   /** Proposes to the metadata group; a lost leadership or no commit in time is a typed, retriable error. */
   private async propose(cmd: MetaCommand, timeoutMs = PROPOSE_TIMEOUT_MS): Promise<MetaResult> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     try {
       return await Promise.race([
         this.host.meta.propose(cmd),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, `the coordinator could not commit the change within ${timeoutMs} ms; it may or may not have happened`)), timeoutMs);
+          timer = this.host.clock.after(timeoutMs, () => reject(new ServerError(ErrorCode.RequestTimedOut, `the coordinator could not commit the change within ${timeoutMs} ms; it may or may not have happened`)));
         }),
       ]);
     } catch (err) {
       throw this.toGroupError(err);
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
     }
   }
 

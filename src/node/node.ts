@@ -179,6 +179,7 @@ export class RaftlogNode {
           return node.meta;
         },
         logger: this.logger,
+        clock: this.clock,
         isController: () => this.isController(),
         controllerId: () => this.controllerId(),
       },

@@ -43,6 +43,7 @@ import { EntryKind } from '../../raft/types.js';
 import { ServerError } from '../../src/errors.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { handlePartitionRequest, type PartitionRequestNode, type ServedPartition } from '../../src/server/handlers.js';
+import type { Clock } from '../../src/wire/clock.js';
 import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
 import { type RecordInput, encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { readBatchHeader } from '../../src/wire/record-batch/header.js';
@@ -125,7 +126,7 @@ export class FakeCluster {
   controller: string | null = 'n1';
   /** When set, metadata names this controller instead of the real one (stale metadata). */
   reportedController: string | null | undefined = undefined;
-  readonly coordinator = new FakeCoordinator();
+  readonly coordinator: FakeCoordinator;
   private nextProducerId = 1000;
   private nextTopicId = 1;
   private readonly started = Date.now();
@@ -137,8 +138,13 @@ export class FakeCluster {
   private failure: Error | null = null;
   private stopped = false;
 
-  static async start(opts: { nodes?: number } = {}): Promise<FakeCluster> {
-    const c = new FakeCluster();
+  private constructor(coordinatorClock: Clock | undefined) {
+    this.coordinator = new FakeCoordinator(coordinatorClock);
+  }
+
+  /** `clock` times the group coordinator's sessions and rebalances (default the system's). */
+  static async start(opts: { nodes?: number; clock?: Clock } = {}): Promise<FakeCluster> {
+    const c = new FakeCluster(opts.clock);
     for (let i = 1; i <= (opts.nodes ?? 3); i++) {
       const node: FakeNode = { id: `n${i}`, address: '', server: null, sockets: new Set() };
       c.nodes.push(node);
@@ -163,6 +169,13 @@ export class FakeCluster {
 
   inject(fault: Fault): void {
     this.faults.push({ ...fault, times: fault.times ?? 1 });
+  }
+
+  /** Fetches waiting in their long poll for records to arrive. */
+  get waitingFetches(): number {
+    let n = 0;
+    for (const t of this.topics.values()) for (const p of t.partitions) n += p.moved.size;
+    return n;
   }
 
   requestsOf<T extends RequestType>(type: T): (RecordedRequest & { request: Extract<Request, { type: T }> })[] {

@@ -5,7 +5,8 @@
  * `initialRebalanceDelayMs` for more joiners); the leader member's syncGroup hands out the
  * assignments; heartbeats answer REBALANCE_IN_PROGRESS while a rebalance is being prepared; a
  * member silent past its session timeout is removed; commits carry the generation and are refused
- * per partition when it is stale. Nothing is replicated or persisted.
+ * per partition when it is stale. Nothing is replicated or persisted. Sessions and rebalance
+ * delays run on the clock it is given, which a test may move by hand (test/helpers/manual-clock.ts).
  */
 import {
   ErrorCode,
@@ -23,6 +24,7 @@ import {
   type ResetOffsetsRequest,
   type SyncGroupRequest,
 } from '../../src/wire/protocol.js';
+import { systemClock, type Clock, type Timer } from '../../src/wire/clock.js';
 
 export type Reply = Record<string, unknown>;
 
@@ -46,7 +48,7 @@ export interface FakeGroup {
   protocol: string;
   leader: string;
   readonly members: Map<string, FakeMember>;
-  timer: NodeJS.Timeout | null;
+  timer: Timer | null;
   /** The empty group's first rebalance waits for more joiners before it may complete. */
   initialDelay: boolean;
   readonly offsets: Map<string, { offset: number; metadata: string }>;
@@ -58,17 +60,18 @@ const key = (topic: string, partition: number): string => `${topic}\u0000${parti
 export class FakeCoordinator {
   readonly groups = new Map<string, FakeGroup>();
   initialRebalanceDelayMs = 50;
+  /** How often sessions are looked at. */
+  readonly sweepMs = 20;
   private nextMember = 1;
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly sweeper: Timer;
 
-  constructor() {
-    this.sweeper = setInterval(() => this.expireSessions(), 20);
-    this.sweeper.unref();
+  constructor(private readonly clock: Clock = systemClock) {
+    this.sweeper = clock.every(this.sweepMs, () => this.expireSessions());
   }
 
   close(): void {
-    clearInterval(this.sweeper);
-    for (const g of this.groups.values()) if (g.timer) clearTimeout(g.timer);
+    this.sweeper.cancel();
+    for (const g of this.groups.values()) g.timer?.cancel();
   }
 
   /** Committed offset of a partition, -1 when none. */
@@ -91,7 +94,7 @@ export class FakeCoordinator {
         protocols: req.protocols,
         sessionTimeoutMs: req.sessionTimeoutMs,
         rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-        lastSeen: Date.now(),
+        lastSeen: this.clock.now(),
         assignment: new Uint8Array(),
         joinWaiter: null,
         syncWaiter: null,
@@ -103,7 +106,7 @@ export class FakeCoordinator {
       m.protocols = req.protocols;
       m.sessionTimeoutMs = req.sessionTimeoutMs;
       m.rebalanceTimeoutMs = req.rebalanceTimeoutMs;
-      m.lastSeen = Date.now();
+      m.lastSeen = this.clock.now();
     }
     g.protocolType = req.protocolType;
     const member = m;
@@ -122,7 +125,7 @@ export class FakeCoordinator {
     if (!g || !m) return Promise.resolve(fail(ErrorCode.UnknownMemberId, `no member ${req.memberId}`));
     if (req.generation !== g.generation) return Promise.resolve(fail(ErrorCode.IllegalGeneration, `generation ${req.generation} is not ${g.generation}`));
     if (g.state === 'PreparingRebalance') return Promise.resolve(fail(ErrorCode.RebalanceInProgress, 'rebalancing'));
-    m.lastSeen = Date.now();
+    m.lastSeen = this.clock.now();
     if (g.state === 'Stable') return Promise.resolve({ assignment: m.assignment });
     const answer = new Promise<Reply>((resolve) => (m.syncWaiter = resolve));
     if (req.memberId === g.leader) {
@@ -142,7 +145,7 @@ export class FakeCoordinator {
     const m = g?.members.get(req.memberId);
     if (!g || !m) return fail(ErrorCode.UnknownMemberId, `no member ${req.memberId}`);
     if (req.generation !== g.generation) return fail(ErrorCode.IllegalGeneration, `generation ${req.generation} is not ${g.generation}`);
-    m.lastSeen = Date.now();
+    m.lastSeen = this.clock.now();
     if (g.state === 'PreparingRebalance') return fail(ErrorCode.RebalanceInProgress, 'rebalancing');
     return {};
   }
@@ -167,7 +170,7 @@ export class FakeCoordinator {
         : req.generation !== g.generation
           ? { code: ErrorCode.IllegalGeneration, message: `generation ${req.generation} is not ${g.generation}` }
           : null;
-    if (m) m.lastSeen = Date.now();
+    if (m) m.lastSeen = this.clock.now();
     const results = req.offsets.map((o) => {
       if (refusal) return { topic: o.topic, partition: o.partition, error: refusal };
       g.offsets.set(key(o.topic, o.partition), { offset: o.offset, metadata: o.metadata });
@@ -259,10 +262,10 @@ export class FakeCoordinator {
       m.syncWaiter = null;
       w?.(fail(ErrorCode.RebalanceInProgress, 'rebalancing'));
     }
-    if (g.timer) clearTimeout(g.timer);
+    g.timer?.cancel();
     const wait = first ? this.initialRebalanceDelayMs : Math.max(...[...g.members.values()].map((m) => m.rebalanceTimeoutMs));
     g.initialDelay = first;
-    g.timer = setTimeout(() => this.complete(g), wait);
+    g.timer = this.clock.after(wait, () => this.complete(g));
     if (!first) this.maybeComplete(g);
   }
 
@@ -272,7 +275,7 @@ export class FakeCoordinator {
 
   /** Ends the join phase: members that did not rejoin are dropped, the rest get the new generation. */
   private complete(g: FakeGroup): void {
-    if (g.timer) clearTimeout(g.timer);
+    g.timer?.cancel();
     g.timer = null;
     g.initialDelay = false;
     for (const m of [...g.members.values()]) if (m.joinWaiter === null) g.members.delete(m.memberId);
@@ -297,7 +300,7 @@ export class FakeCoordinator {
     for (const m of members) {
       const w = m.joinWaiter;
       m.joinWaiter = null;
-      m.lastSeen = Date.now();
+      m.lastSeen = this.clock.now();
       w?.({ generation: g.generation, protocol: g.protocol, leader: g.leader, memberId: m.memberId, members: m.memberId === g.leader ? all : [] });
     }
   }
@@ -309,7 +312,7 @@ export class FakeCoordinator {
     m.joinWaiter?.(fail(ErrorCode.UnknownMemberId, 'removed'));
     m.syncWaiter?.(fail(ErrorCode.UnknownMemberId, 'removed'));
     if (g.members.size === 0) {
-      if (g.timer) clearTimeout(g.timer);
+      g.timer?.cancel();
       g.timer = null;
       g.state = 'Empty';
       g.leader = '';
@@ -322,7 +325,7 @@ export class FakeCoordinator {
 
   /** Members silent past their session timeout are removed (a member waiting in a join is alive). */
   private expireSessions(): void {
-    const now = Date.now();
+    const now = this.clock.now();
     for (const g of this.groups.values()) {
       for (const m of [...g.members.values()]) if (m.joinWaiter === null && now - m.lastSeen > m.sessionTimeoutMs) this.remove(g, m.memberId);
     }

@@ -3,21 +3,61 @@ import { ErrorCode, RaftlogError, type GroupConsumer, type GroupConsumerEvents, 
 import { decodeAssignment, decodeMetadata, encodeAssignment, encodeMetadata, stickyAssign, type TopicPartitionList } from '../../src/client/assignors/index.js';
 import { Connection } from '../../src/client/connection.js';
 import type { JoinGroupResponse } from '../../src/wire/protocol.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { FakeCluster } from './fake-broker.js';
 import { clientFor, eventually } from './helpers.js';
 
 let cluster: FakeCluster;
+/** Set by onManualClock(): the clock of the coordinator and of the members made since. */
+let manual: ManualClock | null = null;
 const running: GroupConsumer[] = [];
+/** Handlers held by a test; let go before the consumers stop, even when a check failed. */
+const releases: (() => void)[] = [];
 beforeEach(async () => {
+  manual = null;
   cluster = await FakeCluster.start();
 });
 afterEach(async () => {
+  for (const release of releases.splice(0)) release();
   for (const c of running.splice(0)) await c.disconnect();
   await cluster.stop();
 });
 
 /** Quick timings: rebalances take tens of milliseconds. */
-const FAST: Omit<GroupConsumerOptions, 'groupId'> = { heartbeatInterval: 50, sessionTimeout: 1000, rebalanceTimeout: 2000, maxWaitTimeInMs: 100 };
+const FAST = { heartbeatInterval: 50, sessionTimeout: 1000, rebalanceTimeout: 2000, maxWaitTimeInMs: 100 } as const satisfies Omit<GroupConsumerOptions, 'groupId'>;
+/** The auto-commit interval of member(). */
+const AUTO_COMMIT_MS = 100;
+
+/**
+ * Starts the test over on a fake cluster whose coordinator times sessions and rebalances on a
+ * clock the test moves, as do the members made after this: a session times out when the test
+ * says so, to the millisecond, however slow the machine.
+ */
+async function onManualClock(): Promise<ManualClock> {
+  await cluster.stop();
+  const clock = new ManualClock();
+  cluster = await FakeCluster.start({ clock });
+  manual = clock;
+  return clock;
+}
+
+/** Ends an empty group's initial rebalance delay on `clock` once its first join waits in it. */
+async function passInitialDelay(clock: ManualClock, groupId: string): Promise<void> {
+  await eventually(() => cluster.coordinator.groups.get(groupId)?.state === 'PreparingRebalance');
+  await clock.advance(cluster.coordinator.initialRebalanceDelayMs);
+}
+
+/**
+ * Moves `clock` on by `ms`, one heartbeat interval at a time, each step once `m`'s heartbeat of
+ * that step is answered: the coordinator hears from the member as often as it would in real time.
+ */
+async function beatThrough(clock: ManualClock, m: Member, ms: number): Promise<void> {
+  for (let left = ms; left > 0; left -= FAST.heartbeatInterval) {
+    const before = m.beats;
+    await clock.advance(FAST.heartbeatInterval);
+    await eventually(() => m.beats === before + 1);
+  }
+}
 
 interface Member {
   readonly consumer: GroupConsumer;
@@ -25,25 +65,29 @@ interface Member {
   readonly handled: string[];
   readonly joins: GroupConsumerEvents['group.join'][];
   readonly commits: GroupConsumerEvents['commit.offsets'][];
+  /** Heartbeats answered. */
+  beats: number;
   memberId(): string;
   owns(): number[];
 }
 
 function member(groupId: string, topics: string[] | RegExp, opts: Partial<GroupConsumerOptions> = {}, run: Partial<GroupRunOptions> = {}, fromBeginning = true): Promise<Member> & { started: Member } {
-  const consumer = clientFor(cluster).consumer({ groupId, ...FAST, ...opts });
+  const consumer = clientFor(cluster, manual ? { clock: manual } : {}).consumer({ groupId, ...FAST, ...opts });
   running.push(consumer);
   const m: Member = {
     consumer,
     handled: [],
     joins: [],
     commits: [],
+    beats: 0,
     memberId: () => consumer.membershipInfo().memberId,
     owns: () => consumer.assignment().map((a) => a.partition).sort((a, b) => a - b),
   };
   consumer.on('group.join', (e) => m.joins.push(e));
   consumer.on('commit.offsets', (e) => m.commits.push(e));
+  consumer.on('heartbeat', () => void m.beats++);
   consumer.subscribe({ topics, fromBeginning });
-  const started = consumer.run({ autoCommitInterval: 100, eachMessage: ({ partition, message }) => void m.handled.push(`${partition}:${message.offset}`), ...run }).then(() => m);
+  const started = consumer.run({ autoCommitInterval: AUTO_COMMIT_MS, eachMessage: ({ partition, message }) => void m.handled.push(`${partition}:${message.offset}`), ...run }).then(() => m);
   return Object.assign(started, { started: m });
 }
 
@@ -97,16 +141,20 @@ describe('group consumer', () => {
     for (const p of bOwned) expect(cluster.coordinator.committed('g2', 't', p)).toBe(3);
     await eventually(() => a.owns().length === 4);
     fill('t', 4, 2, 'y');
-    await eventually(() => a.handled.length + b.handled.length === 20);
-    await new Promise((r) => setTimeout(r, 100));
+    // Once the group has committed the end of every partition nothing can be handled again (a
+    // replay starts at the commits), so what was handled by then is all there will be.
+    await eventually(() => [0, 1, 2, 3].every((p) => cluster.coordinator.committed('g2', 't', p) === 5));
     expect(sorted([...a.handled, ...b.handled])).toEqual(sorted(everything('t', 4)));
     expect(cluster.coordinator.groups.get('g2')?.members.size).toBe(1);
   });
 
   it('a member killed without leaving loses its partitions after the session timeout; nothing is skipped', async () => {
+    const clock = await onManualClock();
     cluster.createTopic('k', 2);
     fill('k', 2, 4, 'z');
-    const raw = await RawMember.join(cluster, 'g3', ['k']);
+    const joining = RawMember.join(cluster, 'g3', ['k']);
+    await passInitialDelay(clock, 'g3');
+    const raw = await joining;
     expect(raw.assignment).toEqual([{ topic: 'k', partitions: [0, 1] }]);
     // It processed two records of each partition, committed, and then dies (no heartbeat, no leave).
     await raw.commit([0, 1].map((partition) => ({ topic: 'k', partition, offset: 2 })));
@@ -116,9 +164,17 @@ describe('group consumer', () => {
     await raw.rejoin();
     await eventually(() => b.owns().length === 1);
     expect(raw.assignment.flatMap((l) => l.partitions)).toHaveLength(1);
-    const died = Date.now();
-    await eventually(() => b.owns().length === 2, 3000);
-    expect(Date.now() - died).toBeGreaterThanOrEqual(900);
+    // The raw member's last word was its sync, at the clock's present; b heartbeats on. A whole
+    // session timeout later the raw member is still in (only longer silences expire)...
+    await beatThrough(clock, b, FAST.sessionTimeout);
+    expect(cluster.coordinator.groups.get('g3')?.members.has(raw.memberId)).toBe(true);
+    expect(b.owns()).toHaveLength(1);
+    // ...and the next sweep removes it. b hears of the rebalance at its next heartbeat, rejoins
+    // alone and takes both partitions.
+    await clock.advance(cluster.coordinator.sweepMs);
+    expect(cluster.coordinator.groups.get('g3')?.members.has(raw.memberId)).toBe(false);
+    await clock.advance(FAST.heartbeatInterval);
+    await eventually(() => b.owns().length === 2);
     await eventually(() => b.handled.length === 4);
     expect(sorted(b.handled)).toEqual(['0:2', '0:3', '1:2', '1:3']);
     raw.close();
@@ -147,10 +203,12 @@ describe('group consumer', () => {
   });
 
   it('heartbeats keep going while a slow handler runs', async () => {
+    const clock = await onManualClock();
     cluster.createTopic('slow', 1);
     cluster.append('slow', 0, [{ value: Buffer.from('one') }]);
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    releases.push(release);
     let entered = false;
     const a = await member('g5', ['slow'], {}, {
       eachMessage: async () => {
@@ -158,37 +216,53 @@ describe('group consumer', () => {
         await gate;
       },
     });
-    const beats: number[] = [];
-    a.consumer.on('heartbeat', () => beats.push(Date.now()));
+    await passInitialDelay(clock, 'g5');
     await eventually(() => entered);
-    await new Promise((r) => setTimeout(r, 1500));
-    // Longer than the session timeout, yet the member is still in the group.
-    expect(beats.length).toBeGreaterThanOrEqual(10);
+    const rebalances: string[] = [];
+    a.consumer.on('rebalancing', (e) => rebalances.push(e.reason));
+    // Half as long again as the session timeout, every heartbeat answered while the handler
+    // waits: the member is still in the group, in its first generation, and means to stay.
+    await beatThrough(clock, a, 1.5 * FAST.sessionTimeout);
+    expect(a.beats).toBe(30);
     expect(cluster.coordinator.groups.get('g5')?.members.has(a.memberId())).toBe(true);
+    expect(a.joins).toHaveLength(1);
+    expect(rebalances).toEqual([]);
     release();
+    await eventually(() => a.consumer.position('slow', 0) === '1');
+    await clock.advance(AUTO_COMMIT_MS);
     await eventually(() => cluster.coordinator.committed('g5', 'slow', 0) === 1);
   });
 
-  it('auto-commits processed offsets on the interval and on the threshold, never ahead of the handler', async () => {
+  it('auto-commits processed offsets on the interval, never ahead of the handler', async () => {
+    const clock = await onManualClock();
     cluster.createTopic('ac', 1);
     fill('ac', 1, 5, 'r');
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    releases.push(release);
     const seen: string[] = [];
-    await member('g6', ['ac'], {}, {
-      autoCommitInterval: 50,
+    const a = await member('g6', ['ac'], {}, {
       eachMessage: async ({ message }) => {
         seen.push(message.offset);
         if (message.offset === '2') await gate;
       },
     });
+    await passInitialDelay(clock, 'g6');
     await eventually(() => seen.includes('2'));
-    await new Promise((r) => setTimeout(r, 200));
-    // 0 and 1 are done; 2 is in its handler.
+    // No interval has passed yet: nothing is committed.
+    expect(cluster.coordinator.committed('g6', 'ac', 0)).toBe(-1);
+    // One passes while the handler of offset 2 runs: 0 and 1 are done, 2 is not.
+    await clock.advance(AUTO_COMMIT_MS);
+    await eventually(() => a.commits.length === 1);
+    expect(a.commits[0].offsets).toEqual([{ topic: 'ac', partition: 0, offset: '2' }]);
     expect(cluster.coordinator.committed('g6', 'ac', 0)).toBe(2);
     release();
+    await eventually(() => a.consumer.position('ac', 0) === '5');
+    await clock.advance(AUTO_COMMIT_MS);
     await eventually(() => cluster.coordinator.committed('g6', 'ac', 0) === 5);
+  });
 
+  it('auto-commits on the threshold of records handled', async () => {
     cluster.createTopic('th', 1);
     fill('th', 1, 6, 'q');
     const b = await member('g7', ['th'], {}, { autoCommitInterval: null, autoCommitThreshold: 2 });
@@ -233,21 +307,45 @@ describe('group consumer', () => {
 
   it('pause and resume hold across a rebalance; seek moves a position', async () => {
     cluster.createTopic('pr', 2);
-    const a = await member('g11', ['pr']);
-    await eventually(() => a.owns().length === 2);
+    cluster.createTopic('live', 1);
+    // One leader for every partition: a fetch by a carries all it reads that are not paused.
+    cluster.moveLeader('pr', 1, cluster.partition('pr', 0).leader);
+    cluster.moveLeader('live', 0, cluster.partition('pr', 0).leader);
+    const seenByA: string[] = [];
+    const a = await member('g11', ['pr', 'live'], {}, { eachMessage: ({ topic, partition, message }) => void seenByA.push(`${topic}/${partition}:${message.offset}`) });
+    await eventually(() => a.consumer.assignment().length === 3);
     a.consumer.pause([{ topic: 'pr' }]);
+    // b reads 'pr' only, so a keeps 'live' and one partition of 'pr' (paused) in the next generation.
     const b = await member('g11', ['pr']);
-    await eventually(() => a.owns().length === 1 && b.owns().length === 1);
-    fill('pr', 2, 1, 'p');
-    await eventually(() => b.handled.length === 1);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(a.handled).toEqual([]);
-    expect(a.consumer.paused()).toEqual([{ topic: 'pr', partitions: a.owns() }]);
+    await eventually(() => a.joins.length === 2 && b.owns().length === 1);
+    const mine = a.consumer.assignment().find((x) => x.topic === 'pr')!.partition;
+    const theirs = b.owns()[0];
+    expect(a.consumer.paused()).toEqual([{ topic: 'pr', partitions: [mine] }]);
+    // A record for a's paused partition, then one for its live one: a fetch that still asked
+    // for the paused one would have brought its record with the live one or before.
+    cluster.append('pr', mine, [{ value: Buffer.from('paused') }]);
+    cluster.append('live', 0, [{ value: Buffer.from('live') }]);
+    cluster.append('pr', theirs, [{ value: Buffer.from('theirs') }]);
+    await eventually(() => seenByA.length >= 1 && b.handled.length === 1);
+    expect(seenByA).toEqual(['live/0:0']);
+    expect(() => a.consumer.seek({ topic: 'pr', partition: theirs, offset: '0' })).toThrow(/not assigned/);
+
+    // b leaves: a is assigned its partition, and the topic's pause covers that one too.
+    await b.consumer.stop();
+    await eventually(() => a.joins.length === 3);
+    expect(a.consumer.paused().map((p) => ({ ...p, partitions: [...p.partitions].sort() }))).toEqual([{ topic: 'pr', partitions: [0, 1] }]);
+    cluster.append('pr', theirs, [{ value: Buffer.from('later') }]);
+    cluster.append('live', 0, [{ value: Buffer.from('live again') }]);
+    await eventually(() => seenByA.length >= 2);
+    expect(seenByA).toEqual(['live/0:0', 'live/0:1']);
+
+    // Resumed, a reads both from where they stand: its own from the start, b's after what b committed.
     a.consumer.resume([{ topic: 'pr' }]);
-    await eventually(() => a.handled.length === 1);
-    a.consumer.seek({ topic: 'pr', partition: a.owns()[0], offset: '0' });
-    await eventually(() => a.handled.length === 2);
-    expect(() => a.consumer.seek({ topic: 'pr', partition: b.owns()[0], offset: '0' })).toThrow(/not assigned/);
+    await eventually(() => seenByA.length === 4);
+    expect(sorted(seenByA.slice(2))).toEqual(sorted([`pr/${mine}:0`, `pr/${theirs}:1`]));
+    a.consumer.seek({ topic: 'pr', partition: mine, offset: '0' });
+    await eventually(() => seenByA.length === 5);
+    expect(seenByA[4]).toBe(`pr/${mine}:0`);
   });
 
   it('stops from inside a handler: the record it handled is committed, the rest is not', async () => {

@@ -2,6 +2,28 @@ import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { RaftlogError, fromApiError } from '../../src/client/errors.js';
 import { Backoff, DEFAULT_RETRY, withRetry } from '../../src/client/retry.js';
+import type { Clock } from '../../src/wire/clock.js';
+
+/** A clock on which every wait is over at once: time jumps ahead by it, and each wait is noted. */
+function jumpingClock(): Clock & { readonly waits: number[] } {
+  let time = 0;
+  const waits: number[] = [];
+  return {
+    waits,
+    now: () => time,
+    elapsed: () => time,
+    after: (ms, fn) => {
+      waits.push(ms);
+      time += ms;
+      queueMicrotask(fn);
+      return { cancel: () => undefined };
+    },
+    every: () => {
+      throw new Error('withRetry sets no interval');
+    },
+    soon: (fn) => queueMicrotask(fn),
+  };
+}
 
 const retriable = (): RaftlogError => fromApiError({ code: ErrorCode.NotLeader, message: 'x' });
 const fatal = (): RaftlogError => fromApiError({ code: ErrorCode.InvalidTopic, message: 'x' });
@@ -27,7 +49,7 @@ describe('retry', () => {
 
   it('retries retriable errors and unknown outcomes, not others', async () => {
     let n = 0;
-    const sleeps: number[] = [];
+    const clock = jumpingClock();
     const opts = { ...DEFAULT_RETRY, initialRetryTimeMs: 10 };
     const ok = await withRetry(
       async () => {
@@ -37,16 +59,16 @@ describe('retry', () => {
         return 'done';
       },
       opts,
-      { sleep: async (ms) => void sleeps.push(ms) },
+      { clock },
     );
     expect(ok).toBe('done');
-    expect(sleeps).toHaveLength(2);
+    expect(clock.waits).toHaveLength(2);
     let m = 0;
     await expect(
       withRetry(async () => {
         m++;
         throw fatal();
-      }, opts),
+      }, opts, { clock }),
     ).rejects.toMatchObject({ code: ErrorCode.InvalidTopic });
     expect(m).toBe(1);
   });
@@ -59,12 +81,12 @@ describe('retry', () => {
         throw retriable();
       },
       { ...DEFAULT_RETRY, retries: 3 },
-      { sleep: async () => undefined },
+      { clock: jumpingClock() },
     ).catch((e: unknown) => e);
     expect(n).toBe(4);
     expect((err as RaftlogError).message).toMatch(/^gave up after 4 attempts/);
     expect((err as RaftlogError).code).toBe(ErrorCode.NotLeader);
-    let now = 0;
+    const clock = jumpingClock();
     let k = 0;
     await expect(
       withRetry(
@@ -73,10 +95,10 @@ describe('retry', () => {
           throw retriable();
         },
         { ...DEFAULT_RETRY, retries: 100 },
-        { deadline: 1000, now: () => now, sleep: async (ms) => void (now += ms) },
+        { deadline: 1000, clock },
       ),
     ).rejects.toBeInstanceOf(RaftlogError);
     expect(k).toBeLessThan(5);
-    expect(now).toBeLessThanOrEqual(1000);
+    expect(clock.now()).toBeLessThanOrEqual(1000);
   });
 });

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, sleep } from '../../chaos/cluster.js';
+import { repoRoot } from '../../chaos/cluster.js';
 import { main as cli } from '../../src/cli/program.js';
 import type { GroupConsumer } from '../../src/client/group-consumer.js';
 import { eventually, startCluster, type TestCluster } from './helpers.js';
@@ -56,6 +56,35 @@ async function stableAssignment(t: TestCluster, groupId: string, members: number
     `group ${groupId} stable with ${members} members`,
   );
   return owners;
+}
+
+async function highWatermarks(t: TestCluster, topic: string): Promise<Map<number, string>> {
+  const admin = t.client.admin();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((e) => [e.partition, e.high]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Whether `c` stands at the high watermark of every partition of `topic`. A member moves past a
+ * record only once it processed it, so whatever it was to process (again) it has by then.
+ */
+function readToEnd(c: GroupConsumer, topic: string, ends: Map<number, string>): boolean {
+  return [...ends].every(([p, high]) => c.position(topic, p) === high);
+}
+
+/** Whether the group has committed the high watermark of every partition of `topic`. */
+async function committedToEnd(t: TestCluster, groupId: string, topic: string): Promise<boolean> {
+  const admin = t.client.admin();
+  try {
+    const [offsets, ends] = await Promise.all([admin.fetchOffsets({ groupId, topics: [topic] }), admin.fetchTopicOffsets(topic)]);
+    const committed = new Map((offsets[0]?.partitions ?? []).map((p) => [p.partition, p.offset]));
+    return ends.every((e) => committed.get(e.partition) === e.high);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 function expectOneOwnerEach(owners: Map<string, number[]>, partitions: number): void {
@@ -140,9 +169,13 @@ describe('consumer groups on a real cluster', () => {
     await eventually(() => seen.values.length >= 150, 20_000, '150 records');
     await first.stop();
     await first.disconnect();
+    // The first has left once the group is Empty again (its generation without members is
+    // committed); the second joins after that.
+    await eventually(async () => (await describe1(t, 'g-once')).state === 'Empty', 10_000, 'g-once empty');
     const second = await member(t, 'g-once', 'once', seen);
     await eventually(() => values.every((v) => seen.values.includes(v)), 20_000, 'all 400 records');
-    await sleep(500);
+    const ends = await highWatermarks(t, 'once');
+    await eventually(() => readToEnd(second, 'once', ends), 20_000, 'the second member at the end of every partition');
     await second.stop();
     await second.disconnect();
     expect(seen.values.length).toBe(400);
@@ -155,11 +188,11 @@ describe('consumer groups on a real cluster', () => {
     const join = { type: 'joinGroup', group: 'g-old', clientId: 'x', protocolType: 'consumer', protocols: proto, sessionTimeoutMs: 5000, rebalanceTimeoutMs: 5000 };
     const j1 = (await rawRequest(coord.address, { ...join, memberId: '' })) as unknown as { generation: number; memberId: string };
     await rawRequest(coord.address, { type: 'syncGroup', group: 'g-old', generation: j1.generation, memberId: j1.memberId, assignments: [] });
-    // A second member joins; the first rejoins: generation 2.
+    // A second member joins, which starts a rebalance (the group shows it); the first rejoins: generation 2.
     const j2 = rawRequest(coord.address, { ...join, memberId: '' });
-    await sleep(100);
+    await eventually(async () => (await describe1(t, 'g-old')).state === 'PreparingRebalance', 10_000, 'g-old rebalancing');
     await rawRequest(coord.address, { ...join, memberId: j1.memberId });
-    await j2;
+    expect(((await j2) as unknown as { generation: number }).generation).toBe(j1.generation + 1);
     const stale = await rawRequest(coord.address, { type: 'commitOffsets', group: 'g-old', generation: j1.generation, memberId: j1.memberId, offsets: [{ topic: 'commits', partition: 0, offset: 7 }], timeoutMs: 5000 });
     expect((stale['results'] as { error?: { code: string } }[])[0]!.error?.code).toBe('ILLEGAL_GENERATION');
     const fetched = await rawRequest(coord.address, { type: 'fetchOffsets', group: 'g-old', partitions: [{ topic: 'commits', partition: 0 }] });
@@ -175,19 +208,22 @@ describe('consumer groups on a real cluster', () => {
     const controller = status.find((x) => x.s.groups.some((g) => g.group === 'meta' && g.role === 'leader'))!.id;
     await t.cluster.kill(controller);
     await eventually(() => values.every((v) => seen.values.includes(v)), 30_000, 'all 600 records despite the controller kill');
-    await sleep(500);
+    await eventually(() => committedToEnd(t, 'g-commits', 'commits'), 30_000, 'the end of every partition committed');
     await consumer.stop();
     await consumer.disconnect();
-    // Committed offsets are at the end of every partition, and a new member reads nothing again.
+    // Committed offsets are still at the end of every partition, and a new member reads nothing again.
     const admin = t.client.admin();
     const offsets = await admin.fetchOffsets({ groupId: 'g-commits', topics: ['commits'] });
     const ends = await admin.fetchTopicOffsets('commits');
     for (const p of offsets[0]!.partitions) expect(p.offset).toBe(ends.find((e) => e.partition === p.partition)!.high);
     await admin.disconnect();
     const again: Seen = { values: [], byMember: new Map() };
+    await eventually(async () => (await describe1(t, 'g-commits')).state === 'Empty', 10_000, 'g-commits empty');
     const next = await member(t, 'g-commits', 'commits', again);
     await stableAssignment(t, 'g-commits', 1);
-    await sleep(1000);
+    // It starts at the commits, the ends; had it started before them, it would have processed
+    // records on its way there.
+    await eventually(() => readToEnd(next, 'commits', new Map(ends.map((e) => [e.partition, e.high]))), 20_000, 'the new member at the end of every partition');
     expect(again.values).toEqual([]);
     await next.stop();
     await next.disconnect();
