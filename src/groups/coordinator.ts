@@ -207,7 +207,7 @@ export class GroupCoordinator {
     if (m.join !== null) m.join.reject(new ServerError(ErrorCode.RebalanceInProgress, 'a newer join from this member replaced this one'));
     const member = m;
     const done = park<JoinGroupResponse>((w) => (member.join = w));
-    if (!g.preparing) this.prepareRebalance(g, g.members.size === 1 && (g.record === null || g.record.members.length === 0) ? INITIAL_REBALANCE_DELAY_MS : maxRebalance(g.members));
+    if (!g.preparing) this.prepareRebalance(g, joinWaitMs(g));
     this.maybeCompleteJoin(g);
     return done;
   }
@@ -265,7 +265,7 @@ export class GroupCoordinator {
     if (!r.ok) {
       this.host.logger.warn({ group: g.id, err: r.message }, 'a group generation was refused; rebalancing again');
       g.record = this.host.meta.consumerGroup(g.id) ?? null;
-      this.prepareRebalance(g, maxRebalance(g.members));
+      this.prepareRebalance(g, joinWaitMs(g));
       return;
     }
     g.record = r.value as GroupRecord;
@@ -286,7 +286,7 @@ export class GroupCoordinator {
     }
     // Members that joined while this generation was being committed start the next one.
     if ([...g.members.values()].some((m) => m.join !== null)) {
-      this.prepareRebalance(g, maxRebalance(g.members));
+      this.prepareRebalance(g, joinWaitMs(g));
       this.maybeCompleteJoin(g);
     }
   }
@@ -349,7 +349,7 @@ export class GroupCoordinator {
     g.members.delete(m.memberId);
     this.failWaiters(m, new ServerError(ErrorCode.UnknownMemberId, `member '${m.memberId}' ${why}`));
     this.host.logger.info({ group: g.id, member: m.memberId }, `member ${m.memberId} ${why} group ${g.id}`);
-    if (!g.preparing) this.prepareRebalance(g, maxRebalance(g.members));
+    if (!g.preparing) this.prepareRebalance(g, joinWaitMs(g));
     this.maybeCompleteJoin(g);
   }
 
@@ -525,6 +525,16 @@ function park<T>(set: (w: Waiter<T>) => void): Promise<T> {
 
 function rebalancing(group: string): ServerError {
   return new ServerError(ErrorCode.RebalanceInProgress, `group '${group}' is rebalancing; join again`);
+}
+
+/**
+ * How long a join phase waits for members: a group whose committed generation has none (new, or
+ * emptied) waits the initial delay for more to arrive (Kafka's group.initial.rebalance.delay.ms);
+ * a group of members waits as long as the longest rebalance timeout among them.
+ */
+function joinWaitMs(g: LiveGroup): number {
+  const initial = g.record === null || g.record.members.length === 0;
+  return initial ? INITIAL_REBALANCE_DELAY_MS : maxRebalance(g.members);
 }
 
 function maxRebalance(members: Map<string, Member>): number {

@@ -156,4 +156,31 @@ describe('the group coordinator', () => {
     // The one left must rejoin: its partitions are to be handed out again.
     expect(() => beat(ja)).toThrow(expect.objectContaining({ code: ErrorCode.RebalanceInProgress }));
   });
+
+  it('a member that joins while the group\'s empty generation is being committed waits the initial delay, not a rebalance timeout', async () => {
+    // Before: the generation that followed counted as a rebalance of members (its wait was the
+    // members' rebalance timeout, 60 s by default) though the committed one had none.
+    const meta = new FakeMeta();
+    const clock = new ManualClock();
+    const c = coordinatorOn(meta, clock);
+    const first = join(c);
+    await clock.advance(INITIAL_DELAY_MS);
+    const a = await first;
+    await c.sync({ type: 'syncGroup', group: 'g', generation: a.generation, memberId: a.memberId, assignments: [{ memberId: a.memberId, assignment: new Uint8Array([1]) }] });
+
+    // a leaves: the group's empty generation is proposed, and b joins before it commits.
+    meta.hold = true;
+    await c.leave({ type: 'leaveGroup', group: 'g', memberId: a.memberId });
+    const b = join(c);
+    await turnEnds();
+    meta.hold = false;
+    meta.commitNext();
+    await turnEnds();
+    expect(meta.record?.members).toEqual([]);
+    await clock.advance(INITIAL_DELAY_MS + CHECK_MS);
+    expect(await settled(b)).toBe(true);
+    const joined = await b;
+    expect(joined.generation).toBe(a.generation + 2);
+    expect(joined.leader).toBe(joined.memberId);
+  });
 });
