@@ -25,7 +25,7 @@ import { openReplica } from '../host/replica-trust.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { META_GROUP, partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
 import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/meta-state.js';
-import { PRODUCER_ID_EXPIRATION_MS, type Partition, type PartitionPolicy } from '../partition/partition.js';
+import type { Partition, PartitionPolicy } from '../partition/partition.js';
 import { openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
@@ -34,6 +34,7 @@ import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator
 import { Controller } from './controller.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
+import { NODE_DEFAULTS } from './defaults.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { NODE_LIMITS, limitProblems } from './limits.js';
@@ -90,9 +91,6 @@ export interface NodeParts {
 const GOSSIP_MS = 1000;
 /** How often a new folder waiting to hear from its peers says so. */
 const FRESH_NOTE_MS = 5000;
-const RETENTION_CHECK_MS = 30_000;
-const META_SNAPSHOT_EVERY = 10_000;
-const META_SEGMENT_BYTES = 8 * 1024 * 1024;
 /**
  * Recent entries each partition keeps in memory for replication, applying and tail reads. Per
  * partition, so a node's share grows with its partitions: 8 MiB covers several hundred
@@ -211,7 +209,7 @@ export class RaftlogNode {
     }
     this.syncPartitions();
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
-    this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? RETENTION_CHECK_MS));
+    this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.controller.start();
     this.coordinator.start();
     const id = this.identity.identity;
@@ -339,7 +337,7 @@ export class RaftlogNode {
       name: 'the metadata group',
       dir,
       fs: this.fs,
-      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? META_SEGMENT_BYTES }, clock: this.clock },
+      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? NODE_DEFAULTS.metaSegmentBytes }, clock: this.clock },
       ledger: this.ledger,
       fresh,
       random: this.random,
@@ -368,7 +366,7 @@ export class RaftlogNode {
       },
       clusterKnown: (rec: ClusterRecord) => this.onClusterKnown(rec),
     };
-    this.meta = new MetaStateMachine(this.store, storage, events, this.logger, this.config.metaSnapshotEvery ?? META_SNAPSHOT_EVERY);
+    this.meta = new MetaStateMachine(this.store, storage, events, this.logger, this.config.metaSnapshotEvery ?? NODE_DEFAULTS.metaSnapshotEvery);
     const voters = this.identity.identity.metaVoters;
     this.metaGroup = new RaftGroup({
       id: META_GROUP,
@@ -442,7 +440,7 @@ export class RaftlogNode {
         fresh: this.metaGroup.raft.rejoin !== null ? 'rejoin' : 'voter',
         tailCacheBytes: PARTITION_TAIL_CACHE_BYTES,
         limits: this.raftLimits(),
-        producerIdExpirationMs: this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS,
+        producerIdExpirationMs: this.config.producerIdExpirationMs ?? NODE_DEFAULTS.producerIdExpirationMs,
         policy: this.parts.partition,
         random: this.random,
         logger: this.logger,
@@ -483,7 +481,7 @@ export class RaftlogNode {
         const n = p.enforceRetention();
         if (n > 0) this.logger.info({ partition: p.name, segments: n }, `retention dropped ${n} segment(s) of ${p.name}`);
         const expired = p.expireProducers();
-        if (expired > 0) this.logger.info({ partition: p.name, producers: expired }, `${p.name}: forgot ${expired} producer id(s) with no write for ${this.config.producerIdExpirationMs ?? PRODUCER_ID_EXPIRATION_MS} ms`);
+        if (expired > 0) this.logger.info({ partition: p.name, producers: expired }, `${p.name}: forgot ${expired} producer id(s) with no write for ${this.config.producerIdExpirationMs ?? NODE_DEFAULTS.producerIdExpirationMs} ms`);
       } catch (err) {
         p.group.fail(err);
       }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { NodeConfig } from './node.js';
+import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
@@ -45,25 +46,25 @@ export function command(): Command {
     .addOption(new Option('--peers <list>', 'every node of the cluster, this one included: id=host:port,...').env('RAFTLOG_PEERS'))
     .addOption(new Option('--data <dir>', 'data folder (default: ./data/<id>)').env('RAFTLOG_DATA'))
     .addOption(new Option('--secret <secret>', 'shared cluster secret that peers must present (default: read from or created in <data>/../cluster-secret)').env('RAFTLOG_SECRET'))
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('RAFTLOG_LOG_LEVEL'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(NODE_DEFAULTS.logLevel).env('RAFTLOG_LOG_LEVEL'))
     .addOption(new Option('--log-file <file>', 'write logs to this file instead of stderr').env('RAFTLOG_LOG_FILE'))
-    .addOption(new Option('--tick-ms <ms>', 'Raft tick length').default('50').env('RAFTLOG_TICK_MS'))
-    .addOption(new Option('--election-ticks <n>', 'ticks without a leader before an election (randomized up to twice this)').default('8').env('RAFTLOG_ELECTION_TICKS'))
-    .addOption(new Option('--heartbeat-ticks <n>', 'ticks between leader heartbeats').default('2').env('RAFTLOG_HEARTBEAT_TICKS'))
+    .addOption(new Option('--tick-ms <ms>', 'Raft tick length').default(String(NODE_DEFAULTS.tickMs)).env('RAFTLOG_TICK_MS'))
+    .addOption(new Option('--election-ticks <n>', 'ticks without a leader before an election (randomized up to twice this)').default(String(NODE_DEFAULTS.electionTicks)).env('RAFTLOG_ELECTION_TICKS'))
+    .addOption(new Option('--heartbeat-ticks <n>', 'ticks between leader heartbeats').default(String(NODE_DEFAULTS.heartbeatTicks)).env('RAFTLOG_HEARTBEAT_TICKS'))
     .addOption(
       new Option('--sync <mode>', "'fsync': acknowledge only what a majority has fsynced; 'interval': RELAXED, fsync every --sync-interval-ms (acknowledged writes can be lost if a majority loses power)")
         .choices(['fsync', 'interval'])
-        .default('fsync')
+        .default(NODE_DEFAULTS.syncMode)
         .env('RAFTLOG_SYNC'),
     )
-    .addOption(new Option('--sync-interval-ms <ms>', "fsync period with --sync interval").default('100').env('RAFTLOG_SYNC_INTERVAL_MS'))
+    .addOption(new Option('--sync-interval-ms <ms>', "fsync period with --sync interval").default(String(NODE_DEFAULTS.syncIntervalMs)).env('RAFTLOG_SYNC_INTERVAL_MS'))
     .addOption(new Option('--config <file>', 'JSON file with any of these options (e.g. {"peers": "...", "secret": "..."})').env('RAFTLOG_CONFIG'))
-    .addOption(new Option('--retention-check-ms <ms>', 'how often retention runs over every partition').default('30000').env('RAFTLOG_RETENTION_CHECK_MS'))
-    .addOption(new Option('--meta-snapshot-every <n>', 'metadata entries applied between metadata snapshots (the metadata log is compacted after each)').default('10000').env('RAFTLOG_META_SNAPSHOT_EVERY'))
-    .addOption(new Option('--meta-segment-bytes <n>', 'segment size of the metadata log').default(String(8 * 1024 * 1024)).env('RAFTLOG_META_SEGMENT_BYTES'))
+    .addOption(new Option('--retention-check-ms <ms>', 'how often retention runs over every partition').default(String(NODE_DEFAULTS.retentionCheckMs)).env('RAFTLOG_RETENTION_CHECK_MS'))
+    .addOption(new Option('--meta-snapshot-every <n>', 'metadata entries applied between metadata snapshots (the metadata log is compacted after each)').default(String(NODE_DEFAULTS.metaSnapshotEvery)).env('RAFTLOG_META_SNAPSHOT_EVERY'))
+    .addOption(new Option('--meta-segment-bytes <n>', 'segment size of the metadata log').default(String(NODE_DEFAULTS.metaSegmentBytes)).env('RAFTLOG_META_SEGMENT_BYTES'))
     .addOption(
       new Option('--producer-id-expiration-ms <ms>', "a producer id with no write for this long is forgotten by each partition (a batch it retries later is taken as new), as Kafka's producer.id.expiration.ms")
-        .default(String(24 * 3600 * 1000))
+        .default(String(NODE_DEFAULTS.producerIdExpirationMs))
         .env('RAFTLOG_PRODUCER_ID_EXPIRATION_MS'),
     )
     .showHelpAfterError();
