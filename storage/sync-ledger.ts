@@ -101,11 +101,6 @@ export class SyncLedger {
     return ledger;
   }
 
-  /** Marks recorded but not yet durable (what a node that stops now may lose of its marks). */
-  hasUnwrittenMarks(): boolean {
-    return this.dirty.size > 0 || this.writing !== null;
-  }
-
   /** The mark of `group`'s log, or null if it has none. */
   mark(group: string): SyncMark | null {
     return this.slots.get(group)?.mark ?? null;
