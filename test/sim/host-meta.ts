@@ -119,9 +119,14 @@ type Outcome<T> = { readonly kind: 'ok'; readonly value: T; readonly node: NodeI
 /** One node's metadata replica and store, across its incarnations. */
 class Slot {
   replica: MetaReplica | null = null;
+  /** The invariants' view of the open replica. */
+  view: NodeView | null = null;
   ledTerm = -1;
   logStart = 0;
-  constructor(readonly store: SimStateDisk) {}
+  constructor(
+    readonly node: MetaSimNode,
+    readonly store: SimStateDisk,
+  ) {}
 }
 
 export class SimMeta {
@@ -143,13 +148,14 @@ export class SimMeta {
     for (const n of ctx.nodes) {
       const store = new SimStateDisk({
         schedule: (sync, fn) => {
-          // An unsynced LevelDB write is a memory copy and a write(2): far quicker than a sync.
+          // An unsynced LevelDB write is a memory copy and a write(2), microseconds: it lands at
+          // once (a kill right after keeps it; a power loss may lose it). A sync takes a disk's time.
           if (sync) ctx.diskLatency(n, fn);
           else fn();
         },
         random: ctx.random,
       });
-      this.slots.set(n.id, new Slot(store));
+      this.slots.set(n.id, new Slot(n, store));
     }
   }
 
@@ -186,10 +192,11 @@ export class SimMeta {
       (r) => {
         if (!life.alive) return;
         slot.replica = r;
+        slot.view = this.view(node);
         slot.logStart = r.group.log.firstIndex();
         if (r.group.raft.rejoin !== null) this.ctx.stats.rejoins++;
         this.observeApplies(node, r);
-        this.inv.onReopen(this.view(node));
+        this.inv.onReopen(slot.view);
       },
       (err: unknown) => {
         if (life.alive) this.ctx.fail(new InvariantViolation(`${node.id} cannot open its metadata replica: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
@@ -201,6 +208,7 @@ export class SimMeta {
   onCrash(node: MetaSimNode, how: 'power' | 'process'): void {
     const slot = this.slot(node);
     slot.replica = null;
+    slot.view = null;
     slot.ledTerm = -1;
     const lostBefore = slot.store.stats.lostBatches;
     if (how === 'power') slot.store.crash();
@@ -272,17 +280,16 @@ export class SimMeta {
 
   /** After every event: a stopped group stops its node; the Raft invariants on the metadata log. */
   observe(): void {
-    for (const node of this.ctx.nodes) {
-      if (!node.up) continue;
-      const slot = this.slot(node);
+    for (const slot of this.slots.values()) {
+      const node = slot.node;
       const g = slot.replica?.group;
-      if (g === undefined) continue;
+      const view = slot.view;
+      if (!node.up || g === undefined || view === null) continue;
       if (g.failed !== null) {
         // As on a node: the metadata group is not reopened while running; an operator restarts it.
         if (this.ctx.phase() !== 'done') this.ctx.crashSoon(node, `the metadata group stopped: ${g.failed}`);
         continue;
       }
-      const view = this.view(node);
       this.inv.checkMonotonic(view);
       if (g.log.firstIndex() > slot.logStart) {
         slot.logStart = g.log.firstIndex();
