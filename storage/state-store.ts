@@ -1,15 +1,16 @@
 /**
- * The metadata group's applied state, kept in LevelDB: topic configuration, placement, consumer
- * groups, committed consumer offsets, producer ids — whatever the metadata state machine stores,
- * under string keys with msgpack values.
+ * The metadata group's applied state: topic configuration, placement, consumer groups, committed
+ * consumer offsets, producer ids — whatever the metadata state machine stores, under string keys
+ * with msgpack values, kept in an ordered key-value store with atomic batches (StateBackend): on a
+ * node LevelDB (LevelStateBackend), in the simulator a simulated one (test/sim/sim-state-store.ts).
  *
- * Every `apply` writes its changes and the Raft index they came from in one LevelDB batch, so a
- * restart resumes exactly after the last applied entry. The whole state is also held in memory
- * (it is small: metadata, not data), so reads are synchronous.
+ * Every `apply` writes its changes and the Raft index they came from in one batch, so a restart
+ * resumes exactly after the last applied entry. The whole state is also held in memory (it is
+ * small: metadata, not data), so reads are synchronous.
  *
- * LevelDB writes are not fsynced one by one: the Raft log is durable, and entries applied but not
- * yet synced here are applied again after a crash. `flush()` syncs, and must run before the Raft
- * log is compacted past the applied index (see `exportSnapshot`).
+ * Batches are not synced one by one: the Raft log is durable, and entries applied but not yet
+ * synced here are applied again after a crash. `flush()` syncs, and must run before the Raft log
+ * is compacted past the applied index (see `exportSnapshot`).
  *
  * Keys: `s:<key>` for state, and `m:applied` for the applied index (u64 big-endian).
  * A snapshot is msgpack of { applied, entries: [[key, value bytes], ...] }.
@@ -23,6 +24,50 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
 export type StateOp = { readonly type: 'put'; readonly key: string; readonly value: unknown } | { readonly type: 'del'; readonly key: string };
 
+/** One change of a batch, as the backend stores it. */
+export type BackendOp = { readonly type: 'put'; readonly key: string; readonly value: Uint8Array } | { readonly type: 'del'; readonly key: string };
+
+/**
+ * Where a StateStore keeps its keys: LevelDB's contract, which the store relies on and no more.
+ * A batch is written whole or not at all. An unsynced batch survives the process (it is in the
+ * operating system's hands) but a power loss may take it, and the batches after it, with it; a
+ * synced batch is durable with every batch before it once `write` resolves.
+ */
+export interface StateBackend {
+  /** Every key with its value, as last written. */
+  entries(): AsyncIterable<[string, Uint8Array]>;
+  write(ops: readonly BackendOp[], sync: boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The production backend: LevelDB in `dir`. */
+export class LevelStateBackend implements StateBackend {
+  private constructor(private readonly db: Level<string, Uint8Array>) {}
+
+  static async open(dir: string): Promise<LevelStateBackend> {
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    await db.open();
+    return new LevelStateBackend(db);
+  }
+
+  entries(): AsyncIterable<[string, Uint8Array]> {
+    return this.db.iterator();
+  }
+
+  async write(ops: readonly BackendOp[], sync: boolean): Promise<void> {
+    const batch = this.db.batch();
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+    await (sync ? batch.write({ sync: true }) : batch.write());
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
 export class SnapshotFormatError extends Error {
   override readonly name = 'SnapshotFormatError';
 }
@@ -31,13 +76,18 @@ export class StateStore {
   private readonly mem = new Map<string, unknown>();
   private applied = 0;
 
-  private constructor(private readonly db: Level<string, Uint8Array>, readonly dir: string) {}
+  /** `dir` names where the state is kept, for messages. */
+  private constructor(private readonly backend: StateBackend, readonly dir: string) {}
 
+  /** The store of a node: LevelDB in `dir`. */
   static async open(dir: string): Promise<StateStore> {
-    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
-    await db.open();
-    const store = new StateStore(db, dir);
-    for await (const [k, v] of db.iterator()) {
+    return StateStore.load(await LevelStateBackend.open(dir), dir);
+  }
+
+  /** Reads the whole state from `backend` into memory. */
+  static async load(backend: StateBackend, dir: string): Promise<StateStore> {
+    const store = new StateStore(backend, dir);
+    for await (const [k, v] of backend.entries()) {
       if (k === APPLIED_KEY) store.applied = readU64(v);
       else if (k.startsWith(STATE_PREFIX)) store.mem.set(k.slice(STATE_PREFIX.length), packr.unpack(v));
     }
@@ -60,27 +110,27 @@ export class StateStore {
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
-  /** Applies the changes of Raft entry `index` (memory at once, LevelDB in one batch with the index). */
+  /** Applies the changes of Raft entry `index` (memory at once, the backend in one batch with the index). */
   async apply(index: number, ops: readonly StateOp[]): Promise<void> {
     if (index <= this.applied) throw new Error(`entry ${index} is already applied (applied index ${this.applied})`);
-    const batch = this.db.batch();
+    const batch: BackendOp[] = [];
     for (const op of ops) {
       if (op.type === 'put') {
         this.mem.set(op.key, op.value);
-        batch.put(STATE_PREFIX + op.key, packr.pack(op.value));
+        batch.push({ type: 'put', key: STATE_PREFIX + op.key, value: packr.pack(op.value) });
       } else {
         this.mem.delete(op.key);
-        batch.del(STATE_PREFIX + op.key);
+        batch.push({ type: 'del', key: STATE_PREFIX + op.key });
       }
     }
-    batch.put(APPLIED_KEY, writeU64(index));
+    batch.push({ type: 'put', key: APPLIED_KEY, value: writeU64(index) });
     this.applied = index;
-    await batch.write();
+    await this.backend.write(batch, false);
   }
 
   /** Makes everything applied so far durable. */
   async flush(): Promise<void> {
-    await this.db.put(APPLIED_KEY, writeU64(this.applied), { sync: true });
+    await this.backend.write([{ type: 'put', key: APPLIED_KEY, value: writeU64(this.applied) }], true);
   }
 
   /** The whole state at the applied index, for a follower that must catch up. Flushed first. */
@@ -100,18 +150,18 @@ export class StateStore {
     const snap = decodeSnapshot(data);
     const next = new Map<string, unknown>();
     for (const [k, v] of snap.entries) next.set(k, packr.unpack(v));
-    const batch = this.db.batch();
-    for (const k of this.mem.keys()) if (!next.has(k)) batch.del(STATE_PREFIX + k);
-    for (const [k, v] of snap.entries) batch.put(STATE_PREFIX + k, v);
-    batch.put(APPLIED_KEY, writeU64(snap.applied));
-    await batch.write({ sync: true });
+    const batch: BackendOp[] = [];
+    for (const k of this.mem.keys()) if (!next.has(k)) batch.push({ type: 'del', key: STATE_PREFIX + k });
+    for (const [k, v] of snap.entries) batch.push({ type: 'put', key: STATE_PREFIX + k, value: v });
+    batch.push({ type: 'put', key: APPLIED_KEY, value: writeU64(snap.applied) });
+    await this.backend.write(batch, true);
     this.mem.clear();
     for (const [k, v] of next) this.mem.set(k, v);
     this.applied = snap.applied;
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    await this.backend.close();
   }
 }
 

@@ -1,12 +1,13 @@
 /**
  * The metadata group's state machine: topics (configuration and placement) and producer ids,
- * applied to the LevelDB state store (storage/state-store.ts) with the Raft index of each entry.
+ * applied to the state store (storage/state-store.ts: LevelDB on a node) with the Raft index of
+ * each entry. A node opens it with src/meta/replica.ts.
  *
  * Proposals made on this node wait for their entry to be applied here (host/proposal-waiters.ts):
  * if the entry committed at their index has their term, they succeeded; if another term's entry
  * took that index, they certainly failed (NOT_LEADER, retriable).
  *
- * Snapshots: every `snapshotEveryEntries` applied entries, the state is exported (after a LevelDB
+ * Snapshots: every `snapshotEveryEntries` applied entries, the state is exported (after a store
  * flush) to `snapshot` in the group folder and the log is compacted up to it. A follower that
  * needs entries before the log start receives that snapshot.
  */
@@ -15,6 +16,7 @@ import { LogCompactedError, RaftError, RaftErrorCode } from '../../raft/errors.j
 import type { LogStorage } from '../../raft/storage.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
+import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
 import { SnapshotFormatError, type StateOp, type StateStore } from '../../storage/state-store.js';
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
@@ -61,14 +63,19 @@ const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
 const TOPIC = 'topic/';
 const NEXT_PRODUCER_ID = 'producer/next';
 
-/** The metadata log as the Raft core sees it: the segment log, with LevelDB snapshots at its start. */
+/** The metadata log as the Raft core sees it: the segment log, with state-store snapshots at its start. */
 export class MetaLogStorage implements LogStorage {
   snap: Snapshot | null;
   /** Why the saved snapshot could not be read, if it could not (null: fine or none). */
   readonly damaged: string | null;
 
-  constructor(readonly log: SegmentLog, private readonly file: string) {
-    const r = readFileChecked(file, SNAPSHOT_MAGIC);
+  /** `fs` is the disk the snapshot file is on (the log's). */
+  constructor(
+    readonly log: SegmentLog,
+    private readonly file: string,
+    private readonly fs: FileSystem = nodeFileSystem,
+  ) {
+    const r = readFileChecked(file, SNAPSHOT_MAGIC, fs);
     // A damaged snapshot is taken again from the state store at the next round; until then no
     // follower that needs one can be sent it.
     this.snap = r.kind === 'ok' ? (decodeFrame(r.body) as Snapshot) : null;
@@ -95,7 +102,7 @@ export class MetaLogStorage implements LogStorage {
   }
 
   save(snap: Snapshot): void {
-    writeFileAtomic(this.file, SNAPSHOT_MAGIC, encodeFrame(snap));
+    writeFileAtomic(this.file, SNAPSHOT_MAGIC, encodeFrame(snap), this.fs);
     this.snap = snap;
   }
 }

@@ -20,11 +20,11 @@ import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../wire/protocol.js';
 import { GroupHost, type DurabilityPolicy, type SyncMode } from '../host/group-host.js';
-import { RaftGroup } from '../host/raft-group.js';
-import { openReplica } from '../host/replica-trust.js';
+import type { RaftGroup } from '../host/raft-group.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
-import { META_GROUP, partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
-import { MetaLogStorage, MetaStateMachine, reconcileMetaState } from '../meta/meta-state.js';
+import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
+import type { MetaStateMachine } from '../meta/meta-state.js';
+import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
 import { openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
@@ -331,67 +331,40 @@ export class RaftlogNode {
   }
 
   private async openMeta(fresh: FreshStart): Promise<void> {
-    const dir = path.join(this.config.dataDir, 'meta');
-    const { log, hardState } = openReplica({
-      group: META_GROUP,
-      name: 'the metadata group',
-      dir,
-      fs: this.fs,
-      log: { dir: path.join(dir, 'log'), recordBatches: false, limits: { segmentBytes: this.config.metaSegmentBytes ?? NODE_DEFAULTS.metaSegmentBytes }, clock: this.clock },
-      ledger: this.ledger,
-      fresh,
-      random: this.random,
-      logger: this.logger,
-    });
-    const stateDir = path.join(dir, 'state');
-    try {
-      this.store = await StateStore.open(stateDir);
-    } catch (err) {
-      throw new NodeStartError(
-        `cannot open the metadata state store in ${stateDir} (${(err as Error).message}). It is derived from the metadata log and its snapshot: stop the node, remove ${stateDir}, and start it again to rebuild it`,
-      );
-    }
-    const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir));
-    if (storage.damaged !== null) this.logger.warn({ why: storage.damaged }, `the saved metadata snapshot is damaged (${storage.damaged}); a new one is taken at the next round`);
-    const fixed = await reconcileMetaState(this.store, storage);
-    if (fixed !== null) {
-      this.logger.warn({ dir }, `metadata: ${fixed}`);
-      this.ledger.record(META_GROUP, { index: log.lastIndex(), term: log.term(log.lastIndex()) });
-    }
-    const events = {
-      topicsChanged: () => this.syncPartitions(),
-      controllerChanged: (is: boolean) => {
-        this.controller.onControllerChange(is);
-        this.coordinator.onControllerChange(is);
-      },
-      clusterKnown: (rec: ClusterRecord) => this.onClusterKnown(rec),
-    };
-    this.meta = new MetaStateMachine(this.store, storage, events, this.logger, this.config.metaSnapshotEvery ?? NODE_DEFAULTS.metaSnapshotEvery);
     const voters = this.identity.identity.metaVoters;
-    this.metaGroup = new RaftGroup({
-      id: META_GROUP,
+    const r = await openMetaReplica({
+      dir: path.join(this.config.dataDir, 'meta'),
       self: this.config.id,
       voters,
       learners: this.nodeIds().filter((id) => !voters.includes(id)),
-      dir,
       fs: this.fs,
-      log,
-      hardState,
+      clock: this.clock,
       ledger: this.ledger,
-      storage,
-      applied: this.store.appliedIndex(),
+      host: this.host,
+      fresh,
+      segmentBytes: this.config.metaSegmentBytes ?? NODE_DEFAULTS.metaSegmentBytes,
+      snapshotEveryEntries: this.config.metaSnapshotEvery ?? NODE_DEFAULTS.metaSnapshotEvery,
       limits: this.raftLimits(),
+      openStore: (dir) => StateStore.open(dir),
+      events: {
+        topicsChanged: () => this.syncPartitions(),
+        controllerChanged: (is: boolean) => {
+          this.controller.onControllerChange(is);
+          this.coordinator.onControllerChange(is);
+        },
+        clusterKnown: (rec: ClusterRecord) => this.onClusterKnown(rec),
+      },
+      onFail: (err) => {
+        if (err instanceof CorruptLogError) {
+          this.logger.error(`the metadata log on this node is corrupt (${err.message}); this node takes no part in the metadata group until it restarts, when it verifies the log, keeps what is intact and rejoins the group as a learner: restart it`);
+        }
+      },
       random: this.random,
       logger: this.logger,
     });
-    this.metaGroup.sm = this.meta;
-    this.meta.group = this.metaGroup;
-    this.metaGroup.onFail = (err) => {
-      if (err instanceof CorruptLogError) {
-        this.logger.error(`the metadata log on this node is corrupt (${err.message}); this node takes no part in the metadata group until it restarts, when it verifies the log, keeps what is intact and rejoins the group as a learner: restart it`);
-      }
-    };
-    this.host.add(this.metaGroup);
+    this.store = r.store;
+    this.meta = r.meta;
+    this.metaGroup = r.group;
   }
 
   raftLimits(): { electionTicks: number; heartbeatTicks: number } {

@@ -1,25 +1,32 @@
 /**
  * The host simulation: whole clusters of the real shell, in simulated time, from one seed.
  *
- * Each simulated node runs the code a node runs for its partitions: a GroupHost
- * (src/host/group-host.ts) driving RaftGroups and Partition state machines, opened by
- * src/partition/replica.ts (which judges the replica's disk with host/replica-trust.ts) over the
- * real SegmentLog, hard state and sync ledger, on a simulated disk (sim-fs.ts) and clock
- * (world.ts). Only the metadata group and the sockets are left out: placement is fixed, and the
- * network is the simulator's, which delivers each Raft message to GroupHost.step.
+ * Each simulated node runs the code a node runs: a GroupHost (src/host/group-host.ts) driving
+ * RaftGroups, for its partitions with Partition state machines opened by src/partition/replica.ts,
+ * and for its replica of the metadata group with the MetaStateMachine over the real StateStore,
+ * opened by src/meta/replica.ts (host-meta.ts); both judge the replica's disk with
+ * host/replica-trust.ts, over the real SegmentLog, hard state and sync ledger, on a simulated disk
+ * (sim-fs.ts), LevelDB (sim-state-store.ts) and clock (world.ts). Only the sockets are left out:
+ * the network is the simulator's, which delivers each Raft message to GroupHost.step. Placement
+ * is fixed: the partitions are opened from the run's topic, not from the metadata.
  *
  * Clients produce through Partition.produce with idempotent producer ids, retrying a batch with
- * its sequence number until it is acknowledged, and poll through confirmLeadership and read. They
- * record a CHECKER.md history, which the project's checker (chaos/checker) must find valid.
- * Beside it, after every event: one leader per term, a new leader holds every committed entry, no
- * replica applies an entry other than the one committed at its index (Invariants, invariants.ts).
+ * its sequence number until it is acknowledged, and poll through confirmLeadership and read;
+ * others commit consumer offsets through the metadata group and read them back, create topics and
+ * take producer ids (host-meta.ts). They record a CHECKER.md history, which the project's checker
+ * (chaos/checker) must find valid. Beside it, after every event and for every group: one leader
+ * per term, a new leader holds every committed entry, no replica applies an entry other than the
+ * one committed at its index (Invariants, invariants.ts).
  *
  * Faults, on a schedule drawn from the seed: crashes (the disk keeps a random prefix of what was
- * not synced, writes torn), a crash that also costs synced data (the folder wiped, the log cut, the
- * hard state lost: the replica must rejoin as a learner), partitions, one-way cuts, an isolated
- * leader, loss and delay, a slow disk, a failed write or fsync (the group stops; the node is
- * restarted), a flipped bit in synced log bytes, leadership transfers. Then everything heals: every
- * partition must take a write again within a bound, and final reads read every partition whole.
+ * not synced, writes torn, and the state store a random prefix of its unsynced batches; the
+ * metadata replica reopens from both, reconcileMetaState included), a crash that also costs synced
+ * data (the folder wiped, a log cut, a hard state lost: the replica must rejoin as a learner),
+ * partitions, one-way cuts, an isolated leader, loss and delay, a slow disk, a failed write or
+ * fsync (the group stops; the node is restarted), a flipped bit in synced log bytes, leadership
+ * transfers. Then everything heals: every partition must take a write again within a bound, and
+ * final reads read every partition whole; the metadata group must take a write too, and final
+ * reads read every committed offset.
  *
  * A failing seed replays exactly: `npm run sim -- --host --seed N --trace`.
  */
@@ -44,6 +51,7 @@ import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { ServerError } from '../../src/errors.js';
 import type { Partition } from '../../src/partition/partition.js';
 import { openPartitionReplica } from '../../src/partition/replica.js';
+import { SimMeta, emptyMetaStats, type MetaSimStats } from './host-meta.js';
 import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
 import { SimFs } from './sim-fs.js';
 import { Life, World } from './world.js';
@@ -92,6 +100,8 @@ export interface HostSimStats {
   /** Segments dropped by retention, and log starts a replica took from its leader (Partition.restore). */
   segmentsDropped: number;
   snapshotsInstalled: number;
+  /** The metadata group's (host-meta.ts). */
+  meta: MetaSimStats;
 }
 
 export interface HostSimResult {
@@ -176,6 +186,8 @@ export class HostSimulation {
   private readonly leaderGuess = new Map<string, NodeId>();
   /** Per key, every offset below this was read by some poll: retention may drop it without a value going unseen. */
   private readonly readFrontier = new Map<string, number>();
+  /** The metadata group on every node, and its clients (host-meta.ts). */
+  private readonly meta: SimMeta;
 
   constructor(readonly options: HostSimOptions) {
     this.random = seededRandom(options.seed * 104_729 + 7);
@@ -198,8 +210,9 @@ export class HostSimulation {
     for (const k of this.keys) this.inv.set(k, new Invariants());
     this.faultGap = this.pick([400, 200, 100]);
     this.chaosMs = options.chaosMs ?? 3000;
-    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0 };
+    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, meta: emptyMetaStats() };
     for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
+    this.meta = this.metaSimulation();
   }
 
   async run(): Promise<HostSimResult> {
@@ -256,6 +269,7 @@ export class HostSimulation {
     for (let p = 0; p < this.topic.partitions; p++) {
       if (this.topic.assignments[p]!.includes(node.id)) this.openReplica(node, p);
     }
+    this.meta.open(node);
     node.wiped = false;
     host.start();
   }
@@ -365,6 +379,7 @@ export class HostSimulation {
     node.clock = null;
     if (how === 'power') node.disk.crash();
     else node.disk.closeAll();
+    this.meta.onCrash(node, how);
     const damage = this.damageFor(node);
     if (damage !== null) this.damage(node, damage);
     if (this.random() < 0.5) {
@@ -403,7 +418,7 @@ export class HostSimulation {
   private othersWhole(node: SimNode): boolean {
     for (const other of this.nodes) {
       if (other === node) continue;
-      if (!other.up || other.wiped || other.flipped) return false;
+      if (!other.up || other.wiped || other.flipped || this.meta.rejoining(other)) return false;
       for (const p of other.partitions.values()) if (p.group.raft.rejoin !== null) return false;
     }
     return true;
@@ -412,6 +427,7 @@ export class HostSimulation {
   private damage(node: SimNode, kind: 'wipe' | 'cut' | 'hardState'): void {
     this.stats.damagedDisks++;
     for (const inv of this.inv.values()) inv.onDamagedDisk(node.id);
+    this.meta.onDamage(node, kind);
     if (kind === 'wipe') {
       node.disk.wipe(node.root);
       node.wiped = true;
@@ -499,9 +515,33 @@ export class HostSimulation {
           }
         }
       }
+      this.meta.observe();
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
     }
+  }
+
+  /** The metadata group's part of the run (host-meta.ts), with what it needs of this one. */
+  private metaSimulation(): SimMeta {
+    return new SimMeta({
+      world: this.world,
+      random: this.random,
+      history: this.history,
+      nodes: this.nodes,
+      topic: this.topic,
+      keys: this.keys,
+      limits: LIMITS,
+      electionMs: ELECTION_MS,
+      stats: this.stats.meta,
+      phase: () => this.phase,
+      log: (line) => this.log(line),
+      within: (p, ms) => this.within(p, ms),
+      diskLatency: (node, fn) => this.diskLatency(this.byId(node.id), fn),
+      crashSoon: (node, why) => this.crashSoon(this.byId(node.id), why),
+      fail: (err) => {
+        this.failure ??= err;
+      },
+    });
   }
 
   private reopenSoon(node: SimNode, key: string): void {
@@ -654,6 +694,7 @@ export class HostSimulation {
       const faultsBefore = this.history.nemesisEvents;
       this.history.add(-1, 'info', 'heal', null);
       if (!(await this.finalRound(healedAt + bound))) return;
+      if (!(await this.meta.finalRound(healedAt + bound))) return;
       if (this.history.nemesisEvents === faultsBefore + 1) break;
       this.log('a fault during the final reads: again');
     }
@@ -711,6 +752,7 @@ export class HostSimulation {
     const all: Promise<void>[] = [];
     for (let i = 0; i < producers; i++) all.push(this.producer());
     for (let i = 0; i < pollers; i++) all.push(this.poller());
+    all.push(...this.meta.clients());
     return Promise.all(all);
   }
 

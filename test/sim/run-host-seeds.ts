@@ -20,7 +20,8 @@ export async function runHostSeedRange(first: number, last: number): Promise<Hos
 /** The runs must exercise what they claim to. */
 export function expectCoverage(results: readonly HostSimResult[]): void {
   if (process.env['SEED'] !== undefined) return;
-  const total = (k: keyof HostSimResult['stats']): number => results.reduce((n, r) => n + r.stats[k], 0);
+  const total = (k: Exclude<keyof HostSimResult['stats'], 'meta'>): number => results.reduce((n, r) => n + r.stats[k], 0);
+  const meta = (k: keyof HostSimResult['stats']['meta']): number => results.reduce((n, r) => n + r.stats.meta[k], 0);
   expect(total('leaders')).toBeGreaterThan(results.length * 3);
   expect(total('crashes')).toBeGreaterThan(results.length * 2);
   expect(total('damagedDisks')).toBeGreaterThan(results.length / 4);
@@ -30,4 +31,14 @@ export function expectCoverage(results: readonly HostSimResult[]): void {
   expect(total('polls')).toBeGreaterThan(results.length * 30);
   expect(total('segmentsDropped')).toBeGreaterThan(results.length / 4);
   expect(total('snapshotsInstalled')).toBeGreaterThan(results.length / 50);
+  expect(meta('leaders')).toBeGreaterThan(results.length * 2);
+  expect(meta('commitsAcked')).toBeGreaterThan(results.length * 10);
+  expect(meta('fetches')).toBeGreaterThan(results.length * 5);
+  expect(meta('topicsCreated')).toBeGreaterThan(results.length * 2);
+  expect(meta('producerIds')).toBeGreaterThan(results.length * 2);
+  expect(meta('compactions')).toBeGreaterThan(results.length);
+  expect(meta('snapshotsInstalled')).toBeGreaterThan(results.length / 10);
+  expect(meta('rejoins')).toBeGreaterThan(results.length / 5);
+  expect(meta('storesRemoved')).toBeGreaterThan(results.length / 20);
+  expect(meta('storeBatchesLost')).toBeGreaterThan(results.length * 2);
 }
