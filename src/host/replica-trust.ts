@@ -6,7 +6,7 @@
  *
  * Damage, each found on open:
  * - the hard state is damaged (a vote forgotten could be cast twice), or missing beside a log
- *   that holds entries, or its term is below the log's last term;
+ *   that holds entries or beside a mark in the ledger, or its term is below the log's last term;
  * - the log is corrupt where a torn write cannot explain it (a sealed segment, damage followed
  *   by valid frames): the valid prefix is kept (SegmentLog's repair) and the rest comes from the
  *   leader;
@@ -18,7 +18,9 @@
  * A replica with no state at all is new: a voter, unless this node is itself rejoining the
  * cluster (a data folder that came back empty under an old node id), when a replica it finds
  * missing may be one it held before. A replica folder removed by hand on a node that kept the rest
- * of its data is not new: the ledger still holds its mark, and its empty log ends before it.
+ * of its data is not new: the ledger still holds its mark, and its empty log ends before it. Nor
+ * is a replica that rejoined and lost its hard state (the only record that it rejoins) before it
+ * synced an entry: joining, it left a mark at index 0 in the ledger.
  *
  * What was found and what the node does about it is logged, with the files involved.
  */
@@ -107,6 +109,7 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   const hasLog = lastIndex > 0 || log.firstIndex() > 1;
   if (hs.kind === 'damaged') damage.push(`its hard state is damaged (${hs.reason}), so the vote it cast is not known`);
   else if (hs.kind === 'missing' && hasLog) damage.push(`its hard state (term and vote) is missing though its log holds entries up to ${lastIndex}`);
+  else if (hs.kind === 'missing' && mark !== null) damage.push(`its hard state (term and vote) is missing though the sync ledger knows the replica (its mark is at index ${mark.index})`);
   else if (hs.kind === 'ok' && hs.hardState.term < lastTerm) damage.push(`its hard state's term ${hs.hardState.term} is below its log's last term ${lastTerm}`);
 
   if (damage.length === 0) {
@@ -114,6 +117,9 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     if (o.fresh === 'voter') return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
     const hardState: HardState = { term: 0, vote: null, commit: 0, rejoin: newIncarnation(o.random) };
     saveHardState(o.dir, hardState, fs);
+    // The ledger knows the replica from now on: should its hard state be lost before its log
+    // holds an entry, the next open does not take it for a new voter (host seed 204 found that).
+    o.ledger.record(o.group, { index: 0, term: 0 });
     o.logger.warn({ group: o.group, rejoin: hardState.rejoin }, `${o.name}: a new replica on a node that is rejoining the cluster: it may have held this replica before, so it joins as a learner and votes once it has caught up (incarnation ${hardState.rejoin})`);
     return { log, hardState, damage };
   }
