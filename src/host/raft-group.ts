@@ -118,6 +118,10 @@ export class RaftGroup {
       // and a conflicting suffix they replace would then be back under a commit index naming them.
       saveHardState(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) }, this.fs);
       this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
+      // The ledger knows the replica once it has a hard state (durable with this pass's marks,
+      // before its messages go): should the hard state be lost while the log is still empty, the
+      // next open does not take the replica for a new one, free to vote again (replica-trust.ts).
+      if (this.ledger.mark(this.id) === null) this.ledger.record(this.id, { index: 0, term: 0 });
     }
     if (rd.entries.length > 0) this.log.append(rd.entries);
   }

@@ -19,8 +19,9 @@
  * cluster (a data folder that came back empty under an old node id), when a replica it finds
  * missing may be one it held before. A replica folder removed by hand on a node that kept the rest
  * of its data is not new: the ledger still holds its mark, and its empty log ends before it. Nor
- * is a replica that rejoined and lost its hard state (the only record that it rejoins) before it
- * synced an entry: joining, it left a mark at index 0 in the ledger.
+ * is one that lost its hard state while its log was still empty (a vote cast, or the record that
+ * it rejoins): the ledger has held a mark for it, at index 0 at least, since its hard state was
+ * first written (raft-group.ts, and here for a replica that rejoins).
  *
  * What was found and what the node does about it is logged, with the files involved.
  */
@@ -117,8 +118,9 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     if (o.fresh === 'voter') return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
     const hardState: HardState = { term: 0, vote: null, commit: 0, rejoin: newIncarnation(o.random) };
     saveHardState(o.dir, hardState, fs);
-    // The ledger knows the replica from now on: should its hard state be lost before its log
-    // holds an entry, the next open does not take it for a new voter (host seed 204 found that).
+    // The ledger knows the replica from now on, as it knows any that wrote a hard state: should
+    // the hard state be lost before its log holds an entry, the next open does not take it for a
+    // new voter (host seed 204 found that).
     o.ledger.record(o.group, { index: 0, term: 0 });
     o.logger.warn({ group: o.group, rejoin: hardState.rejoin }, `${o.name}: a new replica on a node that is rejoining the cluster: it may have held this replica before, so it joins as a learner and votes once it has caught up (incarnation ${hardState.rejoin})`);
     return { log, hardState, damage };
