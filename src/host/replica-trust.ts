@@ -24,6 +24,10 @@
  * first written (raft-group.ts, and here for a replica that rejoins).
  *
  * What was found and what the node does about it is logged, with the files involved.
+ *
+ * That a replica in doubt rejoins is the DamagePolicy: REJOIN_WHEN_IN_DOUBT on every node. The
+ * host simulation passes one that lets it vote with what is left, to prove it catches the lost
+ * writes that follow (test/sim/host-simulation.ts, the ignoreDiskDamage mutant).
  */
 import path from 'node:path';
 import { newIncarnation } from '../../raft/rejoin.js';
@@ -35,6 +39,15 @@ import { readHardState, saveHardState } from '../../storage/hard-state.js';
 import { SegmentLog, type SegmentLogOptions } from '../../storage/segment-log.js';
 import type { SyncLedger, SyncMark } from '../../storage/sync-ledger.js';
 import type { Logger } from '../log.js';
+
+/** What becomes of a replica whose disk may not hold what it promised (damage found on open, or a new replica on a rejoining node). */
+export interface DamagePolicy {
+  /** Whether the replica rejoins as a learner under a new incarnation; false: it votes with what is left. */
+  rejoins(doubts: readonly string[]): boolean;
+}
+
+/** The policy every node runs: a replica in doubt rejoins. */
+export const REJOIN_WHEN_IN_DOUBT: DamagePolicy = Object.freeze({ rejoins: () => true });
 
 export interface ReplicaOpenOptions {
   /** The group's id (the ledger's key) and a name for people (`orders/3`, `metadata`). */
@@ -48,6 +61,8 @@ export interface ReplicaOpenOptions {
   readonly ledger: SyncLedger;
   /** What a replica with no state on disk is: a new voter, or one that may have been here before. */
   readonly fresh: 'voter' | 'rejoin';
+  /** Default REJOIN_WHEN_IN_DOUBT; anything else only in tests. */
+  readonly onDamage?: DamagePolicy;
   readonly random: () => number;
   readonly logger: Logger;
 }
@@ -113,9 +128,10 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   else if (hs.kind === 'missing' && mark !== null) damage.push(`its hard state (term and vote) is missing though the sync ledger knows the replica (its mark is at index ${mark.index})`);
   else if (hs.kind === 'ok' && hs.hardState.term < lastTerm) damage.push(`its hard state's term ${hs.hardState.term} is below its log's last term ${lastTerm}`);
 
+  const policy = o.onDamage ?? REJOIN_WHEN_IN_DOUBT;
   if (damage.length === 0) {
     if (hs.kind === 'ok') return { log, hardState: hs.hardState, damage };
-    if (o.fresh === 'voter') return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
+    if (o.fresh === 'voter' || !policy.rejoins(['a new replica on a node that is rejoining the cluster'])) return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
     const hardState: HardState = { term: 0, vote: null, commit: 0, rejoin: newIncarnation(o.random) };
     saveHardState(o.dir, hardState, fs);
     // The ledger knows the replica from now on, as it knows any that wrote a hard state: should
@@ -125,16 +141,21 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
     o.logger.warn({ group: o.group, rejoin: hardState.rejoin }, `${o.name}: a new replica on a node that is rejoining the cluster: it may have held this replica before, so it joins as a learner and votes once it has caught up (incarnation ${hardState.rejoin})`);
     return { log, hardState, damage };
   }
+  const rejoins = policy.rejoins(damage);
   const hardState: HardState = {
     term: Math.max(hs.kind === 'ok' ? hs.hardState.term : 0, lastTerm),
     vote: hs.kind === 'ok' ? hs.hardState.vote : null,
     commit: log.firstIndex() - 1,
-    rejoin: newIncarnation(o.random),
+    rejoin: rejoins ? newIncarnation(o.random) : hs.kind === 'ok' ? (hs.hardState.rejoin ?? null) : null,
   };
   saveHardState(o.dir, hardState, fs);
   if (marked !== null) fs.rmSync(path.join(o.dir, DAMAGED_FILE), { force: true });
   // What is on disk now is all this replica claims: its next start checks against that.
   o.ledger.record(o.group, { index: lastIndex, term: lastTerm });
+  if (!rejoins) {
+    o.logger.error({ group: o.group, damage }, `${o.name}: this replica is damaged: ${damage.join('; ')}. Its damage policy lets it vote with what is left (never on a node)`);
+    return { log, hardState, damage };
+  }
   o.logger.error(
     { group: o.group, damage, rejoin: hardState.rejoin },
     `${o.name}: this replica is damaged: ${damage.join('; ')}. It will not vote or count toward any quorum; it rejoins as a learner, catches up from the leader and is promoted when it has (incarnation ${hardState.rejoin}). Nothing to do unless this repeats: then check the disk`,
