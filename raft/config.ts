@@ -5,7 +5,7 @@
 import type { LogStorage } from './storage.js';
 import type { HardState, NodeId } from './types.js';
 
-/** Ways to break the core on purpose, so tests can prove the simulator catches each (see test/sim). */
+/** Ways to break the core on purpose, so tests can prove the simulator catches each (test/sim/host-simulation.ts, on the real groups through RaftGroupOptions.unsafeMutations). */
 export interface UnsafeMutations {
   /** Grant votes without the §5.4.1 check that the candidate's log is up to date. */
   grantVoteWithoutLogCheck?: boolean;

@@ -226,8 +226,12 @@ export class Raft {
   step(m: Message): void {
     if (m.term > this.term) {
       if (m.type === 'preVote' || m.type === 'vote') {
-        // §9.6 / check-quorum: while a live leader is heard from, vote requests are disruptive.
-        const inLease = this.checkQuorum && this.lead !== null && this.electionElapsed < this.limits.electionTicks - LEASE_TICK_SLACK;
+        // §9.6 / check-quorum: while a live leader is heard from, vote requests are disruptive. A
+        // leader is in its own lease at every tick: it checks its quorum once per election timeout
+        // and steps down if it lost it. (The slack is for followers; a leader that granted
+        // pre-votes in its last tick let a reconnected follower depose it: the host simulation's
+        // stability probe, host seed 7.)
+        const inLease = this.checkQuorum && (this.role === Role.Leader || (this.lead !== null && this.electionElapsed < this.limits.electionTicks - LEASE_TICK_SLACK));
         if (!m.transfer && inLease) return;
       }
       if (m.type === 'preVote') {

@@ -5,7 +5,7 @@
  * advance; the host sends the Ready's messages itself, before the write or after the sync.
  */
 import { Raft } from '../../raft/raft.js';
-import type { CommitBroadcast, RaftLimits } from '../../raft/config.js';
+import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import type { LogStorage } from '../../raft/storage.js';
 import type { Entry, HardState, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
 import { saveHardState } from '../../storage/hard-state.js';
@@ -53,6 +53,12 @@ export interface RaftGroupOptions {
   readonly commitBroadcast?: CommitBroadcast;
   readonly random: () => number;
   readonly logger: Logger;
+  /**
+   * Test-only: the core broken in a named way (RaftConfig.unsafeMutations), so the host
+   * simulation (test/sim/host-simulation.ts) can prove it catches each on the real group. Only
+   * code under test/ and chaos/ sets it; a node (src/node/node.ts) never does.
+   */
+  readonly unsafeMutations?: UnsafeMutations;
 }
 
 export class RaftGroup {
@@ -94,6 +100,7 @@ export class RaftGroup {
       random: o.random,
       limits: o.limits,
       commitBroadcast: o.commitBroadcast,
+      unsafeMutations: o.unsafeMutations,
     });
   }
 
@@ -118,6 +125,10 @@ export class RaftGroup {
       // and a conflicting suffix they replace would then be back under a commit index naming them.
       saveHardState(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) }, this.fs);
       this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
+      // The ledger knows the replica once it has a hard state (durable with this pass's marks,
+      // before its messages go): should the hard state be lost while the log is still empty, the
+      // next open does not take the replica for a new one, free to vote again (replica-trust.ts).
+      if (this.ledger.mark(this.id) === null) this.ledger.record(this.id, { index: 0, term: 0 });
     }
     if (rd.entries.length > 0) this.log.append(rd.entries);
   }

@@ -6,7 +6,7 @@
  *
  * Damage, each found on open:
  * - the hard state is damaged (a vote forgotten could be cast twice), or missing beside a log
- *   that holds entries, or its term is below the log's last term;
+ *   that holds entries or beside a mark in the ledger, or its term is below the log's last term;
  * - the log is corrupt where a torn write cannot explain it (a sealed segment, damage followed
  *   by valid frames): the valid prefix is kept (SegmentLog's repair) and the rest comes from the
  *   leader;
@@ -18,9 +18,16 @@
  * A replica with no state at all is new: a voter, unless this node is itself rejoining the
  * cluster (a data folder that came back empty under an old node id), when a replica it finds
  * missing may be one it held before. A replica folder removed by hand on a node that kept the rest
- * of its data is not new: the ledger still holds its mark, and its empty log ends before it.
+ * of its data is not new: the ledger still holds its mark, and its empty log ends before it. Nor
+ * is one that lost its hard state while its log was still empty (a vote cast, or the record that
+ * it rejoins): the ledger has held a mark for it, at index 0 at least, since its hard state was
+ * first written (raft-group.ts, and here for a replica that rejoins).
  *
  * What was found and what the node does about it is logged, with the files involved.
+ *
+ * That a replica in doubt rejoins is the DamagePolicy: REJOIN_WHEN_IN_DOUBT on every node. The
+ * host simulation passes one that lets it vote with what is left, to prove it catches the lost
+ * writes that follow (test/sim/host-simulation.ts, the ignoreDiskDamage mutant).
  */
 import path from 'node:path';
 import { newIncarnation } from '../../raft/rejoin.js';
@@ -32,6 +39,15 @@ import { readHardState, saveHardState } from '../../storage/hard-state.js';
 import { SegmentLog, type SegmentLogOptions } from '../../storage/segment-log.js';
 import type { SyncLedger, SyncMark } from '../../storage/sync-ledger.js';
 import type { Logger } from '../log.js';
+
+/** What becomes of a replica whose disk may not hold what it promised (damage found on open, or a new replica on a rejoining node). */
+export interface DamagePolicy {
+  /** Whether the replica rejoins as a learner under a new incarnation; false: it votes with what is left. */
+  rejoins(doubts: readonly string[]): boolean;
+}
+
+/** The policy every node runs: a replica in doubt rejoins. */
+export const REJOIN_WHEN_IN_DOUBT: DamagePolicy = Object.freeze({ rejoins: () => true });
 
 export interface ReplicaOpenOptions {
   /** The group's id (the ledger's key) and a name for people (`orders/3`, `metadata`). */
@@ -45,6 +61,8 @@ export interface ReplicaOpenOptions {
   readonly ledger: SyncLedger;
   /** What a replica with no state on disk is: a new voter, or one that may have been here before. */
   readonly fresh: 'voter' | 'rejoin';
+  /** Default REJOIN_WHEN_IN_DOUBT; anything else only in tests. */
+  readonly onDamage?: DamagePolicy;
   readonly random: () => number;
   readonly logger: Logger;
 }
@@ -107,26 +125,37 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   const hasLog = lastIndex > 0 || log.firstIndex() > 1;
   if (hs.kind === 'damaged') damage.push(`its hard state is damaged (${hs.reason}), so the vote it cast is not known`);
   else if (hs.kind === 'missing' && hasLog) damage.push(`its hard state (term and vote) is missing though its log holds entries up to ${lastIndex}`);
+  else if (hs.kind === 'missing' && mark !== null) damage.push(`its hard state (term and vote) is missing though the sync ledger knows the replica (its mark is at index ${mark.index})`);
   else if (hs.kind === 'ok' && hs.hardState.term < lastTerm) damage.push(`its hard state's term ${hs.hardState.term} is below its log's last term ${lastTerm}`);
 
+  const policy = o.onDamage ?? REJOIN_WHEN_IN_DOUBT;
   if (damage.length === 0) {
     if (hs.kind === 'ok') return { log, hardState: hs.hardState, damage };
-    if (o.fresh === 'voter') return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
+    if (o.fresh === 'voter' || !policy.rejoins(['a new replica on a node that is rejoining the cluster'])) return { log, hardState: { term: 0, vote: null, commit: 0, rejoin: null }, damage };
     const hardState: HardState = { term: 0, vote: null, commit: 0, rejoin: newIncarnation(o.random) };
     saveHardState(o.dir, hardState, fs);
+    // The ledger knows the replica from now on, as it knows any that wrote a hard state: should
+    // the hard state be lost before its log holds an entry, the next open does not take it for a
+    // new voter (host seed 204 found that).
+    o.ledger.record(o.group, { index: 0, term: 0 });
     o.logger.warn({ group: o.group, rejoin: hardState.rejoin }, `${o.name}: a new replica on a node that is rejoining the cluster: it may have held this replica before, so it joins as a learner and votes once it has caught up (incarnation ${hardState.rejoin})`);
     return { log, hardState, damage };
   }
+  const rejoins = policy.rejoins(damage);
   const hardState: HardState = {
     term: Math.max(hs.kind === 'ok' ? hs.hardState.term : 0, lastTerm),
     vote: hs.kind === 'ok' ? hs.hardState.vote : null,
     commit: log.firstIndex() - 1,
-    rejoin: newIncarnation(o.random),
+    rejoin: rejoins ? newIncarnation(o.random) : hs.kind === 'ok' ? (hs.hardState.rejoin ?? null) : null,
   };
   saveHardState(o.dir, hardState, fs);
   if (marked !== null) fs.rmSync(path.join(o.dir, DAMAGED_FILE), { force: true });
   // What is on disk now is all this replica claims: its next start checks against that.
   o.ledger.record(o.group, { index: lastIndex, term: lastTerm });
+  if (!rejoins) {
+    o.logger.error({ group: o.group, damage }, `${o.name}: this replica is damaged: ${damage.join('; ')}. Its damage policy lets it vote with what is left (never on a node)`);
+    return { log, hardState, damage };
+  }
   o.logger.error(
     { group: o.group, damage, rejoin: hardState.rejoin },
     `${o.name}: this replica is damaged: ${damage.join('; ')}. It will not vote or count toward any quorum; it rejoins as a learner, catches up from the leader and is promoted when it has (incarnation ${hardState.rejoin}). Nothing to do unless this repeats: then check the disk`,

@@ -6,14 +6,14 @@
  * and clock, so what it proves holds for the code a node runs.
  */
 import path from 'node:path';
-import type { RaftLimits } from '../../raft/config.js';
+import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupHost } from '../host/group-host.js';
 import { RaftGroup } from '../host/raft-group.js';
-import { openReplica } from '../host/replica-trust.js';
+import { openReplica, type DamagePolicy } from '../host/replica-trust.js';
 import type { Logger } from '../log.js';
 import type { TopicRecord } from '../meta/commands.js';
 import { Partition, type PartitionPolicy } from './partition.js';
@@ -36,6 +36,10 @@ export interface PartitionReplicaOptions {
   readonly producerIdExpirationMs: number;
   /** The rules the partition keeps (default STRICT_PARTITION_POLICY). */
   readonly policy?: PartitionPolicy;
+  /** Test-only, never set by a node: a replica in doubt that does not rejoin (replica-trust.ts DamagePolicy; default REJOIN_WHEN_IN_DOUBT). */
+  readonly onDamage?: DamagePolicy;
+  /** Test-only, never set by a node: the core broken in a named way (RaftGroupOptions.unsafeMutations). */
+  readonly unsafeMutations?: UnsafeMutations;
   readonly random: () => number;
   readonly logger: Logger;
 }
@@ -50,6 +54,7 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
     log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: o.clock },
     ledger: o.ledger,
     fresh: o.fresh,
+    onDamage: o.onDamage,
     random: o.random,
     logger: o.logger,
   });
@@ -70,6 +75,7 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
     // rides on the next append or heartbeat instead of costing a message of its own per commit.
     // (The metadata group keeps the eager default: every node serves what it applies.)
     commitBroadcast: 'piggyback',
+    unsafeMutations: o.unsafeMutations,
     random: o.random,
     logger: o.logger,
   });

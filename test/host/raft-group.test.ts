@@ -92,4 +92,27 @@ describe('a power loss between persisting a Ready and syncing it', () => {
     expect(g.raft.rejoin).not.toBeNull();
     g.close();
   });
+
+  it('a replica that voted with an empty log and then lost its hard state does not vote again: the ledger knows it since its first hard state', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-group-'));
+    dirs.push(dir);
+    let g = open(dir);
+    g.raft.step({ type: 'vote', from: 'a', to: 'b', term: 5, lastIndex: 0, lastTerm: 0, transfer: false });
+    let rd = g.raft.ready();
+    await g.persist(rd);
+    await g.log.sync();
+    g.synced();
+    await g.marksDurable();
+    await g.finish(rd);
+    expect(rd.messages[0]).toMatchObject({ type: 'voteResp', reject: false });
+    g.close();
+    fs.rmSync(path.join(dir, 'hardstate'));
+
+    g = open(dir);
+    g.raft.step({ type: 'vote', from: 'c', to: 'b', term: 5, lastIndex: 0, lastTerm: 0, transfer: false });
+    rd = g.raft.ready();
+    expect(rd.messages.find((m) => m.type === 'voteResp')).toMatchObject({ reject: true });
+    expect(g.raft.rejoin).not.toBeNull();
+    g.close();
+  });
 });

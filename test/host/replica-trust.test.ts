@@ -116,6 +116,17 @@ describe('opening a replica', () => {
     expect(r.hardState.rejoin).not.toBeNull();
   });
 
+  it('a missing replica that rejoined and then lost its hard state before its log held an entry rejoins again (the ledger knows it)', async () => {
+    const dir = tmp();
+    const joined = await open(dir, 'rejoin');
+    expect(joined.hardState.rejoin).not.toBeNull();
+    fs.rmSync(path.join(dir, HARD_STATE_FILE));
+    // The node is no longer rejoining: without the ledger's mark this would open as a new voter.
+    const r = await open(dir, 'voter');
+    expect(r.damage).toEqual(['its hard state (term and vote) is missing though the sync ledger knows the replica (its mark is at index 0)']);
+    expect(r.hardState.rejoin).not.toBeNull();
+  });
+
   it('damage in a sealed segment, found by a read while running, is verified and repaired at the next open', async () => {
     const dir = tmp();
     const limits = { segmentBytes: 200 };
@@ -154,7 +165,7 @@ describe('opening a replica', () => {
     fs.rmSync(path.join(dir, 'log'), { recursive: true });
     fs.rmSync(path.join(dir, HARD_STATE_FILE));
     const r = await open(dir, 'voter');
-    expect(r.damage).toEqual(['its log ends at index 0 (term 0) but had been synced up to index 5 (term 3)']);
+    expect(r.damage).toEqual(['its log ends at index 0 (term 0) but had been synced up to index 5 (term 3)', 'its hard state (term and vote) is missing though the sync ledger knows the replica (its mark is at index 5)']);
     expect(r.hardState.rejoin).not.toBeNull();
   });
 });

@@ -65,6 +65,22 @@ describe('§9.6 pre-vote', () => {
       expect(net.sent((m) => m.from === 'b' && m.to === 'c')).toEqual([]);
     });
 
+    it(`§9.6: a live leader ignores ${type} requests at every tick of its election timeout, the last one too`, () => {
+      const net = new Network();
+      net.elect('a');
+      const term = net.term('a');
+      const last = net.lastIndex('a');
+      const a = net.raft('a');
+      for (let k = 0; k < 2 * ELECTION; k++) {
+        net.tickAndStabilize(1);
+        a.step(request(type, 'c', 'a', term + 1, last + 5, term));
+        net.processAll();
+        expect(net.sent((m) => m.from === 'a' && m.to === 'c' && (m.type === 'voteResp' || m.type === 'preVoteResp'))).toEqual([]);
+        expect(a.role).toBe(Role.Leader);
+        expect(a.term).toBe(term);
+      }
+    });
+
     it(`§9.6: a voter whose ticks run one behind the candidate's still answers ${type} requests (the lease is one tick short of the timeout)`, () => {
       const net = new Network();
       net.elect('a');

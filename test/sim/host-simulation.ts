@@ -20,15 +20,19 @@
  *
  * Faults, on a schedule drawn from the seed: crashes (the disk keeps a random prefix of what was
  * not synced, writes torn, and the state store a random prefix of its unsynced batches; the
- * metadata replica reopens from both, reconcileMetaState included), a crash that also costs synced
- * data (the folder wiped, a log cut, a hard state lost: the replica must rejoin as a learner),
- * partitions, one-way cuts, an isolated leader, loss and delay, a slow disk, a failed write or
- * fsync (the group stops; the node is restarted), a flipped bit in synced log bytes, leadership
- * transfers. Then everything heals: every partition must take a write again within a bound, and
- * final reads read every partition whole; the metadata group must take a write too, and final
- * reads read every committed offset.
+ * metadata replica reopens from both, reconcileMetaState included), some of them while the node's
+ * disk is busy (an fdatasync in flight), a crash that also costs synced data (the folder wiped, a
+ * log cut, a hard state lost: the replica must rejoin as a learner), partitions, one-way cuts, an
+ * isolated leader, new leaders cut off at once or after their first apply (SeedShape: the short
+ * reigns of Figure 8), loss and delay, a slow disk, a failed write or fsync (the group stops; the
+ * node is restarted), a flipped bit in synced log bytes, leadership transfers. Then everything
+ * heals: every partition must take a write again within a bound, and final reads read every
+ * partition whole; the metadata group must take a write too, and final reads read every committed
+ * offset. Last, the stability probe: a follower cut off and reconnected must not depose a healthy
+ * leader.
  *
- * A failing seed replays exactly: `npm run sim -- --host --seed N --trace`.
+ * The simulator must catch each of HOST_MUTANTS, the shell and the core broken on purpose
+ * (host-mutants.test.ts). A failing seed replays exactly: `npm run sim -- --seed N`.
  */
 import path from 'node:path';
 import pino from 'pino';
@@ -50,7 +54,9 @@ import type { GroupStateMachine } from '../../src/host/raft-group.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { ServerError } from '../../src/errors.js';
 import type { Partition } from '../../src/partition/partition.js';
-import { openPartitionReplica } from '../../src/partition/replica.js';
+import { openPartitionReplica, type PartitionReplicaOptions } from '../../src/partition/replica.js';
+import type { DamagePolicy } from '../../src/host/replica-trust.js';
+import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import { SimMeta, emptyMetaStats, type MetaSimStats } from './host-meta.js';
 import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
 import { SimFs } from './sim-fs.js';
@@ -63,17 +69,71 @@ const ELECTION_MS = TICK_MS * LIMITS.electionTicks;
 /** The simulated disk's root: a path no real disk has, so a call that missed the simulated file system fails loudly. */
 const ROOT = '/proc/raftlog-sim';
 const TOPIC = 't';
+/** The stability probe cuts a follower off for this many election timeouts, then watches as long after reconnecting it. */
+const PROBE_ELECTIONS = 4;
 /** A cut of a log's newest entries takes at most this many bytes off its last segment. */
 const TAIL_CUT_BYTES_MAX = 4096;
 
-/** Ways to break the shell on purpose; the simulator must catch each. */
 /**
+ * Ways to break the Raft core on purpose (raft/config.ts UnsafeMutations), passed to the real
+ * groups through RaftGroupOptions.unsafeMutations:
+ * - grantVoteWithoutLogCheck: votes are granted without the §5.4.1 check that the candidate's log is up to date;
+ * - commitPriorTermByCount: an earlier term's entry is committed once a majority holds it (Figure 8, §5.4.2);
+ * - skipPreVote: a replica campaigns without pre-votes, so one cut off and reconnected deposes a healthy leader (the stability probe);
+ * - rejoinerVotes: a replica that lost data and is rejoining votes and campaigns as if it had kept it.
+ */
+export const CORE_MUTANTS = ['grantVoteWithoutLogCheck', 'commitPriorTermByCount', 'skipPreVote', 'rejoinerVotes'] as const satisfies readonly (keyof UnsafeMutations)[];
+
+/**
+ * Ways to break the shell on purpose; the simulator must catch each, and each core mutant:
  * - skipFsync: the host leaves its log writes unsynced (the chaos entry point's ack-before-fsync durability policy) and acknowledges what only the page cache holds;
  * - forgetSyncMarks: the node loses its sync ledger at every start, so a log that lost synced entries is trusted;
- * - sendBeforePersist: every Ready's messages leave before its entries and hard state are synced (a leader's may: Ready.sendFirst).
+ * - sendBeforePersist: every Ready's messages leave before its entries and hard state are synced (a leader's may: Ready.sendFirst);
+ * - ignoreDiskDamage: a replica whose disk lost synced data votes with what is left instead of rejoining (a DamagePolicy that never rejoins, replica-trust.ts).
  */
-export const HOST_MUTANTS = ['skipFsync', 'forgetSyncMarks', 'sendBeforePersist'] as const;
+export const HOST_MUTANTS = ['skipFsync', 'forgetSyncMarks', 'sendBeforePersist', 'ignoreDiskDamage', ...CORE_MUTANTS] as const;
 export type HostMutant = (typeof HOST_MUTANTS)[number];
+
+/**
+ * What a seed draws for the shapes that expose commit-rule bugs (Figure 8 of the Raft paper: a
+ * leader that commits an earlier term's entry by counting its copies). A third of the seeds are
+ * storms: append messages of one entry, one in flight, so a new leader's entries reach a follower
+ * one round trip at a time, and every new leader cut off from everyone, at once (so that its
+ * entry of its own term reaches no one) or right after its first apply (so that a follower holds
+ * the earlier term's entries it committed, but not its own). One leader is cut off at a time: a
+ * strike reconnects the one struck before, as Figure 8's servers take turns. Those short reigns
+ * leave logs ending in different terms, and, under the broken rule, a later leader that lacks an
+ * entry committed too early (without the turns, few seeds in a thousand got there). The other
+ * seeds draw their append limits, and a third of them strike some new leaders. Drawn from a random
+ * of their own, so the rest of a seed's schedule comes from the main one.
+ */
+interface SeedShape {
+  readonly limits: Partial<RaftLimits>;
+  /** The chance that a new leader is cut off, in the fault phase. */
+  readonly strikeNewLeader: number;
+  readonly random: () => number;
+}
+
+function seedShape(seed: number): SeedShape {
+  const random = seededRandom(seed * 15_485_863 + 11);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  if (random() < 1 / 3) return { limits: { ...LIMITS, appendBytesMax: 1, appendsInFlightMax: 1 }, strikeNewLeader: 1, random };
+  return {
+    limits: { ...LIMITS, appendBytesMax: pick([1, 1024, 1024 * 1024]), appendsInFlightMax: pick([1, 2, 8, 64]) },
+    strikeNewLeader: pick([0, 0, 0.15]),
+    random,
+  };
+}
+
+/** The ignoreDiskDamage mutant's policy: a replica in doubt never rejoins. */
+const VOTE_WITH_WHAT_IS_LEFT: DamagePolicy = Object.freeze({ rejoins: () => false });
+
+/** What the mutant changes in a replica's options (nothing for the shell's own mutants). */
+function mutantReplicaOptions(m: HostMutant | undefined): Pick<PartitionReplicaOptions, 'onDamage' | 'unsafeMutations'> {
+  if (m === 'ignoreDiskDamage') return { onDamage: VOTE_WITH_WHAT_IS_LEFT };
+  if (m !== undefined && (CORE_MUTANTS as readonly string[]).includes(m)) return { unsafeMutations: { [m]: true } };
+  return {};
+}
 
 export interface HostSimOptions {
   readonly seed: number;
@@ -173,12 +233,13 @@ export class HostSimulation {
   private readonly traceOn: boolean;
   readonly trace: string[] = [];
   readonly stats: HostSimStats;
-  private phase: 'chaos' | 'heal' | 'final' | 'done' = 'chaos';
+  private phase: 'chaos' | 'heal' | 'final' | 'probe' | 'done' = 'chaos';
   private blocked = new Set<string>();
   private lossRate = 0;
   private spikes = 0.03;
   private slowDisk = false;
   private readonly faultGap: number;
+  private readonly shape: SeedShape;
   private readonly chaosMs: number;
   private failure: Error | null = null;
   private clientsDone: Promise<unknown> = Promise.resolve();
@@ -209,6 +270,7 @@ export class HostSimulation {
     this.keys = Array.from({ length: partitions }, (_, p) => `${TOPIC}/${p}`);
     for (const k of this.keys) this.inv.set(k, new Invariants());
     this.faultGap = this.pick([400, 200, 100]);
+    this.shape = seedShape(options.seed);
     this.chaosMs = options.chaosMs ?? 3000;
     this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, meta: emptyMetaStats() };
     for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
@@ -289,10 +351,11 @@ export class HostSimulation {
       host: node.host!,
       fresh: node.wiped ? 'rejoin' : 'voter',
       tailCacheBytes: 64 * 1024,
-      limits: LIMITS,
+      limits: this.shape.limits,
       producerIdExpirationMs: 24 * 3600 * 1000,
       random: seededRandom(Math.floor(this.random() * 2 ** 31)),
       logger: quiet,
+      ...mutantReplicaOptions(this.options.mutant),
     });
     this.observeApplies(node, key, part);
     if (this.options.mutant === 'sendBeforePersist') sendEveryReadyFirst(part);
@@ -321,6 +384,7 @@ export class HostSimulation {
     const sm: GroupStateMachine = {
       apply: (entries: readonly Entry[]) => {
         for (const e of entries) inv.onApply(view, e, null, null);
+        this.onApplied(node, key);
         return inner.apply(entries);
       },
       restore: (s: Snapshot, log: SegmentLog) => {
@@ -460,7 +524,11 @@ export class HostSimulation {
   diskLatency(node: SimNode, fn: () => void): void {
     const ms = this.slowDisk ? 2 + this.random() * 30 : 0.2 + this.random() * 2;
     this.world.after(ms, fn, node.life);
+    if (this.crashMidIo.delete(node) && this.phase === 'chaos') this.world.after(ms * this.random(), () => this.crash(node, 'while its disk was busy'), node.life);
   }
+
+  /** Nodes to lose power during their next disk call (an fdatasync, most often): what they sent before it completes is what they lose. */
+  private readonly crashMidIo = new Set<SimNode>();
 
   // -----------------------------------------------------------------------------------------------
   // Network
@@ -504,6 +572,7 @@ export class HostSimulation {
               node.wasLeader.set(key, g.raft.term);
               this.stats.leaders++;
               this.log(`${node.id} leads ${key} in term ${g.raft.term}`);
+              this.maybeStrikeNewLeader(node, key, g.raft.term);
               try {
                 inv.onLeader(view);
               } catch (err) {
@@ -544,6 +613,48 @@ export class HostSimulation {
     });
   }
 
+  /** On some seeds, a new leader is cut off from everyone at once or after its first apply (SeedShape). */
+  private maybeStrikeNewLeader(node: SimNode, key: string, term: number): void {
+    if (this.phase !== 'chaos' || this.shape.random() >= this.shape.strikeNewLeader) return;
+    const atOnce = this.shape.random() < 0.6;
+    const strike = (): void => {
+      const g = node.partitions.get(key)?.group;
+      if (this.phase !== 'chaos' || !node.up || g === undefined || g.raft.role !== Role.Leader || g.raft.term !== term) return;
+      const before = this.struck;
+      if (before !== null && before !== node) {
+        for (const n of this.nodes) {
+          this.blocked.delete(`${before.id}>${n.id}`);
+          this.blocked.delete(`${n.id}>${before.id}`);
+        }
+        this.log(`reconnect ${before.id}`);
+      }
+      this.struck = node;
+      for (const n of this.nodes) {
+        if (n === node) continue;
+        this.blocked.add(`${node.id}>${n.id}`);
+        this.blocked.add(`${n.id}>${node.id}`);
+      }
+      this.stats.partitions++;
+      this.log(`isolate ${key}'s new leader ${node.id} ${atOnce ? 'at once' : 'after its first apply'}`);
+      this.history.add(-1, 'info', 'partition', [node.id]);
+    };
+    if (atOnce) strike();
+    else this.strikeOnApply.set(`${node.id}/${key}`, strike);
+  }
+
+  /** The leader cut off last; reconnected (all its links, whatever cut them) when the next is struck. */
+  private struck: SimNode | null = null;
+
+  /** Strikes waiting for a new leader's first apply (maybeStrikeNewLeader), by node and partition. */
+  private readonly strikeOnApply = new Map<string, () => void>();
+
+  private onApplied(node: SimNode, key: string): void {
+    const strike = this.strikeOnApply.get(`${node.id}/${key}`);
+    if (strike === undefined) return;
+    this.strikeOnApply.delete(`${node.id}/${key}`);
+    strike();
+  }
+
   private reopenSoon(node: SimNode, key: string): void {
     const life = node.life;
     const p = node.partitions.get(key);
@@ -576,7 +687,9 @@ export class HostSimulation {
     const someUp = up[Math.floor(this.random() * up.length)];
     const leader = this.leaderOf(this.pick(this.keys));
     if (r < 0.14 && up.length > 1 && someUp !== undefined) {
-      this.crash(someUp, 'fault', this.random() < 0.7 ? 'power' : 'process');
+      const how = this.random();
+      if (how < 0.4) this.crashMidIo.add(someUp);
+      else this.crash(someUp, 'fault', how < 0.8 ? 'power' : 'process');
     } else if (r < 0.26 && leader !== null) {
       this.crash(leader, 'the leader', this.random() < 0.7 ? 'power' : 'process');
     } else if (r < 0.38) {
@@ -698,7 +811,77 @@ export class HostSimulation {
       if (this.history.nemesisEvents === faultsBefore + 1) break;
       this.log('a fault during the final reads: again');
     }
+    if (!(await this.stabilityProbe(this.world.now + bound))) return;
     this.phase = 'done';
+  }
+
+  /**
+   * The stability probe, after the final reads: once every partition has settled under one
+   * leader, cut one follower off from everyone for PROBE_ELECTIONS election timeouts and
+   * reconnect it; no partition's leader or term may change. A replica that cannot win must not
+   * raise its term (pre-vote, thesis §9.6). A group that stops meanwhile (a flipped bit read at
+   * last) costs its node a restart and the probe starts over. False if it failed.
+   */
+  private async stabilityProbe(deadline: number): Promise<boolean> {
+    this.phase = 'probe';
+    for (;;) {
+      const settled = this.settled();
+      if (settled === null) {
+        if (this.world.now > deadline) {
+          this.failure = new InvariantViolation(`liveness: the partitions did not settle under one leader each within ${60 * ELECTION_MS} ms of the final reads (${this.keys.map((k) => `${k}: ${this.describe(k)}`).join(' | ')})`);
+          return false;
+        }
+        await this.world.sleep(ELECTION_MS);
+        continue;
+      }
+      // A follower that leads nothing (each group has three replicas and at most two leaders
+      // live among them, so the first partition has one).
+      const leaders = new Set([...settled.values()].map((s) => s.leader));
+      const followers = this.topic.assignments[0]!.filter((id) => !leaders.has(id));
+      const f = this.pick(followers);
+      const before = this.nodes.map((n) => new Map(n.partitions));
+      for (const n of this.nodes) {
+        if (n.id === f) continue;
+        this.blocked.add(`${f}>${n.id}`);
+        this.blocked.add(`${n.id}>${f}`);
+      }
+      this.log(`probe: cut off ${f}, a follower (${[...settled].map(([k, s]) => `${k}: ${s.leader} leads term ${s.term}`).join(', ')})`);
+      await this.world.sleep(PROBE_ELECTIONS * ELECTION_MS);
+      this.blocked.clear();
+      this.log('probe: reconnect');
+      await this.world.sleep(PROBE_ELECTIONS * ELECTION_MS);
+      const same = this.nodes.every((n, i) => n.up && n.partitions.size === before[i]!.size && [...before[i]!].every(([k, p]) => n.partitions.get(k) === p));
+      if (!same) {
+        this.log('probe: a replica stopped meanwhile: again');
+        continue;
+      }
+      for (const [key, s] of settled) {
+        const moved = this.topic.assignments[this.keys.indexOf(key)]!.find((id) => this.byId(id).partitions.get(key)!.group.raft.term !== s.term);
+        const deposed = this.byId(s.leader).partitions.get(key)!.group.raft.role !== Role.Leader;
+        if (moved !== undefined || deposed) {
+          this.failure = new InvariantViolation(`disruption: after ${f} was cut off and reconnected, ${key}'s healthy leader ${s.leader} of term ${s.term} ${deposed ? 'was deposed' : 'still leads'} (${this.describe(key)})`);
+          return false;
+        }
+      }
+      return true;
+    }
+  }
+
+  /** Per partition, its leader and term once every replica is up, a voter, and follows that leader in that term; null until then. */
+  private settled(): Map<string, { leader: NodeId; term: number }> | null {
+    const out = new Map<string, { leader: NodeId; term: number }>();
+    for (const [p, key] of this.keys.entries()) {
+      const leader = this.leaderOf(key);
+      if (leader === null) return null;
+      const term = leader.partitions.get(key)!.group.raft.term;
+      for (const id of this.topic.assignments[p]!) {
+        const n = this.byId(id);
+        const g = n.partitions.get(key)?.group;
+        if (!n.up || g === undefined || g.failed !== null || g.raft.rejoin !== null || g.raft.term !== term || g.raft.lead !== leader.id) return null;
+      }
+      out.set(key, { leader: leader.id, term });
+    }
+    return out;
   }
 
   /** Liveness (every partition takes a write within the bound), then the final reads; false if the bound passed. */

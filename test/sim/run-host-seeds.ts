@@ -10,7 +10,7 @@ export async function runHostSeedRange(first: number, last: number): Promise<Hos
     const r = await runHostSeed(seed);
     if (!r.ok) {
       const trace = r.trace.slice(-80).join('\n');
-      expect.fail(`host seed ${seed} failed: ${r.error}\nreplay: npm run sim -- --host --seed ${seed}\nlast events:\n${trace}`);
+      expect.fail(`host seed ${seed} failed: ${r.error}\nreplay: npm run sim -- --seed ${seed}\nlast events:\n${trace}`);
     }
     results.push(r);
   }
