@@ -71,6 +71,8 @@ const ROOT = '/proc/raftlog-sim';
 const TOPIC = 't';
 /** The stability probe cuts a follower off for this many election timeouts, then watches as long after reconnecting it. */
 const PROBE_ELECTIONS = 4;
+/** Simulated time a run may take after its fault phase (heal, final reads, probe) before it counts as stuck. */
+const SIM_AFTER_CHAOS_MS_MAX = 120_000;
 /** A cut of a log's newest entries takes at most this many bytes off its last segment. */
 const TAIL_CUT_BYTES_MAX = 4096;
 
@@ -283,11 +285,15 @@ export class HostSimulation {
       this.clientsDone = this.clients();
       this.world.after(50 + this.random() * 100, () => this.fault());
       this.world.after(this.chaosMs, () => void this.heal());
+      // Every phase after the faults has its own bound; this one catches a simulator that waits
+      // for what cannot happen, so that a seed fails instead of running forever.
+      const endBy = this.chaosMs + SIM_AFTER_CHAOS_MS_MAX;
       await this.world.run(
-        () => this.phase === 'done' || this.failure !== null,
+        () => this.phase === 'done' || this.failure !== null || this.world.now > endBy,
         () => this.observe(),
       );
       if (this.failure !== null) throw this.failure;
+      if (this.world.now > endBy) throw new InvariantViolation(`the run did not end within ${SIM_AFTER_CHAOS_MS_MAX} ms after the faults (phase ${this.phase})`);
       if (this.phase !== 'done') throw new InvariantViolation(`the event queue ran dry in phase ${this.phase}`);
       this.checkHistory();
       this.stats.events = this.world.events;
@@ -524,7 +530,10 @@ export class HostSimulation {
   diskLatency(node: SimNode, fn: () => void): void {
     const ms = this.slowDisk ? 2 + this.random() * 30 : 0.2 + this.random() * 2;
     this.world.after(ms, fn, node.life);
-    if (this.crashMidIo.delete(node) && this.phase === 'chaos') this.world.after(ms * this.random(), () => this.crash(node, 'while its disk was busy'), node.life);
+    if (this.crashMidIo.delete(node) && this.phase === 'chaos') {
+      // Only while the faults last: a crash that fires after the heal would leave the node down.
+      this.world.after(ms * this.random(), () => this.phase === 'chaos' && this.crash(node, 'while its disk was busy'), node.life);
+    }
   }
 
   /** Nodes to lose power during their next disk call (an fdatasync, most often): what they sent before it completes is what they lose. */
@@ -802,16 +811,23 @@ export class HostSimulation {
     const bound = 60 * ELECTION_MS;
     // A group that stops now (a flipped bit read at last) costs its node a restart: the final
     // heal is recorded again and the final reads start over, so that no fault follows them.
+    // The same after the stability probe: a node restarted during it is a fault after the final
+    // reads, so they are done again (and the probe after them).
     for (;;) {
-      while (this.crashing.size > 0 || this.nodes.some((n) => !n.up)) await this.world.sleep(ELECTION_MS);
+      for (;;) {
+        while (this.crashing.size > 0 || this.nodes.some((n) => !n.up)) await this.world.sleep(ELECTION_MS);
+        const faultsBefore = this.history.nemesisEvents;
+        this.history.add(-1, 'info', 'heal', null);
+        if (!(await this.finalRound(healedAt + bound))) return;
+        if (!(await this.meta.finalRound(healedAt + bound))) return;
+        if (this.history.nemesisEvents === faultsBefore + 1) break;
+        this.log('a fault during the final reads: again');
+      }
       const faultsBefore = this.history.nemesisEvents;
-      this.history.add(-1, 'info', 'heal', null);
-      if (!(await this.finalRound(healedAt + bound))) return;
-      if (!(await this.meta.finalRound(healedAt + bound))) return;
-      if (this.history.nemesisEvents === faultsBefore + 1) break;
-      this.log('a fault during the final reads: again');
+      if (!(await this.stabilityProbe(this.world.now + bound))) return;
+      if (this.history.nemesisEvents === faultsBefore) break;
+      this.log('a fault during the stability probe: the final reads again');
     }
-    if (!(await this.stabilityProbe(this.world.now + bound))) return;
     this.phase = 'done';
   }
 
