@@ -30,7 +30,9 @@ export function expectCoverage(results: readonly HostSimResult[]): void {
   expect(total('acked')).toBeGreaterThan(results.length * 50);
   expect(total('polls')).toBeGreaterThan(results.length * 30);
   expect(total('segmentsDropped')).toBeGreaterThan(results.length / 4);
-  expect(total('snapshotsInstalled')).toBeGreaterThan(results.length / 50);
+  // About 1.5-2% of seeds install a snapshot since a third of them are Figure 8 storms (one-entry
+  // appends, new leaders cut off): 15 and 19 in seeds 1001-2000 and 1-1000.
+  expect(total('snapshotsInstalled')).toBeGreaterThan(results.length / 100);
   expect(meta('leaders')).toBeGreaterThan(results.length * 2);
   expect(meta('commitsAcked')).toBeGreaterThan(results.length * 10);
   expect(meta('fetches')).toBeGreaterThan(results.length * 5);
