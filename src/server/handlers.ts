@@ -110,11 +110,9 @@ export async function handle(node: HandlerNode, req: Request): Promise<ResponseM
     case 'metadata':
       return metadata(node, req);
     case 'produce':
-      return produce(node, req);
     case 'fetch':
-      return fetch(node, req);
     case 'listOffsets':
-      return listOffsets(node, req);
+      return handlePartitionRequest(node, req);
     case 'createTopics':
       return node.controller.createTopics(req);
     case 'deleteTopics':
