@@ -47,6 +47,29 @@ export const systemClock: Clock = {
 };
 
 /** A promise that settles `ms` from now on `clock`. */
+/**
+ * `every` for a clock whose only timer is a one-shot `after` (the simulator's, a test's): `fn`
+ * runs every `ms`, each run arming the next before it calls `fn`, until cancelled.
+ */
+export function repeatEvery(after: (ms: number, fn: () => void) => Timer, ms: number, fn: () => void): Timer {
+  let current: Timer | null = null;
+  let stopped = false;
+  const arm = (): void => {
+    current = after(ms, () => {
+      if (stopped) return;
+      arm();
+      fn();
+    });
+  };
+  arm();
+  return {
+    cancel: () => {
+      stopped = true;
+      current?.cancel();
+    },
+  };
+}
+
 export function sleep(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.after(ms, resolve));
 }

@@ -9,7 +9,7 @@
  * system clock. Sockets stay real too, so what a timer starts (a request) is awaited in the test
  * by its effect, not by moving the clock.
  */
-import type { Clock, Timer } from '../../src/wire/clock.js';
+import { repeatEvery, type Clock, type Timer } from '../../src/wire/clock.js';
 
 const turnEnds = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -47,22 +47,7 @@ export class ManualClock implements Clock {
 
   every(ms: number, fn: () => void): Timer {
     if (!(ms > 0)) throw new Error(`every() needs a positive interval, not ${ms}`);
-    let current: Timer | null = null;
-    let stopped = false;
-    const arm = (): void => {
-      current = this.after(ms, () => {
-        if (stopped) return;
-        arm();
-        fn();
-      });
-    };
-    arm();
-    return {
-      cancel: () => {
-        stopped = true;
-        current?.cancel();
-      },
-    };
+    return repeatEvery((after, f) => this.after(after, f), ms, fn);
   }
 
   soon(fn: () => void): void {

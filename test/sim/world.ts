@@ -11,7 +11,7 @@
  * A node's life ends at a crash: its timers and the settling of its disk's calls are dropped with
  * it (`Life.alive`), as a killed process's are.
  */
-import type { Clock, Timer } from '../../storage/clock.js';
+import { repeatEvery, type Clock, type Timer } from '../../src/wire/clock.js';
 import { EventQueue } from './heap.js';
 
 /** One incarnation of a simulated node. */
@@ -50,24 +50,7 @@ export class World {
       now: () => epoch + Math.floor(this.now),
       elapsed: () => this.now,
       after: (ms, fn) => this.after(ms, fn, life),
-      every: (ms, fn) => {
-        let current: Timer | null = null;
-        let stopped = false;
-        const arm = (): void => {
-          current = this.after(ms, () => {
-            if (stopped) return;
-            arm();
-            fn();
-          }, life);
-        };
-        arm();
-        return {
-          cancel: () => {
-            stopped = true;
-            current?.cancel();
-          },
-        };
-      },
+      every: (ms, fn) => repeatEvery((after, f) => this.after(after, f, life), ms, fn),
       soon: (fn) => void this.after(0, fn, life),
     };
   }
