@@ -15,6 +15,12 @@ export interface UnsafeMutations {
   skipPreVote?: boolean;
   /** A rejoining replica votes and campaigns as if it had kept its data (raft/rejoin.ts). */
   rejoinerVotes?: boolean;
+  /** Promote a learner whatever its match index (rule 4 of raft/membership.ts). */
+  promoteBeforeCaughtUp?: boolean;
+  /** Propose a membership change while another is uncommitted, or before committing in the term (rule 3). */
+  twoChangesInFlight?: boolean;
+  /** A member removed from the configuration goes on voting and campaigning under the one before (rule 5). */
+  removedStillVotes?: boolean;
 }
 
 export interface RaftLimits {
@@ -51,6 +57,11 @@ export type CommitBroadcast = 'eager' | 'piggyback';
 
 export interface RaftConfig {
   readonly id: NodeId;
+  /**
+   * The group's first configuration, for a log that holds none yet (a new group). Once the log or
+   * its snapshot holds one (`LogStorage.configurations`), the log's is the truth and these are
+   * ignored (raft/membership.ts).
+   */
   readonly voters: readonly NodeId[];
   readonly learners?: readonly NodeId[];
   readonly storage: LogStorage;
@@ -97,6 +108,5 @@ export function validateConfig(c: RaftConfig): RaftLimits {
   if (c.voters.length === 0) fail('a group needs at least one voter');
   const all = [...c.voters, ...(c.learners ?? [])];
   if (new Set(all).size !== all.length) fail(`members are listed twice: ${all.join(', ')}`);
-  if (!all.includes(c.id)) fail(`it is not among the members ${all.join(', ')}`);
   return l;
 }

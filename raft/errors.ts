@@ -23,6 +23,12 @@ export const RaftErrorCode = {
   UnknownNode: 'UNKNOWN_NODE',
   /** The replica is rejoining after losing data: not a voter until it has caught up (raft/rejoin.ts). */
   ReplicaRejoining: 'REPLICA_REJOINING',
+  /** A membership change that is not one single-server step from the current configuration (raft/membership.ts). */
+  InvalidMembershipChange: 'INVALID_MEMBERSHIP_CHANGE',
+  /** A membership change is already in flight, or this leader has not committed an entry of its term yet. */
+  MembershipChangeInProgress: 'MEMBERSHIP_CHANGE_IN_PROGRESS',
+  /** A learner is promoted only once it holds the log up to the commit index. */
+  LearnerBehind: 'LEARNER_BEHIND',
 } as const;
 export type RaftErrorCode = (typeof RaftErrorCode)[keyof typeof RaftErrorCode];
 

@@ -9,7 +9,9 @@
  * - ReadIndex (§6.4, raft/read-only.ts): read rounds carried by heartbeats;
  * - leadership transfer (thesis §3.10): the transferee, sent TimeoutNow once caught up;
  * - check-quorum (§6.2): which peers were heard from since the last election timeout;
- * - promotions of rejoining peers (raft/rejoin.ts).
+ * - promotions of rejoining peers (raft/rejoin.ts);
+ * - membership changes (raft/membership.ts): one at a time, a progress per member of the
+ *   configuration in effect.
  *
  * The term is fixed: a member that learns of a higher term steps down first.
  */
@@ -20,6 +22,7 @@ import type { Outbox } from './outbox.js';
 import { Progress, ProgressState, assertNever } from './progress.js';
 import { committedIndex, quorumSize } from './quorum.js';
 import { ReadOnly } from './read-only.js';
+import { applyChange, encodeMembership, type Membership, type MembershipChange } from './membership.js';
 import { encodePromotion } from './rejoin.js';
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from './storage.js';
 import {
@@ -41,8 +44,6 @@ const EMPTY = new Uint8Array(0);
 /** What a leader takes from its member: fixed for the member's life (the log and the outbox are shared, not copied). */
 export interface Member {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
-  readonly learners: readonly NodeId[];
   readonly limits: RaftLimits;
   readonly commitBroadcast: CommitBroadcast;
   readonly mutations: UnsafeMutations;
@@ -54,7 +55,6 @@ export class Leader {
   readonly term: number;
 
   private readonly id: NodeId;
-  private readonly voters: readonly NodeId[];
   private readonly limits: RaftLimits;
   private readonly commitBroadcast: CommitBroadcast;
   private readonly mutations: UnsafeMutations;
@@ -82,7 +82,6 @@ export class Leader {
   constructor(c: Member, term: number) {
     this.id = c.id;
     this.term = term;
-    this.voters = c.voters;
     this.limits = c.limits;
     this.commitBroadcast = c.commitBroadcast;
     this.mutations = c.mutations;
@@ -90,8 +89,11 @@ export class Leader {
     this.out = c.out;
     const next = this.log.lastIndex() + 1;
     const { appendsInFlightMax, inFlightBytesMax } = this.limits;
-    for (const id of c.voters) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
-    for (const id of c.learners) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
+    const m = this.membership;
+    for (const id of m.voters) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
+    for (const id of m.learners) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
+    // Only a voter campaigns, but it may since have been removed by an entry not yet committed.
+    if (!this.prs.has(this.id)) this.prs.set(this.id, new Progress(this.id, next, true, appendsInFlightMax, inFlightBytesMax));
     const self = this.progress(this.id);
     self.match = this.log.persistedLastIndex();
     self.recentActive = true;
@@ -103,6 +105,15 @@ export class Leader {
   /** The voter leadership is being handed to (thesis §3.10), or null. */
   get transferee(): NodeId | null {
     return this.leadTransferee;
+  }
+
+  /** The configuration in effect: the last in the log (raft/membership.ts, rule 1). */
+  private get membership(): Membership {
+    return this.log.configs.current.membership;
+  }
+
+  private get voters(): readonly NodeId[] {
+    return this.membership.voters;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -136,6 +147,78 @@ export class Leader {
     this.appendEntries(ents);
     this.broadcastPending = true;
     return { firstIndex: first, lastIndex: first + ents.length - 1, term: this.term };
+  }
+
+  /** Appends the configuration entry that makes `change` (raft/membership.ts, rules 2-4); see Raft.proposeMembership. */
+  proposeMembership(change: MembershipChange): ProposeResult {
+    if (this.leadTransferee !== null) {
+      throw new RaftError(RaftErrorCode.TransferInProgress, `${this.id} is handing leadership to ${this.leadTransferee}; retry shortly`, true, this.leadTransferee);
+    }
+    const inFlight = this.log.configs.current.index;
+    if (this.mutations.twoChangesInFlight !== true) {
+      if (inFlight > this.log.committed) {
+        throw new RaftError(RaftErrorCode.MembershipChangeInProgress, `the configuration at index ${inFlight} is not committed yet (commit ${this.log.committed}); retry when it is`, true);
+      }
+      if (!this.committedInTerm()) {
+        throw new RaftError(RaftErrorCode.MembershipChangeInProgress, `${this.id} has not committed an entry of its term ${this.term} yet; retry shortly`, true);
+      }
+    }
+    const next = applyChange(this.membership, change);
+    if (change.type === 'promote' && this.mutations.promoteBeforeCaughtUp !== true) {
+      const pr = this.progress(change.node);
+      if (pr.match < this.log.committed || pr.rejoin !== null) {
+        throw new RaftError(RaftErrorCode.LearnerBehind, `learner ${change.node} holds the log up to ${pr.match}, behind the commit index ${this.log.committed}; retry once it has caught up`, true);
+      }
+    }
+    const data = encodeMembership(next);
+    const index = this.log.lastIndex() + 1;
+    const bytes = data.byteLength + ENTRY_OVERHEAD_BYTES;
+    this.uncommitted.push({ index, bytes });
+    this.uncommittedBytes += bytes;
+    this.appendEntries([{ index, term: this.term, kind: EntryKind.Config, data }]);
+    this.followMembership();
+    this.broadcastPending = true;
+    return { firstIndex: index, lastIndex: index, term: this.term };
+  }
+
+  /**
+   * Keeps a progress for exactly the members of the configuration now in effect (and for this
+   * leader, which stays until its removal is committed): new learners are probed from the log's
+   * end, promoted ones count from now, removed ones are forgotten.
+   */
+  private followMembership(): void {
+    const m = this.membership;
+    const { appendsInFlightMax, inFlightBytesMax } = this.limits;
+    const next = this.log.lastIndex();
+    for (const id of [...this.prs.keys()]) {
+      if (id !== this.id && !m.voters.includes(id) && !m.learners.includes(id)) this.prs.delete(id);
+    }
+    for (const id of m.voters) {
+      const pr = this.prs.get(id);
+      if (pr === undefined) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
+      else pr.isLearner = false;
+    }
+    for (const id of m.learners) {
+      if (!this.prs.has(id)) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
+    }
+    const self = this.progress(this.id);
+    self.isLearner = !m.voters.includes(this.id);
+    if (this.leadTransferee !== null && !m.voters.includes(this.leadTransferee)) this.leadTransferee = null;
+  }
+
+  /**
+   * This leader's removal is committed and it is about to step down (rule 5): the voter that
+   * holds its whole log, if one does, is told to campaign at once.
+   */
+  handOffOnRemoval(): void {
+    const last = this.log.lastIndex();
+    let best: Progress | null = null;
+    for (const id of this.voters) {
+      const pr = this.prs.get(id);
+      if (pr === undefined || id === this.id || !pr.counts() || pr.match !== last) continue;
+      if (best === null || (pr.recentActive && !best.recentActive)) best = pr;
+    }
+    if (best !== null) this.sendTimeoutNow(best.id);
   }
 
   /** §6.4: queues a read (raft/read-only.ts); a single voter answers it at once. */
@@ -475,7 +558,7 @@ export class Leader {
   // Reads (§6.4, raft/read-only.ts)
 
   private addRead(context: unknown): void {
-    if (this.voters.length === 1) {
+    if (this.voters.length === 1 && this.voters[0] === this.id) {
       // A quorum of one: this node's own word confirms the read point.
       this.out.readStates.push({ index: this.log.committed, context });
       return;

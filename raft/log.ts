@@ -1,11 +1,13 @@
 /**
  * The core's view of its log: what the host has persisted (`LogStorage`) followed by an unstable
- * tail that the next `Ready` hands out for persisting. Also tracks the commit index and how far
- * committed entries have been handed out for applying.
+ * tail that the next `Ready` hands out for persisting. Also tracks the commit index, how far
+ * committed entries have been handed out for applying, and the configurations the log holds
+ * (raft/membership.ts: the last one is in effect, committed or not).
  */
 import { LogCompactedError, assert } from './errors.js';
+import { Configurations, membershipOf, type ConfigurationAt } from './membership.js';
 import { limitBytes, type LogStorage } from './storage.js';
-import type { Entry, Snapshot } from './types.js';
+import { EntryKind, type Entry, type Snapshot } from './types.js';
 
 /** Entries and possibly a snapshot that the host has not yet acknowledged as persisted. */
 class Unstable {
@@ -69,8 +71,13 @@ export class RaftLog {
   /** The highest index handed out for applying (in a Ready). */
   applied: number;
 
-  constructor(readonly storage: LogStorage, committed: number, applied: number) {
+  /** The configurations in this log, persisted and unstable (raft/membership.ts). */
+  readonly configs: Configurations;
+
+  /** `initial`: the configurations the storage holds, the first in effect at or before its log start. */
+  constructor(readonly storage: LogStorage, committed: number, applied: number, initial: readonly ConfigurationAt[]) {
     this.unstable = new Unstable(storage.lastIndex() + 1);
+    this.configs = new Configurations(initial);
     const first = storage.firstIndex();
     // Entries before the log start are in the snapshot, so they are committed and applied.
     this.committed = Math.max(committed, first - 1);
@@ -144,6 +151,13 @@ export class RaftLog {
     const after = ents[0]!.index - 1;
     assert(after >= this.committed, () => `append after ${after} would overwrite commit ${this.committed}`);
     this.unstable.truncateAndAppend(ents);
+    // A replaced suffix takes its configurations with it; the new entries bring theirs.
+    this.configs.truncateFrom(after + 1);
+    for (const e of ents) {
+      if (e.kind !== EntryKind.Config) continue;
+      const m = membershipOf(e.data);
+      if (m !== null) this.configs.add(e.index, m);
+    }
     return this.lastIndex();
   }
 
@@ -221,7 +235,9 @@ export class RaftLog {
 
   /** Replaces the log with a snapshot from the leader; the host installs it from the next Ready. */
   restore(snap: Snapshot): void {
+    assert(snap.membership !== undefined, () => `the snapshot at ${snap.index} carries no configuration`);
     this.unstable.restore(snap);
+    this.configs.reset(snap.index, snap.membership);
     this.committed = snap.index;
     this.applied = snap.index;
   }

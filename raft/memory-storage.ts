@@ -3,8 +3,9 @@
  * would hold after the host has persisted a `Ready`: entries, hard state and the log-start snapshot.
  */
 import { LogCompactedError, assert } from './errors.js';
+import { membershipOf, type ConfigurationAt } from './membership.js';
 import { limitBytes, type LogStorage } from './storage.js';
-import type { Entry, HardState, Snapshot } from './types.js';
+import { EntryKind, type Entry, type HardState, type Snapshot } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -41,6 +42,16 @@ export class MemoryStorage implements LogStorage {
     return this.snap;
   }
 
+  configurations(): ConfigurationAt[] {
+    const out: ConfigurationAt[] = [];
+    if (this.snap.membership !== undefined) out.push({ index: this.snap.index, membership: this.snap.membership });
+    for (const e of this.ents) {
+      const m = e.kind === EntryKind.Config ? membershipOf(e.data) : null;
+      if (m !== null) out.push({ index: e.index, membership: m });
+    }
+    return out;
+  }
+
   /** Drops every entry at or after `entries[0].index`, then appends `entries`. */
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
@@ -61,8 +72,11 @@ export class MemoryStorage implements LogStorage {
   compact(index: number, data: Uint8Array): void {
     assert(index >= this.snap.index && index <= this.lastIndex(), () => `compact(${index}) outside ${this.snap.index}..${this.lastIndex()}`);
     const term = this.term(index);
+    // The configuration at the new start stays known when its entry goes.
+    const configs = this.configurations().filter((c) => c.index <= index);
+    const membership = configs[configs.length - 1]?.membership;
     this.ents = this.ents.slice(index - this.snap.index);
-    this.snap = { index, term, data };
+    this.snap = membership === undefined ? { index, term, data } : { index, term, data, membership };
   }
 
   /** A copy that later writes to either side do not affect (entries themselves are immutable). */

@@ -83,7 +83,7 @@ export class Progress {
   promotedAtTick = -1;
   readonly inflights: Inflights;
 
-  constructor(readonly id: NodeId, next: number, readonly isLearner: boolean, appendsInFlightMax: number, inFlightBytesMax: number) {
+  constructor(readonly id: NodeId, next: number, public isLearner: boolean, appendsInFlightMax: number, inFlightBytesMax: number) {
     this.next = next;
     this.inflights = new Inflights(appendsInFlightMax, inFlightBytesMax);
   }

@@ -13,17 +13,19 @@
  * This file holds what every role shares: term and vote, role changes, and which role handles a
  * message. Elsewhere: what only a leader holds and does, raft/leader.ts (ReadIndex in
  * raft/read-only.ts); a candidate's and a voter's part, raft/election.ts; a follower's answers to
- * its leader, raft/follower.ts; the Ready handshake, raft/ready.ts; rejoining, raft/rejoin.ts.
+ * its leader, raft/follower.ts; the Ready handshake, raft/ready.ts; rejoining, raft/rejoin.ts;
+ * membership and its changes, raft/membership.ts.
  *
  * Section numbers refer to the Raft paper (§5.x) and Ongaro's thesis (§3.10 transfer, §6.4 reads,
  * §9.6 pre-vote).
  */
-import { validateConfig, type RaftConfig, type RaftLimits, type UnsafeMutations } from './config.js';
+import { RaftConfigError, validateConfig, type RaftConfig, type RaftLimits, type UnsafeMutations } from './config.js';
 import { Candidacy, LEASE_TICK_SLACK, voteResponse, type CampaignKind } from './election.js';
 import { assert, notLeader } from './errors.js';
 import { answerAppend, answerHeartbeat, answerSnapshot, appendAck } from './follower.js';
 import { Leader, type Member } from './leader.js';
 import { RaftLog } from './log.js';
+import { describeMembership, isMember, type ConfigurationAt, type Membership, type MembershipChange } from './membership.js';
 import { Outbox } from './outbox.js';
 import { assertNever } from './progress.js';
 import { VoteResult } from './quorum.js';
@@ -57,8 +59,6 @@ const LEADER_LOST_TICKS = 3;
 export class Raft {
   readonly id: NodeId;
   readonly limits: RaftLimits;
-  readonly voters: readonly NodeId[];
-  readonly learners: readonly NodeId[];
 
   term = 0;
   vote: NodeId | null = null;
@@ -91,16 +91,14 @@ export class Raft {
   constructor(config: RaftConfig) {
     this.limits = validateConfig(config);
     this.id = config.id;
-    this.voters = [...config.voters];
-    this.learners = [...(config.learners ?? [])];
     this.random = config.random;
     this.checkQuorum = config.checkQuorum ?? true;
     this.preVote = config.preVote ?? true;
     this.mutations = config.unsafeMutations ?? {};
     const hs = config.hardState ?? { term: 0, vote: null, commit: 0 };
-    this.log = new RaftLog(config.storage, hs.commit, config.applied ?? 0);
+    this.log = new RaftLog(config.storage, hs.commit, config.applied ?? 0, startingConfigurations(config));
     const commitBroadcast = config.commitBroadcast ?? 'eager';
-    this.member = { id: this.id, voters: this.voters, learners: this.learners, limits: this.limits, commitBroadcast, mutations: this.mutations, log: this.log, out: this.out };
+    this.member = { id: this.id, limits: this.limits, commitBroadcast, mutations: this.mutations, log: this.log, out: this.out };
     this.term = hs.term;
     this.vote = hs.vote;
     this.rejoin = hs.rejoin ?? null;
@@ -112,6 +110,19 @@ export class Raft {
 
   // ---------------------------------------------------------------------------------------------
   // The log, read-only
+
+  /** The configuration in effect: the last one in the log, committed or not (raft/membership.ts). */
+  get membership(): Membership {
+    return this.log.configs.current.membership;
+  }
+
+  get voters(): readonly NodeId[] {
+    return this.membership.voters;
+  }
+
+  get learners(): readonly NodeId[] {
+    return this.membership.learners;
+  }
 
   /** The highest index known to be committed. */
   get committed(): number {
@@ -163,6 +174,20 @@ export class Raft {
     const l = this.leaderOrNull();
     if (l === null) throw notLeader(this.id, this.lead);
     return l.propose(datas);
+  }
+
+  /**
+   * Appends a configuration entry that makes `change` (raft/membership.ts): in effect on every
+   * member once in its log. Throws a RaftError when this node is not the leader, when another
+   * change is in flight or the leader has not committed in its term yet
+   * (MEMBERSHIP_CHANGE_IN_PROGRESS, retriable), when a learner to promote is behind
+   * (LEARNER_BEHIND, retriable), or when the change is not a single-server step
+   * (INVALID_MEMBERSHIP_CHANGE).
+   */
+  proposeMembership(change: MembershipChange): ProposeResult {
+    const l = this.leaderOrNull();
+    if (l === null) throw notLeader(this.id, this.lead);
+    return l.proposeMembership(change);
   }
 
   /**
@@ -219,7 +244,7 @@ export class Raft {
   reportReachable(peer: NodeId): void {
     const c = this.candidacyOrNull();
     if (c === null) return;
-    if (peer === this.id || !this.voters.includes(peer) || c.answered(peer)) return;
+    if (peer === this.id || !this.electorate().includes(peer) || c.answered(peer)) return;
     this.out.msgs.push(c.request(peer));
   }
 
@@ -300,6 +325,19 @@ export class Raft {
     const incarnation = this.rejoin;
     if (incarnation !== null && rd.committedEntries.some((e) => e.kind === EntryKind.Config && promotes(e.data, this.id, incarnation))) this.rejoin = null;
     this.leaderOrNull()?.selfPersisted();
+    this.stepDownIfRemoved();
+  }
+
+  /**
+   * Rule 5 of raft/membership.ts: a leader whose removal is committed stops leading. It first
+   * hands over to the voter with the longest log, if that one holds all of it, so the group
+   * need not wait out an election timeout.
+   */
+  private stepDownIfRemoved(): void {
+    const l = this.leaderOrNull();
+    if (l === null || this.voters.includes(this.id) || this.log.configs.current.index > this.log.committed) return;
+    l.handOffOnRemoval();
+    this.becomeFollower(this.term, null);
   }
 
   status(): RaftStatus {
@@ -316,6 +354,8 @@ export class Raft {
       lastIndex: this.log.lastIndex(),
       transferee: l?.transferee ?? null,
       rejoin: this.rejoin,
+      membership: this.membership,
+      membershipIndex: this.log.configs.current.index,
       peers: l?.peers() ?? [],
     };
   }
@@ -336,7 +376,7 @@ export class Raft {
   private becomePreCandidate(): Candidacy {
     assert(this.role !== Role.Leader, () => `${this.id}: a leader cannot become a pre-candidate (term ${this.term})`);
     // Pre-vote changes neither term nor vote (§9.6).
-    this.candidacy = new Candidacy('pre', this.id, this.term, this.voters, this.log);
+    this.candidacy = new Candidacy('pre', this.id, this.term, this.electorate(), this.log);
     this.lead = null;
     this.role = Role.PreCandidate;
     return this.candidacy;
@@ -346,7 +386,7 @@ export class Raft {
     assert(this.role !== Role.Leader, () => `${this.id}: a leader cannot become a candidate (term ${this.term})`);
     this.reset(this.term + 1);
     this.vote = this.id;
-    this.candidacy = new Candidacy(kind, this.id, this.term, this.voters, this.log);
+    this.candidacy = new Candidacy(kind, this.id, this.term, this.electorate(), this.log);
     this.role = Role.Candidate;
     return this.candidacy;
   }
@@ -407,7 +447,20 @@ export class Raft {
 
   /** May campaign and vote: a voter, and not rejoining after losing data (raft/rejoin.ts). */
   private promotable(): boolean {
-    return this.voters.includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
+    return this.electorate().includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
+  }
+
+  /**
+   * The voters this member campaigns among: those of the configuration in effect. (Under the
+   * removedStillVotes mutant, a removed member goes on with those of the last configuration that
+   * had it as a voter.)
+   */
+  private electorate(): readonly NodeId[] {
+    const voters = this.voters;
+    if (voters.includes(this.id) || this.mutations.removedStillVotes !== true) return voters;
+    const all = this.log.configs.all;
+    for (let k = all.length - 1; k >= 0; k--) if (all[k]!.membership.voters.includes(this.id)) return all[k]!.membership.voters;
+    return voters;
   }
 
   /**
@@ -436,7 +489,7 @@ export class Raft {
       else this.becomeLeader();
       return;
     }
-    for (const to of this.voters) if (to !== this.id) this.out.msgs.push(c.request(to));
+    for (const to of this.electorate()) if (to !== this.id) this.out.msgs.push(c.request(to));
   }
 
   private handleVoteRequest(m: VoteRequest): void {
@@ -486,6 +539,7 @@ export class Raft {
     switch (m.type) {
       case 'appendResp':
         this.leading().handleAppendResponse(m);
+        this.stepDownIfRemoved();
         return;
       case 'heartbeatResp':
         this.leading().handleHeartbeatResponse(m);
@@ -586,4 +640,20 @@ export class Raft {
   private reply(m: AppendResponse | HeartbeatResponse | VoteResponse): void {
     this.out.msgs.push(this.rejoin === null ? m : { ...m, rejoin: this.rejoin });
   }
+}
+
+/**
+ * The configurations a member starts from: what its storage holds, after the group's first
+ * configuration (RaftConfig.voters) when the storage does not know the one at its log start (a
+ * new group, or a log written before configurations were kept).
+ */
+function startingConfigurations(c: RaftConfig): ConfigurationAt[] {
+  const stored = c.storage.configurations();
+  const start = c.storage.firstIndex() - 1;
+  if (stored.length > 0 && stored[0]!.index <= start) return [...stored];
+  const initial: Membership = { voters: [...c.voters], learners: [...(c.learners ?? [])] };
+  if (stored.length === 0 && !isMember(initial, c.id)) {
+    throw new RaftConfigError(`raft group member ${c.id}: it is not among the members (${describeMembership(initial)}) of a group whose log holds no configuration`);
+  }
+  return [{ index: Math.min(start, stored[0]?.index ?? start), membership: initial }, ...stored.filter((x) => x.index > start)];
 }

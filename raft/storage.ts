@@ -5,6 +5,7 @@
  * The core never writes through this interface: the host writes what a `Ready` tells it to, and the
  * core reads back only what was written, plus its own unstable tail (raft/log.ts).
  */
+import type { ConfigurationAt } from './membership.js';
 import type { Entry, Snapshot } from './types.js';
 
 export interface LogStorage {
@@ -25,6 +26,13 @@ export interface LogStorage {
    * from the entry after it. Null while the application cannot produce one yet.
    */
   snapshot(): Snapshot | null;
+  /**
+   * The configurations this log holds (raft/membership.ts), oldest first: the one in effect at the
+   * log start if known (from its snapshot), then one per configuration entry after it. Empty for
+   * a log that never held one (a new group: the core starts from RaftConfig.voters). Read once,
+   * when a member starts; the core tracks its own appends after that.
+   */
+  configurations(): readonly ConfigurationAt[];
 }
 
 /** Bytes an entry counts for in every byte limit: its data plus a fixed allowance for its header. */

@@ -5,6 +5,7 @@
  * Indexes and terms are plain numbers: they grow by one per entry or election, so 2^53 is out of
  * reach for the life of any cluster. Index 0 with term 0 is the empty log's sentinel.
  */
+import type { Membership } from './membership.js';
 import type { ProgressState } from './progress.js';
 
 export type NodeId = string;
@@ -15,7 +16,7 @@ export const EntryKind = {
   Normal: 0,
   /** Appended by every new leader at the start of its term; lets it commit earlier entries (§5.4.2). */
   Noop: 1,
-  /** Configuration: the promotion of a rejoining replica (raft/rejoin.ts); takes no offsets. */
+  /** Configuration: a new membership (raft/membership.ts) or the promotion of a rejoining replica (raft/rejoin.ts); takes no offsets. */
   Config: 2,
 } as const;
 export type EntryKind = (typeof EntryKind)[keyof typeof EntryKind];
@@ -49,6 +50,12 @@ export interface Snapshot {
   readonly index: number;
   readonly term: number;
   readonly data: Uint8Array;
+  /**
+   * The configuration in effect at `index` (raft/membership.ts). Always set on a snapshot a
+   * leader sends and on one a Ready hands out for installing; a storage's own log-start
+   * snapshot may leave it out, since `LogStorage.configurations` tells the core.
+   */
+  readonly membership?: Membership;
 }
 
 export const Role = {
@@ -227,5 +234,8 @@ export interface RaftStatus {
   readonly transferee: NodeId | null;
   /** The incarnation this replica rejoins under while it is not a voter (raft/rejoin.ts); null for a voter. */
   readonly rejoin: string | null;
+  /** The configuration in effect (the last in the log) and the index of the entry that set it. */
+  readonly membership: Membership;
+  readonly membershipIndex: number;
   readonly peers: readonly PeerStatus[];
 }
