@@ -19,8 +19,8 @@ export interface UnsafeMutations {
   promoteBeforeCaughtUp?: boolean;
   /** Propose a membership change while another is uncommitted, or before committing in the term (rule 3). */
   twoChangesInFlight?: boolean;
-  /** A member removed from the configuration goes on voting and campaigning under the one before (rule 5). */
-  removedStillVotes?: boolean;
+  /** A leader goes on counting the acknowledgements of voters it removed (rule 1 broken at the leader). */
+  countRemovedVoters?: boolean;
 }
 
 export interface RaftLimits {

@@ -182,28 +182,45 @@ export class Leader {
   }
 
   /**
-   * Keeps a progress for exactly the members of the configuration now in effect (and for this
-   * leader, which stays until its removal is committed): new learners are probed from the log's
-   * end, promoted ones count from now, removed ones are forgotten.
+   * Keeps a progress for every member of the configuration now in effect: new learners are probed
+   * from the log's end, promoted ones count from now. A removed member's progress stays, counting
+   * for nothing, until its removal is committed (`forgetRemoved`), so it is sent the entry that
+   * removes it; this leader's own stays until it steps down.
    */
   private followMembership(): void {
     const m = this.membership;
     const { appendsInFlightMax, inFlightBytesMax } = this.limits;
     const next = this.log.lastIndex();
-    for (const id of [...this.prs.keys()]) {
-      if (id !== this.id && !m.voters.includes(id) && !m.learners.includes(id)) this.prs.delete(id);
+    for (const pr of this.prs.values()) {
+      if (pr.id !== this.id && !m.voters.includes(pr.id) && !m.learners.includes(pr.id)) pr.removed = true;
     }
     for (const id of m.voters) {
       const pr = this.prs.get(id);
-      if (pr === undefined) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
+      if (pr === undefined || pr.removed) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
       else pr.isLearner = false;
     }
     for (const id of m.learners) {
-      if (!this.prs.has(id)) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
+      const pr = this.prs.get(id);
+      // A member removed and added again (the removal committed meanwhile) starts over as a new one.
+      if (pr === undefined || pr.removed) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
     }
     const self = this.progress(this.id);
     self.isLearner = !m.voters.includes(this.id);
     if (this.leadTransferee !== null && !m.voters.includes(this.leadTransferee)) this.leadTransferee = null;
+  }
+
+  /** The configuration in effect is committed: the members it removed are no longer sent anything. */
+  private forgetRemoved(): void {
+    if (this.mutations.countRemovedVoters === true || this.log.configs.current.index > this.log.committed) return;
+    for (const pr of [...this.prs.values()]) if (pr.removed) this.prs.delete(pr.id);
+  }
+
+  /** Whose acknowledgements commit entries: the voters in effect (under the countRemovedVoters mutant, also those removed). */
+  private countedVoters(): readonly NodeId[] {
+    if (this.mutations.countRemovedVoters !== true) return this.voters;
+    const out = [...this.voters];
+    for (const pr of this.prs.values()) if (pr.removed && !pr.isLearner) out.push(pr.id);
+    return out;
   }
 
   /**
@@ -520,8 +537,10 @@ export class Leader {
   }
 
   private sendSnapshot(pr: Progress): boolean {
-    const snap = this.log.storage.snapshot();
-    if (snap === null) return false; // not ready yet; the next heartbeat response retries
+    const stored = this.log.storage.snapshot();
+    if (stored === null) return false; // not ready yet; the next heartbeat response retries
+    // The follower's log starts over from it: it carries the configuration in effect there.
+    const snap = { ...stored, membership: this.log.configs.at(stored.index).membership };
     this.out.msgs.push({ type: 'snapshot', from: this.id, to: pr.id, term: this.term, snapshot: snap } satisfies SnapshotRequest);
     pr.becomeSnapshot(snap.index);
     return false;
@@ -532,9 +551,10 @@ export class Leader {
   }
 
   private maybeCommit(): boolean {
-    const mci = committedIndex(this.voters, (id) => {
+    const counted = this.mutations.countRemovedVoters === true;
+    const mci = committedIndex(this.countedVoters(), (id) => {
       const pr = this.progress(id);
-      return pr.counts() ? pr.match : 0;
+      return pr.counts() || (counted && pr.removed) ? pr.match : 0;
     });
     const countPriorTerms = this.mutations.commitPriorTermByCount === true;
     const wasInTerm = this.committedInTerm();
@@ -543,6 +563,7 @@ export class Leader {
     while (this.uncommitted.length > 0 && this.uncommitted[0]!.index <= committed) {
       this.uncommittedBytes -= this.uncommitted.shift()!.bytes;
     }
+    this.forgetRemoved();
     if (!wasInTerm && this.committedInTerm()) {
       // §6.4: reads wait until this leader has committed an entry of its own term.
       for (const c of this.reads.takeAwaitingCommit()) this.addRead(c);

@@ -129,9 +129,16 @@ export class Progress {
     }
   }
 
-  /** Counts toward quorums: a voter, not rejoining. */
+  /**
+   * Removed from the configuration by an entry not yet committed: still sent the log (so it
+   * learns of its removal and stops campaigning), never counted; forgotten once the removal is
+   * committed (raft/membership.ts).
+   */
+  removed = false;
+
+  /** Counts toward quorums: a voter, not rejoining, not removed. */
   counts(): boolean {
-    return !this.isLearner && this.rejoin === null;
+    return !this.isLearner && this.rejoin === null && !this.removed;
   }
 
   /**

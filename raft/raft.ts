@@ -244,7 +244,7 @@ export class Raft {
   reportReachable(peer: NodeId): void {
     const c = this.candidacyOrNull();
     if (c === null) return;
-    if (peer === this.id || !this.electorate().includes(peer) || c.answered(peer)) return;
+    if (peer === this.id || !this.voters.includes(peer) || c.answered(peer)) return;
     this.out.msgs.push(c.request(peer));
   }
 
@@ -376,7 +376,7 @@ export class Raft {
   private becomePreCandidate(): Candidacy {
     assert(this.role !== Role.Leader, () => `${this.id}: a leader cannot become a pre-candidate (term ${this.term})`);
     // Pre-vote changes neither term nor vote (§9.6).
-    this.candidacy = new Candidacy('pre', this.id, this.term, this.electorate(), this.log);
+    this.candidacy = new Candidacy('pre', this.id, this.term, this.voters, this.log);
     this.lead = null;
     this.role = Role.PreCandidate;
     return this.candidacy;
@@ -386,7 +386,7 @@ export class Raft {
     assert(this.role !== Role.Leader, () => `${this.id}: a leader cannot become a candidate (term ${this.term})`);
     this.reset(this.term + 1);
     this.vote = this.id;
-    this.candidacy = new Candidacy(kind, this.id, this.term, this.electorate(), this.log);
+    this.candidacy = new Candidacy(kind, this.id, this.term, this.voters, this.log);
     this.role = Role.Candidate;
     return this.candidacy;
   }
@@ -447,20 +447,7 @@ export class Raft {
 
   /** May campaign and vote: a voter, and not rejoining after losing data (raft/rejoin.ts). */
   private promotable(): boolean {
-    return this.electorate().includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
-  }
-
-  /**
-   * The voters this member campaigns among: those of the configuration in effect. (Under the
-   * removedStillVotes mutant, a removed member goes on with those of the last configuration that
-   * had it as a voter.)
-   */
-  private electorate(): readonly NodeId[] {
-    const voters = this.voters;
-    if (voters.includes(this.id) || this.mutations.removedStillVotes !== true) return voters;
-    const all = this.log.configs.all;
-    for (let k = all.length - 1; k >= 0; k--) if (all[k]!.membership.voters.includes(this.id)) return all[k]!.membership.voters;
-    return voters;
+    return this.voters.includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
   }
 
   /**
@@ -489,7 +476,7 @@ export class Raft {
       else this.becomeLeader();
       return;
     }
-    for (const to of this.electorate()) if (to !== this.id) this.out.msgs.push(c.request(to));
+    for (const to of this.voters) if (to !== this.id) this.out.msgs.push(c.request(to));
   }
 
   private handleVoteRequest(m: VoteRequest): void {

@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
+import type { Membership } from '../../raft/membership.js';
 import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
 import type { FileSystem } from '../../storage/file-system.js';
@@ -31,6 +32,13 @@ export interface PartitionReplicaOptions {
   readonly host: GroupHost;
   /** What a replica with no state on disk is (replica-trust.ts). */
   readonly fresh: 'voter' | 'rejoin';
+  /**
+   * The configuration a replica added to a running group starts from (its leader's, with this
+   * node among the learners) until its log holds one. Default: the topic's assignment, for a
+   * replica of a new group. Either way, once the log holds a configuration it is the truth
+   * (raft/membership.ts).
+   */
+  readonly membership?: Membership;
   readonly tailCacheBytes: number;
   readonly limits: Partial<RaftLimits>;
   readonly producerIdExpirationMs: number;
@@ -60,10 +68,12 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
   });
   const p = new Partition(o.topic, o.partition, log, o.dir, o.logger, o.policy, o.producerIdExpirationMs, o.clock, o.fs);
   const replicas = o.topic.assignments[o.partition]!;
+  const initial: Membership = o.membership ?? { voters: replicas, learners: [] };
   const group = new RaftGroup({
     id: o.group,
     self: o.self,
-    voters: replicas,
+    voters: initial.voters,
+    learners: initial.learners,
     dir: o.dir,
     fs: o.fs,
     log,
@@ -85,7 +95,7 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
   o.host.add(group);
   // A brand-new partition: its preferred replica campaigns at once instead of every replica
   // waiting out an election timeout (an early election is always safe in Raft).
-  if (replicas[0] === o.self && group.raft.term === 0 && log.lastIndex() === 0) {
+  if (o.membership === undefined && replicas[0] === o.self && group.raft.term === 0 && log.lastIndex() === 0) {
     group.raft.campaign();
     o.host.schedule();
   }

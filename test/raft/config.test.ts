@@ -3,6 +3,8 @@ import { DEFAULT_LIMITS, RaftConfigError, validateConfig, type RaftConfig, type 
 import { MemoryStorage } from '../../raft/memory-storage.js';
 import { Raft } from '../../raft/raft.js';
 import { seededRandom } from '../../raft/random.js';
+import { encodeMembership } from '../../raft/membership.js';
+import { EntryKind } from '../../raft/types.js';
 
 function config(over: Partial<RaftConfig> = {}, limits: Partial<RaftLimits> = {}): RaftConfig {
   return { id: 'a', voters: ['a', 'b', 'c'], storage: new MemoryStorage(), random: seededRandom(1), limits, ...over };
@@ -72,11 +74,20 @@ describe('config: limits are checked against each other at start-up', () => {
     expect(err.message).toContain('a, b, c, c');
   });
 
-  it('config: an id that is not among the members is rejected, naming the id and the members', () => {
-    const err = configError(config({ id: 'z' }));
+  it('config: a new group (its log holds no configuration) whose members do not include the id is refused, naming the id and the members', () => {
+    expect(() => new Raft(config({ id: 'z' }))).toThrow(RaftConfigError);
+    expect(() => new Raft(config({ id: 'z' }))).toThrow(/z: .*voters a,b,c/);
+  });
 
-    expect(err.message).toContain('z');
-    expect(err.message).toContain('a, b, c');
+  it('config: a member whose log says it was removed starts (and does not campaign): the log, not the id list, is the truth', () => {
+    const storage = new MemoryStorage();
+    storage.append([{ index: 1, term: 1, kind: EntryKind.Config, data: encodeMembership({ voters: ['a', 'b'], learners: [] }) }]);
+    storage.hardState = { term: 1, vote: null, commit: 1 };
+    const r = new Raft(config({ id: 'c', storage, hardState: storage.hardState }));
+
+    expect(r.membership).toEqual({ voters: ['a', 'b'], learners: [] });
+    r.campaign();
+    expect(r.role).toBe('follower');
   });
 
   it('config: a group without voters is rejected', () => {

@@ -8,6 +8,7 @@
  * Cut links drop messages at delivery. Every send, delivery and drop is kept in `trace`.
  */
 import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/config.js';
+import type { Membership } from '../../raft/membership.js';
 import { MemoryStorage } from '../../raft/memory-storage.js';
 import type { PeerStatus } from '../../raft/raft.js';
 import { Raft } from '../../raft/raft.js';
@@ -148,6 +149,34 @@ export class Network {
         });
       this.members.set(id, new Member(id, storage, make));
     });
+  }
+
+  /**
+   * A new member `id` with an empty log, as a host creates the replica of a node being added:
+   * it starts from `membership` (the configuration that adds it) until its leader's log tells it
+   * otherwise.
+   */
+  addMember(id: NodeId, membership: Membership): Member {
+    const k = this.members.size;
+    const seed = this.options.seed ?? 1;
+    const make = (s: MemoryStorage, applied: number): Raft =>
+      new Raft({
+        id,
+        voters: membership.voters,
+        learners: membership.learners,
+        storage: s,
+        hardState: s.hardState,
+        applied,
+        random: seededRandom(seed * 1000 + k + 1),
+        limits: this.options.limits,
+        checkQuorum: this.options.checkQuorum,
+        preVote: this.options.preVote,
+        commitBroadcast: this.options.commitBroadcast,
+        unsafeMutations: this.options.unsafeMutations,
+      });
+    const m = new Member(id, new MemoryStorage(), make);
+    this.members.set(id, m);
+    return m;
   }
 
   member(id: NodeId): Member {

@@ -21,10 +21,12 @@ describe('log start (compaction)', () => {
 
     const snaps = net.sent((m) => m.type === 'snapshot' && m.to === 'c') as SnapshotRequest[];
     expect(snaps).toHaveLength(1);
-    expect(snaps[0]!.snapshot).toEqual({ index: snapIndex, term, data: bytes('state@6') });
+    // It carries the configuration in effect at its index, which the follower's log starts from.
+    const membership = { voters: ['a', 'b', 'c'], learners: [] };
+    expect(snaps[0]!.snapshot).toEqual({ index: snapIndex, term, data: bytes('state@6'), membership });
     const installed = net.member('c').readies.filter((rd) => rd.snapshot !== null);
     expect(installed).toHaveLength(1);
-    expect(installed[0]!.snapshot).toEqual({ index: snapIndex, term, data: bytes('state@6') });
+    expect(installed[0]!.snapshot).toEqual({ index: snapIndex, term, data: bytes('state@6'), membership });
     expect(installed[0]!.mustSync).toBe(true);
     expect(net.member('c').storage.firstIndex()).toBe(snapIndex + 1);
     expect(net.shape('c')).toEqual(net.shape('a'));
