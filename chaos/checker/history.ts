@@ -28,6 +28,8 @@ export const NEMESIS_FNS = [
   'heal',
   'corrupt',
   'transfer',
+  // Beyond CHECKER.md's list: a membership change (raft/membership.ts), value { key, type, node }.
+  'membership',
 ] as const;
 export type NemesisFn = (typeof NEMESIS_FNS)[number];
 

@@ -39,6 +39,8 @@ import pino from 'pino';
 import { checkHistory, renderReport } from '../../chaos/checker/index.js';
 import { MUTANTS, mutantParts } from '../../chaos/mutants.js';
 import type { HistoryEvent } from '../../chaos/checker/history.js';
+import { RaftError } from '../../raft/errors.js';
+import { describeMembership, isMember, type Membership, type MembershipChange } from '../../raft/membership.js';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type Entry, type Message, type NodeId, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
@@ -84,7 +86,15 @@ const TAIL_CUT_BYTES_MAX = 4096;
  * - skipPreVote: a replica campaigns without pre-votes, so one cut off and reconnected deposes a healthy leader (the stability probe);
  * - rejoinerVotes: a replica that lost data and is rejoining votes and campaigns as if it had kept it.
  */
-export const CORE_MUTANTS = ['grantVoteWithoutLogCheck', 'commitPriorTermByCount', 'skipPreVote', 'rejoinerVotes'] as const satisfies readonly (keyof UnsafeMutations)[];
+export const CORE_MUTANTS = [
+  'grantVoteWithoutLogCheck',
+  'commitPriorTermByCount',
+  'skipPreVote',
+  'rejoinerVotes',
+  'promoteBeforeCaughtUp',
+  'twoChangesInFlight',
+  'countRemovedVoters',
+] as const satisfies readonly (keyof UnsafeMutations)[];
 
 /**
  * Ways to break the shell on purpose; the simulator must catch each, and each core mutant:
@@ -162,6 +172,11 @@ export interface HostSimStats {
   /** Segments dropped by retention, and log starts a replica took from its leader (Partition.restore). */
   segmentsDropped: number;
   snapshotsInstalled: number;
+  /** Membership changes the leaders took (raft/membership.ts), replicas the simulator created and deleted for them, stability probes skipped (no follower to cut). */
+  membershipChanges: number;
+  replicasAdded: number;
+  replicasDeleted: number;
+  probesSkipped: number;
   /** The metadata group's (host-meta.ts). */
   meta: MetaSimStats;
 }
@@ -251,6 +266,16 @@ export class HostSimulation {
   private readonly readFrontier = new Map<string, number>();
   /** The metadata group on every node, and its clients (host-meta.ts). */
   private readonly meta: SimMeta;
+  /**
+   * Per key, the nodes that hold a replica now. The simulator plays the controller (DESIGN.md §9):
+   * it creates a replica on a node it adds to a group and deletes it once its removal is committed.
+   */
+  private readonly placed = new Map<string, Set<NodeId>>();
+  /** The configuration a replica added to a running group opens with until its log holds one, by `node/key`. */
+  private readonly joinedWith = new Map<string, Membership>();
+  /** Half the seeds change membership (a random of their own, so the other half keep their schedules). */
+  private readonly membershipRandom: () => number;
+  private readonly changesMembership: boolean;
 
   constructor(readonly options: HostSimOptions) {
     this.random = seededRandom(options.seed * 104_729 + 7);
@@ -270,11 +295,16 @@ export class HostSimulation {
       assignments: Array.from({ length: partitions }, (_, p) => [0, 1, 2].map((k) => ids[(p + k) % n]!)),
     };
     this.keys = Array.from({ length: partitions }, (_, p) => `${TOPIC}/${p}`);
-    for (const k of this.keys) this.inv.set(k, new Invariants());
+    this.topic.assignments.forEach((a, p) => {
+      this.inv.set(this.keys[p]!, new Invariants({ voters: a, learners: [] }));
+      this.placed.set(this.keys[p]!, new Set(a));
+    });
+    this.membershipRandom = seededRandom(options.seed * 7_919 + 3);
+    this.changesMembership = this.membershipRandom() < 0.5;
     this.faultGap = this.pick([400, 200, 100]);
     this.shape = seedShape(options.seed);
     this.chaosMs = options.chaosMs ?? 3000;
-    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, meta: emptyMetaStats() };
+    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
     for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
     this.meta = this.metaSimulation();
   }
@@ -284,6 +314,10 @@ export class HostSimulation {
       for (const node of this.nodes) this.start(node);
       this.clientsDone = this.clients();
       this.world.after(50 + this.random() * 100, () => this.fault());
+      if (this.changesMembership) {
+        this.world.after(100 + this.membershipRandom() * 200, () => this.membershipFault());
+        this.world.after(ELECTION_MS, () => this.reconcile());
+      }
       this.world.after(this.chaosMs, () => void this.heal());
       // Every phase after the faults has its own bound; this one catches a simulator that waits
       // for what cannot happen, so that a seed fails instead of running forever.
@@ -335,7 +369,8 @@ export class HostSimulation {
     node.fs = fs;
     node.clock = clock;
     for (let p = 0; p < this.topic.partitions; p++) {
-      if (this.topic.assignments[p]!.includes(node.id)) this.openReplica(node, p);
+      if (this.placed.get(this.keys[p]!)!.has(node.id)) this.openReplica(node, p);
+      else ledger.forget(partitionGroupId(this.topic.id, p));
     }
     this.meta.open(node);
     node.wiped = false;
@@ -356,6 +391,7 @@ export class HostSimulation {
       ledger: node.ledger!,
       host: node.host!,
       fresh: node.wiped ? 'rejoin' : 'voter',
+      ...(this.joinedWith.has(`${node.id}/${key}`) ? { membership: this.joinedWith.get(`${node.id}/${key}`)! } : {}),
       tailCacheBytes: 64 * 1024,
       limits: this.shape.limits,
       producerIdExpirationMs: 24 * 3600 * 1000,
@@ -752,8 +788,8 @@ export class HostSimulation {
       this.retention(someUp);
     } else if (leader !== null) {
       const key = this.keys.find((k) => this.leaderOf(k) === leader) ?? this.keys[0]!;
-      const to = this.pick(this.topic.assignments[this.keys.indexOf(key)]!);
       const p = leader.partitions.get(key);
+      const to = p === undefined ? leader.id : this.pick(p.group.raft.voters);
       if (p !== undefined && to !== leader.id) {
         this.stats.transfers++;
         this.log(`transfer ${key} from ${leader.id} to ${to}`);
@@ -761,6 +797,118 @@ export class HostSimulation {
         p.transferLeadership(to, 500).catch(() => undefined);
       }
     }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Membership (raft/membership.ts): the simulator changes each group's configuration among its
+  // other faults, and plays the controller that creates and deletes the replicas it needs
+
+  /**
+   * One change on one group's leader: add a node that holds no replica as a learner (its replica
+   * is created at once), promote a learner, or remove a learner or a voter (the leader too; never
+   * below two voters). A third of the time a second change follows at once, which one change at
+   * a time refuses; after adding a learner, its promotion is asked for every few milliseconds, so
+   * a core that promotes a learner still behind does it then.
+   */
+  private membershipFault(): void {
+    if (this.phase !== 'chaos' || this.failure !== null) return;
+    const mr = this.membershipRandom;
+    this.world.after(this.faultGap * (1 + 2 * mr()), () => this.membershipFault());
+    const key = this.keys[Math.floor(mr() * this.keys.length)]!;
+    const n = mr() < 1 / 3 ? 2 : 1;
+    for (let k = 0; k < n; k++) {
+      const leader = this.leaderOf(key);
+      const raft = leader?.partitions.get(key)?.group.raft;
+      if (leader === null || raft === undefined) return;
+      const m = raft.membership;
+      const placed = this.placed.get(key)!;
+      const outside = this.nodes.filter((x) => !isMember(m, x.id) && !placed.has(x.id));
+      const removable = [...m.learners, ...(m.voters.length > 2 ? m.voters : [])];
+      const r = mr();
+      let change: MembershipChange | null = null;
+      if (m.learners.length > 0 && r < 0.5) change = { type: 'promote', node: m.learners[Math.floor(mr() * m.learners.length)]! };
+      else if (outside.length > 0 && (r < 0.8 || removable.length === 0)) change = { type: 'addLearner', node: outside[Math.floor(mr() * outside.length)]!.id };
+      else if (removable.length > 0) change = { type: 'remove', node: removable[Math.floor(mr() * removable.length)]! };
+      if (change === null || !this.proposeChange(key, leader, change)) return;
+      if (change.type === 'addLearner') this.promoteWhenAllowed(key, change.node, this.world.now + 40 * TICK_MS);
+    }
+  }
+
+  /** Proposes `change` on `leader`; creates the replica of a node added; true if the leader took it. */
+  private proposeChange(key: string, leader: SimNode, change: MembershipChange): boolean {
+    const part = leader.partitions.get(key);
+    if (part === undefined || part.group.failed !== null) return false;
+    const raft = part.group.raft;
+    const before = raft.membership;
+    const commit = raft.committed;
+    try {
+      raft.proposeMembership(change);
+    } catch (err) {
+      if (err instanceof RaftError) return false;
+      throw err;
+    }
+    part.group.wake();
+    this.stats.membershipChanges++;
+    this.log(`${leader.id} proposes ${change.type} ${change.node} for ${key} (${describeMembership(before)})`);
+    this.history.add(-1, 'info', 'membership', { key, ...change });
+    if (change.type === 'addLearner') {
+      // The replica exists before any message to it arrives (messages take at least 0.5 ms).
+      const node = this.byId(change.node);
+      this.placed.get(key)!.add(node.id);
+      this.joinedWith.set(`${node.id}/${key}`, raft.membership);
+      this.stats.replicasAdded++;
+      if (node.up) this.openReplica(node, this.keys.indexOf(key));
+    } else if (change.type === 'promote') {
+      // Rule 4, seen from outside: a learner becomes a voter holding every committed entry.
+      const learner = this.byId(change.node).partitions.get(key);
+      if (learner !== undefined && learner.group.failed === null && learner.log.lastIndex() < commit) {
+        throw new InvariantViolation(`membership: ${change.node} was promoted in ${key} holding the log up to ${learner.log.lastIndex()}, behind the commit index ${commit}`);
+      }
+    }
+    return true;
+  }
+
+  /** Asks for `node`'s promotion every few milliseconds until the leader takes it or `until` passes. */
+  private promoteWhenAllowed(key: string, node: NodeId, until: number): void {
+    this.world.after(2 + this.membershipRandom() * 5, () => {
+      if (this.phase !== 'chaos' || this.failure !== null || this.world.now > until) return;
+      const leader = this.leaderOf(key);
+      const raft = leader?.partitions.get(key)?.group.raft;
+      if (leader === null || raft === undefined || !raft.learners.includes(node)) return;
+      if (!this.proposeChange(key, leader, { type: 'promote', node })) this.promoteWhenAllowed(key, node, until);
+    });
+  }
+
+  /** The controller's loop: deletes the replicas that a committed configuration left (to the end of the run). */
+  private reconcile(): void {
+    if (this.phase === 'done' || this.failure !== null) return;
+    this.world.after(ELECTION_MS / 2, () => this.reconcile());
+    for (const key of this.keys) {
+      const raft = this.leaderOf(key)?.partitions.get(key)?.group.raft;
+      if (raft === undefined || raft.status().membershipIndex > raft.committed) continue;
+      const m = raft.membership;
+      for (const id of [...this.placed.get(key)!]) if (!isMember(m, id)) this.deleteReplica(this.byId(id), key);
+    }
+  }
+
+  /** Deletes `node`'s replica of `key`: closed if it runs, its folder and ledger slot gone (now, or when it next starts). */
+  private deleteReplica(node: SimNode, key: string): void {
+    this.placed.get(key)!.delete(node.id);
+    this.joinedWith.delete(`${node.id}/${key}`);
+    this.stats.replicasDeleted++;
+    this.log(`delete ${node.id}'s replica of ${key} (removed by a committed configuration)`);
+    const dir = path.posix.join(node.root, 'partitions', `${TOPIC}-${this.keys.indexOf(key)}`);
+    const p = node.partitions.get(key);
+    if (node.up && p !== undefined) {
+      node.partitions.delete(key);
+      node.wasLeader.delete(key);
+      node.host!.remove(p.group.id);
+      p.close('the replica was removed from its group');
+      p.group.close();
+      node.ledger!.forget(p.group.id);
+    }
+    node.disk.rmSync(dir, { recursive: true, force: true });
+    this.inv.get(key)!.onDamagedDisk(node.id);
   }
 
   /**
@@ -853,7 +1001,19 @@ export class HostSimulation {
       // A follower that leads nothing (each group has three replicas and at most two leaders
       // live among them, so the first partition has one).
       const leaders = new Set([...settled.values()].map((s) => s.leader));
-      const followers = this.topic.assignments[0]!.filter((id) => !leaders.has(id));
+      // A follower whose loss leaves every group a majority of its voters (after membership
+      // changes a group may have two voters, and cutting one of them deposes a healthy leader).
+      const keepsQuorums = (id: NodeId): boolean =>
+        this.keys.every((key) => {
+          const voters = this.leaderOf(key)!.partitions.get(key)!.group.raft.voters;
+          return !voters.includes(id) || voters.length - 1 >= Math.floor(voters.length / 2) + 1;
+        });
+      const followers = this.nodes.map((n) => n.id).filter((id) => !leaders.has(id) && keepsQuorums(id));
+      if (followers.length === 0) {
+        this.stats.probesSkipped++;
+        this.log('probe: no follower can be cut off without costing a group its quorum: skipped');
+        return true;
+      }
       const f = this.pick(followers);
       const before = this.nodes.map((n) => new Map(n.partitions));
       for (const n of this.nodes) {
@@ -872,7 +1032,7 @@ export class HostSimulation {
         continue;
       }
       for (const [key, s] of settled) {
-        const moved = this.topic.assignments[this.keys.indexOf(key)]!.find((id) => this.byId(id).partitions.get(key)!.group.raft.term !== s.term);
+        const moved = [...this.placed.get(key)!].find((id) => this.byId(id).partitions.get(key)!.group.raft.term !== s.term);
         const deposed = this.byId(s.leader).partitions.get(key)!.group.raft.role !== Role.Leader;
         if (moved !== undefined || deposed) {
           this.failure = new InvariantViolation(`disruption: after ${f} was cut off and reconnected, ${key}'s healthy leader ${s.leader} of term ${s.term} ${deposed ? 'was deposed' : 'still leads'} (${this.describe(key)})`);
@@ -889,8 +1049,14 @@ export class HostSimulation {
     for (const [p, key] of this.keys.entries()) {
       const leader = this.leaderOf(key);
       if (leader === null) return null;
-      const term = leader.partitions.get(key)!.group.raft.term;
-      for (const id of this.topic.assignments[p]!) {
+      const raft = leader.partitions.get(key)!.group.raft;
+      const term = raft.term;
+      const members = [...raft.voters, ...raft.learners];
+      // Every member follows, and every replica the configuration left has been deleted.
+      const placed = this.placed.get(key)!;
+      if (raft.status().membershipIndex > raft.committed || placed.size !== members.length || members.some((id) => !placed.has(id))) return null;
+      void p;
+      for (const id of members) {
         const n = this.byId(id);
         const g = n.partitions.get(key)?.group;
         if (!n.up || g === undefined || g.failed !== null || g.raft.rejoin !== null || g.raft.term !== term || g.raft.lead !== leader.id) return null;
@@ -1079,7 +1245,7 @@ export class HostSimulation {
     const guess = this.leaderGuess.get(key);
     const g = guess !== undefined ? this.byId(guess) : undefined;
     if (g !== undefined && g.up && this.random() < 0.9) return g;
-    const replicas = this.topic.assignments[this.keys.indexOf(key)]!.map((id) => this.byId(id)).filter((n) => n.up);
+    const replicas = [...this.placed.get(key)!].map((id) => this.byId(id)).filter((n) => n.up);
     return replicas[Math.floor(this.random() * replicas.length)];
   }
 

@@ -9,8 +9,11 @@
  *   apply one common sequence; no value is applied twice.
  * - Leader completeness (§5.4.1): every leader holds every entry committed in an earlier term.
  * - Terms and commit indexes never go back on a node, also across crashes (for what was synced).
+ * - Membership (raft/membership.ts): each committed configuration differs from the one before it
+ *   by at most one voter, so any majority of the one and any majority of the other share a member.
  */
-import type { Entry, NodeId } from '../../raft/types.js';
+import { describeMembership, membershipOf, type Membership } from '../../raft/membership.js';
+import { EntryKind, type Entry, type NodeId } from '../../raft/types.js';
 
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
@@ -48,6 +51,12 @@ export class Invariants {
   private readonly positionOf = new Map<string, number>();
   private readonly seen = new Map<NodeId, { term: number; commit: number }>();
   private readonly durableSeen = new Map<NodeId, { term: number; commit: number }>();
+  /** The committed configurations, in log order, from the group's first (null: not checked). */
+  private readonly configs: { index: number; m: Membership }[];
+
+  constructor(initial: Membership | null = null) {
+    this.configs = initial === null ? [] : [{ index: 0, m: initial }];
+  }
 
   private fail(msg: string): never {
     throw new InvariantViolation(msg);
@@ -99,6 +108,7 @@ export class Invariants {
       const known: Committed = { key, knownInTerm: n.term() };
       this.committed[e.index] = known;
       if (e.index > this.commitMax) this.commitMax = e.index;
+      if (e.kind === EntryKind.Config) this.onConfiguration(e);
     } else if (c.key !== key) {
       this.fail(`state machine safety: ${n.id} applied ${key} at ${e.index}, where ${c.key} was committed`);
     }
@@ -114,6 +124,22 @@ export class Invariants {
         this.fail(`apply order: ${n.id} applied ${value} as value ${position}, others applied ${at}`);
       }
     }
+  }
+
+  /**
+   * Entry `e`, a configuration, is committed (first seen applied: whoever applies it first has
+   * applied every earlier one, so the list stays in log order): one voter more or less than the
+   * configuration before it, at most.
+   */
+  private onConfiguration(e: Entry): void {
+    const m = membershipOf(e.data);
+    const prev = this.configs[this.configs.length - 1];
+    if (m === null || prev === undefined) return;
+    const changed = m.voters.filter((v) => !prev.m.voters.includes(v)).length + prev.m.voters.filter((v) => !m.voters.includes(v)).length;
+    if (changed > 1) {
+      this.fail(`membership: the configuration committed at ${e.index} (${describeMembership(m)}) changes ${changed} voters of the one at ${prev.index} (${describeMembership(prev.m)}): their majorities need not meet`);
+    }
+    this.configs.push({ index: e.index, m });
   }
 
   /** After new commits are known: current leaders of later terms must hold them. */

@@ -86,6 +86,7 @@ export function activeFaults(nemesis: readonly NemesisAction[]): string[][] {
         break;
       case 'corrupt':
       case 'transfer':
+      case 'membership':
         break;
       default:
         unreachable(f);
