@@ -7,10 +7,20 @@
  *     <firstIndex>.log     entry frames (frame.ts), rolled by size and by age
  *     <firstIndex>.index   sparse index of a sealed segment (segment-index.ts); derived
  *     terms                first index of each term (term-boundaries.ts); derived
+ *     configs              the configuration entries and their indexes (config-entries.ts); derived
  *     logstart             index, term and record offset just before the first entry, after
- *                          retention or a snapshot moved the log start (atomic file: 3 × u64)
+ *                          retention or a snapshot moved the log start, and the configuration in
+ *                          effect there when it is known (see below)
  *
- * The log is the truth; indexes and term boundaries are rebuilt from it when missing or damaged.
+ * `logstart` (atomic file, atomic-file.ts): body = index u64 | term u64 | record offset u64, then,
+ * when the configuration at the log start is known, membership length u32 | membership (UTF-8
+ * JSON, raft/membership.ts's encodeMembership). A 24-byte body (as every log start was written
+ * before configurations were kept) knows no configuration: the group's first one applies until a
+ * configuration entry. Retention that drops configuration entries writes the last of them here,
+ * so the log keeps its configuration when the entry that set it is gone.
+ *
+ * The log is the truth; indexes, term boundaries and configuration entries are rebuilt from it
+ * when missing or damaged.
  * On open, the active (last) segment is scanned and every frame verified: a torn or corrupt tail
  * is cut off, but damage followed by valid frames, or any damage in a sealed segment, is reported
  * as CorruptLogError instead of silently dropping data that may have been acknowledged. Opened
@@ -25,8 +35,10 @@
  */
 import path from 'node:path';
 import { LogCompactedError } from '../raft/errors.js';
+import { encodeMembership, membershipOf, type ConfigurationAt, type Membership } from '../raft/membership.js';
 import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
+import { ConfigEntries } from './config-entries.js';
 import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
 import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
@@ -99,6 +111,8 @@ export interface LogRecovery {
   truncatedBytes: number;
   rebuiltIndexes: number;
   rebuiltTerms: boolean;
+  /** The `configs` file was missing or damaged, and the configuration entries were found by scanning the segments. */
+  rebuiltConfigs: boolean;
   /** Bytes cut off the end of a segment (a torn tail, or in repair, damage and what followed). */
   cuts: { file: string; fromBytes: number; toBytes: number; why: string }[];
   /** In repair: the damage that was found, and everything from it on was dropped. */
@@ -109,9 +123,14 @@ interface LogStart {
   readonly index: number;
   readonly term: number;
   readonly offset: number;
+  /** The configuration in effect at `index`; null when not known (see the header). */
+  readonly membership: Membership | null;
 }
 
 const LOGSTART_MAGIC = 0x524c5331; // "RLS1"
+/** Bytes of a log start without its configuration: index, term and offset. */
+const LOGSTART_BASE_BYTES = 24;
+const EMPTY_START: LogStart = { index: 0, term: 0, offset: 0, membership: null };
 
 export class SegmentLog implements LogStorage {
   private readonly limits: SegmentLogLimits;
@@ -120,7 +139,9 @@ export class SegmentLog implements LogStorage {
   private readonly fs: FileSystem;
   private segments: Segment[] = [];
   private readonly boundaries = new TermBoundaries();
-  private start: LogStart = { index: 0, term: 0, offset: 0 };
+  /** Configuration entries after the log start (the one in effect at the start is `start.membership`). */
+  private readonly configs = new ConfigEntries();
+  private start: LogStart = EMPTY_START;
   private readonly cache: TailCache<BatchInfo | null>;
   private dirty = false;
   private dirDirty = false;
@@ -131,6 +152,7 @@ export class SegmentLog implements LogStorage {
     truncatedBytes: 0,
     rebuiltIndexes: 0,
     rebuiltTerms: false,
+    rebuiltConfigs: false,
     cuts: [],
     repaired: null,
   };
@@ -171,12 +193,12 @@ export class SegmentLog implements LogStorage {
     this.fs.mkdirSync(dir, { recursive: true });
     let bases = segmentBases(this.fs, dir);
     try {
-      this.start = readLogStart(this.fs, path.join(dir, 'logstart')) ?? { index: 0, term: 0, offset: 0 };
+      this.start = readLogStart(this.fs, path.join(dir, 'logstart')) ?? EMPTY_START;
     } catch (err) {
       // Without its log start, nothing after it can be placed: start over, empty.
       if (!(err instanceof CorruptLogError) || this.options.repair !== true) throw err;
       rmIfExists(this.fs, path.join(dir, 'logstart'));
-      this.start = { index: 0, term: 0, offset: 0 };
+      this.start = EMPTY_START;
       this.dropSegments(bases, err);
       bases = [];
     }
@@ -195,7 +217,7 @@ export class SegmentLog implements LogStorage {
     if (bases.length === 0) {
       this.segments = [Segment.create(this.cfg, this.start.index + 1, this.start.offset)];
       this.dirDirty = true;
-      this.saveTerms();
+      this.saveDerived();
       return;
     }
     const saved = TermBoundaries.load(this.fs, path.join(dir, 'terms'));
@@ -207,6 +229,15 @@ export class SegmentLog implements LogStorage {
       this.recovery.rebuiltTerms = true;
     }
     const coversThrough = saved?.coversThrough ?? this.start.index;
+    const savedConfigs = ConfigEntries.load(this.fs, path.join(dir, 'configs'));
+    if (savedConfigs !== null) {
+      // Entries at or before the log start are in `logstart` already (a retention or reset cut
+      // short after writing it left them in the file); those in the active segment come from its scan.
+      this.configs.reset(savedConfigs.configurations.filter((c) => c.index > this.start.index && c.index < activeBase));
+    } else {
+      this.recovery.rebuiltConfigs = true;
+    }
+    const configsCover = savedConfigs?.coversThrough ?? this.start.index;
     let prev: Segment | null = null;
     for (let i = 0; i < bases.length; i++) {
       const base = bases[i]!;
@@ -218,13 +249,17 @@ export class SegmentLog implements LogStorage {
         this.repairFrom(prev, bases.slice(i), err);
         break;
       }
-      // Term boundaries inside a sealed segment past what `terms` covers must come from a scan.
+      // Term boundaries and configuration entries inside a sealed segment past what `terms` and
+      // `configs` cover must come from a scan.
       const needTerms = sealed && (saved === null || coversThrough < base);
+      const needConfigs = sealed && (savedConfigs === null || configsCover < base);
       if (needTerms) this.boundaries.truncateFrom(base);
+      if (needConfigs) this.configs.truncateFrom(base);
       const observe = (e: Entry): void => {
         if (!sealed || needTerms) this.boundaries.observe(e.index, e.term);
+        if (!sealed || needConfigs) this.configs.observe(e);
       };
-      const opened = Segment.open(this.cfg, base, baseOffset, sealed && !needTerms && this.options.verifyAll !== true, observe);
+      const opened = Segment.open(this.cfg, base, baseOffset, sealed && !needTerms && !needConfigs && this.options.verifyAll !== true, observe);
       const seg = opened.segment;
       this.segments.push(seg);
       if (opened.scanned) this.recovery.scannedSegments++;
@@ -249,7 +284,7 @@ export class SegmentLog implements LogStorage {
       }
       prev = seg;
     }
-    if (saved === null || this.recovery.rebuiltIndexes > 0 || this.recovery.repaired !== null) this.saveTerms();
+    if (saved === null || savedConfigs === null || this.recovery.rebuiltIndexes > 0 || this.recovery.repaired !== null) this.saveDerived();
   }
 
   /**
@@ -265,6 +300,7 @@ export class SegmentLog implements LogStorage {
     if (last.sealed) last.unseal();
     else rmIfExists(this.fs, last.indexPath);
     this.boundaries.truncateFrom(last.lastIndex + 1);
+    this.configs.truncateFrom(last.lastIndex + 1);
     this.cache.clear();
     this.dirty = true;
     this.dirDirty = true;
@@ -328,9 +364,20 @@ export class SegmentLog implements LogStorage {
     return out;
   }
 
-  /** The log start, sent to a follower that needs entries before it (data: the log start offset). */
+  /**
+   * The log start, sent to a follower that needs entries before it (data: the log start offset),
+   * with the configuration in effect there when it is known.
+   */
   snapshot(): Snapshot {
-    return { index: this.start.index, term: this.start.term, data: encodeLogStart(this.start.offset) };
+    const s = this.start;
+    const data = encodeLogStart(s.offset);
+    return s.membership === null ? { index: s.index, term: s.term, data } : { index: s.index, term: s.term, data, membership: s.membership };
+  }
+
+  /** The configuration at the log start if known, then one per configuration entry after it. */
+  configurations(): readonly ConfigurationAt[] {
+    const atStart: ConfigurationAt[] = this.start.membership === null ? [] : [{ index: this.start.index, membership: this.start.membership }];
+    return [...atStart, ...this.configs.all];
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -356,6 +403,7 @@ export class SegmentLog implements LogStorage {
       }
       infos.push(info);
       this.boundaries.observe(e.index, e.term);
+      this.configs.observe(e);
     }
     const before = seg.nextOffset;
     seg.append(entries, infos, this.clock.now());
@@ -394,8 +442,9 @@ export class SegmentLog implements LogStorage {
     if (seg.sealed) seg.unseal();
     seg.truncateFrom(index);
     this.boundaries.truncateFrom(index);
+    this.configs.truncateFrom(index);
     this.cache.dropFrom(index);
-    if (removedSealed || seg.baseIndex < index) this.saveTerms();
+    if (removedSealed || seg.baseIndex < index) this.saveDerived();
     this.dirty = true;
   }
 
@@ -407,13 +456,16 @@ export class SegmentLog implements LogStorage {
     if (n === 0) return 0;
     const next = this.segments[n]!;
     const lastDropped = next.baseIndex - 1;
-    this.start = { index: lastDropped, term: this.term(lastDropped), offset: next.baseOffset };
+    // The configuration in effect at the new start outlives the entry that set it, if it goes.
+    const membership = this.configs.lastThrough(lastDropped) ?? this.start.membership;
+    this.start = { index: lastDropped, term: this.term(lastDropped), offset: next.baseOffset, membership };
     writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
     for (const s of this.segments.slice(0, n)) s.remove();
     this.segments = this.segments.slice(n);
     this.boundaries.dropBefore(this.start.index);
+    this.configs.dropThrough(this.start.index);
     this.cache.dropThrough(this.start.index);
-    this.saveTerms();
+    this.saveDerived();
     return n;
   }
 
@@ -436,17 +488,22 @@ export class SegmentLog implements LogStorage {
     return this.truncatePrefix(dropThrough);
   }
 
-  /** Replaces the whole log with an empty one that starts after `index` (a snapshot from the leader). */
-  resetTo(index: number, term: number, offset: number): void {
+  /**
+   * Replaces the whole log with an empty one that starts after `index` (a snapshot from the
+   * leader), in which `membership` (the snapshot's) is the configuration; without it, the log
+   * start knows none.
+   */
+  resetTo(index: number, term: number, offset: number, membership?: Membership): void {
     this.ensureOpen();
-    this.start = { index, term, offset };
+    this.start = { index, term, offset, membership: membership ?? null };
     writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
     for (const s of this.segments) s.remove();
     this.segments = [Segment.create(this.cfg, index + 1, offset)];
     this.boundaries.reset([]);
+    this.configs.reset([]);
     this.cache.clear();
     this.dirDirty = true;
-    this.saveTerms();
+    this.saveDerived();
   }
 
   close(): void {
@@ -566,15 +623,17 @@ export class SegmentLog implements LogStorage {
     const full = seg.size >= this.limits.segmentBytes;
     const old = seg.firstAppendAt !== null && this.clock.now() - seg.firstAppendAt >= this.limits.segmentMs;
     if (!full && !old) return;
-    // Order matters for recovery: the sealed segment's terms and index exist before the next file.
+    // Order matters for recovery: the sealed segment's index, terms and configurations exist before the next file.
     seg.seal();
-    this.saveTerms(seg.lastIndex);
+    this.saveDerived(seg.lastIndex);
     this.segments.push(Segment.create(this.cfg, seg.lastIndex + 1, seg.nextOffset));
     this.dirDirty = true;
   }
 
-  private saveTerms(coversThrough = this.active().baseIndex - 1): void {
+  /** Writes the files derived from the sealed segments: `terms` and `configs`. */
+  private saveDerived(coversThrough = this.active().baseIndex - 1): void {
     this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough);
+    this.configs.save(this.fs, path.join(this.options.dir, 'configs'), coversThrough);
   }
 
   /**
@@ -650,15 +709,30 @@ function readLogStart(fs: FileSystem, file: string): LogStart | null {
   if (r.kind === 'missing') return null;
   if (r.kind === 'damaged') throw new CorruptLogError(file, 0, r.reason);
   const body = r.body;
-  if (body.byteLength !== 24) throw new CorruptLogError(file, 0, `a log start holds 24 bytes, not ${body.byteLength}`);
-  const b = Buffer.from(body.buffer, body.byteOffset, 24);
-  return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16) };
+  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (b.length !== LOGSTART_BASE_BYTES && b.length < LOGSTART_BASE_BYTES + 4) {
+    throw new CorruptLogError(file, 0, `a log start holds ${LOGSTART_BASE_BYTES} bytes, or more with its configuration, not ${b.length}`);
+  }
+  let membership: Membership | null = null;
+  if (b.length > LOGSTART_BASE_BYTES) {
+    const len = b.readUInt32BE(LOGSTART_BASE_BYTES);
+    const at = LOGSTART_BASE_BYTES + 4;
+    if (b.length !== at + len) throw new CorruptLogError(file, 0, `a log start's configuration of ${len} bytes does not fill its ${b.length - at}`);
+    membership = membershipOf(b.subarray(at));
+    if (membership === null) throw new CorruptLogError(file, 0, `a log start's configuration is not a membership: ${b.subarray(at).toString('utf8').slice(0, 200)}`);
+  }
+  return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16), membership };
 }
 
 function writeLogStart(fs: FileSystem, file: string, s: LogStart): void {
-  const b = Buffer.alloc(24);
+  const m = s.membership === null ? null : encodeMembership(s.membership);
+  const b = Buffer.alloc(LOGSTART_BASE_BYTES + (m === null ? 0 : 4 + m.byteLength));
   writeU64(b, 0, s.index);
   writeU64(b, 8, s.term);
   writeU64(b, 16, s.offset);
+  if (m !== null) {
+    b.writeUInt32BE(m.byteLength, LOGSTART_BASE_BYTES);
+    b.set(m, LOGSTART_BASE_BYTES + 4);
+  }
   writeFileAtomic(file, LOGSTART_MAGIC, b, fs);
 }

@@ -113,8 +113,10 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   for (const c of log.recovery.cuts) {
     o.logger.warn({ group: o.group, file: c.file, fromBytes: c.fromBytes, toBytes: c.toBytes }, `${o.name}: cut ${c.file} from ${c.fromBytes} to ${c.toBytes} bytes: ${c.why}`);
   }
-  if (log.recovery.rebuiltIndexes > 0 || log.recovery.rebuiltTerms) {
-    o.logger.info({ group: o.group, indexes: log.recovery.rebuiltIndexes, terms: log.recovery.rebuiltTerms }, `${o.name}: rebuilt ${log.recovery.rebuiltIndexes} segment index(es)${log.recovery.rebuiltTerms ? ' and the term boundaries' : ''} from the log (they were missing or damaged)`);
+  const rec = log.recovery;
+  if (rec.rebuiltIndexes > 0 || rec.rebuiltTerms || rec.rebuiltConfigs) {
+    const derived = [...(rec.rebuiltTerms ? ['the term boundaries'] : []), ...(rec.rebuiltConfigs ? ['the configuration entries'] : [])];
+    o.logger.info({ group: o.group, indexes: rec.rebuiltIndexes, terms: rec.rebuiltTerms, configs: rec.rebuiltConfigs }, `${o.name}: rebuilt ${rec.rebuiltIndexes} segment index(es)${derived.map((d) => ` and ${d}`).join('')} from the log (they were missing or damaged)`);
   }
   const lastIndex = log.lastIndex();
   const lastTerm = log.term(lastIndex);

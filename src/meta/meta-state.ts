@@ -8,11 +8,13 @@
  * took that index, they certainly failed (NOT_LEADER, retriable).
  *
  * Snapshots: every `snapshotEveryEntries` applied entries, the state is exported (after a store
- * flush) to `snapshot` in the group folder and the log is compacted up to it. A follower that
+ * flush) to `snapshot` in the group folder (msgpack of the Snapshot, with the configuration in
+ * effect at its index when the log knows it) and the log is compacted up to it. A follower that
  * needs entries before the log start receives that snapshot.
  */
 import path from 'node:path';
 import { LogCompactedError, RaftError, RaftErrorCode } from '../../raft/errors.js';
+import type { ConfigurationAt, Membership } from '../../raft/membership.js';
 import type { LogStorage } from '../../raft/storage.js';
 import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
@@ -78,8 +80,9 @@ export class MetaLogStorage implements LogStorage {
     const r = readFileChecked(file, SNAPSHOT_MAGIC, fs);
     // A damaged snapshot is taken again from the state store at the next round; until then no
     // follower that needs one can be sent it.
-    this.snap = r.kind === 'ok' ? (decodeFrame(r.body) as Snapshot) : null;
-    this.damaged = r.kind === 'damaged' ? r.reason : null;
+    const saved = r.kind === 'ok' ? decodeSavedSnapshot(r.body) : null;
+    this.snap = typeof saved === 'string' ? null : saved;
+    this.damaged = r.kind === 'damaged' ? r.reason : typeof saved === 'string' ? `${file}: ${saved}` : null;
   }
 
   firstIndex(): number {
@@ -99,6 +102,25 @@ export class MetaLogStorage implements LogStorage {
     // Only a snapshot that reaches the log start can stand in for the entries before it.
     if (this.snap === null || this.snap.index < this.log.firstIndex() - 1) return null;
     return this.snap;
+  }
+
+  /**
+   * The log's configurations, after the saved snapshot's when the log does not know the one at
+   * or before the snapshot's index (its start was written before configurations were kept).
+   */
+  configurations(): readonly ConfigurationAt[] {
+    const held = this.log.configurations();
+    const s = this.snap;
+    if (s === null || s.membership === undefined || s.index < this.log.firstIndex() - 1) return held;
+    if (held.length > 0 && held[0]!.index <= s.index) return held;
+    return [{ index: s.index, membership: s.membership }, ...held];
+  }
+
+  /** The configuration in effect at `index` as far as this storage knows; undefined when it knows none (the group's first applies). */
+  membershipAt(index: number): Membership | undefined {
+    let m: Membership | undefined;
+    for (const c of this.configurations()) if (c.index <= index) m = c.membership;
+    return m;
   }
 
   save(snap: Snapshot): void {
@@ -134,7 +156,7 @@ export async function reconcileMetaState(store: StateStore, storage: MetaLogStor
   if (snap !== null && store.appliedIndex() === snap.index && snap.index >= start && snap.index <= log.lastIndex()) {
     const held = log.term(snap.index);
     if (held === snap.term) return null;
-    log.resetTo(snap.index, snap.term, 0);
+    log.resetTo(snap.index, snap.term, 0, snap.membership);
     return `the metadata log held an entry of term ${held} at the snapshot's index ${snap.index} (term ${snap.term}): the log now starts after the snapshot`;
   }
   return null;
@@ -419,7 +441,7 @@ export class MetaStateMachine implements GroupStateMachine {
    */
   async restore(snapshot: Snapshot, log: SegmentLog): Promise<void> {
     this.storage.save(snapshot);
-    log.resetTo(snapshot.index, snapshot.term, 0);
+    log.resetTo(snapshot.index, snapshot.term, 0, snapshot.membership);
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
@@ -460,7 +482,9 @@ export class MetaStateMachine implements GroupStateMachine {
         if (err instanceof LogCompactedError) return;
         throw err;
       }
-      this.storage.save({ index, term, data });
+      // The configuration at the snapshot's index goes with it, for a follower that installs it.
+      const membership = this.storage.membershipAt(index);
+      this.storage.save(membership === undefined ? { index, term, data } : { index, term, data, membership });
       const dropped = this.storage.log.truncatePrefix(index + 1);
       this.appliedSinceSnapshot = 0;
       this.logger.info({ index, segmentsDropped: dropped }, `metadata snapshot at index ${index}`);
@@ -470,4 +494,24 @@ export class MetaStateMachine implements GroupStateMachine {
       this.snapshotting = false;
     }
   }
+}
+
+/** The saved snapshot file's body (msgpack of the Snapshot), or why it is not one. */
+function decodeSavedSnapshot(body: Uint8Array): Snapshot | string {
+  let v: unknown;
+  try {
+    v = decodeFrame(body);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  const o = v as Partial<Record<keyof Snapshot, unknown>> | null;
+  if (typeof o !== 'object' || o === null || typeof o.index !== 'number' || typeof o.term !== 'number' || !(o.data instanceof Uint8Array)) return 'not a snapshot';
+  if (o.membership === undefined) return { index: o.index, term: o.term, data: o.data };
+  const m = o.membership as { voters?: unknown; learners?: unknown } | null;
+  if (typeof m !== 'object' || m === null || !isIdList(m.voters) || !isIdList(m.learners)) return `its configuration is not a membership: ${JSON.stringify(o.membership).slice(0, 200)}`;
+  return { index: o.index, term: o.term, data: o.data, membership: { voters: m.voters, learners: m.learners } };
+}
+
+function isIdList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string' && x.length > 0);
 }

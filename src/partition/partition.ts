@@ -372,7 +372,7 @@ export class Partition implements GroupStateMachine {
 
   restore(snapshot: Snapshot, log: SegmentLog): void {
     const offset = decodeLogStart(snapshot.data);
-    log.resetTo(snapshot.index, snapshot.term, offset);
+    log.resetTo(snapshot.index, snapshot.term, offset, snapshot.membership);
     this.producers = new ProducerState();
     this.highWatermark = offset;
     this.appliedIndex = snapshot.index;

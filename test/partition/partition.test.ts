@@ -3,13 +3,18 @@
  * (harness.ts): offsets stamped into batches, sequence numbers and duplicates of idempotent
  * producers, producer epochs, the acks modes, and requests in flight when leadership is lost.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SegmentLog, encodeLogStart } from '../../storage/segment-log.js';
+import { Partition } from '../../src/partition/partition.js';
 import { records } from '../../src/wire/record-batch/decode.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { ServerError } from '../../src/errors.js';
-import { idempotentBatch, pending, soloPartition, type SimulatedSolo } from './harness.js';
+import { idempotentBatch, pending, quiet, soloPartition, soloTopic, type SimulatedSolo } from './harness.js';
 
 let solo: SimulatedSolo | null = null;
 afterEach(async () => {
@@ -133,5 +138,27 @@ describe('a partition replica', () => {
     expect(p.read(2, 1024).batches).toEqual([]);
     expect(() => p.read(3, 1024)).toThrow(expect.objectContaining({ code: ErrorCode.OffsetOutOfRange }));
     expect(() => p.read(-1, 1024)).toThrow(expect.objectContaining({ code: ErrorCode.OffsetOutOfRange }));
+  });
+});
+
+describe('a partition replica installing a leader\'s snapshot', () => {
+  it('starts its log after the snapshot, at the leader\'s log start offset and with the snapshot\'s configuration, after a reopen too', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-partition-restore-'));
+    try {
+      let log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true });
+      const p = new Partition(soloTopic('t', 't1', 1), 0, log, dir, quiet);
+      const membership = { voters: ['n1', 'n2', 'n3'], learners: ['n4'] };
+      p.restore({ index: 40, term: 3, data: encodeLogStart(500), membership }, log);
+      expect(log.firstIndex()).toBe(41);
+      expect(log.logStartOffset()).toBe(500);
+      expect(p.highWatermark).toBe(500);
+      expect(log.configurations()).toEqual([{ index: 40, membership }]);
+      log.close();
+      log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: true });
+      expect(log.snapshot()).toMatchObject({ index: 40, term: 3, membership });
+      log.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeMembership, membershipOf, type ConfigurationAt, type Membership } from '../../raft/membership.js';
 import { seededRandom } from '../../raft/random.js';
+import { encodePromotion } from '../../raft/rejoin.js';
 import { EntryKind, type Entry } from '../../raft/types.js';
 import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
@@ -11,10 +14,33 @@ afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** What the log should hold: the log start and the entries after it. */
+/** What the log should hold: the log start (with its configuration, when known) and the entries after it. */
 interface Model {
-  start: { index: number; term: number; offset: number };
+  start: { index: number; term: number; offset: number; membership: Membership | null };
   entries: Entry[];
+}
+
+/** The configurations the model holds, as MemoryStorage answers them. */
+function configurations(m: Model): ConfigurationAt[] {
+  const out: ConfigurationAt[] = m.start.membership === null ? [] : [{ index: m.start.index, membership: m.start.membership }];
+  for (const e of m.entries) {
+    const c = e.kind === EntryKind.Config ? membershipOf(e.data) : null;
+    if (c !== null) out.push({ index: e.index, membership: c });
+  }
+  return out;
+}
+
+/** Now and then a configuration entry (a membership, or a promotion that is none) instead of a maker's entry. */
+function someEntry(maker: EntryMaker, rand: () => number, make: () => Entry, term: number): Entry {
+  if (rand() >= 0.1) return make();
+  const index = maker.nextIndex++;
+  const data = rand() < 0.8 ? encodeMembership(randomMembership(rand)) : encodePromotion({ promote: 'n2', rejoin: `inc${index}` });
+  return { index, term, kind: EntryKind.Config, data };
+}
+
+function randomMembership(rand: () => number): Membership {
+  const voters = ['n1', 'n2', 'n3', 'n4'].filter(() => rand() < 0.6);
+  return { voters: voters.length > 0 ? voters : ['n1'], learners: rand() < 0.3 ? ['n5'] : [] };
 }
 
 function records(e: Entry): number {
@@ -42,6 +68,8 @@ function checkAgainst(log: SegmentLog, m: Model, rand: () => number, step: strin
   expect(log.logStartOffset(), step).toBe(m.start.offset);
   expect(log.logEndOffset(), step).toBe(offsetAfter(m, lastIndex(m)));
   for (let i = m.start.index; i <= lastIndex(m); i++) expect(log.term(i), `${step}: term(${i})`).toBe(termAt(m, i));
+  expect(log.configurations(), `${step}: configurations`).toEqual(configurations(m));
+  expect(log.snapshot().membership, `${step}: the snapshot's configuration`).toEqual(m.start.membership ?? undefined);
   if (m.entries.length > 0) {
     expect(summary(log.entries(m.start.index + 1, lastIndex(m) + 1, Infinity)), step).toEqual(summary(m.entries));
     const lo = m.start.index + 1 + Math.floor(rand() * m.entries.length);
@@ -59,7 +87,7 @@ function checkAgainst(log: SegmentLog, m: Model, rand: () => number, step: strin
   }
 }
 
-describe('segment log against a model: random appends, conflicts, retention, resets and reopens', () => {
+describe('segment log against a model: random appends (configuration entries among them), conflicts, retention, resets and reopens', () => {
   for (let seed = 1; seed <= 12; seed++) {
     it(`agrees with the model after every operation (seed ${seed})`, () => {
       const rand = seededRandom(seed);
@@ -67,7 +95,7 @@ describe('segment log against a model: random appends, conflicts, retention, res
       dirs.push(dir);
       const limits = { segmentBytes: 200 + Math.floor(rand() * 600), indexIntervalBytes: 32 + Math.floor(rand() * 200), tailCacheBytes: [1, 300, 4096][Math.floor(rand() * 3)]! };
       let log = openLog(dir, limits);
-      const m: Model = { start: { index: 0, term: 0, offset: 0 }, entries: [] };
+      const m: Model = { start: { index: 0, term: 0, offset: 0, membership: null }, entries: [] };
       let term = 1;
       for (let step = 0; step < 150; step++) {
         const r = rand();
@@ -75,7 +103,7 @@ describe('segment log against a model: random appends, conflicts, retention, res
         if (r < 0.55) {
           if (rand() < 0.2) term++;
           const maker = new EntryMaker(lastIndex(m) + 1, offsetAfter(m, lastIndex(m)));
-          const es = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => (rand() < 0.2 ? maker.noop(term) : maker.batch(term, 1 + Math.floor(rand() * 3), 1000 + step)));
+          const es = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => someEntry(maker, rand, () => (rand() < 0.2 ? maker.noop(term) : maker.batch(term, 1 + Math.floor(rand() * 3), 1000 + step)), term));
           log.append(es);
           m.entries.push(...es);
           what = `append ${es.length} at ${es[0]!.index}`;
@@ -84,7 +112,7 @@ describe('segment log against a model: random appends, conflicts, retention, res
           const at = m.start.index + 1 + Math.floor(rand() * m.entries.length);
           term++;
           const maker = new EntryMaker(at, offsetAfter(m, at - 1));
-          const es = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => (rand() < 0.3 ? maker.noop(term) : maker.batch(term, 1 + Math.floor(rand() * 2), 2000 + step)));
+          const es = Array.from({ length: 1 + Math.floor(rand() * 3) }, () => someEntry(maker, rand, () => (rand() < 0.3 ? maker.noop(term) : maker.batch(term, 1 + Math.floor(rand() * 2), 2000 + step)), term));
           log.append(es);
           m.entries = m.entries.slice(0, at - m.start.index - 1).concat(es);
           what = `conflicting append of ${es.length} at ${at}`;
@@ -92,7 +120,9 @@ describe('segment log against a model: random appends, conflicts, retention, res
           const dropped = log.enforceRetention({ retentionBytes: Math.floor(rand() * 1500), retentionMs: -1, upToIndex: lastIndex(m) });
           const first = log.firstIndex();
           if (first - 1 > m.start.index) {
-            m.start = { index: first - 1, term: termAt(m, first - 1), offset: offsetAfter(m, first - 1) };
+            // The configuration in effect at the new start stays known, though its entry goes.
+            const kept = configurations(m).filter((c) => c.index <= first - 1);
+            m.start = { index: first - 1, term: termAt(m, first - 1), offset: offsetAfter(m, first - 1), membership: kept[kept.length - 1]?.membership ?? null };
             m.entries = m.entries.filter((e) => e.index >= first);
           }
           what = `retention dropped ${dropped} segments, start ${first}`;
@@ -100,12 +130,15 @@ describe('segment log against a model: random appends, conflicts, retention, res
           const index = lastIndex(m) + Math.floor(rand() * 5);
           term++;
           const offset = offsetAfter(m, lastIndex(m)) + Math.floor(rand() * 10);
-          log.resetTo(index, term, offset);
-          m.start = { index, term, offset };
+          const membership = rand() < 0.7 ? randomMembership(rand) : null;
+          log.resetTo(index, term, offset, membership ?? undefined);
+          m.start = { index, term, offset, membership };
           m.entries = [];
           what = `reset to ${index}`;
         } else {
           log.close();
+          // Now and then the derived files are lost: the log rebuilds them.
+          if (rand() < 0.2) fs.rmSync(path.join(dir, rand() < 0.5 ? 'configs' : 'terms'), { force: true });
           log = openLog(dir, limits);
           what = 'reopen';
         }
