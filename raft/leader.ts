@@ -170,6 +170,14 @@ export class Leader {
         throw new RaftError(RaftErrorCode.LearnerBehind, `learner ${change.node} holds the log up to ${pr.match}, behind the commit index ${this.log.committed}; retry once it has caught up`, true);
       }
     }
+    if (change.type === 'remove' && this.mutations.twoChangesInFlight !== true) {
+      // The voters left must be able to commit without the one removed: a rejoining voter counts
+      // for nothing until promoted, and its promotion needs a quorum of the others.
+      const counting = next.voters.filter((id) => id === this.id || this.prs.get(id)?.counts() === true).length;
+      if (counting < quorumSize(next.voters.length)) {
+        throw new RaftError(RaftErrorCode.MembershipChangeInProgress, `removing ${change.node} would leave ${counting} of ${next.voters.length} voters able to count (the others are rejoining); retry once they have caught up`, true);
+      }
+    }
     const data = encodeMembership(next);
     const index = this.log.lastIndex() + 1;
     const bytes = data.byteLength + ENTRY_OVERHEAD_BYTES;
@@ -184,8 +192,8 @@ export class Leader {
   /**
    * Keeps a progress for every member of the configuration now in effect: new learners are probed
    * from the log's end, promoted ones count from now. A removed member's progress stays, counting
-   * for nothing, until its removal is committed (`forgetRemoved`), so it is sent the entry that
-   * removes it; this leader's own stays until it steps down.
+   * for nothing, until it has heard that its removal is committed (`forgetRemoved`), so it learns
+   * both and stops campaigning; this leader's own stays until it steps down.
    */
   private followMembership(): void {
     const m = this.membership;
@@ -209,10 +217,17 @@ export class Leader {
     if (this.leadTransferee !== null && !m.voters.includes(this.leadTransferee)) this.leadTransferee = null;
   }
 
-  /** The configuration in effect is committed: the members it removed are no longer sent anything. */
-  private forgetRemoved(): void {
-    if (this.mutations.countRemovedVoters === true || this.log.configs.current.index > this.log.committed) return;
-    for (const pr of [...this.prs.values()]) if (pr.removed) this.prs.delete(pr.id);
+  /**
+   * A removed member is forgotten (sent nothing more) once it has answered a heartbeat that told it
+   * its removal is committed, or an election timeout after the removal committed (it may be down):
+   * one that never hears of the commit would otherwise campaign to lead the group through a
+   * removal it takes for pending (Raft.promotable). Heartbeats go to it until then.
+   */
+  private forgetRemoved(pr: Progress, answered: boolean): void {
+    if (!pr.removed || this.mutations.countRemovedVoters === true) return;
+    const at = this.log.configs.current.index;
+    if (at > this.log.committed) return;
+    if ((answered && pr.toldRemovalCommitted) || pr.removedTicks >= this.limits.electionTicks) this.prs.delete(pr.id);
   }
 
   /** Whose acknowledgements commit entries: the voters in effect (under the countRemovedVoters mutant, also those removed). */
@@ -318,8 +333,12 @@ export class Leader {
   /** Retries followers whose snapshot or appends have gone unanswered for an election timeout. */
   private tickPeers(): void {
     const lastIndex = this.log.lastIndex();
-    for (const pr of this.prs.values()) {
+    for (const pr of [...this.prs.values()]) {
       if (pr.id === this.id) continue;
+      if (pr.removed && this.log.configs.current.index <= this.log.committed) {
+        pr.removedTicks += this.limits.heartbeatTicks;
+        this.forgetRemoved(pr, false);
+      }
       if (pr.state === ProgressState.Snapshot) {
         pr.snapshotTicks += this.limits.heartbeatTicks;
         if (pr.snapshotTicks >= this.limits.electionTicks) {
@@ -381,6 +400,8 @@ export class Leader {
     this.noteRejoin(pr, m);
     pr.recentActive = true;
     pr.probeSent = false;
+    this.forgetRemoved(pr, true);
+    if (!this.prs.has(m.from)) return;
     if (pr.match < this.log.lastIndex()) this.maybeSendAppend(m.from, true);
     if (m.readRound > pr.readRoundAcked && pr.rejoin === null) {
       pr.readRoundAcked = m.readRound;
@@ -440,7 +461,9 @@ export class Leader {
    * the peer may have missed it).
    */
   private maybePromote(pr: Progress): void {
-    if (pr.rejoin === null || pr.isLearner || this.leadTransferee !== null) return;
+    // Learners too: a learner that rejoins is promoted (to a learner in good standing) the same
+    // way, or it could never become a voter (raft/membership.ts refuses to promote a rejoining one).
+    if (pr.rejoin === null || pr.removed || this.leadTransferee !== null) return;
     if (pr.match < this.log.committed || !this.committedInTerm()) return;
     if (pr.promotedAtTick >= 0 && this.ticks - pr.promotedAtTick < this.limits.electionTicks) return;
     pr.promotedAtTick = this.ticks;
@@ -503,6 +526,7 @@ export class Leader {
       if (pr.id === this.id) continue;
       // Never tell a follower to commit beyond what it is known to hold.
       const commit = Math.min(pr.match, this.log.committed);
+      if (pr.removed && commit >= this.log.configs.current.index) pr.toldRemovalCommitted = true;
       this.out.msgs.push({ type: 'heartbeat', from: this.id, to: pr.id, term: this.term, commit, readRound: this.reads.round } satisfies Heartbeat);
     }
   }
@@ -563,7 +587,6 @@ export class Leader {
     while (this.uncommitted.length > 0 && this.uncommitted[0]!.index <= committed) {
       this.uncommittedBytes -= this.uncommitted.shift()!.bytes;
     }
-    this.forgetRemoved();
     if (!wasInTerm && this.committedInTerm()) {
       // §6.4: reads wait until this leader has committed an entry of its own term.
       for (const c of this.reads.takeAwaitingCommit()) this.addRead(c);

@@ -135,6 +135,10 @@ export class Progress {
    * committed (raft/membership.ts).
    */
   removed = false;
+  /** A heartbeat told this removed member a commit index that covers its removal. */
+  toldRemovalCommitted = false;
+  /** Ticks since its removal committed (forgotten after an election timeout). */
+  removedTicks = 0;
 
   /** Counts toward quorums: a voter, not rejoining, not removed. */
   counts(): boolean {

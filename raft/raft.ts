@@ -445,9 +445,33 @@ export class Raft {
     return c;
   }
 
-  /** May campaign and vote: a voter, and not rejoining after losing data (raft/rejoin.ts). */
+  /**
+   * May campaign: allowed to vote, and a voter of the configuration in effect, or of the one
+   * before it while its removal is not committed. Such a member campaigns among the new voters,
+   * without counting itself, and leads only to commit its removal (then steps down, thesis
+   * §4.2.2): a leader that lost its lead right after proposing its own removal may be the only
+   * member holding the whole log, and the others cannot win without its vote, which the log
+   * check withholds (the host simulation found that group stuck).
+   */
   private promotable(): boolean {
-    return this.voters.includes(this.id) && (this.rejoin === null || this.mutations.rejoinerVotes === true);
+    if (!this.mayVote()) return false;
+    if (this.voters.includes(this.id)) return true;
+    const all = this.log.configs.all;
+    const before = all[all.length - 2];
+    return before !== undefined && this.log.configs.current.index > this.log.committed && before.membership.voters.includes(this.id);
+  }
+
+  /**
+   * May grant votes: any member not rejoining after losing data (raft/rejoin.ts), whatever its
+   * own configuration says (thesis §4.1: a server answers without consulting its configuration).
+   * A learner whose promotion is in the candidate's log but not yet in its own is a voter to the
+   * candidate; refusing it can leave no majority (three of four voters needed, one rejoining, the
+   * promoted one still a learner in its own eyes: the host simulation found that group stuck).
+   * A candidate counts only the voters of its configuration, so a vote from anyone else counts
+   * for nothing.
+   */
+  private mayVote(): boolean {
+    return this.rejoin === null || this.mutations.rejoinerVotes === true;
   }
 
   /**
@@ -480,7 +504,7 @@ export class Raft {
   }
 
   private handleVoteRequest(m: VoteRequest): void {
-    if (!this.promotable()) {
+    if (!this.mayVote()) {
       const type = m.type === 'preVote' ? 'preVoteResp' : 'voteResp';
       this.reply({ type, from: this.id, to: m.from, term: this.term, reject: true });
       return;

@@ -183,6 +183,11 @@ export class RaftGroup {
   /** Told when the group stops (the node may reopen it to repair it). */
   onFail: ((err: unknown) => void) | null = null;
 
+  /** Closes the log of a replica about to be deleted (its group left this node): nothing is saved. */
+  discard(): void {
+    this.log.close();
+  }
+
   /** Saves the commit index (so a restart re-applies less) and closes the log. */
   close(): void {
     try {

@@ -26,7 +26,7 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
-import { openPartitionReplica } from '../partition/replica.js';
+import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
@@ -383,11 +383,7 @@ export class RaftlogNode {
     for (const [id, p] of this.partitions) {
       if (wanted.has(id)) continue;
       this.partitions.delete(id);
-      this.host.remove(id);
-      p.close('the topic was deleted');
-      p.group.close();
-      this.ledger.forget(id);
-      fs.rmSync(p.dir, { recursive: true, force: true });
+      deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: nodeFileSystem, logger: this.logger }, 'the topic was deleted');
       this.logger.info({ partition: p.name }, `removed partition ${p.name} (topic deleted)`);
     }
     for (const [id, w] of wanted) {

@@ -101,3 +101,22 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
   }
   return p;
 }
+
+/**
+ * Deletes a replica this node no longer holds (its topic deleted, or a committed configuration
+ * that leaves this node out, raft/membership.ts): out of the host, closed, its ledger slot and
+ * folder gone. A disk that fails meanwhile leaves the folder or the slot behind, which is safe
+ * (a slot without its folder makes a replica created here again rejoin, replica-trust.ts): the
+ * failure is logged, not thrown, so the node goes on serving its other replicas.
+ */
+export function deletePartitionReplica(p: Partition, o: { readonly host: GroupHost; readonly ledger: SyncLedger; readonly fs: FileSystem; readonly logger: Logger }, why: string): void {
+  o.host.remove(p.group.id);
+  p.close(why);
+  p.group.discard();
+  try {
+    o.ledger.forget(p.group.id);
+    o.fs.rmSync(p.dir, { recursive: true, force: true });
+  } catch (err) {
+    o.logger.warn({ partition: p.name, err: (err as Error).message }, `deleting the replica of ${p.name} left files behind (${(err as Error).message}); they are not used, and can be removed by hand once the disk works`);
+  }
+}

@@ -114,6 +114,25 @@ describe('membership: learners', () => {
     expect(net.commit('a')).toBe(x);
     expect(commit).toBeLessThan(x);
   });
+  it('membership: a learner whose promotion has not reached it votes for a candidate that counts it, so four voters with one of them gone still elect a leader', () => {
+    const net = withLearnerD();
+    net.raft('a').proposeMembership({ type: 'promote', node: 'd' });
+    net.process('a');
+    // Only b and c get the promotion; d does not, and a is gone before it commits.
+    net.discard((m) => m.to === 'd');
+    net.deliver();
+    net.processAll();
+    net.discard(() => true);
+    expect(net.raft('b').voters).toEqual(['a', 'b', 'c', 'd']);
+    expect(net.raft('d').voters).toEqual(['a', 'b', 'c']);
+    net.isolate('a');
+
+    // b needs three of a, b, c, d: c and d.
+    electPastLease(net, 'b', ['c', 'd']);
+
+    expect(net.sent((m) => m.type === 'voteResp' && m.from === 'd' && !m.reject)).toHaveLength(1);
+    expect(net.role('b')).toBe(Role.Leader);
+  });
 });
 
 describe('membership: one change at a time', () => {
@@ -227,13 +246,39 @@ describe('membership: removing members', () => {
     expect(net.trace.slice(before).filter((t) => t.kind === 'send' && t.msg.from === 'a' && t.msg.type.endsWith('ote'))).toEqual([]);
   });
 
-  it('membership: a removed follower is sent its removal, then nothing, and does not campaign', () => {
+  it('membership: a removal that would leave too few voters able to count (the others rejoining) is refused, retriable', () => {
+    const net = new Network();
+    net.elect('a');
+    write(net, 'a', 'x');
+    net.isolate('c');
+    net.member('c').wipe('c-again');
+    write(net, 'a', 'y');
+    // c answers a heartbeat as a rejoining replica (it counts for nothing until it has caught
+    // up), and what a sends it next is lost.
+    net.heal();
+    net.tick('a', 1);
+    net.processAll();
+    net.deliver((m) => m.to === 'c' && m.type === 'heartbeat');
+    net.processAll();
+    net.deliver((m) => m.from === 'c');
+    net.processAll();
+    net.discard((m) => m.to === 'c');
+    expect(net.peer('a', 'c').rejoin).toBe('c-again');
+
+    const err = changeError(net, 'a', { type: 'remove', node: 'b' });
+    expect(err?.code).toBe(RaftErrorCode.MembershipChangeInProgress);
+    expect(err?.retriable).toBe(true);
+    expect(err?.message).toContain('rejoining');
+  });
+
+  it('membership: a removed follower is sent its removal and told it committed, then nothing, and does not campaign', () => {
     const net = new Network();
     net.elect('a');
     change(net, 'a', { type: 'remove', node: 'c' });
+    net.tickAndStabilize(1, ['a']);
 
     expect(net.raft('c').voters).toEqual(['a', 'b']);
-    expect(net.peer('a', 'b').match).toBe(net.lastIndex('a'));
+    expect(net.commit('c')).toBeGreaterThanOrEqual(net.raft('c').status().membershipIndex);
     expect(net.raft('a').status().peers.map((p) => p.id).sort()).toEqual(['a', 'b']);
     const before = net.trace.length;
     write(net, 'a', 'x');
@@ -243,6 +288,31 @@ describe('membership: removing members', () => {
     for (let k = 0; k < 4 * ELECTION; k++) net.tick('c');
     net.stabilize();
     expect(net.role('c')).toBe(Role.Follower);
+    expect(net.sent((m) => m.from === 'c' && (m.type === 'preVote' || m.type === 'vote'))).toEqual([]);
+  });
+
+  it('membership: a leader that lost its lead right after proposing its own removal may campaign among the new voters, and leads only to commit it', () => {
+    const net = new Network();
+    net.elect('a');
+    net.raft('a').proposeMembership({ type: 'remove', node: 'a' });
+    net.process('a');
+    // Only a holds its removal; b and c hear nothing more from it, and a steps down.
+    net.discard(() => true);
+    net.isolate('a');
+    net.tickAndStabilize(2 * ELECTION, ['a']);
+    expect(net.role('a')).toBe(Role.Follower);
+    net.heal();
+    // b and c are ticked past their lease; a, which alone holds the whole log, campaigns.
+    net.tick('b', ELECTION - 1);
+    net.tick('c', ELECTION - 1);
+    net.raft('a').campaign();
+    net.stabilize();
+    net.tickAndStabilize(2);
+
+    const leader = ['b', 'c'].find((id) => net.role(id) === Role.Leader);
+    expect(leader).toBeDefined();
+    for (const id of ['a', 'b', 'c']) expect(net.raft(id).voters).toEqual(['b', 'c']);
+    expect(net.commit(leader!)).toBeGreaterThanOrEqual(net.raft(leader!).status().membershipIndex);
   });
 });
 

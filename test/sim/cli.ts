@@ -16,10 +16,11 @@ const program = new Command()
   .option('--mutant <name>', `break the shell or the core on purpose: ${HOST_MUTANTS.join(', ')}`)
   .option('--chaos-time <ms>', 'length of the fault phase in simulated milliseconds (default 3000)')
   .option('--seed <n>', 'replay one seed with its trace')
+  .option('--full-trace', 'with --seed: print the whole trace, not its last 300 lines')
   .addOption(new Option('--host', 'the host simulation (the only one; kept for old command lines)').hideHelp())
   .parse();
 
-const opts = program.opts<{ seeds: string; start: string; mutant?: string; chaosTime?: string; seed?: string }>();
+const opts = program.opts<{ seeds: string; start: string; mutant?: string; chaosTime?: string; seed?: string; fullTrace?: boolean }>();
 const mutant = opts.mutant as HostMutant | undefined;
 if (mutant !== undefined && !HOST_MUTANTS.includes(mutant)) {
   console.error(`unknown mutant ${mutant}; choose one of ${HOST_MUTANTS.join(', ')}`);
@@ -31,7 +32,7 @@ const base = { ...(mutant !== undefined ? { mutant } : {}), ...(chaosMs !== unde
 const one = opts.seed ?? process.env['SEED'];
 if (one !== undefined) {
   const r = await new HostSimulation({ seed: Number(one), ...base, trace: true }).run();
-  console.log(r.trace.slice(-300).join('\n'));
+  console.log(r.trace.slice(opts.fullTrace === true ? 0 : -300).join('\n'));
   console.log(`seed ${r.seed}: ${r.ok ? `ok ${JSON.stringify(r.stats)}` : r.error}`);
   process.exit(r.ok ? 0 : 1);
 }

@@ -56,7 +56,7 @@ import type { GroupStateMachine } from '../../src/host/raft-group.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { ServerError } from '../../src/errors.js';
 import type { Partition } from '../../src/partition/partition.js';
-import { openPartitionReplica, type PartitionReplicaOptions } from '../../src/partition/replica.js';
+import { deletePartitionReplica, openPartitionReplica, type PartitionReplicaOptions } from '../../src/partition/replica.js';
 import type { DamagePolicy } from '../../src/host/replica-trust.js';
 import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import { SimMeta, emptyMetaStats, type MetaSimStats } from './host-meta.js';
@@ -273,7 +273,7 @@ export class HostSimulation {
   private readonly placed = new Map<string, Set<NodeId>>();
   /** The configuration a replica added to a running group opens with until its log holds one, by `node/key`. */
   private readonly joinedWith = new Map<string, Membership>();
-  /** Half the seeds change membership (a random of their own, so the other half keep their schedules). */
+  /** For the seeds that change membership (decided first, from a random of their own). */
   private readonly membershipRandom: () => number;
   private readonly changesMembership: boolean;
 
@@ -281,7 +281,14 @@ export class HostSimulation {
     this.random = seededRandom(options.seed * 104_729 + 7);
     this.traceOn = options.trace === true;
     this.history = new Recorder(this.world);
-    const n = this.random() < 0.6 ? 3 : 5;
+    // Half the seeds change membership (a random of their own, so the other half keep their
+    // schedules), on four or five nodes: a group keeps at least three voters (with two, one
+    // replica rejoining after a damaged disk stops the group for good), so a group of three
+    // grows before it shrinks.
+    this.membershipRandom = seededRandom(options.seed * 7_919 + 3);
+    this.changesMembership = this.membershipRandom() < 0.5;
+    const three = this.random() < 0.6;
+    const n = this.changesMembership ? (this.membershipRandom() < 0.5 ? 4 : 5) : three ? 3 : 5;
     const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
     const partitions = this.random() < 0.5 ? 1 : 2;
     // Small segments on some seeds, so logs roll and recovery crosses segment files.
@@ -299,8 +306,7 @@ export class HostSimulation {
       this.inv.set(this.keys[p]!, new Invariants({ voters: a, learners: [] }));
       this.placed.set(this.keys[p]!, new Set(a));
     });
-    this.membershipRandom = seededRandom(options.seed * 7_919 + 3);
-    this.changesMembership = this.membershipRandom() < 0.5;
+
     this.faultGap = this.pick([400, 200, 100]);
     this.shape = seedShape(options.seed);
     this.chaosMs = options.chaosMs ?? 3000;
@@ -390,7 +396,7 @@ export class HostSimulation {
       clock: node.clock!,
       ledger: node.ledger!,
       host: node.host!,
-      fresh: node.wiped ? 'rejoin' : 'voter',
+      fresh: node.wiped || this.deletedOnce.has(`${node.id}/${key}`) ? 'rejoin' : 'voter',
       ...(this.joinedWith.has(`${node.id}/${key}`) ? { membership: this.joinedWith.get(`${node.id}/${key}`)! } : {}),
       tailCacheBytes: 64 * 1024,
       limits: this.shape.limits,
@@ -806,7 +812,7 @@ export class HostSimulation {
   /**
    * One change on one group's leader: add a node that holds no replica as a learner (its replica
    * is created at once), promote a learner, or remove a learner or a voter (the leader too; never
-   * below two voters). A third of the time a second change follows at once, which one change at
+   * below three voters). A third of the time a second change follows at once, which one change at
    * a time refuses; after adding a learner, its promotion is asked for every few milliseconds, so
    * a core that promotes a learner still behind does it then.
    */
@@ -823,7 +829,7 @@ export class HostSimulation {
       const m = raft.membership;
       const placed = this.placed.get(key)!;
       const outside = this.nodes.filter((x) => !isMember(m, x.id) && !placed.has(x.id));
-      const removable = [...m.learners, ...(m.voters.length > 2 ? m.voters : [])];
+      const removable = [...m.learners, ...(m.voters.length > 3 ? m.voters : [])];
       const r = mr();
       let change: MembershipChange | null = null;
       if (m.learners.length > 0 && r < 0.5) change = { type: 'promote', node: m.learners[Math.floor(mr() * m.learners.length)]! };
@@ -853,11 +859,7 @@ export class HostSimulation {
     this.history.add(-1, 'info', 'membership', { key, ...change });
     if (change.type === 'addLearner') {
       // The replica exists before any message to it arrives (messages take at least 0.5 ms).
-      const node = this.byId(change.node);
-      this.placed.get(key)!.add(node.id);
-      this.joinedWith.set(`${node.id}/${key}`, raft.membership);
-      this.stats.replicasAdded++;
-      if (node.up) this.openReplica(node, this.keys.indexOf(key));
+      this.createReplica(this.byId(change.node), key, raft.membership);
     } else if (change.type === 'promote') {
       // Rule 4, seen from outside: a learner becomes a voter holding every committed entry.
       const learner = this.byId(change.node).partitions.get(key);
@@ -879,22 +881,53 @@ export class HostSimulation {
     });
   }
 
-  /** The controller's loop: deletes the replicas that a committed configuration left (to the end of the run). */
+  /**
+   * The controller's loop (to the end of the run), following each group's leader: a member of its
+   * configuration (committed or not: a leader whose log still holds an addition may come back)
+   * gets a replica, and a replica that a committed configuration leaves out is deleted.
+   */
   private reconcile(): void {
     if (this.phase === 'done' || this.failure !== null) return;
     this.world.after(ELECTION_MS / 2, () => this.reconcile());
     for (const key of this.keys) {
       const raft = this.leaderOf(key)?.partitions.get(key)?.group.raft;
-      if (raft === undefined || raft.status().membershipIndex > raft.committed) continue;
+      if (raft === undefined) continue;
       const m = raft.membership;
-      for (const id of [...this.placed.get(key)!]) if (!isMember(m, id)) this.deleteReplica(this.byId(id), key);
+      const placed = this.placed.get(key)!;
+      for (const id of [...m.voters, ...m.learners]) if (!placed.has(id)) this.createReplica(this.byId(id), key, m);
+      if (raft.status().membershipIndex > raft.committed) continue;
+      for (const id of [...placed]) if (!isMember(m, id)) this.deleteReplica(this.byId(id), key);
     }
   }
+
+  /**
+   * Places a replica of `key` on `node` for a group whose configuration `m` names it. A node that
+   * held one before (deleted since) gets a new incarnation under its old name: it rejoins, and
+   * votes only once promoted (raft/rejoin.ts), whatever configuration a leader's log still holds.
+   */
+  private createReplica(node: SimNode, key: string, m: Membership): void {
+    this.placed.get(key)!.add(node.id);
+    this.joinedWith.set(`${node.id}/${key}`, m);
+    this.stats.replicasAdded++;
+    this.log(`create ${node.id}'s replica of ${key}${this.deletedOnce.has(`${node.id}/${key}`) ? ' (again: it rejoins)' : ''}`);
+    if (!node.up) return;
+    try {
+      this.openReplica(node, this.keys.indexOf(key));
+    } catch (err) {
+      // Its disk failed while creating it (an injected write or sync failure): the node restarts
+      // and opens it then, as a node whose disk fails does.
+      this.crashSoon(node, `creating its replica of ${key} failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** `node/key` of every replica deleted so far. */
+  private readonly deletedOnce = new Set<string>();
 
   /** Deletes `node`'s replica of `key`: closed if it runs, its folder and ledger slot gone (now, or when it next starts). */
   private deleteReplica(node: SimNode, key: string): void {
     this.placed.get(key)!.delete(node.id);
     this.joinedWith.delete(`${node.id}/${key}`);
+    this.deletedOnce.add(`${node.id}/${key}`);
     this.stats.replicasDeleted++;
     this.log(`delete ${node.id}'s replica of ${key} (removed by a committed configuration)`);
     const dir = path.posix.join(node.root, 'partitions', `${TOPIC}-${this.keys.indexOf(key)}`);
@@ -902,11 +935,10 @@ export class HostSimulation {
     if (node.up && p !== undefined) {
       node.partitions.delete(key);
       node.wasLeader.delete(key);
-      node.host!.remove(p.group.id);
-      p.close('the replica was removed from its group');
-      p.group.close();
-      node.ledger!.forget(p.group.id);
+      deletePartitionReplica(p, { host: node.host!, ledger: node.ledger!, fs: node.fs!, logger: quiet }, 'the replica was removed from its group');
     }
+    // A node that is down (or whose disk failed just now) loses the folder here; its ledger slot
+    // is forgotten when it next starts.
     node.disk.rmSync(dir, { recursive: true, force: true });
     this.inv.get(key)!.onDamagedDisk(node.id);
   }
@@ -1166,6 +1198,7 @@ export class HostSimulation {
       } catch (err) {
         reached = true;
         lastError = (err as Error).message;
+        if (this.phase !== 'chaos') this.log(`send to ${key} on ${node.id} failed: ${lastError}`);
         this.redirect(key, node, err);
         await this.world.sleep(5 + this.random() * 20);
       }
@@ -1297,7 +1330,9 @@ export class HostSimulation {
         if (!n.up) return `${n.id}: down`;
         if (p === undefined) return `${n.id}: no replica`;
         const r = p.group.raft;
-        return `${n.id}: ${r.role} of term ${r.term}${r.rejoin !== null ? ' (rejoining)' : ''}${p.group.failed !== null ? ` stopped: ${p.group.failed}` : ''}`;
+        const m = r.membership;
+        const role = m.voters.includes(n.id) ? r.role : m.learners.includes(n.id) ? `learner (${r.role})` : `removed (${r.role})`;
+        return `${n.id}: ${role} of term ${r.term}${r.rejoin !== null ? ' (rejoining)' : ''}, log ${r.lastIndex()}, commit ${r.committed}, voters ${m.voters.join(',')}${p.group.failed !== null ? ` stopped: ${p.group.failed}` : ''}`;
       })
       .join('; ');
   }
