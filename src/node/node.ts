@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../raft/random.js';
+import { RaftError } from '../../raft/errors.js';
 import { Role, type NodeId } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
@@ -26,6 +27,7 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
+import { nextMove, removedFromGroup, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
@@ -89,6 +91,8 @@ export interface NodeParts {
 }
 
 const GOSSIP_MS = 1000;
+/** How often a partition leader takes the next step toward its partition's target replicas (src/partition/moves.ts). */
+const MOVES_EVERY_MS = 200;
 /** How often a new folder waiting to hear from its peers says so. */
 const FRESH_NOTE_MS = 5000;
 /**
@@ -209,6 +213,7 @@ export class RaftlogNode {
     }
     this.syncPartitions();
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
+    this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.controller.start();
     this.coordinator.start();
@@ -371,26 +376,79 @@ export class RaftlogNode {
     return { electionTicks: this.config.electionTicks, heartbeatTicks: this.config.heartbeatTicks };
   }
 
-  /** Opens the partitions the metadata places on this node, and removes the ones it no longer does. */
+  /**
+   * Opens the partitions the metadata places on this node, and deletes the replicas it no longer
+   * needs: of a deleted topic, or of a partition moved off this node once this replica knows its
+   * removal is committed (until then the group may still count on it: raft/membership.ts).
+   */
   syncPartitions(): void {
     if (this.stopping) return;
     const wanted = new Map<string, { topic: TopicRecord; partition: number }>();
+    const topics = new Map<string, TopicRecord>();
     for (const t of this.meta.topics()) {
+      topics.set(t.id, t);
       t.assignments.forEach((replicas, p) => {
         if (replicas.includes(this.config.id)) wanted.set(partitionGroupId(t.id, p), { topic: t, partition: p });
       });
     }
     for (const [id, p] of this.partitions) {
       if (wanted.has(id)) continue;
+      const deleted = !topics.has(p.topic.id);
+      if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
       this.partitions.delete(id);
-      deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: nodeFileSystem, logger: this.logger }, 'the topic was deleted');
-      this.logger.info({ partition: p.name }, `removed partition ${p.name} (topic deleted)`);
+      const why = deleted ? 'the topic was deleted' : 'the partition moved off this node';
+      deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: nodeFileSystem, logger: this.logger }, why);
+      this.logger.info({ partition: p.name }, `removed the replica of ${p.name} (${why})`);
     }
     for (const [id, w] of wanted) {
       if (this.partitions.has(id)) continue;
       this.openPartition(id, w.topic, w.partition);
     }
   }
+
+  /**
+   * Each partition this node leads takes its next step toward its target replicas
+   * (src/partition/moves.ts); what it waits for is kept for /status.
+   */
+  private driveMoves(): void {
+    if (this.stopping || !this.meta.isReady()) return;
+    const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
+    let deletable = false;
+    for (const [id, p] of this.partitions) {
+      const raft = p.group.raft;
+      const topic = topics.get(p.topic.id);
+      if (raft.role !== Role.Leader || p.group.failed !== null || topic === undefined) {
+        this.moves.delete(id);
+        // A replica moved off this node goes once it knows its removal is committed.
+        if (topic !== undefined && !topic.assignments[p.partition]!.includes(this.config.id) && removedFromGroup(raft, this.config.id)) deletable = true;
+        continue;
+      }
+      const st = raft.status();
+      const move = nextMove(topic.assignments[p.partition]!, { self: this.config.id, membership: st.membership, configCommitted: st.membershipIndex <= st.commit, commit: st.commit, peers: st.peers });
+      if (move.kind === 'done') {
+        this.moves.delete(id);
+        continue;
+      }
+      this.moves.set(id, move);
+      try {
+        if (move.kind === 'change') {
+          raft.proposeMembership(move.change);
+          p.group.wake();
+          this.logger.info({ partition: p.name, change: move.change }, `${p.name}: ${move.change.type} ${move.change.node} (moving toward replicas ${topic.assignments[p.partition]!.join(',')})`);
+        } else if (move.kind === 'transfer' && st.transferee === null) {
+          this.logger.info({ partition: p.name, to: move.to }, `${p.name}: handing leadership to ${move.to}, as this node leaves the partition`);
+          p.transferLeadership(move.to, 2000).catch(() => undefined);
+        }
+      } catch (err) {
+        // A step refused for now (a learner behind, a change in flight) is asked again next round.
+        if (!(err instanceof RaftError && err.retriable)) this.logger.warn({ partition: p.name, err: (err as Error).message }, `${p.name}: cannot take the next step of its move: ${(err as Error).message}`);
+      }
+    }
+    if (deletable) this.syncPartitions();
+  }
+
+  /** Per partition led here, the step its move waits on or takes next (for /status). */
+  readonly moves = new Map<string, Move>();
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
     let p: Partition;

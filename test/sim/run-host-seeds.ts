@@ -33,6 +33,11 @@ export function expectCoverage(results: readonly HostSimResult[]): void {
   // About 1.5-2% of seeds install a snapshot since a third of them are Figure 8 storms (one-entry
   // appends, new leaders cut off): 15 and 19 in seeds 1001-2000 and 1-1000.
   expect(total('snapshotsInstalled')).toBeGreaterThan(results.length / 100);
+  // Half the seeds change membership: about 2 changes, 1 replica created and 0.6 deleted per seed
+  // over seeds 1-200.
+  expect(total('membershipChanges')).toBeGreaterThan(results.length);
+  expect(total('replicasAdded')).toBeGreaterThan(results.length / 2);
+  expect(total('replicasDeleted')).toBeGreaterThan(results.length / 4);
   expect(meta('leaders')).toBeGreaterThan(results.length * 2);
   expect(meta('commitsAcked')).toBeGreaterThan(results.length * 10);
   expect(meta('fetches')).toBeGreaterThan(results.length * 5);
