@@ -27,7 +27,7 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
-import { nextMove, removedFromGroup, type Move } from '../partition/moves.js';
+import { describeMove, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
@@ -612,7 +612,11 @@ export class RaftlogNode {
         applied: s.applied,
         firstIndex: s.firstIndex,
         lastIndex: s.lastIndex,
-        replicas: s.peers.map((r) => ({ id: r.id, match: r.match, next: r.next, state: r.state, ...(r.rejoin !== null ? { rejoining: true } : {}) })),
+        replicas: s.peers.map((r) => ({ id: r.id, match: r.match, next: r.next, state: r.state, ...(r.learner ? { learner: true } : {}), ...(r.rejoin !== null ? { rejoining: true } : {}) })),
+        voters: s.membership.voters,
+        learners: s.membership.learners,
+        membershipCommitted: s.membershipIndex <= s.commit,
+        ...(this.moves.has(g.id) ? { move: describeMove(this.moves.get(g.id)!) } : {}),
         ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset() } : {}),
         ...(g.failed !== null ? { error: g.failed } : {}),
       });

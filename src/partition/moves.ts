@@ -82,3 +82,17 @@ export function removedFromGroup(raft: { status(): RaftStatus }, self: NodeId): 
   const st = raft.status();
   return !isMember(st.membership, self) && st.membershipIndex <= st.commit;
 }
+
+/** One line for /status: the step a move takes next, or what it waits for. */
+export function describeMove(m: Move): string {
+  switch (m.kind) {
+    case 'change':
+      return `${m.change.type} ${m.change.node}`;
+    case 'transfer':
+      return `hand leadership to ${m.to}`;
+    case 'wait':
+      return `waiting: ${m.why}`;
+    case 'done':
+      return 'done';
+  }
+}

@@ -562,7 +562,13 @@ export interface GroupStatus {
   readonly applied: number;
   readonly firstIndex: number;
   readonly lastIndex: number;
-  readonly replicas: readonly { readonly id: string; readonly match: number; readonly next: number; readonly state: string; readonly rejoining?: boolean }[];
+  readonly replicas: readonly { readonly id: string; readonly match: number; readonly next: number; readonly state: string; readonly learner?: boolean; readonly rejoining?: boolean }[];
+  /** The group's configuration as this replica's log has it (raft/membership.ts), and whether that is committed. */
+  readonly voters?: readonly string[];
+  readonly learners?: readonly string[];
+  readonly membershipCommitted?: boolean;
+  /** On a partition leader moving its replicas toward the metadata's target (src/partition/moves.ts): the next step, or what it waits for. */
+  readonly move?: string;
   readonly highWatermark?: number;
   readonly logStartOffset?: number;
   readonly logEndOffset?: number;
