@@ -455,6 +455,11 @@ export function toServerError(err: unknown, name: string): Error {
       // A leadership transfer to a replica that is catching up after losing data: it may lead
       // once promoted, so the refusal is retriable (Kafka answers PREFERRED_LEADER_NOT_AVAILABLE).
       return new ServerError(ErrorCode.LeaderNotAvailable, `${name}: ${err.message}; retry once it has caught up`);
+    case RaftErrorCode.MembershipChangeInProgress:
+    case RaftErrorCode.LearnerBehind:
+      return new ServerError(ErrorCode.ReassignmentInProgress, `${name}: ${err.message}`);
+    case RaftErrorCode.InvalidMembershipChange:
+      return new ServerError(ErrorCode.InvalidRequest, `${name}: ${err.message}`);
     default:
       return err;
   }

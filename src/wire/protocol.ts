@@ -46,6 +46,9 @@ export const ErrorCode = {
   InconsistentGroupProtocol: 'INCONSISTENT_GROUP_PROTOCOL',
   GroupNotEmpty: 'NON_EMPTY_GROUP',
   UnknownGroup: 'GROUP_ID_NOT_FOUND',
+  // Membership changes (issue 20)
+  /** A partition's membership is changing and the step asked for must wait (Kafka's REASSIGNMENT_IN_PROGRESS). */
+  ReassignmentInProgress: 'REASSIGNMENT_IN_PROGRESS',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -57,6 +60,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.NotEnoughReplicas,
   ErrorCode.StorageError,
   ErrorCode.ShuttingDown,
+  ErrorCode.ReassignmentInProgress,
   ErrorCode.NotCoordinator,
   ErrorCode.CoordinatorNotAvailable,
   ErrorCode.RebalanceInProgress,
