@@ -105,7 +105,9 @@ export function validateConfig(c: RaftConfig): RaftLimits {
   if (l.heartbeatTicks >= l.electionTicks) fail(`heartbeatTicks ${l.heartbeatTicks} must be below electionTicks ${l.electionTicks}`);
   if (l.appendBytesMax > l.inFlightBytesMax) fail(`appendBytesMax ${l.appendBytesMax} exceeds inFlightBytesMax ${l.inFlightBytesMax}`);
   if (l.entryBytesMax > l.uncommittedBytesMax) fail(`entryBytesMax ${l.entryBytesMax} exceeds uncommittedBytesMax ${l.uncommittedBytesMax}`);
-  if (c.voters.length === 0) fail('a group needs at least one voter');
+  // A replica joining a running group may start knowing no voter: it is a learner until its
+  // leader's log (or snapshot) tells it the configuration.
+  if (c.voters.length === 0 && !(c.learners ?? []).includes(c.id)) fail('a group needs at least one voter');
   const all = [...c.voters, ...(c.learners ?? [])];
   if (new Set(all).size !== all.length) fail(`members are listed twice: ${all.join(', ')}`);
   return l;

@@ -147,7 +147,17 @@ export interface TopicRecord {
   readonly partitions: number;
   readonly replicationFactor: number;
   readonly config: TopicConfig;
+  /**
+   * Each partition's target replicas (the first preferred to lead). At creation, the replicas its
+   * group starts with; after a reassignment, what its leader moves the group toward
+   * (src/partition/moves.ts): the group's own log holds what it is.
+   */
   readonly assignments: readonly (readonly string[])[];
+  /**
+   * Per partition, true once it has been reassigned: a replica created for it from then on joins
+   * a running group, as a learner, instead of founding it (absent: none has been).
+   */
+  readonly moved?: readonly boolean[];
 }
 
 /** The Raft group of one partition. */

@@ -27,7 +27,7 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
-import { describeMove, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
+import { describeMove, joiningMembership, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
@@ -465,6 +465,9 @@ export class RaftlogNode {
         host: this.host,
         // While this node's metadata replica rejoins, a replica it finds missing may be one it held before.
         fresh: this.metaGroup.raft.rejoin !== null ? 'rejoin' : 'voter',
+        // A partition reassigned since its creation has a running group: a new replica joins it as a
+        // learner (a founder would campaign with an empty log; a set of them could elect each other).
+        ...(topic.moved?.[partition] === true ? { membership: joiningMembership(topic.assignments[partition]!, this.config.id) } : {}),
         tailCacheBytes: PARTITION_TAIL_CACHE_BYTES,
         limits: this.raftLimits(),
         producerIdExpirationMs: this.config.producerIdExpirationMs ?? NODE_DEFAULTS.producerIdExpirationMs,

@@ -96,3 +96,12 @@ export function describeMove(m: Move): string {
       return 'done';
   }
 }
+
+/**
+ * What a replica created for a partition that has moved starts from: a learner of a group whose
+ * voters it does not know yet. Its leader's log (or snapshot) tells it the configuration before
+ * it could matter: a learner never campaigns, and is promoted only once it holds the log.
+ */
+export function joiningMembership(target: readonly NodeId[], self: NodeId): Membership {
+  return { voters: target.filter((id) => id !== self), learners: [self] };
+}
