@@ -90,10 +90,11 @@ describe('config: limits are checked against each other at start-up', () => {
     expect(r.role).toBe('follower');
   });
 
-  it('config: a group without voters is rejected', () => {
-    const err = configError(config({ voters: [], learners: ['a'] }));
-
+  it('config: a group without voters is rejected, unless this member is a learner joining it (it learns the voters from its leader)', () => {
+    const err = configError(config({ id: 'b', voters: [], learners: ['a', 'c'] }));
     expect(err.message).toContain('voter');
+
+    expect(() => validateConfig(config({ voters: [], learners: ['a'] }))).not.toThrow();
   });
 
   it('config: a Raft member refuses to start with a bad config', () => {
