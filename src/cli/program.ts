@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { consumeCommand } from './commands/consume.js';
 import { groupsCommand } from './commands/groups.js';
+import { partitionsCommand } from './commands/partitions.js';
 import { produceCommand } from './commands/produce.js';
 import type { Run } from './commands/shared.js';
 import { statusCommand } from './commands/status.js';
@@ -29,6 +30,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .showSuggestionAfterError();
   topicsCommand(program, io, run);
+  partitionsCommand(program, io, run);
   produceCommand(program, io, run);
   consumeCommand(program, io, run);
   groupsCommand(program, io, run);

@@ -6,7 +6,7 @@
 import { sleep } from '../wire/clock.js';
 import { ErrorCode, LIMITS, type NodeRef, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
 import { localTimeout, type Cluster } from './cluster.js';
-import { RaftlogError, checkTopicName, fromApiError, invalidArgument } from './errors.js';
+import { ClientErrorCode, RaftlogError, checkTopicName, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';
 import { GroupAdmin, type ConsumerGroupDescription, type GroupOverview, type GroupTopicOffsets, type ResetTarget } from './group-admin.js';
 import { formatOffset } from './offsets.js';
@@ -35,6 +35,17 @@ export interface PartitionDescription {
   readonly partitionId: number;
   readonly leader: string | null;
   readonly leaderTerm: number;
+  /**
+   * The target replicas (the first is the preferred leader): as created, or as last reassigned.
+   * While a reassignment runs, the partition's Raft group may still hold others (nodeStatus).
+   */
+  readonly replicas: readonly string[];
+}
+
+/** A partition's new target replicas: node ids, the first its preferred leader. */
+export interface PartitionReassignment {
+  readonly topic: string;
+  readonly partition: number;
   readonly replicas: readonly string[];
 }
 
@@ -117,6 +128,26 @@ export class Admin {
   async listTopics(): Promise<string[]> {
     const md = await this.cluster.metadataWithRetry();
     return md.topics.filter((t) => !t.error).map((t) => t.name).sort();
+  }
+
+  /**
+   * Sets partitions' target replicas. Resolves once the cluster has recorded every new target;
+   * the replicas then move in the background while writes and reads go on (each partition's
+   * leader adds the new ones as learners, promotes them once caught up and removes the ones that
+   * leave): describeTopics shows the targets and leaders, nodeStatus each group's replicas.
+   * Rejects with the first partition the cluster refused (the others named were set). Setting a
+   * partition's current list again changes nothing, so a call that failed may be repeated.
+   */
+  async reassignPartitions(reassignments: readonly PartitionReassignment[], opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const partitions = checkReassignments(reassignments);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'reassignPartitions', partitions, timeoutMs }, localTimeout(timeoutMs));
+    this.cluster.markStale();
+    for (const r of partitions) {
+      const answer = resp.partitions.find((x) => x.topic === r.topic && x.partition === r.partition);
+      if (answer === undefined) throw new RaftlogError(ClientErrorCode.ProtocolError, `the controller did not answer for ${r.topic}/${r.partition}`, { topic: r.topic, partition: r.partition });
+      if (answer.error) throw fromApiError(answer.error, { topic: r.topic, partition: r.partition });
+    }
   }
 
   /** Topics with their partitions; all topics when none are named. Unknown names reject. */
@@ -231,6 +262,21 @@ export class Admin {
       await sleep(this.cluster.clock, LEADER_POLL_MS);
     }
   }
+}
+
+/** The reassignments as the request carries them, after the checks the client can make alone. */
+function checkReassignments(reassignments: readonly PartitionReassignment[]): PartitionReassignment[] {
+  if (!Array.isArray(reassignments) || reassignments.length === 0) throw invalidArgument('name at least one partition to reassign');
+  if (reassignments.length > LIMITS.reassignmentsPerRequestMax) throw invalidArgument(`at most ${LIMITS.reassignmentsPerRequestMax} partitions per reassignment, not ${reassignments.length}`);
+  return reassignments.map((r) => {
+    checkTopicName(r.topic);
+    const where = `${r.topic}/${String(r.partition)}`;
+    if (!Number.isInteger(r.partition) || r.partition < 0 || r.partition >= LIMITS.partitionsPerTopicMax) throw invalidArgument(`${where}: partition must be an integer 0..${LIMITS.partitionsPerTopicMax - 1}`);
+    if (!Array.isArray(r.replicas) || !r.replicas.every((n: unknown) => typeof n === 'string' && n.length > 0 && n.length <= LIMITS.nodeIdLengthMax)) {
+      throw invalidArgument(`${where}: replicas must be a list of node ids (1 to ${LIMITS.nodeIdLengthMax} characters each)`);
+    }
+    return { topic: r.topic, partition: r.partition, replicas: [...r.replicas] };
+  });
 }
 
 function checkTopicList(topics: readonly string[]): string[] {

@@ -17,7 +17,7 @@ export type {
   TopicPartitions,
 } from './consumer-types.js';
 export type { ConsumerGroupDescription, GroupOverview, GroupTopicOffsets, MemberDescription, ResetTarget } from './group-admin.js';
-export type { Admin, NewTopic, CreateTopicsOptions, TopicDescription, PartitionDescription, PartitionOffsets, ClusterDescription } from './admin.js';
+export type { Admin, NewTopic, CreateTopicsOptions, TopicDescription, PartitionDescription, PartitionReassignment, PartitionOffsets, ClusterDescription } from './admin.js';
 export type { Message, MessageBytes, TopicMessages, RecordMetadata, ConsumedMessage } from './messages.js';
 export type { ConfigEntry } from './topic-config.js';
 export type { RetryOptions } from './retry.js';

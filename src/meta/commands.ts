@@ -17,6 +17,12 @@ export type MetaCommand =
       readonly assignments: readonly (readonly string[])[];
     }
   | { readonly type: 'deleteTopic'; readonly name: string }
+  /**
+   * A partition's new target replicas (the first its preferred leader), which its leader then
+   * moves the Raft group to. `topicId` pins the topic: once it is deleted, or deleted and created
+   * again under its name, the command changes nothing.
+   */
+  | { readonly type: 'reassignPartition'; readonly topic: string; readonly topicId: string; readonly partition: number; readonly replicas: readonly string[] }
   /** A new producer id, epoch 0 (written by earlier versions; initProducerId now). */
   | { readonly type: 'allocateProducerId' }
   /** A producer id and epoch (InitProducerIdRequest says which): new, or one epoch later than the last. */
@@ -145,6 +151,10 @@ export interface TopicRecord {
   /** Unique for the life of the cluster (`t<index of its createTopic entry>`), so a topic deleted and created again never shares data or groups with its namesake. */
   readonly id: string;
   readonly partitions: number;
+  /**
+   * The replication factor it was created with; a reassignment may give a partition another
+   * count (its assignment's length).
+   */
   readonly replicationFactor: number;
   readonly config: TopicConfig;
   /**

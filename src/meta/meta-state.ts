@@ -53,7 +53,7 @@ export type MetaResult = { readonly ok: true; readonly value?: unknown } | { rea
 export type OffsetResults = { topic: string; partition: number; error?: ApiError }[];
 
 export interface MetaEvents {
-  /** Topics were created or deleted (or a snapshot replaced them). */
+  /** Topics were created or deleted, a partition's replicas reassigned, or a snapshot replaced them. */
   topicsChanged(): void;
   /** This node became, or stopped being, the controller. */
   controllerChanged(isController: boolean): void;
@@ -302,6 +302,8 @@ export class MetaStateMachine implements GroupStateMachine {
         }
         return { ops, result: { ok: true }, topics: true };
       }
+      case 'reassignPartition':
+        return this.reassignPartition(cmd);
       case 'allocateProducerId': {
         const id = this.store.get<number>(NEXT_PRODUCER_ID) ?? 1;
         return { ops: [{ type: 'put', key: NEXT_PRODUCER_ID, value: id + 1 }], result: { ok: true, value: { producerId: id, producerEpoch: 0 } }, topics: false };
@@ -382,6 +384,35 @@ export class MetaStateMachine implements GroupStateMachine {
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  /**
+   * Sets one partition's target replicas, when its topic is still the one the controller checked
+   * (same id) and has the partition. The controller refuses empty lists and repeated nodes; one
+   * that reaches the log anyway (a bug) changes nothing, here as on every replica.
+   */
+  private reassignPartition(cmd: Extract<MetaCommand, { type: 'reassignPartition' }>): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    const t = this.topic(cmd.topic);
+    const where = `${cmd.topic}/${cmd.partition}`;
+    if (t === undefined || t.id !== cmd.topicId || cmd.partition >= t.partitions) {
+      const message =
+        t === undefined
+          ? `topic '${cmd.topic}' was deleted before the reassignment of ${where} was committed; nothing changed`
+          : t.id !== cmd.topicId
+            ? `topic '${cmd.topic}' was deleted and created again before the reassignment of ${where} was committed; nothing changed (reassign it again to move the new topic's partition)`
+            : `topic '${cmd.topic}' has no partition ${cmd.partition}; nothing changed`;
+      return { ops: [], result: { ok: false, code: ErrorCode.UnknownTopicOrPartition, message }, topics: false };
+    }
+    if (cmd.replicas.length === 0 || new Set(cmd.replicas).size !== cmd.replicas.length) {
+      return { ops: [], result: { ok: false, code: ErrorCode.InvalidReplicaAssignment, message: `the replicas [${cmd.replicas.join(', ')}] for ${where} are empty or name a node twice; nothing changed` }, topics: false };
+    }
+    const now = t.assignments[cmd.partition]!;
+    if (now.length === cmd.replicas.length && now.every((n, i) => n === cmd.replicas[i])) return { ops: [], result: { ok: true, value: t }, topics: false };
+    const assignments = t.assignments.map((a, p) => (p === cmd.partition ? [...cmd.replicas] : a));
+    // From now on a replica created for this partition joins its running group (node.ts).
+    const moved = assignments.map((_, p) => p === cmd.partition || t.moved?.[p] === true);
+    const rec: TopicRecord = { ...t, assignments, moved };
+    return { ops: [{ type: 'put', key: TOPIC + t.name, value: rec }], result: { ok: true, value: rec }, topics: true };
   }
 
   /**

@@ -1,10 +1,49 @@
 /**
- * Where a new topic's partitions go. Each partition's preferred leader is the node that is
- * preferred leader of the fewest partitions so far (ties: fewest replicas, then node order), and
- * its other replicas are the nodes holding the fewest replicas, so both load and leadership
- * spread evenly across the cluster.
+ * Where partitions' replicas go: a new topic's, placed here, and a partition's new target list
+ * an operator names, checked here (reassignmentProblem).
+ *
+ * A new topic: each partition's preferred leader is the node that is preferred leader of the
+ * fewest partitions so far (ties: fewest replicas, then node order), and its other replicas are
+ * the nodes holding the fewest replicas, so both load and leadership spread evenly across the
+ * cluster.
  */
+import { MEMBERS_MAX } from '../../raft/membership.js';
+import { ErrorCode, type ApiError, type PartitionReassignment } from '../wire/protocol.js';
 import type { TopicRecord } from './commands.js';
+
+/**
+ * A partition's target replicas, at most: a move adds every new replica before it removes any
+ * (src/partition/moves.ts), so while it runs the group holds the old and the new replicas, up
+ * to twice this many, and a group holds at most MEMBERS_MAX.
+ */
+export const REASSIGN_REPLICAS_MAX = Math.floor(MEMBERS_MAX / 2);
+
+/**
+ * Why `r` cannot be the new target of its partition (null: it can), given the partition's topic
+ * as the metadata holds it and the cluster's node ids. Every message says what to do instead.
+ */
+export function reassignmentProblem(topic: TopicRecord | undefined, r: PartitionReassignment, nodes: readonly string[]): ApiError | null {
+  const where = `${r.topic}/${r.partition}`;
+  if (topic === undefined) return { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${r.topic}' does not exist (list the topics with: raftlog topics list)` };
+  if (r.partition >= topic.partitions) {
+    return { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${r.topic}' has ${topic.partitions} partition${topic.partitions === 1 ? '' : 's'} (0..${topic.partitions - 1}); there is no partition ${r.partition}` };
+  }
+  const known = nodes.join(', ');
+  if (r.replicas.length === 0) return { code: ErrorCode.InvalidReplicationFactor, message: `${where} needs at least 1 replica: name the nodes that should hold it (of ${known})` };
+  if (r.replicas.length > nodes.length) {
+    return { code: ErrorCode.InvalidReplicationFactor, message: `${where} cannot have ${r.replicas.length} replicas: the cluster has ${nodes.length} nodes (${known}); name at most ${nodes.length}` };
+  }
+  if (r.replicas.length > REASSIGN_REPLICAS_MAX) {
+    return { code: ErrorCode.InvalidReplicationFactor, message: `${where} cannot have ${r.replicas.length} replicas: a partition has at most ${REASSIGN_REPLICAS_MAX}; name fewer` };
+  }
+  const twice = r.replicas.find((n, i) => r.replicas.indexOf(n) !== i);
+  if (twice !== undefined) return { code: ErrorCode.InvalidReplicaAssignment, message: `the replicas for ${where} name node '${twice}' more than once: name each node once` };
+  const unknown = r.replicas.filter((n) => !nodes.includes(n));
+  if (unknown.length > 0) {
+    return { code: ErrorCode.InvalidReplicaAssignment, message: `${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is not a node' : 'are not nodes'} of this cluster: name replicas among its nodes (${known})` };
+  }
+  return null;
+}
 
 export function placePartitions(nodes: readonly string[], existing: readonly TopicRecord[], partitions: number, replicationFactor: number): string[][] {
   const leads = new Map<string, number>(nodes.map((n) => [n, 0]));

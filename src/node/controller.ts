@@ -1,7 +1,8 @@
 /**
  * The controller: the duties of the metadata group's leader. It decides and proposes topic
- * changes (validation, placement), allocates producer ids, and moves each partition's leadership
- * back to its preferred replica after failovers, so leaders stay spread across the nodes.
+ * changes (validation, placement, partitions' target replicas), allocates producer ids, and
+ * moves each partition's leadership back to its preferred replica after failovers, so leaders
+ * stay spread across the nodes.
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
@@ -17,13 +18,16 @@ import {
   type DeleteTopicsResponse,
   type InitProducerIdRequest,
   type InitProducerIdResponse,
+  type PartitionReassignment,
+  type ReassignPartitionsRequest,
+  type ReassignPartitionsResponse,
   type TopicResult,
 } from '../wire/protocol.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
-import { placePartitions } from '../meta/placement.js';
+import { placePartitions, reassignmentProblem } from '../meta/placement.js';
 import type { PeerIdentity, PeerNetwork } from '../transport/peer-transport.js';
 import type { NodeIdentity } from './identity.js';
 import type { LeaderInfo } from './leaders.js';
@@ -179,6 +183,38 @@ export class Controller {
       if (r.ok) this.node.logger.info({ topic: name }, `deleted topic ${name}`);
     }
     return { topics: results };
+  }
+
+  /**
+   * Sets partitions' target replicas: each entry checked against the metadata (its topic and
+   * partition exist, its replicas are known nodes, each once, a count the cluster can hold), then
+   * proposed as one command pinned to the topic's id, all together; answered once each is
+   * committed. The partitions' leaders then move their groups to the new targets (node.ts).
+   * Nodes that are down may be named: a replica moving onto one waits until it is up.
+   */
+  async reassignPartitions(req: ReassignPartitionsRequest): Promise<ReassignPartitionsResponse> {
+    this.requireController();
+    const nodes = this.node.nodeIds();
+    const deadline = Date.now() + req.timeoutMs;
+    const key = (r: PartitionReassignment): string => `${r.topic}/${r.partition}`;
+    const named = new Map<string, number>();
+    for (const r of req.partitions) named.set(key(r), (named.get(key(r)) ?? 0) + 1);
+    const partitions = await Promise.all(
+      req.partitions.map(async (r): Promise<ReassignPartitionsResponse['partitions'][number]> => {
+        const at = { topic: r.topic, partition: r.partition };
+        if (named.get(key(r))! > 1) {
+          return { ...at, error: { code: ErrorCode.InvalidRequest, message: `${key(r)} is named ${named.get(key(r))} times in one request: name each partition once` } };
+        }
+        const t = this.node.meta.topic(r.topic);
+        const problem = reassignmentProblem(t, r, nodes);
+        if (problem !== null) return { ...at, error: problem };
+        const result = await this.propose({ type: 'reassignPartition', topic: r.topic, topicId: t!.id, partition: r.partition, replicas: [...r.replicas] }, deadline);
+        if (!result.ok) return { ...at, error: resultError(result) };
+        this.node.logger.info({ topic: r.topic, partition: r.partition, replicas: r.replicas, was: t!.assignments[r.partition] }, `reassigned ${key(r)} to ${r.replicas.join(',')} (was ${t!.assignments[r.partition]!.join(',')})`);
+        return at;
+      }),
+    );
+    return { partitions };
   }
 
   async initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {

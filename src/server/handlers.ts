@@ -30,6 +30,8 @@ import {
   type ProduceRequest,
   type ProduceResponse,
   type ProduceResult,
+  type ReassignPartitionsRequest,
+  type ReassignPartitionsResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
@@ -52,6 +54,7 @@ export interface AdminRequests {
   createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse>;
   deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsResponse>;
   initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse>;
+  reassignPartitions(req: ReassignPartitionsRequest): Promise<ReassignPartitionsResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -119,6 +122,8 @@ export async function handle(node: HandlerNode, req: Request): Promise<ResponseM
       return node.controller.deleteTopics(req);
     case 'initProducerId':
       return node.controller.initProducerId(req);
+    case 'reassignPartitions':
+      return node.controller.reassignPartitions(req);
     case 'status':
       return node.status();
     case 'transferLeadership':

@@ -25,6 +25,8 @@ export const ErrorCode = {
   InvalidPartitions: 'INVALID_PARTITIONS',
   InvalidReplicationFactor: 'INVALID_REPLICATION_FACTOR',
   TopicAlreadyExists: 'TOPIC_ALREADY_EXISTS',
+  /** A partition's new replica list names a node the cluster does not have, or a node twice (Kafka's INVALID_REPLICA_ASSIGNMENT). */
+  InvalidReplicaAssignment: 'INVALID_REPLICA_ASSIGNMENT',
   InvalidRequest: 'INVALID_REQUEST',
   UnsupportedRequest: 'UNSUPPORTED_REQUEST',
   RequestTimedOut: 'REQUEST_TIMED_OUT',
@@ -148,6 +150,8 @@ export const LIMITS = {
   topicsPerRequestMax: 1000,
   /** Partitions of one topic. */
   partitionsPerTopicMax: 10_000,
+  /** Partitions in one reassignment request (every partition of a topic fits in one). */
+  reassignmentsPerRequestMax: 10_000,
   /** The longest a request may ask the node to wait for replication. */
   requestTimeoutMsMax: 300_000,
 } as const;
@@ -423,6 +427,26 @@ export interface TransferLeadershipRequest {
   readonly timeoutMs: number;
 }
 
+/** A partition's new target replica list: node ids, the first its preferred leader. */
+export interface PartitionReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  readonly replicas: readonly string[];
+}
+
+/**
+ * Sets partitions' target replicas in the metadata; sent to the controller, answered once the
+ * new targets are committed. The replicas then move in the background: each partition's leader
+ * adds the new ones as learners, promotes them once caught up, and removes the ones that leave
+ * (handing leadership over first if it is one of them). Setting a partition's current list again
+ * changes nothing, so a request whose outcome is unknown may be sent again.
+ */
+export interface ReassignPartitionsRequest {
+  readonly type: 'reassignPartitions';
+  readonly partitions: readonly PartitionReassignment[];
+  readonly timeoutMs: number;
+}
+
 export type Request =
   | MetadataRequest
   | ProduceRequest
@@ -433,6 +457,7 @@ export type Request =
   | InitProducerIdRequest
   | StatusRequest
   | TransferLeadershipRequest
+  | ReassignPartitionsRequest
   | FindCoordinatorRequest
   | JoinGroupRequest
   | SyncGroupRequest
@@ -456,6 +481,7 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'initProducerId',
   'status',
   'transferLeadership',
+  'reassignPartitions',
   'findCoordinator',
   'joinGroup',
   'syncGroup',
@@ -478,7 +504,10 @@ export interface PartitionMetadata {
   readonly leader: string | null;
   /** The Raft term the leader leads in (higher is newer). */
   readonly leaderTerm: number;
-  /** Replica node ids; the first is the preferred leader. */
+  /**
+   * The target replica node ids (the metadata's assignment); the first is the preferred leader.
+   * While a reassignment runs, the partition's Raft group may still hold others (see `status`).
+   */
   readonly replicas: readonly string[];
 }
 
@@ -595,6 +624,11 @@ export interface TransferLeadershipResponse {
   readonly leader: string | null;
 }
 
+/** Per partition of the request, in its order: its error, or none when its new target is committed. */
+export interface ReassignPartitionsResponse {
+  readonly partitions: readonly { readonly topic: string; readonly partition: number; readonly error?: ApiError }[];
+}
+
 export interface ResponseMap {
   metadata: MetadataResponse;
   produce: ProduceResponse;
@@ -605,6 +639,7 @@ export interface ResponseMap {
   initProducerId: InitProducerIdResponse;
   status: StatusResponse;
   transferLeadership: TransferLeadershipResponse;
+  reassignPartitions: ReassignPartitionsResponse;
   findCoordinator: { readonly coordinator: NodeRef };
   joinGroup: JoinGroupResponse;
   syncGroup: SyncGroupResponse;

@@ -12,6 +12,7 @@ import {
   type CreateTopicSpec,
   type FetchPartition,
   type OffsetSpec,
+  type PartitionReassignment,
   type ProduceBatch,
   type Request,
   type RequestType,
@@ -241,6 +242,16 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       return { type, groups: f.list(o, 'groups', LIMITS.topicsPerRequestMax).map((g) => f.ident({ g }, 'g')) };
     case 'deleteGroups':
       return { type, groups: f.list(o, 'groups', LIMITS.topicsPerRequestMax).map((g) => f.ident({ g }, 'g')), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'reassignPartitions': {
+      const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
+      const partitions = f.list(o, 'partitions', LIMITS.reassignmentsPerRequestMax).map((x): PartitionReassignment => {
+        const xo = f.obj(x, 'a reassignment');
+        // What the ids name (known nodes, each once, how many) is the controller's to check.
+        const replicas = f.list(xo, 'replicas', LIMITS.replicationFactorMax).map((replica) => f.str({ replica }, 'replica', LIMITS.nodeIdLengthMax));
+        return { topic: f.topic(xo), partition: f.int(xo, 'partition', 0, LIMITS.partitionsPerTopicMax - 1), replicas };
+      });
+      return { type, partitions, timeoutMs };
+    }
     case 'transferLeadership':
       return {
         type,

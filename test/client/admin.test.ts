@@ -75,6 +75,32 @@ describe('admin', () => {
     await admin.disconnect();
   });
 
+  it('reassigns partitions through the controller: describeTopics then shows the new targets; a refused partition rejects with its code, topic and partition', async () => {
+    cluster.createTopic('moves', 2, 3);
+    cluster.controller = 'n2';
+    const admin = clientFor(cluster).admin();
+    await admin.reassignPartitions([{ topic: 'moves', partition: 0, replicas: ['n3', 'n1'] }, { topic: 'moves', partition: 1, replicas: ['n2'] }]);
+    expect(cluster.requestsOf('reassignPartitions').at(-1)).toMatchObject({ node: 'n2', request: { partitions: [{ topic: 'moves', partition: 0, replicas: ['n3', 'n1'] }, { topic: 'moves', partition: 1, replicas: ['n2'] }] } });
+    const { topics } = await admin.describeTopics({ topics: ['moves'] });
+    expect(topics[0].partitions.map((p) => p.replicas)).toEqual([['n3', 'n1'], ['n2']]);
+
+    const err = await admin.reassignPartitions([{ topic: 'moves', partition: 0, replicas: ['n1'] }, { topic: 'moves', partition: 1, replicas: ['n7'] }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RaftlogError);
+    expect(err).toMatchObject({ code: ErrorCode.InvalidReplicaAssignment, topic: 'moves', partition: 1, retriable: false });
+    expect((err as RaftlogError).message).toContain("'n7' is not a node of this cluster");
+    // The partition the cluster took was set; the request is one.
+    expect(cluster.partition('moves', 0).replicas).toEqual(['n1']);
+    expect(cluster.requestsOf('reassignPartitions')).toHaveLength(2);
+
+    const sent = cluster.requestsOf('reassignPartitions').length;
+    await expect(admin.reassignPartitions([])).rejects.toThrow(/name at least one partition/);
+    await expect(admin.reassignPartitions([{ topic: '..', partition: 0, replicas: ['n1'] }])).rejects.toMatchObject({ code: ErrorCode.InvalidTopic });
+    await expect(admin.reassignPartitions([{ topic: 'moves', partition: -1, replicas: ['n1'] }])).rejects.toThrow(/partition must be an integer/);
+    await expect(admin.reassignPartitions([{ topic: 'moves', partition: 0, replicas: [''] }])).rejects.toThrow(/replicas must be a list of node ids/);
+    expect(cluster.requestsOf('reassignPartitions')).toHaveLength(sent);
+    await admin.disconnect();
+  });
+
   it('retries an admin request that timed out', async () => {
     const admin = clientFor(cluster).admin();
     await admin.connect();

@@ -32,6 +32,7 @@ import {
   type CreateTopicsRequest,
   type DeleteTopicsRequest,
   type MetadataRequest,
+  type ReassignPartitionsRequest,
   type NodeRef,
   type Request,
   type RequestType,
@@ -42,6 +43,7 @@ import { FakeCoordinator } from './fake-coordinator.js';
 import { EntryKind } from '../../raft/types.js';
 import { ServerError } from '../../src/errors.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
+import { reassignmentProblem } from '../../src/meta/placement.js';
 import { handlePartitionRequest, type PartitionRequestNode, type ServedPartition } from '../../src/server/handlers.js';
 import type { Clock } from '../../src/wire/clock.js';
 import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
@@ -90,7 +92,7 @@ export interface FakePartition {
 interface FakeTopic {
   readonly name: string;
   /** What the handlers see (assignments: the fake's replicas). */
-  readonly record: TopicRecord;
+  record: TopicRecord;
   readonly partitions: FakePartition[];
   readonly replicationFactor: number;
   readonly config: TopicConfig;
@@ -382,6 +384,8 @@ export class FakeCluster {
         return this.onController(node) ?? this.createTopics(req);
       case 'deleteTopics':
         return this.onController(node) ?? (await this.deleteTopics(req));
+      case 'reassignPartitions':
+        return this.onController(node) ?? this.reassignPartitions(req);
       case 'initProducerId':
         return this.onController(node) ?? { producerId: this.nextProducerId++, producerEpoch: 0 };
       case 'status':
@@ -543,6 +547,21 @@ export class FakeCluster {
     return { topics };
   }
 
+  /** New target replicas, checked as the controller checks them; the fake moves no leader (moveLeader does). */
+  private reassignPartitions(req: ReassignPartitionsRequest): Record<string, unknown> {
+    const nodes = this.nodes.map((n) => n.id);
+    const partitions = req.partitions.map((r) => {
+      const at = { topic: r.topic, partition: r.partition };
+      const t = this.topics.get(r.topic);
+      const error = reassignmentProblem(t?.record, r, nodes);
+      if (t === undefined || error !== null) return { ...at, error };
+      t.partitions[r.partition]!.replicas = [...r.replicas];
+      t.record = { ...t.record, assignments: t.partitions.map((p) => p.replicas) };
+      return at;
+    });
+    return { partitions };
+  }
+
   private async deleteTopics(req: DeleteTopicsRequest): Promise<Record<string, unknown>> {
     const topics: Record<string, unknown>[] = [];
     for (const name of req.topics) {
@@ -616,6 +635,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.topics.includes(topic);
     case 'transferLeadership':
       return req.topic === topic;
+    case 'reassignPartitions':
+      return req.partitions.some((p) => hit(p.topic, p.partition));
     case 'commitOffsets':
     case 'resetOffsets':
       return req.offsets.some((o) => hit(o.topic, o.partition));

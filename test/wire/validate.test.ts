@@ -17,6 +17,8 @@ const RUNS = 300;
 
 const GROUP_PROTOCOLS_MAX = LIMITS.groupProtocolsMax;
 const TRANSFER_TO_LENGTH_MAX = LIMITS.nodeIdLengthMax;
+const NODE_ID_LENGTH_MAX = LIMITS.nodeIdLengthMax;
+const REASSIGNMENTS_MAX = LIMITS.reassignmentsPerRequestMax;
 const REPLICATION_FACTOR_MAX = LIMITS.replicationFactorMax;
 const SEGMENT_BYTES_MIN = LIMITS.topicSegmentBytesMin;
 const SEGMENT_BYTES_MAX = LIMITS.topicSegmentBytesMax;
@@ -113,6 +115,7 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
     .map(({ reinit, ...r }) => ({ ...r, ...reinit })),
   status: fc.constant({ type: 'status' }),
   transferLeadership: fc.record({ type: fc.constant('transferLeadership'), topic, partition, to: text(TRANSFER_TO_LENGTH_MAX), timeoutMs }),
+  reassignPartitions: fc.record({ type: fc.constant('reassignPartitions'), partitions: few(fc.record({ topic, partition, replicas: few(text(NODE_ID_LENGTH_MAX)) })), timeoutMs }),
   findCoordinator: fc.record({ type: fc.constant('findCoordinator'), group: ident }),
   joinGroup: fc.record({
     type: fc.constant('joinGroup'),
@@ -228,6 +231,10 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   },
   status: {},
   transferLeadership: { topic: TOPIC, partition: PARTITION, to: { kind: 'str', max: TRANSFER_TO_LENGTH_MAX }, timeoutMs: TIMEOUT },
+  reassignPartitions: {
+    timeoutMs: TIMEOUT,
+    partitions: list(REASSIGNMENTS_MAX, map({ topic: TOPIC, partition: PARTITION, replicas: list(REPLICATION_FACTOR_MAX, { kind: 'str', max: NODE_ID_LENGTH_MAX }) })),
+  },
   findCoordinator: { group: IDENT },
   joinGroup: {
     group: IDENT,
@@ -472,6 +479,11 @@ describe('a well-formed request', () => {
       timeoutMs: 30_000,
     });
     expect(roundTrip({ id: 4, type: 'metadata', topics: null }).request).toEqual({ type: 'metadata' });
+    expect(roundTrip({ id: 5, type: 'reassignPartitions', partitions: [{ topic: 't', partition: 0, replicas: ['n1', 'n4'] }] }).request).toEqual({
+      type: 'reassignPartitions',
+      partitions: [{ topic: 't', partition: 0, replicas: ['n1', 'n4'] }],
+      timeoutMs: 30_000,
+    });
   });
 });
 

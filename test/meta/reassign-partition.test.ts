@@ -1,0 +1,152 @@
+/**
+ * The metadata command that sets a partition's target replicas (issue 20, section 3), applied by
+ * the real MetaStateMachine over a real state store: it changes that partition's assignment
+ * only, tells the node the topics changed, and changes nothing when its topic is gone, was
+ * created again under the same name, or lacks the partition.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EntryKind, type Entry } from '../../raft/types.js';
+import { SegmentLog } from '../../storage/segment-log.js';
+import { StateStore } from '../../storage/state-store.js';
+import type { RaftGroup } from '../../src/host/raft-group.js';
+import { encodeCommand, type MetaCommand, type TopicRecord } from '../../src/meta/commands.js';
+import { MetaLogStorage, MetaStateMachine, type MetaResult } from '../../src/meta/meta-state.js';
+import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/wire/protocol.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+import { quiet } from '../partition/harness.js';
+
+const tmp = tempDirs('raftlog-reassign-');
+const TERM = 1;
+
+interface Meta {
+  readonly meta: MetaStateMachine;
+  /** How many apply rounds told the node that topics changed. */
+  readonly changed: () => number;
+  /** Proposes `cmd` and applies it as the next entry; resolves with its result. */
+  run(cmd: MetaCommand): Promise<MetaResult>;
+  /** Every entry applied so far, in order. */
+  readonly log: Entry[];
+}
+
+const open: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of open.splice(0)) await close();
+});
+
+/** A metadata state machine on its own store, fed entries directly; its Raft group is a stand-in that only numbers proposals. */
+async function openMeta(): Promise<Meta> {
+  const dir = tmp();
+  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false });
+  const store = await StateStore.open(path.join(dir, 'state'));
+  open.push(async () => (log.close(), await store.close()));
+  let changed = 0;
+  const events = { topicsChanged: () => void changed++, controllerChanged: () => undefined, clusterKnown: () => undefined };
+  const meta = new MetaStateMachine(store, new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir)), events, quiet, 1_000_000);
+  const entries: Entry[] = [];
+  const raft = { applied: 0, lead: 'n1', term: TERM, propose: () => ({ lastIndex: entries.length + 1, term: TERM }) };
+  meta.group = { raft, wake: () => undefined } as unknown as RaftGroup;
+  return {
+    meta,
+    changed: () => changed,
+    log: entries,
+    async run(cmd) {
+      const result = meta.propose(cmd);
+      const e: Entry = { index: entries.length + 1, term: TERM, kind: EntryKind.Normal, data: encodeCommand(cmd) };
+      entries.push(e);
+      await meta.apply([e]);
+      return result;
+    },
+  };
+}
+
+const createOrders = (assignments: string[][]): MetaCommand => ({ type: 'createTopic', name: 'orders', partitions: assignments.length, replicationFactor: 3, config: DEFAULT_TOPIC_CONFIG, assignments });
+const reassign = (topicId: string, partition: number, replicas: string[]): MetaCommand => ({ type: 'reassignPartition', topic: 'orders', topicId, partition, replicas });
+
+describe('reassignPartition', () => {
+  it("sets that partition's target replicas, in the order given, and nothing else of the topic; the node is told the topics changed", async () => {
+    const m = await openMeta();
+    await m.run(createOrders([['n1', 'n2', 'n3'], ['n2', 'n3', 'n1']]));
+    const before = m.meta.topic('orders')!;
+    expect(m.changed()).toBe(1);
+
+    const r = await m.run(reassign(before.id, 1, ['n4', 'n2']));
+
+    expect(r.ok).toBe(true);
+    const after = m.meta.topic('orders')!;
+    expect(after).toEqual({ ...before, assignments: [['n1', 'n2', 'n3'], ['n4', 'n2']] });
+    expect(m.changed()).toBe(2);
+  });
+
+  it('setting the list a partition already has changes nothing and tells no one', async () => {
+    const m = await openMeta();
+    await m.run(createOrders([['n1', 'n2', 'n3']]));
+    const t = m.meta.topic('orders')!;
+    const r = await m.run(reassign(t.id, 0, ['n1', 'n2', 'n3']));
+    expect(r.ok).toBe(true);
+    expect(m.changed()).toBe(1);
+    // The same nodes in another order is another preferred leader: a change.
+    await m.run(reassign(t.id, 0, ['n2', 'n1', 'n3']));
+    expect(m.meta.topic('orders')!.assignments).toEqual([['n2', 'n1', 'n3']]);
+    expect(m.changed()).toBe(2);
+  });
+
+  it('for a topic deleted and created again under its name, changes nothing of the new one (the command names the old id)', async () => {
+    const m = await openMeta();
+    await m.run(createOrders([['n1', 'n2', 'n3']]));
+    const old = m.meta.topic('orders')!;
+    await m.run({ type: 'deleteTopic', name: 'orders' });
+    await m.run(createOrders([['n3', 'n1', 'n2']]));
+    const fresh = m.meta.topic('orders')!;
+    expect(fresh.id).not.toBe(old.id);
+    const changed = m.changed();
+
+    const r = await m.run(reassign(old.id, 0, ['n4']));
+
+    expect(r).toMatchObject({ ok: false, code: ErrorCode.UnknownTopicOrPartition, message: expect.stringMatching(/deleted and created again .*nothing changed/) });
+    expect(m.meta.topic('orders')).toEqual(fresh);
+    expect(m.changed()).toBe(changed);
+  });
+
+  it('for a deleted topic, or a partition the topic does not have, changes nothing', async () => {
+    const m = await openMeta();
+    await m.run(createOrders([['n1', 'n2', 'n3']]));
+    const t = m.meta.topic('orders')!;
+    const past = await m.run(reassign(t.id, 1, ['n2']));
+    expect(past).toMatchObject({ ok: false, code: ErrorCode.UnknownTopicOrPartition, message: expect.stringMatching(/has no partition 1; nothing changed/) });
+    expect(m.meta.topic('orders')).toEqual(t);
+    await m.run({ type: 'deleteTopic', name: 'orders' });
+    const gone = await m.run(reassign(t.id, 0, ['n2']));
+    expect(gone).toMatchObject({ ok: false, code: ErrorCode.UnknownTopicOrPartition, message: expect.stringMatching(/was deleted before/) });
+    expect(m.meta.topics()).toEqual([]);
+  });
+
+  it('an empty list, or one naming a node twice, changes nothing (the controller refuses them; one in the log anyway is a bug that must not spread)', async () => {
+    const m = await openMeta();
+    await m.run(createOrders([['n1', 'n2', 'n3']]));
+    const t = m.meta.topic('orders')!;
+    for (const replicas of [[], ['n1', 'n2', 'n1']]) {
+      const r = await m.run(reassign(t.id, 0, replicas));
+      expect(r).toMatchObject({ ok: false, code: ErrorCode.InvalidReplicaAssignment });
+    }
+    expect(m.meta.topic('orders')).toEqual(t);
+    expect(m.changed()).toBe(1);
+  });
+
+  it('is deterministic: two replicas applying the same log hold the same topics', async () => {
+    const a = await openMeta();
+    await a.run(createOrders([['n1', 'n2', 'n3'], ['n2', 'n3', 'n1'], ['n3', 'n1', 'n2']]));
+    const id = a.meta.topic('orders')!.id;
+    await a.run(reassign(id, 0, ['n4', 'n1', 'n2']));
+    await a.run(reassign(id, 2, ['n3']));
+    await a.run(reassign(id, 0, ['n1', 'n4', 'n2']));
+    await a.run(reassign('t99', 1, ['n1']));
+
+    const b = await openMeta();
+    await b.meta.apply(a.log);
+
+    const expected: TopicRecord = { ...a.meta.topic('orders')!, assignments: [['n1', 'n4', 'n2'], ['n2', 'n3', 'n1'], ['n3']] };
+    expect(a.meta.topics()).toEqual([expected]);
+    expect(b.meta.topics()).toEqual([expected]);
+  });
+});
