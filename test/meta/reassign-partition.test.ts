@@ -74,7 +74,8 @@ describe('reassignPartition', () => {
 
     expect(r.ok).toBe(true);
     const after = m.meta.topic('orders')!;
-    expect(after).toEqual({ ...before, assignments: [['n1', 'n2', 'n3'], ['n4', 'n2']] });
+    // Partition 1 is marked moved: a replica created for it from now on joins its running group.
+    expect(after).toEqual({ ...before, assignments: [['n1', 'n2', 'n3'], ['n4', 'n2']], moved: [false, true] });
     expect(m.changed()).toBe(2);
   });
 
