@@ -411,7 +411,7 @@ export class RaftlogNode {
    * (src/partition/moves.ts); what it waits for is kept for /status.
    */
   private driveMoves(): void {
-    if (this.stopping || !this.meta.isReady()) return;
+    if (this.stopping) return;
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     let deletable = false;
     for (const [id, p] of this.partitions) {

@@ -1,0 +1,97 @@
+/**
+ * Moving a partition's replicas on a running cluster (issue 20 §3): the target changes in the
+ * metadata (`raftlog partitions reassign`), the partition's leader adds the new replica as a
+ * learner, promotes it once caught up, hands over if it leaves itself, and removes the old one;
+ * the node it left deletes its replica. Producers go on throughout, and every acknowledged record
+ * is read back exactly once.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { sleep } from '../../chaos/cluster.js';
+import { eventually, groupOn, leaderOf, readPartition, startCluster, type TestCluster } from './helpers.js';
+
+let t: TestCluster | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+/** Sends records to `topic` one after the other until `stop()`; resolves with the values acknowledged. */
+function keepProducing(tc: TestCluster, topic: string): { stop: () => Promise<string[]> } {
+  const producer = tc.client.producer({ idempotent: true });
+  const acked: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let k = 0; running; k++) {
+      const value = `v${k}`;
+      await producer.send({ topic, acks: 'all', messages: [{ value }] });
+      acked.push(value);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await producer.disconnect();
+      return acked;
+    },
+  };
+}
+
+/** Once every replica of the target shows the target as its committed voters, and no other node holds a replica. */
+async function settledOn(tc: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
+  for (const n of tc.cluster.nodes) {
+    const g = await groupOn(tc, n.id, prefix).catch(() => undefined);
+    if (!target.includes(n.id)) {
+      if (g !== undefined) return false;
+      continue;
+    }
+    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
+    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
+  }
+  return true;
+}
+
+describe('moving a partition\'s replicas while producers write', () => {
+  it('moves a partition off its leader onto a fourth node: the new replica joins as a learner and takes over, the old one is deleted, and every acknowledged record is read back once', async () => {
+    t = await startCluster(4);
+    const topic = 'mv';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const leader = await leaderOf(t, `${topic}/0`);
+    const before = (await groupOn(t, leader, `${topic}/0`))!.voters!;
+    const spare = t.cluster.nodes.map((n) => n.id).find((id) => !before.includes(id))!;
+    // The new replica first, as the preferred leader; the old leader leaves.
+    const target = [spare, ...before.filter((id) => id !== leader)];
+    const writes = keepProducing(t, topic);
+    await sleep(300);
+
+    await t.client.admin().reassignPartitions([{ topic, partition: 0, replicas: target }]);
+    await eventually(() => settledOn(t!, `${topic}/0`, target), 30_000, `${topic}/0 to move onto ${target.join(',')}`);
+    await sleep(300);
+    const acked = await writes.stop();
+
+    expect(await groupOn(t, leader, `${topic}/0`)).toBeUndefined();
+    expect(acked.length).toBeGreaterThan(10);
+    const values = (await readPartition(t.client, topic, 0)).map((m) => m.value!.toString());
+    expect(new Set(values).size).toBe(values.length);
+    expect(values).toEqual(expect.arrayContaining(acked));
+  }, 90_000);
+
+  it('raising a partition\'s replication factor by reassignment adds the replica and keeps the others', async () => {
+    t = await startCluster(4);
+    const topic = 'rf';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const leader = await leaderOf(t, `${topic}/0`);
+    const before = (await groupOn(t, leader, `${topic}/0`))!.voters!;
+    const target = [...before, t.cluster.nodes.map((n) => n.id).find((id) => !before.includes(id))!];
+    const producer = t.client.producer();
+    await producer.send({ topic, messages: [{ value: 'before the move' }] });
+
+    await t.client.admin().reassignPartitions([{ topic, partition: 0, replicas: target }]);
+    await eventually(() => settledOn(t!, `${topic}/0`, target), 30_000, `${topic}/0 to have replicas ${target.join(',')}`);
+    await producer.send({ topic, messages: [{ value: 'after the move' }] });
+    await producer.disconnect();
+
+    const values = (await readPartition(t.client, topic, 0)).map((m) => m.value!.toString());
+    expect(values).toEqual(['before the move', 'after the move']);
+  }, 90_000);
+});
