@@ -632,12 +632,46 @@ export class HostSimulation {
                 g.fail(err);
               }
             }
+            this.checkCommitQuorum(node, key, p);
           }
         }
       }
       this.meta.observe();
     } catch (err) {
       this.failure = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  /** Per `node/key/term`, the commit index a leader's quorum was last checked at. */
+  private readonly quorumChecked = new Map<string, number>();
+
+  /**
+   * Commit needs a majority of the configuration (raft/membership.ts): when a leader moves its
+   * commit index, a majority of the voters of its configuration hold that entry. A voter that is
+   * down or rejoining is given the benefit of the doubt (what it held may be on its disk, or lost
+   * to a damaged disk after it acknowledged); one that runs and lacks the entry counts against.
+   */
+  private checkCommitQuorum(node: SimNode, key: string, p: Partition): void {
+    const raft = p.group.raft;
+    const commit = raft.committed;
+    // Only what this leader commits: what it knew committed when it took the lead was committed
+    // by an earlier configuration's majority, which need not be one of this configuration.
+    const at = `${node.id}/${key}/${raft.term}`;
+    const last = this.quorumChecked.get(at);
+    this.quorumChecked.set(at, commit);
+    if (last === undefined || last >= commit || commit < p.log.firstIndex()) return;
+    const term = raft.termAt(commit);
+    const voters = raft.voters;
+    let lacking = 0;
+    for (const id of voters) {
+      const other = this.byId(id);
+      const q = other.partitions.get(key);
+      if (!other.up || q === undefined || q.group.failed !== null || q.group.raft.rejoin !== null) continue;
+      const held = commit <= q.log.lastIndex() && commit >= q.log.firstIndex() - 1 ? q.log.term(commit) : null;
+      if (held !== term) lacking++;
+    }
+    if (voters.length - lacking < Math.floor(voters.length / 2) + 1) {
+      throw new InvariantViolation(`commit quorum: ${node.id} commits ${key} up to ${commit} (term ${term}), which ${lacking} of its ${voters.length} voters (${voters.join(',')}) do not hold`);
     }
   }
 

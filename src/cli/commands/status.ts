@@ -18,8 +18,12 @@ function groupRows(groups: readonly GroupStatus[]): string[][] {
   for (const g of groups) {
     const hw = g.highWatermark === undefined ? '-' : `${g.highWatermark} (log ${g.logStartOffset ?? '?'}..${g.logEndOffset ?? '?'})`;
     const role = g.rejoining !== undefined ? `${g.role} (rejoining)` : g.role;
-    rows.push([g.group, role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, g.error ?? '']);
-    for (const r of g.replicas) rows.push([`  replica ${r.id}`, r.rejoining === true ? `${r.state} (rejoining)` : r.state, '', '', `match ${r.match}`, `next ${r.next}`, '', '', '']);
+    const members = g.voters === undefined ? '-' : `${g.voters.join(',')}${(g.learners ?? []).length > 0 ? ` +learners ${g.learners!.join(',')}` : ''}${g.membershipCommitted === false ? ' (changing)' : ''}`;
+    rows.push([g.group, role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, members, g.error ?? (g.move !== undefined ? `move: ${g.move}` : '')]);
+    for (const r of g.replicas) {
+      const state = `${r.state}${r.learner === true ? ', learner' : ''}${r.rejoining === true ? ' (rejoining)' : ''}`;
+      rows.push([`  replica ${r.id}`, state, '', '', `match ${r.match}`, `next ${r.next}`, '', '', '', '']);
+    }
   }
   return rows;
 }
@@ -52,7 +56,7 @@ export function statusCommand(program: Command, io: Io, run: Run): void {
               const peers = a.status.peers.map((p) => `${p.id} ${p.connected ? 'connected' : 'disconnected'}`).join(', ');
               const folder = a.status.incarnation !== undefined ? `, data folder ${a.status.incarnation}` : '';
               io.out(`node ${a.id} (${a.address}${role}), up ${duration(a.status.uptimeMs)}${folder}, peers: ${peers || 'none'}\n`);
-              io.out(table(['GROUP', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LOG', 'HIGH WATERMARK', 'ERROR'], groupRows(a.status.groups), '  '));
+              io.out(table(['GROUP', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LOG', 'HIGH WATERMARK', 'VOTERS', 'ERROR / MOVE'], groupRows(a.status.groups), '  '));
               io.out('\n');
             }
           }
