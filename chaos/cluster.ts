@@ -64,16 +64,29 @@ export interface ClusterNode {
   exit: string | null;
 }
 
+/**
+ * A loopback port nothing listens on now, and never one this process handed out before: the
+ * kernel may give the same port to two listen(0) calls in a row once the first closes, and two
+ * servers told the same port cannot both start (seen in the benchmark: a NATS server's
+ * monitoring port taken by another of its servers).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const srv = net.createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
     });
-  });
+    if (!portsHandedOut.has(port)) {
+      portsHandedOut.add(port);
+      return port;
+    }
+  }
 }
+const portsHandedOut = new Set<number>();
 
 export class LocalCluster {
   readonly dir: string;

@@ -170,7 +170,7 @@ export class Leader {
         throw new RaftError(RaftErrorCode.LearnerBehind, `learner ${change.node} holds the log up to ${pr.match}, behind the commit index ${this.log.committed}; retry once it has caught up`, true);
       }
     }
-    if (change.type === 'remove' && this.mutations.twoChangesInFlight !== true) {
+    if (change.type === 'remove') {
       // The voters left must be able to commit without the one removed: a rejoining voter counts
       // for nothing until promoted, and its promotion needs a quorum of the others.
       const counting = next.voters.filter((id) => id === this.id || this.prs.get(id)?.counts() === true).length;

@@ -175,7 +175,8 @@ function soloNode(parts: NodeParts): SoloNode {
         // As a node removes a replica (src/node/node.ts): out of the host, then closed.
         close: async () => {
           if (!open.delete(solo)) return;
-          host.remove(group.id);
+          // Deleted already (deletePartitionReplica): nothing is left to close.
+          if (host.remove(group.id) === undefined) return;
           partition.close('test over');
           group.close();
         },
