@@ -230,6 +230,22 @@ export class Leader {
     if ((answered && pr.toldRemovalCommitted) || pr.removedTicks >= this.limits.electionTicks) this.prs.delete(pr.id);
   }
 
+  /**
+   * A message from a peer this leader keeps no progress for, that a configuration in its log
+   * names: a member removed while it could not hear (down, or cut off), which takes itself for a
+   * member still and campaigns. It is taken back as a removed member, so it is sent the log up to
+   * its removal and told the commit, and then forgotten (`forgetRemoved`): its node can then
+   * delete it (src/partition/moves.ts removedFromGroup), and it stops campaigning.
+   */
+  noticePeer(id: NodeId): void {
+    if (this.prs.has(id) || !this.log.configs.all.some((c) => c.membership.voters.includes(id) || c.membership.learners.includes(id))) return;
+    const { appendsInFlightMax, inFlightBytesMax } = this.limits;
+    const pr = new Progress(id, this.log.lastIndex() + 1, true, appendsInFlightMax, inFlightBytesMax);
+    pr.removed = true;
+    this.prs.set(id, pr);
+    this.maybeSendAppend(id, true);
+  }
+
   /** Whose acknowledgements commit entries: the voters in effect (under the countRemovedVoters mutant, also those removed). */
   private countedVoters(): readonly NodeId[] {
     if (this.mutations.countRemovedVoters !== true) return this.voters;

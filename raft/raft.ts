@@ -249,6 +249,8 @@ export class Raft {
   }
 
   step(m: Message): void {
+    // A leader hears from a member it removed that never learned it (raft/leader.ts noticePeer).
+    if (this.leader !== null && m.from !== this.id && !this.membership.voters.includes(m.from) && !this.membership.learners.includes(m.from)) this.leader.noticePeer(m.from);
     if (m.term > this.term) {
       if (m.type === 'preVote' || m.type === 'vote') {
         // §9.6 / check-quorum: while a live leader is heard from, vote requests are disruptive. A

@@ -291,6 +291,31 @@ describe('membership: removing members', () => {
     expect(net.sent((m) => m.from === 'c' && (m.type === 'preVote' || m.type === 'vote'))).toEqual([]);
   });
 
+  it('membership: a member removed while it was cut off is taken back when it campaigns, sent its removal and the commit, and then stops', () => {
+    const net = new Network();
+    net.elect('a');
+    net.isolate('c');
+    change(net, 'a', { type: 'remove', node: 'c' });
+    // c never hears of it, and a gives up on telling it after an election timeout.
+    net.tickAndStabilize(2 * ELECTION, ['a', 'b']);
+    expect(net.raft('a').status().peers.map((p) => p.id).sort()).toEqual(['a', 'b']);
+    expect(net.raft('c').voters).toEqual(['a', 'b', 'c']);
+    net.heal();
+
+    // c takes itself for a voter still, and asks for pre-votes.
+    for (let k = 0; k < 2 * ELECTION; k++) net.tick('c');
+    net.stabilize();
+    net.tickAndStabilize(3, ['a']);
+
+    expect(net.raft('c').voters).toEqual(['a', 'b']);
+    expect(net.commit('c')).toBeGreaterThanOrEqual(net.raft('c').status().membershipIndex);
+    expect(net.role('a')).toBe(Role.Leader);
+    const before = net.trace.length;
+    for (let k = 0; k < 4 * ELECTION; k++) net.tick('c');
+    net.stabilize();
+    expect(net.trace.slice(before).filter((t) => t.kind === 'send' && t.msg.from === 'c')).toEqual([]);
+  });
+
   it('membership: a leader that lost its lead right after proposing its own removal may campaign among the new voters, and leads only to commit it', () => {
     const net = new Network();
     net.elect('a');
