@@ -21,3 +21,15 @@ export function duration(ms: number): string {
   const h = Math.floor(m / 60);
   return `${h}h${m % 60}m`;
 }
+
+/** A byte count for people: 512 B, 1.5 KiB, 20.0 MiB, 3.2 GiB. */
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}

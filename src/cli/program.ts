@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { consumeCommand } from './commands/consume.js';
 import { groupsCommand } from './commands/groups.js';
+import { nodesCommand } from './commands/nodes.js';
 import { partitionsCommand } from './commands/partitions.js';
 import { produceCommand } from './commands/produce.js';
 import type { Run } from './commands/shared.js';
@@ -35,6 +36,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   consumeCommand(program, io, run);
   groupsCommand(program, io, run);
   statusCommand(program, io, run);
+  nodesCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

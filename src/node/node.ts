@@ -91,6 +91,8 @@ export interface NodeParts {
 }
 
 const GOSSIP_MS = 1000;
+/** How often `/status` walks the data folder again for its size. */
+const DISK_USAGE_EVERY_MS = 10_000;
 /** How often a partition leader takes the next step toward its partition's target replicas (src/partition/moves.ts). */
 const MOVES_EVERY_MS = 200;
 /** How often a new folder waiting to hear from its peers says so. */
@@ -600,6 +602,15 @@ export class RaftlogNode {
     return null;
   }
 
+  /** Bytes under the data folder, walked again at most every DISK_USAGE_EVERY_MS (a status request must stay cheap). */
+  private diskUsage(): number {
+    const now = Date.now();
+    if (this.disk === null || now - this.disk.at >= DISK_USAGE_EVERY_MS) this.disk = { at: now, bytes: folderBytes(this.config.dataDir) };
+    return this.disk.bytes;
+  }
+
+  private disk: { at: number; bytes: number } | null = null;
+
   status(): StatusResponse {
     const groups: GroupStatus[] = [];
     for (const g of this.host.all()) {
@@ -632,10 +643,34 @@ export class RaftlogNode {
       address: this.config.listen,
       ...(this.identity !== undefined ? { incarnation: this.identity.identity.incarnation, cluster: this.identity.identity.cluster ?? '' } : {}),
       uptimeMs: Date.now() - this.startedAt,
+      diskBytes: this.diskUsage(),
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
     };
   }
+}
+
+/** Bytes of the regular files under `dir` (0 for what cannot be read: a file deleted meanwhile). */
+function folderBytes(dir: string): number {
+  let total = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += folderBytes(p);
+    else if (e.isFile()) {
+      try {
+        total += fs.statSync(p).size;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return total;
 }
 
 function isAlive(pid: number): boolean {

@@ -615,6 +615,8 @@ export interface StatusResponse {
   readonly incarnation?: string;
   readonly cluster?: string;
   readonly uptimeMs: number;
+  /** Bytes the node's data folder holds, measured at most every few seconds (absent until measured). */
+  readonly diskBytes?: number;
   readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean }[];
   readonly groups: readonly GroupStatus[];
 }

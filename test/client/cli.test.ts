@@ -128,6 +128,25 @@ describe('raftlog CLI', () => {
     expect(partial.out).toContain('unreachable');
   });
 
+  it('nodes list prints each node: up or unreachable, the controller, its replicas and leaders', async () => {
+    cluster.createTopic('nl', 3);
+    const r = await cli('nodes list');
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')[0]!.split(/\s{2,}/)).toEqual(['NODE', 'ADDRESS', 'STATE', 'INCARNATION', 'UP', 'REPLICAS', 'LEADERS', 'LEARNERS', 'REJOINING', 'DISK', 'PROBLEM']);
+    expect(r.out).toMatch(new RegExp(`n1 \\(controller\\)\\s+${cluster.node('n1').address.replace(/\./g, '\\.')}\\s+up`));
+    const json = JSON.parse((await cli('nodes list --json')).out) as { id: string; state: string; replicas: number; leaders: number; controller: boolean }[];
+    expect(json.map((n) => n.id)).toEqual(['n1', 'n2', 'n3']);
+    expect(json.every((n) => n.state === 'up')).toBe(true);
+    // Three partitions of three replicas on three nodes: each node holds three and leads some.
+    expect(json.map((n) => n.replicas)).toEqual([3, 3, 3]);
+    expect(json.reduce((k, n) => k + n.leaders, 0)).toBe(3);
+    expect(json.filter((n) => n.controller).map((n) => n.id)).toEqual(['n1']);
+    await cluster.stopNode('n2');
+    const partial = await cli('nodes list');
+    expect(partial.code).toBe(1);
+    expect(partial.out).toMatch(/n2\s+\S+\s+unreachable/);
+  });
+
   it('says how to start a cluster when none is reachable', async () => {
     await cluster.stop();
     const r = await cli('topics list');

@@ -1,6 +1,7 @@
 /** `raftlog status`: every node's view of its Raft groups, from the `status` request. */
 import type { Command } from 'commander';
 import type { GroupStatus, StatusResponse } from '../../wire/protocol.js';
+import type { Admin } from '../../client/index.js';
 import { withAdmin, type CommonOptions } from '../context.js';
 import { describeError } from '../errors.js';
 import { duration, table } from '../format.js';
@@ -11,7 +12,22 @@ interface StatusOptions extends CommonOptions {
   readonly json?: boolean;
 }
 
-type NodeAnswer = { readonly id: string; readonly address: string } & ({ readonly status: StatusResponse } | { readonly error: string });
+export type NodeAnswer = { readonly id: string; readonly address: string } & ({ readonly status: StatusResponse } | { readonly error: string });
+
+/** Every node the cluster's metadata names, with its status or why it did not answer; and the controller. */
+export async function askEveryNode(admin: Admin): Promise<{ controller: string | null; answers: NodeAnswer[] }> {
+  const cluster = await admin.describeCluster();
+  const answers: NodeAnswer[] = await Promise.all(
+    cluster.nodes.map(async (n) => {
+      try {
+        return { ...n, status: await admin.nodeStatus(n.address) };
+      } catch (err) {
+        return { ...n, error: describeError(err, []) };
+      }
+    }),
+  );
+  return { controller: cluster.controller, answers };
+}
 
 function groupRows(groups: readonly GroupStatus[]): string[][] {
   const rows: string[][] = [];
@@ -34,16 +50,8 @@ export function statusCommand(program: Command, io: Io, run: Run): void {
     .action((opts: StatusOptions) =>
       run(opts, async () => {
         return withAdmin(io, opts, async (admin) => {
-          const cluster = await admin.describeCluster();
-          const answers: NodeAnswer[] = await Promise.all(
-            cluster.nodes.map(async (n) => {
-              try {
-                return { ...n, status: await admin.nodeStatus(n.address) };
-              } catch (err) {
-                return { ...n, error: describeError(err, []) };
-              }
-            }),
-          );
+          const { controller, answers } = await askEveryNode(admin);
+          const cluster = { controller };
           if (opts.json) {
             io.out(`${JSON.stringify({ controller: cluster.controller, nodes: answers }, null, 2)}\n`);
           } else {
