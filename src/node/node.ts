@@ -92,7 +92,7 @@ export interface NodeParts {
 
 const GOSSIP_MS = 1000;
 /** How often `/status` walks the data folder again for its size. */
-const DISK_USAGE_EVERY_MS = 10_000;
+const DISK_USAGE_EVERY_MS = 5_000;
 /** How often a partition leader takes the next step toward its partition's target replicas (src/partition/moves.ts). */
 const MOVES_EVERY_MS = 200;
 /** How often a new folder waiting to hear from its peers says so. */
