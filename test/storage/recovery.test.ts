@@ -1,21 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../raft/types.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { FRAME_HEADER_BYTES } from '../../storage/frame.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
-import { EntryMaker, openLog, segmentFiles, summary, tempDir } from './log-fixtures.js';
+import { EntryMaker, openLog, segmentFiles, summary } from './log-fixtures.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const dir = tempDirs('raftlog-test-');
 
 const LIMITS = { segmentBytes: 700, indexIntervalBytes: 128, tailCacheBytes: 1 };
 

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeMembership, type Membership } from '../../raft/membership.js';
 import { encodePromotion } from '../../raft/rejoin.js';
 import { EntryKind, type Entry } from '../../raft/types.js';
@@ -12,17 +12,10 @@ import { writeFileAtomic } from '../../storage/atomic-file.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { writeU64 } from '../../storage/frame.js';
 import { SegmentLog } from '../../storage/segment-log.js';
-import { EntryMaker, openLog, segmentFiles, summary, tempDir } from './log-fixtures.js';
+import { EntryMaker, openLog, segmentFiles, summary } from './log-fixtures.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dirs: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const dir = tempDirs('raftlog-test-');
 
 /** Small segments, so that a few entries make several of them. */
 const LIMITS = { segmentBytes: 300 };

@@ -1,5 +1,4 @@
-import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LogCompactedError } from '../../raft/errors.js';
 import { EntryKind } from '../../raft/types.js';
 import { OffsetOutOfRangeError, StorageInvariantError } from '../../storage/errors.js';
@@ -8,18 +7,11 @@ import { nodeFileSystem } from '../../storage/file-system.js';
 import { records } from '../../src/wire/record-batch/decode.js';
 import { readBatchHeader } from '../../src/wire/record-batch/header.js';
 import { SegmentLog, decodeLogStart } from '../../storage/segment-log.js';
-import { EntryMaker, openLog, segmentFiles, summary, tempDir } from './log-fixtures.js';
+import { EntryMaker, openLog, segmentFiles, summary } from './log-fixtures.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { SimFs } from '../sim/sim-fs.js';
 
-const dirs: string[] = [];
-function dir(): string {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const dir = tempDirs('raftlog-test-');
 
 describe('segment log: the Raft log interface', () => {
   it('appends entries and reads them back with their terms', async () => {
