@@ -15,11 +15,21 @@
  *    flight), and only once it has committed an entry of its own term. Without the second rule,
  *    two leaders of different terms can each append a change to the same old configuration, and
  *    the two new ones need not overlap (the 2015 bug).
- * 4. A voter is added as a learner first, which receives the log and never votes or counts;
+ * 4. A voter is added as a learner first, which receives the log and never campaigns or counts;
  *    promoting it waits until its match index reaches the leader's commit index, so a voter added
  *    to a quorum can answer at once and adding it does not stall the group (thesis §4.2.1).
  * 5. A leader removed from the configuration goes on leading, without counting itself, until the
- *    removal is committed, then steps down (thesis §4.2.2). A removed follower stops campaigning.
+ *    removal is committed, then hands over and steps down (thesis §4.2.2). A member whose removal
+ *    is in its log but not committed may still campaign, among the new voters and without
+ *    counting itself, only to lead the group through its removal; once it knows the removal is
+ *    committed it never campaigns. The leader keeps telling removed members its commit index
+ *    until they have heard it, and takes back one that campaigns without knowing (raft/leader.ts).
+ * 6. Any member not rejoining grants votes by the usual log check whatever its own configuration
+ *    says (thesis §4.1): a learner whose promotion is in the candidate's log but not yet in its
+ *    own is a voter to the candidate, and a candidate counts only its configuration's voters.
+ * 7. A removal that would leave fewer voters able to count (not rejoining) than a quorum of the
+ *    new configuration is refused: the group could commit nothing, not even the promotion of the
+ *    rejoining ones.
  *
  * Why not etcd's way, where a configuration takes effect when applied (after commit): a member
  * then counts with a configuration its log has moved past. Two removals committed by the leader
