@@ -22,7 +22,7 @@ import type { Outbox } from './outbox.js';
 import { Progress, ProgressState, assertNever } from './progress.js';
 import { committedIndex, quorumSize } from './quorum.js';
 import { ReadOnly } from './read-only.js';
-import { applyChange, encodeMembership, type Membership, type MembershipChange } from './membership.js';
+import { applyChange, encodeMembership, isMember, type Membership, type MembershipChange } from './membership.js';
 import { encodePromotion } from './rejoin.js';
 import { ENTRY_OVERHEAD_BYTES, entryBytes } from './storage.js';
 import {
@@ -87,13 +87,7 @@ export class Leader {
     this.mutations = c.mutations;
     this.log = c.log;
     this.out = c.out;
-    const next = this.log.lastIndex() + 1;
-    const { appendsInFlightMax, inFlightBytesMax } = this.limits;
-    const m = this.membership;
-    for (const id of m.voters) this.prs.set(id, new Progress(id, next, false, appendsInFlightMax, inFlightBytesMax));
-    for (const id of m.learners) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
-    // Only a voter campaigns, but it may since have been removed by an entry not yet committed.
-    if (!this.prs.has(this.id)) this.prs.set(this.id, new Progress(this.id, next, true, appendsInFlightMax, inFlightBytesMax));
+    this.followMembership(this.log.lastIndex() + 1);
     const self = this.progress(this.id);
     self.match = this.log.persistedLastIndex();
     self.recentActive = true;
@@ -178,29 +172,34 @@ export class Leader {
         throw new RaftError(RaftErrorCode.MembershipChangeInProgress, `removing ${change.node} would leave ${counting} of ${next.voters.length} voters able to count (the others are rejoining); retry once they have caught up`, true);
       }
     }
-    const data = encodeMembership(next);
+    const index = this.appendConfig(encodeMembership(next));
+    this.followMembership(index);
+    return { firstIndex: index, lastIndex: index, term: this.term };
+  }
+
+  /** Appends a configuration entry (a membership, or a rejoining peer's promotion) and sends it; its index. */
+  private appendConfig(data: Uint8Array): number {
     const index = this.log.lastIndex() + 1;
     const bytes = data.byteLength + ENTRY_OVERHEAD_BYTES;
     this.uncommitted.push({ index, bytes });
     this.uncommittedBytes += bytes;
     this.appendEntries([{ index, term: this.term, kind: EntryKind.Config, data }]);
-    this.followMembership();
     this.broadcastPending = true;
-    return { firstIndex: index, lastIndex: index, term: this.term };
+    return index;
   }
 
   /**
-   * Keeps a progress for every member of the configuration now in effect: new learners are probed
-   * from the log's end, promoted ones count from now. A removed member's progress stays, counting
+   * Keeps a progress for every member of the configuration now in effect, and for this leader
+   * (which may have been removed by an entry not yet committed): new ones are probed from `next`,
+   * promoted ones count from now. A removed member's progress stays, counting
    * for nothing, until it has heard that its removal is committed (`forgetRemoved`), so it learns
    * both and stops campaigning; this leader's own stays until it steps down.
    */
-  private followMembership(): void {
+  private followMembership(next: number): void {
     const m = this.membership;
     const { appendsInFlightMax, inFlightBytesMax } = this.limits;
-    const next = this.log.lastIndex();
     for (const pr of this.prs.values()) {
-      if (pr.id !== this.id && !m.voters.includes(pr.id) && !m.learners.includes(pr.id)) pr.removed = true;
+      if (pr.id !== this.id && !isMember(m, pr.id)) pr.removed = true;
     }
     for (const id of m.voters) {
       const pr = this.prs.get(id);
@@ -212,8 +211,8 @@ export class Leader {
       // A member removed and added again (the removal committed meanwhile) starts over as a new one.
       if (pr === undefined || pr.removed) this.prs.set(id, new Progress(id, next, true, appendsInFlightMax, inFlightBytesMax));
     }
-    const self = this.progress(this.id);
-    self.isLearner = !m.voters.includes(this.id);
+    if (!this.prs.has(this.id)) this.prs.set(this.id, new Progress(this.id, next, true, appendsInFlightMax, inFlightBytesMax));
+    this.progress(this.id).isLearner = !m.voters.includes(this.id);
     if (this.leadTransferee !== null && !m.voters.includes(this.leadTransferee)) this.leadTransferee = null;
   }
 
@@ -238,7 +237,7 @@ export class Leader {
    * delete it (src/partition/moves.ts removedFromGroup), and it stops campaigning.
    */
   noticePeer(id: NodeId): void {
-    if (this.prs.has(id) || !this.log.configs.all.some((c) => c.membership.voters.includes(id) || c.membership.learners.includes(id))) return;
+    if (this.prs.has(id) || !this.log.configs.all.some((c) => isMember(c.membership, id))) return;
     const { appendsInFlightMax, inFlightBytesMax } = this.limits;
     const pr = new Progress(id, this.log.lastIndex() + 1, true, appendsInFlightMax, inFlightBytesMax);
     pr.removed = true;
@@ -483,13 +482,7 @@ export class Leader {
     if (pr.match < this.log.committed || !this.committedInTerm()) return;
     if (pr.promotedAtTick >= 0 && this.ticks - pr.promotedAtTick < this.limits.electionTicks) return;
     pr.promotedAtTick = this.ticks;
-    const data = encodePromotion({ promote: pr.id, rejoin: pr.rejoin });
-    const index = this.log.lastIndex() + 1;
-    const bytes = data.byteLength + ENTRY_OVERHEAD_BYTES;
-    this.uncommitted.push({ index, bytes });
-    this.uncommittedBytes += bytes;
-    this.appendEntries([{ index, term: this.term, kind: EntryKind.Config, data }]);
-    this.broadcastPending = true;
+    this.appendConfig(encodePromotion({ promote: pr.id, rejoin: pr.rejoin }));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -5,9 +5,9 @@
  * (raft/membership.ts: the last one is in effect, committed or not).
  */
 import { LogCompactedError, assert } from './errors.js';
-import { Configurations, membershipOf, type ConfigurationAt } from './membership.js';
+import { Configurations, configurationOf, type ConfigurationAt } from './membership.js';
 import { limitBytes, type LogStorage } from './storage.js';
-import { EntryKind, type Entry, type Snapshot } from './types.js';
+import type { Entry, Snapshot } from './types.js';
 
 /** Entries and possibly a snapshot that the host has not yet acknowledged as persisted. */
 class Unstable {
@@ -154,8 +154,7 @@ export class RaftLog {
     // A replaced suffix takes its configurations with it; the new entries bring theirs.
     this.configs.truncateFrom(after + 1);
     for (const e of ents) {
-      if (e.kind !== EntryKind.Config) continue;
-      const m = membershipOf(e.data);
+      const m = configurationOf(e);
       if (m !== null) this.configs.add(e.index, m);
     }
     return this.lastIndex();

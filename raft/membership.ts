@@ -52,7 +52,7 @@
  */
 import { RaftError, RaftErrorCode, assert } from './errors.js';
 import { decodePromotion, type Promotion } from './rejoin.js';
-import type { NodeId } from './types.js';
+import { EntryKind, type Entry, type NodeId } from './types.js';
 
 export interface Membership {
   readonly voters: readonly NodeId[];
@@ -135,7 +135,12 @@ export function decodeConfigEntry(data: Uint8Array): ConfigEntry | null {
   return null;
 }
 
-/** The membership a configuration entry sets, or null if it sets none (a promotion, or not a configuration). */
+/** The membership entry `e` sets, or null when it sets none (not a configuration entry, or a promotion). */
+export function configurationOf(e: Entry): Membership | null {
+  return e.kind === EntryKind.Config ? membershipOf(e.data) : null;
+}
+
+/** The membership a configuration entry's data sets, or null if it sets none (a promotion, or not a configuration). */
 export function membershipOf(data: Uint8Array): Membership | null {
   const c = decodeConfigEntry(data);
   return c !== null && 'membership' in c ? c.membership : null;

@@ -3,9 +3,9 @@
  * would hold after the host has persisted a `Ready`: entries, hard state and the log-start snapshot.
  */
 import { LogCompactedError, assert } from './errors.js';
-import { membershipOf, type ConfigurationAt } from './membership.js';
+import { configurationOf, type ConfigurationAt } from './membership.js';
 import { limitBytes, type LogStorage } from './storage.js';
-import { EntryKind, type Entry, type HardState, type Snapshot } from './types.js';
+import type { Entry, HardState, Snapshot } from './types.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -46,7 +46,7 @@ export class MemoryStorage implements LogStorage {
     const out: ConfigurationAt[] = [];
     if (this.snap.membership !== undefined) out.push({ index: this.snap.index, membership: this.snap.membership });
     for (const e of this.ents) {
-      const m = e.kind === EntryKind.Config ? membershipOf(e.data) : null;
+      const m = configurationOf(e);
       if (m !== null) out.push({ index: e.index, membership: m });
     }
     return out;

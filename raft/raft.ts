@@ -124,6 +124,11 @@ export class Raft {
     return this.membership.learners;
   }
 
+  /** Whether the configuration in effect is committed (no change in flight). */
+  get membershipCommitted(): boolean {
+    return this.log.configs.current.index <= this.log.committed;
+  }
+
   /** The highest index known to be committed. */
   get committed(): number {
     return this.log.committed;
@@ -250,7 +255,7 @@ export class Raft {
 
   step(m: Message): void {
     // A leader hears from a member it removed that never learned it (raft/leader.ts noticePeer).
-    if (this.leader !== null && m.from !== this.id && !this.membership.voters.includes(m.from) && !this.membership.learners.includes(m.from)) this.leader.noticePeer(m.from);
+    if (m.from !== this.id) this.leader?.noticePeer(m.from);
     if (m.term > this.term) {
       if (m.type === 'preVote' || m.type === 'vote') {
         // §9.6 / check-quorum: while a live leader is heard from, vote requests are disruptive. A
@@ -337,7 +342,7 @@ export class Raft {
    */
   private stepDownIfRemoved(): void {
     const l = this.leaderOrNull();
-    if (l === null || this.voters.includes(this.id) || this.log.configs.current.index > this.log.committed) return;
+    if (l === null || this.voters.includes(this.id) || !this.membershipCommitted) return;
     l.handOffOnRemoval();
     this.becomeFollower(this.term, null);
   }
@@ -460,7 +465,7 @@ export class Raft {
     if (this.voters.includes(this.id)) return true;
     const all = this.log.configs.all;
     const before = all[all.length - 2];
-    return before !== undefined && this.log.configs.current.index > this.log.committed && before.membership.voters.includes(this.id);
+    return before !== undefined && !this.membershipCommitted && before.membership.voters.includes(this.id);
   }
 
   /**

@@ -13,8 +13,8 @@
  * in any sealed segment past that, come from scanning it when the log is opened. The file is
  * derived: missing or damaged, it is rebuilt by scanning the segments.
  */
-import { encodeMembership, membershipOf, type ConfigurationAt, type Membership } from '../raft/membership.js';
-import { EntryKind, type Entry } from '../raft/types.js';
+import { configurationOf, encodeMembership, membershipOf, type ConfigurationAt, type Membership } from '../raft/membership.js';
+import type { Entry } from '../raft/types.js';
 import { readDerivedFile, writeFileAtomic } from './atomic-file.js';
 import { check } from './errors.js';
 import type { FileSystem } from './file-system.js';
@@ -24,10 +24,6 @@ const MAGIC = 0x524c4331; // "RLC1"
 /** Bytes before each membership in the file: its index and its length. */
 const ITEM_HEADER_BYTES = 12;
 
-/** The membership entry `e` sets, or null when it sets none (not a configuration entry, or a promotion). */
-export function configurationOf(e: Entry): Membership | null {
-  return e.kind === EntryKind.Config ? membershipOf(e.data) : null;
-}
 
 export class ConfigEntries {
   private list: ConfigurationAt[] = [];

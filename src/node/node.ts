@@ -27,7 +27,7 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
-import { describeMove, joiningMembership, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
+import { atTarget, describeMove, joiningMembership, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
@@ -399,7 +399,7 @@ export class RaftlogNode {
       if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
       this.partitions.delete(id);
       const why = deleted ? 'the topic was deleted' : 'the partition moved off this node';
-      deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: nodeFileSystem, logger: this.logger }, why);
+      deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: this.fs, logger: this.logger }, why);
       this.logger.info({ partition: p.name }, `removed the replica of ${p.name} (${why})`);
     }
     for (const [id, w] of wanted) {
@@ -425,8 +425,14 @@ export class RaftlogNode {
         if (topic !== undefined && !topic.assignments[p.partition]!.includes(this.config.id) && removedFromGroup(raft, this.config.id)) deletable = true;
         continue;
       }
+      const target = topic.assignments[p.partition]!;
+      // Most groups are where they should be: that costs no status.
+      if (atTarget(target, raft.membership)) {
+        this.moves.delete(id);
+        continue;
+      }
       const st = raft.status();
-      const move = nextMove(topic.assignments[p.partition]!, { self: this.config.id, membership: st.membership, configCommitted: st.membershipIndex <= st.commit, commit: st.commit, peers: st.peers });
+      const move = nextMove(target, { self: this.config.id, membership: st.membership, configCommitted: raft.membershipCommitted, commit: st.commit, peers: st.peers });
       if (move.kind === 'done') {
         this.moves.delete(id);
         continue;
@@ -436,7 +442,7 @@ export class RaftlogNode {
         if (move.kind === 'change') {
           raft.proposeMembership(move.change);
           p.group.wake();
-          this.logger.info({ partition: p.name, change: move.change }, `${p.name}: ${move.change.type} ${move.change.node} (moving toward replicas ${topic.assignments[p.partition]!.join(',')})`);
+          this.logger.info({ partition: p.name, change: move.change }, `${p.name}: ${move.change.type} ${move.change.node} (moving toward replicas ${target.join(',')})`);
         } else if (move.kind === 'transfer' && st.transferee === null) {
           this.logger.info({ partition: p.name, to: move.to }, `${p.name}: handing leadership to ${move.to}, as this node leaves the partition`);
           p.transferLeadership(move.to, 2000).catch(() => undefined);
@@ -629,7 +635,7 @@ export class RaftlogNode {
         replicas: s.peers.map((r) => ({ id: r.id, match: r.match, next: r.next, state: r.state, ...(r.learner ? { learner: true } : {}), ...(r.rejoin !== null ? { rejoining: true } : {}) })),
         voters: s.membership.voters,
         learners: s.membership.learners,
-        membershipCommitted: s.membershipIndex <= s.commit,
+        membershipCommitted: g.raft.membershipCommitted,
         ...(this.moves.has(g.id) ? { move: describeMove(this.moves.get(g.id)!) } : {}),
         ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset() } : {}),
         ...(g.failed !== null ? { error: g.failed } : {}),

@@ -18,8 +18,8 @@
  * `nextMove` is a pure function of what the leader knows; the node runs it for every group it
  * leads (src/node/node.ts).
  */
-import { isMember, type Membership, type MembershipChange } from '../../raft/membership.js';
-import type { NodeId, PeerStatus, RaftStatus } from '../../raft/types.js';
+import { isMember, sameMembership, type Membership, type MembershipChange } from '../../raft/membership.js';
+import type { NodeId, PeerStatus } from '../../raft/types.js';
 
 /** What the leader knows of its group, from `Raft.status()`. */
 export interface GroupView {
@@ -41,13 +41,16 @@ export type Move =
   /** The configuration is the target. */
   | { readonly kind: 'done' };
 
+/** Whether the group's configuration is the target: its voters exactly, and no learner. */
+export function atTarget(target: readonly NodeId[], m: Membership): boolean {
+  return sameMembership(m, { voters: target, learners: [] });
+}
+
 export function nextMove(target: readonly NodeId[], g: GroupView): Move {
   const { voters, learners } = g.membership;
-  const isMember = (id: NodeId): boolean => voters.includes(id) || learners.includes(id);
-  const done = target.every((id) => voters.includes(id)) && voters.every((id) => target.includes(id)) && learners.length === 0;
-  if (done) return { kind: 'done' };
+  if (atTarget(target, g.membership)) return { kind: 'done' };
   if (!g.configCommitted) return { kind: 'wait', why: 'the last membership change is not committed yet' };
-  const missing = target.find((id) => !isMember(id));
+  const missing = target.find((id) => !isMember(g.membership, id));
   if (missing !== undefined) return { kind: 'change', change: { type: 'addLearner', node: missing } };
   const peer = (id: NodeId): PeerStatus | undefined => g.peers.find((p) => p.id === id);
   const caughtUp = (id: NodeId): boolean => {
@@ -78,9 +81,8 @@ export function nextMove(target: readonly NodeId[], g: GroupView): Move {
  * counts on it any more and its node may delete it. (The leader keeps telling a removed member
  * its commit index until it answers: raft/leader.ts.)
  */
-export function removedFromGroup(raft: { status(): RaftStatus }, self: NodeId): boolean {
-  const st = raft.status();
-  return !isMember(st.membership, self) && st.membershipIndex <= st.commit;
+export function removedFromGroup(raft: { readonly membership: Membership; readonly membershipCommitted: boolean }, self: NodeId): boolean {
+  return !isMember(raft.membership, self) && raft.membershipCommitted;
 }
 
 /** One line for /status: the step a move takes next, or what it waits for. */

@@ -929,7 +929,7 @@ export class HostSimulation {
       const m = raft.membership;
       const placed = this.placed.get(key)!;
       for (const id of [...m.voters, ...m.learners]) if (!placed.has(id)) this.createReplica(this.byId(id), key, m);
-      if (raft.status().membershipIndex > raft.committed) continue;
+      if (!raft.membershipCommitted) continue;
       for (const id of [...placed]) if (!isMember(m, id)) this.deleteReplica(this.byId(id), key);
     }
   }
@@ -1120,7 +1120,7 @@ export class HostSimulation {
       const members = [...raft.voters, ...raft.learners];
       // Every member follows, and every replica the configuration left has been deleted.
       const placed = this.placed.get(key)!;
-      if (raft.status().membershipIndex > raft.committed || placed.size !== members.length || members.some((id) => !placed.has(id))) return null;
+      if (!raft.membershipCommitted || placed.size !== members.length || members.some((id) => !placed.has(id))) return null;
       void p;
       for (const id of members) {
         const n = this.byId(id);
