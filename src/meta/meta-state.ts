@@ -33,6 +33,7 @@ import {
   encodeCommand,
   groupKey,
   nodeKey,
+  NODE_PREFIX,
   offsetKey,
   offsetPrefix,
   producerEpochKey,
@@ -59,6 +60,8 @@ export interface MetaEvents {
   controllerChanged(isController: boolean): void;
   /** The cluster's identity was applied (or a snapshot carried it). */
   clusterKnown(cluster: ClusterRecord): void;
+  /** A node was registered or its address changed (or a snapshot replaced them): the node set may differ. */
+  nodesChanged(): void;
 }
 
 const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
@@ -206,6 +209,11 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.get<NodeRecord>(nodeKey(id));
   }
 
+  /** Every node the metadata knows, in id order. */
+  nodes(): NodeRecord[] {
+    return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
+  }
+
   consumerGroup(id: string): GroupRecord | undefined {
     return this.store.get<GroupRecord>(groupKey(id));
   }
@@ -250,14 +258,16 @@ export class MetaStateMachine implements GroupStateMachine {
 
   async apply(entries: readonly Entry[]): Promise<void> {
     let topicsChanged = false;
+    let nodesChanged = false;
     for (const e of entries) {
       let result: MetaResult = { ok: true };
       if (e.kind === EntryKind.Normal && e.index > this.store.appliedIndex()) {
         const cmd = decodeCommand(e.data);
         const hadCluster = this.cluster() !== undefined;
-        const { ops, result: r, topics } = this.execute(cmd, e.index);
+        const { ops, result: r, topics, nodes } = this.execute(cmd, e.index);
         result = r;
         topicsChanged ||= topics;
+        nodesChanged ||= nodes === true;
         await this.store.apply(e.index, ops);
         this.appliedSinceSnapshot++;
         const cluster = this.cluster();
@@ -268,6 +278,7 @@ export class MetaStateMachine implements GroupStateMachine {
       this.pending.settle(e.index, e.term, this.notCommitted, result);
     }
     this.reads.serve(this.appliedUpTo(), this.appliedTerm);
+    if (nodesChanged) this.events.nodesChanged();
     if (topicsChanged) this.events.topicsChanged();
     if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
   }
@@ -275,7 +286,7 @@ export class MetaStateMachine implements GroupStateMachine {
   /** What a proposal gets when another controller's entry took its index. */
   private readonly notCommitted = (): Error => new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead);
 
-  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean; nodes?: boolean } {
     switch (cmd.type) {
       case 'createTopic': {
         if (this.topic(cmd.name) !== undefined) {
@@ -375,9 +386,17 @@ export class MetaStateMachine implements GroupStateMachine {
         return { ops: [{ type: 'put', key: CLUSTER_KEY, value: rec }], result: { ok: true, value: rec }, topics: false };
       }
       case 'registerNode': {
-        if (this.node(cmd.node)?.incarnation === cmd.incarnation) return { ops: [], result: { ok: true }, topics: false };
-        const rec: NodeRecord = { node: cmd.node, incarnation: cmd.incarnation, since: index };
-        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false };
+        const known = this.node(cmd.node);
+        // An entry of an earlier version names no address: the node keeps the one it had.
+        const address = cmd.address ?? known?.address;
+        if (known?.incarnation === cmd.incarnation && known.address === address) return { ops: [], result: { ok: true, value: known }, topics: false };
+        const rec: NodeRecord = {
+          node: cmd.node,
+          incarnation: cmd.incarnation,
+          since: known?.incarnation === cmd.incarnation ? known.since : index,
+          ...(address !== undefined ? { address } : {}),
+        };
+        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: true };
       }
       default: {
         const unknown: never = cmd;
@@ -476,6 +495,7 @@ export class MetaStateMachine implements GroupStateMachine {
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
+    this.events.nodesChanged();
     this.events.topicsChanged();
     const cluster = this.cluster();
     if (cluster !== undefined) this.events.clusterKnown(cluster);

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from '../../raft/random.js';
 import { RaftError } from '../../raft/errors.js';
-import { Role, type NodeId } from '../../raft/types.js';
+import type { Membership, MembershipChange } from '../../raft/membership.js';
+import { Role, type NodeId, type PeerStatus } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
@@ -34,6 +35,7 @@ import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.j
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
+import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
 import { NODE_DEFAULTS } from './defaults.js';
@@ -46,8 +48,13 @@ export interface NodeConfig {
   readonly id: NodeId;
   /** host:port this node listens on (peers and clients). */
   readonly listen: string;
-  /** Every node of the cluster, this one included: id → host:port. */
+  /**
+   * The nodes this one knows of at start, itself included: id → host:port. With --peers, the nodes
+   * that created the cluster (its metadata learns of others as they join); with --join, only itself.
+   */
   readonly nodes: ReadonlyMap<NodeId, string>;
+  /** Addresses of running nodes to join the cluster through (--join); absent for a node of --peers. */
+  readonly join?: readonly string[];
   readonly dataDir: string;
   readonly secret: string;
   readonly logLevel: LogLevel;
@@ -147,6 +154,7 @@ export class RaftlogNode {
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
       identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
       onPeerIdentity: (peer, id) => this.onPeerIdentity(peer, id),
+      onJoin: (req) => this.controller.admitJoin(req),
       onPeerUp: (peer) => {
         this.host.peerUp(peer);
         this.gossip();
@@ -199,20 +207,28 @@ export class RaftlogNode {
     const problems = limitProblems(NODE_LIMITS);
     if (problems.length > 0) throw new NodeStartError(`this build's size limits do not fit together: ${problems.join('; ')}. Fix the constants named in src/node/limits.ts`);
     this.prepareDataDir();
-    this.identity = NodeIdentity.open(c.dataDir, c.id, this.metaVoters());
+    this.identity = NodeIdentity.open(c.dataDir, c.id, c.join !== undefined ? null : this.foundingVoters());
     this.ledger = SyncLedger.open(c.dataDir, this.fs, this.clock);
     // A folder of a node that ran before opens its metadata at once. A new one listens first, to
-    // ask its peers whether it is rejoining (identity.ts); until it knows, it serves only /status.
+    // ask its peers whether it is rejoining (identity.ts), or to join the cluster (join.ts); until
+    // it knows, it serves only /status.
     if (!this.identity.fresh) await this.openMeta('voter');
     this.http = new HttpServer(this, this.parts.routes);
     await this.http.listen(c.listen);
     this.host.start();
     this.transport.start();
-    if (this.identity.fresh) {
+    // A node started with --join asks until its metadata replica holds entries: until then it
+    // knows no peer but those the cluster tells it of.
+    if (c.join !== undefined && !this.metaHasEntries()) {
+      const fresh = await this.join(c.join);
+      if (fresh === null) return;
+      if (this.identity.fresh) await this.openMeta(fresh);
+    } else if (this.identity.fresh) {
       const fresh = await this.freshStart();
       if (this.stopping) return;
       await this.openMeta(fresh);
     }
+    this.peersChanged();
     this.syncPartitions();
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
@@ -220,7 +236,7 @@ export class RaftlogNode {
     this.controller.start();
     this.coordinator.start();
     const id = this.identity.identity;
-    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
+    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -278,15 +294,64 @@ export class RaftlogNode {
     }
   }
 
-  /** Ids of all nodes, in order; the first `metaVotersMax` are the metadata group's voters. */
-  nodeIds(): NodeId[] {
-    return [...this.config.nodes.keys()].sort();
+  /**
+   * Every node of the cluster and its address: those the metadata knows (each node registered by
+   * the controller, joined ones included), and those of --peers it does not know yet.
+   */
+  nodeAddresses(): ReadonlyMap<NodeId, string> {
+    if (this.addresses !== null) return this.addresses;
+    const nodes = new Map([...this.config.nodes, ...this.joinedNodes]);
+    nodes.set(this.config.id, this.config.listen);
+    for (const n of this.meta?.nodes() ?? []) if (n.address !== undefined) nodes.set(n.node, n.address);
+    const sorted = new Map([...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // Kept until the node set changes (peersChanged): requests ask for addresses often.
+    if (this.meta !== undefined) this.addresses = sorted;
+    return sorted;
   }
 
-  /** The metadata group's voters by --peers: the first `metaVotersMax` ids in order. */
-  private metaVoters(): NodeId[] {
-    return this.nodeIds().slice(0, this.config.metaVotersMax ?? 5);
+  private addresses: ReadonlyMap<NodeId, string> | null = null;
+
+  /** Ids of all nodes, in order. */
+  nodeIds(): NodeId[] {
+    return [...this.nodeAddresses().keys()];
   }
+
+  /** The metadata group's first voters by --peers: the first `metaVotersMax` ids in order (identity.ts checks them). */
+  private foundingVoters(): NodeId[] {
+    return [...this.config.nodes.keys()].sort().slice(0, this.metaVotersMax());
+  }
+
+  /** The metadata group's voters, at most (the controller promotes learners up to this many). */
+  metaVotersMax(): number {
+    return this.config.metaVotersMax ?? NODE_DEFAULTS.metaVotersMax;
+  }
+
+  /** The node set changed (a node joined or moved): the transport dials whom the metadata names. */
+  private peersChanged(): void {
+    this.addresses = null;
+    if (this.stopping) return;
+    this.transport.setPeers(this.nodeAddresses());
+  }
+
+  /**
+   * Joins the cluster through the --join addresses (join.ts); resolves with how the metadata
+   * replica starts, or null if the node stopped first.
+   */
+  private async join(seeds: readonly string[]): Promise<FreshStart | null> {
+    const id = this.identity.identity;
+    this.logger.info({ seeds }, `joining the cluster through ${seeds.join(', ')}`);
+    const answer = await joinCluster({ self: this.config.id, address: this.config.listen, inc: id.incarnation, secret: this.config.secret, seeds, logger: this.logger, stopped: () => this.stopping });
+    if (answer === null) return null;
+    const why = this.identity.joined(answer.cluster, answer.founders);
+    if (why !== null) throw new NodeStartError(`${why}: give this node an empty --data folder to join cluster ${answer.cluster}`);
+    this.joinedNodes = new Map(answer.nodes);
+    this.peersChanged();
+    this.logger.info({ cluster: answer.cluster, nodes: Object.fromEntries(this.joinedNodes), rejoin: answer.rejoin }, `joined cluster ${answer.cluster}${answer.rejoin ? ` under an id it knew before: its replicas here rejoin as learners until they have caught up` : ''}`);
+    return answer.rejoin ? 'rejoin' : 'voter';
+  }
+
+  /** The nodes the cluster named when this node joined, until its metadata replica knows them. */
+  private joinedNodes = new Map<NodeId, string>();
 
   /**
    * What a new folder's metadata replica is (identity.ts): asks the peers whether the cluster
@@ -330,10 +395,10 @@ export class RaftlogNode {
 
   /** The metadata log named the cluster: it must be the one this folder belongs to, created with these voters. */
   private onClusterKnown(rec: ClusterRecord): void {
-    const voters = this.metaVoters();
+    const voters = this.identity.identity.metaVoters;
     const why =
       this.identity.learnCluster(rec.clusterId) ??
-      (sameVoters(rec.metaVoters, voters) ? null : `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but --peers makes them ${voters.join(', ')}: start every node with the --peers list the cluster was created with`);
+      (sameVoters(rec.metaVoters, voters) ? null : `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but this node's folder says ${voters.join(', ')}: start every node with the --peers list the cluster was created with, or with --join`);
     if (why !== null) this.metaGroup.fail(new Error(`${why}; this node will not take part in the metadata group`));
   }
 
@@ -343,7 +408,9 @@ export class RaftlogNode {
       dir: path.join(this.config.dataDir, 'meta'),
       self: this.config.id,
       voters,
-      learners: this.nodeIds().filter((id) => !voters.includes(id)),
+      // The first configuration, until the log holds one: every other node of --peers is a
+      // learner; a node that joined is a learner of a group whose voters its leader tells it.
+      learners: [...this.config.nodes.keys(), this.config.id].filter((id, i, all) => !voters.includes(id) && all.indexOf(id) === i),
       fs: this.fs,
       clock: this.clock,
       ledger: this.ledger,
@@ -360,6 +427,7 @@ export class RaftlogNode {
           this.coordinator.onControllerChange(is);
         },
         clusterKnown: (rec: ClusterRecord) => this.onClusterKnown(rec),
+        nodesChanged: () => this.peersChanged(),
       },
       onFail: (err) => {
         if (err instanceof CorruptLogError) {
@@ -544,6 +612,9 @@ export class RaftlogNode {
       case 'challenge':
       case 'auth':
       case 'welcome':
+      case 'join':
+      case 'joined':
+      case 'joinRefused':
         return;
     }
   }
@@ -574,7 +645,7 @@ export class RaftlogNode {
 
   nodeRef(id: NodeId | null): NodeRef | undefined {
     if (id === null) return undefined;
-    const address = this.config.nodes.get(id);
+    const address = this.nodeAddresses().get(id);
     return address === undefined ? undefined : { id, address };
   }
 
@@ -582,6 +653,16 @@ export class RaftlogNode {
     const local = this.host.get(group);
     if (local !== undefined && local.failed === null) return { leader: local.raft.lead, term: local.raft.term };
     return this.leaders.get(group);
+  }
+
+  metaMembership(): { membership: Membership; committed: boolean; peers: readonly PeerStatus[] } {
+    const raft = this.metaGroup.raft;
+    return { membership: raft.membership, committed: raft.membershipCommitted, peers: raft.role === Role.Leader ? raft.status().peers : [] };
+  }
+
+  changeMetaMembership(change: MembershipChange): void {
+    this.metaGroup.raft.proposeMembership(change);
+    this.metaGroup.wake();
   }
 
   isController(): boolean {

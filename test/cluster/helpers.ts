@@ -82,3 +82,39 @@ export async function leaderOf(t: TestCluster, prefix: string, ms = 10_000): Pro
   );
   return leader;
 }
+
+/** Sends records to `topic` one after the other until `stop()`; resolves with the values acknowledged. */
+export function keepProducing(tc: TestCluster, topic: string): { stop: () => Promise<string[]> } {
+  const producer = tc.client.producer({ idempotent: true });
+  const acked: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    for (let k = 0; running; k++) {
+      const value = `v${k}`;
+      await producer.send({ topic, acks: 'all', messages: [{ value }] });
+      acked.push(value);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await producer.disconnect();
+      return acked;
+    },
+  };
+}
+
+/** Once every replica of the target shows the target as its committed voters, and no other node holds a replica. */
+export async function settledOn(tc: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
+  for (const n of tc.cluster.nodes) {
+    const g = await groupOn(tc, n.id, prefix).catch(() => undefined);
+    if (!target.includes(n.id)) {
+      if (g !== undefined) return false;
+      continue;
+    }
+    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
+    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
+  }
+  return true;
+}
