@@ -28,7 +28,7 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
-import { atTarget, describeMove, joiningMembership, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
+import { atTarget, describeMove, joiningMembership, mayDeleteStray, nextMove, removedFromGroup, strayRemoved, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
@@ -102,6 +102,8 @@ const GOSSIP_MS = 1000;
 const DISK_USAGE_EVERY_MS = 5_000;
 /** How often a partition leader takes the next step toward its partition's target replicas (src/partition/moves.ts). */
 const MOVES_EVERY_MS = 200;
+/** How often a replica moved off this node asks its group's leader whether it is still a member. */
+const STRAY_ASK_MS = 2000;
 /** How often a new folder waiting to hear from its peers says so. */
 const FRESH_NOTE_MS = 5000;
 /**
@@ -489,8 +491,12 @@ export class RaftlogNode {
       const topic = topics.get(p.topic.id);
       if (raft.role !== Role.Leader || p.group.failed !== null || topic === undefined) {
         this.moves.delete(id);
-        // A replica moved off this node goes once it knows its removal is committed.
-        if (topic !== undefined && !topic.assignments[p.partition]!.includes(this.config.id) && removedFromGroup(raft, this.config.id)) deletable = true;
+        // A replica moved off this node goes once it knows its removal is committed; until then it
+        // asks the group's leader now and then, in case no member would tell it.
+        if (topic !== undefined && !topic.assignments[p.partition]!.includes(this.config.id)) {
+          if (removedFromGroup(raft, this.config.id)) deletable = true;
+          else this.askIfStray(id, raft.role === Role.Leader);
+        }
         continue;
       }
       const target = topic.assignments[p.partition]!;
@@ -521,6 +527,30 @@ export class RaftlogNode {
       }
     }
     if (deletable) this.syncPartitions();
+  }
+
+  /** When each replica moved off this node last asked its group's leader whether it is still a member. */
+  private readonly strayAsked = new Map<string, number>();
+
+  private askIfStray(group: string, leading: boolean): void {
+    // Whom the peers say leads it: this replica's own view is what is stale.
+    const leader = this.leaders.get(group).leader;
+    const now = Date.now();
+    if (leading || leader === null || leader === this.config.id || now - (this.strayAsked.get(group) ?? 0) < STRAY_ASK_MS) return;
+    this.strayAsked.set(group, now);
+    this.transport.send(leader, { t: 'stray', group });
+  }
+
+  /** A leader said this node's replica of `group` is no member of its committed configuration: it goes. */
+  private onRemoved(from: NodeId, group: string, term: number): void {
+    const p = this.partitions.get(group);
+    const topic = p !== undefined ? this.meta.topics().find((t) => t.id === p.topic.id) : undefined;
+    if (p === undefined || topic === undefined || topic.assignments[p.partition]!.includes(this.config.id)) return;
+    if (p.group.failed === null && !mayDeleteStray(p.group.raft, from, term)) return;
+    this.partitions.delete(group);
+    this.strayAsked.delete(group);
+    deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: this.fs, logger: this.logger }, `its leader ${from} no longer counts it`);
+    this.logger.info({ partition: p.name, leader: from }, `removed the replica of ${p.name}: the partition moved off this node, and its leader ${from} says its committed configuration does not name this node`);
   }
 
   /** Per partition led here, the step its move waits on or takes next (for /status). */
@@ -609,6 +639,14 @@ export class RaftlogNode {
         this.handOver(frame.group, frame.to);
         return;
       }
+      case 'stray': {
+        const g = this.host.get(frame.group);
+        if (g !== undefined && g.failed === null && g.raft.role === Role.Leader && strayRemoved(g.raft, from)) this.transport.send(from, { t: 'removed', group: frame.group, term: g.raft.term });
+        return;
+      }
+      case 'removed':
+        this.onRemoved(from, frame.group, frame.term);
+        return;
       case 'challenge':
       case 'auth':
       case 'welcome':

@@ -12,6 +12,8 @@
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
  *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
+ *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
+ *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
  *
  * A node that joins a running cluster (--join, src/node/join.ts) dials any node, takes its
  * challenge, and sends instead of `auth`:
@@ -35,6 +37,8 @@ export type PeerFrame =
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
   | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
+  | { readonly t: 'stray'; readonly group: string }
+  | { readonly t: 'removed'; readonly group: string; readonly term: number }
   | { readonly t: 'join'; readonly id: string; readonly nonce: string; readonly address: string; readonly inc: string; readonly mac: string }
   | ({ readonly t: 'joined'; readonly mac: string } & JoinAnswer)
   | { readonly t: 'joinRefused'; readonly reason: string; readonly retriable: boolean; readonly controller: string };
@@ -171,6 +175,10 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     }
     case 'transfer':
       return typeof v['group'] === 'string' && typeof v['to'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'stray':
+      return typeof v['group'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'removed':
+      return typeof v['group'] === 'string' && isNat(v['term']) ? (v as unknown as PeerFrame) : null;
     case 'join':
       return ['id', 'nonce', 'address', 'inc', 'mac'].every((k) => typeof v[k] === 'string') ? (v as unknown as PeerFrame) : null;
     case 'joined': {
