@@ -18,19 +18,23 @@
  *   partition log or the metadata log (disk.ts), restart; the node must find it and rejoin, and
  *   nothing acknowledged may be lost. `kill`, `corrupt {node, key, how: 'bit-flip', ...}`, `restart`.
  *
+ * - `membership`: a node joins, a partition's replicas move, or a node is replaced by an empty one
+ *   under its old id (chaos/membership.ts); after a replace, wait until its replicas caught up.
+ *
  * Nemesis events are an `invoke` when the action starts and an `ok` when it is in place (`fail`
  * when it could not be done). Values of kill/pause/restart/resume hold only node ids.
  */
 import path from 'node:path';
 import type { LocalCluster } from './cluster.js';
 import { corruptTail, flipSyncedBit, loseUnsynced, readSyncLog, type CorruptMode } from './disk.js';
+import type { MembershipNemesis, MembershipOp } from './membership.js';
 import { applyLinks, cutLinks, type PartitionSpec } from './net.js';
 import type { Recorder } from './recorder.js';
 import type { NemesisFn } from './checker/history.js';
 import { clusterView, META_GROUP, waitForCatchUp, waitForLeaders, type ClusterView } from './view.js';
 import { pick, type Stopper } from './workloads/context.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip'] as const;
+export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip', 'membership'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** Whom a kill or pause hits. */
@@ -50,7 +54,8 @@ export type FaultSpec =
   | { readonly kind: 'pause'; readonly target: Exclude<Target, 'all' | 'minority'>; readonly holdMs: number }
   | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly holdMs: number }
   | { readonly kind: 'corrupt'; readonly holdMs: number }
-  | { readonly kind: 'bitflip'; readonly holdMs: number };
+  | { readonly kind: 'bitflip'; readonly holdMs: number }
+  | { readonly kind: 'membership'; readonly op: MembershipOp; readonly holdMs: number };
 
 /** Longer than the longest election timeout (16 ticks of 50 ms) with room to spare. */
 export const PAUSE_MS_MIN = 1500;
@@ -69,13 +74,15 @@ export interface NemesisEnv {
   readonly syncLog: string | null;
   /** What `corrupt` damages (default `torn-write`: nothing acknowledged; see disk.ts). */
   readonly corruptMode?: CorruptMode;
+  /** Runs `membership` faults (absent: a membership fault is a calm gap). */
+  readonly membership?: MembershipNemesis;
   readonly log: (line: string) => void;
 }
 
 /** One injected fault, for the run summary. */
 export interface FaultRecord {
   readonly kind: NemesisKind;
-  readonly what: string;
+  what: string;
   /** Nanoseconds on the history's clock. */
   readonly startNs: number;
   endNs: number | null;
@@ -110,6 +117,12 @@ export function randomFault(random: () => number, o: ScheduleOptions): FaultSpec
     case 'corrupt':
     case 'bitflip':
       return { kind, holdMs: Math.min(holdMs, 2000) };
+    case 'membership': {
+      // Moves most often: each one is a whole add-catch-up-promote-remove sequence.
+      const r = random();
+      const op: MembershipOp = r < 0.55 ? 'move' : r < 0.8 ? 'replace' : 'join';
+      return { kind, op, holdMs };
+    }
   }
 }
 
@@ -227,6 +240,18 @@ export class Nemesis {
         this.end(record);
         if (!(await waitForCatchUp(this.env.cluster, this.env.keys, SETTLE_MS_MAX))) {
           this.problem(`after flipping a bit on ${node}, its replicas did not catch up within ${SETTLE_MS_MAX} ms (see ${node}'s log)`);
+        }
+        break;
+      }
+      case 'membership': {
+        const m = this.env.membership;
+        if (m === undefined) break;
+        const record = this.begin('membership', `membership ${spec.op}`);
+        const what = await m.apply(spec.op, this.killed);
+        if (what !== null) record.what = what;
+        this.end(record);
+        if (spec.op === 'replace' && what !== null && !(await waitForCatchUp(this.env.cluster, this.env.keys, SETTLE_MS_MAX))) {
+          this.problem(`after ${what}, its replicas did not catch up within ${SETTLE_MS_MAX} ms`);
         }
         break;
       }

@@ -87,6 +87,12 @@ export const REDIAL_MS_MIN = 50;
  */
 export const REDIAL_MS_MAX = 200;
 export const AUTH_FAILED = 4001;
+/**
+ * The acceptor does not know the dialer as a peer (yet): a node that just joined, whose answer
+ * naming its peers is still on the way while they already apply its record and dial it. The
+ * dialer retries as after any closed connection.
+ */
+export const NOT_A_PEER_YET = 4002;
 
 export interface PeerStatus {
   readonly id: NodeId;
@@ -219,7 +225,7 @@ export class PeerTransport implements PeerNetwork {
       }
       if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
       const p = this.peers.get(frame.id);
-      if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`);
+      if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`, NOT_A_PEER_YET);
       if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}:${identityText(frame)}`))) {
         return this.refuse(ws, timer, `node '${frame.id}' does not know the cluster secret (check --secret or RAFTLOG_SECRET on both nodes)`);
       }
@@ -324,6 +330,7 @@ export class PeerTransport implements PeerNetwork {
     });
     ws.on('close', (code, reason) => {
       if (code === AUTH_FAILED) this.o.logger.error({ peer: p.id, reason: reason.toString() }, `node '${p.id}' refused this node: ${reason.toString()}`);
+      else if (code === NOT_A_PEER_YET) this.o.logger.info({ peer: p.id, reason: reason.toString() }, `node '${p.id}' does not know this node yet (${reason.toString()}); retrying`);
       this.detach(p, ws);
       this.redial(p);
     });
@@ -364,10 +371,11 @@ export class PeerTransport implements PeerNetwork {
     }
   }
 
-  private refuse(ws: WebSocket, timer: NodeJS.Timeout, why: string): void {
+  private refuse(ws: WebSocket, timer: NodeJS.Timeout, why: string, code = AUTH_FAILED): void {
     clearTimeout(timer);
-    this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
-    ws.close(AUTH_FAILED, why.slice(0, 120));
+    if (code === AUTH_FAILED) this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
+    else this.o.logger.info({ why }, `refused a peer connection for now: ${why}`);
+    ws.close(code, why.slice(0, 120));
   }
 
   private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
