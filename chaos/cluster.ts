@@ -156,6 +156,13 @@ export class LocalCluster {
     return n;
   }
 
+  /** Empties the data folder of a node that is down: its disk is lost (restart() then starts it on the empty folder). */
+  wipe(id: string): void {
+    const n = this.node(id);
+    if (n.process !== null) throw new Error(`node ${id} is running: kill it first`);
+    fs.rmSync(n.dataDir, { recursive: true, force: true });
+  }
+
   private spawn(n: ClusterNode): void {
     const membership = n.join !== undefined ? ['--listen', n.address, '--join', n.join.join(',')] : ['--peers', this.peers];
     const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, ...membership, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];

@@ -11,6 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { UnsafeMutations } from '../../raft/config.js';
 import { seededRandom } from '../../raft/random.js';
 import { RaftError } from '../../raft/errors.js';
 import type { Membership, MembershipChange } from '../../raft/membership.js';
@@ -95,6 +96,8 @@ export interface NodeParts {
   readonly routes?: ReadonlyMap<string, HttpRoute>;
   /** The disk every replica on the node runs on (default nodeFileSystem; the chaos entry point can arm fault points on it). */
   readonly fs?: FileSystem;
+  /** The Raft core of every group on the node broken in a named way (default none; chaos mutants only). */
+  readonly unsafeMutations?: UnsafeMutations;
 }
 
 const GOSSIP_MS = 1000;
@@ -421,6 +424,7 @@ export class RaftlogNode {
       segmentBytes: this.config.metaSegmentBytes ?? NODE_DEFAULTS.metaSegmentBytes,
       snapshotEveryEntries: this.config.metaSnapshotEvery ?? NODE_DEFAULTS.metaSnapshotEvery,
       limits: this.raftLimits(),
+      ...(this.parts.unsafeMutations !== undefined ? { unsafeMutations: this.parts.unsafeMutations } : {}),
       openStore: (dir) => StateStore.open(dir),
       events: {
         topicsChanged: () => this.syncPartitions(),
@@ -578,6 +582,7 @@ export class RaftlogNode {
         limits: this.raftLimits(),
         producerIdExpirationMs: this.config.producerIdExpirationMs ?? NODE_DEFAULTS.producerIdExpirationMs,
         policy: this.parts.partition,
+        ...(this.parts.unsafeMutations !== undefined ? { unsafeMutations: this.parts.unsafeMutations } : {}),
         random: this.random,
         logger: this.logger,
       });

@@ -55,6 +55,7 @@ const PLANS: Record<string, Plan> = {
       { kind: 'membership', op: 'move', holdMs: 0 },
       { kind: 'kill', target: 'partition-leader', holdMs: 1500 },
       { kind: 'membership', op: 'replace', holdMs: 0 },
+      { kind: 'disk-loss', leaderDies: true, holdMs: 2000 },
       { kind: 'membership', op: 'move', holdMs: 0 },
       { kind: 'partition', shape: 'isolate-leader', holdMs: 2000 },
       { kind: 'membership', op: 'move', holdMs: 0 },
