@@ -21,7 +21,7 @@ import { silentLogger } from '../src/client/logger.js';
 import type { LocalCluster } from './cluster.js';
 import type { Recorder } from './recorder.js';
 import { clusterView } from './view.js';
-import { pick } from './workloads/context.js';
+import { pick, shuffle } from './workloads/context.js';
 
 export const MEMBERSHIP_OPS = ['join', 'move', 'replace'] as const;
 export type MembershipOp = (typeof MEMBERSHIP_OPS)[number];
@@ -162,13 +162,4 @@ export class MembershipNemesis {
       await admin.disconnect();
     }
   }
-}
-
-function shuffle<T>(random: () => number, list: readonly T[]): T[] {
-  const out = [...list];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

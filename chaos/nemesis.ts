@@ -39,7 +39,7 @@ import { applyLinks, cutLinks, type PartitionSpec } from './net.js';
 import type { Recorder } from './recorder.js';
 import type { NemesisFn } from './checker/history.js';
 import { clusterView, META_GROUP, waitForCatchUp, waitForLeaders, type ClusterView } from './view.js';
-import { pick, type Stopper } from './workloads/context.js';
+import { pick, shuffle, type Stopper } from './workloads/context.js';
 
 export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip', 'disk-loss', 'membership'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
@@ -543,13 +543,4 @@ function describePartition(p: PartitionSpec): string {
     case 'one-way':
       return `${p.from.join(',')} -/-> ${p.to.join(',')}`;
   }
-}
-
-function shuffle<T>(random: () => number, list: readonly T[]): T[] {
-  const out = [...list];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
