@@ -277,3 +277,60 @@ function shrink(replicas: readonly string[], rf: number, rank: (id: string, posi
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x) => b.includes(x));
 }
+
+/** Moves a whole plan may count before it stops (a dry run of a very large cluster says "at least"). */
+export const PLAN_MOVES_COUNTED_MAX = 10_000;
+
+/**
+ * Every move the planner would make from here to its fixpoint, were each done at once: what a
+ * rebalance's dry run shows. Stops counting at PLAN_MOVES_COUNTED_MAX (complete: false).
+ */
+export function wholePlan(input: Omit<PlanInput, 'busy' | 'limit'>): { moves: PlannedMove[]; complete: boolean } {
+  let topics = [...input.topics];
+  const moves: PlannedMove[] = [];
+  while (moves.length < PLAN_MOVES_COUNTED_MAX) {
+    const step = planMoves({ ...input, topics, busy: new Set(), limit: PLAN_MOVES_COUNTED_MAX - moves.length });
+    if (step.moves.length === 0) return { moves, complete: true };
+    moves.push(...step.moves);
+    topics = applyMoves(topics, step.moves);
+  }
+  return { moves, complete: false };
+}
+
+/** The topics once `moves` are their targets, as the metadata applies reassignPartition (meta-state.ts): a resize ends when every target has the factor. */
+export function applyMoves(topics: readonly TopicRecord[], moves: readonly PlannedMove[]): TopicRecord[] {
+  return topics.map((t) => {
+    const mine = moves.filter((m) => m.topicId === t.id);
+    if (mine.length === 0) return t;
+    const assignments = t.assignments.map((a, p) => [...(mine.findLast((m) => m.partition === p)?.replicas ?? a)]);
+    const { resizing, ...rest } = t;
+    const resized = resizing === undefined || assignments.every((a) => a.length === t.replicationFactor);
+    return { ...rest, assignments, ...(resized ? {} : { resizing }) };
+  });
+}
+
+/**
+ * Why `node` cannot start leaving (null: it can) as far as partitions go: the active nodes left
+ * must be able to hold every partition it holds (as many replicas as its target has, or as its
+ * topic's new replication factor while that changes). Says which partitions and what to do.
+ */
+export function decommissionCapacityProblem(nodes: readonly PlanNode[], topics: readonly TopicRecord[], node: string): string | null {
+  const left = nodes.filter((n) => n.state === undefined && n.id !== node).map((n) => n.id);
+  const short: string[] = [];
+  const lower = new Map<string, number>();
+  for (const t of topics) {
+    t.assignments.forEach((a, p) => {
+      if (!a.includes(node)) return;
+      const need = t.resizing !== undefined ? t.replicationFactor : a.length;
+      if (need <= left.length) return;
+      short.push(`${t.name}/${p} (${need} replicas)`);
+      lower.set(t.name, left.length);
+    });
+  }
+  if (short.length === 0) return null;
+  const fixes = [...lower].map(([name, rf]) => `raftlog topics alter ${name} --replication-factor ${rf}`);
+  return (
+    `the ${left.length} node${left.length === 1 ? '' : 's'} left after ${node} (${left.join(', ') || 'none'}) cannot hold ${short.slice(0, 5).join(', ')}${short.length > 5 ? ` and ${short.length - 5} more` : ''}: ` +
+    `add a node first, or lower the replication factor (${fixes.slice(0, 3).join('; ')}${fixes.length > 3 ? '; ...' : ''})`
+  );
+}

@@ -2,7 +2,8 @@
  * The controller: the duties of the metadata group's leader. It decides and proposes topic
  * changes (validation, placement, partitions' target replicas), allocates producer ids, and
  * moves each partition's leadership back to its preferred replica after failovers, so leaders
- * stay spread across the nodes.
+ * stay spread across the nodes. Decommissions, replication factor changes and rebalances are
+ * checked here and recorded in the metadata as intents; the placer (placer.ts) carries them out.
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
@@ -10,7 +11,16 @@ import type { NodeId } from '../../raft/types.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   ErrorCode,
+  LIMITS,
+  MOVES_AT_ONCE_DEFAULT,
+  type AlterReplicationFactorRequest,
+  type AlterReplicationFactorResponse,
   type ApiError,
+  type ControllerStatus,
+  type DecommissionNodeRequest,
+  type DecommissionNodeResponse,
+  type RebalancePartitionsRequest,
+  type RebalancePartitionsResponse,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
   type CreateTopicSpec,
@@ -27,10 +37,12 @@ import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
-import { placePartitions, reassignmentProblem } from '../meta/placement.js';
+import { decommissionCapacityProblem, wholePlan } from '../meta/plan.js';
+import { REASSIGN_REPLICAS_MAX, placePartitions, reassignmentProblem } from '../meta/placement.js';
 import type { PeerIdentity, PeerNetwork } from '../transport/peer-transport.js';
 import type { NodeIdentity } from './identity.js';
 import type { LeaderInfo } from './leaders.js';
+import { PLACE_EVERY_MS, Placer, metaRemovalProblem, type PlacerHost } from './placer.js';
 
 const BALANCE_EVERY_MS = 5000;
 /** How often the controller looks for a cluster to name and node incarnations to record. */
@@ -45,11 +57,11 @@ const PEER_WAIT_MS_MAX = 3000;
 const LEADER_WAIT_MS_MAX = 10_000;
 
 /** What the controller needs of its node (node.ts's RaftlogNode is one). */
-export interface ControllerHost {
-  readonly config: { readonly id: NodeId };
+export interface ControllerHost extends PlacerHost {
+  readonly config: { readonly id: NodeId; readonly nodeDeadAfterMs?: number };
   readonly logger: Logger;
   /** The metadata it reads and proposes changes to. */
-  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'topic' | 'topics' | 'propose'>;
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance'>;
   /** This folder's cluster, metadata voters and incarnation (identity.ts). */
   readonly identity: Pick<NodeIdentity, 'identity'>;
   /** What each peer said of itself when it connected: its folder's incarnation. */
@@ -68,12 +80,21 @@ export class Controller {
   private timers: NodeJS.Timeout[] = [];
   private active = false;
   private registering = false;
+  private readonly placer: Placer;
 
-  constructor(private readonly node: ControllerHost) {}
+  constructor(private readonly node: ControllerHost) {
+    this.placer = new Placer(node, (cmd, deadline) => this.propose(cmd, deadline));
+  }
 
   start(): void {
     this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS));
     this.timers.push(setInterval(() => void this.register(), REGISTER_EVERY_MS));
+    this.timers.push(setInterval(() => void this.placer.round(), PLACE_EVERY_MS));
+  }
+
+  /** The replica moves this controller runs and what they wait for (for /status). */
+  status(): ControllerStatus {
+    return this.placer.status();
   }
 
   stop(): void {
@@ -102,7 +123,8 @@ export class Controller {
         const known = meta.node(node);
         if (known?.incarnation === incarnation) continue;
         const r = await this.propose({ type: 'registerNode', node, incarnation }, deadline);
-        if (r.ok && known !== undefined) this.node.logger.warn({ node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+        // A record without an incarnation is of a node decommissioned before it was heard from.
+        if (r.ok && known !== undefined && known.incarnation !== '') this.node.logger.warn({ node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
       }
     } catch (err) {
       this.node.logger.debug({ err: (err as Error).message }, 'registering the cluster and its nodes failed; will retry');
@@ -113,6 +135,7 @@ export class Controller {
 
   onControllerChange(isController: boolean): void {
     this.active = isController;
+    this.placer.onControllerChange(isController);
     this.node.logger.info({ controller: isController }, isController ? 'this node is now the controller' : 'this node is no longer the controller');
   }
 
@@ -125,7 +148,8 @@ export class Controller {
 
   async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
     this.requireController();
-    const nodes = this.node.nodeIds();
+    // A node leaving the cluster takes no new replicas.
+    const nodes = this.activeNodes();
     // New replicas go only on nodes that are up (this one, and peers it is connected to): a
     // partition placed on a dead node could not elect a leader until that node returns.
     const liveNodes = (): string[] => nodes.filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
@@ -145,7 +169,7 @@ export class Controller {
         continue;
       }
       if (rf < 1 || rf > nodes.length) {
-        results.push({ name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} must be between 1 and the ${nodes.length} nodes of the cluster` } });
+        results.push({ name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} must be between 1 and the ${nodes.length} nodes of the cluster${this.leavingNodes().size > 0 ? ` not leaving it (${[...this.leavingNodes()].join(', ')} ${this.leavingNodes().size === 1 ? 'is' : 'are'} decommissioned or being decommissioned)` : ''}` } });
         continue;
       }
       if (rf > live.length) {
@@ -206,7 +230,7 @@ export class Controller {
           return { ...at, error: { code: ErrorCode.InvalidRequest, message: `${key(r)} is named ${named.get(key(r))} times in one request: name each partition once` } };
         }
         const t = this.node.meta.topic(r.topic);
-        const problem = reassignmentProblem(t, r, nodes);
+        const problem = reassignmentProblem(t, r, nodes, this.leavingNodes());
         if (problem !== null) return { ...at, error: problem };
         const result = await this.propose({ type: 'reassignPartition', topic: r.topic, topicId: t!.id, partition: r.partition, replicas: [...r.replicas] }, deadline);
         if (!result.ok) return { ...at, error: resultError(result) };
@@ -215,6 +239,87 @@ export class Controller {
       }),
     );
     return { partitions };
+  }
+
+  /**
+   * Starts moving every replica off a node, then out of the metadata group (placer.ts): checked
+   * first that the active nodes left can hold each partition it holds, and that the metadata
+   * group keeps a live majority without it. The node may be down. Asking again changes nothing.
+   */
+  async decommissionNode(req: DecommissionNodeRequest): Promise<DecommissionNodeResponse> {
+    this.requireController();
+    const id = req.node;
+    const all = this.node.nodeIds();
+    if (!all.includes(id)) throw new ServerError(ErrorCode.InvalidRequest, `'${id}' is not a node of this cluster (${all.join(', ')}); see raftlog nodes list`);
+    const holding = (): number => this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(id)).length, 0);
+    const state = this.node.meta.node(id)?.decommission?.state;
+    if (state !== undefined) return { node: id, state, partitions: holding() };
+    const nodes = this.placer.nodes();
+    const capacity = decommissionCapacityProblem(nodes, this.node.meta.topics(), id);
+    if (capacity !== null) throw new ServerError(ErrorCode.InvalidReplicationFactor, `cannot decommission ${id}: ${capacity}`);
+    const live = new Set(nodes.filter((n) => n.live).map((n) => n.id));
+    const quorum = metaRemovalProblem(this.node.metaMembership().membership, id, (n) => live.has(n));
+    if (quorum !== null) throw new ServerError(ErrorCode.NotEnoughReplicas, `cannot decommission ${id}: ${quorum}`);
+    const maxMoves = req.maxMoves ?? MOVES_AT_ONCE_DEFAULT;
+    const r = await this.propose({ type: 'setNodeState', node: id, state: 'decommissioning', maxMoves }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    const partitions = holding();
+    this.node.logger.warn({ node: id, partitions, maxMoves }, `decommissioning ${id}: moving its ${partitions} replica(s) to other nodes, ${maxMoves} at once, then removing it from the metadata group`);
+    return { node: id, state: 'decommissioning', partitions };
+  }
+
+  /**
+   * Sets a topic's replication factor: checked against the active nodes (and, to add replicas,
+   * those up now), then recorded; the placer moves each partition to that many replicas.
+   */
+  async alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse> {
+    this.requireController();
+    const t = this.node.meta.topic(req.topic);
+    if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${req.topic}' does not exist (list the topics with: raftlog topics list)`);
+    const rf = req.replicationFactor;
+    const active = this.activeNodes();
+    if (rf > REASSIGN_REPLICAS_MAX) throw new ServerError(ErrorCode.InvalidReplicationFactor, `replication factor ${rf} is more than a partition may have (${REASSIGN_REPLICAS_MAX}); choose fewer`);
+    if (rf > active.length) {
+      throw new ServerError(ErrorCode.InvalidReplicationFactor, `replication factor ${rf} needs ${rf} nodes, but the cluster has ${active.length} not leaving it (${active.join(', ')}); add nodes first, or choose at most ${active.length}`);
+    }
+    const live = active.filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
+    if (rf > live.length && t.assignments.some((a) => a.length < rf)) {
+      throw new ServerError(ErrorCode.NotEnoughReplicas, `replication factor ${rf} needs ${rf} nodes up to copy replicas to, but only ${live.length} are (${live.join(', ')}); retry when more are up`);
+    }
+    const r = await this.propose({ type: 'setReplicationFactor', topic: t.name, topicId: t.id, replicationFactor: rf, maxMoves: req.maxMoves ?? MOVES_AT_ONCE_DEFAULT }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    const partitions = t.assignments.filter((a) => a.length !== rf).length;
+    this.node.logger.info({ topic: t.name, replicationFactor: rf, was: t.replicationFactor, partitions }, `replication factor of ${t.name}: ${t.replicationFactor} -> ${rf}; ${partitions} partition(s) to move`);
+    return { topic: t.name, previous: t.replicationFactor, replicationFactor: rf, partitions };
+  }
+
+  /**
+   * Plans a rebalance as the cluster is now and, unless it is a dry run or there is nothing to
+   * even out, records it; the placer then makes the moves, `maxMoves` at once.
+   */
+  async rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse> {
+    this.requireController();
+    const plan = wholePlan({ nodes: this.placer.nodes(), topics: this.node.meta.topics(), rebalance: true });
+    const mine = plan.moves.filter((m) => m.reason === 'rebalance' || m.reason === 'leader balance');
+    const moves = mine.slice(0, LIMITS.plannedMovesListedMax).map((m) => ({ topic: m.topic, partition: m.partition, from: m.from, replicas: m.replicas, leaderOnly: !m.data }));
+    const total = mine.length;
+    if (req.dryRun === true || total === 0) return { moves, total, started: false };
+    const maxMoves = req.maxMoves ?? MOVES_AT_ONCE_DEFAULT;
+    const r = await this.propose({ type: 'startRebalance', maxMoves }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    this.node.logger.info({ moves: total, maxMoves }, `rebalance started: ${total} move(s)${plan.complete ? '' : ' at least'}, ${maxMoves} at once`);
+    return { moves, total, started: true };
+  }
+
+  /** Nodes not leaving the cluster, in order. */
+  private activeNodes(): NodeId[] {
+    const leaving = this.leavingNodes();
+    return this.node.nodeIds().filter((n) => !leaving.has(n));
+  }
+
+  /** Nodes decommissioned or being decommissioned. */
+  private leavingNodes(): Set<NodeId> {
+    return new Set(this.node.nodeIds().filter((n) => this.node.meta.node(n)?.decommission !== undefined));
   }
 
   async initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {

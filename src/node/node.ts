@@ -14,6 +14,7 @@ import path from 'node:path';
 import { seededRandom } from '../../raft/random.js';
 import { RaftError } from '../../raft/errors.js';
 import { Role, type NodeId } from '../../raft/types.js';
+import type { Membership, MembershipChange } from '../../raft/membership.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
@@ -68,6 +69,8 @@ export interface NodeConfig {
   readonly metaSegmentBytes?: number;
   /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
   readonly producerIdExpirationMs?: number;
+  /** The controller moves the replicas of a node it has not had connected for this long (0 or absent: never). */
+  readonly nodeDeadAfterMs?: number;
 }
 
 /**
@@ -416,6 +419,10 @@ export class RaftlogNode {
     if (this.stopping) return;
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     let deletable = false;
+    // A move that finished here is told at once: the controller paces its moves by it.
+    const moving = this.movingHere();
+    if ([...this.movingLed].some((id) => !moving.has(id))) this.gossip();
+    this.movingLed = moving;
     for (const [id, p] of this.partitions) {
       const raft = p.group.raft;
       const topic = topics.get(p.topic.id);
@@ -457,6 +464,8 @@ export class RaftlogNode {
 
   /** Per partition led here, the step its move waits on or takes next (for /status). */
   readonly moves = new Map<string, Move>();
+  /** The partitions led here that were moving at the last round of driveMoves. */
+  private movingLed = new Set<string>();
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
     let p: Partition;
@@ -535,7 +544,7 @@ export class RaftlogNode {
         for (const [group, m] of frame.m) this.host.step(group, m);
         return;
       case 'leaders':
-        this.leaders.fromPeer(from, frame.groups);
+        this.leaders.fromPeer(from, frame.groups, frame.moving, frame.meta);
         return;
       case 'transfer': {
         this.handOver(frame.group, frame.to);
@@ -561,12 +570,52 @@ export class RaftlogNode {
     }
   }
 
-  /** Tells every peer which groups this node leads. */
+  /** Tells every peer which groups this node leads, and which of those are still moving (as of the metadata applied here). */
   gossip(): void {
     const groups: [string, number][] = [];
     // A group stopped by a storage failure leads nothing, whatever its core last said.
     for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
-    this.transport.broadcast({ t: 'leaders', groups });
+    const meta = this.meta?.appliedIndex() ?? 0;
+    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta });
+  }
+
+  /** The partitions led here whose group is not at its target replicas, or has not committed reaching it. */
+  private movingHere(): Set<string> {
+    const out = new Set<string>();
+    if (this.meta === undefined) return out;
+    const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
+    for (const [id, p] of this.partitions) {
+      const raft = p.group.raft;
+      const target = topics.get(p.topic.id)?.assignments[p.partition];
+      if (p.group.failed !== null || raft.role !== Role.Leader || target === undefined) continue;
+      if (!atTarget(target, raft.membership) || !raft.membershipCommitted) out.add(id);
+    }
+    return out;
+  }
+
+  /** Partition groups not at their target, as their leaders (this node, and peers by gossip) say. */
+  movingGroups(): Set<string> {
+    const out = this.leaders.moving();
+    for (const g of this.movingHere()) out.add(g);
+    return out;
+  }
+
+  /** Whether the leader of `group` says it is at its target, having applied metadata index `index` or later. */
+  groupAtTarget(group: string, index: number): boolean {
+    const p = this.partitions.get(group);
+    if (p !== undefined && p.group.failed === null && p.group.raft.role === Role.Leader) return this.meta.appliedIndex() >= index && !this.movingHere().has(group);
+    return this.leaders.atTarget(group, index);
+  }
+
+  /** The metadata group's configuration as this node's log has it (for the controller: src/node/placer.ts). */
+  metaMembership(): { membership: Membership; committed: boolean } {
+    return { membership: this.metaGroup.raft.membership, committed: this.metaGroup.raft.membershipCommitted };
+  }
+
+  /** Proposes a change of the metadata group's configuration; throws the RaftError of proposeMembership when it cannot be made now. */
+  changeMetaMembership(change: MembershipChange): void {
+    this.metaGroup.raft.proposeMembership(change);
+    this.metaGroup.wake();
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -605,6 +654,7 @@ export class RaftlogNode {
     if (g === undefined) return 'it is starting';
     if (g.failed !== null) return `its metadata group stopped (${g.failed})`;
     if (g.raft.rejoin !== null) return 'its metadata replica lost its data and is catching up from the others';
+    if (removedFromGroup(g.raft, this.config.id)) return 'it was removed from the metadata group (decommissioned), so its metadata is no longer kept up to date';
     return null;
   }
 
@@ -652,6 +702,7 @@ export class RaftlogNode {
       diskBytes: this.diskUsage(),
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
+      ...(this.isController() ? { controller: this.controller.status() } : {}),
     };
   }
 }

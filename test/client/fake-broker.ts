@@ -386,6 +386,10 @@ export class FakeCluster {
         return this.onController(node) ?? (await this.deleteTopics(req));
       case 'reassignPartitions':
         return this.onController(node) ?? this.reassignPartitions(req);
+      case 'decommissionNode':
+      case 'alterReplicationFactor':
+      case 'rebalancePartitions':
+        return this.onController(node) ?? { error: { code: ErrorCode.UnsupportedRequest, message: `the fake broker does not plan replica moves (${req.type})` } };
       case 'initProducerId':
         return this.onController(node) ?? { producerId: this.nextProducerId++, producerEpoch: 0 };
       case 'status':
@@ -637,6 +641,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.topic === topic;
     case 'reassignPartitions':
       return req.partitions.some((p) => hit(p.topic, p.partition));
+    case 'alterReplicationFactor':
+      return req.topic === topic;
     case 'commitOffsets':
     case 'resetOffsets':
       return req.offsets.some((o) => hit(o.topic, o.partition));
@@ -644,6 +650,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.partitions?.some((p) => hit(p.topic, p.partition)) ?? false;
     case 'initProducerId':
     case 'status':
+    case 'decommissionNode':
+    case 'rebalancePartitions':
     case 'findCoordinator':
     case 'joinGroup':
     case 'syncGroup':

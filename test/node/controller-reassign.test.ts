@@ -48,6 +48,8 @@ function setup(opts: { nodes?: string[]; connected?: string[]; isController?: bo
         proposed.push(cmd);
         return Promise.resolve(opts.result ?? { ok: true });
       },
+      appliedIndex: () => proposed.length,
+      rebalance: () => undefined,
     },
     identity: { identity: { node: 'n1', incarnation: 'i1', cluster: 'c1', metaVoters: nodes.slice(0, 3), created: '2026-01-01T00:00:00.000Z' } },
     peerIdentities: new Map(),
@@ -57,6 +59,10 @@ function setup(opts: { nodes?: string[]; connected?: string[]; isController?: bo
     nodeIds: () => [...nodes],
     leaderOf: () => ({ leader: null, term: 0 }),
     handOver: () => undefined,
+    movingGroups: () => new Set(),
+    groupAtTarget: () => true,
+    metaMembership: () => ({ membership: { voters: nodes.slice(0, 3), learners: nodes.slice(3) }, committed: true }),
+    changeMetaMembership: () => undefined,
   };
   return { controller: new Controller(host), proposed };
 }
