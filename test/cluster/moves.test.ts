@@ -7,49 +7,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../chaos/cluster.js';
-import { eventually, groupOn, leaderOf, readPartition, startCluster, type TestCluster } from './helpers.js';
+import { eventually, groupOn, keepProducing, leaderOf, readPartition, settledOn, startCluster, type TestCluster } from './helpers.js';
 
 let t: TestCluster | undefined;
 afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** Sends records to `topic` one after the other until `stop()`; resolves with the values acknowledged. */
-function keepProducing(tc: TestCluster, topic: string): { stop: () => Promise<string[]> } {
-  const producer = tc.client.producer({ idempotent: true });
-  const acked: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    for (let k = 0; running; k++) {
-      const value = `v${k}`;
-      await producer.send({ topic, acks: 'all', messages: [{ value }] });
-      acked.push(value);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      await producer.disconnect();
-      return acked;
-    },
-  };
-}
-
-/** Once every replica of the target shows the target as its committed voters, and no other node holds a replica. */
-async function settledOn(tc: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
-  for (const n of tc.cluster.nodes) {
-    const g = await groupOn(tc, n.id, prefix).catch(() => undefined);
-    if (!target.includes(n.id)) {
-      if (g !== undefined) return false;
-      continue;
-    }
-    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
-    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
-  }
-  return true;
-}
 
 describe('moving a partition\'s replicas while producers write', () => {
   it('moves a partition off its leader onto a fourth node: the new replica joins as a learner and takes over, the old one is deleted, and every acknowledged record is read back once', async () => {
