@@ -196,7 +196,7 @@ export class Placer {
       const r = await this.propose({ type: 'finishRebalance' }, now + PLACE_EVERY_MS * 4);
       if (r.ok) this.node.logger.info('rebalance finished: replicas and preferred leaders are spread as evenly as the partitions allow');
     }
-    this.last = this.describe(nodes, now, moving, topics, waiting, plan.blocked, decommissions, meta.rebalance());
+    this.last = this.describe(this.nodes(now), now, moving, topics, waiting, plan.blocked, decommissions, meta.rebalance());
   }
 
   /**

@@ -97,6 +97,29 @@ describe('decommissioning a node', () => {
     expect(values.sort()).toEqual(['after', 'before 0', 'before 1', 'before 2']);
   }, 120_000);
 
+  it("goes on after the controller is killed in the middle: the next controller resumes from the metadata", async () => {
+    t = await startCluster(4);
+    const topic = 'fo';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 2 }] });
+    const controller = (await t.cluster.status('n1')).groups.find((g) => g.group === 'meta')!.leader!;
+    const leaving = ['n1', 'n2', 'n3', 'n4'].find((id) => id !== controller)!;
+    const holding = async (): Promise<number> => (await describe1(t!, topic)).partitions.filter((p) => p.replicas.includes(leaving)).length;
+    const before = await holding();
+    expect(before).toBeGreaterThan(1);
+
+    await t.client.admin().decommissionNode(leaving, { maxMoves: 1 });
+    await eventually(async () => (await holding()) < before, 30_000, 'the first move to start');
+    await t.cluster.kill(controller);
+    await eventually(async () => {
+      const c = await controllerStatus(t!);
+      return c !== undefined && c.nodes.length > 0;
+    }, 20_000, 'another controller');
+    // The partitions it held with the old controller need it back to have a majority.
+    await t.cluster.restart(controller);
+    await eventually(() => decommissioned(t!, leaving), 60_000, `${leaving} to be decommissioned by the next controller`);
+    expect(await topicSettled(t, topic, [leaving])).toBe(true);
+  }, 120_000);
+
   it('is refused, changing nothing, when the nodes left cannot hold a partition, saying which and what to do', async () => {
     t = await startCluster(3);
     await t.client.admin().createTopics({ topics: [{ topic: 'full', numPartitions: 1, replicationFactor: 3 }] });
@@ -106,6 +129,20 @@ describe('decommissioning a node', () => {
     await eventually(async () => ((await controllerStatus(t!))?.nodes.length ?? 0) > 0, 10_000, "the controller's first round");
     expect((await controllerStatus(t))?.nodes.find((n) => n.id === 'n3')?.state).toBe('active');
   }, 60_000);
+});
+
+describe('a node down for longer than --node-dead-after-ms', () => {
+  it('has its replicas moved to the other nodes by the controller, and is shown as dead', async () => {
+    t = await startCluster(4, ['--node-dead-after-ms', '2000']);
+    const topic = 'dead';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 4, replicationFactor: 3 }] });
+    const controller = (await t.cluster.status('n1')).groups.find((g) => g.group === 'meta')!.leader!;
+    const victim = ['n4', 'n3'].find((id) => id !== controller)!;
+    await t.cluster.kill(victim);
+    await eventually(async () => (await controllerStatus(t!))?.nodes.find((n) => n.id === victim)?.dead === true, 20_000, `${victim} to be taken for dead`);
+    await eventually(() => topicSettled(t!, topic, [victim]), 60_000, `${victim}'s replicas to move`);
+    expect((await controllerStatus(t))?.nodes.find((n) => n.id === victim)).toMatchObject({ state: 'active', live: false, dead: true });
+  }, 120_000);
 });
 
 describe('rebalancing and replication factor changes', () => {
