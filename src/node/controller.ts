@@ -124,7 +124,7 @@ export class Controller {
         if (known?.incarnation === incarnation) continue;
         const r = await this.propose({ type: 'registerNode', node, incarnation }, deadline);
         // A record without an incarnation is of a node decommissioned before it was heard from.
-        if (r.ok && known !== undefined && known.incarnation !== '') this.node.logger.warn({ node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+        if (r.ok && known !== undefined && known.incarnation !== '') this.node.logger.warn({ peer: node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
       }
     } catch (err) {
       this.node.logger.debug({ err: (err as Error).message }, 'registering the cluster and its nodes failed; will retry');
@@ -264,7 +264,7 @@ export class Controller {
     const r = await this.propose({ type: 'setNodeState', node: id, state: 'decommissioning', maxMoves }, Date.now() + req.timeoutMs);
     if (!r.ok) throw new ServerError(r.code, r.message);
     const partitions = holding();
-    this.node.logger.warn({ node: id, partitions, maxMoves }, `decommissioning ${id}: moving its ${partitions} replica(s) to other nodes, ${maxMoves} at once, then removing it from the metadata group`);
+    this.node.logger.warn({ leaving: id, partitions, maxMoves }, `decommissioning ${id}: moving its ${partitions} replica(s) to other nodes, ${maxMoves} at once, then removing it from the metadata group`);
     return { node: id, state: 'decommissioning', partitions };
   }
 

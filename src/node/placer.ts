@@ -180,7 +180,7 @@ export class Placer {
           moving.add(group);
         }
         this.node.logger.info(
-          { topic: m.topic, partition: m.partition, from: m.from, to: m.replicas, reason: m.reason, node: m.node },
+          { topic: m.topic, partition: m.partition, from: m.from, to: m.replicas, reason: m.reason, for: m.node },
           `${describeReason(m)}: ${m.topic}/${m.partition} ${m.from.join(',')} -> ${m.replicas.join(',')}${m.data ? ` (${moving.size} of at most ${bound(m)} moves running)` : ''}`,
         );
       }
@@ -220,7 +220,7 @@ export class Placer {
       if (problem !== null) return `blocked: ${problem}`;
       try {
         this.node.changeMetaMembership({ type: 'remove', node: id });
-        this.node.logger.info({ node: id }, `decommission of ${id}: it holds no replica any more; removing it from the metadata group`);
+        this.node.logger.info({ leaving: id }, `decommission of ${id}: it holds no replica any more; removing it from the metadata group`);
         return `leaving the metadata group`;
       } catch (err) {
         if (err instanceof RaftError && err.retriable) return `waiting to leave the metadata group: ${err.message}`;
@@ -229,7 +229,7 @@ export class Placer {
     }
     const r = await this.propose({ type: 'setNodeState', node: id, state: 'decommissioned', maxMoves: MOVES_AT_ONCE_DEFAULT }, Date.now() + PLACE_EVERY_MS * 4);
     if (!r.ok) return `recording ${id} as decommissioned failed: ${r.message}`;
-    this.node.logger.warn({ node: id }, `node ${id} is decommissioned: it holds no replica and is not in the metadata group; stop it now`);
+    this.node.logger.warn({ leaving: id }, `node ${id} is decommissioned: it holds no replica and is not in the metadata group; stop it now`);
     return 'decommissioned';
   }
 
@@ -239,11 +239,11 @@ export class Placer {
         this.dead.add(n.id);
         const held = this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(n.id)).length, 0);
         this.node.logger.error(
-          { node: n.id, downMs: now - (this.lastSeen.get(n.id) ?? now), replicas: held },
+          { dead: n.id, downMs: now - (this.lastSeen.get(n.id) ?? now), replicas: held },
           `node ${n.id} has been down for ${Math.round((now - (this.lastSeen.get(n.id) ?? now)) / 1000)} s, longer than --node-dead-after-ms ${this.node.config.nodeDeadAfterMs}: moving its ${held} replica(s) to other nodes`,
         );
       } else if (!n.dead && this.dead.delete(n.id)) {
-        this.node.logger.warn({ node: n.id }, `node ${n.id} is back: its replicas not moved yet stay on it (the moves started go on; raftlog partitions rebalance spreads replicas onto it again)`);
+        this.node.logger.warn({ back: n.id }, `node ${n.id} is back: its replicas not moved yet stay on it (the moves started go on; raftlog partitions rebalance spreads replicas onto it again)`);
       }
     }
   }
