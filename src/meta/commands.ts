@@ -46,8 +46,12 @@ export type MetaCommand =
   | { readonly type: 'deleteGroup'; readonly group: string }
   /** The first controller names the cluster, with the metadata voters it was created with (key `cluster`). */
   | { readonly type: 'initCluster'; readonly clusterId: string; readonly metaVoters: readonly string[] }
-  /** A node's data folder incarnation, as the controller heard it (key `node/<id>`). */
-  | { readonly type: 'registerNode'; readonly node: string; readonly incarnation: string }
+  /**
+   * A node's data folder incarnation and the address its peers and clients reach it at, as the
+   * controller heard them: from a peer that connected, or from a node that asked to join
+   * (key `node/<id>`). Entries of earlier versions have no address.
+   */
+  | { readonly type: 'registerNode'; readonly node: string; readonly incarnation: string; readonly address?: string }
   /**
    * A node starts leaving the cluster (`decommissioning`: the controller moves its replicas off it,
    * at most `maxMoves` at once, then removes it from the metadata group), or has left it
@@ -85,6 +89,8 @@ export interface NodeRecord {
   readonly node: string;
   readonly incarnation: string;
   readonly since: number;
+  /** host:port (absent in records of earlier versions: the node's --peers address holds). */
+  readonly address?: string;
   readonly decommission?: { readonly state: NodeState; readonly since: number; readonly maxMoves: number };
 }
 
@@ -113,8 +119,10 @@ export function producerEpochKey(producerId: number): string {
   return `producer/epoch/${producerId}`;
 }
 
+export const NODE_PREFIX = 'node/';
+
 export function nodeKey(node: string): string {
-  return `node/${encodeURIComponent(node)}`;
+  return `${NODE_PREFIX}${encodeURIComponent(node)}`;
 }
 
 export interface OffsetCommit {

@@ -33,6 +33,7 @@ import {
   encodeCommand,
   groupKey,
   nodeKey,
+  NODE_PREFIX,
   offsetKey,
   REBALANCE_KEY,
   offsetPrefix,
@@ -61,6 +62,8 @@ export interface MetaEvents {
   controllerChanged(isController: boolean): void;
   /** The cluster's identity was applied (or a snapshot carried it). */
   clusterKnown(cluster: ClusterRecord): void;
+  /** A node was registered or its address changed (or a snapshot replaced them): the node set may differ. */
+  nodesChanged(): void;
 }
 
 const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
@@ -208,9 +211,9 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.get<NodeRecord>(nodeKey(id));
   }
 
-  /** Every node record (key order). */
+  /** Every node the metadata knows, in id order. */
   nodes(): NodeRecord[] {
-    return this.store.entries<NodeRecord>('node/').map(([, n]) => n);
+    return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
   }
 
   /** The rebalance asked for and not finished, if one is. */
@@ -262,14 +265,16 @@ export class MetaStateMachine implements GroupStateMachine {
 
   async apply(entries: readonly Entry[]): Promise<void> {
     let topicsChanged = false;
+    let nodesChanged = false;
     for (const e of entries) {
       let result: MetaResult = { ok: true };
       if (e.kind === EntryKind.Normal && e.index > this.store.appliedIndex()) {
         const cmd = decodeCommand(e.data);
         const hadCluster = this.cluster() !== undefined;
-        const { ops, result: r, topics } = this.execute(cmd, e.index);
+        const { ops, result: r, topics, nodes } = this.execute(cmd, e.index);
         result = r;
         topicsChanged ||= topics;
+        nodesChanged ||= nodes === true;
         await this.store.apply(e.index, ops);
         this.appliedSinceSnapshot++;
         const cluster = this.cluster();
@@ -280,6 +285,7 @@ export class MetaStateMachine implements GroupStateMachine {
       this.pending.settle(e.index, e.term, this.notCommitted, result);
     }
     this.reads.serve(this.appliedUpTo(), this.appliedTerm);
+    if (nodesChanged) this.events.nodesChanged();
     if (topicsChanged) this.events.topicsChanged();
     if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
   }
@@ -287,7 +293,7 @@ export class MetaStateMachine implements GroupStateMachine {
   /** What a proposal gets when another controller's entry took its index. */
   private readonly notCommitted = (): Error => new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead);
 
-  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean; nodes?: boolean } {
     switch (cmd.type) {
       case 'createTopic': {
         if (this.topic(cmd.name) !== undefined) {
@@ -388,10 +394,18 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'registerNode': {
         const known = this.node(cmd.node);
-        if (known?.incarnation === cmd.incarnation) return { ops: [], result: { ok: true }, topics: false };
-        // A new folder does not bring a leaving node back.
-        const rec: NodeRecord = { ...known, node: cmd.node, incarnation: cmd.incarnation, since: index };
-        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false };
+        // An entry of an earlier version names no address: the node keeps the one it had.
+        const address = cmd.address ?? known?.address;
+        if (known?.incarnation === cmd.incarnation && known.address === address) return { ops: [], result: { ok: true, value: known }, topics: false };
+        const rec: NodeRecord = {
+          node: cmd.node,
+          incarnation: cmd.incarnation,
+          since: known?.incarnation === cmd.incarnation ? known.since : index,
+          ...(address !== undefined ? { address } : {}),
+          // A new folder does not bring a leaving node back.
+          ...(known?.decommission !== undefined ? { decommission: known.decommission } : {}),
+        };
+        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: true };
       }
       case 'setNodeState':
         return this.setNodeState(cmd, index);
@@ -534,6 +548,7 @@ export class MetaStateMachine implements GroupStateMachine {
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
+    this.events.nodesChanged();
     this.events.topicsChanged();
     const cluster = this.cluster();
     if (cluster !== undefined) this.events.clusterKnown(cluster);

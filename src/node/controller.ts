@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
-import type { NodeId } from '../../raft/types.js';
+import { isMember, type Membership, type MembershipChange } from '../../raft/membership.js';
+import type { NodeId, PeerStatus } from '../../raft/types.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   ErrorCode,
@@ -39,12 +40,16 @@ import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
 import { decommissionCapacityProblem, wholePlan } from '../meta/plan.js';
 import { REASSIGN_REPLICAS_MAX, placePartitions, reassignmentProblem } from '../meta/placement.js';
-import type { PeerIdentity, PeerNetwork } from '../transport/peer-transport.js';
+import type { JoinAnswer } from '../transport/peer-frames.js';
+import { JoinRefusal, type JoinRequest, type PeerIdentity, type PeerNetwork } from '../transport/peer-transport.js';
+import { HOST_PORT, NODE_ID } from './options.js';
 import type { NodeIdentity } from './identity.js';
 import type { LeaderInfo } from './leaders.js';
 import { PLACE_EVERY_MS, Placer, metaRemovalProblem, type PlacerHost } from './placer.js';
 
 const BALANCE_EVERY_MS = 5000;
+/** How long the controller waits for a joining node's record to commit before the joiner asks again. */
+const JOIN_COMMIT_MS = 5000;
 /** How often the controller looks for a cluster to name and node incarnations to record. */
 const REGISTER_EVERY_MS = 1000;
 /** Leadership transfers started per balancing round. */
@@ -58,10 +63,10 @@ const LEADER_WAIT_MS_MAX = 10_000;
 
 /** What the controller needs of its node (node.ts's RaftlogNode is one). */
 export interface ControllerHost extends PlacerHost {
-  readonly config: { readonly id: NodeId; readonly nodeDeadAfterMs?: number };
+  readonly config: { readonly id: NodeId; readonly listen: string; readonly nodeDeadAfterMs?: number };
   readonly logger: Logger;
   /** The metadata it reads and proposes changes to. */
-  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance'>;
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance'>;
   /** This folder's cluster, metadata voters and incarnation (identity.ts). */
   readonly identity: Pick<NodeIdentity, 'identity'>;
   /** What each peer said of itself when it connected: its folder's incarnation. */
@@ -71,6 +76,14 @@ export interface ControllerHost extends PlacerHost {
   isController(): boolean;
   controllerId(): NodeId | null;
   nodeIds(): NodeId[];
+  /** Every node and its address (the metadata's, and --peers' not registered yet). */
+  nodeAddresses(): ReadonlyMap<NodeId, string>;
+  /** The metadata group's configuration as this node (its leader) has it, whether it is committed, and its peers' progress. */
+  metaMembership(): { readonly membership: Membership; readonly committed: boolean; readonly peers: readonly PeerStatus[] };
+  /** Proposes a change of the metadata group's configuration (throws RaftError as Raft.proposeMembership does). */
+  changeMetaMembership(change: MembershipChange): void;
+  /** Voters of the metadata group, at most. */
+  metaVotersMax(): number;
   leaderOf(group: string): LeaderInfo;
   /** Hands a group led here to `to` (hand-over.ts). */
   handOver(group: string, to: NodeId): void;
@@ -119,18 +132,85 @@ export class Controller {
       }
       const seen = new Map<string, string>([[this.node.config.id, this.node.identity.identity.incarnation]]);
       for (const [peer, id] of this.node.peerIdentities) if (this.node.transport.isConnected(peer)) seen.set(peer, id.inc);
+      const addresses = this.node.nodeAddresses();
       for (const [node, incarnation] of seen) {
         const known = meta.node(node);
-        if (known?.incarnation === incarnation) continue;
-        const r = await this.propose({ type: 'registerNode', node, incarnation }, deadline);
+        const address = node === this.node.config.id ? this.node.config.listen : addresses.get(node);
+        if (known?.incarnation === incarnation && known.address === address) continue;
+        const r = await this.propose({ type: 'registerNode', node, incarnation, ...(address !== undefined ? { address } : {}) }, deadline);
         // A record without an incarnation is of a node decommissioned before it was heard from.
-        if (r.ok && known !== undefined && known.incarnation !== '') this.node.logger.warn({ peer: node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+        if (r.ok && known !== undefined && known.incarnation !== '' && known.incarnation !== incarnation) {
+          this.node.logger.warn({ peer: node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+        }
       }
+      this.growMetaGroup(seen);
     } catch (err) {
       this.node.logger.debug({ err: (err as Error).message }, 'registering the cluster and its nodes failed; will retry');
     } finally {
       this.registering = false;
     }
+  }
+
+  /**
+   * Takes the next step that brings every registered node into the metadata group: a node that is
+   * up but no member is added as a learner (it receives the metadata), and a learner that has
+   * caught up is promoted while the group has fewer than metaVotersMax voters. One change at a
+   * time (raft/membership.ts); the next round takes the next. `up` holds the nodes connected now.
+   */
+  private growMetaGroup(up: ReadonlyMap<NodeId, string>): void {
+    const { membership, committed, peers } = this.node.metaMembership();
+    if (!committed) return;
+    // A node leaving the cluster is taken out of the metadata group (placer.ts), never brought in.
+    const leaving = this.leavingNodes();
+    try {
+      const outside = this.node.meta.nodes().find((n) => up.has(n.node) && !isMember(membership, n.node) && !leaving.has(n.node));
+      if (outside !== undefined) {
+        this.node.changeMetaMembership({ type: 'addLearner', node: outside.node });
+        this.node.logger.info({ node: outside.node }, `adding node ${outside.node} to the metadata group as a learner`);
+        return;
+      }
+      if (membership.voters.length >= this.node.metaVotersMax()) return;
+      const ready = membership.learners.find((id) => up.has(id) && !leaving.has(id) && peers.some((p) => p.id === id && p.rejoin === null));
+      if (ready === undefined) return;
+      this.node.changeMetaMembership({ type: 'promote', node: ready });
+      this.node.logger.info({ node: ready, voters: membership.voters.length + 1 }, `promoting node ${ready} to a voter of the metadata group (${membership.voters.length + 1} voters)`);
+    } catch (err) {
+      // A learner still catching up, or a change already in flight: asked again next round.
+      if (!(err instanceof RaftError && err.retriable)) this.node.logger.warn({ err: (err as Error).message }, `cannot change the metadata group's members: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A node asks to join the cluster (join.ts): recorded in the metadata with its folder's
+   * incarnation and address, then told the cluster and its nodes. Refused, with a JoinRefusal that
+   * says what to do, when this node is not the controller (naming the one that is), when the id is
+   * not one, is this node's, or is running now on another folder.
+   */
+  async admitJoin(req: JoinRequest): Promise<JoinAnswer> {
+    const self = this.node.config.id;
+    if (!this.node.isController()) {
+      const lead = this.node.controllerId();
+      const at = lead !== null ? (this.node.nodeAddresses().get(lead) ?? '') : '';
+      throw new JoinRefusal(`${self} is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, true, at);
+    }
+    const meta = this.node.meta;
+    const cluster = meta.cluster();
+    if (!meta.isReady() || cluster === undefined) throw new JoinRefusal('the controller is starting; retry', true);
+    if (!NODE_ID.test(req.id)) throw new JoinRefusal(`'${req.id.slice(0, 80)}' is not a node id: use 1 to 64 letters, digits, '.', '_' or '-'`, false);
+    if (!HOST_PORT.test(req.address)) throw new JoinRefusal(`'${req.address.slice(0, 80)}' is not host:port: give --listen the address the other nodes reach this one at`, false);
+    if (req.id === self) throw new JoinRefusal(`node id '${req.id}' is the controller's own: choose another --id`, false);
+    if (meta.node(req.id)?.decommission?.state === 'decommissioned') throw new JoinRefusal(`node id '${req.id}' was decommissioned and cannot come back: choose another --id`, false);
+    const running = this.node.peerIdentities.get(req.id);
+    if (running !== undefined && running.inc !== req.inc && this.node.transport.isConnected(req.id)) {
+      throw new JoinRefusal(`node '${req.id}' is running now on another data folder (at ${this.node.nodeAddresses().get(req.id)}): stop it first to replace it, or choose another --id`, false);
+    }
+    const known = meta.node(req.id);
+    // A name the cluster knew on another folder must not vote as it did: it lost what it acknowledged.
+    const rejoin = known !== undefined ? known.incarnation !== req.inc : cluster.metaVoters.includes(req.id);
+    const r = await this.propose({ type: 'registerNode', node: req.id, incarnation: req.inc, address: req.address }, Date.now() + JOIN_COMMIT_MS);
+    if (!r.ok) throw new JoinRefusal(`${r.message}; retry`, true);
+    this.node.logger.info({ node: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
+    return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes: [...this.node.nodeAddresses()], rejoin };
   }
 
   onControllerChange(isController: boolean): void {

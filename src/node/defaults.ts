@@ -18,6 +18,11 @@ export const NODE_DEFAULTS = Object.freeze({
   syncIntervalMs: 100,
   /** How often retention runs over every partition. */
   retentionCheckMs: 30_000,
+  /**
+   * Voters of the metadata group, at most: the first of --peers at creation, then nodes that
+   * join, promoted by the controller while there are fewer (etcd and KRaft advise 3 or 5).
+   */
+  metaVotersMax: 5,
   /** Metadata entries applied between metadata snapshots. */
   metaSnapshotEvery: 10_000,
   /** Segment size of the metadata log. */

@@ -59,3 +59,32 @@ describe('moving a partition\'s replicas while producers write', () => {
     expect(values).toEqual(['before the move', 'after the move']);
   }, 90_000);
 });
+
+describe('a replica removed while its node was down', () => {
+  it('is deleted when its node comes back, even when every member it knew has left the group or follows', async () => {
+    t = await startCluster(5);
+    const topic = 'stray';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const leader = await leaderOf(t, `${topic}/0`);
+    const before = (await groupOn(t, leader, `${topic}/0`))!.voters!;
+    const down = before.find((id) => id !== leader)!;
+    const stays = before.find((id) => id !== leader && id !== down)!;
+    const fresh = t.cluster.nodes.map((n) => n.id).filter((id) => !before.includes(id));
+    // The new replicas lead (the first is preferred): the replica that stays follows, and the old leader leaves.
+    const target = [...fresh, stays];
+    const producer = t.client.producer();
+    await producer.send({ topic, acks: 'all', messages: [{ value: 'before' }] });
+    await t.cluster.kill(down);
+
+    await t.client.admin().reassignPartitions([{ topic, partition: 0, replicas: target }]);
+    await eventually(async () => {
+      const g = await groupOn(t!, await leaderOf(t!, `${topic}/0`), `${topic}/0`);
+      return g?.membershipCommitted === true && [...(g.voters ?? [])].sort().join(',') === [...target].sort().join(',');
+    }, 30_000, `${topic}/0 to move onto ${target.join(',')}`);
+    await t.cluster.restart(down);
+    await eventually(() => settledOn(t!, `${topic}/0`, target), 30_000, `the replica on ${down} to be deleted`);
+    await producer.send({ topic, acks: 'all', messages: [{ value: 'after' }] });
+    await producer.disconnect();
+    expect((await readPartition(t.client, topic, 0)).map((m) => m.value!.toString())).toEqual(['before', 'after']);
+  }, 90_000);
+});

@@ -42,7 +42,7 @@ async function openMeta(): Promise<Meta> {
   const store = await StateStore.open(path.join(dir, 'state'));
   open.push(async () => (log.close(), await store.close()));
   let changed = 0;
-  const events = { topicsChanged: () => void changed++, controllerChanged: () => undefined, clusterKnown: () => undefined };
+  const events = { topicsChanged: () => void changed++, controllerChanged: () => undefined, clusterKnown: () => undefined, nodesChanged: () => undefined };
   const meta = new MetaStateMachine(store, new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir)), events, quiet, 1_000_000);
   const entries: Entry[] = [];
   const raft = { applied: 0, lead: 'n1', term: TERM, propose: () => ({ lastIndex: entries.length + 1, term: TERM }) };

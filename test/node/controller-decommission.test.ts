@@ -7,93 +7,45 @@
  * metadata group and records it as decommissioned.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Membership, MembershipChange } from '../../raft/membership.js';
 import { ServerError } from '../../src/errors.js';
-import { partitionGroupId, type MetaCommand, type NodeRecord, type RebalanceRecord, type TopicRecord } from '../../src/meta/commands.js';
+import { partitionGroupId, type MetaCommand, type TopicRecord } from '../../src/meta/commands.js';
 import type { MetaResult } from '../../src/meta/meta-state.js';
-import { Controller, type ControllerHost } from '../../src/node/controller.js';
 import { REPORTS_SETTLE_MS } from '../../src/node/placer.js';
 import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/wire/protocol.js';
-import { quiet } from '../partition/harness.js';
+import { fakeControllerHost, type FakeHost, type FakeMetaState } from './controller-host.js';
 
-interface Fake {
-  readonly controller: Controller;
-  readonly proposed: MetaCommand[];
-  readonly changes: MembershipChange[];
-  topics: TopicRecord[];
-  readonly nodes: Map<string, NodeRecord>;
-  membership: Membership;
-  /** Groups whose leader reports them at target (of any metadata index). */
-  readonly atTarget: Set<string>;
-  /** Runs the placer's round (private; the timer is not started in these tests). */
+/** The metadata's effect of each command the placer and the controller propose, on the fake's state. */
+function apply(cmd: MetaCommand, state: FakeMetaState): MetaResult {
+  switch (cmd.type) {
+    case 'reassignPartition':
+      state.topics = state.topics.map((t) => (t.id === cmd.topicId ? { ...t, assignments: t.assignments.map((a, p) => (p === cmd.partition ? [...cmd.replicas] : a)) } : t));
+      return { ok: true };
+    case 'setNodeState':
+      state.records.set(cmd.node, { node: cmd.node, incarnation: 'i', since: 1, decommission: { state: cmd.state, since: 1, maxMoves: cmd.maxMoves } });
+      return { ok: true };
+    case 'startRebalance':
+      state.rebalance = { maxMoves: cmd.maxMoves, since: 1 };
+      return { ok: true };
+    case 'finishRebalance':
+      state.rebalance = undefined;
+      return { ok: true };
+    default:
+      return { ok: true };
+  }
+}
+
+interface Fake extends FakeHost {
+  /** Runs the placer's round (private; its timer is not started in these tests). */
   round(): Promise<void>;
 }
 
-/** A controller on n1 of n1..n4 (`down` not connected), with a metadata state that applies what it proposes. */
+/** A controller on n1 of n1..n4 (`down` not connected, all four metadata voters), whose metadata applies what it proposes. */
 function fake(topics: TopicRecord[], o: { down?: string[] } = {}): Fake {
   const ids = ['n1', 'n2', 'n3', 'n4'];
-  const down = new Set(o.down ?? []);
-  let rebalance: RebalanceRecord | undefined;
-  const f: Omit<Fake, 'controller' | 'round'> = {
-    proposed: [],
-    changes: [],
-    topics,
-    nodes: new Map(),
-    membership: { voters: ids, learners: [] },
-    atTarget: new Set(),
-  };
-  const apply = (cmd: MetaCommand): MetaResult => {
-    f.proposed.push(cmd);
-    switch (cmd.type) {
-      case 'reassignPartition':
-        f.topics = f.topics.map((t) => (t.id === cmd.topicId ? { ...t, assignments: t.assignments.map((a, p) => (p === cmd.partition ? [...cmd.replicas] : a)) } : t));
-        return { ok: true };
-      case 'setNodeState':
-        f.nodes.set(cmd.node, { node: cmd.node, incarnation: 'i', since: 1, decommission: { state: cmd.state, since: f.proposed.length, maxMoves: cmd.maxMoves } });
-        return { ok: true };
-      case 'startRebalance':
-        rebalance = { maxMoves: cmd.maxMoves, since: f.proposed.length };
-        return { ok: true };
-      case 'finishRebalance':
-        rebalance = undefined;
-        return { ok: true };
-      default:
-        return { ok: true };
-    }
-  };
-  const host: ControllerHost = {
-    config: { id: 'n1' },
-    logger: quiet,
-    meta: {
-      isReady: () => true,
-      cluster: () => undefined,
-      node: (id) => f.nodes.get(id),
-      topic: (name) => f.topics.find((t) => t.name === name),
-      topics: () => f.topics,
-      propose: (cmd) => Promise.resolve(apply(cmd)),
-      appliedIndex: () => f.proposed.length,
-      rebalance: () => rebalance,
-    },
-    identity: { identity: { node: 'n1', incarnation: 'i1', cluster: 'c1', metaVoters: ids, created: '2026-01-01T00:00:00.000Z' } },
-    peerIdentities: new Map(),
-    transport: { isConnected: (peer) => !down.has(peer), send: () => undefined },
-    isController: () => true,
-    controllerId: () => 'n1',
-    nodeIds: () => [...ids],
-    leaderOf: () => ({ leader: null, term: 0 }),
-    handOver: () => undefined,
-    movingGroups: () => new Set(),
-    groupAtTarget: (g) => f.atTarget.has(g),
-    metaMembership: () => ({ membership: f.membership, committed: true }),
-    changeMetaMembership: (c) => {
-      f.changes.push(c);
-      f.membership = { voters: f.membership.voters.filter((id) => id !== c.node), learners: f.membership.learners.filter((id) => id !== c.node) };
-    },
-  };
-  const controller = new Controller(host);
-  controller.onControllerChange(true);
-  const placer = (controller as unknown as { placer: { round(): Promise<void> } }).placer;
-  return Object.assign(f, { controller, round: () => placer.round() }) as Fake;
+  const f = fakeControllerHost({ nodes: ids, connected: ids.filter((id) => !(o.down ?? []).includes(id)), topics, apply, applyMembership: true, metaMembership: { voters: ids, learners: [] } });
+  f.controller.onControllerChange(true);
+  const placer = (f.controller as unknown as { placer: { round(): Promise<void> } }).placer;
+  return { ...f, round: () => placer.round() };
 }
 
 function topic(assignments: string[][], extra: Partial<TopicRecord> = {}): TopicRecord {
@@ -181,24 +133,24 @@ describe('the placer', () => {
     expect(reassigned()).toEqual([0]);
     await f.round();
     expect(reassigned()).toEqual([0]); // partition 0 still moving
-    f.atTarget.add(partitionGroupId('t7', 0));
+    f.state.atTarget.add(partitionGroupId('t7', 0));
     await f.round();
     expect(reassigned()).toEqual([0, 1]);
-    expect(f.changes).toEqual([]);
-    f.atTarget.add(partitionGroupId('t7', 1));
-    expect(f.topics[0]!.assignments.flat()).not.toContain('n3');
+    expect(f.metaChanges).toEqual([]);
+    f.state.atTarget.add(partitionGroupId('t7', 1));
+    expect(f.state.topics[0]!.assignments.flat()).not.toContain('n3');
 
     await f.round();
-    expect(f.changes).toEqual([{ type: 'remove', node: 'n3' }]);
+    expect(f.metaChanges).toEqual([{ type: 'remove', node: 'n3' }]);
     expect(f.controller.status().decommissions).toEqual([{ node: 'n3', step: 'leaving the metadata group' }]);
     await f.round();
-    expect(f.nodes.get('n3')?.decommission?.state).toBe('decommissioned');
+    expect(f.state.records.get('n3')?.decommission?.state).toBe('decommissioned');
     expect(f.controller.status().nodes.find((n) => n.id === 'n3')).toMatchObject({ state: 'decommissioned', meta: 'none' });
   });
 
   it('reports a partition it cannot move, and moves nothing for it', async () => {
     const f = fake([topic([['n2', 'n3']])], { down: ['n2'] });
-    f.nodes.set('n3', { node: 'n3', incarnation: 'i', since: 1, decommission: { state: 'decommissioning', since: 1, maxMoves: 2 } });
+    f.state.records.set('n3', { node: 'n3', incarnation: 'i', since: 1, decommission: { state: 'decommissioning', since: 1, maxMoves: 2 } });
     vi.setSystemTime(Date.now() + REPORTS_SETTLE_MS);
     await f.round();
     expect(f.proposed).toEqual([]);

@@ -63,6 +63,11 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
   raft: fc.record({ t: fc.constant('raft'), m: fc.array(fc.tuple(group, anyMessage), { maxLength: 4 }) }),
   leaders: fc.record({ t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }), moving: fc.array(group, { maxLength: 4 }), meta: nat }, { requiredKeys: ['t', 'groups'] }),
   transfer: fc.record({ t: fc.constant('transfer'), group, to: nodeId }),
+  stray: fc.record({ t: fc.constant('stray'), group }),
+  removed: fc.record({ t: fc.constant('removed'), group, term: nat }),
+  join: fc.record({ t: fc.constant('join'), id: nodeId, nonce: token, address: token, inc: token, mac: token }),
+  joined: fc.record({ t: fc.constant('joined'), cluster: token, founders: fc.array(nodeId, { maxLength: 3 }), nodes: fc.array(fc.tuple(nodeId, token), { maxLength: 3 }), rejoin: fc.boolean(), mac: token }),
+  joinRefused: fc.record({ t: fc.constant('joinRefused'), reason: token, retriable: fc.boolean(), controller: token }),
 };
 const KINDS = Object.keys(FRAMES) as Kind[];
 const anyFrame: fc.Arbitrary<PeerFrame> = fc.oneof(...KINDS.map((k): fc.Arbitrary<PeerFrame> => FRAMES[k]));
@@ -109,6 +114,11 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
   leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' } },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
+  stray: { t: 'frameKind', group: 'string' },
+  removed: { t: 'frameKind', group: 'string', term: 'nat' },
+  join: { t: 'frameKind', id: 'string', nonce: 'string', address: 'string', inc: 'string', mac: 'string' },
+  joined: { t: 'frameKind', cluster: 'string', founders: { list: 'string' }, nodes: { list: { pair: ['string', 'string'] } }, rejoin: 'boolean', mac: 'string' },
+  joinRefused: { t: 'frameKind', reason: 'string', retriable: 'boolean', controller: 'string' },
 };
 
 type Path = readonly (string | number)[];
