@@ -76,9 +76,10 @@ describe('decommissioning a node', () => {
     const values = await readTopic(t, topic, 4);
     expect(new Set(values).size).toBe(values.length);
     expect(values).toEqual(expect.arrayContaining(acked));
-    // A node that left takes no new replicas.
+    // A node that left takes no new replicas, and stays out of the metadata group (seconds later, still up).
     await t.client.admin().createTopics({ topics: [{ topic: 'after', numPartitions: 4, replicationFactor: 3 }] });
     expect((await describe1(t, 'after')).partitions.flatMap((p) => p.replicas)).not.toContain(leaving);
+    expect(await decommissioned(t, leaving)).toBe(true);
   }, 120_000);
 
   it('works for a node that is down: its replicas are rebuilt on the others from the replicas left, and it leaves the metadata group', async () => {

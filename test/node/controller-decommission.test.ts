@@ -158,3 +158,28 @@ describe('the placer', () => {
     expect(f.controller.status().decommissions[0]!.step).toMatch(/moving 1 partition off n3 \(orders\/0\)/);
   });
 });
+
+describe('a node that leaves, and the metadata group', () => {
+  const gone = (node: string, state: 'decommissioning' | 'decommissioned') => ({ node, incarnation: `i-${node}`, since: 2, address: `127.0.0.1:70${node.slice(1)}`, decommission: { state, since: 3, maxMoves: 2 } });
+
+  it('is not brought into the metadata group, as learner or voter, while it leaves or once it has left', async () => {
+    const f = fakeControllerHost({
+      nodes: ['n1', 'n2', 'n3', 'n4', 'n5'],
+      cluster: { clusterId: 'c1', metaVoters: ['n1', 'n2', 'n3'], since: 1 },
+      records: [gone('n4', 'decommissioned'), gone('n5', 'decommissioning')],
+      peerIncarnations: new Map([['n4', 'i-n4'], ['n5', 'i-n5']]),
+      metaMembership: { voters: ['n1', 'n2', 'n3'], learners: ['n5'] },
+    });
+    f.controller.onControllerChange(true);
+    // The controller's registration round (private; its timer is not started here).
+    await (f.controller as unknown as { register(): Promise<void> }).register();
+    expect(f.metaChanges).toEqual([]);
+  });
+
+  it('asking to join under a decommissioned id is refused for good', async () => {
+    const f = fakeControllerHost({ cluster: { clusterId: 'c1', metaVoters: ['n1', 'n2', 'n3'], since: 1 }, records: [gone('n3', 'decommissioned')], connected: ['n2'] });
+    const err = await f.controller.admitJoin({ id: 'n3', address: '127.0.0.1:7013', inc: 'new' }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ retriable: false, message: expect.stringMatching(/node id 'n3' was decommissioned and cannot come back: choose another --id/) });
+    expect(f.proposed).toEqual([]);
+  });
+});
