@@ -76,6 +76,8 @@ export interface NodeConfig {
   readonly metaSegmentBytes?: number;
   /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
   readonly producerIdExpirationMs?: number;
+  /** The controller moves the replicas of a node it has not had connected for this long (0 or absent: never). */
+  readonly nodeDeadAfterMs?: number;
 }
 
 /**
@@ -490,6 +492,10 @@ export class RaftlogNode {
     if (this.stopping) return;
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     let deletable = false;
+    // A move that finished here is told at once: the controller paces its moves by it.
+    const moving = this.movingHere();
+    if ([...this.movingLed].some((id) => !moving.has(id))) this.gossip();
+    this.movingLed = moving;
     for (const [id, p] of this.partitions) {
       const raft = p.group.raft;
       const topic = topics.get(p.topic.id);
@@ -559,6 +565,8 @@ export class RaftlogNode {
 
   /** Per partition led here, the step its move waits on or takes next (for /status). */
   readonly moves = new Map<string, Move>();
+  /** The partitions led here that were moving at the last round of driveMoves. */
+  private movingLed = new Set<string>();
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
     let p: Partition;
@@ -638,7 +646,7 @@ export class RaftlogNode {
         for (const [group, m] of frame.m) this.host.step(group, m);
         return;
       case 'leaders':
-        this.leaders.fromPeer(from, frame.groups);
+        this.leaders.fromPeer(from, frame.groups, frame.moving, frame.meta);
         return;
       case 'transfer': {
         this.handOver(frame.group, frame.to);
@@ -675,12 +683,41 @@ export class RaftlogNode {
     }
   }
 
-  /** Tells every peer which groups this node leads. */
+  /** Tells every peer which groups this node leads, and which of those are still moving (as of the metadata applied here). */
   gossip(): void {
     const groups: [string, number][] = [];
     // A group stopped by a storage failure leads nothing, whatever its core last said.
     for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
-    this.transport.broadcast({ t: 'leaders', groups });
+    const meta = this.meta?.appliedIndex() ?? 0;
+    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta });
+  }
+
+  /** The partitions led here whose group is not at its target replicas, or has not committed reaching it. */
+  private movingHere(): Set<string> {
+    const out = new Set<string>();
+    if (this.meta === undefined) return out;
+    const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
+    for (const [id, p] of this.partitions) {
+      const raft = p.group.raft;
+      const target = topics.get(p.topic.id)?.assignments[p.partition];
+      if (p.group.failed !== null || raft.role !== Role.Leader || target === undefined) continue;
+      if (!atTarget(target, raft.membership) || !raft.membershipCommitted) out.add(id);
+    }
+    return out;
+  }
+
+  /** Partition groups not at their target, as their leaders (this node, and peers by gossip) say. */
+  movingGroups(): Set<string> {
+    const out = this.leaders.moving();
+    for (const g of this.movingHere()) out.add(g);
+    return out;
+  }
+
+  /** Whether the leader of `group` says it is at its target, having applied metadata index `index` or later. */
+  groupAtTarget(group: string, index: number): boolean {
+    const p = this.partitions.get(group);
+    if (p !== undefined && p.group.failed === null && p.group.raft.role === Role.Leader) return this.meta.appliedIndex() >= index && !this.movingHere().has(group);
+    return this.leaders.atTarget(group, index);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -729,6 +766,7 @@ export class RaftlogNode {
     if (g === undefined) return 'it is starting';
     if (g.failed !== null) return `its metadata group stopped (${g.failed})`;
     if (g.raft.rejoin !== null) return 'its metadata replica lost its data and is catching up from the others';
+    if (removedFromGroup(g.raft, this.config.id)) return 'it was removed from the metadata group (decommissioned), so its metadata is no longer kept up to date';
     return null;
   }
 
@@ -776,6 +814,7 @@ export class RaftlogNode {
       diskBytes: this.diskUsage(),
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
+      ...(this.isController() ? { controller: this.controller.status() } : {}),
     };
   }
 }

@@ -10,7 +10,11 @@
  * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
- *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
+ *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index }
+ *                                            the groups the sender leads, and in which term; of
+ *                                            those, the ones not at their target replicas yet, as
+ *                                            of the metadata index it has applied (both left out
+ *                                            by earlier versions: none moving)
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
  *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
  *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
@@ -35,7 +39,7 @@ export type PeerFrame =
   | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
-  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
   | { readonly t: 'stray'; readonly group: string }
   | { readonly t: 'removed'; readonly group: string; readonly term: number }
@@ -171,6 +175,9 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     case 'leaders': {
       const g = v['groups'];
       if (!Array.isArray(g) || !g.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && isNat(p[1]))) return null;
+      const moving = v['moving'];
+      if (moving !== undefined && !(Array.isArray(moving) && moving.every((x) => typeof x === 'string'))) return null;
+      if (v['meta'] !== undefined && !isNat(v['meta'])) return null;
       return v as unknown as PeerFrame;
     }
     case 'transfer':

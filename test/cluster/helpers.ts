@@ -1,6 +1,6 @@
 /** Shared by the cluster tests: a real cluster of child processes, a client, and whole-partition reads. */
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
-import type { GroupStatus } from '../../src/wire/protocol.js';
+import type { ControllerStatus, GroupStatus } from '../../src/wire/protocol.js';
 import { Client, silentLogger, type ConsumedMessage } from '../../src/client/index.js';
 
 export interface TestCluster {
@@ -83,9 +83,34 @@ export async function leaderOf(t: TestCluster, prefix: string, ms = 10_000): Pro
   return leader;
 }
 
-/** Sends records to `topic` one after the other until `stop()`; resolves with the values acknowledged. */
-export function keepProducing(tc: TestCluster, topic: string): { stop: () => Promise<string[]> } {
-  const producer = tc.client.producer({ idempotent: true });
+/** Once every replica of the target shows the target as its committed voters, and no other node that is up holds a replica. */
+export async function settledOn(t: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
+  for (const n of t.cluster.nodes) {
+    if (n.process === null && !target.includes(n.id)) continue;
+    const g = await groupOn(t, n.id, prefix).catch(() => undefined);
+    if (!target.includes(n.id)) {
+      if (g !== undefined) return false;
+      continue;
+    }
+    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
+    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
+  }
+  return true;
+}
+
+/** The controller's view of its replica moves, from whichever running node is the controller (undefined while none is). */
+export async function controllerStatus(t: TestCluster): Promise<ControllerStatus | undefined> {
+  for (const n of t.cluster.nodes) {
+    if (n.process === null) continue;
+    const s = await t.cluster.status(n.id).catch(() => undefined);
+    if (s?.controller !== undefined) return s.controller;
+  }
+  return undefined;
+}
+
+/** Producers of the cluster tests: sends records to `topic` one after the other until `stop()`, which resolves with the values acknowledged. */
+export function keepProducing(t: TestCluster, topic: string): { stop: () => Promise<string[]> } {
+  const producer = t.client.producer({ idempotent: true });
   const acked: string[] = [];
   let running = true;
   const loop = (async () => {
@@ -103,18 +128,4 @@ export function keepProducing(tc: TestCluster, topic: string): { stop: () => Pro
       return acked;
     },
   };
-}
-
-/** Once every replica of the target shows the target as its committed voters, and no other node holds a replica. */
-export async function settledOn(tc: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
-  for (const n of tc.cluster.nodes) {
-    const g = await groupOn(tc, n.id, prefix).catch(() => undefined);
-    if (!target.includes(n.id)) {
-      if (g !== undefined) return false;
-      continue;
-    }
-    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
-    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
-  }
-  return true;
 }
