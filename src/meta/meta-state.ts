@@ -460,7 +460,7 @@ export class MetaStateMachine implements GroupStateMachine {
    * A node starts leaving (once: asking again changes nothing, and a node that has left never
    * comes back this way), or has left, which only a leaving node can.
    */
-  private setNodeState(cmd: Extract<MetaCommand, { type: 'setNodeState' }>, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+  private setNodeState(cmd: Extract<MetaCommand, { type: 'setNodeState' }>, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean; nodes?: boolean } {
     const known = this.node(cmd.node);
     const now = known?.decommission?.state;
     if (now === cmd.state || (now === 'decommissioned' && cmd.state === 'decommissioning')) return { ops: [], result: { ok: true, value: known }, topics: false };
@@ -468,7 +468,8 @@ export class MetaStateMachine implements GroupStateMachine {
       return { ops: [], result: { ok: false, code: ErrorCode.InvalidRequest, message: `node ${cmd.node} is not being decommissioned; nothing changed` }, topics: false };
     }
     const rec: NodeRecord = { ...(known ?? { node: cmd.node, incarnation: '', since: index }), decommission: { state: cmd.state, since: index, maxMoves: cmd.maxMoves } };
-    return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false };
+    // A node decommissioned leaves the node set (its peers stop dialling it).
+    return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: cmd.state === 'decommissioned' };
   }
 
   /** A topic's new replication factor, when its topic is still the one the controller checked; a change only while some target has another count. */

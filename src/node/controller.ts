@@ -166,14 +166,14 @@ export class Controller {
       const outside = this.node.meta.nodes().find((n) => up.has(n.node) && !isMember(membership, n.node) && !leaving.has(n.node));
       if (outside !== undefined) {
         this.node.changeMetaMembership({ type: 'addLearner', node: outside.node });
-        this.node.logger.info({ node: outside.node }, `adding node ${outside.node} to the metadata group as a learner`);
+        this.node.logger.info({ peer: outside.node }, `adding node ${outside.node} to the metadata group as a learner`);
         return;
       }
       if (membership.voters.length >= this.node.metaVotersMax()) return;
       const ready = membership.learners.find((id) => up.has(id) && !leaving.has(id) && peers.some((p) => p.id === id && p.rejoin === null));
       if (ready === undefined) return;
       this.node.changeMetaMembership({ type: 'promote', node: ready });
-      this.node.logger.info({ node: ready, voters: membership.voters.length + 1 }, `promoting node ${ready} to a voter of the metadata group (${membership.voters.length + 1} voters)`);
+      this.node.logger.info({ peer: ready, voters: membership.voters.length + 1 }, `promoting node ${ready} to a voter of the metadata group (${membership.voters.length + 1} voters)`);
     } catch (err) {
       // A learner still catching up, or a change already in flight: asked again next round.
       if (!(err instanceof RaftError && err.retriable)) this.node.logger.warn({ err: (err as Error).message }, `cannot change the metadata group's members: ${(err as Error).message}`);
@@ -209,7 +209,7 @@ export class Controller {
     const rejoin = known !== undefined ? known.incarnation !== req.inc : cluster.metaVoters.includes(req.id);
     const r = await this.propose({ type: 'registerNode', node: req.id, incarnation: req.inc, address: req.address }, Date.now() + JOIN_COMMIT_MS);
     if (!r.ok) throw new JoinRefusal(`${r.message}; retry`, true);
-    this.node.logger.info({ node: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
+    this.node.logger.info({ peer: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
     return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes: [...this.node.nodeAddresses()], rejoin };
   }
 

@@ -303,13 +303,14 @@ export class RaftlogNode {
 
   /**
    * Every node of the cluster and its address: those the metadata knows (each node registered by
-   * the controller, joined ones included), and those of --peers it does not know yet.
+   * the controller, joined ones included, decommissioned ones too), and those of --peers it does
+   * not know yet.
    */
   nodeAddresses(): ReadonlyMap<NodeId, string> {
     if (this.addresses !== null) return this.addresses;
     const nodes = new Map([...this.config.nodes, ...this.joinedNodes]);
-    nodes.set(this.config.id, this.config.listen);
     for (const n of this.meta?.nodes() ?? []) if (n.address !== undefined) nodes.set(n.node, n.address);
+    nodes.set(this.config.id, this.config.listen);
     const sorted = new Map([...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     // Kept until the node set changes (peersChanged): requests ask for addresses often.
     if (this.meta !== undefined) this.addresses = sorted;
@@ -337,7 +338,10 @@ export class RaftlogNode {
   private peersChanged(): void {
     this.addresses = null;
     if (this.stopping) return;
-    this.transport.setPeers(this.nodeAddresses());
+    // A decommissioned node is no peer: nothing is left for it, and no one dials it any more.
+    const peers = new Map(this.nodeAddresses());
+    for (const n of this.meta?.nodes() ?? []) if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id) peers.delete(n.node);
+    this.transport.setPeers(peers);
   }
 
   /**
