@@ -1,5 +1,5 @@
 /** Shared by the cluster tests: a real cluster of child processes, a client, and whole-partition reads. */
-import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { LocalCluster, sleep, type NodeEntry } from '../../chaos/cluster.js';
 import type { ControllerStatus, GroupStatus } from '../../src/wire/protocol.js';
 import { Client, silentLogger, type ConsumedMessage } from '../../src/client/index.js';
 
@@ -9,8 +9,9 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(nodes = 3, args: readonly string[] = []): Promise<TestCluster> {
-  const cluster = new LocalCluster({ nodes, args });
+/** A cluster of `nodes` started through the chaos entry point, or (`entry: 'production'`) through `cluster.js`. */
+export async function startCluster(nodes = 3, args: readonly string[] = [], entry: NodeEntry = 'chaos'): Promise<TestCluster> {
+  const cluster = new LocalCluster({ nodes, args, entry });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } });
   return {
@@ -109,13 +110,13 @@ export async function controllerStatus(t: TestCluster): Promise<ControllerStatus
 }
 
 /** Producers of the cluster tests: sends records to `topic` one after the other until `stop()`, which resolves with the values acknowledged. */
-export function keepProducing(t: TestCluster, topic: string): { stop: () => Promise<string[]> } {
+export function keepProducing(t: TestCluster, topic: string, prefix = 'v'): { stop: () => Promise<string[]> } {
   const producer = t.client.producer({ idempotent: true });
   const acked: string[] = [];
   let running = true;
   const loop = (async () => {
     for (let k = 0; running; k++) {
-      const value = `v${k}`;
+      const value = `${prefix}${k}`;
       await producer.send({ topic, acks: 'all', messages: [{ value }] });
       acked.push(value);
     }
