@@ -165,6 +165,9 @@ export class RaftlogNode {
       onPeerUp: (peer) => {
         this.host.peerUp(peer);
         this.gossip();
+        // What this node knows of the cluster's nodes, for a peer that knows less (one whose
+        // folder is new knows only --peers until its metadata replica catches up).
+        this.transport.send(peer, { t: 'nodes', nodes: [...this.peerAddresses()] });
       },
       onPeerDown: (peer) => {
         this.leaders.forget(peer);
@@ -308,7 +311,7 @@ export class RaftlogNode {
    */
   nodeAddresses(): ReadonlyMap<NodeId, string> {
     if (this.addresses !== null) return this.addresses;
-    const nodes = new Map([...this.config.nodes, ...this.joinedNodes]);
+    const nodes = new Map([...this.config.nodes, ...this.toldNodes]);
     for (const n of this.meta?.nodes() ?? []) if (n.address !== undefined) nodes.set(n.node, n.address);
     nodes.set(this.config.id, this.config.listen);
     const sorted = new Map([...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -338,10 +341,14 @@ export class RaftlogNode {
   private peersChanged(): void {
     this.addresses = null;
     if (this.stopping) return;
-    // A decommissioned node is no peer: nothing is left for it, and no one dials it any more.
+    this.transport.setPeers(this.peerAddresses());
+  }
+
+  /** The nodes to keep connected to (self included): all but those decommissioned, to which nothing is left to say. */
+  private peerAddresses(): Map<NodeId, string> {
     const peers = new Map(this.nodeAddresses());
     for (const n of this.meta?.nodes() ?? []) if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id) peers.delete(n.node);
-    this.transport.setPeers(peers);
+    return peers;
   }
 
   /**
@@ -355,14 +362,28 @@ export class RaftlogNode {
     if (answer === null) return null;
     const why = this.identity.joined(answer.cluster, answer.founders);
     if (why !== null) throw new NodeStartError(`${why}: give this node an empty --data folder to join cluster ${answer.cluster}`);
-    this.joinedNodes = new Map(answer.nodes);
+    for (const [id, address] of answer.nodes) this.toldNodes.set(id, address);
     this.peersChanged();
-    this.logger.info({ cluster: answer.cluster, nodes: Object.fromEntries(this.joinedNodes), rejoin: answer.rejoin }, `joined cluster ${answer.cluster}${answer.rejoin ? ` under an id it knew before: its replicas here rejoin as learners until they have caught up` : ''}`);
+    this.logger.info({ cluster: answer.cluster, nodes: Object.fromEntries(this.toldNodes), rejoin: answer.rejoin }, `joined cluster ${answer.cluster}${answer.rejoin ? ` under an id it knew before: its replicas here rejoin as learners until they have caught up` : ''}`);
     return answer.rejoin ? 'rejoin' : 'voter';
   }
 
-  /** The nodes the cluster named when this node joined, until its metadata replica knows them. */
-  private joinedNodes = new Map<NodeId, string>();
+  /**
+   * Nodes other nodes told this one of, when it joined (join.ts) or when a peer connected (its
+   * `nodes` frame), that the metadata does not name yet: what lets a node whose metadata replica
+   * is new or behind reach a node that joined after --peers was written.
+   */
+  private readonly toldNodes = new Map<NodeId, string>();
+
+  /** A peer told this node of the nodes it knows: the ones new here become peers too. */
+  private onNodesTold(from: NodeId, nodes: readonly (readonly [NodeId, string])[]): void {
+    const known = this.nodeAddresses();
+    const added = nodes.filter(([id]) => !known.has(id) && this.meta?.node(id)?.decommission?.state !== 'decommissioned');
+    if (added.length === 0) return;
+    for (const [id, address] of added) this.toldNodes.set(id, address);
+    this.logger.info({ from, nodes: Object.fromEntries(added) }, `${from} told of node(s) ${added.map(([id]) => id).join(', ')} this node did not know`);
+    this.peersChanged();
+  }
 
   /**
    * What a new folder's metadata replica is (identity.ts): asks the peers whether the cluster
@@ -656,6 +677,9 @@ export class RaftlogNode {
         this.handOver(frame.group, frame.to);
         return;
       }
+      case 'nodes':
+        this.onNodesTold(from, frame.nodes);
+        return;
       case 'stray': {
         const g = this.host.get(frame.group);
         if (g !== undefined && g.failed === null && g.raft.role === Role.Leader && strayRemoved(g.raft, from)) this.transport.send(from, { t: 'removed', group: frame.group, term: g.raft.term });

@@ -16,6 +16,7 @@
  *                                            of the metadata index it has applied (both left out
  *                                            by earlier versions: none moving)
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
+ *   { t: 'nodes', nodes: [[id, address], ...] }  on connecting: the nodes the sender knows (a peer whose metadata is new or behind learns of nodes that joined)
  *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
  *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
  *
@@ -41,6 +42,7 @@ export type PeerFrame =
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
   | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
+  | { readonly t: 'nodes'; readonly nodes: readonly (readonly [string, string])[] }
   | { readonly t: 'stray'; readonly group: string }
   | { readonly t: 'removed'; readonly group: string; readonly term: number }
   | { readonly t: 'join'; readonly id: string; readonly nonce: string; readonly address: string; readonly inc: string; readonly mac: string }
@@ -72,6 +74,9 @@ export function macEquals(a: string, b: string): boolean {
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** Nodes one `nodes` frame may name. */
+export const NODES_FRAME_MAX = 1024;
 
 /** Bytes of one frame between peers; larger frames close the connection. */
 export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
@@ -182,6 +187,10 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     }
     case 'transfer':
       return typeof v['group'] === 'string' && typeof v['to'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'nodes': {
+      const nodes = v['nodes'];
+      return Array.isArray(nodes) && nodes.length <= NODES_FRAME_MAX && nodes.every((n) => Array.isArray(n) && n.length === 2 && typeof n[0] === 'string' && typeof n[1] === 'string') ? (v as unknown as PeerFrame) : null;
+    }
     case 'stray':
       return typeof v['group'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'removed':
