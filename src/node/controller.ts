@@ -210,7 +210,9 @@ export class Controller {
     const r = await this.propose({ type: 'registerNode', node: req.id, incarnation: req.inc, address: req.address }, Date.now() + JOIN_COMMIT_MS);
     if (!r.ok) throw new JoinRefusal(`${r.message}; retry`, true);
     this.node.logger.info({ peer: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
-    return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes: [...this.node.nodeAddresses()], rejoin };
+    // The joiner dials these: not those decommissioned, which nothing is left to say to.
+    const nodes = [...this.node.nodeAddresses()].filter(([id]) => meta.node(id)?.decommission?.state !== 'decommissioned');
+    return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes, rejoin };
   }
 
   onControllerChange(isController: boolean): void {
