@@ -11,8 +11,10 @@
  * - `crash()` keeps, for every file and every folder independently, its durable state plus a
  *   random prefix of its pending changes, the last kept write possibly torn at a random byte;
  *   every open file is closed with it.
- * Folders themselves (mkdir) are durable at once: the log's folders are made before anything is
- * written into them, and a node that lost one is a node that lost its disk (`wipe`).
+ * Folders themselves (mkdir, a folder's rename or removal) are durable at once: the log's folders
+ * are made before anything is written into them, and a node that lost one is a node that lost its
+ * disk (`wipe`). (A log installed from a leader's files is swapped in by renaming its folder,
+ * storage/log-install.ts; its code fsyncs the parent all the same, as POSIX needs.)
  *
  * Faults on demand: the next write or sync fails with EIO (`failNext`), a bit flips in bytes that
  * were synced (`flipBit`), or the node loses what it had synced (`wipe`, `truncateFile`, `remove`).
@@ -297,6 +299,19 @@ export class SimFs implements FileSystem {
     return at - position;
   }
 
+  /** Reads what the file holds when the call settles, after the simulated latency (as a threadpool read would). */
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.o.schedule(() => {
+        try {
+          resolve(this.readSync(fd, buf, offset, length, position));
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
+  }
+
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
     try {
       return this.later(this.writeSync(fd, buf, offset, length, position));
@@ -388,6 +403,14 @@ export class SimFs implements FileSystem {
   renameSync(from: string, to: string): void {
     const a = this.parentOf(from);
     const b = this.parentOf(to);
+    const folder = a.parent?.folders.get(a.name);
+    if (folder !== undefined && b.parent !== null) {
+      // A folder's name changes at once and durably, as mkdir and a folder's removal do here.
+      if (b.parent.folders.has(b.name) || b.parent.files.has(b.name)) throw ioError('ENOTEMPTY', `'${to}' is in the way`);
+      a.parent!.folders.delete(a.name);
+      b.parent.folders.set(b.name, folder);
+      return;
+    }
     const f = a.parent?.files.get(a.name);
     if (f === undefined || a.parent === null || b.parent === null) throw ioError('ENOENT', `no such file '${from}'`);
     if (a.parent === b.parent) {
