@@ -153,7 +153,8 @@ export class RaftGroup {
   }
 
   /**
-   * A snapshot from the leader replaces the log. One at the leader's log start empties it
+   * A snapshot from the leader replaces the log. One at the leader's log start (or the metadata
+   * group's state) empties it
    * (Partition.restore → SegmentLog.resetTo); one past it installs the log the host staged from
    * the leader's files (log-recovery.ts; SegmentLog.install swaps it in atomically). Around that
    * swap, what is durable stays what the replica may claim: a new term or vote is saved first
@@ -164,8 +165,7 @@ export class RaftGroup {
    */
   private async installSnapshot(rd: Ready): Promise<void> {
     const s = rd.snapshot!;
-    const start = decodeSnapshotStart(s);
-    if (s.index === start.index) {
+    if (!this.snapshotIsLog || s.index === decodeSnapshotStart(s).index) {
       await this.ledger.lower(this.id, { index: s.index, term: s.term });
       await this.sm.restore(s, this.log);
       return;

@@ -140,8 +140,8 @@ interface SeedShape {
 function seedShape(seed: number): SeedShape {
   const random = seededRandom(seed * 15_485_863 + 11);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const files = { tailCacheBytes: pick([2048, 64 * 1024]), chunkBytes: pick([256, 4096, 1024 * 1024]), recoveryBytesPerSec: pick([0, 0, 256 * 1024]) };
-  const cold = { snapshotColdBytesMin: pick([1, 4096, 64 * 1024 * 1024]) };
+  const files = { tailCacheBytes: pick([512, 2048, 64 * 1024]), chunkBytes: pick([256, 4096, 1024 * 1024]), recoveryBytesPerSec: pick([0, 0, 256 * 1024]) };
+  const cold = { snapshotColdBytesMin: pick([1, 1, 4096, 64 * 1024 * 1024]) };
   if (random() < 1 / 3) return { limits: { ...LIMITS, ...cold, appendBytesMax: 1, appendsInFlightMax: 1 }, ...files, strikeNewLeader: 1, random };
   return {
     limits: { ...LIMITS, ...cold, appendBytesMax: pick([1, 1024, 1024 * 1024]), appendsInFlightMax: pick([1, 2, 8, 64]) },
@@ -215,6 +215,7 @@ export interface HostSimStats {
   /** Logs installed from a leader's files (a snapshot past its log start), chunks streamed, and transfers abandoned. */
   filesInstalled: number;
   chunksSent: number;
+  transfersStarted: number;
   transfersFailed: number;
   /** Membership changes the leaders took (raft/membership.ts), replicas the simulator created and deleted for them, stability probes skipped (no follower to cut). */
   membershipChanges: number;
@@ -355,7 +356,7 @@ export class HostSimulation {
     this.faultGap = this.pick([400, 200, 100]);
     this.shape = seedShape(options.seed);
     this.chaosMs = options.chaosMs ?? 3000;
-    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, filesInstalled: 0, chunksSent: 0, transfersFailed: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
+    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, filesInstalled: 0, chunksSent: 0, transfersStarted: 0, transfersFailed: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
     for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
     this.meta = this.metaSimulation();
   }
@@ -381,6 +382,7 @@ export class HostSimulation {
       if (this.world.now > endBy) throw new InvariantViolation(`the run did not end within ${SIM_AFTER_CHAOS_MS_MAX} ms after the faults (phase ${this.phase})`);
       if (this.phase !== 'done') throw new InvariantViolation(`the event queue ran dry in phase ${this.phase}`);
       this.checkHistory();
+      for (const node of this.nodes) this.countTransfers(node);
       this.stats.events = this.world.events;
       this.stats.timeMs = this.world.now;
       return { seed: this.options.seed, ok: true, trace: this.trace, stats: this.stats };
@@ -425,7 +427,7 @@ export class HostSimulation {
       chunkBytes: this.shape.chunkBytes,
       idleMs: 10 * ELECTION_MS,
       checks: this.options.mutant === 'installUnverified' ? TRUST_THE_BYTES : CHECK_THE_END,
-      logger: quiet,
+      logger: process.env['DEBUG_REC'] ? pino({ level: 'info' }, pino.destination(2)) : quiet,
     });
     host.recovery = recovery;
     node.host = host;
@@ -499,7 +501,11 @@ export class HostSimulation {
         const start = decodeSnapshotStart(s);
         if (s.index > start.index) this.stats.filesInstalled++;
         this.log(s.index > start.index ? `${node.id} installs ${key}'s log ${start.index + 1}..${s.index} (term ${s.term}) from its leader's files` : `${node.id} takes ${key}'s log start ${s.index}/${s.term} from its leader`);
-        return inner.restore(s, log);
+        const done = inner.restore(s, log);
+        // The entries installed are committed on this replica from now on, as if it had applied
+        // them: each must be the one committed at its index.
+        for (let i = start.index + 1; i <= s.index; i++) inv.onApply(view, log.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0]!, null, null);
+        return done;
       },
       onSoftState: (s: SoftState, term: number) => inner.onSoftState(s, term),
       onPersisted: (index: number, term: number) => inner.onPersisted(index, term),
@@ -544,7 +550,7 @@ export class HostSimulation {
     this.stats.crashes++;
     node.life.alive = false;
     node.up = false;
-    if (node.recovery !== null) this.stats.transfersFailed += node.recovery.stats.receivesFailed;
+    this.countTransfers(node);
     node.host = null;
     node.recovery = null;
     node.partitions.clear();
@@ -565,6 +571,15 @@ export class HostSimulation {
       }
     }
     if (this.phase === 'chaos') this.world.after(20 + this.random() * 3 * this.faultGap, () => this.restart(node));
+  }
+
+  /** Adds a node's transfer counts to the run's, once (at a crash, or at the end). */
+  private countTransfers(node: SimNode): void {
+    const r = node.recovery;
+    if (r === null) return;
+    this.stats.transfersStarted += r.stats.sendsStarted;
+    this.stats.transfersFailed += r.stats.sendsFailed;
+    node.recovery = null;
   }
 
   private restart(node: SimNode): void {
