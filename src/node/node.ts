@@ -21,6 +21,7 @@ import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../wire/protocol.js';
 import { GroupHost, type DurabilityPolicy, type SyncMode } from '../host/group-host.js';
+import { LogRecovery } from '../host/log-recovery.js';
 import type { RaftGroup } from '../host/raft-group.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
@@ -68,6 +69,8 @@ export interface NodeConfig {
   readonly metaSegmentBytes?: number;
   /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
   readonly producerIdExpirationMs?: number;
+  /** `--recovery-bytes-per-sec`: the node's rate for catching replicas up by files (0, the default: unlimited). */
+  readonly recoveryBytesPerSec?: number;
 }
 
 /**
@@ -107,6 +110,8 @@ const PARTITION_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 export class RaftlogNode {
   readonly logger: Logger;
   readonly host: GroupHost;
+  /** Streams partition logs to replicas far behind, and takes them in (catch-up by files). */
+  readonly recovery: LogRecovery;
   readonly transport: PeerNetwork;
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
@@ -174,7 +179,17 @@ export class RaftlogNode {
         this.gossip();
       },
     });
-    this.metrics = new NodeMetrics(config.id, this.host);
+    this.recovery = new LogRecovery({
+      self: config.id,
+      host: this.host,
+      fs: this.fs,
+      clock: this.clock,
+      send: (to, m) => this.transport.send(to, { t: 'recovery', m }),
+      bytesPerSec: config.recoveryBytesPerSec ?? NODE_DEFAULTS.recoveryBytesPerSec,
+      logger: this.logger,
+    });
+    this.host.recovery = this.recovery;
+    this.metrics = new NodeMetrics(config.id, this.host, this.recovery);
     this.controller = new Controller(this);
     const node = this;
     this.coordinator = new GroupCoordinator(
@@ -541,6 +556,9 @@ export class RaftlogNode {
         this.handOver(frame.group, frame.to);
         return;
       }
+      case 'recovery':
+        this.recovery.receive(from, frame.m);
+        return;
       case 'challenge':
       case 'auth':
       case 'welcome':
@@ -652,6 +670,7 @@ export class RaftlogNode {
       diskBytes: this.diskUsage(),
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
+      recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
     };
   }
 }

@@ -12,12 +12,16 @@
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
  *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
+ *   { t: 'recovery', m }                     a message of a catch-up transfer (src/host/log-recovery.ts:
+ *                                            begin, chunk, end, ack, done, abort); a chunk carries at most
+ *                                            CHUNK_BYTES of frames, or one frame
  *
  * Peers are trusted once authenticated, but a frame's shape is still checked so that a bug or a
  * version mismatch closes the connection instead of crashing a node.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EntryKind, type Message } from '../../raft/types.js';
+import type { RecoveryMessage } from '../host/log-recovery.js';
 import { decodeFrame } from '../wire/codec.js';
 
 export type PeerFrame =
@@ -26,7 +30,8 @@ export type PeerFrame =
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
   | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
-  | { readonly t: 'transfer'; readonly group: string; readonly to: string };
+  | { readonly t: 'transfer'; readonly group: string; readonly to: string }
+  | { readonly t: 'recovery'; readonly m: RecoveryMessage };
 
 export function mac(secret: string, text: string): string {
   return createHmac('sha256', secret).update(text).digest('hex');
@@ -93,6 +98,29 @@ export function isRaftMessage(v: unknown): v is Message {
   }
 }
 
+/** A catch-up transfer's message (src/host/log-recovery.ts), checked field by field. */
+function isRecoveryMessage(v: unknown): v is RecoveryMessage {
+  if (!isObj(v) || typeof v['group'] !== 'string' || typeof v['id'] !== 'string') return false;
+  switch (v['k']) {
+    case 'begin': {
+      const m = v['snapshot'];
+      return isRaftMessage(m) && m.type === 'snapshot';
+    }
+    case 'chunk':
+      return isNat(v['seq']) && v['bytes'] instanceof Uint8Array;
+    case 'end':
+      return isNat(v['chunks']);
+    case 'ack':
+      return isNat(v['seq']);
+    case 'done':
+      return true;
+    case 'abort':
+      return typeof v['why'] === 'string';
+    default:
+      return false;
+  }
+}
+
 function isIdentity(v: Record<string, unknown>): boolean {
   return typeof v['cluster'] === 'string' && typeof v['inc'] === 'string' && typeof v['member'] === 'boolean';
 }
@@ -144,6 +172,8 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     }
     case 'transfer':
       return typeof v['group'] === 'string' && typeof v['to'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'recovery':
+      return isRecoveryMessage(v['m']) ? (v as unknown as PeerFrame) : null;
     default:
       return null;
   }

@@ -619,6 +619,20 @@ export interface StatusResponse {
   readonly diskBytes?: number;
   readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean }[];
   readonly groups: readonly GroupStatus[];
+  /** Catch-up by files (src/host/log-recovery.ts): counts since the node started, and the transfers in progress. */
+  readonly recovery?: RecoveryStatus;
+}
+
+export interface RecoveryStatus {
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly sendsStarted: number;
+  readonly sendsFinished: number;
+  readonly sendsFailed: number;
+  readonly receivesCompleted: number;
+  readonly installs: number;
+  readonly receivesFailed: number;
+  readonly transfers: readonly { readonly group: string; readonly peer: string; readonly direction: 'sending' | 'receiving'; readonly index: number; readonly bytes: number; readonly ms: number }[];
 }
 
 export interface TransferLeadershipResponse {
