@@ -44,7 +44,7 @@ export interface RaftLimits {
   applyBytesMax: number;
   /**
    * A follower that needs more than this many bytes of the leader's cold log (LogStorage.coldBytes),
-   * all of it committed, gets a snapshot (a partition's segment files, streamed by the host in
+   * all of it committed, gets a snapshot (as one that needs the log from its start always does) (a partition's segment files, streamed by the host in
    * throttled chunks) instead of appends read ahead a window at a time (DESIGN.md §9).
    */
   snapshotColdBytesMin: number;

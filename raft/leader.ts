@@ -575,12 +575,13 @@ export class Leader {
     let entries: Entry[] = [];
     const storage = this.log.storage;
     if (pr.next <= storage.lastIndex() && pr.next < storage.hotFirstIndex()) {
-      // The entries are in cold files, which are never read on the event loop for a follower: one
-      // far behind gets the committed log as a snapshot (streamed by the host), one a little
-      // behind the entries read ahead off the loop, once they are in memory (its next heartbeat
-      // answer asks again).
+      // The entries are in cold files, which are never read on the event loop for a follower: a
+      // new one (it needs the log from its start) or one far behind gets the committed log as a
+      // snapshot (streamed by the host), one a little behind the entries read ahead off the loop,
+      // once they are in memory (its next heartbeat answer asks again).
       const upTo = this.snapshotUpTo();
-      if (upTo >= pr.next && storage.coldBytes(pr.next) > this.limits.snapshotColdBytesMin) return this.sendSnapshot(pr);
+      const farBehind = pr.next === storage.firstIndex() || storage.coldBytes(pr.next) > this.limits.snapshotColdBytesMin;
+      if (upTo >= pr.next && farBehind) return this.sendSnapshot(pr);
       if (!storage.readAhead(pr.next, this.limits.appendBytesMax)) return false;
     }
     if (pr.next <= lastIndex) {

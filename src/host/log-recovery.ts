@@ -114,7 +114,7 @@ export interface RecoveryStats {
   sendsStarted: number;
   sendsFinished: number;
   sendsFailed: number;
-  /** Transfers this node received whole and handed to its core, those it installed, and those abandoned. */
+  /** Transfers this node received whole and handed to its core, those the core took (installed with its next Ready), and those abandoned. */
   receivesCompleted: number;
   installs: number;
   receivesFailed: number;
@@ -407,7 +407,9 @@ export class LogRecovery {
     // persisted (raft-group.ts). One it declines leaves the staging to be dropped.
     g.stageSnapshot(s);
     this.o.host.step(group, r.m);
-    if (!g.stagedTaken()) {
+    if (g.stagedTaken()) {
+      this.stats.installs++;
+    } else {
       g.stageSnapshot(null);
       dropStaged(this.o.fs, r.logDir);
     }

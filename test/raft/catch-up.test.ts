@@ -15,9 +15,9 @@ import { Network, bytes } from './harness.js';
 function coldBefore(s: MemoryStorage, hot: number, bytesEach: number): { ready: boolean; asked: number[] } {
   const state = { ready: false, asked: [] as number[] };
   s.hotFirstIndex = () => hot;
-  s.coldBytes = (from: number) => Math.max(0, hot - from) * bytesEach;
-  s.readAhead = (from: number) => {
-    state.asked.push(from);
+  s.coldBytes = (from?: number) => Math.max(0, hot - (from ?? hot)) * bytesEach;
+  s.readAhead = (from?: number) => {
+    state.asked.push(from ?? 0);
     return state.ready;
   };
   // A storage whose snapshot is its log: up to the index asked, never past what it holds.
@@ -107,6 +107,18 @@ describe('a follower behind the leader\'s cold log', () => {
     cold.ready = true;
     net.tickAndStabilize(4, ['a']);
     expect(net.lastIndex('c')).toBe(net.lastIndex('a'));
+  });
+
+  it('a new replica (it needs the log from its start) is sent the log as a snapshot, however few bytes are cold', () => {
+    const net = behind({ snapshotColdBytesMin: 1_000_000 });
+    net.member('c').wipe(null);
+    const commit = net.commit('a');
+    coldBefore(net.member('a').storage, net.lastIndex('a'), 10);
+    net.tick('a', 2);
+    net.stabilize((m) => m.type === 'snapshot');
+    const snaps = net.sent((m) => m.type === 'snapshot' && m.to === 'c') as SnapshotRequest[];
+    expect(snaps.length).toBeGreaterThan(0);
+    expect(snaps[0]!.snapshot.index).toBe(commit);
   });
 
   it('under the snapshotPastCommit mutant the snapshot reaches the uncommitted tail (what the host simulation must catch)', () => {

@@ -178,7 +178,7 @@ const TRUST_THE_BYTES: TransferChecks = Object.freeze({
 });
 
 /** A chunk of a leader's log is damaged on its way (one byte flipped) this often: the follower must notice. */
-const CHUNK_DAMAGE_RATE = 0.03;
+const CHUNK_DAMAGE_RATE = 0.002;
 
 /** What the mutant changes in a replica's options (nothing for the shell's own mutants). */
 function mutantReplicaOptions(m: HostMutant | undefined): Pick<PartitionReplicaOptions, 'onDamage' | 'unsafeMutations'> {
