@@ -580,7 +580,9 @@ export class Leader {
       // snapshot (streamed by the host), one a little behind the entries read ahead off the loop,
       // once they are in memory (its next heartbeat answer asks again).
       const upTo = this.snapshotUpTo();
-      const farBehind = pr.next === storage.firstIndex() || storage.coldBytes(pr.next) > this.limits.snapshotColdBytesMin;
+      // (A storage that is never caught up by files says no byte is cold: the metadata group's.)
+      const cold = storage.coldBytes(pr.next);
+      const farBehind = cold > 0 && (pr.next === storage.firstIndex() || cold > this.limits.snapshotColdBytesMin);
       if (upTo >= pr.next && farBehind) return this.sendSnapshot(pr);
       if (!storage.readAhead(pr.next, this.limits.appendBytesMax)) return false;
     }

@@ -37,7 +37,11 @@ export interface LogStorage {
    * in memory.
    */
   hotFirstIndex(): number;
-  /** About how many bytes of stored entries lie from index `from` up to `hotFirstIndex()` (0 when `from` is hot). */
+  /**
+   * About how many bytes of stored entries lie from index `from` up to `hotFirstIndex()` (0 when
+   * `from` is hot). A storage whose snapshots are not its log says 0 always: its followers are
+   * never caught up by snapshot for being behind, only for needing entries it no longer holds.
+   */
   coldBytes(from: number): number;
   /**
    * Whether entries from `from` on can be had from `entries` now without reading a cold file.
