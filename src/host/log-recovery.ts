@@ -335,6 +335,11 @@ export class LogRecovery {
       this.o.send(from, { k: 'abort', group, id, why: `${this.o.self} does not hold a running replica of ${group}` });
       return;
     }
+    if (g.hasStaged()) {
+      // The last one is taken and waits for its Ready: its staging is not to be touched.
+      this.o.send(from, { k: 'abort', group, id, why: `${this.o.self} is installing the log of an earlier transfer` });
+      return;
+    }
     const logDir = g.log.options.dir;
     let staged: SegmentLog;
     let startIndex: number;
@@ -404,10 +409,12 @@ export class LogRecovery {
     }
     this.stats.receivesCompleted++;
     // The core decides; a snapshot it takes is installed from the staging when its Ready is
-    // persisted (raft-group.ts). One it declines leaves the staging to be dropped.
-    g.stageSnapshot(s);
+    // persisted (raft-group.ts). One it declines leaves the staging to be dropped, as does one
+    // at the log start (it empties the log; nothing to install).
+    const files = s.index > r.startIndex;
+    g.stageSnapshot(files ? s : null);
     this.o.host.step(group, r.m);
-    if (g.stagedTaken()) {
+    if (files && g.stagedTaken()) {
       this.stats.installs++;
     } else {
       g.stageSnapshot(null);

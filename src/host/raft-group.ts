@@ -120,6 +120,11 @@ export class RaftGroup {
     this.staged = s;
   }
 
+  /** Whether a staged log waits for the core's Ready to install it. */
+  hasStaged(): boolean {
+    return this.staged !== null;
+  }
+
   /** Whether the core took the staged snapshot: the next Ready installs it. */
   stagedTaken(): boolean {
     const p = this.raft.pendingSnapshot;
@@ -165,13 +170,14 @@ export class RaftGroup {
    */
   private async installSnapshot(rd: Ready): Promise<void> {
     const s = rd.snapshot!;
+    const staged = this.staged;
+    this.staged = null;
     if (!this.snapshotIsLog || s.index === decodeSnapshotStart(s).index) {
       await this.ledger.lower(this.id, { index: s.index, term: s.term });
       await this.sm.restore(s, this.log);
       return;
     }
-    check(this.staged !== null && this.staged.index === s.index && this.staged.term === s.term, () => `${this.id}: the snapshot to install ends at ${s.index} (term ${s.term}) but the log staged for it ${this.staged === null ? 'is none' : `ends at ${this.staged.index} (term ${this.staged.term})`}`);
-    this.staged = null;
+    check(staged !== null && staged.index === s.index && staged.term === s.term, () => `${this.id}: the snapshot to install ends at ${s.index} (term ${s.term}) but the log staged for it ${staged === null ? 'is none' : `ends at ${staged.index} (term ${staged.term})`}`);
     const hs = rd.hardState;
     if (hs !== null && (hs.term !== this.saved.term || hs.vote !== this.saved.vote || (hs.rejoin ?? null) !== this.saved.rejoin)) {
       saveHardState(this.dir, { ...hs, commit: 0 }, this.fs);
