@@ -177,6 +177,10 @@ const TRUST_THE_BYTES: TransferChecks = Object.freeze({
   end: () => null,
 });
 
+/** How often an install of a leader's log loses power halfway, within at most this many disk changes from its start. */
+const INSTALL_POWER_LOSS_RATE = 0.3;
+const INSTALL_POWER_LOSS_CHANGES_MAX = 16;
+
 /** A chunk of a leader's log is damaged on its way (one byte flipped) this often: the follower must notice. */
 const CHUNK_DAMAGE_RATE = 0.002;
 
@@ -217,6 +221,9 @@ export interface HostSimStats {
   chunksSent: number;
   transfersStarted: number;
   transfersFailed: number;
+  /** Installs armed to lose power halfway, and crashes while a node was sending or receiving a log. */
+  installPowerLosses: number;
+  crashesMidTransfer: number;
   /** Membership changes the leaders took (raft/membership.ts), replicas the simulator created and deleted for them, stability probes skipped (no follower to cut). */
   membershipChanges: number;
   replicasAdded: number;
@@ -264,6 +271,7 @@ class SimNode {
 
   constructor(readonly id: NodeId, readonly index: number, sim: HostSimulation) {
     this.disk = new SimFs({ schedule: (fn) => sim.diskLatency(this, fn), random: sim.random });
+    this.disk.onPowerLoss = () => sim.powerLost(this);
   }
 
   get root(): string {
@@ -356,7 +364,7 @@ export class HostSimulation {
     this.faultGap = this.pick([400, 200, 100]);
     this.shape = seedShape(options.seed);
     this.chaosMs = options.chaosMs ?? 3000;
-    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, filesInstalled: 0, chunksSent: 0, transfersStarted: 0, transfersFailed: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
+    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, filesInstalled: 0, chunksSent: 0, transfersStarted: 0, transfersFailed: 0, installPowerLosses: 0, crashesMidTransfer: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
     for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
     this.meta = this.metaSimulation();
   }
@@ -501,7 +509,19 @@ export class HostSimulation {
         const start = decodeSnapshotStart(s);
         if (s.index > start.index) this.stats.filesInstalled++;
         this.log(s.index > start.index ? `${node.id} installs ${key}'s log ${start.index + 1}..${s.index} (term ${s.term}) from its leader's files` : `${node.id} takes ${key}'s log start ${s.index}/${s.term} from its leader`);
-        const done = inner.restore(s, log);
+        // Now and then the power goes in the middle of the install (after a few disk changes):
+        // the replica must come back with its old log or the new one.
+        const armed = s.index > start.index && this.phase === 'chaos' && this.random() < INSTALL_POWER_LOSS_RATE;
+        if (armed) {
+          node.disk.armPowerLoss(Math.floor(this.random() * INSTALL_POWER_LOSS_CHANGES_MAX));
+          this.stats.installPowerLosses++;
+        }
+        let done;
+        try {
+          done = inner.restore(s, log);
+        } finally {
+          if (armed) node.disk.armPowerLoss(null);
+        }
         // The entries installed are committed on this replica from now on, as if it had applied
         // them: each must be the one committed at its index.
         for (let i = start.index + 1; i <= s.index; i++) inv.onApply(view, log.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0]!, null, null);
@@ -550,6 +570,7 @@ export class HostSimulation {
     this.stats.crashes++;
     node.life.alive = false;
     node.up = false;
+    if ((node.recovery?.transfers().length ?? 0) > 0) this.stats.crashesMidTransfer++;
     this.countTransfers(node);
     node.host = null;
     node.recovery = null;
@@ -644,6 +665,12 @@ export class HostSimulation {
       node.disk.remove(file);
       this.log(`${node.id}'s disk lost ${file}`);
     }
+  }
+
+  /** An armed power loss struck `node`'s disk (SimFs.armPowerLoss): the node goes down once the call that hit it unwinds. */
+  powerLost(node: SimNode): void {
+    const life = node.life;
+    this.world.after(0, () => life.alive && this.crash(node, 'the power went during an install', 'power'));
   }
 
   /** Disk latency for a node's async calls; dropped if the node dies first. */

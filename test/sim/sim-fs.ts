@@ -16,7 +16,9 @@
  * disk (`wipe`). (A log installed from a leader's files is swapped in by renaming its folder,
  * storage/log-install.ts; its code fsyncs the parent all the same, as POSIX needs.)
  *
- * Faults on demand: the next write or sync fails with EIO (`failNext`), a bit flips in bytes that
+ * Faults on demand: the next write or sync fails with EIO (`failNext`), the power goes after a
+ * given number of changes (`armPowerLoss`: a crash in the middle of a synchronous sequence, such
+ * as installing a log from a leader), a bit flips in bytes that
  * were synced (`flipBit`), or the node loses what it had synced (`wipe`, `truncateFile`, `remove`).
  *
  * An async call (fdatasync, fsync, write) takes simulated time: it settles through `schedule`,
@@ -136,16 +138,44 @@ export class SimFs implements FileSystem {
     this.failing = kind;
   }
 
+  /**
+   * The power goes after `changes` more changes (a write, a sync, a file created, renamed or
+   * removed): the change after them throws, so does every call until `crash()`, and
+   * `onPowerLoss` is told (the simulator then crashes the node). Null: disarmed.
+   */
+  armPowerLoss(changes: number | null): void {
+    this.powerLossIn = changes;
+  }
+
+  /** Told when an armed power loss strikes. */
+  onPowerLoss: (() => void) | null = null;
+  private powerLossIn: number | null = null;
+  private dead = false;
+
+  /** Every call passes here first: a disk whose power went answers nothing; `change` marks one that changes something. */
+  private alive(change: boolean): void {
+    if (!this.dead && change && this.powerLossIn !== null && this.powerLossIn-- <= 0) {
+      this.powerLossIn = null;
+      this.dead = true;
+      this.onPowerLoss?.();
+    }
+    if (this.dead) throw ioError('EIO', 'the power is gone (injected by the simulator)');
+  }
+
   /** The process died, the machine did not: every file is closed, nothing written is lost. */
   closeAll(): void {
     this.fds.clear();
     this.failing = null;
+    this.dead = false;
+    this.powerLossIn = null;
   }
 
   /** Loses every unsynced change, keeping a random prefix of each file's and folder's; closes every file. */
   crash(): void {
     this.fds.clear();
     this.failing = null;
+    this.dead = false;
+    this.powerLossIn = null;
     const rand = this.o.random;
     const visit = (folder: SimFolder): void => {
       const keep = Math.floor(rand() * (folder.pending.length + 1));
@@ -246,6 +276,7 @@ export class SimFs implements FileSystem {
   // FileSystem
 
   openSync(file: string, flags: OpenFlags): number {
+    this.alive(flags !== 'r');
     const folder = this.folderAt(file);
     if (folder !== null) {
       this.fds.set(this.nextFd, { file: null, folder, writable: false });
@@ -275,6 +306,7 @@ export class SimFs implements FileSystem {
   }
 
   readSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    this.alive(false);
     const f = this.openFile(fd);
     const n = Math.max(0, Math.min(length, f.data.length - position));
     buf.set(f.data.view().subarray(position, position + n), offset);
@@ -282,6 +314,7 @@ export class SimFs implements FileSystem {
   }
 
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    this.alive(true);
     const f = this.writableFile(fd);
     this.maybeFail('write', 'write');
     this.change(f, { kind: 'write', position, bytes: buf.slice(offset, offset + length) });
@@ -289,6 +322,7 @@ export class SimFs implements FileSystem {
   }
 
   writevSync(fd: number, bufs: readonly Uint8Array[], position: number): number {
+    this.alive(true);
     const f = this.writableFile(fd);
     this.maybeFail('write', 'writev');
     let at = position;
@@ -325,10 +359,12 @@ export class SimFs implements FileSystem {
   }
 
   ftruncateSync(fd: number, length: number): void {
+    this.alive(true);
     this.change(this.writableFile(fd), { kind: 'truncate', length });
   }
 
   fsyncSync(fd: number): void {
+    this.alive(true);
     const o = this.open(fd);
     this.maybeFail('sync', 'fsync');
     if (o.folder !== null) this.syncFolder(o.folder, o.folder.pending.length);
@@ -346,6 +382,7 @@ export class SimFs implements FileSystem {
   fdatasync(fd: number): Promise<void> {
     let o: Open;
     try {
+      this.alive(true);
       o = this.open(fd);
       this.maybeFail('sync', 'fdatasync');
     } catch (err) {
@@ -365,6 +402,7 @@ export class SimFs implements FileSystem {
   }
 
   readFileSync(file: string): Buffer {
+    this.alive(false);
     return Buffer.from(this.lookupFile(file).data.view());
   }
 
@@ -388,6 +426,7 @@ export class SimFs implements FileSystem {
   }
 
   mkdirSync(dir: string, _options?: { readonly recursive: true }): void {
+    this.alive(true);
     let at = this.root;
     for (const part of this.parts(dir)) {
       let next = at.folders.get(part);
@@ -401,6 +440,7 @@ export class SimFs implements FileSystem {
   }
 
   renameSync(from: string, to: string): void {
+    this.alive(true);
     const a = this.parentOf(from);
     const b = this.parentOf(to);
     const folder = a.parent?.folders.get(a.name);
@@ -426,6 +466,7 @@ export class SimFs implements FileSystem {
   }
 
   unlinkSync(file: string): void {
+    this.alive(true);
     const { parent, name } = this.parentOf(file);
     if (parent === null || !parent.files.has(name)) throw ioError('ENOENT', `no such file '${file}'`);
     parent.files.delete(name);
@@ -433,6 +474,7 @@ export class SimFs implements FileSystem {
   }
 
   rmSync(target: string, options: { readonly recursive?: boolean; readonly force?: boolean }): void {
+    this.alive(true);
     const { parent, name } = this.parentOf(target);
     if (parent !== null && parent.folders.has(name)) {
       if (options.recursive !== true) throw ioError('EISDIR', `'${target}' is a folder`);
