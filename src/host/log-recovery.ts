@@ -59,6 +59,8 @@ import { RecoveryThrottle } from './recovery-throttle.js';
 
 /** Bytes of frames in one chunk (a frame larger than this makes a chunk of its own). */
 export const CHUNK_BYTES = 1024 * 1024;
+/** The smallest chunk a throttled node sends (a frame larger than it still makes a chunk of its own). */
+export const CHUNK_BYTES_MIN = 4096;
 /** Chunks sent and not yet acknowledged, per transfer. */
 export const CHUNKS_IN_FLIGHT_MAX = 4;
 /** A transfer with nothing heard from the other side for this long is abandoned. */
@@ -174,7 +176,10 @@ export class LogRecovery {
 
   constructor(private readonly o: LogRecoveryOptions) {
     this.idleMs = o.idleMs ?? TRANSFER_IDLE_MS;
-    this.chunkBytes = o.chunkBytes ?? CHUNK_BYTES;
+    // At a low rate, smaller chunks: one at least every second or so, so that the follower, which
+    // knows nothing of this node's throttle, does not take a slow transfer for a silent one.
+    const chunk = o.chunkBytes ?? CHUNK_BYTES;
+    this.chunkBytes = o.bytesPerSec > 0 ? Math.min(chunk, Math.max(CHUNK_BYTES_MIN, o.bytesPerSec)) : chunk;
     this.checks = o.checks ?? CHECK_THE_END;
     this.throttle = new RecoveryThrottle(o.clock, o.bytesPerSec, this.chunkBytes);
   }
@@ -252,6 +257,8 @@ export class LogRecovery {
         }
         await this.throttle.take(c.bytes.byteLength);
         if (t.closed) return;
+        // Silence counts from the first chunk in flight: waiting on the throttle is not the follower's.
+        if (t.sent === t.acked) t.heardAt = this.o.clock.elapsed();
         this.o.send(t.to, { k: 'chunk', group: t.group, id: t.id, seq: t.sent++, bytes: c.bytes });
         t.bytes += c.bytes.byteLength;
         this.stats.bytesSent += c.bytes.byteLength;
@@ -462,7 +469,7 @@ export class LogRecovery {
     const now = this.o.clock.elapsed();
     for (const t of [...this.outgoing.values()]) {
       if (this.leading(t) === null) this.closeOutgoing(t, 'this node no longer leads the group in that term', true);
-      else if (now - t.heardAt > this.idleMs) this.closeOutgoing(t, `nothing heard from ${t.to} for ${this.idleMs} ms`, true);
+      else if ((t.sent > t.acked || t.endSent) && now - t.heardAt > this.idleMs) this.closeOutgoing(t, `nothing heard from ${t.to} for ${this.idleMs} ms`, true);
     }
     for (const r of [...this.incoming.values()]) {
       if (!r.ending && now - r.heardAt > this.idleMs) this.closeIncoming(r, `nothing heard from ${r.from} for ${this.idleMs} ms`, true);
