@@ -181,8 +181,11 @@ const TRUST_THE_BYTES: TransferChecks = Object.freeze({
 const INSTALL_POWER_LOSS_RATE = 0.3;
 const INSTALL_POWER_LOSS_CHANGES_MAX = 16;
 
-/** A chunk of a leader's log is damaged on its way (one byte flipped) this often: the follower must notice. */
-const CHUNK_DAMAGE_RATE = 0.002;
+/**
+ * A transfer's second chunk is damaged on its way (one byte flipped) this often: the follower must
+ * notice (and the transfer is tried again). One chunk per transfer, so a long one is not doomed.
+ */
+const CHUNK_DAMAGE_RATE = 0.25;
 
 /** What the mutant changes in a replica's options (nothing for the shell's own mutants). */
 function mutantReplicaOptions(m: HostMutant | undefined): Pick<PartitionReplicaOptions, 'onDamage' | 'unsafeMutations'> {
@@ -713,7 +716,7 @@ export class HostSimulation {
     if (m.k === 'chunk') this.stats.chunksSent++;
     if (this.random() < this.lossRate) return;
     let msg = m;
-    if (m.k === 'chunk' && m.bytes.byteLength > 0 && this.random() < CHUNK_DAMAGE_RATE) {
+    if (m.k === 'chunk' && m.seq === 1 && m.bytes.byteLength > 0 && this.random() < CHUNK_DAMAGE_RATE) {
       const bytes = Buffer.from(m.bytes);
       bytes[Math.floor(this.random() * bytes.length)]! ^= 1 << Math.floor(this.random() * 8);
       msg = { ...m, bytes };
