@@ -62,6 +62,8 @@ export interface ClusterNode {
   process: ChildProcess | null;
   /** How the last run ended: exit code or signal name; null while running. */
   exit: string | null;
+  /** The addresses it joined the running cluster through (--join); absent for a node of --peers. */
+  join?: readonly string[];
 }
 
 /**
@@ -124,8 +126,57 @@ export class LocalCluster {
     await Promise.all(this.nodes.map((n) => this.waitUp(n)));
   }
 
+  /**
+   * Starts a new node that joins the running cluster (`--join`, src/node/join.ts) through the
+   * nodes running now, and waits until it answers /status (not until it has joined: that takes
+   * the controller).
+   */
+  async join(id: string): Promise<ClusterNode> {
+    if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} exists: use replace() to start it again on an empty folder`);
+    const address = `127.0.0.1:${await freePort()}`;
+    const join = this.nodes.filter((n) => n.process !== null).map((n) => n.address);
+    const n: ClusterNode = { id, address, dataDir: path.join(this.dir, id), logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, join };
+    this.nodes.push(n);
+    this.spawn(n);
+    await this.waitUp(n);
+    return n;
+  }
+
+  /**
+   * Replaces a node that is down by a new one under the same id on an empty data folder (a lost
+   * disk, or a new machine), joining through the nodes running now.
+   */
+  async replace(id: string): Promise<ClusterNode> {
+    const n = this.node(id);
+    if (n.process !== null) throw new Error(`node ${id} is running: kill it first`);
+    fs.rmSync(n.dataDir, { recursive: true, force: true });
+    n.join = this.nodes.filter((x) => x.process !== null).map((x) => x.address);
+    this.spawn(n);
+    await this.waitUp(n);
+    return n;
+  }
+
+  /** Nodes taken out of the cluster for good (decommissioned and stopped): no longer in `nodes`. */
+  readonly retired: ClusterNode[] = [];
+
+  /** Stops a node for good (SIGTERM) and takes it out of `nodes`: it was decommissioned. */
+  async retire(id: string): Promise<void> {
+    const n = this.node(id);
+    if (n.process !== null) await this.kill(id, 'SIGTERM');
+    this.nodes.splice(this.nodes.indexOf(n), 1);
+    this.retired.push(n);
+  }
+
+  /** Empties the data folder of a node that is down: its disk is lost (restart() then starts it on the empty folder). */
+  wipe(id: string): void {
+    const n = this.node(id);
+    if (n.process !== null) throw new Error(`node ${id} is running: kill it first`);
+    fs.rmSync(n.dataDir, { recursive: true, force: true });
+  }
+
   private spawn(n: ClusterNode): void {
-    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, '--peers', this.peers, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
+    const membership = n.join !== undefined ? ['--listen', n.address, '--join', n.join.join(',')] : ['--peers', this.peers];
+    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, ...membership, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },
@@ -196,6 +247,7 @@ export class LocalCluster {
 
   /** Stops every node with SIGTERM (clean shutdown) and, unless `keep`, removes the folder. */
   async stop(keep = false): Promise<void> {
+    // (Retired nodes were stopped when they were retired.)
     await Promise.all(this.nodes.filter((n) => n.process !== null).map((n) => this.kill(n.id, 'SIGTERM')));
     if (!keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }

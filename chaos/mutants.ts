@@ -20,6 +20,8 @@ export const MUTANTS = {
   skipIdempotence: 'skip-idempotence',
   /** Offset commits are acknowledged without being written. */
   dropOffsetCommits: 'drop-offset-commits',
+  /** A replica that lost its data votes and campaigns as if it had kept it (raft/rejoin.ts broken in every group). */
+  rejoinerVotes: 'rejoiner-votes',
 } as const;
 export type Mutant = (typeof MUTANTS)[keyof typeof MUTANTS];
 export const MUTANT_NAMES: readonly Mutant[] = Object.values(MUTANTS);
@@ -40,5 +42,7 @@ export function mutantParts(m: Mutant): NodeParts {
       return { partition: { ...STRICT_PARTITION_POLICY, idempotence: 'ignored' } };
     case MUTANTS.dropOffsetCommits:
       return { offsetCommits: { write: 'skip' } };
+    case MUTANTS.rejoinerVotes:
+      return { unsafeMutations: { rejoinerVotes: true } };
   }
 }

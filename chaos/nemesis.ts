@@ -18,19 +18,30 @@
  *   partition log or the metadata log (disk.ts), restart; the node must find it and rejoin, and
  *   nothing acknowledged may be lost. `kill`, `corrupt {node, key, how: 'bit-flip', ...}`, `restart`.
  *
+ * - `disk-loss`: SIGKILL of one node, its data folder emptied, restart on the empty folder with its
+ *   old flags: the node must see that it lost its data and rejoin (identity.ts, raft/rejoin.ts).
+ *   With `leaderDies`, the worst case for a rejoiner: one follower of a partition is paused while
+ *   the leader and the other follower take writes, then the leader dies with that follower's
+ *   disk; the paused one resumes beside the empty one. Two of three replicas are up, but only one
+ *   holds its data: the group must wait for the leader rather than elect the one that lags.
+ *   `kill [leader, f]`, `corrupt {node: f, how: 'disk-loss'}`, `restart [f]` ... `restart [leader]`.
+ * - `membership`: a node joins, a partition's replicas move, or a node is replaced by an empty one
+ *   under its old id (chaos/membership.ts); after a replace, wait until its replicas caught up.
+ *
  * Nemesis events are an `invoke` when the action starts and an `ok` when it is in place (`fail`
  * when it could not be done). Values of kill/pause/restart/resume hold only node ids.
  */
 import path from 'node:path';
 import type { LocalCluster } from './cluster.js';
 import { corruptTail, flipSyncedBit, loseUnsynced, readSyncLog, type CorruptMode } from './disk.js';
+import type { MembershipNemesis, MembershipOp } from './membership.js';
 import { applyLinks, cutLinks, type PartitionSpec } from './net.js';
 import type { Recorder } from './recorder.js';
 import type { NemesisFn } from './checker/history.js';
 import { clusterView, META_GROUP, waitForCatchUp, waitForLeaders, type ClusterView } from './view.js';
-import { pick, type Stopper } from './workloads/context.js';
+import { pick, shuffle, type Stopper } from './workloads/context.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip'] as const;
+export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip', 'disk-loss', 'membership'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** Whom a kill or pause hits. */
@@ -50,10 +61,14 @@ export type FaultSpec =
   | { readonly kind: 'pause'; readonly target: Exclude<Target, 'all' | 'minority'>; readonly holdMs: number }
   | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly holdMs: number }
   | { readonly kind: 'corrupt'; readonly holdMs: number }
-  | { readonly kind: 'bitflip'; readonly holdMs: number };
+  | { readonly kind: 'bitflip'; readonly holdMs: number }
+  | { readonly kind: 'disk-loss'; readonly leaderDies: boolean; readonly holdMs: number }
+  | { readonly kind: 'membership'; readonly op: MembershipOp; readonly holdMs: number };
 
 /** Longer than the longest election timeout (16 ticks of 50 ms) with room to spare. */
 export const PAUSE_MS_MIN = 1500;
+/** How long a disk-loss with `leaderDies` lets the leader and one follower write past the other. */
+const LAG_MS = 1500;
 /** Restarts of a node that would not come up, at the final heal. */
 const RESTART_ATTEMPTS_MAX = 3;
 /** How long the cluster may take to have leaders again after a heal. */
@@ -69,13 +84,15 @@ export interface NemesisEnv {
   readonly syncLog: string | null;
   /** What `corrupt` damages (default `torn-write`: nothing acknowledged; see disk.ts). */
   readonly corruptMode?: CorruptMode;
+  /** Runs `membership` faults (absent: a membership fault is a calm gap). */
+  readonly membership?: MembershipNemesis;
   readonly log: (line: string) => void;
 }
 
 /** One injected fault, for the run summary. */
 export interface FaultRecord {
   readonly kind: NemesisKind;
-  readonly what: string;
+  what: string;
   /** Nanoseconds on the history's clock. */
   readonly startNs: number;
   endNs: number | null;
@@ -110,6 +127,14 @@ export function randomFault(random: () => number, o: ScheduleOptions): FaultSpec
     case 'corrupt':
     case 'bitflip':
       return { kind, holdMs: Math.min(holdMs, 2000) };
+    case 'disk-loss':
+      return { kind, leaderDies: random() < 0.5, holdMs: Math.min(holdMs, 3000) };
+    case 'membership': {
+      // Moves most often: each one is a whole add-catch-up-promote-remove sequence.
+      const r = random();
+      const op: MembershipOp = r < 0.45 ? 'move' : r < 0.65 ? 'replace' : r < 0.85 ? 'join' : 'decommission';
+      return { kind, op, holdMs };
+    }
   }
 }
 
@@ -230,6 +255,22 @@ export class Nemesis {
         }
         break;
       }
+      case 'disk-loss': {
+        await this.loseDisk(spec, view, stopper);
+        break;
+      }
+      case 'membership': {
+        const m = this.env.membership;
+        if (m === undefined) break;
+        const record = this.begin('membership', `membership ${spec.op}`);
+        const what = await m.apply(spec.op, this.killed);
+        if (what !== null) record.what = what;
+        this.end(record);
+        if (spec.op === 'replace' && what !== null && !(await waitForCatchUp(this.env.cluster, this.env.keys, SETTLE_MS_MAX))) {
+          this.problem(`after ${what}, its replicas did not catch up within ${SETTLE_MS_MAX} ms`);
+        }
+        break;
+      }
     }
     await this.settle(`after ${spec.kind}`);
   }
@@ -343,9 +384,54 @@ export class Nemesis {
     }
   }
 
+  private async loseDisk(spec: Extract<FaultSpec, { kind: 'disk-loss' }>, view: ClusterView, stopper: Stopper): Promise<void> {
+    const c = this.env.recorder;
+    const key = pick(this.env.random, this.env.keys);
+    const g = view.groups.get(key);
+    const followers = g === undefined ? [] : [...g.replicas.keys()].filter((n) => n !== g.leader);
+    if (spec.leaderDies && (g?.leader === null || g === undefined || followers.length < 2)) {
+      this.problem(`disk-loss: ${key} has no leader and two followers to aim at`);
+      return;
+    }
+    const leader = spec.leaderDies ? g!.leader! : null;
+    const [lost, lagging] = spec.leaderDies ? shuffle(this.env.random, followers) : [pick(this.env.random, this.ids), undefined];
+    const record = this.begin('disk-loss', spec.leaderDies ? `${key}: ${lagging} lags, then its leader ${leader} dies with ${lost}'s disk` : `disk of ${lost} lost`);
+    if (lagging !== undefined) {
+      this.action('pause', [lagging], () => {
+        this.env.cluster.pause(lagging);
+        this.paused.add(lagging);
+      });
+      await stopper.sleep(LAG_MS);
+    }
+    const victims = leader !== null ? [leader, lost!] : [lost!];
+    await this.kill(victims, false);
+    c.nemesis('invoke', 'corrupt', { node: lost, how: 'disk-loss' });
+    try {
+      this.env.cluster.wipe(lost!);
+      c.nemesis('ok', 'corrupt', { node: lost, how: 'disk-loss' });
+      this.env.log(`disk of ${lost} lost: its data folder is empty`);
+    } catch (err) {
+      c.nemesis('fail', 'corrupt', { node: lost, how: 'disk-loss' }, (err as Error).message);
+    }
+    if (lagging !== undefined) this.resume();
+    await this.restart([lost!]);
+    await stopper.sleep(spec.holdMs);
+    if (leader !== null) await this.restart([leader]);
+    this.end(record);
+    if (!(await waitForCatchUp(this.env.cluster, this.env.keys, SETTLE_MS_MAX))) {
+      this.problem(`after losing ${lost}'s disk, its replicas did not catch up within ${SETTLE_MS_MAX} ms`);
+    }
+  }
+
   /** SIGKILL, then the power loss that goes with it. */
   private async crash(nodes: readonly string[], kind: 'kill' | 'corrupt', what: string, powerLoss = true): Promise<FaultRecord> {
     const record = this.begin(kind, what);
+    await this.kill(nodes, powerLoss);
+    return record;
+  }
+
+  /** SIGKILL, then (with `powerLoss`) the loss of what the nodes had not fsynced. */
+  private async kill(nodes: readonly string[], powerLoss: boolean): Promise<void> {
     await this.actionAsync('kill', [...nodes], async () => {
       await Promise.all(nodes.map((n) => this.env.cluster.kill(n, 'SIGKILL')));
       for (const n of nodes) this.killed.add(n);
@@ -358,7 +444,6 @@ export class Nemesis {
         if (lost.length > 0) this.env.log(`power loss on ${n}: ${bytes} unsynced bytes of ${lost.length} segment(s) lost`);
       }
     }
-    return record;
   }
 
   private async restart(nodes: readonly string[]): Promise<void> {
@@ -458,13 +543,4 @@ function describePartition(p: PartitionSpec): string {
     case 'one-way':
       return `${p.from.join(',')} -/-> ${p.to.join(',')}`;
   }
-}
-
-function shuffle<T>(random: () => number, list: readonly T[]): T[] {
-  const out = [...list];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }

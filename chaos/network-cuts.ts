@@ -101,6 +101,10 @@ class CutTransport implements PeerNetwork {
   peerStatus(): PeerStatus[] {
     return this.inner.peerStatus();
   }
+
+  setPeers(nodes: ReadonlyMap<NodeId, string>): void {
+    this.inner.setPeers(nodes);
+  }
 }
 
 /** The route that shows (GET) and sets (POST) the cuts; `logger` is the node's, told of every change. */

@@ -9,13 +9,16 @@
  *    fixed plan;
  * 3. after the faulty phase: the final heal, a short calm phase (operations after the heal show
  *    liveness), stop the workloads, wait for leaders, final reads of every key;
- * 4. stop the cluster cleanly and read every replica's log from its files (replicas.ts);
+ * 4. wait until every partition holds the replicas last asked for, and note what each node says
+ *    of each group's configuration (placement.json); stop the cluster cleanly and read every
+ *    replica's log from its files (replicas.ts);
  * 5. check the history and the replicas (chaos/checker), and write the run folder.
  *
  * The run folder:
  *
  *     history.jsonl   the history (CHECKER.md)
  *     replicas.json   each replica's committed log (chaos/checker/checks/replicas.ts)
+ *     placement.json  each partition's target and its replicas' configurations (checks/placement.ts)
  *     report.txt      the checker's report, for people
  *     report.json     the checker's report, the run's options, faults, notes and timings
  *     chart.svg       throughput and latency over time, fault windows shaded
@@ -28,6 +31,8 @@ import { Client } from '../src/client/client.js';
 import { silentLogger } from '../src/client/logger.js';
 import { seededRandom } from '../raft/random.js';
 import { checkHistory, parseHistoryFile, parseReplicaLogs, renderReport, summarize, type Report } from './checker/index.js';
+import { parsePlacements } from './checker/checks/placement.js';
+import { MembershipNemesis } from './membership.js';
 import { LocalCluster, repoRoot } from './cluster.js';
 import type { CorruptMode } from './disk.js';
 import { Nemesis, between, randomFault, type FaultRecord, type FaultSpec, type NemesisKind } from './nemesis.js';
@@ -36,7 +41,7 @@ import { Recorder } from './recorder.js';
 import { collectReplicas } from './replicas.js';
 import { timeSeries } from './stats.js';
 import { SYNC_LOG_ENV } from './sync-tracker.js';
-import { META_GROUP, waitForCatchUp, waitForLeaders } from './view.js';
+import { META_GROUP, clusterView, groupName, waitForCatchUp, waitForLeaders } from './view.js';
 import { committerWorker, offsetsSupported } from './workloads/committer.js';
 import { consumerWorker } from './workloads/consumer.js';
 import { groupObserver, groupWorker } from './workloads/group.js';
@@ -130,6 +135,8 @@ export const GROUP = 'chaos-members';
 /** The sync tracker's log, under each node's data folder. */
 export const SYNC_LOG_NAME = 'chaos-synced.log';
 const LEADERS_MS_MAX = 30_000;
+/** How long the moves asked for may take to finish after the workloads stopped. */
+const PLACEMENT_MS_MAX = 60_000;
 const FINAL_READS_MS_MAX = 60_000;
 
 export async function runChaos(o: RunOptions): Promise<RunResult> {
@@ -152,7 +159,9 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const harnessErrors: string[] = [];
   let recorder: Recorder | null = null;
   let nemesis: Nemesis | null = null;
+  let membership: MembershipNemesis | null = null;
   let stopped = false;
+  const placementFile = path.join(o.dir, 'placement.json');
   try {
     log(`starting ${o.nodes} nodes in ${cluster.dir}${o.mutant !== undefined ? ` with the UNSAFE mutant '${o.mutant}'` : ''}`);
     await cluster.start();
@@ -201,7 +210,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
 
     const rec = recorder;
     const progress = startProgress(rec, o.progressSec ?? 0, log, () => nemesis?.faults.length ?? 0);
+    membership = new MembershipNemesis({ cluster, recorder: rec, random, topic: TOPIC, partitions, log: (l) => log(`[${secs(rec.now())}] ${l}`) });
+    await membership.init();
     nemesis = new Nemesis({
+      membership,
       cluster,
       recorder: rec,
       random,
@@ -245,6 +257,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     const unfinished = await finalReads(ctx, Date.now() + FINAL_READS_MS_MAX);
     for (const u of unfinished) notes.push(`final read not finished: ${u}`);
     if (!(await waitForCatchUp(cluster, topicKeys, 15_000))) notes.push('replicas had not all caught up when the cluster was stopped: replica agreement covers less');
+    if (membership !== null) {
+      log(`[${secs(rec.now())}] waiting for every partition to hold the replicas asked for`);
+      fs.writeFileSync(placementFile, JSON.stringify(await settledPlacement(cluster, membership.targets, PLACEMENT_MS_MAX)));
+    }
     rec.close();
     await cluster.stop(true);
     stopped = true;
@@ -264,6 +280,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   if (parsed.format !== 'jsonl') throw new Error(`${historyFile} was not read back as JSON Lines`);
   const report = checkHistory(parsed.events, {
     replicas: parseReplicaLogs(fs.readFileSync(replicasFile, 'utf8')),
+    ...(fs.existsSync(placementFile) ? { placement: parsePlacements(fs.readFileSync(placementFile, 'utf8')) } : {}),
     ...(o.livenessBoundMs !== undefined ? { livenessBoundNs: o.livenessBoundMs * 1e6 } : {}),
   });
   const faults = nemesis?.faults ?? [];
@@ -285,6 +302,32 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   );
   if (o.keepData !== true) for (const d of dataDirs.values()) fs.rmSync(d, { recursive: true, force: true });
   return { dir: o.dir, report, reportText, notes, harnessErrors, nemesisProblems, faults, durationMs };
+}
+
+type PlacementJson = Record<string, { target: readonly string[]; replicas: Record<string, { voters: string[]; learners: string[]; committed: boolean }> }>;
+
+/**
+ * What every node says of each partition's configuration, once each holds exactly its target
+ * with that target committed (or, after `timeoutMs`, as it is then: the check says what is wrong).
+ */
+async function settledPlacement(cluster: LocalCluster, targets: ReadonlyMap<string, readonly string[]>, timeoutMs: number): Promise<PlacementJson> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const view = await clusterView(cluster);
+    const out: PlacementJson = {};
+    for (const [key, target] of targets) out[key] = { target, replicas: {} };
+    for (const [name, g] of view.groups) {
+      const entry = out[groupName(name)];
+      if (entry === undefined) continue;
+      for (const [node, r] of g.replicas) entry.replicas[node] = { voters: [...(r.voters ?? [])], learners: [...(r.learners ?? [])], committed: r.membershipCommitted === true };
+    }
+    const sorted = (ids: readonly string[]): string => [...ids].sort().join(',');
+    const settled = Object.values(out).every(
+      (p) => sorted(Object.keys(p.replicas)) === sorted(p.target) && Object.values(p.replicas).every((r) => r.committed && r.learners.length === 0 && sorted(r.voters) === sorted(p.target)),
+    );
+    if (settled || Date.now() >= deadline) return out;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** The compiled sync tracker, which nodes preload (nodes run from dist/). */

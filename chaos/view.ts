@@ -108,8 +108,10 @@ export async function waitForLeaders(
 }
 
 /**
- * Waits until every replica of every group in `names` has committed at least what its leader had
- * committed when the wait began (a node that came back has caught up); true if it happened.
+ * Waits until every voter of every group in `names` (as its leader has them; a node that came
+ * back, or a replica just promoted) has committed at least what its leader had committed when
+ * the wait began; true if it happened. Learners and replicas on their way out do not count, so a
+ * move in progress does not hold the wait up.
  */
 export async function waitForCatchUp(cluster: LocalCluster, names: readonly string[], timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -124,9 +126,12 @@ export async function waitForCatchUp(cluster: LocalCluster, names: readonly stri
     const view = await clusterView(cluster);
     const done = names.every((name) => {
       const g = view.groups.get(name);
-      return g !== undefined && [...g.replicas.values()].length > 0 && [...g.replicas.values()].every((r) => r.commit >= target.get(name)!);
+      const leader = g?.leader === null || g === undefined ? undefined : g.replicas.get(g.leader);
+      if (g === undefined || leader === undefined) return false;
+      const voters = leader.voters ?? [...g.replicas.keys()];
+      return voters.every((id) => (g.replicas.get(id)?.commit ?? -1) >= target.get(name)!);
     });
-    if (done && names.every((name) => (view.groups.get(name)?.replicas.size ?? 0) >= (first.groups.get(name)?.replicas.size ?? 0))) return true;
+    if (done) return true;
     if (Date.now() >= deadline) return false;
     await sleep(100);
   }

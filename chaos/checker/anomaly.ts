@@ -22,6 +22,7 @@ export const ANOMALY_KINDS = [
   'committed-offsets',
   'resume-position',
   'replica-disagreement',
+  'replica-set',
   'liveness',
   'nonlinearizable',
 ] as const;
@@ -132,6 +133,8 @@ export type Anomaly =
       /** The value each replica holds there; null when it has no entry. */
       readonly values: Readonly<Record<string, unknown>>;
     }
+  /** After a run that moved replicas, a partition is not held by exactly its target, or its replicas disagree on the configuration (checks/placement.ts). */
+  | { readonly kind: 'replica-set'; readonly key: string; readonly target: readonly string[]; readonly reason: string }
   /** After the final heal, operations did not succeed again within the bound. */
   | { readonly kind: 'liveness'; readonly reason: string; readonly ops: readonly OpRef[] }
   /** A register or key-value history (or one key of it) is not linearizable. */
@@ -177,6 +180,8 @@ export function describeAnomaly(a: Anomaly): string {
       return `${a.key}@${a.offset}: ${Object.entries(a.values)
         .map(([node, v]) => `${node}=${v === null ? 'missing' : show(v)}`)
         .join(' ')}`;
+    case 'replica-set':
+      return `${a.key} (target ${a.target.join(',')}): ${a.reason}`;
     case 'liveness':
       return a.ops.length === 0 ? a.reason : `${a.reason}: ${refs(a.ops)}`;
     case 'nonlinearizable':

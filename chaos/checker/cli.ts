@@ -19,6 +19,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { checkParsed, type CheckOptions } from './report.js';
 import { parseHistoryFile } from './parse/index.js';
+import { parsePlacements } from './checks/placement.js';
 import { parseReplicaLogs } from './checks/replicas.js';
 import { renderReport, summarize } from './render.js';
 
@@ -44,6 +45,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .description('Check chaos-run histories against the promises of CHECKER.md')
     .argument('<files...>', 'history files')
     .option('--replicas <file>', 'replica logs after the run (JSON), for the replica agreement check')
+    .option('--placement <file>', 'partitions\' targets and replica configurations after the run (JSON, format in checks/placement.ts), for the final replica set check')
     .option('--report', 'print the full report under each file')
     .option('--liveness-bound-ms <ms>', 'time allowed after the final heal for operations to succeed')
     .option('--search-steps-max <n>', 'step limit of each linearizability search')
@@ -55,12 +57,13 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     if (e instanceof CommanderError) return e.exitCode === 0 ? ExitCode.Valid : ExitCode.Invalid;
     throw e;
   }
-  const opts = program.opts<{ replicas?: string; report?: boolean; livenessBoundMs?: string; searchStepsMax?: string }>();
+  const opts = program.opts<{ replicas?: string; placement?: string; report?: boolean; livenessBoundMs?: string; searchStepsMax?: string }>();
   const files = program.processedArgs[0] as string[];
 
   const options: { -readonly [K in keyof CheckOptions]: CheckOptions[K] } = {};
   try {
     if (opts.replicas !== undefined) options.replicas = parseReplicaLogs(await io.readText(opts.replicas));
+    if (opts.placement !== undefined) options.placement = parsePlacements(await io.readText(opts.placement));
     if (opts.livenessBoundMs !== undefined) options.livenessBoundNs = positive(opts.livenessBoundMs, '--liveness-bound-ms') * 1e6;
     if (opts.searchStepsMax !== undefined) options.searchStepsMax = positive(opts.searchStepsMax, '--search-steps-max');
   } catch (e) {

@@ -24,6 +24,7 @@ import { checkLiveness, LIVENESS_BOUND_NS } from './checks/liveness.js';
 import { buildLogIndex } from './checks/log-index.js';
 import { checkLogValues } from './checks/log-values.js';
 import { checkPollOrder } from './checks/poll-order.js';
+import { checkPlacement, type Placements } from './checks/placement.js';
 import { checkReplicas, type ReplicaLogs } from './checks/replicas.js';
 import { checkResumePositions } from './checks/resume-position.js';
 import { checkRealTimeOrder, checkSendOrder } from './checks/send-order.js';
@@ -35,6 +36,8 @@ export const ANOMALIES_PER_KIND_MAX = 50;
 export interface CheckOptions {
   /** The replicas' logs after the run, for the replica agreement check. */
   readonly replicas?: ReplicaLogs;
+  /** Each partition's target and its replicas' configurations after the run, for the final replica set check. */
+  readonly placement?: Placements;
   /** Time allowed after the final heal for operations to succeed again (default 10 s). */
   readonly livenessBoundNs?: number;
   /** Step limit of each linearizability search. */
@@ -121,6 +124,7 @@ export function checkHistory(events: readonly HistoryEvent[], options: CheckOpti
     ...committed.anomalies,
     ...checkResumePositions(index),
     ...(options.replicas === undefined ? [] : checkReplicas(options.replicas)),
+    ...(options.placement === undefined ? [] : checkPlacement(options.placement)),
     ...checkLiveness(paired.ops, paired.nemesis, options.livenessBoundNs ?? LIVENESS_BOUND_NS),
   ];
   const notes: string[] = [];

@@ -39,6 +39,9 @@ export const FAULT_COLOURS: Readonly<Record<string, Colour>> = {
   pause: '#e6b400',
   partition: '#1f77b4',
   corrupt: '#9467bd',
+  bitflip: '#9467bd',
+  'disk-loss': '#8c564b',
+  membership: '#17becf',
 };
 const OTHER_FAULT: Colour = '#7f7f7f';
 const FAULT_OPACITY = 0.16;

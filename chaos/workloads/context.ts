@@ -86,6 +86,16 @@ export function pick<T>(random: () => number, list: readonly T[]): T {
   return list[Math.floor(random() * list.length)]!;
 }
 
+/** The list in a random order (Fisher-Yates with `random`). */
+export function shuffle<T>(random: () => number, list: readonly T[]): T[] {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 /** The node id of an address, for the history's `node` field. */
 export function nodeId(ctx: WorkloadContext, address: string): string {
   return ctx.nodes.find((n) => n.address === address)?.id ?? address;

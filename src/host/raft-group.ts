@@ -133,6 +133,8 @@ export class RaftGroup {
 
   /** Writes what the Ready asks to persist; the host syncs the log afterwards. */
   async persist(rd: Ready): Promise<void> {
+    // Deleted while the host was still working through a pass: nothing of it may reach the disk.
+    if (this.discarded) return;
     // Entries this Ready drops on purpose (a conflicting suffix, a log a snapshot replaces) leave
     // the ledger's mark first, or a restart would take their absence for damage.
     if (rd.snapshot !== null) await this.installSnapshot(rd);
@@ -204,6 +206,9 @@ export class RaftGroup {
    * (storage/sync-ledger.ts). The host then waits for marksDurable() before acknowledging.
    */
   synced(): void {
+    // Deleted while its sync was on the disk: a mark now would outlive the replica in the ledger,
+    // and a replica created here again would take itself for a damaged one.
+    if (this.discarded) return;
     this.syncedSinceOpen = true;
     const last = this.log.lastIndex();
     if (last === 0) return;
@@ -240,8 +245,11 @@ export class RaftGroup {
 
   /** Closes the log of a replica about to be deleted (its group left this node): nothing is saved. */
   discard(): void {
+    this.discarded = true;
     this.log.close();
   }
+
+  private discarded = false;
 
   /** Saves the commit index (so a restart re-applies less) and closes the log. */
   close(): void {

@@ -33,7 +33,9 @@ import {
   encodeCommand,
   groupKey,
   nodeKey,
+  NODE_PREFIX,
   offsetKey,
+  REBALANCE_KEY,
   offsetPrefix,
   producerEpochKey,
   transactionalKey,
@@ -42,6 +44,7 @@ import {
   type MetaCommand,
   type NodeRecord,
   type OffsetCommit,
+  type RebalanceRecord,
   type ProducerEpochRecord,
   type OffsetRecord,
   type TopicRecord,
@@ -59,6 +62,8 @@ export interface MetaEvents {
   controllerChanged(isController: boolean): void;
   /** The cluster's identity was applied (or a snapshot carried it). */
   clusterKnown(cluster: ClusterRecord): void;
+  /** A node was registered or its address changed (or a snapshot replaced them): the node set may differ. */
+  nodesChanged(): void;
 }
 
 const SNAPSHOT_MAGIC = 0x524c4d53; // "RLMS"
@@ -217,6 +222,16 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.get<NodeRecord>(nodeKey(id));
   }
 
+  /** Every node the metadata knows, in id order. */
+  nodes(): NodeRecord[] {
+    return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
+  }
+
+  /** The rebalance asked for and not finished, if one is. */
+  rebalance(): RebalanceRecord | undefined {
+    return this.store.get<RebalanceRecord>(REBALANCE_KEY);
+  }
+
   consumerGroup(id: string): GroupRecord | undefined {
     return this.store.get<GroupRecord>(groupKey(id));
   }
@@ -261,14 +276,16 @@ export class MetaStateMachine implements GroupStateMachine {
 
   async apply(entries: readonly Entry[]): Promise<void> {
     let topicsChanged = false;
+    let nodesChanged = false;
     for (const e of entries) {
       let result: MetaResult = { ok: true };
       if (e.kind === EntryKind.Normal && e.index > this.store.appliedIndex()) {
         const cmd = decodeCommand(e.data);
         const hadCluster = this.cluster() !== undefined;
-        const { ops, result: r, topics } = this.execute(cmd, e.index);
+        const { ops, result: r, topics, nodes } = this.execute(cmd, e.index);
         result = r;
         topicsChanged ||= topics;
+        nodesChanged ||= nodes === true;
         await this.store.apply(e.index, ops);
         this.appliedSinceSnapshot++;
         const cluster = this.cluster();
@@ -279,6 +296,7 @@ export class MetaStateMachine implements GroupStateMachine {
       this.pending.settle(e.index, e.term, this.notCommitted, result);
     }
     this.reads.serve(this.appliedUpTo(), this.appliedTerm);
+    if (nodesChanged) this.events.nodesChanged();
     if (topicsChanged) this.events.topicsChanged();
     if (this.appliedSinceSnapshot >= this.snapshotEveryEntries && !this.snapshotting) void this.takeSnapshot();
   }
@@ -286,7 +304,7 @@ export class MetaStateMachine implements GroupStateMachine {
   /** What a proposal gets when another controller's entry took its index. */
   private readonly notCommitted = (): Error => new RaftError(RaftErrorCode.NotLeader, 'the controller changed before the change was committed; retry', true, this.group.raft.lead);
 
-  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+  private execute(cmd: MetaCommand, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean; nodes?: boolean } {
     switch (cmd.type) {
       case 'createTopic': {
         if (this.topic(cmd.name) !== undefined) {
@@ -386,10 +404,30 @@ export class MetaStateMachine implements GroupStateMachine {
         return { ops: [{ type: 'put', key: CLUSTER_KEY, value: rec }], result: { ok: true, value: rec }, topics: false };
       }
       case 'registerNode': {
-        if (this.node(cmd.node)?.incarnation === cmd.incarnation) return { ops: [], result: { ok: true }, topics: false };
-        const rec: NodeRecord = { node: cmd.node, incarnation: cmd.incarnation, since: index };
-        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false };
+        const known = this.node(cmd.node);
+        // An entry of an earlier version names no address: the node keeps the one it had.
+        const address = cmd.address ?? known?.address;
+        if (known?.incarnation === cmd.incarnation && known.address === address) return { ops: [], result: { ok: true, value: known }, topics: false };
+        const rec: NodeRecord = {
+          node: cmd.node,
+          incarnation: cmd.incarnation,
+          since: known?.incarnation === cmd.incarnation ? known.since : index,
+          ...(address !== undefined ? { address } : {}),
+          // A new folder does not bring a leaving node back.
+          ...(known?.decommission !== undefined ? { decommission: known.decommission } : {}),
+        };
+        return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: true };
       }
+      case 'setNodeState':
+        return this.setNodeState(cmd, index);
+      case 'setReplicationFactor':
+        return this.setReplicationFactor(cmd);
+      case 'startRebalance': {
+        const rec: RebalanceRecord = { maxMoves: cmd.maxMoves, since: index };
+        return { ops: [{ type: 'put', key: REBALANCE_KEY, value: rec }], result: { ok: true, value: rec }, topics: false };
+      }
+      case 'finishRebalance':
+        return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
@@ -422,8 +460,43 @@ export class MetaStateMachine implements GroupStateMachine {
     const assignments = t.assignments.map((a, p) => (p === cmd.partition ? [...cmd.replicas] : a));
     // From now on a replica created for this partition joins its running group (node.ts).
     const moved = assignments.map((_, p) => p === cmd.partition || t.moved?.[p] === true);
-    const rec: TopicRecord = { ...t, assignments, moved };
+    const { resizing, ...rest } = t;
+    // A replication factor change is over once every target has that many replicas.
+    const resized = resizing === undefined || assignments.every((a) => a.length === t.replicationFactor);
+    const rec: TopicRecord = { ...rest, assignments, moved, ...(resized ? {} : { resizing }) };
     return { ops: [{ type: 'put', key: TOPIC + t.name, value: rec }], result: { ok: true, value: rec }, topics: true };
+  }
+
+  /**
+   * A node starts leaving (once: asking again changes nothing, and a node that has left never
+   * comes back this way), or has left, which only a leaving node can.
+   */
+  private setNodeState(cmd: Extract<MetaCommand, { type: 'setNodeState' }>, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean; nodes?: boolean } {
+    const known = this.node(cmd.node);
+    const now = known?.decommission?.state;
+    if (now === cmd.state || (now === 'decommissioned' && cmd.state === 'decommissioning')) return { ops: [], result: { ok: true, value: known }, topics: false };
+    if (cmd.state === 'decommissioned' && now !== 'decommissioning') {
+      return { ops: [], result: { ok: false, code: ErrorCode.InvalidRequest, message: `node ${cmd.node} is not being decommissioned; nothing changed` }, topics: false };
+    }
+    const rec: NodeRecord = { ...(known ?? { node: cmd.node, incarnation: '', since: index }), decommission: { state: cmd.state, since: index, maxMoves: cmd.maxMoves } };
+    // A node decommissioned leaves the node set (its peers stop dialling it).
+    return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: cmd.state === 'decommissioned' };
+  }
+
+  /** A topic's new replication factor, when its topic is still the one the controller checked; a change only while some target has another count. */
+  private setReplicationFactor(cmd: Extract<MetaCommand, { type: 'setReplicationFactor' }>): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    const t = this.topic(cmd.topic);
+    if (t === undefined || t.id !== cmd.topicId) {
+      const message = `topic '${cmd.topic}' was ${t === undefined ? 'deleted' : 'deleted and created again'} before its replication factor change was committed; nothing changed`;
+      return { ops: [], result: { ok: false, code: ErrorCode.UnknownTopicOrPartition, message }, topics: false };
+    }
+    if (!Number.isSafeInteger(cmd.replicationFactor) || cmd.replicationFactor < 1) {
+      return { ops: [], result: { ok: false, code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${cmd.replicationFactor} for '${cmd.topic}' is not a positive integer; nothing changed` }, topics: false };
+    }
+    const { resizing: _, ...rest } = t;
+    const done = t.assignments.every((a) => a.length === cmd.replicationFactor);
+    const rec: TopicRecord = { ...rest, replicationFactor: cmd.replicationFactor, ...(done ? {} : { resizing: { maxMoves: cmd.maxMoves } }) };
+    return { ops: [{ type: 'put', key: TOPIC + t.name, value: rec }], result: { ok: true, value: rec }, topics: false };
   }
 
   /**
@@ -487,6 +560,7 @@ export class MetaStateMachine implements GroupStateMachine {
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
+    this.events.nodesChanged();
     this.events.topicsChanged();
     const cluster = this.cluster();
     if (cluster !== undefined) this.events.clusterKnown(cluster);

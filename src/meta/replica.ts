@@ -10,7 +10,7 @@
  * snapshot, MetaLogStorage) and `<dir>/state` (the state store).
  */
 import path from 'node:path';
-import type { RaftLimits } from '../../raft/config.js';
+import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
 import type { FileSystem } from '../../storage/file-system.js';
@@ -44,6 +44,8 @@ export interface MetaReplicaOptions {
   /** Metadata entries applied between snapshots. */
   readonly snapshotEveryEntries: number;
   readonly limits: Partial<RaftLimits>;
+  /** Test-only, never set by a production node: the core broken in a named way (RaftGroupOptions.unsafeMutations). */
+  readonly unsafeMutations?: UnsafeMutations;
   /** Opens the state store kept in `dir` (a node's: StateStore.open, LevelDB). */
   readonly openStore: (dir: string) => Promise<StateStore>;
   readonly events: MetaEvents;
@@ -106,6 +108,7 @@ export async function openMetaReplica(o: MetaReplicaOptions): Promise<MetaReplic
     storage,
     applied: store.appliedIndex(),
     limits: o.limits,
+    ...(o.unsafeMutations !== undefined ? { unsafeMutations: o.unsafeMutations } : {}),
     random: o.random,
     logger: o.logger,
   });

@@ -18,6 +18,11 @@ export const NODE_DEFAULTS = Object.freeze({
   syncIntervalMs: 100,
   /** How often retention runs over every partition. */
   retentionCheckMs: 30_000,
+  /**
+   * Voters of the metadata group, at most: the first of --peers at creation, then nodes that
+   * join, promoted by the controller while there are fewer (etcd and KRaft advise 3 or 5).
+   */
+  metaVotersMax: 5,
   /** Metadata entries applied between metadata snapshots. */
   metaSnapshotEvery: 10_000,
   /** Segment size of the metadata log. */
@@ -30,4 +35,10 @@ export const NODE_DEFAULTS = Object.freeze({
   recoveryBytesPerSec: 0,
   /** A producer id with no write for this long is forgotten (Kafka's producer.id.expiration.ms, a day). */
   producerIdExpirationMs: PRODUCER_ID_EXPIRATION_MS,
+  /**
+   * Off: replicas of a node that is down stay until an operator decommissions it. Automatic
+   * re-replication copies every replica the node held, which a node that is only restarting or
+   * being upgraded should not cost; an operator who wants it chooses how long is too long.
+   */
+  nodeDeadAfterMs: 0,
 } as const);

@@ -46,10 +46,11 @@ export class NodeIdentity {
 
   /**
    * Reads (or creates) the identity of `dataDir` for node `node`, whose `--peers` make
-   * `metaVoters` the metadata group's voters. Throws NodeStartError, saying what to do, for a
-   * folder of another node, a damaged identity, or voters that differ from the cluster's.
+   * `metaVoters` the metadata group's voters (null for a node started with --join: the cluster
+   * tells it, joined()). Throws NodeStartError, saying what to do, for a folder of another node,
+   * a damaged identity, or voters that differ from the cluster's.
    */
-  static open(dataDir: string, node: NodeId, metaVoters: readonly NodeId[]): NodeIdentity {
+  static open(dataDir: string, node: NodeId, metaVoters: readonly NodeId[] | null): NodeIdentity {
     const r = readIdentity(dataDir);
     if (r.kind === 'damaged') {
       throw new NodeStartError(
@@ -59,7 +60,7 @@ export class NodeIdentity {
     if (r.kind === 'ok') {
       const id = r.identity;
       if (id.node !== node) throw new NodeStartError(`the data folder ${dataDir} belongs to node ${id.node}, not ${node}: check --id and --data`);
-      if (!sameVoters(id.metaVoters, metaVoters)) {
+      if (metaVoters !== null && !sameVoters(id.metaVoters, metaVoters)) {
         throw new NodeStartError(
           `--peers makes ${metaVoters.join(', ')} the metadata group's voters, but this cluster was created with ${id.metaVoters.join(', ')}. Changing them by editing --peers would change who decides without the cluster agreeing (two controllers could commit at once): start every node with the --peers list the cluster was created with`,
         );
@@ -68,13 +69,25 @@ export class NodeIdentity {
     }
     // No identity: a new folder, or one from before identities (its metadata group has a hard state).
     const upgraded = fs.existsSync(path.join(dataDir, 'meta', HARD_STATE_FILE));
-    const id: FolderIdentity = { node, incarnation: randomBytes(8).toString('hex'), cluster: null, metaVoters: [...metaVoters], created: new Date().toISOString() };
+    const id: FolderIdentity = { node, incarnation: randomBytes(8).toString('hex'), cluster: null, metaVoters: [...(metaVoters ?? [])], created: new Date().toISOString() };
     writeIdentity(dataDir, id);
     return new NodeIdentity(dataDir, id, !upgraded);
   }
 
   get identity(): FolderIdentity {
     return this.current;
+  }
+
+  /**
+   * The cluster this folder joined (src/node/join.ts): its id and the metadata voters it was
+   * created with, written into the folder. Null when it agrees, else why it does not.
+   */
+  joined(cluster: string, founders: readonly NodeId[]): string | null {
+    if (this.current.cluster !== null && this.current.cluster !== cluster) return `this node's data folder belongs to cluster ${this.current.cluster}, not ${cluster}`;
+    if (this.current.cluster === cluster && sameVoters(this.current.metaVoters, founders)) return null;
+    this.current = { ...this.current, cluster, metaVoters: [...founders] };
+    writeIdentity(this.dataDir, this.current);
+    return null;
   }
 
   /** What this node tells its peers when they connect; `member`: its metadata replica holds entries. */

@@ -11,9 +11,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import type { UnsafeMutations } from '../../raft/config.js';
 import { seededRandom } from '../../raft/random.js';
 import { RaftError } from '../../raft/errors.js';
-import { Role, type NodeId } from '../../raft/types.js';
+import type { Membership, MembershipChange } from '../../raft/membership.js';
+import { Role, type NodeId, type PeerStatus } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
@@ -28,13 +30,14 @@ import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import { openMetaReplica } from '../meta/replica.js';
 import type { Partition, PartitionPolicy } from '../partition/partition.js';
-import { atTarget, describeMove, joiningMembership, nextMove, removedFromGroup, type Move } from '../partition/moves.js';
+import { atTarget, describeMove, joiningMembership, mayDeleteStray, nextMove, removedFromGroup, strayRemoved, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
+import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
 import { NODE_DEFAULTS } from './defaults.js';
@@ -47,8 +50,13 @@ export interface NodeConfig {
   readonly id: NodeId;
   /** host:port this node listens on (peers and clients). */
   readonly listen: string;
-  /** Every node of the cluster, this one included: id → host:port. */
+  /**
+   * The nodes this one knows of at start, itself included: id → host:port. With --peers, the nodes
+   * that created the cluster (its metadata learns of others as they join); with --join, only itself.
+   */
   readonly nodes: ReadonlyMap<NodeId, string>;
+  /** Addresses of running nodes to join the cluster through (--join); absent for a node of --peers. */
+  readonly join?: readonly string[];
   readonly dataDir: string;
   readonly secret: string;
   readonly logLevel: LogLevel;
@@ -69,6 +77,8 @@ export interface NodeConfig {
   readonly metaSegmentBytes?: number;
   /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
   readonly producerIdExpirationMs?: number;
+  /** The controller moves the replicas of a node it has not had connected for this long (0 or absent: never). */
+  readonly nodeDeadAfterMs?: number;
   /** `--recovery-bytes-per-sec`: the node's rate for catching replicas up by files (0, the default: unlimited). */
   readonly recoveryBytesPerSec?: number;
 }
@@ -91,6 +101,8 @@ export interface NodeParts {
   readonly routes?: ReadonlyMap<string, HttpRoute>;
   /** The disk every replica on the node runs on (default nodeFileSystem; the chaos entry point can arm fault points on it). */
   readonly fs?: FileSystem;
+  /** The Raft core of every group on the node broken in a named way (default none; chaos mutants only). */
+  readonly unsafeMutations?: UnsafeMutations;
 }
 
 const GOSSIP_MS = 1000;
@@ -98,6 +110,8 @@ const GOSSIP_MS = 1000;
 const DISK_USAGE_EVERY_MS = 5_000;
 /** How often a partition leader takes the next step toward its partition's target replicas (src/partition/moves.ts). */
 const MOVES_EVERY_MS = 200;
+/** How often a replica moved off this node asks its group's leader whether it is still a member. */
+const STRAY_ASK_MS = 2000;
 /** How often a new folder waiting to hear from its peers says so. */
 const FRESH_NOTE_MS = 5000;
 /**
@@ -152,6 +166,7 @@ export class RaftlogNode {
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
       identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
       onPeerIdentity: (peer, id) => this.onPeerIdentity(peer, id),
+      onJoin: (req) => this.controller.admitJoin(req),
       onPeerUp: (peer) => {
         this.host.peerUp(peer);
         this.gossip();
@@ -214,20 +229,28 @@ export class RaftlogNode {
     const problems = limitProblems(NODE_LIMITS);
     if (problems.length > 0) throw new NodeStartError(`this build's size limits do not fit together: ${problems.join('; ')}. Fix the constants named in src/node/limits.ts`);
     this.prepareDataDir();
-    this.identity = NodeIdentity.open(c.dataDir, c.id, this.metaVoters());
+    this.identity = NodeIdentity.open(c.dataDir, c.id, c.join !== undefined ? null : this.foundingVoters());
     this.ledger = SyncLedger.open(c.dataDir, this.fs, this.clock);
     // A folder of a node that ran before opens its metadata at once. A new one listens first, to
-    // ask its peers whether it is rejoining (identity.ts); until it knows, it serves only /status.
+    // ask its peers whether it is rejoining (identity.ts), or to join the cluster (join.ts); until
+    // it knows, it serves only /status.
     if (!this.identity.fresh) await this.openMeta('voter');
     this.http = new HttpServer(this, this.parts.routes);
     await this.http.listen(c.listen);
     this.host.start();
     this.transport.start();
-    if (this.identity.fresh) {
+    // A node started with --join asks until its metadata replica holds entries: until then it
+    // knows no peer but those the cluster tells it of.
+    if (c.join !== undefined && !this.metaHasEntries()) {
+      const fresh = await this.join(c.join);
+      if (fresh === null) return;
+      if (this.identity.fresh) await this.openMeta(fresh);
+    } else if (this.identity.fresh) {
       const fresh = await this.freshStart();
       if (this.stopping) return;
       await this.openMeta(fresh);
     }
+    this.peersChanged();
     this.syncPartitions();
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
@@ -235,7 +258,7 @@ export class RaftlogNode {
     this.controller.start();
     this.coordinator.start();
     const id = this.identity.identity;
-    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(c.nodes), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
+    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -293,15 +316,68 @@ export class RaftlogNode {
     }
   }
 
-  /** Ids of all nodes, in order; the first `metaVotersMax` are the metadata group's voters. */
-  nodeIds(): NodeId[] {
-    return [...this.config.nodes.keys()].sort();
+  /**
+   * Every node of the cluster and its address: those the metadata knows (each node registered by
+   * the controller, joined ones included, decommissioned ones too), and those of --peers it does
+   * not know yet.
+   */
+  nodeAddresses(): ReadonlyMap<NodeId, string> {
+    if (this.addresses !== null) return this.addresses;
+    const nodes = new Map([...this.config.nodes, ...this.joinedNodes]);
+    for (const n of this.meta?.nodes() ?? []) if (n.address !== undefined) nodes.set(n.node, n.address);
+    nodes.set(this.config.id, this.config.listen);
+    const sorted = new Map([...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    // Kept until the node set changes (peersChanged): requests ask for addresses often.
+    if (this.meta !== undefined) this.addresses = sorted;
+    return sorted;
   }
 
-  /** The metadata group's voters by --peers: the first `metaVotersMax` ids in order. */
-  private metaVoters(): NodeId[] {
-    return this.nodeIds().slice(0, this.config.metaVotersMax ?? 5);
+  private addresses: ReadonlyMap<NodeId, string> | null = null;
+
+  /** Ids of all nodes, in order. */
+  nodeIds(): NodeId[] {
+    return [...this.nodeAddresses().keys()];
   }
+
+  /** The metadata group's first voters by --peers: the first `metaVotersMax` ids in order (identity.ts checks them). */
+  private foundingVoters(): NodeId[] {
+    return [...this.config.nodes.keys()].sort().slice(0, this.metaVotersMax());
+  }
+
+  /** The metadata group's voters, at most (the controller promotes learners up to this many). */
+  metaVotersMax(): number {
+    return this.config.metaVotersMax ?? NODE_DEFAULTS.metaVotersMax;
+  }
+
+  /** The node set changed (a node joined or moved): the transport dials whom the metadata names. */
+  private peersChanged(): void {
+    this.addresses = null;
+    if (this.stopping) return;
+    // A decommissioned node is no peer: nothing is left for it, and no one dials it any more.
+    const peers = new Map(this.nodeAddresses());
+    for (const n of this.meta?.nodes() ?? []) if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id) peers.delete(n.node);
+    this.transport.setPeers(peers);
+  }
+
+  /**
+   * Joins the cluster through the --join addresses (join.ts); resolves with how the metadata
+   * replica starts, or null if the node stopped first.
+   */
+  private async join(seeds: readonly string[]): Promise<FreshStart | null> {
+    const id = this.identity.identity;
+    this.logger.info({ seeds }, `joining the cluster through ${seeds.join(', ')}`);
+    const answer = await joinCluster({ self: this.config.id, address: this.config.listen, inc: id.incarnation, secret: this.config.secret, seeds, logger: this.logger, stopped: () => this.stopping });
+    if (answer === null) return null;
+    const why = this.identity.joined(answer.cluster, answer.founders);
+    if (why !== null) throw new NodeStartError(`${why}: give this node an empty --data folder to join cluster ${answer.cluster}`);
+    this.joinedNodes = new Map(answer.nodes);
+    this.peersChanged();
+    this.logger.info({ cluster: answer.cluster, nodes: Object.fromEntries(this.joinedNodes), rejoin: answer.rejoin }, `joined cluster ${answer.cluster}${answer.rejoin ? ` under an id it knew before: its replicas here rejoin as learners until they have caught up` : ''}`);
+    return answer.rejoin ? 'rejoin' : 'voter';
+  }
+
+  /** The nodes the cluster named when this node joined, until its metadata replica knows them. */
+  private joinedNodes = new Map<NodeId, string>();
 
   /**
    * What a new folder's metadata replica is (identity.ts): asks the peers whether the cluster
@@ -345,10 +421,10 @@ export class RaftlogNode {
 
   /** The metadata log named the cluster: it must be the one this folder belongs to, created with these voters. */
   private onClusterKnown(rec: ClusterRecord): void {
-    const voters = this.metaVoters();
+    const voters = this.identity.identity.metaVoters;
     const why =
       this.identity.learnCluster(rec.clusterId) ??
-      (sameVoters(rec.metaVoters, voters) ? null : `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but --peers makes them ${voters.join(', ')}: start every node with the --peers list the cluster was created with`);
+      (sameVoters(rec.metaVoters, voters) ? null : `the cluster was created with metadata voters ${rec.metaVoters.join(', ')}, but this node's folder says ${voters.join(', ')}: start every node with the --peers list the cluster was created with, or with --join`);
     if (why !== null) this.metaGroup.fail(new Error(`${why}; this node will not take part in the metadata group`));
   }
 
@@ -358,7 +434,9 @@ export class RaftlogNode {
       dir: path.join(this.config.dataDir, 'meta'),
       self: this.config.id,
       voters,
-      learners: this.nodeIds().filter((id) => !voters.includes(id)),
+      // The first configuration, until the log holds one: every other node of --peers is a
+      // learner; a node that joined is a learner of a group whose voters its leader tells it.
+      learners: [...this.config.nodes.keys(), this.config.id].filter((id, i, all) => !voters.includes(id) && all.indexOf(id) === i),
       fs: this.fs,
       clock: this.clock,
       ledger: this.ledger,
@@ -367,6 +445,7 @@ export class RaftlogNode {
       segmentBytes: this.config.metaSegmentBytes ?? NODE_DEFAULTS.metaSegmentBytes,
       snapshotEveryEntries: this.config.metaSnapshotEvery ?? NODE_DEFAULTS.metaSnapshotEvery,
       limits: this.raftLimits(),
+      ...(this.parts.unsafeMutations !== undefined ? { unsafeMutations: this.parts.unsafeMutations } : {}),
       openStore: (dir) => StateStore.open(dir),
       events: {
         topicsChanged: () => this.syncPartitions(),
@@ -375,6 +454,7 @@ export class RaftlogNode {
           this.coordinator.onControllerChange(is);
         },
         clusterKnown: (rec: ClusterRecord) => this.onClusterKnown(rec),
+        nodesChanged: () => this.peersChanged(),
       },
       onFail: (err) => {
         if (err instanceof CorruptLogError) {
@@ -431,13 +511,21 @@ export class RaftlogNode {
     if (this.stopping) return;
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     let deletable = false;
+    // A move that finished here is told at once: the controller paces its moves by it.
+    const moving = this.movingHere();
+    if ([...this.movingLed].some((id) => !moving.has(id))) this.gossip();
+    this.movingLed = moving;
     for (const [id, p] of this.partitions) {
       const raft = p.group.raft;
       const topic = topics.get(p.topic.id);
       if (raft.role !== Role.Leader || p.group.failed !== null || topic === undefined) {
         this.moves.delete(id);
-        // A replica moved off this node goes once it knows its removal is committed.
-        if (topic !== undefined && !topic.assignments[p.partition]!.includes(this.config.id) && removedFromGroup(raft, this.config.id)) deletable = true;
+        // A replica moved off this node goes once it knows its removal is committed; until then it
+        // asks the group's leader now and then, in case no member would tell it.
+        if (topic !== undefined && !topic.assignments[p.partition]!.includes(this.config.id)) {
+          if (removedFromGroup(raft, this.config.id)) deletable = true;
+          else this.askIfStray(id, raft.role === Role.Leader);
+        }
         continue;
       }
       const target = topic.assignments[p.partition]!;
@@ -470,8 +558,34 @@ export class RaftlogNode {
     if (deletable) this.syncPartitions();
   }
 
+  /** When each replica moved off this node last asked its group's leader whether it is still a member. */
+  private readonly strayAsked = new Map<string, number>();
+
+  private askIfStray(group: string, leading: boolean): void {
+    // Whom the peers say leads it: this replica's own view is what is stale.
+    const leader = this.leaders.get(group).leader;
+    const now = Date.now();
+    if (leading || leader === null || leader === this.config.id || now - (this.strayAsked.get(group) ?? 0) < STRAY_ASK_MS) return;
+    this.strayAsked.set(group, now);
+    this.transport.send(leader, { t: 'stray', group });
+  }
+
+  /** A leader said this node's replica of `group` is no member of its committed configuration: it goes. */
+  private onRemoved(from: NodeId, group: string, term: number): void {
+    const p = this.partitions.get(group);
+    const topic = p !== undefined ? this.meta.topics().find((t) => t.id === p.topic.id) : undefined;
+    if (p === undefined || topic === undefined || topic.assignments[p.partition]!.includes(this.config.id)) return;
+    if (p.group.failed === null && !mayDeleteStray(p.group.raft, from, term)) return;
+    this.partitions.delete(group);
+    this.strayAsked.delete(group);
+    deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: this.fs, logger: this.logger }, `its leader ${from} no longer counts it`);
+    this.logger.info({ partition: p.name, leader: from }, `removed the replica of ${p.name}: the partition moved off this node, and its leader ${from} says its committed configuration does not name this node`);
+  }
+
   /** Per partition led here, the step its move waits on or takes next (for /status). */
   readonly moves = new Map<string, Move>();
+  /** The partitions led here that were moving at the last round of driveMoves. */
+  private movingLed = new Set<string>();
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
     let p: Partition;
@@ -495,6 +609,7 @@ export class RaftlogNode {
         limits: this.raftLimits(),
         producerIdExpirationMs: this.config.producerIdExpirationMs ?? NODE_DEFAULTS.producerIdExpirationMs,
         policy: this.parts.partition,
+        ...(this.parts.unsafeMutations !== undefined ? { unsafeMutations: this.parts.unsafeMutations } : {}),
         random: this.random,
         logger: this.logger,
       });
@@ -550,7 +665,7 @@ export class RaftlogNode {
         for (const [group, m] of frame.m) this.host.step(group, m);
         return;
       case 'leaders':
-        this.leaders.fromPeer(from, frame.groups);
+        this.leaders.fromPeer(from, frame.groups, frame.moving, frame.meta);
         return;
       case 'transfer': {
         this.handOver(frame.group, frame.to);
@@ -559,9 +674,20 @@ export class RaftlogNode {
       case 'recovery':
         this.recovery.receive(from, frame.m);
         return;
+      case 'stray': {
+        const g = this.host.get(frame.group);
+        if (g !== undefined && g.failed === null && g.raft.role === Role.Leader && strayRemoved(g.raft, from)) this.transport.send(from, { t: 'removed', group: frame.group, term: g.raft.term });
+        return;
+      }
+      case 'removed':
+        this.onRemoved(from, frame.group, frame.term);
+        return;
       case 'challenge':
       case 'auth':
       case 'welcome':
+      case 'join':
+      case 'joined':
+      case 'joinRefused':
         return;
     }
   }
@@ -579,12 +705,41 @@ export class RaftlogNode {
     }
   }
 
-  /** Tells every peer which groups this node leads. */
+  /** Tells every peer which groups this node leads, and which of those are still moving (as of the metadata applied here). */
   gossip(): void {
     const groups: [string, number][] = [];
     // A group stopped by a storage failure leads nothing, whatever its core last said.
     for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
-    this.transport.broadcast({ t: 'leaders', groups });
+    const meta = this.meta?.appliedIndex() ?? 0;
+    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta });
+  }
+
+  /** The partitions led here whose group is not at its target replicas, or has not committed reaching it. */
+  private movingHere(): Set<string> {
+    const out = new Set<string>();
+    if (this.meta === undefined) return out;
+    const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
+    for (const [id, p] of this.partitions) {
+      const raft = p.group.raft;
+      const target = topics.get(p.topic.id)?.assignments[p.partition];
+      if (p.group.failed !== null || raft.role !== Role.Leader || target === undefined) continue;
+      if (!atTarget(target, raft.membership) || !raft.membershipCommitted) out.add(id);
+    }
+    return out;
+  }
+
+  /** Partition groups not at their target, as their leaders (this node, and peers by gossip) say. */
+  movingGroups(): Set<string> {
+    const out = this.leaders.moving();
+    for (const g of this.movingHere()) out.add(g);
+    return out;
+  }
+
+  /** Whether the leader of `group` says it is at its target, having applied metadata index `index` or later. */
+  groupAtTarget(group: string, index: number): boolean {
+    const p = this.partitions.get(group);
+    if (p !== undefined && p.group.failed === null && p.group.raft.role === Role.Leader) return this.meta.appliedIndex() >= index && !this.movingHere().has(group);
+    return this.leaders.atTarget(group, index);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -592,7 +747,7 @@ export class RaftlogNode {
 
   nodeRef(id: NodeId | null): NodeRef | undefined {
     if (id === null) return undefined;
-    const address = this.config.nodes.get(id);
+    const address = this.nodeAddresses().get(id);
     return address === undefined ? undefined : { id, address };
   }
 
@@ -600,6 +755,16 @@ export class RaftlogNode {
     const local = this.host.get(group);
     if (local !== undefined && local.failed === null) return { leader: local.raft.lead, term: local.raft.term };
     return this.leaders.get(group);
+  }
+
+  metaMembership(): { membership: Membership; committed: boolean; peers: readonly PeerStatus[] } {
+    const raft = this.metaGroup.raft;
+    return { membership: raft.membership, committed: raft.membershipCommitted, peers: raft.role === Role.Leader ? raft.status().peers : [] };
+  }
+
+  changeMetaMembership(change: MembershipChange): void {
+    this.metaGroup.raft.proposeMembership(change);
+    this.metaGroup.wake();
   }
 
   isController(): boolean {
@@ -623,6 +788,7 @@ export class RaftlogNode {
     if (g === undefined) return 'it is starting';
     if (g.failed !== null) return `its metadata group stopped (${g.failed})`;
     if (g.raft.rejoin !== null) return 'its metadata replica lost its data and is catching up from the others';
+    if (removedFromGroup(g.raft, this.config.id)) return 'it was removed from the metadata group (decommissioned), so its metadata is no longer kept up to date';
     return null;
   }
 
@@ -670,6 +836,7 @@ export class RaftlogNode {
       diskBytes: this.diskUsage(),
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
+      ...(this.isController() ? { controller: this.controller.status() } : {}),
       recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
     };
   }

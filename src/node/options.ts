@@ -18,6 +18,7 @@ export interface CliOptions {
   id?: string;
   listen?: string;
   peers?: string;
+  join?: string;
   data?: string;
   secret?: string;
   logLevel: string;
@@ -32,6 +33,7 @@ export interface CliOptions {
   metaSnapshotEvery: string;
   metaSegmentBytes: string;
   producerIdExpirationMs: string;
+  nodeDeadAfterMs: string;
   recoveryBytesPerSec: string;
 }
 
@@ -44,7 +46,8 @@ export function command(): Command {
     )
     .addOption(new Option('--id <id>', "this node's id (default: the id that --peers gives to the --listen address)").env('RAFTLOG_ID'))
     .addOption(new Option('--listen <host:port>', 'address for peers and clients (default: this node\'s address in --peers)').env('RAFTLOG_LISTEN'))
-    .addOption(new Option('--peers <list>', 'every node of the cluster, this one included: id=host:port,...').env('RAFTLOG_PEERS'))
+    .addOption(new Option('--peers <list>', 'the nodes that create a new cluster, this one included: id=host:port,... (afterwards the cluster\'s metadata knows its nodes; add more with --join)').env('RAFTLOG_PEERS'))
+    .addOption(new Option('--join <list>', 'join a running cluster through any of its nodes: host:port,... (needs --id, --listen and the cluster secret; not with --peers)').env('RAFTLOG_JOIN'))
     .addOption(new Option('--data <dir>', 'data folder (default: ./data/<id>)').env('RAFTLOG_DATA'))
     .addOption(new Option('--secret <secret>', 'shared cluster secret that peers must present (default: read from or created in <data>/../cluster-secret)').env('RAFTLOG_SECRET'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(NODE_DEFAULTS.logLevel).env('RAFTLOG_LOG_LEVEL'))
@@ -69,6 +72,14 @@ export function command(): Command {
         .default(String(NODE_DEFAULTS.producerIdExpirationMs))
         .env('RAFTLOG_PRODUCER_ID_EXPIRATION_MS'),
     )
+    .addOption(
+      new Option(
+        '--node-dead-after-ms <ms>',
+        "on the controller: a node it has not had connected for this long is taken for dead and its replicas are moved to other nodes, as CockroachDB's time_until_store_dead (0: never; a node only restarting should not trigger it, so give minutes)",
+      )
+        .default(String(NODE_DEFAULTS.nodeDeadAfterMs))
+        .env('RAFTLOG_NODE_DEAD_AFTER_MS'),
+    )
     .showHelpAfterError();
 }
 
@@ -76,6 +87,19 @@ function int(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new NodeStartError(`--${name} must be an integer of at least ${min}, not '${v}'`);
   return n;
+}
+
+/** A node id: what --peers, --id and a joining node may name. */
+export const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+/** host:port, as --listen, --join and a joining node's address are given. */
+export const HOST_PORT = /^[^\s:=,]+:\d{1,5}$/;
+
+/** --join's addresses: host:port, comma-separated. */
+export function parseJoin(list: string): string[] {
+  const seeds = list.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const s of seeds) if (!HOST_PORT.test(s) || Number(s.split(':').at(-1)) < 1 || Number(s.split(':').at(-1)) > 65535) throw new NodeStartError(`--join: '${s}' is not host:port`);
+  if (seeds.length === 0) throw new NodeStartError('--join names no node: give the address (host:port) of at least one node of the running cluster');
+  return seeds;
 }
 
 export function parsePeers(list: string): Map<string, string> {
@@ -118,14 +142,20 @@ function withConfigFile(o: CliOptions, sourceOf: OptionSource): CliOptions {
 /** Turns parsed flags into a node's configuration, or a NodeStartError saying what is wrong. */
 export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfig {
   const o = withConfigFile(raw, sourceOf);
-  const nodes = parsePeers(o.peers ?? EMBEDDED_NODES);
+  const join = o.join !== undefined ? parseJoin(o.join) : undefined;
+  if (join !== undefined && o.peers !== undefined) {
+    throw new NodeStartError('give --peers or --join, not both: --peers lists the nodes that create a new cluster, --join adds this node to a running one through any of its nodes');
+  }
+  if (join !== undefined && (o.id === undefined || o.listen === undefined)) throw new NodeStartError('--join needs --id (a name for this node, new to the cluster or one it has lost) and --listen (the address the others reach it at)');
+  const nodes = join !== undefined ? new Map([[o.id!, o.listen!]]) : parsePeers(o.peers ?? EMBEDDED_NODES);
   let id = o.id;
   if (id === undefined && o.listen !== undefined) id = [...nodes].find(([, a]) => a === o.listen)?.[0];
   if (id === undefined) throw new NodeStartError('say which node this is with --id (one of the ids in --peers)');
+  if (!NODE_ID.test(id)) throw new NodeStartError(`--id '${id}' is not a node id: 1 to 64 letters, digits, '.', '_' or '-'`);
   const mine = nodes.get(id);
   if (mine === undefined) throw new NodeStartError(`--id '${id}' is not among --peers (${[...nodes.keys()].join(', ')})`);
   const listen = o.listen ?? mine;
-  if (!/^[^\s:]+:\d{1,5}$/.test(listen)) throw new NodeStartError(`--listen '${listen}' is not host:port`);
+  if (!HOST_PORT.test(listen)) throw new NodeStartError(`--listen '${listen}' is not host:port`);
   const dataDir = path.resolve(o.data ?? path.join('data', id));
   const level = o.logLevel as LogLevel;
   if (!LOG_LEVELS.includes(level)) throw new NodeStartError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -138,6 +168,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     id,
     listen,
     nodes,
+    ...(join !== undefined ? { join } : {}),
     dataDir,
     secret: o.secret ?? clusterSecret(path.dirname(dataDir)),
     logLevel: level,
@@ -152,6 +183,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
+    nodeDeadAfterMs: int('node-dead-after-ms', o.nodeDeadAfterMs, 0),
   };
 }
 

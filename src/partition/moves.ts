@@ -85,6 +85,29 @@ export function removedFromGroup(raft: { readonly membership: Membership; readon
   return !isMember(raft.membership, self) && raft.membershipCommitted;
 }
 
+/**
+ * A leader asked by `from` whether it is still a member (a `stray` peer frame: its node holds a
+ * replica the metadata moved off it): true when the leader's committed configuration does not
+ * name it. That configuration is committed, so its removal is too, whatever later happens to the
+ * group, and its node may delete the replica. This reaches the replicas that no member would tell
+ * (raft/leader.ts noticePeer hears only a stray that campaigns at a member that leads): one
+ * removed while down whose old members have all left too, or whose removal the log no longer holds.
+ */
+export function strayRemoved(raft: { readonly membership: Membership; readonly membershipCommitted: boolean }, from: NodeId): boolean {
+  return raft.membershipCommitted && !isMember(raft.membership, from);
+}
+
+/**
+ * Whether the stray replica may act on a leader's `removed` answer given in `term`: only if it
+ * has taken nothing from that leader in that term, nor from any later one. The answer travels on
+ * the connection that carries the leader's later Raft messages, ahead of them, so an append that
+ * re-adds this node (the metadata moved the partition back meanwhile) can only come after it; and
+ * a replica that took part since counts for someone and stays (its node asks again).
+ */
+export function mayDeleteStray(raft: { readonly term: number; readonly lead: NodeId | null }, leader: NodeId, term: number): boolean {
+  return raft.term < term || (raft.term === term && raft.lead !== leader);
+}
+
 /** One line for /status: the step a move takes next, or what it waits for. */
 export function describeMove(m: Move): string {
   switch (m.kind) {

@@ -10,11 +10,25 @@
  * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
- *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
+ *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index }
+ *                                            the groups the sender leads, and in which term; of
+ *                                            those, the ones not at their target replicas yet, as
+ *                                            of the metadata index it has applied (both left out
+ *                                            by earlier versions: none moving)
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
  *   { t: 'recovery', m }                     a message of a catch-up transfer (src/host/log-recovery.ts:
  *                                            begin, chunk, end, ack, done, abort); a chunk carries at most
  *                                            CHUNK_BYTES of frames, or one frame
+ *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
+ *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
+ *
+ * A node that joins a running cluster (--join, src/node/join.ts) dials any node, takes its
+ * challenge, and sends instead of `auth`:
+ *   { t: 'join', id, nonce, address, inc, mac }   mac = HMAC-SHA256(secret, "join:<server nonce>:<id>:<server id>:<address>:<inc>")
+ * and the node answers with one of these, then closes the connection:
+ *   { t: 'joined', cluster, founders, nodes: [[id, address], ...], rejoin, mac }
+ *       mac = HMAC-SHA256(secret, "joined:<joiner nonce>:<server id>:" + JSON of [cluster, founders, nodes, rejoin])
+ *   { t: 'joinRefused', reason, retriable, controller }   controller: the address to ask instead ('' for none)
  *
  * Peers are trusted once authenticated, but a frame's shape is still checked so that a bug or a
  * version mismatch closes the connection instead of crashing a node.
@@ -29,9 +43,30 @@ export type PeerFrame =
   | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
-  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
+  | { readonly t: 'stray'; readonly group: string }
+  | { readonly t: 'removed'; readonly group: string; readonly term: number }
+  | { readonly t: 'join'; readonly id: string; readonly nonce: string; readonly address: string; readonly inc: string; readonly mac: string }
+  | ({ readonly t: 'joined'; readonly mac: string } & JoinAnswer)
+  | { readonly t: 'joinRefused'; readonly reason: string; readonly retriable: boolean; readonly controller: string }
   | { readonly t: 'recovery'; readonly m: RecoveryMessage };
+
+/** What a joining node is told once the cluster has recorded it (src/node/join.ts). */
+export interface JoinAnswer {
+  readonly cluster: string;
+  /** The metadata voters the cluster was created with (storage/identity.ts metaVoters). */
+  readonly founders: readonly string[];
+  /** Every node the metadata knows, the joiner included: [id, host:port]. */
+  readonly nodes: readonly (readonly [string, string])[];
+  /** The id was the cluster's before, on another data folder: its replicas rejoin (raft/rejoin.ts). */
+  readonly rejoin: boolean;
+}
+
+/** What a `joined` frame's MAC covers besides the nonce and the answering node's id. */
+export function joinAnswerText(a: JoinAnswer): string {
+  return JSON.stringify([a.cluster, a.founders, a.nodes, a.rejoin]);
+}
 
 export function mac(secret: string, text: string): string {
   return createHmac('sha256', secret).update(text).digest('hex');
@@ -168,12 +203,29 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     case 'leaders': {
       const g = v['groups'];
       if (!Array.isArray(g) || !g.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && isNat(p[1]))) return null;
+      const moving = v['moving'];
+      if (moving !== undefined && !(Array.isArray(moving) && moving.every((x) => typeof x === 'string'))) return null;
+      if (v['meta'] !== undefined && !isNat(v['meta'])) return null;
       return v as unknown as PeerFrame;
     }
     case 'transfer':
       return typeof v['group'] === 'string' && typeof v['to'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'recovery':
       return isRecoveryMessage(v['m']) ? (v as unknown as PeerFrame) : null;
+    case 'stray':
+      return typeof v['group'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'removed':
+      return typeof v['group'] === 'string' && isNat(v['term']) ? (v as unknown as PeerFrame) : null;
+    case 'join':
+      return ['id', 'nonce', 'address', 'inc', 'mac'].every((k) => typeof v[k] === 'string') ? (v as unknown as PeerFrame) : null;
+    case 'joined': {
+      const strs = (x: unknown): boolean => Array.isArray(x) && x.every((s) => typeof s === 'string');
+      const nodes = v['nodes'];
+      const nodesOk = Array.isArray(nodes) && nodes.every((n) => Array.isArray(n) && n.length === 2 && strs(n));
+      return typeof v['cluster'] === 'string' && strs(v['founders']) && nodesOk && typeof v['rejoin'] === 'boolean' && typeof v['mac'] === 'string' ? (v as unknown as PeerFrame) : null;
+    }
+    case 'joinRefused':
+      return typeof v['reason'] === 'string' && typeof v['retriable'] === 'boolean' && typeof v['controller'] === 'string' ? (v as unknown as PeerFrame) : null;
     default:
       return null;
   }

@@ -20,7 +20,7 @@ import type { Message, NodeId } from '../../raft/types.js';
 import { encodeFrame } from '../wire/codec.js';
 import { receivedBytes, zeroMask } from '../wire/ws-options.js';
 import type { Logger } from '../log.js';
-import { PeerFrameError, decodePeerFrame, mac, macEquals, type PeerFrame } from './peer-frames.js';
+import { PeerFrameError, decodePeerFrame, joinAnswerText, mac, macEquals, type JoinAnswer, type PeerFrame } from './peer-frames.js';
 
 export interface PeerTransportOptions {
   readonly self: NodeId;
@@ -39,6 +39,31 @@ export interface PeerTransportOptions {
   readonly onPeerIdentity?: (peer: NodeId, identity: PeerIdentity) => void;
   readonly onPeerUp?: (peer: NodeId) => void;
   readonly onPeerDown?: (peer: NodeId) => void;
+  /**
+   * A node that proved it knows the secret asks to join the cluster (src/node/join.ts): resolves
+   * with what to tell it, or rejects with a JoinRefusal. Absent: every join is refused.
+   */
+  readonly onJoin?: (request: JoinRequest) => Promise<JoinAnswer>;
+}
+
+/** What a joining node says of itself. */
+export interface JoinRequest {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly inc: string;
+}
+
+/** Why a join is refused, and where to ask instead: the `joinRefused` frame. */
+export class JoinRefusal extends Error {
+  override readonly name = 'JoinRefusal';
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    /** The controller's address, to ask there ('' when none is known). */
+    readonly controller = '',
+  ) {
+    super(message);
+  }
 }
 
 export interface PeerIdentity {
@@ -62,6 +87,12 @@ export const REDIAL_MS_MIN = 50;
  */
 export const REDIAL_MS_MAX = 200;
 export const AUTH_FAILED = 4001;
+/**
+ * The acceptor does not know the dialer as a peer (yet): a node that just joined, whose answer
+ * naming its peers is still on the way while they already apply its record and dial it. The
+ * dialer retries as after any closed connection.
+ */
+export const NOT_A_PEER_YET = 4002;
 
 export interface PeerStatus {
   readonly id: NodeId;
@@ -85,6 +116,12 @@ export interface PeerNetwork {
   broadcast(frame: PeerFrame): void;
   isConnected(id: NodeId): boolean;
   peerStatus(): PeerStatus[];
+  /**
+   * The nodes of the cluster now (self included), as the metadata knows them: new ones are
+   * dialled (if this node dials them), one at a new address is redialled there, and one no longer
+   * named is disconnected and forgotten.
+   */
+  setPeers(nodes: ReadonlyMap<NodeId, string>): void;
 }
 
 /** How the node builds its peer network from its options; production's is `(o) => new PeerTransport(o)`. */
@@ -105,14 +142,33 @@ export class PeerTransport implements PeerNetwork {
   private readonly peers = new Map<NodeId, Peer>();
   private flushScheduled = false;
   private closed = false;
+  private started = false;
   constructor(private readonly o: PeerTransportOptions) {
     for (const [id, address] of o.nodes) {
-      if (id !== o.self) this.peers.set(id, { id, address, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 });
+      if (id !== o.self) this.peers.set(id, newPeer(id, address));
     }
   }
 
   start(): void {
+    this.started = true;
     for (const p of this.peers.values()) if (this.dials(p.id)) this.dial(p);
+  }
+
+  setPeers(nodes: ReadonlyMap<NodeId, string>): void {
+    for (const [id, p] of this.peers) {
+      const address = nodes.get(id);
+      if (address === p.address) continue;
+      this.forget(p);
+      this.peers.delete(id);
+      if (address !== undefined) this.o.logger.info({ peer: id, address, was: p.address }, `node '${id}' is now at ${address} (was ${p.address})`);
+    }
+    for (const [id, address] of nodes) {
+      if (id === this.o.self || this.peers.has(id)) continue;
+      const p = newPeer(id, address);
+      this.peers.set(id, p);
+      this.o.logger.info({ peer: id, address }, `node '${id}' at ${address} is a peer`);
+      if (this.started && !this.closed && this.dials(id)) this.dial(p);
+    }
   }
 
   isConnected(id: NodeId): boolean {
@@ -163,9 +219,13 @@ export class PeerTransport implements PeerNetwork {
         if (peer.ws === ws) this.o.onFrame(peer.id, frame);
         return;
       }
+      if (frame.t === 'join') {
+        clearTimeout(timer);
+        return this.answerJoin(ws, nonce, frame);
+      }
       if (frame.t !== 'auth') return this.refuse(ws, timer, `expected an auth frame, got '${frame.t}'`);
       const p = this.peers.get(frame.id);
-      if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`);
+      if (p === undefined || this.dials(frame.id)) return this.refuse(ws, timer, `node '${frame.id}' is not a peer that dials this node`, NOT_A_PEER_YET);
       if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${frame.id}:${this.o.self}:${identityText(frame)}`))) {
         return this.refuse(ws, timer, `node '${frame.id}' does not know the cluster secret (check --secret or RAFTLOG_SECRET on both nodes)`);
       }
@@ -185,15 +245,45 @@ export class PeerTransport implements PeerNetwork {
 
   close(): void {
     this.closed = true;
-    for (const p of this.peers.values()) {
-      if (p.timer !== null) clearTimeout(p.timer);
-      p.ws?.close(1001, 'node shutting down');
-      p.ws = null;
-      p.ready = false;
-    }
+    for (const p of this.peers.values()) this.forget(p);
   }
 
   // -----------------------------------------------------------------------------------------------
+
+  /** Stops dialling `p` and closes its connection (shutting down, or it left the cluster or moved). */
+  private forget(p: Peer): void {
+    if (p.timer !== null) clearTimeout(p.timer);
+    p.timer = null;
+    const ws = p.ws;
+    this.detach(p, ws);
+    p.ws = null;
+    ws?.close(1001, this.closed ? 'node shutting down' : 'no longer a peer at this address');
+  }
+
+  /**
+   * A `join` frame on an inbound connection: checks the joiner's proof of the secret, asks the
+   * node (onJoin), answers, and closes. The connection never becomes a peer connection: once the
+   * cluster has recorded the joiner, the nodes dial each other as peers do.
+   */
+  private answerJoin(ws: WebSocket, nonce: string, f: Extract<PeerFrame, { t: 'join' }>): void {
+    const refuse = (r: JoinRefusal): void => {
+      ws.send(encodeFrame({ t: 'joinRefused', reason: r.message, retriable: r.retriable, controller: r.controller } satisfies PeerFrame));
+      ws.close(1000, 'join refused');
+    };
+    if (!macEquals(f.mac, mac(this.o.secret, `join:${nonce}:${f.id}:${this.o.self}:${f.address}:${f.inc}`))) {
+      this.o.logger.warn({ node: f.id, address: f.address }, `refused node '${f.id}' (at ${f.address}) asking to join: it does not know the cluster secret`);
+      ws.close(AUTH_FAILED, 'wrong cluster secret: start the joining node with the secret of the cluster it joins');
+      return;
+    }
+    if (this.o.onJoin === undefined) return refuse(new JoinRefusal('this node does not take joins', false));
+    this.o.onJoin({ id: f.id, address: f.address, inc: f.inc }).then(
+      (a) => {
+        ws.send(encodeFrame({ t: 'joined', ...a, mac: mac(this.o.secret, `joined:${f.nonce}:${this.o.self}:${joinAnswerText(a)}`) } satisfies PeerFrame));
+        ws.close(1000, 'joined');
+      },
+      (err: unknown) => refuse(err instanceof JoinRefusal ? err : new JoinRefusal(`the join failed: ${(err as Error).message}; retry`, true)),
+    );
+  }
 
   /** The node with the lower id dials. */
   private dials(peer: NodeId): boolean {
@@ -201,7 +291,7 @@ export class PeerTransport implements PeerNetwork {
   }
 
   private dial(p: Peer): void {
-    if (this.closed) return;
+    if (this.closed || this.peers.get(p.id) !== p) return;
     const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: HANDSHAKE_MS, generateMask: zeroMask });
     p.ws = ws;
     const nonce = randomBytes(16).toString('hex');
@@ -240,6 +330,7 @@ export class PeerTransport implements PeerNetwork {
     });
     ws.on('close', (code, reason) => {
       if (code === AUTH_FAILED) this.o.logger.error({ peer: p.id, reason: reason.toString() }, `node '${p.id}' refused this node: ${reason.toString()}`);
+      else if (code === NOT_A_PEER_YET) this.o.logger.info({ peer: p.id, reason: reason.toString() }, `node '${p.id}' does not know this node yet (${reason.toString()}); retrying`);
       this.detach(p, ws);
       this.redial(p);
     });
@@ -249,7 +340,7 @@ export class PeerTransport implements PeerNetwork {
   }
 
   private redial(p: Peer): void {
-    if (this.closed || p.timer !== null) return;
+    if (this.closed || p.timer !== null || this.peers.get(p.id) !== p) return;
     const backoff = redialDelayMs(p.attempts, Math.random());
     p.attempts++;
     p.timer = setTimeout(() => {
@@ -268,7 +359,7 @@ export class PeerTransport implements PeerNetwork {
     this.o.onPeerUp?.(p.id);
   }
 
-  private detach(p: Peer, ws: WebSocket): void {
+  private detach(p: Peer, ws: WebSocket | null): void {
     if (p.ws !== ws) return;
     const was = p.ready;
     p.ws = null;
@@ -280,10 +371,11 @@ export class PeerTransport implements PeerNetwork {
     }
   }
 
-  private refuse(ws: WebSocket, timer: NodeJS.Timeout, why: string): void {
+  private refuse(ws: WebSocket, timer: NodeJS.Timeout, why: string, code = AUTH_FAILED): void {
     clearTimeout(timer);
-    this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
-    ws.close(AUTH_FAILED, why.slice(0, 120));
+    if (code === AUTH_FAILED) this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
+    else this.o.logger.info({ why }, `refused a peer connection for now: ${why}`);
+    ws.close(code, why.slice(0, 120));
   }
 
   private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
@@ -327,6 +419,10 @@ export class PeerTransport implements PeerNetwork {
       ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
     }
   }
+}
+
+function newPeer(id: NodeId, address: string): Peer {
+  return { id, address, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 };
 }
 
 /** What the handshake's MAC covers of a node's identity. */

@@ -45,6 +45,12 @@ const CASES: Record<string, MutantCase> = {
     },
     expect: ['duplicate'],
   },
+  'rejoiner-votes': {
+    why: 'a follower lags while its leader and the other follower write; the leader dies with that follower\'s disk, and the empty replica votes the lagging one in',
+    // One partition, so that pausing a follower stalls no producer: they all write through the leader.
+    run: { timeMs: 9000, gapMs: [2000, 2000], partitions: 1, plan: [{ kind: 'disk-loss', leaderDies: true, holdMs: 3000 }] },
+    expect: LOST,
+  },
   'drop-offset-commits': {
     why: 'acknowledged offset commits are not there when read back or resumed from',
     run: { timeMs: 5000, plan: [], workload: { committers: 2 } },

@@ -31,6 +31,9 @@ class FakeNetwork implements PeerNetwork {
   isConnected(): boolean {
     return true;
   }
+  setPeers(nodes: ReadonlyMap<string, string>): void {
+    this.sent.push(`peers ${[...nodes.keys()].join(',')}`);
+  }
   peerStatus(): { id: string; address: string; connected: boolean; dropped: number }[] {
     return ['n2', 'n3'].map((id) => ({ id, address: `${id}:1`, connected: true, dropped: 0 }));
   }

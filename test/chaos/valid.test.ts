@@ -11,6 +11,8 @@ const TEST_TIMEOUT_MS = 180_000;
 
 interface Plan {
   readonly faults: readonly FaultSpec[];
+  /** Nodes the cluster starts with (default 3). */
+  readonly nodes?: number;
   /** Server-side produce timeout: short ones make producers retry batches that were written. */
   readonly produceRequestMs?: number;
 }
@@ -46,17 +48,30 @@ const PLANS: Record<string, Plan> = {
       { kind: 'partition', shape: 'isolate-controller', holdMs: 2000 },
     ],
   },
+  // Ends with the check that every partition holds the replicas last asked for (checks/placement.ts).
+  'membership changes among kills and partitions': {
+    faults: [
+      { kind: 'membership', op: 'join', holdMs: 0 },
+      { kind: 'membership', op: 'move', holdMs: 0 },
+      { kind: 'kill', target: 'partition-leader', holdMs: 1500 },
+      { kind: 'membership', op: 'replace', holdMs: 0 },
+      { kind: 'disk-loss', leaderDies: true, holdMs: 2000 },
+      { kind: 'membership', op: 'move', holdMs: 0 },
+      { kind: 'partition', shape: 'isolate-leader', holdMs: 2000 },
+      { kind: 'membership', op: 'move', holdMs: 0 },
+    ],
+  },
 };
 
 describe('chaos runs against a correct cluster', () => {
-  for (const [name, { faults: plan, produceRequestMs }] of Object.entries(PLANS)) {
+  for (const [name, { faults: plan, produceRequestMs, nodes }] of Object.entries(PLANS)) {
     it(
       `${name}: the history is valid`,
       async () => {
         const r = await scenario(
           name.replace(/\W+/g, '-'),
           {
-            nodes: 3,
+            nodes: nodes ?? 3,
             timeMs: RUN_MS,
             seed: 1,
             nemesis: [],

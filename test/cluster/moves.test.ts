@@ -7,49 +7,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleep } from '../../chaos/cluster.js';
-import { eventually, groupOn, leaderOf, readPartition, startCluster, type TestCluster } from './helpers.js';
+import { eventually, groupOn, keepProducing, leaderOf, readPartition, settledOn, startCluster, type TestCluster } from './helpers.js';
 
 let t: TestCluster | undefined;
 afterEach(async () => {
   await t?.close();
   t = undefined;
 });
-
-/** Sends records to `topic` one after the other until `stop()`; resolves with the values acknowledged. */
-function keepProducing(tc: TestCluster, topic: string): { stop: () => Promise<string[]> } {
-  const producer = tc.client.producer({ idempotent: true });
-  const acked: string[] = [];
-  let running = true;
-  const loop = (async () => {
-    for (let k = 0; running; k++) {
-      const value = `v${k}`;
-      await producer.send({ topic, acks: 'all', messages: [{ value }] });
-      acked.push(value);
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      await producer.disconnect();
-      return acked;
-    },
-  };
-}
-
-/** Once every replica of the target shows the target as its committed voters, and no other node holds a replica. */
-async function settledOn(tc: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
-  for (const n of tc.cluster.nodes) {
-    const g = await groupOn(tc, n.id, prefix).catch(() => undefined);
-    if (!target.includes(n.id)) {
-      if (g !== undefined) return false;
-      continue;
-    }
-    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
-    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
-  }
-  return true;
-}
 
 describe('moving a partition\'s replicas while producers write', () => {
   it('moves a partition off its leader onto a fourth node: the new replica joins as a learner and takes over, the old one is deleted, and every acknowledged record is read back once', async () => {
@@ -93,5 +57,34 @@ describe('moving a partition\'s replicas while producers write', () => {
 
     const values = (await readPartition(t.client, topic, 0)).map((m) => m.value!.toString());
     expect(values).toEqual(['before the move', 'after the move']);
+  }, 90_000);
+});
+
+describe('a replica removed while its node was down', () => {
+  it('is deleted when its node comes back, even when every member it knew has left the group or follows', async () => {
+    t = await startCluster(5);
+    const topic = 'stray';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 3 }] });
+    const leader = await leaderOf(t, `${topic}/0`);
+    const before = (await groupOn(t, leader, `${topic}/0`))!.voters!;
+    const down = before.find((id) => id !== leader)!;
+    const stays = before.find((id) => id !== leader && id !== down)!;
+    const fresh = t.cluster.nodes.map((n) => n.id).filter((id) => !before.includes(id));
+    // The new replicas lead (the first is preferred): the replica that stays follows, and the old leader leaves.
+    const target = [...fresh, stays];
+    const producer = t.client.producer();
+    await producer.send({ topic, acks: 'all', messages: [{ value: 'before' }] });
+    await t.cluster.kill(down);
+
+    await t.client.admin().reassignPartitions([{ topic, partition: 0, replicas: target }]);
+    await eventually(async () => {
+      const g = await groupOn(t!, await leaderOf(t!, `${topic}/0`), `${topic}/0`);
+      return g?.membershipCommitted === true && [...(g.voters ?? [])].sort().join(',') === [...target].sort().join(',');
+    }, 30_000, `${topic}/0 to move onto ${target.join(',')}`);
+    await t.cluster.restart(down);
+    await eventually(() => settledOn(t!, `${topic}/0`, target), 30_000, `the replica on ${down} to be deleted`);
+    await producer.send({ topic, acks: 'all', messages: [{ value: 'after' }] });
+    await producer.disconnect();
+    expect((await readPartition(t.client, topic, 0)).map((m) => m.value!.toString())).toEqual(['before', 'after']);
   }, 90_000);
 });

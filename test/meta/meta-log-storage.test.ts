@@ -133,7 +133,7 @@ describe('metadata log storage: configurations', () => {
     await log.sync();
     const ledger = SyncLedger.open(dir);
     const group = new RaftGroup({ id: 'meta', self: 'b', voters: ['a', 'b', 'c'], dir, fs: nodeFileSystem, log, hardState: { term: 1, vote: null, commit: 5 }, ledger, storage, applied: 0, limits: {}, random: seededRandom(1), logger: quiet });
-    const events = { topicsChanged: () => {}, controllerChanged: () => {}, clusterKnown: () => {} };
+    const events = { topicsChanged: () => {}, controllerChanged: () => {}, clusterKnown: () => {}, nodesChanged: () => {} };
     const meta = new MetaStateMachine(store, storage, events, quiet, 3);
     meta.group = group;
     group.sm = meta;

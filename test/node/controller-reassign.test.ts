@@ -5,12 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ServerError } from '../../src/errors.js';
-import type { MetaCommand, TopicRecord } from '../../src/meta/commands.js';
+import type { TopicRecord } from '../../src/meta/commands.js';
 import type { MetaResult } from '../../src/meta/meta-state.js';
 import { REASSIGN_REPLICAS_MAX } from '../../src/meta/placement.js';
-import { Controller, type ControllerHost } from '../../src/node/controller.js';
 import { DEFAULT_TOPIC_CONFIG, ErrorCode, type PartitionReassignment, type ReassignPartitionsResponse } from '../../src/wire/protocol.js';
-import { quiet } from '../partition/harness.js';
+import { fakeControllerHost, type FakeHost } from './controller-host.js';
 
 const ORDERS: TopicRecord = {
   name: 'orders',
@@ -21,44 +20,11 @@ const ORDERS: TopicRecord = {
   assignments: Array.from({ length: 8 }, () => ['n1', 'n2', 'n3']),
 };
 
-interface Setup {
-  readonly controller: Controller;
-  /** What the controller proposed, in order. */
-  readonly proposed: MetaCommand[];
-}
+type Setup = FakeHost;
 
-/**
- * A controller on node n1 of `nodes`, with the topic ORDERS; `connected` are the peers it is
- * connected to; each proposal commits with `result`.
- */
+/** A controller on node n1 of `nodes`, with the topic ORDERS; `connected` are the peers it is connected to; each proposal commits with `result`. */
 function setup(opts: { nodes?: string[]; connected?: string[]; isController?: boolean; result?: MetaResult } = {}): Setup {
-  const nodes = opts.nodes ?? ['n1', 'n2', 'n3', 'n4'];
-  const connected = new Set(opts.connected ?? nodes);
-  const proposed: MetaCommand[] = [];
-  const host: ControllerHost = {
-    config: { id: 'n1' },
-    logger: quiet,
-    meta: {
-      isReady: () => true,
-      cluster: () => undefined,
-      node: () => undefined,
-      topic: (name) => (name === ORDERS.name ? ORDERS : undefined),
-      topics: () => [ORDERS],
-      propose: (cmd) => {
-        proposed.push(cmd);
-        return Promise.resolve(opts.result ?? { ok: true });
-      },
-    },
-    identity: { identity: { node: 'n1', incarnation: 'i1', cluster: 'c1', metaVoters: nodes.slice(0, 3), created: '2026-01-01T00:00:00.000Z' } },
-    peerIdentities: new Map(),
-    transport: { isConnected: (peer) => connected.has(peer), send: () => undefined },
-    isController: () => opts.isController ?? true,
-    controllerId: () => (opts.isController === false ? 'n2' : 'n1'),
-    nodeIds: () => [...nodes],
-    leaderOf: () => ({ leader: null, term: 0 }),
-    handOver: () => undefined,
-  };
-  return { controller: new Controller(host), proposed };
+  return fakeControllerHost({ ...opts, topics: [ORDERS] });
 }
 
 const reassign = (s: Setup, partitions: PartitionReassignment[]): Promise<ReassignPartitionsResponse> => s.controller.reassignPartitions({ type: 'reassignPartitions', partitions, timeoutMs: 1000 });

@@ -29,3 +29,25 @@ describe('the config file', () => {
     expect(c.tickMs).toBe(50);
   });
 });
+
+function joinConfig(args: string[]): ReturnType<typeof toNodeConfig> {
+  const cmd = command().exitOverride();
+  const opts = cmd.parse(['--data', path.join(tmp(), 'n4'), '--secret', 'a-long-enough-secret-for-tests', ...args], { from: 'user' }).opts<CliOptions>();
+  return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
+}
+
+describe('--join', () => {
+  it('gives a node that knows only itself and the addresses to join through', () => {
+    const c = joinConfig(['--id', 'n4', '--listen', '127.0.0.1:7004', '--join', '127.0.0.1:7001, 127.0.0.1:7002']);
+    expect(c.join).toEqual(['127.0.0.1:7001', '127.0.0.1:7002']);
+    expect([...c.nodes]).toEqual([['n4', '127.0.0.1:7004']]);
+  });
+
+  it('refuses --peers beside it, a missing --id or --listen, and an address that is not host:port, saying what to do', () => {
+    expect(() => joinConfig(['--id', 'n4', '--listen', '127.0.0.1:7004', '--join', '127.0.0.1:7001', '--peers', 'n1=127.0.0.1:7001'])).toThrow(/--peers or --join, not both/);
+    expect(() => joinConfig(['--listen', '127.0.0.1:7004', '--join', '127.0.0.1:7001'])).toThrow(/--join needs --id/);
+    expect(() => joinConfig(['--id', 'n4', '--join', '127.0.0.1:7001'])).toThrow(/--join needs --id .* and --listen/);
+    expect(() => joinConfig(['--id', 'n4', '--listen', '127.0.0.1:7004', '--join', 'nowhere'])).toThrow(/'nowhere' is not host:port/);
+    expect(() => joinConfig(['--id', 'bad id', '--listen', '127.0.0.1:7004', '--join', '127.0.0.1:7001'])).toThrow(/not a node id/);
+  });
+});

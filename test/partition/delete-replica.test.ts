@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { deletePartitionReplica } from '../../src/partition/replica.js';
+import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { quiet, simulatedNode, soloTopic, type SimulatedNode } from './harness.js';
 
 let node: SimulatedNode | undefined;
@@ -40,5 +41,20 @@ describe('deleting a replica', () => {
 
     expect([...node.host.all()].map((g) => g.id)).toEqual([kept.group.id]);
     expect(kept.group.failed).toBeNull();
+  });
+
+  it('mid-sync, leaves no ledger slot behind: a replica created here again later starts clean, not as a damaged one', async () => {
+    node = simulatedNode();
+    node.diskLatency(20);
+    const solo = await node.open();
+    const id = solo.group.id;
+    // A write whose sync is still on the disk when the replica goes.
+    void solo.partition.produce(encodeBatch([{ value: Buffer.from('x') }]), 'leader', 60_000).catch(() => undefined);
+    await node.until(() => solo.group.raft.lastIndex() > 1, 1000);
+    // The host's pass has written the entry and waits on the disk for its sync.
+    await node.until(() => false, 5).catch(() => undefined);
+    deletePartitionReplica(solo.partition, { host: node.host, ledger: node.ledger, fs: node.fs, logger: quiet }, 'the partition moved off this node');
+    await node.until(() => false, 500).catch(() => undefined);
+    expect(node.ledger.mark(id)).toBeNull();
   });
 });

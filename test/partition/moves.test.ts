@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyChange, type Membership } from '../../raft/membership.js';
 import type { PeerStatus } from '../../raft/types.js';
-import { nextMove, type GroupView, type Move } from '../../src/partition/moves.js';
+import { mayDeleteStray, nextMove, strayRemoved, type GroupView, type Move } from '../../src/partition/moves.js';
 
 function peer(id: string, match: number, over: Partial<PeerStatus> = {}): PeerStatus {
   return { id, match, next: match + 1, state: 'replicate', learner: false, recentActive: true, rejoin: null, ...over };
@@ -72,5 +72,23 @@ describe('moves: the partition leader drives its group toward the target, one ch
 
   it('moves: the target reached is done', () => {
     expect(nextMove(['n3', 'n1', 'n2'], view({ voters: ['n1', 'n2', 'n3'], learners: [] }))).toEqual({ kind: 'done' });
+  });
+});
+
+describe('a replica moved off its node that no member tells of its removal', () => {
+  const after = { voters: ['n3', 'n4', 'n5'], learners: [] };
+  it('is told it was removed only by a leader whose latest configuration is committed and does not name it', () => {
+    expect(strayRemoved({ membership: after, membershipCommitted: true }, 'n1')).toBe(true);
+    expect(strayRemoved({ membership: after, membershipCommitted: false }, 'n1')).toBe(false);
+    expect(strayRemoved({ membership: after, membershipCommitted: true }, 'n3')).toBe(false);
+    expect(strayRemoved({ membership: { voters: ['n3', 'n4'], learners: ['n1'] }, membershipCommitted: true }, 'n1')).toBe(false);
+  });
+
+  it('acts on the answer only if it has taken nothing from that leader in that term, or from a later one', () => {
+    expect(mayDeleteStray({ term: 3, lead: null }, 'n4', 5)).toBe(true);
+    expect(mayDeleteStray({ term: 5, lead: null }, 'n4', 5)).toBe(true);
+    expect(mayDeleteStray({ term: 5, lead: 'n3' }, 'n4', 5)).toBe(true);
+    expect(mayDeleteStray({ term: 5, lead: 'n4' }, 'n4', 5)).toBe(false);
+    expect(mayDeleteStray({ term: 6, lead: null }, 'n4', 5)).toBe(false);
   });
 });

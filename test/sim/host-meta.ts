@@ -188,7 +188,7 @@ export class SimMeta {
       snapshotEveryEntries: this.snapshotEvery,
       limits: this.ctx.limits,
       openStore: (dir) => StateStore.load(slot.store.open(dir), dir),
-      events: { topicsChanged: () => undefined, controllerChanged: () => undefined, clusterKnown: () => undefined },
+      events: { topicsChanged: () => undefined, controllerChanged: () => undefined, clusterKnown: () => undefined, nodesChanged: () => undefined },
       random: seededRandom(Math.floor(this.ctx.random() * 2 ** 31)),
       logger: quiet,
     }).then(

@@ -75,8 +75,13 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
   auth: fc.record({ t: fc.constant('auth'), id: nodeId, nonce: token, cluster: token, inc: token, member: fc.boolean(), mac: token }),
   welcome: fc.record({ t: fc.constant('welcome'), cluster: token, inc: token, member: fc.boolean(), mac: token }),
   raft: fc.record({ t: fc.constant('raft'), m: fc.array(fc.tuple(group, anyMessage), { maxLength: 4 }) }),
-  leaders: fc.record({ t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }) }),
+  leaders: fc.record({ t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }), moving: fc.array(group, { maxLength: 4 }), meta: nat }, { requiredKeys: ['t', 'groups'] }),
   transfer: fc.record({ t: fc.constant('transfer'), group, to: nodeId }),
+  stray: fc.record({ t: fc.constant('stray'), group }),
+  removed: fc.record({ t: fc.constant('removed'), group, term: nat }),
+  join: fc.record({ t: fc.constant('join'), id: nodeId, nonce: token, address: token, inc: token, mac: token }),
+  joined: fc.record({ t: fc.constant('joined'), cluster: token, founders: fc.array(nodeId, { maxLength: 3 }), nodes: fc.array(fc.tuple(nodeId, token), { maxLength: 3 }), rejoin: fc.boolean(), mac: token }),
+  joinRefused: fc.record({ t: fc.constant('joinRefused'), reason: token, retriable: fc.boolean(), controller: token }),
   recovery: fc.record({ t: fc.constant('recovery'), m: anyRecovery }),
 };
 const KINDS = Object.keys(FRAMES) as Kind[];
@@ -100,6 +105,8 @@ type Shape =
   /** A catch-up transfer's message (src/host/log-recovery.ts), its fields by its kind `k`. */
   | 'recovery'
   | { readonly list: Shape }
+  /** The shape, or left out (a field later versions added). */
+  | { readonly optional: Shape }
   | { readonly pair: readonly [Shape, Shape] }
   | { readonly map: Shapes };
 type Shapes = Readonly<Record<string, Shape>>;
@@ -123,8 +130,13 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   auth: { t: 'frameKind', id: 'string', nonce: 'string', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   welcome: { t: 'frameKind', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
-  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } } },
+  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' } },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
+  stray: { t: 'frameKind', group: 'string' },
+  removed: { t: 'frameKind', group: 'string', term: 'nat' },
+  join: { t: 'frameKind', id: 'string', nonce: 'string', address: 'string', inc: 'string', mac: 'string' },
+  joined: { t: 'frameKind', cluster: 'string', founders: { list: 'string' }, nodes: { list: { pair: ['string', 'string'] } }, rejoin: 'boolean', mac: 'string' },
+  joinRefused: { t: 'frameKind', reason: 'string', retriable: 'boolean', controller: 'string' },
   recovery: { t: 'frameKind', m: 'recovery' },
 };
 const R: Shapes = { k: 'recoveryKind', group: 'string', id: 'string' };
@@ -153,6 +165,8 @@ function isMap(v: unknown): v is Obj {
 }
 
 function sites(shape: Shape, current: unknown, path: Path, keyed: boolean): Site[] {
+  // Leaving an optional field out breaks nothing; any other wrong value does.
+  if (typeof shape === 'object' && 'optional' in shape) return sites(shape.optional, current, path, false);
   const out: Site[] = [{ path, shape, current, keyed }];
   const fields = (shapes: Shapes, o: Obj): void => {
     for (const [k, s] of Object.entries(shapes)) out.push(...sites(s, o[k], [...path, k], true));
