@@ -319,6 +319,19 @@ export class Leader {
     pr.probeSent = true;
   }
 
+  /**
+   * The storage has read ahead entries that followers waited for (LogStorage.readAhead): they are
+   * sent now, rather than at each follower's next heartbeat answer.
+   */
+  sendReadAhead(): void {
+    for (const id of this.prs.keys()) {
+      if (id === this.id) continue;
+      while (this.maybeSendAppend(id, false)) {
+        // Fill the in-flight window from what is in memory now.
+      }
+    }
+  }
+
   /** The connection to `peer` was lost, and with it perhaps what was in flight: probe before streaming again. */
   reportUnreachable(peer: NodeId): void {
     const pr = this.prs.get(peer);
@@ -578,7 +591,7 @@ export class Leader {
       // The entries are in cold files, which are never read on the event loop for a follower: a
       // new one (it needs the log from its start) or one far behind gets the committed log as a
       // snapshot (streamed by the host), one a little behind the entries read ahead off the loop,
-      // once they are in memory (its next heartbeat answer asks again).
+      // once they are in memory (Raft.entriesReadAhead, or its next heartbeat answer, asks again).
       const upTo = this.snapshotUpTo();
       // (A storage that is never caught up by files says no byte is cold: the metadata group's.)
       const cold = storage.coldBytes(pr.next);

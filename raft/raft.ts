@@ -253,6 +253,14 @@ export class Raft {
   }
 
   /**
+   * The storage has in memory entries it was asked to read ahead (LogStorage.readAhead): a leader
+   * sends the followers that waited for them their appends now. A no-op on a member that does not lead.
+   */
+  entriesReadAhead(): void {
+    this.leaderOrNull()?.sendReadAhead();
+  }
+
+  /**
    * The host (re)connected to `peer`. A (pre-)candidate that has no answer from it yet most likely
    * lost its request on the way (a message to a peer without a connection is dropped): it asks
    * again now, instead of waiting out its election timeout. Seen when a leader died just after

@@ -94,8 +94,16 @@ export class RaftGroup {
     this.logger = o.logger;
     o.fs.mkdirSync(o.dir, { recursive: true });
     this.snapshotIsLog = o.storage === undefined;
-    // A window of cold entries read ahead for a follower is in memory: the core may send it now.
-    o.log.onReadAhead = (err) => (err === null ? this.wake() : this.fail(err));
+    // A window of cold entries read ahead for a follower is in memory: the core sends it now.
+    o.log.onReadAhead = (err) => {
+      if (err !== null) {
+        this.fail(err);
+        return;
+      }
+      if (this.failed !== null) return;
+      this.raft.entriesReadAhead();
+      this.wake();
+    };
     const hs = o.hardState;
     this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
     // The commit index is saved lazily; what was applied was certainly committed.
