@@ -455,6 +455,9 @@ export class Leader {
       pr.readRoundAcked = m.readRound;
       this.releaseReads();
     }
+    // A caught-up peer that still rejoins missed its promotion (it came inside a snapshot, which
+    // it installs rather than applies): asked again, at most once per election timeout.
+    this.maybePromote(pr);
   }
 
   /**
