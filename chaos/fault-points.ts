@@ -116,6 +116,9 @@ export class FaultyFileSystem implements FileSystem {
   readSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     return this.inner.readSync(fd, buf, offset, length, position);
   }
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return this.inner.read(fd, buf, offset, length, position);
+  }
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
     this.at(fd, 'append');
     return this.inner.writeSync(fd, buf, offset, length, position);

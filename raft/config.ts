@@ -9,6 +9,8 @@ import type { HardState, NodeId } from './types.js';
 export interface UnsafeMutations {
   /** Grant votes without the §5.4.1 check that the candidate's log is up to date. */
   grantVoteWithoutLogCheck?: boolean;
+  /** A snapshot of a log that is its files reaches past the commit index, to the last entry stored. */
+  snapshotPastCommit?: boolean;
   /** Commit an earlier term's entry as soon as a majority holds it (the Figure 8 bug of §5.4.2). */
   commitPriorTermByCount?: boolean;
   /** Campaign straight away instead of asking for pre-votes first (thesis §9.6). */
@@ -40,6 +42,12 @@ export interface RaftLimits {
   entryBytesMax: number;
   /** Bytes of committed entries handed out in one Ready for applying (at least one entry). */
   applyBytesMax: number;
+  /**
+   * A follower that needs more than this many bytes of the leader's cold log (LogStorage.coldBytes),
+   * all of it committed, gets a snapshot (as one that needs the log from its start always does) (a partition's segment files, streamed by the host in
+   * throttled chunks) instead of appends read ahead a window at a time (DESIGN.md §9).
+   */
+  snapshotColdBytesMin: number;
 }
 
 export const DEFAULT_LIMITS: RaftLimits = {
@@ -51,6 +59,7 @@ export const DEFAULT_LIMITS: RaftLimits = {
   uncommittedBytesMax: 64 * 1024 * 1024,
   entryBytesMax: 8 * 1024 * 1024,
   applyBytesMax: 64 * 1024 * 1024,
+  snapshotColdBytesMin: 64 * 1024 * 1024,
 };
 
 export type CommitBroadcast = 'eager' | 'piggyback';

@@ -4,7 +4,8 @@
  * has none of this state, and no stale copy of it.
  *
  * - replication (§5.3): a `Progress` per peer, appends paced by it, snapshots for peers that need
- *   entries before the log start, and the commit rule (§5.4.2);
+ *   entries before the log start or far behind in cold files (never read here, raft/storage.ts
+ *   hotFirstIndex), and the commit rule (§5.4.2);
  * - proposals, and the bytes proposed but not yet committed;
  * - ReadIndex (§6.4, raft/read-only.ts): read rounds carried by heartbeats;
  * - leadership transfer (thesis §3.10): the transferee, sent TimeoutNow once caught up;
@@ -299,6 +300,38 @@ export class Leader {
     return true;
   }
 
+  /**
+   * The host's word on the snapshot it streams to `peer` (as etcd's ReportSnapshot): 'sending'
+   * (it streams it, and will report again: the snapshot does not time out meanwhile), 'finished'
+   * (the follower has it: probe after it, and wait for the follower's answer), 'failed' (probe
+   * from what the follower is known to hold, at its next heartbeat answer). Ignored unless the
+   * peer waits for that snapshot.
+   */
+  reportSnapshot(peer: NodeId, index: number, status: 'sending' | 'finished' | 'failed'): void {
+    const pr = this.prs.get(peer);
+    if (pr?.state !== ProgressState.Snapshot || pr.pendingSnapshot !== index) return;
+    if (status === 'sending') {
+      pr.snapshotStreamed = true;
+      return;
+    }
+    if (status === 'failed') pr.pendingSnapshot = 0;
+    pr.becomeProbe();
+    pr.probeSent = true;
+  }
+
+  /**
+   * The storage has read ahead entries that followers waited for (LogStorage.readAhead): they are
+   * sent now, rather than at each follower's next heartbeat answer.
+   */
+  sendReadAhead(): void {
+    for (const id of this.prs.keys()) {
+      if (id === this.id) continue;
+      while (this.maybeSendAppend(id, false)) {
+        // Fill the in-flight window from what is in memory now.
+      }
+    }
+  }
+
   /** The connection to `peer` was lost, and with it perhaps what was in flight: probe before streaming again. */
   reportUnreachable(peer: NodeId): void {
     const pr = this.prs.get(peer);
@@ -354,7 +387,7 @@ export class Leader {
         pr.removedTicks += this.limits.heartbeatTicks;
         this.forgetRemoved(pr, false);
       }
-      if (pr.state === ProgressState.Snapshot) {
+      if (pr.state === ProgressState.Snapshot && !pr.snapshotStreamed) {
         pr.snapshotTicks += this.limits.heartbeatTicks;
         if (pr.snapshotTicks >= this.limits.electionTicks) {
           pr.pendingSnapshot = 0;
@@ -422,6 +455,9 @@ export class Leader {
       pr.readRoundAcked = m.readRound;
       this.releaseReads();
     }
+    // A caught-up peer that still rejoins missed its promotion (it came inside a snapshot, which
+    // it installs rather than applies): asked again, at most once per election timeout.
+    this.maybePromote(pr);
   }
 
   /**
@@ -553,6 +589,19 @@ export class Leader {
     const prevTerm = this.log.term(prevIndex);
     if (prevTerm === null) return this.sendSnapshot(pr);
     let entries: Entry[] = [];
+    const storage = this.log.storage;
+    if (pr.next <= storage.lastIndex() && pr.next < storage.hotFirstIndex()) {
+      // The entries are in cold files, which are never read on the event loop for a follower: a
+      // new one (it needs the log from its start) or one far behind gets the committed log as a
+      // snapshot (streamed by the host), one a little behind the entries read ahead off the loop,
+      // once they are in memory (Raft.entriesReadAhead, or its next heartbeat answer, asks again).
+      const upTo = this.snapshotUpTo();
+      // (A storage that is never caught up by files says no byte is cold: the metadata group's.)
+      const cold = storage.coldBytes(pr.next);
+      const farBehind = cold > 0 && (pr.next === storage.firstIndex() || cold > this.limits.snapshotColdBytesMin);
+      if (upTo >= pr.next && farBehind) return this.sendSnapshot(pr);
+      if (!storage.readAhead(pr.next, this.limits.appendBytesMax)) return false;
+    }
     if (pr.next <= lastIndex) {
       try {
         entries = this.log.slice(pr.next, lastIndex + 1, this.limits.appendBytesMax);
@@ -569,8 +618,14 @@ export class Leader {
     return entries.length > 0;
   }
 
+  /** How far a snapshot may reach: what is committed and stored here. */
+  private snapshotUpTo(): number {
+    const stored = this.log.storage.lastIndex();
+    return this.mutations.snapshotPastCommit === true ? stored : Math.min(this.log.committed, stored);
+  }
+
   private sendSnapshot(pr: Progress): boolean {
-    const stored = this.log.storage.snapshot();
+    const stored = this.log.storage.snapshot(this.snapshotUpTo());
     if (stored === null) return false; // not ready yet; the next heartbeat response retries
     // The follower's log starts over from it: it carries the configuration in effect there.
     const snap = { ...stored, membership: this.log.configs.at(stored.index).membership };

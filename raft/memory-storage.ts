@@ -42,6 +42,19 @@ export class MemoryStorage implements LogStorage {
     return this.snap;
   }
 
+  /** Everything is in memory. */
+  hotFirstIndex(): number {
+    return this.firstIndex();
+  }
+
+  coldBytes(): number {
+    return 0;
+  }
+
+  readAhead(): boolean {
+    return true;
+  }
+
   configurations(): ConfigurationAt[] {
     const out: ConfigurationAt[] = [];
     if (this.snap.membership !== undefined) out.push({ index: this.snap.index, membership: this.snap.membership });

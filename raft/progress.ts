@@ -5,8 +5,10 @@
  *   heartbeat response) before sending another.
  * - Replicate: the follower matched; stream appends optimistically, at most `appendsInFlightMax`
  *   messages and `inFlightBytesMax` bytes unacknowledged.
- * - Snapshot: the follower needs entries before the log start; wait until it has installed the
- *   snapshot (or until the attempt times out) before probing again.
+ * - Snapshot: the follower needs entries before the log start, or far more of the cold log than
+ *   appends should carry (raft/storage.ts coldBytes); wait until it has installed the snapshot
+ *   before probing again: until its answer, or the host's report (Raft.reportSnapshot) for a
+ *   snapshot the host streams, or an election timeout for one sent as a message, which may be lost.
  */
 import { assert } from './errors.js';
 import type { NodeId } from './types.js';
@@ -70,6 +72,8 @@ export class Progress {
   /** In Snapshot: the index of the snapshot sent, and ticks waited for it. */
   pendingSnapshot = 0;
   snapshotTicks = 0;
+  /** In Snapshot: the host streams the snapshot and will report how it went, so it does not time out. */
+  snapshotStreamed = false;
   /** Heard from since the last check-quorum round. */
   recentActive = false;
   /** The highest read round this peer confirmed (ReadIndex, §6.4). */
@@ -112,6 +116,7 @@ export class Progress {
     this.probeSent = false;
     this.pendingSnapshot = 0;
     this.snapshotTicks = 0;
+    this.snapshotStreamed = false;
     this.inflights.reset();
   }
 

@@ -44,6 +44,7 @@ import {
   type ProposeResult,
   type RaftStatus,
   type Ready,
+  type Snapshot,
   type VoteRequest,
   type VoteResponse,
 } from './types.js';
@@ -127,6 +128,11 @@ export class Raft {
   /** Whether the configuration in effect is committed (no change in flight). */
   get membershipCommitted(): boolean {
     return this.log.configs.current.index <= this.log.committed;
+  }
+
+  /** The snapshot the next Ready hands out for installing (taken from a leader since the last), or null. */
+  get pendingSnapshot(): Snapshot | null {
+    return this.log.unstableSnapshot();
   }
 
   /** The highest index known to be committed. */
@@ -235,6 +241,23 @@ export class Raft {
       const soon = 1 + Math.floor(this.random() * LEADER_LOST_TICKS);
       this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - soon);
     }
+  }
+
+  /**
+   * The host's word on the snapshot at `index` it streams to `peer` (a partition's log files):
+   * 'sending' when it starts (the snapshot then waits for the next report instead of timing
+   * out), then 'finished' or 'failed' (raft/leader.ts). A no-op on a member that does not lead.
+   */
+  reportSnapshot(peer: NodeId, index: number, status: 'sending' | 'finished' | 'failed'): void {
+    this.leaderOrNull()?.reportSnapshot(peer, index, status);
+  }
+
+  /**
+   * The storage has in memory entries it was asked to read ahead (LogStorage.readAhead): a leader
+   * sends the followers that waited for them their appends now. A no-op on a member that does not lead.
+   */
+  entriesReadAhead(): void {
+    this.leaderOrNull()?.sendReadAhead();
   }
 
   /**

@@ -21,11 +21,35 @@ export interface LogStorage {
    */
   entries(lo: number, hi: number, maxBytes: number): Entry[];
   /**
-   * The state at the log start, sent to a follower that needs entries before `firstIndex()`.
-   * Its index is at least `firstIndex() - 1` and at most `lastIndex()`: the follower continues
-   * from the entry after it. Null while the application cannot produce one yet.
+   * The state a follower starts over from: sent to one that needs entries before `firstIndex()`,
+   * or more than `RaftLimits.snapshotColdBytesMin` of cold ones (`coldBytes`). Its index is at
+   * least `firstIndex() - 1` and at most `lastIndex()`: the follower continues from the entry
+   * after it. A storage whose snapshot is the state at its log start ignores `upTo`; one whose
+   * snapshot is its log itself (a partition's segment files, which the host streams) covers the
+   * log up to `upTo`, the leader's commit index, and never past it. Without `upTo`: the log start.
+   * Null while the application cannot produce one yet.
    */
-  snapshot(): Snapshot | null;
+  snapshot(upTo?: number): Snapshot | null;
+  /**
+   * The first index whose entries `entries` serves from memory; entries before it (down to
+   * `firstIndex()`) are in cold files. A leader never has a cold file read on its event loop for
+   * a follower: it asks `readAhead` first, or sends a snapshot. `firstIndex()` for a storage held
+   * in memory.
+   */
+  hotFirstIndex(): number;
+  /**
+   * About how many bytes of stored entries lie from index `from` up to `hotFirstIndex()` (0 when
+   * `from` is hot). A storage whose snapshots are not its log says 0 always: its followers are
+   * never caught up by snapshot for being behind, only for needing entries it no longer holds.
+   */
+  coldBytes(from: number): number;
+  /**
+   * Whether entries from `from` on can be had from `entries` now without reading a cold file.
+   * When not, the storage reads about `maxBytes` of them off the event loop and wakes its host
+   * when they are in memory; the caller asks again later (a leader, on its follower's next
+   * heartbeat answer).
+   */
+  readAhead(from: number, maxBytes: number): boolean;
   /**
    * The configurations this log holds (raft/membership.ts), oldest first: the one in effect at the
    * log start if known (from its snapshot), then one per configuration entry after it. Empty for

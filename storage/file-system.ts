@@ -26,6 +26,8 @@ export interface FileSystem {
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number;
   /** Writes the buffers one after another from `position`; returns how many bytes (a short write is possible). */
   writevSync(fd: number, bufs: readonly Uint8Array[], position: number): number;
+  /** The same as readSync, off the event loop (the threadpool): for cold data read while the node serves. */
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   /** The same as writeSync, off the event loop. */
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number>;
   fstatSync(fd: number): { readonly size: number };
@@ -48,6 +50,7 @@ export interface FileSystem {
   rmSync(target: string, options: { readonly recursive?: boolean; readonly force?: boolean }): void;
 }
 
+const read = promisify(fs.read);
 const write = promisify(fs.write);
 const fsync = promisify(fs.fsync);
 const fdatasync = promisify(fs.fdatasync);
@@ -59,6 +62,7 @@ export const nodeFileSystem: FileSystem = {
   readSync: (fd, buf, offset, length, position) => fs.readSync(fd, buf, offset, length, position),
   writeSync: (fd, buf, offset, length, position) => fs.writeSync(fd, buf, offset, length, position),
   writevSync: (fd, bufs, position) => fs.writevSync(fd, bufs as Uint8Array[], position),
+  read: async (fd, buf, offset, length, position) => (await read(fd, buf, offset, length, position)).bytesRead,
   write: async (fd, buf, offset, length, position) => (await write(fd, buf, offset, length, position)).bytesWritten,
   fstatSync: (fd) => fs.fstatSync(fd),
   ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),

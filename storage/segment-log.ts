@@ -29,6 +29,12 @@
  * rest from its leader (src/host/replica-trust.ts). Whether a tail cut off was synced before is
  * for the caller to tell (storage/sync-ledger.ts); `recovery.cuts` says what went.
  *
+ * A follower far behind takes its leader's log whole (DESIGN.md §9): the leader's files are read
+ * off the event loop and streamed (`openFiles`, storage/log-transfer.ts), the follower stages them
+ * as a log of its own in `<dir>.incoming` and swaps it in (`install`, storage/log-install.ts). A
+ * leader reads entries a follower lacks from memory only: the tail cache, or a window of cold
+ * entries read ahead asynchronously (`readAhead`).
+ *
  * Offsets are dense: no-op and configuration entries take none, and every batch appended must
  * start exactly at the log end offset. Writes go to the page cache; `sync()` makes them durable
  * (the host calls it once per Ready pass: group commit).
@@ -43,7 +49,9 @@ import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
 import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
-import { FRAME_HEADER_BYTES, readU64, writeU64 } from './frame.js';
+import { FRAME_HEADER_BYTES, readFrame, readU64, writeU64 } from './frame.js';
+import { finishInstall, stagingDir, swapIn } from './log-install.js';
+import { floorPoint } from './segment-index.js';
 import { readBatchHeader } from '../src/wire/record-batch/header.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
 import { TailCache, type CachedRead } from './tail-cache.js';
@@ -62,6 +70,8 @@ export interface SegmentLogLimits {
   tailCacheBytes: number;
   /** Bytes read from a file at a time when scanning or reading cold data. */
   readChunkBytes: number;
+  /** Bytes of cold entries one read ahead brings into memory for a follower behind the tail cache (readAhead). */
+  readAheadBytes: number;
 }
 
 export const DEFAULT_SEGMENT_LOG_LIMITS: SegmentLogLimits = {
@@ -71,6 +81,7 @@ export const DEFAULT_SEGMENT_LOG_LIMITS: SegmentLogLimits = {
   frameBytesMax: 16 * 1024 * 1024 + FRAME_HEADER_BYTES,
   tailCacheBytes: 32 * 1024 * 1024,
   readChunkBytes: 1024 * 1024,
+  readAheadBytes: 8 * 1024 * 1024,
 };
 
 export interface SegmentLogOptions {
@@ -146,6 +157,16 @@ export class SegmentLog implements LogStorage {
   private dirty = false;
   private dirDirty = false;
   private closed = false;
+  /** Cold entries read ahead for a follower (readAhead): `entries[k]` is index `from + k`. */
+  private window: { readonly from: number; entries: Entry[] } | null = null;
+  private windowReading = false;
+  /** Bumped by every change that moves or removes entries or files, so a read ahead in flight is not trusted after one. */
+  private generation = 0;
+  /**
+   * Told when a read ahead finished (`err` null: the entries are in memory, ask again) or failed
+   * (a CorruptLogError: a cold segment is damaged). The host sets it to wake the group.
+   */
+  onReadAhead: (err: Error | null) => void = () => undefined;
   /** What recovery did on open, for logs and /status. */
   readonly recovery: LogRecovery = {
     scannedSegments: 0,
@@ -173,9 +194,16 @@ export class SegmentLog implements LogStorage {
     };
   }
 
+  /** The largest frame this log reads (its limits' frameBytesMax). */
+  get frameBytesMax(): number {
+    return this.limits.frameBytesMax;
+  }
+
   /** Opens (creating if needed) and recovers the log in `options.dir`. Throws CorruptLogError. */
   static open(options: SegmentLogOptions): SegmentLog {
     const log = new SegmentLog(options);
+    // An install of a leader's log cut short by a crash is finished (or its staging dropped) first.
+    finishInstall(log.fs, options.dir);
     log.recover();
     // What recovery read back may be only in the page cache: a process killed between a write
     // and its sync leaves the write readable but not durable. The first sync makes it durable
@@ -354,8 +382,15 @@ export class SegmentLog implements LogStorage {
     };
     if (lo < cacheFirst) {
       const diskHi = Math.min(hi, cacheFirst);
-      // Stop on the last entry wanted, without reading (and verifying) the one after it.
-      this.scanFrom('index', lo, (e) => e.index < lo || (take(e) && e.index < diskHi - 1));
+      const w = this.window;
+      if (w !== null && lo >= w.from && lo < w.from + w.entries.length) {
+        // Read ahead for a follower: served from memory, and no further than the window reaches.
+        for (let i = lo; i < diskHi && i < w.from + w.entries.length; i++) if (!take(w.entries[i - w.from]!)) return out;
+        if (out.length < diskHi - lo) return out;
+      } else {
+        // Stop on the last entry wanted, without reading (and verifying) the one after it.
+        this.scanFrom('index', lo, (e) => e.index < lo || (take(e) && e.index < diskHi - 1));
+      }
       // Stopped on the byte budget before reaching the cached entries.
       if (out.length < diskHi - lo) return out;
     }
@@ -365,13 +400,161 @@ export class SegmentLog implements LogStorage {
   }
 
   /**
-   * The log start, sent to a follower that needs entries before it (data: the log start offset),
-   * with the configuration in effect there when it is known.
+   * What a follower that starts over takes from this log: the log start (data: its index, term,
+   * offset and configuration, the `logstart` body) and every entry after it up to `upTo` (at most
+   * the last), which the host streams from the files (openFiles) before the follower installs the
+   * snapshot. Without `upTo`, or with one at the log start: the log start alone, with the
+   * configuration in effect there when it is known.
    */
-  snapshot(): Snapshot {
+  snapshot(upTo?: number): Snapshot {
     const s = this.start;
-    const data = encodeLogStart(s.offset);
+    const data = encodeLogStartBody(s);
+    const index = upTo === undefined ? s.index : Math.max(s.index, Math.min(upTo, this.lastIndex()));
+    if (index > s.index) return { index, term: this.term(index), data };
     return s.membership === null ? { index: s.index, term: s.term, data } : { index: s.index, term: s.term, data, membership: s.membership };
+  }
+
+  /** The first index the tail cache serves (everything before it, down to the log start, is in cold files). */
+  hotFirstIndex(): number {
+    return Math.max(this.firstIndex(), this.cacheFirstIndex());
+  }
+
+  /** About how many bytes of the files lie between index `from` and the first index the tail cache holds. */
+  coldBytes(from: number): number {
+    const hot = this.hotFirstIndex();
+    if (from >= hot) return 0;
+    return this.filePosition(hot) - this.filePosition(Math.max(from, this.firstIndex()));
+  }
+
+  /** Where index `i` begins (to a sparse point) counted across the segments from the log start, in bytes. */
+  private filePosition(i: number): number {
+    let at = 0;
+    const k = this.segmentFor('index', i);
+    for (let j = 0; j < k; j++) at += this.segments[j]!.size;
+    const seg = this.segments[k]!;
+    if (i > seg.lastIndex) return at + seg.size;
+    return at + (floorPoint(seg.points, 'index', i)?.position ?? 0);
+  }
+
+  /**
+   * Whether entries from `from` are in memory (the tail cache, or the window read ahead); when
+   * not, reads up to `readAheadBytes` of them (at least one entry, at most to the end of its
+   * segment) off the event loop and tells onReadAhead. One read at a time: a later ask for other
+   * entries waits for the next call after it.
+   */
+  readAhead(from: number, _maxBytes: number): boolean {
+    this.ensureOpen();
+    if (from >= this.cacheFirstIndex() || from < this.firstIndex() || from > this.lastIndex()) return true;
+    const w = this.window;
+    if (w !== null && from >= w.from && from < w.from + w.entries.length) return true;
+    if (!this.windowReading) {
+      this.windowReading = true;
+      void this.readWindow(from).finally(() => (this.windowReading = false));
+    }
+    return false;
+  }
+
+  private async readWindow(from: number): Promise<void> {
+    const generation = this.generation;
+    const seg = this.segments[this.segmentFor('index', from)]!;
+    const start = floorPoint(seg.points, 'index', from)?.position ?? 0;
+    const end = seg.size;
+    const fd = seg.fd;
+    let want = Math.min(this.limits.readAheadBytes, end - start);
+    const entries: Entry[] = [];
+    try {
+      for (;;) {
+        const buf = Buffer.allocUnsafe(want);
+        let got = 0;
+        while (got < want) {
+          const n = await this.fs.read(fd, buf, got, want - got, start + got);
+          if (n === 0) break;
+          got += n;
+        }
+        if (generation !== this.generation) return;
+        let at = 0;
+        let partial = 0;
+        while (at < got) {
+          const r = readFrame(buf.subarray(0, got), at, this.limits.frameBytesMax);
+          if (r.status === 'partial') {
+            partial = r.need;
+            break;
+          }
+          if (r.status === 'corrupt') throw new CorruptLogError(seg.logPath, start + at, r.reason);
+          if (r.entry.index >= from) entries.push(r.entry);
+          at += r.bytes;
+        }
+        // A first wanted entry larger than the window: read again, big enough for it.
+        if (entries.length === 0 && partial > 0 && start + at + partial <= end) {
+          want = at + partial;
+          continue;
+        }
+        break;
+      }
+      if (entries.length === 0 || entries[0]!.index !== from) throw new CorruptLogError(seg.logPath, start, `reading ahead from index ${from} found ${entries.length === 0 ? 'no entry' : `index ${entries[0]!.index}`}`);
+      this.window = { from, entries };
+      this.onReadAhead(null);
+    } catch (err) {
+      // A read that raced a change of the files (a truncation, retention, a close) means nothing.
+      if (generation === this.generation) this.onReadAhead(err as Error);
+    }
+  }
+
+  /** Every change that drops entries or files: a window read ahead, or reading, is no longer trusted (from `index` on). */
+  private invalidateWindow(index = 0): void {
+    this.generation++;
+    const w = this.window;
+    if (w === null) return;
+    if (index > w.from) w.entries = w.entries.slice(0, index - w.from);
+    else this.window = null;
+  }
+
+  /**
+   * The files that hold entries after the log start up to `upTo`, each opened anew for reading,
+   * oldest first, for streaming to a follower (storage/log-transfer.ts). Opened now, so that
+   * retention removing one meanwhile leaves its bytes readable; the caller closes them.
+   */
+  openFiles(upTo: number): { readonly path: string; readonly baseIndex: number; readonly fd: number }[] {
+    this.ensureOpen();
+    const out: { path: string; baseIndex: number; fd: number }[] = [];
+    try {
+      for (const seg of this.segments) {
+        if (seg.baseIndex > upTo || seg.isEmpty()) break;
+        out.push({ path: seg.logPath, baseIndex: seg.baseIndex, fd: this.fs.openSync(seg.logPath, 'r') });
+      }
+    } catch (err) {
+      for (const f of out) this.fs.closeSync(f.fd);
+      throw err;
+    }
+    return out;
+  }
+
+  /**
+   * Replaces this log with the one staged in `<dir>.incoming` (storage/log-install.ts), which the
+   * caller built from a leader's files and verified: it must start after `start` and end at
+   * `index` (of `term`). Atomic: a crash leaves this log or the staged one (finished on the next
+   * open). Afterwards this log is the staged one, opened as after a restart.
+   */
+  install(start: number, index: number, term: number): void {
+    this.ensureOpen();
+    const staging = stagingDir(this.options.dir);
+    const staged = SegmentLog.open({ ...this.options, dir: staging, repair: false, verifyAll: false });
+    try {
+      check(staged.firstIndex() === start + 1 && staged.lastIndex() === index && staged.term(index) === term, () => `the log staged in ${staging} holds ${staged.firstIndex()}..${staged.lastIndex()} (term ${staged.term(staged.lastIndex())} at the end), not ${start + 1}..${index} ending in term ${term}`);
+    } finally {
+      staged.close();
+    }
+    for (const seg of this.segments) seg.close();
+    this.invalidateWindow();
+    swapIn(this.fs, this.options.dir);
+    this.segments = [];
+    this.boundaries.reset([]);
+    this.configs.reset([]);
+    this.start = EMPTY_START;
+    this.cache.clear();
+    this.recover();
+    this.dirty = true;
+    this.dirDirty = true;
   }
 
   /** The configuration at the log start if known, then one per configuration entry after it. */
@@ -438,6 +621,7 @@ export class SegmentLog implements LogStorage {
       removedSealed = true;
       this.dirDirty = true;
     }
+    this.invalidateWindow(index);
     const seg = this.active();
     if (seg.sealed) seg.unseal();
     seg.truncateFrom(index);
@@ -454,6 +638,7 @@ export class SegmentLog implements LogStorage {
     let n = 0;
     while (n < this.segments.length - 1 && this.segments[n]!.lastIndex < index) n++;
     if (n === 0) return 0;
+    this.invalidateWindow(Number.MAX_SAFE_INTEGER);
     const next = this.segments[n]!;
     const lastDropped = next.baseIndex - 1;
     // The configuration in effect at the new start outlives the entry that set it, if it goes.
@@ -495,6 +680,7 @@ export class SegmentLog implements LogStorage {
    */
   resetTo(index: number, term: number, offset: number, membership?: Membership): void {
     this.ensureOpen();
+    this.invalidateWindow();
     this.start = { index, term, offset, membership: membership ?? null };
     writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
     for (const s of this.segments) s.remove();
@@ -508,6 +694,7 @@ export class SegmentLog implements LogStorage {
 
   close(): void {
     if (this.closed) return;
+    this.invalidateWindow();
     for (const s of this.segments) s.close();
     this.closed = true;
   }
@@ -683,15 +870,55 @@ function describeBatch(e: Entry): BatchInfo | null {
   return { baseOffset: h.baseOffset, nextOffset: h.baseOffset + h.lastOffsetDelta + 1, maxTimestamp: h.maxTimestamp };
 }
 
+/** A log-start snapshot's data as nodes before the `logstart` body was sent wrote it: the offset alone (8 bytes). */
 export function encodeLogStart(offset: number): Uint8Array {
   const b = Buffer.alloc(8);
   writeU64(b, 0, offset);
   return b;
 }
 
+/** The log start a snapshot's data names (see `snapshot`): its offset. */
 export function decodeLogStart(data: Uint8Array): number {
-  check(data.byteLength === 8, () => `a log-start snapshot holds 8 bytes, not ${data.byteLength}`);
-  return readU64(Buffer.from(data.buffer, data.byteOffset, 8), 0);
+  return decodeSnapshotStart({ index: 0, term: 0, data }).offset;
+}
+
+/**
+ * The log start a snapshot carries: index, term, offset and configuration (the `logstart` body);
+ * from the 8-byte data of older nodes, the snapshot's own index and term with the offset. The
+ * snapshot reaches past it (its index is higher) when the follower installs the leader's files.
+ */
+export function decodeSnapshotStart(s: Snapshot): { index: number; term: number; offset: number; membership: Membership | null } {
+  const data = s.data;
+  if (data.byteLength === 8) return { index: s.index, term: s.term, offset: readU64(Buffer.from(data.buffer, data.byteOffset, 8), 0), membership: s.membership ?? null };
+  return parseLogStart(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'a snapshot');
+}
+
+function encodeLogStartBody(s: LogStart): Buffer {
+  const m = s.membership === null ? null : encodeMembership(s.membership);
+  const b = Buffer.alloc(LOGSTART_BASE_BYTES + (m === null ? 0 : 4 + m.byteLength));
+  writeU64(b, 0, s.index);
+  writeU64(b, 8, s.term);
+  writeU64(b, 16, s.offset);
+  if (m !== null) {
+    b.writeUInt32BE(m.byteLength, LOGSTART_BASE_BYTES);
+    b.set(m, LOGSTART_BASE_BYTES + 4);
+  }
+  return b;
+}
+
+function parseLogStart(b: Buffer, file: string): LogStart {
+  if (b.length !== LOGSTART_BASE_BYTES && b.length < LOGSTART_BASE_BYTES + 4) {
+    throw new CorruptLogError(file, 0, `a log start holds ${LOGSTART_BASE_BYTES} bytes, or more with its configuration, not ${b.length}`);
+  }
+  let membership: Membership | null = null;
+  if (b.length > LOGSTART_BASE_BYTES) {
+    const len = b.readUInt32BE(LOGSTART_BASE_BYTES);
+    const at = LOGSTART_BASE_BYTES + 4;
+    if (b.length !== at + len) throw new CorruptLogError(file, 0, `a log start's configuration of ${len} bytes does not fill its ${b.length - at}`);
+    membership = membershipOf(b.subarray(at));
+    if (membership === null) throw new CorruptLogError(file, 0, `a log start's configuration is not a membership: ${b.subarray(at).toString('utf8').slice(0, 200)}`);
+  }
+  return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16), membership };
 }
 
 /** The first indexes of the segment files in `dir`, in order. */
@@ -709,30 +936,9 @@ function readLogStart(fs: FileSystem, file: string): LogStart | null {
   if (r.kind === 'missing') return null;
   if (r.kind === 'damaged') throw new CorruptLogError(file, 0, r.reason);
   const body = r.body;
-  const b = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  if (b.length !== LOGSTART_BASE_BYTES && b.length < LOGSTART_BASE_BYTES + 4) {
-    throw new CorruptLogError(file, 0, `a log start holds ${LOGSTART_BASE_BYTES} bytes, or more with its configuration, not ${b.length}`);
-  }
-  let membership: Membership | null = null;
-  if (b.length > LOGSTART_BASE_BYTES) {
-    const len = b.readUInt32BE(LOGSTART_BASE_BYTES);
-    const at = LOGSTART_BASE_BYTES + 4;
-    if (b.length !== at + len) throw new CorruptLogError(file, 0, `a log start's configuration of ${len} bytes does not fill its ${b.length - at}`);
-    membership = membershipOf(b.subarray(at));
-    if (membership === null) throw new CorruptLogError(file, 0, `a log start's configuration is not a membership: ${b.subarray(at).toString('utf8').slice(0, 200)}`);
-  }
-  return { index: readU64(b, 0), term: readU64(b, 8), offset: readU64(b, 16), membership };
+  return parseLogStart(Buffer.from(body.buffer, body.byteOffset, body.byteLength), file);
 }
 
 function writeLogStart(fs: FileSystem, file: string, s: LogStart): void {
-  const m = s.membership === null ? null : encodeMembership(s.membership);
-  const b = Buffer.alloc(LOGSTART_BASE_BYTES + (m === null ? 0 : 4 + m.byteLength));
-  writeU64(b, 0, s.index);
-  writeU64(b, 8, s.term);
-  writeU64(b, 16, s.offset);
-  if (m !== null) {
-    b.writeUInt32BE(m.byteLength, LOGSTART_BASE_BYTES);
-    b.set(m, LOGSTART_BASE_BYTES + 4);
-  }
-  writeFileAtomic(file, LOGSTART_MAGIC, b, fs);
+  writeFileAtomic(file, LOGSTART_MAGIC, encodeLogStartBody(s), fs);
 }

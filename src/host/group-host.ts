@@ -10,6 +10,9 @@
  *   (a group with a Ready out has nothing more to hand out until it advances, so each group's
  *   Readys are still handled strictly in order).
  *
+ * - snapshots of a group whose snapshots are its log (a partition) are not sent as messages but
+ *   streamed as files by the node's LogRecovery (log-recovery.ts), which reports back to the core.
+ *
  * Sync modes: `fsync` (the default) acknowledges nothing that is not fdatasynced on this node
  * before the node sends or applies it. `interval` (RELAXED, a named weaker mode) skips the
  * per-pass fdatasync of the logs and syncs them every `syncIntervalMs`: a write acknowledged by a
@@ -23,6 +26,7 @@
 import type { Message, NodeId } from '../../raft/types.js';
 import { sleep, type Clock, type Timer } from '../../storage/clock.js';
 import type { Logger } from '../log.js';
+import type { LogRecovery } from './log-recovery.js';
 import type { RaftGroup } from './raft-group.js';
 
 export type SyncMode = 'fsync' | 'interval';
@@ -107,12 +111,15 @@ export class GroupHost {
   readonly stats: HostStats = { passes: 0, syncs: 0, lastPassMs: 0 };
 
   private readonly durability: DurabilityPolicy;
+  /** Streams the snapshots of groups whose snapshots are their logs (set once, before start). */
+  recovery: LogRecovery | null = null;
 
   constructor(private readonly o: GroupHostOptions) {
     this.durability = o.durability ?? SYNC_THE_LOG;
   }
 
   start(): void {
+    this.recovery?.start();
     this.ticker = this.o.clock.every(this.o.tickMs, () => this.tick());
     if (this.o.syncMode === 'interval') {
       this.syncTimer = this.o.clock.every(this.o.syncIntervalMs, () => void this.syncAll());
@@ -131,6 +138,7 @@ export class GroupHost {
   remove(id: string): RaftGroup | undefined {
     const g = this.groups.get(id);
     this.groups.delete(id);
+    this.recovery?.forget(id);
     return g;
   }
 
@@ -179,6 +187,7 @@ export class GroupHost {
    * the groups it led campaign soon (Raft.reportUnreachable).
    */
   peerDown(peer: NodeId): void {
+    this.recovery?.peerDown(peer);
     for (const g of this.groups.values()) if (g.failed === null) g.raft.reportUnreachable(peer);
     this.schedule();
   }
@@ -207,6 +216,7 @@ export class GroupHost {
     this.stopped = true;
     this.ticker?.cancel();
     this.syncTimer?.cancel();
+    this.recovery?.stop();
     while (this.running > 0) await sleep(this.o.clock, 5);
     await this.syncAll();
   }
@@ -245,7 +255,7 @@ export class GroupHost {
       }
       if (work.length === 0) return;
       this.stats.passes++;
-      for (const w of work) if (w.rd.sendFirst) this.sendAll(w.g.id, w.rd.messages);
+      for (const w of work) if (w.rd.sendFirst) this.sendAll(w.g, w.rd.messages);
       for (const w of work) {
         try {
           await w.g.persist(w.rd);
@@ -286,7 +296,7 @@ export class GroupHost {
         if (w.g.failed !== null) continue;
         try {
           // The rest of the messages wait for the sync (a leader's went before the write).
-          if (!w.rd.sendFirst) this.sendAll(w.g.id, w.rd.messages);
+          if (!w.rd.sendFirst) this.sendAll(w.g, w.rd.messages);
           await w.g.finish(w.rd);
         } catch (err) {
           w.g.fail(err);
@@ -318,8 +328,11 @@ export class GroupHost {
     }
   }
 
-  private sendAll(group: string, msgs: readonly Message[]): void {
-    for (const m of msgs) this.o.send(group, m);
+  private sendAll(g: RaftGroup, msgs: readonly Message[]): void {
+    for (const m of msgs) {
+      if (m.type === 'snapshot' && g.snapshotIsLog && this.recovery !== null) this.recovery.send(g, m);
+      else this.o.send(g.id, m);
+    }
   }
 
   private async syncAll(): Promise<void> {

@@ -9,9 +9,9 @@ import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/co
 import type { LogStorage } from '../../raft/storage.js';
 import type { Entry, HardState, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
 import { saveHardState } from '../../storage/hard-state.js';
-import { CorruptLogError } from '../../storage/errors.js';
+import { CorruptLogError, check } from '../../storage/errors.js';
 import type { FileSystem } from '../../storage/file-system.js';
-import type { SegmentLog } from '../../storage/segment-log.js';
+import { decodeSnapshotStart, type SegmentLog } from '../../storage/segment-log.js';
 import { markDamaged } from './replica-trust.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import type { Logger } from '../log.js';
@@ -76,6 +76,14 @@ export class RaftGroup {
   private readonly ledger: SyncLedger;
   /** Term, vote and rejoin state as last written to disk. */
   private saved: { term: number; vote: NodeId | null; rejoin: string | null };
+  /**
+   * Whether the core's snapshots of this group are its log (a partition's segment files, which the
+   * host streams: log-recovery.ts); false when the group keeps them elsewhere (the metadata
+   * group's state, sent in one message).
+   */
+  readonly snapshotIsLog: boolean;
+  /** The snapshot whose log the host staged beside this one (log-recovery.ts), until it is installed or declined. */
+  private staged: Snapshot | null = null;
 
   constructor(o: RaftGroupOptions) {
     this.id = o.id;
@@ -85,6 +93,17 @@ export class RaftGroup {
     this.ledger = o.ledger;
     this.logger = o.logger;
     o.fs.mkdirSync(o.dir, { recursive: true });
+    this.snapshotIsLog = o.storage === undefined;
+    // A window of cold entries read ahead for a follower is in memory: the core sends it now.
+    o.log.onReadAhead = (err) => {
+      if (err !== null) {
+        this.fail(err);
+        return;
+      }
+      if (this.failed !== null) return;
+      this.raft.entriesReadAhead();
+      this.wake();
+    };
     const hs = o.hardState;
     this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
     // The commit index is saved lazily; what was applied was certainly committed.
@@ -104,16 +123,29 @@ export class RaftGroup {
     });
   }
 
+  /** The host staged the log of snapshot `s` (null: it dropped it); the core decides next whether to take it. */
+  stageSnapshot(s: Snapshot | null): void {
+    this.staged = s;
+  }
+
+  /** Whether a staged log waits for the core's Ready to install it. */
+  hasStaged(): boolean {
+    return this.staged !== null;
+  }
+
+  /** Whether the core took the staged snapshot: the next Ready installs it. */
+  stagedTaken(): boolean {
+    const p = this.raft.pendingSnapshot;
+    return p !== null && this.staged !== null && p.index === this.staged.index && p.term === this.staged.term;
+  }
+
   /** Writes what the Ready asks to persist; the host syncs the log afterwards. */
   async persist(rd: Ready): Promise<void> {
     // Deleted while the host was still working through a pass: nothing of it may reach the disk.
     if (this.discarded) return;
     // Entries this Ready drops on purpose (a conflicting suffix, a log a snapshot replaces) leave
     // the ledger's mark first, or a restart would take their absence for damage.
-    if (rd.snapshot !== null) {
-      await this.ledger.lower(this.id, { index: rd.snapshot.index, term: rd.snapshot.term });
-      await this.sm.restore(rd.snapshot, this.log);
-    }
+    if (rd.snapshot !== null) await this.installSnapshot(rd);
     const first = rd.entries[0];
     if (first !== undefined && first.index <= this.log.lastIndex()) {
       await this.ledger.lower(this.id, { index: first.index - 1, term: this.log.term(first.index - 1) });
@@ -133,6 +165,37 @@ export class RaftGroup {
       if (this.ledger.mark(this.id) === null) this.ledger.record(this.id, { index: 0, term: 0 });
     }
     if (rd.entries.length > 0) this.log.append(rd.entries);
+  }
+
+  /**
+   * A snapshot from the leader replaces the log. One at the leader's log start (or the metadata
+   * group's state) empties it
+   * (Partition.restore → SegmentLog.resetTo); one past it installs the log the host staged from
+   * the leader's files (log-recovery.ts; SegmentLog.install swaps it in atomically). Around that
+   * swap, what is durable stays what the replica may claim: a new term or vote is saved first
+   * (with no commit index: the old log's, should a crash keep it, is not known to be committed up
+   * to anything the snapshot says), and the ledger's mark comes down to nothing, since the new log
+   * may hold other entries than the old at the same indexes; the next sync raises it to the new
+   * log's end (synced()).
+   */
+  private async installSnapshot(rd: Ready): Promise<void> {
+    const s = rd.snapshot!;
+    const staged = this.staged;
+    this.staged = null;
+    if (!this.snapshotIsLog || s.index === decodeSnapshotStart(s).index) {
+      await this.ledger.lower(this.id, { index: s.index, term: s.term });
+      await this.sm.restore(s, this.log);
+      return;
+    }
+    check(staged !== null && staged.index === s.index && staged.term === s.term, () => `${this.id}: the snapshot to install ends at ${s.index} (term ${s.term}) but the log staged for it ${staged === null ? 'is none' : `ends at ${staged.index} (term ${staged.term})`}`);
+    const hs = rd.hardState;
+    if (hs !== null && (hs.term !== this.saved.term || hs.vote !== this.saved.vote || (hs.rejoin ?? null) !== this.saved.rejoin)) {
+      saveHardState(this.dir, { ...hs, commit: 0 }, this.fs);
+      this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
+      if (this.ledger.mark(this.id) === null) this.ledger.record(this.id, { index: 0, term: 0 });
+    }
+    await this.ledger.lower(this.id, { index: 0, term: 0 });
+    await this.sm.restore(s, this.log);
   }
 
   /**

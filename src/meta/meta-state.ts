@@ -103,6 +103,17 @@ export class MetaLogStorage implements LogStorage {
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
     return this.log.entries(lo, hi, maxBytes);
   }
+  /** Reads of the segment log's cold part go off the event loop as the partitions' do (SegmentLog.readAhead). */
+  hotFirstIndex(): number {
+    return this.log.hotFirstIndex();
+  }
+  /** Never caught up by files: the metadata group's snapshot is its state (above), sent whole in one message. */
+  coldBytes(): number {
+    return 0;
+  }
+  readAhead(from: number, maxBytes: number): boolean {
+    return this.log.readAhead(from, maxBytes);
+  }
   snapshot(): Snapshot | null {
     // Only a snapshot that reaches the log start can stand in for the entries before it.
     if (this.snap === null || this.snap.index < this.log.firstIndex() - 1) return null;

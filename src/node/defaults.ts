@@ -27,6 +27,12 @@ export const NODE_DEFAULTS = Object.freeze({
   metaSnapshotEvery: 10_000,
   /** Segment size of the metadata log. */
   metaSegmentBytes: 8 * 1024 * 1024,
+  /**
+   * Bytes per second this node may spend streaming partition logs to replicas that catch up by
+   * files (src/host/log-recovery.ts), shared by all its partitions; 0: unlimited (the transfer
+   * goes at the disk's pace, at most a few chunks in flight per follower).
+   */
+  recoveryBytesPerSec: 0,
   /** A producer id with no write for this long is forgotten (Kafka's producer.id.expiration.ms, a day). */
   producerIdExpirationMs: PRODUCER_ID_EXPIRATION_MS,
   /**

@@ -10,6 +10,7 @@ import { FRAME_HEADER_BYTES } from '../../storage/frame.js';
 import { DEFAULT_SEGMENT_LOG_LIMITS } from '../../storage/segment-log.js';
 import { LIMITS } from '../wire/protocol.js';
 import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
+import { CHUNK_BYTES } from '../host/log-recovery.js';
 
 /** Room for an append message around the one entry it must be able to carry (its fields, msgpack's framing, the frame's own header). */
 export const APPEND_ENVELOPE_BYTES_MAX = 64 * 1024;
@@ -25,6 +26,8 @@ export interface LimitChain {
   readonly segmentFrameBytesMax: number;
   /** One frame between peers (src/transport/peer-frames.ts). */
   readonly peerFrameBytesMax: number;
+  /** The frames one catch-up chunk carries (src/host/log-recovery.ts; one segment frame when that is larger). */
+  readonly recoveryChunkBytes: number;
 }
 
 /** The limits a node runs with. */
@@ -34,6 +37,7 @@ export const NODE_LIMITS: LimitChain = {
   raftEntryBytesMax: DEFAULT_RAFT_LIMITS.entryBytesMax,
   segmentFrameBytesMax: DEFAULT_SEGMENT_LOG_LIMITS.frameBytesMax,
   peerFrameBytesMax: PEER_FRAME_BYTES_MAX,
+  recoveryChunkBytes: CHUNK_BYTES,
 };
 
 /** Each link of the chain that does not hold, said so that the fix is plain; empty when all hold. */
@@ -46,5 +50,7 @@ export function limitProblems(c: LimitChain): string[] {
   need(c.topicMessageBytesMax <= c.raftEntryBytesMax, `a topic may accept batches of ${c.topicMessageBytesMax} bytes, but a Raft entry holds at most ${c.raftEntryBytesMax}`);
   need(c.raftEntryBytesMax + FRAME_HEADER_BYTES <= c.segmentFrameBytesMax, `a Raft entry may hold ${c.raftEntryBytesMax} bytes, but a segment frame holds at most ${c.segmentFrameBytesMax - FRAME_HEADER_BYTES} after its ${FRAME_HEADER_BYTES}-byte header`);
   need(c.raftEntryBytesMax + APPEND_ENVELOPE_BYTES_MAX <= c.peerFrameBytesMax, `a Raft entry may hold ${c.raftEntryBytesMax} bytes, but a peer frame of ${c.peerFrameBytesMax} leaves less than that after an append's ${APPEND_ENVELOPE_BYTES_MAX}-byte envelope`);
+  const chunk = Math.max(c.recoveryChunkBytes, c.segmentFrameBytesMax);
+  need(chunk + APPEND_ENVELOPE_BYTES_MAX <= c.peerFrameBytesMax, `a catch-up chunk may carry ${chunk} bytes of frames, but a peer frame of ${c.peerFrameBytesMax} leaves less than that after its ${APPEND_ENVELOPE_BYTES_MAX}-byte envelope`);
   return out;
 }

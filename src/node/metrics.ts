@@ -5,6 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Role } from '../../raft/types.js';
 import type { GroupHost } from '../host/group-host.js';
+import type { LogRecovery } from '../host/log-recovery.js';
 
 /** What the gauges read of the group host. */
 export type HostGauges = Pick<GroupHost, 'all' | 'stats'>;
@@ -33,9 +34,42 @@ export class NodeMetrics {
   });
   readonly hostSyncs: Gauge = new Gauge({ name: 'raftlog_log_syncs', help: 'fdatasync calls made by the group host', registers: [this.registry], collect: () => this.hostSyncs.set(this.host.stats.syncs) });
 
+  readonly recoverySentBytes: Gauge = new Gauge({
+    name: 'raftlog_recovery_sent_bytes',
+    help: 'Bytes of partition logs this node streamed to replicas catching up by files, since it started',
+    registers: [this.registry],
+    collect: () => this.recoverySentBytes.set(this.recovery?.stats.bytesSent ?? 0),
+  });
+  readonly recoveryReceivedBytes: Gauge = new Gauge({
+    name: 'raftlog_recovery_received_bytes',
+    help: 'Bytes of partition logs this node took in from leaders to catch up by files, since it started',
+    registers: [this.registry],
+    collect: () => this.recoveryReceivedBytes.set(this.recovery?.stats.bytesReceived ?? 0),
+  });
+  readonly recoveryTransfers: Gauge = new Gauge({
+    name: 'raftlog_recovery_transfers',
+    help: 'Catch-up transfers by direction and outcome since the node started (in_progress: now)',
+    labelNames: ['direction', 'outcome'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const r = this.recovery;
+      if (r === null) return;
+      const now = r.transfers();
+      this.recoveryTransfers.set({ direction: 'sent', outcome: 'started' }, r.stats.sendsStarted);
+      this.recoveryTransfers.set({ direction: 'sent', outcome: 'finished' }, r.stats.sendsFinished);
+      this.recoveryTransfers.set({ direction: 'sent', outcome: 'failed' }, r.stats.sendsFailed);
+      this.recoveryTransfers.set({ direction: 'received', outcome: 'completed' }, r.stats.receivesCompleted);
+      this.recoveryTransfers.set({ direction: 'received', outcome: 'installed' }, r.stats.installs);
+      this.recoveryTransfers.set({ direction: 'received', outcome: 'failed' }, r.stats.receivesFailed);
+      this.recoveryTransfers.set({ direction: 'sent', outcome: 'in_progress' }, now.filter((t) => t.direction === 'sending').length);
+      this.recoveryTransfers.set({ direction: 'received', outcome: 'in_progress' }, now.filter((t) => t.direction === 'receiving').length);
+    },
+  });
+
   constructor(
     node: string,
     private readonly host: HostGauges,
+    private readonly recovery: Pick<LogRecovery, 'stats' | 'transfers'> | null = null,
   ) {
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry });

@@ -23,6 +23,7 @@ import { StateStore } from '../../storage/state-store.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../wire/protocol.js';
 import { GroupHost, type DurabilityPolicy, type SyncMode } from '../host/group-host.js';
+import { LogRecovery } from '../host/log-recovery.js';
 import type { RaftGroup } from '../host/raft-group.js';
 import { createLogger, type LogLevel, type Logger } from '../log.js';
 import { partitionGroupId, type ClusterRecord, type TopicRecord } from '../meta/commands.js';
@@ -78,6 +79,8 @@ export interface NodeConfig {
   readonly producerIdExpirationMs?: number;
   /** The controller moves the replicas of a node it has not had connected for this long (0 or absent: never). */
   readonly nodeDeadAfterMs?: number;
+  /** `--recovery-bytes-per-sec`: the node's rate for catching replicas up by files (0, the default: unlimited). */
+  readonly recoveryBytesPerSec?: number;
 }
 
 /**
@@ -121,6 +124,8 @@ const PARTITION_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 export class RaftlogNode {
   readonly logger: Logger;
   readonly host: GroupHost;
+  /** Streams partition logs to replicas far behind, and takes them in (catch-up by files). */
+  readonly recovery: LogRecovery;
   readonly transport: PeerNetwork;
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
@@ -192,7 +197,17 @@ export class RaftlogNode {
         this.gossip();
       },
     });
-    this.metrics = new NodeMetrics(config.id, this.host);
+    this.recovery = new LogRecovery({
+      self: config.id,
+      host: this.host,
+      fs: this.fs,
+      clock: this.clock,
+      send: (to, m) => this.transport.send(to, { t: 'recovery', m }),
+      bytesPerSec: config.recoveryBytesPerSec ?? NODE_DEFAULTS.recoveryBytesPerSec,
+      logger: this.logger,
+    });
+    this.host.recovery = this.recovery;
+    this.metrics = new NodeMetrics(config.id, this.host, this.recovery);
     this.controller = new Controller(this);
     const node = this;
     this.coordinator = new GroupCoordinator(
@@ -680,6 +695,9 @@ export class RaftlogNode {
       case 'nodes':
         this.onNodesTold(from, frame.nodes);
         return;
+      case 'recovery':
+        this.recovery.receive(from, frame.m);
+        return;
       case 'stray': {
         const g = this.host.get(frame.group);
         if (g !== undefined && g.failed === null && g.raft.role === Role.Leader && strayRemoved(g.raft, from)) this.transport.send(from, { t: 'removed', group: frame.group, term: g.raft.term });
@@ -843,6 +861,7 @@ export class RaftlogNode {
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
       ...(this.isController() ? { controller: this.controller.status() } : {}),
+      recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
     };
   }
 }

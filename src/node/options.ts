@@ -34,6 +34,7 @@ export interface CliOptions {
   metaSegmentBytes: string;
   producerIdExpirationMs: string;
   nodeDeadAfterMs: string;
+  recoveryBytesPerSec: string;
 }
 
 export function command(): Command {
@@ -62,6 +63,7 @@ export function command(): Command {
     )
     .addOption(new Option('--sync-interval-ms <ms>', "fsync period with --sync interval").default(String(NODE_DEFAULTS.syncIntervalMs)).env('RAFTLOG_SYNC_INTERVAL_MS'))
     .addOption(new Option('--config <file>', 'JSON file with any of these options (e.g. {"peers": "...", "secret": "..."})').env('RAFTLOG_CONFIG'))
+    .addOption(new Option('--recovery-bytes-per-sec <n>', 'bytes per second this node spends sending partition logs to replicas that catch up by files, all partitions together (0: unlimited)').default(String(NODE_DEFAULTS.recoveryBytesPerSec)).env('RAFTLOG_RECOVERY_BYTES_PER_SEC'))
     .addOption(new Option('--retention-check-ms <ms>', 'how often retention runs over every partition').default(String(NODE_DEFAULTS.retentionCheckMs)).env('RAFTLOG_RETENTION_CHECK_MS'))
     .addOption(new Option('--meta-snapshot-every <n>', 'metadata entries applied between metadata snapshots (the metadata log is compacted after each)').default(String(NODE_DEFAULTS.metaSnapshotEvery)).env('RAFTLOG_META_SNAPSHOT_EVERY'))
     .addOption(new Option('--meta-segment-bytes <n>', 'segment size of the metadata log').default(String(NODE_DEFAULTS.metaSegmentBytes)).env('RAFTLOG_META_SEGMENT_BYTES'))
@@ -177,6 +179,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     syncMode: o.sync,
     syncIntervalMs: int('sync-interval-ms', o.syncIntervalMs, 1),
     retentionCheckMs: int('retention-check-ms', o.retentionCheckMs, 100),
+    recoveryBytesPerSec: int('recovery-bytes-per-sec', o.recoveryBytesPerSec, 0),
     metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),

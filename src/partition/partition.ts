@@ -34,7 +34,7 @@ import {
   writeBaseOffset,
   writePartitionLeaderEpoch,
 } from '../wire/record-batch/header.js';
-import { decodeLogStart, type SegmentLog } from '../../storage/segment-log.js';
+import { decodeSnapshotStart, type SegmentLog } from '../../storage/segment-log.js';
 import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
 import { ProposalWaiters } from '../host/proposal-waiters.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
@@ -71,6 +71,8 @@ interface InFlight extends BatchSeq {
 const PRODUCERS_MAGIC = 0x524c5032; // "RLP2" (binary, producer-state.ts; "RLPS" files, msgpack, are rebuilt from the log)
 /** A batch's base offset and length fields come before the bytes its length counts. */
 const BATCH_LENGTH_PREFIX = 12;
+/** Bytes of the log read per turn of the event loop to rebuild the producer state after installing a leader's log. */
+const PRODUCER_REPLAY_BYTES_PER_TURN = 1024 * 1024;
 /** Write the producer-state snapshot after this many applied batches. */
 const PRODUCERS_SNAPSHOT_EVERY = 10_000;
 /** Kafka's default producer.id.expiration.ms: a day. */
@@ -99,6 +101,12 @@ export class Partition implements GroupStateMachine {
   private readonly reads = new ReadWaiters();
   private batchesSinceSnapshot = 0;
   private savingProducers = false;
+  /**
+   * After installing a leader's log (restore): the next index whose batch the producer state has
+   * yet to take in, replayed from the log a slice per turn (replayProducers) up to what is applied.
+   * Null when the producer state is whole. Meanwhile the replica does not serve as a leader.
+   */
+  private replayFrom: number | null = null;
   private closed = false;
 
   constructor(
@@ -151,7 +159,7 @@ export class Partition implements GroupStateMachine {
 
   /** Leading, and everything before this term is applied. */
   isReady(): boolean {
-    return this.isLeader() && this.appliedTerm === this.group.raft.term && this.group.failed === null;
+    return this.isLeader() && this.appliedTerm === this.group.raft.term && this.group.failed === null && this.replayFrom === null;
   }
 
   leaderHint(): string | null {
@@ -333,7 +341,7 @@ export class Partition implements GroupStateMachine {
       if (e.kind === EntryKind.Normal) {
         const h = readBatchHeader(e.data);
         this.highWatermark = h.baseOffset + h.lastOffsetDelta + 1;
-        if (h.producerId >= 0) {
+        if (h.producerId >= 0 && this.replayFrom === null) {
           this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset }, this.clock.now());
           this.dropInFlight(h.producerId, e.index);
         }
@@ -347,7 +355,7 @@ export class Partition implements GroupStateMachine {
     if (this.appliedTerm === this.group.raft.term && this.isLeader() && this.leo === null) this.leo = this.log.logEndOffset();
     this.reads.serve(this.appliedIndex, this.appliedTerm);
     for (const w of [...this.hwWaiters]) w();
-    if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY && !this.savingProducers) {
+    if (this.batchesSinceSnapshot >= PRODUCERS_SNAPSHOT_EVERY && !this.savingProducers && this.replayFrom === null) {
       // Encoded now (it must be the state at this index), written in the background.
       this.batchesSinceSnapshot = 0;
       this.savingProducers = true;
@@ -370,14 +378,55 @@ export class Partition implements GroupStateMachine {
     else this.inFlight.set(pid, rest);
   }
 
+  /**
+   * The leader's log replaces this one: its log start alone (the log restarts empty there), or the
+   * log start and the entries after it up to the snapshot's index, which the host staged from the
+   * leader's files (src/host/log-recovery.ts) and which are installed here. The producer state of
+   * those entries is rebuilt from the log afterwards, a slice per turn.
+   */
   restore(snapshot: Snapshot, log: SegmentLog): void {
-    const offset = decodeLogStart(snapshot.data);
-    log.resetTo(snapshot.index, snapshot.term, offset, snapshot.membership);
+    const start = decodeSnapshotStart(snapshot);
     this.producers = new ProducerState();
-    this.highWatermark = offset;
     this.appliedIndex = snapshot.index;
     this.appliedTerm = snapshot.term;
-    this.logger.info({ partition: this.name, index: snapshot.index, offset }, `${this.name}: the leader's log starts at offset ${offset}; this replica's log now starts there too`);
+    if (snapshot.index === start.index) {
+      log.resetTo(snapshot.index, snapshot.term, start.offset, snapshot.membership);
+      this.highWatermark = start.offset;
+      this.replayFrom = null;
+      this.logger.info({ partition: this.name, index: snapshot.index, offset: start.offset }, `${this.name}: the leader's log starts at offset ${start.offset}; this replica's log now starts there too`);
+      return;
+    }
+    log.install(start.index, snapshot.index, snapshot.term);
+    this.highWatermark = log.logEndOffset();
+    this.replayFrom = log.firstIndex();
+    this.logger.info({ partition: this.name, from: start.index + 1, index: snapshot.index, offsets: [start.offset, this.highWatermark] }, `${this.name}: installed the leader's log, indexes ${start.index + 1} to ${snapshot.index} (offsets ${start.offset} to ${this.highWatermark - 1})`);
+    this.clock.soon(() => this.replayProducers());
+  }
+
+  /** Takes a slice of the installed log into the producer state; again next turn until it reaches what is applied. */
+  private replayProducers(): void {
+    const from = this.replayFrom;
+    if (from === null || this.closed || this.group.failed !== null) return;
+    const upTo = Math.min(this.appliedIndex, this.log.lastIndex());
+    try {
+      if (from <= upTo) {
+        const entries = this.log.entries(from, upTo + 1, PRODUCER_REPLAY_BYTES_PER_TURN);
+        for (const e of entries) {
+          if (e.kind !== EntryKind.Normal) continue;
+          const h = readBatchHeader(e.data);
+          if (h.producerId >= 0) this.producers.record(h.producerId, { epoch: h.producerEpoch, firstSeq: h.baseSequence, lastSeq: h.baseSequence + h.lastOffsetDelta, baseOffset: h.baseOffset }, this.clock.now());
+        }
+        this.replayFrom = from + entries.length;
+      }
+    } catch (err) {
+      this.storageError(err);
+      return;
+    }
+    if (this.replayFrom! > upTo) {
+      this.replayFrom = null;
+      return;
+    }
+    this.clock.soon(() => this.replayProducers());
   }
 
   onSoftState(soft: SoftState): void {
@@ -410,6 +459,8 @@ export class Partition implements GroupStateMachine {
 
   /** Saves the producer state now (the node stops: nothing else runs). */
   saveProducerState(): void {
+    // A state still being rebuilt is not the state at the applied index; a restart rebuilds it.
+    if (this.replayFrom !== null) return;
     this.batchesSinceSnapshot = 0;
     try {
       writeFileAtomic(path.join(this.dir, 'producers'), PRODUCERS_MAGIC, this.producers.encode(this.appliedIndex), this.fs);

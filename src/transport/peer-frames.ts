@@ -17,6 +17,9 @@
  *                                            by earlier versions: none moving)
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
  *   { t: 'nodes', nodes: [[id, address], ...] }  on connecting: the nodes the sender knows (a peer whose metadata is new or behind learns of nodes that joined)
+ *   { t: 'recovery', m }                     a message of a catch-up transfer (src/host/log-recovery.ts:
+ *                                            begin, chunk, end, ack, done, abort); a chunk carries at most
+ *                                            CHUNK_BYTES of frames, or one frame
  *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
  *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
  *
@@ -33,6 +36,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EntryKind, type Message } from '../../raft/types.js';
+import type { RecoveryMessage } from '../host/log-recovery.js';
 import { decodeFrame } from '../wire/codec.js';
 
 export type PeerFrame =
@@ -47,7 +51,8 @@ export type PeerFrame =
   | { readonly t: 'removed'; readonly group: string; readonly term: number }
   | { readonly t: 'join'; readonly id: string; readonly nonce: string; readonly address: string; readonly inc: string; readonly mac: string }
   | ({ readonly t: 'joined'; readonly mac: string } & JoinAnswer)
-  | { readonly t: 'joinRefused'; readonly reason: string; readonly retriable: boolean; readonly controller: string };
+  | { readonly t: 'joinRefused'; readonly reason: string; readonly retriable: boolean; readonly controller: string }
+  | { readonly t: 'recovery'; readonly m: RecoveryMessage };
 
 /** What a joining node is told once the cluster has recorded it (src/node/join.ts). */
 export interface JoinAnswer {
@@ -133,6 +138,29 @@ export function isRaftMessage(v: unknown): v is Message {
   }
 }
 
+/** A catch-up transfer's message (src/host/log-recovery.ts), checked field by field. */
+function isRecoveryMessage(v: unknown): v is RecoveryMessage {
+  if (!isObj(v) || typeof v['group'] !== 'string' || typeof v['id'] !== 'string') return false;
+  switch (v['k']) {
+    case 'begin': {
+      const m = v['snapshot'];
+      return isRaftMessage(m) && m.type === 'snapshot';
+    }
+    case 'chunk':
+      return isNat(v['seq']) && v['bytes'] instanceof Uint8Array;
+    case 'end':
+      return isNat(v['chunks']);
+    case 'ack':
+      return isNat(v['seq']);
+    case 'done':
+      return true;
+    case 'abort':
+      return typeof v['why'] === 'string';
+    default:
+      return false;
+  }
+}
+
 function isIdentity(v: Record<string, unknown>): boolean {
   return typeof v['cluster'] === 'string' && typeof v['inc'] === 'string' && typeof v['member'] === 'boolean';
 }
@@ -191,6 +219,8 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
       const nodes = v['nodes'];
       return Array.isArray(nodes) && nodes.length <= NODES_FRAME_MAX && nodes.every((n) => Array.isArray(n) && n.length === 2 && typeof n[0] === 'string' && typeof n[1] === 'string') ? (v as unknown as PeerFrame) : null;
     }
+    case 'recovery':
+      return isRecoveryMessage(v['m']) ? (v as unknown as PeerFrame) : null;
     case 'stray':
       return typeof v['group'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'removed':

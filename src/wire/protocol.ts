@@ -673,6 +673,8 @@ export interface StatusResponse {
   readonly groups: readonly GroupStatus[];
   /** On the controller only: the replica moves it runs and what they wait for. */
   readonly controller?: ControllerStatus;
+  /** Catch-up by files (src/host/log-recovery.ts): counts since the node started, and the transfers in progress. */
+  readonly recovery?: RecoveryStatus;
 }
 
 /** Where a node is in leaving the cluster ('active': it is not leaving). */
@@ -704,6 +706,18 @@ export interface ControllerStatus {
   readonly decommissions: readonly { readonly node: string; readonly step: string }[];
   /** Replicas of a node down this long are moved (0: never). */
   readonly nodeDeadAfterMs: number;
+}
+
+export interface RecoveryStatus {
+  readonly bytesSent: number;
+  readonly bytesReceived: number;
+  readonly sendsStarted: number;
+  readonly sendsFinished: number;
+  readonly sendsFailed: number;
+  readonly receivesCompleted: number;
+  readonly installs: number;
+  readonly receivesFailed: number;
+  readonly transfers: readonly { readonly group: string; readonly peer: string; readonly direction: 'sending' | 'receiving'; readonly index: number; readonly bytes: number; readonly ms: number }[];
 }
 
 export interface TransferLeadershipResponse {

@@ -13,6 +13,7 @@ describe('the size limits across layers', () => {
     expect(p[0]).toMatch(/client frame holds at most/);
     expect(p[1]).toMatch(/Raft entry holds at most/);
     expect(p[2]).toMatch(/segment frame holds at most/);
-    expect(limitProblems({ ...NODE_LIMITS, peerFrameBytesMax: NODE_LIMITS.raftEntryBytesMax })).toEqual([expect.stringMatching(/peer frame/)]);
+    expect(limitProblems({ ...NODE_LIMITS, peerFrameBytesMax: NODE_LIMITS.raftEntryBytesMax })).toEqual([expect.stringMatching(/append's/), expect.stringMatching(/catch-up chunk/)]);
+    expect(limitProblems({ ...NODE_LIMITS, recoveryChunkBytes: NODE_LIMITS.peerFrameBytesMax })).toEqual([expect.stringMatching(/catch-up chunk may carry/)]);
   });
 });

@@ -116,6 +116,28 @@ describe('a replica that lost its data rejoins as a learner', () => {
     expect(net.role('c')).toBe(Role.Leader);
   });
 
+  it('a promotion it never applied (it came inside a snapshot it installed) is proposed again at its heartbeat answers', () => {
+    const net = lostDiskAfterCommit();
+    net.heal();
+    // c catches up, but every append carrying its promotion is lost; the others commit it.
+    const isPromotion = (m: Message): boolean => m.type === 'append' && m.to === 'c' && m.entries.some((e) => e.kind === EntryKind.Config);
+    net.tick('a');
+    net.stabilize(isPromotion);
+    expect(net.raft('a').status().peers.find((p) => p.id === 'c')?.rejoin).toBe('c-inc-2');
+    // The leader's log starts after the promotion now: c gets a snapshot past it, which it installs, not applies.
+    net.member('a').storage.compact(net.commit('a'), bytes('state'));
+    net.raft('a').propose([bytes('after')]);
+    for (let k = 0; k < ELECTION; k++) {
+      net.tick('a');
+      net.stabilize(isPromotion);
+    }
+    expect(net.member('c').snapshots.length).toBeGreaterThan(0);
+    // An election timeout after the first promotion, the leader asks again; this one c applies.
+    for (let k = 0; k < 2 * ELECTION && net.raft('c').rejoin !== null; k++) net.tickAndStabilize(1, ['a']);
+    expect(net.raft('c').rejoin).toBeNull();
+    expect(net.entries('a').filter((e) => e.kind === EntryKind.Config).length).toBeGreaterThanOrEqual(1);
+  });
+
   it('the promotion waits until the replica holds the log up to the commit index', () => {
     const net = lostDiskAfterCommit();
     net.heal();

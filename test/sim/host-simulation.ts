@@ -52,6 +52,11 @@ import type { SegmentLog } from '../../storage/segment-log.js';
 import { SyncLedger, SYNC_LEDGER_FILE } from '../../storage/sync-ledger.js';
 import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/wire/protocol.js';
 import { GroupHost } from '../../src/host/group-host.js';
+import { CHECK_THE_END, LogRecovery, type RecoveryMessage, type TransferChecks } from '../../src/host/log-recovery.js';
+import { TransferError } from '../../storage/log-install.js';
+import { decodeSnapshotStart } from '../../storage/segment-log.js';
+import { readU64 } from '../../storage/frame.js';
+import { EntryKind } from '../../raft/types.js';
 import type { GroupStateMachine } from '../../src/host/raft-group.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { ServerError } from '../../src/errors.js';
@@ -94,6 +99,7 @@ export const CORE_MUTANTS = [
   'promoteBeforeCaughtUp',
   'twoChangesInFlight',
   'countRemovedVoters',
+  'snapshotPastCommit',
 ] as const satisfies readonly (keyof UnsafeMutations)[];
 
 /**
@@ -101,9 +107,10 @@ export const CORE_MUTANTS = [
  * - skipFsync: the host leaves its log writes unsynced (the chaos entry point's ack-before-fsync durability policy) and acknowledges what only the page cache holds;
  * - forgetSyncMarks: the node loses its sync ledger at every start, so a log that lost synced entries is trusted;
  * - sendBeforePersist: every Ready's messages leave before its entries and hard state are synced (a leader's may: Ready.sendFirst);
- * - ignoreDiskDamage: a replica whose disk lost synced data votes with what is left instead of rejoining (a DamagePolicy that never rejoins, replica-trust.ts).
+ * - ignoreDiskDamage: a replica whose disk lost synced data votes with what is left instead of rejoining (a DamagePolicy that never rejoins, replica-trust.ts);
+ * - installUnverified: a follower installs the log a leader streamed without verifying it (no frame checksums, no check of where it ends: TRUST_THE_BYTES), and some chunks are damaged on the way.
  */
-export const HOST_MUTANTS = ['skipFsync', 'forgetSyncMarks', 'sendBeforePersist', 'ignoreDiskDamage', ...CORE_MUTANTS] as const;
+export const HOST_MUTANTS = ['skipFsync', 'forgetSyncMarks', 'sendBeforePersist', 'ignoreDiskDamage', 'installUnverified', ...CORE_MUTANTS] as const;
 export type HostMutant = (typeof HOST_MUTANTS)[number];
 
 /**
@@ -121,6 +128,10 @@ export type HostMutant = (typeof HOST_MUTANTS)[number];
  */
 interface SeedShape {
   readonly limits: Partial<RaftLimits>;
+  /** The replicas' tail cache, and how a leader streams its files (log-recovery.ts): small, so that followers fall behind it and catch up by files. */
+  readonly tailCacheBytes: number;
+  readonly chunkBytes: number;
+  readonly recoveryBytesPerSec: number;
   /** The chance that a new leader is cut off, in the fault phase. */
   readonly strikeNewLeader: number;
   readonly random: () => number;
@@ -129,9 +140,12 @@ interface SeedShape {
 function seedShape(seed: number): SeedShape {
   const random = seededRandom(seed * 15_485_863 + 11);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  if (random() < 1 / 3) return { limits: { ...LIMITS, appendBytesMax: 1, appendsInFlightMax: 1 }, strikeNewLeader: 1, random };
+  const files = { tailCacheBytes: pick([512, 2048, 64 * 1024]), chunkBytes: pick([256, 4096, 1024 * 1024]), recoveryBytesPerSec: pick([0, 0, 256 * 1024]) };
+  const cold = { snapshotColdBytesMin: pick([1, 1, 4096, 64 * 1024 * 1024]) };
+  if (random() < 1 / 3) return { limits: { ...LIMITS, ...cold, appendBytesMax: 1, appendsInFlightMax: 1 }, ...files, strikeNewLeader: 1, random };
   return {
-    limits: { ...LIMITS, appendBytesMax: pick([1, 1024, 1024 * 1024]), appendsInFlightMax: pick([1, 2, 8, 64]) },
+    limits: { ...LIMITS, ...cold, appendBytesMax: pick([1, 1024, 1024 * 1024]), appendsInFlightMax: pick([1, 2, 8, 64]) },
+    ...files,
     strikeNewLeader: pick([0, 0, 0.15]),
     random,
   };
@@ -139,6 +153,39 @@ function seedShape(seed: number): SeedShape {
 
 /** The ignoreDiskDamage mutant's policy: a replica in doubt never rejoins. */
 const VOTE_WITH_WHAT_IS_LEFT: DamagePolicy = Object.freeze({ rejoins: () => false });
+
+/**
+ * The installUnverified mutant's checks: a chunk's frames are taken at their word (lengths, index,
+ * term, kind, payload; no checksum), and the staged log is installed wherever it ends.
+ */
+const TRUST_THE_BYTES: TransferChecks = Object.freeze({
+  frames: {
+    entries(bytes: Uint8Array): Entry[] {
+      const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const out: Entry[] = [];
+      let at = 0;
+      while (at + 25 <= b.length) {
+        const total = 4 + b.readUInt32BE(at);
+        if (at + total > b.length) throw new TransferError('a frame runs past its chunk');
+        const kind = (b[at + 24]! & 0x7f) as EntryKind;
+        out.push({ index: readU64(b, at + 8), term: readU64(b, at + 16), kind, data: b.subarray(at + 25, at + total) });
+        at += total;
+      }
+      return out;
+    },
+  },
+  end: () => null,
+});
+
+/** How often an install of a leader's log loses power halfway, within at most this many disk changes from its start. */
+const INSTALL_POWER_LOSS_RATE = 0.3;
+const INSTALL_POWER_LOSS_CHANGES_MAX = 16;
+
+/**
+ * A transfer's second chunk is damaged on its way (one byte flipped) this often: the follower must
+ * notice (and the transfer is tried again). One chunk per transfer, so a long one is not doomed.
+ */
+const CHUNK_DAMAGE_RATE = 0.25;
 
 /** What the mutant changes in a replica's options (nothing for the shell's own mutants). */
 function mutantReplicaOptions(m: HostMutant | undefined): Pick<PartitionReplicaOptions, 'onDamage' | 'unsafeMutations'> {
@@ -172,6 +219,14 @@ export interface HostSimStats {
   /** Segments dropped by retention, and log starts a replica took from its leader (Partition.restore). */
   segmentsDropped: number;
   snapshotsInstalled: number;
+  /** Logs installed from a leader's files (a snapshot past its log start), chunks streamed, and transfers abandoned. */
+  filesInstalled: number;
+  chunksSent: number;
+  transfersStarted: number;
+  transfersFailed: number;
+  /** Installs armed to lose power halfway, and crashes while a node was sending or receiving a log. */
+  installPowerLosses: number;
+  crashesMidTransfer: number;
   /** Membership changes the leaders took (raft/membership.ts), replicas the simulator created and deleted for them, stability probes skipped (no follower to cut). */
   membershipChanges: number;
   replicasAdded: number;
@@ -206,6 +261,7 @@ class SimNode {
   life = new Life();
   up = false;
   host: GroupHost | null = null;
+  recovery: LogRecovery | null = null;
   ledger: SyncLedger | null = null;
   fs: FileSystem | null = null;
   clock: Clock | null = null;
@@ -218,6 +274,7 @@ class SimNode {
 
   constructor(readonly id: NodeId, readonly index: number, sim: HostSimulation) {
     this.disk = new SimFs({ schedule: (fn) => sim.diskLatency(this, fn), random: sim.random });
+    this.disk.onPowerLoss = () => sim.powerLost(this);
   }
 
   get root(): string {
@@ -310,7 +367,7 @@ export class HostSimulation {
     this.faultGap = this.pick([400, 200, 100]);
     this.shape = seedShape(options.seed);
     this.chaosMs = options.chaosMs ?? 3000;
-    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
+    this.stats = { events: 0, timeMs: 0, nodes: n, leaders: 0, crashes: 0, damagedDisks: 0, ioFailures: 0, bitFlips: 0, partitions: 0, transfers: 0, sends: 0, acked: 0, polls: 0, segmentsDropped: 0, snapshotsInstalled: 0, filesInstalled: 0, chunksSent: 0, transfersStarted: 0, transfersFailed: 0, installPowerLosses: 0, crashesMidTransfer: 0, membershipChanges: 0, replicasAdded: 0, replicasDeleted: 0, probesSkipped: 0, meta: emptyMetaStats() };
     for (let i = 0; i < n; i++) this.nodes.push(new SimNode(ids[i]!, i, this));
     this.meta = this.metaSimulation();
   }
@@ -336,6 +393,7 @@ export class HostSimulation {
       if (this.world.now > endBy) throw new InvariantViolation(`the run did not end within ${SIM_AFTER_CHAOS_MS_MAX} ms after the faults (phase ${this.phase})`);
       if (this.phase !== 'done') throw new InvariantViolation(`the event queue ran dry in phase ${this.phase}`);
       this.checkHistory();
+      for (const node of this.nodes) this.countTransfers(node);
       this.stats.events = this.world.events;
       this.stats.timeMs = this.world.now;
       return { seed: this.options.seed, ok: true, trace: this.trace, stats: this.stats };
@@ -370,7 +428,21 @@ export class HostSimulation {
       send: (group, m) => this.send(node, group, m),
       ...(this.options.mutant === 'skipFsync' ? { durability: mutantParts(MUTANTS.ackBeforeFsync).durability! } : {}),
     });
+    const recovery = new LogRecovery({
+      self: node.id,
+      host,
+      fs,
+      clock,
+      send: (to, m) => this.sendRecovery(node, to, m),
+      bytesPerSec: this.shape.recoveryBytesPerSec,
+      chunkBytes: this.shape.chunkBytes,
+      idleMs: 10 * ELECTION_MS,
+      checks: this.options.mutant === 'installUnverified' ? TRUST_THE_BYTES : CHECK_THE_END,
+      logger: process.env['DEBUG_REC'] ? pino({ level: 'info' }, pino.destination(2)) : quiet,
+    });
+    host.recovery = recovery;
     node.host = host;
+    node.recovery = recovery;
     node.ledger = ledger;
     node.fs = fs;
     node.clock = clock;
@@ -398,7 +470,7 @@ export class HostSimulation {
       host: node.host!,
       fresh: node.wiped || this.deletedOnce.has(`${node.id}/${key}`) ? 'rejoin' : 'voter',
       ...(this.joinedWith.has(`${node.id}/${key}`) ? { membership: this.joinedWith.get(`${node.id}/${key}`)! } : {}),
-      tailCacheBytes: 64 * 1024,
+      tailCacheBytes: this.shape.tailCacheBytes,
       limits: this.shape.limits,
       producerIdExpirationMs: 24 * 3600 * 1000,
       random: seededRandom(Math.floor(this.random() * 2 ** 31)),
@@ -437,8 +509,26 @@ export class HostSimulation {
       },
       restore: (s: Snapshot, log: SegmentLog) => {
         this.stats.snapshotsInstalled++;
-        this.log(`${node.id} takes ${key}'s log start ${s.index}/${s.term} from its leader`);
-        return inner.restore(s, log);
+        const start = decodeSnapshotStart(s);
+        if (s.index > start.index) this.stats.filesInstalled++;
+        this.log(s.index > start.index ? `${node.id} installs ${key}'s log ${start.index + 1}..${s.index} (term ${s.term}) from its leader's files` : `${node.id} takes ${key}'s log start ${s.index}/${s.term} from its leader`);
+        // Now and then the power goes in the middle of the install (after a few disk changes):
+        // the replica must come back with its old log or the new one.
+        const armed = s.index > start.index && this.phase === 'chaos' && this.random() < INSTALL_POWER_LOSS_RATE;
+        if (armed) {
+          node.disk.armPowerLoss(Math.floor(this.random() * INSTALL_POWER_LOSS_CHANGES_MAX));
+          this.stats.installPowerLosses++;
+        }
+        let done;
+        try {
+          done = inner.restore(s, log);
+        } finally {
+          if (armed) node.disk.armPowerLoss(null);
+        }
+        // The entries installed are committed on this replica from now on, as if it had applied
+        // them: each must be the one committed at its index.
+        for (let i = start.index + 1; i <= s.index; i++) inv.onApply(view, log.entries(i, i + 1, Number.MAX_SAFE_INTEGER)[0]!, null, null);
+        return done;
       },
       onSoftState: (s: SoftState, term: number) => inner.onSoftState(s, term),
       onPersisted: (index: number, term: number) => inner.onPersisted(index, term),
@@ -483,7 +573,10 @@ export class HostSimulation {
     this.stats.crashes++;
     node.life.alive = false;
     node.up = false;
+    if ((node.recovery?.transfers().length ?? 0) > 0) this.stats.crashesMidTransfer++;
+    this.countTransfers(node);
     node.host = null;
+    node.recovery = null;
     node.partitions.clear();
     node.wasLeader.clear();
     node.ledger = null;
@@ -502,6 +595,15 @@ export class HostSimulation {
       }
     }
     if (this.phase === 'chaos') this.world.after(20 + this.random() * 3 * this.faultGap, () => this.restart(node));
+  }
+
+  /** Adds a node's transfer counts to the run's, once (at a crash, or at the end). */
+  private countTransfers(node: SimNode): void {
+    const r = node.recovery;
+    if (r === null) return;
+    this.stats.transfersStarted += r.stats.sendsStarted;
+    this.stats.transfersFailed += r.stats.sendsFailed;
+    node.recovery = null;
   }
 
   private restart(node: SimNode): void {
@@ -568,6 +670,12 @@ export class HostSimulation {
     }
   }
 
+  /** An armed power loss struck `node`'s disk (SimFs.armPowerLoss): the node goes down once the call that hit it unwinds. */
+  powerLost(node: SimNode): void {
+    const life = node.life;
+    this.world.after(0, () => life.alive && this.crash(node, 'the power went during an install', 'power'));
+  }
+
   /** Disk latency for a node's async calls; dropped if the node dies first. */
   diskLatency(node: SimNode, fn: () => void): void {
     const ms = this.slowDisk ? 2 + this.random() * 30 : 0.2 + this.random() * 2;
@@ -595,6 +703,34 @@ export class HostSimulation {
         if (to.up) to.host!.step(group, m);
       });
     }
+  }
+
+  /** Per link, when its last recovery message arrives: they keep their order, as on a connection. */
+  private readonly linkAt = new Map<string, number>();
+
+  /**
+   * A catch-up transfer's message (log-recovery.ts): in order on its link, lost with the link's
+   * loss rate or a cut, and a chunk now and then damaged on the way.
+   */
+  private sendRecovery(from: SimNode, to: NodeId, m: RecoveryMessage): void {
+    if (m.k === 'chunk') this.stats.chunksSent++;
+    if (this.random() < this.lossRate) return;
+    let msg = m;
+    if (m.k === 'chunk' && m.seq === 1 && m.bytes.byteLength > 0 && this.random() < CHUNK_DAMAGE_RATE) {
+      const bytes = Buffer.from(m.bytes);
+      bytes[Math.floor(this.random() * bytes.length)]! ^= 1 << Math.floor(this.random() * 8);
+      msg = { ...m, bytes };
+    }
+    const link = `${from.id}>${to}`;
+    const delay = this.random() < this.spikes ? 10 + this.random() * 60 : 0.5 + this.random() * 4;
+    const at = Math.max(this.world.now + delay, (this.linkAt.get(link) ?? 0) + 0.001);
+    this.linkAt.set(link, at);
+    const life = from.life;
+    this.world.after(at - this.world.now, () => {
+      if (!life.alive || this.blocked.has(link)) return;
+      const peer = this.byId(to);
+      if (peer.up) peer.recovery?.receive(from.id, msg);
+    });
   }
 
   // -----------------------------------------------------------------------------------------------

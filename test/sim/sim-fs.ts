@@ -11,10 +11,14 @@
  * - `crash()` keeps, for every file and every folder independently, its durable state plus a
  *   random prefix of its pending changes, the last kept write possibly torn at a random byte;
  *   every open file is closed with it.
- * Folders themselves (mkdir) are durable at once: the log's folders are made before anything is
- * written into them, and a node that lost one is a node that lost its disk (`wipe`).
+ * Folders themselves (mkdir, a folder's rename or removal) are durable at once: the log's folders
+ * are made before anything is written into them, and a node that lost one is a node that lost its
+ * disk (`wipe`). (A log installed from a leader's files is swapped in by renaming its folder,
+ * storage/log-install.ts; its code fsyncs the parent all the same, as POSIX needs.)
  *
- * Faults on demand: the next write or sync fails with EIO (`failNext`), a bit flips in bytes that
+ * Faults on demand: the next write or sync fails with EIO (`failNext`), the power goes after a
+ * given number of changes (`armPowerLoss`: a crash in the middle of a synchronous sequence, such
+ * as installing a log from a leader), a bit flips in bytes that
  * were synced (`flipBit`), or the node loses what it had synced (`wipe`, `truncateFile`, `remove`).
  *
  * An async call (fdatasync, fsync, write) takes simulated time: it settles through `schedule`,
@@ -134,16 +138,44 @@ export class SimFs implements FileSystem {
     this.failing = kind;
   }
 
+  /**
+   * The power goes after `changes` more changes (a write, a sync, a file created, renamed or
+   * removed): the change after them throws, so does every call until `crash()`, and
+   * `onPowerLoss` is told (the simulator then crashes the node). Null: disarmed.
+   */
+  armPowerLoss(changes: number | null): void {
+    this.powerLossIn = changes;
+  }
+
+  /** Told when an armed power loss strikes. */
+  onPowerLoss: (() => void) | null = null;
+  private powerLossIn: number | null = null;
+  private dead = false;
+
+  /** Every call passes here first: a disk whose power went answers nothing; `change` marks one that changes something. */
+  private alive(change: boolean): void {
+    if (!this.dead && change && this.powerLossIn !== null && this.powerLossIn-- <= 0) {
+      this.powerLossIn = null;
+      this.dead = true;
+      this.onPowerLoss?.();
+    }
+    if (this.dead) throw ioError('EIO', 'the power is gone (injected by the simulator)');
+  }
+
   /** The process died, the machine did not: every file is closed, nothing written is lost. */
   closeAll(): void {
     this.fds.clear();
     this.failing = null;
+    this.dead = false;
+    this.powerLossIn = null;
   }
 
   /** Loses every unsynced change, keeping a random prefix of each file's and folder's; closes every file. */
   crash(): void {
     this.fds.clear();
     this.failing = null;
+    this.dead = false;
+    this.powerLossIn = null;
     const rand = this.o.random;
     const visit = (folder: SimFolder): void => {
       const keep = Math.floor(rand() * (folder.pending.length + 1));
@@ -244,6 +276,7 @@ export class SimFs implements FileSystem {
   // FileSystem
 
   openSync(file: string, flags: OpenFlags): number {
+    this.alive(flags !== 'r');
     const folder = this.folderAt(file);
     if (folder !== null) {
       this.fds.set(this.nextFd, { file: null, folder, writable: false });
@@ -273,6 +306,7 @@ export class SimFs implements FileSystem {
   }
 
   readSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    this.alive(false);
     const f = this.openFile(fd);
     const n = Math.max(0, Math.min(length, f.data.length - position));
     buf.set(f.data.view().subarray(position, position + n), offset);
@@ -280,6 +314,7 @@ export class SimFs implements FileSystem {
   }
 
   writeSync(fd: number, buf: Uint8Array, offset: number, length: number, position: number): number {
+    this.alive(true);
     const f = this.writableFile(fd);
     this.maybeFail('write', 'write');
     this.change(f, { kind: 'write', position, bytes: buf.slice(offset, offset + length) });
@@ -287,6 +322,7 @@ export class SimFs implements FileSystem {
   }
 
   writevSync(fd: number, bufs: readonly Uint8Array[], position: number): number {
+    this.alive(true);
     const f = this.writableFile(fd);
     this.maybeFail('write', 'writev');
     let at = position;
@@ -295,6 +331,19 @@ export class SimFs implements FileSystem {
       at += b.length;
     }
     return at - position;
+  }
+
+  /** Reads what the file holds when the call settles, after the simulated latency (as a threadpool read would). */
+  read(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.o.schedule(() => {
+        try {
+          resolve(this.readSync(fd, buf, offset, length, position));
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
   }
 
   write(fd: number, buf: Uint8Array, offset: number, length: number, position: number): Promise<number> {
@@ -310,10 +359,12 @@ export class SimFs implements FileSystem {
   }
 
   ftruncateSync(fd: number, length: number): void {
+    this.alive(true);
     this.change(this.writableFile(fd), { kind: 'truncate', length });
   }
 
   fsyncSync(fd: number): void {
+    this.alive(true);
     const o = this.open(fd);
     this.maybeFail('sync', 'fsync');
     if (o.folder !== null) this.syncFolder(o.folder, o.folder.pending.length);
@@ -331,6 +382,7 @@ export class SimFs implements FileSystem {
   fdatasync(fd: number): Promise<void> {
     let o: Open;
     try {
+      this.alive(true);
       o = this.open(fd);
       this.maybeFail('sync', 'fdatasync');
     } catch (err) {
@@ -350,6 +402,7 @@ export class SimFs implements FileSystem {
   }
 
   readFileSync(file: string): Buffer {
+    this.alive(false);
     return Buffer.from(this.lookupFile(file).data.view());
   }
 
@@ -373,6 +426,7 @@ export class SimFs implements FileSystem {
   }
 
   mkdirSync(dir: string, _options?: { readonly recursive: true }): void {
+    this.alive(true);
     let at = this.root;
     for (const part of this.parts(dir)) {
       let next = at.folders.get(part);
@@ -386,8 +440,17 @@ export class SimFs implements FileSystem {
   }
 
   renameSync(from: string, to: string): void {
+    this.alive(true);
     const a = this.parentOf(from);
     const b = this.parentOf(to);
+    const folder = a.parent?.folders.get(a.name);
+    if (folder !== undefined && b.parent !== null) {
+      // A folder's name changes at once and durably, as mkdir and a folder's removal do here.
+      if (b.parent.folders.has(b.name) || b.parent.files.has(b.name)) throw ioError('ENOTEMPTY', `'${to}' is in the way`);
+      a.parent!.folders.delete(a.name);
+      b.parent.folders.set(b.name, folder);
+      return;
+    }
     const f = a.parent?.files.get(a.name);
     if (f === undefined || a.parent === null || b.parent === null) throw ioError('ENOENT', `no such file '${from}'`);
     if (a.parent === b.parent) {
@@ -403,6 +466,7 @@ export class SimFs implements FileSystem {
   }
 
   unlinkSync(file: string): void {
+    this.alive(true);
     const { parent, name } = this.parentOf(file);
     if (parent === null || !parent.files.has(name)) throw ioError('ENOENT', `no such file '${file}'`);
     parent.files.delete(name);
@@ -410,6 +474,7 @@ export class SimFs implements FileSystem {
   }
 
   rmSync(target: string, options: { readonly recursive?: boolean; readonly force?: boolean }): void {
+    this.alive(true);
     const { parent, name } = this.parentOf(target);
     if (parent !== null && parent.folders.has(name)) {
       if (options.recursive !== true) throw ioError('EISDIR', `'${target}' is a folder`);

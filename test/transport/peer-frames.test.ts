@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EntryKind, type Message, type MessageType } from '../../raft/types.js';
 import { PEER_FRAME_BYTES_MAX, PeerFrameError, decodePeerFrame, type PeerFrame } from '../../src/transport/peer-frames.js';
+import type { RecoveryMessage } from '../../src/host/log-recovery.js';
 import { decodeFrame, encodeFrame } from '../../src/wire/codec.js';
 import { flipBit, hex, plain, thrown, wireValue } from '../helpers/wire-values.js';
 
@@ -55,6 +56,19 @@ const MESSAGES: { readonly [K in MessageType]: fc.Arbitrary<Message & { readonly
 const MESSAGE_TYPES = Object.keys(MESSAGES) as MessageType[];
 const anyMessage: fc.Arbitrary<Message> = fc.oneof(...MESSAGE_TYPES.map((t): fc.Arbitrary<Message> => MESSAGES[t]));
 
+type RecoveryKind = RecoveryMessage['k'];
+const snapshotMessage = MESSAGES.snapshot;
+const RECOVERY: { readonly [K in RecoveryKind]: fc.Arbitrary<RecoveryMessage & { readonly k: K }> } = {
+  begin: fc.record({ k: fc.constant('begin'), group, id: token, snapshot: snapshotMessage }),
+  chunk: fc.record({ k: fc.constant('chunk'), group, id: token, seq: nat, bytes: fc.uint8Array({ maxLength: 64 }) }),
+  end: fc.record({ k: fc.constant('end'), group, id: token, chunks: nat }),
+  ack: fc.record({ k: fc.constant('ack'), group, id: token, seq: nat }),
+  done: fc.record({ k: fc.constant('done'), group, id: token }),
+  abort: fc.record({ k: fc.constant('abort'), group, id: token, why: fc.string({ maxLength: 20 }) }),
+};
+const RECOVERY_KINDS = Object.keys(RECOVERY) as RecoveryKind[];
+const anyRecovery: fc.Arbitrary<RecoveryMessage> = fc.oneof(...RECOVERY_KINDS.map((k): fc.Arbitrary<RecoveryMessage> => RECOVERY[k]));
+
 type Kind = PeerFrame['t'];
 const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>> } = {
   challenge: fc.record({ t: fc.constant('challenge'), id: nodeId, nonce: token }),
@@ -69,6 +83,7 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
   join: fc.record({ t: fc.constant('join'), id: nodeId, nonce: token, address: token, inc: token, mac: token }),
   joined: fc.record({ t: fc.constant('joined'), cluster: token, founders: fc.array(nodeId, { maxLength: 3 }), nodes: fc.array(fc.tuple(nodeId, token), { maxLength: 3 }), rejoin: fc.boolean(), mac: token }),
   joinRefused: fc.record({ t: fc.constant('joinRefused'), reason: token, retriable: fc.boolean(), controller: token }),
+  recovery: fc.record({ t: fc.constant('recovery'), m: anyRecovery }),
 };
 const KINDS = Object.keys(FRAMES) as Kind[];
 const anyFrame: fc.Arbitrary<PeerFrame> = fc.oneof(...KINDS.map((k): fc.Arbitrary<PeerFrame> => FRAMES[k]));
@@ -87,6 +102,9 @@ type Shape =
   /** A rejoining replica's incarnation: a string, or left out. */
   | 'incarnation'
   | 'message'
+  | 'recoveryKind'
+  /** A catch-up transfer's message (src/host/log-recovery.ts), its fields by its kind `k`. */
+  | 'recovery'
   | { readonly list: Shape }
   /** The shape, or left out (a field later versions added). */
   | { readonly optional: Shape }
@@ -121,6 +139,16 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   join: { t: 'frameKind', id: 'string', nonce: 'string', address: 'string', inc: 'string', mac: 'string' },
   joined: { t: 'frameKind', cluster: 'string', founders: { list: 'string' }, nodes: { list: { pair: ['string', 'string'] } }, rejoin: 'boolean', mac: 'string' },
   joinRefused: { t: 'frameKind', reason: 'string', retriable: 'boolean', controller: 'string' },
+  recovery: { t: 'frameKind', m: 'recovery' },
+};
+const R: Shapes = { k: 'recoveryKind', group: 'string', id: 'string' };
+const RECOVERY_SHAPES: { readonly [K in RecoveryKind]: Shapes } = {
+  begin: { ...R, snapshot: 'message' },
+  chunk: { ...R, seq: 'nat', bytes: 'bin' },
+  end: { ...R, chunks: 'nat' },
+  ack: { ...R, seq: 'nat' },
+  done: R,
+  abort: { ...R, why: 'string' },
 };
 
 type Path = readonly (string | number)[];
@@ -146,6 +174,7 @@ function sites(shape: Shape, current: unknown, path: Path, keyed: boolean): Site
     for (const [k, s] of Object.entries(shapes)) out.push(...sites(s, o[k], [...path, k], true));
   };
   if (shape === 'message' && isMap(current)) fields(MESSAGE_SHAPES[current['type'] as MessageType], current);
+  if (shape === 'recovery' && isMap(current)) fields(RECOVERY_SHAPES[current['k'] as RecoveryKind], current);
   if (typeof shape === 'object' && 'map' in shape && isMap(current)) fields(shape.map, current);
   if (typeof shape === 'object' && 'list' in shape && Array.isArray(current)) current.forEach((x, i) => out.push(...sites(shape.list, x, [...path, i], false)));
   if (typeof shape === 'object' && 'pair' in shape && Array.isArray(current)) shape.pair.forEach((s, i) => out.push(...sites(s, current[i], [...path, i], false)));
@@ -199,7 +228,11 @@ function breakers(site: Site): fc.Arbitrary<unknown> {
         options.push(garbage(among(MESSAGE_TYPES)), fc.constantFrom('Vote', 'appendResponse', 'install', ''));
         break;
       case 'message':
+      case 'recovery':
         options.push(garbage(isMap));
+        break;
+      case 'recoveryKind':
+        options.push(garbage(among(RECOVERY_KINDS)), fc.constantFrom('Begin', 'chunks', ''));
         break;
       default: {
         const never: never = shape;
