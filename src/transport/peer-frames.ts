@@ -10,7 +10,8 @@
  * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
- *   { t: 'leaders', groups: [[group, term], ...] }  the groups the sender leads, and in which term
+ *   { t: 'leaders', groups: [[group, term], ...], kafka? }  the groups the sender leads, and in which term;
+ *                                            kafka: the host:port of its Kafka listener, when it runs one
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
  *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
  *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
@@ -35,7 +36,7 @@ export type PeerFrame =
   | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
-  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[] }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly kafka?: string }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
   | { readonly t: 'stray'; readonly group: string }
   | { readonly t: 'removed'; readonly group: string; readonly term: number }
@@ -71,6 +72,9 @@ export function macEquals(a: string, b: string): boolean {
 
 /** Bytes of one frame between peers; larger frames close the connection. */
 export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
+
+/** A Kafka listener's address in a `leaders` frame: host:port (what Kafka clients will be told to dial). */
+const KAFKA_ADDRESS = /^[^\s:=,]{1,255}:\d{1,5}$/;
 
 const MESSAGE_TYPES = new Set(['preVote', 'vote', 'preVoteResp', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow']);
 
@@ -171,6 +175,7 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     case 'leaders': {
       const g = v['groups'];
       if (!Array.isArray(g) || !g.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && isNat(p[1]))) return null;
+      if (v['kafka'] !== undefined && !(typeof v['kafka'] === 'string' && KAFKA_ADDRESS.test(v['kafka']))) return null;
       return v as unknown as PeerFrame;
     }
     case 'transfer':

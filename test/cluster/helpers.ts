@@ -9,8 +9,8 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(nodes = 3, args: readonly string[] = []): Promise<TestCluster> {
-  const cluster = new LocalCluster({ nodes, args });
+export async function startCluster(nodes = 3, args: readonly string[] = [], opts: { readonly kafka?: boolean } = {}): Promise<TestCluster> {
+  const cluster = new LocalCluster({ nodes, args, ...opts });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } });
   return {

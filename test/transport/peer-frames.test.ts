@@ -61,7 +61,10 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
   auth: fc.record({ t: fc.constant('auth'), id: nodeId, nonce: token, cluster: token, inc: token, member: fc.boolean(), mac: token }),
   welcome: fc.record({ t: fc.constant('welcome'), cluster: token, inc: token, member: fc.boolean(), mac: token }),
   raft: fc.record({ t: fc.constant('raft'), m: fc.array(fc.tuple(group, anyMessage), { maxLength: 4 }) }),
-  leaders: fc.record({ t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }) }),
+  leaders: fc.record(
+    { t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }), kafka: fc.tuple(fc.constantFrom('127.0.0.1', 'broker-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`) },
+    { requiredKeys: ['t', 'groups'] },
+  ),
   transfer: fc.record({ t: fc.constant('transfer'), group, to: nodeId }),
   stray: fc.record({ t: fc.constant('stray'), group }),
   removed: fc.record({ t: fc.constant('removed'), group, term: nat }),
@@ -85,6 +88,8 @@ type Shape =
   | 'messageType'
   /** A rejoining replica's incarnation: a string, or left out. */
   | 'incarnation'
+  /** A node's Kafka listener: host:port, or left out. */
+  | 'kafkaAddress'
   | 'message'
   | { readonly list: Shape }
   | { readonly pair: readonly [Shape, Shape] }
@@ -110,7 +115,7 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   auth: { t: 'frameKind', id: 'string', nonce: 'string', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   welcome: { t: 'frameKind', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
-  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } } },
+  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, kafka: 'kafkaAddress' },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
   stray: { t: 'frameKind', group: 'string' },
   removed: { t: 'frameKind', group: 'string', term: 'nat' },
@@ -174,6 +179,9 @@ function breakers(site: Site): fc.Arbitrary<unknown> {
       case 'incarnation':
         options.push(garbage((v) => typeof v === 'string'));
         break;
+      case 'kafkaAddress':
+        options.push(garbage((v) => typeof v === 'string'), fc.constantFrom('', 'no-port', '127.0.0.1:', ':9092', 'a b:9092', '127.0.0.1:123456'));
+        break;
       case 'boolean':
         options.push(garbage((v) => typeof v === 'boolean'), fc.constantFrom(0, 1, 'true'));
         break;
@@ -201,7 +209,7 @@ function breakers(site: Site): fc.Arbitrary<unknown> {
       }
     }
   }
-  if (site.keyed && shape !== 'incarnation') options.push(fc.constant(MISSING));
+  if (site.keyed && shape !== 'incarnation' && shape !== 'kafkaAddress') options.push(fc.constant(MISSING));
   return fc.oneof(...options);
 }
 
