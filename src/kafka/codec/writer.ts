@@ -31,24 +31,30 @@ export class KafkaWriter {
     return at;
   }
 
+  // Every write takes its position (room() may replace the scratch buffer) before it names the buffer.
+
   int8(v: number): this {
-    this.scratch.writeInt8(v, this.room(1));
+    const at = this.room(1);
+    this.scratch.writeInt8(v, at);
     return this;
   }
 
   int16(v: number): this {
-    this.scratch.writeInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.scratch.writeInt16BE(v, at);
     return this;
   }
 
   int32(v: number): this {
-    this.scratch.writeInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.scratch.writeInt32BE(v, at);
     return this;
   }
 
   int64(v: number): this {
     if (!Number.isSafeInteger(v)) throw new RangeError(`int64 ${v} is not a safe integer`);
-    this.scratch.writeBigInt64BE(BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.scratch.writeBigInt64BE(BigInt(v), at);
     return this;
   }
 
@@ -60,7 +66,8 @@ export class KafkaWriter {
     const n = Buffer.byteLength(s, 'utf8');
     if (n > 0x7fff) throw new RangeError(`a string of ${n} bytes does not fit a Kafka string`);
     this.int16(n);
-    this.scratch.write(s, this.room(n), n, 'utf8');
+    const at = this.room(n);
+    this.scratch.write(s, at, n, 'utf8');
     return this;
   }
 
@@ -84,7 +91,8 @@ export class KafkaWriter {
       this.chunks.push(b);
       this.sealed += b.byteLength;
     } else {
-      this.scratch.set(b, this.room(b.byteLength));
+      const at = this.room(b.byteLength);
+      this.scratch.set(b, at);
     }
     return this;
   }
@@ -99,17 +107,20 @@ export class KafkaWriter {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`unsigned varint ${v} is not a uint32`);
     let x = v;
     while (x >= 0x80) {
-      this.scratch[this.room(1)] = (x % 0x80) | 0x80;
+      const at = this.room(1);
+      this.scratch[at] = (x % 0x80) | 0x80;
       x = Math.floor(x / 0x80);
     }
-    this.scratch[this.room(1)] = x;
+    const at = this.room(1);
+    this.scratch[at] = x;
     return this;
   }
 
   compactString(s: string): this {
     const n = Buffer.byteLength(s, 'utf8');
     this.uvarint(n + 1);
-    this.scratch.write(s, this.room(n), n, 'utf8');
+    const at = this.room(n);
+    this.scratch.write(s, at, n, 'utf8');
     return this;
   }
 
