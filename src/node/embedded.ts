@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EMBEDDED_KAFKA, EMBEDDED_NODES, clusterSecret, parsePeers } from './options.js';
 import { NODE_RUNTIME_FLAGS } from './runtime-flags.js';
+import { META_GROUP } from '../meta/commands.js';
+import type { StatusResponse } from '../wire/protocol.js';
 
 const CLUSTER_JS = fileURLToPath(new URL('../../../cluster.js', import.meta.url));
 const READY_WAIT_MS = 30_000;
@@ -84,10 +86,13 @@ export async function runEmbedded(): Promise<void> {
   console.log('Stop with Ctrl-C (data is kept; start again to resume).');
 }
 
+/** The node answers /status and knows the controller (the metadata group's leader): a Kafka client's first Metadata names it. */
 async function answers(address: string): Promise<boolean> {
   try {
     const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(1000) });
-    return res.ok;
+    if (!res.ok) return false;
+    const status = (await res.json()) as StatusResponse;
+    return status.groups.some((g) => g.group === META_GROUP && g.leader !== null);
   } catch {
     return false;
   }
