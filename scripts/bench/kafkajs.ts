@@ -11,7 +11,7 @@
  * send(), as an application that batches for kafkajs does, and as the native client does by
  * itself (linger 5 ms, a batch sent early at 16 KiB): the same batching, through the other
  * protocol. The consumer is a kafkajs group consumer of its own group, from the latest offsets,
- * with the native consumer's 500 ms long poll.
+ * with the native consumer's 500 ms long poll, committing nothing (as the native consumer here).
  *
  * What the raftlog target does to its nodes (kill, restart, transfer, leader) is its own; stopping
  * this view closes only its own clients.
@@ -62,6 +62,9 @@ export async function kafkajsView(native: Target, brokers: readonly string[], o:
       await c.connect();
       await c.subscribe({ topic: log, fromBeginning: false });
       await c.run({
+        // As the native consumer here, which commits nothing. kafkajs's default commits after every
+        // batch and fetches again only once that commit (a metadata-group write) is answered.
+        autoCommit: false,
         partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) if (m.value !== null) onRecord(m.value);

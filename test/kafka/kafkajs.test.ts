@@ -57,6 +57,34 @@ describe('kafkajs against the Kafka listener', () => {
     await admin2.disconnect();
   });
 
+  it('creates topics with Kafka config names, refuses one it does not support, finds offsets by timestamp, lists groups and deletes topics', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect(await admin.createTopics({ topics: [{ topic: 'kjs-configured', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] })).toBe(true);
+      const native = t.client.admin();
+      const { topics } = await native.describeTopics({ topics: ['kjs-configured'] });
+      await native.disconnect();
+      expect(topics[0]!.config.retentionMs).toBe(3_600_000);
+      await expect(admin.createTopics({ topics: [{ topic: 'kjs-compacted', configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] })).rejects.toThrow();
+      expect(await admin.listTopics()).not.toContain('kjs-compacted');
+
+      const producer = kafka.producer();
+      await producer.connect();
+      const base = 1_800_000_000_000;
+      await producer.send({ topic: 'kjs-configured', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `at ${i}`, timestamp: String(base + i * 1000) })) });
+      await producer.disconnect();
+      expect(await admin.fetchTopicOffsetsByTimestamp('kjs-configured', base + 3500)).toEqual([{ partition: 0, offset: '4' }]);
+      expect(await admin.fetchTopicOffsetsByTimestamp('kjs-configured', base)).toEqual([{ partition: 0, offset: '0' }]);
+
+      expect((await admin.listGroups()).groups).toContainEqual({ groupId: 'kjs-group', protocolType: 'consumer' });
+      await admin.deleteTopics({ topics: ['kjs-configured'] });
+      expect(await admin.listTopics()).not.toContain('kjs-configured');
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('two consumers of one group split the partitions, and each gets the records of its own', async () => {
     const admin = kafka.admin();
     await admin.connect();

@@ -101,6 +101,10 @@ describe('kcat against the Kafka listener', () => {
       expect(m.ts).toBe(sent[i]!.timestamp);
       expect(m.headers).toEqual(['origin', 'raftlog', 'seq', String(i)]);
     }
+    // -Q: the first offset at or after a timestamp (ListOffsets), on the partition the key went to.
+    const first = got.find((m) => m.payload === 'from raftlog 4')!;
+    const q = await kcat(['-Q', '-b', broker, '-t', `kc-cross:${first.partition}:${sent[4]!.timestamp}`]);
+    expect(q).toContain(`offset ${first.offset}`);
   });
 
   it('reads with the raftlog client what kcat wrote: keys, headers and timestamps intact', async () => {

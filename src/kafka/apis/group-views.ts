@@ -13,9 +13,11 @@
  *
  * The states are Kafka's names (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead);
  * protocol_data is the chosen assignor. The coordinator does not keep members' hosts:
- * client_host is empty.
+ * client_host is empty. ListGroups lists the groups a broker coordinates, and clients ask every
+ * broker (kafkajs's admin does): a node other than the coordinator answers with none.
  */
-import type { GroupDescription, ListGroupsResponse } from '../../wire/protocol.js';
+import { ServerError } from '../../errors.js';
+import { ErrorCode, type GroupDescription, type ListGroupsResponse } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
@@ -82,6 +84,7 @@ export const listGroups: KafkaApi<null, ListGroups> = {
     try {
       return { error: NO_ERROR, groups: (await native(node, { type: 'listGroups' }))!.groups };
     } catch (err) {
+      if (err instanceof ServerError && err.code === ErrorCode.NotCoordinator) return { error: NO_ERROR, groups: [] };
       return { error: kafkaErrorOf(node.logger, err), groups: [] };
     }
   },

@@ -20,7 +20,7 @@
  * (`assignments`) and `validate_only` are not served: INVALID_REQUEST, the topic is not created.
  * A timeout of 0 or less (Kafka's "do not wait") waits the default instead.
  */
-import { LIMITS, type CreateTopicSpec, type TopicConfig } from '../../wire/protocol.js';
+import { KAFKA_TOPIC_CONFIG_NAMES, LIMITS, type CreateTopicSpec, type TopicConfig } from '../../wire/protocol.js';
 import { clamp, native, requestProblem, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
@@ -30,12 +30,7 @@ import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaErro
 const ADMIN_TIMEOUT_MS_DEFAULT = 30_000;
 
 /** Kafka's topic config names, and the topic configuration field each sets. */
-export const TOPIC_CONFIGS: ReadonlyMap<string, keyof TopicConfig> = new Map([
-  ['retention.ms', 'retentionMs'],
-  ['retention.bytes', 'retentionBytes'],
-  ['segment.bytes', 'segmentBytes'],
-  ['max.message.bytes', 'maxMessageBytes'],
-]);
+const TOPIC_CONFIGS: ReadonlyMap<string, keyof TopicConfig> = new Map((Object.keys(KAFKA_TOPIC_CONFIG_NAMES) as (keyof TopicConfig)[]).map((k) => [KAFKA_TOPIC_CONFIG_NAMES[k], k]));
 
 interface NewTopic {
   readonly name: string;
