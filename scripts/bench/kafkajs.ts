@@ -16,6 +16,7 @@
  * What the raftlog target does to its nodes (kill, restart, transfer, leader) is its own; stopping
  * this view closes only its own clients.
  */
+import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { sleep } from '../../chaos/cluster.js';
 import type { Closeable, Target, TargetProducer } from './target.js';
@@ -34,7 +35,6 @@ export async function kafkajsView(native: Target, brokers: readonly string[], o:
   const kafka = new Kafka({ clientId: 'raftlog-bench', brokers: [...brokers], logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 10, maxRetryTime: 50 } });
   await ready(kafka, brokers.length);
   const open = new Set<Closeable>();
-  let groups = 0;
   return {
     label: o.lingerMs > 0 ? `raftlog via Kafka protocol (kafkajs, ${o.lingerMs} ms batches)` : 'raftlog via Kafka protocol (kafkajs, a request per record)',
     nodes: native.nodes,
@@ -56,7 +56,8 @@ export async function kafkajsView(native: Target, brokers: readonly string[], o:
       return handle;
     },
     async subscribe(log, onRecord): Promise<Closeable> {
-      const c: Consumer = kafka.consumer({ groupId: `bench-${log}-${process.pid}-${groups++}`, maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS, allowAutoTopicCreation: false });
+      // A group of its own: two consumers of one group (two views' sessions on one log) would split the partitions.
+      const c: Consumer = kafka.consumer({ groupId: `bench-${log}-${randomUUID()}`, maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS, allowAutoTopicCreation: false });
       let fetched = false;
       c.on(c.events.FETCH, () => (fetched = true));
       await c.connect();

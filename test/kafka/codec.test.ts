@@ -173,6 +173,8 @@ describe('the Kafka codec primitives', () => {
     expect(() => new KafkaReader(Buffer.from([0])).compactString()).toThrow(/null where a string/);
     expect(() => new KafkaReader(Buffer.from([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])).uvarint()).toThrow(/longer than 5 bytes/);
     expect(() => new KafkaReader(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x7f])).uvarint()).toThrow(/32 bits/);
+    // Malformed UTF-8 (a lone continuation byte) in a string: echoed back, it could not be re-encoded to its length.
+    expect(() => new KafkaReader(Buffer.from([0, 2, 0x61, 0x80])).string()).toThrow(/not UTF-8/);
     const big = Buffer.alloc(8);
     big.writeBigInt64BE(2n ** 53n);
     expect(() => new KafkaReader(big).int64()).toThrow(/outside the range/);

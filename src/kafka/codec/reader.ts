@@ -3,7 +3,7 @@
  *
  *   int8 int16 int32 int64     fixed width, signed
  *   boolean                    int8, 0 false, anything else true
- *   string                     int16 length N >= 0, then N bytes of UTF-8
+ *   string                     int16 length N >= 0, then N bytes of UTF-8 (malformed UTF-8 does not parse)
  *   nullable string            as string, length -1 for null
  *   bytes / nullable bytes     int32 length N (-1 null), then N bytes
  *   array / nullable array     int32 count N (-1 null), then N items
@@ -29,7 +29,7 @@ const ARRAY_ITEM_BYTES_MIN = 1;
 /** An unsigned varint of a uint32 takes at most 5 bytes. */
 const UVARINT_BYTES_MAX = 5;
 
-const utf8 = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class KafkaReader {
   private at: number;
@@ -92,7 +92,15 @@ export class KafkaReader {
     if (n === -1) return null;
     if (n < 0) throw new KafkaDecodeError(`${what}: length ${n}`);
     const at = this.need(n, what);
-    return utf8.decode(this.buf.subarray(at, at + n));
+    return this.utf8(at, at + n, what);
+  }
+
+  private utf8(from: number, to: number, what: string): string {
+    try {
+      return utf8.decode(this.buf.subarray(from, to));
+    } catch {
+      throw new KafkaDecodeError(`${what}: not UTF-8`);
+    }
   }
 
   /** A view into the frame, not a copy. */
@@ -153,7 +161,7 @@ export class KafkaReader {
     const n = this.uvarint(what);
     if (n === 0) return null;
     const at = this.need(n - 1, what);
-    return utf8.decode(this.buf.subarray(at, at + n - 1));
+    return this.utf8(at, at + n - 1, what);
   }
 
   compactArray<T>(item: (r: KafkaReader) => T, what = 'compact array'): T[] {
