@@ -169,6 +169,17 @@ export class LocalCluster {
     return n;
   }
 
+  /** Nodes taken out of the cluster for good (decommissioned and stopped): no longer in `nodes`. */
+  readonly retired: ClusterNode[] = [];
+
+  /** Stops a node for good (SIGTERM) and takes it out of `nodes`: it was decommissioned. */
+  async retire(id: string): Promise<void> {
+    const n = this.node(id);
+    if (n.process !== null) await this.kill(id, 'SIGTERM');
+    this.nodes.splice(this.nodes.indexOf(n), 1);
+    this.retired.push(n);
+  }
+
   /** Empties the data folder of a node that is down: its disk is lost (restart() then starts it on the empty folder). */
   wipe(id: string): void {
     const n = this.node(id);
@@ -250,6 +261,7 @@ export class LocalCluster {
 
   /** Stops every node with SIGTERM (clean shutdown) and, unless `keep`, removes the folder. */
   async stop(keep = false): Promise<void> {
+    // (Retired nodes were stopped when they were retired.)
     await Promise.all(this.nodes.filter((n) => n.process !== null).map((n) => this.kill(n.id, 'SIGTERM')));
     if (!keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }

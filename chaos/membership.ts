@@ -10,6 +10,10 @@
  * - `replace`: a node is killed, its data folder wiped, and a new process started under the same
  *   id on the empty folder with `--join`: the disk-loss replacement of the README's runbook. Its
  *   replicas rejoin (raft/rejoin.ts) and must not vote before they have caught up.
+ * - `decommission`: `decommissionNode` on a node while at least DECOMMISSION_NODES_MIN others
+ *   remain; once the controller has moved everything off it and taken it out of the metadata
+ *   group, the node is stopped for good (LocalCluster.retire). The controller chose the new
+ *   replicas, so the targets are read again from the metadata.
  *
  * History: `membership` nemesis events (process -1), value `{op, node?, key?, replicas?}`, an
  * `invoke` when the action starts and `ok` or `fail` when it is done; a replace also records its
@@ -20,14 +24,19 @@ import { Client } from '../src/client/client.js';
 import { silentLogger } from '../src/client/logger.js';
 import type { LocalCluster } from './cluster.js';
 import type { Recorder } from './recorder.js';
-import { clusterView } from './view.js';
+import type { ControllerStatus } from '../src/wire/protocol.js';
+import { clusterView, nodeStatus } from './view.js';
 import { pick, shuffle } from './workloads/context.js';
 
-export const MEMBERSHIP_OPS = ['join', 'move', 'replace'] as const;
+export const MEMBERSHIP_OPS = ['join', 'move', 'replace', 'decommission'] as const;
 export type MembershipOp = (typeof MEMBERSHIP_OPS)[number];
 
 /** Nodes a run may add by `join`, beyond those it started with. */
 export const JOINED_NODES_MAX = 2;
+/** Nodes that must remain after a decommission (a minority down or rejoining still leaves a majority of every group). */
+export const DECOMMISSION_NODES_MIN = 4;
+/** How long a decommission may take before the nemesis gives up waiting (and reports it). */
+const DECOMMISSION_MS_MAX = 90_000;
 /** How long an admin request of the nemesis may take. */
 const ADMIN_TIMEOUT_MS = 10_000;
 
@@ -48,7 +57,7 @@ export class MembershipNemesis {
 
   constructor(private readonly env: MembershipEnv) {}
 
-  /** Reads each partition's replicas from the metadata once the topic exists: the targets before any move. */
+  /** Reads each partition's replicas from the metadata: the targets before any move, and after the controller chose new ones. */
   async init(): Promise<void> {
     await this.withAdmin(async (admin) => {
       const md = await admin.fetchTopicMetadata({ topics: [this.env.topic] });
@@ -68,7 +77,36 @@ export class MembershipNemesis {
         return this.move();
       case 'replace':
         return this.replace(killed);
+      case 'decommission':
+        return this.decommission(killed);
     }
+  }
+
+  private async decommission(killed: ReadonlySet<string>): Promise<string | null> {
+    const running = this.env.cluster.nodes.filter((n) => n.process !== null && !killed.has(n.id)).map((n) => n.id);
+    if (running.length < this.env.cluster.nodes.length || running.length <= DECOMMISSION_NODES_MIN) return this.join();
+    const node = pick(this.env.random, running);
+    return this.step({ op: 'decommission', node }, async () => {
+      await this.withAdmin((admin) => admin.decommissionNode(node, { timeoutMs: ADMIN_TIMEOUT_MS }));
+      await this.waitUntil(
+        async () => (await this.controllerView())?.nodes.find((n) => n.id === node)?.state === 'decommissioned',
+        `the controller to decommission ${node}`,
+        DECOMMISSION_MS_MAX,
+      );
+      await this.env.cluster.retire(node);
+      await this.init();
+      return `decommission ${node} (then stopped for good)`;
+    });
+  }
+
+  /** The controller's view of the nodes and moves (its /status). */
+  private async controllerView(): Promise<ControllerStatus | undefined> {
+    for (const n of this.env.cluster.nodes) {
+      if (n.process === null) continue;
+      const s = await nodeStatus(n.address);
+      if (s?.controller !== undefined) return s.controller;
+    }
+    return undefined;
   }
 
   private async join(): Promise<string | null> {

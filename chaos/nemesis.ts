@@ -132,7 +132,7 @@ export function randomFault(random: () => number, o: ScheduleOptions): FaultSpec
     case 'membership': {
       // Moves most often: each one is a whole add-catch-up-promote-remove sequence.
       const r = random();
-      const op: MembershipOp = r < 0.55 ? 'move' : r < 0.8 ? 'replace' : 'join';
+      const op: MembershipOp = r < 0.45 ? 'move' : r < 0.65 ? 'replace' : r < 0.85 ? 'join' : 'decommission';
       return { kind, op, holdMs };
     }
   }

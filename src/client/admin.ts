@@ -4,7 +4,16 @@
  * to the group's coordinator (group-admin.ts).
  */
 import { sleep } from '../wire/clock.js';
-import { ErrorCode, LIMITS, type NodeRef, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
+import {
+  ErrorCode,
+  LIMITS,
+  type AlterReplicationFactorResponse,
+  type DecommissionNodeResponse,
+  type NodeRef,
+  type RebalancePartitionsResponse,
+  type StatusResponse,
+  type TopicConfig,
+} from '../wire/protocol.js';
 import { localTimeout, type Cluster } from './cluster.js';
 import { ClientErrorCode, RaftlogError, checkTopicName, fromApiError, invalidArgument } from './errors.js';
 import { listOffsets } from './list-offsets.js';
@@ -150,6 +159,53 @@ export class Admin {
     }
   }
 
+  /**
+   * Starts moving every replica off a node (up or down), then out of the metadata group. Resolves
+   * once the cluster has recorded it; the moves run in the background, `maxMoves` at once
+   * (nodeStatus of the controller shows them). Rejects, changing nothing, when the nodes left
+   * could not hold some partition, or the metadata group would lose its live majority.
+   */
+  async decommissionNode(node: string, opts: { readonly maxMoves?: number; readonly timeoutMs?: number } = {}): Promise<DecommissionNodeResponse> {
+    if (typeof node !== 'string' || node.length === 0 || node.length > LIMITS.nodeIdLengthMax) throw invalidArgument(`a node id is 1 to ${LIMITS.nodeIdLengthMax} characters`);
+    checkMaxMoves(opts.maxMoves);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'decommissionNode', node, ...(opts.maxMoves !== undefined ? { maxMoves: opts.maxMoves } : {}), timeoutMs }, localTimeout(timeoutMs));
+    this.cluster.markStale();
+    return { node: resp.node, state: resp.state, partitions: resp.partitions };
+  }
+
+  /** Sets a topic's replication factor; its partitions then move to that many replicas in the background, `maxMoves` at once. */
+  async alterReplicationFactor(topic: string, replicationFactor: number, opts: { readonly maxMoves?: number; readonly timeoutMs?: number } = {}): Promise<AlterReplicationFactorResponse> {
+    checkTopicName(topic);
+    if (!Number.isInteger(replicationFactor) || replicationFactor < 1 || replicationFactor > LIMITS.replicationFactorMax) {
+      throw new RaftlogError(ErrorCode.InvalidReplicationFactor, `topic '${topic}': replicationFactor must be an integer 1..${LIMITS.replicationFactorMax}, not ${replicationFactor}`, { topic });
+    }
+    checkMaxMoves(opts.maxMoves);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController(
+      { type: 'alterReplicationFactor', topic, replicationFactor, ...(opts.maxMoves !== undefined ? { maxMoves: opts.maxMoves } : {}), timeoutMs },
+      localTimeout(timeoutMs),
+    );
+    this.cluster.markStale();
+    return { topic: resp.topic, previous: resp.previous, replicationFactor: resp.replicationFactor, partitions: resp.partitions };
+  }
+
+  /**
+   * Spreads replicas, then preferred leaders, evenly over the nodes up and not leaving, `maxMoves`
+   * moves at once, in the background. Resolves with the moves it plans as the cluster is now; with
+   * `dryRun`, only says them.
+   */
+  async rebalancePartitions(opts: { readonly maxMoves?: number; readonly dryRun?: boolean; readonly timeoutMs?: number } = {}): Promise<RebalancePartitionsResponse> {
+    checkMaxMoves(opts.maxMoves);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController(
+      { type: 'rebalancePartitions', ...(opts.maxMoves !== undefined ? { maxMoves: opts.maxMoves } : {}), ...(opts.dryRun === true ? { dryRun: true } : {}), timeoutMs },
+      localTimeout(timeoutMs),
+    );
+    this.cluster.markStale();
+    return { moves: resp.moves, total: resp.total, started: resp.started };
+  }
+
   /** Topics with their partitions; all topics when none are named. Unknown names reject. */
   async describeTopics(opts: { readonly topics?: readonly string[] } = {}): Promise<{ topics: TopicDescription[] }> {
     const names = opts.topics === undefined ? undefined : checkTopicList(opts.topics);
@@ -277,6 +333,12 @@ function checkReassignments(reassignments: readonly PartitionReassignment[]): Pa
     }
     return { topic: r.topic, partition: r.partition, replicas: [...r.replicas] };
   });
+}
+
+function checkMaxMoves(maxMoves: number | undefined): void {
+  if (maxMoves !== undefined && (!Number.isInteger(maxMoves) || maxMoves < 1 || maxMoves > LIMITS.movesAtOnceMax)) {
+    throw invalidArgument(`maxMoves must be an integer 1..${LIMITS.movesAtOnceMax}, not ${maxMoves}`);
+  }
 }
 
 function checkTopicList(topics: readonly string[]): string[] {

@@ -51,7 +51,23 @@ export type MetaCommand =
    * controller heard them: from a peer that connected, or from a node that asked to join
    * (key `node/<id>`). Entries of earlier versions have no address.
    */
-  | { readonly type: 'registerNode'; readonly node: string; readonly incarnation: string; readonly address?: string };
+  | { readonly type: 'registerNode'; readonly node: string; readonly incarnation: string; readonly address?: string }
+  /**
+   * A node starts leaving the cluster (`decommissioning`: the controller moves its replicas off it,
+   * at most `maxMoves` at once, then removes it from the metadata group), or has left it
+   * (`decommissioned`). Kept in its node record, so a new controller carries on (src/node/placer.ts).
+   */
+  | { readonly type: 'setNodeState'; readonly node: string; readonly state: NodeState; readonly maxMoves: number }
+  /**
+   * A topic's new replication factor: the controller moves each partition to that many replicas,
+   * at most `maxMoves` at once (TopicRecord.resizing until every target has it). Pinned to the
+   * topic's id like reassignPartition.
+   */
+  | { readonly type: 'setReplicationFactor'; readonly topic: string; readonly topicId: string; readonly replicationFactor: number; readonly maxMoves: number }
+  /** An operator asked for replicas and preferred leaders to be spread evenly again, at most `maxMoves` moves at once (key `rebalance`). */
+  | { readonly type: 'startRebalance'; readonly maxMoves: number }
+  /** The controller found nothing left to even out: the rebalance is over. */
+  | { readonly type: 'finishRebalance' };
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {
@@ -61,14 +77,31 @@ export interface ClusterRecord {
   readonly since: number;
 }
 
-/** A node as the metadata group knows it (key `node/<id>`): its data folder's incarnation since index `since`. */
+/** Where a node is in leaving the cluster: absent from its record while it is an ordinary member. */
+export type NodeState = 'decommissioning' | 'decommissioned';
+
+/**
+ * A node as the metadata group knows it (key `node/<id>`): its data folder's incarnation since
+ * index `since` ('' when a node never heard from was decommissioned), and, once it is leaving
+ * the cluster, since which index and how many moves at once.
+ */
 export interface NodeRecord {
   readonly node: string;
   readonly incarnation: string;
   readonly since: number;
   /** host:port (absent in records of earlier versions: the node's --peers address holds). */
   readonly address?: string;
+  readonly decommission?: { readonly state: NodeState; readonly since: number; readonly maxMoves: number };
 }
+
+/** A rebalance asked for and not finished yet (key `rebalance`). */
+export interface RebalanceRecord {
+  readonly maxMoves: number;
+  /** The metadata index of the entry that asked for it. */
+  readonly since: number;
+}
+
+export const REBALANCE_KEY = 'rebalance';
 
 export const CLUSTER_KEY = 'cluster';
 
@@ -160,10 +193,15 @@ export interface TopicRecord {
   readonly id: string;
   readonly partitions: number;
   /**
-   * The replication factor it was created with; a reassignment may give a partition another
-   * count (its assignment's length).
+   * The replication factor it was created with, or last set to (setReplicationFactor); a
+   * reassignment may give a partition another count (its assignment's length).
    */
   readonly replicationFactor: number;
+  /**
+   * Set while the controller moves the partitions to `replicationFactor` replicas each, at most
+   * `maxMoves` at once; cleared when the last target has that many (absent: no change runs).
+   */
+  readonly resizing?: { readonly maxMoves: number };
   readonly config: TopicConfig;
   /**
    * Each partition's target replicas (the first preferred to lead). At creation, the replicas its

@@ -35,6 +35,7 @@ import {
   nodeKey,
   NODE_PREFIX,
   offsetKey,
+  REBALANCE_KEY,
   offsetPrefix,
   producerEpochKey,
   transactionalKey,
@@ -43,6 +44,7 @@ import {
   type MetaCommand,
   type NodeRecord,
   type OffsetCommit,
+  type RebalanceRecord,
   type ProducerEpochRecord,
   type OffsetRecord,
   type TopicRecord,
@@ -212,6 +214,11 @@ export class MetaStateMachine implements GroupStateMachine {
   /** Every node the metadata knows, in id order. */
   nodes(): NodeRecord[] {
     return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
+  }
+
+  /** The rebalance asked for and not finished, if one is. */
+  rebalance(): RebalanceRecord | undefined {
+    return this.store.get<RebalanceRecord>(REBALANCE_KEY);
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -395,9 +402,21 @@ export class MetaStateMachine implements GroupStateMachine {
           incarnation: cmd.incarnation,
           since: known?.incarnation === cmd.incarnation ? known.since : index,
           ...(address !== undefined ? { address } : {}),
+          // A new folder does not bring a leaving node back.
+          ...(known?.decommission !== undefined ? { decommission: known.decommission } : {}),
         };
         return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: true };
       }
+      case 'setNodeState':
+        return this.setNodeState(cmd, index);
+      case 'setReplicationFactor':
+        return this.setReplicationFactor(cmd);
+      case 'startRebalance': {
+        const rec: RebalanceRecord = { maxMoves: cmd.maxMoves, since: index };
+        return { ops: [{ type: 'put', key: REBALANCE_KEY, value: rec }], result: { ok: true, value: rec }, topics: false };
+      }
+      case 'finishRebalance':
+        return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
@@ -430,8 +449,43 @@ export class MetaStateMachine implements GroupStateMachine {
     const assignments = t.assignments.map((a, p) => (p === cmd.partition ? [...cmd.replicas] : a));
     // From now on a replica created for this partition joins its running group (node.ts).
     const moved = assignments.map((_, p) => p === cmd.partition || t.moved?.[p] === true);
-    const rec: TopicRecord = { ...t, assignments, moved };
+    const { resizing, ...rest } = t;
+    // A replication factor change is over once every target has that many replicas.
+    const resized = resizing === undefined || assignments.every((a) => a.length === t.replicationFactor);
+    const rec: TopicRecord = { ...rest, assignments, moved, ...(resized ? {} : { resizing }) };
     return { ops: [{ type: 'put', key: TOPIC + t.name, value: rec }], result: { ok: true, value: rec }, topics: true };
+  }
+
+  /**
+   * A node starts leaving (once: asking again changes nothing, and a node that has left never
+   * comes back this way), or has left, which only a leaving node can.
+   */
+  private setNodeState(cmd: Extract<MetaCommand, { type: 'setNodeState' }>, index: number): { ops: StateOp[]; result: MetaResult; topics: boolean; nodes?: boolean } {
+    const known = this.node(cmd.node);
+    const now = known?.decommission?.state;
+    if (now === cmd.state || (now === 'decommissioned' && cmd.state === 'decommissioning')) return { ops: [], result: { ok: true, value: known }, topics: false };
+    if (cmd.state === 'decommissioned' && now !== 'decommissioning') {
+      return { ops: [], result: { ok: false, code: ErrorCode.InvalidRequest, message: `node ${cmd.node} is not being decommissioned; nothing changed` }, topics: false };
+    }
+    const rec: NodeRecord = { ...(known ?? { node: cmd.node, incarnation: '', since: index }), decommission: { state: cmd.state, since: index, maxMoves: cmd.maxMoves } };
+    // A node decommissioned leaves the node set (its peers stop dialling it).
+    return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: cmd.state === 'decommissioned' };
+  }
+
+  /** A topic's new replication factor, when its topic is still the one the controller checked; a change only while some target has another count. */
+  private setReplicationFactor(cmd: Extract<MetaCommand, { type: 'setReplicationFactor' }>): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    const t = this.topic(cmd.topic);
+    if (t === undefined || t.id !== cmd.topicId) {
+      const message = `topic '${cmd.topic}' was ${t === undefined ? 'deleted' : 'deleted and created again'} before its replication factor change was committed; nothing changed`;
+      return { ops: [], result: { ok: false, code: ErrorCode.UnknownTopicOrPartition, message }, topics: false };
+    }
+    if (!Number.isSafeInteger(cmd.replicationFactor) || cmd.replicationFactor < 1) {
+      return { ops: [], result: { ok: false, code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${cmd.replicationFactor} for '${cmd.topic}' is not a positive integer; nothing changed` }, topics: false };
+    }
+    const { resizing: _, ...rest } = t;
+    const done = t.assignments.every((a) => a.length === cmd.replicationFactor);
+    const rec: TopicRecord = { ...rest, replicationFactor: cmd.replicationFactor, ...(done ? {} : { resizing: { maxMoves: cmd.maxMoves } }) };
+    return { ops: [{ type: 'put', key: TOPIC + t.name, value: rec }], result: { ok: true, value: rec }, topics: false };
   }
 
   /**

@@ -20,9 +20,10 @@ export const REASSIGN_REPLICAS_MAX = Math.floor(MEMBERS_MAX / 2);
 
 /**
  * Why `r` cannot be the new target of its partition (null: it can), given the partition's topic
- * as the metadata holds it and the cluster's node ids. Every message says what to do instead.
+ * as the metadata holds it, the cluster's node ids, and the nodes leaving it (which take no
+ * replica the partition does not hold already). Every message says what to do instead.
  */
-export function reassignmentProblem(topic: TopicRecord | undefined, r: PartitionReassignment, nodes: readonly string[]): ApiError | null {
+export function reassignmentProblem(topic: TopicRecord | undefined, r: PartitionReassignment, nodes: readonly string[], leaving: ReadonlySet<string> = new Set()): ApiError | null {
   const where = `${r.topic}/${r.partition}`;
   if (topic === undefined) return { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${r.topic}' does not exist (list the topics with: raftlog topics list)` };
   if (r.partition >= topic.partitions) {
@@ -41,6 +42,10 @@ export function reassignmentProblem(topic: TopicRecord | undefined, r: Partition
   const unknown = r.replicas.filter((n) => !nodes.includes(n));
   if (unknown.length > 0) {
     return { code: ErrorCode.InvalidReplicaAssignment, message: `${unknown.map((n) => `'${n}'`).join(', ')} ${unknown.length === 1 ? 'is not a node' : 'are not nodes'} of this cluster: name replicas among its nodes (${known})` };
+  }
+  const onto = r.replicas.filter((n) => leaving.has(n) && !topic.assignments[r.partition]!.includes(n));
+  if (onto.length > 0) {
+    return { code: ErrorCode.InvalidReplicaAssignment, message: `${onto.join(', ')} ${onto.length === 1 ? 'is' : 'are'} leaving the cluster (decommissioned or being decommissioned) and take${onto.length === 1 ? 's' : ''} no new replicas: name other nodes` };
   }
   return null;
 }

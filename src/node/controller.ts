@@ -2,7 +2,8 @@
  * The controller: the duties of the metadata group's leader. It decides and proposes topic
  * changes (validation, placement, partitions' target replicas), allocates producer ids, and
  * moves each partition's leadership back to its preferred replica after failovers, so leaders
- * stay spread across the nodes.
+ * stay spread across the nodes. Decommissions, replication factor changes and rebalances are
+ * checked here and recorded in the metadata as intents; the placer (placer.ts) carries them out.
  */
 import { randomUUID } from 'node:crypto';
 import { RaftError } from '../../raft/errors.js';
@@ -11,7 +12,16 @@ import type { NodeId, PeerStatus } from '../../raft/types.js';
 import {
   DEFAULT_TOPIC_CONFIG,
   ErrorCode,
+  LIMITS,
+  MOVES_AT_ONCE_DEFAULT,
+  type AlterReplicationFactorRequest,
+  type AlterReplicationFactorResponse,
   type ApiError,
+  type ControllerStatus,
+  type DecommissionNodeRequest,
+  type DecommissionNodeResponse,
+  type RebalancePartitionsRequest,
+  type RebalancePartitionsResponse,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
   type CreateTopicSpec,
@@ -28,12 +38,14 @@ import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
-import { placePartitions, reassignmentProblem } from '../meta/placement.js';
+import { decommissionCapacityProblem, wholePlan } from '../meta/plan.js';
+import { REASSIGN_REPLICAS_MAX, placePartitions, reassignmentProblem } from '../meta/placement.js';
 import type { JoinAnswer } from '../transport/peer-frames.js';
 import { JoinRefusal, type JoinRequest, type PeerIdentity, type PeerNetwork } from '../transport/peer-transport.js';
 import { HOST_PORT, NODE_ID } from './options.js';
 import type { NodeIdentity } from './identity.js';
 import type { LeaderInfo } from './leaders.js';
+import { PLACE_EVERY_MS, Placer, metaRemovalProblem, type PlacerHost } from './placer.js';
 
 const BALANCE_EVERY_MS = 5000;
 /** How long the controller waits for a joining node's record to commit before the joiner asks again. */
@@ -50,11 +62,11 @@ const PEER_WAIT_MS_MAX = 3000;
 const LEADER_WAIT_MS_MAX = 10_000;
 
 /** What the controller needs of its node (node.ts's RaftlogNode is one). */
-export interface ControllerHost {
-  readonly config: { readonly id: NodeId; readonly listen: string };
+export interface ControllerHost extends PlacerHost {
+  readonly config: { readonly id: NodeId; readonly listen: string; readonly nodeDeadAfterMs?: number };
   readonly logger: Logger;
   /** The metadata it reads and proposes changes to. */
-  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose'>;
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance'>;
   /** This folder's cluster, metadata voters and incarnation (identity.ts). */
   readonly identity: Pick<NodeIdentity, 'identity'>;
   /** What each peer said of itself when it connected: its folder's incarnation. */
@@ -81,12 +93,21 @@ export class Controller {
   private timers: NodeJS.Timeout[] = [];
   private active = false;
   private registering = false;
+  private readonly placer: Placer;
 
-  constructor(private readonly node: ControllerHost) {}
+  constructor(private readonly node: ControllerHost) {
+    this.placer = new Placer(node, (cmd, deadline) => this.propose(cmd, deadline));
+  }
 
   start(): void {
     this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS));
     this.timers.push(setInterval(() => void this.register(), REGISTER_EVERY_MS));
+    this.timers.push(setInterval(() => void this.placer.round(), PLACE_EVERY_MS));
+  }
+
+  /** The replica moves this controller runs and what they wait for (for /status). */
+  status(): ControllerStatus {
+    return this.placer.status();
   }
 
   stop(): void {
@@ -117,7 +138,10 @@ export class Controller {
         const address = node === this.node.config.id ? this.node.config.listen : addresses.get(node);
         if (known?.incarnation === incarnation && known.address === address) continue;
         const r = await this.propose({ type: 'registerNode', node, incarnation, ...(address !== undefined ? { address } : {}) }, deadline);
-        if (r.ok && known !== undefined && known.incarnation !== incarnation) this.node.logger.warn({ node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+        // A record without an incarnation is of a node decommissioned before it was heard from.
+        if (r.ok && known !== undefined && known.incarnation !== '' && known.incarnation !== incarnation) {
+          this.node.logger.warn({ peer: node, incarnation, was: known.incarnation }, `node ${node} runs on a new data folder (incarnation ${incarnation}, was ${known.incarnation}): its replicas rejoin as learners`);
+        }
       }
       this.growMetaGroup(seen);
     } catch (err) {
@@ -136,18 +160,20 @@ export class Controller {
   private growMetaGroup(up: ReadonlyMap<NodeId, string>): void {
     const { membership, committed, peers } = this.node.metaMembership();
     if (!committed) return;
+    // A node leaving the cluster is taken out of the metadata group (placer.ts), never brought in.
+    const leaving = this.leavingNodes();
     try {
-      const outside = this.node.meta.nodes().find((n) => up.has(n.node) && !isMember(membership, n.node));
+      const outside = this.node.meta.nodes().find((n) => up.has(n.node) && !isMember(membership, n.node) && !leaving.has(n.node));
       if (outside !== undefined) {
         this.node.changeMetaMembership({ type: 'addLearner', node: outside.node });
-        this.node.logger.info({ node: outside.node }, `adding node ${outside.node} to the metadata group as a learner`);
+        this.node.logger.info({ peer: outside.node }, `adding node ${outside.node} to the metadata group as a learner`);
         return;
       }
       if (membership.voters.length >= this.node.metaVotersMax()) return;
-      const ready = membership.learners.find((id) => up.has(id) && peers.some((p) => p.id === id && p.rejoin === null));
+      const ready = membership.learners.find((id) => up.has(id) && !leaving.has(id) && peers.some((p) => p.id === id && p.rejoin === null));
       if (ready === undefined) return;
       this.node.changeMetaMembership({ type: 'promote', node: ready });
-      this.node.logger.info({ node: ready, voters: membership.voters.length + 1 }, `promoting node ${ready} to a voter of the metadata group (${membership.voters.length + 1} voters)`);
+      this.node.logger.info({ peer: ready, voters: membership.voters.length + 1 }, `promoting node ${ready} to a voter of the metadata group (${membership.voters.length + 1} voters)`);
     } catch (err) {
       // A learner still catching up, or a change already in flight: asked again next round.
       if (!(err instanceof RaftError && err.retriable)) this.node.logger.warn({ err: (err as Error).message }, `cannot change the metadata group's members: ${(err as Error).message}`);
@@ -173,6 +199,7 @@ export class Controller {
     if (!NODE_ID.test(req.id)) throw new JoinRefusal(`'${req.id.slice(0, 80)}' is not a node id: use 1 to 64 letters, digits, '.', '_' or '-'`, false);
     if (!HOST_PORT.test(req.address)) throw new JoinRefusal(`'${req.address.slice(0, 80)}' is not host:port: give --listen the address the other nodes reach this one at`, false);
     if (req.id === self) throw new JoinRefusal(`node id '${req.id}' is the controller's own: choose another --id`, false);
+    if (meta.node(req.id)?.decommission?.state === 'decommissioned') throw new JoinRefusal(`node id '${req.id}' was decommissioned and cannot come back: choose another --id`, false);
     const running = this.node.peerIdentities.get(req.id);
     if (running !== undefined && running.inc !== req.inc && this.node.transport.isConnected(req.id)) {
       throw new JoinRefusal(`node '${req.id}' is running now on another data folder (at ${this.node.nodeAddresses().get(req.id)}): stop it first to replace it, or choose another --id`, false);
@@ -182,12 +209,15 @@ export class Controller {
     const rejoin = known !== undefined ? known.incarnation !== req.inc : cluster.metaVoters.includes(req.id);
     const r = await this.propose({ type: 'registerNode', node: req.id, incarnation: req.inc, address: req.address }, Date.now() + JOIN_COMMIT_MS);
     if (!r.ok) throw new JoinRefusal(`${r.message}; retry`, true);
-    this.node.logger.info({ node: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
-    return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes: [...this.node.nodeAddresses()], rejoin };
+    this.node.logger.info({ peer: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
+    // The joiner dials these: not those decommissioned, which nothing is left to say to.
+    const nodes = [...this.node.nodeAddresses()].filter(([id]) => meta.node(id)?.decommission?.state !== 'decommissioned');
+    return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes, rejoin };
   }
 
   onControllerChange(isController: boolean): void {
     this.active = isController;
+    this.placer.onControllerChange(isController);
     this.node.logger.info({ controller: isController }, isController ? 'this node is now the controller' : 'this node is no longer the controller');
   }
 
@@ -200,7 +230,8 @@ export class Controller {
 
   async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
     this.requireController();
-    const nodes = this.node.nodeIds();
+    // A node leaving the cluster takes no new replicas.
+    const nodes = this.activeNodes();
     // New replicas go only on nodes that are up (this one, and peers it is connected to): a
     // partition placed on a dead node could not elect a leader until that node returns.
     const liveNodes = (): string[] => nodes.filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
@@ -220,7 +251,7 @@ export class Controller {
         continue;
       }
       if (rf < 1 || rf > nodes.length) {
-        results.push({ name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} must be between 1 and the ${nodes.length} nodes of the cluster` } });
+        results.push({ name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} must be between 1 and the ${nodes.length} nodes of the cluster${this.leavingNodes().size > 0 ? ` not leaving it (${[...this.leavingNodes()].join(', ')} ${this.leavingNodes().size === 1 ? 'is' : 'are'} decommissioned or being decommissioned)` : ''}` } });
         continue;
       }
       if (rf > live.length) {
@@ -281,7 +312,7 @@ export class Controller {
           return { ...at, error: { code: ErrorCode.InvalidRequest, message: `${key(r)} is named ${named.get(key(r))} times in one request: name each partition once` } };
         }
         const t = this.node.meta.topic(r.topic);
-        const problem = reassignmentProblem(t, r, nodes);
+        const problem = reassignmentProblem(t, r, nodes, this.leavingNodes());
         if (problem !== null) return { ...at, error: problem };
         const result = await this.propose({ type: 'reassignPartition', topic: r.topic, topicId: t!.id, partition: r.partition, replicas: [...r.replicas] }, deadline);
         if (!result.ok) return { ...at, error: resultError(result) };
@@ -290,6 +321,87 @@ export class Controller {
       }),
     );
     return { partitions };
+  }
+
+  /**
+   * Starts moving every replica off a node, then out of the metadata group (placer.ts): checked
+   * first that the active nodes left can hold each partition it holds, and that the metadata
+   * group keeps a live majority without it. The node may be down. Asking again changes nothing.
+   */
+  async decommissionNode(req: DecommissionNodeRequest): Promise<DecommissionNodeResponse> {
+    this.requireController();
+    const id = req.node;
+    const all = this.node.nodeIds();
+    if (!all.includes(id)) throw new ServerError(ErrorCode.InvalidRequest, `'${id}' is not a node of this cluster (${all.join(', ')}); see raftlog nodes list`);
+    const holding = (): number => this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(id)).length, 0);
+    const state = this.node.meta.node(id)?.decommission?.state;
+    if (state !== undefined) return { node: id, state, partitions: holding() };
+    const nodes = this.placer.nodes();
+    const capacity = decommissionCapacityProblem(nodes, this.node.meta.topics(), id);
+    if (capacity !== null) throw new ServerError(ErrorCode.InvalidReplicationFactor, `cannot decommission ${id}: ${capacity}`);
+    const live = new Set(nodes.filter((n) => n.live).map((n) => n.id));
+    const quorum = metaRemovalProblem(this.node.metaMembership().membership, id, (n) => live.has(n));
+    if (quorum !== null) throw new ServerError(ErrorCode.NotEnoughReplicas, `cannot decommission ${id}: ${quorum}`);
+    const maxMoves = req.maxMoves ?? MOVES_AT_ONCE_DEFAULT;
+    const r = await this.propose({ type: 'setNodeState', node: id, state: 'decommissioning', maxMoves }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    const partitions = holding();
+    this.node.logger.warn({ leaving: id, partitions, maxMoves }, `decommissioning ${id}: moving its ${partitions} replica(s) to other nodes, ${maxMoves} at once, then removing it from the metadata group`);
+    return { node: id, state: 'decommissioning', partitions };
+  }
+
+  /**
+   * Sets a topic's replication factor: checked against the active nodes (and, to add replicas,
+   * those up now), then recorded; the placer moves each partition to that many replicas.
+   */
+  async alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse> {
+    this.requireController();
+    const t = this.node.meta.topic(req.topic);
+    if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${req.topic}' does not exist (list the topics with: raftlog topics list)`);
+    const rf = req.replicationFactor;
+    const active = this.activeNodes();
+    if (rf > REASSIGN_REPLICAS_MAX) throw new ServerError(ErrorCode.InvalidReplicationFactor, `replication factor ${rf} is more than a partition may have (${REASSIGN_REPLICAS_MAX}); choose fewer`);
+    if (rf > active.length) {
+      throw new ServerError(ErrorCode.InvalidReplicationFactor, `replication factor ${rf} needs ${rf} nodes, but the cluster has ${active.length} not leaving it (${active.join(', ')}); add nodes first, or choose at most ${active.length}`);
+    }
+    const live = active.filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
+    if (rf > live.length && t.assignments.some((a) => a.length < rf)) {
+      throw new ServerError(ErrorCode.NotEnoughReplicas, `replication factor ${rf} needs ${rf} nodes up to copy replicas to, but only ${live.length} are (${live.join(', ')}); retry when more are up`);
+    }
+    const r = await this.propose({ type: 'setReplicationFactor', topic: t.name, topicId: t.id, replicationFactor: rf, maxMoves: req.maxMoves ?? MOVES_AT_ONCE_DEFAULT }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    const partitions = t.assignments.filter((a) => a.length !== rf).length;
+    this.node.logger.info({ topic: t.name, replicationFactor: rf, was: t.replicationFactor, partitions }, `replication factor of ${t.name}: ${t.replicationFactor} -> ${rf}; ${partitions} partition(s) to move`);
+    return { topic: t.name, previous: t.replicationFactor, replicationFactor: rf, partitions };
+  }
+
+  /**
+   * Plans a rebalance as the cluster is now and, unless it is a dry run or there is nothing to
+   * even out, records it; the placer then makes the moves, `maxMoves` at once.
+   */
+  async rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse> {
+    this.requireController();
+    const plan = wholePlan({ nodes: this.placer.nodes(), topics: this.node.meta.topics(), rebalance: true });
+    const mine = plan.moves.filter((m) => m.reason === 'rebalance' || m.reason === 'leader balance');
+    const moves = mine.slice(0, LIMITS.plannedMovesListedMax).map((m) => ({ topic: m.topic, partition: m.partition, from: m.from, replicas: m.replicas, leaderOnly: !m.data }));
+    const total = mine.length;
+    if (req.dryRun === true || total === 0) return { moves, total, started: false };
+    const maxMoves = req.maxMoves ?? MOVES_AT_ONCE_DEFAULT;
+    const r = await this.propose({ type: 'startRebalance', maxMoves }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    this.node.logger.info({ moves: total, maxMoves }, `rebalance started: ${total} move(s)${plan.complete ? '' : ' at least'}, ${maxMoves} at once`);
+    return { moves, total, started: true };
+  }
+
+  /** Nodes not leaving the cluster, in order. */
+  private activeNodes(): NodeId[] {
+    const leaving = this.leavingNodes();
+    return this.node.nodeIds().filter((n) => !leaving.has(n));
+  }
+
+  /** Nodes decommissioned or being decommissioned. */
+  private leavingNodes(): Set<NodeId> {
+    return new Set(this.node.nodeIds().filter((n) => this.node.meta.node(n)?.decommission !== undefined));
   }
 
   async initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {

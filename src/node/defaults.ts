@@ -29,4 +29,10 @@ export const NODE_DEFAULTS = Object.freeze({
   metaSegmentBytes: 8 * 1024 * 1024,
   /** A producer id with no write for this long is forgotten (Kafka's producer.id.expiration.ms, a day). */
   producerIdExpirationMs: PRODUCER_ID_EXPIRATION_MS,
+  /**
+   * Off: replicas of a node that is down stay until an operator decommissions it. Automatic
+   * re-replication copies every replica the node held, which a node that is only restarting or
+   * being upgraded should not cost; an operator who wants it chooses how long is too long.
+   */
+  nodeDeadAfterMs: 0,
 } as const);

@@ -78,6 +78,8 @@ export interface NodeConfig {
   readonly metaSegmentBytes?: number;
   /** A producer id with no write for this long is forgotten (default a day, as Kafka's). */
   readonly producerIdExpirationMs?: number;
+  /** The controller moves the replicas of a node it has not had connected for this long (0 or absent: never). */
+  readonly nodeDeadAfterMs?: number;
   /** host:port of the Kafka listener (src/kafka/), also what Kafka clients are told to connect to; none when absent. */
   readonly kafka?: string;
 }
@@ -170,6 +172,9 @@ export class RaftlogNode {
       onPeerUp: (peer) => {
         this.host.peerUp(peer);
         this.gossip();
+        // What this node knows of the cluster's nodes, for a peer that knows less (one whose
+        // folder is new knows only --peers until its metadata replica catches up).
+        this.transport.send(peer, { t: 'nodes', nodes: [...this.peerAddresses()] });
       },
       onPeerDown: (peer) => {
         this.leaders.forget(peer);
@@ -315,13 +320,14 @@ export class RaftlogNode {
 
   /**
    * Every node of the cluster and its address: those the metadata knows (each node registered by
-   * the controller, joined ones included), and those of --peers it does not know yet.
+   * the controller, joined ones included, decommissioned ones too), and those of --peers it does
+   * not know yet.
    */
   nodeAddresses(): ReadonlyMap<NodeId, string> {
     if (this.addresses !== null) return this.addresses;
-    const nodes = new Map([...this.config.nodes, ...this.joinedNodes]);
-    nodes.set(this.config.id, this.config.listen);
+    const nodes = new Map([...this.config.nodes, ...this.toldNodes]);
     for (const n of this.meta?.nodes() ?? []) if (n.address !== undefined) nodes.set(n.node, n.address);
+    nodes.set(this.config.id, this.config.listen);
     const sorted = new Map([...nodes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     // Kept until the node set changes (peersChanged): requests ask for addresses often.
     if (this.meta !== undefined) this.addresses = sorted;
@@ -349,7 +355,14 @@ export class RaftlogNode {
   private peersChanged(): void {
     this.addresses = null;
     if (this.stopping) return;
-    this.transport.setPeers(this.nodeAddresses());
+    this.transport.setPeers(this.peerAddresses());
+  }
+
+  /** The nodes to keep connected to (self included): all but those decommissioned, to which nothing is left to say. */
+  private peerAddresses(): Map<NodeId, string> {
+    const peers = new Map(this.nodeAddresses());
+    for (const n of this.meta?.nodes() ?? []) if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id) peers.delete(n.node);
+    return peers;
   }
 
   /**
@@ -363,14 +376,28 @@ export class RaftlogNode {
     if (answer === null) return null;
     const why = this.identity.joined(answer.cluster, answer.founders);
     if (why !== null) throw new NodeStartError(`${why}: give this node an empty --data folder to join cluster ${answer.cluster}`);
-    this.joinedNodes = new Map(answer.nodes);
+    for (const [id, address] of answer.nodes) this.toldNodes.set(id, address);
     this.peersChanged();
-    this.logger.info({ cluster: answer.cluster, nodes: Object.fromEntries(this.joinedNodes), rejoin: answer.rejoin }, `joined cluster ${answer.cluster}${answer.rejoin ? ` under an id it knew before: its replicas here rejoin as learners until they have caught up` : ''}`);
+    this.logger.info({ cluster: answer.cluster, nodes: Object.fromEntries(this.toldNodes), rejoin: answer.rejoin }, `joined cluster ${answer.cluster}${answer.rejoin ? ` under an id it knew before: its replicas here rejoin as learners until they have caught up` : ''}`);
     return answer.rejoin ? 'rejoin' : 'voter';
   }
 
-  /** The nodes the cluster named when this node joined, until its metadata replica knows them. */
-  private joinedNodes = new Map<NodeId, string>();
+  /**
+   * Nodes other nodes told this one of, when it joined (join.ts) or when a peer connected (its
+   * `nodes` frame), that the metadata does not name yet: what lets a node whose metadata replica
+   * is new or behind reach a node that joined after --peers was written.
+   */
+  private readonly toldNodes = new Map<NodeId, string>();
+
+  /** A peer told this node of the nodes it knows: the ones new here become peers too. */
+  private onNodesTold(from: NodeId, nodes: readonly (readonly [NodeId, string])[]): void {
+    const known = this.nodeAddresses();
+    const added = nodes.filter(([id]) => !known.has(id) && this.meta?.node(id)?.decommission?.state !== 'decommissioned');
+    if (added.length === 0) return;
+    for (const [id, address] of added) this.toldNodes.set(id, address);
+    this.logger.info({ from, nodes: Object.fromEntries(added) }, `${from} told of node(s) ${added.map(([id]) => id).join(', ')} this node did not know`);
+    this.peersChanged();
+  }
 
   /**
    * What a new folder's metadata replica is (identity.ts): asks the peers whether the cluster
@@ -504,6 +531,10 @@ export class RaftlogNode {
     if (this.stopping) return;
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     let deletable = false;
+    // A move that finished here is told at once: the controller paces its moves by it.
+    const moving = this.movingHere();
+    if ([...this.movingLed].some((id) => !moving.has(id))) this.gossip();
+    this.movingLed = moving;
     for (const [id, p] of this.partitions) {
       const raft = p.group.raft;
       const topic = topics.get(p.topic.id);
@@ -573,6 +604,8 @@ export class RaftlogNode {
 
   /** Per partition led here, the step its move waits on or takes next (for /status). */
   readonly moves = new Map<string, Move>();
+  /** The partitions led here that were moving at the last round of driveMoves. */
+  private movingLed = new Set<string>();
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
     let p: Partition;
@@ -652,7 +685,7 @@ export class RaftlogNode {
         for (const [group, m] of frame.m) this.host.step(group, m);
         return;
       case 'leaders':
-        this.leaders.fromPeer(from, frame.groups);
+        this.leaders.fromPeer(from, frame.groups, frame.moving, frame.meta);
         if (frame.kafka !== undefined) this.peerKafka.set(from, frame.kafka);
         else this.peerKafka.delete(from);
         return;
@@ -660,6 +693,9 @@ export class RaftlogNode {
         this.handOver(frame.group, frame.to);
         return;
       }
+      case 'nodes':
+        this.onNodesTold(from, frame.nodes);
+        return;
       case 'stray': {
         const g = this.host.get(frame.group);
         if (g !== undefined && g.failed === null && g.raft.role === Role.Leader && strayRemoved(g.raft, from)) this.transport.send(from, { t: 'removed', group: frame.group, term: g.raft.term });
@@ -691,12 +727,41 @@ export class RaftlogNode {
     }
   }
 
-  /** Tells every peer which groups this node leads. */
+  /** Tells every peer which groups this node leads, and which of those are still moving (as of the metadata applied here). */
   gossip(): void {
     const groups: [string, number][] = [];
     // A group stopped by a storage failure leads nothing, whatever its core last said.
     for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
-    this.transport.broadcast({ t: 'leaders', groups, ...(this.config.kafka !== undefined ? { kafka: this.config.kafka } : {}) });
+    const meta = this.meta?.appliedIndex() ?? 0;
+    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta, ...(this.config.kafka !== undefined ? { kafka: this.config.kafka } : {}) });
+  }
+
+  /** The partitions led here whose group is not at its target replicas, or has not committed reaching it. */
+  private movingHere(): Set<string> {
+    const out = new Set<string>();
+    if (this.meta === undefined) return out;
+    const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
+    for (const [id, p] of this.partitions) {
+      const raft = p.group.raft;
+      const target = topics.get(p.topic.id)?.assignments[p.partition];
+      if (p.group.failed !== null || raft.role !== Role.Leader || target === undefined) continue;
+      if (!atTarget(target, raft.membership) || !raft.membershipCommitted) out.add(id);
+    }
+    return out;
+  }
+
+  /** Partition groups not at their target, as their leaders (this node, and peers by gossip) say. */
+  movingGroups(): Set<string> {
+    const out = this.leaders.moving();
+    for (const g of this.movingHere()) out.add(g);
+    return out;
+  }
+
+  /** Whether the leader of `group` says it is at its target, having applied metadata index `index` or later. */
+  groupAtTarget(group: string, index: number): boolean {
+    const p = this.partitions.get(group);
+    if (p !== undefined && p.group.failed === null && p.group.raft.role === Role.Leader) return this.meta.appliedIndex() >= index && !this.movingHere().has(group);
+    return this.leaders.atTarget(group, index);
   }
 
   /** host:port of the Kafka listener of each node known to run one, this one included (src/kafka/brokers.ts). */
@@ -752,6 +817,7 @@ export class RaftlogNode {
     if (g === undefined) return 'it is starting';
     if (g.failed !== null) return `its metadata group stopped (${g.failed})`;
     if (g.raft.rejoin !== null) return 'its metadata replica lost its data and is catching up from the others';
+    if (removedFromGroup(g.raft, this.config.id)) return 'it was removed from the metadata group (decommissioned), so its metadata is no longer kept up to date';
     return null;
   }
 
@@ -799,6 +865,7 @@ export class RaftlogNode {
       diskBytes: this.diskUsage(),
       peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
       groups,
+      ...(this.isController() ? { controller: this.controller.status() } : {}),
     };
   }
 }

@@ -35,6 +35,7 @@ export interface CliOptions {
   metaSnapshotEvery: string;
   metaSegmentBytes: string;
   producerIdExpirationMs: string;
+  nodeDeadAfterMs: string;
   kafka?: string;
 }
 
@@ -71,6 +72,14 @@ export function command(): Command {
       new Option('--producer-id-expiration-ms <ms>', "a producer id with no write for this long is forgotten by each partition (a batch it retries later is taken as new), as Kafka's producer.id.expiration.ms")
         .default(String(NODE_DEFAULTS.producerIdExpirationMs))
         .env('RAFTLOG_PRODUCER_ID_EXPIRATION_MS'),
+    )
+    .addOption(
+      new Option(
+        '--node-dead-after-ms <ms>',
+        "on the controller: a node it has not had connected for this long is taken for dead and its replicas are moved to other nodes, as CockroachDB's time_until_store_dead (0: never; a node only restarting should not trigger it, so give minutes)",
+      )
+        .default(String(NODE_DEFAULTS.nodeDeadAfterMs))
+        .env('RAFTLOG_NODE_DEAD_AFTER_MS'),
     )
     .addOption(
       new Option('--kafka <host:port>', "serve Kafka's protocol here too (kcat, kafkajs, librdkafka), over the same topics and groups; Kafka clients are told this address (default: off, but on at 9092-9094 in the embedded cluster)").env(
@@ -186,6 +195,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     metaSnapshotEvery: int('meta-snapshot-every', o.metaSnapshotEvery, 10),
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
+    nodeDeadAfterMs: int('node-dead-after-ms', o.nodeDeadAfterMs, 0),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
   };
 }

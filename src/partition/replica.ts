@@ -35,8 +35,9 @@ export interface PartitionReplicaOptions {
   /**
    * The configuration a replica added to a running group starts from (its leader's, with this
    * node among the learners) until its log holds one. Default: the topic's assignment, for a
-   * replica of a new group. Either way, once the log holds a configuration it is the truth
-   * (raft/membership.ts).
+   * replica of a new group. Used only when the replica is created: it is then written into the
+   * log start, and read back from there on every later open. Either way, once the log holds a
+   * configuration it is the truth (raft/membership.ts).
    */
   readonly membership?: Membership;
   readonly tailCacheBytes: number;
@@ -69,6 +70,10 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
   const p = new Partition(o.topic, o.partition, log, o.dir, o.logger, o.policy, o.producerIdExpirationMs, o.clock, o.fs);
   const replicas = o.topic.assignments[o.partition]!;
   const initial: Membership = o.membership ?? { voters: replicas, learners: [] };
+  // A new replica's first configuration is written into its log start now: every later open
+  // reads it back from there, whatever the node passes then (the topic's assignment may have
+  // been reassigned since, and a replica of a moved partition is passed a joining learner's).
+  if (log.lastIndex() === 0 && log.firstIndex() === 1 && log.configurations().length === 0) log.resetTo(0, 0, 0, initial);
   const group = new RaftGroup({
     id: o.group,
     self: o.self,

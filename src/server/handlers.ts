@@ -33,6 +33,12 @@ import {
   type ProduceResult,
   type ReassignPartitionsRequest,
   type ReassignPartitionsResponse,
+  type DecommissionNodeRequest,
+  type DecommissionNodeResponse,
+  type AlterReplicationFactorRequest,
+  type AlterReplicationFactorResponse,
+  type RebalancePartitionsRequest,
+  type RebalancePartitionsResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
@@ -56,6 +62,9 @@ export interface AdminRequests {
   deleteTopics(req: DeleteTopicsRequest): Promise<DeleteTopicsResponse>;
   initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse>;
   reassignPartitions(req: ReassignPartitionsRequest): Promise<ReassignPartitionsResponse>;
+  decommissionNode(req: DecommissionNodeRequest): Promise<DecommissionNodeResponse>;
+  alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
+  rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -125,6 +134,12 @@ export async function handle(node: HandlerNode, req: Request): Promise<ResponseM
       return node.controller.initProducerId(req);
     case 'reassignPartitions':
       return node.controller.reassignPartitions(req);
+    case 'decommissionNode':
+      return node.controller.decommissionNode(req);
+    case 'alterReplicationFactor':
+      return node.controller.alterReplicationFactor(req);
+    case 'rebalancePartitions':
+      return node.controller.rebalancePartitions(req);
     case 'status':
       return node.status();
     case 'transferLeadership':

@@ -10,9 +10,14 @@
  * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
- *   { t: 'leaders', groups: [[group, term], ...], kafka? }  the groups the sender leads, and in which term;
- *                                            kafka: the host:port of its Kafka listener, when it runs one
+ *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index, kafka? }
+ *                                            the groups the sender leads, and in which term; of
+ *                                            those, the ones not at their target replicas yet, as
+ *                                            of the metadata index it has applied (both left out
+ *                                            by earlier versions: none moving); kafka: the host:port of
+ *                                            its Kafka listener, when it runs one
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
+ *   { t: 'nodes', nodes: [[id, address], ...] }  on connecting: the nodes the sender knows (a peer whose metadata is new or behind learns of nodes that joined)
  *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
  *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
  *
@@ -36,8 +41,9 @@ export type PeerFrame =
   | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
-  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly kafka?: string }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number; readonly kafka?: string }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
+  | { readonly t: 'nodes'; readonly nodes: readonly (readonly [string, string])[] }
   | { readonly t: 'stray'; readonly group: string }
   | { readonly t: 'removed'; readonly group: string; readonly term: number }
   | { readonly t: 'join'; readonly id: string; readonly nonce: string; readonly address: string; readonly inc: string; readonly mac: string }
@@ -69,6 +75,9 @@ export function macEquals(a: string, b: string): boolean {
   const y = Buffer.from(b, 'utf8');
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** Nodes one `nodes` frame may name. */
+export const NODES_FRAME_MAX = 1024;
 
 /** Bytes of one frame between peers; larger frames close the connection. */
 export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
@@ -175,11 +184,18 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
     case 'leaders': {
       const g = v['groups'];
       if (!Array.isArray(g) || !g.every((p) => Array.isArray(p) && p.length === 2 && typeof p[0] === 'string' && isNat(p[1]))) return null;
+      const moving = v['moving'];
+      if (moving !== undefined && !(Array.isArray(moving) && moving.every((x) => typeof x === 'string'))) return null;
+      if (v['meta'] !== undefined && !isNat(v['meta'])) return null;
       if (v['kafka'] !== undefined && !(typeof v['kafka'] === 'string' && KAFKA_ADDRESS.test(v['kafka']))) return null;
       return v as unknown as PeerFrame;
     }
     case 'transfer':
       return typeof v['group'] === 'string' && typeof v['to'] === 'string' ? (v as unknown as PeerFrame) : null;
+    case 'nodes': {
+      const nodes = v['nodes'];
+      return Array.isArray(nodes) && nodes.length <= NODES_FRAME_MAX && nodes.every((n) => Array.isArray(n) && n.length === 2 && typeof n[0] === 'string' && typeof n[1] === 'string') ? (v as unknown as PeerFrame) : null;
+    }
     case 'stray':
       return typeof v['group'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'removed':

@@ -152,6 +152,10 @@ export const LIMITS = {
   partitionsPerTopicMax: 10_000,
   /** Partitions in one reassignment request (every partition of a topic fits in one). */
   reassignmentsPerRequestMax: 10_000,
+  /** The most replica moves a decommission, replication factor change or rebalance may ask to run at once. */
+  movesAtOnceMax: 64,
+  /** Moves a rebalance answer lists, at most (a dry run's plan beyond it is counted, not listed). */
+  plannedMovesListedMax: 1000,
   /** The longest a request may ask the node to wait for replication. */
   requestTimeoutMsMax: 300_000,
 } as const;
@@ -170,6 +174,13 @@ export interface TopicConfig {
   /** The largest record batch accepted. */
   readonly maxMessageBytes: number;
 }
+
+/**
+ * Replica moves the controller runs at once for a decommission, a replication factor change, a
+ * rebalance or a dead node, unless the request says otherwise: each copies a partition to a new
+ * replica, so a few at a time keep the disks and the network free for producers.
+ */
+export const MOVES_AT_ONCE_DEFAULT = 2;
 
 /** Kafka's name of each topic config field (what kafkajs, kcat and the Kafka listener call them). */
 export const KAFKA_TOPIC_CONFIG_NAMES: Readonly<Record<keyof TopicConfig, string>> = {
@@ -455,6 +466,41 @@ export interface ReassignPartitionsRequest {
   readonly timeoutMs: number;
 }
 
+/**
+ * Moves every replica off a node, then removes it from the metadata group; sent to the
+ * controller, answered once the node is recorded as decommissioning (the moves run in the
+ * background: `status` on the controller shows them). Refused when the nodes left could not hold
+ * some partition's replicas, or the metadata group would be left without a live majority. The
+ * node may be down. Asking again for a node already leaving changes nothing.
+ */
+export interface DecommissionNodeRequest {
+  readonly type: 'decommissionNode';
+  readonly node: string;
+  /** Moves at once (default MOVES_AT_ONCE_DEFAULT). */
+  readonly maxMoves?: number;
+  readonly timeoutMs: number;
+}
+
+/** Sets a topic's replication factor; the controller then moves each partition to that many replicas, `maxMoves` at once. */
+export interface AlterReplicationFactorRequest {
+  readonly type: 'alterReplicationFactor';
+  readonly topic: string;
+  readonly replicationFactor: number;
+  readonly maxMoves?: number;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Spreads replicas (and then preferred leaders) evenly over the nodes that are up and not
+ * leaving, `maxMoves` at once; with `dryRun`, only says which moves it would make now.
+ */
+export interface RebalancePartitionsRequest {
+  readonly type: 'rebalancePartitions';
+  readonly maxMoves?: number;
+  readonly dryRun?: boolean;
+  readonly timeoutMs: number;
+}
+
 export type Request =
   | MetadataRequest
   | ProduceRequest
@@ -466,6 +512,9 @@ export type Request =
   | StatusRequest
   | TransferLeadershipRequest
   | ReassignPartitionsRequest
+  | DecommissionNodeRequest
+  | AlterReplicationFactorRequest
+  | RebalancePartitionsRequest
   | FindCoordinatorRequest
   | JoinGroupRequest
   | SyncGroupRequest
@@ -490,6 +539,9 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'status',
   'transferLeadership',
   'reassignPartitions',
+  'decommissionNode',
+  'alterReplicationFactor',
+  'rebalancePartitions',
   'findCoordinator',
   'joinGroup',
   'syncGroup',
@@ -627,6 +679,39 @@ export interface StatusResponse {
   readonly diskBytes?: number;
   readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean }[];
   readonly groups: readonly GroupStatus[];
+  /** On the controller only: the replica moves it runs and what they wait for. */
+  readonly controller?: ControllerStatus;
+}
+
+/** Where a node is in leaving the cluster ('active': it is not leaving). */
+export type NodeLifecycle = 'active' | 'decommissioning' | 'decommissioned';
+
+/** The controller's replica moves (src/node/placer.ts), as its last round saw them. */
+export interface ControllerStatus {
+  readonly nodes: readonly {
+    readonly id: string;
+    readonly state: NodeLifecycle;
+    /** Connected to the controller now (the controller itself counts). */
+    readonly live: boolean;
+    /** Down for longer than nodeDeadAfterMs: its replicas are being moved off it. */
+    readonly dead: boolean;
+    /** How long the controller has not had it connected (absent while it is). */
+    readonly downMs?: number;
+    /** What it is in the metadata group's configuration. */
+    readonly meta: 'voter' | 'learner' | 'none';
+  }[];
+  /** Partitions ('topic/partition') whose group is not at its target yet, whoever started the move (at most plannedMovesListedMax). */
+  readonly moving: readonly string[];
+  /** Partitions that need a move the controller has not started, waiting for a slot. */
+  readonly waiting: number;
+  /** Partitions that need a move the controller cannot make now, with why and what to do. */
+  readonly blocked: readonly { readonly topic: string; readonly partition: number; readonly why: string }[];
+  /** A rebalance that runs, if one does. */
+  readonly rebalance?: { readonly maxMoves: number };
+  /** Per node leaving the cluster: the step its decommission waits on. */
+  readonly decommissions: readonly { readonly node: string; readonly step: string }[];
+  /** Replicas of a node down this long are moved (0: never). */
+  readonly nodeDeadAfterMs: number;
 }
 
 export interface TransferLeadershipResponse {
@@ -637,6 +722,40 @@ export interface TransferLeadershipResponse {
 /** Per partition of the request, in its order: its error, or none when its new target is committed. */
 export interface ReassignPartitionsResponse {
   readonly partitions: readonly { readonly topic: string; readonly partition: number; readonly error?: ApiError }[];
+}
+
+export interface DecommissionNodeResponse {
+  readonly node: string;
+  readonly state: NodeLifecycle;
+  /** Partitions whose target still names the node. */
+  readonly partitions: number;
+}
+
+export interface AlterReplicationFactorResponse {
+  readonly topic: string;
+  readonly previous: number;
+  readonly replicationFactor: number;
+  /** Partitions whose target does not have that many replicas yet. */
+  readonly partitions: number;
+}
+
+/** A move a rebalance makes (or, in a dry run, would make now): a partition's target from and to. */
+export interface RebalanceMove {
+  readonly topic: string;
+  readonly partition: number;
+  readonly from: readonly string[];
+  readonly replicas: readonly string[];
+  /** Only the preferred leader changes (no data moves). */
+  readonly leaderOnly: boolean;
+}
+
+export interface RebalancePartitionsResponse {
+  /** Every move the rebalance needs as the cluster is now, in the order they would run (at most plannedMovesListedMax). */
+  readonly moves: readonly RebalanceMove[];
+  /** How many it needs in all (more than `moves` lists when the plan is long). */
+  readonly total: number;
+  /** The rebalance was recorded and runs (false: a dry run, or nothing to do). */
+  readonly started: boolean;
 }
 
 export interface ResponseMap {
@@ -650,6 +769,9 @@ export interface ResponseMap {
   status: StatusResponse;
   transferLeadership: TransferLeadershipResponse;
   reassignPartitions: ReassignPartitionsResponse;
+  decommissionNode: DecommissionNodeResponse;
+  alterReplicationFactor: AlterReplicationFactorResponse;
+  rebalancePartitions: RebalancePartitionsResponse;
   findCoordinator: { readonly coordinator: NodeRef };
   joinGroup: JoinGroupResponse;
   syncGroup: SyncGroupResponse;

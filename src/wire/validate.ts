@@ -80,6 +80,12 @@ class Fields {
     return o[k] as string;
   }
 
+  bool(o: Obj, k: string): boolean {
+    const v = o[k];
+    if (typeof v !== 'boolean') return this.fail(`'${k}' must be true or false`);
+    return v;
+  }
+
   list(o: Obj, k: string, max: number): unknown[] {
     const v = o[k];
     if (!Array.isArray(v)) return this.fail(`'${k}' must be a list`);
@@ -252,6 +258,20 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       });
       return { type, partitions, timeoutMs };
     }
+    case 'decommissionNode':
+      return { type, node: f.str(o, 'node', LIMITS.nodeIdLengthMax), ...maxMoves(o, f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'alterReplicationFactor':
+      return {
+        type,
+        topic: f.topic(o),
+        replicationFactor: f.int(o, 'replicationFactor', 1, LIMITS.replicationFactorMax),
+        ...maxMoves(o, f),
+        timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000),
+      };
+    case 'rebalancePartitions': {
+      const dryRun = o['dryRun'] === undefined || o['dryRun'] === null ? {} : { dryRun: f.bool(o, 'dryRun') };
+      return { type, ...maxMoves(o, f), ...dryRun, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    }
     case 'transferLeadership':
       return {
         type,
@@ -265,6 +285,11 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       throw new Error(`unhandled request type ${String(never)}`);
     }
   }
+}
+
+/** The optional `maxMoves` of the requests that start replica moves. */
+function maxMoves(o: Obj, f: Fields): { maxMoves?: number } {
+  return o['maxMoves'] === undefined || o['maxMoves'] === null ? {} : { maxMoves: f.int(o, 'maxMoves', 1, LIMITS.movesAtOnceMax) };
 }
 
 const CONFIG_KEYS: readonly (keyof TopicConfig)[] = ['retentionBytes', 'retentionMs', 'segmentBytes', 'maxMessageBytes'];

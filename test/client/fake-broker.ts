@@ -33,6 +33,9 @@ import {
   type DeleteTopicsRequest,
   type MetadataRequest,
   type ReassignPartitionsRequest,
+  type DecommissionNodeRequest,
+  type AlterReplicationFactorRequest,
+  type RebalancePartitionsRequest,
   type NodeRef,
   type Request,
   type RequestType,
@@ -44,6 +47,7 @@ import { EntryKind } from '../../raft/types.js';
 import { ServerError } from '../../src/errors.js';
 import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { reassignmentProblem } from '../../src/meta/placement.js';
+import { wholePlan } from '../../src/meta/plan.js';
 import { handlePartitionRequest, type PartitionRequestNode, type ServedPartition } from '../../src/server/handlers.js';
 import type { Clock } from '../../src/wire/clock.js';
 import { records, type DecodedRecord } from '../../src/wire/record-batch/decode.js';
@@ -386,6 +390,12 @@ export class FakeCluster {
         return this.onController(node) ?? (await this.deleteTopics(req));
       case 'reassignPartitions':
         return this.onController(node) ?? this.reassignPartitions(req);
+      case 'decommissionNode':
+        return this.onController(node) ?? this.decommissionNode(req);
+      case 'alterReplicationFactor':
+        return this.onController(node) ?? this.alterReplicationFactor(req);
+      case 'rebalancePartitions':
+        return this.onController(node) ?? this.rebalancePartitions(req);
       case 'initProducerId':
         return this.onController(node) ?? { producerId: this.nextProducerId++, producerEpoch: 0 };
       case 'status':
@@ -562,6 +572,33 @@ export class FakeCluster {
     return { partitions };
   }
 
+  /** Nodes recorded as decommissioning; the fake moves no replica. */
+  readonly decommissioning = new Set<string>();
+
+  private decommissionNode(req: DecommissionNodeRequest): Record<string, unknown> {
+    if (!this.nodes.some((n) => n.id === req.node)) return { error: { code: ErrorCode.InvalidRequest, message: `'${req.node}' is not a node of this cluster` } };
+    this.decommissioning.add(req.node);
+    const partitions = [...this.topics.values()].reduce((k, t) => k + t.partitions.filter((p) => p.replicas.includes(req.node)).length, 0);
+    return { node: req.node, state: 'decommissioning', partitions };
+  }
+
+  /** Records the factor; the fake moves no replica. */
+  private alterReplicationFactor(req: AlterReplicationFactorRequest): Record<string, unknown> {
+    const t = this.topics.get(req.topic);
+    if (t === undefined) return { error: { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${req.topic}' does not exist` } };
+    const previous = t.record.replicationFactor;
+    t.record = { ...t.record, replicationFactor: req.replicationFactor };
+    return { topic: req.topic, previous, replicationFactor: req.replicationFactor, partitions: t.partitions.filter((p) => p.replicas.length !== req.replicationFactor).length };
+  }
+
+  /** The planner's rebalance of the fake's topics (src/meta/plan.ts), every node up; the fake moves no replica. */
+  private rebalancePartitions(req: RebalancePartitionsRequest): Record<string, unknown> {
+    const nodes = this.nodes.map((n) => ({ id: n.id, live: true, dead: false }));
+    const plan = wholePlan({ nodes, topics: [...this.topics.values()].map((t) => t.record), rebalance: true });
+    const moves = plan.moves.map((m) => ({ topic: m.topic, partition: m.partition, from: m.from, replicas: m.replicas, leaderOnly: !m.data }));
+    return { moves, total: moves.length, started: req.dryRun !== true && moves.length > 0 };
+  }
+
   private async deleteTopics(req: DeleteTopicsRequest): Promise<Record<string, unknown>> {
     const topics: Record<string, unknown>[] = [];
     for (const name of req.topics) {
@@ -637,6 +674,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.topic === topic;
     case 'reassignPartitions':
       return req.partitions.some((p) => hit(p.topic, p.partition));
+    case 'alterReplicationFactor':
+      return req.topic === topic;
     case 'commitOffsets':
     case 'resetOffsets':
       return req.offsets.some((o) => hit(o.topic, o.partition));
@@ -644,6 +683,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
       return req.partitions?.some((p) => hit(p.topic, p.partition)) ?? false;
     case 'initProducerId':
     case 'status':
+    case 'decommissionNode':
+    case 'rebalancePartitions':
     case 'findCoordinator':
     case 'joinGroup':
     case 'syncGroup':

@@ -1,6 +1,6 @@
 /** Shared by the cluster tests: a real cluster of child processes, a client, and whole-partition reads. */
-import { LocalCluster, sleep } from '../../chaos/cluster.js';
-import type { GroupStatus } from '../../src/wire/protocol.js';
+import { LocalCluster, sleep, type NodeEntry } from '../../chaos/cluster.js';
+import type { ControllerStatus, GroupStatus } from '../../src/wire/protocol.js';
 import { Client, silentLogger, type ConsumedMessage } from '../../src/client/index.js';
 
 export interface TestCluster {
@@ -9,8 +9,9 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export async function startCluster(nodes = 3, args: readonly string[] = [], opts: { readonly kafka?: boolean } = {}): Promise<TestCluster> {
-  const cluster = new LocalCluster({ nodes, args, ...opts });
+/** A cluster of `nodes` started through the chaos entry point, or (`entry: 'production'`) through `cluster.js`; with `kafka`, every node has a Kafka listener. */
+export async function startCluster(nodes = 3, args: readonly string[] = [], entry: NodeEntry = 'chaos', opts: { readonly kafka?: boolean } = {}): Promise<TestCluster> {
+  const cluster = new LocalCluster({ nodes, args, entry, ...opts });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } });
   return {
@@ -83,14 +84,39 @@ export async function leaderOf(t: TestCluster, prefix: string, ms = 10_000): Pro
   return leader;
 }
 
-/** Sends records to `topic` one after the other until `stop()`; resolves with the values acknowledged. */
-export function keepProducing(tc: TestCluster, topic: string): { stop: () => Promise<string[]> } {
-  const producer = tc.client.producer({ idempotent: true });
+/** Once every replica of the target shows the target as its committed voters, and no other node that is up holds a replica. */
+export async function settledOn(t: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
+  for (const n of t.cluster.nodes) {
+    if (n.process === null && !target.includes(n.id)) continue;
+    const g = await groupOn(t, n.id, prefix).catch(() => undefined);
+    if (!target.includes(n.id)) {
+      if (g !== undefined) return false;
+      continue;
+    }
+    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
+    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
+  }
+  return true;
+}
+
+/** The controller's view of its replica moves, from whichever running node is the controller (undefined while none is). */
+export async function controllerStatus(t: TestCluster): Promise<ControllerStatus | undefined> {
+  for (const n of t.cluster.nodes) {
+    if (n.process === null) continue;
+    const s = await t.cluster.status(n.id).catch(() => undefined);
+    if (s?.controller !== undefined) return s.controller;
+  }
+  return undefined;
+}
+
+/** Producers of the cluster tests: sends records to `topic` one after the other until `stop()`, which resolves with the values acknowledged. */
+export function keepProducing(t: TestCluster, topic: string, prefix = 'v'): { stop: () => Promise<string[]> } {
+  const producer = t.client.producer({ idempotent: true });
   const acked: string[] = [];
   let running = true;
   const loop = (async () => {
     for (let k = 0; running; k++) {
-      const value = `v${k}`;
+      const value = `${prefix}${k}`;
       await producer.send({ topic, acks: 'all', messages: [{ value }] });
       acked.push(value);
     }
@@ -103,18 +129,4 @@ export function keepProducing(tc: TestCluster, topic: string): { stop: () => Pro
       return acked;
     },
   };
-}
-
-/** Once every replica of the target shows the target as its committed voters, and no other node holds a replica. */
-export async function settledOn(tc: TestCluster, prefix: string, target: readonly string[]): Promise<boolean> {
-  for (const n of tc.cluster.nodes) {
-    const g = await groupOn(tc, n.id, prefix).catch(() => undefined);
-    if (!target.includes(n.id)) {
-      if (g !== undefined) return false;
-      continue;
-    }
-    if (g === undefined || g.membershipCommitted !== true || (g.learners ?? []).length > 0) return false;
-    if ([...(g.voters ?? [])].sort().join(',') !== [...target].sort().join(',')) return false;
-  }
-  return true;
 }

@@ -9,7 +9,7 @@ import { eventually, startCluster, type TestCluster } from '../cluster/helpers.j
  * fails rather than asks again.
  */
 export async function startKafkaCluster(nodes = 3): Promise<TestCluster> {
-  const t = await startCluster(nodes, [], { kafka: true });
+  const t = await startCluster(nodes, [], 'chaos', { kafka: true });
   try {
     await eventually(
       async () => {

@@ -2,7 +2,8 @@
  * The metadata command that sets a partition's target replicas (issue 20, section 3), applied by
  * the real MetaStateMachine over a real state store: it changes that partition's assignment
  * only, tells the node the topics changed, and changes nothing when its topic is gone, was
- * created again under the same name, or lacks the partition.
+ * created again under the same name, or lacks the partition. And the intents the controller
+ * moves replicas for: a topic's new replication factor, a node leaving, a rebalance.
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -149,5 +150,53 @@ describe('reassignPartition', () => {
     const expected: TopicRecord = { ...a.meta.topic('orders')!, assignments: [['n1', 'n4', 'n2'], ['n2', 'n3', 'n1'], ['n3']] };
     expect(a.meta.topics()).toEqual([expected]);
     expect(b.meta.topics()).toEqual([expected]);
+  });
+});
+
+describe('the intents the controller moves replicas for (src/node/placer.ts)', () => {
+  it('setReplicationFactor records the factor and a resize, which the reassignment giving the last partition that many replicas ends', async () => {
+    const m = await openMeta();
+    await m.run(createOrders([['n1', 'n2', 'n3'], ['n2', 'n3', 'n1']]));
+    const t = m.meta.topic('orders')!;
+    expect((await m.run({ type: 'setReplicationFactor', topic: 'orders', topicId: t.id, replicationFactor: 1, maxMoves: 3 })).ok).toBe(true);
+    expect(m.meta.topic('orders')).toMatchObject({ replicationFactor: 1, resizing: { maxMoves: 3 }, assignments: t.assignments });
+    await m.run(reassign(t.id, 0, ['n1']));
+    expect(m.meta.topic('orders')!.resizing).toEqual({ maxMoves: 3 });
+    await m.run(reassign(t.id, 1, ['n2']));
+    expect(m.meta.topic('orders')!.resizing).toBeUndefined();
+    // The factor every partition has already is no resize.
+    await m.run({ type: 'setReplicationFactor', topic: 'orders', topicId: t.id, replicationFactor: 1, maxMoves: 3 });
+    expect(m.meta.topic('orders')!.resizing).toBeUndefined();
+    const stale = await m.run({ type: 'setReplicationFactor', topic: 'orders', topicId: 'other', replicationFactor: 3, maxMoves: 3 });
+    expect(stale).toMatchObject({ ok: false, code: ErrorCode.UnknownTopicOrPartition, message: expect.stringMatching(/deleted and created again before its replication factor change was committed; nothing changed/) });
+  });
+
+  it('setNodeState: a node starts leaving once, has left only after it started, and a new data folder does not bring it back', async () => {
+    const m = await openMeta();
+    await m.run({ type: 'registerNode', node: 'n3', incarnation: 'a' });
+    const early = await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioned', maxMoves: 2 });
+    expect(early).toMatchObject({ ok: false, code: ErrorCode.InvalidRequest, message: 'node n3 is not being decommissioned; nothing changed' });
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioning', maxMoves: 2 });
+    const since = m.meta.node('n3')!.decommission!.since;
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioning', maxMoves: 5 });
+    expect(m.meta.node('n3')!.decommission).toEqual({ state: 'decommissioning', since, maxMoves: 2 });
+    await m.run({ type: 'registerNode', node: 'n3', incarnation: 'b' });
+    expect(m.meta.node('n3')).toMatchObject({ incarnation: 'b', decommission: { state: 'decommissioning' } });
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioned', maxMoves: 2 });
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioning', maxMoves: 2 });
+    expect(m.meta.node('n3')!.decommission!.state).toBe('decommissioned');
+    // A node never heard from can be decommissioned: its record has no incarnation yet.
+    await m.run({ type: 'setNodeState', node: 'n5', state: 'decommissioning', maxMoves: 2 });
+    expect(m.meta.node('n5')).toMatchObject({ node: 'n5', incarnation: '' });
+    expect(m.meta.nodes().map((n) => n.node)).toEqual(['n3', 'n5']);
+  });
+
+  it('startRebalance records a rebalance until finishRebalance', async () => {
+    const m = await openMeta();
+    expect(m.meta.rebalance()).toBeUndefined();
+    await m.run({ type: 'startRebalance', maxMoves: 4 });
+    expect(m.meta.rebalance()).toEqual({ maxMoves: 4, since: 1 });
+    await m.run({ type: 'finishRebalance' });
+    expect(m.meta.rebalance()).toBeUndefined();
   });
 });

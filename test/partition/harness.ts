@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
+import type { Membership } from '../../raft/membership.js';
 import { seededRandom } from '../../raft/random.js';
 import type { NodeId } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
@@ -54,6 +55,8 @@ export interface SoloOptions {
   readonly partition?: number;
   readonly policy?: PartitionPolicy;
   readonly producerIdExpirationMs?: number;
+  /** The configuration the node would start the replica from (PartitionReplicaOptions.membership). */
+  readonly membership?: Membership;
 }
 
 /** One replica open on a node. */
@@ -158,6 +161,7 @@ function soloNode(parts: NodeParts): SoloNode {
         limits: LIMITS,
         producerIdExpirationMs: o.producerIdExpirationMs ?? 24 * 3600 * 1000,
         ...(o.policy !== undefined ? { policy: o.policy } : {}),
+        ...(o.membership !== undefined ? { membership: o.membership } : {}),
         random: seededRandom(seeds++),
         logger: quiet,
       });

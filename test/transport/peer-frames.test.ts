@@ -62,10 +62,17 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
   welcome: fc.record({ t: fc.constant('welcome'), cluster: token, inc: token, member: fc.boolean(), mac: token }),
   raft: fc.record({ t: fc.constant('raft'), m: fc.array(fc.tuple(group, anyMessage), { maxLength: 4 }) }),
   leaders: fc.record(
-    { t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }), kafka: fc.tuple(fc.constantFrom('127.0.0.1', 'broker-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`) },
+    {
+      t: fc.constant('leaders'),
+      groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }),
+      moving: fc.array(group, { maxLength: 4 }),
+      meta: nat,
+      kafka: fc.tuple(fc.constantFrom('127.0.0.1', 'broker-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+    },
     { requiredKeys: ['t', 'groups'] },
   ),
   transfer: fc.record({ t: fc.constant('transfer'), group, to: nodeId }),
+  nodes: fc.record({ t: fc.constant('nodes'), nodes: fc.array(fc.tuple(nodeId, token), { maxLength: 3 }) }),
   stray: fc.record({ t: fc.constant('stray'), group }),
   removed: fc.record({ t: fc.constant('removed'), group, term: nat }),
   join: fc.record({ t: fc.constant('join'), id: nodeId, nonce: token, address: token, inc: token, mac: token }),
@@ -88,10 +95,12 @@ type Shape =
   | 'messageType'
   /** A rejoining replica's incarnation: a string, or left out. */
   | 'incarnation'
-  /** A node's Kafka listener: host:port, or left out. */
+  /** A node's Kafka listener: host:port. */
   | 'kafkaAddress'
   | 'message'
   | { readonly list: Shape }
+  /** The shape, or left out (a field later versions added). */
+  | { readonly optional: Shape }
   | { readonly pair: readonly [Shape, Shape] }
   | { readonly map: Shapes };
 type Shapes = Readonly<Record<string, Shape>>;
@@ -115,8 +124,9 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   auth: { t: 'frameKind', id: 'string', nonce: 'string', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   welcome: { t: 'frameKind', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
-  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, kafka: 'kafkaAddress' },
+  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' }, kafka: { optional: 'kafkaAddress' } },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
+  nodes: { t: 'frameKind', nodes: { list: { pair: ['string', 'string'] } } },
   stray: { t: 'frameKind', group: 'string' },
   removed: { t: 'frameKind', group: 'string', term: 'nat' },
   join: { t: 'frameKind', id: 'string', nonce: 'string', address: 'string', inc: 'string', mac: 'string' },
@@ -140,6 +150,8 @@ function isMap(v: unknown): v is Obj {
 }
 
 function sites(shape: Shape, current: unknown, path: Path, keyed: boolean): Site[] {
+  // Leaving an optional field out breaks nothing; any other wrong value does.
+  if (typeof shape === 'object' && 'optional' in shape) return sites(shape.optional, current, path, false);
   const out: Site[] = [{ path, shape, current, keyed }];
   const fields = (shapes: Shapes, o: Obj): void => {
     for (const [k, s] of Object.entries(shapes)) out.push(...sites(s, o[k], [...path, k], true));
@@ -209,7 +221,7 @@ function breakers(site: Site): fc.Arbitrary<unknown> {
       }
     }
   }
-  if (site.keyed && shape !== 'incarnation' && shape !== 'kafkaAddress') options.push(fc.constant(MISSING));
+  if (site.keyed && shape !== 'incarnation') options.push(fc.constant(MISSING));
   return fc.oneof(...options);
 }
 

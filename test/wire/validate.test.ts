@@ -55,6 +55,7 @@ const text = (maxLength: number): fc.Arbitrary<string> => fc.string({ unit: 'bin
 const partition = fc.integer({ min: 0, max: LIMITS.partitionsPerTopicMax - 1 });
 const offset = fc.maxSafeNat();
 const timeoutMs = fc.integer({ min: 1, max: LIMITS.requestTimeoutMsMax });
+const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
 const bytes = fc.uint8Array({ maxLength: 32 });
 const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
@@ -116,6 +117,12 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   status: fc.constant({ type: 'status' }),
   transferLeadership: fc.record({ type: fc.constant('transferLeadership'), topic, partition, to: text(TRANSFER_TO_LENGTH_MAX), timeoutMs }),
   reassignPartitions: fc.record({ type: fc.constant('reassignPartitions'), partitions: few(fc.record({ topic, partition, replicas: few(text(NODE_ID_LENGTH_MAX)) })), timeoutMs }),
+  decommissionNode: fc.record({ type: fc.constant('decommissionNode'), node: text(NODE_ID_LENGTH_MAX), maxMoves, timeoutMs }, { requiredKeys: ['type', 'node', 'timeoutMs'] }),
+  alterReplicationFactor: fc.record(
+    { type: fc.constant('alterReplicationFactor'), topic, replicationFactor: fc.integer({ min: 1, max: REPLICATION_FACTOR_MAX }), maxMoves, timeoutMs },
+    { requiredKeys: ['type', 'topic', 'replicationFactor', 'timeoutMs'] },
+  ),
+  rebalancePartitions: fc.record({ type: fc.constant('rebalancePartitions'), maxMoves, dryRun: fc.boolean(), timeoutMs }, { requiredKeys: ['type', 'timeoutMs'] }),
   findCoordinator: fc.record({ type: fc.constant('findCoordinator'), group: ident }),
   joinGroup: fc.record({
     type: fc.constant('joinGroup'),
@@ -169,6 +176,7 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'bin'; readonly max: number }
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
+  | { readonly kind: 'bool' }
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
 );
@@ -184,6 +192,7 @@ const TIMEOUT = int(1, LIMITS.requestTimeoutMsMax, 'missing');
 const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish' }> = {}): Field => ({ kind: 'list', max, item, ...more });
+const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
@@ -235,6 +244,9 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
     timeoutMs: TIMEOUT,
     partitions: list(REASSIGNMENTS_MAX, map({ topic: TOPIC, partition: PARTITION, replicas: list(REPLICATION_FACTOR_MAX, { kind: 'str', max: NODE_ID_LENGTH_MAX }) })),
   },
+  decommissionNode: { node: { kind: 'str', max: NODE_ID_LENGTH_MAX }, maxMoves: MAX_MOVES, timeoutMs: TIMEOUT },
+  alterReplicationFactor: { topic: TOPIC, replicationFactor: int(1, REPLICATION_FACTOR_MAX), maxMoves: MAX_MOVES, timeoutMs: TIMEOUT },
+  rebalancePartitions: { maxMoves: MAX_MOVES, dryRun: { kind: 'bool', optional: 'nullish' }, timeoutMs: TIMEOUT },
   findCoordinator: { group: IDENT },
   joinGroup: {
     group: IDENT,
@@ -336,6 +348,9 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'acks':
       options.push(not((v) => v === 'all' || v === 'leader' || v === 'none'), fc.constantFrom('ALL', 'one', '1', -1));
       break;
+    case 'bool':
+      options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
+      break;
     case 'spec':
       options.push(
         not((v) => v === 'earliest' || v === 'latest' || (isMap(v) && isSafeInt(v['timestamp']))),
@@ -393,6 +408,7 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
     }
     case 'acks':
     case 'spec':
+    case 'bool':
     case 'map':
       return { past: [], at: [] };
     default: {

@@ -2,13 +2,24 @@
  * `raftlog partitions reassign TOPIC/PARTITION --replicas n1,n2,n4`: sets a partition's target
  * replicas. The command returns once the cluster has recorded the new target; the move itself
  * happens in the background, which `topics describe` and `status` show.
+ *
+ * `raftlog partitions rebalance [--max-moves N] [--dry-run]`: spreads replicas, then preferred
+ * leaders, evenly over the nodes up and not leaving (after adding a node, say); the controller
+ * makes the moves in the background, N at once.
  */
 import type { Command } from 'commander';
-import { LIMITS, topicNameProblem } from '../../wire/protocol.js';
+import { LIMITS, MOVES_AT_ONCE_DEFAULT, topicNameProblem, type RebalanceMove } from '../../wire/protocol.js';
 import { withAdmin, type CommonOptions } from '../context.js';
 import { UsageError } from '../errors.js';
+import { table } from '../format.js';
 import type { Io } from '../io.js';
-import { brokersOption, type Run } from './shared.js';
+import { MAX_MOVES_HELP, brokersOption, maxMovesOption, type Run } from './shared.js';
+
+interface RebalanceOptions extends CommonOptions {
+  readonly maxMoves?: number;
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+}
 
 interface ReassignOptions extends CommonOptions {
   readonly replicas: string;
@@ -68,4 +79,33 @@ export function partitionsCommand(program: Command, io: Io, run: Run): void {
         });
       }),
     );
+
+  brokersOption(partitions.command('rebalance').description('spread replicas and preferred leaders evenly over the nodes up and not leaving; the moves run in the background'), io)
+    .option('--max-moves <n>', MAX_MOVES_HELP, maxMovesOption)
+    .option('--dry-run', 'only print the moves it would make now')
+    .option('--json', 'print the plan as JSON')
+    .action((opts: RebalanceOptions) =>
+      run(opts, async () =>
+        withAdmin(io, opts, async (admin) => {
+          const r = await admin.rebalancePartitions({ ...(opts.maxMoves !== undefined ? { maxMoves: opts.maxMoves } : {}), ...(opts.dryRun === true ? { dryRun: true } : {}) });
+          if (opts.json) {
+            io.out(`${JSON.stringify(r, null, 2)}\n`);
+            return 0;
+          }
+          if (r.total === 0) {
+            io.out('nothing to rebalance: replicas and preferred leaders are as even as the partitions allow\n');
+            return 0;
+          }
+          const head = opts.dryRun === true ? `a rebalance would make ${r.total} move${r.total === 1 ? '' : 's'}:` : `rebalance started: ${r.total} move${r.total === 1 ? '' : 's'}, ${opts.maxMoves ?? MOVES_AT_ONCE_DEFAULT} at once:`;
+          io.out(`${head}\n${table(['PARTITION', 'FROM', 'TO', 'MOVES'], r.moves.map(moveRow), '  ')}`);
+          if (r.moves.length < r.total) io.out(`  ... and ${r.total - r.moves.length} more\n`);
+          if (opts.dryRun !== true) io.out('The replicas move in the background while writes and reads go on. Watch it with: raftlog status (the controller lists the moves running)\n');
+          return 0;
+        }),
+      ),
+    );
+}
+
+function moveRow(m: RebalanceMove): string[] {
+  return [`${m.topic}/${m.partition}`, m.from.join(','), m.replicas.join(','), m.leaderOnly ? 'preferred leader only' : 'replica'];
 }

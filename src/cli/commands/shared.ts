@@ -1,5 +1,6 @@
-/** Pieces every command uses: the --brokers option, integer options, and the action wrapper. */
+/** Pieces every command uses: the --brokers option, integer options (--max-moves among them), and the action wrapper. */
 import { InvalidArgumentError, type Command } from 'commander';
+import { LIMITS, MOVES_AT_ONCE_DEFAULT } from '../../wire/protocol.js';
 import { defaultBrokers, type CommonOptions } from '../context.js';
 import type { Io } from '../io.js';
 
@@ -18,3 +19,12 @@ export function intOption(name: string, min = 0): (value: string) => number {
     return n;
   };
 }
+
+/** `--max-moves`, shared by the commands that start replica moves. */
+export function maxMovesOption(value: string): number {
+  const n = intOption('--max-moves', 1)(value);
+  if (n > LIMITS.movesAtOnceMax) throw new InvalidArgumentError(`--max-moves is at most ${LIMITS.movesAtOnceMax}`);
+  return n;
+}
+
+export const MAX_MOVES_HELP = `replica moves to run at once (default ${MOVES_AT_ONCE_DEFAULT}, at most ${LIMITS.movesAtOnceMax}); each copies a partition to a new node`;

@@ -1,4 +1,4 @@
-/** `raftlog topics create | list | describe | delete`. */
+/** `raftlog topics create | list | describe | alter | delete`. */
 import type { Command } from 'commander';
 import type { TopicConfig } from '../../wire/protocol.js';
 import type { ConfigEntry, PartitionOffsets } from '../../client/index.js';
@@ -7,7 +7,13 @@ import { withAdmin, type CommonOptions } from '../context.js';
 import { UsageError, describeError } from '../errors.js';
 import { table } from '../format.js';
 import type { Io } from '../io.js';
-import { brokersOption, intOption, type Run } from './shared.js';
+import { MAX_MOVES_HELP, brokersOption, intOption, maxMovesOption, type Run } from './shared.js';
+
+interface AlterOptions extends CommonOptions {
+  readonly replicationFactor: number;
+  readonly maxMoves?: number;
+  readonly json?: boolean;
+}
 
 interface CreateOptions extends CommonOptions {
   readonly partitions: number;
@@ -78,6 +84,30 @@ export function topicsCommand(program: Command, io: Io, run: Run): void {
             return [String(p.partitionId), p.leader ?? '(none)', String(p.leaderTerm), p.replicas.join(','), o?.high ?? '?', o?.low ?? '?'];
           });
           io.out(table(['PARTITION', 'LEADER', 'TERM', 'REPLICAS', 'HIGH WATERMARK', 'LOG START'], rows));
+          return 0;
+        });
+      }),
+    );
+
+  brokersOption(topics.command('alter').description("change a topic's replication factor; the replicas move in the background"), io)
+    .argument('<name>', 'topic name')
+    .requiredOption('--replication-factor <r>', 'replicas per partition', intOption('--replication-factor', 1))
+    .option('--max-moves <n>', MAX_MOVES_HELP, maxMovesOption)
+    .option('--json', 'print the change as JSON')
+    .action((name: string, opts: AlterOptions) =>
+      run(opts, async () => {
+        return withAdmin(io, opts, async (admin) => {
+          const r = await admin.alterReplicationFactor(name, opts.replicationFactor, opts.maxMoves !== undefined ? { maxMoves: opts.maxMoves } : {});
+          if (opts.json) {
+            io.out(`${JSON.stringify(r, null, 2)}\n`);
+            return 0;
+          }
+          io.out(`replication factor of ${name}: ${r.previous} -> ${r.replicationFactor}; ${r.partitions} partition${r.partitions === 1 ? '' : 's'} to move\n`);
+          if (r.partitions > 0) {
+            io.out(
+              `New replicas catch up as learners before they count; replicas that leave hand over leadership first; writes and reads go on. Watch it with: raftlog topics describe ${name}\n`,
+            );
+          }
           return 0;
         });
       }),
