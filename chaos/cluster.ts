@@ -52,6 +52,8 @@ export interface LocalClusterOptions {
   /** Extra environment for every node (e.g. RAFTLOG_FAULTS). */
   readonly env?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
+  /** Give every node a Kafka listener (--kafka) on a free port (default: none). */
+  readonly kafka?: boolean;
 }
 
 export interface ClusterNode {
@@ -64,6 +66,8 @@ export interface ClusterNode {
   exit: string | null;
   /** The addresses it joined the running cluster through (--join); absent for a node of --peers. */
   join?: readonly string[];
+  /** host:port of its Kafka listener, when the cluster has them. */
+  readonly kafka?: string;
 }
 
 /**
@@ -106,6 +110,15 @@ export class LocalCluster {
     return this.nodes.map((n) => n.address);
   }
 
+  /** The nodes' Kafka listeners (LocalClusterOptions.kafka). */
+  get kafkaBrokers(): string[] {
+    return this.nodes.flatMap((n) => (n.kafka !== undefined ? [n.kafka] : []));
+  }
+
+  private async kafkaAddress(): Promise<{ kafka?: string }> {
+    return this.o.kafka === true ? { kafka: `127.0.0.1:${await freePort()}` } : {};
+  }
+
   node(id: string): ClusterNode {
     const n = this.nodes.find((x) => x.id === id);
     if (n === undefined) throw new Error(`no node ${id}`);
@@ -119,7 +132,7 @@ export class LocalCluster {
       const id = `n${i}`;
       const address = `127.0.0.1:${await freePort()}`;
       const dataDir = path.join(this.dir, id);
-      this.nodes.push({ id, address, dataDir, logFile: path.join(this.dir, `${id}.log`), process: null, exit: null });
+      this.nodes.push({ id, address, dataDir, logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, ...(await this.kafkaAddress()) });
     }
     this.peers = this.nodes.map((n) => `${n.id}=${n.address}`).join(',');
     for (const n of this.nodes) this.spawn(n);
@@ -135,7 +148,7 @@ export class LocalCluster {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} exists: use replace() to start it again on an empty folder`);
     const address = `127.0.0.1:${await freePort()}`;
     const join = this.nodes.filter((n) => n.process !== null).map((n) => n.address);
-    const n: ClusterNode = { id, address, dataDir: path.join(this.dir, id), logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, join };
+    const n: ClusterNode = { id, address, dataDir: path.join(this.dir, id), logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, join, ...(await this.kafkaAddress()) };
     this.nodes.push(n);
     this.spawn(n);
     await this.waitUp(n);
@@ -176,7 +189,7 @@ export class LocalCluster {
 
   private spawn(n: ClusterNode): void {
     const membership = n.join !== undefined ? ['--listen', n.address, '--join', n.join.join(',')] : ['--peers', this.peers];
-    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, ...membership, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(this.o.args ?? [])];
+    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, ...membership, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(n.kafka !== undefined ? ['--kafka', n.kafka] : []), ...(this.o.args ?? [])];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },
@@ -197,7 +210,8 @@ export class LocalCluster {
       if (n.process === null) throw new Error(`node ${n.id} exited while starting: ${n.exit}\n${this.tail(n)}`);
       try {
         const res = await fetch(`http://${n.address}/status`, { signal: AbortSignal.timeout(500) });
-        if (res.ok) return;
+        // A Kafka listener opens once the node has its metadata, a moment after /status.
+        if (res.ok && (n.kafka === undefined || (await accepts(n.kafka)))) return;
       } catch {
         // not yet
       }
@@ -251,6 +265,19 @@ export class LocalCluster {
     await Promise.all(this.nodes.filter((n) => n.process !== null).map((n) => this.kill(n.id, 'SIGTERM')));
     if (!keep) fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether something accepts TCP connections at host:port. */
+function accepts(address: string): Promise<boolean> {
+  const i = address.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address.slice(0, i), port: Number(address.slice(i + 1)) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

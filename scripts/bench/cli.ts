@@ -16,6 +16,10 @@
  *    clusters again, taking turns in 1 s windows (workloads.ts latencyInterleaved).
  * 4. Failover: leader SIGKILLs during steady production, and planned leadership transfers.
  *
+ * The fsync cluster's nodes also run Kafka listeners, and kafkajs 2.2.4 drives them beside the
+ * native client (kafkajs.ts) in phases 2 and 3: same cluster, same windows taken in turn, same
+ * offered load; its figures are a table of their own.
+ *
  * The quick version (the default) finishes within about 5 minutes: 5 s warm-ups, 3 throughput
  * rounds of 1 s, 5 latency rounds of 1 s, 20 raftlog leader kills but 8 NATS ones (each NATS
  * failover takes seconds); --full has 5 throughput rounds of 2 s and 20 latency rounds after 15 s
@@ -31,7 +35,7 @@ import { repoRoot } from '../../chaos/cluster.js';
 import { loopback, rawDisk } from './baseline.js';
 import { drawBars, type BarPanel } from './chart.js';
 import { natsServerPath, startNats } from './nats.js';
-import { startRaftlog } from './raftlog.js';
+import { startRaftlog, type RaftlogTarget } from './raftlog.js';
 import type { Target } from './target.js';
 import { RECOVERY_MS_MAX, failover, latencyInterleaved, openLatency, openThroughput, round, throughputInterleaved, warmUp, type FailoverResult, type LatencyResult, type Steal, type ThroughputResult } from './workloads.js';
 
@@ -135,7 +139,14 @@ async function main(): Promise<void> {
 
   const nodeArgs = opts.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : undefined;
   const starters: Starter[] = [
-    { key: 'raftlog-fsync', start: () => startRaftlog({ sync: 'fsync', ...(nodeArgs !== undefined ? { nodeArgs } : {}) }) },
+    {
+      key: 'raftlog-fsync',
+      start: () => startRaftlog({ sync: 'fsync', kafka: true, ...(nodeArgs !== undefined ? { nodeArgs } : {}) }),
+      views: async (t) => [
+        { key: KAFKAJS, t: await (t as RaftlogTarget).kafkaView({ lingerMs: 0 }) },
+        { key: KAFKAJS_BATCHED, t: await (t as RaftlogTarget).kafkaView({ lingerMs: KAFKAJS_LINGER_MS }) },
+      ],
+    },
     { key: 'raftlog-interval', start: () => startRaftlog({ sync: 'interval' }) },
     ...(natsVersion !== null ? [{ key: 'nats', start: () => startNats({ log: say }) }] : []),
   ];
@@ -147,12 +158,13 @@ async function main(): Promise<void> {
   try {
     for (const s of starters) {
       say(`throughput: starting ${s.key}`);
-      const x = await startWarm(s, plan, (t) => {
-        const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
-        results.set(s.key, r);
-        return r;
-      });
-      if (x !== null) tpLive.push(x);
+      tpLive.push(
+        ...(await startWarm(s, plan, (key, t) => {
+          const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
+          results.set(key, r);
+          return r;
+        })),
+      );
     }
     for (const bytes of RECORD_SIZES) {
       for (const producers of PRODUCER_COUNTS) {
@@ -189,8 +201,7 @@ async function main(): Promise<void> {
   for (const s of starters) {
     if (s.key === 'raftlog-interval' && mode === 'quick') continue;
     say(`latency${s.key !== 'raftlog-interval' ? ' and failover' : ''}: starting ${s.key}`);
-    const x = await startWarm(s, plan, () => results.get(s.key)!);
-    if (x !== null) live.push(x);
+    live.push(...(await startWarm(s, plan, (key) => results.get(key)!)));
   }
   try {
     for (const load of LATENCY_LOADS) {
@@ -208,10 +219,10 @@ async function main(): Promise<void> {
         await Promise.allSettled(sessions.map((x) => x.s.close()));
       }
     }
-    // Failover, one system at a time, each stopped once measured (relaxed raftlog left out: its
-    // failover is the same mechanism).
+    // Failover, one system at a time, each stopped once measured (relaxed raftlog and the kafkajs
+    // view of the fsync cluster left out: their failover is the same mechanism).
     for (const x of [...live]) {
-      if (x.key !== 'raftlog-interval') {
+      if (x.key !== 'raftlog-interval' && x.key !== KAFKAJS && x.key !== KAFKAJS_BATCHED) {
         say(`failover: ${x.t.label}`);
         await attempt(x.r, x.t, 'failover', async () => {
           x.r.failover = await failover(x.t, { log: 'failover', producers: FAILOVER_PRODUCERS, recordBytes: 1024, kills: x.key === 'nats' ? plan.natsKills : plan.kills, transfers: plan.transfers, settleMs: plan.settleMs, progress: say });
@@ -246,7 +257,15 @@ async function main(): Promise<void> {
 interface Starter {
   readonly key: string;
   readonly start: () => Promise<Target>;
+  /** Other clients' views of the same cluster, measured beside it (the kafkajs one). */
+  readonly views?: (t: Target) => Promise<{ readonly key: string; readonly t: Target }[]>;
 }
+
+/** The results keys of kafkajs on the fsync cluster's Kafka listeners: a request per record, and records batched as the native client batches them. */
+const KAFKAJS = 'raftlog-kafkajs';
+const KAFKAJS_BATCHED = 'raftlog-kafkajs-batched';
+/** The native client's default linger. */
+const KAFKAJS_LINGER_MS = 5;
 
 /** A system running for a phase of the benchmark, and where its figures go. */
 interface Live {
@@ -255,13 +274,29 @@ interface Live {
   readonly r: SystemResult;
 }
 
-/** Starts a system and carries its warm-up; null (the problem reported, the system stopped) if the warm-up fails. */
-async function startWarm(s: Starter, plan: Plan, resultOf: (t: Target) => SystemResult): Promise<Live | null> {
+/**
+ * Starts a system and carries its warm-up, then its views' (their paths through the nodes warm
+ * up too); none (the problem reported, the system stopped) if the system's warm-up fails. Views
+ * come first, so that stopping in order closes their clients before their cluster.
+ */
+async function startWarm(s: Starter, plan: Plan, resultOf: (key: string, t: Target) => SystemResult): Promise<Live[]> {
   const t = track(await s.start());
-  const r = resultOf(t);
-  if (await attempt(r, t, 'warm-up', () => warmUp(t, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }))) return { key: s.key, t, r };
-  await stopTarget(t);
-  return null;
+  const r = resultOf(s.key, t);
+  const warm = (x: Target, xr: SystemResult): Promise<boolean> => attempt(xr, x, 'warm-up', () => warmUp(x, { partitions: PARTITIONS, producers: LATENCY_PRODUCERS, ms: plan.freshWarmupMs, progress: say }));
+  if (!(await warm(t, r))) {
+    await stopTarget(t);
+    return [];
+  }
+  const views: Live[] = [];
+  for (const v of (await s.views?.(t).catch((err: unknown) => {
+    r.problems.push(`its other clients could not start: ${err instanceof Error ? err.message : String(err)}`);
+    return [];
+  })) ?? []) {
+    const vr = resultOf(v.key, v.t);
+    if (await warm(v.t, vr)) views.push({ key: v.key, t: track(v.t), r: vr });
+    else await v.t.stop();
+  }
+  return [...views, { key: s.key, t, r }];
 }
 
 /** Opens a workload's session on every live system; one that cannot open is reported and left out. */
@@ -307,6 +342,32 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
       lines.push(`| ${bytes} B | ${p} | ${a?.recordsPerSec ?? 'n/a'} | ${a?.mbPerSec ?? 'n/a'} | ${b?.mbPerSec ?? 'n/a'} | ${n?.recordsPerSec ?? 'n/a'} | ${n?.mbPerSec ?? 'n/a'} | ${ratio(a?.recordsPerSec, n?.recordsPerSec)} | ${ratio(b?.recordsPerSec, n?.recordsPerSec)} | ${steal} |`);
     }
   }
+  const kjs = results.get(KAFKAJS);
+  const kjsBatched = results.get(KAFKAJS_BATCHED);
+  if (kjs !== undefined || kjsBatched !== undefined) {
+    lines.push('', "### raftlog's Kafka listener: kafkajs 2.2.4 beside the native client, same cluster, same run (acks -1 / all)", '');
+    lines.push(`kafkajs has no linger: "a request per record" calls send() for each record, as the workload hands them over; "batched" hands kafkajs what came within ${KAFKAJS_LINGER_MS} ms in one send(), as the native client batches by itself.`, '');
+    lines.push('| record | producers | native rec/s | kafkajs, a request per record, rec/s | / native | kafkajs batched rec/s | / native | batched MB/s | CPU steal % (native / per record / batched) |');
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    for (const bytes of RECORD_SIZES) {
+      for (const p of PRODUCER_COUNTS) {
+        const a = tp(fsync, bytes, p);
+        const k = tp(kjs, bytes, p);
+        const b = tp(kjsBatched, bytes, p);
+        lines.push(`| ${bytes} B | ${p} | ${a?.recordsPerSec ?? 'n/a'} | ${k?.recordsPerSec ?? 'n/a'} | ${ratio(k?.recordsPerSec, a?.recordsPerSec)} | ${b?.recordsPerSec ?? 'n/a'} | ${ratio(b?.recordsPerSec, a?.recordsPerSec)} | ${b?.mbPerSec ?? 'n/a'} | ${[a, k, b].map((x) => x?.stealPct ?? 'n/a').join(' / ')} |`);
+      }
+    }
+    lines.push('', `| load | offered rec/s | native p50 / p99 ms | kafkajs per record p50 / p99 ms (missing) | kafkajs batched p50 / p99 ms (missing) |`);
+    lines.push('|---|---|---|---|---|');
+    const cell = (r: SystemResult | undefined, l: number): string => {
+      const x = r?.latency.find((y) => y.load === l);
+      return x === undefined ? 'n/a' : `${x.ms.p50} / ${x.ms.p99}${x.missing > 0 ? ` (${x.missing})` : ''}`;
+    };
+    for (const l of LATENCY_LOADS) {
+      const offered = [fsync, kjs, kjsBatched].map((r) => r?.latency.find((x) => x.load === l)?.offeredPerSec).find((x) => x !== undefined);
+      lines.push(`| ${Math.round(l * 100)}% | ${offered ?? 'n/a'} | ${cell(fsync, l)} | ${cell(kjs, l)} | ${cell(kjsBatched, l)} |`);
+    }
+  }
   lines.push('', `### End-to-end latency, open loop, 1 KB records, ${LATENCY_PRODUCERS} producers (loads are fractions of ${m.reference} records/s, ${m.referenceOf})`, '');
   lines.push('| system | load | offered rec/s | p50 ms | p99 ms | p99.9 ms | max ms | missing | CPU steal % |');
   lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -345,6 +406,9 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
     p99LatencyMsAt50: { raftlog: lat(fsync, 0.5), nats: lat(nats, 0.5) },
     p99LatencyMsAt80: { raftlog: lat(fsync, 0.8), nats: lat(nats, 0.8) },
     failoverP99Ms: { raftlog: fsync.failover?.killMs.p99 ?? null, nats: nats?.failover?.killMs.p99 ?? null },
+    kafkajs1KB4pRecPerSec: { perRecord: tp(kjs, 1024, 4)?.recordsPerSec ?? null, batched: tp(kjsBatched, 1024, 4)?.recordsPerSec ?? null },
+    ratioKafkajsBatchedVsNative1KB4p: ratioNum(tp(kjsBatched, 1024, 4)?.recordsPerSec, tp(fsync, 1024, 4)?.recordsPerSec),
+    p99LatencyMsKafkajs: { perRecordAt50: lat(kjs, 0.5), batchedAt50: lat(kjsBatched, 0.5), batchedAt80: lat(kjsBatched, 0.8) },
     failoverUnrecovered: { raftlog: fsync.failover?.unrecovered ?? null, nats: nats?.failover?.unrecovered ?? null },
     diskFraction,
     loopbackFraction,

@@ -14,6 +14,7 @@
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
 import { clusterView } from '../../chaos/view.js';
 import { Client, silentLogger, type Consumer, type Producer } from '../../src/client/index.js';
+import { kafkajsView } from './kafkajs.js';
 import type { Closeable, Target, TargetProducer } from './target.js';
 
 export type SyncMode = 'fsync' | 'interval';
@@ -26,8 +27,14 @@ const SUBSCRIBE_MS_MAX = 10_000;
 /** How long leader() looks for a leader before giving up. */
 const LEADER_MS_MAX = 15_000;
 
-export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: string; nodeArgs?: readonly string[] }): Promise<Target> {
-  const cluster = new LocalCluster({ nodes: o.nodes ?? 3, entry: 'production', logLevel: 'warn', args: ['--sync', o.sync], ...(o.dir !== undefined ? { dir: o.dir } : {}), ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
+/** A raftlog target, and the Kafka clients' view of its cluster when its nodes have Kafka listeners (kafkajs.ts). */
+export interface RaftlogTarget extends Target {
+  /** kafkajs on this cluster's Kafka listeners, a request per record (lingerMs 0) or batching what comes within lingerMs. */
+  kafkaView(o: { lingerMs: number }): Promise<Target>;
+}
+
+export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: string; nodeArgs?: readonly string[]; kafka?: boolean }): Promise<RaftlogTarget> {
+  const cluster = new LocalCluster({ nodes: o.nodes ?? 3, entry: 'production', logLevel: 'warn', args: ['--sync', o.sync], kafka: o.kafka === true, ...(o.dir !== undefined ? { dir: o.dir } : {}), ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: RETRY });
   const admin = client.admin();
@@ -45,7 +52,7 @@ export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: st
     throw new Error(`${log}/0 had no leader within ${LEADER_MS_MAX} ms; see the node logs in ${cluster.dir}`);
   };
 
-  return {
+  const target: RaftlogTarget = {
     label: o.sync === 'fsync' ? 'raftlog (fsync)' : 'raftlog (interval, relaxed)',
     nodes: cluster.nodes.map((n) => n.id),
     async createLog(name, partitions) {
@@ -111,5 +118,10 @@ export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: st
       await admin.disconnect();
       await cluster.stop();
     },
+    async kafkaView(v) {
+      if (cluster.kafkaBrokers.length === 0) throw new Error('this raftlog target was started without Kafka listeners (startRaftlog kafka: true)');
+      return kafkajsView(target, cluster.kafkaBrokers, v);
+    },
   };
+  return target;
 }

@@ -2,7 +2,7 @@
  * Topic configuration entries as kafkajs passes them (`[{ name, value }]` with Kafka's dotted
  * names) or as the protocol names them (camelCase), turned into a Partial<TopicConfig>.
  */
-import type { TopicConfig } from '../wire/protocol.js';
+import { KAFKA_TOPIC_CONFIG_NAMES, type TopicConfig } from '../wire/protocol.js';
 import { invalidArgument } from './errors.js';
 
 export interface ConfigEntry {
@@ -22,12 +22,7 @@ const NAMES: Readonly<Record<string, keyof TopicConfig>> = {
 };
 
 /** Kafka's name of a config field, for display. */
-export const KAFKA_NAME: Readonly<Record<keyof TopicConfig, string>> = {
-  retentionBytes: 'retention.bytes',
-  retentionMs: 'retention.ms',
-  segmentBytes: 'segment.bytes',
-  maxMessageBytes: 'max.message.bytes',
-};
+export const KAFKA_NAME = KAFKA_TOPIC_CONFIG_NAMES;
 
 export function toTopicConfig(entries: readonly ConfigEntry[]): Partial<TopicConfig> {
   const config: { -readonly [K in keyof TopicConfig]?: number } = {};

@@ -1,5 +1,6 @@
 /**
- * The embedded default, `node cluster.js` with no options: three nodes on 127.0.0.1:7001-7003, each
+ * The embedded default, `node cluster.js` with no options: three nodes on 127.0.0.1:7001-7003, with
+ * Kafka listeners on 127.0.0.1:9092-9094 (so that kcat and kafkajs work against it as they are), each
  * a child process with its data (and its log file) under ./data/<id>. Prints where they listen and
  * what to try next; Ctrl-C or SIGTERM stops all three cleanly. Started again, it finds its data and
  * resumes.
@@ -7,8 +8,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EMBEDDED_NODES, clusterSecret, parsePeers } from './options.js';
+import { EMBEDDED_KAFKA, EMBEDDED_NODES, clusterSecret, parsePeers } from './options.js';
 import { NODE_RUNTIME_FLAGS } from './runtime-flags.js';
+import { META_GROUP } from '../meta/commands.js';
+import type { StatusResponse } from '../wire/protocol.js';
 
 const CLUSTER_JS = fileURLToPath(new URL('../../../cluster.js', import.meta.url));
 const READY_WAIT_MS = 30_000;
@@ -39,9 +42,10 @@ export async function runEmbedded(): Promise<void> {
     process.exit(code);
   };
 
+  const kafka = new Map([...nodes.keys()].map((id, i) => [id, EMBEDDED_KAFKA[i]!]));
   for (const [id, address] of nodes) {
     const data = path.join(root, id);
-    const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--data', data, '--log-file', path.join(data, 'node.log')], {
+    const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--kafka', kafka.get(id)!, '--data', data, '--log-file', path.join(data, 'node.log')], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, RAFTLOG_SECRET: secret },
     });
@@ -74,17 +78,21 @@ export async function runEmbedded(): Promise<void> {
   const width = Math.max(...[...nodes.keys()].map((k) => k.length));
   console.log('raftlog: a 3-node cluster is running');
   for (const [id, address] of nodes) {
-    console.log(`  ${id.padEnd(width)}  ${address}  data ${path.relative(process.cwd(), path.join(root, id))}/  log ${path.relative(process.cwd(), path.join(root, id, 'node.log'))}`);
+    console.log(`  ${id.padEnd(width)}  ${address}  kafka ${kafka.get(id)}  data ${path.relative(process.cwd(), path.join(root, id))}/  log ${path.relative(process.cwd(), path.join(root, id, 'node.log'))}`);
   }
   console.log(`  status: http://${nodes.get('n1')}/status   metrics: http://${nodes.get('n1')}/metrics`);
   console.log('Try:  npx raftlog topics create demo --partitions 3 --replication-factor 3 && echo "k1:hello" | npx raftlog produce demo --key-separator : && npx raftlog consume demo --from-beginning');
+  console.log(`Kafka clients: kcat -b ${EMBEDDED_KAFKA[0]} -L   (kafkajs: new Kafka({ brokers: ['${EMBEDDED_KAFKA[0]}'] }))`);
   console.log('Stop with Ctrl-C (data is kept; start again to resume).');
 }
 
+/** The node answers /status and knows the controller (the metadata group's leader): a Kafka client's first Metadata names it. */
 async function answers(address: string): Promise<boolean> {
   try {
     const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(1000) });
-    return res.ok;
+    if (!res.ok) return false;
+    const status = (await res.json()) as StatusResponse;
+    return status.groups.some((g) => g.group === META_GROUP && g.leader !== null);
   } catch {
     return false;
   }

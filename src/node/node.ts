@@ -1,7 +1,8 @@
 /**
  * A raftlog node: one process hosting the metadata group (or following it as a learner) and the
  * partition groups placed on it, serving peers on `/raft` and clients on `/client`, plus
- * `/status` and `/metrics` over HTTP, all on one listener.
+ * `/status` and `/metrics` over HTTP, all on one listener; with `--kafka`, Kafka clients too, on a
+ * listener of their own (src/kafka/listener.ts) that runs the same requests.
  *
  * Start-up: lock the data folder, open the metadata group (its log, hard state and LevelDB
  * state), open every partition the metadata places here, listen, connect to peers, tick.
@@ -33,6 +34,7 @@ import type { Partition, PartitionPolicy } from '../partition/partition.js';
 import { atTarget, describeMove, joiningMembership, mayDeleteStray, nextMove, removedFromGroup, strayRemoved, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
+import { KafkaListener } from '../kafka/listener.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
@@ -81,6 +83,8 @@ export interface NodeConfig {
   readonly nodeDeadAfterMs?: number;
   /** `--recovery-bytes-per-sec`: the node's rate for catching replicas up by files (0, the default: unlimited). */
   readonly recoveryBytesPerSec?: number;
+  /** host:port of the Kafka listener (src/kafka/), also what Kafka clients are told to connect to; none when absent. */
+  readonly kafka?: string;
 }
 
 /**
@@ -140,6 +144,9 @@ export class RaftlogNode {
   /** What each peer said of itself when it last connected: its cluster ('' for none) and folder incarnation. */
   readonly peerIdentities = new Map<NodeId, PeerIdentity>();
   private http!: HttpServer;
+  private kafka: KafkaListener | null = null;
+  /** Each peer's Kafka listener, as its gossip says (peer-frames.ts `leaders`); forgotten while it is down. */
+  private readonly peerKafka = new Map<NodeId, string>();
   /** The disk and the clock every replica on this node runs on (storage/file-system.ts, storage/clock.ts). */
   private readonly fs: FileSystem;
   private readonly clock: Clock = systemClock;
@@ -176,6 +183,7 @@ export class RaftlogNode {
       },
       onPeerDown: (peer) => {
         this.leaders.forget(peer);
+        this.peerKafka.delete(peer);
         this.host.peerDown(peer);
       },
     });
@@ -255,13 +263,18 @@ export class RaftlogNode {
     }
     this.peersChanged();
     this.syncPartitions();
+    // Once the metadata is open, so that a Kafka client's first Metadata request sees the topics.
+    if (c.kafka !== undefined && !this.stopping) {
+      this.kafka = new KafkaListener(this);
+      await this.kafka.listen(c.kafka);
+    }
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.controller.start();
     this.coordinator.start();
     const id = this.identity.identity;
-    this.logger.info({ listen: c.listen, nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
+    this.logger.info({ listen: c.listen, ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -272,6 +285,7 @@ export class RaftlogNode {
     for (const t of this.timers) clearInterval(t);
     this.controller.stop();
     this.coordinator.stop();
+    await this.kafka?.close();
     await this.http?.close();
     await this.host.stop();
     this.transport.close();
@@ -687,6 +701,8 @@ export class RaftlogNode {
         return;
       case 'leaders':
         this.leaders.fromPeer(from, frame.groups, frame.moving, frame.meta);
+        if (frame.kafka !== undefined) this.peerKafka.set(from, frame.kafka);
+        else this.peerKafka.delete(from);
         return;
       case 'transfer': {
         this.handOver(frame.group, frame.to);
@@ -735,7 +751,7 @@ export class RaftlogNode {
     // A group stopped by a storage failure leads nothing, whatever its core last said.
     for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
     const meta = this.meta?.appliedIndex() ?? 0;
-    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta });
+    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta, ...(this.config.kafka !== undefined ? { kafka: this.config.kafka } : {}) });
   }
 
   /** The partitions led here whose group is not at its target replicas, or has not committed reaching it. */
@@ -764,6 +780,13 @@ export class RaftlogNode {
     const p = this.partitions.get(group);
     if (p !== undefined && p.group.failed === null && p.group.raft.role === Role.Leader) return this.meta.appliedIndex() >= index && !this.movingHere().has(group);
     return this.leaders.atTarget(group, index);
+  }
+
+  /** host:port of the Kafka listener of each node known to run one, this one included (src/kafka/brokers.ts). */
+  kafkaAddresses(): ReadonlyMap<NodeId, string> {
+    const out = new Map(this.peerKafka);
+    if (this.config.kafka !== undefined) out.set(this.config.id, this.config.kafka);
+    return out;
   }
 
   // -----------------------------------------------------------------------------------------------

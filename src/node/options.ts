@@ -13,6 +13,8 @@ import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
+/** The embedded cluster's Kafka listeners, one per node in EMBEDDED_NODES' order: Kafka's well-known port and the two after it. */
+export const EMBEDDED_KAFKA: readonly string[] = ['127.0.0.1:9092', '127.0.0.1:9093', '127.0.0.1:9094'];
 
 export interface CliOptions {
   id?: string;
@@ -35,6 +37,7 @@ export interface CliOptions {
   producerIdExpirationMs: string;
   nodeDeadAfterMs: string;
   recoveryBytesPerSec: string;
+  kafka?: string;
 }
 
 export function command(): Command {
@@ -80,6 +83,11 @@ export function command(): Command {
         .default(String(NODE_DEFAULTS.nodeDeadAfterMs))
         .env('RAFTLOG_NODE_DEAD_AFTER_MS'),
     )
+    .addOption(
+      new Option('--kafka <host:port>', "serve Kafka's protocol here too (kcat, kafkajs, librdkafka), over the same topics and groups; Kafka clients are told this address (default: off, but on at 9092-9094 in the embedded cluster)").env(
+        'RAFTLOG_KAFKA',
+      ),
+    )
     .showHelpAfterError();
 }
 
@@ -93,6 +101,11 @@ function int(name: string, v: string, min: number): number {
 export const NODE_ID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** host:port, as --listen, --join and a joining node's address are given. */
 export const HOST_PORT = /^[^\s:=,]+:\d{1,5}$/;
+
+function isHostPort(s: string): boolean {
+  const port = Number(s.split(':').at(-1));
+  return HOST_PORT.test(s) && port >= 1 && port <= 65535;
+}
 
 /** --join's addresses: host:port, comma-separated. */
 export function parseJoin(list: string): string[] {
@@ -163,6 +176,8 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   const electionTicks = int('election-ticks', o.electionTicks, 2);
   const heartbeatTicks = int('heartbeat-ticks', o.heartbeatTicks, 1);
   if (heartbeatTicks >= electionTicks) throw new NodeStartError(`--heartbeat-ticks ${heartbeatTicks} must be below --election-ticks ${electionTicks}`);
+  if (o.kafka !== undefined && !isHostPort(o.kafka)) throw new NodeStartError(`--kafka '${o.kafka}' is not host:port (a port in 1..65535)`);
+  if (o.kafka !== undefined && o.kafka === listen) throw new NodeStartError(`--kafka ${o.kafka} is the --listen address: give the Kafka listener a port of its own`);
   if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
   return {
     id,
@@ -184,6 +199,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
     nodeDeadAfterMs: int('node-dead-after-ms', o.nodeDeadAfterMs, 0),
+    ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
   };
 }
 

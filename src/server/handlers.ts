@@ -5,7 +5,8 @@
  * per-topic errors with a code and, where it helps, where to go instead.
  *
  * The handlers see the node through HandlerNode, which node/node.ts's RaftlogNode satisfies: the
- * server folder does not import the node folder, the node builds the server.
+ * server folder does not import the node folder, the node builds the server. The Kafka listener
+ * (src/kafka/) turns each Kafka request into one of these and runs it through `handle` too.
  */
 import type { Counter } from 'prom-client';
 import type { NodeId } from '../../raft/types.js';

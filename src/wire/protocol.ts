@@ -182,6 +182,14 @@ export interface TopicConfig {
  */
 export const MOVES_AT_ONCE_DEFAULT = 2;
 
+/** Kafka's name of each topic config field (what kafkajs, kcat and the Kafka listener call them). */
+export const KAFKA_TOPIC_CONFIG_NAMES: Readonly<Record<keyof TopicConfig, string>> = {
+  retentionBytes: 'retention.bytes',
+  retentionMs: 'retention.ms',
+  segmentBytes: 'segment.bytes',
+  maxMessageBytes: 'max.message.bytes',
+};
+
 export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retentionBytes: -1,
   retentionMs: 7 * 24 * 3600 * 1000,

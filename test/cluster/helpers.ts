@@ -9,9 +9,9 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-/** A cluster of `nodes` started through the chaos entry point, or (`entry: 'production'`) through `cluster.js`. */
-export async function startCluster(nodes = 3, args: readonly string[] = [], entry: NodeEntry = 'chaos'): Promise<TestCluster> {
-  const cluster = new LocalCluster({ nodes, args, entry });
+/** A cluster of `nodes` started through the chaos entry point, or (`entry: 'production'`) through `cluster.js`; with `kafka`, every node has a Kafka listener. */
+export async function startCluster(nodes = 3, args: readonly string[] = [], entry: NodeEntry = 'chaos', opts: { readonly kafka?: boolean } = {}): Promise<TestCluster> {
+  const cluster = new LocalCluster({ nodes, args, entry, ...opts });
   await cluster.start();
   const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } });
   return {

@@ -51,3 +51,16 @@ describe('--join', () => {
     expect(() => joinConfig(['--id', 'bad id', '--listen', '127.0.0.1:7004', '--join', '127.0.0.1:7001'])).toThrow(/not a node id/);
   });
 });
+
+describe('--kafka', () => {
+  it('is off unless given, and given is the Kafka listener', () => {
+    expect(joinConfig(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001']).kafka).toBeUndefined();
+    expect(joinConfig(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--kafka', '127.0.0.1:9092']).kafka).toBe('127.0.0.1:9092');
+  });
+
+  it('refuses what is not host:port, and the --listen address', () => {
+    expect(() => joinConfig(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--kafka', '9092'])).toThrow(/--kafka '9092' is not host:port/);
+    expect(() => joinConfig(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--kafka', '127.0.0.1:70000'])).toThrow(/not host:port/);
+    expect(() => joinConfig(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--kafka', '127.0.0.1:7001'])).toThrow(/is the --listen address/);
+  });
+});

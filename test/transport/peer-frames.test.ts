@@ -75,7 +75,16 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
   auth: fc.record({ t: fc.constant('auth'), id: nodeId, nonce: token, cluster: token, inc: token, member: fc.boolean(), mac: token }),
   welcome: fc.record({ t: fc.constant('welcome'), cluster: token, inc: token, member: fc.boolean(), mac: token }),
   raft: fc.record({ t: fc.constant('raft'), m: fc.array(fc.tuple(group, anyMessage), { maxLength: 4 }) }),
-  leaders: fc.record({ t: fc.constant('leaders'), groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }), moving: fc.array(group, { maxLength: 4 }), meta: nat }, { requiredKeys: ['t', 'groups'] }),
+  leaders: fc.record(
+    {
+      t: fc.constant('leaders'),
+      groups: fc.array(fc.tuple(group, nat), { maxLength: 4 }),
+      moving: fc.array(group, { maxLength: 4 }),
+      meta: nat,
+      kafka: fc.tuple(fc.constantFrom('127.0.0.1', 'broker-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+    },
+    { requiredKeys: ['t', 'groups'] },
+  ),
   transfer: fc.record({ t: fc.constant('transfer'), group, to: nodeId }),
   nodes: fc.record({ t: fc.constant('nodes'), nodes: fc.array(fc.tuple(nodeId, token), { maxLength: 3 }) }),
   stray: fc.record({ t: fc.constant('stray'), group }),
@@ -101,6 +110,8 @@ type Shape =
   | 'messageType'
   /** A rejoining replica's incarnation: a string, or left out. */
   | 'incarnation'
+  /** A node's Kafka listener: host:port. */
+  | 'kafkaAddress'
   | 'message'
   | 'recoveryKind'
   /** A catch-up transfer's message (src/host/log-recovery.ts), its fields by its kind `k`. */
@@ -131,7 +142,7 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   auth: { t: 'frameKind', id: 'string', nonce: 'string', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   welcome: { t: 'frameKind', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
-  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' } },
+  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' }, kafka: { optional: 'kafkaAddress' } },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
   nodes: { t: 'frameKind', nodes: { list: { pair: ['string', 'string'] } } },
   stray: { t: 'frameKind', group: 'string' },
@@ -208,6 +219,9 @@ function breakers(site: Site): fc.Arbitrary<unknown> {
         break;
       case 'incarnation':
         options.push(garbage((v) => typeof v === 'string'));
+        break;
+      case 'kafkaAddress':
+        options.push(garbage((v) => typeof v === 'string'), fc.constantFrom('', 'no-port', '127.0.0.1:', ':9092', 'a b:9092', '127.0.0.1:123456'));
         break;
       case 'boolean':
         options.push(garbage((v) => typeof v === 'boolean'), fc.constantFrom(0, 1, 'true'));

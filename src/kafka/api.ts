@@ -1,0 +1,74 @@
+/**
+ * What every Kafka API of this listener is: a socket-free codec of its request and response (each
+ * file's header comment is its wire grammar, for the versions it serves) and a `serve` that answers
+ * the request by running the node's own requests (src/wire/protocol.ts) through the same checks
+ * and handlers as the native protocol (`native`), so that partition, controller and coordinator
+ * rules exist once.
+ */
+import type { NodeId } from '../../raft/types.js';
+import type { MetaStateMachine } from '../meta/meta-state.js';
+import type { ClientNode } from '../server/client-server.js';
+import { handle } from '../server/handlers.js';
+import type { Request, ResponseMap } from '../wire/protocol.js';
+import { RequestError, parseRequest } from '../wire/validate.js';
+import type { KafkaReader } from './codec/reader.js';
+import type { KafkaWriter } from './codec/writer.js';
+
+/** What the Kafka listener needs of its node: what the native handlers need, the cluster's id, and where each node serves Kafka. */
+export interface KafkaNode extends ClientNode {
+  readonly meta: ClientNode['meta'] & Pick<MetaStateMachine, 'cluster'>;
+  /** host:port of the Kafka listener of each node known to run one, this one included. */
+  kafkaAddresses(): ReadonlyMap<NodeId, string>;
+}
+
+/** The request header (v1; v2 adds tagged fields, read by the listener). */
+export interface RequestHeader {
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+}
+
+export interface KafkaApi<Req = unknown, Res = unknown> {
+  readonly key: number;
+  readonly name: string;
+  /** The versions served (and advertised in ApiVersions). */
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  /** The first version with tagged fields and compact types (request header v2), if any is served. */
+  readonly flexibleFrom?: number;
+  /** Reads the body; throws KafkaDecodeError (reader.ts) on anything that does not parse. */
+  decode(r: KafkaReader, version: number, header: RequestHeader): Req;
+  /** Answers; null for no response (a produce with acks=0). Never throws for an expected failure. */
+  serve(node: KafkaNode, req: Req, version: number): Promise<Res | null>;
+  encode(w: KafkaWriter, version: number, res: Res): void;
+}
+
+/**
+ * Runs one of the node's own requests as a client's on `/client` would run: through
+ * src/wire/validate.ts (its field checks and LIMITS) and src/server/handlers.ts. Throws the
+ * RequestError or ServerError the native client would get as an error reply.
+ */
+export async function native<R extends Request>(node: KafkaNode, req: R): Promise<ResponseMap[R['type']] | null> {
+  const { request } = parseRequest({ id: 0, ...req });
+  return (await handle(node, request)) as ResponseMap[R['type']] | null;
+}
+
+/**
+ * The RequestError `native` would throw for `req`, or null: lets an API whose Kafka form carries
+ * many items (topics to create) refuse one item with its own error and send the rest together.
+ */
+export function requestProblem(req: Request): RequestError | null {
+  try {
+    parseRequest({ id: 0, ...req });
+    return null;
+  } catch (err) {
+    if (err instanceof RequestError) return err;
+    throw err;
+  }
+}
+
+/** Clamps a number a Kafka client sends (a wait, a byte budget, a timeout) into what the node's protocol allows. */
+export function clamp(v: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, v));
+}

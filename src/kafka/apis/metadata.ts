@@ -1,0 +1,127 @@
+/**
+ * Metadata (key 3), v0-4: the brokers (every node with a Kafka listener it knows of), the
+ * controller, and each topic's partitions with their current leader.
+ *
+ *   request v0     topics [name string]                       (empty: every topic)
+ *   request v1-3   topics nullable [name string]              (null: every topic; empty: none)
+ *   request v4     v1, allow_auto_topic_creation boolean
+ *   response v0    brokers [node_id int32, host string, port int32],
+ *                  topics [error_code int16, name string, partitions [error_code int16,
+ *                    partition_index int32, leader_id int32, replica_nodes [int32], isr_nodes [int32]]]
+ *   response v1    brokers [node_id int32, host string, port int32, rack nullable_string],
+ *                  controller_id int32,
+ *                  topics [error_code int16, name string, is_internal boolean, partitions as v0]
+ *   response v2    v1 with cluster_id nullable_string after brokers
+ *   response v3-4  throttle_time_ms int32, then v2
+ *
+ * Answered from the node's native metadata (src/server/handlers.ts): a partition's leader is the
+ * node's view of it (exact for the partitions it hosts, gossiped for the others), so a new leader
+ * shows as soon as this node hears of it. A partition with no known leader, or a leader with no
+ * known Kafka address, is LEADER_NOT_AVAILABLE with leader -1; clients ask again. Raft keeps no
+ * ISR: `isr_nodes` lists the replicas whose node a Kafka client can reach now.
+ *
+ * Topics are not created by a Metadata request (Kafka's auto.create.topics.enable=false):
+ * `allow_auto_topic_creation` is read and ignored, and an unknown topic is UNKNOWN_TOPIC_OR_PARTITION.
+ */
+import type { MetadataResponse } from '../../wire/protocol.js';
+import { topicNameProblem } from '../../wire/protocol.js';
+import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { kafkaBrokers, brokerId, type Broker } from '../brokers.js';
+import type { KafkaReader } from '../codec/reader.js';
+import type { KafkaWriter } from '../codec/writer.js';
+import { KafkaErrorCode, kafkaErrorOf, kafkaErrorOfApi } from '../errors.js';
+
+interface MetadataRequest {
+  /** null: every topic. */
+  readonly topics: readonly string[] | null;
+}
+
+interface PartitionMeta {
+  readonly errorCode: KafkaErrorCode;
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+}
+
+interface TopicMeta {
+  readonly errorCode: KafkaErrorCode;
+  readonly name: string;
+  readonly partitions: readonly PartitionMeta[];
+}
+
+interface KafkaMetadataResponse {
+  readonly brokers: readonly Broker[];
+  readonly clusterId: string | null;
+  readonly controller: number;
+  readonly topics: readonly TopicMeta[];
+}
+
+export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
+  key: 3,
+  name: 'Metadata',
+  minVersion: 0,
+  maxVersion: 4,
+  decode(r: KafkaReader, version: number): MetadataRequest {
+    const name = (x: KafkaReader): string => x.string('topic name');
+    if (version === 0) {
+      const topics = r.array(name, 'topics');
+      return { topics: topics.length === 0 ? null : topics };
+    }
+    const topics = r.nullableArray(name, 'topics');
+    if (version >= 4) r.bool('allow_auto_topic_creation');
+    return { topics };
+  },
+  async serve(node: KafkaNode, req: MetadataRequest): Promise<KafkaMetadataResponse> {
+    const brokers = kafkaBrokers(node.kafkaAddresses(), node.logger);
+    const valid = req.topics?.filter((t) => topicNameProblem(t) === null) ?? null;
+    let res: MetadataResponse;
+    try {
+      res = (await native(node, valid === null ? { type: 'metadata' } : { type: 'metadata', topics: valid }))!;
+    } catch (err) {
+      // This node cannot answer from its metadata now (starting, or its replica rejoining).
+      const e = kafkaErrorOf(node.logger, err);
+      return { brokers: [...brokers.values()], clusterId: null, controller: -1, topics: (req.topics ?? []).map((name) => ({ errorCode: e.code, name, partitions: [] })) };
+    }
+    const byName = new Map(res.topics.map((t) => [t.name, t]));
+    const topics = (req.topics ?? res.topics.map((t) => t.name)).map((name): TopicMeta => {
+      const t = byName.get(name);
+      if (t === undefined) return { errorCode: KafkaErrorCode.InvalidTopicException, name, partitions: [] };
+      if (t.error !== undefined) return { errorCode: kafkaErrorOfApi(t.error).code, name, partitions: [] };
+      return {
+        errorCode: KafkaErrorCode.None,
+        name,
+        partitions: t.partitions.map((p) => {
+          const leader = p.leader !== null ? brokers.get(p.leader) : undefined;
+          return {
+            errorCode: leader === undefined ? KafkaErrorCode.LeaderNotAvailable : KafkaErrorCode.None,
+            partition: p.partition,
+            leader: leader?.id ?? -1,
+            replicas: p.replicas.map(brokerId),
+            isr: p.replicas.filter((r) => brokers.has(r)).map(brokerId),
+          };
+        }),
+      };
+    });
+    const controller = res.controller !== null ? brokers.get(res.controller) : undefined;
+    return { brokers: [...brokers.values()], clusterId: node.meta.cluster()?.clusterId ?? null, controller: controller?.id ?? -1, topics };
+  },
+  encode(w: KafkaWriter, version: number, res: KafkaMetadataResponse): void {
+    if (version >= 3) w.int32(0);
+    w.array(res.brokers, (x, b) => {
+      x.int32(b.id).string(b.host).int32(b.port);
+      if (version >= 1) x.nullableString(null);
+    });
+    if (version >= 2) w.nullableString(res.clusterId);
+    if (version >= 1) w.int32(res.controller);
+    w.array(res.topics, (x, t) => {
+      x.int16(t.errorCode).string(t.name);
+      if (version >= 1) x.bool(false);
+      x.array(t.partitions, (y, p) => {
+        y.int16(p.errorCode).int32(p.partition).int32(p.leader);
+        y.array(p.replicas, (z, id) => z.int32(id));
+        y.array(p.isr, (z, id) => z.int32(id));
+      });
+    });
+  },
+};

@@ -1,0 +1,79 @@
+/**
+ * One request frame in, its answer out (socket-free: the listener does the I/O).
+ *
+ *   request    header, body        header v1: api_key int16, api_version int16, correlation_id int32,
+ *                                  client_id nullable_string; v2 (flexible versions): v1, tagged_fields
+ *   response   header, body        header v0: correlation_id int32; v1 (flexible versions but
+ *                                  ApiVersions'): v0, tagged_fields
+ *
+ * A request this node cannot serve ends the connection, as with a Kafka broker: an unknown api
+ * key, a version outside the range served, a body that does not parse (kafka/codec/reader.ts).
+ * ApiVersions is the exception Kafka makes: asked at a version not served, it is answered
+ * UNSUPPORTED_VERSION with the ranges served, in its v0 layout.
+ */
+import { KafkaDecodeError, KafkaReader } from './codec/reader.js';
+import { KafkaWriter } from './codec/writer.js';
+import type { KafkaNode, RequestHeader } from './api.js';
+import { API_VERSIONS_KEY, unsupportedVersion } from './apis/api-versions.js';
+import { KAFKA_APIS, SERVED_RANGES } from './apis/index.js';
+
+export type Answer =
+  /** Write these bytes (a whole response frame, size first). */
+  | { readonly kind: 'reply'; readonly chunks: readonly Uint8Array[]; readonly api: string }
+  /** Nothing to write: a produce with acks=0. */
+  | { readonly kind: 'none'; readonly api: string }
+  /** Close the connection, for this reason. */
+  | { readonly kind: 'close'; readonly reason: string };
+
+export function readHeader(r: KafkaReader): RequestHeader {
+  return { apiKey: r.int16('api_key'), apiVersion: r.int16('api_version'), correlationId: r.int32('correlation_id'), clientId: r.nullableString('client_id') };
+}
+
+/** A response frame: size, header, body. */
+export function responseFrame(correlationId: number, taggedHeader: boolean, body: KafkaWriter): Uint8Array[] {
+  const head = new KafkaWriter();
+  const bodyChunks = body.finish();
+  let size = 4 + (taggedHeader ? 1 : 0);
+  for (const c of bodyChunks) size += c.byteLength;
+  head.int32(size).int32(correlationId);
+  if (taggedHeader) head.taggedFields();
+  return [...head.finish(), ...bodyChunks];
+}
+
+/**
+ * Answers one request frame (without its size). Throws only for a bug in an API (a KafkaDecodeError
+ * is turned into 'close' here).
+ */
+export async function answer(node: KafkaNode, frame: Buffer): Promise<Answer> {
+  const r = new KafkaReader(frame);
+  let header: RequestHeader;
+  try {
+    header = readHeader(r);
+  } catch (err) {
+    if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `request header: ${err.message}` };
+    throw err;
+  }
+  const { apiKey, apiVersion, correlationId } = header;
+  const api = KAFKA_APIS.get(apiKey);
+  if (api === undefined) return { kind: 'close', reason: `api key ${apiKey} is not served` };
+  if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
+    if (apiKey !== API_VERSIONS_KEY) return { kind: 'close', reason: `${api.name} v${apiVersion} is not served (v${api.minVersion}-${api.maxVersion} are)` };
+    const w = new KafkaWriter();
+    unsupportedVersion(w, SERVED_RANGES);
+    return { kind: 'reply', chunks: responseFrame(correlationId, false, w), api: api.name };
+  }
+  const flexible = api.flexibleFrom !== undefined && apiVersion >= api.flexibleFrom;
+  let req: unknown;
+  try {
+    if (flexible) r.taggedFields('request header tagged fields');
+    req = api.decode(r, apiVersion, header);
+  } catch (err) {
+    if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `${api.name} v${apiVersion}: ${err.message}` };
+    throw err;
+  }
+  const res = await api.serve(node, req, apiVersion);
+  if (res === null) return { kind: 'none', api: api.name };
+  const w = new KafkaWriter();
+  api.encode(w, apiVersion, res);
+  return { kind: 'reply', chunks: responseFrame(correlationId, flexible && apiKey !== API_VERSIONS_KEY, w), api: api.name };
+}

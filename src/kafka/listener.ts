@@ -1,0 +1,163 @@
+/**
+ * The Kafka listener (`--kafka host:port`): a TCP server speaking Kafka's protocol to Kafka's own
+ * clients (kafkajs, librdkafka and kcat), beside the node's native listener and over the same
+ * partitions, groups and metadata (kafka/apis/ has one file per API or API family).
+ *
+ * Per connection, requests are read as they come and served concurrently, and their responses
+ * are written in request order, as Kafka's protocol requires (a long-polling fetch holds back the
+ * responses behind it, as on a Kafka broker). A produce with acks=0 has no response. Past
+ * KAFKA_IN_FLIGHT_PER_CONNECTION_MAX requests waiting for an answer, or while the client is not
+ * reading its responses, the connection is not read. Bad input ends only its connection: a frame
+ * size out of bounds (frames.ts), an unknown api key or version, a request that does not parse
+ * (dispatch.ts); the node goes on.
+ */
+import net from 'node:net';
+import { NodeStartError } from '../errors.js';
+import type { KafkaNode } from './api.js';
+import { hostPort } from './brokers.js';
+import { answer, type Answer } from './dispatch.js';
+import { FrameSizeError, FrameSplitter } from './frames.js';
+
+/** Requests read on one connection and not answered yet, past which it is not read. */
+export const KAFKA_IN_FLIGHT_PER_CONNECTION_MAX = 1024;
+/** Open connections, past which new ones are refused. */
+export const KAFKA_CONNECTIONS_MAX = 10_000;
+/** A connection with no traffic for this long is closed (Kafka's connections.max.idle.ms). */
+export const KAFKA_IDLE_MS = 10 * 60 * 1000;
+
+export class KafkaListener {
+  private readonly server: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(private readonly node: KafkaNode) {
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.maxConnections = KAFKA_CONNECTIONS_MAX;
+  }
+
+  listen(address: string): Promise<void> {
+    const { host, port } = hostPort(address);
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE') reject(new NodeStartError(`${address} is already in use (another node or a Kafka broker listens there); choose another --kafka address or stop that process`));
+        else if (err.code === 'EADDRNOTAVAIL') reject(new NodeStartError(`${host} is not an address of this machine; check --kafka`));
+        else reject(new NodeStartError(`cannot listen for Kafka clients on ${address}: ${err.message}`));
+      });
+      this.server.listen(port, host, () => {
+        this.server.on('error', (err) => this.node.logger.error({ err: err.message }, `the Kafka listener failed: ${err.message}`));
+        resolve();
+      });
+    });
+  }
+
+  /** The port it listens on (the one asked for, or the one the system chose for port 0). */
+  port(): number {
+    const a = this.server.address();
+    return a !== null && typeof a === 'object' ? a.port : -1;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(KAFKA_IDLE_MS, () => socket.destroy());
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => undefined);
+    new Connection(this.node, socket);
+  }
+}
+
+/** One client connection: its frames in, its responses out in request order. */
+class Connection {
+  private readonly frames = new FrameSplitter();
+  /** Answers not written yet, oldest first; null until ready. */
+  private readonly queue: { answer: Answer | null }[] = [];
+  private pausedForInFlight = false;
+  private pausedForDrain = false;
+
+  constructor(
+    private readonly node: KafkaNode,
+    private readonly socket: net.Socket,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.pausedForDrain = false;
+      this.maybeResume();
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.frames.push(chunk);
+    } catch (err) {
+      if (!(err instanceof FrameSizeError)) throw err;
+      this.close(err.message);
+      return;
+    }
+    for (const frame of frames) this.serve(frame);
+  }
+
+  private serve(frame: Buffer): void {
+    const slot: { answer: Answer | null } = { answer: null };
+    this.queue.push(slot);
+    if (this.queue.length >= KAFKA_IN_FLIGHT_PER_CONNECTION_MAX && !this.pausedForInFlight) {
+      this.pausedForInFlight = true;
+      this.socket.pause();
+    }
+    const t0 = performance.now();
+    answer(this.node, frame).then(
+      (a) => {
+        if (a.kind !== 'close') {
+          this.node.metrics.requests.inc({ type: `kafka.${a.api}`, outcome: 'ok' });
+          this.node.metrics.requestSeconds.observe({ type: `kafka.${a.api}` }, (performance.now() - t0) / 1000);
+        }
+        slot.answer = a;
+        this.flush();
+      },
+      (err: unknown) => {
+        this.node.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'a Kafka request failed unexpectedly; closing its connection');
+        slot.answer = { kind: 'close', reason: 'the node failed to handle the request (see its log)' };
+        this.flush();
+      },
+    );
+  }
+
+  private flush(): void {
+    while (this.queue.length > 0 && this.queue[0]!.answer !== null) {
+      const a = this.queue.shift()!.answer!;
+      if (a.kind === 'close') {
+        this.close(a.reason);
+        return;
+      }
+      if (a.kind === 'reply' && !this.socket.destroyed) {
+        this.socket.cork();
+        let ok = true;
+        for (const c of a.chunks) ok = this.socket.write(c);
+        this.socket.uncork();
+        if (!ok && !this.pausedForDrain) {
+          this.pausedForDrain = true;
+          this.socket.pause();
+        }
+      }
+    }
+    if (this.pausedForInFlight && this.queue.length < KAFKA_IN_FLIGHT_PER_CONNECTION_MAX / 2) {
+      this.pausedForInFlight = false;
+      this.maybeResume();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.pausedForInFlight && !this.pausedForDrain) this.socket.resume();
+  }
+
+  private close(reason: string): void {
+    if (this.socket.destroyed) return;
+    this.node.logger.debug({ remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`, reason }, `closing a Kafka connection: ${reason}`);
+    this.queue.length = 0;
+    this.socket.destroy();
+  }
+}
