@@ -146,6 +146,7 @@ export class LocalCluster {
    */
   async join(id: string): Promise<ClusterNode> {
     if (this.nodes.some((n) => n.id === id)) throw new Error(`node ${id} exists: use replace() to start it again on an empty folder`);
+    if (this.retired.some((n) => n.id === id)) throw new Error(`node ${id} was retired (decommissioned): a cluster does not take a decommissioned id back; choose another`);
     const address = `127.0.0.1:${await freePort()}`;
     const join = this.nodes.filter((n) => n.process !== null).map((n) => n.address);
     const n: ClusterNode = { id, address, dataDir: path.join(this.dir, id), logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, join, ...(await this.kafkaAddress()) };

@@ -111,7 +111,8 @@ export class MembershipNemesis {
 
   private async join(): Promise<string | null> {
     if (this.joined >= JOINED_NODES_MAX) return this.move();
-    const ids = new Set(this.env.cluster.nodes.map((n) => n.id));
+    // Never an id the run used before: a decommissioned id cannot join again, and its folder is still there.
+    const ids = new Set([...this.env.cluster.nodes, ...this.env.cluster.retired].map((n) => n.id));
     let k = ids.size + 1;
     while (ids.has(`n${k}`)) k++;
     const node = `n${k}`;
