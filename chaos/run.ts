@@ -31,7 +31,7 @@ import { Client } from '../src/client/client.js';
 import { silentLogger } from '../src/client/logger.js';
 import { seededRandom } from '../raft/random.js';
 import { checkHistory, parseHistoryFile, parseReplicaLogs, renderReport, summarize, type Report } from './checker/index.js';
-import { parsePlacements } from './checker/checks/placement.js';
+import { checkPlacement, parsePlacements } from './checker/checks/placement.js';
 import { MembershipNemesis } from './membership.js';
 import { LocalCluster, repoRoot } from './cluster.js';
 import type { CorruptMode } from './disk.js';
@@ -321,11 +321,9 @@ async function settledPlacement(cluster: LocalCluster, targets: ReadonlyMap<stri
       if (entry === undefined) continue;
       for (const [node, r] of g.replicas) entry.replicas[node] = { voters: [...(r.voters ?? [])], learners: [...(r.learners ?? [])], committed: r.membershipCommitted === true };
     }
-    const sorted = (ids: readonly string[]): string => [...ids].sort().join(',');
-    const settled = Object.values(out).every(
-      (p) => sorted(Object.keys(p.replicas)) === sorted(p.target) && Object.values(p.replicas).every((r) => r.committed && r.learners.length === 0 && sorted(r.voters) === sorted(p.target)),
-    );
-    if (settled || Date.now() >= deadline) return out;
+    // Settled is what the final replica set check accepts.
+    const placements = new Map(Object.entries(out).map(([key, p]) => [key, { target: p.target, replicas: new Map(Object.entries(p.replicas)) }]));
+    if (checkPlacement(placements).length === 0 || Date.now() >= deadline) return out;
     await new Promise((r) => setTimeout(r, 250));
   }
 }

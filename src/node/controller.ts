@@ -78,6 +78,8 @@ export interface ControllerHost extends PlacerHost {
   nodeIds(): NodeId[];
   /** Every node and its address (the metadata's, and --peers' not registered yet). */
   nodeAddresses(): ReadonlyMap<NodeId, string>;
+  /** The nodes to keep connected to: all but those decommissioned. */
+  peerAddresses(): ReadonlyMap<NodeId, string>;
   /** The metadata group's configuration as this node (its leader) has it, whether it is committed, and its peers' progress. */
   metaMembership(): { readonly membership: Membership; readonly committed: boolean; readonly peers: readonly PeerStatus[] };
   /** Proposes a change of the metadata group's configuration (throws RaftError as Raft.proposeMembership does). */
@@ -210,8 +212,8 @@ export class Controller {
     const r = await this.propose({ type: 'registerNode', node: req.id, incarnation: req.inc, address: req.address }, Date.now() + JOIN_COMMIT_MS);
     if (!r.ok) throw new JoinRefusal(`${r.message}; retry`, true);
     this.node.logger.info({ peer: req.id, address: req.address, incarnation: req.inc, rejoin }, `node ${req.id} joined the cluster from ${req.address}${rejoin ? ' (an id it knew on another data folder: its replicas rejoin)' : ''}`);
-    // The joiner dials these: not those decommissioned, which nothing is left to say to.
-    const nodes = [...this.node.nodeAddresses()].filter(([id]) => meta.node(id)?.decommission?.state !== 'decommissioned');
+    // The joiner dials these: the nodes this one keeps connected to.
+    const nodes = [...this.node.peerAddresses()];
     return { cluster: cluster.clusterId, founders: [...cluster.metaVoters], nodes, rejoin };
   }
 

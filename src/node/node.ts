@@ -369,16 +369,22 @@ export class RaftlogNode {
   /** The node set changed (a node joined or moved): the transport dials whom the metadata names. */
   private peersChanged(): void {
     this.addresses = null;
+    this.peers = null;
     if (this.stopping) return;
     this.transport.setPeers(this.peerAddresses());
   }
 
   /** The nodes to keep connected to (self included): all but those decommissioned, to which nothing is left to say. */
-  private peerAddresses(): Map<NodeId, string> {
+  peerAddresses(): ReadonlyMap<NodeId, string> {
+    if (this.peers !== null) return this.peers;
     const peers = new Map(this.nodeAddresses());
     for (const n of this.meta?.nodes() ?? []) if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id) peers.delete(n.node);
+    // Kept until the node set changes, as nodeAddresses (every peer that connects is sent it).
+    if (this.meta !== undefined) this.peers = peers;
     return peers;
   }
+
+  private peers: ReadonlyMap<NodeId, string> | null = null;
 
   /**
    * Joins the cluster through the --join addresses (join.ts); resolves with how the metadata
@@ -527,10 +533,7 @@ export class RaftlogNode {
       if (wanted.has(id)) continue;
       const deleted = !topics.has(p.topic.id);
       if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
-      this.partitions.delete(id);
-      const why = deleted ? 'the topic was deleted' : 'the partition moved off this node';
-      deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: this.fs, logger: this.logger }, why);
-      this.logger.info({ partition: p.name }, `removed the replica of ${p.name} (${why})`);
+      this.dropReplica(id, p, deleted ? 'the topic was deleted' : 'the partition moved off this node');
     }
     for (const [id, w] of wanted) {
       if (this.partitions.has(id)) continue;
@@ -611,10 +614,15 @@ export class RaftlogNode {
     const topic = p !== undefined ? this.meta.topics().find((t) => t.id === p.topic.id) : undefined;
     if (p === undefined || topic === undefined || topic.assignments[p.partition]!.includes(this.config.id)) return;
     if (p.group.failed === null && !mayDeleteStray(p.group.raft, from, term)) return;
-    this.partitions.delete(group);
-    this.strayAsked.delete(group);
-    deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: this.fs, logger: this.logger }, `its leader ${from} no longer counts it`);
-    this.logger.info({ partition: p.name, leader: from }, `removed the replica of ${p.name}: the partition moved off this node, and its leader ${from} says its committed configuration does not name this node`);
+    this.dropReplica(group, p, `the partition moved off this node, and its leader ${from} says its committed configuration does not name this node`);
+  }
+
+  /** Deletes a replica this node no longer holds (src/partition/replica.ts deletePartitionReplica), and forgets it. */
+  private dropReplica(id: string, p: Partition, why: string): void {
+    this.partitions.delete(id);
+    this.strayAsked.delete(id);
+    deletePartitionReplica(p, { host: this.host, ledger: this.ledger, fs: this.fs, logger: this.logger }, why);
+    this.logger.info({ partition: p.name }, `removed the replica of ${p.name} (${why})`);
   }
 
   /** Per partition led here, the step its move waits on or takes next (for /status). */

@@ -85,6 +85,7 @@ export function fakeControllerHost(o: FakeHostOptions = {}): FakeHost {
     controllerId: () => (o.isController === false ? 'n2' : 'n1'),
     nodeIds: () => [...nodes],
     nodeAddresses: () => new Map(nodes.map((n, i) => [n, `127.0.0.1:${7001 + i}`])),
+    peerAddresses: () => new Map(nodes.map((n, i) => [n, `127.0.0.1:${7001 + i}`])),
     metaMembership: () => ({ membership: state.membership, committed: true, peers: [] as PeerStatus[] }),
     changeMetaMembership: (c) => {
       metaChanges.push(c);
