@@ -102,8 +102,8 @@ class CutTransport implements PeerNetwork {
     return this.inner.peerStatus();
   }
 
-  setPeers(nodes: ReadonlyMap<NodeId, string>): void {
-    this.inner.setPeers(nodes);
+  setPeers(nodes: ReadonlyMap<NodeId, string>, retired?: ReadonlyMap<NodeId, string>): void {
+    this.inner.setPeers(nodes, retired);
   }
 }
 

@@ -11,6 +11,9 @@
  * - `metaVoters`: the metadata group's voters, as the cluster was created with them. Editing
  *   `--peers` on a restart would change them without consensus, so a node whose `--peers` gives
  *   other voters refuses to start.
+ * - `decommissioned` (absent until then): `{"by":"n1","at":"2026-12-06T21:00:00.000Z"}`, written
+ *   when a peer told this node that the cluster decommissioned it. The folder is no longer part
+ *   of the cluster, and a node started on it refuses to run.
  */
 import path from 'node:path';
 import { readJsonFile, writeFileAtomic } from './atomic-file.js';
@@ -24,6 +27,8 @@ export interface FolderIdentity {
   readonly cluster: string | null;
   readonly metaVoters: readonly string[];
   readonly created: string;
+  /** The cluster decommissioned this node: who said so, and when this folder heard it. */
+  readonly decommissioned?: { readonly by: string; readonly at: string };
 }
 
 export type IdentityRead = { readonly kind: 'ok'; readonly identity: FolderIdentity } | { readonly kind: 'missing' } | { readonly kind: 'damaged'; readonly reason: string };
@@ -31,9 +36,12 @@ export type IdentityRead = { readonly kind: 'ok'; readonly identity: FolderIdent
 export function readIdentity(dir: string): IdentityRead {
   const r = readJsonFile(path.join(dir, IDENTITY_FILE), MAGIC, (v): FolderIdentity | string => {
     const strs = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
-    const { node, incarnation, cluster, metaVoters, created } = v;
+    const { node, incarnation, cluster, metaVoters, created, decommissioned } = v;
     if (typeof node !== 'string' || typeof incarnation !== 'string' || !(cluster === null || typeof cluster === 'string') || !strs(metaVoters) || typeof created !== 'string') return 'not a folder identity';
-    return { node, incarnation, cluster, metaVoters, created };
+    if (decommissioned === undefined) return { node, incarnation, cluster, metaVoters, created };
+    const d = decommissioned as Record<string, unknown> | null;
+    if (d === null || typeof d !== 'object' || typeof d['by'] !== 'string' || typeof d['at'] !== 'string') return 'not a folder identity (a bad decommissioned mark)';
+    return { node, incarnation, cluster, metaVoters, created, decommissioned: { by: d['by'], at: d['at'] } };
   });
   return r.kind === 'ok' ? { kind: 'ok', identity: r.value } : r;
 }

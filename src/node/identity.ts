@@ -60,6 +60,7 @@ export class NodeIdentity {
     if (r.kind === 'ok') {
       const id = r.identity;
       if (id.node !== node) throw new NodeStartError(`the data folder ${dataDir} belongs to node ${id.node}, not ${node}: check --id and --data`);
+      if (id.decommissioned !== undefined) throw new NodeStartError(decommissionedText(id, dataDir));
       if (metaVoters !== null && !sameVoters(id.metaVoters, metaVoters)) {
         throw new NodeStartError(
           `--peers makes ${metaVoters.join(', ')} the metadata group's voters, but this cluster was created with ${id.metaVoters.join(', ')}. Changing them by editing --peers would change who decides without the cluster agreeing (two controllers could commit at once): start every node with the --peers list the cluster was created with`,
@@ -90,6 +91,18 @@ export class NodeIdentity {
     return null;
   }
 
+  /**
+   * A peer said the cluster decommissioned this node: marked in the folder (synced), so that a
+   * node started on it again refuses at once. Returns what to tell the operator.
+   */
+  markDecommissioned(by: NodeId): string {
+    if (this.current.decommissioned === undefined) {
+      this.current = { ...this.current, decommissioned: { by, at: new Date().toISOString() } };
+      writeIdentity(this.dataDir, this.current);
+    }
+    return decommissionedText(this.current, this.dataDir);
+  }
+
   /** What this node tells its peers when they connect; `member`: its metadata replica holds entries. */
   peerIdentity(member: boolean): PeerIdentity {
     return { cluster: this.current.cluster ?? '', inc: this.current.incarnation, member };
@@ -117,6 +130,13 @@ export function freshStart(self: NodeId, metaVoters: readonly NodeId[], heard: R
   for (const p of heard.values()) if (p.member) return { start: 'rejoin', cluster: null };
   const knowNone = metaVoters.filter((v) => v === self || heard.has(v)).length;
   return knowNone >= quorumSize(metaVoters.length) ? { start: 'voter', cluster: null } : null;
+}
+
+/** What a node whose folder was decommissioned tells the operator. */
+function decommissionedText(id: FolderIdentity, dataDir: string): string {
+  const d = id.decommissioned;
+  const when = d !== undefined ? ` (${d.by} said so at ${d.at})` : '';
+  return `node ${id.node} was decommissioned from cluster ${id.cluster ?? '(unnamed)'}${when}: it holds no replica and is not a member any more, so it does not run. To use this machine in the cluster again, move ${dataDir} away and start with an empty --data folder, --join and an id the cluster has not used`;
 }
 
 /** The same voters, in any order. */

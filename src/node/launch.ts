@@ -2,7 +2,7 @@
  * Running one node in this process, shared by the two entry points that start one: `node
  * cluster.js` (main.ts) and the chaos entry point (chaos/node-main.ts), which adds options of its
  * own and builds the node with other parts. Parses the command line, builds and starts the node,
- * stops it cleanly on SIGTERM and SIGINT, crashes loudly on an uncaught exception, warns about
+ * stops it cleanly on SIGTERM and SIGINT and once the cluster has decommissioned it, crashes loudly on an uncaught exception, warns about
  * missing runtime flags, and exits non-zero with a message a person can act on when the node cannot
  * start (bad option, busy port, unusable data folder).
  */
@@ -35,10 +35,10 @@ export async function runNode<O extends CliOptions>(l: NodeLaunch<O>): Promise<v
   const config = toNodeConfig(opts, (key) => l.command.getOptionValueSource(key));
   const node = l.build(config, opts);
   let stopping = false;
-  const stop = (signal: string): void => {
+  const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
-    node.logger.info({ signal }, `received ${signal}; stopping cleanly`);
+    node.logger.info({ why }, `${why === 'decommissioned' ? 'decommissioned' : `received ${why}`}; stopping cleanly`);
     node.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -62,6 +62,12 @@ export async function runNode<O extends CliOptions>(l: NodeLaunch<O>): Promise<v
       `started without ${missing.join(' ')}: expect frequent garbage-collection pauses under load (see src/node/runtime-flags.ts); start the node with \`node ${missing.join(' ')} ${l.script} ...\``,
     );
   }
+  // Decommissioned (a peer said so): stop, and exit 0, the end of a decommission; a service
+  // manager restarting on failure leaves it be, and a start on the same folder refuses.
+  void node.retired.then((why) => {
+    console.error(`raftlog ${config.id}: ${why}`);
+    stop('decommissioned');
+  });
   await node.start();
 }
 

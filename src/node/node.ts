@@ -154,6 +154,13 @@ export class RaftlogNode {
   private readonly startedAt = Date.now();
   private stopping = false;
   private readonly random: () => number;
+  /**
+   * Resolves, with what to tell the operator, once a peer has told this node that the cluster
+   * decommissioned it (its folder is marked, identity.ts). The launcher stops the node then: it
+   * holds no replica, and its metadata is no longer kept up to date.
+   */
+  readonly retired: Promise<string>;
+  private tellRetired!: (why: string) => void;
 
   constructor(
     readonly config: NodeConfig,
@@ -162,6 +169,7 @@ export class RaftlogNode {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
     this.fs = parts.fs ?? nodeFileSystem;
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
+    this.retired = new Promise((resolve) => (this.tellRetired = resolve));
     const transport = parts.transport ?? ((o) => new PeerTransport(o));
     this.transport = transport({
       self: config.id,
@@ -371,7 +379,27 @@ export class RaftlogNode {
     this.addresses = null;
     this.peers = null;
     if (this.stopping) return;
-    this.transport.setPeers(this.peerAddresses());
+    this.transport.setPeers(this.peerAddresses(), this.retiredAddresses());
+  }
+
+  /** Decommissioned nodes and their last addresses: told so if they come back (peer-transport.ts). */
+  private retiredAddresses(): ReadonlyMap<NodeId, string> {
+    const retired = new Map<NodeId, string>();
+    const known = this.nodeAddresses();
+    for (const n of this.meta?.nodes() ?? []) {
+      // A node decommissioned before the controller registered it has no address in its record: --peers has it.
+      const address = n.address ?? known.get(n.node);
+      if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id && address !== undefined) retired.set(n.node, address);
+    }
+    return retired;
+  }
+
+  /** A peer says the cluster decommissioned this node: the folder is marked, and the launcher stops it. */
+  private onRetired(from: NodeId): void {
+    if (this.stopping) return;
+    const why = this.identity.markDecommissioned(from);
+    this.logger.warn({ by: from }, `${why}; stopping`);
+    this.tellRetired(why);
   }
 
   /** The nodes to keep connected to (self included): all but those decommissioned, to which nothing is left to say. */
@@ -729,6 +757,9 @@ export class RaftlogNode {
       }
       case 'removed':
         this.onRemoved(from, frame.group, frame.term);
+        return;
+      case 'retired':
+        this.onRetired(from);
         return;
       case 'challenge':
       case 'auth':

@@ -229,7 +229,7 @@ export class Placer {
     }
     const r = await this.propose({ type: 'setNodeState', node: id, state: 'decommissioned', maxMoves: MOVES_AT_ONCE_DEFAULT }, Date.now() + PLACE_EVERY_MS * 4);
     if (!r.ok) return `recording ${id} as decommissioned failed: ${r.message}`;
-    this.node.logger.warn({ leaving: id }, `node ${id} is decommissioned: it holds no replica and is not in the metadata group; stop it now`);
+    this.node.logger.warn({ leaving: id }, `node ${id} is decommissioned: it holds no replica and is not in the metadata group; it stops by itself once a peer tells it (or stop it now)`);
     return 'decommissioned';
   }
 

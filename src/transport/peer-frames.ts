@@ -23,6 +23,7 @@
  *                                            CHUNK_BYTES of frames, or one frame
  *   { t: 'stray', group }                    a replica the metadata moved off its node asks the group's leader whether it is still a member
  *   { t: 'removed', group, term }            the leader's answer (in `term`) when its committed configuration does not name the sender (src/partition/moves.ts)
+ *   { t: 'retired' }                         the cluster decommissioned the receiver: the sender's last frame on the connection (peer-transport.ts)
  *
  * A node that joins a running cluster (--join, src/node/join.ts) dials any node, takes its
  * challenge, and sends instead of `auth`:
@@ -50,6 +51,7 @@ export type PeerFrame =
   | { readonly t: 'nodes'; readonly nodes: readonly (readonly [string, string])[] }
   | { readonly t: 'stray'; readonly group: string }
   | { readonly t: 'removed'; readonly group: string; readonly term: number }
+  | { readonly t: 'retired' }
   | { readonly t: 'join'; readonly id: string; readonly nonce: string; readonly address: string; readonly inc: string; readonly mac: string }
   | ({ readonly t: 'joined'; readonly mac: string } & JoinAnswer)
   | { readonly t: 'joinRefused'; readonly reason: string; readonly retriable: boolean; readonly controller: string }
@@ -230,6 +232,8 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
       return typeof v['group'] === 'string' ? (v as unknown as PeerFrame) : null;
     case 'removed':
       return typeof v['group'] === 'string' && isNat(v['term']) ? (v as unknown as PeerFrame) : null;
+    case 'retired':
+      return v as unknown as PeerFrame;
     case 'join':
       return ['id', 'nonce', 'address', 'inc', 'mac'].every((k) => typeof v[k] === 'string') ? (v as unknown as PeerFrame) : null;
     case 'joined': {

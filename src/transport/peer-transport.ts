@@ -10,6 +10,10 @@
  *   each peer's (onPeerIdentity).
  * - Batching: messages queued during one event-loop turn go out in one frame per peer (split at
  *   `frameBytesMax`).
+ * - Decommissioned nodes (setPeers' `retired`) are not peers, but they are still dialled (or
+ *   accepted) now and then, only to tell them: a node that was down while the cluster
+ *   decommissioned it, and comes back on its old folder, would otherwise never hear it, and run on
+ *   stale metadata. Once authenticated, it is sent a `retired` frame and the connection closed.
  * - Reconnect with exponential backoff and jitter, capped well under an election timeout
  *   (REDIAL_MS_MAX). Messages to a peer that is not connected are dropped (Raft retransmits), and
  *   the host hears `onPeerDown` so leaders stop streaming to it and `onPeerUp` when it is back.
@@ -93,6 +97,12 @@ export const AUTH_FAILED = 4001;
  * dialer retries as after any closed connection.
  */
 export const NOT_A_PEER_YET = 4002;
+/**
+ * How often a decommissioned node is dialled to tell it so. Rare: most are gone for good, and a
+ * dial to one costs a refused connection; one that comes back on its old folder hears it within
+ * this long of starting (sooner if it dials, that is if its id is the lower).
+ */
+export const RETIRED_DIAL_MS = 10_000;
 
 export interface PeerStatus {
   readonly id: NodeId;
@@ -121,7 +131,7 @@ export interface PeerNetwork {
    * dialled (if this node dials them), one at a new address is redialled there, and one no longer
    * named is disconnected and forgotten.
    */
-  setPeers(nodes: ReadonlyMap<NodeId, string>): void;
+  setPeers(nodes: ReadonlyMap<NodeId, string>, retired?: ReadonlyMap<NodeId, string>): void;
 }
 
 /** How the node builds its peer network from its options; production's is `(o) => new PeerTransport(o)`. */
@@ -130,6 +140,8 @@ export type PeerNetworkFactory = (o: PeerTransportOptions) => PeerNetwork;
 interface Peer {
   readonly id: NodeId;
   readonly address: string;
+  /** Decommissioned: connected to only to be told so (never ready, never sent Raft messages). */
+  readonly retired: boolean;
   ws: WebSocket | null;
   ready: boolean;
   attempts: number;
@@ -154,19 +166,27 @@ export class PeerTransport implements PeerNetwork {
     for (const p of this.peers.values()) if (this.dials(p.id)) this.dial(p);
   }
 
-  setPeers(nodes: ReadonlyMap<NodeId, string>): void {
-    for (const [id, p] of this.peers) {
+  setPeers(nodes: ReadonlyMap<NodeId, string>, retired: ReadonlyMap<NodeId, string> = new Map()): void {
+    const wanted = (id: NodeId): { address: string; retired: boolean } | undefined => {
       const address = nodes.get(id);
-      if (address === p.address) continue;
+      if (address !== undefined) return { address, retired: false };
+      const old = retired.get(id);
+      return old !== undefined ? { address: old, retired: true } : undefined;
+    };
+    for (const [id, p] of this.peers) {
+      const w = wanted(id);
+      if (w?.address === p.address && w.retired === p.retired) continue;
       this.forget(p);
       this.peers.delete(id);
-      if (address !== undefined) this.o.logger.info({ peer: id, address, was: p.address }, `node '${id}' is now at ${address} (was ${p.address})`);
+      if (w !== undefined && !w.retired && w.address !== p.address) this.o.logger.info({ peer: id, address: w.address, was: p.address }, `node '${id}' is now at ${w.address} (was ${p.address})`);
     }
-    for (const [id, address] of nodes) {
-      if (id === this.o.self || this.peers.has(id)) continue;
-      const p = newPeer(id, address);
+    for (const id of new Set([...nodes.keys(), ...retired.keys()])) {
+      const w = wanted(id);
+      if (w === undefined || id === this.o.self || this.peers.has(id)) continue;
+      const p = newPeer(id, w.address, w.retired);
       this.peers.set(id, p);
-      this.o.logger.info({ peer: id, address }, `node '${id}' at ${address} is a peer`);
+      if (w.retired) this.o.logger.info({ peer: id, address: w.address }, `node '${id}' was decommissioned: no longer a peer (it is told so if it comes back)`);
+      else this.o.logger.info({ peer: id, address: w.address }, `node '${id}' at ${w.address} is a peer`);
       if (this.started && !this.closed && this.dials(id)) this.dial(p);
     }
   }
@@ -176,13 +196,13 @@ export class PeerTransport implements PeerNetwork {
   }
 
   peerStatus(): PeerStatus[] {
-    return [...this.peers.values()].map((p) => ({ id: p.id, address: p.address, connected: p.ready, dropped: p.dropped }));
+    return [...this.peers.values()].filter((p) => !p.retired).map((p) => ({ id: p.id, address: p.address, connected: p.ready, dropped: p.dropped }));
   }
 
   /** Queues a Raft message; all queued for a peer go out together at the end of this turn. */
   sendRaft(group: string, m: Message): void {
     const p = this.peers.get(m.to);
-    if (p === undefined) return;
+    if (p === undefined || p.retired) return;
     if (!p.ready || p.ws === null) {
       p.dropped++;
       return;
@@ -197,12 +217,12 @@ export class PeerTransport implements PeerNetwork {
   /** Sends a control frame (leaders, transfer) to one peer now, if connected. */
   send(to: NodeId, frame: PeerFrame): void {
     const p = this.peers.get(to);
-    if (p?.ready === true && p.ws !== null) p.ws.send(encodeFrame(frame));
+    if (p?.ready === true && !p.retired && p.ws !== null) p.ws.send(encodeFrame(frame));
   }
 
   broadcast(frame: PeerFrame): void {
     const bytes = encodeFrame(frame);
-    for (const p of this.peers.values()) if (p.ready && p.ws !== null) p.ws.send(bytes);
+    for (const p of this.peers.values()) if (p.ready && !p.retired && p.ws !== null) p.ws.send(bytes);
   }
 
   /** An inbound connection on /raft (the HTTP server did the upgrade). */
@@ -234,6 +254,7 @@ export class PeerTransport implements PeerNetwork {
       if (foreign !== null) return this.refuse(ws, timer, `node '${frame.id}' ${foreign}`);
       clearTimeout(timer);
       ws.send(encodeFrame({ t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`) } satisfies PeerFrame));
+      if (p.retired) return this.tellRetired(p, ws);
       peer = p;
       this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
       this.attach(p, ws);
@@ -324,6 +345,7 @@ export class PeerTransport implements PeerNetwork {
           return;
         }
         authed = true;
+        if (p.retired) return this.tellRetired(p, ws);
         this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
         this.attach(p, ws);
       }
@@ -335,18 +357,25 @@ export class PeerTransport implements PeerNetwork {
       this.redial(p);
     });
     ws.on('error', (err) => {
-      if (p.attempts === 3) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet; retrying`);
+      if (p.attempts === 3 && !p.retired) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet; retrying`);
     });
   }
 
   private redial(p: Peer): void {
     if (this.closed || p.timer !== null || this.peers.get(p.id) !== p) return;
-    const backoff = redialDelayMs(p.attempts, Math.random());
+    const backoff = p.retired ? RETIRED_DIAL_MS * (0.5 + Math.random()) : redialDelayMs(p.attempts, Math.random());
     p.attempts++;
     p.timer = setTimeout(() => {
       p.timer = null;
       this.dial(p);
     }, backoff);
+  }
+
+  /** Tells a decommissioned node, authenticated on `ws`, that it is (its last frame from here), and closes. */
+  private tellRetired(p: Peer, ws: WebSocket): void {
+    this.o.logger.warn({ peer: p.id }, `node '${p.id}' is running although it was decommissioned: telling it to stop`);
+    ws.send(encodeFrame({ t: 'retired' } satisfies PeerFrame));
+    ws.close(1000, 'decommissioned');
   }
 
   private attach(p: Peer, ws: WebSocket): void {
@@ -421,8 +450,8 @@ export class PeerTransport implements PeerNetwork {
   }
 }
 
-function newPeer(id: NodeId, address: string): Peer {
-  return { id, address, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 };
+function newPeer(id: NodeId, address: string, retired = false): Peer {
+  return { id, address, retired, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 };
 }
 
 /** What the handshake's MAC covers of a node's identity. */

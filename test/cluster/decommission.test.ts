@@ -68,7 +68,9 @@ describe('decommissioning a node', () => {
     const acked = await writes.stop();
 
     expect(await topicSettled(t, topic, [leaving])).toBe(true);
-    expect((await t.cluster.status(leaving)).groups.filter((g) => g.group !== 'meta')).toEqual([]);
+    // Told by its peers, the node that left stops by itself (exit 0, the end of a decommission).
+    await eventually(async () => t!.cluster.node(leaving).exit !== null, 30_000, `${leaving} to stop by itself`);
+    expect(t.cluster.node(leaving).exit).toMatch(/^code 0: /);
     const controller = (await t.cluster.status(['n1', 'n2', 'n3', 'n4'].find((id) => id !== leaving)!)).groups.find((g) => g.group === 'meta')!.leader!;
     expect(controller).not.toBe(leaving);
     expect((await groupOn(t, controller, 'meta'))!.voters).not.toContain(leaving);
@@ -76,7 +78,7 @@ describe('decommissioning a node', () => {
     const values = await readTopic(t, topic, 4);
     expect(new Set(values).size).toBe(values.length);
     expect(values).toEqual(expect.arrayContaining(acked));
-    // A node that left takes no new replicas, and stays out of the metadata group (seconds later, still up).
+    // A node that left takes no new replicas, and stays out of the metadata group (seconds later).
     await t.client.admin().createTopics({ topics: [{ topic: 'after', numPartitions: 4, replicationFactor: 3 }] });
     expect((await describe1(t, 'after')).partitions.flatMap((p) => p.replicas)).not.toContain(leaving);
     expect(await decommissioned(t, leaving)).toBe(true);
@@ -98,6 +100,18 @@ describe('decommissioning a node', () => {
     await producer.disconnect();
     const values = await readTopic(t, topic, 3);
     expect(values.sort()).toEqual(['after', 'before 0', 'before 1', 'before 2']);
+
+    // Started again on its old folder, it has not heard of its decommission: its metadata says it
+    // is a voter of groups that moved on. Its peers tell it, and it stops by itself; from then on
+    // its folder refuses to start, saying what to do.
+    await t.cluster.restart(victim).catch(() => undefined);
+    await eventually(async () => t!.cluster.node(victim).exit !== null, 30_000, `${victim} to be told it was decommissioned and stop`);
+    expect(t.cluster.node(victim).exit).toMatch(/^code 0: /);
+    const again = (await t.cluster.restart(victim).catch((e: unknown) => e)) as Error;
+    expect(again).toBeInstanceOf(Error);
+    expect(again.message).toMatch(/code 2: raftlog: node n2 was decommissioned from cluster \S+ \(n\d said so at [^)]+\): it holds no replica and is not a member any more, so it does not run\. To use this machine in the cluster again, move \S+ away and start with an empty --data folder, --join and an id the cluster has not used/);
+    // The others never took it back.
+    expect(await decommissioned(t, victim)).toBe(true);
   }, 120_000);
 
   it("goes on after the controller is killed in the middle: the next controller resumes from the metadata", async () => {

@@ -31,7 +31,14 @@ describe('growing and shrinking a cluster under load', () => {
     await sleep(300);
     const acked = (await Promise.all(writers.map((w) => w.stop()))).flat();
 
-    for (let p = 0; p < 3; p++) expect(await groupOn(t, 'n1', `${topic}/${p}`)).toBeUndefined();
+    // Told by its peers, n1 stops by itself: the end of a decommission. No group names it any more.
+    await eventually(async () => t!.cluster.node('n1').exit !== null, 30_000, 'n1 to stop by itself');
+    expect(t.cluster.node('n1').exit).toMatch(/^code 0: .*n1 was decommissioned/);
+    for (let p = 0; p < 3; p++) {
+      const g = await groupOn(t, 'n2', `${topic}/${p}`);
+      expect(g).toBeDefined();
+      expect([...(g?.voters ?? []), ...(g?.learners ?? [])]).not.toContain('n1');
+    }
     const meta = await groupOn(t, 'n2', 'meta');
     expect([...(meta?.voters ?? []), ...(meta?.learners ?? [])]).not.toContain('n1');
     const values: string[] = [];
