@@ -174,6 +174,19 @@ export class Admin {
     return { node: resp.node, state: resp.state, partitions: resp.partitions };
   }
 
+  /**
+   * Stops the decommission of a node still being decommissioned: it stays a member and takes
+   * replicas again (those already moved off it stay moved; rebalancePartitions evens them out).
+   * Rejects for a node decommissioned already.
+   */
+  async recommissionNode(node: string, opts: { readonly timeoutMs?: number } = {}): Promise<DecommissionNodeResponse> {
+    if (typeof node !== 'string' || node.length === 0 || node.length > LIMITS.nodeIdLengthMax) throw invalidArgument(`a node id is 1 to ${LIMITS.nodeIdLengthMax} characters`);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'recommissionNode', node, timeoutMs }, localTimeout(timeoutMs));
+    this.cluster.markStale();
+    return { node: resp.node, state: resp.state, partitions: resp.partitions };
+  }
+
   /** Sets a topic's replication factor; its partitions then move to that many replicas in the background, `maxMoves` at once. */
   async alterReplicationFactor(topic: string, replicationFactor: number, opts: { readonly maxMoves?: number; readonly timeoutMs?: number } = {}): Promise<AlterReplicationFactorResponse> {
     checkTopicName(topic);

@@ -59,6 +59,12 @@ export type MetaCommand =
    */
   | { readonly type: 'setNodeState'; readonly node: string; readonly state: NodeState; readonly maxMoves: number }
   /**
+   * A node being decommissioned stays after all (an operator changed their mind, or picked the
+   * wrong node): an ordinary member again. The replicas already moved off it stay where they are
+   * (a rebalance evens them out). Refused for a node decommissioned already.
+   */
+  | { readonly type: 'recommissionNode'; readonly node: string }
+  /**
    * A topic's new replication factor: the controller moves each partition to that many replicas,
    * at most `maxMoves` at once (TopicRecord.resizing until every target has it). Pinned to the
    * topic's id like reassignPartition.

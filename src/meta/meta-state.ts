@@ -420,6 +420,8 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'setNodeState':
         return this.setNodeState(cmd, index);
+      case 'recommissionNode':
+        return this.recommissionNode(cmd);
       case 'setReplicationFactor':
         return this.setReplicationFactor(cmd);
       case 'startRebalance': {
@@ -481,6 +483,18 @@ export class MetaStateMachine implements GroupStateMachine {
     const rec: NodeRecord = { ...(known ?? { node: cmd.node, incarnation: '', since: index }), decommission: { state: cmd.state, since: index, maxMoves: cmd.maxMoves } };
     // A node decommissioned leaves the node set (its peers stop dialling it).
     return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false, nodes: cmd.state === 'decommissioned' };
+  }
+
+  /** A node being decommissioned becomes an ordinary member again; one not leaving stays as it is. */
+  private recommissionNode(cmd: Extract<MetaCommand, { type: 'recommissionNode' }>): { ops: StateOp[]; result: MetaResult; topics: boolean } {
+    const known = this.node(cmd.node);
+    const state = known?.decommission?.state;
+    if (known === undefined || state === undefined) return { ops: [], result: { ok: true, value: known }, topics: false };
+    if (state === 'decommissioned') {
+      return { ops: [], result: { ok: false, code: ErrorCode.InvalidRequest, message: `node ${cmd.node} was decommissioned already and cannot come back: join a new node (an empty --data folder, --join and a new --id); nothing changed` }, topics: false };
+    }
+    const { decommission: _, ...rec } = known;
+    return { ops: [{ type: 'put', key: nodeKey(cmd.node), value: rec }], result: { ok: true, value: rec }, topics: false };
   }
 
   /** A topic's new replication factor, when its topic is still the one the controller checked; a change only while some target has another count. */

@@ -20,6 +20,7 @@ import {
   type ControllerStatus,
   type DecommissionNodeRequest,
   type DecommissionNodeResponse,
+  type RecommissionNodeRequest,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
   type CreateTopicsRequest,
@@ -350,6 +351,25 @@ export class Controller {
     const partitions = holding();
     this.node.logger.warn({ leaving: id, partitions, maxMoves }, `decommissioning ${id}: moving its ${partitions} replica(s) to other nodes, ${maxMoves} at once, then removing it from the metadata group`);
     return { node: id, state: 'decommissioning', partitions };
+  }
+
+  /**
+   * Stops a decommission in progress: the node is an ordinary member again (placer.ts no longer
+   * moves replicas off it; the moves already started finish). If it already left the metadata
+   * group, the controller adds it back as it does any node (growMetaGroup).
+   */
+  async recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse> {
+    this.requireController();
+    const id = req.node;
+    const all = this.node.nodeIds();
+    if (!all.includes(id)) throw new ServerError(ErrorCode.InvalidRequest, `'${id}' is not a node of this cluster (${all.join(', ')}); see raftlog nodes list`);
+    const holding = (): number => this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(id)).length, 0);
+    const state = this.node.meta.node(id)?.decommission?.state;
+    if (state === undefined) return { node: id, state: 'active', partitions: holding() };
+    const r = await this.propose({ type: 'recommissionNode', node: id }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    this.node.logger.warn({ node: id }, `recommissioned ${id}: its decommission is stopped; it holds ${holding()} replica(s) and takes new ones again`);
+    return { node: id, state: 'active', partitions: holding() };
   }
 
   /**

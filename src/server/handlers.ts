@@ -35,6 +35,7 @@ import {
   type ReassignPartitionsResponse,
   type DecommissionNodeRequest,
   type DecommissionNodeResponse,
+  type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
   type RebalancePartitionsRequest,
@@ -63,6 +64,7 @@ export interface AdminRequests {
   initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse>;
   reassignPartitions(req: ReassignPartitionsRequest): Promise<ReassignPartitionsResponse>;
   decommissionNode(req: DecommissionNodeRequest): Promise<DecommissionNodeResponse>;
+  recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
 }
@@ -136,6 +138,8 @@ export async function handle(node: HandlerNode, req: Request): Promise<ResponseM
       return node.controller.reassignPartitions(req);
     case 'decommissionNode':
       return node.controller.decommissionNode(req);
+    case 'recommissionNode':
+      return node.controller.recommissionNode(req);
     case 'alterReplicationFactor':
       return node.controller.alterReplicationFactor(req);
     case 'rebalancePartitions':

@@ -481,6 +481,17 @@ export interface DecommissionNodeRequest {
   readonly timeoutMs: number;
 }
 
+/**
+ * Stops the decommission of a node that is still being decommissioned: it stays a member, and
+ * takes replicas again. Moves already made stay (a rebalance evens them out). Refused for a node
+ * decommissioned already; a node not leaving is answered as it is.
+ */
+export interface RecommissionNodeRequest {
+  readonly type: 'recommissionNode';
+  readonly node: string;
+  readonly timeoutMs: number;
+}
+
 /** Sets a topic's replication factor; the controller then moves each partition to that many replicas, `maxMoves` at once. */
 export interface AlterReplicationFactorRequest {
   readonly type: 'alterReplicationFactor';
@@ -513,6 +524,7 @@ export type Request =
   | TransferLeadershipRequest
   | ReassignPartitionsRequest
   | DecommissionNodeRequest
+  | RecommissionNodeRequest
   | AlterReplicationFactorRequest
   | RebalancePartitionsRequest
   | FindCoordinatorRequest
@@ -540,6 +552,7 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'transferLeadership',
   'reassignPartitions',
   'decommissionNode',
+  'recommissionNode',
   'alterReplicationFactor',
   'rebalancePartitions',
   'findCoordinator',
@@ -784,6 +797,7 @@ export interface ResponseMap {
   transferLeadership: TransferLeadershipResponse;
   reassignPartitions: ReassignPartitionsResponse;
   decommissionNode: DecommissionNodeResponse;
+  recommissionNode: DecommissionNodeResponse;
   alterReplicationFactor: AlterReplicationFactorResponse;
   rebalancePartitions: RebalancePartitionsResponse;
   findCoordinator: { readonly coordinator: NodeRef };

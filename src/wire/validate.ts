@@ -260,6 +260,8 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
     }
     case 'decommissionNode':
       return { type, node: f.str(o, 'node', LIMITS.nodeIdLengthMax), ...maxMoves(o, f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'recommissionNode':
+      return { type, node: f.str(o, 'node', LIMITS.nodeIdLengthMax), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'alterReplicationFactor':
       return {
         type,

@@ -17,6 +17,22 @@ afterEach(async () => {
 
 const cli = (args: string): ReturnType<typeof runCli> => runCli(cluster, args);
 
+describe('raftlog nodes recommission', () => {
+  it('asks the controller to stop the decommission, and says what stays where', async () => {
+    cluster.createTopic('orders', 4, 3);
+    await cli('nodes decommission n3');
+    const r = await cli('nodes recommission n3');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('n3 is an active node: it holds 3 replicas and takes new ones. Replicas already moved off it stay where they are; to spread them again: raftlog partitions rebalance');
+    expect(cluster.requestsOf('recommissionNode').map((x) => x.request)).toMatchObject([{ node: 'n3' }]);
+    expect(cluster.decommissioning.has('n3')).toBe(false);
+    expect(JSON.parse((await cli('nodes recommission n3 --json')).out)).toEqual({ node: 'n3', state: 'active', partitions: 3 });
+    const unknown = await cli('nodes recommission n9');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain("'n9' is not a node of this cluster");
+  });
+});
+
 describe('raftlog nodes decommission', () => {
   it('asks the controller, says how many partitions move and how to watch', async () => {
     cluster.createTopic('orders', 4, 3);

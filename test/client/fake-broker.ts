@@ -34,6 +34,7 @@ import {
   type MetadataRequest,
   type ReassignPartitionsRequest,
   type DecommissionNodeRequest,
+  type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
   type RebalancePartitionsRequest,
   type NodeRef,
@@ -392,6 +393,8 @@ export class FakeCluster {
         return this.onController(node) ?? this.reassignPartitions(req);
       case 'decommissionNode':
         return this.onController(node) ?? this.decommissionNode(req);
+      case 'recommissionNode':
+        return this.onController(node) ?? this.recommissionNode(req);
       case 'alterReplicationFactor':
         return this.onController(node) ?? this.alterReplicationFactor(req);
       case 'rebalancePartitions':
@@ -582,6 +585,13 @@ export class FakeCluster {
     return { node: req.node, state: 'decommissioning', partitions };
   }
 
+  private recommissionNode(req: RecommissionNodeRequest): Record<string, unknown> {
+    if (!this.nodes.some((n) => n.id === req.node)) return { error: { code: ErrorCode.InvalidRequest, message: `'${req.node}' is not a node of this cluster` } };
+    this.decommissioning.delete(req.node);
+    const partitions = [...this.topics.values()].reduce((k, t) => k + t.partitions.filter((p) => p.replicas.includes(req.node)).length, 0);
+    return { node: req.node, state: 'active', partitions };
+  }
+
   /** Records the factor; the fake moves no replica. */
   private alterReplicationFactor(req: AlterReplicationFactorRequest): Record<string, unknown> {
     const t = this.topics.get(req.topic);
@@ -684,6 +694,7 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'initProducerId':
     case 'status':
     case 'decommissionNode':
+    case 'recommissionNode':
     case 'rebalancePartitions':
     case 'findCoordinator':
     case 'joinGroup':

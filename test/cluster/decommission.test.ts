@@ -137,6 +137,33 @@ describe('decommissioning a node', () => {
     expect(await topicSettled(t, topic, [leaving])).toBe(true);
   }, 120_000);
 
+  it('stops when recommissioned midway: the node stays in the metadata group, keeps the replicas not moved yet, and takes new ones', async () => {
+    t = await startCluster(4);
+    const topic = 'rc';
+    await t.client.admin().createTopics({ topics: [{ topic, numPartitions: 6, replicationFactor: 2 }] });
+    const leaving = 'n3';
+    const holding = async (): Promise<number> => (await describe1(t!, topic)).partitions.filter((p) => p.replicas.includes(leaving)).length;
+    const before = await holding();
+    expect(before).toBeGreaterThan(1);
+    await t.client.admin().decommissionNode(leaving, { maxMoves: 1 });
+    await eventually(async () => (await holding()) < before, 30_000, 'the first move to start');
+    const r = await t.client.admin().recommissionNode(leaving);
+    expect(r).toMatchObject({ node: leaving, state: 'active' });
+    const kept = await holding();
+    await sleep(3000);
+    // No move starts off it any more; the node is active and still a metadata member, running.
+    // (A placer round already under way when the answer came may have started one more.)
+    expect(await holding()).toBeGreaterThanOrEqual(kept - 1);
+    expect(await holding()).toBeGreaterThan(0);
+    const c = await controllerStatus(t);
+    expect(c?.nodes.find((n) => n.id === leaving)).toMatchObject({ state: 'active' });
+    expect(c?.nodes.find((n) => n.id === leaving)?.meta).not.toBe('none');
+    expect(t.cluster.node(leaving).exit).toBeNull();
+    // It takes new replicas again: a topic of replication factor 4 needs every node.
+    await t.client.admin().createTopics({ topics: [{ topic: 'all4', numPartitions: 1, replicationFactor: 4 }] });
+    expect((await describe1(t, 'all4')).partitions[0]!.replicas).toContain(leaving);
+  }, 120_000);
+
   it('is refused, changing nothing, when the nodes left cannot hold a partition, saying which and what to do', async () => {
     t = await startCluster(3);
     await t.client.admin().createTopics({ topics: [{ topic: 'full', numPartitions: 1, replicationFactor: 3 }] });

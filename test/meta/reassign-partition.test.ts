@@ -171,6 +171,24 @@ describe('the intents the controller moves replicas for (src/node/placer.ts)', (
     expect(stale).toMatchObject({ ok: false, code: ErrorCode.UnknownTopicOrPartition, message: expect.stringMatching(/deleted and created again before its replication factor change was committed; nothing changed/) });
   });
 
+  it('recommissionNode: a node being decommissioned becomes an ordinary member again; one decommissioned already cannot', async () => {
+    const m = await openMeta();
+    await m.run({ type: 'registerNode', node: 'n3', incarnation: 'a', address: '127.0.0.1:7003' });
+    expect(await m.run({ type: 'recommissionNode', node: 'n3' })).toMatchObject({ ok: true });
+    expect(m.meta.node('n3')).toMatchObject({ node: 'n3', incarnation: 'a', address: '127.0.0.1:7003' });
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioning', maxMoves: 2 });
+    expect(await m.run({ type: 'recommissionNode', node: 'n3' })).toMatchObject({ ok: true });
+    expect(m.meta.node('n3')!.decommission).toBeUndefined();
+    expect(m.meta.node('n3')).toMatchObject({ incarnation: 'a', address: '127.0.0.1:7003' });
+    // Once recommissioned, the decommission cannot be finished by a placer that was about to.
+    expect(await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioned', maxMoves: 2 })).toMatchObject({ ok: false, message: 'node n3 is not being decommissioned; nothing changed' });
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioning', maxMoves: 2 });
+    await m.run({ type: 'setNodeState', node: 'n3', state: 'decommissioned', maxMoves: 2 });
+    const late = await m.run({ type: 'recommissionNode', node: 'n3' });
+    expect(late).toMatchObject({ ok: false, code: ErrorCode.InvalidRequest, message: expect.stringMatching(/^node n3 was decommissioned already and cannot come back: join a new node/) });
+    expect(m.meta.node('n3')!.decommission!.state).toBe('decommissioned');
+  });
+
   it('setNodeState: a node starts leaving once, has left only after it started, and a new data folder does not bring it back', async () => {
     const m = await openMeta();
     await m.run({ type: 'registerNode', node: 'n3', incarnation: 'a' });

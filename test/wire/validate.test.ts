@@ -118,6 +118,7 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   transferLeadership: fc.record({ type: fc.constant('transferLeadership'), topic, partition, to: text(TRANSFER_TO_LENGTH_MAX), timeoutMs }),
   reassignPartitions: fc.record({ type: fc.constant('reassignPartitions'), partitions: few(fc.record({ topic, partition, replicas: few(text(NODE_ID_LENGTH_MAX)) })), timeoutMs }),
   decommissionNode: fc.record({ type: fc.constant('decommissionNode'), node: text(NODE_ID_LENGTH_MAX), maxMoves, timeoutMs }, { requiredKeys: ['type', 'node', 'timeoutMs'] }),
+  recommissionNode: fc.record({ type: fc.constant('recommissionNode'), node: text(NODE_ID_LENGTH_MAX), timeoutMs }),
   alterReplicationFactor: fc.record(
     { type: fc.constant('alterReplicationFactor'), topic, replicationFactor: fc.integer({ min: 1, max: REPLICATION_FACTOR_MAX }), maxMoves, timeoutMs },
     { requiredKeys: ['type', 'topic', 'replicationFactor', 'timeoutMs'] },
@@ -245,6 +246,7 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
     partitions: list(REASSIGNMENTS_MAX, map({ topic: TOPIC, partition: PARTITION, replicas: list(REPLICATION_FACTOR_MAX, { kind: 'str', max: NODE_ID_LENGTH_MAX }) })),
   },
   decommissionNode: { node: { kind: 'str', max: NODE_ID_LENGTH_MAX }, maxMoves: MAX_MOVES, timeoutMs: TIMEOUT },
+  recommissionNode: { node: { kind: 'str', max: NODE_ID_LENGTH_MAX }, timeoutMs: TIMEOUT },
   alterReplicationFactor: { topic: TOPIC, replicationFactor: int(1, REPLICATION_FACTOR_MAX), maxMoves: MAX_MOVES, timeoutMs: TIMEOUT },
   rebalancePartitions: { maxMoves: MAX_MOVES, dryRun: { kind: 'bool', optional: 'nullish' }, timeoutMs: TIMEOUT },
   findCoordinator: { group: IDENT },

@@ -119,6 +119,23 @@ export function nodesCommand(program: Command, io: Io, run: Run): void {
       ),
     );
 
+  brokersOption(nodes.command('recommission').description('stop the decommission of a node still being decommissioned: it stays, and takes replicas again'), io)
+    .argument('<id>', 'the node, e.g. n3')
+    .option('--json', 'print the answer as JSON')
+    .action((id: string, opts: NodesOptions) =>
+      run(opts, async () =>
+        withAdmin(io, opts, async (admin) => {
+          const r = await admin.recommissionNode(id);
+          if (opts.json) {
+            io.out(`${JSON.stringify(r, null, 2)}\n`);
+            return 0;
+          }
+          io.out(`${id} is an active node: it holds ${r.partitions} replica${r.partitions === 1 ? '' : 's'} and takes new ones. Replicas already moved off it stay where they are; to spread them again: raftlog partitions rebalance\n`);
+          return 0;
+        }),
+      ),
+    );
+
   brokersOption(nodes.command('status').description("a node's state and, per partition it holds or is leaving, the move's step and what blocks it"), io)
     .argument('<id>', 'the node, e.g. n3')
     .option('--json', 'print it as JSON')
