@@ -43,14 +43,18 @@ class MemoryPartition {
     return { batches, highWatermark: this.highWatermark, logStartOffset: 0 };
   }
 
-  waitForData(offset: number, ms: number): Promise<void> {
-    if (this.highWatermark > offset) return Promise.resolve();
+  waitForData(offset: number, ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.highWatermark > offset || signal?.aborted === true) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.waiters.push(() => {
+      const done = (): void => {
         clearTimeout(t);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        signal?.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const t = setTimeout(done, ms);
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 
