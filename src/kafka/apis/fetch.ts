@@ -75,11 +75,19 @@ function onceEach(topics: FetchTopics): FetchTopics {
   return out;
 }
 
+/** The most a fetch's response may hold: what the connection reserves for it (listener.ts). */
+function replyBytes(req: FetchRequest): number {
+  let partitions = 0;
+  for (const t of req.topics) for (const p of t.partitions) partitions += clamp(p.maxBytes, 0, LIMITS.fetchBytesMax);
+  return Math.min(clamp(req.maxBytes, 1, LIMITS.fetchBytesMax), partitions);
+}
+
 export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
   key: 1,
   name: 'Fetch',
   minVersion: 4,
   maxVersion: 11,
+  replyBytes,
   decode(r: KafkaReader, version: number): FetchRequest {
     r.int32('replica_id');
     const maxWaitMs = r.int32('max_wait_ms');
