@@ -9,9 +9,9 @@ export interface ConsumerOptions {
   /** Longest wait of a fetch for new records (default 5000 ms). */
   readonly maxWaitTimeInMs?: number;
   readonly minBytes?: number;
-  /** Bytes of one fetch (default 10 MiB). */
+  /** Bytes of one fetch (default 10 MiB; its first batch comes regardless). */
   readonly maxBytes?: number;
-  /** Bytes of one partition in one fetch (default 1 MiB; at least one batch comes regardless). */
+  /** Bytes of one partition in one fetch (default 1 MiB; its first batch comes if it fits in maxBytes). */
   readonly maxBytesPerPartition?: number;
   readonly requestTimeoutMs?: number;
   readonly retry?: Partial<RetryOptions>;

@@ -70,6 +70,12 @@ export class Consumer {
   private readonly assigned = new Map<string, Assigned>();
   private readonly completed: Completed[] = [];
   private runs = 0;
+  /**
+   * Fetches started, which turns the order partitions are named in: a node fills a fetch's
+   * maxBytes in that order, and the partitions named last would otherwise wait while the first
+   * always had more (as Kafka's consumers do, KIP-74).
+   */
+  private fetchRounds = 0;
   /** When this consumer last asked for a metadata refresh (refreshStaleMetadata). */
   private refreshAskedAt = 0;
   private readonly signal: Signal;
@@ -328,9 +334,11 @@ export class Consumer {
       list.push(a);
       byLeader.set(address, list);
     }
+    const round = this.fetchRounds++;
     for (const [address, all] of byLeader) {
+      const turn = round % all.length;
       // The rest wait for the next turn of the loop.
-      const parts = all.slice(0, LIMITS.fetchPartitionsMax);
+      const parts = [...all.slice(turn), ...all.slice(0, turn)].slice(0, LIMITS.fetchPartitionsMax);
       for (const a of parts) a.busy = true;
       const versions = parts.map((a) => a.version);
       const run = this.runs;

@@ -42,9 +42,11 @@ export function responseFrame(correlationId: number, taggedHeader: boolean, body
 
 /**
  * Answers one request frame (without its size). Throws only for a bug in an API (a KafkaDecodeError
- * is turned into 'close' here).
+ * is turned into 'close' here). Once the request is read, and before it is served, `room` is asked
+ * for the most its response may hold (KafkaApi.replyBytes): the connection's reply budget
+ * (src/server/reply-budget.ts); false means the connection is gone, and nothing is served.
  */
-export async function answer(node: KafkaNode, frame: Buffer): Promise<Answer> {
+export async function answer(node: KafkaNode, frame: Buffer, room: (bytes: number) => Promise<boolean> = () => Promise.resolve(true)): Promise<Answer> {
   const r = new KafkaReader(frame);
   let header: RequestHeader;
   try {
@@ -71,6 +73,7 @@ export async function answer(node: KafkaNode, frame: Buffer): Promise<Answer> {
     if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `${api.name} v${apiVersion}: ${err.message}` };
     throw err;
   }
+  if (!(await room(api.replyBytes?.(req) ?? 0))) return { kind: 'close', reason: 'the connection closed before the request was served' };
   const res = await api.serve(node, req, apiVersion);
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();

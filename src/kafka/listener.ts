@@ -7,12 +7,17 @@
  * are written in request order, as Kafka's protocol requires (a long-polling fetch holds back the
  * responses behind it, as on a Kafka broker). A produce with acks=0 has no response. Past
  * KAFKA_IN_FLIGHT_PER_CONNECTION_MAX requests waiting for an answer, or while the client is not
- * reading its responses, the connection is not read. Bad input ends only its connection: a frame
+ * reading its responses, the connection is not read. What its responses hold of the node's memory
+ * (written or waiting their turn) is bounded by a ReplyBudget (src/server/reply-budget.ts): a
+ * Fetch waits for room for its max_bytes, and a client that leaves its responses unread for
+ * CONNECTION_REPLY_STALL_MS is disconnected. Bad input ends only its connection: a frame
  * size out of bounds (frames.ts), an unknown api key or version, a request that does not parse
  * (dispatch.ts); the node goes on.
  */
 import net from 'node:net';
 import { NodeStartError } from '../errors.js';
+import { budgetEvents } from '../server/client-server.js';
+import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import type { KafkaNode } from './api.js';
 import { hostPort } from './brokers.js';
 import { answer, type Answer } from './dispatch.js';
@@ -29,7 +34,10 @@ export class KafkaListener {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(private readonly node: KafkaNode) {
+  constructor(
+    private readonly node: KafkaNode,
+    private readonly limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
+  ) {
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.maxConnections = KAFKA_CONNECTIONS_MAX;
   }
@@ -66,27 +74,48 @@ export class KafkaListener {
     socket.setTimeout(KAFKA_IDLE_MS, () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    new Connection(this.node, socket);
+    new Connection(this.node, socket, this.limits);
   }
+}
+
+/** A request's place in the connection's order: its answer once ready, and the room reserved for it. */
+interface Slot {
+  answer: Answer | null;
+  room: Reservation | null;
 }
 
 /** One client connection: its frames in, its responses out in request order. */
 class Connection {
   private readonly frames = new FrameSplitter();
-  /** Answers not written yet, oldest first; null until ready. */
-  private readonly queue: { answer: Answer | null }[] = [];
+  /** Answers not written yet, oldest first. */
+  private readonly queue: Slot[] = [];
+  private readonly budget: ReplyBudget;
   private pausedForInFlight = false;
   private pausedForDrain = false;
+  private pausedForReplies = false;
 
   constructor(
     private readonly node: KafkaNode,
     private readonly socket: net.Socket,
+    limits: ReplyLimits,
   ) {
+    this.budget = new ReplyBudget(
+      limits,
+      budgetEvents(node, 'kafka', limits, {
+        pressure: (over) => {
+          this.pausedForReplies = over;
+          if (over) this.socket.pause();
+          else this.maybeResume();
+        },
+        close: () => this.close('the client has not read its responses'),
+      }),
+    );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.pausedForDrain = false;
       this.maybeResume();
     });
+    socket.on('close', () => this.budget.close());
   }
 
   private onData(chunk: Buffer): void {
@@ -102,14 +131,19 @@ class Connection {
   }
 
   private serve(frame: Buffer): void {
-    const slot: { answer: Answer | null } = { answer: null };
+    const slot: Slot = { answer: null, room: null };
     this.queue.push(slot);
     if (this.queue.length >= KAFKA_IN_FLIGHT_PER_CONNECTION_MAX && !this.pausedForInFlight) {
       this.pausedForInFlight = true;
       this.socket.pause();
     }
     const t0 = performance.now();
-    answer(this.node, frame).then(
+    // The room stays reserved until the response is written: one waiting its turn holds memory too.
+    const room = async (bytes: number): Promise<boolean> => {
+      slot.room = await this.budget.reserve(bytes);
+      return slot.room !== null;
+    };
+    answer(this.node, frame, room).then(
       (a) => {
         if (a.kind !== 'close') {
           this.node.metrics.requests.inc({ type: `kafka.${a.api}`, outcome: 'ok' });
@@ -128,21 +162,29 @@ class Connection {
 
   private flush(): void {
     while (this.queue.length > 0 && this.queue[0]!.answer !== null) {
-      const a = this.queue.shift()!.answer!;
+      const slot = this.queue.shift()!;
+      const a = slot.answer!;
       if (a.kind === 'close') {
+        slot.room?.release();
         this.close(a.reason);
         return;
       }
       if (a.kind === 'reply' && !this.socket.destroyed) {
+        let n = 0;
+        for (const c of a.chunks) n += c.byteLength;
+        const written = (slot.room ?? this.budget).handed(n);
         this.socket.cork();
         let ok = true;
-        for (const c of a.chunks) ok = this.socket.write(c);
+        a.chunks.forEach((c, i) => {
+          ok = i === a.chunks.length - 1 ? this.socket.write(c, () => written()) : this.socket.write(c);
+        });
         this.socket.uncork();
         if (!ok && !this.pausedForDrain) {
           this.pausedForDrain = true;
           this.socket.pause();
         }
       }
+      slot.room?.release();
     }
     if (this.pausedForInFlight && this.queue.length < KAFKA_IN_FLIGHT_PER_CONNECTION_MAX / 2) {
       this.pausedForInFlight = false;
@@ -151,7 +193,7 @@ class Connection {
   }
 
   private maybeResume(): void {
-    if (!this.pausedForInFlight && !this.pausedForDrain) this.socket.resume();
+    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies) this.socket.resume();
   }
 
   private close(reason: string): void {

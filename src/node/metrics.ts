@@ -22,6 +22,18 @@ export class NodeMetrics {
   });
   readonly producedBytes = new Counter({ name: 'raftlog_produced_bytes_total', help: 'Record batch bytes accepted for writing', registers: [this.registry] });
   readonly fetchedBytes = new Counter({ name: 'raftlog_fetched_bytes_total', help: 'Record batch bytes served to consumers', registers: [this.registry] });
+  readonly replyBytes = new Gauge({
+    name: 'raftlog_client_reply_bytes',
+    help: 'Bytes of replies client connections hold: reserved by fetches being served, and sent but not yet taken by the client (src/server/reply-budget.ts)',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
+  readonly slowClientsClosed = new Counter({
+    name: 'raftlog_slow_clients_closed_total',
+    help: 'Client connections closed for leaving their replies unread (src/server/reply-budget.ts)',
+    labelNames: ['listener'] as const,
+    registers: [this.registry],
+  });
   readonly leaderElections = new Counter({ name: 'raftlog_leader_elections_total', help: 'Times this node became leader of a group', labelNames: ['group'] as const, registers: [this.registry] });
   readonly groupsLed: Gauge = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry], collect: () => this.groupsLed.set(this.hostGroups(true)) });
   readonly groups: Gauge = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry], collect: () => this.groups.set(this.hostGroups(false)) });

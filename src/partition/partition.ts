@@ -285,14 +285,18 @@ export class Partition implements GroupStateMachine {
     return this.reads.wait(this.group.raft, () => this.group.wake(), (err) => toServerError(err, this.name));
   }
 
-  /** Committed batches from `offset` (call after confirmLeadership). */
+  /**
+   * Committed batches from `offset` (call after confirmLeadership): at least one when there is
+   * one, then more up to `maxBytes`. With `maxBytes` 0, only the checks and the high watermark
+   * (a fetch whose response is already full).
+   */
   read(offset: number, maxBytes: number): ReadResult {
     this.checkReadable();
     const start = this.log.logStartOffset();
     if (offset < start || offset > this.highWatermark) {
       throw new ServerError(ErrorCode.OffsetOutOfRange, `offset ${offset} is outside ${this.name}, which holds ${start} to ${this.highWatermark - 1} (log start ${start}, high watermark ${this.highWatermark})`);
     }
-    if (offset === this.highWatermark) return { batches: [], highWatermark: this.highWatermark, logStartOffset: start };
+    if (offset === this.highWatermark || maxBytes <= 0) return { batches: [], highWatermark: this.highWatermark, logStartOffset: start };
     try {
       const r = this.log.readBatches(offset, maxBytes, this.appliedIndex);
       return { batches: r.batches, highWatermark: this.highWatermark, logStartOffset: start };
@@ -301,18 +305,20 @@ export class Partition implements GroupStateMachine {
     }
   }
 
-  /** Resolves when the high watermark passes `offset`, leadership is lost, or `ms` pass. */
-  waitForData(offset: number, ms: number): Promise<void> {
+  /** Resolves when the high watermark passes `offset`, leadership is lost, `ms` pass, or `signal` aborts (the wait is then forgotten). */
+  waitForData(offset: number, ms: number, signal?: AbortSignal): Promise<void> {
     const serving = this.isLeader() || this.policy.reads === 'any-replica';
-    if (this.highWatermark > offset || !serving || ms <= 0) return Promise.resolve();
+    if (this.highWatermark > offset || !serving || ms <= 0 || signal?.aborted === true) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         timer.cancel();
         this.hwWaiters.delete(done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = this.clock.after(ms, done);
       this.hwWaiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 

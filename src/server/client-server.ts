@@ -1,57 +1,116 @@
 /**
  * Client connections on `/client`: one msgpack request per binary WebSocket frame, answered by
  * id (see src/wire/protocol.ts). Requests on one connection run concurrently; past
- * `inFlightPerConnectionMax` the connection stops being read until some finish.
+ * IN_FLIGHT_PER_CONNECTION_MAX the connection stops being read until some finish. What its replies
+ * hold of the node's memory is bounded by a ReplyBudget (reply-budget.ts): a fetch waits for room
+ * for its `maxBytes`, the connection is not read while its replies fill the budget, and a client
+ * that leaves them unread for CONNECTION_REPLY_STALL_MS is disconnected (no close frame: it would
+ * wait behind the replies the client does not read).
  *
  * Bad input never reaches a handler: a frame that is not binary, not msgpack, or not a valid
  * request gets an error reply (INVALID_REQUEST / UNSUPPORTED_REQUEST, with the request id when it
  * can be read, else -1); a frame over the size limit closes the connection (1009).
  */
-import type { Counter, Histogram } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 import type WebSocket from 'ws';
 import { FrameDecodeError, decodeFrame, encodeFrame } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
-import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
+import { ErrorCode, LIMITS, type ApiError, type Request } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle, type HandlerNode } from './handlers.js';
+import { DEFAULT_REPLY_LIMITS, ReplyBudget, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
 
+/** Requests read on one connection and not answered yet, past which it is not read. */
 const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
 
-/** What client connections need of the node: its handlers, and the request metrics they count. */
+/** What client connections need of the node: its handlers, and the request and connection metrics they count. */
 export interface ClientNode extends HandlerNode {
   readonly metrics: HandlerNode['metrics'] & {
     readonly requests: Pick<Counter<'type' | 'outcome'>, 'inc'>;
     readonly requestSeconds: Pick<Histogram<'type'>, 'observe'>;
+    /** Reply bytes client connections hold (reply-budget.ts), by listener ('client' or 'kafka'). */
+    readonly replyBytes: Pick<Gauge<'listener'>, 'inc' | 'dec'>;
+    /** Client connections closed for not reading their replies, by listener. */
+    readonly slowClientsClosed: Pick<Counter<'listener'>, 'inc'>;
   };
+}
+
+/** The budget events of a connection of `listener`, counted in the node's metrics. */
+export function budgetEvents(node: ClientNode, listener: 'client' | 'kafka', limits: ReplyLimits, conn: { pressure(over: boolean): void; close(): void }): BudgetEvents {
+  return {
+    pressure: (over) => conn.pressure(over),
+    stalled: () => {
+      node.metrics.slowClientsClosed.inc({ listener });
+      node.logger.warn({ listener }, `closing a ${listener === 'kafka' ? 'Kafka ' : ''}client connection that has left ${limits.bytesMax} bytes of replies unread for ${limits.stallMs} ms`);
+      conn.close();
+    },
+    bytes: (delta) => {
+      if (delta > 0) node.metrics.replyBytes.inc({ listener }, delta);
+      else if (delta < 0) node.metrics.replyBytes.dec({ listener }, -delta);
+    },
+  };
+}
+
+/** The most the reply to `req` may hold, reserved before it is served: a fetch's budget; other replies are small. */
+function replyBytes(req: Request): number {
+  if (req.type !== 'fetch') return 0;
+  let partitions = 0;
+  for (const p of req.partitions) partitions += p.maxBytes;
+  return Math.min(req.maxBytes, partitions);
 }
 
 export class ClientServer {
   private readonly sockets = new Set<WebSocket>();
 
-  constructor(private readonly node: ClientNode) {}
+  constructor(
+    private readonly node: ClientNode,
+    private readonly limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
+  ) {}
 
   accept(ws: WebSocket): void {
     this.sockets.add(ws);
     let inFlight = 0;
+    let tooMany = false;
+    let tooMuch = false;
     let paused = false;
-    ws.on('close', () => this.sockets.delete(ws));
+    const readOrNot = (): void => {
+      const pause = tooMany || tooMuch;
+      if (pause === paused) return;
+      paused = pause;
+      if (pause) ws.pause();
+      else ws.resume();
+    };
+    const budget = new ReplyBudget(
+      this.limits,
+      budgetEvents(this.node, 'client', this.limits, {
+        pressure: (over) => {
+          tooMuch = over;
+          readOrNot();
+        },
+        close: () => ws.terminate(),
+      }),
+    );
+    ws.on('close', () => {
+      this.sockets.delete(ws);
+      budget.close();
+    });
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
       if (!isBinary) {
-        this.reply(ws, { id: -1, error: { code: ErrorCode.InvalidRequest, message: 'send binary frames of msgpack, not text' } });
+        this.reply(ws, budget, { id: -1, error: { code: ErrorCode.InvalidRequest, message: 'send binary frames of msgpack, not text' } });
         return;
       }
       const buf = receivedBytes(data);
       inFlight++;
-      if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX && !paused) {
-        paused = true;
-        ws.pause();
+      if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX) {
+        tooMany = true;
+        readOrNot();
       }
-      void this.serve(ws, buf).finally(() => {
+      void this.serve(ws, budget, buf).finally(() => {
         inFlight--;
-        if (paused && inFlight < IN_FLIGHT_PER_CONNECTION_MAX / 2) {
-          paused = false;
-          ws.resume();
+        if (tooMany && inFlight < IN_FLIGHT_PER_CONNECTION_MAX / 2) {
+          tooMany = false;
+          readOrNot();
         }
       });
     });
@@ -61,36 +120,44 @@ export class ClientServer {
     for (const ws of this.sockets) ws.close(1001, 'node shutting down');
   }
 
-  private async serve(ws: WebSocket, buf: Buffer): Promise<void> {
+  private async serve(ws: WebSocket, budget: ReplyBudget, buf: Buffer): Promise<void> {
     let raw: unknown;
     try {
       raw = decodeFrame(buf);
     } catch (err) {
       const message = err instanceof FrameDecodeError ? err.message : 'the frame could not be read';
-      this.reply(ws, { id: -1, error: { code: ErrorCode.InvalidRequest, message } });
+      this.reply(ws, budget, { id: -1, error: { code: ErrorCode.InvalidRequest, message } });
       return;
     }
     const t0 = performance.now();
     let type = 'invalid';
+    let room: Reservation | null = null;
     try {
       const { id, request } = parseRequest(raw);
       type = request.type;
+      room = await budget.reserve(replyBytes(request));
+      // The connection closed while the request waited for room: nobody is left to answer.
+      if (room === null) return;
       const res = await handle(this.node, request);
       this.node.metrics.requests.inc({ type, outcome: 'ok' });
-      if (res !== null) this.reply(ws, { id, ...res });
+      if (res !== null) this.reply(ws, room, { id, ...res });
     } catch (err) {
       const id = err instanceof RequestError ? err.id : requestId(raw);
       const error: ApiError = err instanceof RequestError ? { code: err.code, message: err.message } : apiError(this.node, err);
       this.node.metrics.requests.inc({ type, outcome: error.code });
-      this.reply(ws, { id, error });
+      this.reply(ws, room ?? budget, { id, error });
     } finally {
+      room?.release();
       this.node.metrics.requestSeconds.observe({ type }, (performance.now() - t0) / 1000);
     }
   }
 
-  private reply(ws: WebSocket, value: object): void {
+  /** Sends a reply, counted in the connection's budget (in place of the room reserved for it, if any). */
+  private reply(ws: WebSocket, to: Pick<Reservation, 'handed'>, value: object): void {
     if (ws.readyState !== ws.OPEN) return;
-    ws.send(encodeFrame(value));
+    const frame = encodeFrame(value);
+    const written = to.handed(frame.byteLength);
+    ws.send(frame, () => written());
   }
 }
 

@@ -8,6 +8,7 @@
  * server folder does not import the node folder, the node builds the server. The Kafka listener
  * (src/kafka/) turns each Kafka request into one of these and runs it through `handle` too.
  */
+import { setMaxListeners } from 'node:events';
 import type { Counter } from 'prom-client';
 import type { NodeId } from '../../raft/types.js';
 import {
@@ -256,13 +257,25 @@ async function produce(node: PartitionRequestNode, req: ProduceRequest): Promise
   return req.acks === 'none' ? null : { results: done };
 }
 
+/**
+ * A fetch. Its `maxBytes` bounds the whole response and each partition's `maxBytes` that
+ * partition's share, counted in whole record batches: a batch is returned only if it fits in what
+ * is left of both, with two exceptions that let a consumer always progress. The first batch of the
+ * response comes whatever its size (as Kafka's fetch.max.bytes), and the first batch of a partition
+ * may exceed that partition's own `maxBytes` when it fits in what is left of the response's. So a
+ * response holds at most `maxBytes` bytes of batches, or its first batch alone when that is larger;
+ * a partition reached once nothing is left gets no batches, only its high watermark and log start.
+ *
+ * While fewer than `minBytes` bytes have come (and the response is not full), it waits, up to
+ * `maxWaitMs`, for a partition's high watermark to pass what it last saw there, and reads again.
+ */
 async function fetch(node: PartitionRequestNode, req: FetchRequest): Promise<FetchResponse> {
   const deadline = Date.now() + req.maxWaitMs;
   const parts = req.partitions.map((fp) => {
     try {
-      return { fp, p: partitionFor(node, fp.topic, fp.partition), error: null as ApiError | null };
+      return { fp, p: partitionFor(node, fp.topic, fp.partition), error: null as ApiError | null, seen: fp.offset };
     } catch (err) {
-      return { fp, p: null, error: apiError(node, err) };
+      return { fp, p: null, error: apiError(node, err), seen: fp.offset };
     }
   });
   // A read point per partition (ReadIndex, or a commit of this leader's made after the request
@@ -280,7 +293,6 @@ async function fetch(node: PartitionRequestNode, req: FetchRequest): Promise<Fet
   for (;;) {
     const out: FetchedPartition[] = [];
     let bytes = 0;
-    let budget = req.maxBytes;
     for (const x of parts) {
       if (x.p === null || x.error !== null) {
         const error = x.error ?? { code: ErrorCode.UnknownServerError, message: 'no replica to read from' };
@@ -288,34 +300,65 @@ async function fetch(node: PartitionRequestNode, req: FetchRequest): Promise<Fet
         continue;
       }
       try {
-        const r = x.p.read(x.fp.offset, Math.max(1, Math.min(x.fp.maxBytes, budget)));
-        let n = 0;
-        for (const b of r.batches) n += b.byteLength;
-        bytes += n;
-        budget -= n;
-        out.push({ topic: x.fp.topic, partition: x.fp.partition, highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, batches: r.batches });
+        // A read of 0 bytes checks the offset and reads no batch (partition.ts).
+        const room = bytes === 0 ? req.maxBytes : Math.max(0, req.maxBytes - bytes);
+        const r = x.p.read(x.fp.offset, Math.min(x.fp.maxBytes, room));
+        const batches = withinBudget(r.batches, bytes, req.maxBytes, x.fp.maxBytes);
+        for (const b of batches) bytes += b.byteLength;
+        x.seen = r.highWatermark;
+        out.push({ topic: x.fp.topic, partition: x.fp.partition, highWatermark: r.highWatermark, logStartOffset: r.logStartOffset, batches });
       } catch (err) {
         out.push({ topic: x.fp.topic, partition: x.fp.partition, error: apiError(node, err), highWatermark: x.p.highWatermark, logStartOffset: x.p.log.logStartOffset(), batches: [] });
       }
     }
     const anyError = out.some((o) => o.error !== undefined);
     const wait = deadline - Date.now();
-    if (bytes >= req.minBytes || anyError || wait <= 0) {
+    if (bytes >= Math.min(req.minBytes, req.maxBytes) || anyError || wait <= 0) {
       node.metrics.fetchedBytes.inc(bytes);
       return { partitions: out.map(stripUndefined) };
     }
-    // Long poll: wait until any partition has something past its offset, or time is up.
+    await moreData(parts, wait);
+  }
+}
+
+/**
+ * The leading batches of `batches` (one partition's read) that the fetch's rules let into a
+ * response already holding `before` bytes (see `fetch`).
+ */
+function withinBudget(batches: readonly Uint8Array[], before: number, maxBytes: number, partitionMaxBytes: number): Uint8Array[] {
+  const kept: Uint8Array[] = [];
+  let total = before;
+  let mine = 0;
+  for (const b of batches) {
+    const n = b.byteLength;
+    const first = total === 0;
+    const fits = total + n <= maxBytes && (mine === 0 || mine + n <= partitionMaxBytes);
+    if (!first && !fits) break;
+    kept.push(b);
+    total += n;
+    mine += n;
+  }
+  return kept;
+}
+
+/**
+ * Resolves once a partition's high watermark passes what the fetch last saw there (or its leader
+ * changes), or after `ms`. Every wait it starts ends with it: a long poll that wakes many times
+ * leaves nothing registered behind it.
+ */
+async function moreData(parts: readonly { readonly p: ServedPartition | null; readonly seen: number }[], ms: number): Promise<void> {
+  const stop = new AbortController();
+  // One listener per partition on the one signal; not a leak.
+  setMaxListeners(parts.length + 1, stop.signal);
+  let timer: NodeJS.Timeout | undefined;
+  try {
     await new Promise<void>((resolve) => {
-      let settled = false;
-      const done = (): void => {
-        if (!settled) {
-          settled = true;
-          resolve();
-        }
-      };
-      for (const x of parts) if (x.p !== null) void x.p.waitForData(x.fp.offset, wait).then(done);
-      setTimeout(done, wait);
+      timer = setTimeout(resolve, ms);
+      for (const x of parts) if (x.p !== null) void x.p.waitForData(x.seen, ms, stop.signal).then(resolve);
     });
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
   }
 }
 

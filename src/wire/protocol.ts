@@ -225,7 +225,7 @@ export interface FetchPartition {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
-  /** Bytes for this partition (at least one batch is returned regardless). */
+  /** Bytes for this partition: its first batch may exceed them if it fits in the request's `maxBytes` (handlers.ts `fetch`). */
   readonly maxBytes: number;
 }
 
@@ -235,7 +235,9 @@ export interface FetchRequest {
   readonly maxWaitMs: number;
   /** Answer as soon as this many bytes are available (default 1). */
   readonly minBytes: number;
+  /** Bytes of record batches in the whole response; only its first batch may exceed them (as Kafka's fetch.max.bytes). */
   readonly maxBytes: number;
+  /** Each partition at most once (INVALID_REQUEST otherwise). */
   readonly partitions: readonly FetchPartition[];
 }
 

@@ -148,6 +148,13 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
           maxBytes: f.int(po, 'maxBytes', 1, LIMITS.fetchBytesMax, LIMITS.fetchPartitionBytesDefault),
         };
       });
+      // Each entry may bring back a batch: the same partition twice would only multiply a response.
+      const named = new Set<string>();
+      for (const p of partitions) {
+        const key = `${p.topic}/${p.partition}`;
+        if (named.has(key)) return f.fail(`'partitions' names ${key} more than once; name each partition once`);
+        named.add(key);
+      }
       return { type, maxWaitMs, minBytes, maxBytes, partitions };
     }
     case 'listOffsets': {

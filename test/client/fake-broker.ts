@@ -530,14 +530,14 @@ export class FakeCluster {
         return real.listOffset(spec);
       },
       // A fetch waiting here wakes when the leader moves away, and then finds itself refused.
-      waitForData: (offset, ms) =>
+      waitForData: (offset, ms, signal) =>
         new Promise<void>((resolve) => {
           const done = (): void => {
             p.moved.delete(done);
             resolve();
           };
           p.moved.add(done);
-          void real.waitForData(offset, ms).then(done);
+          void real.waitForData(offset, ms, signal).then(done);
         }),
       get highWatermark() {
         return real.highWatermark;

@@ -43,14 +43,18 @@ class MemoryPartition {
     return { batches, highWatermark: this.highWatermark, logStartOffset: 0 };
   }
 
-  waitForData(offset: number, ms: number): Promise<void> {
-    if (this.highWatermark > offset) return Promise.resolve();
+  waitForData(offset: number, ms: number, signal?: AbortSignal): Promise<void> {
+    if (this.highWatermark > offset || signal?.aborted === true) return Promise.resolve();
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.waiters.push(() => {
+      const done = (): void => {
         clearTimeout(t);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        signal?.removeEventListener('abort', done);
         resolve();
-      });
+      };
+      const t = setTimeout(done, ms);
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
     });
   }
 
@@ -64,7 +68,7 @@ class MemoryPartition {
 }
 
 const refuse = (): Promise<never> => Promise.reject(new ServerError(ErrorCode.NotLeader, 'this fake node is not the controller', null));
-const noop = { inc: (): void => undefined, observe: (): void => undefined };
+const noop = { inc: (): void => undefined, dec: (): void => undefined, observe: (): void => undefined };
 
 export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092'): KafkaNode & { readonly partition: MemoryPartition } {
   const partition = new MemoryPartition();
@@ -77,7 +81,7 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092'): KafkaNode & { re
     brokenPartitions: new Map(),
     controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
-    metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop },
+    metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop, replyBytes: noop, slowClientsClosed: noop },
     nodeIds: () => ['n1'],
     nodeRef: (id) => (id === 'n1' ? { id, address: '127.0.0.1:7001' } : undefined),
     leaderOf: () => ({ leader: 'n1', term: 1 }),

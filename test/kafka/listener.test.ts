@@ -215,6 +215,46 @@ describe('requests on one connection', () => {
     c.close();
   });
 
+  it('a fetch naming a partition twice answers it once, where first named, with what it was named with last (as a Kafka broker does)', async () => {
+    const c = new RawClient(port);
+    const hw = node.partition.highWatermark;
+    expect(hw).toBeGreaterThan(0);
+    const entries = [
+      { partition: 0, offset: hw + 5 },
+      { partition: 7, offset: 0 },
+      { partition: 0, offset: 0 },
+    ];
+    c.send(
+      request(1, 4, 61, (w) => {
+        w.int32(-1).int32(0).int32(1).int32(1024 * 1024).int8(0);
+        w.array(['orders'], (x, t) => x.string(t).array(entries, (y, p) => y.int32(p.partition).int64(p.offset).int32(1024 * 1024)));
+      }),
+    );
+    const r = new KafkaReader((await c.next())!);
+    expect(r.int32()).toBe(61);
+    r.int32(); // throttle
+    const topics = r.array((x) => ({
+      name: x.string(),
+      partitions: x.array((y) => {
+        const p = { partition: y.int32(), error: y.int16(), hw: y.int64() };
+        y.int64(); // last stable offset
+        y.int32(); // aborted transactions (none)
+        return { ...p, bytes: y.bytes().byteLength };
+      }),
+    }));
+    // Partition 0 at offset 0 (the last entry's): no OFFSET_OUT_OF_RANGE, and its batches.
+    expect(topics.map((t) => ({ ...t, partitions: t.partitions.map(({ bytes, ...p }) => ({ ...p, some: bytes > 0 })) }))).toEqual([
+      {
+        name: 'orders',
+        partitions: [
+          { partition: 0, error: 0, hw, some: true },
+          { partition: 7, error: 3, hw: -1, some: false },
+        ],
+      },
+    ]);
+    c.close();
+  });
+
   it('Metadata names the brokers by their ids, the controller, and each partition leader; an unknown topic is 3, an invalid name 17', async () => {
     const c = new RawClient(port);
     c.send(request(3, 4, 51, (w) => w.array(['orders', 'missing', 'bad name!'], (x, t) => x.string(t)).bool(true)));

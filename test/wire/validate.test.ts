@@ -73,7 +73,8 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
     maxWaitMs: fc.integer({ min: 0, max: LIMITS.fetchWaitMsMax }),
     minBytes: fc.integer({ min: 0, max: LIMITS.fetchBytesMax }),
     maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }),
-    partitions: few(fc.record({ topic, partition, offset, maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }) })),
+    // Each partition once: a fetch naming one twice is refused (below).
+    partitions: fc.uniqueArray(fc.record({ topic, partition, offset, maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }) }), { maxLength: 4, selector: (p) => `${p.topic}/${p.partition}` }),
   }),
   listOffsets: fc.record({
     type: fc.constant('listOffsets'),
@@ -178,7 +179,8 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
-  | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field }
+  /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
+  | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
 );
 type Fields = Readonly<Record<string, Field>>;
@@ -192,7 +194,7 @@ const OFFSET = int(0, Number.MAX_SAFE_INTEGER);
 const TIMEOUT = int(1, LIMITS.requestTimeoutMsMax, 'missing');
 const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
-const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish' }> = {}): Field => ({ kind: 'list', max, item, ...more });
+const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
@@ -207,7 +209,9 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
     maxWaitMs: int(0, LIMITS.fetchWaitMsMax, 'missing'),
     minBytes: int(0, LIMITS.fetchBytesMax, 'missing'),
     maxBytes: int(1, LIMITS.fetchBytesMax, 'missing'),
-    partitions: list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, maxBytes: int(1, LIMITS.fetchBytesMax, 'missing') })),
+    partitions: list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, maxBytes: int(1, LIMITS.fetchBytesMax, 'missing') }), {
+      distinct: (item, i) => ({ ...(item as Obj), partition: i % LIMITS.partitionsPerTopicMax }),
+    }),
   },
   listOffsets: { partitions: list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, spec: { kind: 'spec' } })) },
   createTopics: {
@@ -403,9 +407,10 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       if (!Array.isArray(current) || current.length === 0) return null;
       const item: unknown = current[0];
       const min = field.min ?? 0;
+      const copies = (n: number): unknown[] => (field.distinct !== undefined ? Array.from({ length: n }, (_, i) => field.distinct!(item, i)) : new Array<unknown>(n).fill(item));
       return {
-        past: [new Array<unknown>(field.max + 1).fill(item), ...(min > 0 ? [new Array<unknown>(min - 1).fill(item)] : [])],
-        at: [new Array<unknown>(field.max).fill(item), new Array<unknown>(min).fill(item)],
+        past: [copies(field.max + 1), ...(min > 0 ? [copies(min - 1)] : [])],
+        at: [copies(field.max), copies(min)],
       };
     }
     case 'acks':
@@ -502,6 +507,17 @@ describe('a well-formed request', () => {
       partitions: [{ topic: 't', partition: 0, replicas: ['n1', 'n4'] }],
       timeoutMs: 30_000,
     });
+  });
+});
+
+describe('a fetch naming a partition twice', () => {
+  it('is INVALID_REQUEST naming the partition: each entry may bring back a batch, so repeats would only multiply the response', () => {
+    const p = { topic: 'orders', partition: 3, offset: 0 };
+    const err = requestError({ id: 9, type: 'fetch', partitions: [p, { topic: 'orders', partition: 4, offset: 0 }, { ...p, offset: 7 }] });
+    expect([err.id, err.code]).toEqual([9, ErrorCode.InvalidRequest]);
+    expect(err.message).toContain('orders/3');
+    // The same partition number of another topic is another partition.
+    expect(roundTrip({ id: 10, type: 'fetch', partitions: [p, { ...p, topic: 'other' }] }).request).toMatchObject({ partitions: [p, { ...p, topic: 'other' }] });
   });
 });
 

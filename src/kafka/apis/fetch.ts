@@ -18,9 +18,12 @@
  *   response v11   preferred_read_replica int32 after aborted_transactions
  *
  * Served by the native fetch (src/server/handlers.ts): a read point confirmed by a quorum, then
- * committed batches from the one holding the fetch offset, at least one batch even past the
- * budget, a long poll up to max_wait_ms while nothing is there, and OFFSET_OUT_OF_RANGE for an
- * offset before the log start or past the high watermark. There are no transactions, so the last
+ * committed batches from the one holding the fetch offset, within max_bytes for the whole response
+ * (only its first batch may exceed it, as Kafka's fetch.max.bytes) and partition_max_bytes for each
+ * partition, a long poll up to max_wait_ms while nothing is there, and OFFSET_OUT_OF_RANGE for an
+ * offset before the log start or past the high watermark. A partition named more than once is
+ * answered once, as a Kafka broker does (it reads the request into a map by topic and partition):
+ * where it was first named, with the offset and partition_max_bytes of the last time. There are no transactions, so the last
  * stable offset is the high watermark and no transaction is aborted; replicas do not serve reads,
  * so the preferred read replica is -1. Fetch sessions (KIP-227) are not kept: every response is a
  * full one with session id 0, which tells the client none was created; an incremental fetch in a
@@ -53,11 +56,38 @@ interface FetchResponse {
   readonly topics: readonly { readonly topic: string; readonly partitions: readonly FetchedPartition[] }[];
 }
 
+type FetchTopics = FetchRequest['topics'];
+
+/**
+ * The request's topics with each partition once, as a Kafka broker reads them (into an ordered map
+ * by topic and partition): in the place it was first named, with what it was named with last, and
+ * the partitions of one topic that come together in one entry.
+ */
+function onceEach(topics: FetchTopics): FetchTopics {
+  const byPartition = new Map<string, { topic: string; partition: FetchTopics[number]['partitions'][number] }>();
+  for (const t of topics) for (const p of t.partitions) byPartition.set(`${t.topic}\u0000${p.partition}`, { topic: t.topic, partition: p });
+  const out: { topic: string; partitions: FetchTopics[number]['partitions'][number][] }[] = [];
+  for (const { topic, partition } of byPartition.values()) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last.topic === topic) last.partitions.push(partition);
+    else out.push({ topic, partitions: [partition] });
+  }
+  return out;
+}
+
+/** The most a fetch's response may hold: what the connection reserves for it (listener.ts). */
+function replyBytes(req: FetchRequest): number {
+  let partitions = 0;
+  for (const t of req.topics) for (const p of t.partitions) partitions += clamp(p.maxBytes, 0, LIMITS.fetchBytesMax);
+  return Math.min(clamp(req.maxBytes, 1, LIMITS.fetchBytesMax), partitions);
+}
+
 export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
   key: 1,
   name: 'Fetch',
   minVersion: 4,
   maxVersion: 11,
+  replyBytes,
   decode(r: KafkaReader, version: number): FetchRequest {
     r.int32('replica_id');
     const maxWaitMs = r.int32('max_wait_ms');
@@ -94,10 +124,11 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
   },
   async serve(node: KafkaNode, req: FetchRequest): Promise<FetchResponse> {
     if (req.sessionId !== 0) return { errorCode: KafkaErrorCode.FetchSessionIdNotFound, topics: [] };
-    const out = req.topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p): FetchedPartition => ({ partition: p.partition, error: NO_ERROR, highWatermark: -1, logStartOffset: -1, batches: [] })) }));
+    const topics = onceEach(req.topics);
+    const out = topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p): FetchedPartition => ({ partition: p.partition, error: NO_ERROR, highWatermark: -1, logStartOffset: -1, batches: [] })) }));
     const wanted: FetchPartition[] = [];
     const owners: FetchedPartition[] = [];
-    req.topics.forEach((t, ti) => {
+    topics.forEach((t, ti) => {
       const nameProblem = topicNameProblem(t.topic);
       t.partitions.forEach((p, pi) => {
         const o = out[ti]!.partitions[pi]!;
@@ -111,7 +142,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
       });
     });
     // A partition refused here answers at once, as the native fetch does for one it refuses.
-    const refused = owners.length < req.topics.reduce((n, t) => n + t.partitions.length, 0);
+    const refused = owners.length < topics.reduce((n, t) => n + t.partitions.length, 0);
     try {
       const res = await native(node, {
         type: 'fetch',
