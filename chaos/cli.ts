@@ -4,6 +4,7 @@
  * checker's report on stdout.
  *
  *     npm run chaos -- --nemesis kill,pause,partition,corrupt --time 600 --nodes 5 --seed 7
+ *     npm run chaos -- --client kafkajs --nemesis kill,pause,partition --time 600 --seed 201
  *
  * Exit code: 0 when the history is valid, 1 when it is invalid, 2 when a linearizability search
  * gave up (unknown), 3 when the run itself could not be done (the cluster would not start...).
@@ -15,7 +16,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { MUTANT_NAMES } from './mutants.js';
 import { repoRoot } from './cluster.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
-import { DEFAULT_WORKLOAD, runChaos } from './run.js';
+import { CHAOS_CLIENTS, DEFAULT_WORKLOAD, runChaos, type ChaosClient } from './run.js';
 
 export const ExitCode = { Valid: 0, Invalid: 1, Unknown: 2, RunFailed: 3 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
@@ -35,6 +36,7 @@ interface Flags {
   corruptAcked?: boolean;
   keepData?: boolean;
   progress: number;
+  client: ChaosClient;
 }
 
 function int(name: string, min: number) {
@@ -81,6 +83,11 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     .addOption(new Option('--hold <seconds>', 'how long each fault lasts, e.g. 3-8').argParser(range('--hold')).default([3000, 8000], '3-8'))
     .addOption(new Option('--no-lose-unsynced', 'kills keep what the node wrote but did not fsync (no power loss)'))
     .addOption(new Option('--corrupt-acked', 'corrupt damages the last synced frame too: a disk losing acknowledged data, outside Raft\'s fault model (exploration only)'))
+    .addOption(
+      new Option('--client <name>', "client library of the producers and consumers: raftlog's native client, or kafkajs on the nodes' Kafka listeners (tail readers, probes, committers and final reads stay native)")
+        .choices(CHAOS_CLIENTS)
+        .default('native'),
+    )
     .addOption(new Option('--keep-data', "keep the nodes' data folders in the run folder"))
     .addOption(new Option('--progress <seconds>', 'seconds between progress lines (0: none)').argParser(int('--progress', 0)).default(10))
     .exitOverride();
@@ -94,7 +101,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
   const seed = f.seed ?? Math.floor(Math.random() * 2 ** 31);
   const dir = path.resolve(f.dir ?? path.join(repoRoot(), 'runs', new Date().toISOString().replace(/[:.]/g, '-')));
   const say = (line: string): void => void process.stderr.write(`${line}\n`);
-  say(`chaos run: ${f.nodes} nodes, ${f.time} s, nemesis ${f.nemesis.join(',') || 'none'}, seed ${seed}${f.mutant !== undefined ? `, mutant ${f.mutant}` : ''}`);
+  say(`chaos run: ${f.nodes} nodes, ${f.time} s, nemesis ${f.nemesis.join(',') || 'none'}, seed ${seed}, client ${f.client}${f.mutant !== undefined ? `, mutant ${f.mutant}` : ''}`);
   say(`run folder: ${dir}`);
   try {
     const result = await runChaos({
@@ -111,11 +118,12 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
       loseUnsynced: f.loseUnsynced,
       ...(f.corruptAcked === true ? { corruptMode: 'acked-frame' as const } : {}),
       keepData: f.keepData === true,
+      client: f.client,
       progressSec: f.progress,
       log: say,
     });
     process.stdout.write(`${result.reportText}\n`);
-    say(`${dir}: ${result.report.verdict} in ${(result.durationMs / 1000).toFixed(0)} s (report.txt, report.json, chart.svg, history.jsonl, replicas.json); rerun with --seed ${seed}`);
+    say(`${dir}: ${result.report.verdict} in ${(result.durationMs / 1000).toFixed(0)} s (report.txt, report.json, chart.svg, history.jsonl, replicas.json); rerun with --seed ${seed}${f.client !== 'native' ? ` --client ${f.client}` : ''}`);
     switch (result.report.verdict) {
       case 'valid':
         return ExitCode.Valid;

@@ -4,7 +4,8 @@
  * 1. start a cluster of child processes (chaos/cluster.ts) with the chaos endpoints, the sync
  *    tracker preloaded (sync-tracker.ts) and, for checker tests, a mutant; create the topic;
  * 2. run the workloads (producers, tail readers, probes, plain consumers, committers, group
- *    members), all
+ *    members; with `client: 'kafkajs'` the producers and consumers are kafkajs's, on the nodes'
+ *    Kafka listeners, ChaosClient), all
  *    recording into one history, while the nemesis injects faults on a random schedule or a
  *    fixed plan;
  * 3. after the faulty phase: the final heal, a short calm phase (operations after the heal show
@@ -48,6 +49,10 @@ import { groupObserver, groupWorker } from './workloads/group.js';
 import { DEFAULT_TIMEOUTS, Stopper, keys, type WorkloadContext, type WorkloadTimeouts } from './workloads/context.js';
 import { finalReads, prober, tailReader } from './workloads/poll.js';
 import { producerWorker } from './workloads/producer.js';
+import { waitForKafkaListeners } from './workloads/kafkajs/client.js';
+import { kafkajsConsumerWorker } from './workloads/kafkajs/consumer.js';
+import { kafkajsGroupObserver, kafkajsGroupWorker } from './workloads/kafkajs/group.js';
+import { kafkajsProducerWorker } from './workloads/kafkajs/producer.js';
 
 export interface WorkloadMix {
   readonly producers: number;
@@ -64,6 +69,22 @@ export interface WorkloadMix {
   /** Members of one consumer group, each living a few seconds at a time. */
   readonly groupMembers: number;
 }
+
+/**
+ * Which client library the producers and consumers use:
+ * - `native`: raftlog's own client (src/client) on the nodes' native listeners;
+ * - `kafkajs`: kafkajs 2.2.4 on the nodes' Kafka listeners (every node gets one) for the
+ *   producers, the plain consumers, the group members and the group observer
+ *   (workloads/kafkajs/); the tail readers, probes, committers and final reads stay on the native
+ *   client, since kafkajs cannot express them (see KAFKAJS_MIX).
+ */
+export type ChaosClient = 'native' | 'kafkajs';
+export const CHAOS_CLIENTS: readonly ChaosClient[] = ['native', 'kafkajs'];
+
+/** What a kafkajs run runs on which client, for its log and report. */
+export const KAFKAJS_MIX =
+  'kafkajs 2.2.4 on the Kafka listeners: producers (idempotent, acks -1), plain consumers (a one-member group each, seek), group members (commits), group observer (admin fetchOffsets); ' +
+  'native client: tail readers, probes and final reads (one fetch of one partition at a chosen node, which kafkajs has no API for) and committers (commits outside group membership, generation -1: kafkajs\'s admin setOffsets joins the group instead)';
 
 export const DEFAULT_WORKLOAD: WorkloadMix = {
   producers: 4,
@@ -107,6 +128,8 @@ export interface RunOptions {
   /** Calm time after the final heal, before the workloads stop. */
   readonly calmMs?: number;
   readonly livenessBoundMs?: number;
+  /** The client library of producers and consumers (default native). */
+  readonly client?: ChaosClient;
   /** Keep the nodes' data folders in the run folder (default false: only their logs). */
   readonly keepData?: boolean;
   /** Progress lines. */
@@ -127,6 +150,8 @@ export interface RunResult {
   readonly nemesisProblems: readonly string[];
   readonly faults: readonly FaultRecord[];
   readonly durationMs: number;
+  /** Which client ran which workload. */
+  readonly clients: string;
 }
 
 export const TOPIC = 'chaos';
@@ -148,7 +173,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   if (fs.existsSync(historyFile)) throw new Error(`${o.dir} already holds a run (history.jsonl); choose a new folder`);
   const partitions = o.partitions ?? Math.max(3, o.nodes);
   const loseUnsyncedWrites = o.loseUnsynced ?? true;
+  const client = o.client ?? 'native';
+  const clients = client === 'kafkajs' ? KAFKAJS_MIX : 'native client for every workload';
   const cluster = new LocalCluster({
+    kafka: client === 'kafkajs',
     nodes: o.nodes,
     dir: path.join(o.dir, 'cluster'),
     args: ['--chaos-endpoints', ...(o.mutant !== undefined ? ['--unsafe-mutant', o.mutant] : [])],
@@ -170,6 +198,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     if ((await waitForLeaders(cluster, [...topicKeys, META_GROUP], LEADERS_MS_MAX)) === null) {
       throw new Error(`the new cluster did not elect leaders for ${TOPIC} within ${LEADERS_MS_MAX} ms; see the node logs in ${cluster.dir}`);
     }
+    if (client === 'kafkajs') {
+      log(`clients: ${clients}`);
+      await waitForKafkaListeners(cluster, LEADERS_MS_MAX);
+    }
     // The history's clock starts when the clients do.
     recorder = new Recorder(historyFile);
 
@@ -179,7 +211,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       recorder,
       topic: TOPIC,
       partitions,
-      nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address })),
+      nodes: cluster.nodes.map((n) => ({ id: n.id, address: n.address, ...(n.kafka !== undefined ? { kafka: n.kafka } : {}) })),
       random,
       stopper,
       timeouts: { ...DEFAULT_TIMEOUTS, ...o.timeouts },
@@ -198,14 +230,18 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
         );
       }
     };
-    spawn(workload.producers, () => producerWorker(ctx, { recordsMax: workload.recordsMax, intervalMs: workload.producerIntervalMs }), 'producer');
+    const kafkajs = client === 'kafkajs';
+    const producing = { recordsMax: workload.recordsMax, intervalMs: workload.producerIntervalMs };
+    const consuming = { batchesMax: 30, lifeMs: 8000 };
+    const grouping = { group: GROUP, lifeMs: [4000, 12_000] as const, commitChance: 0.2 };
+    spawn(workload.producers, () => (kafkajs ? kafkajsProducerWorker(ctx, producing) : producerWorker(ctx, producing)), 'producer');
     spawn(workload.tailReaders, () => tailReader(ctx), 'tail reader');
     spawn(workload.probers, () => prober(ctx, workload.probeIntervalMs), 'prober');
-    spawn(workload.consumers, () => consumerWorker(ctx, { batchesMax: 30, lifeMs: 8000 }), 'consumer');
+    spawn(workload.consumers, () => (kafkajs ? kafkajsConsumerWorker(ctx, consuming) : consumerWorker(ctx, consuming)), 'consumer');
     if (offsetsProblem === null) {
       spawn(workload.committers, () => committerWorker(ctx, { groups: ['chaos-a', 'chaos-b'], rounds: 8, intervalMs: 50 }), 'committer');
-      spawn(workload.groupMembers, () => groupWorker(ctx, { group: GROUP, lifeMs: [4000, 12_000], commitChance: 0.2 }), 'group member');
-      spawn(workload.groupMembers > 0 ? 1 : 0, () => groupObserver(ctx, GROUP, 500), 'group observer');
+      spawn(workload.groupMembers, () => (kafkajs ? kafkajsGroupWorker(ctx, grouping) : groupWorker(ctx, grouping)), 'group member');
+      spawn(workload.groupMembers > 0 ? 1 : 0, () => (kafkajs ? kafkajsGroupObserver(ctx, GROUP, 500) : groupObserver(ctx, GROUP, 500)), 'group observer');
     }
 
     const rec = recorder;
@@ -284,9 +320,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     ...(o.livenessBoundMs !== undefined ? { livenessBoundNs: o.livenessBoundMs * 1e6 } : {}),
   });
   const faults = nemesis?.faults ?? [];
-  const title = `raftlog chaos: ${o.nodes} nodes, ${secs(parsed.events.at(-1)?.time ?? 0)}, seed ${o.seed}${o.mutant !== undefined ? `, mutant ${o.mutant}` : ''}: ${summarize(report)}`;
+  const title = `raftlog chaos: ${o.nodes} nodes, ${secs(parsed.events.at(-1)?.time ?? 0)}, seed ${o.seed}${client !== 'native' ? `, client ${client}` : ''}${o.mutant !== undefined ? `, mutant ${o.mutant}` : ''}: ${summarize(report)}`;
   const reportText = [
     renderReport(report, 'history.jsonl'),
+    `  clients: ${clients}`,
     ...notes.map((n) => `  run note: ${n}`),
     ...nemesisProblems.map((n) => `  nemesis problem: ${n}`),
     ...harnessErrors.map((e) => `  HARNESS ERROR: ${e}`),
@@ -298,10 +335,10 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const durationMs = Date.now() - started;
   fs.writeFileSync(
     path.join(o.dir, 'report.json'),
-    JSON.stringify({ options: { ...o, log: undefined }, verdict: report.verdict, report, faults, notes, nemesisProblems, harnessErrors, durationMs }, null, 1),
+    JSON.stringify({ options: { ...o, log: undefined }, clients, verdict: report.verdict, report, faults, notes, nemesisProblems, harnessErrors, durationMs }, null, 1),
   );
   if (o.keepData !== true) for (const d of dataDirs.values()) fs.rmSync(d, { recursive: true, force: true });
-  return { dir: o.dir, report, reportText, notes, harnessErrors, nemesisProblems, faults, durationMs };
+  return { dir: o.dir, report, reportText, notes, harnessErrors, nemesisProblems, faults, durationMs, clients };
 }
 
 type PlacementJson = Record<string, { target: readonly string[]; replicas: Record<string, { voters: string[]; learners: string[]; committed: boolean }> }>;

@@ -12,6 +12,8 @@ import type { Recorder } from '../recorder.js';
 export interface NodeAddress {
   readonly id: string;
   readonly address: string;
+  /** host:port of its Kafka listener, when the run's clients speak Kafka (run.ts `client`). */
+  readonly kafka?: string;
 }
 
 export interface WorkloadTimeouts {

@@ -1,7 +1,11 @@
 /**
  * The embedded default, `node cluster.js` with no options: three nodes on 127.0.0.1:7001-7003, with
  * Kafka listeners on 127.0.0.1:9092-9094 (so that kcat and kafkajs work against it as they are), each
- * a child process with its data (and its log file) under ./data/<id>. Prints where they listen and
+ * a child process with its data (and its log file) under ./data/<id>. Topic auto-creation is on
+ * here (`--auto-create-topics`; RAFTLOG_AUTO_CREATE_TOPICS=off turns it off): a Kafka client's
+ * first record to a new topic creates it, as a local Kafka or Redpanda's dev mode does; a node
+ * started with --peers has it off unless told, as Kafka and Redpanda in production leave it off.
+ * Prints where they listen and
  * what to try next; Ctrl-C or SIGTERM stops all three cleanly. Started again, it finds its data and
  * resumes.
  */
@@ -45,7 +49,7 @@ export async function runEmbedded(): Promise<void> {
   const kafka = new Map([...nodes.keys()].map((id, i) => [id, EMBEDDED_KAFKA[i]!]));
   for (const [id, address] of nodes) {
     const data = path.join(root, id);
-    const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--kafka', kafka.get(id)!, '--data', data, '--log-file', path.join(data, 'node.log')], {
+    const child = spawn(process.execPath, [...NODE_RUNTIME_FLAGS, CLUSTER_JS, '--id', id, '--peers', EMBEDDED_NODES, '--kafka', kafka.get(id)!, '--auto-create-topics', process.env['RAFTLOG_AUTO_CREATE_TOPICS'] ?? 'on', '--data', data, '--log-file', path.join(data, 'node.log')], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, RAFTLOG_SECRET: secret },
     });

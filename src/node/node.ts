@@ -85,6 +85,8 @@ export interface NodeConfig {
   readonly recoveryBytesPerSec?: number;
   /** host:port of the Kafka listener (src/kafka/), also what Kafka clients are told to connect to; none when absent. */
   readonly kafka?: string;
+  /** A Kafka client's Metadata request may create the topics it names (Kafka's auto.create.topics.enable; src/kafka/auto-create.ts); off when absent. */
+  readonly autoCreateTopics?: boolean;
 }
 
 /**

@@ -38,6 +38,7 @@ export interface CliOptions {
   nodeDeadAfterMs: string;
   recoveryBytesPerSec: string;
   kafka?: string;
+  autoCreateTopics?: string;
 }
 
 export function command(): Command {
@@ -87,6 +88,14 @@ export function command(): Command {
       new Option('--kafka <host:port>', "serve Kafka's protocol here too (kcat, kafkajs, librdkafka), over the same topics and groups; Kafka clients are told this address (default: off, but on at 9092-9094 in the embedded cluster)").env(
         'RAFTLOG_KAFKA',
       ),
+    )
+    .addOption(
+      new Option(
+        '--auto-create-topics [on|off]',
+        "a Kafka client's Metadata request naming a topic that does not exist creates it, with the default partitions (1) and replication factor (up to 3), as Kafka's auto.create.topics.enable (default: off, but on in the embedded cluster)",
+      )
+        .preset('on')
+        .env('RAFTLOG_AUTO_CREATE_TOPICS'),
     )
     .showHelpAfterError();
 }
@@ -178,6 +187,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   if (heartbeatTicks >= electionTicks) throw new NodeStartError(`--heartbeat-ticks ${heartbeatTicks} must be below --election-ticks ${electionTicks}`);
   if (o.kafka !== undefined && !isHostPort(o.kafka)) throw new NodeStartError(`--kafka '${o.kafka}' is not host:port (a port in 1..65535)`);
   if (o.kafka !== undefined && o.kafka === listen) throw new NodeStartError(`--kafka ${o.kafka} is the --listen address: give the Kafka listener a port of its own`);
+  const autoCreateTopics = onOff('auto-create-topics', o.autoCreateTopics);
   if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
   return {
     id,
@@ -200,7 +210,17 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
     nodeDeadAfterMs: int('node-dead-after-ms', o.nodeDeadAfterMs, 0),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
+    ...(autoCreateTopics ? { autoCreateTopics } : {}),
   };
+}
+
+/** A switch given as on/off (true/false from a config file); off when not given. */
+function onOff(name: string, v: string | undefined): boolean {
+  if (v === undefined) return false;
+  const s = v.trim().toLowerCase();
+  if (s === 'on' || s === 'true') return true;
+  if (s === 'off' || s === 'false') return false;
+  throw new NodeStartError(`--${name} is on or off, not '${v}'`);
 }
 
 /**

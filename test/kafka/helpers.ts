@@ -8,8 +8,8 @@ import { eventually, startCluster, type TestCluster } from '../cluster/helpers.j
  * the controller: kafkajs's admin looks for the controller in the first Metadata it gets, and
  * fails rather than asks again.
  */
-export async function startKafkaCluster(nodes = 3): Promise<TestCluster> {
-  const t = await startCluster(nodes, [], 'chaos', { kafka: true });
+export async function startKafkaCluster(nodes = 3, args: readonly string[] = []): Promise<TestCluster> {
+  const t = await startCluster(nodes, args, 'chaos', { kafka: true });
   try {
     await eventually(
       async () => {

@@ -64,3 +64,19 @@ describe('--kafka', () => {
     expect(() => joinConfig(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--kafka', '127.0.0.1:7001'])).toThrow(/is the --listen address/);
   });
 });
+
+describe('--auto-create-topics', () => {
+  const base = ['--id', 'n1', '--peers', 'n1=127.0.0.1:7001'];
+  it('is off unless given; given alone or as on it is on, as off it is off', () => {
+    expect(joinConfig(base).autoCreateTopics).toBeUndefined();
+    expect(joinConfig([...base, '--auto-create-topics']).autoCreateTopics).toBe(true);
+    expect(joinConfig([...base, '--auto-create-topics', 'on']).autoCreateTopics).toBe(true);
+    expect(joinConfig([...base, '--auto-create-topics', 'off']).autoCreateTopics).toBeUndefined();
+  });
+
+  it('takes true or false from a config file, and refuses anything else', () => {
+    expect(configOf([], { autoCreateTopics: true }).autoCreateTopics).toBe(true);
+    expect(configOf(['--auto-create-topics', 'off'], { autoCreateTopics: true }).autoCreateTopics).toBeUndefined();
+    expect(() => joinConfig([...base, '--auto-create-topics', 'maybe'])).toThrow(/--auto-create-topics is on or off, not 'maybe'/);
+  });
+});

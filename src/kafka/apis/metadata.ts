@@ -20,20 +20,31 @@
  * known Kafka address, is LEADER_NOT_AVAILABLE with leader -1; clients ask again. Raft keeps no
  * ISR: `isr_nodes` lists the replicas whose node a Kafka client can reach now.
  *
- * Topics are not created by a Metadata request (Kafka's auto.create.topics.enable=false):
- * `allow_auto_topic_creation` is read and ignored, and an unknown topic is UNKNOWN_TOPIC_OR_PARTITION.
+ * An unknown topic is UNKNOWN_TOPIC_OR_PARTITION, unless the node auto-creates topics
+ * (`--auto-create-topics`, Kafka's auto.create.topics.enable; ../auto-create.ts) and the request
+ * allows it: v4 says so in `allow_auto_topic_creation`, v0-3 always allow it (as Kafka reads them),
+ * and a request for every topic creates none. Then the topics are created with the controller's
+ * defaults before the answer, which names their partitions and leaders; a topic whose creation
+ * could not be confirmed yet (the controller unreachable, or this node's metadata not caught up)
+ * is LEADER_NOT_AVAILABLE, which clients ask again about. A creation refused for good (a name or
+ * a request the controller refuses) is answered with the controller's error.
  */
-import type { MetadataResponse } from '../../wire/protocol.js';
-import { topicNameProblem } from '../../wire/protocol.js';
+import { ErrorCode, topicNameProblem, type MetadataResponse } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
 import { kafkaBrokers, brokerId, type Broker } from '../brokers.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, kafkaErrorOf, kafkaErrorOfApi } from '../errors.js';
+import { autoCreateTopics } from '../auto-create.js';
+
+/** Refusals of an auto-creation that asking again will not change; any other is LEADER_NOT_AVAILABLE, which clients retry. */
+const REFUSED_FOR_GOOD: ReadonlySet<ErrorCode> = new Set([ErrorCode.InvalidTopic, ErrorCode.InvalidRequest, ErrorCode.InvalidPartitions, ErrorCode.InvalidReplicationFactor]);
 
 interface MetadataRequest {
   /** null: every topic. */
   readonly topics: readonly string[] | null;
+  /** Whether the client lets the request create the topics it names that do not exist. */
+  readonly allowAutoCreation: boolean;
 }
 
 interface PartitionMeta {
@@ -66,18 +77,26 @@ export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
     const name = (x: KafkaReader): string => x.string('topic name');
     if (version === 0) {
       const topics = r.array(name, 'topics');
-      return { topics: topics.length === 0 ? null : topics };
+      return { topics: topics.length === 0 ? null : topics, allowAutoCreation: true };
     }
     const topics = r.nullableArray(name, 'topics');
-    if (version >= 4) r.bool('allow_auto_topic_creation');
-    return { topics };
+    const allowAutoCreation = version >= 4 ? r.bool('allow_auto_topic_creation') : true;
+    return { topics, allowAutoCreation };
   },
   async serve(node: KafkaNode, req: MetadataRequest): Promise<KafkaMetadataResponse> {
     const brokers = kafkaBrokers(node.kafkaAddresses(), node.logger);
     const valid = req.topics?.filter((t) => topicNameProblem(t) === null) ?? null;
+    const ask = (): Promise<MetadataResponse> => native(node, valid === null ? { type: 'metadata' } : { type: 'metadata', topics: valid }) as Promise<MetadataResponse>;
     let res: MetadataResponse;
+    /** Errors of the topics this request tried to create and that still do not show. */
+    const creation = new Map<string, KafkaErrorCode>();
     try {
-      res = (await native(node, valid === null ? { type: 'metadata' } : { type: 'metadata', topics: valid }))!;
+      res = await ask();
+      const unknown = valid === null || node.config.autoCreateTopics !== true || !req.allowAutoCreation ? [] : res.topics.filter((t) => t.error?.code === ErrorCode.UnknownTopicOrPartition).map((t) => t.name);
+      if (unknown.length > 0) {
+        for (const r of await autoCreateTopics(node, unknown)) creation.set(r.name, r.error !== undefined && REFUSED_FOR_GOOD.has(r.error.code) ? kafkaErrorOfApi(r.error).code : KafkaErrorCode.LeaderNotAvailable);
+        res = await ask();
+      }
     } catch (err) {
       // This node cannot answer from its metadata now (starting, or its replica rejoining).
       const e = kafkaErrorOf(node.logger, err);
@@ -87,6 +106,8 @@ export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
     const topics = (req.topics ?? res.topics.map((t) => t.name)).map((name): TopicMeta => {
       const t = byName.get(name);
       if (t === undefined) return { errorCode: KafkaErrorCode.InvalidTopicException, name, partitions: [] };
+      const created = creation.get(name);
+      if (t.error?.code === ErrorCode.UnknownTopicOrPartition && created !== undefined) return { errorCode: created, name, partitions: [] };
       if (t.error !== undefined) return { errorCode: kafkaErrorOfApi(t.error).code, name, partitions: [] };
       return {
         errorCode: KafkaErrorCode.None,
