@@ -1,0 +1,259 @@
+/**
+ * `npm run bench:junk -- [--seconds 8] [--connections 2] [--frame-mib 60] [--attacks a,b,...]`:
+ * how long a node's event loop stalls while a flood of junk frames hits it (issue 22 §1), and
+ * what that costs the cluster: elections, and a producer's acknowledgement latency.
+ *
+ * A fresh 3-node cluster (the production entry, Kafka listeners on) with a 3-partition topic; one
+ * producer sends 1 KB records (acks=all, one in flight) throughout. Each attack runs for
+ * `--seconds` against node n1 with `--connections` raw connections, each sending `--frame-mib`
+ * frames of junk as fast as the node reads them (reconnecting when it closes one):
+ *
+ * - client-random:  /client, random bytes under a random WebSocket mask (what a browser sends)
+ * - client-msgpack: /client, a msgpack array32 of zeros (tens of millions of values to decode)
+ * - peer-random:    /raft before any handshake, random bytes
+ * - peer-msgpack:   /raft before any handshake, the msgpack array
+ * - kafka-metadata: the Kafka listener, a Metadata v0 request naming millions of empty topic names
+ *
+ * Per attack it prints the longest event-loop stall n1 saw (prom-client's
+ * nodejs_eventloop_lag_max_seconds, from perf_hooks.monitorEventLoopDelay; /metrics is read once
+ * before the attack to reset it), the elections it cost (terms gained over all groups), the
+ * producer's p99 and max acknowledgement latency, and whether every node is still up. A quiet
+ * phase of the same length comes first, as the baseline. The last line is one JSON object.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { Command } from 'commander';
+import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { clusterView } from '../../chaos/view.js';
+import { Client, silentLogger } from '../../src/client/index.js';
+import { percentile } from './stats.js';
+
+const ATTACKS = ['client-random', 'client-msgpack', 'peer-random', 'peer-msgpack', 'kafka-metadata'] as const;
+type Attack = (typeof ATTACKS)[number];
+
+const opts = new Command()
+  .name('bench:junk')
+  .option('--seconds <n>', 'length of each attack (and of the quiet baseline)', '8')
+  .option('--connections <n>', 'attacking connections at once', '2')
+  .option('--frame-mib <n>', 'MiB of one junk frame', '60')
+  .option('--attacks <list>', `comma-separated, of ${ATTACKS.join(', ')}`, ATTACKS.join(','))
+  .parse()
+  .opts<{ seconds: string; connections: string; frameMib: string; attacks: string }>();
+
+interface PhaseResult {
+  readonly phase: string;
+  /** The longest event-loop stall n1 saw during the phase, ms. */
+  readonly stallMs: number;
+  /** Terms gained over all groups (each is at least one election). */
+  readonly elections: number;
+  readonly ackP99Ms: number;
+  readonly ackMaxMs: number;
+  /** Junk frames written in full before the node closed or answered. */
+  readonly framesSent: number;
+  readonly nodesUp: number;
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(opts.seconds);
+  const connections = Number(opts.connections);
+  const frameBytes = Math.round(Number(opts.frameMib) * 1024 * 1024);
+  const attacks = opts.attacks.split(',').map((a) => a.trim()) as Attack[];
+  for (const a of attacks) if (!ATTACKS.includes(a)) throw new Error(`unknown attack '${a}': one of ${ATTACKS.join(', ')}`);
+
+  process.stderr.write('starting a 3-node cluster\n');
+  const cluster = new LocalCluster({ nodes: 3, entry: 'production', logLevel: 'warn', kafka: true });
+  await cluster.start();
+  const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 300, initialRetryTimeMs: 10, maxRetryTimeMs: 50 } });
+  const results: PhaseResult[] = [];
+  try {
+    const admin = client.admin();
+    await admin.createTopics({ topics: [{ topic: 'junk-bench', numPartitions: 3, replicationFactor: 3 }], timeoutMs: 20_000 });
+    const producer = client.producer();
+    await producer.connect();
+    const acks: number[] = [];
+    let producing = true;
+    const value = Buffer.alloc(1024, 7);
+    const loop = (async () => {
+      while (producing) {
+        const t0 = performance.now();
+        try {
+          await producer.send({ topic: 'junk-bench', messages: [{ value }] });
+          acks.push(performance.now() - t0);
+        } catch {
+          acks.push(performance.now() - t0);
+        }
+      }
+    })();
+    await sleep(2000);
+    const n1 = cluster.node('n1');
+    const junk = junkFrames(frameBytes);
+    for (const phase of ['quiet', ...attacks] as const) {
+      process.stderr.write(`${phase}: ${seconds} s\n`);
+      const termsBefore = await terms(cluster);
+      await lagMaxMs(n1.address);
+      acks.length = 0;
+      const stop = Date.now() + seconds * 1000;
+      let framesSent = 0;
+      if (phase !== 'quiet') {
+        const target = phase.startsWith('kafka') ? n1.kafka! : n1.address;
+        await Promise.all(Array.from({ length: connections }, () => flood(phase, target, junk, stop, () => framesSent++)));
+      } else {
+        await sleep(seconds * 1000);
+      }
+      const stallMs = await lagMaxMs(n1.address);
+      await sleep(1000);
+      const termsAfter = await terms(cluster);
+      let elections = 0;
+      for (const [g, t] of termsAfter) elections += t - (termsBefore.get(g) ?? t);
+      const view = await clusterView(cluster);
+      const r: PhaseResult = { phase, stallMs, elections, ackP99Ms: round(percentile(acks, 99)), ackMaxMs: round(Math.max(0, ...acks)), framesSent, nodesUp: view.up.length };
+      results.push(r);
+      console.log(`${phase.padEnd(15)} longest stall ${String(r.stallMs).padStart(6)} ms  elections ${String(r.elections).padStart(2)}  acks p99 ${String(r.ackP99Ms).padStart(6)} ms  max ${String(r.ackMaxMs).padStart(6)} ms  junk frames ${String(framesSent).padStart(3)}  nodes up ${r.nodesUp}`);
+    }
+    producing = false;
+    await loop;
+    await producer.disconnect();
+    await admin.disconnect();
+  } finally {
+    await cluster.stop();
+  }
+  console.log(JSON.stringify({ frameBytes, seconds, connections, results }));
+}
+
+interface Junk {
+  readonly random: Buffer;
+  readonly msgpack: Buffer;
+  readonly kafka: Buffer;
+}
+
+function junkFrames(n: number): Junk {
+  const random = randomBytes(n);
+  // 0xdd: array32, then its count, then that many 0x00 (positive fixint zero).
+  const msgpack = Buffer.alloc(n);
+  msgpack[0] = 0xdd;
+  msgpack.writeUInt32BE(n - 5, 1);
+  // Kafka: int32 size, api_key 3 (Metadata), version 0, correlation id, client id null, then
+  // an array of int16-length strings, each empty.
+  const kafka = Buffer.alloc(4 + n);
+  const body = n;
+  kafka.writeInt32BE(body, 0);
+  kafka.writeInt16BE(3, 4);
+  kafka.writeInt16BE(0, 6);
+  kafka.writeInt32BE(1, 8);
+  kafka.writeInt16BE(-1, 12);
+  const topics = Math.floor((body - 14) / 2);
+  kafka.writeInt32BE(topics, 14);
+  return { random, msgpack, kafka };
+}
+
+/** One attacking connection: sends junk frames until `stop`, reconnecting whenever the node closes it. */
+async function flood(attack: Attack, address: string, junk: Junk, stop: number, sent: () => void): Promise<void> {
+  while (Date.now() < stop) {
+    const socket = await connect(address).catch(() => null);
+    if (socket === null) {
+      await sleep(50);
+      continue;
+    }
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.on('data', () => undefined);
+    try {
+      let frame: Buffer[];
+      if (attack === 'kafka-metadata') {
+        frame = [junk.kafka];
+      } else {
+        await upgrade(socket, address, attack.startsWith('peer') ? '/raft' : '/client');
+        frame = wsFrame(attack.endsWith('random') ? junk.random : junk.msgpack);
+      }
+      while (Date.now() < stop && !socket.destroyed) {
+        const ok = await writeAll(socket, frame);
+        if (!ok) break;
+        sent();
+      }
+    } catch {
+      // closed by the node mid-handshake or mid-frame: connect again
+    }
+    socket.destroy();
+    await closed;
+  }
+}
+
+function connect(address: string): Promise<net.Socket> {
+  const i = address.lastIndexOf(':');
+  return new Promise((resolve, reject) => {
+    const s = net.connect(Number(address.slice(i + 1)), address.slice(0, i), () => resolve(s));
+    s.once('error', reject);
+  });
+}
+
+/** The HTTP upgrade to a WebSocket, by hand. */
+function upgrade(socket: net.Socket, address: string, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let head = '';
+    const onData = (d: Buffer): void => {
+      head += d.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      socket.off('data', onData);
+      if (!head.startsWith('HTTP/1.1 101')) reject(new Error(head.split('\r\n')[0]));
+      else resolve();
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error('closed during the upgrade')));
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  });
+}
+
+/** One binary WebSocket frame of `payload`, masked with a random (non-zero) key as RFC 6455 says a client must. */
+function wsFrame(payload: Buffer): Buffer[] {
+  const header = Buffer.alloc(14);
+  header[0] = 0x82;
+  header[1] = 0x80 | 127;
+  header.writeBigUInt64BE(BigInt(payload.length), 2);
+  const mask = randomBytes(4);
+  mask[0] |= 1;
+  mask.copy(header, 10);
+  const masked = Buffer.allocUnsafe(payload.length);
+  for (let i = 0; i < payload.length; i++) masked[i] = payload[i]! ^ mask[i & 3]!;
+  return [header, masked];
+}
+
+/** Writes the buffers; false when the socket closed first. */
+async function writeAll(socket: net.Socket, bufs: readonly Buffer[]): Promise<boolean> {
+  for (const b of bufs) {
+    const ok = await new Promise<boolean>((resolve) => {
+      if (socket.destroyed) return resolve(false);
+      const onClose = (): void => resolve(false);
+      socket.once('close', onClose);
+      socket.write(b, (err) => {
+        socket.off('close', onClose);
+        resolve(err === undefined || err === null);
+      });
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** n1's nodejs_eventloop_lag_max_seconds since the last read, in ms (reading resets it). */
+async function lagMaxMs(address: string): Promise<number> {
+  const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(180_000) });
+  const text = await res.text();
+  const m = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(text);
+  return m === null ? Number.NaN : round(Number(m[1]) * 1000);
+}
+
+/** Each group's highest term among the nodes that answer. */
+async function terms(cluster: LocalCluster): Promise<Map<string, number>> {
+  const view = await clusterView(cluster);
+  return new Map([...view.groups].map(([g, v]) => [g, v.term]));
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
