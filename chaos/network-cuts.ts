@@ -13,7 +13,7 @@ import type { Message, NodeId } from '../raft/types.js';
 import type { Logger } from '../src/log.js';
 import type { HttpRoute } from '../src/server/http.js';
 import type { PeerFrame } from '../src/transport/peer-frames.js';
-import { PeerTransport, type PeerNetwork, type PeerNetworkFactory, type PeerStatus } from '../src/transport/peer-transport.js';
+import { PeerTransport, type InboundLimit, type PeerNetwork, type PeerNetworkFactory, type PeerStatus } from '../src/transport/peer-transport.js';
 import type { Drops } from './net.js';
 
 export const NETWORK_PATH = '/chaos/network';
@@ -74,8 +74,8 @@ class CutTransport implements PeerNetwork {
     this.inner.close();
   }
 
-  accept(ws: WebSocket): void {
-    this.inner.accept(ws);
+  accept(ws: WebSocket, limit: InboundLimit): void {
+    this.inner.accept(ws, limit);
   }
 
   sendRaft(group: string, m: Message): void {

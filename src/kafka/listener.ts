@@ -12,7 +12,12 @@
  * Fetch waits for room for its max_bytes, and a client that leaves its responses unread for
  * CONNECTION_REPLY_STALL_MS is disconnected. Bad input ends only its connection: a frame
  * size out of bounds (frames.ts), an unknown api key or version, a request that does not parse
- * (dispatch.ts); the node goes on.
+ * (dispatch.ts), a request that holds too much to read (codec/reader.ts KAFKA_REQUEST_ITEMS_MAX), a
+ * frame begun and not whole within KAFKA_FRAME_COMPLETE_MS; the node goes on.
+ *
+ * No smaller frame limit applies before a connection's first request, as a peer connection has
+ * before it authenticates (src/wire/ws-guard.ts): without SASL (issue 22 §3) a first request
+ * proves nothing, so one ApiVersions would lift any such limit for whoever sends it.
  */
 import net from 'node:net';
 import { NodeStartError } from '../errors.js';
@@ -29,6 +34,20 @@ export const KAFKA_IN_FLIGHT_PER_CONNECTION_MAX = 1024;
 export const KAFKA_CONNECTIONS_MAX = 10_000;
 /** A connection with no traffic for this long is closed (Kafka's connections.max.idle.ms). */
 export const KAFKA_IDLE_MS = 10 * 60 * 1000;
+/**
+ * A request frame begun (its size or any of its bytes in) must be whole within this long, as on
+ * the node's own listener (src/wire/ws-guard.ts FRAME_COMPLETE_MS): Kafka's clients give up on a
+ * request after request.timeout.ms, 30 s by default. A client that declared 60 MB and sent 1 KB
+ * was held, with its buffer, for KAFKA_IDLE_MS. Time the listener itself stops reading the
+ * connection does not count.
+ */
+export const KAFKA_FRAME_COMPLETE_MS = 30_000;
+
+export interface KafkaListenerOptions {
+  /** KAFKA_FRAME_COMPLETE_MS and KAFKA_IDLE_MS unless given. */
+  readonly frameCompleteMs?: number;
+  readonly idleMs?: number;
+}
 
 export class KafkaListener {
   private readonly server: net.Server;
@@ -37,6 +56,7 @@ export class KafkaListener {
   constructor(
     private readonly node: KafkaNode,
     private readonly limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
+    private readonly o: KafkaListenerOptions = {},
   ) {
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.maxConnections = KAFKA_CONNECTIONS_MAX;
@@ -71,10 +91,10 @@ export class KafkaListener {
   private accept(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    socket.setTimeout(KAFKA_IDLE_MS, () => socket.destroy());
+    socket.setTimeout(this.o.idleMs ?? KAFKA_IDLE_MS, () => socket.destroy());
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => undefined);
-    new Connection(this.node, socket, this.limits);
+    new Connection(this.node, socket, this.limits, this.o.frameCompleteMs ?? KAFKA_FRAME_COMPLETE_MS);
   }
 }
 
@@ -93,11 +113,14 @@ class Connection {
   private pausedForInFlight = false;
   private pausedForDrain = false;
   private pausedForReplies = false;
+  /** Runs while a frame is incomplete (frameCompleteMs). */
+  private frameTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly node: KafkaNode,
     private readonly socket: net.Socket,
     limits: ReplyLimits,
+    private readonly frameCompleteMs: number,
   ) {
     this.budget = new ReplyBudget(
       limits,
@@ -111,6 +134,7 @@ class Connection {
       }),
     );
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.stopFrameTimer());
     socket.on('drain', () => {
       this.pausedForDrain = false;
       this.maybeResume();
@@ -128,6 +152,24 @@ class Connection {
       return;
     }
     for (const frame of frames) this.serve(frame);
+    // Each frame has its own time: one completed stops the wait, and the next one begun starts it again.
+    if (frames.length > 0 || this.frames.pending === 0) this.stopFrameTimer();
+    if (this.frames.pending > 0 && this.frameTimer === null) this.startFrameTimer();
+  }
+
+  private startFrameTimer(): void {
+    this.frameTimer = setTimeout(() => {
+      this.frameTimer = null;
+      // Not read by choice (too much in flight, responses not read): the frame cannot arrive meanwhile.
+      if (this.socket.isPaused()) return this.startFrameTimer();
+      this.close(`a request frame begun ${this.frameCompleteMs} ms ago is not complete`);
+    }, this.frameCompleteMs);
+    this.frameTimer.unref();
+  }
+
+  private stopFrameTimer(): void {
+    if (this.frameTimer !== null) clearTimeout(this.frameTimer);
+    this.frameTimer = null;
   }
 
   private serve(frame: Buffer): void {
@@ -200,6 +242,7 @@ class Connection {
     if (this.socket.destroyed) return;
     this.node.logger.debug({ remote: `${this.socket.remoteAddress}:${this.socket.remotePort}`, reason }, `closing a Kafka connection: ${reason}`);
     this.queue.length = 0;
+    this.stopFrameTimer();
     this.socket.destroy();
   }
 }

@@ -13,8 +13,9 @@
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type WebSocket from 'ws';
-import { FrameDecodeError, decodeFrame, encodeFrame } from '../wire/codec.js';
+import { FrameDecodeError, decodeFrame, encodeFrame, type FrameBudget } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
+import { IdleTimer } from '../wire/ws-guard.js';
 import { ErrorCode, LIMITS, type ApiError, type Request } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle, type HandlerNode } from './handlers.js';
@@ -22,6 +23,16 @@ import { DEFAULT_REPLY_LIMITS, ReplyBudget, type BudgetEvents, type ReplyLimits,
 
 /** Requests read on one connection and not answered yet, past which it is not read. */
 const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
+/**
+ * A client connection with no request in flight for this long is closed, as Kafka's
+ * connections.max.idle.ms (10 minutes); the client library dials again on its next request.
+ */
+export const CLIENT_IDLE_MS = 10 * 60 * 1000;
+
+export interface ClientServerOptions {
+  /** CLIENT_IDLE_MS unless given. */
+  readonly idleMs?: number;
+}
 
 /** What client connections need of the node: its handlers, and the request and connection metrics they count. */
 export interface ClientNode extends HandlerNode {
@@ -65,6 +76,7 @@ export class ClientServer {
   constructor(
     private readonly node: ClientNode,
     private readonly limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
+    private readonly o: ClientServerOptions = {},
   ) {}
 
   accept(ws: WebSocket): void {
@@ -90,9 +102,12 @@ export class ClientServer {
         close: () => ws.terminate(),
       }),
     );
+    const idleMs = this.o.idleMs ?? CLIENT_IDLE_MS;
+    const idle = new IdleTimer(idleMs, () => ws.close(1000, `no request for ${idleMs} ms`));
     ws.on('close', () => {
       this.sockets.delete(ws);
       budget.close();
+      idle.busy();
     });
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
@@ -102,12 +117,14 @@ export class ClientServer {
       }
       const buf = receivedBytes(data);
       inFlight++;
+      idle.busy();
       if (inFlight >= IN_FLIGHT_PER_CONNECTION_MAX) {
         tooMany = true;
         readOrNot();
       }
       void this.serve(ws, budget, buf).finally(() => {
         inFlight--;
+        if (inFlight === 0) idle.quiet();
         if (tooMany && inFlight < IN_FLIGHT_PER_CONNECTION_MAX / 2) {
           tooMany = false;
           readOrNot();
@@ -123,7 +140,7 @@ export class ClientServer {
   private async serve(ws: WebSocket, budget: ReplyBudget, buf: Buffer): Promise<void> {
     let raw: unknown;
     try {
-      raw = decodeFrame(buf);
+      raw = decodeFrame(buf, CLIENT_FRAME_BUDGET);
     } catch (err) {
       const message = err instanceof FrameDecodeError ? err.message : 'the frame could not be read';
       this.reply(ws, budget, { id: -1, error: { code: ErrorCode.InvalidRequest, message } });
@@ -162,3 +179,5 @@ export class ClientServer {
 }
 
 export const CLIENT_FRAME_BYTES_MAX = LIMITS.frameBytesMax;
+/** What decoding one client frame may cost (codec.ts budgetProblem): past it, an INVALID_REQUEST reply and nothing decoded. */
+export const CLIENT_FRAME_BUDGET: FrameBudget = { valuesMax: LIMITS.frameValuesMax, stringBytesMax: LIMITS.frameStringBytesMax };

@@ -5,13 +5,15 @@
  * node may add routes of its own (node.ts NodeParts; the chaos entry point's network control).
  */
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { assert } from '../../raft/errors.js';
 import { CLIENT_FRAME_BYTES_MAX, ClientServer, type ClientNode } from './client-server.js';
 import { NodeStartError } from '../errors.js';
-import { PEER_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
+import { PEER_FRAME_BYTES_MAX, PEER_HANDSHAKE_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
 import type { PeerNetwork } from '../transport/peer-transport.js';
+import { FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive, refuse } from '../wire/ws-guard.js';
 
 /** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
 const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics'];
@@ -27,25 +29,45 @@ export interface HttpNode extends ClientNode {
   readonly metrics: ClientNode['metrics'] & { readonly registry: Pick<Registry, 'contentType' | 'metrics'> };
 }
 
+/** The time limits of the WebSocket connections (src/wire/ws-guard.ts), each defaulting to its named constant. */
+export interface ConnectionTimes {
+  /** A message begun must be whole within this long (FRAME_COMPLETE_MS). */
+  readonly frameCompleteMs?: number;
+  /** Pings every this long (PING_INTERVAL_MS)... */
+  readonly pingIntervalMs?: number;
+  /** ...and the connection ends when nothing has come for this long (SILENT_MS_MAX). */
+  readonly silentMsMax?: number;
+  /** A client connection with no request for this long is closed (client-server.ts CLIENT_IDLE_MS). */
+  readonly clientIdleMs?: number;
+}
+
 export class HttpServer {
   private readonly server: http.Server;
-  private readonly peers = new WebSocketServer({ noServer: true, maxPayload: PEER_FRAME_BYTES_MAX });
-  private readonly clientWss = new WebSocketServer({ noServer: true, maxPayload: CLIENT_FRAME_BYTES_MAX });
+  // The largest frames either endpoint ever takes; what a connection takes now is its FrameGuard's
+  // (a peer's few KB until it has authenticated). No permessage-deflate (the guard counts wire bytes).
+  private readonly peers = new WebSocketServer({ noServer: true, maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false });
+  private readonly clientWss = new WebSocketServer({ noServer: true, maxPayload: CLIENT_FRAME_BYTES_MAX, perMessageDeflate: false });
   readonly clients: ClientServer;
 
   constructor(
     private readonly node: HttpNode,
     private readonly routes: ReadonlyMap<string, HttpRoute> = new Map(),
+    private readonly times: ConnectionTimes = {},
   ) {
     for (const p of routes.keys()) assert(!OWN_PATHS.includes(p), () => `an added HTTP route takes ${p}, which the server answers itself`);
-    this.clients = new ClientServer(node);
+    this.clients = new ClientServer(node, undefined, times.clientIdleMs !== undefined ? { idleMs: times.clientIdleMs } : {});
     // A route that throws (a client gone mid-body, a metrics collector failing) answers 500; left
     // unhandled, the rejection would end the node.
     this.server = http.createServer((req, res) => void this.route(req, res).catch((err: unknown) => this.routeFailed(req, res, err)));
     this.server.on('upgrade', (req, socket, head) => {
       const url = (req.url ?? '').split('?')[0];
-      if (url === '/raft') this.peers.handleUpgrade(req, socket, head, (ws) => node.transport.accept(ws));
-      else if (url === '/client') this.clientWss.handleUpgrade(req, socket, head, (ws) => this.clients.accept(ws));
+      if (url === '/raft') this.peers.handleUpgrade(req, socket, head, (ws) => node.transport.accept(ws, this.guard(ws, socket as Socket, 'peer', PEER_HANDSHAKE_FRAME_BYTES_MAX)));
+      else if (url === '/client') {
+        this.clientWss.handleUpgrade(req, socket, head, (ws) => {
+          this.guard(ws, socket as Socket, 'client', CLIENT_FRAME_BYTES_MAX);
+          this.clients.accept(ws);
+        });
+      }
       else {
         socket.write('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         socket.destroy();
@@ -72,6 +94,26 @@ export class HttpServer {
     for (const ws of this.peers.clients) ws.terminate();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections();
+  }
+
+  /** Watches an accepted connection's frames and keeps it alive (src/wire/ws-guard.ts); the guard is the peer transport's to raise its limit once the peer has authenticated. */
+  private guard(ws: WebSocket, socket: Socket, kind: 'peer' | 'client', messageBytesMax: number): FrameGuard {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const guard = new FrameGuard(socket, {
+      messageBytesMax,
+      completeMs: this.times.frameCompleteMs ?? FRAME_COMPLETE_MS,
+      onViolation: (code, why) => {
+        this.node.logger.info({ remote, why }, `closing a ${kind} connection from ${remote}: ${why}`);
+        refuse(ws, code, why);
+      },
+    });
+    keepAlive(ws, {
+      intervalMs: this.times.pingIntervalMs ?? PING_INTERVAL_MS,
+      silentMsMax: this.times.silentMsMax ?? SILENT_MS_MAX,
+      heardAt: () => guard.heardAt,
+      onSilent: (ms) => this.node.logger.info({ remote, silentMs: Math.round(ms) }, `closing a ${kind} connection from ${remote}: nothing came from it for ${Math.round(ms)} ms`),
+    });
+    return guard;
   }
 
   private routeFailed(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {

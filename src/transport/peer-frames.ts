@@ -89,6 +89,13 @@ export const NODES_FRAME_MAX = 1024;
 /** Bytes of one frame between peers; larger frames close the connection. */
 export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
 
+/**
+ * Bytes of one frame on an inbound peer connection until the dialer has authenticated (anyone
+ * who reaches the port can open one): the `auth` and `join` frames it may send are a few hundred
+ * bytes. A larger frame is refused as soon as its header arrives (src/wire/ws-guard.ts).
+ */
+export const PEER_HANDSHAKE_FRAME_BYTES_MAX = 4 * 1024;
+
 /** A Kafka listener's address in a `leaders` frame: host:port (what Kafka clients will be told to dial). */
 const KAFKA_ADDRESS = /^[^\s:=,]{1,255}:\d{1,5}$/;
 

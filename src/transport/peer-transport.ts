@@ -23,6 +23,7 @@ import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
 import { encodeFrame } from '../wire/codec.js';
 import { receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive } from '../wire/ws-guard.js';
 import type { Logger } from '../log.js';
 import { PeerFrameError, decodePeerFrame, joinAnswerText, mac, macEquals, type JoinAnswer, type PeerFrame } from './peer-frames.js';
 
@@ -48,6 +49,16 @@ export interface PeerTransportOptions {
    * with what to tell it, or rejects with a JoinRefusal. Absent: every join is refused.
    */
   readonly onJoin?: (request: JoinRequest) => Promise<JoinAnswer>;
+  /** Each defaults to its named constant: HANDSHAKE_MS, and ws-guard.ts's PING_INTERVAL_MS and SILENT_MS_MAX for the connections this node dials. */
+  readonly handshakeMs?: number;
+  readonly pingIntervalMs?: number;
+  readonly silentMsMax?: number;
+}
+
+/** What an inbound connection's frame guard lets the transport change (src/wire/ws-guard.ts FrameGuard). */
+export interface InboundLimit {
+  /** Bytes one message may have from now on: PEER_HANDSHAKE_FRAME_BYTES_MAX until the peer has authenticated. */
+  messageBytesMax: number;
 }
 
 /** What a joining node says of itself. */
@@ -78,7 +89,16 @@ export interface PeerIdentity {
   readonly member: boolean;
 }
 
-const HANDSHAKE_MS = 5000;
+/** A connection must have authenticated within this long of opening (both ends), or it is closed. */
+export const HANDSHAKE_MS = 5000;
+/**
+ * Bytes of Raft messages one frame carries before the rest go in the next (one message larger
+ * than this still goes alone: an append carries at most appendBytesMax, 1 MiB by default, a
+ * catch-up chunk CHUNK_BYTES or one segment frame). The receiver decodes a frame in one go: one of
+ * 26 MB holding 200,000 small entries took 264 ms to decode, a stall long enough to cost an
+ * election, and one of 0.9 MB 3 ms; between frames the receiver's event loop runs its ticks.
+ */
+export const PEER_FRAME_SPLIT_BYTES = 1024 * 1024;
 /** The first redial waits half to one and a half times this (redialDelayMs). */
 export const REDIAL_MS_MIN = 50;
 /**
@@ -119,8 +139,8 @@ export interface PeerStatus {
 export interface PeerNetwork {
   start(): void;
   close(): void;
-  /** An inbound connection on /raft. */
-  accept(ws: WebSocket): void;
+  /** An inbound connection on /raft, and its frame limit (raised once the peer has authenticated). */
+  accept(ws: WebSocket, limit: InboundLimit): void;
   sendRaft(group: string, m: Message): void;
   send(to: NodeId, frame: PeerFrame): void;
   broadcast(frame: PeerFrame): void;
@@ -226,10 +246,10 @@ export class PeerTransport implements PeerNetwork {
   }
 
   /** An inbound connection on /raft (the HTTP server did the upgrade). */
-  accept(ws: WebSocket): void {
+  accept(ws: WebSocket, limit: InboundLimit): void {
     const nonce = randomBytes(16).toString('hex');
     let peer: Peer | null = null;
-    const timer = setTimeout(() => ws.close(AUTH_FAILED, 'authentication timed out'), HANDSHAKE_MS);
+    const timer = setTimeout(() => ws.close(AUTH_FAILED, 'authentication timed out'), this.o.handshakeMs ?? HANDSHAKE_MS);
     ws.on('message', (data, isBinary) => {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
@@ -253,6 +273,7 @@ export class PeerTransport implements PeerNetwork {
       const foreign = otherCluster(me, frame);
       if (foreign !== null) return this.refuse(ws, timer, `node '${frame.id}' ${foreign}`);
       clearTimeout(timer);
+      limit.messageBytesMax = this.o.frameBytesMax;
       ws.send(encodeFrame({ t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`) } satisfies PeerFrame));
       if (p.retired) return this.tellRetired(p, ws);
       peer = p;
@@ -313,10 +334,21 @@ export class PeerTransport implements PeerNetwork {
 
   private dial(p: Peer): void {
     if (this.closed || this.peers.get(p.id) !== p) return;
-    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: HANDSHAKE_MS, generateMask: zeroMask });
+    const handshakeMs = this.o.handshakeMs ?? HANDSHAKE_MS;
+    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: handshakeMs, generateMask: zeroMask, perMessageDeflate: false });
     p.ws = ws;
     const nonce = randomBytes(16).toString('hex');
     let authed = false;
+    // The upgrade has its own timeout (handshakeTimeout); this one covers the challenge and the welcome after it.
+    const authTimer = setTimeout(() => {
+      this.o.logger.warn({ peer: p.id }, `node '${p.id}' at ${p.address} did not complete the handshake within ${handshakeMs} ms; dialling again`);
+      ws.terminate();
+    }, handshakeMs);
+    keepAlive(ws, {
+      intervalMs: this.o.pingIntervalMs ?? PING_INTERVAL_MS,
+      silentMsMax: this.o.silentMsMax ?? SILENT_MS_MAX,
+      onSilent: (ms) => this.o.logger.warn({ peer: p.id, silentMs: Math.round(ms) }, `node '${p.id}' sent nothing for ${Math.round(ms)} ms; closing the connection and dialling again`),
+    });
     ws.on('message', (data, isBinary) => {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
@@ -345,12 +377,14 @@ export class PeerTransport implements PeerNetwork {
           return;
         }
         authed = true;
+        clearTimeout(authTimer);
         if (p.retired) return this.tellRetired(p, ws);
         this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
         this.attach(p, ws);
       }
     });
     ws.on('close', (code, reason) => {
+      clearTimeout(authTimer);
       if (code === AUTH_FAILED) this.o.logger.error({ peer: p.id, reason: reason.toString() }, `node '${p.id}' refused this node: ${reason.toString()}`);
       else if (code === NOT_A_PEER_YET) this.o.logger.info({ peer: p.id, reason: reason.toString() }, `node '${p.id}' does not know this node yet (${reason.toString()}); retrying`);
       this.detach(p, ws);
@@ -432,22 +466,31 @@ export class PeerTransport implements PeerNetwork {
         p.dropped += queue.length;
         continue;
       }
-      // Split so that no frame passes the limit (an append carries at most appendBytesMax).
-      let part: [string, Message][] = [];
-      let bytes = 0;
-      for (const item of queue) {
-        const size = messageBytes(item[1]);
-        if (part.length > 0 && bytes + size > this.o.frameBytesMax / 2) {
-          ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
-          part = [];
-          bytes = 0;
-        }
-        part.push(item);
-        bytes += size;
-      }
-      ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
+      for (const part of raftFrames(queue, Math.min(PEER_FRAME_SPLIT_BYTES, this.o.frameBytesMax / 2))) ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
     }
   }
+}
+
+/**
+ * The queued messages to one peer cut into the frames they go in, in order: each carries about
+ * `splitBytes` of messages at most (messageBytes), or one message larger than that alone.
+ */
+export function raftFrames(queue: readonly [string, Message][], splitBytes: number): [string, Message][][] {
+  const frames: [string, Message][][] = [];
+  let part: [string, Message][] = [];
+  let bytes = 0;
+  for (const item of queue) {
+    const size = messageBytes(item[1]);
+    if (part.length > 0 && bytes + size > splitBytes) {
+      frames.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(item);
+    bytes += size;
+  }
+  if (part.length > 0) frames.push(part);
+  return frames;
 }
 
 function newPeer(id: NodeId, address: string, retired = false): Peer {

@@ -107,6 +107,15 @@ export const LIMITS = {
   /** Bytes of one client frame; larger frames close the connection. */
   frameBytesMax: 64 * 1024 * 1024,
   /**
+   * msgpack values in one client frame, and bytes of its strings, past which it is refused before
+   * it is decoded (codec.ts FrameBudget). A frame of sixty million zeros took 6 s to decode and
+   * stalled the node for all of it; one of a million, 15-25 ms; 8 MiB of strings, about 30 ms. The
+   * largest requests the validator takes stay well inside both: 10,000 produce batches are about
+   * 70,000 values and, with 249-character topic names, 2.5 MB of strings.
+   */
+  frameValuesMax: 1_000_000,
+  frameStringBytesMax: 8 * 1024 * 1024,
+  /**
    * Bytes of one record batch as the client library builds it, and a topic's default
    * maxMessageBytes (Kafka's message.max.bytes default is 1 MiB). The node enforces each topic's
    * own maxMessageBytes.

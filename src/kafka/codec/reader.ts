@@ -17,7 +17,11 @@
  * KafkaDecodeError, and nothing else is thrown: the listener answers it by closing the connection,
  * as a Kafka broker does with a request it cannot parse. An array's count is checked against the
  * bytes left before anything is allocated, so a hostile count cannot make the node allocate.
+ * What a request may cost to read is bounded too: array items and tagged fields, all arrays
+ * together, to KAFKA_REQUEST_ITEMS_MAX, and bytes of strings to KAFKA_REQUEST_STRING_BYTES_MAX.
  */
+
+import { LIMITS } from '../../wire/protocol.js';
 
 /** A request frame that does not parse. */
 export class KafkaDecodeError extends Error {
@@ -26,6 +30,16 @@ export class KafkaDecodeError extends Error {
 
 /** Every item of every array we read takes at least this many bytes, so a count above the bytes left is a lie. */
 const ARRAY_ITEM_BYTES_MIN = 1;
+/**
+ * Array items and tagged fields one request may hold, all together. Without it, a Metadata
+ * request of 60 MB naming 30 million empty topic names was read, and answered topic by topic,
+ * for 38 s of one stalled event loop. The largest requests the node serves stay well inside: a
+ * fetch or a produce of 10,000 partitions (the native protocol's fetchPartitionsMax and
+ * produceBatchesMax) is at most 20,000 items.
+ */
+export const KAFKA_REQUEST_ITEMS_MAX = 100_000;
+/** Bytes of strings one request may hold (UTF-8 decoding costs about 3.5 ms a MiB): the native protocol's frameStringBytesMax. */
+export const KAFKA_REQUEST_STRING_BYTES_MAX = LIMITS.frameStringBytesMax;
 /** An unsigned varint of a uint32 takes at most 5 bytes. */
 const UVARINT_BYTES_MAX = 5;
 
@@ -33,6 +47,9 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class KafkaReader {
   private at: number;
+  /** What has been read of the request's budgets. */
+  private itemsRead = 0;
+  private stringBytesRead = 0;
 
   constructor(
     private readonly buf: Buffer,
@@ -96,6 +113,8 @@ export class KafkaReader {
   }
 
   private utf8(from: number, to: number, what: string): string {
+    this.stringBytesRead += to - from;
+    if (this.stringBytesRead > KAFKA_REQUEST_STRING_BYTES_MAX) throw new KafkaDecodeError(`${what}: the request holds more than ${KAFKA_REQUEST_STRING_BYTES_MAX} bytes of strings, the most one may`);
     try {
       return utf8.decode(this.buf.subarray(from, to));
     } catch {
@@ -133,9 +152,15 @@ export class KafkaReader {
   private items<T>(n: number, item: (r: KafkaReader) => T, what: string): T[] {
     if (n < 0) throw new KafkaDecodeError(`${what}: count ${n}`);
     if (n * ARRAY_ITEM_BYTES_MIN > this.remaining) throw new KafkaDecodeError(`${what}: count ${n} cannot fit in the ${this.remaining} bytes left`);
+    this.spendItems(n, what);
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(item(this));
     return out;
+  }
+
+  private spendItems(n: number, what: string): void {
+    this.itemsRead += n;
+    if (this.itemsRead > KAFKA_REQUEST_ITEMS_MAX) throw new KafkaDecodeError(`${what}: the request holds more than ${KAFKA_REQUEST_ITEMS_MAX} array items and tagged fields, the most one may`);
   }
 
   uvarint(what = 'varint'): number {
@@ -173,6 +198,7 @@ export class KafkaReader {
   /** Skips a tagged-field section (this node knows no tags). */
   taggedFields(what = 'tagged fields'): void {
     const n = this.uvarint(what);
+    this.spendItems(n, what);
     for (let i = 0; i < n; i++) {
       this.uvarint(`${what}: tag`);
       this.need(this.uvarint(`${what}: size`), `${what}: value`);
