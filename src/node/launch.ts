@@ -9,7 +9,7 @@
 import { CommanderError, type Command } from 'commander';
 import { NodeStartError } from '../errors.js';
 import type { NodeConfig, RaftlogNode } from './node.js';
-import { toNodeConfig, type CliOptions } from './options.js';
+import { strictBooleanEnv, toNodeConfig, type CliOptions } from './options.js';
 import { missingRuntimeFlags } from './runtime-flags.js';
 
 export interface NodeLaunch<O extends CliOptions> {
@@ -25,15 +25,19 @@ export interface NodeLaunch<O extends CliOptions> {
 
 /** Parses the command line, builds the node and runs it until a signal stops it. */
 export async function runNode<O extends CliOptions>(l: NodeLaunch<O>): Promise<void> {
-  let opts: O;
   try {
-    opts = l.command.exitOverride().parse([...l.argv], { from: 'user' }).opts<O>();
+    l.command.exitOverride().parse([...l.argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode);
     throw err;
   }
+  strictBooleanEnv(l.command);
+  const opts = l.command.opts<O>();
   const config = toNodeConfig(opts, (key) => l.command.getOptionValueSource(key));
   const node = l.build(config, opts);
+  if (l.command.getOptionValueSource('secret') === 'cli') {
+    node.logger.warn('the cluster secret was given on the command line, where `ps` shows it to every user of this machine: give it in a file (--secret-file) or in RAFTLOG_SECRET instead');
+  }
   let stopping = false;
   const stop = (why: string): void => {
     if (stopping) return;

@@ -23,6 +23,7 @@ export interface CliOptions {
   join?: string;
   data?: string;
   secret?: string;
+  secretFile?: string;
   logLevel: string;
   logFile?: string;
   tickMs: string;
@@ -53,7 +54,12 @@ export function command(): Command {
     .addOption(new Option('--peers <list>', 'the nodes that create a new cluster, this one included: id=host:port,... (afterwards the cluster\'s metadata knows its nodes; add more with --join)').env('RAFTLOG_PEERS'))
     .addOption(new Option('--join <list>', 'join a running cluster through any of its nodes: host:port,... (needs --id, --listen and the cluster secret; not with --peers)').env('RAFTLOG_JOIN'))
     .addOption(new Option('--data <dir>', 'data folder (default: ./data/<id>)').env('RAFTLOG_DATA'))
-    .addOption(new Option('--secret <secret>', 'shared cluster secret that peers must present (default: read from or created in <data>/../cluster-secret)').env('RAFTLOG_SECRET'))
+    .addOption(
+      new Option('--secret <secret>', `shared cluster secret that peers must present, at least ${SECRET_BYTES_MIN} bytes (make one with \`openssl rand -hex 32\`); prefer --secret-file or RAFTLOG_SECRET, as \`ps\` shows a command line to every user (default: read from or created in <data>/../cluster-secret)`).env(
+        'RAFTLOG_SECRET',
+      ),
+    )
+    .addOption(new Option('--secret-file <file>', 'read the cluster secret from this file (its first line; not with --secret)').env('RAFTLOG_SECRET_FILE'))
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(NODE_DEFAULTS.logLevel).env('RAFTLOG_LOG_LEVEL'))
     .addOption(new Option('--log-file <file>', 'write logs to this file instead of stderr').env('RAFTLOG_LOG_FILE'))
     .addOption(new Option('--tick-ms <ms>', 'Raft tick length').default(String(NODE_DEFAULTS.tickMs)).env('RAFTLOG_TICK_MS'))
@@ -104,6 +110,40 @@ function int(name: string, v: string, min: number): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new NodeStartError(`--${name} must be an integer of at least ${min}, not '${v}'`);
   return n;
+}
+
+/**
+ * Bytes of a cluster secret, at least. Whoever knows the secret is a peer: it receives every Raft
+ * message and may join the cluster. An empty one (an unset $SECRET in a command line) or a short
+ * one is refused at start.
+ */
+export const SECRET_BYTES_MIN = 16;
+
+/** The words a boolean environment variable may be (case aside); anything else is a start error, not true. */
+const TRUE_WORDS = ['true', '1', 'yes'];
+const FALSE_WORDS = ['false', '0', 'no'];
+
+/** A boolean given as text (an environment variable): true/1/yes or false/0/no, else a NodeStartError naming `name`. */
+export function parseBoolean(name: string, text: string): boolean {
+  const t = text.trim().toLowerCase();
+  if (TRUE_WORDS.includes(t)) return true;
+  if (FALSE_WORDS.includes(t)) return false;
+  throw new NodeStartError(`${name} must be one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}, not '${text}'`);
+}
+
+/**
+ * Commander takes a boolean option's environment variable as true whatever it says
+ * (RAFTLOG_CHAOS_ENDPOINTS=false turned the option on): after parsing, each boolean option set
+ * from the environment is read again strictly (parseBoolean). Throws a NodeStartError.
+ */
+export function strictBooleanEnv(cmd: Command, env: Readonly<Record<string, string | undefined>> = process.env): void {
+  for (const option of cmd.options) {
+    if (!option.isBoolean() || option.envVar === undefined || option.negate) continue;
+    const key = option.attributeName();
+    if (cmd.getOptionValueSource(key) !== 'env') continue;
+    const text = env[option.envVar] ?? '';
+    cmd.setOptionValueWithSource(key, parseBoolean(option.envVar, text), 'env');
+  }
 }
 
 /** A node id: what --peers, --id and a joining node may name. */
@@ -195,7 +235,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     nodes,
     ...(join !== undefined ? { join } : {}),
     dataDir,
-    secret: o.secret ?? clusterSecret(path.dirname(dataDir)),
+    secret: clusterSecretOf(o, sourceOf, dataDir),
     logLevel: level,
     ...(o.logFile !== undefined ? { logFile: o.logFile } : {}),
     tickMs,
@@ -214,13 +254,43 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   };
 }
 
-/** A switch given as on/off (true/false from a config file); off when not given. */
+/** A switch given as on/off (or any word parseBoolean takes: an environment variable, a config file's true/false); off when not given. */
 function onOff(name: string, v: string | undefined): boolean {
   if (v === undefined) return false;
   const s = v.trim().toLowerCase();
-  if (s === 'on' || s === 'true') return true;
-  if (s === 'off' || s === 'false') return false;
-  throw new NodeStartError(`--${name} is on or off, not '${v}'`);
+  if (s === 'on' || TRUE_WORDS.includes(s)) return true;
+  if (s === 'off' || FALSE_WORDS.includes(s)) return false;
+  throw new NodeStartError(`--${name} is on or off (or ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}), not '${v}'`);
+}
+
+/** The cluster secret the options give (--secret, RAFTLOG_SECRET, the config file, --secret-file, or the folder's), checked: a NodeStartError if it is missing, empty or short. */
+function clusterSecretOf(o: CliOptions, sourceOf: OptionSource, dataDir: string): string {
+  if (o.secret !== undefined && o.secretFile !== undefined) {
+    throw new NodeStartError('give the cluster secret once: --secret (or RAFTLOG_SECRET) or --secret-file (or RAFTLOG_SECRET_FILE), not both');
+  }
+  let secret: string;
+  let from: string;
+  if (o.secretFile !== undefined) {
+    try {
+      secret = fs.readFileSync(o.secretFile, 'utf8').split(/\r?\n/)[0]!.trim();
+    } catch (err) {
+      throw new NodeStartError(`cannot read the cluster secret from ${o.secretFile} (--secret-file): ${(err as Error).message}`);
+    }
+    from = `the file ${o.secretFile} (--secret-file)`;
+  } else if (o.secret !== undefined) {
+    secret = o.secret;
+    const source = sourceOf('secret');
+    from = source === 'env' ? 'RAFTLOG_SECRET' : source === 'cli' ? '--secret' : 'the config file (--config)';
+  } else {
+    const parent = path.dirname(dataDir);
+    secret = clusterSecret(parent);
+    from = `the file ${path.join(parent, 'cluster-secret')}`;
+  }
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  const make = `make one with \`openssl rand -hex 32\` and give it to every node in a file (--secret-file) or in RAFTLOG_SECRET`;
+  if (bytes === 0) throw new NodeStartError(`the cluster secret from ${from} is empty (an unset variable?): whoever knows it can act as a peer; ${make}`);
+  if (bytes < SECRET_BYTES_MIN) throw new NodeStartError(`the cluster secret from ${from} is ${bytes} bytes, shorter than the ${SECRET_BYTES_MIN} a secret needs; ${make}`);
+  return secret;
 }
 
 /**
