@@ -19,7 +19,11 @@
  * before the attack to reset it), the elections it cost (terms gained over all groups), the
  * producer's p99 and max acknowledgement latency, and whether every node is still up. A quiet
  * phase of the same length comes first, as the baseline. The last line is one JSON object.
+ *
+ * The attackers run in a child process of their own (this script with --flood), so that the
+ * producer's latency is the cluster's, not that of a process busy attacking.
  */
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Command } from 'commander';
@@ -37,8 +41,10 @@ const opts = new Command()
   .option('--connections <n>', 'attacking connections at once', '2')
   .option('--frame-mib <n>', 'MiB of one junk frame', '60')
   .option('--attacks <list>', `comma-separated, of ${ATTACKS.join(', ')}`, ATTACKS.join(','))
+  .option('--flood <attack>', 'internal: be the attacking child process, against --target')
+  .option('--target <host:port>', 'internal: the address the --flood child attacks')
   .parse()
-  .opts<{ seconds: string; connections: string; frameMib: string; attacks: string }>();
+  .opts<{ seconds: string; connections: string; frameMib: string; attacks: string; flood?: Attack; target?: string }>();
 
 interface PhaseResult {
   readonly phase: string;
@@ -48,7 +54,7 @@ interface PhaseResult {
   readonly elections: number;
   readonly ackP99Ms: number;
   readonly ackMaxMs: number;
-  /** Junk frames written in full before the node closed or answered. */
+  /** Junk frames begun (the node may have closed the connection before the rest was written). */
   readonly framesSent: number;
   readonly nodesUp: number;
 }
@@ -86,17 +92,15 @@ async function main(): Promise<void> {
     })();
     await sleep(2000);
     const n1 = cluster.node('n1');
-    const junk = junkFrames(frameBytes);
     for (const phase of ['quiet', ...attacks] as const) {
       process.stderr.write(`${phase}: ${seconds} s\n`);
       const termsBefore = await terms(cluster);
       await lagMaxMs(n1.address);
       acks.length = 0;
-      const stop = Date.now() + seconds * 1000;
       let framesSent = 0;
       if (phase !== 'quiet') {
         const target = phase.startsWith('kafka') ? n1.kafka! : n1.address;
-        await Promise.all(Array.from({ length: connections }, () => flood(phase, target, junk, stop, () => framesSent++)));
+        framesSent = await attack(phase, target, seconds, connections, frameBytes);
       } else {
         await sleep(seconds * 1000);
       }
@@ -108,7 +112,7 @@ async function main(): Promise<void> {
       const view = await clusterView(cluster);
       const r: PhaseResult = { phase, stallMs, elections, ackP99Ms: round(percentile(acks, 99)), ackMaxMs: round(Math.max(0, ...acks)), framesSent, nodesUp: view.up.length };
       results.push(r);
-      console.log(`${phase.padEnd(15)} longest stall ${String(r.stallMs).padStart(6)} ms  elections ${String(r.elections).padStart(2)}  acks p99 ${String(r.ackP99Ms).padStart(6)} ms  max ${String(r.ackMaxMs).padStart(6)} ms  junk frames ${String(framesSent).padStart(3)}  nodes up ${r.nodesUp}`);
+      console.log(`${phase.padEnd(15)} longest stall ${String(r.stallMs).padStart(6)} ms  elections ${String(r.elections).padStart(2)}  acks p99 ${String(r.ackP99Ms).padStart(6)} ms  max ${String(r.ackMaxMs).padStart(6)} ms  junk frames begun ${String(framesSent).padStart(4)}  nodes up ${r.nodesUp}`);
     }
     producing = false;
     await loop;
@@ -118,6 +122,26 @@ async function main(): Promise<void> {
     await cluster.stop();
   }
   console.log(JSON.stringify({ frameBytes, seconds, connections, results }));
+}
+
+/** Runs the attack from a child process (this script with --flood) for `seconds`; resolves with the junk frames it sent. */
+function attack(phase: Attack, target: string, seconds: number, connections: number, frameBytes: number): Promise<number> {
+  const script = process.argv[1]!;
+  const child = fork(script, ['--flood', phase, '--target', target, '--seconds', String(seconds), '--connections', String(connections), '--frame-mib', String(frameBytes / 1024 / 1024)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    child.on('message', (m: { sent: number }) => (sent = m.sent));
+    child.on('exit', (code) => (code === 0 ? resolve(sent) : reject(new Error(`the attacking process exited with ${code}`))));
+  });
+}
+
+/** The --flood child: the attack, then its count of frames sent to the parent. */
+async function floodChild(a: Attack, target: string): Promise<void> {
+  const junk = junkFrames(Math.round(Number(opts.frameMib) * 1024 * 1024));
+  const stop = Date.now() + Number(opts.seconds) * 1000;
+  let sent = 0;
+  await Promise.all(Array.from({ length: Number(opts.connections) }, () => flood(a, target, junk, stop, () => sent++)));
+  process.send!({ sent }, () => process.exit(0));
 }
 
 interface Junk {
@@ -166,9 +190,8 @@ async function flood(attack: Attack, address: string, junk: Junk, stop: number, 
         frame = wsFrame(attack.endsWith('random') ? junk.random : junk.msgpack);
       }
       while (Date.now() < stop && !socket.destroyed) {
-        const ok = await writeAll(socket, frame);
-        if (!ok) break;
         sent();
+        if (!(await writeAll(socket, frame))) break;
       }
     } catch {
       // closed by the node mid-handshake or mid-frame: connect again
@@ -253,7 +276,7 @@ function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
 
-main().catch((err: unknown) => {
+(opts.flood !== undefined ? floodChild(opts.flood, opts.target!) : main()).catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

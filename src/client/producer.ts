@@ -64,8 +64,8 @@ export interface ProducerBatchRequest {
 }
 
 export const ACKS: readonly Acks[] = ['all', 'leader', 'none'];
-/** Bytes of batches in one produce request, well inside the frame limit. */
-const REQUEST_BYTES_MAX = 16 * 1024 * 1024;
+/** Bytes of batches in one produce request, well inside the node's request limit (LIMITS.requestBytesMax says how). */
+const REQUEST_BYTES_MAX = LIMITS.produceRequestBatchBytes;
 
 /** The records of one topic in a send() call, checked and encoded, waiting for their partitions. */
 interface Placement {

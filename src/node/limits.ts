@@ -18,7 +18,7 @@ export const APPEND_ENVELOPE_BYTES_MAX = 64 * 1024;
 export interface LimitChain {
   /** The most a topic's maxMessageBytes may be set to (src/wire/protocol.ts LIMITS). */
   readonly topicMessageBytesMax: number;
-  /** The client frame a produce request arrives in. */
+  /** The client frame a produce request arrives in (LIMITS.requestBytesMax). */
   readonly clientFrameBytesMax: number;
   /** One Raft entry's data (raft/config.ts). */
   readonly raftEntryBytesMax: number;
@@ -33,7 +33,7 @@ export interface LimitChain {
 /** The limits a node runs with. */
 export const NODE_LIMITS: LimitChain = {
   topicMessageBytesMax: LIMITS.topicMessageBytesMax,
-  clientFrameBytesMax: LIMITS.frameBytesMax,
+  clientFrameBytesMax: LIMITS.requestBytesMax,
   raftEntryBytesMax: DEFAULT_RAFT_LIMITS.entryBytesMax,
   segmentFrameBytesMax: DEFAULT_SEGMENT_LOG_LIMITS.frameBytesMax,
   peerFrameBytesMax: PEER_FRAME_BYTES_MAX,

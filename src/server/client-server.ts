@@ -178,6 +178,6 @@ export class ClientServer {
   }
 }
 
-export const CLIENT_FRAME_BYTES_MAX = LIMITS.frameBytesMax;
+export const CLIENT_FRAME_BYTES_MAX = LIMITS.requestBytesMax;
 /** What decoding one client frame may cost (codec.ts budgetProblem): past it, an INVALID_REQUEST reply and nothing decoded. */
 export const CLIENT_FRAME_BUDGET: FrameBudget = { valuesMax: LIMITS.frameValuesMax, stringBytesMax: LIMITS.frameStringBytesMax };

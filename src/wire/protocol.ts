@@ -104,8 +104,20 @@ export function topicNameProblem(name: unknown): string | null {
 }
 
 export const LIMITS = {
-  /** Bytes of one client frame; larger frames close the connection. */
+  /** Bytes of one frame from the node, as the client library takes them (a fetch answer carries up to fetchBytesMax). */
   frameBytesMax: 64 * 1024 * 1024,
+  /**
+   * Bytes of one request frame, as the node takes them; a larger one closes the connection as
+   * soon as its header arrives (src/wire/ws-guard.ts). The largest request a client builds is a
+   * produce of produceRequestBatchBytes of batches (the one batch that crosses it starts the next
+   * request) in at most produceBatchesMax batches, each with an envelope of under 300 bytes (a
+   * topic name of 249 characters, its partition, the field names): under 19.7 MB in all. Every
+   * byte of a frame is copied, and unmasked when the client masks, before it can be refused or
+   * decoded: 60 MB frames, which the former 64 MiB limit let in, cost about 250 ms each.
+   */
+  requestBytesMax: 20 * 1024 * 1024,
+  /** Bytes of batches the client library puts in one produce request (src/client/producer.ts). */
+  produceRequestBatchBytes: 16 * 1024 * 1024,
   /**
    * msgpack values in one client frame, and bytes of its strings, past which it is refused before
    * it is decoded (codec.ts FrameBudget). A frame of sixty million zeros took 6 s to decode and

@@ -37,6 +37,26 @@ describe('FrameSplitter', () => {
     );
   });
 
+  it('gives the same frames when large ones are assembled as they arrive', () => {
+    fc.assert(
+      fc.property(fc.array(body, { maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 64 }), (bodies, cuts, assembleBytes) => {
+        const stream = framed(bodies);
+        const s = new FrameSplitter(assembleBytes);
+        const ends = bodies.map((_, i) => bodies.slice(0, i + 1).reduce((n, x) => n + 4 + x.length, 0));
+        const got: Buffer[] = [];
+        for (let at = 0, i = 0; at < stream.length; i++) {
+          const n = cuts[i % cuts.length]!;
+          got.push(...s.push(stream.subarray(at, at + n)));
+          at = Math.min(stream.length, at + n);
+          // Held: the bytes past the last frame completed.
+          expect(s.pending).toBe(at - Math.max(0, ...ends.filter((e) => e <= at)));
+        }
+        expect(got.map((b) => [...b])).toEqual(bodies.map((b) => [...b]));
+        expect(s.pending).toBe(0);
+      }),
+    );
+  });
+
   it('refuses a size over the limit as soon as its four bytes are in, before any of the frame', () => {
     const s = new FrameSplitter();
     const size = Buffer.alloc(4);

@@ -38,6 +38,15 @@ describe('a Kafka connection', () => {
     expect(await closedWithin(c, 10_000)).toBe(true);
   });
 
+  it('is closed when it sends only the size of a request, and none of it, for longer than a frame may take', async () => {
+    const c = new RawClient(await listen(300));
+    cleanup.push(() => c.close());
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(1000);
+    c.send(size);
+    expect(await closedWithin(c, 10_000)).toBe(true);
+  });
+
   it('is not closed for pipelining requests, each split across writes, for longer than a frame may take', async () => {
     const c = new RawClient(await listen(300));
     cleanup.push(() => c.close());

@@ -46,9 +46,12 @@ describe('the decoding budget of a client frame', () => {
     expect((thrown(() => decodeFrame(big, CLIENT)) as Error).message).toMatch(/more than 8388608 bytes of strings/);
   });
 
-  it('takes the largest produce request the validator takes', () => {
-    const batches = Array.from({ length: LIMITS.produceBatchesMax }, (_, i) => ({ topic: 't'.repeat(249), partition: i % 100, records: Buffer.alloc(64) }));
-    const frame = encodeFrame({ id: 1, type: 'produce', acks: 'all', timeoutMs: 30_000, batches });
+  it('takes the largest produce request the client library builds, in size and in cost', () => {
+    // produceBatchesMax batches to topics of the longest name, produceRequestBatchBytes of records in all.
+    const each = Math.floor(LIMITS.produceRequestBatchBytes / LIMITS.produceBatchesMax);
+    const batches = Array.from({ length: LIMITS.produceBatchesMax }, (_, i) => ({ topic: 't'.repeat(249), partition: LIMITS.partitionsPerTopicMax - 1 - (i % 100), records: Buffer.alloc(each) }));
+    const frame = encodeFrame({ id: 2 ** 31, type: 'produce', acks: 'leader', timeoutMs: LIMITS.requestTimeoutMsMax, batches });
+    expect(frame.length).toBeLessThanOrEqual(LIMITS.requestBytesMax);
     expect(budgetProblem(frame, CLIENT)).toBeNull();
   });
 
