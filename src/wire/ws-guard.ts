@@ -176,7 +176,8 @@ export interface KeepAliveOptions {
 
 /**
  * Pings `ws` every intervalMs and terminates it once nothing has come from the other end for
- * silentMsMax. While the node does not read the connection (ws.isPaused), silence does not count.
+ * silentMsMax. While the node does not read the connection (ws.isPaused), or cannot (its own
+ * process stopped or stalled), silence does not count.
  */
 export function keepAlive(ws: WebSocket, o: KeepAliveOptions): void {
   let heard = performance.now();
@@ -185,10 +186,14 @@ export function keepAlive(ws: WebSocket, o: KeepAliveOptions): void {
   };
   ws.on('pong', hear);
   ws.on('message', hear);
+  let ticked = performance.now();
   const timer = setInterval(() => {
     if (ws.readyState !== ws.OPEN) return;
     const now = performance.now();
-    if (ws.isPaused) heard = now;
+    // Not read by choice, or this process itself was stopped or stalled (the tick is late): what
+    // the other end sent meanwhile is still unread, so the time does not count as its silence.
+    if (ws.isPaused || now - ticked > 2 * o.intervalMs) heard = now;
+    ticked = now;
     const last = Math.max(heard, o.heardAt?.() ?? 0);
     if (now - last > o.silentMsMax) {
       o.onSilent?.(now - last);

@@ -12,6 +12,7 @@ import { HttpServer, type ConnectionTimes, type HttpNode } from '../../src/serve
 import { PEER_FRAME_BYTES_MAX, PEER_HANDSHAKE_FRAME_BYTES_MAX, type PeerFrame } from '../../src/transport/peer-frames.js';
 import { PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
 import { encodeFrame } from '../../src/wire/codec.js';
+import { LIMITS } from '../../src/wire/protocol.js';
 import { fakeKafkaNode } from '../kafka/fake-node.js';
 import { eventually } from '../cluster/helpers.js';
 import { RawWs } from './raw-ws.js';
@@ -75,14 +76,25 @@ describe('a peer connection before it has authenticated', () => {
 });
 
 describe('a client connection', () => {
-  it('is closed when a frame it began (60 MB declared, 1 KB sent) is not whole in time', async () => {
+  it('is closed when a frame it began (10 MB declared, 1 KB sent) is not whole in time', async () => {
     const { port } = await listener({ ...LONG, frameCompleteMs: 300 });
     const c = await RawWs.open(port, '/client');
     cleanup.push(() => c.destroy());
-    c.write(RawWs.header(60 * 1024 * 1024));
+    c.write(RawWs.header(10 * 1024 * 1024));
     c.write(Buffer.alloc(1024));
     await c.whenClosed();
     expect(c.closeCode()).toBe(1008);
+  });
+
+  it('is refused as soon as it begins a frame over the request limit (60 MB declared)', async () => {
+    const { port } = await listener(LONG);
+    const c = await RawWs.open(port, '/client');
+    cleanup.push(() => c.destroy());
+    expect(60 * 1024 * 1024).toBeGreaterThan(LIMITS.requestBytesMax);
+    c.write(RawWs.header(60 * 1024 * 1024));
+    c.write(Buffer.alloc(1024));
+    await c.whenClosed();
+    expect(c.closeCode()).toBe(1009);
   });
 
   it('is not closed for sending frames back to back, each split across writes, for longer than a frame may take', async () => {
