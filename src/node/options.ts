@@ -260,7 +260,7 @@ function onOff(name: string, v: string | undefined): boolean {
   const s = v.trim().toLowerCase();
   if (s === 'on' || TRUE_WORDS.includes(s)) return true;
   if (s === 'off' || FALSE_WORDS.includes(s)) return false;
-  throw new NodeStartError(`--${name} is on or off (or ${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')}), not '${v}'`);
+  throw new NodeStartError(`--${name} is on or off, not '${v}' (${[...TRUE_WORDS, ...FALSE_WORDS].join(', ')} are taken too)`);
 }
 
 /** The cluster secret the options give (--secret, RAFTLOG_SECRET, the config file, --secret-file, or the folder's), checked: a NodeStartError if it is missing, empty or short. */

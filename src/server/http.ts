@@ -104,7 +104,7 @@ export class HttpServer {
       completeMs: this.times.frameCompleteMs ?? FRAME_COMPLETE_MS,
       onViolation: (code, why) => {
         this.node.logger.info({ remote, why }, `closing a ${kind} connection from ${remote}: ${why}`);
-        refuse(ws, code, why);
+        refuse(ws, socket, code, why);
       },
     });
     keepAlive(ws, {

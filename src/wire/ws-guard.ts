@@ -228,8 +228,26 @@ export class IdleTimer {
   }
 }
 
-/** Ends `ws` at once for breaking a limit: a close frame saying why (if it can still be sent), then the socket destroyed, so nothing more is read. */
-export function refuse(ws: WebSocket, code: number, why: string): void {
-  if (ws.readyState === ws.OPEN) ws.close(code, why.slice(0, 120));
-  ws.terminate();
+/**
+ * How long a connection refused for breaking a limit is drained after its close frame is sent,
+ * before it is destroyed: closing a socket with unread bytes makes TCP reset it, and a reset
+ * connection may lose the close frame on its way, so the other end would not learn why.
+ */
+export const CLOSE_LINGER_MS = 2000;
+
+/**
+ * Ends `ws` for breaking a limit, as `ws` ends a connection that breaks its own (maxPayload): the
+ * socket's bytes are no longer handed to `ws` (nothing more is buffered or decoded) but drained,
+ * a close frame says why, and the socket is destroyed when the other end closes its side or
+ * after CLOSE_LINGER_MS. A connection `ws` is already closing is left to it.
+ */
+export function refuse(ws: WebSocket, socket: Socket, code: number, why: string): void {
+  if (ws.readyState !== ws.OPEN) return;
+  socket.removeAllListeners('data');
+  socket.resume();
+  ws.close(code, why.slice(0, 120));
+  const timer = setTimeout(() => ws.terminate(), CLOSE_LINGER_MS);
+  timer.unref();
+  socket.once('end', () => ws.terminate());
+  socket.once('close', () => clearTimeout(timer));
 }
