@@ -568,6 +568,8 @@ export class SegmentLog implements LogStorage {
     for (const seg of this.segments) seg.close();
     this.invalidateWindow();
     swapIn(this.fs, this.options.dir);
+    this.savedTerms = null;
+    this.savedConfigs = null;
     this.segments = [];
     this.boundaries.reset([]);
     this.configs.reset([]);
@@ -856,11 +858,19 @@ export class SegmentLog implements LogStorage {
     this.dirDirty = true;
   }
 
-  /** Writes the files derived from the sealed segments: `terms` and `configs`. */
+  /**
+   * Writes the files derived from the sealed segments: `terms` and `configs`, each unless it holds
+   * those bytes already as this log last wrote it (each write is two fsyncs on the event loop, and
+   * a new replica's log is reset to its first configuration right after it is created).
+   */
   private saveDerived(coversThrough = this.active().baseIndex - 1): void {
-    this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough);
-    this.configs.save(this.fs, path.join(this.options.dir, 'configs'), coversThrough);
+    this.savedTerms = this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough, this.savedTerms);
+    this.savedConfigs = this.configs.save(this.fs, path.join(this.options.dir, 'configs'), coversThrough, this.savedConfigs);
   }
+
+  /** What this log last wrote to `terms` and `configs` (null: not known, e.g. after an install swapped the files). */
+  private savedTerms: Uint8Array | null = null;
+  private savedConfigs: Uint8Array | null = null;
 
   /**
    * Visits stored entries (on disk: the tail cache is the caller's business) from the sparse point

@@ -14,7 +14,9 @@
  *    every partition has a leader again; then the figures once more, after the settle.
  *
  * Memory and CPU come from each node's /metrics (prom-client's default process metrics) and, for
- * RSS, /proc/<pid>/status. Prints a line per step and, last, one JSON line of all the figures.
+ * RSS, /proc/<pid>/status; whether every partition has a leader from the groups each node says it
+ * leads (raftlog_groups_led, asked every second). Prints a line per step and, last, one JSON line
+ * of all the figures.
  */
 import fs from 'node:fs';
 import { Command } from 'commander';
@@ -38,6 +40,8 @@ const LEADERS_TIMEOUT_MS = 15 * 60_000;
 const MIB = 1024 * 1024;
 /** How often the heap is sampled during an idle window. */
 const SAMPLE_MS = 1000;
+/** How often the nodes are asked how many groups they lead. */
+const POLL_MS = 1000;
 
 interface NodeFigures {
   readonly node: string;
@@ -98,32 +102,39 @@ function show(label: string, fs: readonly NodeFigures[]): void {
   }
 }
 
-/** Partition groups with a leader, as the nodes' /status say (each leader reports its own). */
-async function ledPartitions(cluster: LocalCluster): Promise<number> {
-  const led = new Set<string>();
-  for (const n of cluster.nodes) {
-    if (n.process === null) continue;
-    try {
-      for (const g of (await cluster.status(n.id)).groups) if (g.role === 'leader' && g.group !== 'meta') led.add(g.group);
-    } catch {
-      // a node still starting
-    }
-  }
-  return led.size;
+/**
+ * Groups led, all nodes together, as each node's /metrics says (raftlog_groups_led: the metadata
+ * group's leader counts one more). /metrics, not /status: a status of thousands of groups is itself
+ * a load on a node that is busy starting, and one that times out would count as none led.
+ */
+async function groupsLed(cluster: LocalCluster): Promise<number> {
+  const led = await Promise.all(
+    cluster.nodes.map(async (n) => {
+      if (n.process === null) return 0;
+      try {
+        return metric(await metricsOf(n.address), 'raftlog_groups_led');
+      } catch {
+        return NaN;
+      }
+    }),
+  );
+  return led.reduce((a, b) => a + b, 0);
 }
 
+/** Waits until the nodes lead every partition and the metadata group, twice in a row a second apart; the time it took. */
 async function waitForLeaders(cluster: LocalCluster, total: number, what: string): Promise<number> {
   const t0 = Date.now();
   let last = -1;
+  let seen = 0;
   for (;;) {
-    const n = await ledPartitions(cluster);
-    if (n !== last) {
-      process.stderr.write(`  ${what}: ${n}/${total} partitions have a leader (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-      last = n;
-    }
-    if (n >= total) return Date.now() - t0;
+    const led = await groupsLed(cluster);
+    const n = Number.isNaN(led) ? NaN : led - 1;
+    if (n !== last) process.stderr.write(`  ${what}: ${Number.isNaN(n) ? 'a node did not answer' : `${n}/${total} partitions have a leader`} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    last = n;
+    seen = n === total ? seen + 1 : 0;
+    if (seen === 2) return Date.now() - t0 - POLL_MS;
     if (Date.now() - t0 > LEADERS_TIMEOUT_MS) throw new Error(`${what}: only ${n} of ${total} partitions have a leader after ${LEADERS_TIMEOUT_MS} ms`);
-    await sleep(500);
+    await sleep(POLL_MS);
   }
 }
 

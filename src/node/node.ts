@@ -136,6 +136,12 @@ const PARTITION_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
 const TAIL_CACHE_IDLE_MS = 30_000;
 /** How often the rings of partitions gone idle are freed. */
 const TAIL_CACHE_RELEASE_EVERY_MS = 10_000;
+/**
+ * Replicas are opened for at most this long in one turn of the event loop, the rest in the turns
+ * after: creating one takes a few fsyncs, so a topic of hundreds of partitions opened at once held
+ * the loop for seconds, past every group's election timeout (the metadata group's too).
+ */
+const OPEN_REPLICAS_MS_MAX = 20;
 
 export class RaftlogNode {
   readonly logger: Logger;
@@ -563,10 +569,36 @@ export class RaftlogNode {
       if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
       this.dropReplica(id, p, deleted ? 'the topic was deleted' : 'the partition moved off this node');
     }
-    for (const [id, w] of wanted) {
-      if (this.partitions.has(id)) continue;
-      this.openPartition(id, w.topic, w.partition);
+    this.toOpen = [...wanted].filter(([id]) => !this.partitions.has(id)).map(([id, w]) => ({ id, ...w }));
+    this.openQueued();
+  }
+
+  /** Replicas placed here and not open yet, to open next (openQueued). */
+  private toOpen: { readonly id: string; readonly topic: TopicRecord; readonly partition: number }[] = [];
+  private openingLater = false;
+
+  /**
+   * Opens the queued replicas for up to OPEN_REPLICAS_MS_MAX, and the rest in the next turns of the
+   * event loop, so that ticks, heartbeats and requests are served in between. One the metadata no
+   * longer places here by then is skipped.
+   */
+  private openQueued(): void {
+    const t0 = performance.now();
+    let n = 0;
+    for (; n < this.toOpen.length && !this.stopping; n++) {
+      if (n > 0 && performance.now() - t0 >= OPEN_REPLICAS_MS_MAX) break;
+      const { id, topic, partition } = this.toOpen[n]!;
+      const now = this.meta.topic(topic.name);
+      if (this.partitions.has(id) || now?.id !== topic.id || !now.assignments[partition]?.includes(this.config.id)) continue;
+      this.openPartition(id, now, partition);
     }
+    this.toOpen = this.toOpen.slice(n);
+    if (this.toOpen.length === 0 || this.stopping || this.openingLater) return;
+    this.openingLater = true;
+    setImmediate(() => {
+      this.openingLater = false;
+      this.openQueued();
+    });
   }
 
   /** The partitions the metadata places on this node (their target replicas name it), by group id. */

@@ -179,6 +179,27 @@ describe('many logs on one node', () => {
   });
 });
 
+describe('creating a log', () => {
+  it("writes each derived file once for a new replica's log reset to its first configuration (each write is two fsyncs)", () => {
+    const fs = new CountingFileSystem();
+    const renames: string[] = [];
+    const rename = fs.renameSync;
+    fs.renameSync = (from: string, to: string): void => {
+      renames.push(to.slice(to.lastIndexOf('/') + 1));
+      rename(from, to);
+    };
+    const d = dir();
+    const log = SegmentLog.open({ dir: d, recordBatches: true, fs });
+    log.resetTo(0, 0, 0, { voters: ['n1', 'n2', 'n3'], learners: [] });
+    expect(renames.sort()).toEqual(['configs', 'logstart', 'terms']);
+    log.close();
+    const again = SegmentLog.open({ dir: d, recordBatches: true, fs });
+    expect(again.recovery).toMatchObject({ rebuiltTerms: false, rebuiltConfigs: false });
+    expect(again.configurations()).toEqual([{ index: 0, membership: { voters: ['n1', 'n2', 'n3'], learners: [] } }]);
+    again.close();
+  });
+});
+
 describe('SegmentFiles', () => {
   it('closes the least recently used file past its capacity, never one pinned for a read in flight', () => {
     const fs = new CountingFileSystem();
