@@ -63,7 +63,8 @@ export class ConfigEntries {
     this.list = list;
   }
 
-  save(fs: FileSystem, file: string, coversThrough: number): void {
+  /** Writes the file (atomic-file.ts) unless `previous`, what was last written to it, holds the same bytes; returns what it holds. */
+  save(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null = null): Buffer {
     const encoded = this.list.map((c) => encodeMembership(c.membership));
     let bytes = 8;
     for (const m of encoded) bytes += ITEM_HEADER_BYTES + m.byteLength;
@@ -77,7 +78,8 @@ export class ConfigEntries {
       body.set(m, at + ITEM_HEADER_BYTES);
       at += ITEM_HEADER_BYTES + m.byteLength;
     });
-    writeFileAtomic(file, MAGIC, body, fs);
+    if (previous === null || !body.equals(previous)) writeFileAtomic(file, MAGIC, body, fs);
+    return body;
   }
 
   /** The saved configuration entries and how far they reach, or null if the file is missing or damaged. */

@@ -35,6 +35,12 @@
  * leader reads entries a follower lacks from memory only: the tail cache, or a window of cold
  * entries read ahead asynchronously (`readAhead`).
  *
+ * Memory and files: the tail cache's ring grows with the log's traffic up to its share of the
+ * node's TailCacheBudget (tail-cache.ts) and is freed when the log goes quiet (`releaseIdleCache`);
+ * only the active segment keeps its file open, sealed ones are opened through the node's
+ * SegmentFiles (segment-files.ts). So an idle log costs one file descriptor and no ring, whatever
+ * it holds.
+ *
  * Offsets are dense: no-op and configuration entries take none, and every batch appended must
  * start exactly at the log end offset. Writes go to the page cache; `sync()` makes them durable
  * (the host calls it once per Ready pass: group commit).
@@ -54,7 +60,8 @@ import { finishInstall, stagingDir, swapIn } from './log-install.js';
 import { floorPoint } from './segment-index.js';
 import { readBatchHeader } from '../src/wire/record-batch/header.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
-import { TailCache, type CachedRead } from './tail-cache.js';
+import { SegmentFiles } from './segment-files.js';
+import { TailCache, type CachedRead, type TailCacheBudget } from './tail-cache.js';
 import { TermBoundaries } from './term-boundaries.js';
 
 export interface SegmentLogLimits {
@@ -66,7 +73,7 @@ export interface SegmentLogLimits {
   indexIntervalBytes: number;
   /** The largest frame accepted when reading; larger length fields are treated as corruption. */
   frameBytesMax: number;
-  /** Bytes of recent entries kept in memory for replication, applying and tail reads (tail-cache.ts). */
+  /** Bytes of recent entries kept in memory for replication, applying and tail reads, at most (tail-cache.ts; less when a TailCacheBudget's share is less). */
   tailCacheBytes: number;
   /** Bytes read from a file at a time when scanning or reading cold data. */
   readChunkBytes: number;
@@ -97,7 +104,14 @@ export interface SegmentLogOptions {
   readonly clock?: Clock;
   /** The disk (default: the real one; the simulator passes its own). */
   readonly fs?: FileSystem;
+  /** The node's budget for tail caches, which this log's shares (default: none, the log's own tailCacheBytes alone bound it). */
+  readonly cacheBudget?: TailCacheBudget;
+  /** Where sealed segments are opened for reading, shared by the node's logs (default: the log's own, of SEGMENT_FILES_OWN files). */
+  readonly files?: SegmentFiles;
 }
+
+/** Sealed segment files a log given no shared SegmentFiles keeps open. */
+const SEGMENT_FILES_OWN = 8;
 
 export interface RetentionPolicy {
   /** Keep at most about this many bytes (whole segments are dropped); negative for no limit. */
@@ -157,6 +171,8 @@ export class SegmentLog implements LogStorage {
   private dirty = false;
   private dirDirty = false;
   private closed = false;
+  /** When entries were last appended (by the log's clock), or it opened: releaseIdleCache counts from it. */
+  private lastAppendAt: number;
   /** Cold entries read ahead for a follower (readAhead): `entries[k]` is index `from + k`. */
   private window: { readonly from: number; entries: Entry[] } | null = null;
   private windowReading = false;
@@ -180,9 +196,10 @@ export class SegmentLog implements LogStorage {
 
   private constructor(readonly options: SegmentLogOptions) {
     this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
-    this.cache = new TailCache(this.limits.tailCacheBytes);
+    this.cache = new TailCache(this.limits.tailCacheBytes, options.cacheBudget ?? null);
     this.clock = options.clock ?? systemClock;
     this.fs = options.fs ?? nodeFileSystem;
+    this.lastAppendAt = this.clock.now();
     const describe: DescribeEntry = options.recordBatches ? describeBatch : () => null;
     this.cfg = {
       dir: options.dir,
@@ -191,6 +208,7 @@ export class SegmentLog implements LogStorage {
       indexIntervalBytes: this.limits.indexIntervalBytes,
       readChunkBytes: this.limits.readChunkBytes,
       describe,
+      files: options.files ?? new SegmentFiles(this.fs, SEGMENT_FILES_OWN),
     };
   }
 
@@ -292,7 +310,7 @@ export class SegmentLog implements LogStorage {
       this.segments.push(seg);
       if (opened.scanned) this.recovery.scannedSegments++;
       if (opened.end.kind !== 'end') {
-        const size = this.fs.fstatSync(seg.fd).size;
+        const size = seg.fileSize();
         if (sealed || seg.validFrameAfter(opened.end.position)) {
           const err = corruptAt(seg, opened.end);
           if (this.options.repair !== true) throw err;
@@ -459,7 +477,8 @@ export class SegmentLog implements LogStorage {
     const seg = this.segments[this.segmentFor('index', from)]!;
     const start = floorPoint(seg.points, 'index', from)?.position ?? 0;
     const end = seg.size;
-    const fd = seg.fd;
+    const file = seg.pinForRead();
+    const fd = file.fd;
     let want = Math.min(this.limits.readAheadBytes, end - start);
     const entries: Entry[] = [];
     try {
@@ -497,6 +516,8 @@ export class SegmentLog implements LogStorage {
     } catch (err) {
       // A read that raced a change of the files (a truncation, retention, a close) means nothing.
       if (generation === this.generation) this.onReadAhead(err as Error);
+    } finally {
+      file.release();
     }
   }
 
@@ -547,6 +568,8 @@ export class SegmentLog implements LogStorage {
     for (const seg of this.segments) seg.close();
     this.invalidateWindow();
     swapIn(this.fs, this.options.dir);
+    this.savedTerms = null;
+    this.savedConfigs = null;
     this.segments = [];
     this.boundaries.reset([]);
     this.configs.reset([]);
@@ -596,7 +619,24 @@ export class SegmentLog implements LogStorage {
       if (info !== null) end = info.nextOffset;
       this.cache.push(entries[i]!, info, end);
     }
+    this.lastAppendAt = this.clock.now();
     this.dirty = true;
+  }
+
+  /**
+   * Frees the tail cache's ring if nothing was appended for `idleMs`: a quiet log's readers are
+   * served from its files (the page cache), and its share of the node's budget goes to busy logs.
+   * Returns whether it freed one.
+   */
+  releaseIdleCache(idleMs: number): boolean {
+    if (this.closed || this.cache.ringBytes === 0 || this.clock.now() - this.lastAppendAt < idleMs) return false;
+    this.cache.release();
+    return true;
+  }
+
+  /** Bytes of the tail cache's ring now (for /status and tests). */
+  get cacheBytes(): number {
+    return this.cache.ringBytes;
   }
 
   /** Makes everything appended so far durable: fdatasync of the active segment (and the folder). */
@@ -696,6 +736,7 @@ export class SegmentLog implements LogStorage {
     if (this.closed) return;
     this.invalidateWindow();
     for (const s of this.segments) s.close();
+    this.cache.close();
     this.closed = true;
   }
 
@@ -817,11 +858,19 @@ export class SegmentLog implements LogStorage {
     this.dirDirty = true;
   }
 
-  /** Writes the files derived from the sealed segments: `terms` and `configs`. */
+  /**
+   * Writes the files derived from the sealed segments: `terms` and `configs`, each unless it holds
+   * those bytes already as this log last wrote it (each write is two fsyncs on the event loop, and
+   * a new replica's log is reset to its first configuration right after it is created).
+   */
   private saveDerived(coversThrough = this.active().baseIndex - 1): void {
-    this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough);
-    this.configs.save(this.fs, path.join(this.options.dir, 'configs'), coversThrough);
+    this.savedTerms = this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough, this.savedTerms);
+    this.savedConfigs = this.configs.save(this.fs, path.join(this.options.dir, 'configs'), coversThrough, this.savedConfigs);
   }
+
+  /** What this log last wrote to `terms` and `configs` (null: not known, e.g. after an install swapped the files). */
+  private savedTerms: Uint8Array | null = null;
+  private savedConfigs: Uint8Array | null = null;
 
   /**
    * Visits stored entries (on disk: the tail cache is the caller's business) from the sparse point

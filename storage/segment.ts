@@ -6,6 +6,11 @@
  * written again unless a Raft conflict truncates into it. Only the last segment is active. Because
  * a new segment is created only after the previous one is sealed, only the active segment can end
  * in a torn write.
+ *
+ * Files: the active segment holds its file open (it is written and synced through it); a sealed
+ * one does not, and is read through the node's SegmentFiles (segment-files.ts), which opens it on
+ * demand and keeps a capped number open. A sealed segment closes its own file once nothing is
+ * using it (a sync or a read ahead in flight when it was sealed).
  */
 import path from 'node:path';
 import type { Entry } from '../raft/types.js';
@@ -13,7 +18,7 @@ import { CorruptLogError, check } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { FRAME_HEADER_BYTES, encodeFrameHeader, readFrame } from './frame.js';
 import { floorPoint, readSegmentIndex, writeSegmentIndex, type IndexPoint } from './segment-index.js';
-
+import type { PinnedFile, SegmentFiles } from './segment-files.js';
 
 /** What a record-carrying entry contributes to offsets and timestamps. */
 export interface BatchInfo {
@@ -34,6 +39,8 @@ export interface SegmentConfig {
   readonly indexIntervalBytes: number;
   readonly readChunkBytes: number;
   readonly describe: DescribeEntry;
+  /** Where sealed segments' files are opened for reading. */
+  readonly files: SegmentFiles;
 }
 
 export function segmentName(baseIndex: number, ext: 'log' | 'index'): string {
@@ -60,7 +67,8 @@ export class FrameCursor {
   private pos: number;
   ended: ScanEnd | null = null;
 
-  constructor(private readonly fd: number, start: number, private readonly end: number, private readonly cfg: SegmentConfig) {
+  /** `fd` is asked for before each read: a sealed segment's descriptor may change between reads (segment-files.ts). */
+  constructor(private readonly fd: () => number, start: number, private readonly end: number, private readonly cfg: SegmentConfig) {
     this.pos = start;
   }
 
@@ -100,9 +108,10 @@ export class FrameCursor {
   private fill(want: number): void {
     const len = Math.min(want, this.end - this.pos);
     const buf = Buffer.allocUnsafe(len);
+    const fd = this.fd();
     let got = 0;
     while (got < len) {
-      const n = this.cfg.fs.readSync(this.fd, buf, got, len - got, this.pos + got);
+      const n = this.cfg.fs.readSync(fd, buf, got, len - got, this.pos + got);
       if (n === 0) break;
       got += n;
     }
@@ -123,12 +132,15 @@ export class Segment {
   /** When the first entry was appended (by the log's clock), for rolling by age; null if empty. */
   firstAppendAt: number | null = null;
   private bytesSincePoint = 0;
+  /** Syncs and reads ahead in flight on `fd`: a segment sealed meanwhile closes it after them. */
+  private fdUsers = 0;
 
   private constructor(
     private readonly cfg: SegmentConfig,
     readonly baseIndex: number,
     readonly baseOffset: number,
-    public fd: number,
+    /** The segment's own descriptor (read-write) while it is active; -1 once sealed and closed. */
+    private fd: number,
   ) {
     this.logPath = path.join(cfg.dir, segmentName(baseIndex, 'log'));
     this.indexPath = path.join(cfg.dir, segmentName(baseIndex, 'index'));
@@ -161,6 +173,7 @@ export class Segment {
         s.nextOffset = idx.nextOffset;
         s.maxTimestamp = idx.maxTimestamp;
         s.sealed = true;
+        s.closeOwnFile();
         return { segment: s, end: { kind: 'end' }, scanned: false };
       }
     }
@@ -170,7 +183,7 @@ export class Segment {
 
   /** Scans frames from the start, rebuilding points and totals; stops at the first bad frame. */
   private scan(size: number, onEntry: (e: Entry) => void): ScanEnd {
-    const cursor = new FrameCursor(this.fd, 0, size, this.cfg);
+    const cursor = new FrameCursor(() => this.fd, 0, size, this.cfg);
     let prevTerm = 0;
     for (let f = cursor.next(); f !== null; f = cursor.next()) {
       const e = f.entry;
@@ -204,12 +217,12 @@ export class Segment {
    * bytes are not a torn tail but damage inside data that was once complete (and maybe synced).
    */
   validFrameAfter(position: number): boolean {
-    const size = this.cfg.fs.fstatSync(this.fd).size;
+    const size = this.fileSize();
     const window = 1024 * 1024;
     for (let start = position + 1; start < size; start += window) {
       const len = Math.min(window + this.cfg.frameBytesMax, size - start);
       const buf = Buffer.allocUnsafe(len);
-      const n = this.cfg.fs.readSync(this.fd, buf, 0, len, start);
+      const n = this.cfg.fs.readSync(this.readFd(), buf, 0, len, start);
       const view = buf.subarray(0, n);
       const limit = Math.min(window, n);
       for (let at = 0; at < limit; at++) {
@@ -222,6 +235,7 @@ export class Segment {
 
   /** Appends entries (whose infos the log has checked) with one positioned write. */
   append(entries: readonly Entry[], infos: readonly (BatchInfo | null)[], now: number): void {
+    this.checkActive('append');
     const headers = Buffer.allocUnsafe(entries.length * FRAME_HEADER_BYTES);
     const iov: Uint8Array[] = [];
     let position = this.size;
@@ -257,13 +271,41 @@ export class Segment {
   /** A cursor over frames starting at the sparse point at or before `key = value`. */
   cursorFrom(key: 'index' | 'offset' | 'timestampBefore', value: number): FrameCursor {
     const p = floorPoint(this.points, key, value);
-    return new FrameCursor(this.fd, p?.position ?? 0, this.size, this.cfg);
+    return new FrameCursor(() => this.readFd(), p?.position ?? 0, this.size, this.cfg);
+  }
+
+  /** The size of the file on disk (recovery compares it with what the scan found valid). */
+  fileSize(): number {
+    return this.cfg.fs.fstatSync(this.readFd()).size;
+  }
+
+  /** A descriptor for synchronous reads, valid until the next call to the node's SegmentFiles. */
+  private readFd(): number {
+    return this.fd >= 0 ? this.fd : this.cfg.files.fdFor(this.logPath);
+  }
+
+  /** Keeps the file open for an asynchronous read until the handle is released. */
+  pinForRead(): PinnedFile {
+    if (this.fd < 0) return this.cfg.files.pin(this.logPath);
+    const fd = this.fd;
+    this.fdUsers++;
+    let released = false;
+    return {
+      fd,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.fdUsers--;
+        if (this.sealed) this.closeOwnFile();
+      },
+    };
   }
 
   /** Drops every entry at or after `index`, which must be inside this segment. */
   truncateFrom(index: number): void {
     check(index >= this.baseIndex && index <= this.lastIndex + 1, () => `${this.logPath}: truncate at ${index} outside ${this.baseIndex}..${this.lastIndex + 1}`);
     if (index === this.lastIndex + 1) return;
+    this.checkActive('truncate');
     // Replay from the last point before `index` to find its position and the totals there.
     let keep = 0;
     while (keep < this.points.length && this.points[keep]!.index < index) keep++;
@@ -274,7 +316,7 @@ export class Segment {
     this.nextOffset = from?.offset ?? this.baseOffset;
     this.maxTimestamp = from?.timestampBefore ?? -1;
     this.bytesSincePoint = this.cfg.indexIntervalBytes; // the next entry noted gets a point
-    const cursor = new FrameCursor(this.fd, from?.position ?? 0, this.size, this.cfg);
+    const cursor = new FrameCursor(() => this.fd, from?.position ?? 0, this.size, this.cfg);
     let position = from?.position ?? 0;
     for (let f = cursor.next(); f !== null && f.entry.index < index; f = cursor.next()) {
       this.noteEntry(f.entry, this.cfg.describe(f.entry), f.position, f.bytes);
@@ -288,12 +330,14 @@ export class Segment {
 
   /** Cuts the file at `position` (a torn or corrupt tail found by a scan). */
   cutAt(position: number): void {
+    this.checkActive('cut');
     this.cfg.fs.ftruncateSync(this.fd, position);
     this.size = position;
   }
 
-  /** Makes the segment durable and writes its index; it takes no more appends. */
+  /** Makes the segment durable and writes its index; it takes no more appends, and closes its file (reads go through SegmentFiles). */
   seal(): void {
+    this.checkActive('seal');
     this.cfg.fs.fsyncSync(this.fd);
     writeSegmentIndex(this.cfg.fs, this.indexPath, {
       points: this.points,
@@ -303,21 +347,46 @@ export class Segment {
       maxTimestamp: this.maxTimestamp,
     });
     this.sealed = true;
+    this.closeOwnFile();
   }
 
-  /** The segment becomes the active one again (a truncation reached into it). */
+  /** The segment becomes the active one again (a truncation reached into it), with its own file open to write. */
   unseal(): void {
     rmIfExists(this.cfg.fs, this.indexPath);
+    if (this.fd < 0) {
+      this.cfg.files.forget(this.logPath);
+      this.fd = this.cfg.fs.openSync(this.logPath, 'r+');
+    }
     this.sealed = false;
   }
 
   async sync(): Promise<void> {
-    await this.cfg.fs.fdatasync(this.fd);
+    this.checkActive('sync');
+    this.fdUsers++;
+    try {
+      await this.cfg.fs.fdatasync(this.fd);
+    } finally {
+      this.fdUsers--;
+      // Sealed while the sync was in flight: its file closes now.
+      if (this.sealed) this.closeOwnFile();
+    }
   }
 
   close(): void {
     if (this.fd >= 0) this.cfg.fs.closeSync(this.fd);
+    else this.cfg.files.forget(this.logPath);
     this.fd = -1;
+  }
+
+  /** A sealed segment's own file closes once no sync or read ahead uses it. */
+  private closeOwnFile(): void {
+    if (this.fd < 0 || this.fdUsers > 0) return;
+    this.cfg.fs.closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  private checkActive(what: string): void {
+    check(this.fd >= 0, () => `${this.logPath}: ${what} of a sealed segment whose file is closed (unseal it first)`);
   }
 
   remove(): void {

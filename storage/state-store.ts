@@ -40,12 +40,18 @@ export interface StateBackend {
   close(): Promise<void>;
 }
 
+/**
+ * Files LevelDB keeps open for its tables, at most (its own default is 1,000): the metadata is
+ * small, and every descriptor it holds is one a partition replica cannot have (src/node/limits.ts).
+ */
+export const STATE_STORE_OPEN_FILES_MAX = 16;
+
 /** The production backend: LevelDB in `dir`. */
 export class LevelStateBackend implements StateBackend {
   private constructor(private readonly db: Level<string, Uint8Array>) {}
 
   static async open(dir: string): Promise<LevelStateBackend> {
-    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view' });
+    const db = new Level<string, Uint8Array>(dir, { valueEncoding: 'view', maxOpenFiles: STATE_STORE_OPEN_FILES_MAX });
     await db.open();
     return new LevelStateBackend(db);
   }

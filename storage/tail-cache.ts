@@ -20,15 +20,65 @@
  * next, oldest first. The cache always holds a contiguous run of indexes ending at the newest
  * entry pushed (or nothing): eviction only ever takes the oldest slot.
  *
- * The ring is allocated whole when the first entry arrives, not grown step by step: each step would
- * throw away the ring before it (more of the churn the ring exists to avoid). Its pages are not
- * touched until entries are written into them, so a quiet log costs little resident memory.
+ * Size: the ring is allocated when the first entry arrives, at RING_BYTES_MIN (or the entry's
+ * size), and doubles whenever an entry would evict another, up to the cache's capacity: the
+ * smaller of its own limit and its share of the node's budget (TailCacheBudget). A quiet log holds
+ * a small ring, a busy one grows to its share within a few appends; each doubling throws the ring
+ * before it away, but a log does that a handful of times, not once per entry (the churn the ring
+ * exists to avoid). When the share shrinks (more logs on the node), the next push moves the newest
+ * entries that fit into a ring of the new size; `release` frees the ring of a log gone quiet.
+ * V8 counts a ring's whole size as external memory (which drives its collections), whether or
+ * not its pages were touched, so a node's tail caches hold about the budget, not a ring per log.
  */
 import { check } from './errors.js';
 import type { Entry, EntryKind } from '../raft/types.js';
 
 /** Evicted slots are cut off the slot list once there are this many (and they are most of it). */
 const DEAD_SLOTS_COMPACT = 1024;
+/** The first ring a log allocates (unless its first entry is larger): small, as most logs on a node with many are quiet. */
+export const RING_BYTES_MIN = 16 * 1024;
+
+/** What the budget asks of a tail cache whose ring outgrew a share that shrank. */
+interface BudgetMember {
+  fitToCapacity(): void;
+}
+
+/**
+ * The bytes a node's tail caches may hold together: each log's ring may grow to an even share of
+ * them (never below RING_BYTES_MIN), and when a log joins and the rings hold more than the total,
+ * those larger than the new share are cut to it; so the rings of N logs hold at most max(total, N ×
+ * RING_BYTES_MIN), however busy each log is.
+ */
+export class TailCacheBudget {
+  private readonly members = new Set<BudgetMember>();
+  /** Bytes of the rings allocated now. */
+  allocatedBytes = 0;
+
+  constructor(readonly totalBytes: number) {
+    if (!Number.isSafeInteger(totalBytes) || totalBytes < RING_BYTES_MIN) throw new RangeError(`a tail cache budget holds at least ${RING_BYTES_MIN} bytes, not ${totalBytes}`);
+  }
+
+  /** Logs sharing the budget. */
+  get logs(): number {
+    return this.members.size;
+  }
+
+  /** The most one log's ring may hold now. */
+  shareBytes(): number {
+    return Math.max(RING_BYTES_MIN, Math.floor(this.totalBytes / Math.max(1, this.members.size)));
+  }
+
+  /** @internal A tail cache joins (TailCache's constructor): rings past the smaller share are cut to it if the total is exceeded. */
+  join(c: BudgetMember): void {
+    this.members.add(c);
+    if (this.allocatedBytes > this.totalBytes) for (const m of this.members) m.fitToCapacity();
+  }
+
+  /** @internal A tail cache leaves (TailCache.close). */
+  leave(c: BudgetMember): void {
+    this.members.delete(c);
+  }
+}
 
 interface Slot<I> {
   readonly index: number;
@@ -55,8 +105,28 @@ export class TailCache<I> {
   private head = 0;
   private writeAt = 0;
   private lap = 0;
+  private closed = false;
 
-  constructor(private readonly capacityBytes: number) {}
+  /**
+   * `capacityBytes` bounds this cache's ring; with a `budget`, so does its share of the budget
+   * (the cache counts as one of its logs until closed).
+   */
+  constructor(
+    private readonly capacityBytes: number,
+    private readonly budget: TailCacheBudget | null = null,
+  ) {
+    budget?.join(this);
+  }
+
+  /** Bytes of the ring allocated now (0 before the first entry, and after release). */
+  get ringBytes(): number {
+    return this.ring.length;
+  }
+
+  /** The most the ring may hold now: its own limit, or its share of the budget if smaller. */
+  capacity(): number {
+    return this.budget === null ? this.capacityBytes : Math.min(this.capacityBytes, this.budget.shareBytes());
+  }
 
   /** Entries held. */
   get size(): number {
@@ -77,11 +147,13 @@ export class TailCache<I> {
     const newest = this.slots[this.slots.length - 1];
     check(this.size === 0 || entry.index === newest!.index + 1, () => `tail cache: entry ${entry.index} does not follow ${newest!.index}`);
     const length = entry.data.byteLength;
-    if (length > this.capacityBytes) {
+    const capacity = this.capacity();
+    if (length > capacity) {
       this.clear();
       return;
     }
-    if (this.ring.length === 0) this.ring = Buffer.allocUnsafeSlow(this.capacityBytes);
+    if (this.ring.length > capacity) this.fitToCapacity();
+    else if (this.ring.length < capacity && this.wouldEvict(length)) this.resize(Math.min(capacity, Math.max(RING_BYTES_MIN, 2 * this.ring.length, length)));
     if (this.writeAt + length > this.ring.length) {
       // Wrap: what is left of the previous lap lies after writeAt and is the oldest.
       while (this.size > 0 && this.slots[this.head]!.lap < this.lap) this.evict();
@@ -149,7 +221,64 @@ export class TailCache<I> {
     this.lap = 0;
   }
 
+  /** Cuts the ring to the capacity if it is larger (keeping the newest entries that fit): its share of the budget shrank. */
+  fitToCapacity(): void {
+    const capacity = this.capacity();
+    if (this.ring.length > capacity) this.resize(capacity);
+  }
+
+  /** Forgets everything and frees the ring (the log went quiet); the next entry allocates a small one. */
+  release(): void {
+    this.clear();
+    this.setRing(Buffer.alloc(0));
+  }
+
+  /** Frees the ring and leaves the budget (the log closed). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.release();
+    this.budget?.leave(this);
+  }
+
   // -----------------------------------------------------------------------------------------------
+
+  /** Whether an entry of `length` bytes pushed now would evict a held one (or not fit the ring at all). */
+  private wouldEvict(length: number): boolean {
+    if (this.size === 0) return length > this.ring.length;
+    const oldest = this.slots[this.head]!;
+    // Slots of the previous lap lie from `oldest.at` on, at or after writeAt: the gap before them is free.
+    if (oldest.lap < this.lap) return this.writeAt + length > oldest.at;
+    // Every held slot lies in [oldest.at, writeAt): free are the end of the ring, or else its start.
+    if (this.writeAt + length <= this.ring.length) return false;
+    return length > oldest.at;
+  }
+
+  /** Moves the newest held entries that fit into a new ring of `bytes`. */
+  private resize(bytes: number): void {
+    let keep = this.head + this.size;
+    let total = 0;
+    while (keep > this.head && total + this.slots[keep - 1]!.length <= bytes) total += this.slots[--keep]!.length;
+    const ring = Buffer.allocUnsafeSlow(bytes);
+    const slots: Slot<I>[] = [];
+    let at = 0;
+    for (let s = keep; s < this.slots.length; s++) {
+      const slot = this.slots[s]!;
+      this.ring.copy(ring, at, slot.at, slot.at + slot.length);
+      slots.push({ ...slot, at, lap: 0 });
+      at += slot.length;
+    }
+    this.setRing(ring);
+    this.slots = slots;
+    this.head = 0;
+    this.writeAt = at;
+    this.lap = 0;
+  }
+
+  private setRing(ring: Buffer): void {
+    if (this.budget !== null) this.budget.allocatedBytes += ring.length - this.ring.length;
+    this.ring = ring;
+  }
 
   private slotOf(index: number): number {
     const first = this.firstIndex();

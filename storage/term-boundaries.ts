@@ -71,14 +71,16 @@ export class TermBoundaries {
     this.list = list;
   }
 
-  save(fs: FileSystem, file: string, coversThrough: number): void {
+  /** Writes the file (atomic-file.ts) unless `previous`, what was last written to it, holds the same bytes; returns what it holds. */
+  save(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null = null): Buffer {
     const body = Buffer.alloc(8 + this.list.length * 16);
     writeU64(body, 0, coversThrough);
     this.list.forEach((b, i) => {
       writeU64(body, 8 + i * 16, b.term);
       writeU64(body, 16 + i * 16, b.firstIndex);
     });
-    writeFileAtomic(file, MAGIC, body, fs);
+    if (previous === null || !body.equals(previous)) writeFileAtomic(file, MAGIC, body, fs);
+    return body;
   }
 
   /** The saved boundaries and how far they reach, or null if the file is missing or damaged. */

@@ -14,6 +14,7 @@ import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
 import type { FileSystem } from '../../storage/file-system.js';
+import type { SegmentFiles } from '../../storage/segment-files.js';
 import type { StateStore } from '../../storage/state-store.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import { NodeStartError } from '../errors.js';
@@ -41,6 +42,8 @@ export interface MetaReplicaOptions {
   readonly segmentBytes: number;
   /** Recent entries the log keeps in memory (default the segment log's). */
   readonly tailCacheBytes?: number;
+  /** Where the log opens its sealed segments, shared by the node's logs (default: the log's own). */
+  readonly files?: SegmentFiles;
   /** Metadata entries applied between snapshots. */
   readonly snapshotEveryEntries: number;
   readonly limits: Partial<RaftLimits>;
@@ -72,7 +75,10 @@ export async function openMetaReplica(o: MetaReplicaOptions): Promise<MetaReplic
     name: 'the metadata group',
     dir: o.dir,
     fs: o.fs,
-    log: { dir: path.join(o.dir, 'log'), recordBatches: false, limits: { segmentBytes: o.segmentBytes, ...(o.tailCacheBytes !== undefined ? { tailCacheBytes: o.tailCacheBytes } : {}) }, clock: o.clock },
+    log: { dir: path.join(o.dir, 'log'), recordBatches: false, limits: { segmentBytes: o.segmentBytes, ...(o.tailCacheBytes !== undefined ? { tailCacheBytes: o.tailCacheBytes } : {}) },
+      clock: o.clock,
+      ...(o.files !== undefined ? { files: o.files } : {}),
+    },
     ledger: o.ledger,
     fresh: o.fresh,
     random: o.random,

@@ -46,6 +46,7 @@ import { JoinRefusal, type JoinRequest, type PeerIdentity, type PeerNetwork } fr
 import { HOST_PORT, NODE_ID } from './options.js';
 import type { NodeIdentity } from './identity.js';
 import type { LeaderInfo } from './leaders.js';
+import { replicaLimitHint, type ReplicaLimit } from './limits.js';
 import { PLACE_EVERY_MS, Placer, metaRemovalProblem, type PlacerHost } from './placer.js';
 
 const BALANCE_EVERY_MS = 5000;
@@ -90,6 +91,12 @@ export interface ControllerHost extends PlacerHost {
   leaderOf(group: string): LeaderInfo;
   /** Hands a group led here to `to` (hand-over.ts). */
   handOver(group: string, to: NodeId): void;
+  /**
+   * The replicas a node may hold by this node's open-files limit (limits.ts), null when it is not
+   * known. The controller judges every node by it: the nodes of a cluster are meant to run under
+   * one limit, and a node under a lower one refuses the replicas beyond its own (node.ts).
+   */
+  readonly replicaLimit: ReplicaLimit | null;
 }
 
 export class Controller {
@@ -266,6 +273,11 @@ export class Controller {
         continue;
       }
       const assignments = placePartitions(live, this.node.meta.topics(), partitions, rf);
+      const tooMany = this.replicaLimitProblem(spec.name, assignments);
+      if (tooMany !== null) {
+        results.push({ name: spec.name, error: { code: ErrorCode.InvalidPartitions, message: tooMany } });
+        continue;
+      }
       const r = await this.propose(
         { type: 'createTopic', name: spec.name, partitions, replicationFactor: rf, config: { ...DEFAULT_TOPIC_CONFIG, ...spec.config }, assignments },
         deadline,
@@ -413,6 +425,29 @@ export class Controller {
     if (!r.ok) throw new ServerError(r.code, r.message);
     this.node.logger.info({ moves: total, maxMoves }, `rebalance started: ${total} move(s)${plan.complete ? '' : ' at least'}, ${maxMoves} at once`);
     return { moves, total, started: true };
+  }
+
+  /**
+   * Why `assignments`, added to the replicas the metadata places now, would put more replicas on
+   * a node than its open-files limit allows (null if they would not): the most loaded such node,
+   * and what to raise. Refused as INVALID_PARTITIONS, as Redpanda refuses partitions past its
+   * per-node limits: the request cannot succeed as it is, retried or not.
+   */
+  private replicaLimitProblem(topic: string, assignments: readonly (readonly NodeId[])[]): string | null {
+    const limit = this.node.replicaLimit;
+    if (limit === null) return null;
+    const held = new Map<NodeId, number>();
+    for (const t of this.node.meta.topics()) for (const a of t.assignments) for (const n of a) held.set(n, (held.get(n) ?? 0) + 1);
+    const adding = new Map<NodeId, number>();
+    for (const a of assignments) for (const n of a) adding.set(n, (adding.get(n) ?? 0) + 1);
+    let worst: { node: NodeId; total: number } | null = null;
+    for (const [node, n] of adding) {
+      const total = (held.get(node) ?? 0) + n;
+      if (total > limit.replicas && (worst === null || total > worst.total)) worst = { node, total };
+    }
+    if (worst === null) return null;
+    const now = held.get(worst.node) ?? 0;
+    return `topic '${topic}' would put ${worst.total} partition replicas on node ${worst.node} (it holds ${now}), more than a node's open-files limit allows: ${replicaLimitHint(limit, worst.total)} on every node, or create fewer partitions (at most ${Math.max(0, limit.replicas - now)} more on ${worst.node})`;
   }
 
   /** Nodes not leaving the cluster, in order. */

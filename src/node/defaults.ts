@@ -41,4 +41,11 @@ export const NODE_DEFAULTS = Object.freeze({
    * being upgraded should not cost; an operator who wants it chooses how long is too long.
    */
   nodeDeadAfterMs: 0,
+  /**
+   * Memory for the tail caches of all the node's partitions together (storage/tail-cache.ts): each
+   * partition's ring grows to an even share of it while the partition is busy, at most 8 MiB, so
+   * 32 busy partitions have all they can use and 2,000 quiet ones hold about nothing. Like Kafka
+   * and Redpanda, the node leaves older reads to the operating system's page cache.
+   */
+  cacheBytes: 256 * 1024 * 1024,
 } as const);

@@ -54,3 +54,48 @@ export function limitProblems(c: LimitChain): string[] {
   need(chunk + APPEND_ENVELOPE_BYTES_MAX <= c.peerFrameBytesMax, `a catch-up chunk may carry ${chunk} bytes of frames, but a peer frame of ${c.peerFrameBytesMax} leaves less than that after its ${APPEND_ENVELOPE_BYTES_MAX}-byte envelope`);
   return out;
 }
+
+// -------------------------------------------------------------------------------------------------
+// File descriptors: a node refuses, with a message that says what to raise, replicas it could not
+// keep open (at topic creation, at start, and when a replica is placed on it), instead of running
+// out of descriptors with its connections and its own files (issue 22: 300 partitions under
+// `ulimit -n 256` left a node that could neither accept a connection nor restart).
+
+/** File descriptors kept for sockets: peers, clients (native and Kafka) and the listeners. */
+export const CONNECTION_FILES_RESERVED = 128;
+/**
+ * File descriptors of the node's own: stdio, libuv's (epoll, event and signal descriptors), the log
+ * file, the metadata log and its LevelDB (storage/state-store.ts STATE_STORE_OPEN_FILES_MAX), the
+ * sync ledger, and files open for a moment (atomic writes, a log streamed to a replica catching up).
+ */
+export const NODE_FILES_RESERVED = 48;
+/** Sealed segment files open at once, every partition of the node together (storage/segment-files.ts). */
+export const SEGMENT_FILES_MAX = 32;
+/** File descriptors a partition replica keeps open: its active segment (sealed ones are opened within SEGMENT_FILES_MAX). */
+export const FILES_PER_REPLICA = 1;
+/** Descriptors a node keeps whatever its replicas. */
+export const FILES_RESERVED = CONNECTION_FILES_RESERVED + NODE_FILES_RESERVED + SEGMENT_FILES_MAX;
+
+/** The open-files limit a node runs under, and the partition replicas that leaves room for. */
+export interface ReplicaLimit {
+  /** The process's limit on open files (`ulimit -n`; Node.js raises the soft limit to the hard one at start). */
+  readonly openFiles: number;
+  /** Replicas the node may hold: what the limit leaves after FILES_RESERVED, FILES_PER_REPLICA each. */
+  readonly replicas: number;
+}
+
+/** The replicas a limit of `openFiles` leaves room for; null for no known limit (then nothing is refused). */
+export function replicaLimit(openFiles: number | null): ReplicaLimit | null {
+  if (openFiles === null) return null;
+  return { openFiles, replicas: Math.max(0, Math.floor((openFiles - FILES_RESERVED) / FILES_PER_REPLICA)) };
+}
+
+/** The open-files limit a node holding `replicas` needs. */
+export function openFilesNeeded(replicas: number): number {
+  return FILES_RESERVED + replicas * FILES_PER_REPLICA;
+}
+
+/** What holding `replicas` under `limit` needs, said so that the fix is plain: `ulimit -n` to raise, and to what. */
+export function replicaLimitHint(limit: ReplicaLimit, replicas: number): string {
+  return `each replica keeps ${FILES_PER_REPLICA} file open and a node keeps ${FILES_RESERVED} for connections and its own files, so ulimit -n ${limit.openFiles} leaves room for ${limit.replicas} replica(s): raise ulimit -n (now ${limit.openFiles}; needs about ${openFilesNeeded(replicas)})`;
+}

@@ -4,6 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Role } from '../../raft/types.js';
+import type { TailCacheBudget } from '../../storage/tail-cache.js';
 import type { GroupHost } from '../host/group-host.js';
 import type { LogRecovery } from '../host/log-recovery.js';
 
@@ -78,10 +79,18 @@ export class NodeMetrics {
     },
   });
 
+  readonly tailCacheBytes: Gauge = new Gauge({
+    name: 'raftlog_tail_cache_bytes',
+    help: "Bytes of the partitions' tail cache rings allocated now, all partitions together (at most about --cache-bytes)",
+    registers: [this.registry],
+    collect: () => this.tailCacheBytes.set(this.cacheBudget?.allocatedBytes ?? 0),
+  });
+
   constructor(
     node: string,
     private readonly host: HostGauges,
     private readonly recovery: Pick<LogRecovery, 'stats' | 'transfers'> | null = null,
+    private readonly cacheBudget: Pick<TailCacheBudget, 'allocatedBytes'> | null = null,
   ) {
     this.registry.setDefaultLabels({ node });
     collectDefaultMetrics({ register: this.registry });

@@ -20,7 +20,9 @@ import { Role, type NodeId, type PeerStatus } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
+import { SegmentFiles } from '../../storage/segment-files.js';
 import { StateStore } from '../../storage/state-store.js';
+import { TailCacheBudget } from '../../storage/tail-cache.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupStatus, NodeRef, StatusResponse } from '../wire/protocol.js';
 import { GroupHost, type DurabilityPolicy, type SyncMode } from '../host/group-host.js';
@@ -45,7 +47,8 @@ import { NodeStartError } from '../errors.js';
 import { NODE_DEFAULTS } from './defaults.js';
 import { NodeIdentity, freshStart, sameVoters, type FreshStart } from './identity.js';
 import { LeaderTable, type LeaderInfo } from './leaders.js';
-import { NODE_LIMITS, limitProblems } from './limits.js';
+import { FILES_RESERVED, NODE_LIMITS, SEGMENT_FILES_MAX, limitProblems, replicaLimit, replicaLimitHint, type ReplicaLimit } from './limits.js';
+import { openFilesLimit } from './open-files.js';
 import { NodeMetrics } from './metrics.js';
 
 export interface NodeConfig {
@@ -87,6 +90,8 @@ export interface NodeConfig {
   readonly kafka?: string;
   /** A Kafka client's Metadata request may create the topics it names (Kafka's auto.create.topics.enable; src/kafka/auto-create.ts); off when absent. */
   readonly autoCreateTopics?: boolean;
+  /** `--cache-bytes`: memory for the tail caches of all the node's partitions together (default 256 MiB; storage/tail-cache.ts). */
+  readonly cacheBytes?: number;
 }
 
 /**
@@ -109,6 +114,8 @@ export interface NodeParts {
   readonly fs?: FileSystem;
   /** The Raft core of every group on the node broken in a named way (default none; chaos mutants only). */
   readonly unsafeMutations?: UnsafeMutations;
+  /** The process's limit on open files (default: read from the system, open-files.ts; null: not known, nothing refused). */
+  readonly openFilesLimit?: () => number | null;
 }
 
 const GOSSIP_MS = 1000;
@@ -121,11 +128,22 @@ const STRAY_ASK_MS = 2000;
 /** How often a new folder waiting to hear from its peers says so. */
 const FRESH_NOTE_MS = 5000;
 /**
- * Recent entries each partition keeps in memory for replication, applying and tail reads. Per
- * partition, so a node's share grows with its partitions: 8 MiB covers several hundred
- * milliseconds of a busy partition, and older reads come from the page cache.
+ * Recent entries one partition keeps in memory for replication, applying and tail reads, at most:
+ * 8 MiB covers several hundred milliseconds of a busy partition, and older reads come from the
+ * page cache. Its ring grows to this only while the partition is busy and its share of the node's
+ * --cache-bytes allows (storage/tail-cache.ts), so the node's total does not grow with its partitions.
  */
 const PARTITION_TAIL_CACHE_BYTES = 8 * 1024 * 1024;
+/** A partition with no append for this long frees its tail cache's ring (its readers go to the page cache). */
+const TAIL_CACHE_IDLE_MS = 30_000;
+/** How often the rings of partitions gone idle are freed. */
+const TAIL_CACHE_RELEASE_EVERY_MS = 10_000;
+/**
+ * Replicas are opened for at most this long in one turn of the event loop, the rest in the turns
+ * after: creating one takes a few fsyncs, so a topic of hundreds of partitions opened at once held
+ * the loop for seconds, past every group's election timeout (the metadata group's too).
+ */
+const OPEN_REPLICAS_MS_MAX = 20;
 
 export class RaftlogNode {
   readonly logger: Logger;
@@ -163,6 +181,12 @@ export class RaftlogNode {
    */
   readonly retired: Promise<string>;
   private tellRetired!: (why: string) => void;
+  /** The bytes every partition's tail cache shares (--cache-bytes). */
+  readonly cacheBudget: TailCacheBudget;
+  /** Sealed segment files open at once, all logs together. */
+  private readonly segmentFiles: SegmentFiles;
+  /** The open-files limit this node runs under and the replicas it leaves room for; null when not known. */
+  readonly replicaLimit: ReplicaLimit | null;
 
   constructor(
     readonly config: NodeConfig,
@@ -170,6 +194,9 @@ export class RaftlogNode {
   ) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
     this.fs = parts.fs ?? nodeFileSystem;
+    this.cacheBudget = new TailCacheBudget(config.cacheBytes ?? NODE_DEFAULTS.cacheBytes);
+    this.segmentFiles = new SegmentFiles(this.fs, SEGMENT_FILES_MAX);
+    this.replicaLimit = replicaLimit((parts.openFilesLimit ?? openFilesLimit)());
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
     this.retired = new Promise((resolve) => (this.tellRetired = resolve));
     const transport = parts.transport ?? ((o) => new PeerTransport(o));
@@ -225,7 +252,7 @@ export class RaftlogNode {
       logger: this.logger,
     });
     this.host.recovery = this.recovery;
-    this.metrics = new NodeMetrics(config.id, this.host, this.recovery);
+    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
     this.controller = new Controller(this);
     const node = this;
     this.coordinator = new GroupCoordinator(
@@ -249,13 +276,20 @@ export class RaftlogNode {
     const c = this.config;
     const problems = limitProblems(NODE_LIMITS);
     if (problems.length > 0) throw new NodeStartError(`this build's size limits do not fit together: ${problems.join('; ')}. Fix the constants named in src/node/limits.ts`);
+    const limit = this.replicaLimit;
+    if (limit !== null && limit.openFiles < FILES_RESERVED) {
+      throw new NodeStartError(`ulimit -n ${limit.openFiles} is too low to run a node, which keeps ${FILES_RESERVED} files for connections and its own use before any partition: raise ulimit -n (to several thousand for a node with many partitions)`);
+    }
     this.prepareDataDir();
     this.identity = NodeIdentity.open(c.dataDir, c.id, c.join !== undefined ? null : this.foundingVoters());
     this.ledger = SyncLedger.open(c.dataDir, this.fs, this.clock);
     // A folder of a node that ran before opens its metadata at once. A new one listens first, to
     // ask its peers whether it is rejoining (identity.ts), or to join the cluster (join.ts); until
     // it knows, it serves only /status.
-    if (!this.identity.fresh) await this.openMeta('voter');
+    if (!this.identity.fresh) {
+      await this.openMeta('voter');
+      this.checkReplicaLimit();
+    }
     this.http = new HttpServer(this, this.parts.routes);
     await this.http.listen(c.listen);
     this.host.start();
@@ -281,10 +315,14 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
+    this.timers.push(setInterval(() => this.releaseIdleCaches(), TAIL_CACHE_RELEASE_EVERY_MS));
     this.controller.start();
     this.coordinator.start();
     const id = this.identity.identity;
-    this.logger.info({ listen: c.listen, ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster }, `node ${c.id} listening on ${c.listen}`);
+    this.logger.info(
+      { listen: c.listen, ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster, openFiles: limit?.openFiles ?? null, replicasMax: limit?.replicas ?? null, cacheBytes: this.cacheBudget.totalBytes },
+      `node ${c.id} listening on ${c.listen}`,
+    );
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -514,6 +552,7 @@ export class RaftlogNode {
       host: this.host,
       fresh,
       segmentBytes: this.config.metaSegmentBytes ?? NODE_DEFAULTS.metaSegmentBytes,
+      files: this.segmentFiles,
       snapshotEveryEntries: this.config.metaSnapshotEvery ?? NODE_DEFAULTS.metaSnapshotEvery,
       limits: this.raftLimits(),
       ...(this.parts.unsafeMutations !== undefined ? { unsafeMutations: this.parts.unsafeMutations } : {}),
@@ -551,24 +590,73 @@ export class RaftlogNode {
    */
   syncPartitions(): void {
     if (this.stopping) return;
-    const wanted = new Map<string, { topic: TopicRecord; partition: number }>();
-    const topics = new Map<string, TopicRecord>();
-    for (const t of this.meta.topics()) {
-      topics.set(t.id, t);
-      t.assignments.forEach((replicas, p) => {
-        if (replicas.includes(this.config.id)) wanted.set(partitionGroupId(t.id, p), { topic: t, partition: p });
-      });
-    }
+    const wanted = this.placedHere();
+    const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
+    for (const id of this.brokenPartitions.keys()) if (!wanted.has(id)) this.brokenPartitions.delete(id);
     for (const [id, p] of this.partitions) {
       if (wanted.has(id)) continue;
       const deleted = !topics.has(p.topic.id);
       if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
       this.dropReplica(id, p, deleted ? 'the topic was deleted' : 'the partition moved off this node');
     }
-    for (const [id, w] of wanted) {
-      if (this.partitions.has(id)) continue;
-      this.openPartition(id, w.topic, w.partition);
+    this.toOpen = [...wanted].filter(([id]) => !this.partitions.has(id)).map(([id, w]) => ({ id, ...w }));
+    this.openQueued();
+  }
+
+  /** Replicas placed here and not open yet, to open next (openQueued). */
+  private toOpen: { readonly id: string; readonly topic: TopicRecord; readonly partition: number }[] = [];
+  private openingLater = false;
+
+  /**
+   * Opens the queued replicas for up to OPEN_REPLICAS_MS_MAX, and the rest in the next turns of the
+   * event loop, so that ticks, heartbeats and requests are served in between. One the metadata no
+   * longer places here by then is skipped.
+   */
+  private openQueued(): void {
+    const t0 = performance.now();
+    let n = 0;
+    for (; n < this.toOpen.length && !this.stopping; n++) {
+      if (n > 0 && performance.now() - t0 >= OPEN_REPLICAS_MS_MAX) break;
+      const { id, topic, partition } = this.toOpen[n]!;
+      const now = this.meta.topic(topic.name);
+      if (this.partitions.has(id) || now?.id !== topic.id || !now.assignments[partition]?.includes(this.config.id)) continue;
+      this.openPartition(id, now, partition);
     }
+    this.toOpen = this.toOpen.slice(n);
+    if (this.toOpen.length === 0 || this.stopping || this.openingLater) return;
+    this.openingLater = true;
+    setImmediate(() => {
+      this.openingLater = false;
+      this.openQueued();
+    });
+  }
+
+  /** The partitions the metadata places on this node (their target replicas name it), by group id. */
+  private placedHere(): Map<string, { topic: TopicRecord; partition: number }> {
+    const wanted = new Map<string, { topic: TopicRecord; partition: number }>();
+    for (const t of this.meta.topics()) {
+      t.assignments.forEach((replicas, p) => {
+        if (replicas.includes(this.config.id)) wanted.set(partitionGroupId(t.id, p), { topic: t, partition: p });
+      });
+    }
+    return wanted;
+  }
+
+  /**
+   * At start, before any replica is opened: a node whose metadata places more replicas on it than
+   * its open-files limit leaves room for does not start, rather than run out of descriptors half
+   * way through opening them (and then for its connections).
+   */
+  private checkReplicaLimit(): void {
+    const limit = this.replicaLimit;
+    const replicas = this.placedHere().size;
+    if (limit === null || replicas <= limit.replicas) return;
+    throw new NodeStartError(`this node holds ${replicas} partition replicas, more than its open-files limit allows: ${replicaLimitHint(limit, replicas)} and start it again, or move replicas off it from the other nodes (raftlog partitions reassign)`);
+  }
+
+  /** Frees the tail cache rings of partitions with no append for TAIL_CACHE_IDLE_MS (their share goes to busy ones). */
+  private releaseIdleCaches(): void {
+    for (const p of this.partitions.values()) p.log.releaseIdleCache(TAIL_CACHE_IDLE_MS);
   }
 
   /**
@@ -661,6 +749,15 @@ export class RaftlogNode {
   private movingLed = new Set<string>();
 
   private openPartition(id: string, topic: TopicRecord, partition: number): void {
+    const limit = this.replicaLimit;
+    if (limit !== null && this.partitions.size >= limit.replicas) {
+      // Placed here anyway (by a controller that judged by a higher limit than this node's, or by a move): refused, not opened into EMFILE.
+      const why = `this node already holds ${this.partitions.size} replicas, all its open-files limit allows: ${replicaLimitHint(limit, this.partitions.size + 1)} and restart the node, or move replicas off it`;
+      if (this.brokenPartitions.get(id) !== why) this.logger.error({ partition: `${topic.name}/${partition}` }, `partition ${topic.name}/${partition} cannot start on this node: ${why}`);
+      this.brokenPartitions.set(id, why);
+      return;
+    }
+    this.brokenPartitions.delete(id);
     let p: Partition;
     try {
       p = openPartitionReplica({
@@ -679,6 +776,8 @@ export class RaftlogNode {
         // learner (a founder would campaign with an empty log; a set of them could elect each other).
         ...(topic.moved?.[partition] === true ? { membership: joiningMembership(topic.assignments[partition]!, this.config.id) } : {}),
         tailCacheBytes: PARTITION_TAIL_CACHE_BYTES,
+        cacheBudget: this.cacheBudget,
+        files: this.segmentFiles,
         limits: this.raftLimits(),
         producerIdExpirationMs: this.config.producerIdExpirationMs ?? NODE_DEFAULTS.producerIdExpirationMs,
         policy: this.parts.partition,

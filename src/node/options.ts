@@ -11,6 +11,7 @@ import { LOG_LEVELS, type LogLevel } from '../log.js';
 import type { NodeConfig } from './node.js';
 import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
+import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 /** The embedded cluster's Kafka listeners, one per node in EMBEDDED_NODES' order: Kafka's well-known port and the two after it. */
@@ -40,6 +41,7 @@ export interface CliOptions {
   recoveryBytesPerSec: string;
   kafka?: string;
   autoCreateTopics?: string;
+  cacheBytes: string;
 }
 
 export function command(): Command {
@@ -89,6 +91,11 @@ export function command(): Command {
       )
         .default(String(NODE_DEFAULTS.nodeDeadAfterMs))
         .env('RAFTLOG_NODE_DEAD_AFTER_MS'),
+    )
+    .addOption(
+      new Option('--cache-bytes <n>', 'memory for the tail caches of all partitions on this node together: recent entries kept for followers, consumers at the tail and applying (older reads go to the page cache)')
+        .default(String(NODE_DEFAULTS.cacheBytes))
+        .env('RAFTLOG_CACHE_BYTES'),
     )
     .addOption(
       new Option('--kafka <host:port>', "serve Kafka's protocol here too (kcat, kafkajs, librdkafka), over the same topics and groups; Kafka clients are told this address (default: off, but on at 9092-9094 in the embedded cluster)").env(
@@ -249,6 +256,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     metaSegmentBytes: int('meta-segment-bytes', o.metaSegmentBytes, 4096),
     producerIdExpirationMs: int('producer-id-expiration-ms', o.producerIdExpirationMs, 1000),
     nodeDeadAfterMs: int('node-dead-after-ms', o.nodeDeadAfterMs, 0),
+    cacheBytes: int('cache-bytes', o.cacheBytes, RING_BYTES_MIN),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
     ...(autoCreateTopics ? { autoCreateTopics } : {}),
   };

@@ -11,6 +11,8 @@ import type { Membership } from '../../raft/membership.js';
 import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
 import type { FileSystem } from '../../storage/file-system.js';
+import type { SegmentFiles } from '../../storage/segment-files.js';
+import type { TailCacheBudget } from '../../storage/tail-cache.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import type { GroupHost } from '../host/group-host.js';
 import { RaftGroup } from '../host/raft-group.js';
@@ -40,7 +42,12 @@ export interface PartitionReplicaOptions {
    * configuration it is the truth (raft/membership.ts).
    */
   readonly membership?: Membership;
+  /** The most the log's tail cache holds (storage/tail-cache.ts); less when its share of `cacheBudget` is less. */
   readonly tailCacheBytes: number;
+  /** The node's budget for tail caches, shared by its replicas (default: none, tailCacheBytes alone). */
+  readonly cacheBudget?: TailCacheBudget;
+  /** Where the log opens its sealed segments, shared by the node's logs (default: the log's own). */
+  readonly files?: SegmentFiles;
   readonly limits: Partial<RaftLimits>;
   readonly producerIdExpirationMs: number;
   /** The rules the partition keeps (default STRICT_PARTITION_POLICY). */
@@ -60,7 +67,11 @@ export function openPartitionReplica(o: PartitionReplicaOptions): Partition {
     name: `partition ${o.topic.name}/${o.partition}`,
     dir: o.dir,
     fs: o.fs,
-    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes }, clock: o.clock },
+    log: { dir: path.join(o.dir, 'log'), recordBatches: true, limits: { segmentBytes: o.topic.config.segmentBytes, tailCacheBytes: o.tailCacheBytes },
+      clock: o.clock,
+      ...(o.cacheBudget !== undefined ? { cacheBudget: o.cacheBudget } : {}),
+      ...(o.files !== undefined ? { files: o.files } : {}),
+    },
     ledger: o.ledger,
     fresh: o.fresh,
     onDamage: o.onDamage,

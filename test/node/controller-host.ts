@@ -10,6 +10,7 @@ import type { PeerStatus } from '../../raft/types.js';
 import type { ClusterRecord, MetaCommand, NodeRecord, RebalanceRecord, TopicRecord } from '../../src/meta/commands.js';
 import type { MetaResult } from '../../src/meta/meta-state.js';
 import { Controller, type ControllerHost } from '../../src/node/controller.js';
+import type { ReplicaLimit } from '../../src/node/limits.js';
 import { quiet } from '../partition/harness.js';
 
 export interface FakeHostOptions {
@@ -27,6 +28,8 @@ export interface FakeHostOptions {
   readonly apply?: (cmd: MetaCommand, state: FakeMetaState) => MetaResult;
   /** The metadata group's configuration follows the changes asked for (default: it stays as given). */
   readonly applyMembership?: boolean;
+  /** The node's open-files limit and the replicas it leaves room for (default: none known). */
+  readonly replicaLimit?: ReplicaLimit;
 }
 
 /** The metadata as the fake controller reads it, which `apply` may change. */
@@ -94,6 +97,7 @@ export function fakeControllerHost(o: FakeHostOptions = {}): FakeHost {
     metaVotersMax: () => 5,
     leaderOf: () => ({ leader: null, term: 0 }),
     handOver: () => undefined,
+    replicaLimit: o.replicaLimit ?? null,
     movingGroups: () => new Set(),
     groupAtTarget: (g) => state.atTarget.has(g),
   };
