@@ -346,9 +346,8 @@ export class Controller {
   async decommissionNode(req: DecommissionNodeRequest): Promise<DecommissionNodeResponse> {
     this.requireController();
     const id = req.node;
-    const all = this.node.nodeIds();
-    if (!all.includes(id)) throw new ServerError(ErrorCode.InvalidRequest, `'${id}' is not a node of this cluster (${all.join(', ')}); see raftlog nodes list`);
-    const holding = (): number => this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(id)).length, 0);
+    this.requireNode(id);
+    const holding = (): number => this.replicasOn(id);
     const state = this.node.meta.node(id)?.decommission?.state;
     if (state !== undefined) return { node: id, state, partitions: holding() };
     const nodes = this.placer.nodes();
@@ -373,15 +372,26 @@ export class Controller {
   async recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse> {
     this.requireController();
     const id = req.node;
-    const all = this.node.nodeIds();
-    if (!all.includes(id)) throw new ServerError(ErrorCode.InvalidRequest, `'${id}' is not a node of this cluster (${all.join(', ')}); see raftlog nodes list`);
-    const holding = (): number => this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(id)).length, 0);
+    this.requireNode(id);
+    const holding = (): number => this.replicasOn(id);
     const state = this.node.meta.node(id)?.decommission?.state;
     if (state === undefined) return { node: id, state: 'active', partitions: holding() };
     const r = await this.propose({ type: 'recommissionNode', node: id }, Date.now() + req.timeoutMs);
     if (!r.ok) throw new ServerError(r.code, r.message);
-    this.node.logger.warn({ node: id }, `recommissioned ${id}: its decommission is stopped; it holds ${holding()} replica(s) and takes new ones again`);
-    return { node: id, state: 'active', partitions: holding() };
+    const partitions = holding();
+    this.node.logger.warn({ node: id }, `recommissioned ${id}: its decommission is stopped; it holds ${partitions} replica(s) and takes new ones again`);
+    return { node: id, state: 'active', partitions };
+  }
+
+  /** Throws INVALID_REQUEST, naming the nodes, when `id` is not one of the cluster's. */
+  private requireNode(id: NodeId): void {
+    const all = this.node.nodeIds();
+    if (!all.includes(id)) throw new ServerError(ErrorCode.InvalidRequest, `'${id}' is not a node of this cluster (${all.join(', ')}); see raftlog nodes list`);
+  }
+
+  /** Partitions whose target replicas (as the metadata has them) name `id`. */
+  private replicasOn(id: NodeId): number {
+    return this.node.meta.topics().reduce((k, t) => k + t.assignments.filter((a) => a.includes(id)).length, 0);
   }
 
   /**

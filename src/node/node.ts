@@ -446,7 +446,7 @@ export class RaftlogNode {
   peerAddresses(): ReadonlyMap<NodeId, string> {
     if (this.peers !== null) return this.peers;
     const peers = new Map(this.nodeAddresses());
-    for (const n of this.meta?.nodes() ?? []) if (n.decommission?.state === 'decommissioned' && n.node !== this.config.id) peers.delete(n.node);
+    for (const id of this.retiredAddresses().keys()) peers.delete(id);
     // Kept until the node set changes, as nodeAddresses (every peer that connects is sent it).
     if (this.meta !== undefined) this.peers = peers;
     return peers;

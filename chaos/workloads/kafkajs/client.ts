@@ -25,6 +25,22 @@ import type { WorkloadContext } from '../context.js';
  * a send that kafkajs keeps retrying gives up within about the native delivery timeout.
  */
 export const KAFKAJS_RETRY: RetryOptions = { retries: 5, initialRetryTime: 100, maxRetryTime: 1000 };
+/**
+ * The settings of every kafkajs consumer of a run, plain or group member (a group id and, for a
+ * plain one, its assigner added): short session and poll times to follow faults, small fetches,
+ * no topic creation, and no restart after a crash (it ends the process, and kafkajs must not
+ * start the consumer again behind the recording).
+ */
+export const KAFKAJS_CONSUMER = {
+  sessionTimeout: 6000,
+  heartbeatInterval: 1000,
+  rebalanceTimeout: 8000,
+  maxWaitTimeInMs: 300,
+  maxBytesPerPartition: 32 * 1024,
+  allowAutoTopicCreation: false,
+  retry: { ...KAFKAJS_RETRY, restartOnFailure: (): Promise<boolean> => Promise.resolve(false) },
+} as const;
+
 /** How long kafkajs waits to connect to a broker. */
 const KAFKAJS_CONNECTION_TIMEOUT_MS = 1000;
 

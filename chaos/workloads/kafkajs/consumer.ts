@@ -25,7 +25,7 @@ import { AssignerProtocol } from 'kafkajs';
 import type { OpenOp } from '../../recorder.js';
 import { keyOf, noteHw, type WorkloadContext } from '../context.js';
 import type { PlainConsumerOptions } from '../consumer.js';
-import { KAFKAJS_RETRY, describeKafkaJs, fetchedOffset, kafkaClient } from './client.js';
+import { KAFKAJS_CONSUMER, describeKafkaJs, fetchedOffset, kafkaClient } from './client.js';
 
 /** The name of the one-partition assigner's protocol. */
 const ONE_PARTITION = 'ChaosOnePartition';
@@ -63,14 +63,7 @@ async function oneProcess(ctx: WorkloadContext, kafka: Kafka, opts: PlainConsume
   const consumer = kafka.consumer({
     groupId: `chaos-kjs-reader-${process}`,
     partitionAssigners: [onePartitionAssigner(topic, partition)],
-    sessionTimeout: 6000,
-    heartbeatInterval: 1000,
-    rebalanceTimeout: 8000,
-    maxWaitTimeInMs: 300,
-    maxBytesPerPartition: 32 * 1024,
-    allowAutoTopicCreation: false,
-    // A crash ends the process; kafkajs must not start the consumer again behind it.
-    retry: { ...KAFKAJS_RETRY, restartOnFailure: () => Promise.resolve(false) },
+    ...KAFKAJS_CONSUMER,
   });
 
   let ended: string | null = null;

@@ -34,7 +34,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { OpenOp } from '../../recorder.js';
 import { keyOf, keys, noteHw, type WorkloadContext } from '../context.js';
 import type { GroupOptions } from '../group.js';
-import { KAFKAJS_RETRY, classifyOnce, describeKafkaJs, fetchedOffset, kafkaClient } from './client.js';
+import { KAFKAJS_CONSUMER, classifyOnce, describeKafkaJs, fetchedOffset, kafkaClient } from './client.js';
 
 /** One owned partition in one generation. */
 interface Owned {
@@ -64,14 +64,7 @@ async function member(ctx: WorkloadContext, kafka: Kafka, opts: GroupOptions, li
   const { recorder: rec, topic } = ctx;
   const consumer: Consumer = kafka.consumer({
     groupId: opts.group,
-    sessionTimeout: 6000,
-    heartbeatInterval: 1000,
-    rebalanceTimeout: 8000,
-    maxWaitTimeInMs: 300,
-    maxBytesPerPartition: 32 * 1024,
-    allowAutoTopicCreation: false,
-    // A crash ends the member; kafkajs must not start it again behind the recording.
-    retry: { ...KAFKAJS_RETRY, restartOnFailure: () => Promise.resolve(false) },
+    ...KAFKAJS_CONSUMER,
   });
   const control = rec.newProcess();
   let assign: Assign | null = null;
