@@ -278,7 +278,18 @@ export class GroupHost {
       if (work.length === 0) return;
       this.stats.passes++;
       for (const w of work) if (w.rd.sendFirst) this.sendAll(w.g, w.rd.messages);
+      // New terms and votes first, every group's at once and off the event loop (RaftGroup.persistHardState).
+      await Promise.all(
+        work.map(async (w) => {
+          try {
+            await w.g.persistHardState(w.rd);
+          } catch (err) {
+            w.g.fail(err);
+          }
+        }),
+      );
       for (const w of work) {
+        if (w.g.failed !== null) continue;
         try {
           await w.g.persist(w.rd);
         } catch (err) {
