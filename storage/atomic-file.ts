@@ -21,11 +21,13 @@ function framed(magic: number, body: Uint8Array): Buffer {
 }
 
 /**
- * writeFileAtomic off the event loop (the writes and fsyncs run on the threadpool), for large
- * files written in the background. Callers must not run two for the same file at once.
+ * writeFileAtomic off the event loop (the writes and fsyncs run on the threadpool), for files
+ * written in the background or many at once. Callers must not run two for the same file at once;
+ * `tmpSuffix` names the temporary file, for a caller that may also write the file with
+ * writeFileAtomic meanwhile (each then renames a whole file of its own).
  */
-export async function writeFileAtomicAsync(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem): Promise<void> {
-  const tmp = `${file}.tmp`;
+export async function writeFileAtomicAsync(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem, tmpSuffix = '.tmp'): Promise<void> {
+  const tmp = `${file}${tmpSuffix}`;
   const out = framed(magic, body);
   const fd = fs.openSync(tmp, 'w');
   try {
@@ -36,7 +38,7 @@ export async function writeFileAtomicAsync(file: string, magic: number, body: Ui
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-  fsyncDir(path.dirname(file), fs);
+  await fsyncDirAsync(path.dirname(file), fs);
 }
 
 export function writeFileAtomic(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem): void {
@@ -98,6 +100,16 @@ export function readJsonFile<T>(file: string, magic: number, shape: (v: Record<s
 export function readDerivedFile(file: string, magic: number, fs: FileSystem = nodeFileSystem): Uint8Array | null {
   const r = readFileChecked(file, magic, fs);
   return r.kind === 'ok' ? r.body : null;
+}
+
+/** fsyncDir off the event loop. */
+export async function fsyncDirAsync(dir: string, fs: FileSystem = nodeFileSystem): Promise<void> {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    await fs.fsync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 export function fsyncDir(dir: string, fs: FileSystem = nodeFileSystem): void {

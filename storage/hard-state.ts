@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { HardState } from '../raft/types.js';
-import { readJsonFile, writeFileAtomic } from './atomic-file.js';
+import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const MAGIC = 0x524c4831; // "RLH1"
@@ -36,6 +36,19 @@ export function readHardState(dir: string, fs: FileSystem = nodeFileSystem): Har
 }
 
 export function saveHardState(dir: string, hs: HardState, fs: FileSystem = nodeFileSystem): void {
-  const body = Buffer.from(JSON.stringify({ term: hs.term, vote: hs.vote, commit: hs.commit, rejoin: hs.rejoin ?? null }), 'utf8');
-  writeFileAtomic(path.join(dir, HARD_STATE_FILE), MAGIC, body, fs);
+  writeFileAtomic(path.join(dir, HARD_STATE_FILE), MAGIC, encodeHardState(hs), fs);
+}
+
+/**
+ * saveHardState off the event loop, through a temporary file of its own (`hardstate.async-tmp`):
+ * a saveHardState of the same replica meanwhile (its group closed to be reopened) renames a whole
+ * file of its own, and whichever lands last holds a hard state at least as new as any message
+ * sent depended on.
+ */
+export async function saveHardStateAsync(dir: string, hs: HardState, fs: FileSystem = nodeFileSystem): Promise<void> {
+  await writeFileAtomicAsync(path.join(dir, HARD_STATE_FILE), MAGIC, encodeHardState(hs), fs, '.async-tmp');
+}
+
+function encodeHardState(hs: HardState): Buffer {
+  return Buffer.from(JSON.stringify({ term: hs.term, vote: hs.vote, commit: hs.commit, rejoin: hs.rejoin ?? null }), 'utf8');
 }

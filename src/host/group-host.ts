@@ -105,6 +105,13 @@ export class GroupHost {
   private ticker: Timer | null = null;
   private syncTimer: Timer | null = null;
   private scheduled = false;
+  /**
+   * What the next pass looks at: every group (after a tick, or a schedule() that names none), or
+   * only those a message or a wake() named since the last pass. A node of thousands of groups
+   * otherwise asked each of them for a Ready on every peer frame it took in.
+   */
+  private scanAll = true;
+  private readonly pending = new Set<RaftGroup>();
   private running = 0;
   private stopped = false;
   private readonly slowSyncs = new SlowSyncWarnings();
@@ -128,7 +135,7 @@ export class GroupHost {
 
   add(g: RaftGroup): void {
     this.groups.set(g.id, g);
-    g.wake = () => this.schedule();
+    g.wake = () => this.scheduleGroup(g);
     const early = this.early.get(g.id);
     this.early.delete(g.id);
     for (const m of early?.msgs ?? []) this.step(g.id, m);
@@ -164,7 +171,7 @@ export class GroupHost {
       g.fail(err);
       return;
     }
-    this.schedule();
+    this.scheduleGroup(g);
   }
 
   /**
@@ -201,8 +208,20 @@ export class GroupHost {
     this.schedule();
   }
 
-  /** Runs a Ready pass at the end of this loop turn (callers that changed a group call this). */
+  /** Runs a Ready pass over every group at the end of this loop turn (callers that changed a group call this). */
   schedule(): void {
+    this.scanAll = true;
+    this.pending.clear();
+    this.schedulePass();
+  }
+
+  /** Runs a Ready pass at the end of this loop turn that looks at `g` (and whatever else was named meanwhile). */
+  private scheduleGroup(g: RaftGroup): void {
+    if (!this.scanAll) this.pending.add(g);
+    this.schedulePass();
+  }
+
+  private schedulePass(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
     this.o.clock.soon(() => {
@@ -241,9 +260,12 @@ export class GroupHost {
     this.running++;
     const t0 = this.o.clock.elapsed();
     const changed: RaftGroup[] = [];
+    const work: { g: RaftGroup; rd: ReturnType<RaftGroup['raft']['ready']> }[] = [];
+    const scan: Iterable<RaftGroup> = this.scanAll ? this.groups.values() : [...this.pending].filter((g) => this.groups.get(g.id) === g);
+    this.scanAll = false;
+    this.pending.clear();
     try {
-      const work: { g: RaftGroup; rd: ReturnType<RaftGroup['raft']['ready']> }[] = [];
-      for (const g of this.groups.values()) {
+      for (const g of scan) {
         if (g.failed !== null) continue;
         try {
           // Building a Ready reads the log (entries for a follower that is behind): a corrupt
@@ -256,7 +278,18 @@ export class GroupHost {
       if (work.length === 0) return;
       this.stats.passes++;
       for (const w of work) if (w.rd.sendFirst) this.sendAll(w.g, w.rd.messages);
+      // New terms and votes first, every group's at once and off the event loop (RaftGroup.persistHardState).
+      await Promise.all(
+        work.map(async (w) => {
+          try {
+            await w.g.persistHardState(w.rd);
+          } catch (err) {
+            w.g.fail(err);
+          }
+        }),
+      );
       for (const w of work) {
+        if (w.g.failed !== null) continue;
         try {
           await w.g.persist(w.rd);
         } catch (err) {
@@ -308,13 +341,10 @@ export class GroupHost {
       this.stats.lastPassMs = this.o.clock.elapsed() - t0;
     }
     if (changed.length > 0) this.o.onLeadershipChange?.(changed);
-    // This pass's groups may have more to do now that they advanced.
-    for (const g of this.groups.values()) {
-      if (g.failed === null && g.raft.hasReady()) {
-        this.schedule();
-        break;
-      }
-    }
+    // This pass's groups may have more to do now that they advanced. (Only they: a group changed
+    // meanwhile by a message, a tick or a proposal asked for a pass itself, and one whose Ready
+    // another pass holds is looked at by that pass's end.)
+    for (const { g } of work) if (g.failed === null && g.raft.hasReady()) this.scheduleGroup(g);
   }
 
   private syncRoundDone(ms: number, groups: number): void {

@@ -8,7 +8,7 @@ import { Raft } from '../../raft/raft.js';
 import type { CommitBroadcast, RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import type { LogStorage } from '../../raft/storage.js';
 import type { Entry, HardState, NodeId, ReadState, Ready, Snapshot, SoftState } from '../../raft/types.js';
-import { saveHardState } from '../../storage/hard-state.js';
+import { saveHardState, saveHardStateAsync } from '../../storage/hard-state.js';
 import { CorruptLogError, check } from '../../storage/errors.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import { decodeSnapshotStart, type SegmentLog } from '../../storage/segment-log.js';
@@ -139,6 +139,39 @@ export class RaftGroup {
     return p !== null && this.staged !== null && p.index === this.staged.index && p.term === this.staged.term;
   }
 
+  /**
+   * The first step of persist, for a Ready without a snapshot: a new term or vote (or rejoin
+   * state) to disk, off the event loop. The host runs it for every group of a pass at once, then
+   * persist for each (which finds it done): an election of many groups at once, a node with
+   * thousands of partitions restarting, saved them one after another on the event loop, two fsyncs
+   * each, and held it past every election timeout. Nothing of the Ready is sent before persist
+   * has finished too, as before.
+   */
+  async persistHardState(rd: Ready): Promise<void> {
+    const hs = rd.hardState;
+    if (this.discarded || rd.snapshot !== null || hs === null || !this.termOrVoteChanged(hs)) return;
+    try {
+      await saveHardStateAsync(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) }, this.fs);
+    } catch (err) {
+      // Deleted meanwhile (its folder went): nothing of it matters any more.
+      if (this.discarded) return;
+      throw err;
+    }
+    this.hardStateSaved(hs);
+  }
+
+  private termOrVoteChanged(hs: HardState): boolean {
+    return hs.term !== this.saved.term || hs.vote !== this.saved.vote || (hs.rejoin ?? null) !== this.saved.rejoin;
+  }
+
+  private hardStateSaved(hs: HardState): void {
+    this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
+    // The ledger knows the replica once it has a hard state (durable with this pass's marks,
+    // before its messages go): should the hard state be lost while the log is still empty, the
+    // next open does not take the replica for a new one, free to vote again (replica-trust.ts).
+    if (this.ledger.mark(this.id) === null) this.ledger.record(this.id, { index: 0, term: 0 });
+  }
+
   /** Writes what the Ready asks to persist; the host syncs the log afterwards. */
   async persist(rd: Ready): Promise<void> {
     // Deleted while the host was still working through a pass: nothing of it may reach the disk.
@@ -151,18 +184,15 @@ export class RaftGroup {
       await this.ledger.lower(this.id, { index: first.index - 1, term: this.log.term(first.index - 1) });
     }
     const hs = rd.hardState;
-    if (hs !== null && (hs.term !== this.saved.term || hs.vote !== this.saved.vote || (hs.rejoin ?? null) !== this.saved.rejoin)) {
+    if (hs !== null && this.termOrVoteChanged(hs)) {
       // Term and vote go to disk (atomically, fsynced) before any message that depends on them,
       // and before the entries: a log never holds an entry of a term above its hard state's (the
       // core asserts it). The commit index rides along, but only as far as entries this Ready
       // leaves in place (durable since earlier Readys): a crash can lose the entries it appends,
       // and a conflicting suffix they replace would then be back under a commit index naming them.
+      // (Done already by persistHardState when the host ran it first.)
       saveHardState(this.dir, { ...hs, commit: durableCommit(hs.commit, rd) }, this.fs);
-      this.saved = { term: hs.term, vote: hs.vote, rejoin: hs.rejoin ?? null };
-      // The ledger knows the replica once it has a hard state (durable with this pass's marks,
-      // before its messages go): should the hard state be lost while the log is still empty, the
-      // next open does not take the replica for a new one, free to vote again (replica-trust.ts).
-      if (this.ledger.mark(this.id) === null) this.ledger.record(this.id, { index: 0, term: 0 });
+      this.hardStateSaved(hs);
     }
     if (rd.entries.length > 0) this.log.append(rd.entries);
   }
