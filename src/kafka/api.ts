@@ -9,6 +9,7 @@ import type { NodeId } from '../../raft/types.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { ClientNode } from '../server/client-server.js';
 import { handle } from '../server/handlers.js';
+import type { Session } from '../server/session.js';
 import type { Request, ResponseMap } from '../wire/protocol.js';
 import { RequestError, parseRequest } from '../wire/validate.js';
 import type { KafkaReader } from './codec/reader.js';
@@ -47,7 +48,7 @@ export interface KafkaApi<Req = unknown, Res = unknown> {
   /** Reads the body; throws KafkaDecodeError (reader.ts) on anything that does not parse. */
   decode(r: KafkaReader, version: number, header: RequestHeader): Req;
   /** Answers; null for no response (a produce with acks=0). Never throws for an expected failure. */
-  serve(node: KafkaNode, req: Req, version: number): Promise<Res | null>;
+  serve(node: KafkaNode, req: Req, version: number, session: Session): Promise<Res | null>;
   encode(w: KafkaWriter, version: number, res: Res): void;
 }
 
@@ -56,9 +57,9 @@ export interface KafkaApi<Req = unknown, Res = unknown> {
  * src/wire/validate.ts (its field checks and LIMITS) and src/server/handlers.ts. Throws the
  * RequestError or ServerError the native client would get as an error reply.
  */
-export async function native<R extends Request>(node: KafkaNode, req: R): Promise<ResponseMap[R['type']] | null> {
+export async function native<R extends Request>(node: KafkaNode, session: Session, req: R): Promise<ResponseMap[R['type']] | null> {
   const { request } = parseRequest({ id: 0, ...req });
-  return (await handle(node, request)) as ResponseMap[R['type']] | null;
+  return (await handle(node, request, session)) as ResponseMap[R['type']] | null;
 }
 
 /**

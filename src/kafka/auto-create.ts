@@ -15,6 +15,7 @@ import { Connection } from '../client/connection.js';
 import { ServerError } from '../errors.js';
 import { ErrorCode, type CreateTopicsRequest, type CreateTopicsResponse, type TopicResult } from '../wire/protocol.js';
 import { native, requestProblem, type KafkaNode } from './api.js';
+import type { Session } from '../server/session.js';
 
 /** How long a Metadata request waits for the topics it creates (the controller also waits for their leaders, up to 10 s). */
 export const AUTO_CREATE_TIMEOUT_MS = 10_000;
@@ -28,12 +29,12 @@ const underWay = new WeakMap<KafkaNode, Map<string, Promise<TopicResult>>>();
  * Creates `names` (topics this node does not know) and resolves with each one's result once the
  * controller answered; a failure to reach the controller is a result too (never throws).
  */
-export async function autoCreateTopics(node: KafkaNode, names: readonly string[]): Promise<readonly TopicResult[]> {
+export async function autoCreateTopics(node: KafkaNode, session: Session, names: readonly string[]): Promise<readonly TopicResult[]> {
   let mine = underWay.get(node);
   if (mine === undefined) underWay.set(node, (mine = new Map()));
   const fresh = names.filter((n) => !mine.has(n));
   if (fresh.length > 0) {
-    const created = create(node, fresh);
+    const created = create(node, session, fresh);
     for (const name of fresh) {
       const one = created.then((results) => results.find((r) => r.name === name) ?? { name, error: { code: ErrorCode.UnknownServerError, message: `the controller did not answer for ${name}` } });
       mine.set(name, one);
@@ -43,13 +44,13 @@ export async function autoCreateTopics(node: KafkaNode, names: readonly string[]
   return Promise.all(names.map((n) => mine.get(n)!));
 }
 
-async function create(node: KafkaNode, names: readonly string[]): Promise<readonly TopicResult[]> {
+async function create(node: KafkaNode, session: Session, names: readonly string[]): Promise<readonly TopicResult[]> {
   const req: CreateTopicsRequest = { type: 'createTopics', topics: names.map((name) => ({ name, partitions: -1, replicationFactor: -1 })), timeoutMs: AUTO_CREATE_TIMEOUT_MS };
   const problem = requestProblem(req);
   if (problem !== null) return names.map((name) => ({ name, error: { code: problem.code, message: problem.message } }));
   const failed = (code: ErrorCode, message: string): TopicResult[] => names.map((name) => ({ name, error: { code, message } }));
   try {
-    return (await native(node, req))!.topics;
+    return (await native(node, session, req))!.topics;
   } catch (err) {
     if (!(err instanceof ServerError) || err.code !== ErrorCode.NotLeader) {
       return failed(err instanceof ServerError ? err.code : ErrorCode.UnknownServerError, err instanceof Error ? err.message : String(err));

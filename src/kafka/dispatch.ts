@@ -14,6 +14,7 @@
 import { KafkaDecodeError, KafkaReader } from './codec/reader.js';
 import { KafkaWriter } from './codec/writer.js';
 import type { KafkaNode, RequestHeader } from './api.js';
+import type { Session } from '../server/session.js';
 import { API_VERSIONS_KEY, unsupportedVersion } from './apis/api-versions.js';
 import { KAFKA_APIS, SERVED_RANGES } from './apis/index.js';
 
@@ -46,7 +47,7 @@ export function responseFrame(correlationId: number, taggedHeader: boolean, body
  * for the most its response may hold (KafkaApi.replyBytes): the connection's reply budget
  * (src/server/reply-budget.ts); false means the connection is gone, and nothing is served.
  */
-export async function answer(node: KafkaNode, frame: Buffer, room: (bytes: number) => Promise<boolean> = () => Promise.resolve(true)): Promise<Answer> {
+export async function answer(node: KafkaNode, session: Session, frame: Buffer, room: (bytes: number) => Promise<boolean> = () => Promise.resolve(true)): Promise<Answer> {
   const r = new KafkaReader(frame);
   let header: RequestHeader;
   try {
@@ -74,7 +75,7 @@ export async function answer(node: KafkaNode, frame: Buffer, room: (bytes: numbe
     throw err;
   }
   if (!(await room(api.replyBytes?.(req) ?? 0))) return { kind: 'close', reason: 'the connection closed before the request was served' };
-  const res = await api.serve(node, req, apiVersion);
+  const res = await api.serve(node, req, apiVersion, session);
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();
   api.encode(w, apiVersion, res);

@@ -23,6 +23,7 @@ import net from 'node:net';
 import { NodeStartError } from '../errors.js';
 import { budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
+import { newSession, type Session } from '../server/session.js';
 import type { KafkaNode } from './api.js';
 import { hostPort } from './brokers.js';
 import { answer, type Answer } from './dispatch.js';
@@ -115,6 +116,8 @@ class Connection {
   private pausedForReplies = false;
   /** Runs while a frame is incomplete (frameCompleteMs). */
   private frameTimer: NodeJS.Timeout | null = null;
+  /** Who this connection's requests run as (src/server/session.ts). */
+  private readonly session: Session;
 
   constructor(
     private readonly node: KafkaNode,
@@ -122,6 +125,7 @@ class Connection {
     limits: ReplyLimits,
     private readonly frameCompleteMs: number,
   ) {
+    this.session = newSession('kafka', `${socket.remoteAddress}:${socket.remotePort}`);
     this.budget = new ReplyBudget(
       limits,
       budgetEvents(node, 'kafka', limits, {
@@ -185,7 +189,7 @@ class Connection {
       slot.room = await this.budget.reserve(bytes);
       return slot.room !== null;
     };
-    answer(this.node, frame, room).then(
+    answer(this.node, this.session, frame, room).then(
       (a) => {
         if (a.kind !== 'close') {
           this.node.metrics.requests.inc({ type: `kafka.${a.api}`, outcome: 'ok' });

@@ -19,6 +19,7 @@ import { IdleTimer } from '../wire/ws-guard.js';
 import { ErrorCode, LIMITS, type ApiError, type Request } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle, type HandlerNode } from './handlers.js';
+import { newSession, type Session } from './session.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
 
 /** Requests read on one connection and not answered yet, past which it is not read. */
@@ -79,8 +80,10 @@ export class ClientServer {
     private readonly o: ClientServerOptions = {},
   ) {}
 
-  accept(ws: WebSocket): void {
+  /** A client connection from `remote` (host:port), for logs. */
+  accept(ws: WebSocket, remote: string): void {
     this.sockets.add(ws);
+    const session = newSession('client', remote);
     let inFlight = 0;
     let tooMany = false;
     let tooMuch = false;
@@ -122,7 +125,7 @@ export class ClientServer {
         tooMany = true;
         readOrNot();
       }
-      void this.serve(ws, budget, buf).finally(() => {
+      void this.serve(ws, session, budget, buf).finally(() => {
         inFlight--;
         if (inFlight === 0) idle.quiet();
         if (tooMany && inFlight < IN_FLIGHT_PER_CONNECTION_MAX / 2) {
@@ -137,7 +140,7 @@ export class ClientServer {
     for (const ws of this.sockets) ws.close(1001, 'node shutting down');
   }
 
-  private async serve(ws: WebSocket, budget: ReplyBudget, buf: Buffer): Promise<void> {
+  private async serve(ws: WebSocket, session: Session, budget: ReplyBudget, buf: Buffer): Promise<void> {
     let raw: unknown;
     try {
       raw = decodeFrame(buf, CLIENT_FRAME_BUDGET);
@@ -155,7 +158,7 @@ export class ClientServer {
       room = await budget.reserve(replyBytes(request));
       // The connection closed while the request waited for room: nobody is left to answer.
       if (room === null) return;
-      const res = await handle(this.node, request);
+      const res = await handle(this.node, request, session);
       this.node.metrics.requests.inc({ type, outcome: 'ok' });
       if (res !== null) this.reply(ws, room, { id, ...res });
     } catch (err) {

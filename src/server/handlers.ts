@@ -52,6 +52,7 @@ import { partitionGroupId } from '../meta/commands.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { Session } from './session.js';
 
 /** What a request may ask of a partition replica led here. */
 export type ServedPartition = Pick<Partition, 'produce' | 'transferLeadership' | 'confirmLeadership' | 'read' | 'waitForData' | 'listOffset' | 'highWatermark'> & {
@@ -121,7 +122,11 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
   }
 }
 
-export async function handle(node: HandlerNode, req: Request): Promise<ResponseMap[Request['type']] | null> {
+/**
+ * Answers one request, run as `session`'s principal. Throws a ServerError for an expected failure
+ * (the caller turns it into an error reply, apiError).
+ */
+export async function handle(node: HandlerNode, req: Request, _session: Session): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
       return metadata(node, req);

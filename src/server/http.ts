@@ -65,7 +65,7 @@ export class HttpServer {
       else if (url === '/client') {
         this.clientWss.handleUpgrade(req, socket, head, (ws) => {
           this.guard(ws, socket as Socket, 'client', CLIENT_FRAME_BYTES_MAX);
-          this.clients.accept(ws);
+          this.clients.accept(ws, `${(socket as Socket).remoteAddress}:${(socket as Socket).remotePort}`);
         });
       }
       else {

@@ -14,6 +14,7 @@ import { KafkaListener } from '../../src/kafka/listener.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { fakeKafkaNode } from './fake-node.js';
 import { RawClient, request } from './raw.js';
+import { newSession } from '../../src/server/session.js';
 
 /** ApiVersions' ranges from a v0-2 response body (after the correlation id). */
 function apiRanges(r: KafkaReader): Map<number, [number, number]> {
@@ -142,7 +143,7 @@ describe('bad input ends its connection and nothing else', () => {
         const api = keys[k]!;
         const version = api.minVersion + (v % (api.maxVersion - api.minVersion + 1));
         const frame = request(api.key, version, 5, (w) => w.raw(body)).subarray(4);
-        const a = await answer(node, frame);
+        const a = await answer(node, newSession('kafka', 'test'), frame);
         expect(['reply', 'none', 'close']).toContain(a.kind);
       }),
       { numRuns: 300 },

@@ -67,7 +67,7 @@ describe('a native client that never reads its replies', () => {
     const accepted: WebSocket[] = [];
     wss.on('connection', (ws) => {
       accepted.push(ws);
-      server.accept(ws);
+      server.accept(ws, 'test');
     });
     cleanups.push(() => new Promise<void>((resolve) => {
       server.closeAll();

@@ -34,6 +34,7 @@ import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 interface FetchRequest {
   readonly maxWaitMs: number;
@@ -122,7 +123,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
     if (version >= 11) r.string('rack_id');
     return { maxWaitMs, minBytes, maxBytes, sessionId, topics };
   },
-  async serve(node: KafkaNode, req: FetchRequest): Promise<FetchResponse> {
+  async serve(node: KafkaNode, req: FetchRequest, _version: number, session: Session): Promise<FetchResponse> {
     if (req.sessionId !== 0) return { errorCode: KafkaErrorCode.FetchSessionIdNotFound, topics: [] };
     const topics = onceEach(req.topics);
     const out = topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p): FetchedPartition => ({ partition: p.partition, error: NO_ERROR, highWatermark: -1, logStartOffset: -1, batches: [] })) }));
@@ -144,7 +145,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
     // A partition refused here answers at once, as the native fetch does for one it refuses.
     const refused = owners.length < topics.reduce((n, t) => n + t.partitions.length, 0);
     try {
-      const res = await native(node, {
+      const res = await native(node, session, {
         type: 'fetch',
         maxWaitMs: refused ? 0 : clamp(req.maxWaitMs, 0, LIMITS.fetchWaitMsMax),
         minBytes: clamp(req.minBytes, 0, LIMITS.fetchBytesMax),

@@ -16,6 +16,7 @@ import { kafkaBrokers, type Broker } from '../brokers.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 const KEY_TYPE_GROUP = 0;
 
@@ -37,11 +38,11 @@ export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorRe
   decode(r: KafkaReader, version: number): FindCoordinatorRequest {
     return { key: r.string('key'), keyType: version >= 1 ? r.int8('key_type') : KEY_TYPE_GROUP };
   },
-  async serve(node: KafkaNode, req: FindCoordinatorRequest): Promise<FindCoordinatorResponse> {
+  async serve(node: KafkaNode, req: FindCoordinatorRequest, _version: number, session: Session): Promise<FindCoordinatorResponse> {
     if (req.keyType !== KEY_TYPE_GROUP) return { error: { code: KafkaErrorCode.CoordinatorNotAvailable, message: 'transactions are not supported by this node' }, broker: null };
     if (req.key === '') return { error: { code: KafkaErrorCode.InvalidGroupId, message: 'a group id must not be empty' }, broker: null };
     try {
-      const { coordinator } = (await native(node, { type: 'findCoordinator', group: req.key }))!;
+      const { coordinator } = (await native(node, session, { type: 'findCoordinator', group: req.key }))!;
       const broker = kafkaBrokers(node.kafkaAddresses(), node.logger).get(coordinator.id);
       if (broker === undefined) return { error: { code: KafkaErrorCode.CoordinatorNotAvailable, message: `the coordinator ${coordinator.id} has no Kafka listener this node knows of yet; retry shortly` }, broker: null };
       return { error: NO_ERROR, broker };

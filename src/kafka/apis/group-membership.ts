@@ -33,6 +33,7 @@ import { native, type KafkaApi, type KafkaNode, type RequestHeader } from '../ap
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 /** An empty group id or a negative generation, which Kafka has codes of its own for. */
 function groupProblem(group: string, generation = 0): KafkaError | null {
@@ -71,7 +72,7 @@ export const joinGroup: KafkaApi<JoinRequest, JoinResponse> = {
     const protocols = r.array((p) => ({ name: p.string('protocol name'), metadata: p.bytes('protocol metadata') }), 'protocols');
     return { group, sessionTimeoutMs, rebalanceTimeoutMs, memberId, clientId: header.clientId ?? '', protocolType, protocols };
   },
-  async serve(node: KafkaNode, req: JoinRequest): Promise<JoinResponse> {
+  async serve(node: KafkaNode, req: JoinRequest, _version: number, session: Session): Promise<JoinResponse> {
     const failed = (error: KafkaError): JoinResponse => ({ error, joined: { generation: -1, protocol: '', leader: '', memberId: req.memberId, members: [] } });
     const problem = groupProblem(req.group);
     if (problem !== null) return failed(problem);
@@ -79,7 +80,7 @@ export const joinGroup: KafkaApi<JoinRequest, JoinResponse> = {
       return failed({ code: KafkaErrorCode.InvalidSessionTimeout, message: `session timeout ${req.sessionTimeoutMs} ms is outside ${LIMITS.sessionTimeoutMsMin}..${LIMITS.sessionTimeoutMsMax}` });
     }
     try {
-      const joined = (await native(node, { type: 'joinGroup', group: req.group, memberId: req.memberId, clientId: req.clientId, protocolType: req.protocolType, protocols: req.protocols, sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs }))!;
+      const joined = (await native(node, session, { type: 'joinGroup', group: req.group, memberId: req.memberId, clientId: req.clientId, protocolType: req.protocolType, protocols: req.protocols, sessionTimeoutMs: req.sessionTimeoutMs, rebalanceTimeoutMs: req.rebalanceTimeoutMs }))!;
       return { error: NO_ERROR, joined };
     } catch (err) {
       return failed(kafkaErrorOf(node.logger, err));
@@ -122,11 +123,11 @@ export const syncGroup: KafkaApi<SyncRequest, SyncResponse> = {
     const assignments = r.array((a) => ({ memberId: a.string('member_id'), assignment: a.bytes('assignment') }), 'assignments');
     return { group, generation, memberId, assignments };
   },
-  async serve(node: KafkaNode, req: SyncRequest): Promise<SyncResponse> {
+  async serve(node: KafkaNode, req: SyncRequest, _version: number, session: Session): Promise<SyncResponse> {
     const problem = groupProblem(req.group, req.generation);
     if (problem !== null) return { error: problem, assignment: new Uint8Array(0) };
     try {
-      const { assignment } = (await native(node, { type: 'syncGroup', group: req.group, generation: req.generation, memberId: req.memberId, assignments: req.assignments }))!;
+      const { assignment } = (await native(node, session, { type: 'syncGroup', group: req.group, generation: req.generation, memberId: req.memberId, assignments: req.assignments }))!;
       return { error: NO_ERROR, assignment };
     } catch (err) {
       return { error: kafkaErrorOf(node.logger, err), assignment: new Uint8Array(0) };
@@ -159,11 +160,11 @@ export const heartbeat: KafkaApi<HeartbeatRequest, ErrorOnly> = {
     if (version >= 3) r.nullableString('group_instance_id');
     return req;
   },
-  async serve(node: KafkaNode, req: HeartbeatRequest): Promise<ErrorOnly> {
+  async serve(node: KafkaNode, req: HeartbeatRequest, _version: number, session: Session): Promise<ErrorOnly> {
     const problem = groupProblem(req.group, req.generation);
     if (problem !== null) return { error: problem };
     try {
-      await native(node, { type: 'heartbeat', group: req.group, generation: req.generation, memberId: req.memberId });
+      await native(node, session, { type: 'heartbeat', group: req.group, generation: req.generation, memberId: req.memberId });
       return { error: NO_ERROR };
     } catch (err) {
       return { error: kafkaErrorOf(node.logger, err) };
@@ -188,11 +189,11 @@ export const leaveGroup: KafkaApi<LeaveRequest, ErrorOnly> = {
   decode(r: KafkaReader): LeaveRequest {
     return { group: r.string('group_id'), memberId: r.string('member_id') };
   },
-  async serve(node: KafkaNode, req: LeaveRequest): Promise<ErrorOnly> {
+  async serve(node: KafkaNode, req: LeaveRequest, _version: number, session: Session): Promise<ErrorOnly> {
     const problem = groupProblem(req.group);
     if (problem !== null) return { error: problem };
     try {
-      await native(node, { type: 'leaveGroup', group: req.group, memberId: req.memberId });
+      await native(node, session, { type: 'leaveGroup', group: req.group, memberId: req.memberId });
       return { error: NO_ERROR };
     } catch (err) {
       return { error: kafkaErrorOf(node.logger, err) };

@@ -22,6 +22,7 @@ import { native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 interface DescribeGroupsResponse {
   readonly groups: readonly { readonly error: KafkaError; readonly group: GroupDescription }[];
@@ -39,13 +40,13 @@ export const describeGroups: KafkaApi<{ readonly groups: readonly string[] }, De
   decode(r: KafkaReader): { groups: string[] } {
     return { groups: r.array((g) => g.string('group id'), 'groups') };
   },
-  async serve(node: KafkaNode, req: { readonly groups: readonly string[] }): Promise<DescribeGroupsResponse> {
+  async serve(node: KafkaNode, req: { readonly groups: readonly string[] }, _version: number, session: Session): Promise<DescribeGroupsResponse> {
     const named = req.groups.filter((g) => g !== '');
     let described: readonly GroupDescription[] = [];
     let whole: KafkaError | null = null;
     if (named.length > 0) {
       try {
-        described = (await native(node, { type: 'describeGroups', groups: named }))!.groups;
+        described = (await native(node, session, { type: 'describeGroups', groups: named }))!.groups;
       } catch (err) {
         whole = kafkaErrorOf(node.logger, err);
       }
@@ -80,9 +81,9 @@ export const listGroups: KafkaApi<null, ListGroups> = {
   minVersion: 0,
   maxVersion: 2,
   decode: () => null,
-  async serve(node: KafkaNode): Promise<ListGroups> {
+  async serve(node: KafkaNode, _req: unknown, _version: number, session: Session): Promise<ListGroups> {
     try {
-      return { error: NO_ERROR, groups: (await native(node, { type: 'listGroups' }))!.groups };
+      return { error: NO_ERROR, groups: (await native(node, session, { type: 'listGroups' }))!.groups };
     } catch (err) {
       if (err instanceof ServerError && err.code === ErrorCode.NotCoordinator) return { error: NO_ERROR, groups: [] };
       return { error: kafkaErrorOf(node.logger, err), groups: [] };

@@ -18,6 +18,7 @@ import { native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 const LATEST = -1;
 const EARLIEST = -2;
@@ -60,7 +61,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
       ),
     };
   },
-  async serve(node: KafkaNode, req: ListOffsetsRequest): Promise<ListOffsetsResponse> {
+  async serve(node: KafkaNode, req: ListOffsetsRequest, _version: number, session: Session): Promise<ListOffsetsResponse> {
     const out = req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p): ListedPartition => ({ partition: p.partition, error: NO_ERROR, timestamp: -1, offset: -1 })) }));
     const wanted: { topic: string; partition: number; spec: OffsetSpec }[] = [];
     const owners: ListedPartition[] = [];
@@ -78,7 +79,7 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
       });
     });
     try {
-      const res = await native(node, { type: 'listOffsets', partitions: wanted });
+      const res = await native(node, session, { type: 'listOffsets', partitions: wanted });
       res?.partitions.forEach((p, i) => {
         const o = owners[i]!;
         o.error = kafkaErrorOfApi(p.error);

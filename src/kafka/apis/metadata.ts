@@ -36,6 +36,7 @@ import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, kafkaErrorOf, kafkaErrorOfApi } from '../errors.js';
 import { autoCreateTopics } from '../auto-create.js';
+import type { Session } from '../../server/session.js';
 
 /** Refusals of an auto-creation that asking again will not change; any other is LEADER_NOT_AVAILABLE, which clients retry. */
 const REFUSED_FOR_GOOD: ReadonlySet<ErrorCode> = new Set([ErrorCode.InvalidTopic, ErrorCode.InvalidRequest, ErrorCode.InvalidPartitions, ErrorCode.InvalidReplicationFactor]);
@@ -83,10 +84,10 @@ export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
     const allowAutoCreation = version >= 4 ? r.bool('allow_auto_topic_creation') : true;
     return { topics, allowAutoCreation };
   },
-  async serve(node: KafkaNode, req: MetadataRequest): Promise<KafkaMetadataResponse> {
+  async serve(node: KafkaNode, req: MetadataRequest, _version: number, session: Session): Promise<KafkaMetadataResponse> {
     const brokers = kafkaBrokers(node.kafkaAddresses(), node.logger);
     const valid = req.topics?.filter((t) => topicNameProblem(t) === null) ?? null;
-    const ask = (): Promise<MetadataResponse> => native(node, valid === null ? { type: 'metadata' } : { type: 'metadata', topics: valid }) as Promise<MetadataResponse>;
+    const ask = (): Promise<MetadataResponse> => native(node, session, valid === null ? { type: 'metadata' } : { type: 'metadata', topics: valid }) as Promise<MetadataResponse>;
     let res: MetadataResponse;
     /** Errors of the topics this request tried to create and that still do not show. */
     const creation = new Map<string, KafkaErrorCode>();
@@ -94,7 +95,7 @@ export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
       res = await ask();
       const unknown = valid === null || node.config.autoCreateTopics !== true || !req.allowAutoCreation ? [] : res.topics.filter((t) => t.error?.code === ErrorCode.UnknownTopicOrPartition).map((t) => t.name);
       if (unknown.length > 0) {
-        for (const r of await autoCreateTopics(node, unknown)) creation.set(r.name, r.error !== undefined && REFUSED_FOR_GOOD.has(r.error.code) ? kafkaErrorOfApi(r.error).code : KafkaErrorCode.LeaderNotAvailable);
+        for (const r of await autoCreateTopics(node, session, unknown)) creation.set(r.name, r.error !== undefined && REFUSED_FOR_GOOD.has(r.error.code) ? kafkaErrorOfApi(r.error).code : KafkaErrorCode.LeaderNotAvailable);
         res = await ask();
       }
     } catch (err) {

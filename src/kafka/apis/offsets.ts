@@ -30,6 +30,7 @@ import { native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 const COMMIT_TIMEOUT_MS = 30_000;
 
@@ -78,7 +79,7 @@ export const offsetCommit: KafkaApi<CommitRequest, TopicErrors> = {
     );
     return { group, generation, memberId, topics };
   },
-  async serve(node: KafkaNode, req: CommitRequest): Promise<TopicErrors> {
+  async serve(node: KafkaNode, req: CommitRequest, _version: number, session: Session): Promise<TopicErrors> {
     const out = req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partition: p.partition, error: NO_ERROR })) }));
     const offsets: CommittedOffset[] = [];
     const owners: { error: KafkaError }[] = [];
@@ -95,7 +96,7 @@ export const offsetCommit: KafkaApi<CommitRequest, TopicErrors> = {
     });
     if (offsets.length > 0) {
       try {
-        const res = (await native(node, { type: 'commitOffsets', group: req.group, generation: req.generation, memberId: req.memberId, offsets, timeoutMs: COMMIT_TIMEOUT_MS }))!;
+        const res = (await native(node, session, { type: 'commitOffsets', group: req.group, generation: req.generation, memberId: req.memberId, offsets, timeoutMs: COMMIT_TIMEOUT_MS }))!;
         res.results.forEach((r, i) => (owners[i]!.error = kafkaErrorOfApi(r.error)));
       } catch (err) {
         const e = kafkaErrorOf(node.logger, err);
@@ -141,7 +142,7 @@ export const offsetFetch: KafkaApi<FetchOffsetsRequest, FetchOffsetsResponse> = 
     const topic = (t: KafkaReader): { name: string; partitions: number[] } => ({ name: t.string('topic name'), partitions: t.array((p) => p.int32('partition index'), 'partition_indexes') });
     return { group, topics: version >= 2 ? r.nullableArray(topic, 'topics') : r.array(topic, 'topics') };
   },
-  async serve(node: KafkaNode, req: FetchOffsetsRequest): Promise<FetchOffsetsResponse> {
+  async serve(node: KafkaNode, req: FetchOffsetsRequest, _version: number, session: Session): Promise<FetchOffsetsResponse> {
     if (req.group === '') return { error: { code: KafkaErrorCode.InvalidGroupId, message: 'a group id must not be empty' }, topics: [] };
     const out = (req.topics ?? []).map((t) => ({ name: t.name, partitions: t.partitions.map((partition): FetchedOffset => ({ partition, offset: -1, metadata: '', error: NO_ERROR })) }));
     const wanted: { topic: string; partition: number }[] = [];
@@ -159,7 +160,7 @@ export const offsetFetch: KafkaApi<FetchOffsetsRequest, FetchOffsetsResponse> = 
     });
     let res;
     try {
-      res = (await native(node, req.topics === null ? { type: 'fetchOffsets', group: req.group } : { type: 'fetchOffsets', group: req.group, partitions: wanted }))!;
+      res = (await native(node, session, req.topics === null ? { type: 'fetchOffsets', group: req.group } : { type: 'fetchOffsets', group: req.group, partitions: wanted }))!;
     } catch (err) {
       const e = kafkaErrorOf(node.logger, err);
       for (const o of owners) o.error = e;

@@ -24,6 +24,7 @@ import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 interface ProducePartition {
   readonly index: number;
@@ -72,7 +73,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       ),
     };
   },
-  async serve(node: KafkaNode, req: ProduceRequest): Promise<ProduceResponse | null> {
+  async serve(node: KafkaNode, req: ProduceRequest, _version: number, session: Session): Promise<ProduceResponse | null> {
     const acks = ACKS.get(req.acks);
     const refusal = acks === undefined ? { code: KafkaErrorCode.InvalidRequiredAcks, message: `acks must be 0, 1 or -1, not ${req.acks}` } : req.transactionalId !== null ? { code: KafkaErrorCode.InvalidRequest, message: 'transactions are not supported by this node' } : null;
     // Each partition's result, filled by the checks here or by the native produce.
@@ -98,7 +99,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       });
     }
     try {
-      const res = await native(node, { type: 'produce', acks: acks ?? 'all', timeoutMs: clamp(req.timeoutMs, 1, LIMITS.requestTimeoutMsMax), batches });
+      const res = await native(node, session, { type: 'produce', acks: acks ?? 'all', timeoutMs: clamp(req.timeoutMs, 1, LIMITS.requestTimeoutMsMax), batches });
       if (acks === 'none') return null;
       res?.results.forEach((r, i) => {
         const out = results[owners[i]!.topic]![owners[i]!.partition]!;

@@ -13,6 +13,7 @@ import { native, type KafkaApi, type KafkaNode } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 const INIT_TIMEOUT_MS = 30_000;
 
@@ -32,10 +33,10 @@ export const initProducerId: KafkaApi<{ readonly transactionalId: string | null 
     r.int32('transaction_timeout_ms');
     return { transactionalId };
   },
-  async serve(node: KafkaNode, req: { readonly transactionalId: string | null }): Promise<InitProducerIdResponse> {
+  async serve(node: KafkaNode, req: { readonly transactionalId: string | null }, _version: number, session: Session): Promise<InitProducerIdResponse> {
     if (req.transactionalId !== null) return { error: { code: KafkaErrorCode.InvalidRequest, message: 'transactions are not supported by this node' }, producerId: -1, producerEpoch: -1 };
     try {
-      const r = (await native(node, { type: 'initProducerId', timeoutMs: INIT_TIMEOUT_MS }))!;
+      const r = (await native(node, session, { type: 'initProducerId', timeoutMs: INIT_TIMEOUT_MS }))!;
       return { error: NO_ERROR, ...r };
     } catch (err) {
       return { error: kafkaErrorOf(node.logger, err, KafkaErrorCode.NotCoordinator), producerId: -1, producerEpoch: -1 };

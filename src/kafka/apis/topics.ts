@@ -25,6 +25,7 @@ import { clamp, native, requestProblem, type KafkaApi, type KafkaNode } from '..
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import type { Session } from '../../server/session.js';
 
 /** How long a topic change with no (or a non-positive) timeout waits for the controller. */
 const ADMIN_TIMEOUT_MS_DEFAULT = 30_000;
@@ -76,7 +77,7 @@ export const createTopics: KafkaApi<CreateTopicsRequest, TopicsResponse> = {
     const timeoutMs = r.int32('timeout_ms');
     return { topics, timeoutMs, validateOnly: version >= 1 ? r.bool('validate_only') : false };
   },
-  async serve(node: KafkaNode, req: CreateTopicsRequest): Promise<TopicsResponse> {
+  async serve(node: KafkaNode, req: CreateTopicsRequest, _version: number, session: Session): Promise<TopicsResponse> {
     const timeoutMs = timeout(req.timeoutMs);
     const errors = new Map<number, KafkaError>();
     const specs: { spec: CreateTopicSpec; at: number }[] = [];
@@ -92,7 +93,7 @@ export const createTopics: KafkaApi<CreateTopicsRequest, TopicsResponse> = {
     });
     if (specs.length > 0) {
       try {
-        const res = (await native(node, { type: 'createTopics', topics: specs.map((s) => s.spec), timeoutMs }))!;
+        const res = (await native(node, session, { type: 'createTopics', topics: specs.map((s) => s.spec), timeoutMs }))!;
         res.topics.forEach((t, i) => errors.set(specs[i]!.at, kafkaErrorOfApi(t.error)));
       } catch (err) {
         const e = kafkaErrorOf(node.logger, err, KafkaErrorCode.NotController);
@@ -138,7 +139,7 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, TopicsResponse> = {
   decode(r: KafkaReader): DeleteTopicsRequest {
     return { names: r.array((t) => t.string('topic name'), 'topic_names'), timeoutMs: r.int32('timeout_ms') };
   },
-  async serve(node: KafkaNode, req: DeleteTopicsRequest): Promise<TopicsResponse> {
+  async serve(node: KafkaNode, req: DeleteTopicsRequest, _version: number, session: Session): Promise<TopicsResponse> {
     const timeoutMs = timeout(req.timeoutMs);
     const errors = new Map<number, KafkaError>();
     const names: { name: string; at: number }[] = [];
@@ -149,7 +150,7 @@ export const deleteTopics: KafkaApi<DeleteTopicsRequest, TopicsResponse> = {
     });
     if (names.length > 0) {
       try {
-        const res = (await native(node, { type: 'deleteTopics', topics: names.map((n) => n.name), timeoutMs }))!;
+        const res = (await native(node, session, { type: 'deleteTopics', topics: names.map((n) => n.name), timeoutMs }))!;
         res.topics.forEach((t, i) => errors.set(names[i]!.at, kafkaErrorOfApi(t.error)));
       } catch (err) {
         const e = kafkaErrorOf(node.logger, err, KafkaErrorCode.NotController);
