@@ -1,5 +1,6 @@
-/** The options every command shares (--brokers) and the client built from them. */
-import { Client, silentLogger, type Admin, type Logger } from '../client/index.js';
+/** The options every command shares (--brokers, TLS) and the client built from them. */
+import fs from 'node:fs';
+import { Client, silentLogger, type Admin, type Logger, type TlsOptions } from '../client/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './errors.js';
 
@@ -8,6 +9,39 @@ export const DEFAULT_BROKERS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 export interface CommonOptions {
   readonly brokers: string;
+  /** --tls: connect with TLS, trusting the system's CAs unless --tls-ca names one. */
+  readonly tls?: boolean;
+  /** Files: the CA that signed the nodes' certificates, and a client certificate and its key (--tls-ca, --tls-cert, --tls-key). */
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+/** The words RAFTLOG_TLS may be (case aside). */
+const TLS_ON = ['true', '1', 'yes'];
+const TLS_OFF = ['false', '0', 'no'];
+
+/** The TLS the options ask for (--tls or RAFTLOG_TLS), their files read; undefined for none. Any of --tls-ca, --tls-cert, --tls-key implies --tls. */
+export function tlsOf(opts: CommonOptions, env: Io['env']): TlsOptions | undefined {
+  let on = opts.tls === true;
+  const word = env['RAFTLOG_TLS']?.trim().toLowerCase();
+  if (!on && word !== undefined && word !== '') {
+    if (!TLS_ON.includes(word) && !TLS_OFF.includes(word)) throw new UsageError(`RAFTLOG_TLS must be one of ${[...TLS_ON, ...TLS_OFF].join(', ')}, not '${env['RAFTLOG_TLS']}'`);
+    on = TLS_ON.includes(word);
+  }
+  if (!on && opts.tlsCa === undefined && opts.tlsCert === undefined && opts.tlsKey === undefined) return undefined;
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('give --tls-cert and --tls-key together (a client certificate and its key)');
+  const read = (flag: string, file: string): string => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...(opts.tlsCa !== undefined ? { ca: read('--tls-ca', opts.tlsCa) } : {}),
+    ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) } : {}),
+  };
 }
 
 export function brokerList(value: string): string[] {
@@ -30,8 +64,10 @@ function cliLogger(io: Io): Logger {
 
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
 export function makeClient(io: Io, opts: CommonOptions): Client {
+  const tls = tlsOf(opts, io.env);
   return new Client({
     brokers: brokerList(opts.brokers),
+    ...(tls !== undefined ? { tls } : {}),
     clientId: 'raftlog-cli',
     connectionTimeoutMs: 2000,
     retry: { retries: 3, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 },
