@@ -17,18 +17,13 @@ export interface CommonOptions {
   readonly tlsKey?: string;
 }
 
-/** The words RAFTLOG_TLS may be (case aside). */
-const TLS_ON = ['true', '1', 'yes'];
-const TLS_OFF = ['false', '0', 'no'];
-
-/** The TLS the options ask for (--tls or RAFTLOG_TLS), their files read; undefined for none. Any of --tls-ca, --tls-cert, --tls-key implies --tls. */
-export function tlsOf(opts: CommonOptions, env: Io['env']): TlsOptions | undefined {
-  let on = opts.tls === true;
-  const word = env['RAFTLOG_TLS']?.trim().toLowerCase();
-  if (!on && word !== undefined && word !== '') {
-    if (!TLS_ON.includes(word) && !TLS_OFF.includes(word)) throw new UsageError(`RAFTLOG_TLS must be one of ${[...TLS_ON, ...TLS_OFF].join(', ')}, not '${env['RAFTLOG_TLS']}'`);
-    on = TLS_ON.includes(word);
-  }
+/**
+ * The TLS the options ask for, their files read; undefined for none. Any of --tls-ca, --tls-cert,
+ * --tls-key implies --tls. (No RAFTLOG_TLS here: a node reads that name as its list of TLS
+ * listeners, and a shell that starts nodes may run the CLI too.)
+ */
+export function tlsOf(opts: CommonOptions): TlsOptions | undefined {
+  const on = opts.tls === true;
   if (!on && opts.tlsCa === undefined && opts.tlsCert === undefined && opts.tlsKey === undefined) return undefined;
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('give --tls-cert and --tls-key together (a client certificate and its key)');
   const read = (flag: string, file: string): string => {
@@ -64,7 +59,7 @@ function cliLogger(io: Io): Logger {
 
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
 export function makeClient(io: Io, opts: CommonOptions): Client {
-  const tls = tlsOf(opts, io.env);
+  const tls = tlsOf(opts);
   return new Client({
     brokers: brokerList(opts.brokers),
     ...(tls !== undefined ? { tls } : {}),

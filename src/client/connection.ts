@@ -153,8 +153,9 @@ export class Connection {
       // The node refused the upgrade, saying why (a plaintext client on a TLS listener, /client on a peer listener).
       socket.on('unexpected-response', (_req, res) => {
         const why = res.headers[REFUSED_HEADER];
-        const plaintextOnTls = res.statusCode === 400 && typeof why === 'string';
-        fail(new Error(`it refused the connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''})`), !plaintextOnTls);
+        // Plaintext to a TLS listener (400), or no client certificate where one is required (403): the settings must change.
+        const settings = (res.statusCode === 400 || res.statusCode === 403) && typeof why === 'string';
+        fail(new Error(`it refused the connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''})`), !settings);
       });
       socket.on('error', fail);
       socket.on('close', () => fail(new Error('closed during the handshake')));

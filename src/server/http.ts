@@ -100,9 +100,9 @@ export class HttpServer {
     if (t === undefined) this.server = http.createServer(onRequest);
     else {
       const request = this.uses.has('peer') || (this.uses.has('client') && t.clientAuth);
-      // A listener whose every path requires a CA-signed client certificate refuses any other as
-      // soon as the handshake is done; a shared one checks per path (the upgrade below).
-      const require = request && !this.uses.has('http') && (!this.uses.has('client') || t.clientAuth);
+      // A listener of peers only refuses a connection without a CA-signed certificate as soon as its
+      // handshake is done; any other checks per path (the upgrade below), and answers why.
+      const require = this.uses.size === 1 && this.uses.has('peer');
       const server = https.createServer(serverOptions(t.pem, request), onRequest);
       server.on('tlsClientError', (err, socket) => {
         const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -113,9 +113,7 @@ export class HttpServer {
           const why = clientCertProblem(socket);
           if (why === null) return;
           const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-          const line = `refused a TLS connection from ${remote} on the ${this.describe()}: ${why}`;
-          if (this.uses.has('peer')) node.logger.warn({ remote, why }, line);
-          else node.logger.info({ remote, why }, line);
+          node.logger.warn({ remote, why }, `refused a TLS connection from ${remote} on the ${this.describe()}: ${why}`);
           socket.destroy();
         });
       }

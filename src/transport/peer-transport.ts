@@ -512,7 +512,9 @@ export function tlsHint(err: Error, tls: boolean): string {
   if (tls && /_ALERT_/.test(code)) return ': it refused the certificate this node presented: check that the CA of its --tls-ca signed this node\'s --tls-cert';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return ': its certificate is not one this node trusts: check that the CA of --tls-ca signed it, and that it names the host it is dialled at (subjectAltName)';
   if (tls && (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message))) return ': it does not speak TLS: give every node of the cluster the same --tls';
-  if (!tls && /socket hang up|ECONNRESET/.test(`${code} ${err.message}`)) return '; if its peer listener takes TLS, give this node the same --tls, --tls-cert and --tls-ca';
+  if (/socket hang up|ECONNRESET/.test(`${code} ${err.message}`)) {
+    return tls ? ': it may have refused the certificate this node presented (its log says why): check that the CA of its --tls-ca signed this node\'s --tls-cert' : '; if its peer listener takes TLS, give this node the same --tls, --tls-cert and --tls-ca';
+  }
   return '';
 }
 

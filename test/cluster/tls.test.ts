@@ -27,8 +27,9 @@ import { ErrorCode } from '../../src/wire/protocol.js';
 import { makeCa, type CertFiles, type TestCa } from '../helpers/certs.js';
 import { eventually, readPartition } from './helpers.js';
 
-/** Whether kcat is installed: its test is skipped, saying so, when it is not. */
+/** Whether kcat is installed: its tests are skipped, saying so in their names, when it is not. */
 const KCAT = spawnSync('sh', ['-c', 'command -v kcat'], { encoding: 'utf8' }).stdout.trim();
+const NO_KCAT = KCAT === '' ? ' [SKIPPED: kcat is not installed; apt-get install -y kcat]' : '';
 
 let dir: string;
 let ca: TestCa;
@@ -76,9 +77,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const n of cluster?.nodes ?? []) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
-  await cluster?.stop(process.env['KEEP'] !== undefined);
-  if (process.env['KEEP'] === undefined) fs.rmSync(dir, { recursive: true, force: true });
-  else console.log(cluster.dir);
+  await cluster?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 describe('a cluster with separate listeners and TLS on all of them', () => {
@@ -217,7 +217,7 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
     expect(viaCli.err).not.toMatch(/Is the cluster running/);
   });
 
-  it.skipIf(KCAT === '')('kcat over SSL produces and consumes, and creates a topic through a node that is not the controller', () => {
+  it.skipIf(KCAT === '')(`kcat over SSL produces and consumes, and creates a topic through a node that is not the controller${NO_KCAT}`, () => {
     const broker = cluster.kafkaBrokers[0]!;
     kcat(['-P', '-b', broker, '-t', 'secure', '-K:', '-X', 'acks=all'], 'x:kcat-1\ny:kcat-2\n');
     const out = kcat(['-C', '-b', broker, '-t', 'secure', '-o', 'beginning', '-e', '-q', '-f', '%s\\n']);
@@ -228,7 +228,6 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
     kcat(['-P', '-b', follower, '-t', 'auto-secure', '-X', 'acks=all'], 'created\n');
     expect(kcat(['-C', '-b', follower, '-t', 'auto-secure', '-o', 'beginning', '-e', '-q', '-f', '%s\\n']).trim()).toBe('created');
   });
-  if (KCAT === '') it('kcat is not installed: its SSL test is skipped (apt-get install -y kcat)', () => undefined);
 
   it('a new node joins over mutual TLS, and clients reach it at its client address', async () => {
     const n4 = await cluster.join('n4');
@@ -237,5 +236,54 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
     const admin = joined.admin();
     await eventually(async () => (await admin.describeCluster()).nodes.some((n) => n.id === 'n4' && n.address === n4.client), 20_000, 'the metadata to name n4 at its client address');
     await admin.disconnect();
+  });
+});
+
+describe('a node that requires client certificates (--tls-client-auth required)', () => {
+  let one: LocalCluster;
+  let app: CertFiles;
+
+  beforeAll(async () => {
+    app = ca.issue('app');
+    one = new LocalCluster({ nodes: 1, kafka: true, separateListeners: true, tls: { ca: ca.cert, node: (id) => certs.get(id)! }, args: ['--tls-client-auth', 'required'] });
+    await one.start();
+  }, 60_000);
+  afterAll(async () => one?.stop());
+
+  it('refuses a client without one, saying so, and serves one that presents a certificate of the CA', async () => {
+    const anonymous = new Client({ brokers: one.brokers, logger: silentLogger, tls: { ca: fs.readFileSync(ca.cert) }, retry: { retries: 0 } });
+    const refused = anonymous.admin();
+    const err = await refused.describeCluster().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await refused.disconnect();
+    expect((err as Error).message).toMatch(/requires a client certificate signed by the cluster's CA \(--tls-client-auth required\), and it presented no client certificate/);
+
+    const known = new Client({ brokers: one.brokers, logger: silentLogger, tls: { ca: fs.readFileSync(ca.cert), cert: fs.readFileSync(app.cert), key: fs.readFileSync(app.key) } });
+    const admin = known.admin();
+    await admin.createTopics({ topics: [{ topic: 'mtls', numPartitions: 1, replicationFactor: 1 }] });
+    expect((await admin.describeCluster()).nodes.map((n) => n.address)).toEqual([one.nodes[0]!.client]);
+    await admin.disconnect();
+  });
+
+  it('the CLI presents one given with --tls-cert and --tls-key, or RAFTLOG_TLS_CERT and RAFTLOG_TLS_KEY', async () => {
+    const withFlags = await cli(['topics', 'list', '--brokers', one.brokers[0]!, '--tls-ca', ca.cert, '--tls-cert', app.cert, '--tls-key', app.key]);
+    expect(withFlags.code, withFlags.err).toBe(0);
+    expect(withFlags.out).toMatch(/mtls/);
+    const without = await cli(['topics', 'list', '--brokers', one.brokers[0]!, '--tls-ca', ca.cert]);
+    expect(without.code).toBe(1);
+    expect(without.err).toMatch(/requires a client certificate/);
+    let out = '';
+    const io: Io = { out: (t) => void (out += t), err: () => undefined, stdin: new PassThrough(), env: { RAFTLOG_BROKERS: one.brokers[0]!, RAFTLOG_TLS_CA: ca.cert, RAFTLOG_TLS_CERT: app.cert, RAFTLOG_TLS_KEY: app.key } };
+    expect(await main(['topics', 'list'], io)).toBe(0);
+    expect(out).toMatch(/mtls/);
+  });
+
+  it.skipIf(KCAT === '')(`kcat needs its certificate too${NO_KCAT}`, () => {
+    const broker = one.kafkaBrokers[0]!;
+    kcat(['-P', '-b', broker, '-t', 'mtls', '-X', `ssl.certificate.location=${app.cert}`, '-X', `ssl.key.location=${app.key}`], 'with a certificate\n');
+    expect(kcat(['-C', '-b', broker, '-t', 'mtls', '-o', 'beginning', '-e', '-q', '-f', '%s\\n', '-X', `ssl.certificate.location=${app.cert}`, '-X', `ssl.key.location=${app.key}`]).trim()).toBe('with a certificate');
+    expect(() => kcat(['-L', '-b', broker, '-m', '3'])).toThrow(/failed/);
   });
 });

@@ -7,7 +7,7 @@ import type { Io } from '../io.js';
 /** Runs a command body; its exit code is recorded by main(). Errors are reported there. */
 export type Run = (opts: CommonOptions, body: () => Promise<number>) => Promise<void>;
 
-/** --brokers, and the TLS options that go with it; each also read from its environment variable (RAFTLOG_BROKERS, RAFTLOG_TLS...). */
+/** --brokers, and the TLS options that go with it; each but --tls also read from its environment variable (RAFTLOG_BROKERS, RAFTLOG_TLS_CA, RAFTLOG_TLS_CERT, RAFTLOG_TLS_KEY). */
 export function brokersOption(cmd: Command, io: Io): Command {
   const env = (name: string): string | undefined => {
     const v = io.env[name];
@@ -15,7 +15,7 @@ export function brokersOption(cmd: Command, io: Io): Command {
   };
   return cmd
     .option('--brokers <list>', "comma-separated host:port of the nodes' client listeners (env RAFTLOG_BROKERS)", defaultBrokers(io))
-    .option('--tls', "connect with TLS (wss), trusting the system's CAs unless --tls-ca names one (env RAFTLOG_TLS=true)")
+    .option('--tls', "connect with TLS (wss), trusting the system's CAs unless --tls-ca names one")
     .option('--tls-ca <file>', "PEM file of the CA that signed the nodes' certificates; implies --tls (env RAFTLOG_TLS_CA)", env('RAFTLOG_TLS_CA'))
     .option('--tls-cert <file>', 'PEM file of a client certificate, for nodes that require one (--tls-client-auth required); implies --tls (env RAFTLOG_TLS_CERT)', env('RAFTLOG_TLS_CERT'))
     .option('--tls-key <file>', "PEM file of the client certificate's key (env RAFTLOG_TLS_KEY)", env('RAFTLOG_TLS_KEY'));
