@@ -79,21 +79,21 @@ export class KafkaListener {
       });
       secure.on('tlsClientError', (err, socket) => node.logger.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, `refused a TLS connection to the Kafka listener: ${err.message}`));
       this.server = tlsOrPlaintext(
-        (socket) => {
-          this.pending.add(socket);
-          socket.once('close', () => this.pending.delete(socket));
-          secure.emit('connection', socket);
-        },
+        (socket) => secure.emit('connection', socket),
         (socket) => {
           node.logger.info({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, `refused a plaintext connection from ${socket.remoteAddress}:${socket.remotePort} to the Kafka listener, which takes SSL only (a Kafka client needs security.protocol=SSL)`);
           socket.destroy();
         },
       );
+      this.server.on('connection', (socket: net.Socket) => {
+        this.pending.add(socket);
+        socket.once('close', () => this.pending.delete(socket));
+      });
     }
     this.server.maxConnections = KAFKA_CONNECTIONS_MAX;
   }
 
-  /** With TLS, the TCP sockets handed to the TLS server (closed with the listener, handshake done or not). */
+  /** With TLS, the TCP connections under the TLS ones (closed with the listener, handshake done or not). */
   private readonly pending = new Set<net.Socket>();
 
   listen(address: string): Promise<void> {

@@ -125,6 +125,10 @@ export class HttpServer {
           socket.end(plaintextRefusal(`the ${this.describe()} takes TLS only: connect with https:// or wss:// (the client's tls options, raftlog --tls-ca)`));
         },
       );
+      this.front.on('connection', (socket: Socket) => {
+        this.frontSockets.add(socket);
+        socket.once('close', () => this.frontSockets.delete(socket));
+      });
     }
     this.server.on('upgrade', (req, socket, head) => {
       const url = (req.url ?? '').split('?')[0];
@@ -181,10 +185,19 @@ export class HttpServer {
   async close(): Promise<void> {
     this.clients.closeAll();
     for (const ws of this.peers.clients) ws.terminate();
-    const server: NetServer = this.front ?? this.server;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.server.closeAllConnections();
+    if (this.front === null) {
+      await new Promise<void>((resolve) => this.server.close(() => resolve()));
+      this.server.closeAllConnections();
+      return;
+    }
+    // The front's connections are every TLS connection's socket: it closes once they have.
+    const closed = new Promise<void>((resolve) => this.front!.close(() => resolve()));
+    for (const socket of this.frontSockets) socket.destroy();
+    await closed;
   }
+
+  /** With TLS, the TCP connections of the front server (handshake done or not). */
+  private readonly frontSockets = new Set<Socket>();
 
   /** Watches an accepted connection's frames and keeps it alive (src/wire/ws-guard.ts); the guard is the peer transport's to raise its limit once the peer has authenticated. */
   private guard(ws: WebSocket, socket: Socket, kind: 'peer' | 'client', messageBytesMax: number): FrameGuard {
