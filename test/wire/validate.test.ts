@@ -539,6 +539,15 @@ describe('a fetch naming a partition twice', () => {
   });
 });
 
+describe('a quota alteration that sets and removes no rate', () => {
+  it('is INVALID_REQUEST naming the entity: it would change nothing', () => {
+    const err = requestError({ id: 4, type: 'alterQuotas', entries: [{ entity: 'User:alice', producerByteRate: 5 }, { entity: 'User:bob' }] });
+    expect([err.id, err.code]).toEqual([4, ErrorCode.InvalidRequest]);
+    expect(err.message).toContain("'User:bob'");
+    expect(roundTrip({ id: 5, type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }] }).request).toEqual({ type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }], timeoutMs: 30_000 });
+  });
+});
+
 describe('a request with one field broken', () => {
   it('is a RequestError with its id and the code for that field: INVALID_TOPIC for a topic name, INVALID_REQUEST for anything else', () => {
     fc.assert(
