@@ -99,7 +99,7 @@ export class Cluster {
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs });
+      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, clock: this.config.clock });
       this.connections.set(address, c);
     }
     return c;
