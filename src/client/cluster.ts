@@ -101,7 +101,7 @@ export class Cluster {
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}) });
+      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, clock: this.config.clock, ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}) });
       this.connections.set(address, c);
     }
     return c;

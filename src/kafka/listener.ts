@@ -20,6 +20,11 @@
  * `--tls-client-auth required`, requiring a client certificate signed by the CA). A client that
  * speaks plaintext to it is logged and closed (Kafka's protocol has no way to tell it why).
  *
+ * A Produce or Fetch that puts its principal over a quota (src/server/quotas.ts) is answered whole
+ * with its throttle_time_ms, and the connection is then not read for that long, as a Kafka broker
+ * mutes the channel (KIP-219). For every version served: clients at versions before KIP-219
+ * (Produce v6, Fetch v8) do not wait by themselves, but their next request is not read.
+ *
  * No smaller frame limit applies before a connection's first request, as a peer connection has
  * before it authenticates (src/wire/ws-guard.ts): without SASL (issue 22 §3) a first request
  * proves nothing, so one ApiVersions would lift any such limit for whoever sends it.
@@ -28,7 +33,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { NodeStartError } from '../errors.js';
 import { clientCertProblem, serverOptions, tlsOrPlaintext, type TlsPem } from '../server/tls.js';
-import { budgetEvents } from '../server/client-server.js';
+import { Mute, budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import { newSession, type Session } from '../server/session.js';
 import type { KafkaNode } from './api.js';
@@ -148,6 +153,11 @@ class Connection {
   private pausedForInFlight = false;
   private pausedForDrain = false;
   private pausedForReplies = false;
+  /** On while a quota throttles the connection's principal (src/server/quotas.ts): it is not read. */
+  private readonly muted = new Mute(() => {
+    if (this.muted.on) this.socket.pause();
+    else this.maybeResume();
+  });
   /** Runs while a frame is incomplete (frameCompleteMs). */
   private frameTimer: NodeJS.Timeout | null = null;
   /** Who this connection's requests run as (src/server/session.ts). */
@@ -160,6 +170,7 @@ class Connection {
     private readonly frameCompleteMs: number,
   ) {
     this.session = newSession('kafka', `${socket.remoteAddress}:${socket.remotePort}`);
+    this.session.mute = (ms) => this.muted.for(ms);
     this.budget = new ReplyBudget(
       limits,
       budgetEvents(node, 'kafka', limits, {
@@ -178,6 +189,7 @@ class Connection {
       this.maybeResume();
     });
     socket.on('close', () => this.budget.close());
+    socket.on('close', () => this.muted.close());
   }
 
   private onData(chunk: Buffer): void {
@@ -273,7 +285,7 @@ class Connection {
   }
 
   private maybeResume(): void {
-    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies) this.socket.resume();
+    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies && !this.muted.on) this.socket.resume();
   }
 
   private close(reason: string): void {

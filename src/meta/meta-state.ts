@@ -49,6 +49,7 @@ import {
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
+import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -230,6 +231,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** The rebalance asked for and not finished, if one is. */
   rebalance(): RebalanceRecord | undefined {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
+  }
+
+  /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */
+  quota(entity: string): QuotaRecord | undefined {
+    return this.store.get<QuotaRecord>(quotaKey(entity));
+  }
+
+  /** Every entity that has a quota rate, in key order (the default first). */
+  quotas(): QuotaRecord[] {
+    return this.store.entries<QuotaRecord>(QUOTA_PREFIX).map(([, q]) => q);
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -430,6 +441,8 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'finishRebalance':
         return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
+      case 'setQuota':
+        return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);

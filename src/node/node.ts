@@ -53,6 +53,7 @@ import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { FILES_RESERVED, NODE_LIMITS, SEGMENT_FILES_MAX, limitProblems, replicaLimit, replicaLimitHint, type ReplicaLimit } from './limits.js';
 import { openFilesLimit } from './open-files.js';
 import { NodeMetrics } from './metrics.js';
+import { QuotaEnforcer } from '../server/quotas.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -163,6 +164,8 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** Client quotas, enforced on what this node serves (src/server/quotas.ts), at the rates the metadata holds. */
+  readonly quotas: QuotaEnforcer;
   readonly controller: Controller;
   readonly coordinator: GroupCoordinator;
   meta!: MetaStateMachine;
@@ -275,6 +278,12 @@ export class RaftlogNode {
     this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
     this.controller = new Controller(this);
     const node = this;
+    this.quotas = new QuotaEnforcer(
+      // No rate holds until the metadata is open.
+      { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
+      () => performance.now(),
+      { bytes: this.metrics.quotaBytes, throttleSeconds: this.metrics.quotaThrottleSeconds, throttled: this.metrics.quotaThrottled },
+    );
     this.coordinator = new GroupCoordinator(
       {
         get meta() {

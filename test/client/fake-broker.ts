@@ -427,6 +427,9 @@ export class FakeCluster {
         return this.onCoordinator(node) ?? this.coordinator.resetOffsets(req);
       case 'deleteGroups':
         return this.onCoordinator(node) ?? this.coordinator.deleteGroups(req);
+      case 'alterQuotas':
+      case 'describeQuotas':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker keeps no quotas (test/cluster/quotas.test.ts runs them on a cluster)' } };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -704,6 +707,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'listGroups':
     case 'describeGroups':
     case 'deleteGroups':
+    case 'alterQuotas':
+    case 'describeQuotas':
       return false;
     default: {
       const never: never = req;
