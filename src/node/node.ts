@@ -229,6 +229,11 @@ export class RaftlogNode {
       logger: this.logger,
       frameBytesMax: PEER_FRAME_BYTES_MAX,
       sendBufferBytesMax: 256 * 1024 * 1024,
+      // Peer TLS is mutual (server/tls.ts): both ways, every connection this transport dials or
+      // accepts is then TLS with a CA-signed certificate (server/http.ts refuses a /raft upgrade
+      // without one), and the cluster's nodes run the same --tls. For the merge with peermac: its
+      // per-frame MAC may be turned off exactly then, here:
+      //   frameMac: this.dialTls('peer') === undefined,
       ...(this.dialTls('peer') !== undefined ? { tls: this.dialTls('peer')! } : {}),
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
       identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
