@@ -82,7 +82,7 @@ export function isCertainFailure(code: ErrorCode): boolean {
 
 export interface NodeRef {
   readonly id: string;
-  /** host:port of the node's listener. */
+  /** host:port of the node's client listener (`--client-listen`, else its `--listen`). */
   readonly address: string;
 }
 
@@ -796,6 +796,8 @@ export interface StatusResponse {
   readonly controller?: ControllerStatus;
   /** Catch-up by files (src/host/log-recovery.ts): counts since the node started, and the transfers in progress. */
   readonly recovery?: RecoveryStatus;
+  /** Where the node listens, each use at its host:port (src/node/listeners.ts), and which take TLS only. */
+  readonly listeners?: { readonly peer: string; readonly client: string; readonly http: string; readonly kafka?: string; readonly tls: readonly string[] };
 }
 
 /** Where a node is in leaving the cluster ('active': it is not leaving). */
