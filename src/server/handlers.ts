@@ -39,6 +39,10 @@ import {
   type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
+  type AlterTopicConfigRequest,
+  type AlterTopicConfigResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
   type Request,
@@ -69,6 +73,8 @@ export interface AdminRequests {
   recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
+  alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse>;
+  createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -180,6 +186,10 @@ export async function handle(node: HandlerNode, req: Request, _session: Session)
       return node.coordinator.resetOffsets(req);
     case 'deleteGroups':
       return node.coordinator.deleteGroups(req.groups);
+    case 'alterTopicConfig':
+      return node.controller.alterTopicConfig(req);
+    case 'createPartitions':
+      return node.controller.createPartitions(req);
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
