@@ -1,7 +1,10 @@
 /**
- * `raftlog consume TOPIC`: prints records, one line each (or one JSON object with --json). Without
- * --follow it stops once every partition reaches the high watermark it had at the start; with it,
- * it long-polls until Ctrl-C (or --max-messages).
+ * `raftlog consume TOPIC`: prints records, one line each (or one JSON object with --json, or as a
+ * kcat-style format string with -f; keys and values as text, hex or base64: src/cli/records.ts),
+ * from the end, the beginning, a time (--from-time) or an offset. Without --follow it stops once
+ * every partition reaches the high watermark it had at the start, and an offset past the end is
+ * OFFSET_OUT_OF_RANGE; with it, it waits for that offset and long-polls until Ctrl-C (or
+ * --max-messages).
  *
  * With --group it joins a consumer group instead: it reads the partitions the group assigns it,
  * from the group's committed offsets, commits as it goes, and follows until Ctrl-C or
