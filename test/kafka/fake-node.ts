@@ -84,7 +84,7 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
     meta: { topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined), topics: () => [TOPIC], cluster: () => ({ clusterId: 'fake-cluster', metaVoters: ['n1'], since: 1 }) },
     partitions: new Map<string, ServedPartition>([['p:t1:0', partition as unknown as ServedPartition]]),
     brokenPartitions: new Map(),
-    controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse, alterQuotas: refuse, describeQuotas: () => ({ quotas: [] }) },
+    controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse, alterQuotas: refuse, describeQuotas: () => ({ quotas: [] }), alterTopicConfig: refuse, createPartitions: refuse },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
     metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop, replyBytes: noop, slowClientsClosed: noop },
     nodeIds: () => ['n1'],
