@@ -25,4 +25,5 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
 export { ErrorCode, type Acks } from '../wire/protocol.js';
+export type { AclBinding, AclFilter, AclOperation, AclPermission, PatternType, ResourcePattern, ResourceType } from '../auth/acl.js';
 export type { Clock, Timer } from '../wire/clock.js';

@@ -5,6 +5,7 @@
  */
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
+import type { AclBinding, AclFilter } from '../auth/acl.js';
 
 export type MetaCommand =
   | {
@@ -73,7 +74,11 @@ export type MetaCommand =
   /** An operator asked for replicas and preferred leaders to be spread evenly again, at most `maxMoves` moves at once (key `rebalance`). */
   | { readonly type: 'startRebalance'; readonly maxMoves: number }
   /** The controller found nothing left to even out: the rebalance is over. */
-  | { readonly type: 'finishRebalance' };
+  | { readonly type: 'finishRebalance' }
+  /** ACL bindings added (keys `acl/...`, src/meta/acl-state.ts); one already held stays once. */
+  | { readonly type: 'createAcls'; readonly bindings: readonly AclBinding[] }
+  /** Every binding that each filter matches removed; the result lists them per filter (AclDeletion). */
+  | { readonly type: 'deleteAcls'; readonly filters: readonly AclFilter[] };
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {

@@ -49,6 +49,8 @@ import {
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
+import type { AclBinding } from '../auth/acl.js';
+import { aclBindings, executeAclCommand } from './acl-state.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -189,6 +191,8 @@ export class MetaStateMachine implements GroupStateMachine {
   private appliedTerm = 0;
   /** The index of the last entry applied (of any kind) in this process. */
   private lastApplied = 0;
+  /** ACL changes applied in this process, and snapshots installed (aclVersion). */
+  private aclChanges = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -225,6 +229,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** Every node the metadata knows, in id order. */
   nodes(): NodeRecord[] {
     return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
+  }
+
+  /** Every ACL binding (src/meta/acl-state.ts). */
+  acls(): AclBinding[] {
+    return aclBindings(this.store);
+  }
+
+  /** Changes when the ACL bindings may have: an ACL command applied, or a snapshot installed (the authorizer rebuilds its index then). */
+  aclVersion(): number {
+    return this.aclChanges;
   }
 
   /** The rebalance asked for and not finished, if one is. */
@@ -430,6 +444,12 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'finishRebalance':
         return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
+      case 'createAcls':
+      case 'deleteAcls': {
+        const { ops, result } = executeAclCommand(this.store, cmd);
+        if (ops.length > 0) this.aclChanges++;
+        return { ops, result, topics: false };
+      }
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
@@ -573,6 +593,7 @@ export class MetaStateMachine implements GroupStateMachine {
     log.resetTo(snapshot.index, snapshot.term, 0, snapshot.membership);
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
+    this.aclChanges++;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
     this.events.nodesChanged();
     this.events.topicsChanged();

@@ -35,6 +35,12 @@ export class NodeMetrics {
     labelNames: ['listener'] as const,
     registers: [this.registry],
   });
+  readonly authorizationDenials = new Counter({
+    name: 'raftlog_authorization_denied_total',
+    help: 'Requests, or their topics, partitions or groups, refused by the ACLs (--authorizer acl), by resource type and operation',
+    labelNames: ['resource_type', 'operation'] as const,
+    registers: [this.registry],
+  });
   readonly leaderElections = new Counter({ name: 'raftlog_leader_elections_total', help: 'Times this node became leader of a group', labelNames: ['group'] as const, registers: [this.registry] });
   readonly groupsLed: Gauge = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry], collect: () => this.groupsLed.set(this.hostGroups(true)) });
   readonly groups: Gauge = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry], collect: () => this.groups.set(this.hostGroups(false)) });

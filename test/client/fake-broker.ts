@@ -427,6 +427,10 @@ export class FakeCluster {
         return this.onCoordinator(node) ?? this.coordinator.resetOffsets(req);
       case 'deleteGroups':
         return this.onCoordinator(node) ?? this.coordinator.deleteGroups(req);
+      case 'createAcls':
+      case 'describeAcls':
+      case 'deleteAcls':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker holds no ACLs' } };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -704,6 +708,9 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'listGroups':
     case 'describeGroups':
     case 'deleteGroups':
+    case 'createAcls':
+    case 'describeAcls':
+    case 'deleteAcls':
       return false;
     default: {
       const never: never = req;

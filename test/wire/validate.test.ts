@@ -12,6 +12,7 @@ import { FrameDecodeError, decodeFrame, encodeFrame } from '../../src/wire/codec
 import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
+import { ACL_NAME_LENGTH_MAX, ACLS_PER_REQUEST_MAX, OPERATIONS, OPERATIONS_OF, PATTERN_TYPES, PERMISSIONS, RESOURCE_TYPES, type AclPermission, type PatternType, type ResourceType } from '../../src/auth/acl.js';
 
 const RUNS = 300;
 
@@ -59,6 +60,32 @@ const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
 const bytes = fc.uint8Array({ maxLength: 32 });
 const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
+const principal = fc.oneof(fc.constant('User:*'), ident.map((n) => `User:${n}`)).filter((p) => p.length <= ACL_NAME_LENGTH_MAX);
+const aclText = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((n) => n !== '*');
+// Topics and groups only: a cluster binding's name may be left out, which the schema below cannot say.
+const aclBinding = fc
+  .tuple(fc.constantFrom<ResourceType>('topic', 'group'), fc.constantFrom<PatternType>('literal', 'prefixed'))
+  .chain(([type, pattern]) =>
+    fc.record({
+      principal,
+      host: fc.oneof(fc.constant('*'), aclText),
+      resource: fc.record({ type: fc.constant(type), name: pattern === 'literal' ? fc.oneof(fc.constant('*'), aclText) : aclText, pattern: fc.constant(pattern) }),
+      operation: fc.constantFrom(...OPERATIONS_OF[type]),
+      permission: fc.constantFrom<AclPermission>('allow', 'deny'),
+    }),
+  );
+const aclFilter = fc.record(
+  {
+    principal,
+    host: aclText,
+    resourceType: fc.constantFrom(...RESOURCE_TYPES),
+    name: aclText,
+    pattern: fc.constantFrom('literal' as const, 'prefixed' as const, 'match' as const),
+    operation: fc.constantFrom(...OPERATIONS),
+    permission: fc.constantFrom<AclPermission>('allow', 'deny'),
+  },
+  { requiredKeys: [] },
+);
 
 const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -158,6 +185,9 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
   resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
   deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
+  createAcls: fc.record({ type: fc.constant('createAcls'), bindings: few(aclBinding), timeoutMs }),
+  describeAcls: fc.record({ type: fc.constant('describeAcls'), filter: aclFilter }),
+  deleteAcls: fc.record({ type: fc.constant('deleteAcls'), filters: few(aclFilter), timeoutMs }),
 };
 
 const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
@@ -179,6 +209,7 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
+  | { readonly kind: 'enum'; readonly choices: readonly string[] }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
@@ -196,6 +227,24 @@ const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
+const ACL_STR: Field = { kind: 'str', max: ACL_NAME_LENGTH_MAX };
+const ACL_BINDING = map({
+  principal: ACL_STR,
+  host: { ...ACL_STR, optional: 'nullish' },
+  resource: map({ type: { kind: 'enum', choices: RESOURCE_TYPES }, name: ACL_STR, pattern: { kind: 'enum', choices: PATTERN_TYPES, optional: 'nullish' } }),
+  operation: { kind: 'enum', choices: OPERATIONS },
+  permission: { kind: 'enum', choices: PERMISSIONS },
+});
+const nullish = (f: Field): Field => ({ ...f, optional: 'nullish' });
+const ACL_FILTER = map({
+  principal: nullish(ACL_STR),
+  host: nullish(ACL_STR),
+  resourceType: nullish({ kind: 'enum', choices: RESOURCE_TYPES }),
+  name: nullish(ACL_STR),
+  pattern: nullish({ kind: 'enum', choices: [...PATTERN_TYPES, 'match'] }),
+  operation: nullish({ kind: 'enum', choices: OPERATIONS }),
+  permission: nullish({ kind: 'enum', choices: PERMISSIONS }),
+});
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
@@ -277,6 +326,9 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   describeGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT) },
   resetOffsets: { group: IDENT, offsets: OFFSETS, timeoutMs: TIMEOUT },
   deleteGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT), timeoutMs: TIMEOUT },
+  createAcls: { bindings: list(ACLS_PER_REQUEST_MAX, ACL_BINDING), timeoutMs: TIMEOUT },
+  describeAcls: { filter: { ...ACL_FILTER, optional: 'nullish' } },
+  deleteAcls: { filters: list(ACLS_PER_REQUEST_MAX, ACL_FILTER), timeoutMs: TIMEOUT },
 };
 
 type Path = readonly (string | number)[];
@@ -357,6 +409,11 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bool':
       options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
       break;
+    case 'enum': {
+      const choices = field.choices;
+      options.push(not((v) => typeof v === 'string' && choices.includes(v)), fc.constantFrom(...choices.map((c) => c.toUpperCase())));
+      break;
+    }
     case 'spec':
       options.push(
         not((v) => v === 'earliest' || v === 'latest' || (isMap(v) && isSafeInt(v['timestamp']))),
@@ -416,6 +473,7 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
     case 'acks':
     case 'spec':
     case 'bool':
+    case 'enum':
     case 'map':
       return { past: [], at: [] };
     default: {
