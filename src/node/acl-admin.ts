@@ -1,8 +1,7 @@
 /**
- * The controller's ACL requests: bindings added and removed as metadata commands (their apply is
- * src/meta/acl-state.ts), listed from the controller's metadata, which holds every change it has
- * answered. Any node forwards nothing: another node answers NOT_LEADER naming the controller, and
- * the client goes there, as for every admin request.
+ * The ACL requests: bindings added and removed by the controller as metadata commands (their
+ * apply is src/meta/acl-state.ts); another node answers NOT_LEADER naming the controller, and the
+ * client goes there, as for every admin request. Listed from the node's own metadata.
  */
 import type { NodeId } from '../../raft/types.js';
 import { ACL_BINDINGS_MAX, describeBinding, filterMatches } from '../auth/acl.js';
@@ -11,7 +10,7 @@ import type { Logger } from '../log.js';
 import type { AclDeletion } from '../meta/acl-state.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { AclRequests } from '../server/handlers.js';
-import type { CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse } from '../wire/protocol.js';
+import { ErrorCode, type CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse } from '../wire/protocol.js';
 import { proposeBefore, requireController } from './controller.js';
 
 /** What the ACL requests need of their node. */
@@ -38,9 +37,14 @@ export class AclAdmin implements AclRequests {
     return { results: req.bindings.map(() => ({})) };
   }
 
-  async describeAcls(req: DescribeAclsRequest): Promise<DescribeAclsResponse> {
-    requireController(this.node);
-    return Promise.resolve({ bindings: this.node.meta.acls().filter((b) => filterMatches(req.filter, b)).slice(0, ACL_BINDINGS_MAX) });
+  /**
+   * From this node's metadata, as a Kafka broker answers from its own: the controller's holds
+   * every change it has answered (the client library asks it), another node's may lag behind.
+   */
+  describeAcls(req: DescribeAclsRequest): Promise<DescribeAclsResponse> {
+    const meta = this.node.meta as AclAdminHost['meta'] | undefined;
+    if (meta === undefined) return Promise.reject(new ServerError(ErrorCode.LeaderNotAvailable, 'this node has not opened its metadata yet; ask another node', this.node.controllerId()));
+    return Promise.resolve({ bindings: meta.acls().filter((b) => filterMatches(req.filter, b)).slice(0, ACL_BINDINGS_MAX) });
   }
 
   /** Removes what each filter matches, in one command: the answer lists, per filter, what it removed. */

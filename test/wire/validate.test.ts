@@ -210,6 +210,8 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
   | { readonly kind: 'enum'; readonly choices: readonly string[] }
+  /** An ACL principal: `<type>:<name>`, at most ACL_NAME_LENGTH_MAX characters. */
+  | { readonly kind: 'principal' }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
@@ -228,8 +230,9 @@ const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, c
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
 const ACL_STR: Field = { kind: 'str', max: ACL_NAME_LENGTH_MAX };
+const PRINCIPAL: Field = { kind: 'principal' };
 const ACL_BINDING = map({
-  principal: ACL_STR,
+  principal: PRINCIPAL,
   host: { ...ACL_STR, optional: 'nullish' },
   resource: map({ type: { kind: 'enum', choices: RESOURCE_TYPES }, name: ACL_STR, pattern: { kind: 'enum', choices: PATTERN_TYPES, optional: 'nullish' } }),
   operation: { kind: 'enum', choices: OPERATIONS },
@@ -237,7 +240,7 @@ const ACL_BINDING = map({
 });
 const nullish = (f: Field): Field => ({ ...f, optional: 'nullish' });
 const ACL_FILTER = map({
-  principal: nullish(ACL_STR),
+  principal: nullish(PRINCIPAL),
   host: nullish(ACL_STR),
   resourceType: nullish({ kind: 'enum', choices: RESOURCE_TYPES }),
   name: nullish(ACL_STR),
@@ -409,6 +412,9 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bool':
       options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
       break;
+    case 'principal':
+      options.push(not(isString), fc.constantFrom('alice', ':alice', 'User:', '', `User:${'p'.repeat(ACL_NAME_LENGTH_MAX)}`));
+      break;
     case 'enum': {
       const choices = field.choices;
       options.push(not((v) => typeof v === 'string' && choices.includes(v)), fc.constantFrom(...choices.map((c) => c.toUpperCase())));
@@ -470,6 +476,8 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
         at: [copies(field.max), copies(min)],
       };
     }
+    case 'principal':
+      return { past: [`User:${'p'.repeat(ACL_NAME_LENGTH_MAX - 4)}`], at: [`User:${'p'.repeat(ACL_NAME_LENGTH_MAX - 5)}`] };
     case 'acks':
     case 'spec':
     case 'bool':
