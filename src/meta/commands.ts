@@ -6,6 +6,7 @@
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
 import type { AclBinding, AclFilter } from '../auth/acl.js';
+import type { SetQuotaCommand } from './quotas.js';
 
 export type MetaCommand =
   | {
@@ -78,7 +79,9 @@ export type MetaCommand =
   /** ACL bindings added (keys `acl/...`, src/meta/acl-state.ts); one already held stays once. */
   | { readonly type: 'createAcls'; readonly bindings: readonly AclBinding[] }
   /** Every binding that each filter matches removed; the result lists them per filter (AclDeletion). */
-  | { readonly type: 'deleteAcls'; readonly filters: readonly AclFilter[] };
+  | { readonly type: 'deleteAcls'; readonly filters: readonly AclFilter[] }
+  /** An entity's client quota rates set or removed (src/meta/quotas.ts, key `quota/<entity>`). */
+  | SetQuotaCommand;
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {

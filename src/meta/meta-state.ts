@@ -51,6 +51,7 @@ import {
 } from './commands.js';
 import type { AclBinding } from '../auth/acl.js';
 import { aclBindings, executeAclCommand } from './acl-state.js';
+import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -244,6 +245,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** The rebalance asked for and not finished, if one is. */
   rebalance(): RebalanceRecord | undefined {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
+  }
+
+  /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */
+  quota(entity: string): QuotaRecord | undefined {
+    return this.store.get<QuotaRecord>(quotaKey(entity));
+  }
+
+  /** Every entity that has a quota rate, in key order (the default first). */
+  quotas(): QuotaRecord[] {
+    return this.store.entries<QuotaRecord>(QUOTA_PREFIX).map(([, q]) => q);
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -450,6 +461,8 @@ export class MetaStateMachine implements GroupStateMachine {
         if (ops.length > 0) this.aclChanges++;
         return { ops, result, topics: false };
       }
+      case 'setQuota':
+        return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);

@@ -20,6 +20,8 @@
  *   listGroups          describe cluster lists every group, else those it may describe
  *   describeGroups      describe group, per group
  *   deleteGroups        delete group, per group
+ *   alterQuotas         alterConfigs on the cluster; describeQuotas: describeConfigs on the
+ *                       cluster (Kafka's AlterClientQuotas and DescribeClientQuotas)
  *
  * A request that needs one thing is refused whole, with a ServerError of TOPIC_, GROUP_ or
  * CLUSTER_AUTHORIZATION_FAILED. One that carries several topics, partitions or groups is split,
@@ -90,14 +92,14 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     }
     case 'produce': {
       const refused = (b: (typeof req.batches)[number], error: ApiError): ProduceResult => ({ topic: b.topic, partition: b.partition, error });
-      const gate = a.split(req.batches, (b) => a.item('write', topic(b.topic)), (batches) => ({ ...req, batches }), (r) => (r as ProduceResponse).results, (results) => ({ results }) satisfies ProduceResponse, refused, { results: [] });
+      const gate = a.split(req.batches, (b) => a.item('write', topic(b.topic)), (batches) => ({ ...req, batches }), (r) => (r as ProduceResponse).results, (results, r) => ({ ...(r as ProduceResponse), results }) satisfies ProduceResponse, refused, { results: [] });
       // A produce with acks "none" gets no answer, refused or not.
       if (req.acks === 'none' && gate.kind === 'answer') return { kind: 'answer', response: null };
       if (req.acks === 'none' && gate.kind === 'narrow') return { ...gate, merge: () => null };
       return gate;
     }
     case 'fetch':
-      return a.split(req.partitions, (p) => a.item('read', topic(p.topic)), (partitions) => ({ ...req, partitions }), (r) => (r as FetchResponse).partitions, (partitions) => ({ partitions }) satisfies FetchResponse, (p, error) => ({
+      return a.split(req.partitions, (p) => a.item('read', topic(p.topic)), (partitions) => ({ ...req, partitions }), (r) => (r as FetchResponse).partitions, (partitions, r) => ({ ...(r as FetchResponse), partitions }) satisfies FetchResponse, (p, error) => ({
         topic: p.topic,
         partition: p.partition,
         error,
@@ -106,13 +108,13 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
         batches: [],
       }), { partitions: [] });
     case 'listOffsets':
-      return a.split(req.partitions, (p) => a.item('describe', topic(p.topic)), (partitions) => ({ ...req, partitions }), (r) => (r as ListOffsetsResponse).partitions, (partitions) => ({ partitions }) satisfies ListOffsetsResponse, (p, error) => ({ topic: p.topic, partition: p.partition, offset: -1, error }), { partitions: [] });
+      return a.split(req.partitions, (p) => a.item('describe', topic(p.topic)), (partitions) => ({ ...req, partitions }), (r) => (r as ListOffsetsResponse).partitions, (partitions, r) => ({ ...(r as ListOffsetsResponse), partitions }) satisfies ListOffsetsResponse, (p, error) => ({ topic: p.topic, partition: p.partition, offset: -1, error }), { partitions: [] });
     case 'createTopics': {
       if (a.may('create', CLUSTER)) return PASS;
-      return a.split(req.topics, (t) => a.item('create', topic(t.name)), (topics) => ({ ...req, topics }), (r) => (r as { topics: TopicResult[] }).topics, (topics) => ({ topics }), (t, error): TopicResult => ({ name: t.name, error }), { topics: [] });
+      return a.split(req.topics, (t) => a.item('create', topic(t.name)), (topics) => ({ ...req, topics }), (r) => (r as { topics: TopicResult[] }).topics, (topics, r) => ({ ...(r as { topics: TopicResult[] }), topics }), (t, error): TopicResult => ({ name: t.name, error }), { topics: [] });
     }
     case 'deleteTopics':
-      return a.split(req.topics, (t) => a.item('delete', topic(t)), (topics) => ({ ...req, topics }), (r) => (r as { topics: TopicResult[] }).topics, (topics) => ({ topics }), (name, error): TopicResult => ({ name, error }), { topics: [] });
+      return a.split(req.topics, (t) => a.item('delete', topic(t)), (topics) => ({ ...req, topics }), (r) => (r as { topics: TopicResult[] }).topics, (topics, r) => ({ ...(r as { topics: TopicResult[] }), topics }), (name, error): TopicResult => ({ name, error }), { topics: [] });
     case 'initProducerId': {
       if (a.may('idempotentWrite', CLUSTER) || authz.checkAny(session, 'write', 'topic').allowed) return PASS;
       return a.refuse('idempotentWrite', CLUSTER, authz.check(session, 'idempotentWrite', CLUSTER), ' (nor write on any topic)');
@@ -131,6 +133,12 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     case 'deleteAcls':
       a.require('alter', CLUSTER);
       return PASS;
+    case 'alterQuotas':
+      a.require('alterConfigs', CLUSTER);
+      return PASS;
+    case 'describeQuotas':
+      a.require('describeConfigs', CLUSTER);
+      return PASS;
     case 'findCoordinator':
       a.require('describe', group(req.group));
       return PASS;
@@ -144,14 +152,14 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     case 'resetOffsets': {
       a.require('read', group(req.group));
       const refused = (o: CommittedOffset, error: ApiError): CommitOffsetsResponse['results'][number] => ({ topic: o.topic, partition: o.partition, error });
-      return a.split(req.offsets, (o) => a.item('read', topic(o.topic)), (offsets) => ({ ...req, offsets }), (r) => (r as CommitOffsetsResponse).results, (results) => ({ results }) satisfies CommitOffsetsResponse, refused, { results: [] });
+      return a.split(req.offsets, (o) => a.item('read', topic(o.topic)), (offsets) => ({ ...req, offsets }), (r) => (r as CommitOffsetsResponse).results, (results, r) => ({ ...(r as CommitOffsetsResponse), results }) satisfies CommitOffsetsResponse, refused, { results: [] });
     }
     case 'fetchOffsets': {
       a.require('describe', group(req.group));
       if (req.partitions === undefined) {
-        return { kind: 'narrow', request: req, merge: (r) => ({ offsets: (r as FetchOffsetsResponse).offsets.filter((o) => a.may('describe', topic(o.topic))) }) satisfies FetchOffsetsResponse };
+        return { kind: 'narrow', request: req, merge: (r) => ({ ...(r as FetchOffsetsResponse), offsets: (r as FetchOffsetsResponse).offsets.filter((o) => a.may('describe', topic(o.topic))) }) satisfies FetchOffsetsResponse };
       }
-      return a.split(req.partitions, (p) => a.item('describe', topic(p.topic)), (partitions) => ({ ...req, partitions }), (r) => (r as FetchOffsetsResponse).offsets, (offsets) => ({ offsets }) satisfies FetchOffsetsResponse, (p, error) => ({
+      return a.split(req.partitions, (p) => a.item('describe', topic(p.topic)), (partitions) => ({ ...req, partitions }), (r) => (r as FetchOffsetsResponse).offsets, (offsets, r) => ({ ...(r as FetchOffsetsResponse), offsets }) satisfies FetchOffsetsResponse, (p, error) => ({
         topic: p.topic,
         partition: p.partition,
         offset: -1,
@@ -161,9 +169,9 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     }
     case 'listGroups':
       if (a.may('describe', CLUSTER)) return PASS;
-      return { kind: 'narrow', request: req, merge: (r) => ({ groups: (r as ListGroupsResponse).groups.filter((g) => a.may('describe', group(g.group))) }) satisfies ListGroupsResponse };
+      return { kind: 'narrow', request: req, merge: (r) => ({ ...(r as ListGroupsResponse), groups: (r as ListGroupsResponse).groups.filter((g) => a.may('describe', group(g.group))) }) satisfies ListGroupsResponse };
     case 'describeGroups':
-      return a.split(req.groups, (g) => a.item('describe', group(g)), (groups) => ({ ...req, groups }), (r) => (r as DescribeGroupsResponse).groups, (groups) => ({ groups }) satisfies DescribeGroupsResponse, (g, error) => ({
+      return a.split(req.groups, (g) => a.item('describe', group(g)), (groups) => ({ ...req, groups }), (r) => (r as DescribeGroupsResponse).groups, (groups, r) => ({ ...(r as DescribeGroupsResponse), groups }) satisfies DescribeGroupsResponse, (g, error) => ({
         group: g,
         error,
         state: 'Dead' as const,
@@ -174,7 +182,7 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
         members: [],
       }), { groups: [] });
     case 'deleteGroups':
-      return a.split(req.groups, (g) => a.item('delete', group(g)), (groups) => ({ ...req, groups }), (r) => (r as GroupResultsResponse).groups, (groups) => ({ groups }) satisfies GroupResultsResponse, (g, error) => ({ group: g, error }), { groups: [] });
+      return a.split(req.groups, (g) => a.item('delete', group(g)), (groups) => ({ ...req, groups }), (r) => (r as GroupResultsResponse).groups, (groups, r) => ({ ...(r as GroupResultsResponse), groups }) satisfies GroupResultsResponse, (g, error) => ({ group: g, error }), { groups: [] });
     default: {
       const never: never = req;
       throw new Error(`no authorization rule for request ${JSON.stringify(never)}`);

@@ -41,6 +41,9 @@ import {
   type AlterReplicationFactorResponse,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
+  type AlterQuotasRequest,
+  type AlterQuotasResponse,
+  type DescribeQuotasResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
@@ -60,6 +63,7 @@ import { partitionGroupId } from '../meta/commands.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { QuotaEnforcer } from './quotas.js';
 import type { Session } from './session.js';
 
 /** What a request may ask of a partition replica led here. */
@@ -77,6 +81,8 @@ export interface AdminRequests {
   recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
+  alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse>;
+  describeQuotas(): DescribeQuotasResponse;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -107,6 +113,8 @@ export interface HandlerNode {
   /** Who may do what (src/auth/node-authorizer.ts; ALLOW_EVERYTHING with `--authorizer none`). */
   readonly authorizer: RequestAuthorizer;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
+  /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
+  readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;
   nodeIds(): NodeId[];
   nodeRef(id: NodeId | null): NodeRef | undefined;
   /** Who leads `group` and in which term, as far as this node knows. */
@@ -146,15 +154,15 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
  * Throws a ServerError for an expected failure (the caller turns it into an error reply, apiError).
  */
 export async function handle(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
-  if (!node.authorizer.enforcing) return serve(node, req);
+  if (!node.authorizer.enforcing) return serve(node, req, session);
   const gate = admit(node.authorizer, session, req);
   switch (gate.kind) {
     case 'pass':
-      return serve(node, req);
+      return serve(node, req, session);
     case 'answer':
       return gate.response as ResponseMap[Request['type']] | null;
     case 'narrow':
-      return gate.merge(await serve(node, gate.request)) as ResponseMap[Request['type']] | null;
+      return gate.merge(await serve(node, gate.request, session)) as ResponseMap[Request['type']] | null;
     default: {
       const never: never = gate;
       throw new Error(`unknown gate ${JSON.stringify(never)}`);
@@ -163,12 +171,25 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
 }
 
 /** Serves a request allowed to run. */
-async function serve(node: HandlerNode, req: Request): Promise<ResponseMap[Request['type']] | null> {
+async function serve(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
       return metadata(node, req);
-    case 'produce':
-    case 'fetch':
+    case 'produce': {
+      const res = await produce(node, req);
+      let bytes = 0;
+      for (const b of req.batches) bytes += b.records.byteLength;
+      const ms = throttle(node, session, 'produce', bytes);
+      return res === null || ms === 0 ? res : { ...res, throttleMs: ms };
+    }
+    case 'fetch': {
+      const capped = node.quotas.fetchBytesMax(session.principal);
+      const res = await fetch(node, capped === null || capped >= req.maxBytes ? req : { ...req, maxBytes: capped });
+      let bytes = 0;
+      for (const p of res.partitions) for (const b of p.batches) bytes += b.byteLength;
+      const ms = throttle(node, session, 'fetch', bytes);
+      return ms === 0 ? res : { ...res, throttleMs: ms };
+    }
     case 'listOffsets':
       return handlePartitionRequest(node, req);
     case 'createTopics':
@@ -223,11 +244,26 @@ async function serve(node: HandlerNode, req: Request): Promise<ResponseMap[Reque
       return node.acls.describeAcls(req);
     case 'deleteAcls':
       return node.acls.deleteAcls(req);
+    case 'alterQuotas':
+      return node.controller.alterQuotas(req);
+    case 'describeQuotas':
+      return node.controller.describeQuotas();
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Records what a produce or fetch of `session`'s principal moved, and when that puts it over its
+ * rate, mutes the connection it came on for the throttle time, which its reply then carries
+ * (quotas.ts). Only that connection waits: the node's other clients and its Raft traffic do not.
+ */
+function throttle(node: Pick<HandlerNode, 'quotas'>, session: Session, direction: 'produce' | 'fetch', bytes: number): number {
+  const ms = node.quotas.record(session.principal, direction, bytes);
+  if (ms > 0) session.mute?.(ms);
+  return ms;
 }
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */

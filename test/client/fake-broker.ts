@@ -431,6 +431,9 @@ export class FakeCluster {
       case 'describeAcls':
       case 'deleteAcls':
         return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker holds no ACLs' } };
+      case 'alterQuotas':
+      case 'describeQuotas':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker keeps no quotas (test/cluster/quotas.test.ts runs them on a cluster)' } };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -711,6 +714,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'createAcls':
     case 'describeAcls':
     case 'deleteAcls':
+    case 'alterQuotas':
+    case 'describeQuotas':
       return false;
     default: {
       const never: never = req;

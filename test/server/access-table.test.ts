@@ -48,6 +48,8 @@ const SAMPLES: { readonly [K in RequestType]: Extract<Request, { type: K }> } = 
   createAcls: { type: 'createAcls', bindings: [{ principal: 'User:mallory', host: '*', resource: { type: 'cluster', name: 'kafka-cluster', pattern: 'literal' }, operation: 'all', permission: 'allow' }], timeoutMs: 1000 },
   describeAcls: { type: 'describeAcls', filter: {} },
   deleteAcls: { type: 'deleteAcls', filters: [{}], timeoutMs: 1000 },
+  alterQuotas: { type: 'alterQuotas', entries: [{ entity: 'User:mallory', producerByteRate: null }], timeoutMs: 1000 },
+  describeQuotas: { type: 'describeQuotas' },
 };
 
 /** Calls that only read, which a listing may make to answer an empty list. */

@@ -86,6 +86,12 @@ const aclFilter = fc.record(
   },
   { requiredKeys: [] },
 );
+const quotaEntity = fc.oneof(fc.constant('<default>'), ident.map((name) => `User:${name}`));
+const byteRate = fc.option(fc.integer({ min: 1, max: LIMITS.quotaByteRateMax }), { nil: null });
+// Each sets or removes at least one rate.
+const quotaAlteration = fc
+  .record({ entity: quotaEntity, producerByteRate: byteRate, consumerByteRate: byteRate }, { requiredKeys: ['entity'] })
+  .filter((a) => a.producerByteRate !== undefined || a.consumerByteRate !== undefined);
 
 const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -188,6 +194,8 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   createAcls: fc.record({ type: fc.constant('createAcls'), bindings: few(aclBinding), timeoutMs }),
   describeAcls: fc.record({ type: fc.constant('describeAcls'), filter: aclFilter }),
   deleteAcls: fc.record({ type: fc.constant('deleteAcls'), filters: few(aclFilter), timeoutMs }),
+  alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
+  describeQuotas: fc.constant({ type: 'describeQuotas' }),
 };
 
 const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
@@ -212,6 +220,8 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'enum'; readonly choices: readonly string[] }
   /** An ACL principal: `<type>:<name>`, at most ACL_NAME_LENGTH_MAX characters. */
   | { readonly kind: 'principal' }
+  /** A quota entity: 'User:<name>' (a name of 1 to quotaUserLengthMax printable characters) or '<default>'. */
+  | { readonly kind: 'entity' }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
@@ -248,6 +258,7 @@ const ACL_FILTER = map({
   operation: nullish({ kind: 'enum', choices: OPERATIONS }),
   permission: nullish({ kind: 'enum', choices: PERMISSIONS }),
 });
+const BYTE_RATE: Field = { kind: 'int', min: 1, max: LIMITS.quotaByteRateMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
@@ -332,6 +343,8 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   createAcls: { bindings: list(ACLS_PER_REQUEST_MAX, ACL_BINDING), timeoutMs: TIMEOUT },
   describeAcls: { filter: { ...ACL_FILTER, optional: 'nullish' } },
   deleteAcls: { filters: list(ACLS_PER_REQUEST_MAX, ACL_FILTER), timeoutMs: TIMEOUT },
+  alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
+  describeQuotas: {},
 };
 
 type Path = readonly (string | number)[];
@@ -420,6 +433,9 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
       options.push(not((v) => typeof v === 'string' && choices.includes(v)), fc.constantFrom(...choices.map((c) => c.toUpperCase())));
       break;
     }
+    case 'entity':
+      options.push(not(isString), fc.constantFrom('alice', 'User:', 'user:alice', 'default', '<DEFAULT>', 'User:a\u0000b', `User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`));
+      break;
     case 'spec':
       options.push(
         not((v) => v === 'earliest' || v === 'latest' || (isMap(v) && isSafeInt(v['timestamp']))),
@@ -460,6 +476,8 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       };
     case 'topic':
       return { past: ['t'.repeat(250)], at: ['t'.repeat(249)] };
+    case 'entity':
+      return { past: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`], at: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax)}`] };
     case 'ident':
       return { past: ['m'.repeat(LIMITS.groupIdLengthMax + 1)], at: ['m'.repeat(LIMITS.groupIdLengthMax)] };
     case 'str':
@@ -584,6 +602,15 @@ describe('a fetch naming a partition twice', () => {
     expect(err.message).toContain('orders/3');
     // The same partition number of another topic is another partition.
     expect(roundTrip({ id: 10, type: 'fetch', partitions: [p, { ...p, topic: 'other' }] }).request).toMatchObject({ partitions: [p, { ...p, topic: 'other' }] });
+  });
+});
+
+describe('a quota alteration that sets and removes no rate', () => {
+  it('is INVALID_REQUEST naming the entity: it would change nothing', () => {
+    const err = requestError({ id: 4, type: 'alterQuotas', entries: [{ entity: 'User:alice', producerByteRate: 5 }, { entity: 'User:bob' }] });
+    expect([err.id, err.code]).toEqual([4, ErrorCode.InvalidRequest]);
+    expect(err.message).toContain("'User:bob'");
+    expect(roundTrip({ id: 5, type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }] }).request).toEqual({ type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }], timeoutMs: 30_000 });
   });
 });
 
