@@ -127,6 +127,20 @@ describe('a node with --authorizer acl', () => {
     expect(await highWatermark('secret')).toBe(secret);
   });
 
+  it('a split produce keeps what the allowed part answered besides its results: the quota throttle', async () => {
+    await revokeAll(alice.principal);
+    await grant(allow(alice.principal, 'write', topic('orders')));
+    await run(admin, { type: 'alterQuotas', entries: [{ entity: alice.principal, producerByteRate: 1000 }], timeoutMs: 5000 });
+    try {
+      const big = encodeBatch([{ value: Buffer.alloc(20_000, 1) }]);
+      const r = await run(alice, { type: 'produce', acks: 'all', timeoutMs: 5000, batches: [{ topic: 'orders', partition: 0, records: big }, { topic: 'secret', partition: 0, records: big }] });
+      expect(r.results.map((x) => x.error?.code ?? 'ok')).toEqual(['ok', ErrorCode.TopicAuthorizationFailed]);
+      expect(r.throttleMs).toBeGreaterThan(0);
+    } finally {
+      await run(admin, { type: 'alterQuotas', entries: [{ entity: alice.principal, producerByteRate: null }], timeoutMs: 5000 });
+    }
+  });
+
   it('refuses a fetch of a topic it may not read, per partition, and serves the others', async () => {
     await revokeAll(alice.principal);
     await grant(allow(alice.principal, 'read', topic('orders')));
