@@ -167,7 +167,7 @@ export const offsetFetch: KafkaApi<FetchOffsetsRequest, FetchOffsetsResponse> = 
       return { error: e, topics: out };
     }
     if (req.topics !== null) {
-      res.offsets.forEach((c, i) => Object.assign(owners[i]!, { offset: c.offset, metadata: c.metadata }));
+      res.offsets.forEach((c, i) => Object.assign(owners[i]!, { offset: c.offset, metadata: c.metadata, error: kafkaErrorOfApi(c.error) }));
       return { error: NO_ERROR, topics: out };
     }
     const byTopic = new Map<string, FetchedOffset[]>();
