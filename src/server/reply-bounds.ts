@@ -151,12 +151,15 @@ export function metadataReplyBytes(node: ReplyBoundNode, topics: readonly string
     n += nodeRefBytes(node, id);
   }
   const topic = (name: string, partitions: number, replicas: number): number => METADATA_TOPIC_BYTES + 2 * name.length + partitions * (METADATA_PARTITION_BYTES + (replicas + 1) * (idMax + 2));
+  // Absent until the node has opened its metadata group (node.ts): the reply is then an error.
+  const meta = node.meta as ReplyBoundNode['meta'] | undefined;
+  if (meta === undefined) return n;
   if (topics === undefined || topics === null) {
-    for (const t of node.meta.topics()) n += topic(t.name, t.partitions, t.replicationFactor);
+    for (const t of meta.topics()) n += topic(t.name, t.partitions, t.replicationFactor);
     return n;
   }
   for (const name of topics) {
-    const t = node.meta.topic(name);
+    const t = meta.topic(name);
     n += t === undefined ? topic(name, 0, 0) : topic(name, t.partitions, t.replicationFactor);
   }
   return n;

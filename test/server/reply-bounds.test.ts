@@ -67,6 +67,14 @@ describe('the bound reserved for a reply', () => {
     });
   }
 
+  it('is there for a node that has not opened its metadata yet, whose answer is an error', async () => {
+    const opening = { ...node(), meta: undefined, metadataProblem: () => 'its metadata group is not open yet' } as unknown as ReturnType<typeof fakeKafkaNode>;
+    for (const req of [{ type: 'metadata' }, { type: 'metadata', topics: ['orders'] }] as const) {
+      const bound = replyBytesBound(opening, req);
+      expect(await replyBytes(opening, req)).toBeLessThanOrEqual(bound);
+    }
+  });
+
   it('is not far above a metadata reply of many topics (it is not a worst case of the limits)', async () => {
     const bytes = await replyBytes(n, { type: 'metadata' });
     expect(replyBytesBound(n, { type: 'metadata' })).toBeLessThan(3 * bytes);
