@@ -59,6 +59,8 @@ export const GROUP_MEMBER_BYTES = 640;
 export const GROUP_MEMBER_DATA_ESTIMATE = 1024;
 /** Estimate: bytes of a list of every group (a few thousand groups of under a hundred bytes). */
 export const LIST_GROUPS_BYTES_ESTIMATE = 256 * 1024;
+/** Estimate: bytes of every quota the metadata holds (a few thousand entities of a user name and two rates). */
+export const DESCRIBE_QUOTAS_BYTES_ESTIMATE = 256 * 1024;
 /** Estimate: bytes of every offset a group committed, asked for without naming partitions (a few thousand partitions). */
 export const ALL_OFFSETS_BYTES_ESTIMATE = 256 * 1024;
 
@@ -107,6 +109,15 @@ function replyBodyBytes(node: ReplyBoundNode, req: Request): number {
       return LIMITS.groupMetadataBytesMax;
     case 'rebalancePartitions':
       return LIMITS.plannedMovesListedMax * REBALANCE_MOVE_BYTES;
+    case 'alterQuotas':
+      return entries(req.entries.map((e) => ({ topic: e.entity })));
+    case 'describeQuotas':
+      return DESCRIBE_QUOTAS_BYTES_ESTIMATE;
+    case 'alterTopicConfig':
+      // The topic's config before and after: two records of four numbers with their names.
+      return REPLY_ENTRY_BYTES + 2 * req.topic.length;
+    case 'createPartitions':
+      return REPLY_ENTRY_BYTES + 2 * req.topic.length + newPartitionsBytes(node, req.topic, req.partitions);
     case 'initProducerId':
     case 'transferLeadership':
     case 'decommissionNode':
@@ -162,6 +173,20 @@ export function metadataReplyBytes(node: ReplyBoundNode, topics: readonly string
     const t = meta.topic(name);
     n += t === undefined ? topic(name, 0, 0) : topic(name, t.partitions, t.replicationFactor);
   }
+  return n;
+}
+
+/** Bytes of the replica lists of the partitions a topic grows by to `partitions`, as its metadata is now. */
+function newPartitionsBytes(node: ReplyBoundNode, topic: string, partitions: number): number {
+  const meta = node.meta as ReplyBoundNode['meta'] | undefined;
+  const t = meta?.topic(topic);
+  if (t === undefined) return 0;
+  return Math.max(0, partitions - t.partitions) * (8 + t.replicationFactor * (longestNodeId(node) + 2));
+}
+
+function longestNodeId(node: ReplyBoundNode): number {
+  let n = 0;
+  for (const id of node.nodeIds()) n = Math.max(n, id.length);
   return n;
 }
 
