@@ -241,9 +241,9 @@ export class RaftlogNode {
       sendBufferBytesMax: 256 * 1024 * 1024,
       // Peer TLS is mutual (server/tls.ts): both ways, every connection this transport dials or
       // accepts is then TLS with a CA-signed certificate (server/http.ts refuses a /raft upgrade
-      // without one), and the cluster's nodes run the same --tls. For the merge with peermac: its
-      // per-frame MAC may be turned off exactly then, here:
-      //   frameMac: this.dialTls('peer') === undefined,
+      // without one), and the cluster's nodes run the same --tls. TLS then authenticates every
+      // byte, and the frames carry no MACs of their own (peer-frames.ts); otherwise they do.
+      frameMac: this.dialTls('peer') === undefined,
       ...(this.dialTls('peer') !== undefined ? { tls: this.dialTls('peer')! } : {}),
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
       identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
