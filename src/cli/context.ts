@@ -1,5 +1,6 @@
-/** The options every command shares (--brokers) and the client built from them. */
-import { Client, silentLogger, type Admin, type Logger } from '../client/index.js';
+/** The options every command shares (--brokers, --user, --password-file) and the client built from them. */
+import fs from 'node:fs';
+import { Client, silentLogger, type Admin, type Logger, type SaslOptions } from '../client/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './errors.js';
 
@@ -8,6 +9,30 @@ export const DEFAULT_BROKERS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 export interface CommonOptions {
   readonly brokers: string;
+  /** Who to authenticate as (or RAFTLOG_USER), and where the password is (or RAFTLOG_PASSWORD). */
+  readonly user?: string;
+  readonly passwordFile?: string;
+}
+
+/** The first line of a file holding a secret (a password), or a UsageError naming the option. */
+export function readSecretFile(file: string, option: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split(/\r?\n/)[0]!;
+  } catch (err) {
+    throw new UsageError(`cannot read ${option} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The credentials of --user (or RAFTLOG_USER) with the password of --password-file (or RAFTLOG_PASSWORD); none without a user. */
+export function saslOf(io: Io, opts: CommonOptions): SaslOptions | undefined {
+  const username = opts.user ?? io.env.RAFTLOG_USER;
+  if (username === undefined || username === '') {
+    if (opts.passwordFile !== undefined) throw new UsageError('--password-file is the password of --user: give --user too (or RAFTLOG_USER)');
+    return undefined;
+  }
+  const password = opts.passwordFile !== undefined ? readSecretFile(opts.passwordFile, '--password-file') : io.env.RAFTLOG_PASSWORD;
+  if (password === undefined || password === '') throw new UsageError(`--user ${username} needs a password: --password-file FILE (its first line) or RAFTLOG_PASSWORD`);
+  return { mechanism: 'scram-sha-256', username, password };
 }
 
 export function brokerList(value: string): string[] {
@@ -30,7 +55,9 @@ function cliLogger(io: Io): Logger {
 
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
 export function makeClient(io: Io, opts: CommonOptions): Client {
+  const sasl = saslOf(io, opts);
   return new Client({
+    ...(sasl !== undefined ? { sasl } : {}),
     brokers: brokerList(opts.brokers),
     clientId: 'raftlog-cli',
     connectionTimeoutMs: 2000,

@@ -12,6 +12,7 @@ import { produceCommand } from './commands/produce.js';
 import type { Run } from './commands/shared.js';
 import { statusCommand } from './commands/status.js';
 import { topicsCommand } from './commands/topics.js';
+import { usersCommand } from './commands/users.js';
 import { brokerList } from './context.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, describeError } from './errors.js';
 import type { Io } from './io.js';
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   groupsCommand(program, io, run);
   statusCommand(program, io, run);
   nodesCommand(program, io, run);
+  usersCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

@@ -13,6 +13,7 @@ import { consoleLogger, type Logger } from './logger.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { retryOptions, type RetryOptions } from './retry.js';
 import { invalidArgument } from './errors.js';
+import { userSasl, type SaslMechanism, type SaslOptions } from './sasl.js';
 
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000;
 
@@ -35,6 +36,13 @@ export interface ClientOptions {
    * auto-commits, metadata age (default the system's). Tests pass one they move by hand.
    */
   readonly clock?: Clock;
+  /**
+   * Credentials every connection authenticates with before anything else, as kafkajs's `sasl`:
+   * `{ mechanism: 'scram-sha-256', username, password }` ('plain' too; use it over TLS only).
+   * Needed by a cluster started with `--auth sasl`; a wrong password fails calls with
+   * SASL_AUTHENTICATION_FAILED.
+   */
+  readonly sasl?: SaslOptions;
 }
 
 export class Client {
@@ -46,6 +54,7 @@ export class Client {
   private readonly metadataMaxAgeMs: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly sasl: SaslMechanism | undefined;
 
   constructor(opts: ClientOptions) {
     this.brokers = parseBrokers(opts.brokers);
@@ -57,6 +66,7 @@ export class Client {
     if (!Number.isFinite(this.metadataMaxAgeMs) || this.metadataMaxAgeMs <= 0) throw invalidArgument(`metadataMaxAgeMs must be a positive number of milliseconds, not ${String(opts.metadataMaxAgeMs)}`);
     this.logger = opts.logger ?? consoleLogger;
     this.clock = opts.clock ?? systemClock;
+    this.sasl = opts.sasl === undefined ? undefined : userSasl(opts.sasl);
   }
 
   producer(opts: ProducerOptions = {}): Producer {
@@ -84,6 +94,7 @@ export class Client {
       metadataMaxAgeMs: this.metadataMaxAgeMs,
       logger: this.logger,
       clock: this.clock,
+      ...(this.sasl !== undefined ? { sasl: this.sasl } : {}),
     });
   }
 }

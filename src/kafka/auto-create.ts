@@ -9,9 +9,13 @@
  * Only the controller creates topics. A node that is not the controller forwards the request to
  * it, as a client would: one native createTopics on the controller's client listener, over a
  * connection opened for it and closed after (auto-creation is rare: once per topic). Requests of
- * this node for the same topic while one is under way wait for that one.
+ * this node for the same topic while one is under way wait for that one. The connection
+ * authenticates with the cluster secret as the principal of the Metadata request that asked
+ * (src/auth/node-proof.ts), so the controller creates the topic for that client, under `--auth
+ * sasl` too.
  */
 import { Connection } from '../client/connection.js';
+import { nodeSasl } from '../client/sasl.js';
 import { ServerError } from '../errors.js';
 import { ErrorCode, type CreateTopicsRequest, type CreateTopicsResponse, type TopicResult } from '../wire/protocol.js';
 import { native, requestProblem, type KafkaNode } from './api.js';
@@ -59,7 +63,7 @@ async function create(node: KafkaNode, session: Session, names: readonly string[
   // Not the controller: ask it.
   const controller = node.nodeRef(node.controllerId());
   if (controller === undefined || controller.id === node.config.id) return failed(ErrorCode.LeaderNotAvailable, 'no controller is known to create the topic; retry shortly');
-  const connection = new Connection({ address: controller.address, connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS });
+  const connection = new Connection({ address: controller.address, connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS, sasl: nodeSasl(node.config.id, node.config.secret, session.principal) });
   try {
     const res: CreateTopicsResponse = await connection.request(req, AUTO_CREATE_TIMEOUT_MS + FORWARD_CONNECT_TIMEOUT_MS);
     return res.topics;

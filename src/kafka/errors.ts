@@ -34,6 +34,8 @@ export const KafkaErrorCode = {
   UnknownMemberId: 25,
   InvalidSessionTimeout: 26,
   RebalanceInProgress: 27,
+  UnsupportedSaslMechanism: 33,
+  IllegalSaslState: 34,
   UnsupportedVersion: 35,
   TopicAlreadyExists: 36,
   InvalidPartitions: 37,
@@ -46,10 +48,12 @@ export const KafkaErrorCode = {
   DuplicateSequenceNumber: 46,
   InvalidProducerEpoch: 47,
   KafkaStorageError: 56,
+  SaslAuthenticationFailed: 58,
   ReassignmentInProgress: 60,
   NonEmptyGroup: 68,
   GroupIdNotFound: 69,
   FetchSessionIdNotFound: 70,
+  ResourceNotFound: 91,
 } as const;
 export type KafkaErrorCode = (typeof KafkaErrorCode)[keyof typeof KafkaErrorCode];
 
@@ -87,6 +91,12 @@ const KAFKA_CODE: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.GroupNotEmpty]: KafkaErrorCode.NonEmptyGroup,
   [ErrorCode.UnknownGroup]: KafkaErrorCode.GroupIdNotFound,
   [ErrorCode.ReassignmentInProgress]: KafkaErrorCode.ReassignmentInProgress,
+  [ErrorCode.SaslAuthenticationFailed]: KafkaErrorCode.SaslAuthenticationFailed,
+  [ErrorCode.UnsupportedSaslMechanism]: KafkaErrorCode.UnsupportedSaslMechanism,
+  [ErrorCode.IllegalSaslState]: KafkaErrorCode.IllegalSaslState,
+  // Never sent: a Kafka connection that has not authenticated is closed instead (dispatch.ts), as Kafka closes it.
+  [ErrorCode.AuthenticationRequired]: KafkaErrorCode.SaslAuthenticationFailed,
+  [ErrorCode.ResourceNotFound]: KafkaErrorCode.ResourceNotFound,
 };
 
 export function kafkaCodeOf(code: ErrorCode): KafkaErrorCode {

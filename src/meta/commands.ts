@@ -5,6 +5,7 @@
  */
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
+import type { UserCommand } from './users.js';
 
 export type MetaCommand =
   | {
@@ -73,7 +74,9 @@ export type MetaCommand =
   /** An operator asked for replicas and preferred leaders to be spread evenly again, at most `maxMoves` moves at once (key `rebalance`). */
   | { readonly type: 'startRebalance'; readonly maxMoves: number }
   /** The controller found nothing left to even out: the rebalance is over. */
-  | { readonly type: 'finishRebalance' };
+  | { readonly type: 'finishRebalance' }
+  /** Users and their credentials (src/meta/users.ts, keys `user/<name>`). */
+  | UserCommand;
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {

@@ -49,6 +49,7 @@ import {
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
+import { USER_PREFIX, applyUserCommand, userKey, type UserRecord } from './users.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -230,6 +231,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** The rebalance asked for and not finished, if one is. */
   rebalance(): RebalanceRecord | undefined {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
+  }
+
+  /** A user and its credential (src/meta/users.ts). */
+  user(name: string): UserRecord | undefined {
+    return this.store.get<UserRecord>(userKey(name));
+  }
+
+  /** Every user, in key order. */
+  users(): UserRecord[] {
+    return this.store.entries<UserRecord>(USER_PREFIX).map(([, u]) => u);
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -430,6 +441,9 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'finishRebalance':
         return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
+      case 'upsertUser':
+      case 'deleteUser':
+        return { ...applyUserCommand(this.store, cmd, index), topics: false };
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);

@@ -41,6 +41,9 @@ import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.j
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
+import { SaslServer, type AuthMode } from '../server/sasl.js';
+import { authWarning } from './auth-mode.js';
+import type { BootstrapUser } from './bootstrap-user.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
@@ -92,6 +95,13 @@ export interface NodeConfig {
   readonly autoCreateTopics?: boolean;
   /** `--cache-bytes`: memory for the tail caches of all the node's partitions together (default 256 MiB; storage/tail-cache.ts). */
   readonly cacheBytes?: number;
+  // Client authentication (issue 22 §3)
+  /** `--auth`: whether a client connection must authenticate before anything else (src/server/sasl.ts; options.ts gives its default). */
+  readonly auth: AuthMode;
+  /** Principals (`User:<name>`) that may do everything whatever the ACLs say: `--super-users`, and the bootstrap user. */
+  readonly superUsers: readonly string[];
+  /** The user the controller creates while the cluster has none (bootstrap-user.ts). */
+  readonly bootstrapUser?: BootstrapUser;
 }
 
 /**
@@ -156,6 +166,8 @@ export class RaftlogNode {
   readonly metrics: NodeMetrics;
   readonly controller: Controller;
   readonly coordinator: GroupCoordinator;
+  /** Client authentication on both listeners (src/server/sasl.ts). */
+  readonly sasl: SaslServer;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -255,6 +267,7 @@ export class RaftlogNode {
     this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
     this.controller = new Controller(this);
     const node = this;
+    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta });
     this.coordinator = new GroupCoordinator(
       {
         get meta() {
@@ -323,6 +336,10 @@ export class RaftlogNode {
       { listen: c.listen, ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster, openFiles: limit?.openFiles ?? null, replicasMax: limit?.replicas ?? null, cacheBytes: this.cacheBudget.totalBytes },
       `node ${c.id} listening on ${c.listen}`,
     );
+    const clients = [c.listen, ...(c.kafka !== undefined ? [c.kafka] : [])];
+    const open = authWarning(c.auth, clients);
+    if (open !== null) this.logger.warn({ auth: c.auth }, open);
+    else this.logger.info({ auth: c.auth, superUsers: c.superUsers }, c.auth === 'sasl' ? `clients must authenticate (--auth sasl)${c.bootstrapUser !== undefined ? `; bootstrap user ${c.bootstrapUser.name}` : ''}` : 'clients need not authenticate (--auth none): every client listener is on loopback');
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -1025,6 +1042,7 @@ export class RaftlogNode {
       groups,
       ...(this.isController() ? { controller: this.controller.status() } : {}),
       recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
+      auth: this.config.auth,
     };
   }
 }

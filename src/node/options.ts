@@ -12,6 +12,10 @@ import type { NodeConfig } from './node.js';
 import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
+import { userNameProblem } from '../wire/protocol.js';
+import { userPrincipal } from '../server/session.js';
+import { defaultAuthMode } from './auth-mode.js';
+import { parseBootstrapUser, type BootstrapUser } from './bootstrap-user.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 /** The embedded cluster's Kafka listeners, one per node in EMBEDDED_NODES' order: Kafka's well-known port and the two after it. */
@@ -42,6 +46,11 @@ export interface CliOptions {
   kafka?: string;
   autoCreateTopics?: string;
   cacheBytes: string;
+  // Client authentication (issue 22 §3)
+  auth?: string;
+  superUsers?: string;
+  bootstrapUser?: string;
+  bootstrapUserFile?: string;
 }
 
 export function command(): Command {
@@ -110,6 +119,20 @@ export function command(): Command {
         .preset('on')
         .env('RAFTLOG_AUTO_CREATE_TOPICS'),
     )
+    // Client authentication (issue 22 §3; src/server/sasl.ts, src/node/auth-mode.ts, src/node/bootstrap-user.ts)
+    .addOption(
+      new Option('--auth <mode>', "how clients authenticate: 'sasl' (users with SCRAM-SHA-256 or PLAIN; see raftlog users) or 'none' (every client may do everything) (default: none when every client listener is on loopback, as in the embedded cluster; sasl otherwise)")
+        .choices(['none', 'sasl'])
+        .env('RAFTLOG_AUTH'),
+    )
+    .addOption(new Option('--super-users <names>', 'users who may do everything whatever the ACLs say, comma-separated (alice,bob or User:alice,User:bob); the bootstrap user is one').env('RAFTLOG_SUPER_USERS'))
+    .addOption(
+      new Option('--bootstrap-user-file <file>', 'create this user, a super user, while the cluster has no user: a file whose first line is name:password (or set RAFTLOG_BOOTSTRAP_USER=name:password); give every node the same').env(
+        'RAFTLOG_BOOTSTRAP_USER_FILE',
+      ),
+    )
+    // Only from the environment or the config file: a password on a command line is shown by `ps`.
+    .addOption(new Option('--bootstrap-user <name:password>').env('RAFTLOG_BOOTSTRAP_USER').hideHelp())
     .showHelpAfterError();
 }
 
@@ -236,6 +259,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   if (o.kafka !== undefined && o.kafka === listen) throw new NodeStartError(`--kafka ${o.kafka} is the --listen address: give the Kafka listener a port of its own`);
   const autoCreateTopics = onOff('auto-create-topics', o.autoCreateTopics);
   if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
+  const auth = authOf(o, sourceOf, [listen, ...(o.kafka !== undefined ? [o.kafka] : [])]);
   return {
     id,
     listen,
@@ -259,7 +283,38 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     cacheBytes: int('cache-bytes', o.cacheBytes, RING_BYTES_MIN),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
     ...(autoCreateTopics ? { autoCreateTopics } : {}),
+    ...auth,
   };
+}
+
+/** `--auth` (or its default for these client listeners), the super users and the bootstrap user, checked. */
+function authOf(o: CliOptions, sourceOf: OptionSource, clientListeners: readonly string[]): Pick<NodeConfig, 'auth' | 'superUsers' | 'bootstrapUser'> {
+  if (o.auth !== undefined && o.auth !== 'none' && o.auth !== 'sasl') throw new NodeStartError(`--auth must be 'none' or 'sasl', not '${o.auth}'`);
+  const auth = o.auth ?? defaultAuthMode(clientListeners);
+  if (o.bootstrapUser !== undefined && sourceOf('bootstrapUser') === 'cli') {
+    throw new NodeStartError('give the bootstrap user in RAFTLOG_BOOTSTRAP_USER or a file (--bootstrap-user-file), not on the command line, where `ps` shows its password to every user of this machine');
+  }
+  if (o.bootstrapUser !== undefined && o.bootstrapUserFile !== undefined) throw new NodeStartError('give the bootstrap user once: RAFTLOG_BOOTSTRAP_USER or --bootstrap-user-file, not both');
+  let bootstrapUser: BootstrapUser | undefined;
+  if (o.bootstrapUserFile !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(o.bootstrapUserFile, 'utf8').split(/\r?\n/)[0]!;
+    } catch (err) {
+      throw new NodeStartError(`cannot read the bootstrap user from ${o.bootstrapUserFile} (--bootstrap-user-file): ${(err as Error).message}`);
+    }
+    bootstrapUser = parseBootstrapUser(text, `the file ${o.bootstrapUserFile}`);
+  } else if (o.bootstrapUser !== undefined) {
+    bootstrapUser = parseBootstrapUser(o.bootstrapUser, sourceOf('bootstrapUser') === 'env' ? 'RAFTLOG_BOOTSTRAP_USER' : 'the config file');
+  }
+  const names = (o.superUsers ?? '').split(',').map((n) => n.trim().replace(/^User:/, '')).filter((n) => n !== '');
+  for (const n of names) {
+    const problem = userNameProblem(n);
+    if (problem !== null) throw new NodeStartError(`--super-users: ${problem}`);
+  }
+  if (bootstrapUser !== undefined) names.push(bootstrapUser.name);
+  const superUsers = [...new Set(names)].map(userPrincipal);
+  return { auth, superUsers, ...(bootstrapUser !== undefined ? { bootstrapUser } : {}) };
 }
 
 /** A switch given as on/off (or any word parseBoolean takes: an environment variable, a config file's true/false); off when not given. */

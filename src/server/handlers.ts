@@ -45,6 +45,11 @@ import {
   type ResponseMap,
   type StatusResponse,
   type TopicMetadata,
+  type UpsertUserRequest,
+  type UpsertUserResponse,
+  type DeleteUserRequest,
+  type DeleteUserResponse,
+  type ListUsersResponse,
 } from '../wire/protocol.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -53,6 +58,7 @@ import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { Session } from './session.js';
+import type { SaslServer } from './sasl.js';
 
 /** What a request may ask of a partition replica led here. */
 export type ServedPartition = Pick<Partition, 'produce' | 'transferLeadership' | 'confirmLeadership' | 'read' | 'waitForData' | 'listOffset' | 'highWatermark'> & {
@@ -69,6 +75,9 @@ export interface AdminRequests {
   recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
+  upsertUser(req: UpsertUserRequest): Promise<UpsertUserResponse>;
+  deleteUser(req: DeleteUserRequest): Promise<DeleteUserResponse>;
+  listUsers(): Promise<ListUsersResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -88,6 +97,8 @@ export interface HandlerNode {
   readonly brokenPartitions: ReadonlyMap<string, string>;
   readonly controller: AdminRequests;
   readonly coordinator: GroupRequests;
+  /** Authentication: the SASL exchanges, and whether a connection must authenticate first (sasl.ts). */
+  readonly sasl: Pick<SaslServer, 'mode' | 'handshake' | 'authenticate' | 'requireAuthenticated' | 'closeReason'>;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
   nodeIds(): NodeId[];
   nodeRef(id: NodeId | null): NodeRef | undefined;
@@ -124,10 +135,22 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
 
 /**
  * Answers one request, run as `session`'s principal. Throws a ServerError for an expected failure
- * (the caller turns it into an error reply, apiError).
+ * (the caller turns it into an error reply, apiError). On a connection that must authenticate
+ * first (`--auth sasl`), only the SASL requests are served until it has.
  */
-export async function handle(node: HandlerNode, req: Request, _session: Session): Promise<ResponseMap[Request['type']] | null> {
+export async function handle(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
+  if (req.type !== 'saslHandshake' && req.type !== 'saslAuthenticate') node.sasl.requireAuthenticated(session);
   switch (req.type) {
+    case 'saslHandshake':
+      return node.sasl.handshake(session, req.mechanism);
+    case 'saslAuthenticate':
+      return node.sasl.authenticate(session, req.bytes);
+    case 'upsertUser':
+      return node.controller.upsertUser(req);
+    case 'deleteUser':
+      return node.controller.deleteUser(req);
+    case 'listUsers':
+      return node.controller.listUsers();
     case 'metadata':
       return metadata(node, req);
     case 'produce':

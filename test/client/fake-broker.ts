@@ -427,6 +427,12 @@ export class FakeCluster {
         return this.onCoordinator(node) ?? this.coordinator.resetOffsets(req);
       case 'deleteGroups':
         return this.onCoordinator(node) ?? this.coordinator.deleteGroups(req);
+      case 'saslHandshake':
+      case 'saslAuthenticate':
+      case 'upsertUser':
+      case 'deleteUser':
+      case 'listUsers':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: `the fake broker has no users (${req.type})` } };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -704,6 +710,11 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'listGroups':
     case 'describeGroups':
     case 'deleteGroups':
+    case 'saslHandshake':
+    case 'saslAuthenticate':
+    case 'upsertUser':
+    case 'deleteUser':
+    case 'listUsers':
       return false;
     default: {
       const never: never = req;

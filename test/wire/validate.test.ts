@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameDecodeError, decodeFrame, encodeFrame } from '../../src/wire/codec.js';
-import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
+import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, USER_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_KEY_BYTES, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN } from '../../src/auth/scram.js';
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
 
@@ -59,6 +60,8 @@ const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
 const bytes = fc.uint8Array({ maxLength: 32 });
 const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
+const userName = fc.stringMatching(USER_NAME).filter((n) => n !== 'ANONYMOUS');
+const key = fc.uint8Array({ minLength: SCRAM_KEY_BYTES, maxLength: SCRAM_KEY_BYTES });
 
 const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -158,6 +161,22 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
   resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
   deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
+  saslHandshake: fc.record({ type: fc.constant('saslHandshake'), mechanism: text(LIMITS.saslMechanismLengthMax) }),
+  saslAuthenticate: fc.record({ type: fc.constant('saslAuthenticate'), bytes }),
+  upsertUser: fc.record({
+    type: fc.constant('upsertUser'),
+    name: userName,
+    credential: fc.record({
+      mechanism: fc.constant('SCRAM-SHA-256'),
+      iterations: fc.integer({ min: SCRAM_ITERATIONS_MIN, max: SCRAM_ITERATIONS_MAX }),
+      salt: fc.uint8Array({ minLength: SCRAM_SALT_BYTES_MIN, maxLength: SCRAM_SALT_BYTES_MAX }),
+      storedKey: key,
+      serverKey: key,
+    }),
+    timeoutMs,
+  }),
+  deleteUser: fc.record({ type: fc.constant('deleteUser'), name: userName, timeoutMs }),
+  listUsers: fc.record({ type: fc.constant('listUsers') }),
 };
 
 const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
@@ -175,7 +194,11 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'topic' }
   | { readonly kind: 'ident'; readonly empty?: boolean }
   | { readonly kind: 'str'; readonly max: number }
-  | { readonly kind: 'bin'; readonly max: number }
+  | { readonly kind: 'bin'; readonly max: number; readonly min?: number }
+  /** A user name (protocol.ts USER_NAME, not ANONYMOUS). */
+  | { readonly kind: 'user' }
+  /** Exactly this value. */
+  | { readonly kind: 'const'; readonly value: string }
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
@@ -277,6 +300,21 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   describeGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT) },
   resetOffsets: { group: IDENT, offsets: OFFSETS, timeoutMs: TIMEOUT },
   deleteGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT), timeoutMs: TIMEOUT },
+  saslHandshake: { mechanism: { kind: 'str', max: LIMITS.saslMechanismLengthMax } },
+  saslAuthenticate: { bytes: { kind: 'bin', max: LIMITS.saslMessageBytesMax } },
+  upsertUser: {
+    name: { kind: 'user' },
+    credential: map({
+      mechanism: { kind: 'const', value: 'SCRAM-SHA-256' },
+      iterations: int(SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
+      salt: { kind: 'bin', min: SCRAM_SALT_BYTES_MIN, max: SCRAM_SALT_BYTES_MAX },
+      storedKey: { kind: 'bin', min: SCRAM_KEY_BYTES, max: SCRAM_KEY_BYTES },
+      serverKey: { kind: 'bin', min: SCRAM_KEY_BYTES, max: SCRAM_KEY_BYTES },
+    }),
+    timeoutMs: TIMEOUT,
+  },
+  deleteUser: { name: { kind: 'user' }, timeoutMs: TIMEOUT },
+  listUsers: {},
 };
 
 type Path = readonly (string | number)[];
@@ -350,6 +388,13 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bin':
       options.push(not((v) => v instanceof Uint8Array), fc.constant([1, 2, 3]));
       if (Number.isFinite(field.max)) options.push(fc.constant(Buffer.alloc(field.max + 1)));
+      if (field.min !== undefined && field.min > 0) options.push(fc.constant(Buffer.alloc(field.min - 1)));
+      break;
+    case 'user':
+      options.push(not(isString), fc.constantFrom('', 'ANONYMOUS', 'u'.repeat(129), 'a,b', 'a b', 'a:b', 'ü'));
+      break;
+    case 'const':
+      options.push(not((v) => v === field.value), fc.constant(field.value.toLowerCase()));
       break;
     case 'acks':
       options.push(not((v) => v === 'all' || v === 'leader' || v === 'none'), fc.constantFrom('ALL', 'one', '1', -1));
@@ -401,8 +446,15 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       return { past: ['m'.repeat(LIMITS.groupIdLengthMax + 1)], at: ['m'.repeat(LIMITS.groupIdLengthMax)] };
     case 'str':
       return { past: ['s'.repeat(field.max + 1)], at: ['s'.repeat(field.max)] };
-    case 'bin':
-      return Number.isFinite(field.max) ? { past: [Buffer.alloc(field.max + 1)], at: [Buffer.alloc(field.max)] } : { past: [], at: [] };
+    case 'bin': {
+      const min = field.min ?? 0;
+      if (!Number.isFinite(field.max)) return { past: [], at: [] };
+      return { past: [Buffer.alloc(field.max + 1), ...(min > 0 ? [Buffer.alloc(min - 1)] : [])], at: [Buffer.alloc(field.max), Buffer.alloc(min)] };
+    }
+    case 'user':
+      return { past: ['u'.repeat(129)], at: ['u'.repeat(128)] };
+    case 'const':
+      return { past: [], at: [] };
     case 'list': {
       if (!Array.isArray(current) || current.length === 0) return null;
       const item: unknown = current[0];

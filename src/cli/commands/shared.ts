@@ -8,7 +8,14 @@ import type { Io } from '../io.js';
 export type Run = (opts: CommonOptions, body: () => Promise<number>) => Promise<void>;
 
 export function brokersOption(cmd: Command, io: Io): Command {
-  return cmd.option('--brokers <list>', 'comma-separated host:port of cluster nodes (env RAFTLOG_BROKERS)', defaultBrokers(io));
+  return credentialOptions(cmd.option('--brokers <list>', 'comma-separated host:port of cluster nodes (env RAFTLOG_BROKERS)', defaultBrokers(io)));
+}
+
+/** `--user` and `--password-file`: who the command authenticates as (context.ts saslOf), for a cluster started with --auth sasl. */
+function credentialOptions(cmd: Command): Command {
+  return cmd
+    .option('--user <name>', 'authenticate as this user, with SCRAM-SHA-256 (env RAFTLOG_USER)')
+    .option('--password-file <file>', "the --user's password: the first line of this file (or env RAFTLOG_PASSWORD)");
 }
 
 /** A parser for a non-negative integer option. */
