@@ -7,7 +7,7 @@
  *                                                      binding), or "n,a=<authzid>," naming the user
  *   client-first-bare   n=<saslname>,r=<client nonce>[,<extension>...]
  *   server-first   r=<client nonce><server nonce>,s=<base64 salt>,i=<iterations>
- *   client-final   c=<base64 gs2-header>,r=<nonce>,p=<base64 ClientProof>
+ *   client-final   c=<base64 gs2-header>,r=<nonce>,p=<base64 ClientProof>   (r ends with the nonce, as Kafka takes it)
  *   server-final   v=<base64 ServerSignature>
  *
  *   SaltedPassword = PBKDF2-HMAC-SHA-256(password, salt, iterations)
@@ -254,7 +254,9 @@ export class ScramServer {
     const a = attributes(withoutProof, 'client-final');
     const binding = base64(required(a, 'c', 'client-final'), 'client-final channel binding').toString('latin1');
     if (binding !== s.gs2) throw new ScramError('client-final: the channel binding is not the gs2 header of client-first');
-    if (required(a, 'r', 'client-final') !== s.nonce) throw new ScramError('client-final: the nonce is not the one of this exchange');
+    // Kafka's broker takes a nonce that ends with this exchange's (ScramSaslServer): librdkafka
+    // (2.0.2 at least) sends its own nonce again before the one the server answered.
+    if (!required(a, 'r', 'client-final').endsWith(s.nonce)) throw new ScramError('client-final: the nonce is not the one of this exchange');
     const proof = base64(clientFinal.slice(at + 3), 'client-final proof');
     if (proof.length !== SCRAM_KEY_BYTES) throw new ScramError(`client-final: a proof of ${proof.length} bytes, not ${SCRAM_KEY_BYTES}`);
     if (s.cred === null) throw new ScramError(`no user '${s.user}'`, 'credentials');

@@ -3,8 +3,9 @@
  * exchanges a server must refuse: a wrong password, a user that does not exist (refused only at
  * the proof, with a salt that looks like a user's), a replayed or altered message.
  */
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ScramClient, ScramError, ScramServer, fromSaslName, saslName, scramCredential, type ScramCredential } from '../../src/auth/scram.js';
+import { ScramClient, ScramError, ScramServer, fromSaslName, saltPassword, saslName, scramCredential, type ScramCredential } from '../../src/auth/scram.js';
 
 // RFC 7677 §3: user "user", password "pencil".
 const CLIENT_NONCE = 'rOprNGfwEbeRWgbNEkqO';
@@ -70,6 +71,23 @@ describe('SCRAM-SHA-256, RFC 7677 §3', () => {
     const s = await server({ user: cred });
     s.first(CLIENT_FIRST);
     expect(() => s.final(CLIENT_FINAL.replace('c=biws', 'c=eSws'))).toThrow(/channel binding/);
+  });
+
+  it("takes librdkafka's client-final, whose nonce repeats the client nonce before the server's answer, as Kafka's broker does", async () => {
+    const cred = await scramCredential('pencil', SALT, 4096);
+    const s = await server({ user: cred });
+    s.first(CLIENT_FIRST);
+    const c = new ScramClient('user', 'pencil', CLIENT_NONCE);
+    c.first();
+    // What librdkafka 2.0.2 sends: r=<client nonce><client nonce><server nonce>, signed as it is sent.
+    const doubled = SERVER_FIRST.replace(`r=${CLIENT_NONCE}`, `r=${CLIENT_NONCE}${CLIENT_NONCE}`);
+    const final = (await c.final(doubled)).replace(/,p=.*/, '');
+    const auth = `n=user,r=${CLIENT_NONCE},${SERVER_FIRST},${final}`;
+    const salted = await saltPassword('pencil', SALT, 4096);
+    const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+    const sig = createHmac('sha256', createHash('sha256').update(clientKey).digest()).update(auth).digest();
+    const proof = Buffer.from(clientKey.map((b, i) => b ^ sig[i]!)).toString('base64');
+    expect(s.final(`${final},p=${proof}`)).toMatch(/^v=/);
   });
 
   it('refuses what is not SCRAM: no gs2 header, channel binding, a mandatory extension, an authzid of another user', async () => {

@@ -5,7 +5,7 @@
  * the last message running as the user it proved), and with kafkajs's own SCRAM-SHA-256 and PLAIN.
  * The same with kcat, on a real cluster: test/cluster/auth.test.ts.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newCredential } from '../../src/auth/credentials.js';
 import { ScramClient } from '../../src/auth/scram.js';
@@ -118,12 +118,13 @@ describe('a Kafka connection to a node with --auth sasl', () => {
 });
 
 describe('kafkajs against a node with --auth sasl', () => {
-  const kafka = (sasl: { mechanism: 'scram-sha-256' | 'plain'; username: string; password: string }): Kafka =>
+  const kafka = (sasl: SASLOptions): Kafka =>
     new Kafka({ clientId: 'sasl-test', brokers: [`127.0.0.1:${port}`], sasl, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
 
   for (const mechanism of ['scram-sha-256', 'plain'] as const) {
     it(`produces to a topic after logging in with ${mechanism}`, async () => {
-      const producer = kafka({ mechanism, username: 'alice', password: PASSWORD }).producer();
+      const sasl: SASLOptions = mechanism === 'plain' ? { mechanism, username: 'alice', password: PASSWORD } : { mechanism, username: 'alice', password: PASSWORD };
+      const producer = kafka(sasl).producer();
       await producer.connect();
       const acks = await producer.send({ topic: 'orders', acks: -1, messages: [{ value: `via ${mechanism}` }] });
       await producer.disconnect();
