@@ -1,4 +1,4 @@
-/** The options every command shares (--brokers, --user, --password-file) and the client built from them. */
+/** The options every command shares (--brokers, --auth-user, --auth-password-file) and the client built from them. */
 import fs from 'node:fs';
 import { Client, silentLogger, type Admin, type Logger, type SaslOptions } from '../client/index.js';
 import type { Io } from './io.js';
@@ -10,8 +10,8 @@ export const DEFAULT_BROKERS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 export interface CommonOptions {
   readonly brokers: string;
   /** Who to authenticate as (or RAFTLOG_USER), and where the password is (or RAFTLOG_PASSWORD). */
-  readonly user?: string;
-  readonly passwordFile?: string;
+  readonly authUser?: string;
+  readonly authPasswordFile?: string;
 }
 
 /** The first line of a file holding a secret (a password), or a UsageError naming the option. */
@@ -23,15 +23,15 @@ export function readSecretFile(file: string, option: string): string {
   }
 }
 
-/** The credentials of --user (or RAFTLOG_USER) with the password of --password-file (or RAFTLOG_PASSWORD); none without a user. */
+/** The credentials of --auth-user (or RAFTLOG_USER) with the password of --auth-password-file (or RAFTLOG_PASSWORD); none without a user. */
 export function saslOf(io: Io, opts: CommonOptions): SaslOptions | undefined {
-  const username = opts.user ?? io.env.RAFTLOG_USER;
+  const username = opts.authUser ?? io.env.RAFTLOG_USER;
   if (username === undefined || username === '') {
-    if (opts.passwordFile !== undefined) throw new UsageError('--password-file is the password of --user: give --user too (or RAFTLOG_USER)');
+    if (opts.authPasswordFile !== undefined) throw new UsageError('--auth-password-file is the password of --auth-user: give --auth-user too (or RAFTLOG_USER)');
     return undefined;
   }
-  const password = opts.passwordFile !== undefined ? readSecretFile(opts.passwordFile, '--password-file') : io.env.RAFTLOG_PASSWORD;
-  if (password === undefined || password === '') throw new UsageError(`--user ${username} needs a password: --password-file FILE (its first line) or RAFTLOG_PASSWORD`);
+  const password = opts.authPasswordFile !== undefined ? readSecretFile(opts.authPasswordFile, '--auth-password-file') : io.env.RAFTLOG_PASSWORD;
+  if (password === undefined || password === '') throw new UsageError(`--auth-user ${username} needs a password: --auth-password-file FILE (its first line) or RAFTLOG_PASSWORD`);
   return { mechanism: 'scram-sha-256', username, password };
 }
 

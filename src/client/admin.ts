@@ -7,7 +7,10 @@ import { sleep } from '../wire/clock.js';
 import {
   ErrorCode,
   LIMITS,
+  quotaEntityProblem,
   type AlterReplicationFactorResponse,
+  type QuotaAlteration,
+  type QuotaEntry,
   type DecommissionNodeResponse,
   type NodeRef,
   type RebalancePartitionsResponse,
@@ -259,6 +262,31 @@ export class Admin {
     return resp.users.map((u) => ({ name: u.name, mechanism: u.mechanism }));
   }
 
+  /**
+   * Sets or removes client quota rates: per entity ('User:<name>', or QUOTA_DEFAULT_ENTITY for
+   * every principal without a rate of its own), a number sets a rate in bytes per second, null
+   * removes it, absent leaves it. Resolves once every change is committed; each node then holds
+   * the principals to them by throttling (README "Quotas"). Rejects with the first entry the
+   * controller refused (the ones before it were made). Setting a rate again changes nothing.
+   */
+  async alterQuotas(alterations: readonly QuotaAlteration[], opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const entries = checkQuotaAlterations(alterations);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'alterQuotas', entries, timeoutMs }, localTimeout(timeoutMs));
+    for (const e of entries) {
+      const r = resp.entries.find((x) => x.entity === e.entity);
+      if (r === undefined) throw new RaftlogError(ClientErrorCode.ProtocolError, `the controller did not answer for the quota of ${e.entity}`);
+      if (r.error) throw fromApiError(r.error);
+    }
+  }
+
+  /** Every entity that has a client quota rate, with its rates (bytes per second), the default first. */
+  async describeQuotas(opts: { readonly timeoutMs?: number } = {}): Promise<QuotaEntry[]> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'describeQuotas' }, localTimeout(timeoutMs));
+    return resp.quotas.map((q) => ({ ...q }));
+  }
+
   /** Topics with their partitions; all topics when none are named. Unknown names reject. */
   async describeTopics(opts: { readonly topics?: readonly string[] } = {}): Promise<{ topics: TopicDescription[] }> {
     const names = opts.topics === undefined ? undefined : checkTopicList(opts.topics);
@@ -391,6 +419,25 @@ function checkReassignments(reassignments: readonly PartitionReassignment[]): Pa
 function checkUserName(name: string): void {
   const problem = userNameProblem(name);
   if (problem !== null) throw invalidArgument(problem);
+}
+
+/** The alterations as the request carries them, after the checks the client can make alone. */
+function checkQuotaAlterations(alterations: readonly QuotaAlteration[]): QuotaAlteration[] {
+  if (!Array.isArray(alterations) || alterations.length === 0) throw invalidArgument('name at least one quota to set or remove');
+  if (alterations.length > LIMITS.quotaEntriesPerRequestMax) throw invalidArgument(`at most ${LIMITS.quotaEntriesPerRequestMax} quotas per request, not ${alterations.length}`);
+  return alterations.map((a) => {
+    const problem = quotaEntityProblem(a.entity);
+    if (problem !== null) throw invalidArgument(problem);
+    const out: { entity: string; producerByteRate?: number | null; consumerByteRate?: number | null } = { entity: a.entity };
+    for (const k of ['producerByteRate', 'consumerByteRate'] as const) {
+      const v = a[k];
+      if (v === undefined) continue;
+      if (v !== null && (!Number.isSafeInteger(v) || v < 1 || v > LIMITS.quotaByteRateMax)) throw invalidArgument(`${a.entity}: ${k} must be an integer of 1..${LIMITS.quotaByteRateMax} bytes per second, or null to remove it; not ${v}`);
+      out[k] = v;
+    }
+    if (out.producerByteRate === undefined && out.consumerByteRate === undefined) throw invalidArgument(`${a.entity}: give producerByteRate or consumerByteRate (null removes it)`);
+    return out;
+  });
 }
 
 function checkMaxMoves(maxMoves: number | undefined): void {

@@ -102,7 +102,7 @@ export class Cluster {
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}) });
+      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, clock: this.config.clock, ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}) });
       this.connections.set(address, c);
     }
     return c;

@@ -8,6 +8,9 @@
  * With `sasl`, a socket authenticates (sasl.ts) before any request is sent on it: it is handed to
  * requests only once the node has answered the exchange's last message. A failed authentication
  * fails the requests waiting for the socket with SASL_AUTHENTICATION_FAILED (not retriable).
+ * A reply with `throttleMs` (the node's quota throttle, src/server/quotas.ts) holds back every
+ * request to that node until that time has passed on the client's clock, as Kafka's clients do
+ * since KIP-219: the node would not read them sooner. A request's timeout starts once it is sent.
  */
 import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../wire/protocol.js';
@@ -15,6 +18,7 @@ import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
 import { receivedBytes, zeroMask } from '../wire/ws-options.js';
 import type { SaslMechanism } from './sasl.js';
+import { sleep, systemClock, type Clock } from '../wire/clock.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
 
@@ -24,6 +28,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Authenticate every socket with this before using it (none: the node must not require it). */
   readonly sasl?: SaslMechanism;
+  /** What a throttle is waited out on (the client's clock; the system's when absent). */
+  readonly clock?: Clock;
 }
 
 /** How long the node may take to answer one message of an authentication. */
@@ -52,11 +58,15 @@ export class Connection {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private readonly clock: Clock;
+  /** Until when (the clock's time) the node throttles this connection: nothing is sent before. */
+  private throttledUntil = Number.NEGATIVE_INFINITY;
 
   constructor(opts: ConnectionOptions) {
     this.address = opts.address;
     this.connectTimeoutMs = opts.connectTimeoutMs;
     this.sasl = opts.sasl;
+    this.clock = opts.clock ?? systemClock;
   }
 
   get inFlight(): number {
@@ -65,6 +75,7 @@ export class Connection {
 
   /** Sends `req` and resolves with its response; rejects with a RaftlogError. */
   async request<T extends RequestType>(req: RequestOf<T>, timeoutMs: number): Promise<ResponseMap[T]> {
+    await this.unthrottled();
     return this.requestOn(await this.open(), req, timeoutMs);
   }
 
@@ -94,6 +105,7 @@ export class Connection {
 
   /** Sends a request that gets no response (produce with acks "none"); resolves once written. */
   async send(req: Request): Promise<void> {
+    await this.unthrottled();
     const socket = await this.open();
     const frame = encodeFrame({ ...req, id: this.takeId() });
     await new Promise<void>((resolve, reject) => {
@@ -109,6 +121,11 @@ export class Connection {
     this.authenticating = null;
     this.failAll(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed by the client`, { outcomeUnknown: true, node: this.address }));
     if (socket) socket.terminate();
+  }
+
+  /** Resolves once the node's last throttle has passed (at once when there is none). */
+  private async unthrottled(): Promise<void> {
+    for (let wait = this.throttledUntil - this.clock.now(); wait > 0; wait = this.throttledUntil - this.clock.now()) await sleep(this.clock, wait);
   }
 
   private takeId(): number {
@@ -224,6 +241,9 @@ export class Connection {
     }
     const body = frame as Record<string, unknown>;
     const id = body.id as number;
+    // A throttle counts even on a reply that came after its timeout: the node mutes all the same.
+    const throttle = body.throttleMs;
+    if (typeof throttle === 'number' && throttle > 0) this.throttledUntil = Math.max(this.throttledUntil, this.clock.now() + throttle);
     const pending = this.pending.get(id);
     if (!pending) return; // answered after its timeout
     this.pending.delete(id);

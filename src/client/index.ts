@@ -27,4 +27,5 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
 export { ErrorCode, type Acks } from '../wire/protocol.js';
+export { QUOTA_DEFAULT_ENTITY, type QuotaAlteration, type QuotaEntry } from '../wire/protocol.js';
 export type { Clock, Timer } from '../wire/clock.js';

@@ -15,6 +15,11 @@
  * (dispatch.ts), a request that holds too much to read (codec/reader.ts KAFKA_REQUEST_ITEMS_MAX), a
  * frame begun and not whole within KAFKA_FRAME_COMPLETE_MS; the node goes on.
  *
+ * A Produce or Fetch that puts its principal over a quota (src/server/quotas.ts) is answered whole
+ * with its throttle_time_ms, and the connection is then not read for that long, as a Kafka broker
+ * mutes the channel (KIP-219). For every version served: clients at versions before KIP-219
+ * (Produce v6, Fetch v8) do not wait by themselves, but their next request is not read.
+ *
  * No smaller frame limit applies before a connection's first request, as a peer connection has
  * before it authenticates (src/wire/ws-guard.ts): a first request proves nothing, so one
  * ApiVersions would lift any such limit for whoever sends it.
@@ -26,7 +31,7 @@
  */
 import net from 'node:net';
 import { NodeStartError } from '../errors.js';
-import { budgetEvents } from '../server/client-server.js';
+import { Mute, budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import { newSession, type Session } from '../server/session.js';
 import { AuthOrder, gatesOthers } from '../server/sasl.js';
@@ -121,6 +126,11 @@ class Connection {
   private pausedForInFlight = false;
   private pausedForDrain = false;
   private pausedForReplies = false;
+  /** On while a quota throttles the connection's principal (src/server/quotas.ts): it is not read. */
+  private readonly muted = new Mute(() => {
+    if (this.muted.on) this.socket.pause();
+    else this.maybeResume();
+  });
   /** Runs while a frame is incomplete (frameCompleteMs). */
   private frameTimer: NodeJS.Timeout | null = null;
   /** Who this connection's requests run as (src/server/session.ts). */
@@ -134,6 +144,7 @@ class Connection {
     private readonly frameCompleteMs: number,
   ) {
     this.session = newSession('kafka', `${socket.remoteAddress}:${socket.remotePort}`);
+    this.session.mute = (ms) => this.muted.for(ms);
     this.budget = new ReplyBudget(
       limits,
       budgetEvents(node, 'kafka', limits, {
@@ -152,6 +163,7 @@ class Connection {
       this.maybeResume();
     });
     socket.on('close', () => this.budget.close());
+    socket.on('close', () => this.muted.close());
   }
 
   private onData(chunk: Buffer): void {
@@ -259,7 +271,7 @@ class Connection {
   }
 
   private maybeResume(): void {
-    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies) this.socket.resume();
+    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies && !this.muted.on) this.socket.resume();
   }
 
   private close(reason: string): void {

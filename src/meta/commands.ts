@@ -6,6 +6,7 @@
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
 import type { UserCommand } from './users.js';
+import type { SetQuotaCommand } from './quotas.js';
 
 export type MetaCommand =
   | {
@@ -76,7 +77,9 @@ export type MetaCommand =
   /** The controller found nothing left to even out: the rebalance is over. */
   | { readonly type: 'finishRebalance' }
   /** Users and their credentials (src/meta/users.ts, keys `user/<name>`). */
-  | UserCommand;
+  | UserCommand
+  /** An entity's client quota rates set or removed (src/meta/quotas.ts, key `quota/<entity>`). */
+  | SetQuotaCommand;
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {

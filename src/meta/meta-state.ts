@@ -50,6 +50,7 @@ import {
   type TopicRecord,
 } from './commands.js';
 import { USER_PREFIX, applyUserCommand, userKey, type UserRecord } from './users.js';
+import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -241,6 +242,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** Every user, in key order. */
   users(): UserRecord[] {
     return this.store.entries<UserRecord>(USER_PREFIX).map(([, u]) => u);
+  }
+
+  /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */
+  quota(entity: string): QuotaRecord | undefined {
+    return this.store.get<QuotaRecord>(quotaKey(entity));
+  }
+
+  /** Every entity that has a quota rate, in key order (the default first). */
+  quotas(): QuotaRecord[] {
+    return this.store.entries<QuotaRecord>(QUOTA_PREFIX).map(([, q]) => q);
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -444,6 +455,8 @@ export class MetaStateMachine implements GroupStateMachine {
       case 'upsertUser':
       case 'deleteUser':
         return { ...applyUserCommand(this.store, cmd, index), topics: false };
+      case 'setQuota':
+        return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);

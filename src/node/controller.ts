@@ -39,6 +39,9 @@ import {
   type DeleteUserRequest,
   type DeleteUserResponse,
   type ListUsersResponse,
+  type AlterQuotasRequest,
+  type AlterQuotasResponse,
+  type DescribeQuotasResponse,
 } from '../wire/protocol.js';
 import { bootstrapCredential, type BootstrapUser } from './bootstrap-user.js';
 import { ServerError } from '../errors.js';
@@ -75,7 +78,7 @@ export interface ControllerHost extends PlacerHost {
   readonly config: { readonly id: NodeId; readonly listen: string; readonly nodeDeadAfterMs?: number; readonly bootstrapUser?: BootstrapUser };
   readonly logger: Logger;
   /** The metadata it reads and proposes changes to. */
-  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance' | 'users'>;
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance' | 'users' | 'quotas'>;
   /** This folder's cluster, metadata voters and incarnation (identity.ts). */
   readonly identity: Pick<NodeIdentity, 'identity'>;
   /** What each peer said of itself when it connected: its folder's incarnation. */
@@ -523,6 +526,32 @@ export class Controller {
     const r = await this.propose(cmd, Date.now() + req.timeoutMs);
     if (!r.ok) throw new ServerError(r.code, r.message);
     return r.value as InitProducerIdResponse;
+  }
+
+  /**
+   * Sets or removes client quota rates (src/meta/quotas.ts), one metadata command per entry, in
+   * order; each answered once committed. Every node enforces them from then on (src/server/quotas.ts).
+   */
+  async alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse> {
+    this.requireController();
+    const deadline = Date.now() + req.timeoutMs;
+    const entries: AlterQuotasResponse['entries'][number][] = [];
+    for (const e of req.entries) {
+      const r = await this.propose({ type: 'setQuota', ...e }, deadline);
+      if (!r.ok) {
+        entries.push({ entity: e.entity, error: resultError(r) });
+        continue;
+      }
+      entries.push({ entity: e.entity });
+      this.node.logger.info({ entity: e.entity, producerByteRate: e.producerByteRate, consumerByteRate: e.consumerByteRate }, `client quota of ${e.entity} is now ${JSON.stringify(r.value ?? 'none')}`);
+    }
+    return { entries };
+  }
+
+  /** Every client quota, as this controller's metadata holds them. */
+  describeQuotas(): DescribeQuotasResponse {
+    this.requireController();
+    return { quotas: this.node.meta.quotas() };
   }
 
   private async propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {

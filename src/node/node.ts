@@ -53,6 +53,7 @@ import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { FILES_RESERVED, NODE_LIMITS, SEGMENT_FILES_MAX, limitProblems, replicaLimit, replicaLimitHint, type ReplicaLimit } from './limits.js';
 import { openFilesLimit } from './open-files.js';
 import { NodeMetrics } from './metrics.js';
+import { QuotaEnforcer } from '../server/quotas.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
@@ -164,6 +165,8 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** Client quotas, enforced on what this node serves (src/server/quotas.ts), at the rates the metadata holds. */
+  readonly quotas: QuotaEnforcer;
   readonly controller: Controller;
   readonly coordinator: GroupCoordinator;
   /** Client authentication on both listeners (src/server/sasl.ts). */
@@ -268,6 +271,12 @@ export class RaftlogNode {
     this.controller = new Controller(this);
     const node = this;
     this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta });
+    this.quotas = new QuotaEnforcer(
+      // No rate holds until the metadata is open.
+      { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
+      () => performance.now(),
+      { bytes: this.metrics.quotaBytes, throttleSeconds: this.metrics.quotaThrottleSeconds, throttled: this.metrics.quotaThrottled },
+    );
     this.coordinator = new GroupCoordinator(
       {
         get meta() {

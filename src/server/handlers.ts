@@ -41,6 +41,9 @@ import {
   type AlterReplicationFactorResponse,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
+  type AlterQuotasRequest,
+  type AlterQuotasResponse,
+  type DescribeQuotasResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
@@ -57,6 +60,7 @@ import { partitionGroupId } from '../meta/commands.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { QuotaEnforcer } from './quotas.js';
 import type { Session } from './session.js';
 import type { SaslServer } from './sasl.js';
 
@@ -78,6 +82,8 @@ export interface AdminRequests {
   upsertUser(req: UpsertUserRequest): Promise<UpsertUserResponse>;
   deleteUser(req: DeleteUserRequest): Promise<DeleteUserResponse>;
   listUsers(): Promise<ListUsersResponse>;
+  alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse>;
+  describeQuotas(): DescribeQuotasResponse;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -100,6 +106,8 @@ export interface HandlerNode {
   /** Authentication: the SASL exchanges, and whether a connection must authenticate first (sasl.ts). */
   readonly sasl: Pick<SaslServer, 'mode' | 'handshake' | 'authenticate' | 'requireAuthenticated' | 'closeReason'>;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
+  /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
+  readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;
   nodeIds(): NodeId[];
   nodeRef(id: NodeId | null): NodeRef | undefined;
   /** Who leads `group` and in which term, as far as this node knows. */
@@ -153,8 +161,21 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
       return node.controller.listUsers();
     case 'metadata':
       return metadata(node, req);
-    case 'produce':
-    case 'fetch':
+    case 'produce': {
+      const res = await produce(node, req);
+      let bytes = 0;
+      for (const b of req.batches) bytes += b.records.byteLength;
+      const ms = throttle(node, session, 'produce', bytes);
+      return res === null || ms === 0 ? res : { ...res, throttleMs: ms };
+    }
+    case 'fetch': {
+      const capped = node.quotas.fetchBytesMax(session.principal);
+      const res = await fetch(node, capped === null || capped >= req.maxBytes ? req : { ...req, maxBytes: capped });
+      let bytes = 0;
+      for (const p of res.partitions) for (const b of p.batches) bytes += b.byteLength;
+      const ms = throttle(node, session, 'fetch', bytes);
+      return ms === 0 ? res : { ...res, throttleMs: ms };
+    }
     case 'listOffsets':
       return handlePartitionRequest(node, req);
     case 'createTopics':
@@ -203,11 +224,26 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
       return node.coordinator.resetOffsets(req);
     case 'deleteGroups':
       return node.coordinator.deleteGroups(req.groups);
+    case 'alterQuotas':
+      return node.controller.alterQuotas(req);
+    case 'describeQuotas':
+      return node.controller.describeQuotas();
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Records what a produce or fetch of `session`'s principal moved, and when that puts it over its
+ * rate, mutes the connection it came on for the throttle time, which its reply then carries
+ * (quotas.ts). Only that connection waits: the node's other clients and its Raft traffic do not.
+ */
+function throttle(node: Pick<HandlerNode, 'quotas'>, session: Session, direction: 'produce' | 'fetch', bytes: number): number {
+  const ms = node.quotas.record(session.principal, direction, bytes);
+  if (ms > 0) session.mute?.(ms);
+  return ms;
 }
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */

@@ -115,7 +115,7 @@ export class SaslServer {
     if (this.mode === 'sasl' && !session.authenticated) {
       throw new ServerError(
         ErrorCode.AuthenticationRequired,
-        'this node requires clients to authenticate (--auth sasl): authenticate with SASL (saslHandshake, then saslAuthenticate) before any other request; the client library does when given sasl: { mechanism, username, password }, the CLI with --user and --password-file',
+        'this node requires clients to authenticate (--auth sasl): authenticate with SASL (saslHandshake, then saslAuthenticate) before any other request; the client library does when given sasl: { mechanism, username, password }, the CLI with --auth-user and --auth-password-file',
       );
     }
   }

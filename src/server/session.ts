@@ -26,6 +26,11 @@ export interface Session {
   sasl: SaslExchange | null;
   /** Authentications that failed on this connection (src/server/sasl.ts closes it past a limit). */
   saslFailures: number;
+  /**
+   * Stops reading requests from the connection for `ms` (a quota's throttle, src/server/quotas.ts);
+   * what it read already is still served and answered. Set by the listener; absent, nothing is muted.
+   */
+  mute?: (ms: number) => void;
 }
 
 /** One SASL exchange of a connection (src/server/sasl.ts makes them, one per mechanism). */

@@ -8,6 +8,7 @@ import {
   LIMITS,
   PRODUCER_EPOCH_MAX,
   REQUEST_TYPES,
+  quotaEntityProblem,
   topicNameProblem,
   userNameProblem,
   type CreateTopicSpec,
@@ -15,6 +16,7 @@ import {
   type OffsetSpec,
   type PartitionReassignment,
   type ProduceBatch,
+  type QuotaAlteration,
   type Request,
   type RequestType,
   type TopicConfig,
@@ -325,6 +327,13 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       return { type, name: f.user(o), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'listUsers':
       return { type };
+    case 'alterQuotas': {
+      const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
+      const entries = f.list(o, 'entries', LIMITS.quotaEntriesPerRequestMax).map((e) => parseQuotaAlteration(f.obj(e, 'a quota'), f));
+      return { type, entries, timeoutMs };
+    }
+    case 'describeQuotas':
+      return { type };
     default: {
       const never: never = type;
       throw new Error(`unhandled request type ${String(never)}`);
@@ -335,6 +344,21 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
 /** The optional `maxMoves` of the requests that start replica moves. */
 function maxMoves(o: Obj, f: Fields): { maxMoves?: number } {
   return o['maxMoves'] === undefined || o['maxMoves'] === null ? {} : { maxMoves: f.int(o, 'maxMoves', 1, LIMITS.movesAtOnceMax) };
+}
+
+/** One entry of alterQuotas: its entity, and each rate it sets (a number) or removes (null); at least one. */
+function parseQuotaAlteration(e: Obj, f: Fields): QuotaAlteration {
+  const problem = quotaEntityProblem(e['entity']);
+  if (problem !== null) return f.fail(problem);
+  const rate = (k: 'producerByteRate' | 'consumerByteRate'): { [key: string]: number | null } => {
+    const v = e[k];
+    if (v === undefined) return {};
+    if (v === null) return { [k]: null };
+    return { [k]: f.int(e, k, 1, LIMITS.quotaByteRateMax) };
+  };
+  const rates = { ...rate('producerByteRate'), ...rate('consumerByteRate') };
+  if (Object.keys(rates).length === 0) return f.fail(`the quota of '${e['entity'] as string}' sets or removes no rate: give producerByteRate or consumerByteRate (null removes it)`);
+  return { entity: e['entity'] as string, ...rates };
 }
 
 const CONFIG_KEYS: readonly (keyof TopicConfig)[] = ['retentionBytes', 'retentionMs', 'segmentBytes', 'maxMessageBytes'];

@@ -433,6 +433,9 @@ export class FakeCluster {
       case 'deleteUser':
       case 'listUsers':
         return { error: { code: ErrorCode.UnsupportedRequest, message: `the fake broker has no users (${req.type})` } };
+      case 'alterQuotas':
+      case 'describeQuotas':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker keeps no quotas (test/cluster/quotas.test.ts runs them on a cluster)' } };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -715,6 +718,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'upsertUser':
     case 'deleteUser':
     case 'listUsers':
+    case 'alterQuotas':
+    case 'describeQuotas':
       return false;
     default: {
       const never: never = req;

@@ -117,7 +117,7 @@ describe('a cluster started with --auth sasl on 127.0.0.1', () => {
     const adminPw = path.join(dir, 'admin.pw');
     fs.writeFileSync(pwFile, `${BOB_PASSWORD}\n`, { mode: 0o600 });
     fs.writeFileSync(adminPw, `${ADMIN_PASSWORD}\n`, { mode: 0o600 });
-    expect((await cli(['users', 'create', 'bob', '--new-password-file', pwFile, '--user', 'admin', '--password-file', adminPw])).code).toBe(0);
+    expect((await cli(['users', 'create', 'bob', '--password-file', pwFile, '--auth-user', 'admin', '--auth-password-file', adminPw])).code).toBe(0);
     const listed = await cli(['users', 'list', '--json'], adminEnv);
     expect(JSON.parse(listed.out)).toEqual([
       { name: 'admin', mechanism: 'SCRAM-SHA-256' },
@@ -127,7 +127,7 @@ describe('a cluster started with --auth sasl on 127.0.0.1', () => {
     // Without credentials the CLI is refused, and says how to give them.
     const anon = await cli(['users', 'list']);
     expect(anon.code).toBe(1);
-    expect(anon.err).toMatch(/AUTHENTICATION_REQUIRED.*--user and --password-file/);
+    expect(anon.err).toMatch(/AUTHENTICATION_REQUIRED.*--auth-user and --auth-password-file/);
     expect(await cli(['users', 'delete', 'bob'], adminEnv)).toEqual({ code: 0, out: 'deleted user bob\n', err: '' });
     expect((await cli(['users', 'list'], adminEnv)).out).toBe('NAME   MECHANISM\nadmin  SCRAM-SHA-256\nalice  SCRAM-SHA-256\n');
   });

@@ -78,19 +78,38 @@ export interface FakeAuth {
   readonly users?: ReadonlyMap<string, UserRecord>;
 }
 
-export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', auth: FakeAuth = {}): KafkaNode & { readonly partition: MemoryPartition } {
+/** No principal has a quota: nothing is throttled. */
+const NO_QUOTAS: KafkaNode['quotas'] = { record: () => 0, fetchBytesMax: () => null };
+
+/** `quotas`: what enforces client quotas (src/server/quotas.ts); none when absent. `auth`: --auth and the users (none and no users when absent). */
+export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode['quotas'] = NO_QUOTAS, auth: FakeAuth = {}): KafkaNode & { readonly partition: MemoryPartition } {
   const partition = new MemoryPartition();
   const logger = pino({ level: 'silent' });
   const users = auth.users ?? new Map<string, UserRecord>();
   return {
     partition,
+    quotas,
     config: { id: 'n1', secret: 'fake-cluster-secret' },
     logger,
     sasl: new SaslServer({ mode: auth.mode ?? 'none', self: 'n1', secret: 'fake-cluster-secret', logger, users: () => ({ user: (name) => users.get(name) }) }),
     meta: { topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined), topics: () => [TOPIC], cluster: () => ({ clusterId: 'fake-cluster', metaVoters: ['n1'], since: 1 }) },
     partitions: new Map<string, ServedPartition>([['p:t1:0', partition as unknown as ServedPartition]]),
     brokenPartitions: new Map(),
-    controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse, upsertUser: refuse, deleteUser: refuse, listUsers: refuse },
+    controller: {
+      createTopics: refuse,
+      deleteTopics: refuse,
+      initProducerId: refuse,
+      reassignPartitions: refuse,
+      decommissionNode: refuse,
+      recommissionNode: refuse,
+      alterReplicationFactor: refuse,
+      rebalancePartitions: refuse,
+      alterQuotas: refuse,
+      describeQuotas: () => ({ quotas: [] }),
+      upsertUser: refuse,
+      deleteUser: refuse,
+      listUsers: refuse,
+    },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
     metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop, replyBytes: noop, slowClientsClosed: noop },
     nodeIds: () => ['n1'],

@@ -24,7 +24,7 @@ beforeAll(async () => {
   const users = new Map<string, UserRecord>([['alice', { name: 'alice', since: 1, ...(await newCredential(PASSWORD)) }]]);
   // The fake tells Kafka clients its listener is at 127.0.0.1:<port>: known only once it listens.
   let address = '127.0.0.1:0';
-  const node = { ...fakeKafkaNode(undefined, { mode: 'sasl', users }), kafkaAddresses: () => new Map([['n1', address]]) };
+  const node = { ...fakeKafkaNode(undefined, undefined, { mode: 'sasl', users }), kafkaAddresses: () => new Map([['n1', address]]) };
   listener = new KafkaListener(node);
   await listener.listen('127.0.0.1:0');
   port = listener.port();

@@ -33,7 +33,7 @@ beforeAll(async () => {
 /** A node's client listener in this process; `principals` collects who each metadata request ran as. */
 async function node(auth: FakeAuth): Promise<{ address: string; principals: string[] }> {
   const port = await freePort();
-  const fake = fakeKafkaNode('127.0.0.1:9092', auth);
+  const fake = fakeKafkaNode('127.0.0.1:9092', undefined, auth);
   const principals: string[] = [];
   const status = (): unknown => ({});
   const n = {

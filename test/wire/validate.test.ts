@@ -62,6 +62,12 @@ const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.arra
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
 const userName = fc.stringMatching(USER_NAME).filter((n) => n !== 'ANONYMOUS');
 const key = fc.uint8Array({ minLength: SCRAM_KEY_BYTES, maxLength: SCRAM_KEY_BYTES });
+const quotaEntity = fc.oneof(fc.constant('<default>'), ident.map((name) => `User:${name}`));
+const byteRate = fc.option(fc.integer({ min: 1, max: LIMITS.quotaByteRateMax }), { nil: null });
+// Each sets or removes at least one rate.
+const quotaAlteration = fc
+  .record({ entity: quotaEntity, producerByteRate: byteRate, consumerByteRate: byteRate }, { requiredKeys: ['entity'] })
+  .filter((a) => a.producerByteRate !== undefined || a.consumerByteRate !== undefined);
 
 const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -177,6 +183,8 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   }),
   deleteUser: fc.record({ type: fc.constant('deleteUser'), name: userName, timeoutMs }),
   listUsers: fc.record({ type: fc.constant('listUsers') }),
+  alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
+  describeQuotas: fc.constant({ type: 'describeQuotas' }),
 };
 
 const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
@@ -202,6 +210,8 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
+  /** A quota entity: 'User:<name>' (a name of 1 to quotaUserLengthMax printable characters) or '<default>'. */
+  | { readonly kind: 'entity' }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
@@ -219,6 +229,7 @@ const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
+const BYTE_RATE: Field = { kind: 'int', min: 1, max: LIMITS.quotaByteRateMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
@@ -315,6 +326,8 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   },
   deleteUser: { name: { kind: 'user' }, timeoutMs: TIMEOUT },
   listUsers: {},
+  alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
+  describeQuotas: {},
 };
 
 type Path = readonly (string | number)[];
@@ -402,6 +415,9 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bool':
       options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
       break;
+    case 'entity':
+      options.push(not(isString), fc.constantFrom('alice', 'User:', 'user:alice', 'default', '<DEFAULT>', 'User:a\u0000b', `User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`));
+      break;
     case 'spec':
       options.push(
         not((v) => v === 'earliest' || v === 'latest' || (isMap(v) && isSafeInt(v['timestamp']))),
@@ -442,6 +458,8 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       };
     case 'topic':
       return { past: ['t'.repeat(250)], at: ['t'.repeat(249)] };
+    case 'entity':
+      return { past: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`], at: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax)}`] };
     case 'ident':
       return { past: ['m'.repeat(LIMITS.groupIdLengthMax + 1)], at: ['m'.repeat(LIMITS.groupIdLengthMax)] };
     case 'str':
@@ -570,6 +588,15 @@ describe('a fetch naming a partition twice', () => {
     expect(err.message).toContain('orders/3');
     // The same partition number of another topic is another partition.
     expect(roundTrip({ id: 10, type: 'fetch', partitions: [p, { ...p, topic: 'other' }] }).request).toMatchObject({ partitions: [p, { ...p, topic: 'other' }] });
+  });
+});
+
+describe('a quota alteration that sets and removes no rate', () => {
+  it('is INVALID_REQUEST naming the entity: it would change nothing', () => {
+    const err = requestError({ id: 4, type: 'alterQuotas', entries: [{ entity: 'User:alice', producerByteRate: 5 }, { entity: 'User:bob' }] });
+    expect([err.id, err.code]).toEqual([4, ErrorCode.InvalidRequest]);
+    expect(err.message).toContain("'User:bob'");
+    expect(roundTrip({ id: 5, type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }] }).request).toEqual({ type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }], timeoutMs: 30_000 });
   });
 });
 

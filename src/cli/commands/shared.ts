@@ -11,11 +11,15 @@ export function brokersOption(cmd: Command, io: Io): Command {
   return credentialOptions(cmd.option('--brokers <list>', 'comma-separated host:port of cluster nodes (env RAFTLOG_BROKERS)', defaultBrokers(io)));
 }
 
-/** `--user` and `--password-file`: who the command authenticates as (context.ts saslOf), for a cluster started with --auth sasl. */
+/**
+ * `--auth-user` and `--auth-password-file`: who the command authenticates as (context.ts saslOf),
+ * for a cluster started with --auth sasl. Not `--user`: `raftlog quotas` names the user a quota is
+ * for with it.
+ */
 function credentialOptions(cmd: Command): Command {
   return cmd
-    .option('--user <name>', 'authenticate as this user, with SCRAM-SHA-256 (env RAFTLOG_USER)')
-    .option('--password-file <file>', "the --user's password: the first line of this file (or env RAFTLOG_PASSWORD)");
+    .option('--auth-user <name>', 'authenticate as this user, with SCRAM-SHA-256 (env RAFTLOG_USER)')
+    .option('--auth-password-file <file>', "the --auth-user's password: the first line of this file (or env RAFTLOG_PASSWORD)");
 }
 
 /** A parser for a non-negative integer option. */

@@ -12,17 +12,17 @@ import type { Io } from '../io.js';
 import { brokersOption, intOption, type Run } from './shared.js';
 
 interface CreateOptions extends CommonOptions {
-  readonly newPasswordFile?: string;
+  readonly passwordFile?: string;
   readonly iterations?: number;
 }
 
-/** The new user's password: --new-password-file, RAFTLOG_NEW_PASSWORD, or the first line of standard input when it is not a terminal. */
+/** The new user's password: --password-file, RAFTLOG_NEW_PASSWORD, or the first line of standard input when it is not a terminal. */
 async function newPassword(io: Io, opts: CreateOptions): Promise<string> {
-  if (opts.newPasswordFile !== undefined) return readSecretFile(opts.newPasswordFile, '--new-password-file');
+  if (opts.passwordFile !== undefined) return readSecretFile(opts.passwordFile, '--password-file');
   const env = io.env.RAFTLOG_NEW_PASSWORD;
   if (env !== undefined && env !== '') return env;
   if ((io.stdin as { isTTY?: boolean }).isTTY === true) {
-    throw new UsageError("give the new user's password in a file (--new-password-file), in RAFTLOG_NEW_PASSWORD, or on standard input (e.g. `raftlog users create alice < alice.pw`); it is never read from the command line");
+    throw new UsageError("give the new user's password in a file (--password-file), in RAFTLOG_NEW_PASSWORD, or on standard input (e.g. `raftlog users create alice < alice.pw`); it is never read from the command line");
   }
   let text = '';
   for await (const chunk of io.stdin) {
@@ -39,7 +39,7 @@ export function usersCommand(program: Command, io: Io, run: Run): void {
 
   brokersOption(users.command('create').description("create a user, or set an existing user's password"), io)
     .argument('<name>', 'user name: 1-128 letters, digits, ".", "_", "-", "@"')
-    .option('--new-password-file <file>', "the user's password: the first line of this file (or env RAFTLOG_NEW_PASSWORD, or the first line of standard input)")
+    .option('--password-file <file>', "the new user's password: the first line of this file (or env RAFTLOG_NEW_PASSWORD, or the first line of standard input)")
     .option('--iterations <n>', 'PBKDF2 iterations of the credential (4096-16384)', intOption('--iterations', 1))
     .action((name: string, opts: CreateOptions) =>
       run(opts, async () => {
