@@ -1,6 +1,6 @@
-/** The options every command shares (--brokers, --auth-user, --auth-password-file) and the client built from them. */
+/** The options every command shares (--brokers, TLS, --auth-user, --auth-password-file) and the client built from them. */
 import fs from 'node:fs';
-import { Client, silentLogger, type Admin, type Logger, type SaslOptions } from '../client/index.js';
+import { Client, silentLogger, type Admin, type Logger, type SaslOptions, type TlsOptions } from '../client/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './errors.js';
 
@@ -12,6 +12,12 @@ export interface CommonOptions {
   /** Who to authenticate as (or RAFTLOG_USER), and where the password is (or RAFTLOG_PASSWORD). */
   readonly authUser?: string;
   readonly authPasswordFile?: string;
+  /** --tls: connect with TLS, trusting the system's CAs unless --tls-ca names one. */
+  readonly tls?: boolean;
+  /** Files: the CA that signed the nodes' certificates, and a client certificate and its key (--tls-ca, --tls-cert, --tls-key). */
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
 }
 
 /** The first line of a file holding a secret (a password), or a UsageError naming the option. */
@@ -35,6 +41,28 @@ export function saslOf(io: Io, opts: CommonOptions): SaslOptions | undefined {
   return { mechanism: 'scram-sha-256', username, password };
 }
 
+/**
+ * The TLS the options ask for, their files read; undefined for none. Any of --tls-ca, --tls-cert,
+ * --tls-key implies --tls. (No RAFTLOG_TLS here: a node reads that name as its list of TLS
+ * listeners, and a shell that starts nodes may run the CLI too.)
+ */
+export function tlsOf(opts: CommonOptions): TlsOptions | undefined {
+  const on = opts.tls === true;
+  if (!on && opts.tlsCa === undefined && opts.tlsCert === undefined && opts.tlsKey === undefined) return undefined;
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('give --tls-cert and --tls-key together (a client certificate and its key)');
+  const read = (flag: string, file: string): string => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...(opts.tlsCa !== undefined ? { ca: read('--tls-ca', opts.tlsCa) } : {}),
+    ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) } : {}),
+  };
+}
+
 export function brokerList(value: string): string[] {
   const list = value
     .split(',')
@@ -56,9 +84,11 @@ function cliLogger(io: Io): Logger {
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
 export function makeClient(io: Io, opts: CommonOptions): Client {
   const sasl = saslOf(io, opts);
+  const tls = tlsOf(opts);
   return new Client({
     ...(sasl !== undefined ? { sasl } : {}),
     brokers: brokerList(opts.brokers),
+    ...(tls !== undefined ? { tls } : {}),
     clientId: 'raftlog-cli',
     connectionTimeoutMs: 2000,
     retry: { retries: 3, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 },

@@ -14,6 +14,7 @@ import { Producer, type ProducerOptions } from './producer.js';
 import { retryOptions, type RetryOptions } from './retry.js';
 import { invalidArgument } from './errors.js';
 import { userSasl, type SaslMechanism, type SaslOptions } from './sasl.js';
+import type { TlsOptions } from './connection.js';
 
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000;
 
@@ -43,6 +44,12 @@ export interface ClientOptions {
    * SASL_AUTHENTICATION_FAILED.
    */
   readonly sasl?: SaslOptions;
+  /**
+   * Connect with TLS (wss), to nodes whose client listeners take it (`--tls`): true to trust the
+   * system's CAs, or the CA that signed the nodes' certificates (PEM text) and, for nodes that
+   * require one (`--tls-client-auth required`), a client certificate and its key.
+   */
+  readonly tls?: boolean | TlsOptions;
 }
 
 export class Client {
@@ -55,6 +62,7 @@ export class Client {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly sasl: SaslMechanism | undefined;
+  private readonly tls: TlsOptions | undefined;
 
   constructor(opts: ClientOptions) {
     this.brokers = parseBrokers(opts.brokers);
@@ -67,6 +75,7 @@ export class Client {
     this.logger = opts.logger ?? consoleLogger;
     this.clock = opts.clock ?? systemClock;
     this.sasl = opts.sasl === undefined ? undefined : userSasl(opts.sasl);
+    this.tls = tlsOptions(opts.tls);
   }
 
   producer(opts: ProducerOptions = {}): Producer {
@@ -95,6 +104,20 @@ export class Client {
       logger: this.logger,
       clock: this.clock,
       ...(this.sasl !== undefined ? { sasl: this.sasl } : {}),
+      ...(this.tls !== undefined ? { tls: this.tls } : {}),
     });
   }
+}
+
+/** ClientOptions.tls checked: undefined for none, {} for the system's CAs. */
+function tlsOptions(tls: ClientOptions['tls']): TlsOptions | undefined {
+  if (tls === undefined || tls === false) return undefined;
+  if (tls === true) return {};
+  if (typeof tls !== 'object' || tls === null) throw invalidArgument(`tls must be true, false or { ca, cert, key }, not ${String(tls)}`);
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw invalidArgument('tls: give a client certificate (cert) and its key (key) together');
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const v = tls[k];
+    if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v)) throw invalidArgument(`tls.${k} must be PEM text (a string or a Buffer)`);
+  }
+  return { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key! } : {}) };
 }

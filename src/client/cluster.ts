@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../wire/clock.js';
 import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../wire/protocol.js';
-import { Connection, type RequestOf } from './connection.js';
+import { Connection, type RequestOf, type TlsOptions } from './connection.js';
 import type { SaslMechanism } from './sasl.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -29,6 +29,8 @@ export interface ClusterConfig {
   readonly clock: Clock;
   /** What every connection authenticates with (sasl.ts); none when absent. */
   readonly sasl?: SaslMechanism;
+  /** Connect to every node with TLS (wss); plain ws when absent. */
+  readonly tls?: TlsOptions;
 }
 
 export interface CachedPartition {
@@ -102,7 +104,13 @@ export class Cluster {
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, clock: this.config.clock, ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}) });
+      c = new Connection({
+        address,
+        connectTimeoutMs: this.config.connectionTimeoutMs,
+        clock: this.config.clock,
+        ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}),
+        ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}),
+      });
       this.connections.set(address, c);
     }
     return c;

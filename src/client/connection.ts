@@ -1,5 +1,5 @@
 /**
- * One WebSocket to one node (`ws://HOST:PORT/client`), opened on demand. Requests carry ids and
+ * One WebSocket to one node (`ws://HOST:PORT/client`, or `wss://` with TLS), opened on demand. Requests carry ids and
  * wait in a map until their response arrives (in any order), their timeout passes (a local
  * REQUEST_TIMED_OUT: the outcome is unknown) or the connection closes (CONNECTION_ERROR, also
  * unknown). A closed connection reopens on the next request. Its timeouts run on the system's
@@ -16,11 +16,20 @@ import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../wire/protocol.js';
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
-import { receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
 import type { SaslMechanism } from './sasl.js';
 import { sleep, systemClock, type Clock } from '../wire/clock.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
+
+/** TLS to the nodes' client listeners (wss): whom to trust, and a certificate to present where the node asks for one (`--tls-client-auth required`). PEM texts, not file names. */
+export interface TlsOptions {
+  /** The CA certificate(s) that signed the nodes' certificates; the system's CAs when absent. */
+  readonly ca?: string | Buffer;
+  /** A client certificate, with its key. */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
 
 export interface ConnectionOptions {
   /** host:port */
@@ -28,6 +37,8 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs: number;
   /** Authenticate every socket with this before using it (none: the node must not require it). */
   readonly sasl?: SaslMechanism;
+  /** Connect with TLS (wss); plain ws when absent. */
+  readonly tls?: TlsOptions;
   /** What a throttle is waited out on (the client's clock; the system's when absent). */
   readonly clock?: Clock;
 }
@@ -44,6 +55,17 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
+/** What a failed connect says about TLS set differently here and on the node, or null when it says nothing of it. */
+export function tlsProblem(err: unknown, tls: boolean): string | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  // A TLS alert from the node: it refused what this client presented (no certificate, or one its CA did not sign).
+  if (tls && /_ALERT_/.test(code)) return `the node refused this client's certificate (${err.message}): it requires a client certificate signed by its CA (the client's tls.cert and tls.key, raftlog --tls-cert and --tls-key)`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return `the node's TLS certificate is not trusted (${err.message}): give the CA that signed it (the client's tls.ca, raftlog --tls-ca), and connect to a host name its certificate names`;
+  if (tls && (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message))) return `the node does not speak TLS there (${err.message}): connect without TLS, or to its TLS listener`;
+  return null;
+}
+
 /** Request ids wrap before they leave the safe-integer range (they never get near it). */
 const REQUEST_ID_MAX = 0x7fffffff;
 
@@ -51,6 +73,7 @@ export class Connection {
   readonly address: string;
   private readonly connectTimeoutMs: number;
   private readonly sasl: SaslMechanism | undefined;
+  private readonly tls: TlsOptions | undefined;
   private socket: WebSocket | null = null;
   /** A socket open and still authenticating: not handed to requests yet. */
   private authenticating: WebSocket | null = null;
@@ -66,6 +89,7 @@ export class Connection {
     this.address = opts.address;
     this.connectTimeoutMs = opts.connectTimeoutMs;
     this.sasl = opts.sasl;
+    this.tls = opts.tls;
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -150,16 +174,26 @@ export class Connection {
 
   private connect(): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(`ws://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs, generateMask: zeroMask });
+      const socket = new WebSocket(`${this.tls !== undefined ? 'wss' : 'ws'}://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs, generateMask: zeroMask, ...this.tls });
       let settled = false;
       const timer = setTimeout(() => fail(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-      const fail = (err: unknown): void => {
+      const fail = (err: unknown, retriable = true): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         socket.terminate();
-        reject(this.connectionError(`cannot connect to ${this.address}`, err, false));
+        const problem = retriable ? tlsProblem(err, this.tls !== undefined) : null;
+        // A TLS setting that does not match the node's is no failure a retry mends: said at once.
+        if (problem !== null || !retriable) reject(new RaftlogError(ClientErrorCode.ConnectionError, `cannot connect to ${this.address}: ${problem ?? (err as Error).message}`, { retriable: false, node: this.address, cause: err }));
+        else reject(this.connectionError(`cannot connect to ${this.address}`, err, false));
       };
+      // The node refused the upgrade, saying why (a plaintext client on a TLS listener, /client on a peer listener).
+      socket.on('unexpected-response', (_req, res) => {
+        const why = res.headers[REFUSED_HEADER];
+        // Plaintext to a TLS listener (400), or no client certificate where one is required (403): the settings must change.
+        const settings = (res.statusCode === 400 || res.statusCode === 403) && typeof why === 'string';
+        fail(new Error(`it refused the connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''})`), !settings);
+      });
       socket.on('error', fail);
       socket.on('close', () => fail(new Error('closed during the handshake')));
       socket.on('open', () => {

@@ -24,6 +24,7 @@ export type { RetryOptions } from './retry.js';
 export type { SaslOptions } from './sasl.js';
 export type { UserDescription } from './admin.js';
 export type { Logger } from './logger.js';
+export type { TlsOptions } from './connection.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
 export { ErrorCode, type Acks } from '../wire/protocol.js';

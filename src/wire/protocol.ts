@@ -93,7 +93,7 @@ export function isCertainFailure(code: ErrorCode): boolean {
 
 export interface NodeRef {
   readonly id: string;
-  /** host:port of the node's listener. */
+  /** host:port of the node's client listener (`--client-listen`, else its `--listen`). */
   readonly address: string;
 }
 
@@ -824,6 +824,8 @@ export interface StatusResponse {
   readonly recovery?: RecoveryStatus;
   /** How clients authenticate (`--auth`): 'none', every connection has every right; 'sasl', a connection must authenticate first. */
   readonly auth?: 'none' | 'sasl';
+  /** Where the node listens, each use at its host:port (src/node/listeners.ts), and which take TLS only. */
+  readonly listeners?: { readonly peer: string; readonly client: string; readonly http: string; readonly kafka?: string; readonly tls: readonly string[] };
 }
 
 /** Where a node is in leaving the cluster ('active': it is not leaving). */

@@ -119,5 +119,6 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
     metadataProblem: () => null,
     status: () => ({ node: 'n1', address: '127.0.0.1:7001', uptimeMs: 0, peers: [], groups: [] }),
     kafkaAddresses: () => new Map([['n1', kafkaAddress]]),
+    clientDial: (id) => (id === 'n1' ? { address: '127.0.0.1:7001' } : undefined),
   };
 }

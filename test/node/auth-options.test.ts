@@ -43,6 +43,11 @@ describe('--auth', () => {
     expect(config([], {}, 'n1=node1.example.com:7001').auth).toBe('sasl');
   });
 
+  it('looks at the client listener (--client-listen), not the peer one: peers prove the cluster secret', () => {
+    expect(config(['--client-listen', '0.0.0.0:8001']).auth).toBe('sasl');
+    expect(config(['--client-listen', '127.0.0.1:8001'], {}, 'n1=10.0.0.5:7001').auth).toBe('none');
+  });
+
   it('is what it is told, by flag or RAFTLOG_AUTH', () => {
     expect(config(['--auth', 'sasl']).auth).toBe('sasl');
     expect(config([], { RAFTLOG_AUTH: 'none' }, 'n1=10.0.0.5:7001').auth).toBe('none');
