@@ -79,7 +79,15 @@ export type MetaCommand =
   /** Users and their credentials (src/meta/users.ts, keys `user/<name>`). */
   | UserCommand
   /** An entity's client quota rates set or removed (src/meta/quotas.ts, key `quota/<entity>`). */
-  | SetQuotaCommand;
+  | SetQuotaCommand
+  /** A topic's whole new config (the controller merged the change). Pinned to the topic's id like reassignPartition. */
+  | { readonly type: 'setTopicConfig'; readonly topic: string; readonly topicId: string; readonly config: TopicConfig }
+  /**
+   * New partitions of a topic that had `from` (refused if it has another count by then, so two
+   * additions at once never both apply), each with its replicas as the controller placed them.
+   * Pinned to the topic's id like reassignPartition.
+   */
+  | { readonly type: 'addPartitions'; readonly topic: string; readonly topicId: string; readonly from: number; readonly assignments: readonly (readonly string[])[] };
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {

@@ -51,6 +51,7 @@ import {
 } from './commands.js';
 import { USER_PREFIX, applyUserCommand, userKey, type UserRecord } from './users.js';
 import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
+import { changeTopic } from './topic-changes.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -262,6 +263,13 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.entries<GroupRecord>('group/').map(([, g]) => g);
   }
 
+  /** The groups that have committed offsets (with a group record or not: offsets set while it had no members need none). */
+  groupsWithOffsets(): string[] {
+    const groups = new Set<string>();
+    for (const [k] of this.store.entries<OffsetRecord>('offset/')) groups.add(decodeURIComponent(k.split('/')[1] ?? ''));
+    return [...groups];
+  }
+
   /** A group's committed offsets: [topic, partition, record]. */
   offsets(group: string): [string, number, OffsetRecord][] {
     const prefix = offsetPrefix(group);
@@ -457,6 +465,12 @@ export class MetaStateMachine implements GroupStateMachine {
         return { ...applyUserCommand(this.store, cmd, index), topics: false };
       case 'setQuota':
         return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
+      case 'setTopicConfig':
+      case 'addPartitions': {
+        const r = changeTopic(this.topic(cmd.topic), cmd);
+        if (!r.ok) return { ops: [], result: r, topics: false };
+        return { ops: [{ type: 'put', key: TOPIC + cmd.topic, value: r.value }], result: r, topics: true };
+      }
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);

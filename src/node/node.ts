@@ -650,7 +650,12 @@ export class RaftlogNode {
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     for (const id of this.brokenPartitions.keys()) if (!wanted.has(id)) this.brokenPartitions.delete(id);
     for (const [id, p] of this.partitions) {
-      if (wanted.has(id)) continue;
+      if (wanted.has(id)) {
+        // A topic's config may change while it runs (alter-config).
+        const now = topics.get(p.topic.id);
+        if (now !== undefined) p.reconfigure(now.config);
+        continue;
+      }
       const deleted = !topics.has(p.topic.id);
       if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
       this.dropReplica(id, p, deleted ? 'the topic was deleted' : 'the partition moved off this node');

@@ -58,7 +58,8 @@ export function command(): Command {
   return new Command()
     .name('node cluster.js')
     .description(
-      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/.\n' +
+      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/\n' +
+        '(it takes only --base-port P for 127.0.0.1:P..P+2, --kafka-base-port K for its Kafka listeners, default 9092 or P+2091, and --data DIR).\n' +
         'Every option can also be set with an environment variable RAFTLOG_<OPTION> (e.g. RAFTLOG_SECRET) or in a JSON file given with --config.',
     )
     .addOption(new Option('--id <id>', "this node's id (default: the id that --peers gives to the --listen address)").env('RAFTLOG_ID'))

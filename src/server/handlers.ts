@@ -39,6 +39,10 @@ import {
   type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
+  type AlterTopicConfigRequest,
+  type AlterTopicConfigResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
   type AlterQuotasRequest,
@@ -84,6 +88,8 @@ export interface AdminRequests {
   listUsers(): Promise<ListUsersResponse>;
   alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse>;
   describeQuotas(): DescribeQuotasResponse;
+  alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse>;
+  createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -228,6 +234,10 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
       return node.controller.alterQuotas(req);
     case 'describeQuotas':
       return node.controller.describeQuotas();
+    case 'alterTopicConfig':
+      return node.controller.alterTopicConfig(req);
+    case 'createPartitions':
+      return node.controller.createPartitions(req);
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);

@@ -616,6 +616,32 @@ export interface DescribeQuotasResponse {
   readonly quotas: readonly QuotaEntry[];
 }
 
+/**
+ * Changes a topic's config while it runs (rpk's alter-config, Kafka's IncrementalAlterConfigs):
+ * every field may change live. Retention applies at the next retention pass, max message bytes to
+ * the next produce, segment bytes to the next segment roll. Sent to the controller, answered once
+ * the change is committed.
+ */
+export interface AlterTopicConfigRequest {
+  readonly type: 'alterTopicConfig';
+  readonly topic: string;
+  /** The fields to set, the others kept (to put one back to its default, set DEFAULT_TOPIC_CONFIG's value). */
+  readonly config: Partial<TopicConfig>;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Grows a topic to `partitions` partitions (Kafka's CreatePartitions: the new total, never fewer
+ * than it has). The controller places the new ones as it places a new topic's; they start empty,
+ * on their nodes, with the topic's replication factor. Keys hash over the new count from then on.
+ */
+export interface CreatePartitionsRequest {
+  readonly type: 'createPartitions';
+  readonly topic: string;
+  readonly partitions: number;
+  readonly timeoutMs: number;
+}
+
 export type Request =
   | MetadataRequest
   | ProduceRequest
@@ -648,7 +674,9 @@ export type Request =
   | DeleteUserRequest
   | ListUsersRequest
   | AlterQuotasRequest
-  | DescribeQuotasRequest;
+  | DescribeQuotasRequest
+  | AlterTopicConfigRequest
+  | CreatePartitionsRequest;
 
 export type RequestType = Request['type'];
 export const REQUEST_TYPES: readonly RequestType[] = [
@@ -684,6 +712,8 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'listUsers',
   'alterQuotas',
   'describeQuotas',
+  'alterTopicConfig',
+  'createPartitions',
 ];
 
 // -------------------------------------------------------------------------------------------------
@@ -915,6 +945,21 @@ export interface RebalancePartitionsResponse {
   readonly started: boolean;
 }
 
+export interface AlterTopicConfigResponse {
+  readonly topic: string;
+  readonly previous: TopicConfig;
+  readonly config: TopicConfig;
+}
+
+export interface CreatePartitionsResponse {
+  readonly topic: string;
+  /** The partitions it had. */
+  readonly previous: number;
+  readonly partitions: number;
+  /** The new partitions' replicas (the first the preferred leader), from partition `previous` on. */
+  readonly assignments: readonly (readonly string[])[];
+}
+
 export interface ResponseMap {
   metadata: MetadataResponse;
   produce: ProduceResponse;
@@ -943,6 +988,8 @@ export interface ResponseMap {
   deleteGroups: GroupResultsResponse;
   alterQuotas: AlterQuotasResponse;
   describeQuotas: DescribeQuotasResponse;
+  alterTopicConfig: AlterTopicConfigResponse;
+  createPartitions: CreatePartitionsResponse;
   saslHandshake: SaslHandshakeResponse;
   saslAuthenticate: SaslAuthenticateResponse;
   upsertUser: UpsertUserResponse;

@@ -334,6 +334,10 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
     }
     case 'describeQuotas':
       return { type };
+    case 'alterTopicConfig':
+      return { type, topic: f.topic(o), config: parseConfig(f.obj(o['config'], "'config'"), f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'createPartitions':
+      return { type, topic: f.topic(o), partitions: f.int(o, 'partitions', 1, LIMITS.partitionsPerTopicMax), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     default: {
       const never: never = type;
       throw new Error(`unhandled request type ${String(never)}`);

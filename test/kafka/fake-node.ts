@@ -109,6 +109,8 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
       upsertUser: refuse,
       deleteUser: refuse,
       listUsers: refuse,
+      alterTopicConfig: refuse,
+      createPartitions: refuse,
     },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
     metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop, replyBytes: noop, slowClientsClosed: noop },

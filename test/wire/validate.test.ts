@@ -185,6 +185,21 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   listUsers: fc.record({ type: fc.constant('listUsers') }),
   alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
   describeQuotas: fc.constant({ type: 'describeQuotas' }),
+  alterTopicConfig: fc.record({
+    type: fc.constant('alterTopicConfig'),
+    topic,
+    config: fc.record(
+      {
+        retentionBytes: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+        retentionMs: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+        segmentBytes: fc.integer({ min: SEGMENT_BYTES_MIN, max: SEGMENT_BYTES_MAX }),
+        maxMessageBytes: fc.integer({ min: MAX_MESSAGE_BYTES_MIN, max: LIMITS.topicMessageBytesMax }),
+      },
+      { requiredKeys: [] },
+    ),
+    timeoutMs,
+  }),
+  createPartitions: fc.record({ type: fc.constant('createPartitions'), topic, partitions: fc.integer({ min: 1, max: LIMITS.partitionsPerTopicMax }), timeoutMs }),
 };
 
 const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
@@ -328,6 +343,21 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   listUsers: {},
   alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
   describeQuotas: {},
+  alterTopicConfig: {
+    topic: TOPIC,
+    config: {
+      kind: 'map',
+      closed: true,
+      fields: {
+        retentionBytes: int(-1, Number.MAX_SAFE_INTEGER, 'missing'),
+        retentionMs: int(-1, Number.MAX_SAFE_INTEGER, 'missing'),
+        segmentBytes: int(SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX, 'missing'),
+        maxMessageBytes: int(MAX_MESSAGE_BYTES_MIN, LIMITS.topicMessageBytesMax, 'missing'),
+      },
+    },
+    timeoutMs: TIMEOUT,
+  },
+  createPartitions: { topic: TOPIC, partitions: int(1, LIMITS.partitionsPerTopicMax), timeoutMs: TIMEOUT },
 };
 
 type Path = readonly (string | number)[];
