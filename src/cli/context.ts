@@ -1,6 +1,6 @@
-/** The options every command shares (--brokers, TLS) and the client built from them. */
+/** The options every command shares (--brokers, TLS, --auth-user, --auth-password-file) and the client built from them. */
 import fs from 'node:fs';
-import { Client, silentLogger, type Admin, type Logger, type TlsOptions } from '../client/index.js';
+import { Client, silentLogger, type Admin, type Logger, type SaslOptions, type TlsOptions } from '../client/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './errors.js';
 
@@ -9,12 +9,36 @@ export const DEFAULT_BROKERS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 export interface CommonOptions {
   readonly brokers: string;
+  /** Who to authenticate as (or RAFTLOG_USER), and where the password is (or RAFTLOG_PASSWORD). */
+  readonly authUser?: string;
+  readonly authPasswordFile?: string;
   /** --tls: connect with TLS, trusting the system's CAs unless --tls-ca names one. */
   readonly tls?: boolean;
   /** Files: the CA that signed the nodes' certificates, and a client certificate and its key (--tls-ca, --tls-cert, --tls-key). */
   readonly tlsCa?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+}
+
+/** The first line of a file holding a secret (a password), or a UsageError naming the option. */
+export function readSecretFile(file: string, option: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split(/\r?\n/)[0]!;
+  } catch (err) {
+    throw new UsageError(`cannot read ${option} ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** The credentials of --auth-user (or RAFTLOG_USER) with the password of --auth-password-file (or RAFTLOG_PASSWORD); none without a user. */
+export function saslOf(io: Io, opts: CommonOptions): SaslOptions | undefined {
+  const username = opts.authUser ?? io.env.RAFTLOG_USER;
+  if (username === undefined || username === '') {
+    if (opts.authPasswordFile !== undefined) throw new UsageError('--auth-password-file is the password of --auth-user: give --auth-user too (or RAFTLOG_USER)');
+    return undefined;
+  }
+  const password = opts.authPasswordFile !== undefined ? readSecretFile(opts.authPasswordFile, '--auth-password-file') : io.env.RAFTLOG_PASSWORD;
+  if (password === undefined || password === '') throw new UsageError(`--auth-user ${username} needs a password: --auth-password-file FILE (its first line) or RAFTLOG_PASSWORD`);
+  return { mechanism: 'scram-sha-256', username, password };
 }
 
 /**
@@ -59,8 +83,10 @@ function cliLogger(io: Io): Logger {
 
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
 export function makeClient(io: Io, opts: CommonOptions): Client {
+  const sasl = saslOf(io, opts);
   const tls = tlsOf(opts);
   return new Client({
+    ...(sasl !== undefined ? { sasl } : {}),
     brokers: brokerList(opts.brokers),
     ...(tls !== undefined ? { tls } : {}),
     clientId: 'raftlog-cli',

@@ -14,6 +14,7 @@ import { quotasCommand } from './commands/quotas.js';
 import type { Run } from './commands/shared.js';
 import { statusCommand } from './commands/status.js';
 import { topicsCommand } from './commands/topics.js';
+import { usersCommand } from './commands/users.js';
 import { brokerList } from './context.js';
 import { EXIT_FAILURE, EXIT_USAGE, UsageError, describeError } from './errors.js';
 import type { Io } from './io.js';
@@ -40,6 +41,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   statusCommand(program, io, run);
   nodesCommand(program, io, run);
   aclsCommand(program, io, run);
+  usersCommand(program, io, run);
   quotasCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -27,6 +27,9 @@ import { formatOffset } from './offsets.js';
 import { withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
 import { ACLS_PER_REQUEST_MAX, aclBindingProblem, describeBinding, type AclBinding, type AclFilter } from '../auth/acl.js';
+import { newCredential, passwordProblem } from '../auth/credentials.js';
+import { SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN } from '../auth/scram.js';
+import { userNameProblem } from '../wire/protocol.js';
 
 export interface NewTopic {
   readonly topic: string;
@@ -77,6 +80,12 @@ export interface PartitionOffsets {
   readonly offset: string;
   readonly high: string;
   readonly low: string;
+}
+
+/** A user as listUsers shows it: never its credential. */
+export interface UserDescription {
+  readonly name: string;
+  readonly mechanism: string;
 }
 
 export interface ClusterDescription {
@@ -296,6 +305,37 @@ export class Admin {
   }
 
   /**
+   * Creates user `name` with `password`, or gives an existing one this password (Kafka's
+   * AlterUserScramCredentials upsertion); resolves with whether the user is new. The SCRAM-SHA-256
+   * credential (a fresh salt, `iterations` of PBKDF2, StoredKey and ServerKey) is made here: the
+   * password is never sent. Connections the user authenticated before keep running.
+   */
+  async upsertUser(name: string, password: string, opts: { readonly iterations?: number; readonly timeoutMs?: number } = {}): Promise<{ created: boolean }> {
+    checkUserName(name);
+    const problem = passwordProblem(password);
+    if (problem !== null) throw invalidArgument(`user '${name}': ${problem}`);
+    const iterations = opts.iterations ?? SCRAM_ITERATIONS_DEFAULT;
+    if (!Number.isInteger(iterations) || iterations < SCRAM_ITERATIONS_MIN || iterations > SCRAM_ITERATIONS_MAX) throw invalidArgument(`iterations must be an integer ${SCRAM_ITERATIONS_MIN}..${SCRAM_ITERATIONS_MAX}, not ${iterations}`);
+    const credential = await newCredential(password, iterations);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'upsertUser', name, credential, timeoutMs }, localTimeout(timeoutMs));
+    return { created: resp.created };
+  }
+
+  /** Deletes a user (RESOURCE_NOT_FOUND if there is none); connections it authenticated before keep running. */
+  async deleteUser(name: string, opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    checkUserName(name);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    await this.cluster.toController({ type: 'deleteUser', name, timeoutMs }, localTimeout(timeoutMs));
+  }
+
+  /** The users, by name, with their mechanism. */
+  async listUsers(): Promise<UserDescription[]> {
+    const resp = await this.cluster.toController({ type: 'listUsers' }, this.cluster.config.requestTimeoutMs);
+    return resp.users.map((u) => ({ name: u.name, mechanism: u.mechanism }));
+  }
+
+  /**
    * Sets or removes client quota rates: per entity ('User:<name>', or QUOTA_DEFAULT_ENTITY for
    * every principal without a rate of its own), a number sets a rate in bytes per second, null
    * removes it, absent leaves it. Resolves once every change is committed; each node then holds
@@ -464,6 +504,11 @@ function checkReassignments(reassignments: readonly PartitionReassignment[]): Pa
     }
     return { topic: r.topic, partition: r.partition, replicas: [...r.replicas] };
   });
+}
+
+function checkUserName(name: string): void {
+  const problem = userNameProblem(name);
+  if (problem !== null) throw invalidArgument(problem);
 }
 
 /** The alterations as the request carries them, after the checks the client can make alone. */

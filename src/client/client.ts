@@ -13,6 +13,7 @@ import { consoleLogger, type Logger } from './logger.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { retryOptions, type RetryOptions } from './retry.js';
 import { invalidArgument } from './errors.js';
+import { userSasl, type SaslMechanism, type SaslOptions } from './sasl.js';
 import type { TlsOptions } from './connection.js';
 
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000;
@@ -37,6 +38,13 @@ export interface ClientOptions {
    */
   readonly clock?: Clock;
   /**
+   * Credentials every connection authenticates with before anything else, as kafkajs's `sasl`:
+   * `{ mechanism: 'scram-sha-256', username, password }` ('plain' too; use it over TLS only).
+   * Needed by a cluster started with `--auth sasl`; a wrong password fails calls with
+   * SASL_AUTHENTICATION_FAILED.
+   */
+  readonly sasl?: SaslOptions;
+  /**
    * Connect with TLS (wss), to nodes whose client listeners take it (`--tls`): true to trust the
    * system's CAs, or the CA that signed the nodes' certificates (PEM text) and, for nodes that
    * require one (`--tls-client-auth required`), a client certificate and its key.
@@ -53,6 +61,7 @@ export class Client {
   private readonly metadataMaxAgeMs: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly sasl: SaslMechanism | undefined;
   private readonly tls: TlsOptions | undefined;
 
   constructor(opts: ClientOptions) {
@@ -65,6 +74,7 @@ export class Client {
     if (!Number.isFinite(this.metadataMaxAgeMs) || this.metadataMaxAgeMs <= 0) throw invalidArgument(`metadataMaxAgeMs must be a positive number of milliseconds, not ${String(opts.metadataMaxAgeMs)}`);
     this.logger = opts.logger ?? consoleLogger;
     this.clock = opts.clock ?? systemClock;
+    this.sasl = opts.sasl === undefined ? undefined : userSasl(opts.sasl);
     this.tls = tlsOptions(opts.tls);
   }
 
@@ -93,6 +103,7 @@ export class Client {
       metadataMaxAgeMs: this.metadataMaxAgeMs,
       logger: this.logger,
       clock: this.clock,
+      ...(this.sasl !== undefined ? { sasl: this.sasl } : {}),
       ...(this.tls !== undefined ? { tls: this.tls } : {}),
     });
   }

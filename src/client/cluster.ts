@@ -10,6 +10,7 @@
 import type { Clock } from '../wire/clock.js';
 import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../wire/protocol.js';
 import { Connection, type RequestOf, type TlsOptions } from './connection.js';
+import type { SaslMechanism } from './sasl.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import type { Logger } from './logger.js';
 import { withRetry, type RetryOptions } from './retry.js';
@@ -26,6 +27,8 @@ export interface ClusterConfig {
   readonly logger: Logger;
   /** Time and timers of everything the client schedules itself (src/wire/clock.ts). */
   readonly clock: Clock;
+  /** What every connection authenticates with (sasl.ts); none when absent. */
+  readonly sasl?: SaslMechanism;
   /** Connect to every node with TLS (wss); plain ws when absent. */
   readonly tls?: TlsOptions;
 }
@@ -101,7 +104,13 @@ export class Cluster {
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, clock: this.config.clock, ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}) });
+      c = new Connection({
+        address,
+        connectTimeoutMs: this.config.connectionTimeoutMs,
+        clock: this.config.clock,
+        ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}),
+        ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}),
+      });
       this.connections.set(address, c);
     }
     return c;

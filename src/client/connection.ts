@@ -5,6 +5,9 @@
  * unknown). A closed connection reopens on the next request. Its timeouts run on the system's
  * timers, not the client's clock: they bound how long a real socket takes.
  *
+ * With `sasl`, a socket authenticates (sasl.ts) before any request is sent on it: it is handed to
+ * requests only once the node has answered the exchange's last message. A failed authentication
+ * fails the requests waiting for the socket with SASL_AUTHENTICATION_FAILED (not retriable).
  * A reply with `throttleMs` (the node's quota throttle, src/server/quotas.ts) holds back every
  * request to that node until that time has passed on the client's clock, as Kafka's clients do
  * since KIP-219: the node would not read them sooner. A request's timeout starts once it is sent.
@@ -14,6 +17,7 @@ import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } f
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
 import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
+import type { SaslMechanism } from './sasl.js';
 import { sleep, systemClock, type Clock } from '../wire/clock.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
@@ -31,11 +35,18 @@ export interface ConnectionOptions {
   /** host:port */
   readonly address: string;
   readonly connectTimeoutMs: number;
+  /** Authenticate every socket with this before using it (none: the node must not require it). */
+  readonly sasl?: SaslMechanism;
   /** Connect with TLS (wss); plain ws when absent. */
   readonly tls?: TlsOptions;
   /** What a throttle is waited out on (the client's clock; the system's when absent). */
   readonly clock?: Clock;
 }
+
+/** How long the node may take to answer one message of an authentication. */
+const SASL_STEP_TIMEOUT_MS = 10_000;
+/** Messages of one authentication, at most (SCRAM takes 3 with the handshake): a node that asks for more is not following its mechanism. */
+const SASL_STEPS_MAX = 8;
 
 interface Pending {
   readonly type: RequestType;
@@ -61,8 +72,11 @@ const REQUEST_ID_MAX = 0x7fffffff;
 export class Connection {
   readonly address: string;
   private readonly connectTimeoutMs: number;
+  private readonly sasl: SaslMechanism | undefined;
   private readonly tls: TlsOptions | undefined;
   private socket: WebSocket | null = null;
+  /** A socket open and still authenticating: not handed to requests yet. */
+  private authenticating: WebSocket | null = null;
   private opening: Promise<WebSocket> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -74,6 +88,7 @@ export class Connection {
   constructor(opts: ConnectionOptions) {
     this.address = opts.address;
     this.connectTimeoutMs = opts.connectTimeoutMs;
+    this.sasl = opts.sasl;
     this.tls = opts.tls;
     this.clock = opts.clock ?? systemClock;
   }
@@ -85,7 +100,10 @@ export class Connection {
   /** Sends `req` and resolves with its response; rejects with a RaftlogError. */
   async request<T extends RequestType>(req: RequestOf<T>, timeoutMs: number): Promise<ResponseMap[T]> {
     await this.unthrottled();
-    const socket = await this.open();
+    return this.requestOn(await this.open(), req, timeoutMs);
+  }
+
+  private async requestOn<T extends RequestType>(socket: WebSocket, req: RequestOf<T>, timeoutMs: number): Promise<ResponseMap[T]> {
     const id = this.takeId();
     const frame = encodeFrame({ ...req, id });
     const response = new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -122,8 +140,9 @@ export class Connection {
   /** Closes the socket; pending requests fail with DISCONNECTED. Later requests reopen it. */
   close(): void {
     this.closed = true;
-    const socket = this.socket;
+    const socket = this.socket ?? this.authenticating;
     this.socket = null;
+    this.authenticating = null;
     this.failAll(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed by the client`, { outcomeUnknown: true, node: this.address }));
     if (socket) socket.terminate();
   }
@@ -187,20 +206,55 @@ export class Connection {
           reject(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed by the client`, { node: this.address }));
           return;
         }
-        this.adopt(socket);
-        resolve(socket);
+        this.listen(socket);
+        if (this.sasl === undefined) {
+          this.socket = socket;
+          resolve(socket);
+          return;
+        }
+        this.authenticating = socket;
+        this.authenticate(socket, this.sasl).then(
+          () => {
+            if (this.authenticating !== socket) {
+              reject(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed while it authenticated`, { node: this.address }));
+              return;
+            }
+            this.authenticating = null;
+            this.socket = socket;
+            resolve(socket);
+          },
+          (err: unknown) => {
+            if (this.authenticating === socket) this.authenticating = null;
+            socket.terminate();
+            reject(err);
+          },
+        );
       });
     });
   }
 
-  private adopt(socket: WebSocket): void {
-    this.socket = socket;
+  /** The SASL exchange on a socket just opened: handshake, then messages until the node says it is done. Throws a RaftlogError. */
+  private async authenticate(socket: WebSocket, sasl: SaslMechanism): Promise<void> {
+    await this.requestOn(socket, { type: 'saslHandshake', mechanism: sasl.mechanism }, SASL_STEP_TIMEOUT_MS);
+    const exchange = sasl.start();
+    let message: Uint8Array | null = await exchange.first();
+    for (let step = 0; message !== null; step++) {
+      if (step >= SASL_STEPS_MAX) throw new RaftlogError(ClientErrorCode.ProtocolError, `${this.address} asked for more than ${SASL_STEPS_MAX} ${sasl.mechanism} messages`, { node: this.address });
+      const res = await this.requestOn(socket, { type: 'saslAuthenticate', bytes: message }, SASL_STEP_TIMEOUT_MS);
+      message = await exchange.next(res.bytes);
+      if (res.done !== (message === null)) throw new RaftlogError(ClientErrorCode.ProtocolError, `${this.address} ${res.done ? 'ended' : 'went on with'} the ${sasl.mechanism} exchange out of turn`, { node: this.address });
+    }
+  }
+
+  /** Reads a socket's answers and notices its close. */
+  private listen(socket: WebSocket): void {
     socket.on('message', (data: RawData) => this.onMessage(data));
     socket.on('error', () => {
       // 'close' follows and fails what is pending.
     });
     socket.on('close', (code: number, reason: Buffer) => {
       if (this.socket === socket) this.socket = null;
+      if (this.authenticating === socket) this.authenticating = null;
       const why = reason.length > 0 ? `: ${reason.toString('utf8')}` : '';
       this.failAll(this.connectionError(`the connection to ${this.address} closed (code ${code}${why})`, undefined, true));
     });
@@ -242,8 +296,9 @@ export class Connection {
 
   /** A node that breaks the protocol: drop the socket, failing everything on it. */
   private dropSocket(message: string, cause: unknown): void {
-    const socket = this.socket;
+    const socket = this.socket ?? this.authenticating;
     this.socket = null;
+    this.authenticating = null;
     this.failAll(new RaftlogError(ClientErrorCode.ProtocolError, message, { retriable: true, outcomeUnknown: true, node: this.address, cause }));
     socket?.terminate();
   }

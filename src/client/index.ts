@@ -21,6 +21,8 @@ export type { Admin, NewTopic, CreateTopicsOptions, TopicDescription, PartitionD
 export type { Message, MessageBytes, TopicMessages, RecordMetadata, ConsumedMessage } from './messages.js';
 export type { ConfigEntry } from './topic-config.js';
 export type { RetryOptions } from './retry.js';
+export type { SaslOptions } from './sasl.js';
+export type { UserDescription } from './admin.js';
 export type { Logger } from './logger.js';
 export type { TlsOptions } from './connection.js';
 export { silentLogger } from './logger.js';

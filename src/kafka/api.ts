@@ -18,8 +18,12 @@ import type { KafkaWriter } from './codec/writer.js';
 
 /** What the Kafka listener needs of its node: what the native handlers need, the cluster's id, and where each node serves Kafka. */
 export interface KafkaNode extends ClientNode {
-  /** `autoCreateTopics`: a Metadata request may create the topics it names (auto-create.ts); off when absent. */
-  readonly config: ClientNode['config'] & { readonly autoCreateTopics?: boolean };
+  /**
+   * `autoCreateTopics`: a Metadata request may create the topics it names (auto-create.ts); off
+   * when absent. `secret`: the cluster secret, with which a creation forwarded to the controller
+   * authenticates (src/auth/node-proof.ts).
+   */
+  readonly config: ClientNode['config'] & { readonly autoCreateTopics?: boolean; readonly secret: string };
   readonly meta: ClientNode['meta'] & Pick<MetaStateMachine, 'cluster'>;
   /** host:port of the Kafka listener of each node known to run one, this one included. */
   kafkaAddresses(): ReadonlyMap<NodeId, string>;

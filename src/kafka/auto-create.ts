@@ -8,10 +8,14 @@
  *
  * Only the controller creates topics. A node that is not the controller forwards the request to
  * it, as a client would: one native createTopics on the controller's client listener, over a
- * connection opened for it and closed after (with TLS when that listener takes it) (auto-creation is rare: once per topic). Requests of
- * this node for the same topic while one is under way wait for that one.
+ * connection opened for it and closed after (with TLS when that listener takes it; auto-creation is
+ * rare: once per topic). Requests of this node for the same topic while one is under way wait for
+ * that one. The connection authenticates with the cluster secret as the principal of the Metadata
+ * request that asked (src/auth/node-proof.ts), so the controller creates the topic for that
+ * client, under `--auth sasl` too.
  */
 import { Connection } from '../client/connection.js';
+import { nodeSasl } from '../client/sasl.js';
 import { ServerError } from '../errors.js';
 import { ErrorCode, type CreateTopicsRequest, type CreateTopicsResponse, type TopicResult } from '../wire/protocol.js';
 import { native, requestProblem, type KafkaNode } from './api.js';
@@ -61,7 +65,12 @@ async function create(node: KafkaNode, session: Session, names: readonly string[
   const controller = id !== null && id !== node.config.id ? node.clientDial(id) : undefined;
   if (controller === undefined) return failed(ErrorCode.LeaderNotAvailable, 'no controller is known to create the topic; retry shortly');
   // Over TLS when the controller's client listener takes it, presenting this node's certificate.
-  const connection = new Connection({ address: controller.address, connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS, ...(controller.tls !== undefined ? { tls: controller.tls } : {}) });
+  const connection = new Connection({
+    address: controller.address,
+    connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS,
+    ...(controller.tls !== undefined ? { tls: controller.tls } : {}),
+    sasl: nodeSasl(node.config.id, node.config.secret, session.principal),
+  });
   try {
     const res: CreateTopicsResponse = await connection.request(req, AUTO_CREATE_TIMEOUT_MS + FORWARD_CONNECT_TIMEOUT_MS);
     return res.topics;

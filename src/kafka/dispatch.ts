@@ -10,6 +10,11 @@
  * key, a version outside the range served, a body that does not parse (kafka/codec/reader.ts).
  * ApiVersions is the exception Kafka makes: asked at a version not served, it is answered
  * UNSUPPORTED_VERSION with the ranges served, in its v0 layout.
+ *
+ * Authentication (src/server/sasl.ts): under `--auth sasl`, a connection that has not
+ * authenticated may send only ApiVersions, SaslHandshake and SaslAuthenticate; anything else
+ * closes it, as Kafka closes it. The answer that ends a connection's last allowed failed
+ * authentication is written, then the connection closed.
  */
 import { KafkaDecodeError, KafkaReader } from './codec/reader.js';
 import { KafkaWriter } from './codec/writer.js';
@@ -17,10 +22,14 @@ import type { KafkaNode, RequestHeader } from './api.js';
 import type { Session } from '../server/session.js';
 import { API_VERSIONS_KEY, unsupportedVersion } from './apis/api-versions.js';
 import { KAFKA_APIS, SERVED_RANGES } from './apis/index.js';
+import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY } from './apis/sasl.js';
+
+/** What a connection may ask before it has authenticated, when it must. */
+export const BEFORE_AUTHENTICATION: ReadonlySet<number> = new Set([API_VERSIONS_KEY, SASL_HANDSHAKE_KEY, SASL_AUTHENTICATE_KEY]);
 
 export type Answer =
-  /** Write these bytes (a whole response frame, size first). */
-  | { readonly kind: 'reply'; readonly chunks: readonly Uint8Array[]; readonly api: string }
+  /** Write these bytes (a whole response frame, size first); with `closeAfter`, then close the connection, for that reason. */
+  | { readonly kind: 'reply'; readonly chunks: readonly Uint8Array[]; readonly api: string; readonly closeAfter?: string }
   /** Nothing to write: a produce with acks=0. */
   | { readonly kind: 'none'; readonly api: string }
   /** Close the connection, for this reason. */
@@ -59,6 +68,7 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
   const { apiKey, apiVersion, correlationId } = header;
   const api = KAFKA_APIS.get(apiKey);
   if (api === undefined) return { kind: 'close', reason: `api key ${apiKey} is not served` };
+  if (node.sasl.mode === 'sasl' && !session.authenticated && !BEFORE_AUTHENTICATION.has(apiKey)) return { kind: 'close', reason: `${api.name} before the connection authenticated (--auth sasl): SaslHandshake and SaslAuthenticate first` };
   if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
     if (apiKey !== API_VERSIONS_KEY) return { kind: 'close', reason: `${api.name} v${apiVersion} is not served (v${api.minVersion}-${api.maxVersion} are)` };
     const w = new KafkaWriter();
@@ -79,5 +89,7 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();
   api.encode(w, apiVersion, res);
-  return { kind: 'reply', chunks: responseFrame(correlationId, flexible && apiKey !== API_VERSIONS_KEY, w), api: api.name };
+  const chunks = responseFrame(correlationId, flexible && apiKey !== API_VERSIONS_KEY, w);
+  const closeAfter = node.sasl.closeReason(session);
+  return closeAfter === null ? { kind: 'reply', chunks, api: api.name } : { kind: 'reply', chunks, api: api.name, closeAfter };
 }

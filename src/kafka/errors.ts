@@ -37,6 +37,8 @@ export const KafkaErrorCode = {
   TopicAuthorizationFailed: 29,
   GroupAuthorizationFailed: 30,
   ClusterAuthorizationFailed: 31,
+  UnsupportedSaslMechanism: 33,
+  IllegalSaslState: 34,
   UnsupportedVersion: 35,
   TopicAlreadyExists: 36,
   InvalidPartitions: 37,
@@ -49,10 +51,12 @@ export const KafkaErrorCode = {
   DuplicateSequenceNumber: 46,
   InvalidProducerEpoch: 47,
   KafkaStorageError: 56,
+  SaslAuthenticationFailed: 58,
   ReassignmentInProgress: 60,
   NonEmptyGroup: 68,
   GroupIdNotFound: 69,
   FetchSessionIdNotFound: 70,
+  ResourceNotFound: 91,
 } as const;
 export type KafkaErrorCode = (typeof KafkaErrorCode)[keyof typeof KafkaErrorCode];
 
@@ -93,6 +97,12 @@ const KAFKA_CODE: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.TopicAuthorizationFailed]: KafkaErrorCode.TopicAuthorizationFailed,
   [ErrorCode.GroupAuthorizationFailed]: KafkaErrorCode.GroupAuthorizationFailed,
   [ErrorCode.ClusterAuthorizationFailed]: KafkaErrorCode.ClusterAuthorizationFailed,
+  [ErrorCode.SaslAuthenticationFailed]: KafkaErrorCode.SaslAuthenticationFailed,
+  [ErrorCode.UnsupportedSaslMechanism]: KafkaErrorCode.UnsupportedSaslMechanism,
+  [ErrorCode.IllegalSaslState]: KafkaErrorCode.IllegalSaslState,
+  // Never sent: a Kafka connection that has not authenticated is closed instead (dispatch.ts), as Kafka closes it.
+  [ErrorCode.AuthenticationRequired]: KafkaErrorCode.SaslAuthenticationFailed,
+  [ErrorCode.ResourceNotFound]: KafkaErrorCode.ResourceNotFound,
 };
 
 export function kafkaCodeOf(code: ErrorCode): KafkaErrorCode {

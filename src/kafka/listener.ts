@@ -26,8 +26,13 @@
  * (Produce v6, Fetch v8) do not wait by themselves, but their next request is not read.
  *
  * No smaller frame limit applies before a connection's first request, as a peer connection has
- * before it authenticates (src/wire/ws-guard.ts): without SASL (issue 22 §3) a first request
- * proves nothing, so one ApiVersions would lift any such limit for whoever sends it.
+ * before it authenticates (src/wire/ws-guard.ts): a first request proves nothing, so one
+ * ApiVersions would lift any such limit for whoever sends it.
+ *
+ * Authentication (src/server/sasl.ts, apis/sasl.ts): SASL requests, and under `--auth sasl`
+ * every request before the connection has authenticated, are served one after the other, and the
+ * requests behind them wait (AuthOrder): a request pipelined after SaslAuthenticate runs as the
+ * user it proved.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -36,6 +41,8 @@ import { clientCertProblem, serverOptions, tlsOrPlaintext, type TlsPem } from '.
 import { Mute, budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import { newSession, type Session } from '../server/session.js';
+import { AuthOrder, gatesOthers } from '../server/sasl.js';
+import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY } from './apis/sasl.js';
 import type { KafkaNode } from './api.js';
 import { hostPort } from './brokers.js';
 import { answer, type Answer } from './dispatch.js';
@@ -162,6 +169,7 @@ class Connection {
   private frameTimer: NodeJS.Timeout | null = null;
   /** Who this connection's requests run as (src/server/session.ts). */
   private readonly session: Session;
+  private readonly order = new AuthOrder();
 
   constructor(
     private readonly node: KafkaNode,
@@ -235,7 +243,10 @@ class Connection {
       slot.room = await this.budget.reserve(bytes);
       return slot.room !== null;
     };
-    answer(this.node, this.session, frame, room).then(
+    // The api key, first in the header (a frame too short for one gets its 'close' from answer()).
+    const apiKey = frame.length >= 2 ? frame.readInt16BE(0) : -1;
+    const gating = gatesOthers(this.node.sasl, this.session, apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY);
+    this.order.run(gating, () => answer(this.node, this.session, frame, room)).then(
       (a) => {
         if (a.kind !== 'close') {
           this.node.metrics.requests.inc({ type: `kafka.${a.api}`, outcome: 'ok' });
@@ -271,6 +282,15 @@ class Connection {
           ok = i === a.chunks.length - 1 ? this.socket.write(c, () => written()) : this.socket.write(c);
         });
         this.socket.uncork();
+        if (a.closeAfter !== undefined) {
+          slot.room?.release();
+          this.node.logger.warn({ remote: this.session.remote }, `closing the Kafka connection from ${this.session.remote}: ${a.closeAfter}`);
+          this.queue.length = 0;
+          this.stopFrameTimer();
+          // After the answer that says why.
+          this.socket.end();
+          return;
+        }
         if (!ok && !this.pausedForDrain) {
           this.pausedForDrain = true;
           this.socket.pause();

@@ -6,6 +6,7 @@
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
 import type { AclBinding, AclFilter } from '../auth/acl.js';
+import type { UserCommand } from './users.js';
 import type { SetQuotaCommand } from './quotas.js';
 
 export type MetaCommand =
@@ -80,6 +81,8 @@ export type MetaCommand =
   | { readonly type: 'createAcls'; readonly bindings: readonly AclBinding[] }
   /** Every binding that each filter matches removed; the result lists them per filter (AclDeletion). */
   | { readonly type: 'deleteAcls'; readonly filters: readonly AclFilter[] }
+  /** Users and their credentials (src/meta/users.ts, keys `user/<name>`). */
+  | UserCommand
   /** An entity's client quota rates set or removed (src/meta/quotas.ts, key `quota/<entity>`). */
   | SetQuotaCommand
   /** A topic's whole new config (the controller merged the change). Pinned to the topic's id like reassignPartition. */

@@ -51,6 +51,7 @@ import {
 } from './commands.js';
 import type { AclBinding } from '../auth/acl.js';
 import { aclBindings, executeAclCommand } from './acl-state.js';
+import { USER_PREFIX, applyUserCommand, userKey, type UserRecord } from './users.js';
 import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
 import { changeTopic } from './topic-changes.js';
 
@@ -246,6 +247,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** The rebalance asked for and not finished, if one is. */
   rebalance(): RebalanceRecord | undefined {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
+  }
+
+  /** A user and its credential (src/meta/users.ts). */
+  user(name: string): UserRecord | undefined {
+    return this.store.get<UserRecord>(userKey(name));
+  }
+
+  /** Every user, in key order. */
+  users(): UserRecord[] {
+    return this.store.entries<UserRecord>(USER_PREFIX).map(([, u]) => u);
   }
 
   /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */
@@ -469,6 +480,9 @@ export class MetaStateMachine implements GroupStateMachine {
         if (ops.length > 0) this.aclChanges++;
         return { ops, result, topics: false };
       }
+      case 'upsertUser':
+      case 'deleteUser':
+        return { ...applyUserCommand(this.store, cmd, index), topics: false };
       case 'setQuota':
         return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
       case 'setTopicConfig':

@@ -39,10 +39,16 @@ import {
   type ReassignPartitionsResponse,
   type TopicConfig,
   type TopicResult,
+  type UpsertUserRequest,
+  type UpsertUserResponse,
+  type DeleteUserRequest,
+  type DeleteUserResponse,
+  type ListUsersResponse,
   type AlterQuotasRequest,
   type AlterQuotasResponse,
   type DescribeQuotasResponse,
 } from '../wire/protocol.js';
+import { bootstrapCredential, type BootstrapUser } from './bootstrap-user.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
@@ -73,10 +79,11 @@ const LEADER_WAIT_MS_MAX = 10_000;
 
 /** What the controller needs of its node (node.ts's RaftlogNode is one). */
 export interface ControllerHost extends PlacerHost {
-  readonly config: { readonly id: NodeId; readonly listen: string; readonly nodeDeadAfterMs?: number };
+  /** `bootstrapUser`: the user created while the cluster has none (bootstrap-user.ts). */
+  readonly config: { readonly id: NodeId; readonly listen: string; readonly nodeDeadAfterMs?: number; readonly bootstrapUser?: BootstrapUser };
   readonly logger: Logger;
   /** The metadata it reads and proposes changes to. */
-  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance' | 'quotas'>;
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance' | 'users' | 'quotas'>;
   /** This folder's cluster, metadata voters and incarnation (identity.ts). */
   readonly identity: Pick<NodeIdentity, 'identity'>;
   /** What each peer said of itself when it connected: its folder's incarnation. */
@@ -162,11 +169,25 @@ export class Controller {
         }
       }
       this.growMetaGroup(seen);
+      await this.bootstrapUser(deadline);
     } catch (err) {
       this.node.logger.debug({ err: (err as Error).message }, 'registering the cluster and its nodes failed; will retry');
     } finally {
       this.registering = false;
     }
+  }
+
+  /**
+   * Creates the bootstrap user (`RAFTLOG_BOOTSTRAP_USER`, bootstrap-user.ts) while the cluster has
+   * no user: the command is applied only if it still has none when it commits, so two controllers
+   * (or a controller and an operator) cannot both make one.
+   */
+  private async bootstrapUser(deadline: number): Promise<void> {
+    const b = this.node.config.bootstrapUser;
+    if (b === undefined || this.node.meta.users().length > 0) return;
+    const credential = await bootstrapCredential(b.password);
+    const r = await this.propose({ type: 'upsertUser', name: b.name, credential, ifNoUsers: true }, deadline);
+    if (r.ok && (r.value as { skipped?: boolean }).skipped !== true) this.node.logger.warn({ user: b.name }, `created the bootstrap user '${b.name}' (a super user) because the cluster had no user; create your own users with raftlog users create, and unset RAFTLOG_BOOTSTRAP_USER`);
   }
 
   /**
@@ -517,6 +538,30 @@ export class Controller {
   /** Nodes decommissioned or being decommissioned. */
   private leavingNodes(): Set<NodeId> {
     return new Set(this.node.nodeIds().filter((n) => this.node.meta.node(n)?.decommission !== undefined));
+  }
+
+  /** Creates a user or replaces its credential; the credential comes derived already (the password never reaches the node). */
+  async upsertUser(req: UpsertUserRequest): Promise<UpsertUserResponse> {
+    this.requireController();
+    const r = await this.propose({ type: 'upsertUser', name: req.name, credential: req.credential }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    const res = r.value as UpsertUserResponse;
+    this.node.logger.info({ user: req.name, created: res.created }, res.created ? `created user ${req.name}` : `replaced the credential of user ${req.name}`);
+    return { name: res.name, created: res.created };
+  }
+
+  async deleteUser(req: DeleteUserRequest): Promise<DeleteUserResponse> {
+    this.requireController();
+    const r = await this.propose({ type: 'deleteUser', name: req.name }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    this.node.logger.info({ user: req.name }, `deleted user ${req.name}`);
+    return { name: req.name };
+  }
+
+  /** The users' names and mechanisms, as the controller has them. */
+  listUsers(): Promise<ListUsersResponse> {
+    this.requireController();
+    return Promise.resolve({ users: this.node.meta.users().map((u) => ({ name: u.name, mechanism: u.mechanism })) });
   }
 
   async initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {

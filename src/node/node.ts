@@ -46,6 +46,9 @@ import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator
 import { Controller } from './controller.js';
 import { AclAdmin } from './acl-admin.js';
 import { ALLOW_EVERYTHING, NodeAuthorizer, type AuthorizerMode, type RequestAuthorizer } from '../auth/node-authorizer.js';
+import { SaslServer, type AuthMode } from '../server/sasl.js';
+import { authWarning } from './auth-mode.js';
+import type { BootstrapUser } from './bootstrap-user.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
@@ -106,8 +109,13 @@ export interface NodeConfig {
   readonly cacheBytes?: number;
   /** `--authorizer`: check every request against the cluster's ACLs (`acl`), or not (`none`, when absent; src/auth/). */
   readonly authorizer?: AuthorizerMode;
-  /** Principals (`User:admin`) that may do everything whatever the ACLs say (none when absent). */
-  readonly superUsers?: readonly string[];
+  // Client authentication (issue 22 §3)
+  /** `--auth`: whether a client connection must authenticate before anything else (src/server/sasl.ts; options.ts gives its default). */
+  readonly auth: AuthMode;
+  /** Principals (`User:<name>`) that may do everything whatever the ACLs say: `--super-users`, and the bootstrap user. */
+  readonly superUsers: readonly string[];
+  /** The user the controller creates while the cluster has none (bootstrap-user.ts). */
+  readonly bootstrapUser?: BootstrapUser;
 }
 
 /**
@@ -178,6 +186,8 @@ export class RaftlogNode {
   readonly authorizer: RequestAuthorizer;
   /** The controller's ACL requests (acl-admin.ts). */
   readonly acls: AclAdmin;
+  /** Client authentication on both listeners (src/server/sasl.ts). */
+  readonly sasl: SaslServer;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -305,6 +315,7 @@ export class RaftlogNode {
       isController: () => this.isController(),
       controllerId: () => this.controllerId(),
     });
+    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta });
     this.quotas = new QuotaEnforcer(
       // No rate holds until the metadata is open.
       { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
@@ -384,6 +395,10 @@ export class RaftlogNode {
       { listen: c.listen, listeners: this.listeners, tls: [...(c.tls?.listeners ?? [])], ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster, openFiles: limit?.openFiles ?? null, replicasMax: limit?.replicas ?? null, cacheBytes: this.cacheBudget.totalBytes },
       `node ${c.id} listening on ${this.describeListeners()}`,
     );
+    const clients = [c.clientListen ?? c.listen, ...(c.kafka !== undefined ? [c.kafka] : [])];
+    const open = authWarning(c.auth, clients);
+    if (open !== null) this.logger.warn({ auth: c.auth }, open);
+    else this.logger.info({ auth: c.auth, superUsers: c.superUsers }, c.auth === 'sasl' ? `clients must authenticate (--auth sasl)${c.bootstrapUser !== undefined ? `; bootstrap user ${c.bootstrapUser.name}` : ''}` : 'clients need not authenticate (--auth none): every client listener is on loopback');
   }
 
   /** Says at start what clients may do: everything (`--authorizer none`), or what the ACLs allow. */
@@ -1139,6 +1154,7 @@ export class RaftlogNode {
       groups,
       ...(this.isController() ? { controller: this.controller.status() } : {}),
       recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
+      auth: this.config.auth,
     };
   }
 }

@@ -13,6 +13,10 @@ import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
 import { AUTHORIZER_MODES, type AuthorizerMode } from '../auth/node-authorizer.js';
+import { userNameProblem } from '../wire/protocol.js';
+import { userPrincipal } from '../server/session.js';
+import { defaultAuthMode } from './auth-mode.js';
+import { parseBootstrapUser, type BootstrapUser } from './bootstrap-user.js';
 import { parseListeners, type ListenerOptions } from './listeners.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
@@ -46,6 +50,11 @@ export interface CliOptions extends ListenerOptions {
   cacheBytes: string;
   // ACLs (issue 22)
   authorizer?: string;
+  // Client authentication (issue 22 §3)
+  auth?: string;
+  superUsers?: string;
+  bootstrapUser?: string;
+  bootstrapUserFile?: string;
 }
 
 export function command(): Command {
@@ -121,6 +130,20 @@ export function command(): Command {
         .choices(AUTHORIZER_MODES)
         .env('RAFTLOG_AUTHORIZER'),
     )
+    // Client authentication (issue 22 §3; src/server/sasl.ts, src/node/auth-mode.ts, src/node/bootstrap-user.ts)
+    .addOption(
+      new Option('--auth <mode>', "how clients authenticate: 'sasl' (users with SCRAM-SHA-256 or PLAIN; see raftlog users) or 'none' (every client may do everything) (default: none when every client listener is on loopback, as in the embedded cluster; sasl otherwise)")
+        .choices(['none', 'sasl'])
+        .env('RAFTLOG_AUTH'),
+    )
+    .addOption(new Option('--super-users <names>', 'users who may do everything whatever the ACLs say, comma-separated (alice,bob or User:alice,User:bob); the bootstrap user is one').env('RAFTLOG_SUPER_USERS'))
+    .addOption(
+      new Option('--bootstrap-user-file <file>', 'create this user, a super user, while the cluster has no user: a file whose first line is name:password (or set RAFTLOG_BOOTSTRAP_USER=name:password); give every node the same').env(
+        'RAFTLOG_BOOTSTRAP_USER_FILE',
+      ),
+    )
+    // Only from the environment or the config file: a password on a command line is shown by `ps`.
+    .addOption(new Option('--bootstrap-user <name:password>').env('RAFTLOG_BOOTSTRAP_USER').hideHelp())
     // Listeners and TLS (issue 22 §3; src/node/listeners.ts, src/server/tls.ts).
     .addOption(new Option('--client-listen <host:port>', "address for clients (the native protocol's /client), told to clients in metadata and redirects (default: --listen)").env('RAFTLOG_CLIENT_LISTEN'))
     .addOption(new Option('--http-listen <host:port>', 'address for HTTP: /status and /metrics (default: --listen)').env('RAFTLOG_HTTP_LISTEN'))
@@ -257,6 +280,8 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   const listeners = parseListeners(o, listen, o.kafka);
   const autoCreateTopics = onOff('auto-create-topics', o.autoCreateTopics);
   if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
+  // The listeners clients reach: the native one (--client-listen, or --listen) and Kafka's. Peers prove the cluster secret.
+  const auth = authOf(o, sourceOf, [o.clientListen ?? listen, ...(o.kafka !== undefined ? [o.kafka] : [])]);
   return {
     id,
     listen,
@@ -280,25 +305,56 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     cacheBytes: int('cache-bytes', o.cacheBytes, RING_BYTES_MIN),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
     ...(autoCreateTopics ? { autoCreateTopics } : {}),
-    authorizer: authorizerOf(o.authorizer),
+    authorizer: authorizerOf(o.authorizer, auth.auth),
     ...listeners,
+    ...auth,
   };
 }
 
 /**
- * The authorizer a node runs when --authorizer is not given, by its authentication mode: `none`
- * for now. Once clients authenticate (`--auth sasl`), a node that knows who asks checks what they
- * may do: `acl`.
+ * The authorizer a node runs when --authorizer is not given, by its authentication mode: a node
+ * that knows who asks (`--auth sasl`) checks what they may do (`acl`, as Redpanda does once SASL
+ * is on); one whose clients are all ANONYMOUS (`--auth none`) lets them do everything.
  */
-export function defaultAuthorizer(_auth: 'none' | 'sasl' = 'none'): AuthorizerMode {
-  return 'none';
+export function defaultAuthorizer(auth: 'none' | 'sasl'): AuthorizerMode {
+  return auth === 'sasl' ? 'acl' : 'none';
 }
 
-/** --authorizer (or its environment variable or config file entry), checked. */
-function authorizerOf(v: string | undefined): AuthorizerMode {
-  if (v === undefined) return defaultAuthorizer();
+/** --authorizer (or its environment variable or config file entry), checked; its default follows --auth. */
+function authorizerOf(v: string | undefined, auth: 'none' | 'sasl'): AuthorizerMode {
+  if (v === undefined) return defaultAuthorizer(auth);
   if (!(AUTHORIZER_MODES as readonly string[]).includes(v)) throw new NodeStartError(`--authorizer is ${AUTHORIZER_MODES.join(' or ')}, not '${v}'`);
   return v as AuthorizerMode;
+}
+
+/** `--auth` (or its default for these client listeners), the super users and the bootstrap user, checked. */
+function authOf(o: CliOptions, sourceOf: OptionSource, clientListeners: readonly string[]): Pick<NodeConfig, 'auth' | 'superUsers' | 'bootstrapUser'> {
+  if (o.auth !== undefined && o.auth !== 'none' && o.auth !== 'sasl') throw new NodeStartError(`--auth must be 'none' or 'sasl', not '${o.auth}'`);
+  const auth = o.auth ?? defaultAuthMode(clientListeners);
+  if (o.bootstrapUser !== undefined && sourceOf('bootstrapUser') === 'cli') {
+    throw new NodeStartError('give the bootstrap user in RAFTLOG_BOOTSTRAP_USER or a file (--bootstrap-user-file), not on the command line, where `ps` shows its password to every user of this machine');
+  }
+  if (o.bootstrapUser !== undefined && o.bootstrapUserFile !== undefined) throw new NodeStartError('give the bootstrap user once: RAFTLOG_BOOTSTRAP_USER or --bootstrap-user-file, not both');
+  let bootstrapUser: BootstrapUser | undefined;
+  if (o.bootstrapUserFile !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(o.bootstrapUserFile, 'utf8').split(/\r?\n/)[0]!;
+    } catch (err) {
+      throw new NodeStartError(`cannot read the bootstrap user from ${o.bootstrapUserFile} (--bootstrap-user-file): ${(err as Error).message}`);
+    }
+    bootstrapUser = parseBootstrapUser(text, `the file ${o.bootstrapUserFile}`);
+  } else if (o.bootstrapUser !== undefined) {
+    bootstrapUser = parseBootstrapUser(o.bootstrapUser, sourceOf('bootstrapUser') === 'env' ? 'RAFTLOG_BOOTSTRAP_USER' : 'the config file');
+  }
+  const names = (o.superUsers ?? '').split(',').map((n) => n.trim().replace(/^User:/, '')).filter((n) => n !== '');
+  for (const n of names) {
+    const problem = userNameProblem(n);
+    if (problem !== null) throw new NodeStartError(`--super-users: ${problem}`);
+  }
+  if (bootstrapUser !== undefined) names.push(bootstrapUser.name);
+  const superUsers = [...new Set(names)].map(userPrincipal);
+  return { auth, superUsers, ...(bootstrapUser !== undefined ? { bootstrapUser } : {}) };
 }
 
 /** A switch given as on/off (or any word parseBoolean takes: an environment variable, a config file's true/false); off when not given. */

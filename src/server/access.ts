@@ -139,6 +139,18 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     case 'describeQuotas':
       a.require('describeConfigs', CLUSTER);
       return PASS;
+    // Authenticating needs no right: it is how a connection gets its principal.
+    case 'saslHandshake':
+    case 'saslAuthenticate':
+      return PASS;
+    // As Kafka: AlterUserScramCredentials needs alter on the cluster, DescribeUserScramCredentials describe.
+    case 'upsertUser':
+    case 'deleteUser':
+      a.require('alter', CLUSTER);
+      return PASS;
+    case 'listUsers':
+      a.require('describe', CLUSTER);
+      return PASS;
     // As Kafka: IncrementalAlterConfigs needs alterConfigs on the topic, CreatePartitions alter on it.
     case 'alterTopicConfig':
       a.require('alterConfigs', topic(req.topic));

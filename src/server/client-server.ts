@@ -8,6 +8,9 @@
  * that leaves them unread for CONNECTION_REPLY_STALL_MS is disconnected (no close frame: it would
  * wait behind the replies the client does not read).
  *
+ * While a connection authenticates, its requests wait for its SASL requests (sasl.ts AuthOrder);
+ * after SASL_FAILURES_PER_CONNECTION_MAX failed authentications it is closed (1008).
+ *
  * Bad input never reaches a handler: a frame that is not binary, not msgpack, or not a valid
  * request gets an error reply (INVALID_REQUEST / UNSUPPORTED_REQUEST, with the request id when it
  * can be read, else -1); a frame over the size limit closes the connection (1009).
@@ -19,11 +22,12 @@ import type { Counter, Gauge, Histogram } from 'prom-client';
 import type WebSocket from 'ws';
 import { FrameDecodeError, decodeFrame, encodeFrame, type FrameBudget } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
-import { IdleTimer } from '../wire/ws-guard.js';
-import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
+import { CLOSE_POLICY, IdleTimer } from '../wire/ws-guard.js';
+import { ErrorCode, LIMITS, type ApiError, type Request } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle, type HandlerNode } from './handlers.js';
 import { newSession, type Session } from './session.js';
+import { AuthOrder, gatesOthers } from './sasl.js';
 import { replyBytesBound } from './reply-bounds.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, SMALL_RESERVATION_BYTES, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
 
@@ -81,6 +85,7 @@ export class ClientServer {
   accept(ws: WebSocket, remote: string): Session {
     this.sockets.add(ws);
     const session = newSession('client', remote);
+    const order = new AuthOrder();
     let inFlight = 0;
     let tooMany = false;
     let tooMuch = false;
@@ -127,7 +132,7 @@ export class ClientServer {
         tooMany = true;
         readOrNot();
       }
-      void this.serve(ws, session, budget, buf).finally(() => {
+      void this.serve(ws, session, order, budget, buf).finally(() => {
         inFlight--;
         if (inFlight === 0) idle.quiet();
         if (tooMany && inFlight < IN_FLIGHT_PER_CONNECTION_MAX / 2) {
@@ -143,20 +148,38 @@ export class ClientServer {
     for (const ws of this.sockets) ws.close(1001, 'node shutting down');
   }
 
-  private async serve(ws: WebSocket, session: Session, budget: ReplyBudget, buf: Buffer): Promise<void> {
+  /**
+   * Decodes and checks one frame, then answers it once the requests it must wait for are answered
+   * (sasl.ts AuthOrder: none, unless the connection is authenticating).
+   */
+  private serve(ws: WebSocket, session: Session, order: AuthOrder, budget: ReplyBudget, buf: Buffer): Promise<void> {
     let raw: unknown;
     try {
       raw = decodeFrame(buf, CLIENT_FRAME_BUDGET);
     } catch (err) {
       const message = err instanceof FrameDecodeError ? err.message : 'the frame could not be read';
       this.reply(ws, budget, { id: -1, error: { code: ErrorCode.InvalidRequest, message } });
-      return;
+      return Promise.resolve();
     }
+    let parsed: { id: number; request: Request } | null = null;
+    let refused: unknown = null;
+    try {
+      parsed = parseRequest(raw);
+    } catch (err) {
+      refused = err;
+    }
+    const type = parsed?.request.type;
+    const gating = parsed !== null && gatesOthers(this.node.sasl, session, type === 'saslHandshake' || type === 'saslAuthenticate');
+    return order.run(gating, () => this.answer(ws, session, budget, raw, parsed, refused));
+  }
+
+  private async answer(ws: WebSocket, session: Session, budget: ReplyBudget, raw: unknown, parsed: { id: number; request: Request } | null, refused: unknown): Promise<void> {
     const t0 = performance.now();
     let type = 'invalid';
     let room: Reservation | null = null;
     try {
-      const { id, request } = parseRequest(raw);
+      if (parsed === null) throw refused;
+      const { id, request } = parsed;
       type = request.type;
       room = await budget.reserve(replyBytesBound(this.node, request));
       // The connection closed while the request waited for room: nobody is left to answer.
@@ -172,6 +195,12 @@ export class ClientServer {
     } finally {
       room?.release();
       this.node.metrics.requestSeconds.observe({ type }, (performance.now() - t0) / 1000);
+    }
+    const close = this.node.sasl.closeReason(session);
+    if (close !== null && ws.readyState === ws.OPEN) {
+      this.node.logger.warn({ remote: session.remote }, `closing the client connection from ${session.remote}: ${close}`);
+      // After the reply that says why: ws sends the close frame behind what it has queued.
+      ws.close(CLOSE_POLICY, close);
     }
   }
 

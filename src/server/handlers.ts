@@ -58,6 +58,11 @@ import {
   type DescribeAclsResponse,
   type DeleteAclsRequest,
   type DeleteAclsResponse,
+  type UpsertUserRequest,
+  type UpsertUserResponse,
+  type DeleteUserRequest,
+  type DeleteUserResponse,
+  type ListUsersResponse,
 } from '../wire/protocol.js';
 import type { RequestAuthorizer } from '../auth/node-authorizer.js';
 import { admit } from './access.js';
@@ -69,6 +74,7 @@ import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import type { QuotaEnforcer } from './quotas.js';
 import type { Session } from './session.js';
+import type { SaslServer } from './sasl.js';
 
 /** What a request may ask of a partition replica led here. */
 export type ServedPartition = Pick<Partition, 'produce' | 'transferLeadership' | 'confirmLeadership' | 'read' | 'waitForData' | 'listOffset' | 'highWatermark'> & {
@@ -85,6 +91,9 @@ export interface AdminRequests {
   recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
+  upsertUser(req: UpsertUserRequest): Promise<UpsertUserResponse>;
+  deleteUser(req: DeleteUserRequest): Promise<DeleteUserResponse>;
+  listUsers(): Promise<ListUsersResponse>;
   alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse>;
   describeQuotas(): DescribeQuotasResponse;
   alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse>;
@@ -118,6 +127,8 @@ export interface HandlerNode {
   readonly acls: AclRequests;
   /** Who may do what (src/auth/node-authorizer.ts; ALLOW_EVERYTHING with `--authorizer none`). */
   readonly authorizer: RequestAuthorizer;
+  /** Authentication: the SASL exchanges, and whether a connection must authenticate first (sasl.ts). */
+  readonly sasl: Pick<SaslServer, 'mode' | 'handshake' | 'authenticate' | 'requireAuthenticated' | 'closeReason'>;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
   /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
   readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;
@@ -155,11 +166,14 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
 }
 
 /**
- * Answers one request, run as `session`'s principal: checked first by the node's authorizer
- * (access.ts: what each request needs, and how a request of many items is split), then served.
- * Throws a ServerError for an expected failure (the caller turns it into an error reply, apiError).
+ * Answers one request, run as `session`'s principal. On a connection that must authenticate
+ * first (`--auth sasl`), only the SASL requests are served until it has; then the node's
+ * authorizer checks the request (access.ts: what each request needs, and how a request of many
+ * items is split), and what it allows is served. Throws a ServerError for an expected failure
+ * (the caller turns it into an error reply, apiError).
  */
 export async function handle(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
+  if (req.type !== 'saslHandshake' && req.type !== 'saslAuthenticate') node.sasl.requireAuthenticated(session);
   if (!node.authorizer.enforcing) return serve(node, req, session);
   const gate = admit(node.authorizer, session, req);
   switch (gate.kind) {
@@ -179,6 +193,16 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
 /** Serves a request allowed to run. */
 async function serve(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
+    case 'saslHandshake':
+      return node.sasl.handshake(session, req.mechanism);
+    case 'saslAuthenticate':
+      return node.sasl.authenticate(session, req.bytes);
+    case 'upsertUser':
+      return node.controller.upsertUser(req);
+    case 'deleteUser':
+      return node.controller.deleteUser(req);
+    case 'listUsers':
+      return node.controller.listUsers();
     case 'metadata':
       return metadata(node, req);
     case 'produce': {

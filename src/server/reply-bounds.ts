@@ -63,6 +63,8 @@ export const LIST_GROUPS_BYTES_ESTIMATE = 256 * 1024;
 export const DESCRIBE_QUOTAS_BYTES_ESTIMATE = 256 * 1024;
 /** Estimate: bytes of the ACL bindings a describeAcls lists, or a deleteAcls removes (a few thousand bindings of a principal, a resource name and four words). */
 export const ACL_BINDINGS_BYTES_ESTIMATE = 512 * 1024;
+/** Estimate: bytes of the list of users (a few thousand names and mechanisms). */
+export const LIST_USERS_BYTES_ESTIMATE = 256 * 1024;
 /** Estimate: bytes of every offset a group committed, asked for without naming partitions (a few thousand partitions). */
 export const ALL_OFFSETS_BYTES_ESTIMATE = 256 * 1024;
 
@@ -115,6 +117,16 @@ function replyBodyBytes(node: ReplyBoundNode, req: Request): number {
       return entries(req.entries.map((e) => ({ topic: e.entity })));
     case 'describeQuotas':
       return DESCRIBE_QUOTAS_BYTES_ESTIMATE;
+    case 'saslAuthenticate':
+      // The server's SCRAM message, of at most saslMessageBytesMax.
+      return LIMITS.saslMessageBytesMax;
+    case 'listUsers':
+      return LIST_USERS_BYTES_ESTIMATE;
+    case 'saslHandshake':
+    case 'upsertUser':
+    case 'deleteUser':
+      // The mechanisms served, or whether the user is new: within the envelope's room.
+      return 0;
     case 'createAcls':
       // One result per binding, an error at most.
       return entries(req.bindings.map(() => ({ topic: '' })));

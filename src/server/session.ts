@@ -20,6 +20,12 @@ export interface Session {
   readonly remote: string;
   /** Who its requests run as: ANONYMOUS until the connection authenticates. */
   principal: string;
+  /** The connection has authenticated (src/server/sasl.ts): `principal` is who it proved to be. */
+  authenticated: boolean;
+  /** The SASL exchange under way, from its handshake to its last message (null: none). */
+  sasl: SaslExchange | null;
+  /** Authentications that failed on this connection (src/server/sasl.ts closes it past a limit). */
+  saslFailures: number;
   /**
    * Stops reading requests from the connection for `ms` (a quota's throttle, src/server/quotas.ts);
    * what it read already is still served and answered. Set by the listener; absent, nothing is muted.
@@ -27,8 +33,18 @@ export interface Session {
   mute?: (ms: number) => void;
 }
 
+/** One SASL exchange of a connection (src/server/sasl.ts makes them, one per mechanism). */
+export interface SaslExchange {
+  readonly mechanism: string;
+  /**
+   * Takes the client's next message: the node's answer, and the principal once the client has
+   * proven who it is (null: more messages to come). Throws (a SaslRefusal) when it fails.
+   */
+  step(message: Uint8Array): Promise<{ readonly reply: Uint8Array; readonly principal: string | null }>;
+}
+
 export function newSession(listener: ListenerName, remote: string): Session {
-  return { listener, remote, principal: ANONYMOUS };
+  return { listener, remote, principal: ANONYMOUS, authenticated: false, sasl: null, saslFailures: 0 };
 }
 
 /** The principal of user `name`. */

@@ -57,6 +57,17 @@ export const ErrorCode = {
   TopicAuthorizationFailed: 'TOPIC_AUTHORIZATION_FAILED',
   GroupAuthorizationFailed: 'GROUP_AUTHORIZATION_FAILED',
   ClusterAuthorizationFailed: 'CLUSTER_AUTHORIZATION_FAILED',
+  // Users and authentication (issue 22 §3)
+  /** A wrong user name or password, or a SASL message that does not follow its mechanism (Kafka's SASL_AUTHENTICATION_FAILED). */
+  SaslAuthenticationFailed: 'SASL_AUTHENTICATION_FAILED',
+  /** A SASL mechanism this node does not offer (Kafka's UNSUPPORTED_SASL_MECHANISM). */
+  UnsupportedSaslMechanism: 'UNSUPPORTED_SASL_MECHANISM',
+  /** A SASL request out of turn: authenticate before a handshake, a handshake once authenticated (Kafka's ILLEGAL_SASL_STATE). */
+  IllegalSaslState: 'ILLEGAL_SASL_STATE',
+  /** A request on a connection that has not authenticated, to a node that requires it (`--auth sasl`). */
+  AuthenticationRequired: 'AUTHENTICATION_REQUIRED',
+  /** A user that does not exist (Kafka's RESOURCE_NOT_FOUND). */
+  ResourceNotFound: 'RESOURCE_NOT_FOUND',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -190,6 +201,11 @@ export const LIMITS = {
   plannedMovesListedMax: 1000,
   /** The longest a request may ask the node to wait for replication. */
   requestTimeoutMsMax: 300_000,
+  // Users and authentication (issue 22 §3)
+  /** Bytes of one SASL message (saslAuthenticate): a SCRAM message is a few hundred, a PLAIN one a name and a password. */
+  saslMessageBytesMax: 4096,
+  /** Characters of a SASL mechanism's name in a handshake. */
+  saslMechanismLengthMax: 64,
   // Client quotas (issue 22 §3)
   /** Quotas set or removed by one alterQuotas request. */
   quotaEntriesPerRequestMax: 1000,
@@ -692,6 +708,11 @@ export type Request =
   | CreateAclsRequest
   | DescribeAclsRequest
   | DeleteAclsRequest
+  | SaslHandshakeRequest
+  | SaslAuthenticateRequest
+  | UpsertUserRequest
+  | DeleteUserRequest
+  | ListUsersRequest
   | AlterQuotasRequest
   | DescribeQuotasRequest
   | AlterTopicConfigRequest
@@ -727,6 +748,11 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'createAcls',
   'describeAcls',
   'deleteAcls',
+  'saslHandshake',
+  'saslAuthenticate',
+  'upsertUser',
+  'deleteUser',
+  'listUsers',
   'alterQuotas',
   'describeQuotas',
   'alterTopicConfig',
@@ -869,6 +895,8 @@ export interface StatusResponse {
   readonly controller?: ControllerStatus;
   /** Catch-up by files (src/host/log-recovery.ts): counts since the node started, and the transfers in progress. */
   readonly recovery?: RecoveryStatus;
+  /** How clients authenticate (`--auth`): 'none', every connection has every right; 'sasl', a connection must authenticate first. */
+  readonly auth?: 'none' | 'sasl';
   /** Where the node listens, each use at its host:port (src/node/listeners.ts), and which take TLS only. */
   readonly listeners?: { readonly peer: string; readonly client: string; readonly http: string; readonly kafka?: string; readonly tls: readonly string[] };
 }
@@ -1022,4 +1050,101 @@ export interface ResponseMap {
   describeQuotas: DescribeQuotasResponse;
   alterTopicConfig: AlterTopicConfigResponse;
   createPartitions: CreatePartitionsResponse;
+  saslHandshake: SaslHandshakeResponse;
+  saslAuthenticate: SaslAuthenticateResponse;
+  upsertUser: UpsertUserResponse;
+  deleteUser: DeleteUserResponse;
+  listUsers: ListUsersResponse;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Users and authentication (issue 22 §3). A connection authenticates with SASL, as on Kafka: a
+// handshake naming the mechanism, then saslAuthenticate requests carrying the mechanism's
+// messages until the node answers `done` (src/server/sasl.ts). With `--auth sasl`, a connection
+// that has not authenticated gets AUTHENTICATION_REQUIRED for anything else. Users' SCRAM
+// credentials are kept in the metadata (src/meta/users.ts): the client library derives them from
+// the password (src/client/users.ts), so a password never leaves the process that knows it.
+
+/** The SASL mechanisms a client may name: SCRAM-SHA-256 (RFC 7677), and PLAIN (RFC 4616: the password in the clear, checked against the same credential; use it over TLS only). */
+export const SASL_MECHANISMS: readonly string[] = ['SCRAM-SHA-256', 'PLAIN'];
+
+/**
+ * A user name: 1 to 128 letters, digits, '.', '_', '-' and '@', so that its principal
+ * (`User:<name>`) reads the same in ACLs, logs and Kafka's tools; never ANONYMOUS, the principal
+ * of a connection that has not authenticated.
+ */
+export const USER_NAME = /^[A-Za-z0-9._@-]{1,128}$/;
+
+export function userNameProblem(name: unknown): string | null {
+  if (typeof name !== 'string') return 'a user name must be a string';
+  if (!USER_NAME.test(name)) return `user name '${name.slice(0, 200)}' must be 1 to 128 characters of letters, digits, '.', '_', '-' and '@'`;
+  if (name === 'ANONYMOUS') return "'ANONYMOUS' is the principal of connections that have not authenticated; choose another user name";
+  return null;
+}
+
+/** Names the mechanism of the exchange that follows. */
+export interface SaslHandshakeRequest {
+  readonly type: 'saslHandshake';
+  readonly mechanism: string;
+}
+
+export interface SaslHandshakeResponse {
+  /** The mechanisms the node offers clients. */
+  readonly mechanisms: readonly string[];
+}
+
+/** One message of the mechanism (SCRAM's client-first, then client-final). */
+export interface SaslAuthenticateRequest {
+  readonly type: 'saslAuthenticate';
+  readonly bytes: Uint8Array;
+}
+
+export interface SaslAuthenticateResponse {
+  /** The node's message (SCRAM's server-first, then server-final). */
+  readonly bytes: Uint8Array;
+  /** The exchange is over: the connection runs as the user it proved to be. */
+  readonly done: boolean;
+}
+
+/** A SCRAM credential (src/auth/scram.ts): what the node keeps of a password, never the password. */
+export interface ScramCredentialSpec {
+  readonly mechanism: 'SCRAM-SHA-256';
+  readonly iterations: number;
+  readonly salt: Uint8Array;
+  readonly storedKey: Uint8Array;
+  readonly serverKey: Uint8Array;
+}
+
+/** Creates a user, or replaces its credential (Kafka's AlterUserScramCredentials upsertion); sent to the controller. */
+export interface UpsertUserRequest {
+  readonly type: 'upsertUser';
+  readonly name: string;
+  readonly credential: ScramCredentialSpec;
+  readonly timeoutMs: number;
+}
+
+export interface UpsertUserResponse {
+  readonly name: string;
+  /** The user is new (false: its credential was replaced). */
+  readonly created: boolean;
+}
+
+/** Deletes a user (RESOURCE_NOT_FOUND when there is none); connections it authenticated stay as they are. */
+export interface DeleteUserRequest {
+  readonly type: 'deleteUser';
+  readonly name: string;
+  readonly timeoutMs: number;
+}
+
+export interface DeleteUserResponse {
+  readonly name: string;
+}
+
+/** The users, by name: only their names and mechanisms, never a credential. */
+export interface ListUsersRequest {
+  readonly type: 'listUsers';
+}
+
+export interface ListUsersResponse {
+  readonly users: readonly { readonly name: string; readonly mechanism: string }[];
 }

@@ -10,6 +10,7 @@ import {
   REQUEST_TYPES,
   quotaEntityProblem,
   topicNameProblem,
+  userNameProblem,
   type CreateTopicSpec,
   type FetchPartition,
   type OffsetSpec,
@@ -34,6 +35,7 @@ import {
   type AclBinding,
   type AclFilter,
 } from '../auth/acl.js';
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_KEY_BYTES, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN, SCRAM_SHA_256 } from '../auth/scram.js';
 
 export class RequestError extends Error {
   override readonly name = 'RequestError';
@@ -94,6 +96,20 @@ class Fields {
     const problem = topicNameProblem(o[k]);
     if (problem !== null) throw new RequestError(this.id, ErrorCode.InvalidTopic, `${this.where}: ${problem}`);
     return o[k] as string;
+  }
+
+  /** A user name (protocol.ts userNameProblem). */
+  user(o: Obj, k = 'name'): string {
+    const problem = userNameProblem(o[k]);
+    if (problem !== null) this.fail(problem);
+    return o[k] as string;
+  }
+
+  /** Binary of `min` to `max` bytes. */
+  binBetween(o: Obj, k: string, min: number, max: number): Uint8Array {
+    const v = this.bin(o, k, max);
+    if (v.byteLength < min) return this.fail(`'${k}' is ${v.byteLength} bytes; at least ${min}`);
+    return v;
   }
 
   bool(o: Obj, k: string): boolean {
@@ -319,6 +335,26 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
       return { type, filter: o['filter'] === undefined || o['filter'] === null ? {} : parseAclFilter(f.obj(o['filter'], "'filter'"), f) };
     case 'deleteAcls':
       return { type, filters: f.list(o, 'filters', ACLS_PER_REQUEST_MAX).map((x) => parseAclFilter(f.obj(x, 'a filter'), f)), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'saslHandshake':
+      return { type, mechanism: f.str(o, 'mechanism', LIMITS.saslMechanismLengthMax) };
+    case 'saslAuthenticate':
+      return { type, bytes: f.bin(o, 'bytes', LIMITS.saslMessageBytesMax) };
+    case 'upsertUser': {
+      const c = f.obj(o['credential'], "'credential'");
+      if (c['mechanism'] !== SCRAM_SHA_256) return f.fail(`'credential.mechanism' must be '${SCRAM_SHA_256}'`);
+      const credential = {
+        mechanism: SCRAM_SHA_256,
+        iterations: f.int(c, 'iterations', SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
+        salt: f.binBetween(c, 'salt', SCRAM_SALT_BYTES_MIN, SCRAM_SALT_BYTES_MAX),
+        storedKey: f.binBetween(c, 'storedKey', SCRAM_KEY_BYTES, SCRAM_KEY_BYTES),
+        serverKey: f.binBetween(c, 'serverKey', SCRAM_KEY_BYTES, SCRAM_KEY_BYTES),
+      } as const;
+      return { type, name: f.user(o), credential, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    }
+    case 'deleteUser':
+      return { type, name: f.user(o), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'listUsers':
+      return { type };
     case 'alterQuotas': {
       const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
       const entries = f.list(o, 'entries', LIMITS.quotaEntriesPerRequestMax).map((e) => parseQuotaAlteration(f.obj(e, 'a quota'), f));

@@ -17,9 +17,15 @@ function configOf(args: string[], file: Record<string, unknown> = {}): ReturnTyp
 }
 
 describe('--authorizer', () => {
-  it('is none when not given (every request allowed, as before ACLs)', () => {
+  it('is none when not given and clients do not authenticate (every request allowed, as before ACLs)', () => {
     expect(configOf([]).authorizer).toBe('none');
-    expect(defaultAuthorizer()).toBe('none');
+    expect(defaultAuthorizer('none')).toBe('none');
+  });
+
+  it('is acl when not given and clients authenticate (--auth sasl): a node that knows who asks checks what they may do', () => {
+    expect(configOf(['--auth', 'sasl']).authorizer).toBe('acl');
+    expect(defaultAuthorizer('sasl')).toBe('acl');
+    expect(configOf(['--auth', 'sasl', '--authorizer', 'none']).authorizer).toBe('none');
   });
 
   it('is taken from the flag, or else from the config file', () => {

@@ -436,6 +436,12 @@ export class FakeCluster {
       case 'describeAcls':
       case 'deleteAcls':
         return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker holds no ACLs' } };
+      case 'saslHandshake':
+      case 'saslAuthenticate':
+      case 'upsertUser':
+      case 'deleteUser':
+      case 'listUsers':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: `the fake broker has no users (${req.type})` } };
       case 'alterQuotas':
       case 'describeQuotas':
         return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker keeps no quotas (test/cluster/quotas.test.ts runs them on a cluster)' } };
@@ -756,6 +762,11 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'createAcls':
     case 'describeAcls':
     case 'deleteAcls':
+    case 'saslHandshake':
+    case 'saslAuthenticate':
+    case 'upsertUser':
+    case 'deleteUser':
+    case 'listUsers':
     case 'alterQuotas':
     case 'describeQuotas':
       return false;

@@ -12,6 +12,8 @@ import { ErrorCode, DEFAULT_TOPIC_CONFIG, type Acks } from '../../src/wire/proto
 import { readBatchHeader, writeBaseOffset } from '../../src/wire/record-batch/header.js';
 import type { TopicRecord } from '../../src/meta/commands.js';
 import { ALLOW_EVERYTHING } from '../../src/auth/node-authorizer.js';
+import type { UserRecord } from '../../src/meta/users.js';
+import { SaslServer, type AuthMode } from '../../src/server/sasl.js';
 
 const TOPIC: TopicRecord = { name: 'orders', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
 
@@ -71,21 +73,46 @@ class MemoryPartition {
 const refuse = (): Promise<never> => Promise.reject(new ServerError(ErrorCode.NotLeader, 'this fake node is not the controller', null));
 const noop = { inc: (): void => undefined, dec: (): void => undefined, observe: (): void => undefined };
 
+/** The fake's authentication: the mode (default none) and its users, by name. */
+export interface FakeAuth {
+  readonly mode?: AuthMode;
+  readonly users?: ReadonlyMap<string, UserRecord>;
+}
+
 /** No principal has a quota: nothing is throttled. */
 const NO_QUOTAS: KafkaNode['quotas'] = { record: () => 0, fetchBytesMax: () => null };
 
-/** `quotas`: what enforces client quotas (src/server/quotas.ts); none when absent. */
-export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode['quotas'] = NO_QUOTAS): KafkaNode & { readonly partition: MemoryPartition } {
+/** `quotas`: what enforces client quotas (src/server/quotas.ts); none when absent. `auth`: --auth and the users (none and no users when absent). */
+export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode['quotas'] = NO_QUOTAS, auth: FakeAuth = {}): KafkaNode & { readonly partition: MemoryPartition } {
   const partition = new MemoryPartition();
+  const logger = pino({ level: 'silent' });
+  const users = auth.users ?? new Map<string, UserRecord>();
   return {
     partition,
     quotas,
-    config: { id: 'n1' },
-    logger: pino({ level: 'silent' }),
+    config: { id: 'n1', secret: 'fake-cluster-secret' },
+    logger,
+    sasl: new SaslServer({ mode: auth.mode ?? 'none', self: 'n1', secret: 'fake-cluster-secret', logger, users: () => ({ user: (name) => users.get(name) }) }),
     meta: { topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined), topics: () => [TOPIC], cluster: () => ({ clusterId: 'fake-cluster', metaVoters: ['n1'], since: 1 }) },
     partitions: new Map<string, ServedPartition>([['p:t1:0', partition as unknown as ServedPartition]]),
     brokenPartitions: new Map(),
-    controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse, alterQuotas: refuse, describeQuotas: () => ({ quotas: [] }), alterTopicConfig: refuse, createPartitions: refuse },
+    controller: {
+      createTopics: refuse,
+      deleteTopics: refuse,
+      initProducerId: refuse,
+      reassignPartitions: refuse,
+      decommissionNode: refuse,
+      recommissionNode: refuse,
+      alterReplicationFactor: refuse,
+      rebalancePartitions: refuse,
+      alterQuotas: refuse,
+      describeQuotas: () => ({ quotas: [] }),
+      upsertUser: refuse,
+      deleteUser: refuse,
+      listUsers: refuse,
+      alterTopicConfig: refuse,
+      createPartitions: refuse,
+    },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
     acls: { createAcls: refuse, describeAcls: refuse, deleteAcls: refuse },
     authorizer: ALLOW_EVERYTHING,

@@ -81,6 +81,7 @@ export function fakeControllerHost(o: FakeHostOptions = {}): FakeHost {
       },
       appliedIndex: () => proposed.length,
       rebalance: () => state.rebalance,
+      users: () => [],
     },
     identity: { identity: { node: 'n1', incarnation: 'i1', cluster: o.cluster?.clusterId ?? 'c1', metaVoters: nodes.slice(0, 3), created: '2026-01-01T00:00:00.000Z' } },
     peerIdentities: new Map([...(o.peerIncarnations ?? new Map<string, string>())].map(([id, inc]) => [id, { inc }])),

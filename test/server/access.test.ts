@@ -81,6 +81,7 @@ beforeAll(async () => {
     syncMode: 'interval',
     syncIntervalMs: 50,
     authorizer: 'acl',
+    auth: 'none',
     superUsers: [ADMIN],
   });
   await node.start();

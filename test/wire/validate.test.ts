@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameDecodeError, decodeFrame, encodeFrame } from '../../src/wire/codec.js';
-import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
+import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, USER_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_KEY_BYTES, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN } from '../../src/auth/scram.js';
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
 import { ACL_NAME_LENGTH_MAX, ACLS_PER_REQUEST_MAX, OPERATIONS, OPERATIONS_OF, PATTERN_TYPES, PERMISSIONS, RESOURCE_TYPES, type AclPermission, type PatternType, type ResourceType } from '../../src/auth/acl.js';
@@ -86,6 +87,8 @@ const aclFilter = fc.record(
   },
   { requiredKeys: [] },
 );
+const userName = fc.stringMatching(USER_NAME).filter((n) => n !== 'ANONYMOUS');
+const key = fc.uint8Array({ minLength: SCRAM_KEY_BYTES, maxLength: SCRAM_KEY_BYTES });
 const quotaEntity = fc.oneof(fc.constant('<default>'), ident.map((name) => `User:${name}`));
 const byteRate = fc.option(fc.integer({ min: 1, max: LIMITS.quotaByteRateMax }), { nil: null });
 // Each sets or removes at least one rate.
@@ -194,6 +197,22 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   createAcls: fc.record({ type: fc.constant('createAcls'), bindings: few(aclBinding), timeoutMs }),
   describeAcls: fc.record({ type: fc.constant('describeAcls'), filter: aclFilter }),
   deleteAcls: fc.record({ type: fc.constant('deleteAcls'), filters: few(aclFilter), timeoutMs }),
+  saslHandshake: fc.record({ type: fc.constant('saslHandshake'), mechanism: text(LIMITS.saslMechanismLengthMax) }),
+  saslAuthenticate: fc.record({ type: fc.constant('saslAuthenticate'), bytes }),
+  upsertUser: fc.record({
+    type: fc.constant('upsertUser'),
+    name: userName,
+    credential: fc.record({
+      mechanism: fc.constant('SCRAM-SHA-256'),
+      iterations: fc.integer({ min: SCRAM_ITERATIONS_MIN, max: SCRAM_ITERATIONS_MAX }),
+      salt: fc.uint8Array({ minLength: SCRAM_SALT_BYTES_MIN, maxLength: SCRAM_SALT_BYTES_MAX }),
+      storedKey: key,
+      serverKey: key,
+    }),
+    timeoutMs,
+  }),
+  deleteUser: fc.record({ type: fc.constant('deleteUser'), name: userName, timeoutMs }),
+  listUsers: fc.record({ type: fc.constant('listUsers') }),
   alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
   describeQuotas: fc.constant({ type: 'describeQuotas' }),
   alterTopicConfig: fc.record({
@@ -228,7 +247,11 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'topic' }
   | { readonly kind: 'ident'; readonly empty?: boolean }
   | { readonly kind: 'str'; readonly max: number }
-  | { readonly kind: 'bin'; readonly max: number }
+  | { readonly kind: 'bin'; readonly max: number; readonly min?: number }
+  /** A user name (protocol.ts USER_NAME, not ANONYMOUS). */
+  | { readonly kind: 'user' }
+  /** Exactly this value. */
+  | { readonly kind: 'const'; readonly value: string }
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
@@ -358,6 +381,21 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   createAcls: { bindings: list(ACLS_PER_REQUEST_MAX, ACL_BINDING), timeoutMs: TIMEOUT },
   describeAcls: { filter: { ...ACL_FILTER, optional: 'nullish' } },
   deleteAcls: { filters: list(ACLS_PER_REQUEST_MAX, ACL_FILTER), timeoutMs: TIMEOUT },
+  saslHandshake: { mechanism: { kind: 'str', max: LIMITS.saslMechanismLengthMax } },
+  saslAuthenticate: { bytes: { kind: 'bin', max: LIMITS.saslMessageBytesMax } },
+  upsertUser: {
+    name: { kind: 'user' },
+    credential: map({
+      mechanism: { kind: 'const', value: 'SCRAM-SHA-256' },
+      iterations: int(SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
+      salt: { kind: 'bin', min: SCRAM_SALT_BYTES_MIN, max: SCRAM_SALT_BYTES_MAX },
+      storedKey: { kind: 'bin', min: SCRAM_KEY_BYTES, max: SCRAM_KEY_BYTES },
+      serverKey: { kind: 'bin', min: SCRAM_KEY_BYTES, max: SCRAM_KEY_BYTES },
+    }),
+    timeoutMs: TIMEOUT,
+  },
+  deleteUser: { name: { kind: 'user' }, timeoutMs: TIMEOUT },
+  listUsers: {},
   alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
   describeQuotas: {},
   alterTopicConfig: {
@@ -448,6 +486,13 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bin':
       options.push(not((v) => v instanceof Uint8Array), fc.constant([1, 2, 3]));
       if (Number.isFinite(field.max)) options.push(fc.constant(Buffer.alloc(field.max + 1)));
+      if (field.min !== undefined && field.min > 0) options.push(fc.constant(Buffer.alloc(field.min - 1)));
+      break;
+    case 'user':
+      options.push(not(isString), fc.constantFrom('', 'ANONYMOUS', 'u'.repeat(129), 'a,b', 'a b', 'a:b', 'ü'));
+      break;
+    case 'const':
+      options.push(not((v) => v === field.value), fc.constant(field.value.toLowerCase()));
       break;
     case 'acks':
       options.push(not((v) => v === 'all' || v === 'leader' || v === 'none'), fc.constantFrom('ALL', 'one', '1', -1));
@@ -512,8 +557,15 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       return { past: ['m'.repeat(LIMITS.groupIdLengthMax + 1)], at: ['m'.repeat(LIMITS.groupIdLengthMax)] };
     case 'str':
       return { past: ['s'.repeat(field.max + 1)], at: ['s'.repeat(field.max)] };
-    case 'bin':
-      return Number.isFinite(field.max) ? { past: [Buffer.alloc(field.max + 1)], at: [Buffer.alloc(field.max)] } : { past: [], at: [] };
+    case 'bin': {
+      const min = field.min ?? 0;
+      if (!Number.isFinite(field.max)) return { past: [], at: [] };
+      return { past: [Buffer.alloc(field.max + 1), ...(min > 0 ? [Buffer.alloc(min - 1)] : [])], at: [Buffer.alloc(field.max), Buffer.alloc(min)] };
+    }
+    case 'user':
+      return { past: ['u'.repeat(129)], at: ['u'.repeat(128)] };
+    case 'const':
+      return { past: [], at: [] };
     case 'list': {
       if (!Array.isArray(current) || current.length === 0) return null;
       const item: unknown = current[0];

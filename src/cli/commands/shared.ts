@@ -13,12 +13,25 @@ export function brokersOption(cmd: Command, io: Io): Command {
     const v = io.env[name];
     return v !== undefined && v !== '' ? v : undefined;
   };
+  return credentialOptions(
+    cmd
+      .option('--brokers <list>', "comma-separated host:port of the nodes' client listeners (env RAFTLOG_BROKERS)", defaultBrokers(io))
+      .option('--tls', "connect with TLS (wss), trusting the system's CAs unless --tls-ca names one")
+      .option('--tls-ca <file>', "PEM file of the CA that signed the nodes' certificates; implies --tls (env RAFTLOG_TLS_CA)", env('RAFTLOG_TLS_CA'))
+      .option('--tls-cert <file>', 'PEM file of a client certificate, for nodes that require one (--tls-client-auth required); implies --tls (env RAFTLOG_TLS_CERT)', env('RAFTLOG_TLS_CERT'))
+      .option('--tls-key <file>', "PEM file of the client certificate's key (env RAFTLOG_TLS_KEY)", env('RAFTLOG_TLS_KEY')),
+  );
+}
+
+/**
+ * `--auth-user` and `--auth-password-file`: who the command authenticates as (context.ts saslOf),
+ * for a cluster started with --auth sasl. Not `--user`: `raftlog quotas` names the user a quota is
+ * for with it.
+ */
+function credentialOptions(cmd: Command): Command {
   return cmd
-    .option('--brokers <list>', "comma-separated host:port of the nodes' client listeners (env RAFTLOG_BROKERS)", defaultBrokers(io))
-    .option('--tls', "connect with TLS (wss), trusting the system's CAs unless --tls-ca names one")
-    .option('--tls-ca <file>', "PEM file of the CA that signed the nodes' certificates; implies --tls (env RAFTLOG_TLS_CA)", env('RAFTLOG_TLS_CA'))
-    .option('--tls-cert <file>', 'PEM file of a client certificate, for nodes that require one (--tls-client-auth required); implies --tls (env RAFTLOG_TLS_CERT)', env('RAFTLOG_TLS_CERT'))
-    .option('--tls-key <file>', "PEM file of the client certificate's key (env RAFTLOG_TLS_KEY)", env('RAFTLOG_TLS_KEY'));
+    .option('--auth-user <name>', 'authenticate as this user, with SCRAM-SHA-256 (env RAFTLOG_USER)')
+    .option('--auth-password-file <file>', "the --auth-user's password: the first line of this file (or env RAFTLOG_PASSWORD)");
 }
 
 /** A parser for a non-negative integer option. */

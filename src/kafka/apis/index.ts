@@ -17,8 +17,9 @@ import { offsetCommit, offsetFetch } from './offsets.js';
 import { produce } from './produce.js';
 import { initProducerId } from './producer-id.js';
 import { createTopics, deleteTopics } from './topics.js';
+import { saslAuthenticate, saslHandshake } from './sasl.js';
 
-const OTHERS: readonly KafkaApi[] = [produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, createTopics, deleteTopics, initProducerId, describeAcls, createAcls, deleteAcls];
+const OTHERS: readonly KafkaApi[] = [produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, createTopics, deleteTopics, initProducerId, describeAcls, createAcls, deleteAcls, saslHandshake, saslAuthenticate];
 
 /** The ranges ApiVersions advertises, by key. */
 export const SERVED_RANGES: readonly ApiRange[] = [...OTHERS, apiVersions(() => [])]

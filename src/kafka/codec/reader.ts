@@ -189,6 +189,14 @@ export class KafkaReader {
     return this.utf8(at, at + n - 1, what);
   }
 
+  /** A view into the frame, not a copy. */
+  compactBytes(what = 'compact bytes'): Buffer {
+    const n = this.uvarint(what);
+    if (n === 0) throw new KafkaDecodeError(`${what}: null where bytes are required`);
+    const at = this.need(n - 1, what);
+    return this.buf.subarray(at, at + n - 1);
+  }
+
   compactArray<T>(item: (r: KafkaReader) => T, what = 'compact array'): T[] {
     const n = this.uvarint(what);
     if (n === 0) throw new KafkaDecodeError(`${what}: null where an array is required`);

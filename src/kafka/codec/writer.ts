@@ -128,6 +128,11 @@ export class KafkaWriter {
     return s === null ? this.uvarint(0) : this.compactString(s);
   }
 
+  compactBytes(b: Uint8Array): this {
+    this.uvarint(b.byteLength + 1);
+    return this.raw(b);
+  }
+
   compactArray<T>(items: readonly T[], item: (w: KafkaWriter, v: T) => void): this {
     this.uvarint(items.length + 1);
     for (const v of items) item(this, v);

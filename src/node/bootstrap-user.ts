@@ -1,0 +1,35 @@
+/**
+ * The bootstrap user (as Redpanda's RP_BOOTSTRAP_USER): `RAFTLOG_BOOTSTRAP_USER=name:password`, or
+ * `--bootstrap-user-file` naming a file whose first line is `name:password`. The controller
+ * creates this user while the cluster has no user (controller.ts), so that a cluster started with
+ * `--auth sasl` has someone who can log in and create the others; the user is a super user
+ * (options.ts adds `User:<name>` to superUsers). Give every node the same setting, as the cluster
+ * secret: whichever node is the controller creates the user, and every node then treats it as a
+ * super user.
+ */
+import { newCredential, passwordProblem } from '../auth/credentials.js';
+import { NodeStartError } from '../errors.js';
+import { userNameProblem, type ScramCredentialSpec } from '../wire/protocol.js';
+
+export interface BootstrapUser {
+  readonly name: string;
+  readonly password: string;
+}
+
+/** `name:password` read (the first ':' ends the name), checked; `from` names where it came from, for the error. */
+export function parseBootstrapUser(text: string, from: string): BootstrapUser {
+  const at = text.indexOf(':');
+  if (at <= 0) throw new NodeStartError(`the bootstrap user from ${from} is not name:password`);
+  const name = text.slice(0, at);
+  const password = text.slice(at + 1);
+  const nameProblem = userNameProblem(name);
+  if (nameProblem !== null) throw new NodeStartError(`the bootstrap user from ${from}: ${nameProblem}`);
+  const pwProblem = passwordProblem(password);
+  if (pwProblem !== null) throw new NodeStartError(`the bootstrap user from ${from}: ${pwProblem}`);
+  return { name, password };
+}
+
+/** The credential the controller stores for the bootstrap user (a fresh salt each time it is made). */
+export function bootstrapCredential(password: string): Promise<ScramCredentialSpec> {
+  return newCredential(password);
+}

@@ -1,0 +1,235 @@
+/**
+ * Client authentication on a node (issue 22 §3): the SASL exchanges of its connections, native
+ * and Kafka, against the users of the metadata (src/meta/users.ts), and the rule of `--auth`.
+ *
+ * - `none`: every connection may do everything as ANONYMOUS; one may still authenticate, and
+ *   then runs as its user.
+ * - `sasl`: a connection may only authenticate until it has (on Kafka, ApiVersions too); anything
+ *   else is AUTHENTICATION_REQUIRED (the Kafka listener closes the connection instead, as Kafka).
+ *
+ * Mechanisms: SCRAM-SHA-256 (src/auth/scram.ts), PLAIN (the password checked against the same
+ * credential: one PBKDF2, off the event loop), and on the native listener RAFTLOG-NODE, a node's
+ * own connection acting for the principal of the request it forwards (src/auth/node-proof.ts). A
+ * failed authentication is logged (user, remote) and answered SASL_AUTHENTICATION_FAILED; the
+ * connection may start again, and is closed after SASL_FAILURES_PER_CONNECTION_MAX failures.
+ *
+ * Requests on one connection are served concurrently, but not around an exchange: AuthOrder keeps
+ * a request that comes after a SASL request (or, under `sasl`, any request before the connection
+ * has authenticated) waiting until that one is answered, so it runs as the principal proven.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { NodeId } from '../../raft/types.js';
+import { NODE_MECHANISM, NodeProofServer } from '../auth/node-proof.js';
+import { SCRAM_ITERATIONS_DEFAULT, SCRAM_NONCE_BYTES, SCRAM_SALT_BYTES, SCRAM_SHA_256, ScramError, ScramServer, passwordMatches, type ScramCredential } from '../auth/scram.js';
+import { ServerError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { UserRecord } from '../meta/users.js';
+import { ErrorCode, SASL_MECHANISMS, userNameProblem, type SaslAuthenticateResponse, type SaslHandshakeResponse } from '../wire/protocol.js';
+import { ANONYMOUS, userPrincipal, type SaslExchange, type Session } from './session.js';
+
+/** How clients authenticate (`--auth`, src/node/options.ts). */
+export type AuthMode = 'none' | 'sasl';
+
+/** Failed authentications one connection may make; the last is answered, then the connection is closed. */
+export const SASL_FAILURES_PER_CONNECTION_MAX = 3;
+
+const PLAIN = 'PLAIN';
+
+/** An exchange that failed: what the log says (`why`), and what the client is told. */
+export class SaslRefusal extends Error {
+  override readonly name = 'SaslRefusal';
+  constructor(
+    readonly why: string,
+    /** The user the client named, once known. */
+    readonly user: string | null,
+    /** What the client is told (the same for a wrong password and a user that does not exist). */
+    readonly told: string,
+  ) {
+    super(why);
+  }
+}
+
+export interface SaslServerOptions {
+  readonly mode: AuthMode;
+  readonly self: NodeId;
+  /** The cluster secret: RAFTLOG-NODE's proofs, and the salts shown for names that are not users. */
+  readonly secret: string;
+  readonly logger: Logger;
+  /** The users this node knows (undefined until its metadata is open: then none). */
+  readonly users: () => { user(name: string): UserRecord | undefined } | undefined;
+  /** Random bytes for nonces (default node:crypto's). */
+  readonly random?: (bytes: number) => Buffer;
+}
+
+export class SaslServer {
+  readonly mode: AuthMode;
+  private readonly random: (bytes: number) => Buffer;
+
+  constructor(private readonly o: SaslServerOptions) {
+    this.mode = o.mode;
+    this.random = o.random ?? randomBytes;
+  }
+
+  /** Starts an exchange with `mechanism` on `session`'s connection. Throws a ServerError. */
+  handshake(session: Session, mechanism: string): SaslHandshakeResponse {
+    if (session.authenticated) throw new ServerError(ErrorCode.IllegalSaslState, `this connection has authenticated already, as ${session.principal}`);
+    if (session.sasl !== null) throw new ServerError(ErrorCode.IllegalSaslState, `a ${session.sasl.mechanism} exchange is under way on this connection: send its next saslAuthenticate`);
+    const m = mechanism.toUpperCase();
+    if (m === SCRAM_SHA_256) session.sasl = this.scram();
+    else if (m === PLAIN) session.sasl = this.plain();
+    else if (m === NODE_MECHANISM && session.listener === 'client') session.sasl = this.nodeProof();
+    else throw new ServerError(ErrorCode.UnsupportedSaslMechanism, `SASL mechanism '${mechanism}' is not offered; this node offers ${SASL_MECHANISMS.join(', ')}`);
+    return { mechanisms: SASL_MECHANISMS };
+  }
+
+  /** Takes the next message of the exchange under way. Throws a ServerError; a failed one counts against the connection. */
+  async authenticate(session: Session, bytes: Uint8Array): Promise<SaslAuthenticateResponse> {
+    const ex = session.sasl;
+    if (ex === null) {
+      throw new ServerError(ErrorCode.IllegalSaslState, session.authenticated ? `this connection has authenticated already, as ${session.principal}` : 'no SASL exchange is under way: send saslHandshake first, naming the mechanism');
+    }
+    let step: Awaited<ReturnType<SaslExchange['step']>>;
+    try {
+      step = await ex.step(bytes);
+    } catch (err) {
+      session.sasl = null;
+      session.saslFailures++;
+      const r = err instanceof SaslRefusal ? err : new SaslRefusal(err instanceof Error ? err.message : String(err), null, 'the SASL exchange failed');
+      this.o.logger.warn(
+        { listener: session.listener, remote: session.remote, user: r.user, mechanism: ex.mechanism, why: r.why, failures: session.saslFailures },
+        `authentication failed on a ${session.listener} connection from ${session.remote}${r.user !== null ? ` for user '${r.user}'` : ''} (${ex.mechanism}): ${r.why}`,
+      );
+      const last = session.saslFailures >= SASL_FAILURES_PER_CONNECTION_MAX ? `; ${SASL_FAILURES_PER_CONNECTION_MAX} failures, closing the connection` : '';
+      throw new ServerError(ErrorCode.SaslAuthenticationFailed, `${r.told}${last}`);
+    }
+    if (step.principal === null) return { bytes: step.reply, done: false };
+    session.sasl = null;
+    session.principal = step.principal;
+    session.authenticated = true;
+    this.o.logger.debug({ listener: session.listener, remote: session.remote, principal: step.principal, mechanism: ex.mechanism }, `${session.remote} authenticated as ${step.principal} (${ex.mechanism})`);
+    return { bytes: step.reply, done: true };
+  }
+
+  /** Throws AUTHENTICATION_REQUIRED for a request on a connection that must authenticate first. */
+  requireAuthenticated(session: Session): void {
+    if (this.mode === 'sasl' && !session.authenticated) {
+      throw new ServerError(
+        ErrorCode.AuthenticationRequired,
+        'this node requires clients to authenticate (--auth sasl): authenticate with SASL (saslHandshake, then saslAuthenticate) before any other request; the client library does when given sasl: { mechanism, username, password }, the CLI with --auth-user and --auth-password-file',
+      );
+    }
+  }
+
+  /** Why the connection must close once its answer is written (too many failed authentications), or null. */
+  closeReason(session: Session): string | null {
+    return session.saslFailures >= SASL_FAILURES_PER_CONNECTION_MAX ? `${session.saslFailures} failed authentications` : null;
+  }
+
+  private credential(name: string): ScramCredential | null {
+    const u = this.o.users()?.user(name);
+    return u === undefined ? null : u;
+  }
+
+  /** The salt shown for a name that is no user: the same on every node and every time, as a user's would be. */
+  private unknownSalt(name: string): Uint8Array {
+    return createHmac('sha256', this.o.secret).update(`unknown-user-salt:${name}`).digest().subarray(0, SCRAM_SALT_BYTES);
+  }
+
+  private nonce(): string {
+    return this.random(SCRAM_NONCE_BYTES).toString('base64');
+  }
+
+  private scram(): SaslExchange {
+    const server = new ScramServer((name) => (userNameProblem(name) === null ? this.credential(name) : null), this.nonce(), (name) => this.unknownSalt(name));
+    let step = 0;
+    const fail = (err: unknown): never => {
+      const user = server.user;
+      if (err instanceof ScramError && err.kind === 'credentials') throw new SaslRefusal(err.message, user, `authentication of user '${user}' with ${SCRAM_SHA_256} failed: wrong user name or password`);
+      throw new SaslRefusal(err instanceof Error ? err.message : String(err), user, `not a ${SCRAM_SHA_256} exchange: ${err instanceof Error ? err.message : String(err)}`);
+    };
+    return {
+      mechanism: SCRAM_SHA_256,
+      step: (message) => {
+        const text = Buffer.from(message).toString('utf8');
+        try {
+          if (step++ === 0) return Promise.resolve({ reply: Buffer.from(server.first(text)), principal: null });
+          return Promise.resolve({ reply: Buffer.from(server.final(text)), principal: userPrincipal(server.user!) });
+        } catch (err) {
+          return Promise.reject(fail(err));
+        }
+      },
+    };
+  }
+
+  /** PLAIN (RFC 4616): "authzid NUL user NUL password", checked against the user's SCRAM credential. */
+  private plain(): SaslExchange {
+    return {
+      mechanism: PLAIN,
+      step: async (message) => {
+        const parts = Buffer.from(message).toString('utf8').split('\u0000');
+        if (parts.length !== 3) throw new SaslRefusal('not a PLAIN message', null, 'not a PLAIN message: authzid, user and password separated by NUL');
+        const [authzid, user, password] = parts as [string, string, string];
+        if (authzid !== '' && authzid !== user) throw new SaslRefusal(`user '${user}' may not act as '${authzid}'`, user, `user '${user}' may not act as '${authzid}'`);
+        const told = `authentication of user '${user}' with PLAIN failed: wrong user name or password`;
+        const cred = userNameProblem(user) === null ? this.credential(user) : null;
+        // A name that is no user costs the same PBKDF2 as one that is.
+        const matches = await passwordMatches(cred ?? { salt: this.unknownSalt(user), iterations: SCRAM_ITERATIONS_DEFAULT, storedKey: Buffer.alloc(32), serverKey: Buffer.alloc(32) }, password);
+        if (cred === null) throw new SaslRefusal(`no user '${user}'`, user, told);
+        if (!matches) throw new SaslRefusal(`wrong password for user '${user}'`, user, told);
+        return { reply: new Uint8Array(0), principal: userPrincipal(user) };
+      },
+    };
+  }
+
+  private nodeProof(): SaslExchange {
+    const server = new NodeProofServer(this.o.self, this.o.secret, this.nonce());
+    let step = 0;
+    return {
+      mechanism: NODE_MECHANISM,
+      step: (message) => {
+        const text = Buffer.from(message).toString('utf8');
+        try {
+          if (step++ === 0) return Promise.resolve({ reply: Buffer.from(server.first(text)), principal: null });
+          const principal = server.final(text);
+          const name = principal.startsWith('User:') ? principal.slice('User:'.length) : null;
+          if (principal !== ANONYMOUS && (name === null || userNameProblem(name) !== null)) throw new Error(`'${principal.slice(0, 200)}' is not a principal`);
+          return Promise.resolve({ reply: Buffer.from('ok'), principal });
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
+          return Promise.reject(new SaslRefusal(why, server.node, `${NODE_MECHANISM} failed: ${why}`));
+        }
+      },
+    };
+  }
+}
+
+/**
+ * Keeps a connection's requests in order around authentication: a request waits for every
+ * earlier one marked `gating` (a SASL request, or any request before the connection has
+ * authenticated when it must) to be answered. Others run as they come.
+ */
+export class AuthOrder {
+  private last: Promise<void> | null = null;
+
+  /** Runs `serve` once the gating requests before it are answered; with `gating`, the ones after wait for it. */
+  run<T>(gating: boolean, serve: () => Promise<T>): Promise<T> {
+    const before = this.last;
+    const p = before === null ? serve() : before.then(serve);
+    if (gating) {
+      const done = p.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.last = done;
+      void done.then(() => {
+        if (this.last === done) this.last = null;
+      });
+    }
+    return p;
+  }
+}
+
+/** Whether a request of `type` must be answered before the ones after it run (AuthOrder). */
+export function gatesOthers(sasl: Pick<SaslServer, 'mode'>, session: Session, isSaslRequest: boolean): boolean {
+  return isSaslRequest || (sasl.mode === 'sasl' && !session.authenticated);
+}

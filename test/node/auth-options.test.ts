@@ -1,0 +1,91 @@
+/**
+ * The authentication options of a node (issue 22 §3; src/node/options.ts, auth-mode.ts,
+ * bootstrap-user.ts): unauthenticated access (`--auth none`) is what a node takes by itself only
+ * when every client listener is on loopback, and it says so when told to run that way elsewhere;
+ * super users are principals; the bootstrap user comes from the environment or a file, never the
+ * command line, and is a super user.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { authWarning, defaultAuthMode, isLoopbackHost } from '../../src/node/auth-mode.js';
+import { command, toNodeConfig, type CliOptions } from '../../src/node/options.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
+
+const tmp = tempDirs('raftlog-auth-options-');
+const SECRET = 'a-cluster-secret-long-enough';
+
+function config(args: string[], env: Record<string, string> = {}, peers = 'n1=127.0.0.1:7001'): ReturnType<typeof toNodeConfig> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const cmd = command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+    const opts = cmd.parse(['--id', 'n1', '--peers', peers, '--data', path.join(tmp(), 'n1'), '--secret', SECRET, ...args], { from: 'user' }).opts<CliOptions>();
+    return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+describe('--auth', () => {
+  it('is none by default when every client listener (native and Kafka) is on loopback, as the embedded cluster and the test clusters', () => {
+    expect(config([]).auth).toBe('none');
+    expect(config(['--kafka', '127.0.0.1:9092']).auth).toBe('none');
+    expect(config([], {}, 'n1=localhost:7001').auth).toBe('none');
+  });
+
+  it('is sasl by default as soon as one client listener is reachable from elsewhere', () => {
+    expect(config([], {}, 'n1=10.0.0.5:7001').auth).toBe('sasl');
+    expect(config(['--kafka', '0.0.0.0:9092']).auth).toBe('sasl');
+    expect(config([], {}, 'n1=node1.example.com:7001').auth).toBe('sasl');
+  });
+
+  it('looks at the client listener (--client-listen), not the peer one: peers prove the cluster secret', () => {
+    expect(config(['--client-listen', '0.0.0.0:8001']).auth).toBe('sasl');
+    expect(config(['--client-listen', '127.0.0.1:8001'], {}, 'n1=10.0.0.5:7001').auth).toBe('none');
+  });
+
+  it('is what it is told, by flag or RAFTLOG_AUTH', () => {
+    expect(config(['--auth', 'sasl']).auth).toBe('sasl');
+    expect(config([], { RAFTLOG_AUTH: 'none' }, 'n1=10.0.0.5:7001').auth).toBe('none');
+    expect(() => config(['--auth', 'maybe'])).toThrow(/Allowed choices are none, sasl/);
+  });
+
+  it('none on a listener that is not loopback is warned about at start, naming the address; on loopback it is not', () => {
+    expect(authWarning('none', ['0.0.0.0:7001', '127.0.0.1:9092'])).toMatch(/--auth none on 0\.0\.0\.0:7001, which is not loopback: anyone who reaches this port may do everything/);
+    expect(authWarning('none', ['127.0.0.1:7001', '[::1]:9092'])).toBeNull();
+    expect(authWarning('sasl', ['0.0.0.0:7001'])).toBeNull();
+    expect(defaultAuthMode(['127.0.0.2:1', '[::1]:2'])).toBe('none');
+    expect(isLoopbackHost('127.0.0.1.example.com')).toBe(false);
+  });
+});
+
+describe('--super-users and the bootstrap user', () => {
+  it('super users are principals, with or without User:', () => {
+    expect(config(['--super-users', 'alice, User:bob']).superUsers).toEqual(['User:alice', 'User:bob']);
+    expect(config([]).superUsers).toEqual([]);
+    expect(() => config(['--super-users', 'ANONYMOUS'])).toThrow(/--super-users: 'ANONYMOUS'/);
+  });
+
+  it('RAFTLOG_BOOTSTRAP_USER=name:password names the bootstrap user, a super user', () => {
+    const c = config(['--super-users', 'alice'], { RAFTLOG_BOOTSTRAP_USER: 'admin:pass:with:colons' });
+    expect(c.bootstrapUser).toEqual({ name: 'admin', password: 'pass:with:colons' });
+    expect(c.superUsers).toEqual(['User:alice', 'User:admin']);
+  });
+
+  it('--bootstrap-user-file reads name:password from the first line of a file', () => {
+    const file = path.join(tmp(), 'bootstrap');
+    fs.writeFileSync(file, 'admin:a-long-password\n');
+    expect(config(['--bootstrap-user-file', file]).bootstrapUser).toEqual({ name: 'admin', password: 'a-long-password' });
+  });
+
+  it('is refused on the command line (ps shows it), without a password, or with a bad name or a short password', () => {
+    expect(() => config(['--bootstrap-user', 'admin:a-long-password'])).toThrow(/not on the command line/);
+    expect(() => config([], { RAFTLOG_BOOTSTRAP_USER: 'admin' })).toThrow(/RAFTLOG_BOOTSTRAP_USER is not name:password/);
+    expect(() => config([], { RAFTLOG_BOOTSTRAP_USER: 'no way:a-long-password' })).toThrow(/user name 'no way'/);
+    expect(() => config([], { RAFTLOG_BOOTSTRAP_USER: 'admin:short' })).toThrow(/too short/);
+  });
+});

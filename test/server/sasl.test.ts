@@ -1,0 +1,156 @@
+/**
+ * Client authentication on the native listener (src/server/sasl.ts, issue 22 §3), over a fake
+ * node whose requests run through the real handlers, with the client library's connection
+ * (src/client/connection.ts): with `--auth sasl`, a connection that has not authenticated gets
+ * AUTHENTICATION_REQUIRED for anything but SASL; SCRAM-SHA-256 and PLAIN log a user in, and the
+ * requests after run as that user; a wrong password is SASL_AUTHENTICATION_FAILED, and after
+ * SASL_FAILURES_PER_CONNECTION_MAX of them the connection is closed; a node's own connection
+ * proves the cluster secret and acts for the principal it names.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../chaos/cluster.js';
+import { newCredential } from '../../src/auth/credentials.js';
+import { Connection } from '../../src/client/connection.js';
+import { RaftlogError } from '../../src/client/errors.js';
+import { nodeSasl, userSasl } from '../../src/client/sasl.js';
+import type { UserRecord } from '../../src/meta/users.js';
+import { HttpServer, type HttpNode } from '../../src/server/http.js';
+import { SASL_FAILURES_PER_CONNECTION_MAX } from '../../src/server/sasl.js';
+import type { Session } from '../../src/server/session.js';
+import { ErrorCode } from '../../src/wire/protocol.js';
+import { fakeKafkaNode, type FakeAuth } from '../kafka/fake-node.js';
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+let users: Map<string, UserRecord>;
+beforeAll(async () => {
+  users = new Map([['alice', { name: 'alice', since: 1, ...(await newCredential('alice-password')) }]]);
+});
+
+/** A node's client listener in this process; `principals` collects who each metadata request ran as. */
+async function node(auth: FakeAuth): Promise<{ address: string; principals: string[] }> {
+  const port = await freePort();
+  const fake = fakeKafkaNode('127.0.0.1:9092', undefined, auth);
+  const principals: string[] = [];
+  const status = (): unknown => ({});
+  const n = {
+    ...fake,
+    sasl: {
+      ...fake.sasl,
+      mode: fake.sasl.mode,
+      handshake: fake.sasl.handshake.bind(fake.sasl),
+      authenticate: fake.sasl.authenticate.bind(fake.sasl),
+      closeReason: fake.sasl.closeReason.bind(fake.sasl),
+      requireAuthenticated: (s: Session) => {
+        fake.sasl.requireAuthenticated(s);
+        principals.push(s.principal);
+      },
+    },
+    transport: { accept: () => undefined },
+    metrics: { ...fake.metrics, registry: { contentType: 'text/plain', metrics: () => Promise.resolve('') } },
+    status,
+  } as unknown as HttpNode;
+  const http = new HttpServer(n);
+  await http.listen(`127.0.0.1:${port}`);
+  cleanup.push(() => http.close());
+  return { address: `127.0.0.1:${port}`, principals };
+}
+
+function connect(address: string, sasl?: Parameters<typeof userSasl>[0]): Connection {
+  const c = new Connection({ address, connectTimeoutMs: 2000, ...(sasl !== undefined ? { sasl: userSasl(sasl) } : {}) });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return err instanceof RaftlogError ? err.code : String(err);
+  }
+}
+
+const ALICE = { mechanism: 'scram-sha-256', username: 'alice', password: 'alice-password' };
+
+describe('a node started with --auth sasl', () => {
+  it('refuses any request on a connection that has not authenticated, with AUTHENTICATION_REQUIRED', async () => {
+    const { address } = await node({ mode: 'sasl', users });
+    const c = connect(address);
+    const err = await c.request({ type: 'metadata' }, 2000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RaftlogError);
+    expect(err).toMatchObject({ code: ErrorCode.AuthenticationRequired, retriable: false });
+    expect((err as Error).message).toMatch(/--auth sasl/);
+  });
+
+  it('serves a connection that authenticated with SCRAM-SHA-256, and runs its requests as its user', async () => {
+    const { address, principals } = await node({ mode: 'sasl', users });
+    const c = connect(address, ALICE);
+    const md = await c.request({ type: 'metadata' }, 2000);
+    expect(md.topics.map((t) => t.name)).toEqual(['orders']);
+    expect(principals).toEqual(['User:alice']);
+  });
+
+  it('logs in with PLAIN too, against the same credential', async () => {
+    const { address, principals } = await node({ mode: 'sasl', users });
+    await connect(address, { ...ALICE, mechanism: 'plain' }).request({ type: 'metadata' }, 2000);
+    expect(principals).toEqual(['User:alice']);
+  });
+
+  it('refuses a wrong password and a user that does not exist alike, with SASL_AUTHENTICATION_FAILED (not retriable)', async () => {
+    const { address } = await node({ mode: 'sasl', users });
+    const wrong = await connect(address, { ...ALICE, password: 'not-the-password' }).request({ type: 'metadata' }, 2000).catch((e: unknown) => e);
+    expect(wrong).toMatchObject({ code: ErrorCode.SaslAuthenticationFailed, retriable: false });
+    expect((wrong as Error).message).toMatch(/wrong user name or password/);
+    const nobody = await connect(address, { ...ALICE, username: 'mallory' }).request({ type: 'metadata' }, 2000).catch((e: unknown) => e);
+    expect(nobody).toMatchObject({ code: ErrorCode.SaslAuthenticationFailed });
+    expect((nobody as Error).message).toMatch(/wrong user name or password/);
+    expect(await codeOf(connect(address, { ...ALICE, password: 'alice-passwore', mechanism: 'plain' }).request({ type: 'metadata' }, 2000))).toBe(ErrorCode.SaslAuthenticationFailed);
+  });
+
+  it(`closes a connection after ${SASL_FAILURES_PER_CONNECTION_MAX} failed authentications, answering the last`, async () => {
+    const { address } = await node({ mode: 'sasl', users });
+    const c = connect(address);
+    const codes: string[] = [];
+    for (let k = 0; k < SASL_FAILURES_PER_CONNECTION_MAX; k++) {
+      await c.request({ type: 'saslHandshake', mechanism: 'PLAIN' }, 2000);
+      codes.push(await codeOf(c.request({ type: 'saslAuthenticate', bytes: Buffer.from('\u0000alice\u0000wrong-password') }, 2000)));
+    }
+    expect(codes).toEqual(new Array(SASL_FAILURES_PER_CONNECTION_MAX).fill(ErrorCode.SaslAuthenticationFailed));
+    // The connection is gone: the next request opens another, which must authenticate again.
+    expect(await codeOf(c.request({ type: 'metadata' }, 2000))).toBe(ErrorCode.AuthenticationRequired);
+  });
+
+  it('answers a SASL request out of turn with ILLEGAL_SASL_STATE, and an unknown mechanism with UNSUPPORTED_SASL_MECHANISM', async () => {
+    const { address } = await node({ mode: 'sasl', users });
+    const c = connect(address);
+    expect(await codeOf(c.request({ type: 'saslAuthenticate', bytes: Buffer.from('n,,n=alice,r=abc') }, 2000))).toBe(ErrorCode.IllegalSaslState);
+    expect(await codeOf(c.request({ type: 'saslHandshake', mechanism: 'GSSAPI' }, 2000))).toBe(ErrorCode.UnsupportedSaslMechanism);
+    const signedIn = connect(address, ALICE);
+    await signedIn.request({ type: 'metadata' }, 2000);
+    expect(await codeOf(signedIn.request({ type: 'saslHandshake', mechanism: 'PLAIN' }, 2000))).toBe(ErrorCode.IllegalSaslState);
+  });
+
+  it("lets a node's own connection in with the cluster secret, acting for the principal it names, and no one without the secret", async () => {
+    const { address, principals } = await node({ mode: 'sasl', users });
+    const own = new Connection({ address, connectTimeoutMs: 2000, sasl: nodeSasl('n2', 'fake-cluster-secret', 'User:bob') });
+    cleanup.push(() => own.close());
+    await own.request({ type: 'metadata' }, 2000);
+    expect(principals).toEqual(['User:bob']);
+    const forged = new Connection({ address, connectTimeoutMs: 2000, sasl: nodeSasl('n2', 'not-the-cluster-secret', 'User:admin') });
+    cleanup.push(() => forged.close());
+    expect(await codeOf(forged.request({ type: 'metadata' }, 2000))).toBe(ErrorCode.SaslAuthenticationFailed);
+  });
+});
+
+describe('a node with --auth none', () => {
+  it('serves a connection that does not authenticate, as ANONYMOUS, and one that does, as its user', async () => {
+    const { address, principals } = await node({ mode: 'none', users });
+    await connect(address).request({ type: 'metadata' }, 2000);
+    await connect(address, ALICE).request({ type: 'metadata' }, 2000);
+    expect(principals).toEqual(['User:ANONYMOUS', 'User:alice']);
+  });
+});
