@@ -36,6 +36,8 @@ import type { Partition, PartitionPolicy } from '../partition/partition.js';
 import { atTarget, describeMove, joiningMembership, mayDeleteStray, nextMove, removedFromGroup, strayRemoved, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
+import { consoleRoutes } from '../console/routes.js';
+import { MetricSamples } from '../console/samples.js';
 import { KafkaListener } from '../kafka/listener.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
@@ -154,6 +156,8 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** The recent counters the web console charts (src/console/samples.ts). */
+  readonly samples: MetricSamples;
   readonly controller: Controller;
   readonly coordinator: GroupCoordinator;
   meta!: MetaStateMachine;
@@ -253,6 +257,7 @@ export class RaftlogNode {
     });
     this.host.recovery = this.recovery;
     this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
+    this.samples = new MetricSamples(this);
     this.controller = new Controller(this);
     const node = this;
     this.coordinator = new GroupCoordinator(
@@ -290,7 +295,8 @@ export class RaftlogNode {
       await this.openMeta('voter');
       this.checkReplicaLimit();
     }
-    this.http = new HttpServer(this, this.parts.routes);
+    // The web console (src/console/) on every node, beside the routes of whoever built the node.
+    this.http = new HttpServer(this, new Map([...consoleRoutes(this, this.samples), ...(this.parts.routes ?? [])]));
     await this.http.listen(c.listen);
     this.host.start();
     this.transport.start();
@@ -316,6 +322,7 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.timers.push(setInterval(() => this.releaseIdleCaches(), TAIL_CACHE_RELEASE_EVERY_MS));
+    this.samples.start();
     this.controller.start();
     this.coordinator.start();
     const id = this.identity.identity;
@@ -331,6 +338,7 @@ export class RaftlogNode {
     this.stopping = true;
     this.logger.info('stopping');
     for (const t of this.timers) clearInterval(t);
+    this.samples.stop();
     this.controller.stop();
     this.coordinator.stop();
     await this.kafka?.close();
@@ -988,6 +996,17 @@ export class RaftlogNode {
 
   private disk: { at: number; bytes: number } | null = null;
 
+  /** Raft entries the followers of the groups this node leads lack, summed (the console's replica lag chart). */
+  followerLag(): number {
+    let lag = 0;
+    for (const g of this.host.all()) {
+      const s = g.raft.status();
+      if (s.role !== Role.Leader) continue;
+      for (const p of s.peers) if (p.id !== this.config.id) lag += Math.max(0, s.lastIndex - p.match);
+    }
+    return lag;
+  }
+
   status(): StatusResponse {
     const groups: GroupStatus[] = [];
     for (const g of this.host.all()) {
@@ -1008,7 +1027,7 @@ export class RaftlogNode {
         learners: s.membership.learners,
         membershipCommitted: g.raft.membershipCommitted,
         ...(this.moves.has(g.id) ? { move: describeMove(this.moves.get(g.id)!) } : {}),
-        ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset() } : {}),
+        ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset(), logBytes: p.log.status().bytes } : {}),
         ...(g.failed !== null ? { error: g.failed } : {}),
       });
     }

@@ -18,7 +18,10 @@ import { FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAli
 /** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
 const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics'];
 
-/** A route added to the server: answers every request for its path, whatever the method. */
+/**
+ * A route added to the server: answers every request for its path, whatever the method. A path
+ * that ends in '/' (`/api/`) also answers every path under it; the longest such path wins.
+ */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
 /** What the listener needs of the node it serves: its client handlers, its peer transport, its metrics. */
@@ -122,9 +125,16 @@ export class HttpServer {
     else res.writeHead(500, { 'content-type': 'text/plain' }).end('the request failed (see the node log)\n');
   }
 
+  /** The route of the longest added path ending in '/' that `url` starts with. */
+  private prefixRoute(url: string): HttpRoute | undefined {
+    let best: string | undefined;
+    for (const p of this.routes.keys()) if (p.endsWith('/') && url.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
+    return best === undefined ? undefined : this.routes.get(best);
+  }
+
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
-    const added = this.routes.get(url);
+    const added = this.routes.get(url) ?? this.prefixRoute(url);
     if (added !== undefined) {
       await added(req, res);
       return;

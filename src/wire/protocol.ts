@@ -701,6 +701,8 @@ export interface GroupStatus {
   readonly highWatermark?: number;
   readonly logStartOffset?: number;
   readonly logEndOffset?: number;
+  /** Bytes of the partition's log segments on this node. */
+  readonly logBytes?: number;
   readonly error?: string;
 }
 
