@@ -85,6 +85,7 @@ export async function runEmbedded(): Promise<void> {
     console.log(`  ${id.padEnd(width)}  ${address}  kafka ${kafka.get(id)}  data ${path.relative(process.cwd(), path.join(root, id))}/  log ${path.relative(process.cwd(), path.join(root, id, 'node.log'))}`);
   }
   console.log(`  status: http://${nodes.get('n1')}/status   metrics: http://${nodes.get('n1')}/metrics`);
+  console.log(`  console: http://${nodes.get('n1')}/ui/   (every node serves it)`);
   console.log('Try:  npx raftlog topics create demo --partitions 3 --replication-factor 3 && echo "k1:hello" | npx raftlog produce demo --key-separator : && npx raftlog consume demo --from-beginning');
   console.log(`Kafka clients: kcat -b ${EMBEDDED_KAFKA[0]} -L   (kafkajs: new Kafka({ brokers: ['${EMBEDDED_KAFKA[0]}'] }))`);
   console.log('Stop with Ctrl-C (data is kept; start again to resume).');

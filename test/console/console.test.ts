@@ -12,6 +12,8 @@ import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../chaos/cluster.js';
+import { SEARCH_MS_MAX } from '../../src/console/api.js';
+import { decodeFrame, encodeFrame } from '../../src/wire/codec.js';
 import type { GroupConsumer } from '../../src/client/group-consumer.js';
 import { eventually, readPartition, startCluster, type TestCluster } from '../cluster/helpers.js';
 
@@ -29,7 +31,9 @@ let page: Page;
 /** The node whose console the browser opens: not the controller, so that admin and group requests are forwarded. */
 let base = '';
 
+/** Loads the console at `hash` afresh (a change of hash alone would not reload a page already there). */
 async function open(hash: string, ready: string): Promise<void> {
+  await page.goto('about:blank');
   await page.goto(`${base}/ui/${hash}`, { waitUntil: 'load' });
   await page.waitForSelector(`body[data-ready="${ready}"]`, { timeout: PAGE_MS });
 }
@@ -198,10 +202,65 @@ describe('web console', () => {
     await admin.disconnect();
   });
 
+  it('stops a search at its byte budget, however wide the range', async () => {
+    const admin = t.client.admin();
+    await admin.createTopics({ topics: [{ topic: 'bulk', numPartitions: 1, replicationFactor: 3 }] });
+    await admin.disconnect();
+    const producer = t.client.producer();
+    // One batch each: 40 batches of about 1 KiB.
+    for (let i = 0; i < 40; i++) await producer.send({ topic: 'bulk', messages: [{ key: `b${i}`, value: `needle ${i} ${'x'.repeat(1000)}` }] });
+    await producer.disconnect();
+    const res = await fetch(`${base}/api/search`, { method: 'POST', body: JSON.stringify({ topic: 'bulk', partition: 0, value: 'needle', maxBytes: 4096 }) });
+    const r = (await res.json()) as { stoppedBy: string; scannedBytes: number; to: number; highWatermark: number; matches: { offset: number }[]; limits: { ms: number } };
+    expect(res.status).toBe(200);
+    expect(r.stoppedBy).toBe('bytes');
+    // The budget, plus at most the one batch that crosses it.
+    expect(r.scannedBytes).toBeLessThan(4096 + 2048);
+    expect(r.to).toBeLessThan(r.highWatermark);
+    expect(r.matches.length).toBe(r.to);
+    expect(r.limits.ms).toBe(SEARCH_MS_MAX);
+  });
+
+  it('refuses a forwarded request that is not one, or a fetch over its bound', async () => {
+    const post = async (body: Uint8Array): Promise<{ error?: { code: string } }> => {
+      const res = await fetch(`${base}/api/request`, { method: 'POST', headers: { 'content-type': 'application/msgpack' }, body });
+      return decodeFrame(new Uint8Array(await res.arrayBuffer())) as { error?: { code: string } };
+    };
+    expect((await post(new TextEncoder().encode('not msgpack {'))).error?.code).toBe('INVALID_REQUEST');
+    expect((await post(encodeFrame({ id: 1, type: 'nosuch' }))).error?.code).toBe('UNSUPPORTED_REQUEST');
+    const fetchReq = { id: 2, type: 'fetch', maxWaitMs: 0, minBytes: 1, maxBytes: 64 * 1024 * 1024, partitions: [{ topic: TOPIC, partition: 0, offset: 0, maxBytes: 1024 }] };
+    expect((await post(encodeFrame(fetchReq))).error?.code).toBe('INVALID_REQUEST');
+    const status = (await post(encodeFrame({ id: 3, type: 'status' }))) as { error?: unknown; node?: string };
+    expect(status.error).toBeUndefined();
+    expect(status.node).toBeDefined();
+  });
+
   it("charts the node's produce and fetch rates and replica lag", async () => {
     await open('#/charts', 'charts');
     await page.waitForSelector('#chart-bytes canvas', { timeout: PAGE_MS });
     expect(await page.$$eval('.chart canvas', (c) => c.length)).toBeGreaterThanOrEqual(3);
     await shot('charts');
+  });
+
+  it('shows a node that is down, and the partitions it leaves under-replicated', async () => {
+    const self = t.cluster.nodes.find((n) => `http://${n.address}` === base)!;
+    const down = t.cluster.nodes.find((n) => n.id !== self.id)!;
+    await t.cluster.kill(down.id);
+    let seen: string[][] = [];
+    await eventually(
+      async () => {
+        await open('#/topics', 'topics');
+        seen = await cells(`section[data-topic="${TOPIC}"] table`);
+        return seen.length === 3 && seen.every((r) => r[1] !== down.id && r[1] !== 'no leader' && r[7] === 'under-replicated');
+      },
+      30_000,
+      `every partition of ${TOPIC} to have a leader and show as under-replicated with ${down.id} down`,
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the page showed ${JSON.stringify(seen)}`);
+    });
+    await shot('topics-node-down');
+    await open('#/cluster', 'cluster');
+    const rows = await cells('#nodes');
+    expect(rows.find((r) => r[0]!.startsWith(down.id))?.[2]).toBe('unreachable');
   });
 });
