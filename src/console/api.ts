@@ -53,7 +53,7 @@ export const BROWSE_BYTES_MAX = 1024 * 1024;
  * A search reads the partition from its start offset toward the high watermark, and stops at the
  * first of: SEARCH_BYTES_MAX bytes of batches read (or less when the request asks), SEARCH_MS_MAX
  * of time, SEARCH_MATCHES_MAX matches. It reads SEARCH_READ_BYTES at a time, one read in flight,
- * and at most SEARCHES_AT_ONCE_MAX searches run on a node at once (more are refused with 429): a
+ * and at most SEARCHES_AT_ONCE_MAX searches run on a node at once (more are refused, 503: try again): a
  * search costs the leader what a slow consumer does, however wide its range.
  */
 export const SEARCH_BYTES_MAX = 64 * 1024 * 1024;
@@ -261,7 +261,10 @@ async function clusterView(admin: Admin): Promise<unknown> {
   const moves = answers.flatMap((a) => ('status' in a && a.status.controller !== undefined ? [a.status.controller] : []))[0] ?? null;
   const transfers = answers.flatMap((a) => ('status' in a ? (a.status.recovery?.transfers ?? []).map((t) => ({ node: a.id, ...t })) : []));
   const stopped = answers.flatMap((a) => ('status' in a ? a.status.groups.filter((g) => g.role === 'stopped').map((g) => ({ node: a.id, group: g.group, error: g.error ?? '' })) : []));
-  return { controller, nodes, moves, transfers, stopped };
+  // Each moving partition's step, as its leader tells it (src/partition/moves.ts).
+  const steps: Record<string, string> = {};
+  for (const a of answers) if ('status' in a) for (const g of a.status.groups) if (g.role === 'leader' && g.move !== undefined) steps[groupName(g)] = g.move;
+  return { controller, nodes, moves, steps, transfers, stopped };
 }
 
 /** The name a partition's group goes by in a status answer ('orders/0'). */
@@ -370,17 +373,20 @@ async function browse(cluster: Cluster, q: URLSearchParams): Promise<unknown> {
   return { topic, partition, from, logStartOffset: low, highWatermark: high, messages };
 }
 
-let searchesRunning = 0;
+/** Searches running on this node (at most SEARCHES_AT_ONCE_MAX). */
+interface SearchSlots {
+  running: number;
+}
 
-async function search(cluster: Cluster, body: Record<string, unknown>): Promise<unknown> {
+async function search(cluster: Cluster, body: Record<string, unknown>, slots: SearchSlots): Promise<unknown> {
   const topic = str(body, 'topic', 249);
   const partition = int(body.partition ?? 0, 'partition', 0, LIMITS.partitionsPerTopicMax - 1);
   const key = optStr(body, 'key', SEARCH_TEXT_MAX);
   const value = optStr(body, 'value', SEARCH_TEXT_MAX);
   if (key === undefined && value === undefined) throw badRequest("give 'key' or 'value' (a substring to look for)");
   const maxBytes = optInt(body.maxBytes, 'maxBytes', 1, SEARCH_BYTES_MAX) ?? SEARCH_BYTES_MAX;
-  if (searchesRunning >= SEARCHES_AT_ONCE_MAX) throw new ServerError(ErrorCode.RequestTimedOut, `${SEARCHES_AT_ONCE_MAX} searches run on this node already; try again when one ends`);
-  searchesRunning++;
+  if (slots.running >= SEARCHES_AT_ONCE_MAX) throw new ServerError(ErrorCode.RequestTimedOut, `${SEARCHES_AT_ONCE_MAX} searches run on this node already; try again when one ends`);
+  slots.running++;
   try {
     const started = Date.now();
     const { low, high } = await partitionRange(cluster, topic, partition);
@@ -432,7 +438,7 @@ async function search(cluster: Cluster, body: Record<string, unknown>): Promise<
       matches,
     };
   } finally {
-    searchesRunning--;
+    slots.running--;
   }
 }
 
@@ -569,6 +575,7 @@ async function forwarded(node: HandlerNode, req: http.IncomingMessage, res: http
 
 /** Answers every path under /api/. */
 export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+  const slots: SearchSlots = { running: 0 };
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://console');
     const path = url.pathname;
@@ -591,7 +598,7 @@ export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.
       else if (path === '/api/topics' && method === 'GET') answer = await topicsView(admin);
       else if (path === '/api/topics' && method === 'POST') answer = await createTopic(admin, await jsonBody(req));
       else if (path === '/api/messages' && method === 'GET') answer = await browse(cluster, url.searchParams);
-      else if (path === '/api/search' && method === 'POST') answer = await search(cluster, await jsonBody(req));
+      else if (path === '/api/search' && method === 'POST') answer = await search(cluster, await jsonBody(req), slots);
       else if (path === '/api/produce' && method === 'POST') answer = await produce(cluster, await jsonBody(req));
       else if (path === '/api/groups' && method === 'GET') answer = await groupsList(admin);
       else if (group !== null && group[2] === undefined && method === 'GET') answer = await groupView(admin, cluster, decodeURIComponent(group[1]!));

@@ -133,7 +133,7 @@ async function clusterPage() {
     moves.push(
       h('p', { id: 'moves-summary' }, `${m.moving.length} partition(s) moving, ${m.waiting} waiting for a slot, ${m.blocked.length} blocked`, m.rebalance ? `; a rebalance runs (${m.rebalance.maxMoves} at once)` : ''),
     );
-    if (m.moving.length > 0) moves.push(table(['Moving partition'], m.moving.map((p) => h('tr', {}, h('td', {}, p)))));
+    if (m.moving.length > 0) moves.push(table(['Moving partition', 'Step (its leader says)'], m.moving.map((p) => h('tr', {}, h('td', {}, p), h('td', {}, c.steps[p] ?? '-')))));
     if (m.blocked.length > 0) moves.push(table(['Blocked partition', 'Why'], m.blocked.map((b) => h('tr', { class: 'warn' }, h('td', {}, `${b.topic}/${b.partition}`), h('td', {}, b.why)))));
     if (m.decommissions.length > 0) moves.push(table(['Leaving node', 'Step'], m.decommissions.map((d) => h('tr', {}, h('td', {}, d.node), h('td', {}, d.step)))));
     moves.push(
