@@ -119,7 +119,17 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer>
   return Buffer.concat(chunks);
 }
 
+/**
+ * Whether a POST says its body is of `type`. Required of every POST: a page of another site can
+ * send a form or a text/plain body here without asking, but not one of these types (the browser
+ * asks first, with CORS, and the API does not answer yes), so it cannot act as the user.
+ */
+function hasType(req: http.IncomingMessage, type: string): boolean {
+  return (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase() === type;
+}
+
 async function jsonBody(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  if (!hasType(req, 'application/json')) throw badRequest('send the body as application/json');
   const text = (await readBody(req, API_BODY_BYTES_MAX)).toString('utf8');
   let v: unknown;
   try {
@@ -550,6 +560,10 @@ async function resetGroup(admin: Admin, groupId: string, body: Record<string, un
 
 async function forwarded(node: HandlerNode, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const send = (status: number, value: object): void => void res.writeHead(status, { 'content-type': MSGPACK }).end(encodeFrame(value));
+  if (!hasType(req, MSGPACK)) {
+    send(400, { id: -1, error: { code: ErrorCode.InvalidRequest, message: `send the request as ${MSGPACK}` } });
+    return;
+  }
   let raw: unknown;
   try {
     raw = decodeFrame(await readBody(req, CLIENT_FRAME_BYTES_MAX), CLIENT_FRAME_BUDGET);
@@ -573,6 +587,14 @@ async function forwarded(node: HandlerNode, req: http.IncomingMessage, res: http
 
 // ------------------------------------------------------------------------------------------------
 
+function decodeSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw badRequest(`'${s.slice(0, 100)}' is not a URL-encoded group id`);
+  }
+}
+
 /** Answers every path under /api/. */
 export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
   const slots: SearchSlots = { running: 0 };
@@ -593,6 +615,7 @@ export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.
     const admin = new Admin(cluster);
     try {
       const group = /^\/api\/groups\/([^/]+)(\/reset)?$/.exec(path);
+      const groupId = group === null ? '' : decodeSegment(group[1]!);
       let answer: unknown;
       if (path === '/api/cluster' && method === 'GET') answer = await clusterView(admin);
       else if (path === '/api/topics' && method === 'GET') answer = await topicsView(admin);
@@ -601,8 +624,8 @@ export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.
       else if (path === '/api/search' && method === 'POST') answer = await search(cluster, await jsonBody(req), slots);
       else if (path === '/api/produce' && method === 'POST') answer = await produce(cluster, await jsonBody(req));
       else if (path === '/api/groups' && method === 'GET') answer = await groupsList(admin);
-      else if (group !== null && group[2] === undefined && method === 'GET') answer = await groupView(admin, cluster, decodeURIComponent(group[1]!));
-      else if (group !== null && group[2] !== undefined && method === 'POST') answer = await resetGroup(admin, decodeURIComponent(group[1]!), await jsonBody(req));
+      else if (group !== null && group[2] === undefined && method === 'GET') answer = await groupView(admin, cluster, groupId);
+      else if (group !== null && group[2] !== undefined && method === 'POST') answer = await resetGroup(admin, groupId, await jsonBody(req));
       else {
         reply(res, 404, { error: { code: 'NOT_FOUND', message: `no ${method} ${path} here (see src/console/api.ts)` } });
         return;

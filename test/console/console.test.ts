@@ -210,7 +210,10 @@ describe('web console', () => {
     // One batch each: 40 batches of about 1 KiB.
     for (let i = 0; i < 40; i++) await producer.send({ topic: 'bulk', messages: [{ key: `b${i}`, value: `needle ${i} ${'x'.repeat(1000)}` }] });
     await producer.disconnect();
-    const res = await fetch(`${base}/api/search`, { method: 'POST', body: JSON.stringify({ topic: 'bulk', partition: 0, value: 'needle', maxBytes: 4096 }) });
+    const body = JSON.stringify({ topic: 'bulk', partition: 0, value: 'needle', maxBytes: 4096 });
+    // A body another site's page could send without asking (text/plain) is refused.
+    expect((await fetch(`${base}/api/search`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body })).status).toBe(400);
+    const res = await fetch(`${base}/api/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     const r = (await res.json()) as { stoppedBy: string; scannedBytes: number; to: number; highWatermark: number; matches: { offset: number }[]; limits: { ms: number } };
     expect(res.status).toBe(200);
     expect(r.stoppedBy).toBe('bytes');
