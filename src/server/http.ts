@@ -152,6 +152,6 @@ export class HttpServer {
       res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /metrics\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /metrics or /ui/ (the console)\n');
   }
 }
