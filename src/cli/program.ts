@@ -9,6 +9,7 @@ import { groupsCommand } from './commands/groups.js';
 import { nodesCommand } from './commands/nodes.js';
 import { partitionsCommand } from './commands/partitions.js';
 import { produceCommand } from './commands/produce.js';
+import { quotasCommand } from './commands/quotas.js';
 import type { Run } from './commands/shared.js';
 import { statusCommand } from './commands/status.js';
 import { topicsCommand } from './commands/topics.js';
@@ -37,6 +38,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   groupsCommand(program, io, run);
   statusCommand(program, io, run);
   nodesCommand(program, io, run);
+  quotasCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

@@ -2,8 +2,8 @@
  * The console's JSON API, under `/api/` on the node's HTTP listener; the pages (ui/) call it.
  * Every answer is computed by the client library (src/client/) running in this node over the
  * console's channels (channel.ts): this node's requests go through its own handlers as the HTTP
- * request's session, another node's over its `/api/request`. So the console routes, retries and
- * follows leaders as every client does, with the admin code the CLI uses.
+ * request's session, another node's over a connection to its client listener. So the console
+ * routes, retries and follows leaders as every client does, with the admin code the CLI uses.
  *
  *   GET  /api/cluster                  nodes (as `raftlog nodes list`), the controller, moves in progress
  *   GET  /api/topics                   topics, and per partition: leader, replicas and their lag, offsets, bytes
@@ -15,7 +15,6 @@
  *   GET  /api/groups/<id>              members, assignments, committed offsets, lag in records and seconds
  *   POST /api/groups/<id>/reset        {topic, to: 'earliest' | 'latest' | {offset} | {timestamp}} (empty groups only)
  *   GET  /api/samples                  this node's recent counters (samples.ts), for the charts
- *   POST /api/request                  one msgpack request of the client protocol, from another node's console
  *
  * Keys, values and header values travel as base64 (they are bytes); the page shows them as text,
  * JSON or hex. Errors answer `{error: {code, message}}` with a 4xx or 5xx status.
@@ -33,13 +32,11 @@ import { summarize } from '../cli/commands/nodes.js';
 import { askEveryNode } from '../cli/commands/status.js';
 import { ServerError } from '../errors.js';
 import { systemClock } from '../wire/clock.js';
-import { decodeFrame, encodeFrame, FrameDecodeError } from '../wire/codec.js';
 import { records, type DecodedRecord } from '../wire/record-batch/decode.js';
-import { ErrorCode, LIMITS, type ApiError, type FetchedPartition, type GroupStatus, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
-import { RequestError, parseRequest, requestId } from '../wire/validate.js';
-import { apiError, handle, type HandlerNode } from '../server/handlers.js';
-import { CLIENT_FRAME_BUDGET, CLIENT_FRAME_BYTES_MAX } from '../server/client-server.js';
-import { FORWARD_PATH, MSGPACK, httpSession, localChannel, remoteChannel } from './channel.js';
+import { ErrorCode, LIMITS, type FetchedPartition, type GroupStatus, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
+import { apiError, type HandlerNode } from '../server/handlers.js';
+import type { DialTls } from '../server/tls.js';
+import { httpSession, localChannel, remoteChannel } from './channel.js';
 import { SAMPLE_EVERY_MS, type MetricSamples } from './samples.js';
 
 /** Bytes of a JSON request body the API reads (a produced test record and its headers fit). */
@@ -65,17 +62,15 @@ export const SEARCHES_AT_ONCE_MAX = 2;
 export const SEARCH_TEXT_MAX = 1024;
 /** Partitions of a group whose lag in seconds is worked out (one read of the record at the committed offset each). */
 export const LAG_SECONDS_PARTITIONS_MAX = 200;
-/** Bytes of a fetch forwarded by another node's console (its browse and search reads are far smaller). */
-export const FORWARDED_FETCH_BYTES_MAX = 4 * 1024 * 1024;
 /** How long one of the console's requests may wait for the cluster, and how often it retries a leader change. */
 const CONSOLE_REQUEST_MS = 10_000;
 const CONSOLE_RETRY = retryOptions({ retries: 8, initialRetryTimeMs: 100, maxRetryTimeMs: 2000 });
 /** The console's library cache is per request; this only bounds its age within one. */
 const CONSOLE_METADATA_AGE_MS = 60_000;
 
-/** What the API needs of the node: its handlers' view, its address, and its samples. */
+/** What the API needs of the node: its handlers' view, and how to reach another node's client listener. */
 export interface ConsoleNode extends HandlerNode {
-  readonly config: HandlerNode['config'] & { readonly listen: string };
+  clientDial(id: string): { readonly address: string; readonly tls?: DialTls } | undefined;
 }
 
 /** Bad input to the API: answered 400 with the message. */
@@ -92,10 +87,16 @@ function clientLogger(node: HandlerNode): ClientLogger {
   };
 }
 
-/** The library's view of the cluster for one HTTP request: this node in-process, the others over HTTP. */
+/** The library's view of the cluster for one HTTP request: this node in-process, the others over their client listeners. */
 function clusterFor(node: ConsoleNode, req: http.IncomingMessage): Cluster {
   const session = httpSession(req);
-  const self = node.nodeRef(node.config.id)?.address ?? node.config.listen;
+  const self = node.nodeRef(node.config.id)!.address;
+  const channel = (address: string): Channel => {
+    if (address === self) return localChannel(node, session);
+    const id = node.nodeIds().find((n) => node.nodeRef(n)?.address === address);
+    const dial = id === undefined ? undefined : node.clientDial(id);
+    return remoteChannel(dial ?? { address }, CONSOLE_REQUEST_MS);
+  };
   return new Cluster({
     brokers: [self],
     connectionTimeoutMs: CONSOLE_REQUEST_MS,
@@ -104,7 +105,7 @@ function clusterFor(node: ConsoleNode, req: http.IncomingMessage): Cluster {
     metadataMaxAgeMs: CONSOLE_METADATA_AGE_MS,
     logger: clientLogger(node),
     clock: systemClock,
-    channel: (address): Channel => (address === self || address === node.config.listen ? localChannel(node, session) : remoteChannel(address, req)),
+    channel,
   });
 }
 
@@ -120,7 +121,7 @@ async function readBody(req: http.IncomingMessage, max: number): Promise<Buffer>
 }
 
 /**
- * Whether a POST says its body is of `type`. Required of every POST: a page of another site can
+ * Whether a POST says its body is of `type` (JSON). Required of every POST: a page of another site can
  * send a form or a text/plain body here without asking, but not one of these types (the browser
  * asks first, with CORS, and the API does not answer yes), so it cannot act as the user.
  */
@@ -556,36 +557,6 @@ async function resetGroup(admin: Admin, groupId: string, body: Record<string, un
 }
 
 // ------------------------------------------------------------------------------------------------
-// Requests forwarded from another node's console
-
-async function forwarded(node: HandlerNode, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const send = (status: number, value: object): void => void res.writeHead(status, { 'content-type': MSGPACK }).end(encodeFrame(value));
-  if (!hasType(req, MSGPACK)) {
-    send(400, { id: -1, error: { code: ErrorCode.InvalidRequest, message: `send the request as ${MSGPACK}` } });
-    return;
-  }
-  let raw: unknown;
-  try {
-    raw = decodeFrame(await readBody(req, CLIENT_FRAME_BYTES_MAX), CLIENT_FRAME_BUDGET);
-  } catch (err) {
-    const message = err instanceof FrameDecodeError || err instanceof ServerError ? err.message : 'the body could not be read';
-    send(400, { id: -1, error: { code: ErrorCode.InvalidRequest, message } });
-    return;
-  }
-  try {
-    const { id, request } = parseRequest(raw);
-    if (request.type === 'fetch' && request.maxBytes > FORWARDED_FETCH_BYTES_MAX) {
-      throw new RequestError(id, ErrorCode.InvalidRequest, `a fetch through ${FORWARD_PATH} may ask for at most ${FORWARDED_FETCH_BYTES_MAX} bytes`);
-    }
-    const answer = await handle(node, request, httpSession(req));
-    send(200, { id, ...(answer ?? {}) });
-  } catch (err) {
-    const error: ApiError = err instanceof RequestError ? { code: err.code, message: err.message } : apiError(node, err);
-    send(200, { id: err instanceof RequestError ? err.id : requestId(raw), error });
-  }
-}
-
-// ------------------------------------------------------------------------------------------------
 
 function decodeSegment(s: string): string {
   try {
@@ -602,11 +573,6 @@ export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.
     const url = new URL(req.url ?? '/', 'http://console');
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    if (path === FORWARD_PATH) {
-      if (method !== 'POST') reply(res, 405, { error: { code: ErrorCode.InvalidRequest, message: `POST a msgpack request to ${FORWARD_PATH}` } });
-      else await forwarded(node, req, res);
-      return;
-    }
     if (path === '/api/samples') {
       reply(res, 200, { node: node.config.id, everyMs: SAMPLE_EVERY_MS, samples: samples.samples() });
       return;

@@ -1,36 +1,29 @@
 /**
  * How the console's requests reach the cluster. The console runs the client library (src/client/)
  * inside the node, so that it routes, retries and follows leaders exactly as every client does,
- * but over channels of its own instead of WebSockets:
+ * but over channels of its own:
  *
  * - to this node: the node's own handlers, in-process (`handle(node, req, session)`), run as the
- *   HTTP request's session;
- * - to another node: `POST /api/request` on that node's HTTP listener, one msgpack request in the
- *   body (the /client frame format, src/wire/protocol.ts) and one msgpack reply, the other node
- *   running it through its own handlers. The browser's `Authorization` header goes along, so the
- *   other node runs it as the same user once HTTP authentication comes.
+ *   HTTP request's session (`httpSession`);
+ * - to another node (a partition or group it leads): a connection to its client listener, as the
+ *   library opens one, whose requests run there as that connection's session.
  *
- * Either way the answer is what a WebSocket connection would have returned, and a node's error
- * becomes the same RaftlogError (fromApiError), so leader hints are followed by the library.
+ * Either way the answer is what a connection would have returned, and a node's error becomes the
+ * same RaftlogError (fromApiError), so leader hints are followed by the library.
  */
 import type http from 'node:http';
-import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../wire/protocol.js';
-import { decodeFrame, encodeFrame } from '../wire/codec.js';
-import { asApiError, ClientErrorCode, fromApiError, RaftlogError } from '../client/errors.js';
+import type { Request, RequestType, ResponseMap } from '../wire/protocol.js';
+import { systemClock } from '../wire/clock.js';
+import { fromApiError } from '../client/errors.js';
 import type { Channel } from '../client/cluster.js';
-import type { RequestOf } from '../client/connection.js';
+import { Connection, type RequestOf } from '../client/connection.js';
+import type { DialTls } from '../server/tls.js';
 import { apiError, handle, type HandlerNode } from '../server/handlers.js';
 import { newSession, type Session } from '../server/session.js';
 
-/** The path another node's console channel posts requests to. */
-export const FORWARD_PATH = '/api/request';
-/** The content type of a forwarded request and its reply: one msgpack value (src/wire/codec.ts). */
-export const MSGPACK = 'application/msgpack';
-
 /**
- * The session an HTTP request to the console runs as. The one place that decides it: HTTP
- * authentication, when it comes, sets the principal here, for the console's pages and for
- * requests forwarded from another node's console alike.
+ * The session an HTTP request to the console runs as on this node. The one place that decides
+ * it: HTTP authentication, when it comes, sets the principal here.
  */
 export function httpSession(req: http.IncomingMessage): Session {
   return newSession('client', `${req.socket.remoteAddress}:${req.socket.remotePort}`);
@@ -53,46 +46,10 @@ export function localChannel(node: HandlerNode, session: Session): Channel {
   };
 }
 
-/** Sends requests to the node at `address` over its HTTP API, with the headers of `from` that carry who asks. */
-export function remoteChannel(address: string, from: http.IncomingMessage): Channel {
-  const headers: Record<string, string> = { 'content-type': MSGPACK };
-  if (from.headers.authorization !== undefined) headers.authorization = from.headers.authorization;
-  const post = async (req: Request, timeoutMs: number): Promise<Record<string, unknown>> => {
-    let res: Response;
-    let body: Uint8Array;
-    try {
-      res = await fetch(`http://${address}${FORWARD_PATH}`, { method: 'POST', headers, body: encodeFrame({ ...req, id: 0 }), signal: AbortSignal.timeout(timeoutMs) });
-      body = new Uint8Array(await res.arrayBuffer());
-    } catch (err) {
-      const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      throw new RaftlogError(timedOut ? ErrorCode.RequestTimedOut : ClientErrorCode.ConnectionError, `${timedOut ? 'no answer from' : 'cannot reach'} ${address} for a ${req.type} request${timedOut ? ` within ${timeoutMs} ms` : ''}`, {
-        retriable: true,
-        outcomeUnknown: true,
-        node: address,
-        cause: err,
-      });
-    }
-    let frame: unknown;
-    try {
-      frame = decodeFrame(body);
-    } catch (err) {
-      throw new RaftlogError(ClientErrorCode.ProtocolError, `${address} answered a forwarded ${req.type} request with HTTP ${res.status} and no msgpack reply`, { retriable: true, node: address, cause: err });
-    }
-    if (typeof frame !== 'object' || frame === null) throw new RaftlogError(ClientErrorCode.ProtocolError, `${address} answered a forwarded ${req.type} request with a malformed reply`, { node: address });
-    const reply = frame as Record<string, unknown>;
-    if (reply.error !== undefined) {
-      const e = asApiError(reply.error);
-      throw e !== null ? fromApiError(e, { node: address }) : new RaftlogError(ClientErrorCode.ProtocolError, `${address} answered a ${req.type} request with a malformed error`, { node: address });
-    }
-    return reply;
-  };
-  return {
-    async request<T extends RequestType>(req: RequestOf<T>, timeoutMs: number): Promise<ResponseMap[T]> {
-      return (await post(req, timeoutMs)) as unknown as ResponseMap[T];
-    },
-    async send(req: Request): Promise<void> {
-      await post(req, LIMITS.requestTimeoutMsMax);
-    },
-    close(): void {},
-  };
+/**
+ * A connection to another node's client listener, as any client opens one: the address the
+ * metadata gives, with TLS when that listener takes it (`clientDial`).
+ */
+export function remoteChannel(dial: { readonly address: string; readonly tls?: DialTls }, connectTimeoutMs: number): Channel {
+  return new Connection({ address: dial.address, connectTimeoutMs, clock: systemClock, ...(dial.tls !== undefined ? { tls: dial.tls } : {}) });
 }

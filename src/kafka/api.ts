@@ -10,6 +10,7 @@ import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { ClientNode } from '../server/client-server.js';
 import { handle } from '../server/handlers.js';
 import type { Session } from '../server/session.js';
+import type { DialTls } from '../server/tls.js';
 import type { Request, ResponseMap } from '../wire/protocol.js';
 import { RequestError, parseRequest } from '../wire/validate.js';
 import type { KafkaReader } from './codec/reader.js';
@@ -22,6 +23,8 @@ export interface KafkaNode extends ClientNode {
   readonly meta: ClientNode['meta'] & Pick<MetaStateMachine, 'cluster'>;
   /** host:port of the Kafka listener of each node known to run one, this one included. */
   kafkaAddresses(): ReadonlyMap<NodeId, string>;
+  /** How this node reaches node `id`'s client listener (its address, and TLS when it takes it), for what it forwards there (auto-create.ts); undefined when it does not know the node. */
+  clientDial(id: NodeId): { readonly address: string; readonly tls?: DialTls } | undefined;
 }
 
 /** The request header (v1; v2 adds tagged fields, read by the listener). */

@@ -49,6 +49,8 @@ import {
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
+import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
+import { changeTopic } from './topic-changes.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -232,12 +234,29 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
   }
 
+  /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */
+  quota(entity: string): QuotaRecord | undefined {
+    return this.store.get<QuotaRecord>(quotaKey(entity));
+  }
+
+  /** Every entity that has a quota rate, in key order (the default first). */
+  quotas(): QuotaRecord[] {
+    return this.store.entries<QuotaRecord>(QUOTA_PREFIX).map(([, q]) => q);
+  }
+
   consumerGroup(id: string): GroupRecord | undefined {
     return this.store.get<GroupRecord>(groupKey(id));
   }
 
   consumerGroups(): GroupRecord[] {
     return this.store.entries<GroupRecord>('group/').map(([, g]) => g);
+  }
+
+  /** The groups that have committed offsets (with a group record or not: offsets set while it had no members need none). */
+  groupsWithOffsets(): string[] {
+    const groups = new Set<string>();
+    for (const [k] of this.store.entries<OffsetRecord>('offset/')) groups.add(decodeURIComponent(k.split('/')[1] ?? ''));
+    return [...groups];
   }
 
   /** A group's committed offsets: [topic, partition, record]. */
@@ -430,6 +449,14 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'finishRebalance':
         return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
+      case 'setQuota':
+        return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
+      case 'setTopicConfig':
+      case 'addPartitions': {
+        const r = changeTopic(this.topic(cmd.topic), cmd);
+        if (!r.ok) return { ops: [], result: r, topics: false };
+        return { ops: [{ type: 'put', key: TOPIC + cmd.topic, value: r.value }], result: r, topics: true };
+      }
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);

@@ -12,12 +12,13 @@ import type { NodeConfig } from './node.js';
 import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
+import { parseListeners, type ListenerOptions } from './listeners.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 /** The embedded cluster's Kafka listeners, one per node in EMBEDDED_NODES' order: Kafka's well-known port and the two after it. */
 export const EMBEDDED_KAFKA: readonly string[] = ['127.0.0.1:9092', '127.0.0.1:9093', '127.0.0.1:9094'];
 
-export interface CliOptions {
+export interface CliOptions extends ListenerOptions {
   id?: string;
   listen?: string;
   peers?: string;
@@ -48,11 +49,12 @@ export function command(): Command {
   return new Command()
     .name('node cluster.js')
     .description(
-      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/.\n' +
+      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/\n' +
+        '(it takes only --base-port P for 127.0.0.1:P..P+2, --kafka-base-port K for its Kafka listeners, default 9092 or P+2091, and --data DIR).\n' +
         'Every option can also be set with an environment variable RAFTLOG_<OPTION> (e.g. RAFTLOG_SECRET) or in a JSON file given with --config.',
     )
     .addOption(new Option('--id <id>', "this node's id (default: the id that --peers gives to the --listen address)").env('RAFTLOG_ID'))
-    .addOption(new Option('--listen <host:port>', 'address for peers and clients (default: this node\'s address in --peers)').env('RAFTLOG_LISTEN'))
+    .addOption(new Option('--listen <host:port>', 'address for peers, and for clients and HTTP unless --client-listen and --http-listen give them their own (default: this node\'s address in --peers)').env('RAFTLOG_LISTEN'))
     .addOption(new Option('--peers <list>', 'the nodes that create a new cluster, this one included: id=host:port,... (afterwards the cluster\'s metadata knows its nodes; add more with --join)').env('RAFTLOG_PEERS'))
     .addOption(new Option('--join <list>', 'join a running cluster through any of its nodes: host:port,... (needs --id, --listen and the cluster secret; not with --peers)').env('RAFTLOG_JOIN'))
     .addOption(new Option('--data <dir>', 'data folder (default: ./data/<id>)').env('RAFTLOG_DATA'))
@@ -110,6 +112,14 @@ export function command(): Command {
         .preset('on')
         .env('RAFTLOG_AUTO_CREATE_TOPICS'),
     )
+    // Listeners and TLS (issue 22 §3; src/node/listeners.ts, src/server/tls.ts).
+    .addOption(new Option('--client-listen <host:port>', "address for clients (the native protocol's /client), told to clients in metadata and redirects (default: --listen)").env('RAFTLOG_CLIENT_LISTEN'))
+    .addOption(new Option('--http-listen <host:port>', 'address for HTTP: /status and /metrics (default: --listen)').env('RAFTLOG_HTTP_LISTEN'))
+    .addOption(new Option('--tls-cert <file>', "PEM file of this node's certificate (and any intermediates after it), presented on every TLS listener and to the peers it dials").env('RAFTLOG_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', "PEM file of the certificate's private key (unencrypted; keep it readable by the node's user only)").env('RAFTLOG_TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', "PEM file of the CA that signed every node's certificate: peers verify each other against it (mutual TLS), and client certificates with --tls-client-auth required").env('RAFTLOG_TLS_CA'))
+    .addOption(new Option('--tls <listeners>', 'which listeners take TLS only: all, none, or a list of peer, client, http, kafka (default: all once --tls-cert is given)').env('RAFTLOG_TLS'))
+    .addOption(new Option('--tls-client-auth <mode>', 'none, or required: the client and Kafka listeners require a client certificate signed by --tls-ca').choices(['none', 'required']).env('RAFTLOG_TLS_CLIENT_AUTH'))
     .showHelpAfterError();
 }
 
@@ -234,6 +244,8 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   if (heartbeatTicks >= electionTicks) throw new NodeStartError(`--heartbeat-ticks ${heartbeatTicks} must be below --election-ticks ${electionTicks}`);
   if (o.kafka !== undefined && !isHostPort(o.kafka)) throw new NodeStartError(`--kafka '${o.kafka}' is not host:port (a port in 1..65535)`);
   if (o.kafka !== undefined && o.kafka === listen) throw new NodeStartError(`--kafka ${o.kafka} is the --listen address: give the Kafka listener a port of its own`);
+  for (const [flag, v] of [['--client-listen', o.clientListen], ['--http-listen', o.httpListen]] as const) if (v !== undefined && !isHostPort(v)) throw new NodeStartError(`${flag} '${v}' is not host:port (a port in 1..65535)`);
+  const listeners = parseListeners(o, listen, o.kafka);
   const autoCreateTopics = onOff('auto-create-topics', o.autoCreateTopics);
   if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
   return {
@@ -259,6 +271,7 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     cacheBytes: int('cache-bytes', o.cacheBytes, RING_BYTES_MIN),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
     ...(autoCreateTopics ? { autoCreateTopics } : {}),
+    ...listeners,
   };
 }
 

@@ -10,6 +10,9 @@
  * Bad input never reaches a handler: a frame that is not binary, not msgpack, or not a valid
  * request gets an error reply (INVALID_REQUEST / UNSUPPORTED_REQUEST, with the request id when it
  * can be read, else -1); a frame over the size limit closes the connection (1009).
+ *
+ * A reply that puts its principal over a quota (quotas.ts) mutes the connection: it is not read
+ * until the throttle time the reply carries has passed (`session.mute`).
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type WebSocket from 'ws';
@@ -80,8 +83,8 @@ export class ClientServer {
     private readonly o: ClientServerOptions = {},
   ) {}
 
-  /** A client connection from `remote` (host:port), for logs. */
-  accept(ws: WebSocket, remote: string): void {
+  /** A client connection from `remote` (host:port), for logs; returns the session its requests run as. */
+  accept(ws: WebSocket, remote: string): Session {
     this.sockets.add(ws);
     const session = newSession('client', remote);
     let inFlight = 0;
@@ -89,7 +92,7 @@ export class ClientServer {
     let tooMuch = false;
     let paused = false;
     const readOrNot = (): void => {
-      const pause = tooMany || tooMuch;
+      const pause = tooMany || tooMuch || muted.on;
       if (pause === paused) return;
       paused = pause;
       if (pause) ws.pause();
@@ -105,12 +108,15 @@ export class ClientServer {
         close: () => ws.terminate(),
       }),
     );
+    const muted = new Mute(readOrNot);
+    session.mute = (ms) => muted.for(ms);
     const idleMs = this.o.idleMs ?? CLIENT_IDLE_MS;
     const idle = new IdleTimer(idleMs, () => ws.close(1000, `no request for ${idleMs} ms`));
     ws.on('close', () => {
       this.sockets.delete(ws);
       budget.close();
       idle.busy();
+      muted.close();
     });
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
@@ -134,6 +140,7 @@ export class ClientServer {
         }
       });
     });
+    return session;
   }
 
   closeAll(): void {
@@ -178,6 +185,40 @@ export class ClientServer {
     const frame = encodeFrame(value);
     const written = to.handed(frame.byteLength);
     ws.send(frame, () => written());
+  }
+}
+
+/**
+ * A connection's quota throttle (quotas.ts): on from `for(ms)` until that time has passed (a longer
+ * throttle given meanwhile extends it), calling `changed` each time it turns on or off.
+ */
+export class Mute {
+  on = false;
+  private until = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly changed: () => void) {}
+
+  for(ms: number): void {
+    const until = performance.now() + ms;
+    if (ms <= 0 || (this.on && until <= this.until)) return;
+    this.until = until;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.on = false;
+      this.changed();
+    }, ms);
+    this.timer.unref();
+    if (!this.on) {
+      this.on = true;
+      this.changed();
+    }
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
 

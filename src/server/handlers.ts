@@ -39,8 +39,15 @@ import {
   type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
+  type AlterTopicConfigRequest,
+  type AlterTopicConfigResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
+  type AlterQuotasRequest,
+  type AlterQuotasResponse,
+  type DescribeQuotasResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
@@ -52,6 +59,7 @@ import { partitionGroupId } from '../meta/commands.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { QuotaEnforcer } from './quotas.js';
 import type { Session } from './session.js';
 
 /** What a request may ask of a partition replica led here. */
@@ -69,6 +77,10 @@ export interface AdminRequests {
   recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
+  alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse>;
+  describeQuotas(): DescribeQuotasResponse;
+  alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse>;
+  createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -89,6 +101,8 @@ export interface HandlerNode {
   readonly controller: AdminRequests;
   readonly coordinator: GroupRequests;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
+  /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
+  readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;
   nodeIds(): NodeId[];
   nodeRef(id: NodeId | null): NodeRef | undefined;
   /** Who leads `group` and in which term, as far as this node knows. */
@@ -126,12 +140,25 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
  * Answers one request, run as `session`'s principal. Throws a ServerError for an expected failure
  * (the caller turns it into an error reply, apiError).
  */
-export async function handle(node: HandlerNode, req: Request, _session: Session): Promise<ResponseMap[Request['type']] | null> {
+export async function handle(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
       return metadata(node, req);
-    case 'produce':
-    case 'fetch':
+    case 'produce': {
+      const res = await produce(node, req);
+      let bytes = 0;
+      for (const b of req.batches) bytes += b.records.byteLength;
+      const ms = throttle(node, session, 'produce', bytes);
+      return res === null || ms === 0 ? res : { ...res, throttleMs: ms };
+    }
+    case 'fetch': {
+      const capped = node.quotas.fetchBytesMax(session.principal);
+      const res = await fetch(node, capped === null || capped >= req.maxBytes ? req : { ...req, maxBytes: capped });
+      let bytes = 0;
+      for (const p of res.partitions) for (const b of p.batches) bytes += b.byteLength;
+      const ms = throttle(node, session, 'fetch', bytes);
+      return ms === 0 ? res : { ...res, throttleMs: ms };
+    }
     case 'listOffsets':
       return handlePartitionRequest(node, req);
     case 'createTopics':
@@ -180,11 +207,30 @@ export async function handle(node: HandlerNode, req: Request, _session: Session)
       return node.coordinator.resetOffsets(req);
     case 'deleteGroups':
       return node.coordinator.deleteGroups(req.groups);
+    case 'alterQuotas':
+      return node.controller.alterQuotas(req);
+    case 'describeQuotas':
+      return node.controller.describeQuotas();
+    case 'alterTopicConfig':
+      return node.controller.alterTopicConfig(req);
+    case 'createPartitions':
+      return node.controller.createPartitions(req);
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Records what a produce or fetch of `session`'s principal moved, and when that puts it over its
+ * rate, mutes the connection it came on for the throttle time, which its reply then carries
+ * (quotas.ts). Only that connection waits: the node's other clients and its Raft traffic do not.
+ */
+function throttle(node: Pick<HandlerNode, 'quotas'>, session: Session, direction: 'produce' | 'fetch', bytes: number): number {
+  const ms = node.quotas.record(session.principal, direction, bytes);
+  if (ms > 0) session.mute?.(ms);
+  return ms;
 }
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */

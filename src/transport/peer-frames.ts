@@ -10,12 +10,15 @@
  * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
- *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index, kafka? }
+ *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index, kafka?, client?, clientTls? }
  *                                            the groups the sender leads, and in which term; of
  *                                            those, the ones not at their target replicas yet, as
  *                                            of the metadata index it has applied (both left out
  *                                            by earlier versions: none moving); kafka: the host:port of
- *                                            its Kafka listener, when it runs one
+ *                                            its Kafka listener, when it runs one; client: the host:port of its
+ *                                            client listener (what clients are told to dial for it; earlier
+ *                                            versions leave it out: their peer address), clientTls: true when
+ *                                            that listener takes TLS only
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
  *   { t: 'nodes', nodes: [[id, address], ...] }  on connecting: the nodes the sender knows (a peer whose metadata is new or behind learns of nodes that joined)
  *   { t: 'recovery', m }                     a message of a catch-up transfer (src/host/log-recovery.ts:
@@ -46,7 +49,7 @@ export type PeerFrame =
   | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
-  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number; readonly kafka?: string }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number; readonly kafka?: string; readonly client?: string; readonly clientTls?: boolean }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
   | { readonly t: 'nodes'; readonly nodes: readonly (readonly [string, string])[] }
   | { readonly t: 'stray'; readonly group: string }
@@ -96,7 +99,7 @@ export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
  */
 export const PEER_HANDSHAKE_FRAME_BYTES_MAX = 4 * 1024;
 
-/** A Kafka listener's address in a `leaders` frame: host:port (what Kafka clients will be told to dial). */
+/** A Kafka or client listener's address in a `leaders` frame: host:port (what clients will be told to dial). */
 const KAFKA_ADDRESS = /^[^\s:=,]{1,255}:\d{1,5}$/;
 
 const MESSAGE_TYPES = new Set(['preVote', 'vote', 'preVoteResp', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow']);
@@ -225,6 +228,8 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
       if (moving !== undefined && !(Array.isArray(moving) && moving.every((x) => typeof x === 'string'))) return null;
       if (v['meta'] !== undefined && !isNat(v['meta'])) return null;
       if (v['kafka'] !== undefined && !(typeof v['kafka'] === 'string' && KAFKA_ADDRESS.test(v['kafka']))) return null;
+      if (v['client'] !== undefined && !(typeof v['client'] === 'string' && KAFKA_ADDRESS.test(v['client']))) return null;
+      if (v['clientTls'] !== undefined && typeof v['clientTls'] !== 'boolean') return null;
       return v as unknown as PeerFrame;
     }
     case 'transfer':

@@ -3,6 +3,9 @@
  * group. The node with the lower id dials (`ws://<peer>/raft`); the other accepts. Both then send
  * over the same connection.
  *
+ * - TLS: with `tls`, the node dials `wss://<peer>/raft`, presenting its certificate and verifying
+ *   the peer's against the CA; the acceptor's listener requires the dialler's certificate
+ *   (mutual TLS, src/server/tls.ts). The secret handshake below runs inside it all the same.
  * - Authentication: the accepting side sends a challenge; the dialer proves it knows the cluster
  *   secret (HMAC), and the acceptor proves it back. A peer without the secret is refused with close
  *   code 4001 and a log line saying so. Both say which cluster their data folder belongs to and
@@ -22,9 +25,10 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
 import { encodeFrame } from '../wire/codec.js';
-import { receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
 import { PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive } from '../wire/ws-guard.js';
 import type { Logger } from '../log.js';
+import type { DialTls } from '../server/tls.js';
 import { PeerFrameError, decodePeerFrame, joinAnswerText, mac, macEquals, type JoinAnswer, type PeerFrame } from './peer-frames.js';
 
 export interface PeerTransportOptions {
@@ -49,6 +53,8 @@ export interface PeerTransportOptions {
    * with what to tell it, or rejects with a JoinRefusal. Absent: every join is refused.
    */
   readonly onJoin?: (request: JoinRequest) => Promise<JoinAnswer>;
+  /** Dial peers over mutual TLS (wss), presenting this certificate and verifying theirs against this CA; plain ws when absent. */
+  readonly tls?: DialTls;
   /** Each defaults to its named constant: HANDSHAKE_MS, and ws-guard.ts's PING_INTERVAL_MS and SILENT_MS_MAX for the connections this node dials. */
   readonly handshakeMs?: number;
   readonly pingIntervalMs?: number;
@@ -335,7 +341,7 @@ export class PeerTransport implements PeerNetwork {
   private dial(p: Peer): void {
     if (this.closed || this.peers.get(p.id) !== p) return;
     const handshakeMs = this.o.handshakeMs ?? HANDSHAKE_MS;
-    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: handshakeMs, generateMask: zeroMask, perMessageDeflate: false });
+    const ws = new WebSocket(`${this.o.tls !== undefined ? 'wss' : 'ws'}://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: handshakeMs, generateMask: zeroMask, perMessageDeflate: false, ...this.o.tls });
     p.ws = ws;
     const nonce = randomBytes(16).toString('hex');
     let authed = false;
@@ -390,8 +396,15 @@ export class PeerTransport implements PeerNetwork {
       this.detach(p, ws);
       this.redial(p);
     });
+    let refused = false;
+    ws.on('unexpected-response', (_req, res) => {
+      refused = true;
+      const why = res.headers[REFUSED_HEADER];
+      if (p.attempts === 3 && !p.retired) this.o.logger.warn({ peer: p.id, address: p.address, status: res.statusCode, why }, `node '${p.id}' at ${p.address} refused the peer connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''}); retrying`);
+      ws.terminate();
+    });
     ws.on('error', (err) => {
-      if (p.attempts === 3 && !p.retired) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet; retrying`);
+      if (p.attempts === 3 && !p.retired && !refused) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet (${err.message}${tlsHint(err, this.o.tls !== undefined)}); retrying`);
     });
   }
 
@@ -491,6 +504,18 @@ export function raftFrames(queue: readonly [string, Message][], splitBytes: numb
   }
   if (part.length > 0) frames.push(part);
   return frames;
+}
+
+/** What to check when a dial failed in a way TLS explains: a certificate not trusted, or TLS on one side only. */
+export function tlsHint(err: Error, tls: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (tls && /_ALERT_/.test(code)) return ': it refused the certificate this node presented: check that the CA of its --tls-ca signed this node\'s --tls-cert';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return ': its certificate is not one this node trusts: check that the CA of --tls-ca signed it, and that it names the host it is dialled at (subjectAltName)';
+  if (tls && (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message))) return ': it does not speak TLS: give every node of the cluster the same --tls';
+  if (/socket hang up|ECONNRESET/.test(`${code} ${err.message}`)) {
+    return tls ? ': it may have refused the certificate this node presented (its log says why): check that the CA of its --tls-ca signed this node\'s --tls-cert' : '; if its peer listener takes TLS, give this node the same --tls, --tls-cert and --tls-ca';
+  }
+  return '';
 }
 
 function newPeer(id: NodeId, address: string, retired = false): Peer {

@@ -82,7 +82,7 @@ export function isCertainFailure(code: ErrorCode): boolean {
 
 export interface NodeRef {
   readonly id: string;
-  /** host:port of the node's listener. */
+  /** host:port of the node's client listener (`--client-listen`, else its `--listen`). */
   readonly address: string;
 }
 
@@ -179,6 +179,13 @@ export const LIMITS = {
   plannedMovesListedMax: 1000,
   /** The longest a request may ask the node to wait for replication. */
   requestTimeoutMsMax: 300_000,
+  // Client quotas (issue 22 §3)
+  /** Quotas set or removed by one alterQuotas request. */
+  quotaEntriesPerRequestMax: 1000,
+  /** The largest byte rate a quota may be set to, bytes per second (1 TiB/s: far past any link, and a safe integer). */
+  quotaByteRateMax: 2 ** 40,
+  /** Characters of the name in a quota's `User:<name>` principal (the limit of a group id). */
+  quotaUserLengthMax: 255,
 } as const;
 
 export type Acks = 'all' | 'leader' | 'none';
@@ -535,6 +542,90 @@ export interface RebalancePartitionsRequest {
   readonly timeoutMs: number;
 }
 
+// -------------------------------------------------------------------------------------------------
+// Client quotas (Kafka's client quotas, KIP-13): byte rates per principal, kept in the metadata
+// group, enforced by each node on what it serves by throttling (src/server/quotas.ts), never by
+// refusing or dropping. An entity is a principal, `User:<name>` (src/server/session.ts), or
+// QUOTA_DEFAULT_ENTITY, whose rates hold for every principal without a rate of its own in that
+// direction. Sent to the controller.
+
+/** The entity whose rates hold for every principal that has none of its own (Kafka's `<default>` user). */
+export const QUOTA_DEFAULT_ENTITY = '<default>';
+
+const QUOTA_USER = /^User:[^\u0000-\u001f\u007f]+$/;
+
+/** Why `entity` cannot have a quota (null: it can): `User:<name>` or QUOTA_DEFAULT_ENTITY. */
+export function quotaEntityProblem(entity: unknown): string | null {
+  if (typeof entity !== 'string') return 'a quota entity must be a string';
+  if (entity === QUOTA_DEFAULT_ENTITY) return null;
+  if (!QUOTA_USER.test(entity)) return `quota entity '${entity.slice(0, 300)}' must be 'User:<name>' or '${QUOTA_DEFAULT_ENTITY}'`;
+  if (entity.length - 'User:'.length > LIMITS.quotaUserLengthMax) return `the user name of quota entity '${entity.slice(0, 300)}...' is longer than ${LIMITS.quotaUserLengthMax} characters`;
+  return null;
+}
+
+/** One entity's byte rates, bytes per second; a direction absent has no rate of the entity's own. */
+export interface QuotaEntry {
+  readonly entity: string;
+  /** Bytes of record batches the entity's producers may send a node per second (Kafka's producer_byte_rate). */
+  readonly producerByteRate?: number;
+  /** Bytes of record batches a node may send the entity's consumers per second (Kafka's consumer_byte_rate). */
+  readonly consumerByteRate?: number;
+}
+
+/** A change to one entity's rates: a number sets a rate, null removes it, absent leaves it as it is. */
+export interface QuotaAlteration {
+  readonly entity: string;
+  readonly producerByteRate?: number | null;
+  readonly consumerByteRate?: number | null;
+}
+
+/** Sets or removes rates; answered per entry, in order, once each change is committed. Removing a rate not set changes nothing. */
+export interface AlterQuotasRequest {
+  readonly type: 'alterQuotas';
+  readonly entries: readonly QuotaAlteration[];
+  readonly timeoutMs: number;
+}
+
+export interface AlterQuotasResponse {
+  readonly entries: readonly { readonly entity: string; readonly error?: ApiError }[];
+}
+
+/** Every entity that has a rate, as the controller's metadata holds them. */
+export interface DescribeQuotasRequest {
+  readonly type: 'describeQuotas';
+}
+
+export interface DescribeQuotasResponse {
+  /** In entity order (the default first). */
+  readonly quotas: readonly QuotaEntry[];
+}
+
+/**
+ * Changes a topic's config while it runs (rpk's alter-config, Kafka's IncrementalAlterConfigs):
+ * every field may change live. Retention applies at the next retention pass, max message bytes to
+ * the next produce, segment bytes to the next segment roll. Sent to the controller, answered once
+ * the change is committed.
+ */
+export interface AlterTopicConfigRequest {
+  readonly type: 'alterTopicConfig';
+  readonly topic: string;
+  /** The fields to set, the others kept (to put one back to its default, set DEFAULT_TOPIC_CONFIG's value). */
+  readonly config: Partial<TopicConfig>;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Grows a topic to `partitions` partitions (Kafka's CreatePartitions: the new total, never fewer
+ * than it has). The controller places the new ones as it places a new topic's; they start empty,
+ * on their nodes, with the topic's replication factor. Keys hash over the new count from then on.
+ */
+export interface CreatePartitionsRequest {
+  readonly type: 'createPartitions';
+  readonly topic: string;
+  readonly partitions: number;
+  readonly timeoutMs: number;
+}
+
 export type Request =
   | MetadataRequest
   | ProduceRequest
@@ -560,7 +651,11 @@ export type Request =
   | ListGroupsRequest
   | DescribeGroupsRequest
   | ResetOffsetsRequest
-  | DeleteGroupsRequest;
+  | DeleteGroupsRequest
+  | AlterQuotasRequest
+  | DescribeQuotasRequest
+  | AlterTopicConfigRequest
+  | CreatePartitionsRequest;
 
 export type RequestType = Request['type'];
 export const REQUEST_TYPES: readonly RequestType[] = [
@@ -589,6 +684,10 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'describeGroups',
   'resetOffsets',
   'deleteGroups',
+  'alterQuotas',
+  'describeQuotas',
+  'alterTopicConfig',
+  'createPartitions',
 ];
 
 // -------------------------------------------------------------------------------------------------
@@ -631,6 +730,12 @@ export interface ProduceResult {
 
 export interface ProduceResponse {
   readonly results: readonly ProduceResult[];
+  /**
+   * Set when this reply put its principal over its produce quota (src/server/quotas.ts): the node
+   * does not read this connection for that long, and a client should send nothing to this node
+   * until it has passed (Kafka's throttle_time_ms, KIP-219). Absent: not throttled.
+   */
+  readonly throttleMs?: number;
 }
 
 export interface FetchedPartition {
@@ -645,6 +750,8 @@ export interface FetchedPartition {
 
 export interface FetchResponse {
   readonly partitions: readonly FetchedPartition[];
+  /** As ProduceResponse's, for the principal's fetch quota: the batches are all there, the next request must wait. */
+  readonly throttleMs?: number;
 }
 
 export interface ListedOffset {
@@ -721,6 +828,8 @@ export interface StatusResponse {
   readonly controller?: ControllerStatus;
   /** Catch-up by files (src/host/log-recovery.ts): counts since the node started, and the transfers in progress. */
   readonly recovery?: RecoveryStatus;
+  /** Where the node listens, each use at its host:port (src/node/listeners.ts), and which take TLS only. */
+  readonly listeners?: { readonly peer: string; readonly client: string; readonly http: string; readonly kafka?: string; readonly tls: readonly string[] };
 }
 
 /** Where a node is in leaving the cluster ('active': it is not leaving). */
@@ -810,6 +919,21 @@ export interface RebalancePartitionsResponse {
   readonly started: boolean;
 }
 
+export interface AlterTopicConfigResponse {
+  readonly topic: string;
+  readonly previous: TopicConfig;
+  readonly config: TopicConfig;
+}
+
+export interface CreatePartitionsResponse {
+  readonly topic: string;
+  /** The partitions it had. */
+  readonly previous: number;
+  readonly partitions: number;
+  /** The new partitions' replicas (the first the preferred leader), from partition `previous` on. */
+  readonly assignments: readonly (readonly string[])[];
+}
+
 export interface ResponseMap {
   metadata: MetadataResponse;
   produce: ProduceResponse;
@@ -836,4 +960,8 @@ export interface ResponseMap {
   describeGroups: DescribeGroupsResponse;
   resetOffsets: CommitOffsetsResponse;
   deleteGroups: GroupResultsResponse;
+  alterQuotas: AlterQuotasResponse;
+  describeQuotas: DescribeQuotasResponse;
+  alterTopicConfig: AlterTopicConfigResponse;
+  createPartitions: CreatePartitionsResponse;
 }

@@ -8,12 +8,14 @@ import {
   LIMITS,
   PRODUCER_EPOCH_MAX,
   REQUEST_TYPES,
+  quotaEntityProblem,
   topicNameProblem,
   type CreateTopicSpec,
   type FetchPartition,
   type OffsetSpec,
   type PartitionReassignment,
   type ProduceBatch,
+  type QuotaAlteration,
   type Request,
   type RequestType,
   type TopicConfig,
@@ -289,6 +291,17 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
         to: f.str(o, 'to', LIMITS.nodeIdLengthMax),
         timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 10_000),
       };
+    case 'alterQuotas': {
+      const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
+      const entries = f.list(o, 'entries', LIMITS.quotaEntriesPerRequestMax).map((e) => parseQuotaAlteration(f.obj(e, 'a quota'), f));
+      return { type, entries, timeoutMs };
+    }
+    case 'describeQuotas':
+      return { type };
+    case 'alterTopicConfig':
+      return { type, topic: f.topic(o), config: parseConfig(f.obj(o['config'], "'config'"), f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'createPartitions':
+      return { type, topic: f.topic(o), partitions: f.int(o, 'partitions', 1, LIMITS.partitionsPerTopicMax), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     default: {
       const never: never = type;
       throw new Error(`unhandled request type ${String(never)}`);
@@ -299,6 +312,21 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
 /** The optional `maxMoves` of the requests that start replica moves. */
 function maxMoves(o: Obj, f: Fields): { maxMoves?: number } {
   return o['maxMoves'] === undefined || o['maxMoves'] === null ? {} : { maxMoves: f.int(o, 'maxMoves', 1, LIMITS.movesAtOnceMax) };
+}
+
+/** One entry of alterQuotas: its entity, and each rate it sets (a number) or removes (null); at least one. */
+function parseQuotaAlteration(e: Obj, f: Fields): QuotaAlteration {
+  const problem = quotaEntityProblem(e['entity']);
+  if (problem !== null) return f.fail(problem);
+  const rate = (k: 'producerByteRate' | 'consumerByteRate'): { [key: string]: number | null } => {
+    const v = e[k];
+    if (v === undefined) return {};
+    if (v === null) return { [k]: null };
+    return { [k]: f.int(e, k, 1, LIMITS.quotaByteRateMax) };
+  };
+  const rates = { ...rate('producerByteRate'), ...rate('consumerByteRate') };
+  if (Object.keys(rates).length === 0) return f.fail(`the quota of '${e['entity'] as string}' sets or removes no rate: give producerByteRate or consumerByteRate (null removes it)`);
+  return { entity: e['entity'] as string, ...rates };
 }
 
 const CONFIG_KEYS: readonly (keyof TopicConfig)[] = ['retentionBytes', 'retentionMs', 'segmentBytes', 'maxMessageBytes'];

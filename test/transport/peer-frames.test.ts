@@ -82,6 +82,8 @@ const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t: K }>>
       moving: fc.array(group, { maxLength: 4 }),
       meta: nat,
       kafka: fc.tuple(fc.constantFrom('127.0.0.1', 'broker-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+      client: fc.tuple(fc.constantFrom('127.0.0.1', 'node-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+      clientTls: fc.boolean(),
     },
     { requiredKeys: ['t', 'groups'] },
   ),
@@ -111,7 +113,7 @@ type Shape =
   | 'messageType'
   /** A rejoining replica's incarnation: a string, or left out. */
   | 'incarnation'
-  /** A node's Kafka listener: host:port. */
+  /** A node's Kafka or client listener: host:port. */
   | 'kafkaAddress'
   | 'message'
   | 'recoveryKind'
@@ -143,7 +145,7 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   auth: { t: 'frameKind', id: 'string', nonce: 'string', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   welcome: { t: 'frameKind', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
-  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' }, kafka: { optional: 'kafkaAddress' } },
+  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' }, kafka: { optional: 'kafkaAddress' }, client: { optional: 'kafkaAddress' }, clientTls: { optional: 'boolean' } },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
   nodes: { t: 'frameKind', nodes: { list: { pair: ['string', 'string'] } } },
   stray: { t: 'frameKind', group: 'string' },

@@ -59,6 +59,12 @@ const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
 const bytes = fc.uint8Array({ maxLength: 32 });
 const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
+const quotaEntity = fc.oneof(fc.constant('<default>'), ident.map((name) => `User:${name}`));
+const byteRate = fc.option(fc.integer({ min: 1, max: LIMITS.quotaByteRateMax }), { nil: null });
+// Each sets or removes at least one rate.
+const quotaAlteration = fc
+  .record({ entity: quotaEntity, producerByteRate: byteRate, consumerByteRate: byteRate }, { requiredKeys: ['entity'] })
+  .filter((a) => a.producerByteRate !== undefined || a.consumerByteRate !== undefined);
 
 const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -158,6 +164,23 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
   resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
   deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
+  alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
+  describeQuotas: fc.constant({ type: 'describeQuotas' }),
+  alterTopicConfig: fc.record({
+    type: fc.constant('alterTopicConfig'),
+    topic,
+    config: fc.record(
+      {
+        retentionBytes: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+        retentionMs: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+        segmentBytes: fc.integer({ min: SEGMENT_BYTES_MIN, max: SEGMENT_BYTES_MAX }),
+        maxMessageBytes: fc.integer({ min: MAX_MESSAGE_BYTES_MIN, max: LIMITS.topicMessageBytesMax }),
+      },
+      { requiredKeys: [] },
+    ),
+    timeoutMs,
+  }),
+  createPartitions: fc.record({ type: fc.constant('createPartitions'), topic, partitions: fc.integer({ min: 1, max: LIMITS.partitionsPerTopicMax }), timeoutMs }),
 };
 
 const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
@@ -179,6 +202,8 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
+  /** A quota entity: 'User:<name>' (a name of 1 to quotaUserLengthMax printable characters) or '<default>'. */
+  | { readonly kind: 'entity' }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
@@ -196,6 +221,7 @@ const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
+const BYTE_RATE: Field = { kind: 'int', min: 1, max: LIMITS.quotaByteRateMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
@@ -277,6 +303,23 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   describeGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT) },
   resetOffsets: { group: IDENT, offsets: OFFSETS, timeoutMs: TIMEOUT },
   deleteGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT), timeoutMs: TIMEOUT },
+  alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
+  describeQuotas: {},
+  alterTopicConfig: {
+    topic: TOPIC,
+    config: {
+      kind: 'map',
+      closed: true,
+      fields: {
+        retentionBytes: int(-1, Number.MAX_SAFE_INTEGER, 'missing'),
+        retentionMs: int(-1, Number.MAX_SAFE_INTEGER, 'missing'),
+        segmentBytes: int(SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX, 'missing'),
+        maxMessageBytes: int(MAX_MESSAGE_BYTES_MIN, LIMITS.topicMessageBytesMax, 'missing'),
+      },
+    },
+    timeoutMs: TIMEOUT,
+  },
+  createPartitions: { topic: TOPIC, partitions: int(1, LIMITS.partitionsPerTopicMax), timeoutMs: TIMEOUT },
 };
 
 type Path = readonly (string | number)[];
@@ -357,6 +400,9 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bool':
       options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
       break;
+    case 'entity':
+      options.push(not(isString), fc.constantFrom('alice', 'User:', 'user:alice', 'default', '<DEFAULT>', 'User:a\u0000b', `User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`));
+      break;
     case 'spec':
       options.push(
         not((v) => v === 'earliest' || v === 'latest' || (isMap(v) && isSafeInt(v['timestamp']))),
@@ -397,6 +443,8 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       };
     case 'topic':
       return { past: ['t'.repeat(250)], at: ['t'.repeat(249)] };
+    case 'entity':
+      return { past: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`], at: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax)}`] };
     case 'ident':
       return { past: ['m'.repeat(LIMITS.groupIdLengthMax + 1)], at: ['m'.repeat(LIMITS.groupIdLengthMax)] };
     case 'str':
@@ -518,6 +566,15 @@ describe('a fetch naming a partition twice', () => {
     expect(err.message).toContain('orders/3');
     // The same partition number of another topic is another partition.
     expect(roundTrip({ id: 10, type: 'fetch', partitions: [p, { ...p, topic: 'other' }] }).request).toMatchObject({ partitions: [p, { ...p, topic: 'other' }] });
+  });
+});
+
+describe('a quota alteration that sets and removes no rate', () => {
+  it('is INVALID_REQUEST naming the entity: it would change nothing', () => {
+    const err = requestError({ id: 4, type: 'alterQuotas', entries: [{ entity: 'User:alice', producerByteRate: 5 }, { entity: 'User:bob' }] });
+    expect([err.id, err.code]).toEqual([4, ErrorCode.InvalidRequest]);
+    expect(err.message).toContain("'User:bob'");
+    expect(roundTrip({ id: 5, type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }] }).request).toEqual({ type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }], timeoutMs: 30_000 });
   });
 });
 

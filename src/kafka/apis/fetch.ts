@@ -28,6 +28,11 @@
  * so the preferred read replica is -1. Fetch sessions (KIP-227) are not kept: every response is a
  * full one with session id 0, which tells the client none was created; an incremental fetch in a
  * session (a session id other than 0) is FETCH_SESSION_ID_NOT_FOUND.
+ *
+ * throttle_time_ms is the principal's fetch quota throttle (src/server/quotas.ts). Unlike a Kafka
+ * broker, which answers a throttled fetch with no records, the response holds every batch read
+ * (the native fetch is cut to the quota's window first), and the connection is then not read for
+ * that long.
  */
 import { LIMITS, topicNameProblem, type FetchPartition } from '../../wire/protocol.js';
 import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
@@ -53,6 +58,8 @@ interface FetchedPartition {
 }
 
 interface FetchResponse {
+  /** The principal's fetch quota throttle (src/server/quotas.ts); 0 when it is within its rate. */
+  readonly throttleMs: number;
   readonly errorCode: KafkaErrorCode;
   readonly topics: readonly { readonly topic: string; readonly partitions: readonly FetchedPartition[] }[];
 }
@@ -124,7 +131,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
     return { maxWaitMs, minBytes, maxBytes, sessionId, topics };
   },
   async serve(node: KafkaNode, req: FetchRequest, _version: number, session: Session): Promise<FetchResponse> {
-    if (req.sessionId !== 0) return { errorCode: KafkaErrorCode.FetchSessionIdNotFound, topics: [] };
+    if (req.sessionId !== 0) return { throttleMs: 0, errorCode: KafkaErrorCode.FetchSessionIdNotFound, topics: [] };
     const topics = onceEach(req.topics);
     const out = topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p): FetchedPartition => ({ partition: p.partition, error: NO_ERROR, highWatermark: -1, logStartOffset: -1, batches: [] })) }));
     const wanted: FetchPartition[] = [];
@@ -144,6 +151,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
     });
     // A partition refused here answers at once, as the native fetch does for one it refuses.
     const refused = owners.length < topics.reduce((n, t) => n + t.partitions.length, 0);
+    let throttleMs = 0;
     try {
       const res = await native(node, session, {
         type: 'fetch',
@@ -152,6 +160,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
         maxBytes: clamp(req.maxBytes, 1, LIMITS.fetchBytesMax),
         partitions: wanted,
       });
+      throttleMs = res?.throttleMs ?? 0;
       res?.partitions.forEach((p, i) => {
         const o = owners[i]!;
         o.error = kafkaErrorOfApi(p.error);
@@ -163,10 +172,10 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
       const e = kafkaErrorOf(node.logger, err);
       for (const o of owners) o.error = e;
     }
-    return { errorCode: KafkaErrorCode.None, topics: out };
+    return { throttleMs, errorCode: KafkaErrorCode.None, topics: out };
   },
   encode(w: KafkaWriter, version: number, res: FetchResponse): void {
-    w.int32(0);
+    w.int32(res.throttleMs);
     if (version >= 7) w.int16(res.errorCode).int32(0);
     w.array(res.topics, (x, t) => {
       x.string(t.topic);
