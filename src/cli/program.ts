@@ -4,6 +4,7 @@
  * Tests call it in-process with captured output; src/cli/main.ts wires it to the process.
  */
 import { Command, CommanderError } from 'commander';
+import { aclsCommand } from './commands/acls.js';
 import { consumeCommand } from './commands/consume.js';
 import { groupsCommand } from './commands/groups.js';
 import { nodesCommand } from './commands/nodes.js';
@@ -38,6 +39,7 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   groupsCommand(program, io, run);
   statusCommand(program, io, run);
   nodesCommand(program, io, run);
+  aclsCommand(program, io, run);
   quotasCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });

@@ -26,6 +26,7 @@ import { GroupAdmin, type ConsumerGroupDescription, type GroupOverview, type Gro
 import { formatOffset } from './offsets.js';
 import { withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
+import { ACLS_PER_REQUEST_MAX, aclBindingProblem, describeBinding, type AclBinding, type AclFilter } from '../auth/acl.js';
 
 export interface NewTopic {
   readonly topic: string;
@@ -259,6 +260,42 @@ export class Admin {
   }
 
   /**
+   * Adds ACL bindings (src/auth/acl.ts); resolves once the cluster holds them all, or rejects with
+   * the first refusal (none was added then). A binding held already is kept once. They are
+   * enforced by nodes started with `--authorizer acl`.
+   */
+  async createAcls(bindings: readonly AclBinding[], opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    checkAclCount(bindings.length);
+    for (const b of bindings) {
+      const problem = aclBindingProblem(b);
+      if (problem !== null) throw invalidArgument(`ACL binding ${describeBinding(b)}: ${problem}`);
+    }
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'createAcls', bindings, timeoutMs }, localTimeout(timeoutMs));
+    const refused = resp.results.find((r) => r.error !== undefined);
+    if (refused?.error !== undefined) throw fromApiError(refused.error);
+  }
+
+  /** The ACL bindings `filter` matches (every one by default), as the controller holds them. */
+  async describeAcls(filter: AclFilter = {}): Promise<AclBinding[]> {
+    const resp = await this.cluster.toController({ type: 'describeAcls', filter }, this.cluster.config.requestTimeoutMs);
+    return [...resp.bindings];
+  }
+
+  /**
+   * Removes every ACL binding each filter matches (Kafka's DeleteAcls; `{}` matches all of them);
+   * resolves with what each filter removed, in order.
+   */
+  async deleteAcls(filters: readonly AclFilter[], opts: { readonly timeoutMs?: number } = {}): Promise<AclBinding[][]> {
+    checkAclCount(filters.length);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'deleteAcls', filters, timeoutMs }, localTimeout(timeoutMs));
+    const refused = resp.results.find((r) => r.error !== undefined);
+    if (refused?.error !== undefined) throw fromApiError(refused.error);
+    return resp.results.map((r) => [...r.removed]);
+  }
+
+  /**
    * Sets or removes client quota rates: per entity ('User:<name>', or QUOTA_DEFAULT_ENTITY for
    * every principal without a rate of its own), a number sets a rate in bytes per second, null
    * removes it, absent leaves it. Resolves once every change is committed; each node then holds
@@ -459,4 +496,8 @@ function checkTopicList(topics: readonly string[]): string[] {
   if (topics.length > LIMITS.topicsPerRequestMax) throw invalidArgument(`at most ${LIMITS.topicsPerRequestMax} topics per request, not ${topics.length}`);
   for (const t of topics) checkTopicName(t);
   return [...topics];
+}
+
+function checkAclCount(n: number): void {
+  if (n > ACLS_PER_REQUEST_MAX) throw invalidArgument(`at most ${ACLS_PER_REQUEST_MAX} ACL bindings or filters per request, not ${n}`);
 }

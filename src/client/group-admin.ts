@@ -110,6 +110,7 @@ export class GroupAdmin {
     const resp = await this.coordinator(id).send(partitions === undefined ? { type: 'fetchOffsets', group: id } : { type: 'fetchOffsets', group: id, partitions }, this.cluster.config.requestTimeoutMs);
     const byTopic = new Map<string, { partition: number; offset: string; metadata: string }[]>();
     for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) {
+      if (o.error !== undefined) throw fromApiError(o.error, { topic: o.topic, partition: o.partition });
       const list = byTopic.get(o.topic) ?? [];
       list.push({ partition: o.partition, offset: formatOffset(o.offset < 0 ? -1 : o.offset), metadata: o.metadata ?? '' });
       byTopic.set(o.topic, list);

@@ -26,5 +26,6 @@ export type { TlsOptions } from './connection.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
 export { ErrorCode, type Acks } from '../wire/protocol.js';
+export type { AclBinding, AclFilter, AclOperation, AclPermission, PatternType, ResourcePattern, ResourceType } from '../auth/acl.js';
 export { QUOTA_DEFAULT_ENTITY, type QuotaAlteration, type QuotaEntry } from '../wire/protocol.js';
 export type { Clock, Timer } from '../wire/clock.js';

@@ -44,10 +44,11 @@ export interface KafkaApi<Req = unknown, Res = unknown> {
   /** The first version with tagged fields and compact types (request header v2), if any is served. */
   readonly flexibleFrom?: number;
   /**
-   * The most the response to `req` may hold, for an API whose responses can be large (Fetch): the
-   * connection reserves it before serving (src/server/reply-budget.ts). Others count as 0.
+   * The most the response to `req` may hold, as the node is now (or, where the group
+   * coordinator's state decides it, a named estimate): the connection reserves it before serving
+   * (src/server/reply-budget.ts; reply-bytes.ts has the sizes).
    */
-  replyBytes?(req: Req): number;
+  replyBytes(req: Req, node: KafkaNode): number;
   /** Reads the body; throws KafkaDecodeError (reader.ts) on anything that does not parse. */
   decode(r: KafkaReader, version: number, header: RequestHeader): Req;
   /** Answers; null for no response (a produce with acks=0). Never throws for an expected failure. */

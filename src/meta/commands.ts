@@ -5,6 +5,7 @@
  */
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
+import type { AclBinding, AclFilter } from '../auth/acl.js';
 import type { SetQuotaCommand } from './quotas.js';
 
 export type MetaCommand =
@@ -75,6 +76,10 @@ export type MetaCommand =
   | { readonly type: 'startRebalance'; readonly maxMoves: number }
   /** The controller found nothing left to even out: the rebalance is over. */
   | { readonly type: 'finishRebalance' }
+  /** ACL bindings added (keys `acl/...`, src/meta/acl-state.ts); one already held stays once. */
+  | { readonly type: 'createAcls'; readonly bindings: readonly AclBinding[] }
+  /** Every binding that each filter matches removed; the result lists them per filter (AclDeletion). */
+  | { readonly type: 'deleteAcls'; readonly filters: readonly AclFilter[] }
   /** An entity's client quota rates set or removed (src/meta/quotas.ts, key `quota/<entity>`). */
   | SetQuotaCommand
   /** A topic's whole new config (the controller merged the change). Pinned to the topic's id like reassignPartition. */

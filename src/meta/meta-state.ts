@@ -49,6 +49,8 @@ import {
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
+import type { AclBinding } from '../auth/acl.js';
+import { aclBindings, executeAclCommand } from './acl-state.js';
 import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
 import { changeTopic } from './topic-changes.js';
 
@@ -191,6 +193,8 @@ export class MetaStateMachine implements GroupStateMachine {
   private appliedTerm = 0;
   /** The index of the last entry applied (of any kind) in this process. */
   private lastApplied = 0;
+  /** ACL changes applied in this process, and snapshots installed (aclVersion). */
+  private aclChanges = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -227,6 +231,16 @@ export class MetaStateMachine implements GroupStateMachine {
   /** Every node the metadata knows, in id order. */
   nodes(): NodeRecord[] {
     return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
+  }
+
+  /** Every ACL binding (src/meta/acl-state.ts). */
+  acls(): AclBinding[] {
+    return aclBindings(this.store);
+  }
+
+  /** Changes when the ACL bindings may have: an ACL command applied, or a snapshot installed (the authorizer rebuilds its index then). */
+  aclVersion(): number {
+    return this.aclChanges;
   }
 
   /** The rebalance asked for and not finished, if one is. */
@@ -449,6 +463,12 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'finishRebalance':
         return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
+      case 'createAcls':
+      case 'deleteAcls': {
+        const { ops, result } = executeAclCommand(this.store, cmd);
+        if (ops.length > 0) this.aclChanges++;
+        return { ops, result, topics: false };
+      }
       case 'setQuota':
         return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
       case 'setTopicConfig':
@@ -600,6 +620,7 @@ export class MetaStateMachine implements GroupStateMachine {
     log.resetTo(snapshot.index, snapshot.term, 0, snapshot.membership);
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
+    this.aclChanges++;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
     this.events.nodesChanged();
     this.events.topicsChanged();

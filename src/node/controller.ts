@@ -240,10 +240,7 @@ export class Controller {
   }
 
   private requireController(): void {
-    if (!this.node.isController()) {
-      const lead = this.node.controllerId();
-      throw new ServerError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
-    }
+    requireController(this.node);
   }
 
   async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
@@ -557,22 +554,8 @@ export class Controller {
     return { quotas: this.node.meta.quotas() };
   }
 
-  private async propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const proposed = this.node.meta.propose(cmd);
-      return await Promise.race([
-        proposed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
-        }),
-      ]);
-    } catch (err) {
-      if (err instanceof RaftError) throw new ServerError(ErrorCode.NotLeader, err.message, err.leaderHint);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  private propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {
+    return proposeBefore(this.node.meta, cmd, deadline);
   }
 
   private async waitForLeaders(topics: readonly string[], until: number): Promise<void> {
@@ -615,4 +598,35 @@ function replicationFactor(spec: CreateTopicSpec, nodes: number): number {
 function resultError(r: MetaResult): ApiError {
   if (r.ok) throw new Error('not an error');
   return { code: r.code, message: r.message };
+}
+
+/** Throws NOT_LEADER, naming the controller when one is known, unless `node` is the controller. */
+export function requireController(node: { isController(): boolean; controllerId(): NodeId | null }): void {
+  if (!node.isController()) {
+    const lead = node.controllerId();
+    throw new ServerError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
+  }
+}
+
+/**
+ * Proposes a metadata command on the controller and resolves with its result once applied, or
+ * throws REQUEST_TIMED_OUT at `deadline` (the outcome then unknown) and NOT_LEADER when this node
+ * stops being the controller first.
+ */
+export async function proposeBefore(meta: Pick<MetaStateMachine, 'propose'>, cmd: MetaCommand, deadline: number): Promise<MetaResult> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const proposed = meta.propose(cmd);
+    return await Promise.race([
+      proposed,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
+      }),
+    ]);
+  } catch (err) {
+    if (err instanceof RaftError) throw new ServerError(ErrorCode.NotLeader, err.message, err.leaderHint);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

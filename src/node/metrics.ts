@@ -35,6 +35,12 @@ export class NodeMetrics {
     labelNames: ['listener'] as const,
     registers: [this.registry],
   });
+  readonly authorizationDenials = new Counter({
+    name: 'raftlog_authorization_denied_total',
+    help: 'Requests, or their topics, partitions or groups, refused by the ACLs (--authorizer acl), by resource type and operation',
+    labelNames: ['resource_type', 'operation'] as const,
+    registers: [this.registry],
+  });
   // Client quotas (src/server/quotas.ts): a principal with a quota of its own has its own label (up
   // to QUOTA_METRIC_PRINCIPALS_MAX of them), every other principal is counted under '<others>'.
   readonly quotaBytes = new Counter({

@@ -46,6 +46,8 @@ import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.j
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
+import { AclAdmin } from './acl-admin.js';
+import { ALLOW_EVERYTHING, NodeAuthorizer, type AuthorizerMode, type RequestAuthorizer } from '../auth/node-authorizer.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
@@ -104,6 +106,10 @@ export interface NodeConfig {
   readonly autoCreateTopics?: boolean;
   /** `--cache-bytes`: memory for the tail caches of all the node's partitions together (default 256 MiB; storage/tail-cache.ts). */
   readonly cacheBytes?: number;
+  /** `--authorizer`: check every request against the cluster's ACLs (`acl`), or not (`none`, when absent; src/auth/). */
+  readonly authorizer?: AuthorizerMode;
+  /** Principals (`User:admin`) that may do everything whatever the ACLs say (none when absent). */
+  readonly superUsers?: readonly string[];
 }
 
 /**
@@ -172,6 +178,10 @@ export class RaftlogNode {
   readonly quotas: QuotaEnforcer;
   readonly controller: Controller;
   readonly coordinator: GroupCoordinator;
+  /** Who may do what (`--authorizer`, src/auth/node-authorizer.ts). */
+  readonly authorizer: RequestAuthorizer;
+  /** The controller's ACL requests (acl-admin.ts). */
+  readonly acls: AclAdmin;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -235,9 +245,9 @@ export class RaftlogNode {
       sendBufferBytesMax: 256 * 1024 * 1024,
       // Peer TLS is mutual (server/tls.ts): both ways, every connection this transport dials or
       // accepts is then TLS with a CA-signed certificate (server/http.ts refuses a /raft upgrade
-      // without one), and the cluster's nodes run the same --tls. For the merge with peermac: its
-      // per-frame MAC may be turned off exactly then, here:
-      //   frameMac: this.dialTls('peer') === undefined,
+      // without one), and the cluster's nodes run the same --tls. TLS then authenticates every
+      // byte, and the frames carry no MACs of their own (peer-frames.ts); otherwise they do.
+      frameMac: this.dialTls('peer') === undefined,
       ...(this.dialTls('peer') !== undefined ? { tls: this.dialTls('peer')! } : {}),
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
       identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
@@ -288,6 +298,18 @@ export class RaftlogNode {
     this.samples = new MetricSamples(this);
     this.controller = new Controller(this);
     const node = this;
+    this.authorizer =
+      (config.authorizer ?? 'none') === 'acl'
+        ? new NodeAuthorizer({ superUsers: config.superUsers ?? [], source: () => node.meta as MetaStateMachine | undefined, logger: this.logger, denials: this.metrics.authorizationDenials })
+        : ALLOW_EVERYTHING;
+    this.acls = new AclAdmin({
+      get meta() {
+        return node.meta;
+      },
+      logger: this.logger,
+      isController: () => this.isController(),
+      controllerId: () => this.controllerId(),
+    });
     this.quotas = new QuotaEnforcer(
       // No rate holds until the metadata is open.
       { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
@@ -364,11 +386,24 @@ export class RaftlogNode {
     this.samples.start();
     this.controller.start();
     this.coordinator.start();
+    this.logAuthorizer();
     const id = this.identity.identity;
     this.logger.info(
       { listen: c.listen, listeners: this.listeners, tls: [...(c.tls?.listeners ?? [])], ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster, openFiles: limit?.openFiles ?? null, replicasMax: limit?.replicas ?? null, cacheBytes: this.cacheBudget.totalBytes },
       `node ${c.id} listening on ${this.describeListeners()}`,
     );
+  }
+
+  /** Says at start what clients may do: everything (`--authorizer none`), or what the ACLs allow. */
+  private logAuthorizer(): void {
+    const superUsers = this.config.superUsers ?? [];
+    if (!this.authorizer.enforcing) {
+      this.logger.info({ authorizer: 'none' }, 'authorizer none: every client may do everything; --authorizer acl checks each request against the ACLs (raftlog acls)');
+    } else if (superUsers.length === 0) {
+      this.logger.warn({ authorizer: 'acl', superUsers }, 'authorizer acl with no super user: clients may do only what the ACLs allow, and with no ACL nothing (the ACLs themselves can be changed only by a principal allowed to alter the cluster)');
+    } else {
+      this.logger.info({ authorizer: 'acl', superUsers }, `authorizer acl: requests are checked against the ACLs; super users ${superUsers.join(', ')} bypass them`);
+    }
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */

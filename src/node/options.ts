@@ -12,6 +12,7 @@ import type { NodeConfig } from './node.js';
 import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
+import { AUTHORIZER_MODES, type AuthorizerMode } from '../auth/node-authorizer.js';
 import { parseListeners, type ListenerOptions } from './listeners.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
@@ -43,6 +44,8 @@ export interface CliOptions extends ListenerOptions {
   kafka?: string;
   autoCreateTopics?: string;
   cacheBytes: string;
+  // ACLs (issue 22)
+  authorizer?: string;
 }
 
 export function command(): Command {
@@ -111,6 +114,12 @@ export function command(): Command {
       )
         .preset('on')
         .env('RAFTLOG_AUTO_CREATE_TOPICS'),
+    )
+    // ACLs (issue 22): whether requests are checked against the cluster's ACL bindings.
+    .addOption(
+      new Option('--authorizer <mode>', "'acl': every request is checked against the cluster's ACLs (raftlog acls) and refused unless one allows it (super users bypass them); 'none': no check, everyone may do everything (default: none)")
+        .choices(AUTHORIZER_MODES)
+        .env('RAFTLOG_AUTHORIZER'),
     )
     // Listeners and TLS (issue 22 §3; src/node/listeners.ts, src/server/tls.ts).
     .addOption(new Option('--client-listen <host:port>', "address for clients (the native protocol's /client), told to clients in metadata and redirects (default: --listen)").env('RAFTLOG_CLIENT_LISTEN'))
@@ -271,8 +280,25 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     cacheBytes: int('cache-bytes', o.cacheBytes, RING_BYTES_MIN),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
     ...(autoCreateTopics ? { autoCreateTopics } : {}),
+    authorizer: authorizerOf(o.authorizer),
     ...listeners,
   };
+}
+
+/**
+ * The authorizer a node runs when --authorizer is not given, by its authentication mode: `none`
+ * for now. Once clients authenticate (`--auth sasl`), a node that knows who asks checks what they
+ * may do: `acl`.
+ */
+export function defaultAuthorizer(_auth: 'none' | 'sasl' = 'none'): AuthorizerMode {
+  return 'none';
+}
+
+/** --authorizer (or its environment variable or config file entry), checked. */
+function authorizerOf(v: string | undefined): AuthorizerMode {
+  if (v === undefined) return defaultAuthorizer();
+  if (!(AUTHORIZER_MODES as readonly string[]).includes(v)) throw new NodeStartError(`--authorizer is ${AUTHORIZER_MODES.join(' or ')}, not '${v}'`);
+  return v as AuthorizerMode;
 }
 
 /** A switch given as on/off (or any word parseBoolean takes: an environment variable, a config file's true/false); off when not given. */

@@ -2,8 +2,9 @@
  * Client connections on `/client`: one msgpack request per binary WebSocket frame, answered by
  * id (see src/wire/protocol.ts). Requests on one connection run concurrently; past
  * IN_FLIGHT_PER_CONNECTION_MAX the connection stops being read until some finish. What its replies
- * hold of the node's memory is bounded by a ReplyBudget (reply-budget.ts): a fetch waits for room
- * for its `maxBytes`, the connection is not read while its replies fill the budget, and a client
+ * hold of the node's memory is bounded by a ReplyBudget (reply-budget.ts): a request waits for room
+ * for the most its reply may hold (reply-bounds.ts: a fetch's `maxBytes`, a metadata reply's
+ * topics...), the connection is not read while its replies fill the budget, and a client
  * that leaves them unread for CONNECTION_REPLY_STALL_MS is disconnected (no close frame: it would
  * wait behind the replies the client does not read).
  *
@@ -19,11 +20,12 @@ import type WebSocket from 'ws';
 import { FrameDecodeError, decodeFrame, encodeFrame, type FrameBudget } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
 import { IdleTimer } from '../wire/ws-guard.js';
-import { ErrorCode, LIMITS, type ApiError, type Request } from '../wire/protocol.js';
+import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle, type HandlerNode } from './handlers.js';
 import { newSession, type Session } from './session.js';
-import { DEFAULT_REPLY_LIMITS, ReplyBudget, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
+import { replyBytesBound } from './reply-bounds.js';
+import { DEFAULT_REPLY_LIMITS, ReplyBudget, SMALL_RESERVATION_BYTES, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
 
 /** Requests read on one connection and not answered yet, past which it is not read. */
 const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
@@ -66,14 +68,6 @@ export function budgetEvents(node: ClientNode, listener: 'client' | 'kafka', lim
   };
 }
 
-/** The most the reply to `req` may hold, reserved before it is served: a fetch's budget; other replies are small. */
-function replyBytes(req: Request): number {
-  if (req.type !== 'fetch') return 0;
-  let partitions = 0;
-  for (const p of req.partitions) partitions += p.maxBytes;
-  return Math.min(req.maxBytes, partitions);
-}
-
 export class ClientServer {
   private readonly sockets = new Set<WebSocket>();
 
@@ -107,6 +101,8 @@ export class ClientServer {
         },
         close: () => ws.terminate(),
       }),
+      // Replies go out by id as they are ready: a small one need not wait behind a fetch waiting for room.
+      SMALL_RESERVATION_BYTES,
     );
     const muted = new Mute(readOrNot);
     session.mute = (ms) => muted.for(ms);
@@ -162,7 +158,7 @@ export class ClientServer {
     try {
       const { id, request } = parseRequest(raw);
       type = request.type;
-      room = await budget.reserve(replyBytes(request));
+      room = await budget.reserve(replyBytesBound(this.node, request));
       // The connection closed while the request waited for room: nobody is left to answer.
       if (room === null) return;
       const res = await handle(this.node, request, session);

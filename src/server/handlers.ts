@@ -52,7 +52,15 @@ import {
   type ResponseMap,
   type StatusResponse,
   type TopicMetadata,
+  type CreateAclsRequest,
+  type CreateAclsResponse,
+  type DescribeAclsRequest,
+  type DescribeAclsResponse,
+  type DeleteAclsRequest,
+  type DeleteAclsResponse,
 } from '../wire/protocol.js';
+import type { RequestAuthorizer } from '../auth/node-authorizer.js';
+import { admit } from './access.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId } from '../meta/commands.js';
@@ -89,6 +97,13 @@ export type GroupRequests = Pick<
   'join' | 'sync' | 'heartbeat' | 'leave' | 'commit' | 'fetchOffsets' | 'listGroups' | 'describeGroups' | 'resetOffsets' | 'deleteGroups'
 >;
 
+/** ACL requests, which the controller answers (node/acl-admin.ts). */
+export interface AclRequests {
+  createAcls(req: CreateAclsRequest): Promise<CreateAclsResponse>;
+  describeAcls(req: DescribeAclsRequest): Promise<DescribeAclsResponse>;
+  deleteAcls(req: DeleteAclsRequest): Promise<DeleteAclsResponse>;
+}
+
 /** What the handlers need of the node they run on (node.ts's RaftlogNode is one). */
 export interface HandlerNode {
   readonly config: { readonly id: NodeId };
@@ -100,6 +115,9 @@ export interface HandlerNode {
   readonly brokenPartitions: ReadonlyMap<string, string>;
   readonly controller: AdminRequests;
   readonly coordinator: GroupRequests;
+  readonly acls: AclRequests;
+  /** Who may do what (src/auth/node-authorizer.ts; ALLOW_EVERYTHING with `--authorizer none`). */
+  readonly authorizer: RequestAuthorizer;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
   /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
   readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;
@@ -137,10 +155,29 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
 }
 
 /**
- * Answers one request, run as `session`'s principal. Throws a ServerError for an expected failure
- * (the caller turns it into an error reply, apiError).
+ * Answers one request, run as `session`'s principal: checked first by the node's authorizer
+ * (access.ts: what each request needs, and how a request of many items is split), then served.
+ * Throws a ServerError for an expected failure (the caller turns it into an error reply, apiError).
  */
 export async function handle(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
+  if (!node.authorizer.enforcing) return serve(node, req, session);
+  const gate = admit(node.authorizer, session, req);
+  switch (gate.kind) {
+    case 'pass':
+      return serve(node, req, session);
+    case 'answer':
+      return gate.response as ResponseMap[Request['type']] | null;
+    case 'narrow':
+      return gate.merge(await serve(node, gate.request, session)) as ResponseMap[Request['type']] | null;
+    default: {
+      const never: never = gate;
+      throw new Error(`unknown gate ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Serves a request allowed to run. */
+async function serve(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
       return metadata(node, req);
@@ -207,6 +244,12 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
       return node.coordinator.resetOffsets(req);
     case 'deleteGroups':
       return node.coordinator.deleteGroups(req.groups);
+    case 'createAcls':
+      return node.acls.createAcls(req);
+    case 'describeAcls':
+      return node.acls.describeAcls(req);
+    case 'deleteAcls':
+      return node.acls.deleteAcls(req);
     case 'alterQuotas':
       return node.controller.alterQuotas(req);
     case 'describeQuotas':

@@ -12,6 +12,7 @@
  * Every field has a limit (LIMITS); a frame that breaks one gets an INVALID_REQUEST error, or the
  * connection is closed if the frame is too large or not msgpack at all.
  */
+import type { AclBinding, AclFilter } from '../auth/acl.js';
 
 /** The closed list of error codes, with whether retrying (elsewhere, or later) can succeed. */
 export const ErrorCode = {
@@ -51,6 +52,11 @@ export const ErrorCode = {
   // Membership changes (issue 20)
   /** A partition's membership is changing and the step asked for must wait (Kafka's REASSIGNMENT_IN_PROGRESS). */
   ReassignmentInProgress: 'REASSIGNMENT_IN_PROGRESS',
+  // Authorization (issue 22, src/auth/): the request's principal may not do this, by the ACLs
+  // (Kafka's TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED, by the resource refused). Nothing changed.
+  TopicAuthorizationFailed: 'TOPIC_AUTHORIZATION_FAILED',
+  GroupAuthorizationFailed: 'GROUP_AUTHORIZATION_FAILED',
+  ClusterAuthorizationFailed: 'CLUSTER_AUTHORIZATION_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -70,6 +76,11 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 
 export function isRetriable(code: ErrorCode): boolean {
   return RETRIABLE.has(code);
+}
+
+/** Whether a code is an AUTHORIZATION_FAILED one (of a topic, a group or the cluster). */
+export function isAuthorizationFailure(code: ErrorCode): boolean {
+  return code === ErrorCode.TopicAuthorizationFailed || code === ErrorCode.GroupAuthorizationFailed || code === ErrorCode.ClusterAuthorizationFailed;
 }
 
 /**
@@ -414,8 +425,11 @@ export interface FetchOffsetsRequest {
 }
 
 export interface FetchOffsetsResponse {
-  /** offset -1 (and metadata '') when nothing is committed for a partition. */
-  readonly offsets: readonly CommittedOffset[];
+  /**
+   * offset -1 (and metadata '') when nothing is committed for a partition. A partition named in
+   * the request whose topic the principal may not describe has offset -1 and an error.
+   */
+  readonly offsets: readonly (CommittedOffset & { readonly error?: ApiError })[];
 }
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
@@ -543,6 +557,29 @@ export interface RebalancePartitionsRequest {
 }
 
 // -------------------------------------------------------------------------------------------------
+// ACLs (src/auth/acl.ts has the model and its rules); sent to the controller.
+
+/** Adds bindings (one already held is kept once); each binding's result in order. */
+export interface CreateAclsRequest {
+  readonly type: 'createAcls';
+  readonly bindings: readonly AclBinding[];
+  readonly timeoutMs: number;
+}
+
+/** The bindings a filter matches (`{}`: all of them). */
+export interface DescribeAclsRequest {
+  readonly type: 'describeAcls';
+  readonly filter: AclFilter;
+}
+
+/** Removes every binding each filter matches (Kafka's DeleteAcls); each filter's result says which. */
+export interface DeleteAclsRequest {
+  readonly type: 'deleteAcls';
+  readonly filters: readonly AclFilter[];
+  readonly timeoutMs: number;
+}
+
+// -------------------------------------------------------------------------------------------------
 // Client quotas (Kafka's client quotas, KIP-13): byte rates per principal, kept in the metadata
 // group, enforced by each node on what it serves by throttling (src/server/quotas.ts), never by
 // refusing or dropping. An entity is a principal, `User:<name>` (src/server/session.ts), or
@@ -652,6 +689,9 @@ export type Request =
   | DescribeGroupsRequest
   | ResetOffsetsRequest
   | DeleteGroupsRequest
+  | CreateAclsRequest
+  | DescribeAclsRequest
+  | DeleteAclsRequest
   | AlterQuotasRequest
   | DescribeQuotasRequest
   | AlterTopicConfigRequest
@@ -684,6 +724,9 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'describeGroups',
   'resetOffsets',
   'deleteGroups',
+  'createAcls',
+  'describeAcls',
+  'deleteAcls',
   'alterQuotas',
   'describeQuotas',
   'alterTopicConfig',
@@ -934,6 +977,20 @@ export interface CreatePartitionsResponse {
   readonly assignments: readonly (readonly string[])[];
 }
 
+export interface CreateAclsResponse {
+  /** Per binding of the request, in its order. */
+  readonly results: readonly { readonly error?: ApiError }[];
+}
+
+export interface DescribeAclsResponse {
+  readonly bindings: readonly AclBinding[];
+}
+
+export interface DeleteAclsResponse {
+  /** Per filter of the request, in its order: the bindings it removed. */
+  readonly results: readonly { readonly error?: ApiError; readonly removed: readonly AclBinding[] }[];
+}
+
 export interface ResponseMap {
   metadata: MetadataResponse;
   produce: ProduceResponse;
@@ -960,6 +1017,9 @@ export interface ResponseMap {
   describeGroups: DescribeGroupsResponse;
   resetOffsets: CommitOffsetsResponse;
   deleteGroups: GroupResultsResponse;
+  createAcls: CreateAclsResponse;
+  describeAcls: DescribeAclsResponse;
+  deleteAcls: DeleteAclsResponse;
   alterQuotas: AlterQuotasResponse;
   describeQuotas: DescribeQuotasResponse;
   alterTopicConfig: AlterTopicConfigResponse;

@@ -432,6 +432,10 @@ export class FakeCluster {
         return this.onCoordinator(node) ?? this.coordinator.resetOffsets(req);
       case 'deleteGroups':
         return this.onCoordinator(node) ?? this.coordinator.deleteGroups(req);
+      case 'createAcls':
+      case 'describeAcls':
+      case 'deleteAcls':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker holds no ACLs' } };
       case 'alterQuotas':
       case 'describeQuotas':
         return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker keeps no quotas (test/cluster/quotas.test.ts runs them on a cluster)' } };
@@ -749,6 +753,9 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'listGroups':
     case 'describeGroups':
     case 'deleteGroups':
+    case 'createAcls':
+    case 'describeAcls':
+    case 'deleteAcls':
     case 'alterQuotas':
     case 'describeQuotas':
       return false;

@@ -11,6 +11,7 @@ import { ServerError } from '../../src/errors.js';
 import { ErrorCode, DEFAULT_TOPIC_CONFIG, type Acks } from '../../src/wire/protocol.js';
 import { readBatchHeader, writeBaseOffset } from '../../src/wire/record-batch/header.js';
 import type { TopicRecord } from '../../src/meta/commands.js';
+import { ALLOW_EVERYTHING } from '../../src/auth/node-authorizer.js';
 
 const TOPIC: TopicRecord = { name: 'orders', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
 
@@ -86,6 +87,8 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
     brokenPartitions: new Map(),
     controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse, alterQuotas: refuse, describeQuotas: () => ({ quotas: [] }), alterTopicConfig: refuse, createPartitions: refuse },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
+    acls: { createAcls: refuse, describeAcls: refuse, deleteAcls: refuse },
+    authorizer: ALLOW_EVERYTHING,
     metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop, replyBytes: noop, slowClientsClosed: noop },
     nodeIds: () => ['n1'],
     nodeRef: (id) => (id === 'n1' ? { id, address: '127.0.0.1:7001' } : undefined),

@@ -12,6 +12,7 @@ import { FrameDecodeError, decodeFrame, encodeFrame } from '../../src/wire/codec
 import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
+import { ACL_NAME_LENGTH_MAX, ACLS_PER_REQUEST_MAX, OPERATIONS, OPERATIONS_OF, PATTERN_TYPES, PERMISSIONS, RESOURCE_TYPES, type AclPermission, type PatternType, type ResourceType } from '../../src/auth/acl.js';
 
 const RUNS = 300;
 
@@ -59,6 +60,32 @@ const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
 const bytes = fc.uint8Array({ maxLength: 32 });
 const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
+const principal = fc.oneof(fc.constant('User:*'), ident.map((n) => `User:${n}`)).filter((p) => p.length <= ACL_NAME_LENGTH_MAX);
+const aclText = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((n) => n !== '*');
+// Topics and groups only: a cluster binding's name may be left out, which the schema below cannot say.
+const aclBinding = fc
+  .tuple(fc.constantFrom<ResourceType>('topic', 'group'), fc.constantFrom<PatternType>('literal', 'prefixed'))
+  .chain(([type, pattern]) =>
+    fc.record({
+      principal,
+      host: fc.oneof(fc.constant('*'), aclText),
+      resource: fc.record({ type: fc.constant(type), name: pattern === 'literal' ? fc.oneof(fc.constant('*'), aclText) : aclText, pattern: fc.constant(pattern) }),
+      operation: fc.constantFrom(...OPERATIONS_OF[type]),
+      permission: fc.constantFrom<AclPermission>('allow', 'deny'),
+    }),
+  );
+const aclFilter = fc.record(
+  {
+    principal,
+    host: aclText,
+    resourceType: fc.constantFrom(...RESOURCE_TYPES),
+    name: aclText,
+    pattern: fc.constantFrom('literal' as const, 'prefixed' as const, 'match' as const),
+    operation: fc.constantFrom(...OPERATIONS),
+    permission: fc.constantFrom<AclPermission>('allow', 'deny'),
+  },
+  { requiredKeys: [] },
+);
 const quotaEntity = fc.oneof(fc.constant('<default>'), ident.map((name) => `User:${name}`));
 const byteRate = fc.option(fc.integer({ min: 1, max: LIMITS.quotaByteRateMax }), { nil: null });
 // Each sets or removes at least one rate.
@@ -164,6 +191,9 @@ const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { t
   describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
   resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
   deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
+  createAcls: fc.record({ type: fc.constant('createAcls'), bindings: few(aclBinding), timeoutMs }),
+  describeAcls: fc.record({ type: fc.constant('describeAcls'), filter: aclFilter }),
+  deleteAcls: fc.record({ type: fc.constant('deleteAcls'), filters: few(aclFilter), timeoutMs }),
   alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
   describeQuotas: fc.constant({ type: 'describeQuotas' }),
   alterTopicConfig: fc.record({
@@ -202,6 +232,9 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
+  | { readonly kind: 'enum'; readonly choices: readonly string[] }
+  /** An ACL principal: `<type>:<name>`, at most ACL_NAME_LENGTH_MAX characters. */
+  | { readonly kind: 'principal' }
   /** A quota entity: 'User:<name>' (a name of 1 to quotaUserLengthMax printable characters) or '<default>'. */
   | { readonly kind: 'entity' }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
@@ -221,6 +254,25 @@ const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
+const ACL_STR: Field = { kind: 'str', max: ACL_NAME_LENGTH_MAX };
+const PRINCIPAL: Field = { kind: 'principal' };
+const ACL_BINDING = map({
+  principal: PRINCIPAL,
+  host: { ...ACL_STR, optional: 'nullish' },
+  resource: map({ type: { kind: 'enum', choices: RESOURCE_TYPES }, name: ACL_STR, pattern: { kind: 'enum', choices: PATTERN_TYPES, optional: 'nullish' } }),
+  operation: { kind: 'enum', choices: OPERATIONS },
+  permission: { kind: 'enum', choices: PERMISSIONS },
+});
+const nullish = (f: Field): Field => ({ ...f, optional: 'nullish' });
+const ACL_FILTER = map({
+  principal: nullish(PRINCIPAL),
+  host: nullish(ACL_STR),
+  resourceType: nullish({ kind: 'enum', choices: RESOURCE_TYPES }),
+  name: nullish(ACL_STR),
+  pattern: nullish({ kind: 'enum', choices: [...PATTERN_TYPES, 'match'] }),
+  operation: nullish({ kind: 'enum', choices: OPERATIONS }),
+  permission: nullish({ kind: 'enum', choices: PERMISSIONS }),
+});
 const BYTE_RATE: Field = { kind: 'int', min: 1, max: LIMITS.quotaByteRateMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
@@ -303,6 +355,9 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   describeGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT) },
   resetOffsets: { group: IDENT, offsets: OFFSETS, timeoutMs: TIMEOUT },
   deleteGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT), timeoutMs: TIMEOUT },
+  createAcls: { bindings: list(ACLS_PER_REQUEST_MAX, ACL_BINDING), timeoutMs: TIMEOUT },
+  describeAcls: { filter: { ...ACL_FILTER, optional: 'nullish' } },
+  deleteAcls: { filters: list(ACLS_PER_REQUEST_MAX, ACL_FILTER), timeoutMs: TIMEOUT },
   alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
   describeQuotas: {},
   alterTopicConfig: {
@@ -400,6 +455,14 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bool':
       options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
       break;
+    case 'principal':
+      options.push(not(isString), fc.constantFrom('alice', ':alice', 'User:', '', `User:${'p'.repeat(ACL_NAME_LENGTH_MAX)}`));
+      break;
+    case 'enum': {
+      const choices = field.choices;
+      options.push(not((v) => typeof v === 'string' && choices.includes(v)), fc.constantFrom(...choices.map((c) => c.toUpperCase())));
+      break;
+    }
     case 'entity':
       options.push(not(isString), fc.constantFrom('alice', 'User:', 'user:alice', 'default', '<DEFAULT>', 'User:a\u0000b', `User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`));
       break;
@@ -461,9 +524,12 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
         at: [copies(field.max), copies(min)],
       };
     }
+    case 'principal':
+      return { past: [`User:${'p'.repeat(ACL_NAME_LENGTH_MAX - 4)}`], at: [`User:${'p'.repeat(ACL_NAME_LENGTH_MAX - 5)}`] };
     case 'acks':
     case 'spec':
     case 'bool':
+    case 'enum':
     case 'map':
       return { past: [], at: [] };
     default: {

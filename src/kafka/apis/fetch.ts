@@ -36,6 +36,7 @@
  */
 import { LIMITS, topicNameProblem, type FetchPartition } from '../../wire/protocol.js';
 import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
+import { partitionsResponseBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -83,11 +84,11 @@ function onceEach(topics: FetchTopics): FetchTopics {
   return out;
 }
 
-/** The most a fetch's response may hold: what the connection reserves for it (listener.ts). */
+/** The most a fetch's response may hold: what the connection reserves for it (listener.ts): its records, and its partitions' entries. */
 function replyBytes(req: FetchRequest): number {
   let partitions = 0;
   for (const t of req.topics) for (const p of t.partitions) partitions += clamp(p.maxBytes, 0, LIMITS.fetchBytesMax);
-  return Math.min(clamp(req.maxBytes, 1, LIMITS.fetchBytesMax), partitions);
+  return Math.min(clamp(req.maxBytes, 1, LIMITS.fetchBytesMax), partitions) + partitionsResponseBytes(req.topics, (t) => t.topic, (t) => t.partitions.length);
 }
 
 export const fetch: KafkaApi<FetchRequest, FetchResponse> = {

@@ -25,6 +25,7 @@
 import { LIMITS, topicNameProblem, type Acks, type ProduceBatch } from '../../wire/protocol.js';
 import { RecordBatchError, batchBytes } from '../../wire/record-batch/header.js';
 import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
+import { partitionsResponseBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -63,6 +64,7 @@ const ACKS: ReadonlyMap<number, Acks> = new Map([
 export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   key: 0,
   name: 'Produce',
+  replyBytes: (req) => partitionsResponseBytes(req.topics, (t) => t.name, (t) => t.partitions.length),
   minVersion: 3,
   maxVersion: 7,
   decode(r: KafkaReader): ProduceRequest {
