@@ -31,7 +31,16 @@ export interface ClusterConfig {
   readonly sasl?: SaslMechanism;
   /** Connect to every node with TLS (wss); plain ws when absent. */
   readonly tls?: TlsOptions;
+  /**
+   * How requests reach the node at an address (default: a Connection, one WebSocket to its
+   * `/client`). The web console (src/console/) runs the library in the node itself and passes
+   * channels of its own: the node's handlers in-process, other nodes over their HTTP API.
+   */
+  readonly channel?: (address: string) => Channel;
 }
+
+/** What the cluster asks of a way to one node: a Connection, or what stands in for one. */
+export type Channel = Pick<Connection, 'request' | 'send' | 'close'>;
 
 export interface CachedPartition {
   readonly partition: number;
@@ -74,7 +83,7 @@ export function parseBrokers(brokers: readonly string[]): string[] {
 export class Cluster {
   readonly config: ClusterConfig;
   private readonly bootstrap: string[];
-  private readonly connections = new Map<string, Connection>();
+  private readonly connections = new Map<string, Channel>();
   private readonly nodes = new Map<string, string>();
   private controllerId: string | null = null;
   private readonly topics = new Map<string, CachedTopic>();
@@ -101,16 +110,18 @@ export class Cluster {
     return this.config.clock;
   }
 
-  connection(address: string): Connection {
+  connection(address: string): Channel {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({
-        address,
-        connectTimeoutMs: this.config.connectionTimeoutMs,
-        clock: this.config.clock,
-        ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}),
-        ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}),
-      });
+      c =
+        this.config.channel?.(address) ??
+        new Connection({
+          address,
+          connectTimeoutMs: this.config.connectionTimeoutMs,
+          clock: this.config.clock,
+          ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}),
+          ...(this.config.sasl !== undefined ? { sasl: this.config.sasl } : {}),
+        });
       this.connections.set(address, c);
     }
     return c;

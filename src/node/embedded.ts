@@ -136,6 +136,7 @@ export async function runEmbedded(opts: EmbeddedOptions = {}): Promise<void> {
     console.log(`  ${id.padEnd(width)}  ${address}  kafka ${kafka.get(id)}  data ${path.relative(process.cwd(), path.join(root, id))}/  log ${path.relative(process.cwd(), path.join(root, id, 'node.log'))}`);
   }
   console.log(`  status: http://${nodes.get('n1')}/status   metrics: http://${nodes.get('n1')}/metrics`);
+  console.log(`  console: http://${nodes.get('n1')}/ui/   (every node serves it)`);
   // The CLI looks for the default ports unless told (--brokers, or RAFTLOG_BROKERS).
   const brokers = [...nodes.values()].join(',');
   if (peers !== EMBEDDED_NODES) console.log(`The CLI needs these addresses:  export RAFTLOG_BROKERS=${brokers}   (or --brokers ${brokers})`);

@@ -37,6 +37,8 @@ import type { Partition, PartitionPolicy } from '../partition/partition.js';
 import { atTarget, describeMove, joiningMembership, mayDeleteStray, nextMove, removedFromGroup, strayRemoved, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
+import { consoleRoutes } from '../console/routes.js';
+import { MetricSamples } from '../console/samples.js';
 import { nodeDialTls, type DialTls, type NodeTls } from '../server/tls.js';
 import { httpServers, listenersOf, type ClientListener, type NodeListeners, type PeerClientListeners } from './listeners.js';
 import { KafkaListener } from '../kafka/listener.js';
@@ -178,6 +180,8 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** The recent counters the web console charts (src/console/samples.ts). */
+  readonly samples: MetricSamples;
   /** Client quotas, enforced on what this node serves (src/server/quotas.ts), at the rates the metadata holds. */
   readonly quotas: QuotaEnforcer;
   readonly controller: Controller;
@@ -301,6 +305,7 @@ export class RaftlogNode {
     });
     this.host.recovery = this.recovery;
     this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
+    this.samples = new MetricSamples(this);
     this.controller = new Controller(this);
     const node = this;
     this.authorizer =
@@ -357,9 +362,11 @@ export class RaftlogNode {
       await this.openMeta('voter');
       this.checkReplicaLimit();
     }
+    // The web console (src/console/) on the HTTP listener, beside the routes of whoever built the node.
+    const routes = new Map([...consoleRoutes(this, this.samples), ...(this.parts.routes ?? [])]);
     for (const [address, uses] of httpServers(this.listeners)) {
       const tls = c.tls !== undefined && [...uses].some((u) => c.tls!.listeners.has(u)) ? { tls: { pem: c.tls.pem, clientAuth: c.tls.clientAuth } } : {};
-      const server = new HttpServer(this, uses.has('http') ? this.parts.routes : undefined, undefined, { uses, ...tls });
+      const server = new HttpServer(this, uses.has('http') ? routes : undefined, undefined, { uses, ...tls });
       this.servers.push(server);
       await server.listen(address);
     }
@@ -387,6 +394,7 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.timers.push(setInterval(() => this.releaseIdleCaches(), TAIL_CACHE_RELEASE_EVERY_MS));
+    this.samples.start();
     this.controller.start();
     this.coordinator.start();
     this.logAuthorizer();
@@ -419,6 +427,7 @@ export class RaftlogNode {
     this.stopping = true;
     this.logger.info('stopping');
     for (const t of this.timers) clearInterval(t);
+    this.samples.stop();
     this.controller.stop();
     this.coordinator.stop();
     await this.kafka?.close();
@@ -1116,6 +1125,17 @@ export class RaftlogNode {
 
   private disk: { at: number; bytes: number } | null = null;
 
+  /** Raft entries the followers of the groups this node leads lack, summed (the console's replica lag chart). */
+  followerLag(): number {
+    let lag = 0;
+    for (const g of this.host.all()) {
+      const s = g.raft.status();
+      if (s.role !== Role.Leader) continue;
+      for (const p of s.peers) if (p.id !== this.config.id) lag += Math.max(0, s.lastIndex - p.match);
+    }
+    return lag;
+  }
+
   status(): StatusResponse {
     const groups: GroupStatus[] = [];
     for (const g of this.host.all()) {
@@ -1136,7 +1156,7 @@ export class RaftlogNode {
         learners: s.membership.learners,
         membershipCommitted: g.raft.membershipCommitted,
         ...(this.moves.has(g.id) ? { move: describeMove(this.moves.get(g.id)!) } : {}),
-        ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset() } : {}),
+        ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset(), logBytes: p.log.status().bytes } : {}),
         ...(g.failed !== null ? { error: g.failed } : {}),
       });
     }

@@ -48,7 +48,10 @@ export interface HttpListenerOptions {
   readonly tls?: { readonly pem: TlsPem; readonly clientAuth: boolean };
 }
 
-/** A route added to the server: answers every request for its path, whatever the method. */
+/**
+ * A route added to the server: answers every request for its path, whatever the method. A path
+ * that ends in '/' (`/api/`) also answers every path under it; the longest such path wins.
+ */
 export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
 
 /** What the listener needs of the node it serves: its client handlers, its peer transport, its metrics. */
@@ -225,6 +228,13 @@ export class HttpServer {
     else res.writeHead(500, { 'content-type': 'text/plain' }).end('the request failed (see the node log)\n');
   }
 
+  /** The route of the longest added path ending in '/' that `url` starts with. */
+  private prefixRoute(url: string): HttpRoute | undefined {
+    let best: string | undefined;
+    for (const p of this.routes.keys()) if (p.endsWith('/') && url.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
+    return best === undefined ? undefined : this.routes.get(best);
+  }
+
   private async route(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = (req.url ?? '').split('?')[0];
     if (!this.uses.has('http')) {
@@ -232,7 +242,7 @@ export class HttpServer {
       res.writeHead(404, { 'content-type': 'text/plain', [REFUSED_HEADER]: reason }).end(`${reason}\n`);
       return;
     }
-    const added = this.routes.get(url);
+    const added = this.routes.get(url) ?? this.prefixRoute(url);
     if (added !== undefined) {
       await added(req, res);
       return;
@@ -250,6 +260,6 @@ export class HttpServer {
       res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status or /metrics\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /metrics or /ui/ (the console)\n');
   }
 }

@@ -877,6 +877,8 @@ export interface GroupStatus {
   readonly highWatermark?: number;
   readonly logStartOffset?: number;
   readonly logEndOffset?: number;
+  /** Bytes of the partition's log segments on this node. */
+  readonly logBytes?: number;
   readonly error?: string;
 }
 

@@ -45,7 +45,8 @@ export interface NodeSummary {
   readonly error?: string;
 }
 
-function summarize(id: string, s: StatusResponse): Omit<NodeSummary, 'address' | 'state' | 'controller' | 'error'> {
+/** One node's line from its status answer (the console's cluster page shows the same). */
+export function summarize(id: string, s: StatusResponse): Omit<NodeSummary, 'address' | 'state' | 'controller' | 'error'> {
   const parts = s.groups.filter((g) => g.group !== 'meta');
   return {
     id,
