@@ -12,6 +12,7 @@ import { FrameDecodeError, decodeFrame, encodeFrame } from '../../src/wire/codec
 import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
+import { anyRequest, ident, requestOf } from '../helpers/requests.js';
 
 const RUNS = 300;
 
@@ -44,124 +45,7 @@ function requestError(frame: unknown): RequestError {
   return err;
 }
 
-// -------------------------------------------------------------------------------------------------
-// Well-formed requests
-
-const CONTROL = /[\u0000-\u001f\u007f]/;
-const topic = fc.stringMatching(TOPIC_NAME).filter((n) => n !== '.' && n !== '..');
-const ident = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((s) => !CONTROL.test(s));
-const identOrEmpty = fc.oneof(fc.constant(''), ident);
-const text = (maxLength: number): fc.Arbitrary<string> => fc.string({ unit: 'binary', maxLength }).filter((s) => s.length <= maxLength);
-const partition = fc.integer({ min: 0, max: LIMITS.partitionsPerTopicMax - 1 });
-const offset = fc.maxSafeNat();
-const timeoutMs = fc.integer({ min: 1, max: LIMITS.requestTimeoutMsMax });
-const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
-const bytes = fc.uint8Array({ maxLength: 32 });
-const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
-const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
-
-const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
-  metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
-  produce: fc.record({
-    type: fc.constant('produce'),
-    acks: fc.constantFrom('all', 'leader', 'none'),
-    timeoutMs,
-    batches: few(fc.record({ topic, partition, records: bytes })),
-  }),
-  fetch: fc.record({
-    type: fc.constant('fetch'),
-    maxWaitMs: fc.integer({ min: 0, max: LIMITS.fetchWaitMsMax }),
-    minBytes: fc.integer({ min: 0, max: LIMITS.fetchBytesMax }),
-    maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }),
-    // Each partition once: a fetch naming one twice is refused (below).
-    partitions: fc.uniqueArray(fc.record({ topic, partition, offset, maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }) }), { maxLength: 4, selector: (p) => `${p.topic}/${p.partition}` }),
-  }),
-  listOffsets: fc.record({
-    type: fc.constant('listOffsets'),
-    partitions: few(fc.record({ topic, partition, spec: fc.oneof(fc.constantFrom('earliest', 'latest'), fc.record({ timestamp: fc.maxSafeInteger() })) })),
-  }),
-  createTopics: fc.record({
-    type: fc.constant('createTopics'),
-    topics: few(
-      fc.record(
-        {
-          name: topic,
-          partitions: fc.integer({ min: -1, max: LIMITS.partitionsPerTopicMax }),
-          replicationFactor: fc.integer({ min: -1, max: REPLICATION_FACTOR_MAX }),
-          config: fc.record(
-            {
-              retentionBytes: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-              retentionMs: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-              segmentBytes: fc.integer({ min: SEGMENT_BYTES_MIN, max: SEGMENT_BYTES_MAX }),
-              maxMessageBytes: fc.integer({ min: MAX_MESSAGE_BYTES_MIN, max: LIMITS.topicMessageBytesMax }),
-            },
-            { requiredKeys: [] },
-          ),
-        },
-        { requiredKeys: ['name', 'partitions', 'replicationFactor'] },
-      ),
-    ),
-    timeoutMs,
-  }),
-  deleteTopics: fc.record({ type: fc.constant('deleteTopics'), topics: few(topic), timeoutMs }),
-  initProducerId: fc
-    .record(
-      {
-        type: fc.constant('initProducerId'),
-        timeoutMs,
-        transactionalId: ident,
-        reinit: fc.record({ producerId: fc.maxSafeNat(), producerEpoch: fc.integer({ min: 0, max: PRODUCER_EPOCH_MAX }) }),
-      },
-      { requiredKeys: ['type', 'timeoutMs'] },
-    )
-    .map(({ reinit, ...r }) => ({ ...r, ...reinit })),
-  status: fc.constant({ type: 'status' }),
-  transferLeadership: fc.record({ type: fc.constant('transferLeadership'), topic, partition, to: text(TRANSFER_TO_LENGTH_MAX), timeoutMs }),
-  reassignPartitions: fc.record({ type: fc.constant('reassignPartitions'), partitions: few(fc.record({ topic, partition, replicas: few(text(NODE_ID_LENGTH_MAX)) })), timeoutMs }),
-  decommissionNode: fc.record({ type: fc.constant('decommissionNode'), node: text(NODE_ID_LENGTH_MAX), maxMoves, timeoutMs }, { requiredKeys: ['type', 'node', 'timeoutMs'] }),
-  recommissionNode: fc.record({ type: fc.constant('recommissionNode'), node: text(NODE_ID_LENGTH_MAX), timeoutMs }),
-  alterReplicationFactor: fc.record(
-    { type: fc.constant('alterReplicationFactor'), topic, replicationFactor: fc.integer({ min: 1, max: REPLICATION_FACTOR_MAX }), maxMoves, timeoutMs },
-    { requiredKeys: ['type', 'topic', 'replicationFactor', 'timeoutMs'] },
-  ),
-  rebalancePartitions: fc.record({ type: fc.constant('rebalancePartitions'), maxMoves, dryRun: fc.boolean(), timeoutMs }, { requiredKeys: ['type', 'timeoutMs'] }),
-  findCoordinator: fc.record({ type: fc.constant('findCoordinator'), group: ident }),
-  joinGroup: fc.record({
-    type: fc.constant('joinGroup'),
-    group: ident,
-    memberId: identOrEmpty,
-    clientId: identOrEmpty,
-    protocolType: ident,
-    protocols: few(fc.record({ name: ident, metadata: bytes }), 1),
-    sessionTimeoutMs: fc.integer({ min: LIMITS.sessionTimeoutMsMin, max: LIMITS.sessionTimeoutMsMax }),
-    rebalanceTimeoutMs: timeoutMs,
-  }),
-  syncGroup: fc.record({
-    type: fc.constant('syncGroup'),
-    group: ident,
-    generation: fc.maxSafeNat(),
-    memberId: ident,
-    assignments: few(fc.record({ memberId: ident, assignment: bytes })),
-  }),
-  heartbeat: fc.record({ type: fc.constant('heartbeat'), group: ident, generation: fc.maxSafeNat(), memberId: ident }),
-  leaveGroup: fc.record({ type: fc.constant('leaveGroup'), group: ident, memberId: ident }),
-  commitOffsets: fc.record({
-    type: fc.constant('commitOffsets'),
-    group: ident,
-    generation: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-    memberId: identOrEmpty,
-    offsets: few(committed),
-    timeoutMs,
-  }),
-  fetchOffsets: fc.record({ type: fc.constant('fetchOffsets'), group: ident, partitions: few(fc.record({ topic, partition })) }, { requiredKeys: ['type', 'group'] }),
-  listGroups: fc.constant({ type: 'listGroups' }),
-  describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
-  resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
-  deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
-};
-
-const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
-const anyRequest = fc.oneof(...REQUEST_TYPES.map(requestOf));
+// Well-formed requests, of every type: test/helpers/requests.ts (shared with the fuzz suite, test/fuzz/).
 
 // -------------------------------------------------------------------------------------------------
 // What breaks a field

@@ -1,0 +1,126 @@
+/**
+ * fast-check arbitraries of well-formed client requests (src/wire/protocol.ts), one per request
+ * type, within every limit of LIMITS: what a client may send. Shared by the validator's tests
+ * (test/wire/validate.test.ts) and the fuzz suite (test/fuzz/).
+ */
+import fc from 'fast-check';
+import { LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
+
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const topic = fc.stringMatching(TOPIC_NAME).filter((n) => n !== '.' && n !== '..');
+/** A group, member or client id: 1 to 40 characters, none a control character. */
+export const ident = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((s) => !CONTROL.test(s));
+const identOrEmpty = fc.oneof(fc.constant(''), ident);
+const text = (maxLength: number): fc.Arbitrary<string> => fc.string({ unit: 'binary', maxLength }).filter((s) => s.length <= maxLength);
+const partition = fc.integer({ min: 0, max: LIMITS.partitionsPerTopicMax - 1 });
+const offset = fc.maxSafeNat();
+const timeoutMs = fc.integer({ min: 1, max: LIMITS.requestTimeoutMsMax });
+const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
+const bytes = fc.uint8Array({ maxLength: 32 });
+const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
+const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
+
+export const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
+  metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
+  produce: fc.record({
+    type: fc.constant('produce'),
+    acks: fc.constantFrom('all', 'leader', 'none'),
+    timeoutMs,
+    batches: few(fc.record({ topic, partition, records: bytes })),
+  }),
+  fetch: fc.record({
+    type: fc.constant('fetch'),
+    maxWaitMs: fc.integer({ min: 0, max: LIMITS.fetchWaitMsMax }),
+    minBytes: fc.integer({ min: 0, max: LIMITS.fetchBytesMax }),
+    maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }),
+    // Each partition once: a fetch naming one twice is refused (below).
+    partitions: fc.uniqueArray(fc.record({ topic, partition, offset, maxBytes: fc.integer({ min: 1, max: LIMITS.fetchBytesMax }) }), { maxLength: 4, selector: (p) => `${p.topic}/${p.partition}` }),
+  }),
+  listOffsets: fc.record({
+    type: fc.constant('listOffsets'),
+    partitions: few(fc.record({ topic, partition, spec: fc.oneof(fc.constantFrom('earliest', 'latest'), fc.record({ timestamp: fc.maxSafeInteger() })) })),
+  }),
+  createTopics: fc.record({
+    type: fc.constant('createTopics'),
+    topics: few(
+      fc.record(
+        {
+          name: topic,
+          partitions: fc.integer({ min: -1, max: LIMITS.partitionsPerTopicMax }),
+          replicationFactor: fc.integer({ min: -1, max: LIMITS.replicationFactorMax }),
+          config: fc.record(
+            {
+              retentionBytes: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+              retentionMs: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+              segmentBytes: fc.integer({ min: LIMITS.topicSegmentBytesMin, max: LIMITS.topicSegmentBytesMax }),
+              maxMessageBytes: fc.integer({ min: LIMITS.topicMessageBytesMin, max: LIMITS.topicMessageBytesMax }),
+            },
+            { requiredKeys: [] },
+          ),
+        },
+        { requiredKeys: ['name', 'partitions', 'replicationFactor'] },
+      ),
+    ),
+    timeoutMs,
+  }),
+  deleteTopics: fc.record({ type: fc.constant('deleteTopics'), topics: few(topic), timeoutMs }),
+  initProducerId: fc
+    .record(
+      {
+        type: fc.constant('initProducerId'),
+        timeoutMs,
+        transactionalId: ident,
+        reinit: fc.record({ producerId: fc.maxSafeNat(), producerEpoch: fc.integer({ min: 0, max: PRODUCER_EPOCH_MAX }) }),
+      },
+      { requiredKeys: ['type', 'timeoutMs'] },
+    )
+    .map(({ reinit, ...r }) => ({ ...r, ...reinit })),
+  status: fc.constant({ type: 'status' }),
+  transferLeadership: fc.record({ type: fc.constant('transferLeadership'), topic, partition, to: text(LIMITS.nodeIdLengthMax), timeoutMs }),
+  reassignPartitions: fc.record({ type: fc.constant('reassignPartitions'), partitions: few(fc.record({ topic, partition, replicas: few(text(LIMITS.nodeIdLengthMax)) })), timeoutMs }),
+  decommissionNode: fc.record({ type: fc.constant('decommissionNode'), node: text(LIMITS.nodeIdLengthMax), maxMoves, timeoutMs }, { requiredKeys: ['type', 'node', 'timeoutMs'] }),
+  recommissionNode: fc.record({ type: fc.constant('recommissionNode'), node: text(LIMITS.nodeIdLengthMax), timeoutMs }),
+  alterReplicationFactor: fc.record(
+    { type: fc.constant('alterReplicationFactor'), topic, replicationFactor: fc.integer({ min: 1, max: LIMITS.replicationFactorMax }), maxMoves, timeoutMs },
+    { requiredKeys: ['type', 'topic', 'replicationFactor', 'timeoutMs'] },
+  ),
+  rebalancePartitions: fc.record({ type: fc.constant('rebalancePartitions'), maxMoves, dryRun: fc.boolean(), timeoutMs }, { requiredKeys: ['type', 'timeoutMs'] }),
+  findCoordinator: fc.record({ type: fc.constant('findCoordinator'), group: ident }),
+  joinGroup: fc.record({
+    type: fc.constant('joinGroup'),
+    group: ident,
+    memberId: identOrEmpty,
+    clientId: identOrEmpty,
+    protocolType: ident,
+    protocols: few(fc.record({ name: ident, metadata: bytes }), 1),
+    sessionTimeoutMs: fc.integer({ min: LIMITS.sessionTimeoutMsMin, max: LIMITS.sessionTimeoutMsMax }),
+    rebalanceTimeoutMs: timeoutMs,
+  }),
+  syncGroup: fc.record({
+    type: fc.constant('syncGroup'),
+    group: ident,
+    generation: fc.maxSafeNat(),
+    memberId: ident,
+    assignments: few(fc.record({ memberId: ident, assignment: bytes })),
+  }),
+  heartbeat: fc.record({ type: fc.constant('heartbeat'), group: ident, generation: fc.maxSafeNat(), memberId: ident }),
+  leaveGroup: fc.record({ type: fc.constant('leaveGroup'), group: ident, memberId: ident }),
+  commitOffsets: fc.record({
+    type: fc.constant('commitOffsets'),
+    group: ident,
+    generation: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+    memberId: identOrEmpty,
+    offsets: few(committed),
+    timeoutMs,
+  }),
+  fetchOffsets: fc.record({ type: fc.constant('fetchOffsets'), group: ident, partitions: few(fc.record({ topic, partition })) }, { requiredKeys: ['type', 'group'] }),
+  listGroups: fc.constant({ type: 'listGroups' }),
+  describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
+  resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
+  deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
+};
+
+/** A well-formed request of type `t`. */
+export const requestOf = (t: RequestType): fc.Arbitrary<Request> => REQUESTS[t];
+/** A well-formed request of any type. */
+export const anyRequest: fc.Arbitrary<Request> = fc.oneof(...REQUEST_TYPES.map(requestOf));
