@@ -23,7 +23,7 @@ import WebSocket from 'ws';
 import type { Message, NodeId } from '../../raft/types.js';
 import { encodeFrame } from '../wire/codec.js';
 import { receivedBytes, zeroMask } from '../wire/ws-options.js';
-import { PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive } from '../wire/ws-guard.js';
+import { CLOSE_LINGER_MS, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive } from '../wire/ws-guard.js';
 import type { Logger } from '../log.js';
 import { PeerFrameError, decodePeerFrame, joinAnswerText, mac, macEquals, type JoinAnswer, type PeerFrame } from './peer-frames.js';
 
@@ -249,7 +249,7 @@ export class PeerTransport implements PeerNetwork {
   accept(ws: WebSocket, limit: InboundLimit): void {
     const nonce = randomBytes(16).toString('hex');
     let peer: Peer | null = null;
-    const timer = setTimeout(() => ws.close(AUTH_FAILED, 'authentication timed out'), this.o.handshakeMs ?? HANDSHAKE_MS);
+    const timer = setTimeout(() => closeSoon(ws, AUTH_FAILED, 'authentication timed out'), this.o.handshakeMs ?? HANDSHAKE_MS);
     ws.on('message', (data, isBinary) => {
       const frame = this.parse(ws, data, isBinary);
       if (frame === null) return;
@@ -314,7 +314,7 @@ export class PeerTransport implements PeerNetwork {
     };
     if (!macEquals(f.mac, mac(this.o.secret, `join:${nonce}:${f.id}:${this.o.self}:${f.address}:${f.inc}`))) {
       this.o.logger.warn({ node: f.id, address: f.address }, `refused node '${f.id}' (at ${f.address}) asking to join: it does not know the cluster secret`);
-      ws.close(AUTH_FAILED, 'wrong cluster secret: start the joining node with the secret of the cluster it joins');
+      closeSoon(ws, AUTH_FAILED, 'wrong cluster secret: start the joining node with the secret of the cluster it joins');
       return;
     }
     if (this.o.onJoin === undefined) return refuse(new JoinRefusal('this node does not take joins', false));
@@ -438,7 +438,7 @@ export class PeerTransport implements PeerNetwork {
     clearTimeout(timer);
     if (code === AUTH_FAILED) this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
     else this.o.logger.info({ why }, `refused a peer connection for now: ${why}`);
-    ws.close(code, why.slice(0, 120));
+    closeSoon(ws, code, why.slice(0, 120));
   }
 
   private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
@@ -449,7 +449,7 @@ export class PeerTransport implements PeerNetwork {
       // PeerFrameError is the expected case; anything else is a bug in the decoder, and still only this connection's.
       const why = err instanceof Error ? err.message : String(err);
       this.o.logger.warn({ why }, `closing a peer connection that sent a malformed frame: ${why}`);
-      ws.close(1008, 'malformed frame');
+      closeSoon(ws, 1008, 'malformed frame');
       return null;
     }
   }
@@ -491,6 +491,19 @@ export function raftFrames(queue: readonly [string, Message][], splitBytes: numb
   }
   if (part.length > 0) frames.push(part);
   return frames;
+}
+
+/**
+ * Closes `ws` with a close frame saying why, and lets it go CLOSE_LINGER_MS later if the other end
+ * has not answered the close by then: `ws` itself would wait 30 s for the answer, so that a
+ * stranger that never answers (an idle flood on /raft) held each connection for the handshake
+ * time and 30 s more.
+ */
+function closeSoon(ws: WebSocket, code: number, why: string): void {
+  ws.close(code, why);
+  const timer = setTimeout(() => ws.terminate(), CLOSE_LINGER_MS);
+  timer.unref();
+  ws.once('close', () => clearTimeout(timer));
 }
 
 function newPeer(id: NodeId, address: string, retired = false): Peer {
