@@ -6,7 +6,7 @@
  * The attacks run in a process of their own (hostile-main.ts, forked by HostileClients), so that
  * what they cost (masking 60 MB frames, hundreds of sockets) shows in the cluster's latency, not
  * in that of the chaos process's own clients. The fetch attacks aim at a partition leader and
- * name the partitions it leads. Each attack runs for the fault's hold time, unless its outcome
+ * name the partitions it leads; unread-replies fetches a topic of its own (BLOB_TOPIC) from its leader. Each attack runs for the fault's hold time, unless its outcome
  * takes one of the node's own time limits to show (unread-replies, half-frame, and the strangers
  * of idle-flood wait for them), and meanwhile polls the node's /status to see that it keeps
  * answering.
@@ -15,7 +15,7 @@
  * |--------------------|---------------------------------------------------------------------------|---------------------------------------------
  * | fetch-repeat       | fetches naming one partition 10,000 times, maxBytes 64 MiB                | answered INVALID_REQUEST
  * | fetch-huge         | fetches of the partitions it leads from offset 0, maxBytes 64 MiB each, all | answered, within maxBytes (plus one batch)
- * | unread-replies     | 3 connections that send 2,000 fetches each and never read a reply         | closed once their replies fill the budget and stall
+ * | unread-replies     | 3 connections that send 200 fetches of 11 MB each and never read a reply   | closed once their replies fill the budget and stall
  * | junk-60mb-client   | 60 MB frames of random bytes on /client, again and again                  | closed at each frame's header (over the limit)
  * | junk-60mb-peer     | the same on /raft before authenticating                                   | closed at each frame's header
  * | junk-flood-client  | junk frames as fast as they are answered: 64 KB random, 1 MB of msgpack zeros | answered INVALID_REQUEST, connection kept
@@ -39,6 +39,8 @@ import { CONNECTION_REPLY_STALL_MS } from '../src/server/reply-budget.js';
 import { KAFKA_FRAME_COMPLETE_MS } from '../src/kafka/listener.js';
 import { connect, flood, junkFrames, masked, upgrade, wsFrame, wsHeader, writeAll, type FloodCounts, type Junk, type JunkFlood } from './attacks.js';
 import { repoRoot, sleep, type ClusterNode } from './cluster.js';
+import { Client } from '../src/client/client.js';
+import { silentLogger } from '../src/client/logger.js';
 
 export const HOSTILE_ATTACKS = [
   'fetch-repeat',
@@ -55,7 +57,7 @@ export const HOSTILE_ATTACKS = [
 ] as const;
 export type HostileAttack = (typeof HOSTILE_ATTACKS)[number];
 /** The attacks that fetch: aimed at a partition leader, naming the partitions it leads. */
-export const FETCH_ATTACKS: readonly HostileAttack[] = ['fetch-repeat', 'fetch-huge', 'unread-replies'];
+export const FETCH_ATTACKS: readonly HostileAttack[] = ['fetch-repeat', 'fetch-huge'];
 /** The attacks that need the node's Kafka listener. */
 export const KAFKA_ATTACKS: readonly HostileAttack[] = ['kafka-junk'];
 
@@ -95,6 +97,8 @@ export interface AttackSpec {
   /** The topic the workloads use, and the partitions of it the fetch attacks name. */
   readonly topic: string;
   readonly partitions: readonly number[];
+  /** Every running node's endpoints (unread-replies goes where its own topic's leader is). */
+  readonly nodes: readonly AttackTarget[];
   readonly holdMs: number;
 }
 
@@ -251,10 +255,11 @@ let junk: Junk | null = null;
 /** The 60 MB junk frames, made once per attacker process. */
 const JUNK_BYTES = 60 * 1024 * 1024;
 
-type Attack = (s: AttackSpec, stop: number) => Promise<Omit<AttackOutcome, 'attack' | 'node' | 'ms' | 'expected' | 'statusMaxMs' | 'statusFailures'>>;
+/** An attack's outcome; `node` when it hit another node than its target's. */
+type Attack = (s: AttackSpec, stop: number) => Promise<Omit<AttackOutcome, 'attack' | 'node' | 'ms' | 'expected' | 'statusMaxMs' | 'statusFailures'> & { node?: string }>;
 
 /** The tally as an outcome. */
-function outcome(t: Tally, asExpected: boolean, more: string[] = []): Awaited<ReturnType<Attack>> {
+function outcome(t: Tally, asExpected: boolean, more: string[] = []): Omit<Awaited<ReturnType<Attack>>, 'node'> {
   return { connections: t.connections, closed: t.closed, answered: t.answered, open: t.open, sent: t.sent, detail: t.detail(more), asExpected };
 }
 
@@ -318,25 +323,66 @@ const fetchHuge: Attack = async (s, stop) => {
 /** raftlog_slow_clients_closed_total{listener="client"} of the node now. */
 async function slowClientsClosed(address: string): Promise<number> {
   const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(10_000) });
-  const m = /^raftlog_slow_clients_closed_total\{listener="client"\} ([0-9.eE+-]+)$/m.exec(await res.text());
+  // (Its labels in any order: the node adds its own id to every metric.)
+  const m = /^raftlog_slow_clients_closed_total\{(?=[^}]*listener="client")[^}]*\} ([0-9.eE+-]+)$/m.exec(await res.text());
   return m === null ? 0 : Number(m[1]);
+}
+
+/**
+ * The topic unread-replies fetches: the workloads' partitions may hold too little for unread
+ * replies to fill a connection's budget and the kernel's buffers (a paused socket's receive
+ * buffer alone grows to tcp_rmem's most, 32 MiB here), so the attacker writes its own, once:
+ * BLOB_RECORDS records of BLOB_RECORD_BYTES on one partition of one replica (the checker sees it
+ * only in the replicas' agreement).
+ */
+export const BLOB_TOPIC = 'hostile-blob';
+const BLOB_RECORDS = 12;
+const BLOB_RECORD_BYTES = 900 * 1024;
+let blob: Promise<string> | null = null;
+
+/** Creates and fills the blob topic (once per attacker process); resolves with its leader's id. */
+function blobLeader(nodes: readonly AttackTarget[]): Promise<string> {
+  blob ??= (async () => {
+    const client = new Client({ brokers: nodes.map((n) => n.client), logger: silentLogger, retry: { retries: 30, initialRetryTimeMs: 100, maxRetryTimeMs: 1000 } });
+    const admin = client.admin();
+    try {
+      await admin.createTopics({ topics: [{ topic: BLOB_TOPIC, numPartitions: 1, replicationFactor: 1 }], timeoutMs: 20_000 });
+      const producer = client.producer();
+      for (let i = 0; i < BLOB_RECORDS; i++) await producer.send({ topic: BLOB_TOPIC, acks: 'all', messages: [{ value: Buffer.alloc(BLOB_RECORD_BYTES, i) }] });
+      await producer.disconnect();
+      const { topics } = await admin.describeTopics({ topics: [BLOB_TOPIC] });
+      const leader = topics[0]?.partitions[0]?.leader;
+      if (leader === undefined || leader === null) throw new Error(`${BLOB_TOPIC} has no leader`);
+      return leader;
+    } finally {
+      await admin.disconnect();
+    }
+  })();
+  const p = blob;
+  // A failure (the cluster busy) is tried again next time.
+  p.catch(() => (blob === p ? (blob = null) : undefined));
+  return p;
 }
 
 const unreadReplies: Attack = async (s) => {
   const t = new Tally();
   const CONNECTIONS = 3;
-  // Enough that their replies pass the connection's budget (and the kernel's buffers) even while the partitions hold little.
-  const FETCHES = 2000;
-  const before = await slowClientsClosed(s.target.client);
+  const FETCHES = 200;
+  const leader = await blobLeader(s.nodes);
+  const target = s.nodes.find((n) => n.node === leader);
+  if (target === undefined) return outcome(t, false, [`${BLOB_TOPIC}'s leader ${leader} is not running`]);
+  const before = await slowClientsClosed(target.client);
   const started = Date.now();
   const sockets: net.Socket[] = [];
+  const fetchBytes = 16 * 1024 * 1024;
+  const request = (id: number): Buffer => Buffer.concat(wsFrame(encodeFrame({ id, type: 'fetch', maxWaitMs: 0, maxBytes: fetchBytes, partitions: [{ topic: BLOB_TOPIC, partition: 0, offset: 0, maxBytes: fetchBytes }] })));
   for (let i = 0; i < CONNECTIONS; i++) {
-    const socket = await connect(s.target.client).catch(() => null);
+    const socket = await connect(target.client).catch(() => null);
     if (socket === null) continue;
     t.connections++;
     socket.on('error', () => undefined);
     try {
-      await upgrade(socket, s.target.client, '/client');
+      await upgrade(socket, target.client, '/client');
     } catch {
       socket.destroy();
       continue;
@@ -344,10 +390,9 @@ const unreadReplies: Attack = async (s) => {
     // Never read a reply: the kernel's buffers fill, then the node's.
     socket.pause();
     sockets.push(socket);
-    const partitions = s.partitions.map((p) => ({ topic: s.topic, partition: p, offset: 0, maxBytes: 16 * 1024 * 1024 }));
     for (let id = 1; id <= FETCHES; id++) {
       t.sent++;
-      socket.write(Buffer.concat(wsFrame(encodeFrame({ id, type: 'fetch', maxWaitMs: 0, maxBytes: 16 * 1024 * 1024, partitions }))));
+      socket.write(request(id));
     }
   }
   // The node closes a connection whose replies have stalled for CONNECTION_REPLY_STALL_MS; a
@@ -355,7 +400,7 @@ const unreadReplies: Attack = async (s) => {
   const deadline = started + CONNECTION_REPLY_STALL_MS + 20_000;
   let closed = 0;
   while (Date.now() < deadline) {
-    closed = (await slowClientsClosed(s.target.client).catch(() => before)) - before;
+    closed = (await slowClientsClosed(target.client).catch(() => before)) - before;
     if (closed >= sockets.length) break;
     await sleep(1000);
   }
@@ -363,7 +408,7 @@ const unreadReplies: Attack = async (s) => {
   t.closed = Math.min(closed, sockets.length);
   t.open = sockets.length - t.closed;
   for (const socket of sockets) socket.destroy();
-  return outcome(t, t.closed === sockets.length && sockets.length > 0, [`closed for not reading within ${tookS} s`]);
+  return { ...outcome(t, t.closed === sockets.length && sockets.length > 0, [`on ${leader}, which leads ${BLOB_TOPIC}`, `${t.closed} closed for not reading within ${tookS} s`]), node: leader };
 };
 
 function junkFlood(kind: JunkFlood): Attack {

@@ -306,15 +306,22 @@ export class Nemesis {
         // Two actions, as a kill and its restart: the attack begins, and it ends (with what it came to).
         c.nemesis('invoke', 'attack', value);
         c.nemesis('ok', 'attack', value);
-        const o = await h.clients.run({ attack: spec.attack, target: attackTarget(n), topic: h.topic, partitions: fetching && led.length > 0 ? led : Array.from({ length: h.partitions }, (_, p) => p), holdMs: spec.holdMs });
+        const o = await h.clients.run({
+          attack: spec.attack,
+          target: attackTarget(n),
+          topic: h.topic,
+          partitions: fetching && led.length > 0 ? led : Array.from({ length: h.partitions }, (_, p) => p),
+          nodes: running.map(attackTarget),
+          holdMs: spec.holdMs,
+        });
         this.attacks.push(o);
         const summary = `${o.connections} connections: ${o.closed} closed, ${o.answered} answered, ${o.open} left open; ${o.detail}`;
-        const ended = { ...value, ended: true, connections: o.connections, closed: o.closed, answered: o.answered, open: o.open, asExpected: o.asExpected };
+        const ended = { ...value, node: o.node, ended: true, connections: o.connections, closed: o.closed, answered: o.answered, open: o.open, asExpected: o.asExpected };
         c.nemesis('invoke', 'attack', ended);
         c.nemesis('ok', 'attack', ended);
         this.end(record);
-        record.what = `${spec.attack} on ${n.id}: ${summary}`;
-        this.env.log(`attack ${spec.attack} on ${n.id}: ${summary}${o.asExpected ? '' : ` (expected: ${o.expected})`}`);
+        record.what = `${spec.attack} on ${o.node}: ${summary}`;
+        this.env.log(`attack ${spec.attack} on ${o.node}: ${summary}${o.asExpected ? '' : ` (expected: ${o.expected})`}`);
         break;
       }
     }
