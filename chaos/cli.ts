@@ -73,7 +73,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
   const program = new Command()
     .name('npm run chaos --')
     .description('Run a chaos test: a local cluster under faults, clients recording a history, and the checker proving it.')
-    .addOption(new Option('--nemesis <kinds>', `faults to inject, comma-separated: ${NEMESIS_KINDS.join(', ')} (or none)`).argParser(kinds).default([...NEMESIS_KINDS]))
+    .addOption(new Option('--nemesis <kinds>', `faults to inject, comma-separated: ${NEMESIS_KINDS.join(', ')} (or none); hostile (clients attacking the nodes) only when named`).argParser(kinds).default(NEMESIS_KINDS.filter((k) => k !== 'hostile')))
     .addOption(new Option('--time <seconds>', 'length of the faulty phase').argParser(int('--time', 1)).default(60))
     .addOption(new Option('--nodes <n>', 'cluster size').argParser(int('--nodes', 1)).default(3))
     .addOption(new Option('--seed <n>', 'seed of the schedule and the workloads (default: random, printed)').argParser(int('--seed', 0)))
