@@ -9,6 +9,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +56,14 @@ export interface LocalClusterOptions {
   readonly logLevel?: string;
   /** Give every node a Kafka listener (--kafka) on a free port (default: none). */
   readonly kafka?: boolean;
+  /** Give every node a client listener (--client-listen) and an HTTP listener (--http-listen) of their own, each on a free port (default: all at its --listen address). */
+  readonly separateListeners?: boolean;
+  /**
+   * TLS on every listener of every node (--tls-cert, --tls-key, --tls-ca; `--tls` all unless
+   * `listeners` names some): the CA file, and each node's certificate and key files by id. The
+   * cluster's own HTTP requests (waitUp, status) trust `ca`.
+   */
+  readonly tls?: { readonly ca: string; readonly node: (id: string) => { readonly cert: string; readonly key: string }; readonly listeners?: readonly string[] };
 }
 
 export interface ClusterNode {
@@ -68,6 +78,9 @@ export interface ClusterNode {
   join?: readonly string[];
   /** host:port of its Kafka listener, when the cluster has them. */
   readonly kafka?: string;
+  /** host:port of its client listener and of its HTTP listener (its `address` unless separateListeners). */
+  readonly client: string;
+  readonly http: string;
 }
 
 /**
@@ -106,8 +119,9 @@ export class LocalCluster {
     this.entry = NODE_ENTRIES[o.entry ?? 'chaos'];
   }
 
+  /** The nodes' client listeners. */
   get brokers(): string[] {
-    return this.nodes.map((n) => n.address);
+    return this.nodes.map((n) => n.client);
   }
 
   /** The nodes' Kafka listeners (LocalClusterOptions.kafka). */
@@ -115,8 +129,34 @@ export class LocalCluster {
     return this.nodes.flatMap((n) => (n.kafka !== undefined ? [n.kafka] : []));
   }
 
-  private async kafkaAddress(): Promise<{ kafka?: string }> {
-    return this.o.kafka === true ? { kafka: `127.0.0.1:${await freePort()}` } : {};
+  /** A new node's addresses besides its peer address: Kafka, client and HTTP listeners. */
+  private async listenerAddresses(address: string): Promise<{ kafka?: string; client: string; http: string }> {
+    const kafka = this.o.kafka === true ? { kafka: `127.0.0.1:${await freePort()}` } : {};
+    if (this.o.separateListeners !== true) return { ...kafka, client: address, http: address };
+    return { ...kafka, client: `127.0.0.1:${await freePort()}`, http: `127.0.0.1:${await freePort()}` };
+  }
+
+  /** Whether the nodes' HTTP listeners take TLS. */
+  private get httpTls(): boolean {
+    const t = this.o.tls;
+    return t !== undefined && (t.listeners === undefined || t.listeners.includes('http') || t.listeners.includes('all'));
+  }
+
+  /** GET `path` on node `n`'s HTTP listener (https, trusting the cluster's CA, when it takes TLS): the status code and the body. */
+  async httpGet(n: ClusterNode, urlPath: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+    const [host, port] = [n.http.slice(0, n.http.lastIndexOf(':')), Number(n.http.slice(n.http.lastIndexOf(':') + 1))];
+    const tls = this.httpTls;
+    const ca = tls ? fs.readFileSync(this.o.tls!.ca) : undefined;
+    return new Promise((resolve, reject) => {
+      const req = (tls ? https : http).get({ host, port, path: urlPath, timeout: timeoutMs, ...(ca !== undefined ? { ca } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${n.http}${urlPath} within ${timeoutMs} ms`)));
+      req.on('error', reject);
+    });
   }
 
   node(id: string): ClusterNode {
@@ -132,7 +172,7 @@ export class LocalCluster {
       const id = `n${i}`;
       const address = `127.0.0.1:${await freePort()}`;
       const dataDir = path.join(this.dir, id);
-      this.nodes.push({ id, address, dataDir, logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, ...(await this.kafkaAddress()) });
+      this.nodes.push({ id, address, dataDir, logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, ...(await this.listenerAddresses(address)) });
     }
     this.peers = this.nodes.map((n) => `${n.id}=${n.address}`).join(',');
     for (const n of this.nodes) this.spawn(n);
@@ -149,7 +189,7 @@ export class LocalCluster {
     if (this.retired.some((n) => n.id === id)) throw new Error(`node ${id} was retired (decommissioned): a cluster does not take a decommissioned id back; choose another`);
     const address = `127.0.0.1:${await freePort()}`;
     const join = this.nodes.filter((n) => n.process !== null).map((n) => n.address);
-    const n: ClusterNode = { id, address, dataDir: path.join(this.dir, id), logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, join, ...(await this.kafkaAddress()) };
+    const n: ClusterNode = { id, address, dataDir: path.join(this.dir, id), logFile: path.join(this.dir, `${id}.log`), process: null, exit: null, join, ...(await this.listenerAddresses(address)) };
     this.nodes.push(n);
     this.spawn(n);
     await this.waitUp(n);
@@ -190,7 +230,10 @@ export class LocalCluster {
 
   private spawn(n: ClusterNode): void {
     const membership = n.join !== undefined ? ['--listen', n.address, '--join', n.join.join(',')] : ['--peers', this.peers];
-    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, ...membership, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(n.kafka !== undefined ? ['--kafka', n.kafka] : []), ...(this.o.args ?? [])];
+    const listeners = [...(n.client !== n.address ? ['--client-listen', n.client] : []), ...(n.http !== n.address ? ['--http-listen', n.http] : [])];
+    const t = this.o.tls;
+    const tls = t !== undefined ? ['--tls-cert', t.node(n.id).cert, '--tls-key', t.node(n.id).key, '--tls-ca', t.ca, ...(t.listeners !== undefined ? ['--tls', t.listeners.join(',')] : [])] : [];
+    const args = [...(this.o.runtimeFlags ?? NODE_RUNTIME_FLAGS), ...(this.o.nodeArgs ?? []), this.entry, '--id', n.id, ...membership, '--data', n.dataDir, '--log-file', n.logFile, '--log-level', this.o.logLevel ?? 'info', ...(n.kafka !== undefined ? ['--kafka', n.kafka] : []), ...listeners, ...tls, ...(this.o.args ?? [])];
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, RAFTLOG_SECRET: this.o.secret ?? 'test-cluster-secret', ...this.o.env },
@@ -210,15 +253,15 @@ export class LocalCluster {
     while (Date.now() < deadline) {
       if (n.process === null) throw new Error(`node ${n.id} exited while starting: ${n.exit}\n${this.tail(n)}`);
       try {
-        const res = await fetch(`http://${n.address}/status`, { signal: AbortSignal.timeout(500) });
+        const res = await this.httpGet(n, '/status', 500);
         // A Kafka listener opens once the node has its metadata, a moment after /status.
-        if (res.ok && (n.kafka === undefined || (await accepts(n.kafka)))) return;
+        if (res.status === 200 && (n.kafka === undefined || (await accepts(n.kafka)))) return;
       } catch {
         // not yet
       }
       await sleep(50);
     }
-    throw new Error(`node ${n.id} did not come up on ${n.address} within ${timeoutMs} ms\n${this.tail(n)}`);
+    throw new Error(`node ${n.id} did not come up on ${n.http} within ${timeoutMs} ms\n${this.tail(n)}`);
   }
 
   /** The last lines of a node's log, for failure messages. */
@@ -256,8 +299,8 @@ export class LocalCluster {
   }
 
   async status(id: string): Promise<StatusResponse> {
-    const res = await fetch(`http://${this.node(id).address}/status`, { signal: AbortSignal.timeout(2000) });
-    return (await res.json()) as StatusResponse;
+    const res = await this.httpGet(this.node(id), '/status', 2000);
+    return JSON.parse(res.body) as StatusResponse;
   }
 
   /** Stops every node with SIGTERM (clean shutdown) and, unless `keep`, removes the folder. */

@@ -623,6 +623,12 @@ export class SegmentLog implements LogStorage {
     this.dirty = true;
   }
 
+  /** Rolls at `bytes` from now on (a topic's segment.bytes changed while it runs); the active segment is judged by it at the next append. */
+  setSegmentBytes(bytes: number): void {
+    if (!Number.isSafeInteger(bytes) || bytes < 1) throw new Error(`segment bytes must be a positive integer, not ${bytes}`);
+    this.limits.segmentBytes = bytes;
+  }
+
   /**
    * Frees the tail cache's ring if nothing was appended for `idleMs`: a quiet log's readers are
    * served from its files (the page cache), and its share of the node's budget goes to busy logs.

@@ -1,5 +1,6 @@
-/** The options every command shares (--brokers) and the client built from them. */
-import { Client, silentLogger, type Admin, type Logger } from '../client/index.js';
+/** The options every command shares (--brokers, TLS) and the client built from them. */
+import fs from 'node:fs';
+import { Client, silentLogger, type Admin, type Logger, type TlsOptions } from '../client/index.js';
 import type { Io } from './io.js';
 import { UsageError } from './errors.js';
 
@@ -8,6 +9,34 @@ export const DEFAULT_BROKERS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 export interface CommonOptions {
   readonly brokers: string;
+  /** --tls: connect with TLS, trusting the system's CAs unless --tls-ca names one. */
+  readonly tls?: boolean;
+  /** Files: the CA that signed the nodes' certificates, and a client certificate and its key (--tls-ca, --tls-cert, --tls-key). */
+  readonly tlsCa?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
+/**
+ * The TLS the options ask for, their files read; undefined for none. Any of --tls-ca, --tls-cert,
+ * --tls-key implies --tls. (No RAFTLOG_TLS here: a node reads that name as its list of TLS
+ * listeners, and a shell that starts nodes may run the CLI too.)
+ */
+export function tlsOf(opts: CommonOptions): TlsOptions | undefined {
+  const on = opts.tls === true;
+  if (!on && opts.tlsCa === undefined && opts.tlsCert === undefined && opts.tlsKey === undefined) return undefined;
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new UsageError('give --tls-cert and --tls-key together (a client certificate and its key)');
+  const read = (flag: string, file: string): string => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new UsageError(`cannot read ${flag} ${file}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    ...(opts.tlsCa !== undefined ? { ca: read('--tls-ca', opts.tlsCa) } : {}),
+    ...(opts.tlsCert !== undefined && opts.tlsKey !== undefined ? { cert: read('--tls-cert', opts.tlsCert), key: read('--tls-key', opts.tlsKey) } : {}),
+  };
 }
 
 export function brokerList(value: string): string[] {
@@ -30,8 +59,10 @@ function cliLogger(io: Io): Logger {
 
 /** A client that gives up on an unreachable cluster within a couple of seconds. */
 export function makeClient(io: Io, opts: CommonOptions): Client {
+  const tls = tlsOf(opts);
   return new Client({
     brokers: brokerList(opts.brokers),
+    ...(tls !== undefined ? { tls } : {}),
     clientId: 'raftlog-cli',
     connectionTimeoutMs: 2000,
     retry: { retries: 3, initialRetryTimeMs: 200, maxRetryTimeMs: 2000 },

@@ -13,7 +13,8 @@ export const EXIT_USAGE = 2;
 /** The message for an error, with a hint when one helps. */
 export function describeError(err: unknown, brokers: readonly string[]): string {
   if (err instanceof RaftlogError) {
-    if (err.code === ClientErrorCode.ConnectionError) {
+    // Not retriable: the TLS settings do not match the node's; the message says which.
+    if (err.code === ClientErrorCode.ConnectionError && err.retriable) {
       return `${err.message}\nIs the cluster running? Start one with \`node cluster.js\`, or point --brokers (or RAFTLOG_BROKERS) at it (now: ${brokers.join(',')}).`;
     }
     return err.message;

@@ -4,11 +4,13 @@
  * Tests call it in-process with captured output; src/cli/main.ts wires it to the process.
  */
 import { Command, CommanderError } from 'commander';
+import { aclsCommand } from './commands/acls.js';
 import { consumeCommand } from './commands/consume.js';
 import { groupsCommand } from './commands/groups.js';
 import { nodesCommand } from './commands/nodes.js';
 import { partitionsCommand } from './commands/partitions.js';
 import { produceCommand } from './commands/produce.js';
+import { quotasCommand } from './commands/quotas.js';
 import type { Run } from './commands/shared.js';
 import { statusCommand } from './commands/status.js';
 import { topicsCommand } from './commands/topics.js';
@@ -37,6 +39,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   groupsCommand(program, io, run);
   statusCommand(program, io, run);
   nodesCommand(program, io, run);
+  aclsCommand(program, io, run);
+  quotasCommand(program, io, run);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return code;

@@ -7,7 +7,12 @@ import { sleep } from '../wire/clock.js';
 import {
   ErrorCode,
   LIMITS,
+  quotaEntityProblem,
   type AlterReplicationFactorResponse,
+  type QuotaAlteration,
+  type QuotaEntry,
+  type AlterTopicConfigResponse,
+  type CreatePartitionsResponse,
   type DecommissionNodeResponse,
   type NodeRef,
   type RebalancePartitionsResponse,
@@ -21,12 +26,13 @@ import { GroupAdmin, type ConsumerGroupDescription, type GroupOverview, type Gro
 import { formatOffset } from './offsets.js';
 import { withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
+import { ACLS_PER_REQUEST_MAX, aclBindingProblem, describeBinding, type AclBinding, type AclFilter } from '../auth/acl.js';
 
 export interface NewTopic {
   readonly topic: string;
   /** Default 1. */
   readonly numPartitions?: number;
-  /** Default 3; the cluster checks it against its nodes. */
+  /** Default -1: the cluster's choice, min(3, its nodes) (kafkajs's default too). */
   readonly replicationFactor?: number;
   /** Kafka names (retention.ms, retention.bytes, segment.bytes, max.message.bytes) or camelCase. */
   readonly configEntries?: readonly ConfigEntry[];
@@ -102,12 +108,12 @@ export class Admin {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
     const specs = opts.topics.map((t) => {
       const partitions = t.numPartitions ?? 1;
-      const replicationFactor = t.replicationFactor ?? 3;
+      const replicationFactor = t.replicationFactor ?? -1;
       if (!Number.isInteger(partitions) || partitions < 1 || partitions > LIMITS.partitionsPerTopicMax) {
         throw new RaftlogError(ErrorCode.InvalidPartitions, `topic '${t.topic}': numPartitions must be 1..${LIMITS.partitionsPerTopicMax}, not ${partitions}`, { topic: t.topic });
       }
-      if (!Number.isInteger(replicationFactor) || replicationFactor < 1) {
-        throw new RaftlogError(ErrorCode.InvalidReplicationFactor, `topic '${t.topic}': replicationFactor must be a positive integer, not ${replicationFactor}`, { topic: t.topic });
+      if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) {
+        throw new RaftlogError(ErrorCode.InvalidReplicationFactor, `topic '${t.topic}': replicationFactor must be a positive integer (or -1, the cluster's default), not ${replicationFactor}`, { topic: t.topic });
       }
       const config = toTopicConfig(t.configEntries ?? []);
       return Object.keys(config).length > 0 ? { name: t.topic, partitions, replicationFactor, config } : { name: t.topic, partitions, replicationFactor };
@@ -204,6 +210,40 @@ export class Admin {
   }
 
   /**
+   * Changes a topic's config while it runs; the entries not named keep their values. Resolves
+   * with the config before and after, once the cluster has recorded it.
+   */
+  async alterTopicConfig(topic: string, configEntries: readonly ConfigEntry[], opts: { readonly timeoutMs?: number } = {}): Promise<AlterTopicConfigResponse> {
+    checkTopicName(topic);
+    const config = toTopicConfig(configEntries);
+    if (Object.keys(config).length === 0) throw invalidArgument('name at least one config entry to change');
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'alterTopicConfig', topic, config, timeoutMs }, localTimeout(timeoutMs));
+    this.cluster.markStale();
+    return { topic: resp.topic, previous: resp.previous, config: resp.config };
+  }
+
+  /**
+   * Grows topics to `count` partitions each (kafkajs's createPartitions: the new total). The new
+   * partitions start empty; a key may hash to another partition from then on. Resolves once the
+   * cluster has recorded them and they have leaders (or the time is up).
+   */
+  async createPartitions(opts: { readonly topicPartitions: readonly { readonly topic: string; readonly count: number }[]; readonly timeoutMs?: number }): Promise<CreatePartitionsResponse[]> {
+    checkTopicList(opts.topicPartitions.map((t) => t.topic));
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const out: CreatePartitionsResponse[] = [];
+    for (const { topic, count } of opts.topicPartitions) {
+      if (!Number.isInteger(count) || count < 1 || count > LIMITS.partitionsPerTopicMax) {
+        throw new RaftlogError(ErrorCode.InvalidPartitions, `topic '${topic}': count must be 1..${LIMITS.partitionsPerTopicMax}, not ${count}`, { topic });
+      }
+      const resp = await this.cluster.toController({ type: 'createPartitions', topic, partitions: count, timeoutMs }, localTimeout(timeoutMs));
+      this.cluster.markStale();
+      out.push({ topic: resp.topic, previous: resp.previous, partitions: resp.partitions, assignments: resp.assignments });
+    }
+    return out;
+  }
+
+  /**
    * Spreads replicas, then preferred leaders, evenly over the nodes up and not leaving, `maxMoves`
    * moves at once, in the background. Resolves with the moves it plans as the cluster is now; with
    * `dryRun`, only says them.
@@ -217,6 +257,67 @@ export class Admin {
     );
     this.cluster.markStale();
     return { moves: resp.moves, total: resp.total, started: resp.started };
+  }
+
+  /**
+   * Adds ACL bindings (src/auth/acl.ts); resolves once the cluster holds them all, or rejects with
+   * the first refusal (none was added then). A binding held already is kept once. They are
+   * enforced by nodes started with `--authorizer acl`.
+   */
+  async createAcls(bindings: readonly AclBinding[], opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    checkAclCount(bindings.length);
+    for (const b of bindings) {
+      const problem = aclBindingProblem(b);
+      if (problem !== null) throw invalidArgument(`ACL binding ${describeBinding(b)}: ${problem}`);
+    }
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'createAcls', bindings, timeoutMs }, localTimeout(timeoutMs));
+    const refused = resp.results.find((r) => r.error !== undefined);
+    if (refused?.error !== undefined) throw fromApiError(refused.error);
+  }
+
+  /** The ACL bindings `filter` matches (every one by default), as the controller holds them. */
+  async describeAcls(filter: AclFilter = {}): Promise<AclBinding[]> {
+    const resp = await this.cluster.toController({ type: 'describeAcls', filter }, this.cluster.config.requestTimeoutMs);
+    return [...resp.bindings];
+  }
+
+  /**
+   * Removes every ACL binding each filter matches (Kafka's DeleteAcls; `{}` matches all of them);
+   * resolves with what each filter removed, in order.
+   */
+  async deleteAcls(filters: readonly AclFilter[], opts: { readonly timeoutMs?: number } = {}): Promise<AclBinding[][]> {
+    checkAclCount(filters.length);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'deleteAcls', filters, timeoutMs }, localTimeout(timeoutMs));
+    const refused = resp.results.find((r) => r.error !== undefined);
+    if (refused?.error !== undefined) throw fromApiError(refused.error);
+    return resp.results.map((r) => [...r.removed]);
+  }
+
+  /**
+   * Sets or removes client quota rates: per entity ('User:<name>', or QUOTA_DEFAULT_ENTITY for
+   * every principal without a rate of its own), a number sets a rate in bytes per second, null
+   * removes it, absent leaves it. Resolves once every change is committed; each node then holds
+   * the principals to them by throttling (README "Quotas"). Rejects with the first entry the
+   * controller refused (the ones before it were made). Setting a rate again changes nothing.
+   */
+  async alterQuotas(alterations: readonly QuotaAlteration[], opts: { readonly timeoutMs?: number } = {}): Promise<void> {
+    const entries = checkQuotaAlterations(alterations);
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'alterQuotas', entries, timeoutMs }, localTimeout(timeoutMs));
+    for (const e of entries) {
+      const r = resp.entries.find((x) => x.entity === e.entity);
+      if (r === undefined) throw new RaftlogError(ClientErrorCode.ProtocolError, `the controller did not answer for the quota of ${e.entity}`);
+      if (r.error) throw fromApiError(r.error);
+    }
+  }
+
+  /** Every entity that has a client quota rate, with its rates (bytes per second), the default first. */
+  async describeQuotas(opts: { readonly timeoutMs?: number } = {}): Promise<QuotaEntry[]> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
+    const resp = await this.cluster.toController({ type: 'describeQuotas' }, localTimeout(timeoutMs));
+    return resp.quotas.map((q) => ({ ...q }));
   }
 
   /** Topics with their partitions; all topics when none are named. Unknown names reject. */
@@ -256,6 +357,21 @@ export class Admin {
       high: formatOffset(latest[i].offset),
       low: formatOffset(earliest[i].offset),
     }));
+  }
+
+  /**
+   * Per partition, the offset of its first record at or after `timestamp` (ms since the epoch),
+   * or its high watermark when every record is older (kafkajs's call of the same name).
+   */
+  async fetchTopicOffsetsByTimestamp(topic: string, timestamp: number): Promise<{ partition: number; offset: string }[]> {
+    checkTopicList([topic]);
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw invalidArgument(`a timestamp is ms since the epoch, not ${timestamp}`);
+    const t = await this.cluster.topic(topic);
+    const partitions = t.partitions.map((p) => p.partition);
+    const [at, latest] = await Promise.all(
+      [{ timestamp }, 'latest' as const].map((spec) => listOffsets(this.cluster, partitions.map((partition) => ({ topic, partition, spec })))),
+    );
+    return partitions.map((partition, i) => ({ partition, offset: formatOffset(at[i].offset < 0 ? latest[i].offset : at[i].offset) }));
   }
 
   /** Nodes and the controller, from metadata. */
@@ -316,7 +432,9 @@ export class Admin {
 
   /** One node's view of its Raft groups (the `status` request). */
   async nodeStatus(address: string): Promise<StatusResponse> {
-    return this.cluster.request(address, { type: 'status' });
+    // The answer without the frame's request id, which is the connection's, not the node's.
+    const { id: _, ...status } = (await this.cluster.request(address, { type: 'status' })) as StatusResponse & { id?: unknown };
+    return status;
   }
 
   private async waitForLeaders(topics: readonly string[], deadline: number): Promise<void> {
@@ -348,6 +466,25 @@ function checkReassignments(reassignments: readonly PartitionReassignment[]): Pa
   });
 }
 
+/** The alterations as the request carries them, after the checks the client can make alone. */
+function checkQuotaAlterations(alterations: readonly QuotaAlteration[]): QuotaAlteration[] {
+  if (!Array.isArray(alterations) || alterations.length === 0) throw invalidArgument('name at least one quota to set or remove');
+  if (alterations.length > LIMITS.quotaEntriesPerRequestMax) throw invalidArgument(`at most ${LIMITS.quotaEntriesPerRequestMax} quotas per request, not ${alterations.length}`);
+  return alterations.map((a) => {
+    const problem = quotaEntityProblem(a.entity);
+    if (problem !== null) throw invalidArgument(problem);
+    const out: { entity: string; producerByteRate?: number | null; consumerByteRate?: number | null } = { entity: a.entity };
+    for (const k of ['producerByteRate', 'consumerByteRate'] as const) {
+      const v = a[k];
+      if (v === undefined) continue;
+      if (v !== null && (!Number.isSafeInteger(v) || v < 1 || v > LIMITS.quotaByteRateMax)) throw invalidArgument(`${a.entity}: ${k} must be an integer of 1..${LIMITS.quotaByteRateMax} bytes per second, or null to remove it; not ${v}`);
+      out[k] = v;
+    }
+    if (out.producerByteRate === undefined && out.consumerByteRate === undefined) throw invalidArgument(`${a.entity}: give producerByteRate or consumerByteRate (null removes it)`);
+    return out;
+  });
+}
+
 function checkMaxMoves(maxMoves: number | undefined): void {
   if (maxMoves !== undefined && (!Number.isInteger(maxMoves) || maxMoves < 1 || maxMoves > LIMITS.movesAtOnceMax)) {
     throw invalidArgument(`maxMoves must be an integer 1..${LIMITS.movesAtOnceMax}, not ${maxMoves}`);
@@ -359,4 +496,8 @@ function checkTopicList(topics: readonly string[]): string[] {
   if (topics.length > LIMITS.topicsPerRequestMax) throw invalidArgument(`at most ${LIMITS.topicsPerRequestMax} topics per request, not ${topics.length}`);
   for (const t of topics) checkTopicName(t);
   return [...topics];
+}
+
+function checkAclCount(n: number): void {
+  if (n > ACLS_PER_REQUEST_MAX) throw invalidArgument(`at most ${ACLS_PER_REQUEST_MAX} ACL bindings or filters per request, not ${n}`);
 }

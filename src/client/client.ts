@@ -13,6 +13,7 @@ import { consoleLogger, type Logger } from './logger.js';
 import { Producer, type ProducerOptions } from './producer.js';
 import { retryOptions, type RetryOptions } from './retry.js';
 import { invalidArgument } from './errors.js';
+import type { TlsOptions } from './connection.js';
 
 const METADATA_MAX_AGE_MS = 5 * 60 * 1000;
 
@@ -35,6 +36,12 @@ export interface ClientOptions {
    * auto-commits, metadata age (default the system's). Tests pass one they move by hand.
    */
   readonly clock?: Clock;
+  /**
+   * Connect with TLS (wss), to nodes whose client listeners take it (`--tls`): true to trust the
+   * system's CAs, or the CA that signed the nodes' certificates (PEM text) and, for nodes that
+   * require one (`--tls-client-auth required`), a client certificate and its key.
+   */
+  readonly tls?: boolean | TlsOptions;
 }
 
 export class Client {
@@ -46,6 +53,7 @@ export class Client {
   private readonly metadataMaxAgeMs: number;
   private readonly logger: Logger;
   private readonly clock: Clock;
+  private readonly tls: TlsOptions | undefined;
 
   constructor(opts: ClientOptions) {
     this.brokers = parseBrokers(opts.brokers);
@@ -57,6 +65,7 @@ export class Client {
     if (!Number.isFinite(this.metadataMaxAgeMs) || this.metadataMaxAgeMs <= 0) throw invalidArgument(`metadataMaxAgeMs must be a positive number of milliseconds, not ${String(opts.metadataMaxAgeMs)}`);
     this.logger = opts.logger ?? consoleLogger;
     this.clock = opts.clock ?? systemClock;
+    this.tls = tlsOptions(opts.tls);
   }
 
   producer(opts: ProducerOptions = {}): Producer {
@@ -84,6 +93,20 @@ export class Client {
       metadataMaxAgeMs: this.metadataMaxAgeMs,
       logger: this.logger,
       clock: this.clock,
+      ...(this.tls !== undefined ? { tls: this.tls } : {}),
     });
   }
+}
+
+/** ClientOptions.tls checked: undefined for none, {} for the system's CAs. */
+function tlsOptions(tls: ClientOptions['tls']): TlsOptions | undefined {
+  if (tls === undefined || tls === false) return undefined;
+  if (tls === true) return {};
+  if (typeof tls !== 'object' || tls === null) throw invalidArgument(`tls must be true, false or { ca, cert, key }, not ${String(tls)}`);
+  if ((tls.cert === undefined) !== (tls.key === undefined)) throw invalidArgument('tls: give a client certificate (cert) and its key (key) together');
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    const v = tls[k];
+    if (v !== undefined && typeof v !== 'string' && !Buffer.isBuffer(v)) throw invalidArgument(`tls.${k} must be PEM text (a string or a Buffer)`);
+  }
+  return { ...(tls.ca !== undefined ? { ca: tls.ca } : {}), ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key! } : {}) };
 }

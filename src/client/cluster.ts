@@ -9,7 +9,7 @@
  */
 import type { Clock } from '../wire/clock.js';
 import { ErrorCode, type MetadataResponse, type NodeRef, type RequestType, type ResponseMap, type TopicConfig } from '../wire/protocol.js';
-import { Connection, type RequestOf } from './connection.js';
+import { Connection, type RequestOf, type TlsOptions } from './connection.js';
 import { ClientErrorCode, RaftlogError, fromApiError, invalidArgument, shouldRetry, toRaftlogError } from './errors.js';
 import type { Logger } from './logger.js';
 import { withRetry, type RetryOptions } from './retry.js';
@@ -26,6 +26,8 @@ export interface ClusterConfig {
   readonly logger: Logger;
   /** Time and timers of everything the client schedules itself (src/wire/clock.ts). */
   readonly clock: Clock;
+  /** Connect to every node with TLS (wss); plain ws when absent. */
+  readonly tls?: TlsOptions;
 }
 
 export interface CachedPartition {
@@ -99,7 +101,7 @@ export class Cluster {
   connection(address: string): Connection {
     let c = this.connections.get(address);
     if (!c) {
-      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs });
+      c = new Connection({ address, connectTimeoutMs: this.config.connectionTimeoutMs, clock: this.config.clock, ...(this.config.tls !== undefined ? { tls: this.config.tls } : {}) });
       this.connections.set(address, c);
     }
     return c;

@@ -1,22 +1,40 @@
 /**
- * One WebSocket to one node (`ws://HOST:PORT/client`), opened on demand. Requests carry ids and
+ * One WebSocket to one node (`ws://HOST:PORT/client`, or `wss://` with TLS), opened on demand. Requests carry ids and
  * wait in a map until their response arrives (in any order), their timeout passes (a local
  * REQUEST_TIMED_OUT: the outcome is unknown) or the connection closes (CONNECTION_ERROR, also
  * unknown). A closed connection reopens on the next request. Its timeouts run on the system's
  * timers, not the client's clock: they bound how long a real socket takes.
+ *
+ * A reply with `throttleMs` (the node's quota throttle, src/server/quotas.ts) holds back every
+ * request to that node until that time has passed on the client's clock, as Kafka's clients do
+ * since KIP-219: the node would not read them sooner. A request's timeout starts once it is sent.
  */
 import WebSocket, { type RawData } from 'ws';
 import { ErrorCode, LIMITS, type Request, type RequestType, type ResponseMap } from '../wire/protocol.js';
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import { ClientErrorCode, RaftlogError, asApiError, fromApiError } from './errors.js';
-import { receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { sleep, systemClock, type Clock } from '../wire/clock.js';
 
 export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
+
+/** TLS to the nodes' client listeners (wss): whom to trust, and a certificate to present where the node asks for one (`--tls-client-auth required`). PEM texts, not file names. */
+export interface TlsOptions {
+  /** The CA certificate(s) that signed the nodes' certificates; the system's CAs when absent. */
+  readonly ca?: string | Buffer;
+  /** A client certificate, with its key. */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+}
 
 export interface ConnectionOptions {
   /** host:port */
   readonly address: string;
   readonly connectTimeoutMs: number;
+  /** Connect with TLS (wss); plain ws when absent. */
+  readonly tls?: TlsOptions;
+  /** What a throttle is waited out on (the client's clock; the system's when absent). */
+  readonly clock?: Clock;
 }
 
 interface Pending {
@@ -26,21 +44,38 @@ interface Pending {
   readonly timer: NodeJS.Timeout;
 }
 
+/** What a failed connect says about TLS set differently here and on the node, or null when it says nothing of it. */
+export function tlsProblem(err: unknown, tls: boolean): string | null {
+  if (!(err instanceof Error)) return null;
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  // A TLS alert from the node: it refused what this client presented (no certificate, or one its CA did not sign).
+  if (tls && /_ALERT_/.test(code)) return `the node refused this client's certificate (${err.message}): it requires a client certificate signed by its CA (the client's tls.cert and tls.key, raftlog --tls-cert and --tls-key)`;
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return `the node's TLS certificate is not trusted (${err.message}): give the CA that signed it (the client's tls.ca, raftlog --tls-ca), and connect to a host name its certificate names`;
+  if (tls && (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message))) return `the node does not speak TLS there (${err.message}): connect without TLS, or to its TLS listener`;
+  return null;
+}
+
 /** Request ids wrap before they leave the safe-integer range (they never get near it). */
 const REQUEST_ID_MAX = 0x7fffffff;
 
 export class Connection {
   readonly address: string;
   private readonly connectTimeoutMs: number;
+  private readonly tls: TlsOptions | undefined;
   private socket: WebSocket | null = null;
   private opening: Promise<WebSocket> | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closed = false;
+  private readonly clock: Clock;
+  /** Until when (the clock's time) the node throttles this connection: nothing is sent before. */
+  private throttledUntil = Number.NEGATIVE_INFINITY;
 
   constructor(opts: ConnectionOptions) {
     this.address = opts.address;
     this.connectTimeoutMs = opts.connectTimeoutMs;
+    this.tls = opts.tls;
+    this.clock = opts.clock ?? systemClock;
   }
 
   get inFlight(): number {
@@ -49,6 +84,7 @@ export class Connection {
 
   /** Sends `req` and resolves with its response; rejects with a RaftlogError. */
   async request<T extends RequestType>(req: RequestOf<T>, timeoutMs: number): Promise<ResponseMap[T]> {
+    await this.unthrottled();
     const socket = await this.open();
     const id = this.takeId();
     const frame = encodeFrame({ ...req, id });
@@ -75,6 +111,7 @@ export class Connection {
 
   /** Sends a request that gets no response (produce with acks "none"); resolves once written. */
   async send(req: Request): Promise<void> {
+    await this.unthrottled();
     const socket = await this.open();
     const frame = encodeFrame({ ...req, id: this.takeId() });
     await new Promise<void>((resolve, reject) => {
@@ -89,6 +126,11 @@ export class Connection {
     this.socket = null;
     this.failAll(new RaftlogError(ClientErrorCode.Disconnected, `the connection to ${this.address} was closed by the client`, { outcomeUnknown: true, node: this.address }));
     if (socket) socket.terminate();
+  }
+
+  /** Resolves once the node's last throttle has passed (at once when there is none). */
+  private async unthrottled(): Promise<void> {
+    for (let wait = this.throttledUntil - this.clock.now(); wait > 0; wait = this.throttledUntil - this.clock.now()) await sleep(this.clock, wait);
   }
 
   private takeId(): number {
@@ -113,16 +155,26 @@ export class Connection {
 
   private connect(): Promise<WebSocket> {
     return new Promise<WebSocket>((resolve, reject) => {
-      const socket = new WebSocket(`ws://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs, generateMask: zeroMask });
+      const socket = new WebSocket(`${this.tls !== undefined ? 'wss' : 'ws'}://${this.address}/client`, { maxPayload: LIMITS.frameBytesMax, handshakeTimeout: this.connectTimeoutMs, generateMask: zeroMask, ...this.tls });
       let settled = false;
       const timer = setTimeout(() => fail(new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
-      const fail = (err: unknown): void => {
+      const fail = (err: unknown, retriable = true): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         socket.terminate();
-        reject(this.connectionError(`cannot connect to ${this.address}`, err, false));
+        const problem = retriable ? tlsProblem(err, this.tls !== undefined) : null;
+        // A TLS setting that does not match the node's is no failure a retry mends: said at once.
+        if (problem !== null || !retriable) reject(new RaftlogError(ClientErrorCode.ConnectionError, `cannot connect to ${this.address}: ${problem ?? (err as Error).message}`, { retriable: false, node: this.address, cause: err }));
+        else reject(this.connectionError(`cannot connect to ${this.address}`, err, false));
       };
+      // The node refused the upgrade, saying why (a plaintext client on a TLS listener, /client on a peer listener).
+      socket.on('unexpected-response', (_req, res) => {
+        const why = res.headers[REFUSED_HEADER];
+        // Plaintext to a TLS listener (400), or no client certificate where one is required (403): the settings must change.
+        const settings = (res.statusCode === 400 || res.statusCode === 403) && typeof why === 'string';
+        fail(new Error(`it refused the connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''})`), !settings);
+      });
       socket.on('error', fail);
       socket.on('close', () => fail(new Error('closed during the handshake')));
       socket.on('open', () => {
@@ -169,6 +221,9 @@ export class Connection {
     }
     const body = frame as Record<string, unknown>;
     const id = body.id as number;
+    // A throttle counts even on a reply that came after its timeout: the node mutes all the same.
+    const throttle = body.throttleMs;
+    if (typeof throttle === 'number' && throttle > 0) this.throttledUntil = Math.max(this.throttledUntil, this.clock.now() + throttle);
     const pending = this.pending.get(id);
     if (!pending) return; // answered after its timeout
     this.pending.delete(id);

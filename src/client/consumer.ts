@@ -53,6 +53,8 @@ interface Completed {
 export interface ConsumerHooks {
   /** `messages` records of the partition were handled; its position() already includes them. */
   readonly processed?: (topic: string, partition: number, messages: number) => Promise<void> | void;
+  /** The connections are the group consumer's too: it closes them when it stops, not this one. */
+  readonly sharedConnections?: boolean;
 }
 
 /** The longest the loop sleeps before looking again when nothing wakes it. */
@@ -192,13 +194,17 @@ export class Consumer {
     this.completed.length = 0;
     this.loopDone = this.loop(handlers).finally(() => {
       this.running = false;
+      // Nothing is asked of the cluster any more: the connections close, so a program that
+      // stopped its consumer can exit (run() again opens them again; fetches in flight fail and are dropped).
+      if (this.hooks.sharedConnections !== true) this.cluster.close();
       this.events.emit('stop', {});
     });
   }
 
   /**
-   * Stops the loop after the handler that is running, if any. Called from inside a handler it
-   * does not wait (the loop waits for that handler).
+   * Stops the loop after the handler that is running, if any, and closes the connections: nothing
+   * of the consumer's keeps the process running (disconnect() does the same). Called from inside
+   * a handler it does not wait (the loop waits for that handler).
    */
   async stop(): Promise<void> {
     this.running = false;

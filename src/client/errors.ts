@@ -93,6 +93,10 @@ function hintFor(code: ErrorCode, topic: string | undefined): string {
     case ErrorCode.OutOfOrderSequence:
     case ErrorCode.InvalidProducerEpoch:
       return ' (the producer lost track of its sequence numbers; it takes a new producer id)';
+    case ErrorCode.TopicAuthorizationFailed:
+    case ErrorCode.GroupAuthorizationFailed:
+    case ErrorCode.ClusterAuthorizationFailed:
+      return ' (an operator can allow it with: raftlog acls add)';
     default:
       return '';
   }

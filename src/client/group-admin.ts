@@ -75,7 +75,9 @@ export class GroupAdmin {
         const resp = await this.coordinator(id).send({ type: 'describeGroups', groups: [id] }, this.cluster.config.requestTimeoutMs);
         const d = (Array.isArray(resp.groups) ? resp.groups : []).find((g) => g.group === id);
         if (!d) throw new RaftlogError(ErrorCode.UnknownServerError, `group '${id}': the coordinator's description does not name it`);
-        const error = d.error ? groupError(d.error, id) : null;
+        // The coordinator (as Kafka's) answers Dead, with no error, for a group it does not know.
+        const unknown: ApiError = { code: ErrorCode.UnknownGroup, message: `group '${id}' does not exist` };
+        const error = d.error ? groupError(d.error, id) : d.state === 'Dead' ? groupError(unknown, id) : null;
         const members: WireDescription['members'] = Array.isArray(d.members) ? d.members : [];
         if (error && error.code !== ErrorCode.UnknownGroup) throw error;
         return {
@@ -108,6 +110,7 @@ export class GroupAdmin {
     const resp = await this.coordinator(id).send(partitions === undefined ? { type: 'fetchOffsets', group: id } : { type: 'fetchOffsets', group: id, partitions }, this.cluster.config.requestTimeoutMs);
     const byTopic = new Map<string, { partition: number; offset: string; metadata: string }[]>();
     for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) {
+      if (o.error !== undefined) throw fromApiError(o.error, { topic: o.topic, partition: o.partition });
       const list = byTopic.get(o.topic) ?? [];
       list.push({ partition: o.partition, offset: formatOffset(o.offset < 0 ? -1 : o.offset), metadata: o.metadata ?? '' });
       byTopic.set(o.topic, list);

@@ -125,7 +125,7 @@ export class GroupConsumer {
     this.inner = new Consumer(
       cluster,
       { maxWaitTimeInMs: opts.maxWaitTimeInMs, minBytes: opts.minBytes, maxBytes: opts.maxBytes, maxBytesPerPartition: opts.maxBytesPerPartition, requestTimeoutMs, retry: opts.retry },
-      { processed: (_topic, _partition, messages) => this.onProcessed(messages) },
+      { processed: (_topic, _partition, messages) => this.onProcessed(messages), sharedConnections: true },
     );
     this.inner.on('crash', ({ error }) => {
       this.crashError = error;
@@ -186,12 +186,15 @@ export class GroupConsumer {
     this.loopDone = this.loop(run).finally(() => {
       this.loopDone = null;
       this.current = null;
+      // Committed and left: the connections close, so a program that stopped its consumer can exit (run() opens them again).
+      this.cluster.close();
     });
   }
 
   /**
-   * Stops after the running handler, commits what was processed (with autoCommit) and leaves the
-   * group. Called from inside a handler it does not wait: the loop ends once the handler returns.
+   * Stops after the running handler, commits what was processed (with autoCommit), leaves the
+   * group and closes the connections: nothing of the consumer's keeps the process running. Called
+   * from inside a handler it does not wait: the loop ends once the handler returns.
    */
   async stop(): Promise<void> {
     const done = this.loopDone;

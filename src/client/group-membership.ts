@@ -220,7 +220,11 @@ export class GroupMembership {
     for (let i = 0; i < partitions.length; i += LIMITS.fetchPartitionsMax) {
       const chunk = partitions.slice(i, i + LIMITS.fetchPartitionsMax);
       const resp = await this.coordinator.send({ type: 'fetchOffsets', group: this.config.groupId, partitions: chunk }, this.config.requestTimeoutMs, this.config.retry);
-      for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) out.set(tpKey(o.topic, o.partition), o.offset);
+      for (const o of Array.isArray(resp.offsets) ? resp.offsets : []) {
+        // A partition whose topic this principal may not describe (TOPIC_AUTHORIZATION_FAILED).
+        if (o.error !== undefined) throw fromApiError(o.error, { topic: o.topic, partition: o.partition });
+        out.set(tpKey(o.topic, o.partition), o.offset);
+      }
     }
     return out;
   }

@@ -22,7 +22,10 @@ export type { Message, MessageBytes, TopicMessages, RecordMetadata, ConsumedMess
 export type { ConfigEntry } from './topic-config.js';
 export type { RetryOptions } from './retry.js';
 export type { Logger } from './logger.js';
+export type { TlsOptions } from './connection.js';
 export { silentLogger } from './logger.js';
 export { RaftlogError, ClientErrorCode, type RaftlogErrorCode } from './errors.js';
 export { ErrorCode, type Acks } from '../wire/protocol.js';
+export type { AclBinding, AclFilter, AclOperation, AclPermission, PatternType, ResourcePattern, ResourceType } from '../auth/acl.js';
+export { QUOTA_DEFAULT_ENTITY, type QuotaAlteration, type QuotaEntry } from '../wire/protocol.js';
 export type { Clock, Timer } from '../wire/clock.js';

@@ -419,7 +419,8 @@ export class GroupCoordinator {
 
   listGroups(): ListGroupsResponse {
     this.ensureActive();
-    const ids = new Set([...this.groups.keys(), ...this.host.meta.consumerGroups().map((g) => g.group)]);
+    // A group with only committed offsets is listed too, Empty, as Kafka lists it.
+    const ids = new Set([...this.groups.keys(), ...this.host.meta.consumerGroups().map((g) => g.group), ...this.host.meta.groupsWithOffsets()]);
     return {
       groups: [...ids].sort().map((id) => {
         const g = this.groups.get(id);

@@ -10,6 +10,7 @@ import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { ClientNode } from '../server/client-server.js';
 import { handle } from '../server/handlers.js';
 import type { Session } from '../server/session.js';
+import type { DialTls } from '../server/tls.js';
 import type { Request, ResponseMap } from '../wire/protocol.js';
 import { RequestError, parseRequest } from '../wire/validate.js';
 import type { KafkaReader } from './codec/reader.js';
@@ -22,6 +23,8 @@ export interface KafkaNode extends ClientNode {
   readonly meta: ClientNode['meta'] & Pick<MetaStateMachine, 'cluster'>;
   /** host:port of the Kafka listener of each node known to run one, this one included. */
   kafkaAddresses(): ReadonlyMap<NodeId, string>;
+  /** How this node reaches node `id`'s client listener (its address, and TLS when it takes it), for what it forwards there (auto-create.ts); undefined when it does not know the node. */
+  clientDial(id: NodeId): { readonly address: string; readonly tls?: DialTls } | undefined;
 }
 
 /** The request header (v1; v2 adds tagged fields, read by the listener). */
@@ -41,10 +44,11 @@ export interface KafkaApi<Req = unknown, Res = unknown> {
   /** The first version with tagged fields and compact types (request header v2), if any is served. */
   readonly flexibleFrom?: number;
   /**
-   * The most the response to `req` may hold, for an API whose responses can be large (Fetch): the
-   * connection reserves it before serving (src/server/reply-budget.ts). Others count as 0.
+   * The most the response to `req` may hold, as the node is now (or, where the group
+   * coordinator's state decides it, a named estimate): the connection reserves it before serving
+   * (src/server/reply-budget.ts; reply-bytes.ts has the sizes).
    */
-  replyBytes?(req: Req): number;
+  replyBytes(req: Req, node: KafkaNode): number;
   /** Reads the body; throws KafkaDecodeError (reader.ts) on anything that does not parse. */
   decode(r: KafkaReader, version: number, header: RequestHeader): Req;
   /** Answers; null for no response (a produce with acks=0). Never throws for an expected failure. */

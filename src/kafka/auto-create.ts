@@ -8,7 +8,7 @@
  *
  * Only the controller creates topics. A node that is not the controller forwards the request to
  * it, as a client would: one native createTopics on the controller's client listener, over a
- * connection opened for it and closed after (auto-creation is rare: once per topic). Requests of
+ * connection opened for it and closed after (with TLS when that listener takes it) (auto-creation is rare: once per topic). Requests of
  * this node for the same topic while one is under way wait for that one.
  */
 import { Connection } from '../client/connection.js';
@@ -57,14 +57,16 @@ async function create(node: KafkaNode, session: Session, names: readonly string[
     }
   }
   // Not the controller: ask it.
-  const controller = node.nodeRef(node.controllerId());
-  if (controller === undefined || controller.id === node.config.id) return failed(ErrorCode.LeaderNotAvailable, 'no controller is known to create the topic; retry shortly');
-  const connection = new Connection({ address: controller.address, connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS });
+  const id = node.controllerId();
+  const controller = id !== null && id !== node.config.id ? node.clientDial(id) : undefined;
+  if (controller === undefined) return failed(ErrorCode.LeaderNotAvailable, 'no controller is known to create the topic; retry shortly');
+  // Over TLS when the controller's client listener takes it, presenting this node's certificate.
+  const connection = new Connection({ address: controller.address, connectTimeoutMs: FORWARD_CONNECT_TIMEOUT_MS, ...(controller.tls !== undefined ? { tls: controller.tls } : {}) });
   try {
     const res: CreateTopicsResponse = await connection.request(req, AUTO_CREATE_TIMEOUT_MS + FORWARD_CONNECT_TIMEOUT_MS);
     return res.topics;
   } catch (err) {
-    return failed(ErrorCode.LeaderNotAvailable, `the controller ${controller.id} could not be asked to create the topic: ${err instanceof Error ? err.message : String(err)}`);
+    return failed(ErrorCode.LeaderNotAvailable, `the controller ${id} could not be asked to create the topic: ${err instanceof Error ? err.message : String(err)}`);
   } finally {
     connection.close();
   }

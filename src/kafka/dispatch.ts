@@ -74,7 +74,7 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
     if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `${api.name} v${apiVersion}: ${err.message}` };
     throw err;
   }
-  if (!(await room(api.replyBytes?.(req) ?? 0))) return { kind: 'close', reason: 'the connection closed before the request was served' };
+  if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served' };
   const res = await api.serve(node, req, apiVersion, session);
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();

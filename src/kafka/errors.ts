@@ -34,6 +34,9 @@ export const KafkaErrorCode = {
   UnknownMemberId: 25,
   InvalidSessionTimeout: 26,
   RebalanceInProgress: 27,
+  TopicAuthorizationFailed: 29,
+  GroupAuthorizationFailed: 30,
+  ClusterAuthorizationFailed: 31,
   UnsupportedVersion: 35,
   TopicAlreadyExists: 36,
   InvalidPartitions: 37,
@@ -87,6 +90,9 @@ const KAFKA_CODE: Readonly<Record<ErrorCode, KafkaErrorCode>> = {
   [ErrorCode.GroupNotEmpty]: KafkaErrorCode.NonEmptyGroup,
   [ErrorCode.UnknownGroup]: KafkaErrorCode.GroupIdNotFound,
   [ErrorCode.ReassignmentInProgress]: KafkaErrorCode.ReassignmentInProgress,
+  [ErrorCode.TopicAuthorizationFailed]: KafkaErrorCode.TopicAuthorizationFailed,
+  [ErrorCode.GroupAuthorizationFailed]: KafkaErrorCode.GroupAuthorizationFailed,
+  [ErrorCode.ClusterAuthorizationFailed]: KafkaErrorCode.ClusterAuthorizationFailed,
 };
 
 export function kafkaCodeOf(code: ErrorCode): KafkaErrorCode {

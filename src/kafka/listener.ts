@@ -15,13 +15,25 @@
  * (dispatch.ts), a request that holds too much to read (codec/reader.ts KAFKA_REQUEST_ITEMS_MAX), a
  * frame begun and not whole within KAFKA_FRAME_COMPLETE_MS; the node goes on.
  *
+ * With TLS (`--tls` naming kafka, src/server/tls.ts), the listener speaks Kafka's SSL security
+ * protocol: TLS from the first byte, presenting the node's certificate (and with
+ * `--tls-client-auth required`, requiring a client certificate signed by the CA). A client that
+ * speaks plaintext to it is logged and closed (Kafka's protocol has no way to tell it why).
+ *
+ * A Produce or Fetch that puts its principal over a quota (src/server/quotas.ts) is answered whole
+ * with its throttle_time_ms, and the connection is then not read for that long, as a Kafka broker
+ * mutes the channel (KIP-219). For every version served: clients at versions before KIP-219
+ * (Produce v6, Fetch v8) do not wait by themselves, but their next request is not read.
+ *
  * No smaller frame limit applies before a connection's first request, as a peer connection has
  * before it authenticates (src/wire/ws-guard.ts): without SASL (issue 22 §3) a first request
  * proves nothing, so one ApiVersions would lift any such limit for whoever sends it.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { NodeStartError } from '../errors.js';
-import { budgetEvents } from '../server/client-server.js';
+import { clientCertProblem, serverOptions, tlsOrPlaintext, type TlsPem } from '../server/tls.js';
+import { Mute, budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import { newSession, type Session } from '../server/session.js';
 import type { KafkaNode } from './api.js';
@@ -48,6 +60,8 @@ export interface KafkaListenerOptions {
   /** KAFKA_FRAME_COMPLETE_MS and KAFKA_IDLE_MS unless given. */
   readonly frameCompleteMs?: number;
   readonly idleMs?: number;
+  /** Kafka's SSL: TLS only, presenting `pem`; `clientAuth`: a CA-signed client certificate is required. */
+  readonly tls?: { readonly pem: TlsPem; readonly clientAuth: boolean };
 }
 
 export class KafkaListener {
@@ -59,9 +73,33 @@ export class KafkaListener {
     private readonly limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
     private readonly o: KafkaListenerOptions = {},
   ) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    const t = o.tls;
+    if (t === undefined) this.server = net.createServer((socket) => this.accept(socket));
+    else {
+      const secure = tls.createServer(serverOptions(t.pem, t.clientAuth), (socket) => {
+        const why = t.clientAuth ? clientCertProblem(socket) : null;
+        if (why === null) return this.accept(socket);
+        node.logger.info({ remote: `${socket.remoteAddress}:${socket.remotePort}`, why }, `refused a connection to the Kafka listener from ${socket.remoteAddress}:${socket.remotePort}: ${why} (--tls-client-auth required)`);
+        socket.destroy();
+      });
+      secure.on('tlsClientError', (err, socket) => node.logger.debug({ remote: `${socket.remoteAddress}:${socket.remotePort}`, err: err.message }, `refused a TLS connection to the Kafka listener: ${err.message}`));
+      this.server = tlsOrPlaintext(
+        (socket) => secure.emit('connection', socket),
+        (socket) => {
+          node.logger.info({ remote: `${socket.remoteAddress}:${socket.remotePort}` }, `refused a plaintext connection from ${socket.remoteAddress}:${socket.remotePort} to the Kafka listener, which takes SSL only (a Kafka client needs security.protocol=SSL)`);
+          socket.destroy();
+        },
+      );
+      this.server.on('connection', (socket: net.Socket) => {
+        this.pending.add(socket);
+        socket.once('close', () => this.pending.delete(socket));
+      });
+    }
     this.server.maxConnections = KAFKA_CONNECTIONS_MAX;
   }
+
+  /** With TLS, the TCP connections under the TLS ones (closed with the listener, handshake done or not). */
+  private readonly pending = new Set<net.Socket>();
 
   listen(address: string): Promise<void> {
     const { host, port } = hostPort(address);
@@ -86,6 +124,7 @@ export class KafkaListener {
 
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    for (const s of this.pending) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
@@ -114,6 +153,11 @@ class Connection {
   private pausedForInFlight = false;
   private pausedForDrain = false;
   private pausedForReplies = false;
+  /** On while a quota throttles the connection's principal (src/server/quotas.ts): it is not read. */
+  private readonly muted = new Mute(() => {
+    if (this.muted.on) this.socket.pause();
+    else this.maybeResume();
+  });
   /** Runs while a frame is incomplete (frameCompleteMs). */
   private frameTimer: NodeJS.Timeout | null = null;
   /** Who this connection's requests run as (src/server/session.ts). */
@@ -126,6 +170,7 @@ class Connection {
     private readonly frameCompleteMs: number,
   ) {
     this.session = newSession('kafka', `${socket.remoteAddress}:${socket.remotePort}`);
+    this.session.mute = (ms) => this.muted.for(ms);
     this.budget = new ReplyBudget(
       limits,
       budgetEvents(node, 'kafka', limits, {
@@ -144,6 +189,7 @@ class Connection {
       this.maybeResume();
     });
     socket.on('close', () => this.budget.close());
+    socket.on('close', () => this.muted.close());
   }
 
   private onData(chunk: Buffer): void {
@@ -239,7 +285,7 @@ class Connection {
   }
 
   private maybeResume(): void {
-    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies) this.socket.resume();
+    if (!this.pausedForInFlight && !this.pausedForDrain && !this.pausedForReplies && !this.muted.on) this.socket.resume();
   }
 
   private close(reason: string): void {

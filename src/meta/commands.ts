@@ -5,6 +5,8 @@
  */
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { TopicConfig } from '../wire/protocol.js';
+import type { AclBinding, AclFilter } from '../auth/acl.js';
+import type { SetQuotaCommand } from './quotas.js';
 
 export type MetaCommand =
   | {
@@ -73,7 +75,21 @@ export type MetaCommand =
   /** An operator asked for replicas and preferred leaders to be spread evenly again, at most `maxMoves` moves at once (key `rebalance`). */
   | { readonly type: 'startRebalance'; readonly maxMoves: number }
   /** The controller found nothing left to even out: the rebalance is over. */
-  | { readonly type: 'finishRebalance' };
+  | { readonly type: 'finishRebalance' }
+  /** ACL bindings added (keys `acl/...`, src/meta/acl-state.ts); one already held stays once. */
+  | { readonly type: 'createAcls'; readonly bindings: readonly AclBinding[] }
+  /** Every binding that each filter matches removed; the result lists them per filter (AclDeletion). */
+  | { readonly type: 'deleteAcls'; readonly filters: readonly AclFilter[] }
+  /** An entity's client quota rates set or removed (src/meta/quotas.ts, key `quota/<entity>`). */
+  | SetQuotaCommand
+  /** A topic's whole new config (the controller merged the change). Pinned to the topic's id like reassignPartition. */
+  | { readonly type: 'setTopicConfig'; readonly topic: string; readonly topicId: string; readonly config: TopicConfig }
+  /**
+   * New partitions of a topic that had `from` (refused if it has another count by then, so two
+   * additions at once never both apply), each with its replicas as the controller placed them.
+   * Pinned to the topic's id like reassignPartition.
+   */
+  | { readonly type: 'addPartitions'; readonly topic: string; readonly topicId: string; readonly from: number; readonly assignments: readonly (readonly string[])[] };
 
 /** The cluster's identity (key `cluster`). */
 export interface ClusterRecord {

@@ -49,6 +49,10 @@ import {
   type OffsetRecord,
   type TopicRecord,
 } from './commands.js';
+import type { AclBinding } from '../auth/acl.js';
+import { aclBindings, executeAclCommand } from './acl-state.js';
+import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
+import { changeTopic } from './topic-changes.js';
 
 export type MetaResult = { readonly ok: true; readonly value?: unknown } | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
@@ -189,6 +193,8 @@ export class MetaStateMachine implements GroupStateMachine {
   private appliedTerm = 0;
   /** The index of the last entry applied (of any kind) in this process. */
   private lastApplied = 0;
+  /** ACL changes applied in this process, and snapshots installed (aclVersion). */
+  private aclChanges = 0;
 
   constructor(
     private readonly store: StateStore,
@@ -227,9 +233,29 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.entries<NodeRecord>(NODE_PREFIX).map(([, n]) => n);
   }
 
+  /** Every ACL binding (src/meta/acl-state.ts). */
+  acls(): AclBinding[] {
+    return aclBindings(this.store);
+  }
+
+  /** Changes when the ACL bindings may have: an ACL command applied, or a snapshot installed (the authorizer rebuilds its index then). */
+  aclVersion(): number {
+    return this.aclChanges;
+  }
+
   /** The rebalance asked for and not finished, if one is. */
   rebalance(): RebalanceRecord | undefined {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
+  }
+
+  /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */
+  quota(entity: string): QuotaRecord | undefined {
+    return this.store.get<QuotaRecord>(quotaKey(entity));
+  }
+
+  /** Every entity that has a quota rate, in key order (the default first). */
+  quotas(): QuotaRecord[] {
+    return this.store.entries<QuotaRecord>(QUOTA_PREFIX).map(([, q]) => q);
   }
 
   consumerGroup(id: string): GroupRecord | undefined {
@@ -238,6 +264,13 @@ export class MetaStateMachine implements GroupStateMachine {
 
   consumerGroups(): GroupRecord[] {
     return this.store.entries<GroupRecord>('group/').map(([, g]) => g);
+  }
+
+  /** The groups that have committed offsets (with a group record or not: offsets set while it had no members need none). */
+  groupsWithOffsets(): string[] {
+    const groups = new Set<string>();
+    for (const [k] of this.store.entries<OffsetRecord>('offset/')) groups.add(decodeURIComponent(k.split('/')[1] ?? ''));
+    return [...groups];
   }
 
   /** A group's committed offsets: [topic, partition, record]. */
@@ -430,6 +463,20 @@ export class MetaStateMachine implements GroupStateMachine {
       }
       case 'finishRebalance':
         return { ops: this.rebalance() === undefined ? [] : [{ type: 'del', key: REBALANCE_KEY }], result: { ok: true }, topics: false };
+      case 'createAcls':
+      case 'deleteAcls': {
+        const { ops, result } = executeAclCommand(this.store, cmd);
+        if (ops.length > 0) this.aclChanges++;
+        return { ops, result, topics: false };
+      }
+      case 'setQuota':
+        return { ...applySetQuota(this.quota(cmd.entity), cmd), topics: false };
+      case 'setTopicConfig':
+      case 'addPartitions': {
+        const r = changeTopic(this.topic(cmd.topic), cmd);
+        if (!r.ok) return { ops: [], result: r, topics: false };
+        return { ops: [{ type: 'put', key: TOPIC + cmd.topic, value: r.value }], result: r, topics: true };
+      }
       default: {
         const unknown: never = cmd;
         throw new Error(`unknown metadata command ${JSON.stringify(unknown)}`);
@@ -573,6 +620,7 @@ export class MetaStateMachine implements GroupStateMachine {
     log.resetTo(snapshot.index, snapshot.term, 0, snapshot.membership);
     await this.store.importSnapshot(snapshot.data);
     this.appliedSinceSnapshot = 0;
+    this.aclChanges++;
     this.logger.info({ index: snapshot.index }, `installed a metadata snapshot at index ${snapshot.index}`);
     this.events.nodesChanged();
     this.events.topicsChanged();

@@ -16,6 +16,10 @@ import {
   MOVES_AT_ONCE_DEFAULT,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
+  type AlterTopicConfigRequest,
+  type AlterTopicConfigResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
   type ApiError,
   type ControllerStatus,
   type DecommissionNodeRequest,
@@ -33,7 +37,11 @@ import {
   type PartitionReassignment,
   type ReassignPartitionsRequest,
   type ReassignPartitionsResponse,
+  type TopicConfig,
   type TopicResult,
+  type AlterQuotasRequest,
+  type AlterQuotasResponse,
+  type DescribeQuotasResponse,
 } from '../wire/protocol.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -68,7 +76,7 @@ export interface ControllerHost extends PlacerHost {
   readonly config: { readonly id: NodeId; readonly listen: string; readonly nodeDeadAfterMs?: number };
   readonly logger: Logger;
   /** The metadata it reads and proposes changes to. */
-  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance'>;
+  readonly meta: Pick<MetaStateMachine, 'isReady' | 'cluster' | 'node' | 'nodes' | 'topic' | 'topics' | 'propose' | 'appliedIndex' | 'rebalance' | 'quotas'>;
   /** This folder's cluster, metadata voters and incarnation (identity.ts). */
   readonly identity: Pick<NodeIdentity, 'identity'>;
   /** What each peer said of itself when it connected: its folder's incarnation. */
@@ -232,10 +240,7 @@ export class Controller {
   }
 
   private requireController(): void {
-    if (!this.node.isController()) {
-      const lead = this.node.controllerId();
-      throw new ServerError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
-    }
+    requireController(this.node);
   }
 
   async createTopics(req: CreateTopicsRequest): Promise<CreateTopicsResponse> {
@@ -438,6 +443,49 @@ export class Controller {
   }
 
   /**
+   * Changes a topic's config: the change merged into what it has, recorded, and applied by every
+   * replica of the topic as it learns of it (node.ts).
+   */
+  async alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse> {
+    this.requireController();
+    const t = this.node.meta.topic(req.topic);
+    if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${req.topic}' does not exist (list the topics with: raftlog topics list)`);
+    const config: TopicConfig = { ...t.config, ...req.config };
+    const r = await this.propose({ type: 'setTopicConfig', topic: t.name, topicId: t.id, config }, Date.now() + req.timeoutMs);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    this.node.logger.info({ topic: t.name, config, was: t.config }, `config of ${t.name} changed`);
+    return { topic: t.name, previous: t.config, config };
+  }
+
+  /**
+   * Grows a topic to `req.partitions` partitions: the new ones placed as a new topic's are (on
+   * nodes up and not leaving, spreading leaders and replicas), recorded, then opened by their
+   * nodes (node.ts syncPartitions); answered once they have leaders, or the time is up.
+   */
+  async createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
+    this.requireController();
+    const t = this.node.meta.topic(req.topic);
+    if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${req.topic}' does not exist (list the topics with: raftlog topics list)`);
+    if (req.partitions <= t.partitions) {
+      throw new ServerError(ErrorCode.InvalidPartitions, `topic '${t.name}' has ${t.partitions} partition${t.partitions === 1 ? '' : 's'}; it can only grow (ask for more than ${t.partitions}), as in Kafka`);
+    }
+    const rf = t.replicationFactor;
+    const live = this.activeNodes().filter((n) => n === this.node.config.id || this.node.transport.isConnected(n));
+    if (rf > live.length) {
+      throw new ServerError(ErrorCode.NotEnoughReplicas, `the new partitions need ${rf} nodes up (the topic's replication factor), but only ${live.length} are (${live.join(', ')}); retry when more are up`);
+    }
+    const assignments = placePartitions(live, this.node.meta.topics(), req.partitions - t.partitions, rf);
+    const tooMany = this.replicaLimitProblem(t.name, assignments);
+    if (tooMany !== null) throw new ServerError(ErrorCode.InvalidPartitions, tooMany);
+    const deadline = Date.now() + req.timeoutMs;
+    const r = await this.propose({ type: 'addPartitions', topic: t.name, topicId: t.id, from: t.partitions, assignments }, deadline);
+    if (!r.ok) throw new ServerError(r.code, r.message);
+    this.node.logger.info({ topic: t.name, partitions: req.partitions, was: t.partitions }, `topic ${t.name} grew from ${t.partitions} to ${req.partitions} partitions`);
+    await this.waitForLeaders([t.name], Math.min(deadline, Date.now() + LEADER_WAIT_MS_MAX));
+    return { topic: t.name, previous: t.partitions, partitions: req.partitions, assignments };
+  }
+
+  /**
    * Why `assignments`, added to the replicas the metadata places now, would put more replicas on
    * a node than its open-files limit allows (null if they would not): the most loaded such node,
    * and what to raise. Refused as INVALID_PARTITIONS, as Redpanda refuses partitions past its
@@ -480,22 +528,34 @@ export class Controller {
     return r.value as InitProducerIdResponse;
   }
 
-  private async propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const proposed = this.node.meta.propose(cmd);
-      return await Promise.race([
-        proposed,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
-        }),
-      ]);
-    } catch (err) {
-      if (err instanceof RaftError) throw new ServerError(ErrorCode.NotLeader, err.message, err.leaderHint);
-      throw err;
-    } finally {
-      clearTimeout(timer);
+  /**
+   * Sets or removes client quota rates (src/meta/quotas.ts), one metadata command per entry, in
+   * order; each answered once committed. Every node enforces them from then on (src/server/quotas.ts).
+   */
+  async alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse> {
+    this.requireController();
+    const deadline = Date.now() + req.timeoutMs;
+    const entries: AlterQuotasResponse['entries'][number][] = [];
+    for (const e of req.entries) {
+      const r = await this.propose({ type: 'setQuota', ...e }, deadline);
+      if (!r.ok) {
+        entries.push({ entity: e.entity, error: resultError(r) });
+        continue;
+      }
+      entries.push({ entity: e.entity });
+      this.node.logger.info({ entity: e.entity, producerByteRate: e.producerByteRate, consumerByteRate: e.consumerByteRate }, `client quota of ${e.entity} is now ${JSON.stringify(r.value ?? 'none')}`);
     }
+    return { entries };
+  }
+
+  /** Every client quota, as this controller's metadata holds them. */
+  describeQuotas(): DescribeQuotasResponse {
+    this.requireController();
+    return { quotas: this.node.meta.quotas() };
+  }
+
+  private propose(cmd: MetaCommand, deadline: number): Promise<MetaResult> {
+    return proposeBefore(this.node.meta, cmd, deadline);
   }
 
   private async waitForLeaders(topics: readonly string[], until: number): Promise<void> {
@@ -538,4 +598,35 @@ function replicationFactor(spec: CreateTopicSpec, nodes: number): number {
 function resultError(r: MetaResult): ApiError {
   if (r.ok) throw new Error('not an error');
   return { code: r.code, message: r.message };
+}
+
+/** Throws NOT_LEADER, naming the controller when one is known, unless `node` is the controller. */
+export function requireController(node: { isController(): boolean; controllerId(): NodeId | null }): void {
+  if (!node.isController()) {
+    const lead = node.controllerId();
+    throw new ServerError(ErrorCode.NotLeader, `this node is not the controller${lead !== null ? `; ${lead} is` : '; none is elected yet'}`, lead);
+  }
+}
+
+/**
+ * Proposes a metadata command on the controller and resolves with its result once applied, or
+ * throws REQUEST_TIMED_OUT at `deadline` (the outcome then unknown) and NOT_LEADER when this node
+ * stops being the controller first.
+ */
+export async function proposeBefore(meta: Pick<MetaStateMachine, 'propose'>, cmd: MetaCommand, deadline: number): Promise<MetaResult> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const proposed = meta.propose(cmd);
+    return await Promise.race([
+      proposed,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ServerError(ErrorCode.RequestTimedOut, 'the metadata change was not committed in time; it may or may not have happened')), Math.max(1, deadline - Date.now()));
+      }),
+    ]);
+  } catch (err) {
+    if (err instanceof RaftError) throw new ServerError(ErrorCode.NotLeader, err.message, err.leaderHint);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -29,10 +29,11 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { NodeStartError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { AUTH_FAILED } from '../transport/peer-transport.js';
+import type { DialTls } from '../server/tls.js';
+import { AUTH_FAILED, tlsHint } from '../transport/peer-transport.js';
 import { decodePeerFrame, joinAnswerText, mac, macEquals, PEER_FRAME_BYTES_MAX, type JoinAnswer, type PeerFrame } from '../transport/peer-frames.js';
 import { encodeFrame } from '../wire/codec.js';
-import { receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
 
 /** How long one ask may take, dial to answer (the controller commits a metadata entry meanwhile). */
 export const JOIN_ASK_MS = 10_000;
@@ -54,6 +55,8 @@ export interface JoinOptions {
   /** --join's addresses. */
   readonly seeds: readonly string[];
   readonly logger: Logger;
+  /** Dial over mutual TLS (the node's peer listener uses it, so the cluster's do): its certificate, and the CA to verify theirs. */
+  readonly tls?: DialTls;
   /** True once the node is stopping: the loop gives up. */
   readonly stopped: () => boolean;
 }
@@ -96,7 +99,7 @@ export async function joinCluster(o: JoinOptions): Promise<JoinAnswer | null> {
 }
 
 /** One ask: dial `address`, prove the secret, wait for the answer (at most JOIN_ASK_MS). */
-export function askToJoin(address: string, o: Pick<JoinOptions, 'self' | 'address' | 'inc' | 'secret'>): Promise<AskResult> {
+export function askToJoin(address: string, o: Pick<JoinOptions, 'self' | 'address' | 'inc' | 'secret' | 'tls'>): Promise<AskResult> {
   return new Promise((resolve) => {
     const nonce = randomBytes(16).toString('hex');
     let serverId = '';
@@ -108,9 +111,14 @@ export function askToJoin(address: string, o: Pick<JoinOptions, 'self' | 'addres
       resolve(r);
       ws.close();
     };
-    const ws = new WebSocket(`ws://${address}/raft`, { maxPayload: PEER_FRAME_BYTES_MAX, handshakeTimeout: JOIN_ASK_MS, generateMask: zeroMask });
+    const ws = new WebSocket(`${o.tls !== undefined ? 'wss' : 'ws'}://${address}/raft`, { maxPayload: PEER_FRAME_BYTES_MAX, handshakeTimeout: JOIN_ASK_MS, generateMask: zeroMask, ...o.tls });
     const timer = setTimeout(() => done({ kind: 'failed', reason: `no answer within ${JOIN_ASK_MS} ms` }), JOIN_ASK_MS);
-    ws.on('error', (err) => done({ kind: 'failed', reason: `cannot reach it (${err.message})` }));
+    ws.on('unexpected-response', (_req, res) => {
+      const why = res.headers[REFUSED_HEADER];
+      done({ kind: 'failed', reason: `it refused the connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''})` });
+      ws.terminate();
+    });
+    ws.on('error', (err) => done({ kind: 'failed', reason: `cannot reach it (${err.message}${tlsHint(err, o.tls !== undefined)})` }));
     ws.on('close', (code, reason) => {
       const why = reason.toString();
       if (code === AUTH_FAILED) done({ kind: 'refused', reason: why !== '' ? why : 'it refused the cluster secret', retriable: false, controller: '' });

@@ -35,6 +35,32 @@ export class NodeMetrics {
     labelNames: ['listener'] as const,
     registers: [this.registry],
   });
+  readonly authorizationDenials = new Counter({
+    name: 'raftlog_authorization_denied_total',
+    help: 'Requests, or their topics, partitions or groups, refused by the ACLs (--authorizer acl), by resource type and operation',
+    labelNames: ['resource_type', 'operation'] as const,
+    registers: [this.registry],
+  });
+  // Client quotas (src/server/quotas.ts): a principal with a quota of its own has its own label (up
+  // to QUOTA_METRIC_PRINCIPALS_MAX of them), every other principal is counted under '<others>'.
+  readonly quotaBytes = new Counter({
+    name: 'raftlog_quota_bytes_total',
+    help: 'Record batch bytes produced to and fetched from this node, by principal and direction (produce, fetch)',
+    labelNames: ['principal', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly quotaThrottleSeconds = new Counter({
+    name: 'raftlog_quota_throttle_seconds_total',
+    help: 'Throttle time this node gave client connections for going over their quota, by principal and direction',
+    labelNames: ['principal', 'direction'] as const,
+    registers: [this.registry],
+  });
+  readonly quotaThrottled = new Counter({
+    name: 'raftlog_quota_throttled_total',
+    help: 'Replies that throttled their connection for going over a quota, by principal and direction',
+    labelNames: ['principal', 'direction'] as const,
+    registers: [this.registry],
+  });
   readonly leaderElections = new Counter({ name: 'raftlog_leader_elections_total', help: 'Times this node became leader of a group', labelNames: ['group'] as const, registers: [this.registry] });
   readonly groupsLed: Gauge = new Gauge({ name: 'raftlog_groups_led', help: 'Raft groups this node leads', registers: [this.registry], collect: () => this.groupsLed.set(this.hostGroups(true)) });
   readonly groups: Gauge = new Gauge({ name: 'raftlog_groups', help: 'Raft groups hosted on this node', registers: [this.registry], collect: () => this.groups.set(this.hostGroups(false)) });

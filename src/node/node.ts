@@ -1,8 +1,9 @@
 /**
  * A raftlog node: one process hosting the metadata group (or following it as a learner) and the
  * partition groups placed on it, serving peers on `/raft` and clients on `/client`, plus
- * `/status` and `/metrics` over HTTP, all on one listener; with `--kafka`, Kafka clients too, on a
- * listener of their own (src/kafka/listener.ts) that runs the same requests.
+ * `/status` and `/metrics` over HTTP, on one listener or on one each (`--client-listen`,
+ * `--http-listen`: src/node/listeners.ts), with TLS or not (src/server/tls.ts); with `--kafka`,
+ * Kafka clients too, on a listener of their own (src/kafka/listener.ts) that runs the same requests.
  *
  * Start-up: lock the data folder, open the metadata group (its log, hard state and LevelDB
  * state), open every partition the metadata places here, listen, connect to peers, tick.
@@ -36,11 +37,15 @@ import type { Partition, PartitionPolicy } from '../partition/partition.js';
 import { atTarget, describeMove, joiningMembership, mayDeleteStray, nextMove, removedFromGroup, strayRemoved, type Move } from '../partition/moves.js';
 import { deletePartitionReplica, openPartitionReplica } from '../partition/replica.js';
 import { HttpServer, type HttpRoute } from '../server/http.js';
+import { nodeDialTls, type DialTls, type NodeTls } from '../server/tls.js';
+import { httpServers, listenersOf, type ClientListener, type NodeListeners, type PeerClientListeners } from './listeners.js';
 import { KafkaListener } from '../kafka/listener.js';
 import { PEER_FRAME_BYTES_MAX, type PeerFrame } from '../transport/peer-frames.js';
 import { PeerTransport, type PeerIdentity, type PeerNetwork, type PeerNetworkFactory } from '../transport/peer-transport.js';
 import { GroupCoordinator, type OffsetCommitPolicy } from '../groups/coordinator.js';
 import { Controller } from './controller.js';
+import { AclAdmin } from './acl-admin.js';
+import { ALLOW_EVERYTHING, NodeAuthorizer, type AuthorizerMode, type RequestAuthorizer } from '../auth/node-authorizer.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
@@ -50,11 +55,18 @@ import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { FILES_RESERVED, NODE_LIMITS, SEGMENT_FILES_MAX, limitProblems, replicaLimit, replicaLimitHint, type ReplicaLimit } from './limits.js';
 import { openFilesLimit } from './open-files.js';
 import { NodeMetrics } from './metrics.js';
+import { QuotaEnforcer } from '../server/quotas.js';
 
 export interface NodeConfig {
   readonly id: NodeId;
-  /** host:port this node listens on (peers and clients). */
+  /** host:port this node listens on for peers (`/raft`), and for clients and HTTP unless the next two say otherwise. */
   readonly listen: string;
+  /** host:port of the client listener (`/client`), what clients are told in metadata and redirects; `listen` when absent. */
+  readonly clientListen?: string;
+  /** host:port of the HTTP listener (`/status`, `/metrics`, added routes); `listen` when absent. */
+  readonly httpListen?: string;
+  /** TLS on the listeners it names, and on the connections to other nodes' listeners of those kinds (src/server/tls.ts); none when absent. */
+  readonly tls?: NodeTls;
   /**
    * The nodes this one knows of at start, itself included: id → host:port. With --peers, the nodes
    * that created the cluster (its metadata learns of others as they join); with --join, only itself.
@@ -92,6 +104,10 @@ export interface NodeConfig {
   readonly autoCreateTopics?: boolean;
   /** `--cache-bytes`: memory for the tail caches of all the node's partitions together (default 256 MiB; storage/tail-cache.ts). */
   readonly cacheBytes?: number;
+  /** `--authorizer`: check every request against the cluster's ACLs (`acl`), or not (`none`, when absent; src/auth/). */
+  readonly authorizer?: AuthorizerMode;
+  /** Principals (`User:admin`) that may do everything whatever the ACLs say (none when absent). */
+  readonly superUsers?: readonly string[];
 }
 
 /**
@@ -108,7 +124,7 @@ export interface NodeParts {
   readonly offsetCommits?: OffsetCommitPolicy;
   /** Builds the transport to peers (default: a PeerTransport). */
   readonly transport?: PeerNetworkFactory;
-  /** More HTTP routes on the node's listener, by path (default: none). */
+  /** More HTTP routes on the node's HTTP listener, by path (default: none). */
   readonly routes?: ReadonlyMap<string, HttpRoute>;
   /** The disk every replica on the node runs on (default nodeFileSystem; the chaos entry point can arm fault points on it). */
   readonly fs?: FileSystem;
@@ -154,8 +170,14 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** Client quotas, enforced on what this node serves (src/server/quotas.ts), at the rates the metadata holds. */
+  readonly quotas: QuotaEnforcer;
   readonly controller: Controller;
   readonly coordinator: GroupCoordinator;
+  /** Who may do what (`--authorizer`, src/auth/node-authorizer.ts). */
+  readonly authorizer: RequestAuthorizer;
+  /** The controller's ACL requests (acl-admin.ts). */
+  readonly acls: AclAdmin;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -163,8 +185,17 @@ export class RaftlogNode {
   identity!: NodeIdentity;
   /** What each peer said of itself when it last connected: its cluster ('' for none) and folder incarnation. */
   readonly peerIdentities = new Map<NodeId, PeerIdentity>();
-  private http!: HttpServer;
+  /** The listeners of peers, clients and HTTP: one server per address (listeners.ts httpServers). */
+  private servers: HttpServer[] = [];
   private kafka: KafkaListener | null = null;
+  /** Where this node listens, each use at its address. */
+  readonly listeners: NodeListeners;
+  /**
+   * Each peer's client listener, as its gossip says (peer-frames.ts `leaders`, as its Kafka
+   * listener): where clients are sent for it. Kept while it is down; a peer that never said is
+   * taken to serve clients at its peer address, as a node does unless given --client-listen.
+   */
+  private readonly peerClients: PeerClientListeners = new Map();
   /** Each peer's Kafka listener, as its gossip says (peer-frames.ts `leaders`); forgotten while it is down. */
   private readonly peerKafka = new Map<NodeId, string>();
   /** The disk and the clock every replica on this node runs on (storage/file-system.ts, storage/clock.ts). */
@@ -198,6 +229,7 @@ export class RaftlogNode {
     this.segmentFiles = new SegmentFiles(this.fs, SEGMENT_FILES_MAX);
     this.replicaLimit = replicaLimit((parts.openFilesLimit ?? openFilesLimit)());
     this.random = seededRandom(hashString(config.id) ^ (Date.now() & 0x7fffffff));
+    this.listeners = listenersOf(config);
     this.retired = new Promise((resolve) => (this.tellRetired = resolve));
     const transport = parts.transport ?? ((o) => new PeerTransport(o));
     this.transport = transport({
@@ -207,6 +239,12 @@ export class RaftlogNode {
       logger: this.logger,
       frameBytesMax: PEER_FRAME_BYTES_MAX,
       sendBufferBytesMax: 256 * 1024 * 1024,
+      // Peer TLS is mutual (server/tls.ts): both ways, every connection this transport dials or
+      // accepts is then TLS with a CA-signed certificate (server/http.ts refuses a /raft upgrade
+      // without one), and the cluster's nodes run the same --tls. TLS then authenticates every
+      // byte, and the frames carry no MACs of their own (peer-frames.ts); otherwise they do.
+      frameMac: this.dialTls('peer') === undefined,
+      ...(this.dialTls('peer') !== undefined ? { tls: this.dialTls('peer')! } : {}),
       onFrame: (from, frame) => this.onPeerFrame(from, frame),
       identity: () => this.identity?.peerIdentity(this.metaHasEntries()) ?? { cluster: '', inc: '', member: false },
       onPeerIdentity: (peer, id) => this.onPeerIdentity(peer, id),
@@ -255,6 +293,24 @@ export class RaftlogNode {
     this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
     this.controller = new Controller(this);
     const node = this;
+    this.authorizer =
+      (config.authorizer ?? 'none') === 'acl'
+        ? new NodeAuthorizer({ superUsers: config.superUsers ?? [], source: () => node.meta as MetaStateMachine | undefined, logger: this.logger, denials: this.metrics.authorizationDenials })
+        : ALLOW_EVERYTHING;
+    this.acls = new AclAdmin({
+      get meta() {
+        return node.meta;
+      },
+      logger: this.logger,
+      isController: () => this.isController(),
+      controllerId: () => this.controllerId(),
+    });
+    this.quotas = new QuotaEnforcer(
+      // No rate holds until the metadata is open.
+      { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
+      () => performance.now(),
+      { bytes: this.metrics.quotaBytes, throttleSeconds: this.metrics.quotaThrottleSeconds, throttled: this.metrics.quotaThrottled },
+    );
     this.coordinator = new GroupCoordinator(
       {
         get meta() {
@@ -290,8 +346,12 @@ export class RaftlogNode {
       await this.openMeta('voter');
       this.checkReplicaLimit();
     }
-    this.http = new HttpServer(this, this.parts.routes);
-    await this.http.listen(c.listen);
+    for (const [address, uses] of httpServers(this.listeners)) {
+      const tls = c.tls !== undefined && [...uses].some((u) => c.tls!.listeners.has(u)) ? { tls: { pem: c.tls.pem, clientAuth: c.tls.clientAuth } } : {};
+      const server = new HttpServer(this, uses.has('http') ? this.parts.routes : undefined, undefined, { uses, ...tls });
+      this.servers.push(server);
+      await server.listen(address);
+    }
     this.host.start();
     this.transport.start();
     // A node started with --join asks until its metadata replica holds entries: until then it
@@ -309,7 +369,7 @@ export class RaftlogNode {
     this.syncPartitions();
     // Once the metadata is open, so that a Kafka client's first Metadata request sees the topics.
     if (c.kafka !== undefined && !this.stopping) {
-      this.kafka = new KafkaListener(this);
+      this.kafka = new KafkaListener(this, undefined, c.tls?.listeners.has('kafka') === true ? { tls: { pem: c.tls.pem, clientAuth: c.tls.clientAuth } } : {});
       await this.kafka.listen(c.kafka);
     }
     this.timers.push(setInterval(() => this.gossip(), GOSSIP_MS));
@@ -318,11 +378,24 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.releaseIdleCaches(), TAIL_CACHE_RELEASE_EVERY_MS));
     this.controller.start();
     this.coordinator.start();
+    this.logAuthorizer();
     const id = this.identity.identity;
     this.logger.info(
-      { listen: c.listen, ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster, openFiles: limit?.openFiles ?? null, replicasMax: limit?.replicas ?? null, cacheBytes: this.cacheBudget.totalBytes },
-      `node ${c.id} listening on ${c.listen}`,
+      { listen: c.listen, listeners: this.listeners, tls: [...(c.tls?.listeners ?? [])], ...(c.kafka !== undefined ? { kafka: c.kafka } : {}), nodes: Object.fromEntries(this.nodeAddresses()), sync: c.syncMode, partitions: this.partitions.size, incarnation: id.incarnation, cluster: id.cluster, openFiles: limit?.openFiles ?? null, replicasMax: limit?.replicas ?? null, cacheBytes: this.cacheBudget.totalBytes },
+      `node ${c.id} listening on ${this.describeListeners()}`,
     );
+  }
+
+  /** Says at start what clients may do: everything (`--authorizer none`), or what the ACLs allow. */
+  private logAuthorizer(): void {
+    const superUsers = this.config.superUsers ?? [];
+    if (!this.authorizer.enforcing) {
+      this.logger.info({ authorizer: 'none' }, 'authorizer none: every client may do everything; --authorizer acl checks each request against the ACLs (raftlog acls)');
+    } else if (superUsers.length === 0) {
+      this.logger.warn({ authorizer: 'acl', superUsers }, 'authorizer acl with no super user: clients may do only what the ACLs allow, and with no ACL nothing (the ACLs themselves can be changed only by a principal allowed to alter the cluster)');
+    } else {
+      this.logger.info({ authorizer: 'acl', superUsers }, `authorizer acl: requests are checked against the ACLs; super users ${superUsers.join(', ')} bypass them`);
+    }
   }
 
   /** Stops cleanly: no new requests, waiters failed, logs synced and closed. */
@@ -334,7 +407,7 @@ export class RaftlogNode {
     this.controller.stop();
     this.coordinator.stop();
     await this.kafka?.close();
-    await this.http?.close();
+    for (const server of this.servers) await server.close();
     await this.host.stop();
     this.transport.close();
     for (const p of this.partitions.values()) {
@@ -461,7 +534,8 @@ export class RaftlogNode {
   private async join(seeds: readonly string[]): Promise<FreshStart | null> {
     const id = this.identity.identity;
     this.logger.info({ seeds }, `joining the cluster through ${seeds.join(', ')}`);
-    const answer = await joinCluster({ self: this.config.id, address: this.config.listen, inc: id.incarnation, secret: this.config.secret, seeds, logger: this.logger, stopped: () => this.stopping });
+    const tls = this.dialTls('peer');
+    const answer = await joinCluster({ self: this.config.id, address: this.config.listen, inc: id.incarnation, secret: this.config.secret, seeds, logger: this.logger, stopped: () => this.stopping, ...(tls !== undefined ? { tls } : {}) });
     if (answer === null) return null;
     const why = this.identity.joined(answer.cluster, answer.founders);
     if (why !== null) throw new NodeStartError(`${why}: give this node an empty --data folder to join cluster ${answer.cluster}`);
@@ -594,7 +668,12 @@ export class RaftlogNode {
     const topics = new Map(this.meta.topics().map((t) => [t.id, t]));
     for (const id of this.brokenPartitions.keys()) if (!wanted.has(id)) this.brokenPartitions.delete(id);
     for (const [id, p] of this.partitions) {
-      if (wanted.has(id)) continue;
+      if (wanted.has(id)) {
+        // A topic's config may change while it runs (alter-config).
+        const now = topics.get(p.topic.id);
+        if (now !== undefined) p.reconfigure(now.config);
+        continue;
+      }
       const deleted = !topics.has(p.topic.id);
       if (!deleted && !removedFromGroup(p.group.raft, this.config.id)) continue;
       this.dropReplica(id, p, deleted ? 'the topic was deleted' : 'the partition moved off this node');
@@ -840,6 +919,8 @@ export class RaftlogNode {
         this.leaders.fromPeer(from, frame.groups, frame.moving, frame.meta);
         if (frame.kafka !== undefined) this.peerKafka.set(from, frame.kafka);
         else this.peerKafka.delete(from);
+        if (frame.client !== undefined) this.peerClients.set(from, { address: frame.client, tls: frame.clientTls === true });
+        else this.peerClients.delete(from);
         return;
       case 'transfer': {
         this.handOver(frame.group, frame.to);
@@ -891,7 +972,8 @@ export class RaftlogNode {
     // A group stopped by a storage failure leads nothing, whatever its core last said.
     for (const g of this.host.all()) if (g.failed === null && g.raft.role === Role.Leader) groups.push([g.id, g.raft.term]);
     const meta = this.meta?.appliedIndex() ?? 0;
-    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta, ...(this.config.kafka !== undefined ? { kafka: this.config.kafka } : {}) });
+    const client = this.clientListener(this.config.id);
+    this.transport.broadcast({ t: 'leaders', groups, moving: [...this.movingHere()], meta, ...(this.config.kafka !== undefined ? { kafka: this.config.kafka } : {}), client: client.address, ...(client.tls ? { clientTls: true } : {}) });
   }
 
   /** The partitions led here whose group is not at its target replicas, or has not committed reaching it. */
@@ -932,10 +1014,41 @@ export class RaftlogNode {
   // -----------------------------------------------------------------------------------------------
   // Views
 
+  /** A node as clients are told of it: its id and its client listener's address. */
   nodeRef(id: NodeId | null): NodeRef | undefined {
     if (id === null) return undefined;
-    const address = this.nodeAddresses().get(id);
-    return address === undefined ? undefined : { id, address };
+    if (id !== this.config.id && !this.peerClients.has(id) && !this.nodeAddresses().has(id)) return undefined;
+    return { id, address: this.clientListener(id).address };
+  }
+
+  /** The client listener of node `id`: this node's own, a peer's as its gossip said, or else its peer address (where a node without --client-listen serves clients). */
+  clientListener(id: NodeId): ClientListener {
+    if (id === this.config.id) return { address: this.listeners.client, tls: this.config.tls?.listeners.has('client') === true };
+    return this.peerClients.get(id) ?? { address: this.nodeAddresses().get(id) ?? '', tls: false };
+  }
+
+  /** What this node presents and trusts when it dials a listener of this kind that takes TLS; undefined when its own of that kind takes none (the cluster's do alike). */
+  dialTls(kind: 'peer' | 'client'): DialTls | undefined {
+    const t = this.config.tls;
+    return t !== undefined && t.listeners.has(kind) ? nodeDialTls(t.pem) : undefined;
+  }
+
+  /** How to reach node `id`'s client listener (auto-create.ts forwards to the controller's): its address, and TLS when it takes it. */
+  clientDial(id: NodeId): { address: string; tls?: DialTls } | undefined {
+    const ref = this.nodeRef(id);
+    if (ref === undefined) return undefined;
+    const l = this.clientListener(id);
+    const pem = this.config.tls?.pem;
+    return { address: ref.address, ...(l.tls ? { tls: pem !== undefined ? nodeDialTls(pem) : {} } : {}) };
+  }
+
+  /** The listeners, as the start-up line says them: "peers 127.0.0.1:7001 (TLS), clients ...". */
+  private describeListeners(): string {
+    const t = this.config.tls?.listeners;
+    const one = (what: string, at: string, kind: 'peer' | 'client' | 'http' | 'kafka'): string => `${what} ${at}${t?.has(kind) === true ? ' (TLS)' : ''}`;
+    const l = this.listeners;
+    const http = l.peer === l.client && l.peer === l.http ? [one('peers, clients and HTTP', l.peer, 'peer')] : [one('peers', l.peer, 'peer'), one('clients', l.client, 'client'), one('HTTP', l.http, 'http')];
+    return [...http, ...(l.kafka !== undefined ? [one('Kafka', l.kafka, 'kafka')] : [])].join(', ');
   }
 
   leaderOf(group: string): LeaderInfo {
@@ -1018,6 +1131,7 @@ export class RaftlogNode {
     return {
       node: this.config.id,
       address: this.config.listen,
+      listeners: { ...this.listeners, tls: [...(this.config.tls?.listeners ?? [])] },
       ...(this.identity !== undefined ? { incarnation: this.identity.identity.incarnation, cluster: this.identity.identity.cluster ?? '' } : {}),
       uptimeMs: Date.now() - this.startedAt,
       diskBytes: this.diskUsage(),

@@ -12,12 +12,14 @@ import type { NodeConfig } from './node.js';
 import { NODE_DEFAULTS } from './defaults.js';
 import { NodeStartError } from '../errors.js';
 import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
+import { AUTHORIZER_MODES, type AuthorizerMode } from '../auth/node-authorizer.js';
+import { parseListeners, type ListenerOptions } from './listeners.js';
 
 export const EMBEDDED_NODES = 'n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003';
 /** The embedded cluster's Kafka listeners, one per node in EMBEDDED_NODES' order: Kafka's well-known port and the two after it. */
 export const EMBEDDED_KAFKA: readonly string[] = ['127.0.0.1:9092', '127.0.0.1:9093', '127.0.0.1:9094'];
 
-export interface CliOptions {
+export interface CliOptions extends ListenerOptions {
   id?: string;
   listen?: string;
   peers?: string;
@@ -42,17 +44,20 @@ export interface CliOptions {
   kafka?: string;
   autoCreateTopics?: string;
   cacheBytes: string;
+  // ACLs (issue 22)
+  authorizer?: string;
 }
 
 export function command(): Command {
   return new Command()
     .name('node cluster.js')
     .description(
-      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/.\n' +
+      'Start a raftlog node. With no options, start the embedded default: a 3-node cluster on 127.0.0.1:7001-7003 with data under ./data/\n' +
+        '(it takes only --base-port P for 127.0.0.1:P..P+2, --kafka-base-port K for its Kafka listeners, default 9092 or P+2091, and --data DIR).\n' +
         'Every option can also be set with an environment variable RAFTLOG_<OPTION> (e.g. RAFTLOG_SECRET) or in a JSON file given with --config.',
     )
     .addOption(new Option('--id <id>', "this node's id (default: the id that --peers gives to the --listen address)").env('RAFTLOG_ID'))
-    .addOption(new Option('--listen <host:port>', 'address for peers and clients (default: this node\'s address in --peers)').env('RAFTLOG_LISTEN'))
+    .addOption(new Option('--listen <host:port>', 'address for peers, and for clients and HTTP unless --client-listen and --http-listen give them their own (default: this node\'s address in --peers)').env('RAFTLOG_LISTEN'))
     .addOption(new Option('--peers <list>', 'the nodes that create a new cluster, this one included: id=host:port,... (afterwards the cluster\'s metadata knows its nodes; add more with --join)').env('RAFTLOG_PEERS'))
     .addOption(new Option('--join <list>', 'join a running cluster through any of its nodes: host:port,... (needs --id, --listen and the cluster secret; not with --peers)').env('RAFTLOG_JOIN'))
     .addOption(new Option('--data <dir>', 'data folder (default: ./data/<id>)').env('RAFTLOG_DATA'))
@@ -110,6 +115,20 @@ export function command(): Command {
         .preset('on')
         .env('RAFTLOG_AUTO_CREATE_TOPICS'),
     )
+    // ACLs (issue 22): whether requests are checked against the cluster's ACL bindings.
+    .addOption(
+      new Option('--authorizer <mode>', "'acl': every request is checked against the cluster's ACLs (raftlog acls) and refused unless one allows it (super users bypass them); 'none': no check, everyone may do everything (default: none)")
+        .choices(AUTHORIZER_MODES)
+        .env('RAFTLOG_AUTHORIZER'),
+    )
+    // Listeners and TLS (issue 22 §3; src/node/listeners.ts, src/server/tls.ts).
+    .addOption(new Option('--client-listen <host:port>', "address for clients (the native protocol's /client), told to clients in metadata and redirects (default: --listen)").env('RAFTLOG_CLIENT_LISTEN'))
+    .addOption(new Option('--http-listen <host:port>', 'address for HTTP: /status and /metrics (default: --listen)').env('RAFTLOG_HTTP_LISTEN'))
+    .addOption(new Option('--tls-cert <file>', "PEM file of this node's certificate (and any intermediates after it), presented on every TLS listener and to the peers it dials").env('RAFTLOG_TLS_CERT'))
+    .addOption(new Option('--tls-key <file>', "PEM file of the certificate's private key (unencrypted; keep it readable by the node's user only)").env('RAFTLOG_TLS_KEY'))
+    .addOption(new Option('--tls-ca <file>', "PEM file of the CA that signed every node's certificate: peers verify each other against it (mutual TLS), and client certificates with --tls-client-auth required").env('RAFTLOG_TLS_CA'))
+    .addOption(new Option('--tls <listeners>', 'which listeners take TLS only: all, none, or a list of peer, client, http, kafka (default: all once --tls-cert is given)').env('RAFTLOG_TLS'))
+    .addOption(new Option('--tls-client-auth <mode>', 'none, or required: the client and Kafka listeners require a client certificate signed by --tls-ca').choices(['none', 'required']).env('RAFTLOG_TLS_CLIENT_AUTH'))
     .showHelpAfterError();
 }
 
@@ -234,6 +253,8 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
   if (heartbeatTicks >= electionTicks) throw new NodeStartError(`--heartbeat-ticks ${heartbeatTicks} must be below --election-ticks ${electionTicks}`);
   if (o.kafka !== undefined && !isHostPort(o.kafka)) throw new NodeStartError(`--kafka '${o.kafka}' is not host:port (a port in 1..65535)`);
   if (o.kafka !== undefined && o.kafka === listen) throw new NodeStartError(`--kafka ${o.kafka} is the --listen address: give the Kafka listener a port of its own`);
+  for (const [flag, v] of [['--client-listen', o.clientListen], ['--http-listen', o.httpListen]] as const) if (v !== undefined && !isHostPort(v)) throw new NodeStartError(`${flag} '${v}' is not host:port (a port in 1..65535)`);
+  const listeners = parseListeners(o, listen, o.kafka);
   const autoCreateTopics = onOff('auto-create-topics', o.autoCreateTopics);
   if (o.sync !== 'fsync' && o.sync !== 'interval') throw new NodeStartError(`--sync must be 'fsync' or 'interval', not '${o.sync}'`);
   return {
@@ -259,7 +280,25 @@ export function toNodeConfig(raw: CliOptions, sourceOf: OptionSource): NodeConfi
     cacheBytes: int('cache-bytes', o.cacheBytes, RING_BYTES_MIN),
     ...(o.kafka !== undefined ? { kafka: o.kafka } : {}),
     ...(autoCreateTopics ? { autoCreateTopics } : {}),
+    authorizer: authorizerOf(o.authorizer),
+    ...listeners,
   };
+}
+
+/**
+ * The authorizer a node runs when --authorizer is not given, by its authentication mode: `none`
+ * for now. Once clients authenticate (`--auth sasl`), a node that knows who asks checks what they
+ * may do: `acl`.
+ */
+export function defaultAuthorizer(_auth: 'none' | 'sasl' = 'none'): AuthorizerMode {
+  return 'none';
+}
+
+/** --authorizer (or its environment variable or config file entry), checked. */
+function authorizerOf(v: string | undefined): AuthorizerMode {
+  if (v === undefined) return defaultAuthorizer();
+  if (!(AUTHORIZER_MODES as readonly string[]).includes(v)) throw new NodeStartError(`--authorizer is ${AUTHORIZER_MODES.join(' or ')}, not '${v}'`);
+  return v as AuthorizerMode;
 }
 
 /** A switch given as on/off (or any word parseBoolean takes: an environment variable, a config file's true/false); off when not given. */

@@ -35,7 +35,7 @@ import {
   writePartitionLeaderEpoch,
 } from '../wire/record-batch/header.js';
 import { decodeSnapshotStart, type SegmentLog } from '../../storage/segment-log.js';
-import { ErrorCode, type Acks, type OffsetSpec } from '../wire/protocol.js';
+import { ErrorCode, type Acks, type OffsetSpec, type TopicConfig } from '../wire/protocol.js';
 import { ProposalWaiters } from '../host/proposal-waiters.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
 import { ReadWaiters } from '../host/read-waiters.js';
@@ -110,7 +110,8 @@ export class Partition implements GroupStateMachine {
   private closed = false;
 
   constructor(
-    readonly topic: TopicRecord,
+    /** The topic as the metadata had it when the replica opened, with its config as it is now (reconfigure). */
+    public topic: TopicRecord,
     readonly partition: number,
     readonly log: SegmentLog,
     readonly dir: string,
@@ -151,6 +152,18 @@ export class Partition implements GroupStateMachine {
 
   get name(): string {
     return `${this.topic.name}/${this.partition}`;
+  }
+
+  /**
+   * The topic's config changed while the replica runs (alter-config): the largest batch accepted
+   * counts from the next produce, retention from its next pass, the segment size from the next roll.
+   */
+  reconfigure(config: TopicConfig): void {
+    const now = this.topic.config;
+    if (now.retentionBytes === config.retentionBytes && now.retentionMs === config.retentionMs && now.segmentBytes === config.segmentBytes && now.maxMessageBytes === config.maxMessageBytes) return;
+    this.topic = { ...this.topic, config };
+    this.log.setSegmentBytes(config.segmentBytes);
+    this.logger.info({ partition: this.name, config }, `${this.name}: topic config changed`);
   }
 
   isLeader(): boolean {

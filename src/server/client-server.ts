@@ -2,25 +2,30 @@
  * Client connections on `/client`: one msgpack request per binary WebSocket frame, answered by
  * id (see src/wire/protocol.ts). Requests on one connection run concurrently; past
  * IN_FLIGHT_PER_CONNECTION_MAX the connection stops being read until some finish. What its replies
- * hold of the node's memory is bounded by a ReplyBudget (reply-budget.ts): a fetch waits for room
- * for its `maxBytes`, the connection is not read while its replies fill the budget, and a client
+ * hold of the node's memory is bounded by a ReplyBudget (reply-budget.ts): a request waits for room
+ * for the most its reply may hold (reply-bounds.ts: a fetch's `maxBytes`, a metadata reply's
+ * topics...), the connection is not read while its replies fill the budget, and a client
  * that leaves them unread for CONNECTION_REPLY_STALL_MS is disconnected (no close frame: it would
  * wait behind the replies the client does not read).
  *
  * Bad input never reaches a handler: a frame that is not binary, not msgpack, or not a valid
  * request gets an error reply (INVALID_REQUEST / UNSUPPORTED_REQUEST, with the request id when it
  * can be read, else -1); a frame over the size limit closes the connection (1009).
+ *
+ * A reply that puts its principal over a quota (quotas.ts) mutes the connection: it is not read
+ * until the throttle time the reply carries has passed (`session.mute`).
  */
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import type WebSocket from 'ws';
 import { FrameDecodeError, decodeFrame, encodeFrame, type FrameBudget } from '../wire/codec.js';
 import { receivedBytes } from '../wire/ws-options.js';
 import { IdleTimer } from '../wire/ws-guard.js';
-import { ErrorCode, LIMITS, type ApiError, type Request } from '../wire/protocol.js';
+import { ErrorCode, LIMITS, type ApiError } from '../wire/protocol.js';
 import { RequestError, parseRequest, requestId } from '../wire/validate.js';
 import { apiError, handle, type HandlerNode } from './handlers.js';
 import { newSession, type Session } from './session.js';
-import { DEFAULT_REPLY_LIMITS, ReplyBudget, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
+import { replyBytesBound } from './reply-bounds.js';
+import { DEFAULT_REPLY_LIMITS, ReplyBudget, SMALL_RESERVATION_BYTES, type BudgetEvents, type ReplyLimits, type Reservation } from './reply-budget.js';
 
 /** Requests read on one connection and not answered yet, past which it is not read. */
 const IN_FLIGHT_PER_CONNECTION_MAX = 1024;
@@ -63,14 +68,6 @@ export function budgetEvents(node: ClientNode, listener: 'client' | 'kafka', lim
   };
 }
 
-/** The most the reply to `req` may hold, reserved before it is served: a fetch's budget; other replies are small. */
-function replyBytes(req: Request): number {
-  if (req.type !== 'fetch') return 0;
-  let partitions = 0;
-  for (const p of req.partitions) partitions += p.maxBytes;
-  return Math.min(req.maxBytes, partitions);
-}
-
 export class ClientServer {
   private readonly sockets = new Set<WebSocket>();
 
@@ -80,8 +77,8 @@ export class ClientServer {
     private readonly o: ClientServerOptions = {},
   ) {}
 
-  /** A client connection from `remote` (host:port), for logs. */
-  accept(ws: WebSocket, remote: string): void {
+  /** A client connection from `remote` (host:port), for logs; returns the session its requests run as. */
+  accept(ws: WebSocket, remote: string): Session {
     this.sockets.add(ws);
     const session = newSession('client', remote);
     let inFlight = 0;
@@ -89,7 +86,7 @@ export class ClientServer {
     let tooMuch = false;
     let paused = false;
     const readOrNot = (): void => {
-      const pause = tooMany || tooMuch;
+      const pause = tooMany || tooMuch || muted.on;
       if (pause === paused) return;
       paused = pause;
       if (pause) ws.pause();
@@ -104,13 +101,18 @@ export class ClientServer {
         },
         close: () => ws.terminate(),
       }),
+      // Replies go out by id as they are ready: a small one need not wait behind a fetch waiting for room.
+      SMALL_RESERVATION_BYTES,
     );
+    const muted = new Mute(readOrNot);
+    session.mute = (ms) => muted.for(ms);
     const idleMs = this.o.idleMs ?? CLIENT_IDLE_MS;
     const idle = new IdleTimer(idleMs, () => ws.close(1000, `no request for ${idleMs} ms`));
     ws.on('close', () => {
       this.sockets.delete(ws);
       budget.close();
       idle.busy();
+      muted.close();
     });
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
@@ -134,6 +136,7 @@ export class ClientServer {
         }
       });
     });
+    return session;
   }
 
   closeAll(): void {
@@ -155,7 +158,7 @@ export class ClientServer {
     try {
       const { id, request } = parseRequest(raw);
       type = request.type;
-      room = await budget.reserve(replyBytes(request));
+      room = await budget.reserve(replyBytesBound(this.node, request));
       // The connection closed while the request waited for room: nobody is left to answer.
       if (room === null) return;
       const res = await handle(this.node, request, session);
@@ -178,6 +181,40 @@ export class ClientServer {
     const frame = encodeFrame(value);
     const written = to.handed(frame.byteLength);
     ws.send(frame, () => written());
+  }
+}
+
+/**
+ * A connection's quota throttle (quotas.ts): on from `for(ms)` until that time has passed (a longer
+ * throttle given meanwhile extends it), calling `changed` each time it turns on or off.
+ */
+export class Mute {
+  on = false;
+  private until = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly changed: () => void) {}
+
+  for(ms: number): void {
+    const until = performance.now() + ms;
+    if (ms <= 0 || (this.on && until <= this.until)) return;
+    this.until = until;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.on = false;
+      this.changed();
+    }, ms);
+    this.timer.unref();
+    if (!this.on) {
+      this.on = true;
+      this.changed();
+    }
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
   }
 }
 

@@ -39,19 +39,35 @@ import {
   type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
+  type AlterTopicConfigRequest,
+  type AlterTopicConfigResponse,
+  type CreatePartitionsRequest,
+  type CreatePartitionsResponse,
   type RebalancePartitionsRequest,
   type RebalancePartitionsResponse,
+  type AlterQuotasRequest,
+  type AlterQuotasResponse,
+  type DescribeQuotasResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
   type TopicMetadata,
+  type CreateAclsRequest,
+  type CreateAclsResponse,
+  type DescribeAclsRequest,
+  type DescribeAclsResponse,
+  type DeleteAclsRequest,
+  type DeleteAclsResponse,
 } from '../wire/protocol.js';
+import type { RequestAuthorizer } from '../auth/node-authorizer.js';
+import { admit } from './access.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId } from '../meta/commands.js';
 import type { MetaStateMachine } from '../meta/meta-state.js';
 import type { Partition } from '../partition/partition.js';
 import type { GroupCoordinator } from '../groups/coordinator.js';
+import type { QuotaEnforcer } from './quotas.js';
 import type { Session } from './session.js';
 
 /** What a request may ask of a partition replica led here. */
@@ -69,6 +85,10 @@ export interface AdminRequests {
   recommissionNode(req: RecommissionNodeRequest): Promise<DecommissionNodeResponse>;
   alterReplicationFactor(req: AlterReplicationFactorRequest): Promise<AlterReplicationFactorResponse>;
   rebalancePartitions(req: RebalancePartitionsRequest): Promise<RebalancePartitionsResponse>;
+  alterQuotas(req: AlterQuotasRequest): Promise<AlterQuotasResponse>;
+  describeQuotas(): DescribeQuotasResponse;
+  alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse>;
+  createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsResponse>;
 }
 
 /** Consumer group requests, which the group coordinator answers (groups/coordinator.ts). */
@@ -76,6 +96,13 @@ export type GroupRequests = Pick<
   GroupCoordinator,
   'join' | 'sync' | 'heartbeat' | 'leave' | 'commit' | 'fetchOffsets' | 'listGroups' | 'describeGroups' | 'resetOffsets' | 'deleteGroups'
 >;
+
+/** ACL requests, which the controller answers (node/acl-admin.ts). */
+export interface AclRequests {
+  createAcls(req: CreateAclsRequest): Promise<CreateAclsResponse>;
+  describeAcls(req: DescribeAclsRequest): Promise<DescribeAclsResponse>;
+  deleteAcls(req: DeleteAclsRequest): Promise<DeleteAclsResponse>;
+}
 
 /** What the handlers need of the node they run on (node.ts's RaftlogNode is one). */
 export interface HandlerNode {
@@ -88,7 +115,12 @@ export interface HandlerNode {
   readonly brokenPartitions: ReadonlyMap<string, string>;
   readonly controller: AdminRequests;
   readonly coordinator: GroupRequests;
+  readonly acls: AclRequests;
+  /** Who may do what (src/auth/node-authorizer.ts; ALLOW_EVERYTHING with `--authorizer none`). */
+  readonly authorizer: RequestAuthorizer;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
+  /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
+  readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;
   nodeIds(): NodeId[];
   nodeRef(id: NodeId | null): NodeRef | undefined;
   /** Who leads `group` and in which term, as far as this node knows. */
@@ -123,15 +155,47 @@ export function handlePartitionRequest(node: PartitionRequestNode, req: ProduceR
 }
 
 /**
- * Answers one request, run as `session`'s principal. Throws a ServerError for an expected failure
- * (the caller turns it into an error reply, apiError).
+ * Answers one request, run as `session`'s principal: checked first by the node's authorizer
+ * (access.ts: what each request needs, and how a request of many items is split), then served.
+ * Throws a ServerError for an expected failure (the caller turns it into an error reply, apiError).
  */
-export async function handle(node: HandlerNode, req: Request, _session: Session): Promise<ResponseMap[Request['type']] | null> {
+export async function handle(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
+  if (!node.authorizer.enforcing) return serve(node, req, session);
+  const gate = admit(node.authorizer, session, req);
+  switch (gate.kind) {
+    case 'pass':
+      return serve(node, req, session);
+    case 'answer':
+      return gate.response as ResponseMap[Request['type']] | null;
+    case 'narrow':
+      return gate.merge(await serve(node, gate.request, session)) as ResponseMap[Request['type']] | null;
+    default: {
+      const never: never = gate;
+      throw new Error(`unknown gate ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Serves a request allowed to run. */
+async function serve(node: HandlerNode, req: Request, session: Session): Promise<ResponseMap[Request['type']] | null> {
   switch (req.type) {
     case 'metadata':
       return metadata(node, req);
-    case 'produce':
-    case 'fetch':
+    case 'produce': {
+      const res = await produce(node, req);
+      let bytes = 0;
+      for (const b of req.batches) bytes += b.records.byteLength;
+      const ms = throttle(node, session, 'produce', bytes);
+      return res === null || ms === 0 ? res : { ...res, throttleMs: ms };
+    }
+    case 'fetch': {
+      const capped = node.quotas.fetchBytesMax(session.principal);
+      const res = await fetch(node, capped === null || capped >= req.maxBytes ? req : { ...req, maxBytes: capped });
+      let bytes = 0;
+      for (const p of res.partitions) for (const b of p.batches) bytes += b.byteLength;
+      const ms = throttle(node, session, 'fetch', bytes);
+      return ms === 0 ? res : { ...res, throttleMs: ms };
+    }
     case 'listOffsets':
       return handlePartitionRequest(node, req);
     case 'createTopics':
@@ -180,11 +244,36 @@ export async function handle(node: HandlerNode, req: Request, _session: Session)
       return node.coordinator.resetOffsets(req);
     case 'deleteGroups':
       return node.coordinator.deleteGroups(req.groups);
+    case 'createAcls':
+      return node.acls.createAcls(req);
+    case 'describeAcls':
+      return node.acls.describeAcls(req);
+    case 'deleteAcls':
+      return node.acls.deleteAcls(req);
+    case 'alterQuotas':
+      return node.controller.alterQuotas(req);
+    case 'describeQuotas':
+      return node.controller.describeQuotas();
+    case 'alterTopicConfig':
+      return node.controller.alterTopicConfig(req);
+    case 'createPartitions':
+      return node.controller.createPartitions(req);
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Records what a produce or fetch of `session`'s principal moved, and when that puts it over its
+ * rate, mutes the connection it came on for the throttle time, which its reply then carries
+ * (quotas.ts). Only that connection waits: the node's other clients and its Raft traffic do not.
+ */
+function throttle(node: Pick<HandlerNode, 'quotas'>, session: Session, direction: 'produce' | 'fetch', bytes: number): number {
+  const ms = node.quotas.record(session.principal, direction, bytes);
+  if (ms > 0) session.mute?.(ms);
+  return ms;
 }
 
 /** An error as the client sees it, with the leader's address when there is one to follow. */

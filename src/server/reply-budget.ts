@@ -2,13 +2,14 @@
  * What one client connection (native on `/client`, or Kafka) may hold of the node's memory in
  * replies, and what happens to a client that does not read them.
  *
- * A connection's reply bytes are those reserved by the requests it is serving (a fetch reserves
- * the most its response may hold; other requests, whose replies are small, nothing) and those of
- * replies handed to its socket that the socket has not yet written out (a client that does not
- * read leaves them there). A request is served only when its reservation fits under
- * `bytesMax` (or nothing else is reserved and the unwritten replies are under it, so that a fetch
- * larger than the limit still runs, alone); until then it waits, and the requests that reserve
- * after it wait behind it, in order. Past `bytesMax` the connection is
+ * A connection's reply bytes are those reserved by the requests it is serving (each reserves the
+ * most its reply may hold: reply-bounds.ts) and those of replies handed to its socket that the
+ * socket has not yet written out (a client that does not read leaves them there). A request is
+ * served only when its reservation fits under `bytesMax` (or nothing else is reserved and the
+ * unwritten replies are under it, so that a fetch larger than the limit still runs, alone); until
+ * then it waits, and the requests that reserve after it wait behind it, in order, but for those
+ * of at most `passBytesMax` (SMALL_RESERVATION_BYTES on a native connection, none on a Kafka one),
+ * which go ahead when they fit. Past `bytesMax` the connection is
  * not read, until it is back under half of it. A connection whose unwritten replies stay at
  * `bytesMax` or more for `stallMs` with none of them written out is closed: its client is not
  * reading. So a connection holds at most about `bytesMax` plus one response, however many
@@ -28,6 +29,16 @@ export const CONNECTION_REPLY_BYTES_MAX = 32 * 1024 * 1024;
 export const CONNECTION_REPLY_STALL_MS = 30_000;
 
 export const DEFAULT_REPLY_LIMITS: ReplyLimits = { bytesMax: CONNECTION_REPLY_BYTES_MAX, stallMs: CONNECTION_REPLY_STALL_MS };
+
+/**
+ * A reservation of at most this many bytes goes ahead of larger ones waiting for room, on a
+ * connection whose replies go out as soon as they are ready (the native one): a heartbeat, a
+ * commit or a produce of a few partitions does not wait for a fetch's room. On a Kafka
+ * connection, whose responses go out in request order, none does: one that went ahead would hold
+ * its room until the response it passed is written, and enough of them would leave that one no
+ * room for ever.
+ */
+export const SMALL_RESERVATION_BYTES = 64 * 1024;
 
 /** What the budget tells its connection. */
 export interface BudgetEvents {
@@ -63,6 +74,8 @@ export class ReplyBudget {
   constructor(
     private readonly limits: ReplyLimits,
     private readonly events: BudgetEvents,
+    /** Reservations of at most this many bytes do not wait behind larger ones (see above); 0: only those of nothing. */
+    private readonly passBytesMax = 0,
   ) {}
 
   /** Reply bytes this connection holds now: reserved for replies being made, and handed to the socket but not written out. */
@@ -76,7 +89,7 @@ export class ReplyBudget {
    */
   reserve(cost: number): Promise<Reservation | null> {
     if (this.closed) return Promise.resolve(null);
-    const queued = cost > 0 && this.waiting.some((w) => w.cost > 0);
+    const queued = cost > this.passBytesMax && this.waiting.some((w) => w.cost > this.passBytesMax);
     if (queued || !this.fits(cost)) return new Promise((admit) => this.waiting.push({ cost, admit }));
     const release = this.take(cost);
     this.settle(false);
@@ -147,12 +160,13 @@ export class ReplyBudget {
   private settle(written: boolean): void {
     // Reservations are taken in request order, so that room held by a Kafka response waiting its
     // turn behind a request still waiting for room cannot hold that request back for ever. A
-    // request that reserves nothing goes ahead whenever the connection is not over its limit.
+    // small one (passBytesMax) goes ahead whenever it fits.
     let blocked = false;
     for (let i = 0; i < this.waiting.length; ) {
       const w = this.waiting[i]!;
-      if ((w.cost > 0 && blocked) || !this.fits(w.cost)) {
-        if (w.cost > 0) blocked = true;
+      const small = w.cost <= this.passBytesMax;
+      if ((!small && blocked) || !this.fits(w.cost)) {
+        if (!small) blocked = true;
         i++;
         continue;
       }

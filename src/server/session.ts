@@ -20,6 +20,11 @@ export interface Session {
   readonly remote: string;
   /** Who its requests run as: ANONYMOUS until the connection authenticates. */
   principal: string;
+  /**
+   * Stops reading requests from the connection for `ms` (a quota's throttle, src/server/quotas.ts);
+   * what it read already is still served and answered. Set by the listener; absent, nothing is muted.
+   */
+  mute?: (ms: number) => void;
 }
 
 export function newSession(listener: ListenerName, remote: string): Session {

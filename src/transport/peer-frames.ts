@@ -10,12 +10,15 @@
  * holds entries (a cluster exists, named or not yet): nodes of different clusters refuse each
  * other, and a node with a new folder learns from its peers whether it is rejoining a cluster.
  *   { t: 'raft', m: [[group, message], ...] } Raft messages of any groups, in order per group
- *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index, kafka? }
+ *   { t: 'leaders', groups: [[group, term], ...], moving?: [group, ...], meta?: index, kafka?, client?, clientTls? }
  *                                            the groups the sender leads, and in which term; of
  *                                            those, the ones not at their target replicas yet, as
  *                                            of the metadata index it has applied (both left out
  *                                            by earlier versions: none moving); kafka: the host:port of
- *                                            its Kafka listener, when it runs one
+ *                                            its Kafka listener, when it runs one; client: the host:port of its
+ *                                            client listener (what clients are told to dial for it; earlier
+ *                                            versions leave it out: their peer address), clientTls: true when
+ *                                            that listener takes TLS only
  *   { t: 'transfer', group, to }             the controller asks the leader of `group` to hand over to `to`
  *   { t: 'nodes', nodes: [[id, address], ...] }  on connecting: the nodes the sender knows (a peer whose metadata is new or behind learns of nodes that joined)
  *   { t: 'recovery', m }                     a message of a catch-up transfer (src/host/log-recovery.ts:
@@ -35,6 +38,27 @@
  *
  * Peers are trusted once authenticated, but a frame's shape is still checked so that a bug or a
  * version mismatch closes the connection instead of crashing a node.
+ *
+ * Frame MACs. Every frame after the handshake (from the first one after `welcome`, each way:
+ * `raft`, `leaders`, ..., `retired`) is sent as one WebSocket message of
+ *
+ *   frame bytes (msgpack, as above) || seq (8 bytes, big-endian) || tag (FRAME_TAG_BYTES)
+ *   tag = HMAC-SHA256(key, seq || frame bytes), its first FRAME_TAG_BYTES bytes
+ *
+ * `seq` counts the frames of one direction of one connection: 0 for the first after the
+ * handshake, one more for each next. Each direction has its own key, derived from the handshake
+ * of that connection (frameKeys):
+ *
+ *   key = HMAC-SHA256(secret, JSON of ["raftlog frame key", direction, challenge nonce, auth nonce, dialer id, acceptor id])
+ *   direction = "dialer to acceptor" | "acceptor to dialer"
+ *
+ * so that without the cluster secret nobody who reaches the TCP stream can write a frame a peer
+ * takes: one altered or written in fails its tag, and one played again (from this connection,
+ * the other direction, or another connection) or taken out of order has another sequence number
+ * or key. A frame that fails (FrameOpener.open) closes the connection, and the nodes connect
+ * again. The tag covers the bytes as they are sent: nothing is encoded twice. A connection whose
+ * transport runs without MACs (PeerTransportOptions.frameMac false: mutual TLS protects it)
+ * carries the bare frame bytes; both ends must agree.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { EntryKind, type Message } from '../../raft/types.js';
@@ -46,7 +70,7 @@ export type PeerFrame =
   | { readonly t: 'auth'; readonly id: string; readonly nonce: string; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'welcome'; readonly cluster: string; readonly inc: string; readonly member: boolean; readonly mac: string }
   | { readonly t: 'raft'; readonly m: readonly (readonly [string, Message])[] }
-  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number; readonly kafka?: string }
+  | { readonly t: 'leaders'; readonly groups: readonly (readonly [string, number])[]; readonly moving?: readonly string[]; readonly meta?: number; readonly kafka?: string; readonly client?: string; readonly clientTls?: boolean }
   | { readonly t: 'transfer'; readonly group: string; readonly to: string }
   | { readonly t: 'nodes'; readonly nodes: readonly (readonly [string, string])[] }
   | { readonly t: 'stray'; readonly group: string }
@@ -83,6 +107,90 @@ export function macEquals(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Bytes of a frame MAC's tag: HMAC-SHA256 truncated to 128 bits (as RFC 4868's HMAC-SHA-256-128). */
+export const FRAME_TAG_BYTES = 16;
+/** Bytes of a frame's sequence number. */
+export const FRAME_SEQ_BYTES = 8;
+/** What a frame MAC adds to each frame after the handshake. */
+export const FRAME_TRAILER_BYTES = FRAME_SEQ_BYTES + FRAME_TAG_BYTES;
+
+/** What the frame keys of one connection are derived from: its handshake. */
+export interface FrameKeyInputs {
+  /** The acceptor's nonce, in its `challenge`. */
+  readonly challengeNonce: string;
+  /** The dialer's nonce, in its `auth`. */
+  readonly authNonce: string;
+  readonly dialer: string;
+  readonly acceptor: string;
+}
+
+/** The keys of a connection's two directions, as seen from one end of it. */
+export interface FrameKeys {
+  readonly send: Buffer;
+  readonly receive: Buffer;
+}
+
+/** The frame keys (see the format above) of the connection of handshake `h`, for its end `end`. */
+export function frameKeys(secret: string, h: FrameKeyInputs, end: 'dialer' | 'acceptor'): FrameKeys {
+  const key = (direction: string): Buffer => createHmac('sha256', secret).update(JSON.stringify(['raftlog frame key', direction, h.challengeNonce, h.authNonce, h.dialer, h.acceptor])).digest();
+  const up = key('dialer to acceptor');
+  const down = key('acceptor to dialer');
+  return end === 'dialer' ? { send: up, receive: down } : { send: down, receive: up };
+}
+
+function seqBytes(seq: number): Buffer {
+  const b = Buffer.alloc(FRAME_SEQ_BYTES);
+  b.writeUInt32BE(Math.floor(seq / 2 ** 32), 0);
+  b.writeUInt32BE(seq >>> 0, 4);
+  return b;
+}
+
+function tag(key: Buffer, seq: Buffer, frame: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(seq).update(frame).digest().subarray(0, FRAME_TAG_BYTES);
+}
+
+/** Seals the frames of one direction of a connection, in the order they are sent. */
+export class FrameSealer {
+  private seq = 0;
+  constructor(private readonly key: Buffer) {}
+
+  /** The message that carries `frame` (its encoded bytes, sent as they are): frame || seq || tag. */
+  seal(frame: Uint8Array): Buffer {
+    const seq = seqBytes(this.seq++);
+    return Buffer.concat([frame, seq, tag(this.key, seq, frame)]);
+  }
+}
+
+/** A frame after the handshake whose MAC fails: altered, written in, played again or out of order. The connection is closed. */
+export class FrameAuthError extends Error {
+  override readonly name = 'FrameAuthError';
+}
+
+/** Checks the frames of one direction of a connection, in the order they come. */
+export class FrameOpener {
+  private seq = 0;
+  private failed = false;
+  constructor(private readonly key: Buffer) {}
+
+  /** The frame bytes `message` carries, if it is the next frame sealed with this direction's key; a FrameAuthError otherwise (and for every message after). */
+  open(message: Uint8Array): Uint8Array {
+    if (this.failed) throw new FrameAuthError('a frame after one that failed its MAC');
+    this.failed = true;
+    if (message.byteLength < FRAME_TRAILER_BYTES) throw new FrameAuthError(`a frame of ${message.byteLength} bytes, too short to carry a MAC`);
+    const end = message.byteLength - FRAME_TRAILER_BYTES;
+    const frame = message.subarray(0, end);
+    const seq = Buffer.from(message.buffer, message.byteOffset + end, FRAME_SEQ_BYTES);
+    // The tag first: a frame that carries a valid one was sealed on this connection, and only then does its number say more.
+    const theirs = Buffer.from(message.buffer, message.byteOffset + end + FRAME_SEQ_BYTES, FRAME_TAG_BYTES);
+    if (!timingSafeEqual(theirs, tag(this.key, seq, frame))) throw new FrameAuthError(`frame ${this.seq} after the handshake does not carry a valid MAC: altered or written in on the way`);
+    const got = seq.readUInt32BE(0) * 2 ** 32 + seq.readUInt32BE(4);
+    if (got !== this.seq) throw new FrameAuthError(`a frame numbered ${got} where ${this.seq} was next: played again, or out of order`);
+    this.seq++;
+    this.failed = false;
+    return frame;
+  }
+}
+
 /** Nodes one `nodes` frame may name. */
 export const NODES_FRAME_MAX = 1024;
 
@@ -96,7 +204,7 @@ export const PEER_FRAME_BYTES_MAX = 64 * 1024 * 1024;
  */
 export const PEER_HANDSHAKE_FRAME_BYTES_MAX = 4 * 1024;
 
-/** A Kafka listener's address in a `leaders` frame: host:port (what Kafka clients will be told to dial). */
+/** A Kafka or client listener's address in a `leaders` frame: host:port (what clients will be told to dial). */
 const KAFKA_ADDRESS = /^[^\s:=,]{1,255}:\d{1,5}$/;
 
 const MESSAGE_TYPES = new Set(['preVote', 'vote', 'preVoteResp', 'voteResp', 'append', 'appendResp', 'heartbeat', 'heartbeatResp', 'snapshot', 'timeoutNow']);
@@ -225,6 +333,8 @@ export function parsePeerFrame(v: unknown): PeerFrame | null {
       if (moving !== undefined && !(Array.isArray(moving) && moving.every((x) => typeof x === 'string'))) return null;
       if (v['meta'] !== undefined && !isNat(v['meta'])) return null;
       if (v['kafka'] !== undefined && !(typeof v['kafka'] === 'string' && KAFKA_ADDRESS.test(v['kafka']))) return null;
+      if (v['client'] !== undefined && !(typeof v['client'] === 'string' && KAFKA_ADDRESS.test(v['client']))) return null;
+      if (v['clientTls'] !== undefined && typeof v['clientTls'] !== 'boolean') return null;
       return v as unknown as PeerFrame;
     }
     case 'transfer':

@@ -3,11 +3,19 @@
  * group. The node with the lower id dials (`ws://<peer>/raft`); the other accepts. Both then send
  * over the same connection.
  *
+ * - TLS: with `tls`, the node dials `wss://<peer>/raft`, presenting its certificate and verifying
+ *   the peer's against the CA; the acceptor's listener requires the dialler's certificate
+ *   (mutual TLS, src/server/tls.ts). The secret handshake below runs inside it all the same.
  * - Authentication: the accepting side sends a challenge; the dialer proves it knows the cluster
  *   secret (HMAC), and the acceptor proves it back. A peer without the secret is refused with close
  *   code 4001 and a log line saying so. Both say which cluster their data folder belongs to and
  *   its incarnation (peer-frames.ts): a peer of another cluster is refused too, and the node hears
- *   each peer's (onPeerIdentity).
+ *   each peer's (onPeerIdentity). Until the other end has proven itself, each end takes frames of
+ *   PEER_HANDSHAKE_FRAME_BYTES_MAX at most (the acceptor's HTTP server and the dialer's own
+ *   FrameGuard refuse a larger one as its header arrives).
+ * - After it, every frame carries a MAC and a sequence number under keys of this connection
+ *   (peer-frames.ts, frame MACs), unless `frameMac` is off: a frame altered, written in, played
+ *   again or out of order closes the connection (FRAME_REFUSED), and the nodes connect again.
  * - Batching: messages queued during one event-loop turn go out in one frame per peer (split at
  *   `frameBytesMax`).
  * - Decommissioned nodes (setPeers' `retired`) are not peers, but they are still dialled (or
@@ -19,13 +27,31 @@
  *   the host hears `onPeerDown` so leaders stop streaming to it and `onPeerUp` when it is back.
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import WebSocket from 'ws';
+import { assert } from '../../raft/errors.js';
 import type { Message, NodeId } from '../../raft/types.js';
 import { encodeFrame } from '../wire/codec.js';
-import { receivedBytes, zeroMask } from '../wire/ws-options.js';
-import { CLOSE_LINGER_MS, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive } from '../wire/ws-guard.js';
+import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
+import { CLOSE_LINGER_MS, FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive, refuse } from '../wire/ws-guard.js';
 import type { Logger } from '../log.js';
-import { PeerFrameError, decodePeerFrame, joinAnswerText, mac, macEquals, type JoinAnswer, type PeerFrame } from './peer-frames.js';
+import type { DialTls } from '../server/tls.js';
+import {
+  FrameAuthError,
+  FrameOpener,
+  FrameSealer,
+  PEER_HANDSHAKE_FRAME_BYTES_MAX,
+  PeerFrameError,
+  decodePeerFrame,
+  frameKeys,
+  joinAnswerText,
+  mac,
+  macEquals,
+  type FrameKeyInputs,
+  type JoinAnswer,
+  type PeerFrame,
+} from './peer-frames.js';
 
 export interface PeerTransportOptions {
   readonly self: NodeId;
@@ -49,10 +75,19 @@ export interface PeerTransportOptions {
    * with what to tell it, or rejects with a JoinRefusal. Absent: every join is refused.
    */
   readonly onJoin?: (request: JoinRequest) => Promise<JoinAnswer>;
-  /** Each defaults to its named constant: HANDSHAKE_MS, and ws-guard.ts's PING_INTERVAL_MS and SILENT_MS_MAX for the connections this node dials. */
+  /** Dial peers over mutual TLS (wss), presenting this certificate and verifying theirs against this CA; plain ws when absent. */
+  readonly tls?: DialTls;
+  /** Each defaults to its named constant: HANDSHAKE_MS, and ws-guard.ts's PING_INTERVAL_MS, SILENT_MS_MAX and FRAME_COMPLETE_MS for the connections this node dials. */
   readonly handshakeMs?: number;
   readonly pingIntervalMs?: number;
   readonly silentMsMax?: number;
+  readonly frameCompleteMs?: number;
+  /**
+   * Frames after the handshake carry a MAC and a sequence number (peer-frames.ts); true unless
+   * given. Off only where the connection itself authenticates every byte (mutual TLS between the
+   * peers), and then on every node of the cluster: the two ends of a connection must agree.
+   */
+  readonly frameMac?: boolean;
 }
 
 /** What an inbound connection's frame guard lets the transport change (src/wire/ws-guard.ts FrameGuard). */
@@ -111,6 +146,8 @@ export const REDIAL_MS_MIN = 50;
  */
 export const REDIAL_MS_MAX = 200;
 export const AUTH_FAILED = 4001;
+/** A frame after the handshake failed its MAC or came out of order (peer-frames.ts): the connection is closed, and the nodes connect again. */
+export const FRAME_REFUSED = 4003;
 /**
  * The acceptor does not know the dialer as a peer (yet): a node that just joined, whose answer
  * naming its peers is still on the way while they already apply its record and dial it. The
@@ -175,7 +212,11 @@ export class PeerTransport implements PeerNetwork {
   private flushScheduled = false;
   private closed = false;
   private started = false;
+  /** What seals the frames this node sends on each connection that has authenticated (none when frame MACs are off). */
+  private readonly sealers = new WeakMap<WebSocket, FrameSealer>();
+  private readonly frameMac: boolean;
   constructor(private readonly o: PeerTransportOptions) {
+    this.frameMac = o.frameMac ?? true;
     for (const [id, address] of o.nodes) {
       if (id !== o.self) this.peers.set(id, newPeer(id, address));
     }
@@ -237,21 +278,25 @@ export class PeerTransport implements PeerNetwork {
   /** Sends a control frame (leaders, transfer) to one peer now, if connected. */
   send(to: NodeId, frame: PeerFrame): void {
     const p = this.peers.get(to);
-    if (p?.ready === true && !p.retired && p.ws !== null) p.ws.send(encodeFrame(frame));
+    if (p?.ready === true && !p.retired && p.ws !== null) this.sendOn(p.ws, encodeFrame(frame));
   }
 
   broadcast(frame: PeerFrame): void {
     const bytes = encodeFrame(frame);
-    for (const p of this.peers.values()) if (p.ready && !p.retired && p.ws !== null) p.ws.send(bytes);
+    for (const p of this.peers.values()) if (p.ready && !p.retired && p.ws !== null) this.sendOn(p.ws, bytes);
   }
 
   /** An inbound connection on /raft (the HTTP server did the upgrade). */
   accept(ws: WebSocket, limit: InboundLimit): void {
     const nonce = randomBytes(16).toString('hex');
     let peer: Peer | null = null;
+    /** Checks the dialer's frames once it has authenticated (null before, and when frame MACs are off). */
+    let opener: FrameOpener | null = null;
     const timer = setTimeout(() => closeSoon(ws, AUTH_FAILED, 'authentication timed out'), this.o.handshakeMs ?? HANDSHAKE_MS);
     ws.on('message', (data, isBinary) => {
-      const frame = this.parse(ws, data, isBinary);
+      // Closing: what still comes is not heard (a frame after one refused, or after the peer was forgotten).
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const frame = this.parse(ws, data, isBinary, opener, peer?.id);
       if (frame === null) return;
       if (peer !== null) {
         // Only the peer's current connection is heard: frames still arriving on one it replaced
@@ -275,6 +320,8 @@ export class PeerTransport implements PeerNetwork {
       clearTimeout(timer);
       limit.messageBytesMax = this.o.frameBytesMax;
       ws.send(encodeFrame({ t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`) } satisfies PeerFrame));
+      // Every frame after the welcome, both ways, is sealed.
+      opener = this.seal(ws, { challengeNonce: nonce, authNonce: frame.nonce, dialer: frame.id, acceptor: this.o.self }, 'acceptor');
       if (p.retired) return this.tellRetired(p, ws);
       peer = p;
       this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
@@ -335,10 +382,35 @@ export class PeerTransport implements PeerNetwork {
   private dial(p: Peer): void {
     if (this.closed || this.peers.get(p.id) !== p) return;
     const handshakeMs = this.o.handshakeMs ?? HANDSHAKE_MS;
-    const ws = new WebSocket(`ws://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: handshakeMs, generateMask: zeroMask, perMessageDeflate: false });
+    const ws = new WebSocket(`${this.o.tls !== undefined ? 'wss' : 'ws'}://${p.address}/raft`, { maxPayload: this.o.frameBytesMax, handshakeTimeout: handshakeMs, generateMask: zeroMask, perMessageDeflate: false, ...this.o.tls });
     p.ws = ws;
     const nonce = randomBytes(16).toString('hex');
     let authed = false;
+    /** The acceptor's nonce, once its challenge has come. */
+    let challenge: string | null = null;
+    /** Checks the acceptor's frames once it has proven itself (null before, and when frame MACs are off). */
+    let opener: FrameOpener | null = null;
+    // Whatever answers at the address may be anyone until its welcome proves it knows the secret:
+    // until then its frames are held to the handshake's size, as the acceptor holds the dialer's
+    // (src/server/http.ts). `ws` takes a client's maxPayload once, when it connects; the guard
+    // reads the frame headers off the socket instead, and its limit is raised after the welcome.
+    let guard: FrameGuard | null = null;
+    let socket: Socket | null = null;
+    ws.once('upgrade', (res: IncomingMessage) => (socket = res.socket as Socket));
+    // On 'open', not 'upgrade': `ws` puts back into the socket the bytes read with the upgrade
+    // response, and a 'data' listener added before that would take them alone.
+    ws.once('open', () => {
+      const s = socket;
+      assert(s !== null, () => 'a peer connection opened without its upgrade response');
+      guard = new FrameGuard(s, {
+        messageBytesMax: PEER_HANDSHAKE_FRAME_BYTES_MAX,
+        completeMs: this.o.frameCompleteMs ?? FRAME_COMPLETE_MS,
+        onViolation: (code, why) => {
+          this.o.logger.warn({ peer: p.id, why }, `closing the connection to node '${p.id}' at ${p.address}: ${why}`);
+          refuse(ws, s, code, why);
+        },
+      });
+    });
     // The upgrade has its own timeout (handshakeTimeout); this one covers the challenge and the welcome after it.
     const authTimer = setTimeout(() => {
       this.o.logger.warn({ peer: p.id }, `node '${p.id}' at ${p.address} did not complete the handshake within ${handshakeMs} ms; dialling again`);
@@ -347,10 +419,12 @@ export class PeerTransport implements PeerNetwork {
     keepAlive(ws, {
       intervalMs: this.o.pingIntervalMs ?? PING_INTERVAL_MS,
       silentMsMax: this.o.silentMsMax ?? SILENT_MS_MAX,
+      heardAt: () => guard?.heardAt ?? 0,
       onSilent: (ms) => this.o.logger.warn({ peer: p.id, silentMs: Math.round(ms) }, `node '${p.id}' sent nothing for ${Math.round(ms)} ms; closing the connection and dialling again`),
     });
     ws.on('message', (data, isBinary) => {
-      const frame = this.parse(ws, data, isBinary);
+      if (ws.readyState !== WebSocket.OPEN) return;
+      const frame = this.parse(ws, data, isBinary, opener, p.id);
       if (frame === null) return;
       if (authed) {
         if (p.ws === ws) this.o.onFrame(p.id, frame);
@@ -362,6 +436,12 @@ export class PeerTransport implements PeerNetwork {
           ws.close(AUTH_FAILED, 'wrong node');
           return;
         }
+        if (challenge !== null) {
+          this.o.logger.error({ peer: p.id }, `node '${p.id}' at ${p.address} sent a second challenge; closing the connection`);
+          ws.close(AUTH_FAILED, 'a second challenge');
+          return;
+        }
+        challenge = frame.nonce;
         const me = this.o.identity();
         ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}:${identityText(me)}`) } satisfies PeerFrame));
       } else if (frame.t === 'welcome') {
@@ -376,8 +456,15 @@ export class PeerTransport implements PeerNetwork {
           ws.close(AUTH_FAILED, 'another cluster');
           return;
         }
+        if (challenge === null) {
+          this.o.logger.error({ peer: p.id }, `node '${p.id}' at ${p.address} sent its welcome before any challenge; closing the connection`);
+          ws.close(AUTH_FAILED, 'a welcome before the challenge');
+          return;
+        }
         authed = true;
         clearTimeout(authTimer);
+        if (guard !== null) guard.messageBytesMax = this.o.frameBytesMax;
+        opener = this.seal(ws, { challengeNonce: challenge, authNonce: nonce, dialer: this.o.self, acceptor: p.id }, 'dialer');
         if (p.retired) return this.tellRetired(p, ws);
         this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
         this.attach(p, ws);
@@ -387,11 +474,19 @@ export class PeerTransport implements PeerNetwork {
       clearTimeout(authTimer);
       if (code === AUTH_FAILED) this.o.logger.error({ peer: p.id, reason: reason.toString() }, `node '${p.id}' refused this node: ${reason.toString()}`);
       else if (code === NOT_A_PEER_YET) this.o.logger.info({ peer: p.id, reason: reason.toString() }, `node '${p.id}' does not know this node yet (${reason.toString()}); retrying`);
+      else if (code === FRAME_REFUSED) this.o.logger.warn({ peer: p.id, reason: reason.toString() }, `node '${p.id}' refused a frame on the connection from this node (${reason.toString()}); dialling again`);
       this.detach(p, ws);
       this.redial(p);
     });
+    let refused = false;
+    ws.on('unexpected-response', (_req, res) => {
+      refused = true;
+      const why = res.headers[REFUSED_HEADER];
+      if (p.attempts === 3 && !p.retired) this.o.logger.warn({ peer: p.id, address: p.address, status: res.statusCode, why }, `node '${p.id}' at ${p.address} refused the peer connection (HTTP ${res.statusCode}${typeof why === 'string' ? `: ${why}` : ''}); retrying`);
+      ws.terminate();
+    });
     ws.on('error', (err) => {
-      if (p.attempts === 3 && !p.retired) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet; retrying`);
+      if (p.attempts === 3 && !p.retired && !refused) this.o.logger.warn({ peer: p.id, address: p.address, err: err.message }, `cannot reach node '${p.id}' yet (${err.message}${tlsHint(err, this.o.tls !== undefined)}); retrying`);
     });
   }
 
@@ -408,7 +503,7 @@ export class PeerTransport implements PeerNetwork {
   /** Tells a decommissioned node, authenticated on `ws`, that it is (its last frame from here), and closes. */
   private tellRetired(p: Peer, ws: WebSocket): void {
     this.o.logger.warn({ peer: p.id }, `node '${p.id}' is running although it was decommissioned: telling it to stop`);
-    ws.send(encodeFrame({ t: 'retired' } satisfies PeerFrame));
+    this.sendOn(ws, encodeFrame({ t: 'retired' } satisfies PeerFrame));
     ws.close(1000, 'decommissioned');
   }
 
@@ -441,11 +536,39 @@ export class PeerTransport implements PeerNetwork {
     closeSoon(ws, code, why.slice(0, 120));
   }
 
-  private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean): PeerFrame | null {
+  /**
+   * The connection `ws` has authenticated, with handshake `h`: from now on this end seals the
+   * frames it sends on it, and the opener returned checks the frames that come (null, and
+   * nothing sealed, when frame MACs are off).
+   */
+  private seal(ws: WebSocket, h: FrameKeyInputs, end: 'dialer' | 'acceptor'): FrameOpener | null {
+    if (!this.frameMac) return null;
+    const keys = frameKeys(this.o.secret, h, end);
+    this.sealers.set(ws, new FrameSealer(keys.send));
+    return new FrameOpener(keys.receive);
+  }
+
+  /** Sends a frame's bytes on a connection that has authenticated, sealed unless frame MACs are off. */
+  private sendOn(ws: WebSocket, bytes: Buffer): void {
+    if (!this.frameMac) return ws.send(bytes);
+    const sealer = this.sealers.get(ws);
+    assert(sealer !== undefined, () => 'a frame sent on a peer connection that has not authenticated');
+    ws.send(sealer.seal(bytes));
+  }
+
+  /** The frame in a message that came on `ws` (checked by `opener` once the other end has authenticated), or null once the connection is closed for it. */
+  private parse(ws: WebSocket, data: WebSocket.RawData, isBinary: boolean, opener: FrameOpener | null, peer: NodeId | undefined): PeerFrame | null {
     try {
       if (!isBinary) throw new PeerFrameError('a text message where a binary frame belongs');
-      return decodePeerFrame(receivedBytes(data), this.o.frameBytesMax);
+      const bytes = receivedBytes(data);
+      return decodePeerFrame(opener !== null ? opener.open(bytes) : bytes, this.o.frameBytesMax);
     } catch (err) {
+      if (err instanceof FrameAuthError) {
+        const who = peer !== undefined ? `node '${peer}'` : 'a peer';
+        this.o.logger.warn({ peer, why: err.message }, `closing the connection with ${who}: ${err.message} (someone on the network wrote into the connection, or the two nodes disagree on frame MACs); the nodes connect again`);
+        ws.close(FRAME_REFUSED, 'frame authentication failed');
+        return null;
+      }
       // PeerFrameError is the expected case; anything else is a bug in the decoder, and still only this connection's.
       const why = err instanceof Error ? err.message : String(err);
       this.o.logger.warn({ why }, `closing a peer connection that sent a malformed frame: ${why}`);
@@ -466,7 +589,7 @@ export class PeerTransport implements PeerNetwork {
         p.dropped += queue.length;
         continue;
       }
-      for (const part of raftFrames(queue, Math.min(PEER_FRAME_SPLIT_BYTES, this.o.frameBytesMax / 2))) ws.send(encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
+      for (const part of raftFrames(queue, Math.min(PEER_FRAME_SPLIT_BYTES, this.o.frameBytesMax / 2))) this.sendOn(ws, encodeFrame({ t: 'raft', m: part } satisfies PeerFrame));
     }
   }
 }
@@ -504,6 +627,18 @@ function closeSoon(ws: WebSocket, code: number, why: string): void {
   const timer = setTimeout(() => ws.terminate(), CLOSE_LINGER_MS);
   timer.unref();
   ws.once('close', () => clearTimeout(timer));
+}
+
+/** What to check when a dial failed in a way TLS explains: a certificate not trusted, or TLS on one side only. */
+export function tlsHint(err: Error, tls: boolean): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (tls && /_ALERT_/.test(code)) return ': it refused the certificate this node presented: check that the CA of its --tls-ca signed this node\'s --tls-cert';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return ': its certificate is not one this node trusts: check that the CA of --tls-ca signed it, and that it names the host it is dialled at (subjectAltName)';
+  if (tls && (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message))) return ': it does not speak TLS: give every node of the cluster the same --tls';
+  if (/socket hang up|ECONNRESET/.test(`${code} ${err.message}`)) {
+    return tls ? ': it may have refused the certificate this node presented (its log says why): check that the CA of its --tls-ca signed this node\'s --tls-cert' : '; if its peer listener takes TLS, give this node the same --tls, --tls-cert and --tls-ca';
+  }
+  return '';
 }
 
 function newPeer(id: NodeId, address: string, retired = false): Peer {

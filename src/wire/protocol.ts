@@ -12,6 +12,7 @@
  * Every field has a limit (LIMITS); a frame that breaks one gets an INVALID_REQUEST error, or the
  * connection is closed if the frame is too large or not msgpack at all.
  */
+import type { AclBinding, AclFilter } from '../auth/acl.js';
 
 /** The closed list of error codes, with whether retrying (elsewhere, or later) can succeed. */
 export const ErrorCode = {
@@ -51,6 +52,11 @@ export const ErrorCode = {
   // Membership changes (issue 20)
   /** A partition's membership is changing and the step asked for must wait (Kafka's REASSIGNMENT_IN_PROGRESS). */
   ReassignmentInProgress: 'REASSIGNMENT_IN_PROGRESS',
+  // Authorization (issue 22, src/auth/): the request's principal may not do this, by the ACLs
+  // (Kafka's TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED, by the resource refused). Nothing changed.
+  TopicAuthorizationFailed: 'TOPIC_AUTHORIZATION_FAILED',
+  GroupAuthorizationFailed: 'GROUP_AUTHORIZATION_FAILED',
+  ClusterAuthorizationFailed: 'CLUSTER_AUTHORIZATION_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -72,6 +78,11 @@ export function isRetriable(code: ErrorCode): boolean {
   return RETRIABLE.has(code);
 }
 
+/** Whether a code is an AUTHORIZATION_FAILED one (of a topic, a group or the cluster). */
+export function isAuthorizationFailure(code: ErrorCode): boolean {
+  return code === ErrorCode.TopicAuthorizationFailed || code === ErrorCode.GroupAuthorizationFailed || code === ErrorCode.ClusterAuthorizationFailed;
+}
+
 /**
  * Whether a failed write certainly did not take effect. A timeout or a lost connection leaves the
  * outcome unknown; a refusal before anything was proposed is certain.
@@ -82,7 +93,7 @@ export function isCertainFailure(code: ErrorCode): boolean {
 
 export interface NodeRef {
   readonly id: string;
-  /** host:port of the node's listener. */
+  /** host:port of the node's client listener (`--client-listen`, else its `--listen`). */
   readonly address: string;
 }
 
@@ -179,6 +190,13 @@ export const LIMITS = {
   plannedMovesListedMax: 1000,
   /** The longest a request may ask the node to wait for replication. */
   requestTimeoutMsMax: 300_000,
+  // Client quotas (issue 22 §3)
+  /** Quotas set or removed by one alterQuotas request. */
+  quotaEntriesPerRequestMax: 1000,
+  /** The largest byte rate a quota may be set to, bytes per second (1 TiB/s: far past any link, and a safe integer). */
+  quotaByteRateMax: 2 ** 40,
+  /** Characters of the name in a quota's `User:<name>` principal (the limit of a group id). */
+  quotaUserLengthMax: 255,
 } as const;
 
 export type Acks = 'all' | 'leader' | 'none';
@@ -407,8 +425,11 @@ export interface FetchOffsetsRequest {
 }
 
 export interface FetchOffsetsResponse {
-  /** offset -1 (and metadata '') when nothing is committed for a partition. */
-  readonly offsets: readonly CommittedOffset[];
+  /**
+   * offset -1 (and metadata '') when nothing is committed for a partition. A partition named in
+   * the request whose topic the principal may not describe has offset -1 and an error.
+   */
+  readonly offsets: readonly (CommittedOffset & { readonly error?: ApiError })[];
 }
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
@@ -535,6 +556,113 @@ export interface RebalancePartitionsRequest {
   readonly timeoutMs: number;
 }
 
+// -------------------------------------------------------------------------------------------------
+// ACLs (src/auth/acl.ts has the model and its rules); sent to the controller.
+
+/** Adds bindings (one already held is kept once); each binding's result in order. */
+export interface CreateAclsRequest {
+  readonly type: 'createAcls';
+  readonly bindings: readonly AclBinding[];
+  readonly timeoutMs: number;
+}
+
+/** The bindings a filter matches (`{}`: all of them). */
+export interface DescribeAclsRequest {
+  readonly type: 'describeAcls';
+  readonly filter: AclFilter;
+}
+
+/** Removes every binding each filter matches (Kafka's DeleteAcls); each filter's result says which. */
+export interface DeleteAclsRequest {
+  readonly type: 'deleteAcls';
+  readonly filters: readonly AclFilter[];
+  readonly timeoutMs: number;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Client quotas (Kafka's client quotas, KIP-13): byte rates per principal, kept in the metadata
+// group, enforced by each node on what it serves by throttling (src/server/quotas.ts), never by
+// refusing or dropping. An entity is a principal, `User:<name>` (src/server/session.ts), or
+// QUOTA_DEFAULT_ENTITY, whose rates hold for every principal without a rate of its own in that
+// direction. Sent to the controller.
+
+/** The entity whose rates hold for every principal that has none of its own (Kafka's `<default>` user). */
+export const QUOTA_DEFAULT_ENTITY = '<default>';
+
+const QUOTA_USER = /^User:[^\u0000-\u001f\u007f]+$/;
+
+/** Why `entity` cannot have a quota (null: it can): `User:<name>` or QUOTA_DEFAULT_ENTITY. */
+export function quotaEntityProblem(entity: unknown): string | null {
+  if (typeof entity !== 'string') return 'a quota entity must be a string';
+  if (entity === QUOTA_DEFAULT_ENTITY) return null;
+  if (!QUOTA_USER.test(entity)) return `quota entity '${entity.slice(0, 300)}' must be 'User:<name>' or '${QUOTA_DEFAULT_ENTITY}'`;
+  if (entity.length - 'User:'.length > LIMITS.quotaUserLengthMax) return `the user name of quota entity '${entity.slice(0, 300)}...' is longer than ${LIMITS.quotaUserLengthMax} characters`;
+  return null;
+}
+
+/** One entity's byte rates, bytes per second; a direction absent has no rate of the entity's own. */
+export interface QuotaEntry {
+  readonly entity: string;
+  /** Bytes of record batches the entity's producers may send a node per second (Kafka's producer_byte_rate). */
+  readonly producerByteRate?: number;
+  /** Bytes of record batches a node may send the entity's consumers per second (Kafka's consumer_byte_rate). */
+  readonly consumerByteRate?: number;
+}
+
+/** A change to one entity's rates: a number sets a rate, null removes it, absent leaves it as it is. */
+export interface QuotaAlteration {
+  readonly entity: string;
+  readonly producerByteRate?: number | null;
+  readonly consumerByteRate?: number | null;
+}
+
+/** Sets or removes rates; answered per entry, in order, once each change is committed. Removing a rate not set changes nothing. */
+export interface AlterQuotasRequest {
+  readonly type: 'alterQuotas';
+  readonly entries: readonly QuotaAlteration[];
+  readonly timeoutMs: number;
+}
+
+export interface AlterQuotasResponse {
+  readonly entries: readonly { readonly entity: string; readonly error?: ApiError }[];
+}
+
+/** Every entity that has a rate, as the controller's metadata holds them. */
+export interface DescribeQuotasRequest {
+  readonly type: 'describeQuotas';
+}
+
+export interface DescribeQuotasResponse {
+  /** In entity order (the default first). */
+  readonly quotas: readonly QuotaEntry[];
+}
+
+/**
+ * Changes a topic's config while it runs (rpk's alter-config, Kafka's IncrementalAlterConfigs):
+ * every field may change live. Retention applies at the next retention pass, max message bytes to
+ * the next produce, segment bytes to the next segment roll. Sent to the controller, answered once
+ * the change is committed.
+ */
+export interface AlterTopicConfigRequest {
+  readonly type: 'alterTopicConfig';
+  readonly topic: string;
+  /** The fields to set, the others kept (to put one back to its default, set DEFAULT_TOPIC_CONFIG's value). */
+  readonly config: Partial<TopicConfig>;
+  readonly timeoutMs: number;
+}
+
+/**
+ * Grows a topic to `partitions` partitions (Kafka's CreatePartitions: the new total, never fewer
+ * than it has). The controller places the new ones as it places a new topic's; they start empty,
+ * on their nodes, with the topic's replication factor. Keys hash over the new count from then on.
+ */
+export interface CreatePartitionsRequest {
+  readonly type: 'createPartitions';
+  readonly topic: string;
+  readonly partitions: number;
+  readonly timeoutMs: number;
+}
+
 export type Request =
   | MetadataRequest
   | ProduceRequest
@@ -560,7 +688,14 @@ export type Request =
   | ListGroupsRequest
   | DescribeGroupsRequest
   | ResetOffsetsRequest
-  | DeleteGroupsRequest;
+  | DeleteGroupsRequest
+  | CreateAclsRequest
+  | DescribeAclsRequest
+  | DeleteAclsRequest
+  | AlterQuotasRequest
+  | DescribeQuotasRequest
+  | AlterTopicConfigRequest
+  | CreatePartitionsRequest;
 
 export type RequestType = Request['type'];
 export const REQUEST_TYPES: readonly RequestType[] = [
@@ -589,6 +724,13 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'describeGroups',
   'resetOffsets',
   'deleteGroups',
+  'createAcls',
+  'describeAcls',
+  'deleteAcls',
+  'alterQuotas',
+  'describeQuotas',
+  'alterTopicConfig',
+  'createPartitions',
 ];
 
 // -------------------------------------------------------------------------------------------------
@@ -631,6 +773,12 @@ export interface ProduceResult {
 
 export interface ProduceResponse {
   readonly results: readonly ProduceResult[];
+  /**
+   * Set when this reply put its principal over its produce quota (src/server/quotas.ts): the node
+   * does not read this connection for that long, and a client should send nothing to this node
+   * until it has passed (Kafka's throttle_time_ms, KIP-219). Absent: not throttled.
+   */
+  readonly throttleMs?: number;
 }
 
 export interface FetchedPartition {
@@ -645,6 +793,8 @@ export interface FetchedPartition {
 
 export interface FetchResponse {
   readonly partitions: readonly FetchedPartition[];
+  /** As ProduceResponse's, for the principal's fetch quota: the batches are all there, the next request must wait. */
+  readonly throttleMs?: number;
 }
 
 export interface ListedOffset {
@@ -719,6 +869,8 @@ export interface StatusResponse {
   readonly controller?: ControllerStatus;
   /** Catch-up by files (src/host/log-recovery.ts): counts since the node started, and the transfers in progress. */
   readonly recovery?: RecoveryStatus;
+  /** Where the node listens, each use at its host:port (src/node/listeners.ts), and which take TLS only. */
+  readonly listeners?: { readonly peer: string; readonly client: string; readonly http: string; readonly kafka?: string; readonly tls: readonly string[] };
 }
 
 /** Where a node is in leaving the cluster ('active': it is not leaving). */
@@ -808,6 +960,35 @@ export interface RebalancePartitionsResponse {
   readonly started: boolean;
 }
 
+export interface AlterTopicConfigResponse {
+  readonly topic: string;
+  readonly previous: TopicConfig;
+  readonly config: TopicConfig;
+}
+
+export interface CreatePartitionsResponse {
+  readonly topic: string;
+  /** The partitions it had. */
+  readonly previous: number;
+  readonly partitions: number;
+  /** The new partitions' replicas (the first the preferred leader), from partition `previous` on. */
+  readonly assignments: readonly (readonly string[])[];
+}
+
+export interface CreateAclsResponse {
+  /** Per binding of the request, in its order. */
+  readonly results: readonly { readonly error?: ApiError }[];
+}
+
+export interface DescribeAclsResponse {
+  readonly bindings: readonly AclBinding[];
+}
+
+export interface DeleteAclsResponse {
+  /** Per filter of the request, in its order: the bindings it removed. */
+  readonly results: readonly { readonly error?: ApiError; readonly removed: readonly AclBinding[] }[];
+}
+
 export interface ResponseMap {
   metadata: MetadataResponse;
   produce: ProduceResponse;
@@ -834,4 +1015,11 @@ export interface ResponseMap {
   describeGroups: DescribeGroupsResponse;
   resetOffsets: CommitOffsetsResponse;
   deleteGroups: GroupResultsResponse;
+  createAcls: CreateAclsResponse;
+  describeAcls: DescribeAclsResponse;
+  deleteAcls: DeleteAclsResponse;
+  alterQuotas: AlterQuotasResponse;
+  describeQuotas: DescribeQuotasResponse;
+  alterTopicConfig: AlterTopicConfigResponse;
+  createPartitions: CreatePartitionsResponse;
 }

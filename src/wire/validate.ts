@@ -8,16 +8,32 @@ import {
   LIMITS,
   PRODUCER_EPOCH_MAX,
   REQUEST_TYPES,
+  quotaEntityProblem,
   topicNameProblem,
   type CreateTopicSpec,
   type FetchPartition,
   type OffsetSpec,
   type PartitionReassignment,
   type ProduceBatch,
+  type QuotaAlteration,
   type Request,
   type RequestType,
   type TopicConfig,
 } from './protocol.js';
+import {
+  ACL_NAME_LENGTH_MAX,
+  ACLS_PER_REQUEST_MAX,
+  CLUSTER_NAME,
+  OPERATIONS,
+  PATTERN_TYPES,
+  PERMISSIONS,
+  RESOURCE_TYPES,
+  WILDCARD,
+  aclBindingProblem,
+  principalProblem,
+  type AclBinding,
+  type AclFilter,
+} from '../auth/acl.js';
 
 export class RequestError extends Error {
   override readonly name = 'RequestError';
@@ -96,6 +112,14 @@ class Fields {
   obj(v: unknown, what: string): Obj {
     if (!isObj(v)) return this.fail(`${what} must be a map`);
     return v;
+  }
+
+  /** One of `choices`, or `dflt` when absent. */
+  oneOf<T extends string>(o: Obj, k: string, choices: readonly T[], dflt?: T): T {
+    const v = o[k];
+    if ((v === undefined || v === null) && dflt !== undefined) return dflt;
+    if (typeof v !== 'string' || !choices.includes(v as T)) return this.fail(`'${k}' must be one of ${choices.join(', ')}`);
+    return v as T;
   }
 }
 
@@ -289,6 +313,23 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
         to: f.str(o, 'to', LIMITS.nodeIdLengthMax),
         timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 10_000),
       };
+    case 'createAcls':
+      return { type, bindings: f.list(o, 'bindings', ACLS_PER_REQUEST_MAX).map((b) => parseAclBinding(f.obj(b, 'a binding'), f)), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'describeAcls':
+      return { type, filter: o['filter'] === undefined || o['filter'] === null ? {} : parseAclFilter(f.obj(o['filter'], "'filter'"), f) };
+    case 'deleteAcls':
+      return { type, filters: f.list(o, 'filters', ACLS_PER_REQUEST_MAX).map((x) => parseAclFilter(f.obj(x, 'a filter'), f)), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'alterQuotas': {
+      const timeoutMs = f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000);
+      const entries = f.list(o, 'entries', LIMITS.quotaEntriesPerRequestMax).map((e) => parseQuotaAlteration(f.obj(e, 'a quota'), f));
+      return { type, entries, timeoutMs };
+    }
+    case 'describeQuotas':
+      return { type };
+    case 'alterTopicConfig':
+      return { type, topic: f.topic(o), config: parseConfig(f.obj(o['config'], "'config'"), f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'createPartitions':
+      return { type, topic: f.topic(o), partitions: f.int(o, 'partitions', 1, LIMITS.partitionsPerTopicMax), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     default: {
       const never: never = type;
       throw new Error(`unhandled request type ${String(never)}`);
@@ -296,9 +337,59 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
   }
 }
 
+/** An ACL binding (src/auth/acl.ts): its host `*` and its pattern literal when absent, the cluster's name implied. */
+function parseAclBinding(b: Obj, f: Fields): AclBinding {
+  const r = f.obj(b['resource'], "a binding's 'resource'");
+  const resourceType = f.oneOf(r, 'type', RESOURCE_TYPES);
+  const binding: AclBinding = {
+    principal: f.str(b, 'principal', ACL_NAME_LENGTH_MAX),
+    host: b['host'] === undefined || b['host'] === null ? WILDCARD : f.str(b, 'host', ACL_NAME_LENGTH_MAX),
+    resource: {
+      type: resourceType,
+      name: resourceType === 'cluster' && (r['name'] === undefined || r['name'] === null) ? CLUSTER_NAME : f.str(r, 'name', ACL_NAME_LENGTH_MAX),
+      pattern: f.oneOf(r, 'pattern', PATTERN_TYPES, 'literal'),
+    },
+    operation: f.oneOf(b, 'operation', OPERATIONS),
+    permission: f.oneOf(b, 'permission', PERMISSIONS),
+  };
+  const problem = aclBindingProblem(binding);
+  return problem === null ? binding : f.fail(problem);
+}
+
+/** An ACL filter: each field absent matches any value. */
+function parseAclFilter(x: Obj, f: Fields): AclFilter {
+  const given = (k: string): boolean => x[k] !== undefined && x[k] !== null;
+  const principal = given('principal') ? f.str(x, 'principal', ACL_NAME_LENGTH_MAX) : undefined;
+  if (principal !== undefined && principalProblem(principal) !== null) f.fail(principalProblem(principal)!);
+  return {
+    ...(principal !== undefined ? { principal } : {}),
+    ...(given('host') ? { host: f.str(x, 'host', ACL_NAME_LENGTH_MAX) } : {}),
+    ...(given('resourceType') ? { resourceType: f.oneOf(x, 'resourceType', RESOURCE_TYPES) } : {}),
+    ...(given('name') ? { name: f.str(x, 'name', ACL_NAME_LENGTH_MAX) } : {}),
+    ...(given('pattern') ? { pattern: f.oneOf(x, 'pattern', [...PATTERN_TYPES, 'match'] as const) } : {}),
+    ...(given('operation') ? { operation: f.oneOf(x, 'operation', OPERATIONS) } : {}),
+    ...(given('permission') ? { permission: f.oneOf(x, 'permission', PERMISSIONS) } : {}),
+  };
+}
+
 /** The optional `maxMoves` of the requests that start replica moves. */
 function maxMoves(o: Obj, f: Fields): { maxMoves?: number } {
   return o['maxMoves'] === undefined || o['maxMoves'] === null ? {} : { maxMoves: f.int(o, 'maxMoves', 1, LIMITS.movesAtOnceMax) };
+}
+
+/** One entry of alterQuotas: its entity, and each rate it sets (a number) or removes (null); at least one. */
+function parseQuotaAlteration(e: Obj, f: Fields): QuotaAlteration {
+  const problem = quotaEntityProblem(e['entity']);
+  if (problem !== null) return f.fail(problem);
+  const rate = (k: 'producerByteRate' | 'consumerByteRate'): { [key: string]: number | null } => {
+    const v = e[k];
+    if (v === undefined) return {};
+    if (v === null) return { [k]: null };
+    return { [k]: f.int(e, k, 1, LIMITS.quotaByteRateMax) };
+  };
+  const rates = { ...rate('producerByteRate'), ...rate('consumerByteRate') };
+  if (Object.keys(rates).length === 0) return f.fail(`the quota of '${e['entity'] as string}' sets or removes no rate: give producerByteRate or consumerByteRate (null removes it)`);
+  return { entity: e['entity'] as string, ...rates };
 }
 
 const CONFIG_KEYS: readonly (keyof TopicConfig)[] = ['retentionBytes', 'retentionMs', 'segmentBytes', 'maxMessageBytes'];

@@ -15,7 +15,9 @@
  * request are put back into it by `ws` and delivered again), and a frame's length is in its
  * first 2 to 10 bytes: a frame too large is refused when its header arrives, with at most the one
  * socket read that carried it buffered by `ws`. The servers offer no permessage-deflate, so the
- * declared lengths are the bytes `ws` would keep.
+ * declared lengths are the bytes `ws` would keep. A node dialling a peer guards its side the same
+ * way (src/transport/peer-transport.ts): `ws` takes a client's maxPayload once too, and whatever
+ * answers has proven nothing until its welcome.
  *
  * keepAlive pings a connection and ends it when nothing (no pong, no message, no byte) has come
  * from the other end for too long: a peer or client whose machine vanished leaves a connection
@@ -53,7 +55,7 @@ export interface FrameGuardOptions {
   readonly onViolation: (code: number, why: string) => void;
 }
 
-/** Reads the frame headers of an accepted connection's bytes (masked frames, client to server) and enforces FrameGuardOptions. */
+/** Reads the frame headers of a connection's incoming bytes (masked frames, client to server, or unmasked ones from a server) and enforces FrameGuardOptions. */
 export class FrameGuard {
   /** Bytes one message may have from now on (already checked headers are not checked again). */
   messageBytesMax: number;

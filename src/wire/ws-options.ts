@@ -19,3 +19,10 @@ export function receivedBytes(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   return Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
 }
+
+/**
+ * The header in which a node's listener says why it refused an HTTP request or a WebSocket
+ * upgrade (a plaintext request to a TLS listener, `/raft` on a client listener): both ends of the
+ * native protocol read it, to log or report the reason instead of a bare status code.
+ */
+export const REFUSED_HEADER = 'x-raftlog-refused';

@@ -5,6 +5,8 @@ import { encodeFrame } from '../../src/wire/codec.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { Connection } from '../../src/client/connection.js';
 import { RaftlogError } from '../../src/client/errors.js';
+import { decodeFrame } from '../../src/wire/codec.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 /** A bare server whose answer to each frame is chosen by the test. */
 async function server(onFrame: (send: (v: unknown) => void, close: () => void, raw: (b: Buffer) => void) => void): Promise<{ address: string; close: () => Promise<void> }> {
@@ -102,5 +104,46 @@ describe('connection', () => {
     await s.close();
     const c = new Connection({ address: s.address, connectTimeoutMs: 1000 });
     await expect(c.request({ type: 'status' }, 1000)).rejects.toMatchObject({ code: 'CONNECTION_ERROR', retriable: true, outcomeUnknown: false });
+  });
+
+  it("waits out a node's throttle before its next request to that node, on the client's clock (KIP-219)", async () => {
+    const received: Record<string, unknown>[] = [];
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/client' });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    wss.on('connection', (ws) => {
+      ws.on('message', (data) => {
+        const req = decodeFrame(data as Buffer) as Record<string, unknown>;
+        received.push(req);
+        // The first produce puts the principal over its quota: the node throttles it for 500 ms.
+        ws.send(encodeFrame({ id: req['id'], results: [], ...(received.length === 1 ? { throttleMs: 500 } : {}) }));
+      });
+    });
+    closers.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const c of wss.clients) c.terminate();
+          wss.close(() => r());
+        }),
+    );
+    const clock = new ManualClock();
+    const c = new Connection({ address: `127.0.0.1:${(wss.address() as AddressInfo).port}`, connectTimeoutMs: 1000, clock });
+    const produce = { type: 'produce', acks: 'all', timeoutMs: 1000, batches: [] } as const;
+    const first = await c.request(produce, 1000);
+    expect(first.throttleMs).toBe(500);
+    // The next request waits on the clock, unsent: whatever the sockets do meanwhile, it cannot go before the clock moves.
+    const second = c.request(produce, 1000);
+    const third = c.send({ ...produce, acks: 'none' });
+    expect(clock.pending).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 50));
+    await clock.advance(499);
+    expect(received).toHaveLength(1);
+    await clock.advance(1);
+    expect((await second).throttleMs).toBeUndefined();
+    await third;
+    expect(received).toHaveLength(3);
+    // No throttle in the reply: the next request goes at once.
+    await c.request(produce, 1000);
+    expect(received).toHaveLength(4);
+    c.close();
   });
 });

@@ -36,6 +36,8 @@ import {
   type DecommissionNodeRequest,
   type RecommissionNodeRequest,
   type AlterReplicationFactorRequest,
+  type AlterTopicConfigRequest,
+  type CreatePartitionsRequest,
   type RebalancePartitionsRequest,
   type NodeRef,
   type Request,
@@ -100,7 +102,9 @@ interface FakeTopic {
   record: TopicRecord;
   readonly partitions: FakePartition[];
   readonly replicationFactor: number;
-  readonly config: TopicConfig;
+  config: TopicConfig;
+  /** The topic's record as its replicas were opened with (segment bytes of 1), for new partitions. */
+  readonly stored: TopicRecord;
 }
 
 /**
@@ -200,6 +204,7 @@ export class FakeCluster {
       record: { name, id, partitions, replicationFactor, config: full, assignments },
       replicationFactor,
       config: full,
+      stored,
       partitions: assignments.map((replicas, p) => {
         const solo = this.store.openReplica({ topic: stored, partition: p });
         this.later(() => solo.serving());
@@ -427,6 +432,17 @@ export class FakeCluster {
         return this.onCoordinator(node) ?? this.coordinator.resetOffsets(req);
       case 'deleteGroups':
         return this.onCoordinator(node) ?? this.coordinator.deleteGroups(req);
+      case 'createAcls':
+      case 'describeAcls':
+      case 'deleteAcls':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker holds no ACLs' } };
+      case 'alterQuotas':
+      case 'describeQuotas':
+        return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker keeps no quotas (test/cluster/quotas.test.ts runs them on a cluster)' } };
+      case 'alterTopicConfig':
+        return this.onController(node) ?? this.alterTopicConfig(req);
+      case 'createPartitions':
+        return this.onController(node) ?? this.createPartitions(req);
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -551,10 +567,12 @@ export class FakeCluster {
       const problem = topicNameProblem(spec.name);
       if (problem) return { name: spec.name, error: { code: ErrorCode.InvalidTopic, message: problem } };
       if (this.topics.has(spec.name)) return { name: spec.name, error: { code: ErrorCode.TopicAlreadyExists, message: `topic '${spec.name}' already exists` } };
-      if (spec.replicationFactor > this.nodes.length) {
-        return { name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${spec.replicationFactor} is larger than the ${this.nodes.length} nodes` } };
+      // -1: the cluster's default, as the controller's.
+      const rf = spec.replicationFactor === -1 ? Math.min(3, this.nodes.length) : spec.replicationFactor;
+      if (rf > this.nodes.length) {
+        return { name: spec.name, error: { code: ErrorCode.InvalidReplicationFactor, message: `replication factor ${rf} is larger than the ${this.nodes.length} nodes` } };
       }
-      this.createTopic(spec.name, spec.partitions, spec.replicationFactor, spec.config ?? {});
+      this.createTopic(spec.name, spec.partitions, rf, spec.config ?? {});
       return { name: spec.name };
     });
     return { topics };
@@ -573,6 +591,35 @@ export class FakeCluster {
       return at;
     });
     return { partitions };
+  }
+
+  /** Merges the change into the topic's config (what metadata shows and the handlers check). */
+  private alterTopicConfig(req: AlterTopicConfigRequest): Record<string, unknown> {
+    const t = this.topics.get(req.topic);
+    if (t === undefined) return { error: { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${req.topic}' does not exist` } };
+    const previous = t.config;
+    t.config = { ...t.config, ...req.config };
+    t.record = { ...t.record, config: t.config };
+    return { topic: req.topic, previous, config: t.config };
+  }
+
+  /** New partitions, each a real replica led by the next node in turn, as createTopic places them. */
+  private createPartitions(req: CreatePartitionsRequest): Record<string, unknown> {
+    const t = this.topics.get(req.topic);
+    if (t === undefined) return { error: { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${req.topic}' does not exist` } };
+    const previous = t.partitions.length;
+    if (req.partitions <= previous) return { error: { code: ErrorCode.InvalidPartitions, message: `topic '${req.topic}' has ${previous} partitions; it can only grow` } };
+    const n = this.nodes.length;
+    const assignments: string[][] = [];
+    for (let p = previous; p < req.partitions; p++) {
+      const replicas = Array.from({ length: t.replicationFactor }, (_, r) => this.nodes[(p + r) % n].id);
+      const solo = this.store.openReplica({ topic: { ...t.stored, partitions: req.partitions }, partition: p });
+      this.later(() => solo.serving());
+      t.partitions.push({ leader: replicas[0], leaderTerm: 1, replicas, solo, moved: new Set() });
+      assignments.push(replicas);
+    }
+    t.record = { ...t.record, partitions: req.partitions, assignments: t.partitions.map((x) => x.replicas) };
+    return { topic: req.topic, previous, partitions: req.partitions, assignments };
   }
 
   /** Nodes recorded as decommissioning; the fake moves no replica. */
@@ -685,6 +732,8 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'reassignPartitions':
       return req.partitions.some((p) => hit(p.topic, p.partition));
     case 'alterReplicationFactor':
+    case 'alterTopicConfig':
+    case 'createPartitions':
       return req.topic === topic;
     case 'commitOffsets':
     case 'resetOffsets':
@@ -704,6 +753,11 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'listGroups':
     case 'describeGroups':
     case 'deleteGroups':
+    case 'createAcls':
+    case 'describeAcls':
+    case 'deleteAcls':
+    case 'alterQuotas':
+    case 'describeQuotas':
       return false;
     default: {
       const never: never = req;

@@ -204,7 +204,8 @@ export class FakeCoordinator {
   describeGroups(req: DescribeGroupsRequest): Reply {
     const groups = req.groups.map((id): GroupDescription => {
       const g = this.groups.get(id);
-      if (!g) return { group: id, error: { code: ErrorCode.UnknownGroup, message: `no group ${id}` }, state: 'Dead', generation: -1, protocolType: '', protocol: '', leader: '', members: [] };
+      // As the real coordinator (and Kafka) answer for a group they do not know: Dead, no error.
+      if (!g) return { group: id, state: 'Dead', generation: 0, protocolType: '', protocol: '', leader: '', members: [] };
       return {
         group: id,
         state: g.state,

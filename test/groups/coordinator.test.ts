@@ -26,6 +26,9 @@ class FakeMeta {
   consumerGroups(): GroupRecord[] {
     return this.record === undefined ? [] : [this.record];
   }
+  groupsWithOffsets(): string[] {
+    return [];
+  }
   propose(cmd: MetaCommand): Promise<MetaResult> {
     const apply = (): MetaResult => {
       if (cmd.type === 'groupGeneration') {

@@ -64,6 +64,8 @@ export const FRAMES: { readonly [K in Kind]: fc.Arbitrary<Extract<PeerFrame, { t
       moving: fc.array(group, { maxLength: 4 }),
       meta: nat,
       kafka: fc.tuple(fc.constantFrom('127.0.0.1', 'broker-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+      client: fc.tuple(fc.constantFrom('127.0.0.1', 'node-2.example', 'localhost'), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`),
+      clientTls: fc.boolean(),
     },
     { requiredKeys: ['t', 'groups'] },
   ),

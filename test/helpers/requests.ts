@@ -5,6 +5,8 @@
  */
 import fc from 'fast-check';
 import { LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
+import { ACL_NAME_LENGTH_MAX, OPERATIONS, OPERATIONS_OF, RESOURCE_TYPES, type AclPermission, type PatternType, type ResourceType } from '../../src/auth/acl.js';
+
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const topic = fc.stringMatching(TOPIC_NAME).filter((n) => n !== '.' && n !== '..');
@@ -19,6 +21,38 @@ const maxMoves = fc.integer({ min: 1, max: LIMITS.movesAtOnceMax });
 const bytes = fc.uint8Array({ maxLength: 32 });
 const few = <T>(a: fc.Arbitrary<T>, minLength = 0): fc.Arbitrary<T[]> => fc.array(a, { minLength, maxLength: 4 });
 const committed = fc.record({ topic, partition, offset, metadata: text(LIMITS.offsetMetadataLengthMax) });
+const principal = fc.oneof(fc.constant('User:*'), ident.map((n) => `User:${n}`)).filter((p) => p.length <= ACL_NAME_LENGTH_MAX);
+const aclText = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }).filter((n) => n !== '*');
+// Topics and groups only: a cluster binding's name may be left out, which the schema below cannot say.
+const aclBinding = fc
+  .tuple(fc.constantFrom<ResourceType>('topic', 'group'), fc.constantFrom<PatternType>('literal', 'prefixed'))
+  .chain(([type, pattern]) =>
+    fc.record({
+      principal,
+      host: fc.oneof(fc.constant('*'), aclText),
+      resource: fc.record({ type: fc.constant(type), name: pattern === 'literal' ? fc.oneof(fc.constant('*'), aclText) : aclText, pattern: fc.constant(pattern) }),
+      operation: fc.constantFrom(...OPERATIONS_OF[type]),
+      permission: fc.constantFrom<AclPermission>('allow', 'deny'),
+    }),
+  );
+const aclFilter = fc.record(
+  {
+    principal,
+    host: aclText,
+    resourceType: fc.constantFrom(...RESOURCE_TYPES),
+    name: aclText,
+    pattern: fc.constantFrom('literal' as const, 'prefixed' as const, 'match' as const),
+    operation: fc.constantFrom(...OPERATIONS),
+    permission: fc.constantFrom<AclPermission>('allow', 'deny'),
+  },
+  { requiredKeys: [] },
+);
+const quotaEntity = fc.oneof(fc.constant('<default>'), ident.map((name) => `User:${name}`));
+const byteRate = fc.option(fc.integer({ min: 1, max: LIMITS.quotaByteRateMax }), { nil: null });
+// Each sets or removes at least one rate.
+const quotaAlteration = fc
+  .record({ entity: quotaEntity, producerByteRate: byteRate, consumerByteRate: byteRate }, { requiredKeys: ['entity'] })
+  .filter((a) => a.producerByteRate !== undefined || a.consumerByteRate !== undefined);
 
 export const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -118,6 +152,26 @@ export const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Reque
   describeGroups: fc.record({ type: fc.constant('describeGroups'), groups: few(ident) }),
   resetOffsets: fc.record({ type: fc.constant('resetOffsets'), group: ident, offsets: few(committed), timeoutMs }),
   deleteGroups: fc.record({ type: fc.constant('deleteGroups'), groups: few(ident), timeoutMs }),
+  createAcls: fc.record({ type: fc.constant('createAcls'), bindings: few(aclBinding), timeoutMs }),
+  describeAcls: fc.record({ type: fc.constant('describeAcls'), filter: aclFilter }),
+  deleteAcls: fc.record({ type: fc.constant('deleteAcls'), filters: few(aclFilter), timeoutMs }),
+  alterQuotas: fc.record({ type: fc.constant('alterQuotas'), entries: few(quotaAlteration), timeoutMs }),
+  describeQuotas: fc.constant({ type: 'describeQuotas' }),
+  alterTopicConfig: fc.record({
+    type: fc.constant('alterTopicConfig'),
+    topic,
+    config: fc.record(
+      {
+        retentionBytes: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+        retentionMs: fc.integer({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+        segmentBytes: fc.integer({ min: LIMITS.topicSegmentBytesMin, max: LIMITS.topicSegmentBytesMax }),
+        maxMessageBytes: fc.integer({ min: LIMITS.topicMessageBytesMin, max: LIMITS.topicMessageBytesMax }),
+      },
+      { requiredKeys: [] },
+    ),
+    timeoutMs,
+  }),
+  createPartitions: fc.record({ type: fc.constant('createPartitions'), topic, partitions: fc.integer({ min: 1, max: LIMITS.partitionsPerTopicMax }), timeoutMs }),
 };
 
 /** A well-formed request of type `t`. */

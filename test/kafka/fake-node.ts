@@ -11,6 +11,7 @@ import { ServerError } from '../../src/errors.js';
 import { ErrorCode, DEFAULT_TOPIC_CONFIG, type Acks } from '../../src/wire/protocol.js';
 import { readBatchHeader, writeBaseOffset } from '../../src/wire/record-batch/header.js';
 import type { TopicRecord } from '../../src/meta/commands.js';
+import { ALLOW_EVERYTHING } from '../../src/auth/node-authorizer.js';
 
 const TOPIC: TopicRecord = { name: 'orders', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
 
@@ -70,17 +71,24 @@ class MemoryPartition {
 const refuse = (): Promise<never> => Promise.reject(new ServerError(ErrorCode.NotLeader, 'this fake node is not the controller', null));
 const noop = { inc: (): void => undefined, dec: (): void => undefined, observe: (): void => undefined };
 
-export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092'): KafkaNode & { readonly partition: MemoryPartition } {
+/** No principal has a quota: nothing is throttled. */
+const NO_QUOTAS: KafkaNode['quotas'] = { record: () => 0, fetchBytesMax: () => null };
+
+/** `quotas`: what enforces client quotas (src/server/quotas.ts); none when absent. */
+export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode['quotas'] = NO_QUOTAS): KafkaNode & { readonly partition: MemoryPartition } {
   const partition = new MemoryPartition();
   return {
     partition,
+    quotas,
     config: { id: 'n1' },
     logger: pino({ level: 'silent' }),
     meta: { topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined), topics: () => [TOPIC], cluster: () => ({ clusterId: 'fake-cluster', metaVoters: ['n1'], since: 1 }) },
     partitions: new Map<string, ServedPartition>([['p:t1:0', partition as unknown as ServedPartition]]),
     brokenPartitions: new Map(),
-    controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse },
+    controller: { createTopics: refuse, deleteTopics: refuse, initProducerId: refuse, reassignPartitions: refuse, decommissionNode: refuse, recommissionNode: refuse, alterReplicationFactor: refuse, rebalancePartitions: refuse, alterQuotas: refuse, describeQuotas: () => ({ quotas: [] }), alterTopicConfig: refuse, createPartitions: refuse },
     coordinator: { join: refuse, sync: refuse, heartbeat: () => ({}), leave: refuse, commit: refuse, fetchOffsets: refuse, listGroups: () => ({ groups: [] }), describeGroups: () => ({ groups: [] }), resetOffsets: refuse, deleteGroups: refuse } as unknown as KafkaNode['coordinator'],
+    acls: { createAcls: refuse, describeAcls: refuse, deleteAcls: refuse },
+    authorizer: ALLOW_EVERYTHING,
     metrics: { producedBytes: noop, fetchedBytes: noop, requests: noop, requestSeconds: noop, replyBytes: noop, slowClientsClosed: noop },
     nodeIds: () => ['n1'],
     nodeRef: (id) => (id === 'n1' ? { id, address: '127.0.0.1:7001' } : undefined),
@@ -89,5 +97,6 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092'): KafkaNode & { re
     metadataProblem: () => null,
     status: () => ({ node: 'n1', address: '127.0.0.1:7001', uptimeMs: 0, peers: [], groups: [] }),
     kafkaAddresses: () => new Map([['n1', kafkaAddress]]),
+    clientDial: (id) => (id === 'n1' ? { address: '127.0.0.1:7001' } : undefined),
   };
 }

@@ -58,6 +58,9 @@ describe('ApiVersions', () => {
         19: [0, 3],
         20: [0, 1],
         22: [0, 1],
+        29: [0, 1],
+        30: [0, 1],
+        31: [0, 1],
       });
       if (v >= 1) expect(r.int32()).toBe(0);
       expect(r.remaining).toBe(0);

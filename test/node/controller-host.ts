@@ -74,6 +74,7 @@ export function fakeControllerHost(o: FakeHostOptions = {}): FakeHost {
       nodes: () => [...state.records.values()],
       topic: (name) => state.topics.find((t) => t.name === name),
       topics: () => [...state.topics],
+      quotas: () => [],
       propose: (cmd) => {
         proposed.push(cmd);
         return Promise.resolve(o.apply?.(cmd, state) ?? o.result ?? { ok: true });

@@ -4,7 +4,7 @@ import { ReplyBudget, type Reservation } from '../../src/server/reply-budget.js'
 
 const MAX = 1000;
 
-function budget(): { b: ReplyBudget; events: string[]; gauge: () => number } {
+function budget(passBytesMax = 0): { b: ReplyBudget; events: string[]; gauge: () => number } {
   const events: string[] = [];
   let bytes = 0;
   const b = new ReplyBudget(
@@ -14,6 +14,7 @@ function budget(): { b: ReplyBudget; events: string[]; gauge: () => number } {
       stalled: () => events.push('stalled'),
       bytes: (d) => (bytes += d),
     },
+    passBytesMax,
   );
   return { b, events, gauge: () => bytes };
 }
@@ -42,6 +43,19 @@ describe('a reply budget', () => {
     first.release();
     expect(await settled(big)).not.toBeNull();
     expect(await settled(small)).not.toBeNull();
+  });
+
+  it('lets a small reservation pass a larger one waiting, where the connection allows it, when it fits', async () => {
+    const { b } = budget(100);
+    const first = (await b.reserve(600))!;
+    const big = b.reserve(600);
+    const small = b.reserve(100);
+    const tooMany = b.reserve(400);
+    expect(await settled(big)).toBeNull();
+    expect(await settled(small)).not.toBeNull();
+    expect(await settled(tooMany)).toBeNull();
+    first.release();
+    expect(await settled(big)).not.toBeNull();
   });
 
   it('lets a reservation larger than the limit through alone, and only alone', async () => {

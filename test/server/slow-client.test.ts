@@ -1,6 +1,7 @@
 /**
  * A client that sends requests and never reads the replies (issue 22): what the node holds for it
- * stays near its connection's reply limit (src/server/reply-budget.ts) however many it sends, the
+ * stays near its connection's reply limit (src/server/reply-budget.ts) however many it sends,
+ * fetches or metadata requests (whose replies the node's topics make large), the
  * connection is closed once the replies have sat unread for the stall time, and other clients are
  * served meanwhile. On both client listeners, in process, over a fake node whose requests run
  * through the real handlers (test/kafka/fake-node.ts).
@@ -15,6 +16,8 @@ import { ClientServer } from '../../src/server/client-server.js';
 import type { ReplyLimits } from '../../src/server/reply-budget.js';
 import { decodeFrame, encodeFrame } from '../../src/wire/codec.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
+import { DEFAULT_TOPIC_CONFIG } from '../../src/wire/protocol.js';
+import type { TopicRecord } from '../../src/meta/commands.js';
 import { fakeKafkaNode } from '../kafka/fake-node.js';
 import { RawClient, request } from '../kafka/raw.js';
 
@@ -31,6 +34,32 @@ async function nodeWithData(): Promise<{ node: ReturnType<typeof fakeKafkaNode>;
   const closed: string[] = [];
   const node = { ...base, metrics: { ...base.metrics, slowClientsClosed: { inc: (l: { listener: string }) => void closed.push(l.listener) } } };
   return { node: node as typeof base, closed };
+}
+
+/** A node that knows TOPICS topics of PARTITIONS partitions each: a metadata reply of every topic is about 100 KB. */
+const TOPICS = 100;
+const PARTITIONS = 10;
+function nodeWithTopics(): { node: ReturnType<typeof fakeKafkaNode>; closed: string[] } {
+  const base = fakeKafkaNode();
+  const topics: TopicRecord[] = Array.from({ length: TOPICS }, (_, i) => ({
+    name: `topic-with-a-long-enough-name-${String(i).padStart(4, '0')}`,
+    id: `t${i + 10}`,
+    partitions: PARTITIONS,
+    replicationFactor: 3,
+    config: DEFAULT_TOPIC_CONFIG,
+    assignments: Array.from({ length: PARTITIONS }, () => ['n1', 'n2', 'n3']),
+  }));
+  const byName = new Map(topics.map((t) => [t.name, t]));
+  const closed: string[] = [];
+  const node = {
+    ...base,
+    meta: { ...base.meta, topics: () => topics, topic: (name: string) => byName.get(name) },
+    nodeIds: () => ['n1', 'n2', 'n3'],
+    nodeRef: (id: string | null) => (id === null ? undefined : { id, address: `127.0.0.1:${7000 + Number(id.slice(1))}` }),
+    kafkaAddresses: () => new Map([['n1', '127.0.0.1:9092'], ['n2', '127.0.0.1:9093'], ['n3', '127.0.0.1:9094']]),
+    metrics: { ...base.metrics, slowClientsClosed: { inc: (l: { listener: string }) => void closed.push(l.listener) } },
+  };
+  return { node: node as unknown as typeof base, closed };
 }
 
 async function until(done: () => boolean, ms: number, what: string): Promise<void> {
@@ -133,5 +162,77 @@ describe('a Kafka client that never reads its responses', () => {
     cleanups.push(() => other.close());
     other.send(fetch(7));
     expect(new KafkaReader((await other.next())!).int32()).toBe(7);
+  });
+});
+
+describe('a client that floods metadata requests and never reads the replies', () => {
+  it('is held to about the reply limit on the native listener, as a fetching one is', async () => {
+    const { node, closed } = nodeWithTopics();
+    const server = new ClientServer(node, LIMITS);
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/client' });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    const accepted: WebSocket[] = [];
+    wss.on('connection', (ws) => {
+      accepted.push(ws);
+      server.accept(ws, 'test');
+    });
+    cleanups.push(() => new Promise<void>((resolve) => {
+      server.closeAll();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close(() => resolve());
+    }));
+    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/client`;
+
+    // One reply's size, read by a client that reads.
+    const reader = new WebSocket(url);
+    cleanups.push(() => reader.terminate());
+    const one = new Promise<Buffer>((resolve) => reader.once('message', (d) => resolve(d as Buffer)));
+    await new Promise<void>((resolve) => reader.once('open', () => resolve()));
+    reader.send(encodeFrame({ id: 1, type: 'metadata' }));
+    const replyBytes = (await one).byteLength;
+    expect((decodeFrame(await one) as { topics: unknown[] }).topics).toHaveLength(TOPICS);
+
+    const slow = new WebSocket(url);
+    slow.on('error', () => undefined);
+    await new Promise<void>((resolve) => slow.once('open', () => resolve()));
+    cleanups.push(() => slow.terminate());
+    (slow as unknown as { _socket: net.Socket })._socket.pause();
+    for (let id = 1; id <= REQUESTS; id++) slow.send(encodeFrame({ id, type: 'metadata' }));
+    await until(() => accepted.length === 2, 5000, 'the connection to be accepted');
+    const held = accepted[1]!;
+
+    const peak = await peakUntil(() => held.bufferedAmount, () => held.readyState === WebSocket.CLOSED, 5000, 'the unread connection to be closed').catch(() => -1);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(LIMITS.bytesMax + 2 * replyBytes);
+    expect(closed).toEqual(['client']);
+  });
+
+  it('is held to about the reply limit on the Kafka listener', async () => {
+    const { node, closed } = nodeWithTopics();
+    const listener = new KafkaListener(node, LIMITS);
+    await listener.listen('127.0.0.1:0');
+    cleanups.push(() => listener.close());
+    const sockets = (listener as unknown as { sockets: Set<net.Socket> }).sockets;
+    // Metadata v0 of every topic (an empty list).
+    const metadata = (correlationId: number): Buffer => request(3, 0, correlationId, (w) => w.array([], (x, t: string) => x.string(t)));
+
+    const reader = new RawClient(listener.port());
+    cleanups.push(() => reader.close());
+    reader.send(metadata(1));
+    const replyBytes = (await reader.next())!.byteLength;
+
+    const slow = net.connect({ host: '127.0.0.1', port: listener.port() });
+    slow.on('error', () => undefined);
+    await new Promise<void>((resolve) => slow.once('connect', () => resolve()));
+    cleanups.push(() => void slow.destroy());
+    slow.pause();
+    slow.write(Buffer.concat(Array.from({ length: REQUESTS }, (_, i) => metadata(i + 1))));
+    await until(() => sockets.size === 2, 5000, 'the connection to be accepted');
+    const held = [...sockets].at(-1)!;
+
+    const peak = await peakUntil(() => held.writableLength, () => held.destroyed, 5000, 'the unread connection to be closed').catch(() => -1);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(LIMITS.bytesMax + 2 * replyBytes);
+    expect(closed).toEqual(['kafka']);
   });
 });

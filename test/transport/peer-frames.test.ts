@@ -23,7 +23,6 @@ function frameError(bytes: Uint8Array, bytesMax?: number): PeerFrameError {
   return err;
 }
 
-// -------------------------------------------------------------------------------------------------
 // Well-formed frames, of every kind: test/helpers/peer-frame-values.ts (shared with the fuzz suite, test/fuzz/).
 
 // -------------------------------------------------------------------------------------------------
@@ -39,7 +38,7 @@ type Shape =
   | 'messageType'
   /** A rejoining replica's incarnation: a string, or left out. */
   | 'incarnation'
-  /** A node's Kafka listener: host:port. */
+  /** A node's Kafka or client listener: host:port. */
   | 'kafkaAddress'
   | 'message'
   | 'recoveryKind'
@@ -71,7 +70,7 @@ const FRAME_SHAPES: { readonly [K in Kind]: Shapes } = {
   auth: { t: 'frameKind', id: 'string', nonce: 'string', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   welcome: { t: 'frameKind', cluster: 'string', inc: 'string', member: 'boolean', mac: 'string' },
   raft: { t: 'frameKind', m: { list: { pair: ['string', 'message'] } } },
-  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' }, kafka: { optional: 'kafkaAddress' } },
+  leaders: { t: 'frameKind', groups: { list: { pair: ['string', 'nat'] } }, moving: { optional: { list: 'string' } }, meta: { optional: 'nat' }, kafka: { optional: 'kafkaAddress' }, client: { optional: 'kafkaAddress' }, clientTls: { optional: 'boolean' } },
   transfer: { t: 'frameKind', group: 'string', to: 'string' },
   nodes: { t: 'frameKind', nodes: { list: { pair: ['string', 'string'] } } },
   stray: { t: 'frameKind', group: 'string' },

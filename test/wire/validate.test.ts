@@ -13,6 +13,7 @@ import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type 
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
 import { anyRequest, ident, requestOf } from '../helpers/requests.js';
+import { ACL_NAME_LENGTH_MAX, ACLS_PER_REQUEST_MAX, OPERATIONS, PATTERN_TYPES, PERMISSIONS, RESOURCE_TYPES } from '../../src/auth/acl.js';
 
 const RUNS = 300;
 
@@ -63,6 +64,11 @@ type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: s
   | { readonly kind: 'acks' }
   | { readonly kind: 'spec' }
   | { readonly kind: 'bool' }
+  | { readonly kind: 'enum'; readonly choices: readonly string[] }
+  /** An ACL principal: `<type>:<name>`, at most ACL_NAME_LENGTH_MAX characters. */
+  | { readonly kind: 'principal' }
+  /** A quota entity: 'User:<name>' (a name of 1 to quotaUserLengthMax printable characters) or '<default>'. */
+  | { readonly kind: 'entity' }
   /** `distinct`: the list's items must differ; it makes the i-th of many different copies of an item. */
   | { readonly kind: 'list'; readonly max: number; readonly min?: number; readonly item: Field; readonly distinct?: (item: unknown, i: number) => unknown }
   | { readonly kind: 'map'; readonly fields: Fields; readonly closed?: boolean }
@@ -80,6 +86,26 @@ const GENERATION = int(0, Number.MAX_SAFE_INTEGER);
 const map = (fields: Fields, closed = false): Field => ({ kind: 'map', fields, closed });
 const list = (max: number, item: Field, more: Partial<{ min: number; optional: 'nullish'; distinct: (item: unknown, i: number) => unknown }> = {}): Field => ({ kind: 'list', max, item, ...more });
 const MAX_MOVES: Field = { kind: 'int', min: 1, max: LIMITS.movesAtOnceMax, optional: 'nullish' };
+const ACL_STR: Field = { kind: 'str', max: ACL_NAME_LENGTH_MAX };
+const PRINCIPAL: Field = { kind: 'principal' };
+const ACL_BINDING = map({
+  principal: PRINCIPAL,
+  host: { ...ACL_STR, optional: 'nullish' },
+  resource: map({ type: { kind: 'enum', choices: RESOURCE_TYPES }, name: ACL_STR, pattern: { kind: 'enum', choices: PATTERN_TYPES, optional: 'nullish' } }),
+  operation: { kind: 'enum', choices: OPERATIONS },
+  permission: { kind: 'enum', choices: PERMISSIONS },
+});
+const nullish = (f: Field): Field => ({ ...f, optional: 'nullish' });
+const ACL_FILTER = map({
+  principal: nullish(PRINCIPAL),
+  host: nullish(ACL_STR),
+  resourceType: nullish({ kind: 'enum', choices: RESOURCE_TYPES }),
+  name: nullish(ACL_STR),
+  pattern: nullish({ kind: 'enum', choices: [...PATTERN_TYPES, 'match'] }),
+  operation: nullish({ kind: 'enum', choices: OPERATIONS }),
+  permission: nullish({ kind: 'enum', choices: PERMISSIONS }),
+});
+const BYTE_RATE: Field = { kind: 'int', min: 1, max: LIMITS.quotaByteRateMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
@@ -161,6 +187,26 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   describeGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT) },
   resetOffsets: { group: IDENT, offsets: OFFSETS, timeoutMs: TIMEOUT },
   deleteGroups: { groups: list(LIMITS.topicsPerRequestMax, IDENT), timeoutMs: TIMEOUT },
+  createAcls: { bindings: list(ACLS_PER_REQUEST_MAX, ACL_BINDING), timeoutMs: TIMEOUT },
+  describeAcls: { filter: { ...ACL_FILTER, optional: 'nullish' } },
+  deleteAcls: { filters: list(ACLS_PER_REQUEST_MAX, ACL_FILTER), timeoutMs: TIMEOUT },
+  alterQuotas: { timeoutMs: TIMEOUT, entries: list(LIMITS.quotaEntriesPerRequestMax, map({ entity: { kind: 'entity' }, producerByteRate: BYTE_RATE, consumerByteRate: BYTE_RATE })) },
+  describeQuotas: {},
+  alterTopicConfig: {
+    topic: TOPIC,
+    config: {
+      kind: 'map',
+      closed: true,
+      fields: {
+        retentionBytes: int(-1, Number.MAX_SAFE_INTEGER, 'missing'),
+        retentionMs: int(-1, Number.MAX_SAFE_INTEGER, 'missing'),
+        segmentBytes: int(SEGMENT_BYTES_MIN, SEGMENT_BYTES_MAX, 'missing'),
+        maxMessageBytes: int(MAX_MESSAGE_BYTES_MIN, LIMITS.topicMessageBytesMax, 'missing'),
+      },
+    },
+    timeoutMs: TIMEOUT,
+  },
+  createPartitions: { topic: TOPIC, partitions: int(1, LIMITS.partitionsPerTopicMax), timeoutMs: TIMEOUT },
 };
 
 type Path = readonly (string | number)[];
@@ -241,6 +287,17 @@ function breakers(site: Site): { values: fc.Arbitrary<unknown>; code: ErrorCode 
     case 'bool':
       options.push(not((v) => typeof v === 'boolean'), fc.constantFrom('true', 1, 0));
       break;
+    case 'principal':
+      options.push(not(isString), fc.constantFrom('alice', ':alice', 'User:', '', `User:${'p'.repeat(ACL_NAME_LENGTH_MAX)}`));
+      break;
+    case 'enum': {
+      const choices = field.choices;
+      options.push(not((v) => typeof v === 'string' && choices.includes(v)), fc.constantFrom(...choices.map((c) => c.toUpperCase())));
+      break;
+    }
+    case 'entity':
+      options.push(not(isString), fc.constantFrom('alice', 'User:', 'user:alice', 'default', '<DEFAULT>', 'User:a\u0000b', `User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`));
+      break;
     case 'spec':
       options.push(
         not((v) => v === 'earliest' || v === 'latest' || (isMap(v) && isSafeInt(v['timestamp']))),
@@ -281,6 +338,8 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
       };
     case 'topic':
       return { past: ['t'.repeat(250)], at: ['t'.repeat(249)] };
+    case 'entity':
+      return { past: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax + 1)}`], at: [`User:${'u'.repeat(LIMITS.quotaUserLengthMax)}`] };
     case 'ident':
       return { past: ['m'.repeat(LIMITS.groupIdLengthMax + 1)], at: ['m'.repeat(LIMITS.groupIdLengthMax)] };
     case 'str':
@@ -297,9 +356,12 @@ function limitValues(field: Field, current: unknown): { past: unknown[]; at: unk
         at: [copies(field.max), copies(min)],
       };
     }
+    case 'principal':
+      return { past: [`User:${'p'.repeat(ACL_NAME_LENGTH_MAX - 4)}`], at: [`User:${'p'.repeat(ACL_NAME_LENGTH_MAX - 5)}`] };
     case 'acks':
     case 'spec':
     case 'bool':
+    case 'enum':
     case 'map':
       return { past: [], at: [] };
     default: {
@@ -402,6 +464,15 @@ describe('a fetch naming a partition twice', () => {
     expect(err.message).toContain('orders/3');
     // The same partition number of another topic is another partition.
     expect(roundTrip({ id: 10, type: 'fetch', partitions: [p, { ...p, topic: 'other' }] }).request).toMatchObject({ partitions: [p, { ...p, topic: 'other' }] });
+  });
+});
+
+describe('a quota alteration that sets and removes no rate', () => {
+  it('is INVALID_REQUEST naming the entity: it would change nothing', () => {
+    const err = requestError({ id: 4, type: 'alterQuotas', entries: [{ entity: 'User:alice', producerByteRate: 5 }, { entity: 'User:bob' }] });
+    expect([err.id, err.code]).toEqual([4, ErrorCode.InvalidRequest]);
+    expect(err.message).toContain("'User:bob'");
+    expect(roundTrip({ id: 5, type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }] }).request).toEqual({ type: 'alterQuotas', entries: [{ entity: '<default>', consumerByteRate: null }], timeoutMs: 30_000 });
   });
 });
 

@@ -1,27 +1,33 @@
 /**
- * `raftlog consume TOPIC`: prints records, one line each (or one JSON object with --json). Without
- * --follow it stops once every partition reaches the high watermark it had at the start; with it,
- * it long-polls until Ctrl-C (or --max-messages).
+ * `raftlog consume TOPIC`: prints records, one line each (or one JSON object with --json, or as a
+ * kcat-style format string with -f; keys and values as text, hex or base64: src/cli/records.ts),
+ * from the end, the beginning, a time (--from-time) or an offset. Without --follow it stops once
+ * every partition reaches the high watermark it had at the start, and an offset past the end is
+ * OFFSET_OUT_OF_RANGE; with it, it waits for that offset and long-polls until Ctrl-C (or
+ * --max-messages).
  *
  * With --group it joins a consumer group instead: it reads the partitions the group assigns it,
  * from the group's committed offsets, commits as it goes, and follows until Ctrl-C or
  * --max-messages, then commits what it printed and leaves the group.
  */
 import type { Command } from 'commander';
-import type { ConsumedMessage, ConsumerEvents, PartitionAssignment, StartOffset } from '../../client/index.js';
+import { ErrorCode, RaftlogError, type Admin, type ConsumerEvents, type PartitionAssignment, type PartitionOffsets, type StartOffset } from '../../client/index.js';
 import { makeClient, type CommonOptions } from '../context.js';
 import { UsageError } from '../errors.js';
-import { printable } from '../format.js';
 import type { Io } from '../io.js';
+import { ENCODINGS, FORMAT_HELP, parseFormat, renderRecord, toEncoding, type RecordOutput } from '../records.js';
 import { brokersOption, intOption, type Run } from './shared.js';
 
 interface ConsumeOptions extends CommonOptions {
   readonly fromBeginning?: boolean;
+  readonly fromTime?: number;
   readonly offset?: number;
   readonly partition?: number;
   readonly follow?: boolean;
   readonly maxMessages?: number;
   readonly json?: boolean;
+  readonly format?: string;
+  readonly encoding: string;
   readonly maxWaitMs: number;
   readonly group?: string;
 }
@@ -29,16 +35,53 @@ interface ConsumeOptions extends CommonOptions {
 /** How often a group member commits what it printed (it also commits when it stops). */
 const GROUP_COMMIT_INTERVAL_MS = 1000;
 
-const utf8 = (b: Buffer | null): string | null => (b === null ? null : b.toString('utf8'));
+/** `--from-time`: ms since the epoch, or a date and time Date.parse reads (ISO 8601). */
+function timeOption(value: string): number {
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) : Date.parse(value);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new UsageError(`--from-time '${value}' is not a time: give ms since the epoch or a date and time such as 2024-05-01T12:00:00Z`);
+  return ms;
+}
 
-function formatRecord(topic: string, partition: number, m: ConsumedMessage, json: boolean): string {
-  if (json) {
-    const headers = Object.fromEntries(Object.entries(m.headers).map(([k, v]) => [k, v.toString('utf8')]));
-    return JSON.stringify({ topic, partition, offset: m.offset, timestamp: m.timestamp, key: utf8(m.key), value: utf8(m.value), headers });
+/** The output the options ask for (checked before anything is read). */
+function recordOutput(opts: ConsumeOptions): RecordOutput {
+  const encoding = toEncoding(opts.encoding);
+  if (opts.format !== undefined && opts.json) throw new UsageError('give --json or --format, not both');
+  if (opts.format !== undefined) return { kind: 'format', format: parseFormat(opts.format), encoding };
+  return { kind: opts.json ? 'json' : 'line', encoding };
+}
+
+/** The error for an offset past a partition's end. */
+function pastTheEnd(topic: string, partition: number, offset: number, o: PartitionOffsets): RaftlogError {
+  const holds = o.low === o.high ? `holds no records (log start ${o.low})` : `holds offsets ${o.low} to ${BigInt(o.high) - 1n}`;
+  return new RaftlogError(
+    ErrorCode.OffsetOutOfRange,
+    `${topic}/${partition}: ${ErrorCode.OffsetOutOfRange}: offset ${offset} is past the end of ${topic}/${partition}, which ${holds} (high watermark ${o.high}); give --follow to wait for it`,
+    { topic, partition },
+  );
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
+
+/** Waits until the partition's high watermark reaches `offset` (true), or Ctrl-C (false). */
+async function waitForOffset(admin: Admin, topic: string, partition: number, offset: number, pollMs: number, io: Io): Promise<boolean> {
+  for (;;) {
+    const o = (await admin.fetchTopicOffsets(topic)).find((x) => x.partition === partition);
+    if (o !== undefined && Number(o.high) >= offset) return true;
+    if (io.signal?.aborted) return false;
+    await pause(Math.max(pollMs, 50), io.signal);
+    if (io.signal?.aborted) return false;
   }
-  const key = m.key === null ? '(null)' : printable(m.key.toString('utf8'));
-  const value = m.value === null ? '(null)' : printable(m.value.toString('utf8'));
-  return `partition ${partition} offset ${m.offset} key ${key} value ${value}`;
 }
 
 /** What both consumers offer: their crash and offsetReset events. */
@@ -73,18 +116,23 @@ export function consumeCommand(program: Command, io: Io, run: Run): void {
   brokersOption(program.command('consume').description('print records of a topic'), io)
     .argument('<topic>', 'topic to read')
     .option('--from-beginning', 'start at the earliest offset (default: only new records; with --group, only where the group has committed nothing)')
-    .option('--offset <n>', 'start at this offset (needs --partition)', intOption('--offset'))
+    .option('--from-time <time>', 'start at the first record at or after this time: ms since the epoch, or e.g. 2024-05-01T12:00:00Z', timeOption)
+    .option('--offset <n>', 'start at this offset (needs --partition); past the end it is an error, unless --follow waits for it', intOption('--offset'))
     .option('--partition <p>', 'read only this partition', intOption('--partition'))
     .option('--follow', 'keep waiting for new records until Ctrl-C')
     .option('--max-messages <n>', 'stop after this many records', intOption('--max-messages', 1))
     .option('--json', 'one JSON object per record')
+    .option('-f, --format <fmt>', FORMAT_HELP)
+    .option('--encoding <enc>', `how keys, values and header values are printed: ${ENCODINGS.join(', ')} (text is UTF-8; hex and base64 are binary-safe)`, 'text')
     .option('--max-wait-ms <ms>', 'how long one fetch waits for new records', intOption('--max-wait-ms'), 1000)
     .option('--group <id>', "join this consumer group: read the partitions it assigns, from its committed offsets, committing as it goes (until Ctrl-C or --max-messages)")
     .action((topic: string, opts: ConsumeOptions) =>
       run(opts, async () => {
-        if (opts.group !== undefined) return consumeInGroup(topic, opts.group, opts, io);
+        const output = recordOutput(opts);
+        if (opts.group !== undefined) return consumeInGroup(topic, opts.group, opts, output, io);
         if (opts.offset !== undefined && opts.partition === undefined) throw new UsageError('--offset needs --partition: offsets belong to one partition');
-        if (opts.offset !== undefined && opts.fromBeginning) throw new UsageError('give --offset or --from-beginning, not both');
+        const starts = [opts.offset !== undefined, opts.fromBeginning === true, opts.fromTime !== undefined].filter(Boolean).length;
+        if (starts > 1) throw new UsageError('give one of --offset, --from-beginning and --from-time');
         const client = makeClient(io, opts);
         const admin = client.admin();
         const consumer = client.consumer({ maxWaitTimeInMs: opts.maxWaitMs });
@@ -95,29 +143,47 @@ export function consumeCommand(program: Command, io: Io, run: Run): void {
             throw new UsageError(`--partition ${opts.partition} does not exist: topic '${topic}' has partitions 0..${all.length - 1}`);
           }
           const partitions = opts.partition === undefined ? all : [opts.partition];
-          const start: StartOffset = opts.offset !== undefined ? String(opts.offset) : opts.fromBeginning ? 'earliest' : 'latest';
+          // Where each partition starts.
+          const start = new Map<number, StartOffset>();
+          if (opts.fromTime !== undefined) {
+            const at = await admin.fetchTopicOffsetsByTimestamp(topic, opts.fromTime);
+            for (const p of partitions) start.set(p, at.find((x) => x.partition === p)?.offset ?? 'latest');
+          } else {
+            for (const p of partitions) start.set(p, opts.offset !== undefined ? String(opts.offset) : opts.fromBeginning ? 'earliest' : 'latest');
+          }
+          const offsets = opts.follow && opts.offset === undefined ? [] : await admin.fetchTopicOffsets(topic);
+          // An offset past the end: an error, or with --follow a wait until the partition gets there.
+          if (opts.offset !== undefined && opts.partition !== undefined) {
+            const o = offsets.find((x) => x.partition === opts.partition);
+            if (o !== undefined && opts.offset > Number(o.high)) {
+              if (!opts.follow) throw pastTheEnd(topic, opts.partition, opts.offset, o);
+              io.err(`raftlog: ${topic}/${opts.partition} ends at offset ${o.high}; waiting for offset ${opts.offset}\n`);
+              if (!(await waitForOffset(admin, topic, opts.partition, opts.offset, opts.maxWaitMs, io))) return 0;
+            }
+          }
           // Without --follow: read up to each partition's high watermark as of now.
           const ends = new Map<number, number>();
           if (!opts.follow) {
-            const offsets = await admin.fetchTopicOffsets(topic);
             for (const p of partitions) {
               const o = offsets.find((x) => x.partition === p);
-              const begin = start === 'earliest' ? Number(o?.low ?? 0) : start === 'latest' ? Number(o?.high ?? 0) : Number(start);
+              const s = start.get(p)!;
+              const begin = s === 'earliest' ? Number(o?.low ?? 0) : s === 'latest' ? Number(o?.high ?? 0) : Number(s);
               if (o && begin < Number(o.high)) ends.set(p, Number(o.high));
             }
             if (ends.size === 0) {
-              io.err(`raftlog: nothing to read in '${topic}' from ${start === 'latest' ? 'the end' : `offset ${start}`}; use --from-beginning for records already there, or --follow to wait for new ones\n`);
+              const from = opts.fromTime !== undefined ? `${new Date(opts.fromTime).toISOString()} on` : opts.offset !== undefined ? `offset ${opts.offset}` : opts.fromBeginning ? 'the beginning' : 'the end';
+              io.err(`raftlog: nothing to read in '${topic}' from ${from}; use --from-beginning for records already there, or --follow to wait for new ones\n`);
               return 0;
             }
           }
-          const assignment: PartitionAssignment[] = (opts.follow ? partitions : [...ends.keys()]).map((partition) => ({ topic, partition, offset: start }));
+          const assignment: PartitionAssignment[] = (opts.follow ? partitions : [...ends.keys()]).map((partition) => ({ topic, partition, offset: start.get(partition)! }));
           let count = 0;
           const { finish, done } = whenFinished(io, consumer);
           consumer.assign(assignment);
           await consumer.run({
             eachMessage: ({ partition, message }) => {
               if (opts.maxMessages !== undefined && count >= opts.maxMessages) return;
-              io.out(`${formatRecord(topic, partition, message, opts.json === true)}\n`);
+              io.out(renderRecord(topic, partition, message, output));
               count++;
               if (opts.maxMessages !== undefined && count >= opts.maxMessages) finish(0);
               const end = ends.get(partition);
@@ -137,7 +203,8 @@ export function consumeCommand(program: Command, io: Io, run: Run): void {
     );
 }
 
-async function consumeInGroup(topic: string, groupId: string, opts: ConsumeOptions, io: Io): Promise<number> {
+async function consumeInGroup(topic: string, groupId: string, opts: ConsumeOptions, output: RecordOutput, io: Io): Promise<number> {
+  if (opts.fromTime !== undefined) throw new UsageError(`with --group the group starts at its committed offsets: to move them to a time, see: raftlog groups reset-offsets ${groupId} --to-datetime`);
   if (opts.partition !== undefined || opts.offset !== undefined) {
     throw new UsageError(`with --group the group assigns the partitions and starts at its committed offsets: leave out --partition and --offset (to move the group, see: raftlog groups reset-offsets ${groupId} --help)`);
   }
@@ -155,7 +222,7 @@ async function consumeInGroup(topic: string, groupId: string, opts: ConsumeOptio
     await consumer.run({
       autoCommitInterval: GROUP_COMMIT_INTERVAL_MS,
       eachMessage: async ({ partition, message }) => {
-        io.out(`${formatRecord(topic, partition, message, opts.json === true)}\n`);
+        io.out(renderRecord(topic, partition, message, output));
         count++;
         if (opts.maxMessages !== undefined && count >= opts.maxMessages) {
           // From inside the handler stop() returns at once: no record after this one is handled,

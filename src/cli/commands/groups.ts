@@ -10,6 +10,10 @@ import { table } from '../format.js';
 import type { Io } from '../io.js';
 import { brokersOption, intOption, type Run } from './shared.js';
 
+interface JsonOptions extends CommonOptions {
+  readonly json?: boolean;
+}
+
 interface ResetOptions extends CommonOptions {
   readonly topic: string;
   readonly toEarliest?: boolean;
@@ -45,11 +49,21 @@ function owners(d: ConsumerGroupDescription): Map<string, string> {
   return out;
 }
 
+/** One partition of a group: committed offset (null: none), high watermark (null: unknown), lag (null: not computable), owner. */
+interface LagRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly committed: string | null;
+  readonly highWatermark: string | null;
+  readonly lag: number | null;
+  readonly member: string | null;
+}
+
 /** Per partition of every topic the group reads or has offsets for: committed, high watermark, lag, owner. */
-async function lagRows(admin: Admin, d: ConsumerGroupDescription, committed: readonly GroupTopicOffsets[], io: Io): Promise<{ rows: string[][]; total: number }> {
+async function lagRows(admin: Admin, d: ConsumerGroupDescription, committed: readonly GroupTopicOffsets[], io: Io): Promise<{ rows: LagRow[]; total: number }> {
   const byPartition = owners(d);
   const topics = new Set([...committed.map((c) => c.topic), ...d.members.flatMap((m) => (m.assignment ?? []).map((l) => l.topic))]);
-  const rows: string[][] = [];
+  const rows: LagRow[] = [];
   let total = 0;
   for (const topic of [...topics].sort()) {
     let offsets: PartitionOffsets[] = [];
@@ -65,7 +79,7 @@ async function lagRows(admin: Admin, d: ConsumerGroupDescription, committed: rea
       const hw = offsets.find((o) => o.partition === p)?.high;
       const lag = c !== '-1' && hw !== undefined ? Math.max(0, Number(hw) - Number(c)) : null;
       if (lag !== null) total += lag;
-      rows.push([topic, String(p), c === '-1' ? '-' : c, hw ?? '?', lag === null ? '-' : String(lag), byPartition.get(`${topic}/${p}`) ?? '-']);
+      rows.push({ topic, partition: p, committed: c === '-1' ? null : c, highWatermark: hw ?? null, lag, member: byPartition.get(`${topic}/${p}`) ?? null });
     }
   }
   return { rows, total };
@@ -74,19 +88,23 @@ async function lagRows(admin: Admin, d: ConsumerGroupDescription, committed: rea
 export function groupsCommand(program: Command, io: Io, run: Run): void {
   const groups = program.command('groups').description('list, describe, reset the offsets of, and delete consumer groups');
 
-  brokersOption(groups.command('list').description('consumer groups with their state and member count'), io).action((opts: CommonOptions) =>
-    run(opts, async () => {
-      return withAdmin(io, opts, async (admin) => {
-        const { groups: list } = await admin.listGroups();
-        io.out(table(['GROUP', 'STATE', 'MEMBERS'], list.map((g) => [g.groupId, g.state, String(g.members)])));
-        return 0;
-      });
-    }),
-  );
+  brokersOption(groups.command('list').description('consumer groups with their state and member count'), io)
+    .option('--json', 'print a JSON list of the groups')
+    .action((opts: JsonOptions) =>
+      run(opts, async () => {
+        return withAdmin(io, opts, async (admin) => {
+          const { groups: list } = await admin.listGroups();
+          if (opts.json) io.out(`${JSON.stringify(list.map((g) => ({ group: g.groupId, state: g.state, members: g.members, protocolType: g.protocolType })), null, 2)}\n`);
+          else io.out(table(['GROUP', 'STATE', 'MEMBERS'], list.map((g) => [g.groupId, g.state, String(g.members)])));
+          return 0;
+        });
+      }),
+    );
 
   brokersOption(groups.command('describe').description('state, generation, members and their partitions; committed offset, high watermark and lag per partition'), io)
     .argument('<group>', 'group id')
-    .action((groupId: string, opts: CommonOptions) =>
+    .option('--json', 'print the group as JSON')
+    .action((groupId: string, opts: JsonOptions) =>
       run(opts, async () => {
         return withAdmin(io, opts, async (admin) => {
           const [d] = (await admin.describeGroups([groupId])).groups;
@@ -95,20 +113,26 @@ export function groupsCommand(program: Command, io: Io, run: Run): void {
             return 1;
           }
           const committed = await admin.fetchOffsets({ groupId });
+          const { rows, total } = await lagRows(admin, d, committed, io);
+          if (opts.json) {
+            const members = d.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, assignment: m.assignment }));
+            io.out(`${JSON.stringify({ group: d.groupId, state: d.state, generation: d.generation, protocolType: d.protocolType, protocol: d.protocol, leader: d.leader, members, offsets: rows, totalLag: total }, null, 2)}\n`);
+            return 0;
+          }
           const leader = d.members.find((m) => m.memberId === d.leader);
           io.out(
             `group ${d.groupId}: ${d.state}, generation ${d.generation}, assignor ${d.protocol || '-'}, ${d.members.length} member${d.members.length === 1 ? '' : 's'}` +
               `${leader ? ` (leader ${leader.memberId})` : ''}\n`,
           );
           if (d.members.length > 0) {
-            const rows = d.members.map((m) => {
+            const memberRows = d.members.map((m) => {
               const parts = m.assignment === null ? '(not the consumer protocol)' : m.assignment.map((l) => `${l.topic}: ${l.partitions.join(',')}`).join('; ') || '(none)';
               return [m.memberId, m.clientId, parts];
             });
-            io.out(`\n${table(['MEMBER', 'CLIENT', 'PARTITIONS'], rows)}`);
+            io.out(`\n${table(['MEMBER', 'CLIENT', 'PARTITIONS'], memberRows)}`);
           }
-          const { rows, total } = await lagRows(admin, d, committed, io);
-          if (rows.length > 0) io.out(`\n${table(['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'MEMBER'], rows)}\ntotal lag ${total}\n`);
+          const cells = rows.map((r) => [r.topic, String(r.partition), r.committed ?? '-', r.highWatermark ?? '?', r.lag === null ? '-' : String(r.lag), r.member ?? '-']);
+          if (cells.length > 0) io.out(`\n${table(['TOPIC', 'PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'MEMBER'], cells)}\ntotal lag ${total}\n`);
           else io.out('\nno committed offsets and no assigned partitions\n');
           return 0;
         });

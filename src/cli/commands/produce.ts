@@ -1,6 +1,7 @@
 /**
- * `raftlog produce TOPIC`: one record per line of stdin (key<sep>value with --key-separator),
- * printing `partition P offset O` per record in input order as acknowledgements come back.
+ * `raftlog produce TOPIC`: one record per line of stdin (key<sep>value with --key-separator,
+ * headers from --header k=v), printing `partition P offset O` per record in input order as
+ * acknowledgements come back.
  */
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
@@ -16,6 +17,7 @@ interface ProduceOptions extends CommonOptions {
   readonly acks: string;
   readonly partition?: number;
   readonly lingerMs: number;
+  readonly header: string[];
 }
 
 /** Records sent but not yet printed, before reading more input waits. */
@@ -27,8 +29,21 @@ function toAcks(v: string): Acks {
   return acks;
 }
 
-function parseLine(line: string, opts: ProduceOptions): Message | string {
-  const base = opts.partition === undefined ? {} : { partition: opts.partition };
+/** `--header k=v`, repeated: the headers every record gets, in the order given. */
+function parseHeaders(pairs: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--header '${pair}' is not key=value (e.g. --header source=web)`);
+    const key = pair.slice(0, at);
+    if (Object.hasOwn(headers, key)) throw new UsageError(`--header '${key}' is given twice; give each header once`);
+    headers[key] = pair.slice(at + 1);
+  }
+  return headers;
+}
+
+function parseLine(line: string, opts: ProduceOptions, headers: Record<string, string> | undefined): Message | string {
+  const base = { ...(opts.partition === undefined ? {} : { partition: opts.partition }), ...(headers === undefined ? {} : { headers }) };
   if (opts.keySeparator === undefined) return { ...base, value: line };
   const at = line.indexOf(opts.keySeparator);
   if (at < 0) return `no key separator '${opts.keySeparator}' in the line`;
@@ -42,9 +57,12 @@ export function produceCommand(program: Command, io: Io, run: Run): void {
     .option('--acks <acks>', 'all (replicated to a majority), leader, or none', 'all')
     .option('--partition <p>', 'write every record to this partition', intOption('--partition'))
     .option('--linger-ms <ms>', 'how long records wait to be batched', intOption('--linger-ms'), 5)
+    .option('--header <key=value>', 'a header for every record (repeat it for more)', (v: string, prev: string[]) => [...prev, v], [])
     .action((topic: string, opts: ProduceOptions) =>
       run(opts, async () => {
         const acks = toAcks(opts.acks);
+        const given = parseHeaders(opts.header);
+        const headers = Object.keys(given).length > 0 ? given : undefined;
         if (opts.keySeparator === '') throw new UsageError('--key-separator must not be empty');
         const client = makeClient(io, opts);
         const admin = client.admin();
@@ -66,7 +84,7 @@ export function produceCommand(program: Command, io: Io, run: Run): void {
           for await (const line of lines) {
             lineNo++;
             const n = lineNo;
-            const message = parseLine(line, opts);
+            const message = parseLine(line, opts, headers);
             if (typeof message === 'string') {
               failures++;
               io.err(`raftlog: line ${n}: ${message}; skipped\n`);

@@ -1,4 +1,4 @@
-/** Pieces every command uses: the --brokers option, integer options (--max-moves among them), and the action wrapper. */
+/** Pieces every command uses: the --brokers and TLS options, integer options (--max-moves among them), and the action wrapper. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { LIMITS, MOVES_AT_ONCE_DEFAULT } from '../../wire/protocol.js';
 import { defaultBrokers, type CommonOptions } from '../context.js';
@@ -7,8 +7,18 @@ import type { Io } from '../io.js';
 /** Runs a command body; its exit code is recorded by main(). Errors are reported there. */
 export type Run = (opts: CommonOptions, body: () => Promise<number>) => Promise<void>;
 
+/** --brokers, and the TLS options that go with it; each but --tls also read from its environment variable (RAFTLOG_BROKERS, RAFTLOG_TLS_CA, RAFTLOG_TLS_CERT, RAFTLOG_TLS_KEY). */
 export function brokersOption(cmd: Command, io: Io): Command {
-  return cmd.option('--brokers <list>', 'comma-separated host:port of cluster nodes (env RAFTLOG_BROKERS)', defaultBrokers(io));
+  const env = (name: string): string | undefined => {
+    const v = io.env[name];
+    return v !== undefined && v !== '' ? v : undefined;
+  };
+  return cmd
+    .option('--brokers <list>', "comma-separated host:port of the nodes' client listeners (env RAFTLOG_BROKERS)", defaultBrokers(io))
+    .option('--tls', "connect with TLS (wss), trusting the system's CAs unless --tls-ca names one")
+    .option('--tls-ca <file>', "PEM file of the CA that signed the nodes' certificates; implies --tls (env RAFTLOG_TLS_CA)", env('RAFTLOG_TLS_CA'))
+    .option('--tls-cert <file>', 'PEM file of a client certificate, for nodes that require one (--tls-client-auth required); implies --tls (env RAFTLOG_TLS_CERT)', env('RAFTLOG_TLS_CERT'))
+    .option('--tls-key <file>', "PEM file of the client certificate's key (env RAFTLOG_TLS_KEY)", env('RAFTLOG_TLS_KEY'));
 }
 
 /** A parser for a non-negative integer option. */

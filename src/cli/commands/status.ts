@@ -29,6 +29,12 @@ export async function askEveryNode(admin: Admin): Promise<{ controller: string |
   return { controller: cluster.controller, answers };
 }
 
+/** A node's listeners as one line: "peer 127.0.0.1:7001 (TLS), client 127.0.0.1:8001 (TLS), ...". */
+function listenerLine(l: NonNullable<StatusResponse['listeners']>): string {
+  const kinds = ['peer', 'client', 'http', 'kafka'] as const;
+  return kinds.flatMap((k) => (l[k] !== undefined ? [`${k} ${l[k]}${l.tls.includes(k) ? ' (TLS)' : ''}`] : [])).join(', ');
+}
+
 function groupRows(groups: readonly GroupStatus[]): string[][] {
   const rows: string[][] = [];
   for (const g of groups) {
@@ -64,6 +70,7 @@ export function statusCommand(program: Command, io: Io, run: Run): void {
               const peers = a.status.peers.map((p) => `${p.id} ${p.connected ? 'connected' : 'disconnected'}`).join(', ');
               const folder = a.status.incarnation !== undefined ? `, data folder ${a.status.incarnation}` : '';
               io.out(`node ${a.id} (${a.address}${role}), up ${duration(a.status.uptimeMs)}${folder}, peers: ${peers || 'none'}\n`);
+              if (a.status.listeners !== undefined) io.out(`  listeners: ${listenerLine(a.status.listeners)}\n`);
               io.out(table(['GROUP', 'ROLE', 'TERM', 'LEADER', 'COMMIT', 'APPLIED', 'LOG', 'HIGH WATERMARK', 'VOTERS', 'ERROR / MOVE'], groupRows(a.status.groups), '  '));
               io.out('\n');
             }

@@ -16,6 +16,7 @@ import type { KafkaApi } from '../api.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode } from '../errors.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 
 export const API_VERSIONS_KEY = 18;
 
@@ -35,6 +36,7 @@ export function apiVersions(served: () => readonly ApiRange[]): KafkaApi<null, A
   return {
     key: API_VERSIONS_KEY,
     name: 'ApiVersions',
+    replyBytes: () => KAFKA_RESPONSE_BYTES,
     minVersion: 0,
     maxVersion: 3,
     flexibleFrom: 3,

@@ -28,9 +28,15 @@
  * so the preferred read replica is -1. Fetch sessions (KIP-227) are not kept: every response is a
  * full one with session id 0, which tells the client none was created; an incremental fetch in a
  * session (a session id other than 0) is FETCH_SESSION_ID_NOT_FOUND.
+ *
+ * throttle_time_ms is the principal's fetch quota throttle (src/server/quotas.ts). Unlike a Kafka
+ * broker, which answers a throttled fetch with no records, the response holds every batch read
+ * (the native fetch is cut to the quota's window first), and the connection is then not read for
+ * that long.
  */
 import { LIMITS, topicNameProblem, type FetchPartition } from '../../wire/protocol.js';
 import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
+import { partitionsResponseBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -53,6 +59,8 @@ interface FetchedPartition {
 }
 
 interface FetchResponse {
+  /** The principal's fetch quota throttle (src/server/quotas.ts); 0 when it is within its rate. */
+  readonly throttleMs: number;
   readonly errorCode: KafkaErrorCode;
   readonly topics: readonly { readonly topic: string; readonly partitions: readonly FetchedPartition[] }[];
 }
@@ -76,11 +84,11 @@ function onceEach(topics: FetchTopics): FetchTopics {
   return out;
 }
 
-/** The most a fetch's response may hold: what the connection reserves for it (listener.ts). */
+/** The most a fetch's response may hold: what the connection reserves for it (listener.ts): its records, and its partitions' entries. */
 function replyBytes(req: FetchRequest): number {
   let partitions = 0;
   for (const t of req.topics) for (const p of t.partitions) partitions += clamp(p.maxBytes, 0, LIMITS.fetchBytesMax);
-  return Math.min(clamp(req.maxBytes, 1, LIMITS.fetchBytesMax), partitions);
+  return Math.min(clamp(req.maxBytes, 1, LIMITS.fetchBytesMax), partitions) + partitionsResponseBytes(req.topics, (t) => t.topic, (t) => t.partitions.length);
 }
 
 export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
@@ -124,7 +132,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
     return { maxWaitMs, minBytes, maxBytes, sessionId, topics };
   },
   async serve(node: KafkaNode, req: FetchRequest, _version: number, session: Session): Promise<FetchResponse> {
-    if (req.sessionId !== 0) return { errorCode: KafkaErrorCode.FetchSessionIdNotFound, topics: [] };
+    if (req.sessionId !== 0) return { throttleMs: 0, errorCode: KafkaErrorCode.FetchSessionIdNotFound, topics: [] };
     const topics = onceEach(req.topics);
     const out = topics.map((t) => ({ topic: t.topic, partitions: t.partitions.map((p): FetchedPartition => ({ partition: p.partition, error: NO_ERROR, highWatermark: -1, logStartOffset: -1, batches: [] })) }));
     const wanted: FetchPartition[] = [];
@@ -144,6 +152,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
     });
     // A partition refused here answers at once, as the native fetch does for one it refuses.
     const refused = owners.length < topics.reduce((n, t) => n + t.partitions.length, 0);
+    let throttleMs = 0;
     try {
       const res = await native(node, session, {
         type: 'fetch',
@@ -152,6 +161,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
         maxBytes: clamp(req.maxBytes, 1, LIMITS.fetchBytesMax),
         partitions: wanted,
       });
+      throttleMs = res?.throttleMs ?? 0;
       res?.partitions.forEach((p, i) => {
         const o = owners[i]!;
         o.error = kafkaErrorOfApi(p.error);
@@ -163,10 +173,10 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
       const e = kafkaErrorOf(node.logger, err);
       for (const o of owners) o.error = e;
     }
-    return { errorCode: KafkaErrorCode.None, topics: out };
+    return { throttleMs, errorCode: KafkaErrorCode.None, topics: out };
   },
   encode(w: KafkaWriter, version: number, res: FetchResponse): void {
-    w.int32(0);
+    w.int32(res.throttleMs);
     if (version >= 7) w.int16(res.errorCode).int32(0);
     w.array(res.topics, (x, t) => {
       x.string(t.topic);

@@ -12,6 +12,7 @@
  * There are no transaction coordinators: key_type 1 is COORDINATOR_NOT_AVAILABLE.
  */
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 import { kafkaBrokers, type Broker } from '../brokers.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
@@ -33,6 +34,7 @@ interface FindCoordinatorResponse {
 export const findCoordinator: KafkaApi<FindCoordinatorRequest, FindCoordinatorResponse> = {
   key: 10,
   name: 'FindCoordinator',
+  replyBytes: () => KAFKA_RESPONSE_BYTES,
   minVersion: 0,
   maxVersion: 2,
   decode(r: KafkaReader, version: number): FindCoordinatorRequest {

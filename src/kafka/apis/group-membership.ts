@@ -30,6 +30,8 @@
  */
 import { LIMITS, type JoinGroupResponse } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode, type RequestHeader } from '../api.js';
+import { joinReplyBytes } from '../../server/reply-bounds.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, type KafkaError } from '../errors.js';
@@ -60,6 +62,7 @@ interface JoinResponse {
 export const joinGroup: KafkaApi<JoinRequest, JoinResponse> = {
   key: 11,
   name: 'JoinGroup',
+  replyBytes: (req) => KAFKA_RESPONSE_BYTES + joinReplyBytes(req.protocols.map((p) => p.metadata.byteLength)),
   minVersion: 0,
   maxVersion: 5,
   decode(r: KafkaReader, version: number, header: RequestHeader): JoinRequest {
@@ -113,6 +116,8 @@ interface SyncResponse {
 export const syncGroup: KafkaApi<SyncRequest, SyncResponse> = {
   key: 14,
   name: 'SyncGroup',
+  // The member's assignment, of at most groupMetadataBytesMax.
+  replyBytes: () => KAFKA_RESPONSE_BYTES + LIMITS.groupMetadataBytesMax,
   minVersion: 0,
   maxVersion: 3,
   decode(r: KafkaReader, version: number): SyncRequest {
@@ -153,6 +158,7 @@ interface ErrorOnly {
 export const heartbeat: KafkaApi<HeartbeatRequest, ErrorOnly> = {
   key: 12,
   name: 'Heartbeat',
+  replyBytes: () => KAFKA_RESPONSE_BYTES,
   minVersion: 0,
   maxVersion: 3,
   decode(r: KafkaReader, version: number): HeartbeatRequest {
@@ -184,6 +190,7 @@ interface LeaveRequest {
 export const leaveGroup: KafkaApi<LeaveRequest, ErrorOnly> = {
   key: 13,
   name: 'LeaveGroup',
+  replyBytes: () => KAFKA_RESPONSE_BYTES,
   minVersion: 0,
   maxVersion: 1,
   decode(r: KafkaReader): LeaveRequest {

@@ -19,6 +19,8 @@
 import { ServerError } from '../../errors.js';
 import { ErrorCode, type GroupDescription, type ListGroupsResponse } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { LIST_GROUPS_BYTES_ESTIMATE, describeGroupsReplyBytes } from '../../server/reply-bounds.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -35,6 +37,7 @@ function emptyGroup(group: string): GroupDescription {
 export const describeGroups: KafkaApi<{ readonly groups: readonly string[] }, DescribeGroupsResponse> = {
   key: 15,
   name: 'DescribeGroups',
+  replyBytes: (req) => KAFKA_RESPONSE_BYTES + describeGroupsReplyBytes(req.groups.length),
   minVersion: 0,
   maxVersion: 2,
   decode(r: KafkaReader): { groups: string[] } {
@@ -78,6 +81,7 @@ interface ListGroups {
 export const listGroups: KafkaApi<null, ListGroups> = {
   key: 16,
   name: 'ListGroups',
+  replyBytes: () => KAFKA_RESPONSE_BYTES + LIST_GROUPS_BYTES_ESTIMATE,
   minVersion: 0,
   maxVersion: 2,
   decode: () => null,

@@ -5,6 +5,7 @@
  * the group APIs from v0 give it balanced consumer groups).
  */
 import type { KafkaApi } from '../api.js';
+import { createAcls, deleteAcls, describeAcls } from './acls.js';
 import { apiVersions, type ApiRange } from './api-versions.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
@@ -17,7 +18,7 @@ import { produce } from './produce.js';
 import { initProducerId } from './producer-id.js';
 import { createTopics, deleteTopics } from './topics.js';
 
-const OTHERS: readonly KafkaApi[] = [produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, createTopics, deleteTopics, initProducerId];
+const OTHERS: readonly KafkaApi[] = [produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, createTopics, deleteTopics, initProducerId, describeAcls, createAcls, deleteAcls];
 
 /** The ranges ApiVersions advertises, by key. */
 export const SERVED_RANGES: readonly ApiRange[] = [...OTHERS, apiVersions(() => [])]

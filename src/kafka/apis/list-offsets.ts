@@ -15,6 +15,7 @@
  */
 import { LIMITS, topicNameProblem, type OffsetSpec } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { partitionsResponseBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -41,6 +42,7 @@ interface ListOffsetsResponse {
 export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
   key: 2,
   name: 'ListOffsets',
+  replyBytes: (req) => partitionsResponseBytes(req.topics, (t) => t.name, (t) => t.partitions.length),
   minVersion: 0,
   maxVersion: 2,
   decode(r: KafkaReader, version: number): ListOffsetsRequest {

@@ -31,6 +31,8 @@
  */
 import { ErrorCode, topicNameProblem, type MetadataResponse } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { metadataReplyBytes } from '../../server/reply-bounds.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 import { kafkaBrokers, brokerId, type Broker } from '../brokers.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
@@ -72,6 +74,8 @@ interface KafkaMetadataResponse {
 export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
   key: 3,
   name: 'Metadata',
+  // From the node's metadata as it is now (auto-created topics count as unknown ones: an estimate).
+  replyBytes: (req, node) => KAFKA_RESPONSE_BYTES + metadataReplyBytes(node, req.topics),
   minVersion: 0,
   maxVersion: 4,
   decode(r: KafkaReader, version: number): MetadataRequest {

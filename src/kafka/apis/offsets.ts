@@ -27,6 +27,8 @@
  */
 import { LIMITS, topicNameProblem, type CommittedOffset } from '../../wire/protocol.js';
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { ALL_OFFSETS_BYTES_ESTIMATE } from '../../server/reply-bounds.js';
+import { KAFKA_RESPONSE_BYTES, partitionsResponseBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -58,6 +60,7 @@ function offsetProblem(topic: string, partition: number, offset: number, metadat
 export const offsetCommit: KafkaApi<CommitRequest, TopicErrors> = {
   key: 8,
   name: 'OffsetCommit',
+  replyBytes: (req) => partitionsResponseBytes(req.topics, (t) => t.name, (t) => t.partitions.length),
   minVersion: 0,
   maxVersion: 5,
   decode(r: KafkaReader, version: number): CommitRequest {
@@ -135,6 +138,8 @@ interface FetchOffsetsResponse {
 export const offsetFetch: KafkaApi<FetchOffsetsRequest, FetchOffsetsResponse> = {
   key: 9,
   name: 'OffsetFetch',
+  // Committed offsets carry their metadata strings (mostly empty): an estimate, as every committed offset is.
+  replyBytes: (req) => (req.topics === null ? KAFKA_RESPONSE_BYTES + ALL_OFFSETS_BYTES_ESTIMATE : partitionsResponseBytes(req.topics, (t) => t.name, (t) => t.partitions.length)),
   minVersion: 0,
   maxVersion: 4,
   decode(r: KafkaReader, version: number): FetchOffsetsRequest {
@@ -167,7 +172,7 @@ export const offsetFetch: KafkaApi<FetchOffsetsRequest, FetchOffsetsResponse> = 
       return { error: e, topics: out };
     }
     if (req.topics !== null) {
-      res.offsets.forEach((c, i) => Object.assign(owners[i]!, { offset: c.offset, metadata: c.metadata }));
+      res.offsets.forEach((c, i) => Object.assign(owners[i]!, { offset: c.offset, metadata: c.metadata, error: kafkaErrorOfApi(c.error) }));
       return { error: NO_ERROR, topics: out };
     }
     const byTopic = new Map<string, FetchedOffset[]>();

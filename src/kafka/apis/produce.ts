@@ -15,12 +15,17 @@
  * the client put there, 0 or -1) with the partition's. acks 0, 1 and -1 are the node's 'none',
  * 'leader' and 'all'; a produce with acks 0 gets no response at all, as Kafka's.
  *
+ * throttle_time_ms is the principal's produce quota throttle (src/server/quotas.ts): the response
+ * comes at once, and the connection is then not read for that long (KIP-219). A produce with acks
+ * 0 has no response to carry it; its connection is muted all the same.
+ *
  * Transactions are not served (no AddPartitionsToTxn): a request with a transactional id is
  * refused, each partition with INVALID_REQUEST.
  */
 import { LIMITS, topicNameProblem, type Acks, type ProduceBatch } from '../../wire/protocol.js';
 import { RecordBatchError, batchBytes } from '../../wire/record-batch/header.js';
 import { clamp, native, type KafkaApi, type KafkaNode } from '../api.js';
+import { partitionsResponseBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -46,6 +51,8 @@ interface PartitionResult {
 
 interface ProduceResponse {
   readonly topics: readonly { readonly name: string; readonly partitions: readonly PartitionResult[] }[];
+  /** The principal's produce quota throttle (src/server/quotas.ts); 0 when it is within its rate. */
+  readonly throttleMs: number;
 }
 
 const ACKS: ReadonlyMap<number, Acks> = new Map([
@@ -57,6 +64,7 @@ const ACKS: ReadonlyMap<number, Acks> = new Map([
 export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   key: 0,
   name: 'Produce',
+  replyBytes: (req) => partitionsResponseBytes(req.topics, (t) => t.name, (t) => t.partitions.length),
   minVersion: 3,
   maxVersion: 7,
   decode(r: KafkaReader): ProduceRequest {
@@ -98,9 +106,11 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         });
       });
     }
+    let throttleMs = 0;
     try {
       const res = await native(node, session, { type: 'produce', acks: acks ?? 'all', timeoutMs: clamp(req.timeoutMs, 1, LIMITS.requestTimeoutMsMax), batches });
       if (acks === 'none') return null;
+      throttleMs = res?.throttleMs ?? 0;
       res?.results.forEach((r, i) => {
         const out = results[owners[i]!.topic]![owners[i]!.partition]!;
         // A partition's offset is its first batch's; its error, the first any of its batches got.
@@ -115,7 +125,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         if (out.error.code === KafkaErrorCode.None) out.error = e;
       }
     }
-    return { topics: req.topics.map((t, ti) => ({ name: t.name, partitions: results[ti]!.map((r) => (r.error.code === KafkaErrorCode.None ? r : { ...r, baseOffset: -1 })) })) };
+    return { topics: req.topics.map((t, ti) => ({ name: t.name, partitions: results[ti]!.map((r) => (r.error.code === KafkaErrorCode.None ? r : { ...r, baseOffset: -1 })) })), throttleMs };
   },
   encode(w: KafkaWriter, version: number, res: ProduceResponse): void {
     w.array(res.topics, (x, t) => {
@@ -125,7 +135,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         if (version >= 5) y.int64(-1);
       });
     });
-    w.int32(0);
+    w.int32(res.throttleMs);
   },
 };
 

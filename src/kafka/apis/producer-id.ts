@@ -10,6 +10,7 @@
  * Transactions are not served: a transactional id is refused with INVALID_REQUEST.
  */
 import { native, type KafkaApi, type KafkaNode } from '../api.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, type KafkaError } from '../errors.js';
@@ -26,6 +27,7 @@ interface InitProducerIdResponse {
 export const initProducerId: KafkaApi<{ readonly transactionalId: string | null }, InitProducerIdResponse> = {
   key: 22,
   name: 'InitProducerId',
+  replyBytes: () => KAFKA_RESPONSE_BYTES,
   minVersion: 0,
   maxVersion: 1,
   decode(r: KafkaReader): { transactionalId: string | null } {

@@ -22,6 +22,7 @@
  */
 import { KAFKA_TOPIC_CONFIG_NAMES, LIMITS, type CreateTopicSpec, type TopicConfig } from '../../wire/protocol.js';
 import { clamp, native, requestProblem, type KafkaApi, type KafkaNode } from '../api.js';
+import { topicResultsBytes } from '../reply-bytes.js';
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
@@ -58,6 +59,7 @@ function timeout(ms: number): number {
 export const createTopics: KafkaApi<CreateTopicsRequest, TopicsResponse> = {
   key: 19,
   name: 'CreateTopics',
+  replyBytes: (req) => topicResultsBytes(req.topics.map((t) => t.name)),
   minVersion: 0,
   maxVersion: 3,
   decode(r: KafkaReader, version: number): CreateTopicsRequest {
@@ -134,6 +136,7 @@ interface DeleteTopicsRequest {
 export const deleteTopics: KafkaApi<DeleteTopicsRequest, TopicsResponse> = {
   key: 20,
   name: 'DeleteTopics',
+  replyBytes: (req) => topicResultsBytes(req.names),
   minVersion: 0,
   maxVersion: 1,
   decode(r: KafkaReader): DeleteTopicsRequest {
