@@ -61,6 +61,8 @@ export const GROUP_MEMBER_DATA_ESTIMATE = 1024;
 export const LIST_GROUPS_BYTES_ESTIMATE = 256 * 1024;
 /** Estimate: bytes of every quota the metadata holds (a few thousand entities of a user name and two rates). */
 export const DESCRIBE_QUOTAS_BYTES_ESTIMATE = 256 * 1024;
+/** Estimate: bytes of the ACL bindings a describeAcls lists, or a deleteAcls removes (a few thousand bindings of a principal, a resource name and four words). */
+export const ACL_BINDINGS_BYTES_ESTIMATE = 512 * 1024;
 /** Estimate: bytes of every offset a group committed, asked for without naming partitions (a few thousand partitions). */
 export const ALL_OFFSETS_BYTES_ESTIMATE = 256 * 1024;
 
@@ -113,6 +115,12 @@ function replyBodyBytes(node: ReplyBoundNode, req: Request): number {
       return entries(req.entries.map((e) => ({ topic: e.entity })));
     case 'describeQuotas':
       return DESCRIBE_QUOTAS_BYTES_ESTIMATE;
+    case 'createAcls':
+      // One result per binding, an error at most.
+      return entries(req.bindings.map(() => ({ topic: '' })));
+    case 'describeAcls':
+    case 'deleteAcls':
+      return ACL_BINDINGS_BYTES_ESTIMATE;
     case 'alterTopicConfig':
       // The topic's config before and after: two records of four numbers with their names.
       return REPLY_ENTRY_BYTES + 2 * req.topic.length;

@@ -33,6 +33,8 @@ import { native, requestProblem, type KafkaApi, type KafkaNode } from '../api.js
 import type { KafkaReader } from '../codec/reader.js';
 import type { KafkaWriter } from '../codec/writer.js';
 import { KafkaErrorCode, NO_ERROR, kafkaErrorOf, kafkaErrorOfApi, type KafkaError } from '../errors.js';
+import { ACL_BINDINGS_BYTES_ESTIMATE, REPLY_ENTRY_BYTES } from '../../server/reply-bounds.js';
+import { KAFKA_RESPONSE_BYTES } from '../reply-bytes.js';
 
 const ANY = 1;
 const RESOURCE_TYPE: Readonly<Record<number, ResourceType>> = { 2: 'topic', 3: 'group', 4: 'cluster' };
@@ -135,6 +137,7 @@ interface DescribeResponse {
 export const describeAcls: KafkaApi<KafkaFilter, DescribeResponse> = {
   key: 29,
   name: 'DescribeAcls',
+  replyBytes: () => KAFKA_RESPONSE_BYTES + ACL_BINDINGS_BYTES_ESTIMATE,
   minVersion: 0,
   maxVersion: 1,
   decode: (r, version) => readFilter(r, version),
@@ -167,6 +170,8 @@ export const describeAcls: KafkaApi<KafkaFilter, DescribeResponse> = {
 export const createAcls: KafkaApi<readonly KafkaCreation[], readonly KafkaError[]> = {
   key: 30,
   name: 'CreateAcls',
+  // One error code and message per creation.
+  replyBytes: (req) => KAFKA_RESPONSE_BYTES + req.length * REPLY_ENTRY_BYTES,
   minVersion: 0,
   maxVersion: 1,
   decode(r: KafkaReader, version: number): KafkaCreation[] {
@@ -209,6 +214,7 @@ interface FilterResult {
 export const deleteAcls: KafkaApi<readonly KafkaFilter[], readonly FilterResult[]> = {
   key: 31,
   name: 'DeleteAcls',
+  replyBytes: () => KAFKA_RESPONSE_BYTES + ACL_BINDINGS_BYTES_ESTIMATE,
   minVersion: 0,
   maxVersion: 1,
   decode: (r, version) => r.array((x) => readFilter(x, version), 'filters'),
