@@ -79,16 +79,18 @@ export const EXPECTED: Readonly<Record<HostileAttack, string>> = {
 /** Where an attack aims: one node's endpoints. */
 export interface AttackTarget {
   readonly node: string;
-  /** host:port of its native client endpoint (/client) and its HTTP endpoints (/status, /metrics). */
+  /** host:port of its native client endpoint (/client). */
   readonly client: string;
   /** host:port of its peer endpoint (/raft). */
   readonly peer: string;
+  /** host:port of its HTTP endpoints (/status, /metrics). */
+  readonly http: string;
   readonly kafka?: string;
 }
 
-/** A cluster node's endpoints (one listener for clients and peers today). */
+/** A cluster node's endpoints (one listener for all, unless the cluster gives each its own). */
 export function attackTarget(n: ClusterNode): AttackTarget {
-  return { node: n.id, client: n.address, peer: n.address, ...(n.kafka !== undefined ? { kafka: n.kafka } : {}) };
+  return { node: n.id, client: n.client, peer: n.address, http: n.http, ...(n.kafka !== undefined ? { kafka: n.kafka } : {}) };
 }
 
 export interface AttackSpec {
@@ -371,7 +373,7 @@ const unreadReplies: Attack = async (s) => {
   const leader = await blobLeader(s.nodes);
   const target = s.nodes.find((n) => n.node === leader);
   if (target === undefined) return outcome(t, false, [`${BLOB_TOPIC}'s leader ${leader} is not running`]);
-  const before = await slowClientsClosed(target.client);
+  const before = await slowClientsClosed(target.http);
   const started = Date.now();
   const sockets: net.Socket[] = [];
   const fetchBytes = 16 * 1024 * 1024;
@@ -400,7 +402,7 @@ const unreadReplies: Attack = async (s) => {
   const deadline = started + CONNECTION_REPLY_STALL_MS + 20_000;
   let closed = 0;
   while (Date.now() < deadline) {
-    closed = (await slowClientsClosed(target.client).catch(() => before)) - before;
+    closed = (await slowClientsClosed(target.http).catch(() => before)) - before;
     if (closed >= sockets.length) break;
     await sleep(1000);
   }
@@ -550,7 +552,7 @@ const idleFlood: Attack = async (s, stop) => {
   const groups: { what: string; address: string; path: string | null; n: number }[] = [
     { what: 'client', address: s.target.client, path: '/client', n: 150 },
     { what: 'peer', address: s.target.peer, path: '/raft', n: 100 },
-    { what: 'http', address: s.target.client, path: null, n: 50 },
+    { what: 'http', address: s.target.http, path: null, n: 50 },
     ...(s.target.kafka !== undefined ? [{ what: 'Kafka', address: s.target.kafka, path: null, n: 100 }] : []),
   ];
   let lastPeerAt = Date.now();
@@ -644,7 +646,7 @@ export async function runAttack(s: AttackSpec): Promise<AttackOutcome> {
     while (polling) {
       const t0 = performance.now();
       try {
-        const res = await fetch(`http://${s.target.client}/status`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
+        const res = await fetch(`http://${s.target.http}/status`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) });
         await res.arrayBuffer();
         if (!res.ok) statusFailures++;
         statusMaxMs = Math.max(statusMaxMs ?? 0, Math.round(performance.now() - t0));

@@ -112,7 +112,22 @@ export const GRAMMAR: ReadonlyMap<number, ApiGrammar> = new Map<number, ApiGramm
   ],
   [20, { name: 'DeleteTopics', versions: [0, 1], body: () => s(['topic_names', array('string')], ['timeout_ms', 'int32']) }],
   [22, { name: 'InitProducerId', versions: [0, 1], body: () => s(['transactional_id', 'nstring'], ['transaction_timeout_ms', 'int32']) }],
+  [29, { name: 'DescribeAcls', versions: [0, 1], body: (v) => aclFilter(v) }],
+  [
+    30,
+    {
+      name: 'CreateAcls',
+      versions: [0, 1],
+      body: (v) => s(['creations', array(s(['resource_type', 'int8'], ['resource_name', 'string'], v >= 1 && ['pattern_type', 'int8'], ['principal', 'string'], ['host', 'string'], ['operation', 'int8'], ['permission_type', 'int8']))]),
+    },
+  ],
+  [31, { name: 'DeleteAcls', versions: [0, 1], body: (v) => s(['filters', array(aclFilter(v))]) }],
 ]);
+
+/** An ACL filter (DescribeAcls, DeleteAcls). */
+function aclFilter(v: number): { struct: readonly Field[] } {
+  return s(['resource_type', 'int8'], ['resource_name', 'nstring'], v >= 1 && ['pattern_type', 'int8'], ['principal', 'nstring'], ['host', 'nstring'], ['operation', 'int8'], ['permission_type', 'int8']);
+}
 
 // -------------------------------------------------------------------------------------------------
 // Values
