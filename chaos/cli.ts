@@ -5,9 +5,11 @@
  *
  *     npm run chaos -- --nemesis kill,pause,partition,corrupt --time 600 --nodes 5 --seed 7
  *     npm run chaos -- --client kafkajs --nemesis kill,pause,partition --time 600 --seed 201
+ *     npm run chaos -- --nemesis hostile --time 300 --seed 301
  *
  * Exit code: 0 when the history is valid, 1 when it is invalid, 2 when a linearizability search
- * gave up (unknown), 3 when the run itself could not be done (the cluster would not start...).
+ * gave up (unknown), 3 when the run itself could not be done (the cluster would not start...), 4
+ * when the history is valid but, in a run with hostile clients, a node died.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +20,7 @@ import { repoRoot } from './cluster.js';
 import { NEMESIS_KINDS, type NemesisKind } from './nemesis.js';
 import { CHAOS_CLIENTS, DEFAULT_WORKLOAD, runChaos, type ChaosClient } from './run.js';
 
-export const ExitCode = { Valid: 0, Invalid: 1, Unknown: 2, RunFailed: 3 } as const;
+export const ExitCode = { Valid: 0, Invalid: 1, Unknown: 2, RunFailed: 3, NodeDied: 4 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 interface Flags {
@@ -71,7 +73,7 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
   const program = new Command()
     .name('npm run chaos --')
     .description('Run a chaos test: a local cluster under faults, clients recording a history, and the checker proving it.')
-    .addOption(new Option('--nemesis <kinds>', `faults to inject, comma-separated: ${NEMESIS_KINDS.join(', ')} (or none)`).argParser(kinds).default([...NEMESIS_KINDS]))
+    .addOption(new Option('--nemesis <kinds>', `faults to inject, comma-separated: ${NEMESIS_KINDS.join(', ')} (or none); hostile (clients attacking the nodes) only when named`).argParser(kinds).default(NEMESIS_KINDS.filter((k) => k !== 'hostile')))
     .addOption(new Option('--time <seconds>', 'length of the faulty phase').argParser(int('--time', 1)).default(60))
     .addOption(new Option('--nodes <n>', 'cluster size').argParser(int('--nodes', 1)).default(3))
     .addOption(new Option('--seed <n>', 'seed of the schedule and the workloads (default: random, printed)').argParser(int('--seed', 0)))
@@ -124,9 +126,10 @@ export async function main(argv: readonly string[]): Promise<ExitCode> {
     });
     process.stdout.write(`${result.reportText}\n`);
     say(`${dir}: ${result.report.verdict} in ${(result.durationMs / 1000).toFixed(0)} s (report.txt, report.json, chart.svg, history.jsonl, replicas.json); rerun with --seed ${seed}${f.client !== 'native' ? ` --client ${f.client}` : ''}`);
+    if (result.hostile !== undefined && !result.hostile.nodesAlive) say(`${dir}: a node died under the hostile clients (see report.txt)`);
     switch (result.report.verdict) {
       case 'valid':
-        return ExitCode.Valid;
+        return result.hostile !== undefined && !result.hostile.nodesAlive ? ExitCode.NodeDied : ExitCode.Valid;
       case 'invalid':
         return ExitCode.Invalid;
       case 'unknown':

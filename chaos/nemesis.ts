@@ -27,6 +27,8 @@
  *   `kill [leader, f]`, `corrupt {node: f, how: 'disk-loss'}`, `restart [f]` ... `restart [leader]`.
  * - `membership`: a node joins, a partition's replicas move, or a node is replaced by an empty one
  *   under its old id (chaos/membership.ts); after a replace, wait until its replicas caught up.
+ * - `hostile`: one of the hostile clients' attacks (chaos/hostile.ts) on one node, for the hold;
+ *   no node is stopped, paused or cut off. `attack {attack, node}` ... `attack {attack, node, ended, ...outcome}`.
  *
  * Nemesis events are an `invoke` when the action starts and an `ok` when it is in place (`fail`
  * when it could not be done). Values of kill/pause/restart/resume hold only node ids.
@@ -40,8 +42,9 @@ import type { Recorder } from './recorder.js';
 import type { NemesisFn } from './checker/history.js';
 import { clusterView, META_GROUP, waitForCatchUp, waitForLeaders, type ClusterView } from './view.js';
 import { pick, shuffle, type Stopper } from './workloads/context.js';
+import { FETCH_ATTACKS, HOSTILE_ATTACKS, KAFKA_ATTACKS, attackTarget, type AttackOutcome, type HostileAttack, type HostileClients } from './hostile.js';
 
-export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip', 'disk-loss', 'membership'] as const;
+export const NEMESIS_KINDS = ['kill', 'pause', 'partition', 'corrupt', 'bitflip', 'disk-loss', 'membership', 'hostile'] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** Whom a kill or pause hits. */
@@ -63,7 +66,8 @@ export type FaultSpec =
   | { readonly kind: 'corrupt'; readonly holdMs: number }
   | { readonly kind: 'bitflip'; readonly holdMs: number }
   | { readonly kind: 'disk-loss'; readonly leaderDies: boolean; readonly holdMs: number }
-  | { readonly kind: 'membership'; readonly op: MembershipOp; readonly holdMs: number };
+  | { readonly kind: 'membership'; readonly op: MembershipOp; readonly holdMs: number }
+  | { readonly kind: 'hostile'; readonly attack: HostileAttack; readonly holdMs: number };
 
 /** Longer than the longest election timeout (16 ticks of 50 ms) with room to spare. */
 export const PAUSE_MS_MIN = 1500;
@@ -86,6 +90,8 @@ export interface NemesisEnv {
   readonly corruptMode?: CorruptMode;
   /** Runs `membership` faults (absent: a membership fault is a calm gap). */
   readonly membership?: MembershipNemesis;
+  /** Runs `hostile` faults: the attacker process, and the topic its fetches name (absent: a hostile fault is a calm gap). */
+  readonly hostile?: { readonly clients: HostileClients; readonly topic: string; readonly partitions: number };
   readonly log: (line: string) => void;
 }
 
@@ -104,6 +110,13 @@ export interface ScheduleOptions {
   readonly gapMs: readonly [number, number];
   /** How long each fault is held, ms: [min, max]. */
   readonly holdMs: readonly [number, number];
+  /** The attacks a `hostile` fault picks from (default: all but those that need a Kafka listener). */
+  readonly attacks?: readonly HostileAttack[];
+}
+
+/** The attacks a cluster can be given: the Kafka ones only when its nodes have Kafka listeners. */
+export function hostileAttacks(kafka: boolean): HostileAttack[] {
+  return HOSTILE_ATTACKS.filter((a) => kafka || !KAFKA_ATTACKS.includes(a));
 }
 
 /** The next fault of a random schedule. */
@@ -135,6 +148,8 @@ export function randomFault(random: () => number, o: ScheduleOptions): FaultSpec
       const op: MembershipOp = r < 0.45 ? 'move' : r < 0.65 ? 'replace' : r < 0.85 ? 'join' : 'decommission';
       return { kind, op, holdMs };
     }
+    case 'hostile':
+      return { kind, attack: pick(random, o.attacks ?? hostileAttacks(false)), holdMs };
   }
 }
 
@@ -146,6 +161,10 @@ export class Nemesis {
   readonly faults: FaultRecord[] = [];
   /** Problems of the nemesis itself (a node that would not restart, a cluster that did not settle). */
   readonly problems: string[] = [];
+  /** Nodes that exited without the nemesis stopping them (each was restarted, so that the run could go on). */
+  readonly ownExits: { readonly node: string; readonly exit: string; readonly atNs: number }[] = [];
+  /** What each hostile attack came to, in order. */
+  readonly attacks: AttackOutcome[] = [];
   private readonly killed = new Set<string>();
   private readonly paused = new Set<string>();
   private partitioned = false;
@@ -271,6 +290,40 @@ export class Nemesis {
         }
         break;
       }
+      case 'hostile': {
+        const h = this.env.hostile;
+        if (h === undefined) break;
+        const running = this.env.cluster.nodes.filter((n) => n.process !== null);
+        if (running.length === 0) break;
+        // The fetch attacks aim at a partition leader, with the partitions it leads: fetches answered by another node's NOT_LEADER would cost it nothing.
+        const fetching = FETCH_ATTACKS.includes(spec.attack);
+        const leader = fetching ? this.leaderOf(pick(this.env.random, this.env.keys), view) : null;
+        const n = running.find((x) => x.id === leader) ?? pick(this.env.random, running);
+        const led = Array.from({ length: h.partitions }, (_, p) => p).filter((p) => view.groups.get(`${h.topic}/${p}`)?.leader === n.id);
+        const value = { attack: spec.attack, node: n.id };
+        const record = this.begin('hostile', `${spec.attack} on ${n.id}`);
+        const c = this.env.recorder;
+        // Two actions, as a kill and its restart: the attack begins, and it ends (with what it came to).
+        c.nemesis('invoke', 'attack', value);
+        c.nemesis('ok', 'attack', value);
+        const o = await h.clients.run({
+          attack: spec.attack,
+          target: attackTarget(n),
+          topic: h.topic,
+          partitions: fetching && led.length > 0 ? led : Array.from({ length: h.partitions }, (_, p) => p),
+          nodes: running.map(attackTarget),
+          holdMs: spec.holdMs,
+        });
+        this.attacks.push(o);
+        const summary = `${o.connections} connections: ${o.closed} closed, ${o.answered} answered, ${o.open} left open; ${o.detail}`;
+        const ended = { ...value, node: o.node, ended: true, connections: o.connections, closed: o.closed, answered: o.answered, open: o.open, asExpected: o.asExpected };
+        c.nemesis('invoke', 'attack', ended);
+        c.nemesis('ok', 'attack', ended);
+        this.end(record);
+        record.what = `${spec.attack} on ${o.node}: ${summary}`;
+        this.env.log(`attack ${spec.attack} on ${o.node}: ${summary}${o.asExpected ? '' : ` (expected: ${o.expected})`}`);
+        break;
+      }
     }
     await this.settle(`after ${spec.kind}`);
   }
@@ -295,6 +348,7 @@ export class Nemesis {
   async reviveCrashed(): Promise<void> {
     const dead = this.env.cluster.nodes.filter((n) => n.process === null && !this.killed.has(n.id));
     for (const n of dead) {
+      this.ownExits.push({ node: n.id, exit: n.exit ?? 'unknown', atNs: this.env.recorder.now() });
       const tail = this.env.cluster.tail(n, 3).split('\n').map((l) => l.slice(0, 600)).join(' / ');
       this.problem(`node ${n.id} exited on its own (${n.exit ?? 'unknown'}); the end of ${n.logFile}: ${tail}`);
       try {

@@ -23,6 +23,11 @@
  *     report.txt      the checker's report, for people
  *     report.json     the checker's report, the run's options, faults, notes and timings
  *     chart.svg       throughput and latency over time, fault windows shaded
+ *
+ * With the `hostile` nemesis (chaos/hostile.ts), every node has a Kafka listener, the attacks
+ * run from a process of their own, and the report adds whether every node stayed alive, the
+ * producers' latency during the attacks and outside them, and each attack's outcome
+ * (hostile-report.ts; report.json's `hostile`).
  *     cluster/        the nodes' logs (n1.log, ...) and, with keepData, their data folders
  */
 import fs from 'node:fs';
@@ -36,7 +41,9 @@ import { checkPlacement, parsePlacements } from './checker/checks/placement.js';
 import { MembershipNemesis } from './membership.js';
 import { LocalCluster, repoRoot } from './cluster.js';
 import type { CorruptMode } from './disk.js';
-import { Nemesis, between, randomFault, type FaultRecord, type FaultSpec, type NemesisKind } from './nemesis.js';
+import { Nemesis, between, hostileAttacks, randomFault, type FaultRecord, type FaultSpec, type NemesisKind } from './nemesis.js';
+import { HostileClients } from './hostile.js';
+import { hostileReport, renderHostile, type HostileReport } from './hostile-report.js';
 import { drawChart } from './plot/chart.js';
 import { Recorder } from './recorder.js';
 import { collectReplicas } from './replicas.js';
@@ -152,6 +159,8 @@ export interface RunResult {
   readonly durationMs: number;
   /** Which client ran which workload. */
   readonly clients: string;
+  /** With hostile clients (the `hostile` nemesis): node liveness, producer latency in and out of attacks, each attack's outcome. */
+  readonly hostile?: HostileReport;
 }
 
 export const TOPIC = 'chaos';
@@ -175,8 +184,11 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const loseUnsyncedWrites = o.loseUnsynced ?? true;
   const client = o.client ?? 'native';
   const clients = client === 'kafkajs' ? KAFKAJS_MIX : 'native client for every workload';
+  const hostile = o.nemesis.includes('hostile') || (o.plan ?? []).some((f) => f.kind === 'hostile');
+  // Hostile clients attack the Kafka listeners too.
+  const kafka = client === 'kafkajs' || hostile;
   const cluster = new LocalCluster({
-    kafka: client === 'kafkajs',
+    kafka,
     nodes: o.nodes,
     dir: path.join(o.dir, 'cluster'),
     args: ['--chaos-endpoints', ...(o.mutant !== undefined ? ['--unsafe-mutant', o.mutant] : [])],
@@ -188,11 +200,15 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   let recorder: Recorder | null = null;
   let nemesis: Nemesis | null = null;
   let membership: MembershipNemesis | null = null;
+  const attackers = hostile ? new HostileClients() : null;
+  let pidsAtStart = new Map<string, number | null>();
+  let pidsAtEnd = new Map<string, number | null>();
   let stopped = false;
   const placementFile = path.join(o.dir, 'placement.json');
   try {
     log(`starting ${o.nodes} nodes in ${cluster.dir}${o.mutant !== undefined ? ` with the UNSAFE mutant '${o.mutant}'` : ''}`);
     await cluster.start();
+    pidsAtStart = pids(cluster);
     await createTopic(cluster.brokers, partitions, Math.min(3, o.nodes));
     const topicKeys = Array.from({ length: partitions }, (_, p) => `${TOPIC}/${p}`);
     if ((await waitForLeaders(cluster, [...topicKeys, META_GROUP], LEADERS_MS_MAX)) === null) {
@@ -256,6 +272,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       keys: keys(ctx),
       syncLog: loseUnsyncedWrites ? SYNC_LOG_NAME : null,
       ...(o.corruptMode !== undefined ? { corruptMode: o.corruptMode } : {}),
+      ...(attackers !== null ? { hostile: { clients: attackers, topic: TOPIC, partitions } } : {}),
       log: (l) => log(`[${secs(rec.now())}] ${l}`),
     });
     const faultPhase = new Stopper();
@@ -273,7 +290,7 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       }
       await faultPhase.sleep(o.timeMs);
     } else if (kinds.length > 0) {
-      await nemesis.run(faultPhase, () => randomFault(random, { kinds, gapMs, holdMs }), () => between(random, gapMs));
+      await nemesis.run(faultPhase, () => randomFault(random, { kinds, gapMs, holdMs, attacks: hostileAttacks(kafka) }), () => between(random, gapMs));
     } else {
       await faultPhase.sleep(o.timeMs);
     }
@@ -298,9 +315,11 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
       fs.writeFileSync(placementFile, JSON.stringify(await settledPlacement(cluster, membership.targets, PLACEMENT_MS_MAX)));
     }
     rec.close();
+    pidsAtEnd = pids(cluster);
     await cluster.stop(true);
     stopped = true;
   } finally {
+    attackers?.close();
     recorder?.close();
     if (!stopped) await cluster.stop(true).catch(() => undefined);
   }
@@ -320,10 +339,22 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
     ...(o.livenessBoundMs !== undefined ? { livenessBoundNs: o.livenessBoundMs * 1e6 } : {}),
   });
   const faults = nemesis?.faults ?? [];
+  const hostileResult = hostile
+    ? hostileReport({
+        events: parsed.events,
+        faults,
+        attacks: nemesis?.attacks ?? [],
+        ownExits: nemesis?.ownExits ?? [],
+        pidsAtStart,
+        pidsAtEnd,
+        stopsNodes: [...o.nemesis, ...(o.plan ?? []).map((f) => f.kind)].some((k) => k !== 'hostile' && k !== 'partition'),
+      })
+    : undefined;
   const title = `raftlog chaos: ${o.nodes} nodes, ${secs(parsed.events.at(-1)?.time ?? 0)}, seed ${o.seed}${client !== 'native' ? `, client ${client}` : ''}${o.mutant !== undefined ? `, mutant ${o.mutant}` : ''}: ${summarize(report)}`;
   const reportText = [
     renderReport(report, 'history.jsonl'),
     `  clients: ${clients}`,
+    ...(hostileResult !== undefined ? [renderHostile(hostileResult)] : []),
     ...notes.map((n) => `  run note: ${n}`),
     ...nemesisProblems.map((n) => `  nemesis problem: ${n}`),
     ...harnessErrors.map((e) => `  HARNESS ERROR: ${e}`),
@@ -335,10 +366,15 @@ export async function runChaos(o: RunOptions): Promise<RunResult> {
   const durationMs = Date.now() - started;
   fs.writeFileSync(
     path.join(o.dir, 'report.json'),
-    JSON.stringify({ options: { ...o, log: undefined }, clients, verdict: report.verdict, report, faults, notes, nemesisProblems, harnessErrors, durationMs }, null, 1),
+    JSON.stringify({ options: { ...o, log: undefined }, clients, verdict: report.verdict, report, faults, notes, nemesisProblems, harnessErrors, durationMs, ...(hostileResult !== undefined ? { hostile: hostileResult } : {}) }, null, 1),
   );
   if (o.keepData !== true) for (const d of dataDirs.values()) fs.rmSync(d, { recursive: true, force: true });
-  return { dir: o.dir, report, reportText, notes, harnessErrors, nemesisProblems, faults, durationMs, clients };
+  return { dir: o.dir, report, reportText, notes, harnessErrors, nemesisProblems, faults, durationMs, clients, ...(hostileResult !== undefined ? { hostile: hostileResult } : {}) };
+}
+
+/** Each node's process id now (null while it is down). */
+function pids(cluster: LocalCluster): Map<string, number | null> {
+  return new Map(cluster.nodes.map((n) => [n.id, n.process?.pid ?? null]));
 }
 
 type PlacementJson = Record<string, { target: readonly string[]; replicas: Record<string, { voters: string[]; learners: string[]; committed: boolean }> }>;

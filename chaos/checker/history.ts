@@ -30,6 +30,8 @@ export const NEMESIS_FNS = [
   'transfer',
   // Beyond CHECKER.md's list: a membership change (raft/membership.ts), value { key, type, node }.
   'membership',
+  // Beyond CHECKER.md's list: a hostile client's attack on a node (chaos/hostile.ts), value { attack, node, ... }; no fault of Raft's model.
+  'attack',
 ] as const;
 export type NemesisFn = (typeof NEMESIS_FNS)[number];
 

@@ -6,13 +6,8 @@
  * A fresh 3-node cluster (the production entry, Kafka listeners on) with a 3-partition topic; one
  * producer sends 1 KB records (acks=all, one in flight) throughout. Each attack runs for
  * `--seconds` against node n1 with `--connections` raw connections, each sending `--frame-mib`
- * frames of junk as fast as the node reads them (reconnecting when it closes one):
- *
- * - client-random:  /client, random bytes under a random WebSocket mask (what a browser sends)
- * - client-msgpack: /client, a msgpack array32 of zeros (tens of millions of values to decode)
- * - peer-random:    /raft before any handshake, random bytes
- * - peer-msgpack:   /raft before any handshake, the msgpack array
- * - kafka-metadata: the Kafka listener, a Metadata v0 request naming millions of empty topic names
+ * frames of junk as fast as the node reads them (reconnecting when it closes one): the junk floods
+ * of chaos/attacks.ts (client-random, client-msgpack, peer-random, peer-msgpack, kafka-metadata).
  *
  * Per attack it prints the longest event-loop stall n1 saw (prom-client's
  * nodejs_eventloop_lag_max_seconds, from perf_hooks.monitorEventLoopDelay; /metrics is read once
@@ -24,16 +19,16 @@
  * producer's latency is the cluster's, not that of a process busy attacking.
  */
 import { fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { Command } from 'commander';
+import { JUNK_FLOODS, flood, junkFrames, type FloodCounts, type JunkFlood } from '../../chaos/attacks.js';
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
 import { clusterView } from '../../chaos/view.js';
 import { Client, silentLogger } from '../../src/client/index.js';
 import { percentile } from './stats.js';
 
-const ATTACKS = ['client-random', 'client-msgpack', 'peer-random', 'peer-msgpack', 'kafka-metadata'] as const;
-type Attack = (typeof ATTACKS)[number];
+// The attacks are chaos/attacks.ts's junk floods, shared with the hostile chaos nemesis.
+const ATTACKS = JUNK_FLOODS;
+type Attack = JunkFlood;
 
 const opts = new Command()
   .name('bench:junk')
@@ -139,123 +134,9 @@ function attack(phase: Attack, target: string, seconds: number, connections: num
 async function floodChild(a: Attack, target: string): Promise<void> {
   const junk = junkFrames(Math.round(Number(opts.frameMib) * 1024 * 1024));
   const stop = Date.now() + Number(opts.seconds) * 1000;
-  let sent = 0;
-  await Promise.all(Array.from({ length: Number(opts.connections) }, () => flood(a, target, junk, stop, () => sent++)));
-  process.send!({ sent }, () => process.exit(0));
-}
-
-interface Junk {
-  readonly random: Buffer;
-  readonly msgpack: Buffer;
-  readonly kafka: Buffer;
-}
-
-function junkFrames(n: number): Junk {
-  const random = randomBytes(n);
-  // 0xdd: array32, then its count, then that many 0x00 (positive fixint zero).
-  const msgpack = Buffer.alloc(n);
-  msgpack[0] = 0xdd;
-  msgpack.writeUInt32BE(n - 5, 1);
-  // Kafka: int32 size, api_key 3 (Metadata), version 0, correlation id, client id null, then
-  // an array of int16-length strings, each empty.
-  const kafka = Buffer.alloc(4 + n);
-  const body = n;
-  kafka.writeInt32BE(body, 0);
-  kafka.writeInt16BE(3, 4);
-  kafka.writeInt16BE(0, 6);
-  kafka.writeInt32BE(1, 8);
-  kafka.writeInt16BE(-1, 12);
-  const topics = Math.floor((body - 14) / 2);
-  kafka.writeInt32BE(topics, 14);
-  return { random, msgpack, kafka };
-}
-
-/** One attacking connection: sends junk frames until `stop`, reconnecting whenever the node closes it. */
-async function flood(attack: Attack, address: string, junk: Junk, stop: number, sent: () => void): Promise<void> {
-  while (Date.now() < stop) {
-    const socket = await connect(address).catch(() => null);
-    if (socket === null) {
-      await sleep(50);
-      continue;
-    }
-    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    socket.on('error', () => undefined);
-    socket.on('data', () => undefined);
-    try {
-      let frame: Buffer[];
-      if (attack === 'kafka-metadata') {
-        frame = [junk.kafka];
-      } else {
-        await upgrade(socket, address, attack.startsWith('peer') ? '/raft' : '/client');
-        frame = wsFrame(attack.endsWith('random') ? junk.random : junk.msgpack);
-      }
-      while (Date.now() < stop && !socket.destroyed) {
-        sent();
-        if (!(await writeAll(socket, frame))) break;
-      }
-    } catch {
-      // closed by the node mid-handshake or mid-frame: connect again
-    }
-    socket.destroy();
-    await closed;
-  }
-}
-
-function connect(address: string): Promise<net.Socket> {
-  const i = address.lastIndexOf(':');
-  return new Promise((resolve, reject) => {
-    const s = net.connect(Number(address.slice(i + 1)), address.slice(0, i), () => resolve(s));
-    s.once('error', reject);
-  });
-}
-
-/** The HTTP upgrade to a WebSocket, by hand. */
-function upgrade(socket: net.Socket, address: string, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let head = '';
-    const onData = (d: Buffer): void => {
-      head += d.toString('latin1');
-      const end = head.indexOf('\r\n\r\n');
-      if (end < 0) return;
-      socket.off('data', onData);
-      if (!head.startsWith('HTTP/1.1 101')) reject(new Error(head.split('\r\n')[0]));
-      else resolve();
-    };
-    socket.on('data', onData);
-    socket.once('close', () => reject(new Error('closed during the upgrade')));
-    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${address}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-  });
-}
-
-/** One binary WebSocket frame of `payload`, masked with a random (non-zero) key as RFC 6455 says a client must. */
-function wsFrame(payload: Buffer): Buffer[] {
-  const header = Buffer.alloc(14);
-  header[0] = 0x82;
-  header[1] = 0x80 | 127;
-  header.writeBigUInt64BE(BigInt(payload.length), 2);
-  const mask = randomBytes(4);
-  mask[0] |= 1;
-  mask.copy(header, 10);
-  const masked = Buffer.allocUnsafe(payload.length);
-  for (let i = 0; i < payload.length; i++) masked[i] = payload[i]! ^ mask[i & 3]!;
-  return [header, masked];
-}
-
-/** Writes the buffers; false when the socket closed first. */
-async function writeAll(socket: net.Socket, bufs: readonly Buffer[]): Promise<boolean> {
-  for (const b of bufs) {
-    const ok = await new Promise<boolean>((resolve) => {
-      if (socket.destroyed) return resolve(false);
-      const onClose = (): void => resolve(false);
-      socket.once('close', onClose);
-      socket.write(b, (err) => {
-        socket.off('close', onClose);
-        resolve(err === undefined || err === null);
-      });
-    });
-    if (!ok) return false;
-  }
-  return true;
+  const counts: FloodCounts = { frames: 0, connections: 0, closedByNode: 0 };
+  await Promise.all(Array.from({ length: Number(opts.connections) }, () => flood(a, target, junk, stop, counts)));
+  process.send!({ sent: counts.frames }, () => process.exit(0));
 }
 
 /** n1's nodejs_eventloop_lag_max_seconds since the last read, in ms (reading resets it). */

@@ -34,7 +34,7 @@ import { assert } from '../../raft/errors.js';
 import type { Message, NodeId } from '../../raft/types.js';
 import { encodeFrame } from '../wire/codec.js';
 import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
-import { FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive, refuse } from '../wire/ws-guard.js';
+import { CLOSE_LINGER_MS, FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive, refuse } from '../wire/ws-guard.js';
 import type { Logger } from '../log.js';
 import type { DialTls } from '../server/tls.js';
 import {
@@ -292,7 +292,7 @@ export class PeerTransport implements PeerNetwork {
     let peer: Peer | null = null;
     /** Checks the dialer's frames once it has authenticated (null before, and when frame MACs are off). */
     let opener: FrameOpener | null = null;
-    const timer = setTimeout(() => ws.close(AUTH_FAILED, 'authentication timed out'), this.o.handshakeMs ?? HANDSHAKE_MS);
+    const timer = setTimeout(() => closeSoon(ws, AUTH_FAILED, 'authentication timed out'), this.o.handshakeMs ?? HANDSHAKE_MS);
     ws.on('message', (data, isBinary) => {
       // Closing: what still comes is not heard (a frame after one refused, or after the peer was forgotten).
       if (ws.readyState !== WebSocket.OPEN) return;
@@ -361,7 +361,7 @@ export class PeerTransport implements PeerNetwork {
     };
     if (!macEquals(f.mac, mac(this.o.secret, `join:${nonce}:${f.id}:${this.o.self}:${f.address}:${f.inc}`))) {
       this.o.logger.warn({ node: f.id, address: f.address }, `refused node '${f.id}' (at ${f.address}) asking to join: it does not know the cluster secret`);
-      ws.close(AUTH_FAILED, 'wrong cluster secret: start the joining node with the secret of the cluster it joins');
+      closeSoon(ws, AUTH_FAILED, 'wrong cluster secret: start the joining node with the secret of the cluster it joins');
       return;
     }
     if (this.o.onJoin === undefined) return refuse(new JoinRefusal('this node does not take joins', false));
@@ -533,7 +533,7 @@ export class PeerTransport implements PeerNetwork {
     clearTimeout(timer);
     if (code === AUTH_FAILED) this.o.logger.warn({ why }, `refused a peer connection: ${why}`);
     else this.o.logger.info({ why }, `refused a peer connection for now: ${why}`);
-    ws.close(code, why.slice(0, 120));
+    closeSoon(ws, code, why.slice(0, 120));
   }
 
   /**
@@ -572,7 +572,7 @@ export class PeerTransport implements PeerNetwork {
       // PeerFrameError is the expected case; anything else is a bug in the decoder, and still only this connection's.
       const why = err instanceof Error ? err.message : String(err);
       this.o.logger.warn({ why }, `closing a peer connection that sent a malformed frame: ${why}`);
-      ws.close(1008, 'malformed frame');
+      closeSoon(ws, 1008, 'malformed frame');
       return null;
     }
   }
@@ -614,6 +614,19 @@ export function raftFrames(queue: readonly [string, Message][], splitBytes: numb
   }
   if (part.length > 0) frames.push(part);
   return frames;
+}
+
+/**
+ * Closes `ws` with a close frame saying why, and lets it go CLOSE_LINGER_MS later if the other end
+ * has not answered the close by then: `ws` itself would wait 30 s for the answer, so that a
+ * stranger that never answers (an idle flood on /raft) held each connection for the handshake
+ * time and 30 s more.
+ */
+function closeSoon(ws: WebSocket, code: number, why: string): void {
+  ws.close(code, why);
+  const timer = setTimeout(() => ws.terminate(), CLOSE_LINGER_MS);
+  timer.unref();
+  ws.once('close', () => clearTimeout(timer));
 }
 
 /** What to check when a dial failed in a way TLS explains: a certificate not trusted, or TLS on one side only. */

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../chaos/cluster.js';
 import { HttpServer, type ConnectionTimes, type HttpNode } from '../../src/server/http.js';
 import { PEER_FRAME_BYTES_MAX, PEER_HANDSHAKE_FRAME_BYTES_MAX, type PeerFrame } from '../../src/transport/peer-frames.js';
-import { PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
+import { AUTH_FAILED, PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
+import { CLOSE_LINGER_MS } from '../../src/wire/ws-guard.js';
 import { encodeFrame } from '../../src/wire/codec.js';
 import { LIMITS } from '../../src/wire/protocol.js';
 import { fakeKafkaNode } from '../kafka/fake-node.js';
@@ -29,18 +30,18 @@ function transportOptions(self: string, nodes: Map<string, string>, onFrame: Pee
 }
 
 /** An HTTP listener for node n2 of {n1, n2}, with its peer transport; n1 is nobody unless a test starts it. */
-async function listener(times: ConnectionTimes, onFrame?: PeerTransportOptions['onFrame']): Promise<{ port: number; nodes: Map<string, string> }> {
+async function listener(times: ConnectionTimes, onFrame?: PeerTransportOptions['onFrame'], transport: Partial<PeerTransportOptions> = {}): Promise<{ port: number; nodes: Map<string, string> }> {
   const port = await freePort();
   const nodes = new Map([
     ['n1', '127.0.0.1:1'],
     ['n2', `127.0.0.1:${port}`],
   ]);
-  const transport = new PeerTransport(transportOptions('n2', nodes, onFrame));
-  const node = { ...fakeKafkaNode(), transport, metrics: { ...fakeKafkaNode().metrics, registry: { contentType: 'text/plain', metrics: () => Promise.resolve('') } }, status: () => ({}) } as unknown as HttpNode;
+  const peers = new PeerTransport({ ...transportOptions('n2', nodes, onFrame), ...transport });
+  const node = { ...fakeKafkaNode(), transport: peers, metrics: { ...fakeKafkaNode().metrics, registry: { contentType: 'text/plain', metrics: () => Promise.resolve('') } }, status: () => ({}) } as unknown as HttpNode;
   const http = new HttpServer(node, new Map(), times);
   await http.listen(`127.0.0.1:${port}`);
   cleanup.push(async () => {
-    transport.close();
+    peers.close();
     await http.close();
   });
   return { port, nodes };
@@ -58,6 +59,25 @@ describe('a peer connection before it has authenticated', () => {
     await c.whenClosed();
     // 1009: message too big (RFC 6455); the handshake's own timeout would have closed it with 4001.
     expect(c.closeCode()).toBe(1009);
+  });
+
+  // ws waits 30 s for the other end's close frame before it lets a connection go: a stranger that
+  // never answers must not hold its connection that long (an idle flood on /raft held each for 35 s).
+  it('is let go soon after its handshake time runs out, even when it never answers the close', async () => {
+    const { port } = await listener(LONG, undefined, { handshakeMs: 200 });
+    const c = await RawWs.open(port, '/raft');
+    cleanup.push(() => c.destroy());
+    await c.whenClosed(CLOSE_LINGER_MS + 5000);
+    expect(c.closeCode()).toBe(AUTH_FAILED);
+  });
+
+  it('is let go soon after it sends a malformed frame, even when it never answers the close', async () => {
+    const { port } = await listener(LONG);
+    const c = await RawWs.open(port, '/raft');
+    cleanup.push(() => c.destroy());
+    c.write(RawWs.frame(Buffer.from('not a peer frame')));
+    await c.whenClosed(CLOSE_LINGER_MS + 5000);
+    expect(c.closeCode()).toBe(1008);
   });
 
   it('takes frames of the full peer size once the dialer has authenticated', async () => {

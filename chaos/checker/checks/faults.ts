@@ -87,6 +87,7 @@ export function activeFaults(nemesis: readonly NemesisAction[]): string[][] {
       case 'corrupt':
       case 'transfer':
       case 'membership':
+      case 'attack':
         break;
       default:
         unreachable(f);
