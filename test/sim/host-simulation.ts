@@ -32,7 +32,7 @@
  * leader.
  *
  * The simulator must catch each of HOST_MUTANTS, the shell and the core broken on purpose
- * (host-mutants.test.ts). A failing seed replays exactly: `npm run sim -- --seed N`.
+ * (host-mutants-a and -b.test.ts). A failing seed replays exactly: `npm run sim -- --seed N`.
  */
 import path from 'node:path';
 import pino from 'pino';

@@ -1,6 +1,6 @@
 /** Shared by the host seed suites: runs a range of seeds of the host simulation and fails with the seed and its trace. */
 import { expect } from 'vitest';
-import { runHostSeed, type HostSimResult } from './host-simulation.js';
+import { runHostSeed, type HostMutant, type HostSimResult } from './host-simulation.js';
 
 export async function runHostSeedRange(first: number, last: number): Promise<HostSimResult[]> {
   const only = process.env['SEED'];
@@ -48,4 +48,25 @@ export function expectCoverage(results: readonly HostSimResult[]): void {
   expect(meta('rejoins')).toBeGreaterThan(results.length / 5);
   expect(meta('storesRemoved')).toBeGreaterThan(results.length / 20);
   expect(meta('storeBatchesLost')).toBeGreaterThan(results.length * 2);
+}
+
+/** The host seeds that `npm test` runs (host-seeds-a and -b): each mutant must be caught within them. */
+export const SEEDS_IN_TEST = 2000;
+
+/**
+ * Runs host seeds from 1 with `mutant` until one fails, and fails the test if none of the
+ * SEEDS_IN_TEST does (host-mutants-a and -b, halves of HOST_MUTANTS, so that they run on two workers).
+ */
+export async function expectCaught(mutant: HostMutant): Promise<void> {
+  let caughtAt: number | null = null;
+  let error = '';
+  for (let seed = 1; seed <= SEEDS_IN_TEST && caughtAt === null; seed++) {
+    const r = await runHostSeed(seed, mutant);
+    if (!r.ok) {
+      caughtAt = seed;
+      error = r.error ?? '';
+    }
+  }
+  console.log(`${mutant}: caught at host seed ${caughtAt} (${error.split('\n')[0]})`);
+  expect(caughtAt, `${mutant} survived ${SEEDS_IN_TEST} host seeds`).not.toBeNull();
 }
