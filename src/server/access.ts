@@ -121,6 +121,8 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     }
     case 'status':
     case 'describeAcls':
+    // As Kafka's DescribeUserScramCredentials.
+    case 'listUsers':
       a.require('describe', CLUSTER);
       return PASS;
     case 'transferLeadership':
@@ -131,6 +133,9 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     case 'rebalancePartitions':
     case 'createAcls':
     case 'deleteAcls':
+    // As Kafka's AlterUserScramCredentials.
+    case 'upsertUser':
+    case 'deleteUser':
       a.require('alter', CLUSTER);
       return PASS;
     case 'alterQuotas':
@@ -142,14 +147,6 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     // Authenticating needs no right: it is how a connection gets its principal.
     case 'saslHandshake':
     case 'saslAuthenticate':
-      return PASS;
-    // As Kafka: AlterUserScramCredentials needs alter on the cluster, DescribeUserScramCredentials describe.
-    case 'upsertUser':
-    case 'deleteUser':
-      a.require('alter', CLUSTER);
-      return PASS;
-    case 'listUsers':
-      a.require('describe', CLUSTER);
       return PASS;
     // As Kafka: IncrementalAlterConfigs needs alterConfigs on the topic, CreatePartitions alter on it.
     case 'alterTopicConfig':

@@ -122,11 +122,6 @@ function replyBodyBytes(node: ReplyBoundNode, req: Request): number {
       return LIMITS.saslMessageBytesMax;
     case 'listUsers':
       return LIST_USERS_BYTES_ESTIMATE;
-    case 'saslHandshake':
-    case 'upsertUser':
-    case 'deleteUser':
-      // The mechanisms served, or whether the user is new: within the envelope's room.
-      return 0;
     case 'createAcls':
       // One result per binding, an error at most.
       return entries(req.bindings.map(() => ({ topic: '' })));
@@ -146,7 +141,10 @@ function replyBodyBytes(node: ReplyBoundNode, req: Request): number {
     case 'findCoordinator':
     case 'heartbeat':
     case 'leaveGroup':
-      // One small record (a node ref at most): within the envelope's room.
+    case 'saslHandshake':
+    case 'upsertUser':
+    case 'deleteUser':
+      // One small record (a node ref, the mechanisms served, whether a user is new): within the envelope's room.
       return 0;
     default: {
       const never: never = req;

@@ -4,68 +4,21 @@
  * across a restart (LevelDB) and carried whole by a snapshot to a replica that installs it, whose
  * authorizer then decides by them.
  */
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import { EntryKind, type Entry } from '../../raft/types.js';
-import { SegmentLog } from '../../storage/segment-log.js';
-import { StateStore } from '../../storage/state-store.js';
 import { CLUSTER_NAME, type AclBinding } from '../../src/auth/acl.js';
 import { NodeAuthorizer } from '../../src/auth/node-authorizer.js';
-import type { RaftGroup } from '../../src/host/raft-group.js';
-import { encodeCommand, type MetaCommand } from '../../src/meta/commands.js';
-import { MetaLogStorage, MetaStateMachine, type MetaResult } from '../../src/meta/meta-state.js';
 import { newSession } from '../../src/server/session.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { quiet } from '../partition/harness.js';
+import { TERM, testMetas, type TestMeta } from './meta-harness.js';
 
 const tmp = tempDirs('raftlog-acls-');
-const TERM = 1;
 
-interface Meta {
-  readonly meta: MetaStateMachine;
-  readonly store: StateStore;
-  readonly log: SegmentLog;
-  run(cmd: MetaCommand): Promise<MetaResult>;
-  close(): Promise<void>;
-}
+const openTestMeta = testMetas();
 
-const open: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of open.splice(0)) await close();
-});
-
-/** A metadata state machine on the store in `dir`, fed entries directly; its Raft group a stand-in that numbers proposals. */
-async function openMeta(dir = tmp()): Promise<Meta> {
-  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false });
-  const store = await StateStore.open(path.join(dir, 'state'));
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    log.close();
-    await store.close();
-  };
-  open.push(close);
-  const events = { topicsChanged: () => undefined, controllerChanged: () => undefined, clusterKnown: () => undefined, nodesChanged: () => undefined };
-  const meta = new MetaStateMachine(store, new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir)), events, quiet, 1_000_000);
-  let next = store.appliedIndex();
-  const raft = { applied: next, lead: 'n1', term: TERM, propose: () => ({ lastIndex: next + 1, term: TERM }) };
-  meta.group = { raft, wake: () => undefined } as unknown as RaftGroup;
-  return {
-    meta,
-    store,
-    log,
-    close,
-    async run(cmd) {
-      const result = meta.propose(cmd);
-      const e: Entry = { index: ++next, term: TERM, kind: EntryKind.Normal, data: encodeCommand(cmd) };
-      await meta.apply([e]);
-      return result;
-    },
-  };
-}
+/** A metadata state machine on the store in `dir` (meta-harness.ts). */
+const openMeta = (dir = tmp()): Promise<TestMeta> => openTestMeta(dir);
 
 const allow = (principal: string, operation: AclBinding['operation'], name: string, pattern: 'literal' | 'prefixed' = 'literal'): AclBinding => ({
   principal,

@@ -4,46 +4,16 @@
  * record of an entity left with none, refuses (changing nothing) what the controller would not
  * have proposed, and its records travel in a snapshot.
  */
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EntryKind, type Entry } from '../../raft/types.js';
-import { SegmentLog } from '../../storage/segment-log.js';
-import { StateStore } from '../../storage/state-store.js';
-import type { RaftGroup } from '../../src/host/raft-group.js';
-import { encodeCommand, type MetaCommand } from '../../src/meta/commands.js';
-import { MetaLogStorage, MetaStateMachine, type MetaResult } from '../../src/meta/meta-state.js';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, LIMITS, QUOTA_DEFAULT_ENTITY } from '../../src/wire/protocol.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { quiet } from '../partition/harness.js';
+import { testMetas, type TestMeta } from './meta-harness.js';
 
 const tmp = tempDirs('raftlog-quotas-');
-const open: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of open.splice(0)) await close();
-});
+const openTestMeta = testMetas();
 
-const events = { topicsChanged: () => undefined, controllerChanged: () => undefined, clusterKnown: () => undefined, nodesChanged: () => undefined };
-
-async function openMeta(): Promise<{ meta: MetaStateMachine; store: StateStore; run: (cmd: MetaCommand) => Promise<MetaResult> }> {
-  const dir = tmp();
-  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false });
-  const store = await StateStore.open(path.join(dir, 'state'));
-  open.push(async () => (log.close(), await store.close()));
-  const meta = new MetaStateMachine(store, new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir)), events, quiet, 1_000_000);
-  let index = 0;
-  const raft = { applied: 0, lead: 'n1', term: 1, propose: () => ({ lastIndex: index + 1, term: 1 }) };
-  meta.group = { raft, wake: () => undefined } as unknown as RaftGroup;
-  return {
-    meta,
-    store,
-    async run(cmd) {
-      const result = meta.propose(cmd);
-      const e: Entry = { index: ++index, term: 1, kind: EntryKind.Normal, data: encodeCommand(cmd) };
-      await meta.apply([e]);
-      return result;
-    },
-  };
-}
+/** A metadata state machine on a store of its own (meta-harness.ts). */
+const openMeta = (): Promise<TestMeta> => openTestMeta(tmp());
 
 describe('setQuota', () => {
   it('sets each rate, changes one without the other, and removes a rate with null', async () => {

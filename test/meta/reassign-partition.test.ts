@@ -5,20 +5,15 @@
  * created again under the same name, or lacks the partition. And the intents the controller
  * moves replicas for: a topic's new replication factor, a node leaving, a rebalance.
  */
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EntryKind, type Entry } from '../../raft/types.js';
-import { SegmentLog } from '../../storage/segment-log.js';
-import { StateStore } from '../../storage/state-store.js';
-import type { RaftGroup } from '../../src/host/raft-group.js';
-import { encodeCommand, type MetaCommand, type TopicRecord } from '../../src/meta/commands.js';
-import { MetaLogStorage, MetaStateMachine, type MetaResult } from '../../src/meta/meta-state.js';
+import { describe, expect, it } from 'vitest';
+import type { Entry } from '../../raft/types.js';
+import type { MetaCommand, TopicRecord } from '../../src/meta/commands.js';
+import type { MetaResult, MetaStateMachine } from '../../src/meta/meta-state.js';
 import { DEFAULT_TOPIC_CONFIG, ErrorCode } from '../../src/wire/protocol.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { quiet } from '../partition/harness.js';
+import { testMetas } from './meta-harness.js';
 
 const tmp = tempDirs('raftlog-reassign-');
-const TERM = 1;
 
 interface Meta {
   readonly meta: MetaStateMachine;
@@ -30,35 +25,12 @@ interface Meta {
   readonly log: Entry[];
 }
 
-const open: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of open.splice(0)) await close();
-});
+const openTestMeta = testMetas();
 
-/** A metadata state machine on its own store, fed entries directly; its Raft group is a stand-in that only numbers proposals. */
+/** A metadata state machine on its own store (meta-harness.ts). */
 async function openMeta(): Promise<Meta> {
-  const dir = tmp();
-  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false });
-  const store = await StateStore.open(path.join(dir, 'state'));
-  open.push(async () => (log.close(), await store.close()));
-  let changed = 0;
-  const events = { topicsChanged: () => void changed++, controllerChanged: () => undefined, clusterKnown: () => undefined, nodesChanged: () => undefined };
-  const meta = new MetaStateMachine(store, new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir)), events, quiet, 1_000_000);
-  const entries: Entry[] = [];
-  const raft = { applied: 0, lead: 'n1', term: TERM, propose: () => ({ lastIndex: entries.length + 1, term: TERM }) };
-  meta.group = { raft, wake: () => undefined } as unknown as RaftGroup;
-  return {
-    meta,
-    changed: () => changed,
-    log: entries,
-    async run(cmd) {
-      const result = meta.propose(cmd);
-      const e: Entry = { index: entries.length + 1, term: TERM, kind: EntryKind.Normal, data: encodeCommand(cmd) };
-      entries.push(e);
-      await meta.apply([e]);
-      return result;
-    },
-  };
+  const m = await openTestMeta(tmp());
+  return { meta: m.meta, changed: m.topicsChanged, run: m.run, log: m.entries };
 }
 
 const createOrders = (assignments: string[][]): MetaCommand => ({ type: 'createTopic', name: 'orders', partitions: assignments.length, replicationFactor: 3, config: DEFAULT_TOPIC_CONFIG, assignments });

@@ -5,61 +5,18 @@
  * while there is no user; and the users survive a restart and travel in a metadata snapshot
  * (exported by one store, installed by another), credentials byte for byte.
  */
-import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { EntryKind, type Entry } from '../../raft/types.js';
-import { SegmentLog } from '../../storage/segment-log.js';
-import { StateStore } from '../../storage/state-store.js';
+import { describe, expect, it } from 'vitest';
 import { newCredential } from '../../src/auth/credentials.js';
 import { ScramServer, ScramClient } from '../../src/auth/scram.js';
-import type { RaftGroup } from '../../src/host/raft-group.js';
-import { encodeCommand, type MetaCommand } from '../../src/meta/commands.js';
-import { MetaLogStorage, MetaStateMachine, type MetaResult } from '../../src/meta/meta-state.js';
 import { ErrorCode, type ScramCredentialSpec } from '../../src/wire/protocol.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
-import { quiet } from '../partition/harness.js';
+import { testMetas, type TestMeta } from './meta-harness.js';
 
 const tmp = tempDirs('raftlog-users-');
-const TERM = 1;
-const open: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of open.splice(0)) await close();
-});
+const openTestMeta = testMetas();
 
-interface Meta {
-  readonly meta: MetaStateMachine;
-  readonly store: StateStore;
-  run(cmd: MetaCommand): Promise<MetaResult>;
-}
-
-/** A metadata state machine on the store in `dir`, fed entries directly (as test/meta/reassign-partition.test.ts). */
-async function openMeta(dir: string): Promise<Meta> {
-  const log = SegmentLog.open({ dir: path.join(dir, 'log'), recordBatches: false });
-  const store = await StateStore.open(path.join(dir, 'state'));
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    log.close();
-    await store.close();
-  };
-  open.push(close);
-  const events = { topicsChanged: () => undefined, controllerChanged: () => undefined, clusterKnown: () => undefined, nodesChanged: () => undefined };
-  const meta = new MetaStateMachine(store, new MetaLogStorage(log, MetaStateMachine.snapshotFile(dir)), events, quiet, 1_000_000);
-  let next = store.appliedIndex() + 1;
-  const raft = { applied: 0, lead: 'n1', term: TERM, propose: () => ({ lastIndex: next, term: TERM }) };
-  meta.group = { raft, wake: () => undefined } as unknown as RaftGroup;
-  return {
-    meta,
-    store,
-    async run(cmd) {
-      const result = meta.propose(cmd);
-      const e: Entry = { index: next++, term: TERM, kind: EntryKind.Normal, data: encodeCommand(cmd) };
-      await meta.apply([e]);
-      return result;
-    },
-  };
-}
+/** A metadata state machine on the store in `dir` (meta-harness.ts). */
+const openMeta = (dir: string): Promise<TestMeta> => openTestMeta(dir);
 
 /** Whether `password` logs in against `cred` (a whole SCRAM exchange). */
 async function logsIn(cred: ScramCredentialSpec, password: string): Promise<boolean> {

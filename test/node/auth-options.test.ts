@@ -9,25 +9,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { authWarning, defaultAuthMode, isLoopbackHost } from '../../src/node/auth-mode.js';
-import { command, toNodeConfig, type CliOptions } from '../../src/node/options.js';
+import { nodeConfigOf, type NodeConfig } from '../helpers/node-config.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('raftlog-auth-options-');
 const SECRET = 'a-cluster-secret-long-enough';
 
-function config(args: string[], env: Record<string, string> = {}, peers = 'n1=127.0.0.1:7001'): ReturnType<typeof toNodeConfig> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    const cmd = command().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
-    const opts = cmd.parse(['--id', 'n1', '--peers', peers, '--data', path.join(tmp(), 'n1'), '--secret', SECRET, ...args], { from: 'user' }).opts<CliOptions>();
-    return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+function config(args: string[], env: Record<string, string> = {}, peers = 'n1=127.0.0.1:7001'): NodeConfig {
+  return nodeConfigOf(['--id', 'n1', '--peers', peers, '--data', path.join(tmp(), 'n1'), '--secret', SECRET, ...args], env);
 }
 
 describe('--auth', () => {

@@ -9,24 +9,14 @@ import path from 'node:path';
 import { Option } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../chaos/cluster.js';
-import { SECRET_BYTES_MIN, command, strictBooleanEnv, toNodeConfig, type CliOptions } from '../../src/node/options.js';
+import { SECRET_BYTES_MIN, command, strictBooleanEnv } from '../../src/node/options.js';
+import { nodeConfigOf, type NodeConfig } from '../helpers/node-config.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('raftlog-fail-closed-');
 
-function config(args: string[], env: Record<string, string> = {}): ReturnType<typeof toNodeConfig> {
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  try {
-    const cmd = command().exitOverride();
-    const opts = cmd.parse(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--data', path.join(tmp(), 'n1'), ...args], { from: 'user' }).opts<CliOptions>();
-    return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+function config(args: string[], env: Record<string, string> = {}): NodeConfig {
+  return nodeConfigOf(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--data', path.join(tmp(), 'n1'), ...args], env);
 }
 
 describe('the cluster secret', () => {

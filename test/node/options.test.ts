@@ -1,18 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { command, toNodeConfig, type CliOptions } from '../../src/node/options.js';
+import { nodeConfigOf, type NodeConfig } from '../helpers/node-config.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('raftlog-options-');
 
-function configOf(args: string[], file: Record<string, unknown>): ReturnType<typeof toNodeConfig> {
+function configOf(args: string[], file: Record<string, unknown>): NodeConfig {
   const dir = tmp();
   const cfg = path.join(dir, 'node.json');
   fs.writeFileSync(cfg, JSON.stringify(file));
-  const cmd = command().exitOverride();
-  const opts = cmd.parse(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--data', path.join(dir, 'n1'), '--secret', 'a-long-enough-secret-for-tests', '--config', cfg, ...args], { from: 'user' }).opts<CliOptions>();
-  return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
+  return nodeConfigOf(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--data', path.join(dir, 'n1'), '--secret', 'a-long-enough-secret-for-tests', '--config', cfg, ...args]);
 }
 
 describe('the config file', () => {
@@ -30,10 +28,8 @@ describe('the config file', () => {
   });
 });
 
-function joinConfig(args: string[]): ReturnType<typeof toNodeConfig> {
-  const cmd = command().exitOverride();
-  const opts = cmd.parse(['--data', path.join(tmp(), 'n4'), '--secret', 'a-long-enough-secret-for-tests', ...args], { from: 'user' }).opts<CliOptions>();
-  return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
+function joinConfig(args: string[]): NodeConfig {
+  return nodeConfigOf(['--data', path.join(tmp(), 'n4'), '--secret', 'a-long-enough-secret-for-tests', ...args]);
 }
 
 describe('--join', () => {

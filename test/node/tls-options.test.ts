@@ -11,17 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NodeStartError } from '../../src/errors.js';
-import { command, toNodeConfig, type CliOptions } from '../../src/node/options.js';
 import { checkTls, readPemFiles } from '../../src/server/tls.js';
 import { makeCa, type CertFiles, type TestCa } from '../helpers/certs.js';
+import { nodeConfigOf, type NodeConfig } from '../helpers/node-config.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tmp = tempDirs('raftlog-tls-options-');
 
-function config(args: string[]): ReturnType<typeof toNodeConfig> {
-  const cmd = command().exitOverride();
-  const opts = cmd.parse(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--data', path.join(tmp(), 'n1'), '--secret', 'a-long-enough-secret-for-tests', ...args], { from: 'user' }).opts<CliOptions>();
-  return toNodeConfig(opts, (k) => cmd.getOptionValueSource(k));
+function config(args: string[]): NodeConfig {
+  return nodeConfigOf(['--id', 'n1', '--peers', 'n1=127.0.0.1:7001', '--data', path.join(tmp(), 'n1'), '--secret', 'a-long-enough-secret-for-tests', ...args]);
 }
 
 let dir: string;

@@ -87,23 +87,28 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
+/** `node`'s native client connections (ClientServer, at LIMITS) on a port of their own; what it accepts, in order. Closed after the test. */
+async function serveNative(node: ConstructorParameters<typeof ClientServer>[0]): Promise<{ url: string; accepted: WebSocket[] }> {
+  const server = new ClientServer(node, LIMITS);
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/client' });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const accepted: WebSocket[] = [];
+  wss.on('connection', (ws) => {
+    accepted.push(ws);
+    server.accept(ws, 'test');
+  });
+  cleanups.push(() => new Promise<void>((resolve) => {
+    server.closeAll();
+    for (const ws of wss.clients) ws.terminate();
+    wss.close(() => resolve());
+  }));
+  return { url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/client`, accepted };
+}
+
 describe('a native client that never reads its replies', () => {
   it('is held to about the reply limit, then disconnected, while other clients are served', async () => {
     const { node, closed } = await nodeWithData();
-    const server = new ClientServer(node, LIMITS);
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/client' });
-    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-    const accepted: WebSocket[] = [];
-    wss.on('connection', (ws) => {
-      accepted.push(ws);
-      server.accept(ws, 'test');
-    });
-    cleanups.push(() => new Promise<void>((resolve) => {
-      server.closeAll();
-      for (const ws of wss.clients) ws.terminate();
-      wss.close(() => resolve());
-    }));
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/client`;
+    const { url, accepted } = await serveNative(node);
 
     const slow = new WebSocket(url);
     slow.on('error', () => undefined);
@@ -168,20 +173,7 @@ describe('a Kafka client that never reads its responses', () => {
 describe('a client that floods metadata requests and never reads the replies', () => {
   it('is held to about the reply limit on the native listener, as a fetching one is', async () => {
     const { node, closed } = nodeWithTopics();
-    const server = new ClientServer(node, LIMITS);
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/client' });
-    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
-    const accepted: WebSocket[] = [];
-    wss.on('connection', (ws) => {
-      accepted.push(ws);
-      server.accept(ws, 'test');
-    });
-    cleanups.push(() => new Promise<void>((resolve) => {
-      server.closeAll();
-      for (const ws of wss.clients) ws.terminate();
-      wss.close(() => resolve());
-    }));
-    const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/client`;
+    const { url, accepted } = await serveNative(node);
 
     // One reply's size, read by a client that reads.
     const reader = new WebSocket(url);
