@@ -41,12 +41,12 @@ import { clientCertProblem, serverOptions, tlsOrPlaintext, type TlsPem } from '.
 import { Mute, budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import { newSession, type Session } from '../server/session.js';
-import { AuthOrder, gatesOthers } from '../server/sasl.js';
+import { AuthOrder, PRE_AUTH_FRAME_BYTES_MAX, frameBytesMaxFor, gatesOthers } from '../server/sasl.js';
 import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY } from './apis/sasl.js';
 import type { KafkaNode } from './api.js';
 import { hostPort } from './brokers.js';
 import { answer, type Answer } from './dispatch.js';
-import { FrameSizeError, FrameSplitter } from './frames.js';
+import { FrameSizeError, FrameSplitter, KAFKA_REQUEST_BYTES_MAX } from './frames.js';
 
 /** Requests read on one connection and not answered yet, past which it is not read. */
 export const KAFKA_IN_FLIGHT_PER_CONNECTION_MAX = 1024;
@@ -179,6 +179,13 @@ class Connection {
   ) {
     this.session = newSession('kafka', `${socket.remoteAddress}:${socket.remotePort}`);
     this.session.mute = (ms) => this.muted.for(ms);
+    // Under --auth sasl, frames stay small until the connection has authenticated (src/server/sasl.ts).
+    this.frames.bytesMax = frameBytesMaxFor(node.sasl, this.session, KAFKA_REQUEST_BYTES_MAX);
+    if (this.frames.bytesMax < KAFKA_REQUEST_BYTES_MAX) this.frames.overWhy = ` before the connection has authenticated (--auth sasl; ${PRE_AUTH_FRAME_BYTES_MAX} bytes until then)`;
+    this.session.onAuthenticated = () => {
+      this.frames.bytesMax = KAFKA_REQUEST_BYTES_MAX;
+      this.frames.overWhy = '';
+    };
     this.budget = new ReplyBudget(
       limits,
       budgetEvents(node, 'kafka', limits, {

@@ -31,7 +31,7 @@ import { NodeStartError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DialTls } from '../server/tls.js';
 import { AUTH_FAILED, tlsHint } from '../transport/peer-transport.js';
-import { decodePeerFrame, joinAnswerText, mac, macEquals, PEER_FRAME_BYTES_MAX, type JoinAnswer, type PeerFrame } from '../transport/peer-frames.js';
+import { decodePeerFrame, joinAnswerText, mac, macEquals, type JoinAnswer, type PeerFrame } from '../transport/peer-frames.js';
 import { encodeFrame } from '../wire/codec.js';
 import { REFUSED_HEADER, receivedBytes, zeroMask } from '../wire/ws-options.js';
 
@@ -44,6 +44,13 @@ const JOIN_RETRY_MS_MAX = 5_000;
 const JOIN_NOTE_MS = 5_000;
 /** Controller redirects followed in a row before starting over from the --join addresses. */
 const REDIRECTS_MAX = 3;
+/**
+ * The largest frame a joining node takes from the address it asks: the challenge and the answer,
+ * which names every node of the cluster (1 MiB holds thousands of ids and addresses). Whatever
+ * answers has proven nothing until its answer's MAC is checked, so it may not make the joiner
+ * buffer a full-size peer frame (src/transport/peer-frames.ts PEER_FRAME_BYTES_MAX).
+ */
+export const JOIN_FRAME_BYTES_MAX = 1024 * 1024;
 
 export interface JoinOptions {
   readonly self: string;
@@ -111,7 +118,7 @@ export function askToJoin(address: string, o: Pick<JoinOptions, 'self' | 'addres
       resolve(r);
       ws.close();
     };
-    const ws = new WebSocket(`${o.tls !== undefined ? 'wss' : 'ws'}://${address}/raft`, { maxPayload: PEER_FRAME_BYTES_MAX, handshakeTimeout: JOIN_ASK_MS, generateMask: zeroMask, ...o.tls });
+    const ws = new WebSocket(`${o.tls !== undefined ? 'wss' : 'ws'}://${address}/raft`, { maxPayload: JOIN_FRAME_BYTES_MAX, handshakeTimeout: JOIN_ASK_MS, generateMask: zeroMask, ...o.tls });
     const timer = setTimeout(() => done({ kind: 'failed', reason: `no answer within ${JOIN_ASK_MS} ms` }), JOIN_ASK_MS);
     ws.on('unexpected-response', (_req, res) => {
       const why = res.headers[REFUSED_HEADER];

@@ -29,6 +29,7 @@ import { PEER_FRAME_BYTES_MAX, PEER_HANDSHAKE_FRAME_BYTES_MAX } from '../transpo
 import type { PeerNetwork } from '../transport/peer-transport.js';
 import { FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive, refuse } from '../wire/ws-guard.js';
 import { REFUSED_HEADER } from '../wire/ws-options.js';
+import { frameBytesMaxFor } from './sasl.js';
 import { clientCertProblem, plaintextRefusal, serverOptions, tlsOrPlaintext, type TlsPem } from './tls.js';
 
 /** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
@@ -148,8 +149,11 @@ export class HttpServer {
         const why = t?.clientAuth === true ? clientCertProblem(s as TLSSocket) : null;
         if (why !== null) return this.refuseUpgrade(s, 403, 'Forbidden', `this listener requires a client certificate signed by the cluster's CA (--tls-client-auth required), and ${why}`);
         this.clientWss.handleUpgrade(req, socket, head, (ws) => {
-          this.guard(ws, s, 'client', CLIENT_FRAME_BYTES_MAX);
-          this.clients.accept(ws, remote);
+          // Under --auth sasl, frames stay small until the connection has authenticated (src/server/sasl.ts).
+          const guard = this.guard(ws, s, 'client', CLIENT_FRAME_BYTES_MAX);
+          const session = this.clients.accept(ws, remote);
+          guard.messageBytesMax = frameBytesMaxFor(node.sasl, session, CLIENT_FRAME_BYTES_MAX);
+          session.onAuthenticated = () => (guard.messageBytesMax = CLIENT_FRAME_BYTES_MAX);
         });
       } else if (url === '/raft' || url === '/client') {
         const use: HttpUse = url === '/raft' ? 'peer' : 'client';

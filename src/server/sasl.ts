@@ -10,8 +10,14 @@
  * Mechanisms: SCRAM-SHA-256 (src/auth/scram.ts), PLAIN (the password checked against the same
  * credential: one PBKDF2, off the event loop), and on the native listener RAFTLOG-NODE, a node's
  * own connection acting for the principal of the request it forwards (src/auth/node-proof.ts). A
- * failed authentication is logged (user, remote) and answered SASL_AUTHENTICATION_FAILED; the
- * connection may start again, and is closed after SASL_FAILURES_PER_CONNECTION_MAX failures.
+ * failed authentication is logged (user, remote) and answered SASL_AUTHENTICATION_FAILED after
+ * SASL_FAILURE_DELAY_MS; the connection may start again, and is closed after
+ * SASL_FAILURES_PER_CONNECTION_MAX failures.
+ *
+ * Under `sasl`, a connection that has not authenticated may send frames of at most
+ * PRE_AUTH_FRAME_BYTES_MAX (the listeners enforce it as each frame's size arrives, and lift it in
+ * Session.onAuthenticated): before it proves anything, a stranger cannot make the node hold a
+ * request frame of 20 or 64 MiB per connection.
  *
  * Requests on one connection are served concurrently, but not around an exchange: AuthOrder keeps
  * a request that comes after a SASL request (or, under `sasl`, any request before the connection
@@ -32,6 +38,19 @@ export type AuthMode = 'none' | 'sasl';
 
 /** Failed authentications one connection may make; the last is answered, then the connection is closed. */
 export const SASL_FAILURES_PER_CONNECTION_MAX = 3;
+/**
+ * A failed authentication is answered this long after it failed (Kafka's
+ * connection.failed.authentication.delay.ms, 100 ms by default): a client guessing passwords
+ * over many connections gets at most one guess per connection per this long, and requests behind
+ * it on its connection wait too (AuthOrder).
+ */
+export const SASL_FAILURE_DELAY_MS = 100;
+/**
+ * The largest frame a connection may send before it has authenticated, under `--auth sasl`
+ * (Kafka's sasl.server.max.receive.size, 512 KiB by default): a SASL message is a few hundred
+ * bytes, and a stranger should not make the node buffer a full-size request.
+ */
+export const PRE_AUTH_FRAME_BYTES_MAX = 512 * 1024;
 
 const PLAIN = 'PLAIN';
 
@@ -59,6 +78,15 @@ export interface SaslServerOptions {
   readonly users: () => { user(name: string): UserRecord | undefined } | undefined;
   /** Random bytes for nonces (default node:crypto's). */
   readonly random?: (bytes: number) => Buffer;
+  /** Waits before a failure is answered (default: SASL_FAILURE_DELAY_MS). */
+  readonly failureDelay?: () => Promise<void>;
+}
+
+const defaultFailureDelay = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, SASL_FAILURE_DELAY_MS));
+
+/** The largest frame `session`'s connection may send now: PRE_AUTH_FRAME_BYTES_MAX until it has authenticated under `sasl`, else `bytesMax`. */
+export function frameBytesMaxFor(sasl: Pick<SaslServer, 'mode'>, session: Session, bytesMax: number): number {
+  return sasl.mode === 'sasl' && !session.authenticated ? Math.min(bytesMax, PRE_AUTH_FRAME_BYTES_MAX) : bytesMax;
 }
 
 export class SaslServer {
@@ -100,12 +128,14 @@ export class SaslServer {
         `authentication failed on a ${session.listener} connection from ${session.remote}${r.user !== null ? ` for user '${r.user}'` : ''} (${ex.mechanism}): ${r.why}`,
       );
       const last = session.saslFailures >= SASL_FAILURES_PER_CONNECTION_MAX ? `; ${SASL_FAILURES_PER_CONNECTION_MAX} failures, closing the connection` : '';
+      await (this.o.failureDelay ?? defaultFailureDelay)();
       throw new ServerError(ErrorCode.SaslAuthenticationFailed, `${r.told}${last}`);
     }
     if (step.principal === null) return { bytes: step.reply, done: false };
     session.sasl = null;
     session.principal = step.principal;
     session.authenticated = true;
+    session.onAuthenticated?.();
     this.o.logger.debug({ listener: session.listener, remote: session.remote, principal: step.principal, mechanism: ex.mechanism }, `${session.remote} authenticated as ${step.principal} (${ex.mechanism})`);
     return { bytes: step.reply, done: true };
   }

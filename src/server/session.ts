@@ -31,6 +31,11 @@ export interface Session {
    * what it read already is still served and answered. Set by the listener; absent, nothing is muted.
    */
   mute?: (ms: number) => void;
+  /**
+   * Called once, when the connection has authenticated (src/server/sasl.ts): the listener lifts
+   * the frame limit a connection has before (PRE_AUTH_FRAME_BYTES_MAX under `--auth sasl`).
+   */
+  onAuthenticated?: () => void;
 }
 
 /** One SASL exchange of a connection (src/server/sasl.ts makes them, one per mechanism). */

@@ -12,7 +12,7 @@ import { ScramClient } from '../../src/auth/scram.js';
 import { KafkaReader } from '../../src/kafka/codec/reader.js';
 import { KafkaListener } from '../../src/kafka/listener.js';
 import type { UserRecord } from '../../src/meta/users.js';
-import { SASL_FAILURES_PER_CONNECTION_MAX } from '../../src/server/sasl.js';
+import { PRE_AUTH_FRAME_BYTES_MAX, SASL_FAILURES_PER_CONNECTION_MAX } from '../../src/server/sasl.js';
 import { fakeKafkaNode } from './fake-node.js';
 import { RawClient, request } from './raw.js';
 
@@ -76,6 +76,21 @@ describe('a Kafka connection to a node with --auth sasl', () => {
     expect(final.bytes).toMatch(/^v=/);
     const md = new KafkaReader((await c.next())!);
     expect(md.int32()).toBe(4);
+    c.close();
+  });
+
+  it(`is closed when it declares a frame over ${PRE_AUTH_FRAME_BYTES_MAX} bytes before authenticating, and takes large requests once it has`, async () => {
+    const stranger = new RawClient(port);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(PRE_AUTH_FRAME_BYTES_MAX + 1);
+    stranger.send(size);
+    expect(await stranger.next()).toBeNull();
+    expect(stranger.closed).toBe(true);
+    const c = new RawClient(port);
+    expect(await scramLogin(c, PASSWORD)).toMatchObject({ id: 3, error: 0 });
+    const names = Array.from({ length: 4000 }, (_, k) => `t${k}-${'x'.repeat(200)}`);
+    c.send(request(3, 0, 4, (w) => w.array(names, (x, n) => x.string(n))));
+    expect(new KafkaReader((await c.next())!).int32()).toBe(4);
     c.close();
   });
 

@@ -7,7 +7,9 @@
  * SASL_FAILURES_PER_CONNECTION_MAX of them the connection is closed; a node's own connection
  * proves the cluster secret and acts for the principal it names.
  */
+import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { freePort } from '../../chaos/cluster.js';
 import { newCredential } from '../../src/auth/credentials.js';
 import { Connection } from '../../src/client/connection.js';
@@ -15,8 +17,8 @@ import { RaftlogError } from '../../src/client/errors.js';
 import { nodeSasl, userSasl } from '../../src/client/sasl.js';
 import type { UserRecord } from '../../src/meta/users.js';
 import { HttpServer, type HttpNode } from '../../src/server/http.js';
-import { SASL_FAILURES_PER_CONNECTION_MAX } from '../../src/server/sasl.js';
-import type { Session } from '../../src/server/session.js';
+import { PRE_AUTH_FRAME_BYTES_MAX, SASL_FAILURES_PER_CONNECTION_MAX, SASL_FAILURE_DELAY_MS, SaslServer } from '../../src/server/sasl.js';
+import { newSession, type Session } from '../../src/server/session.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { fakeKafkaNode, type FakeAuth } from '../kafka/fake-node.js';
 
@@ -124,6 +126,23 @@ describe('a node started with --auth sasl', () => {
     expect(await codeOf(c.request({ type: 'metadata' }, 2000))).toBe(ErrorCode.AuthenticationRequired);
   });
 
+  it(`closes a connection that sends a frame over ${PRE_AUTH_FRAME_BYTES_MAX} bytes before authenticating, and takes large frames once it has`, async () => {
+    const { address } = await node({ mode: 'sasl', users });
+    const stranger = new WebSocket(`ws://${address}/client`);
+    cleanup.push(() => stranger.terminate());
+    await new Promise((resolve, reject) => stranger.once('open', resolve).once('error', reject));
+    const closed = new Promise<number>((resolve) => stranger.once('close', (code) => resolve(code)));
+    stranger.send(Buffer.alloc(PRE_AUTH_FRAME_BYTES_MAX + 1));
+    expect(await closed).toBe(1009);
+    // A metadata request naming topics enough to be over the limit, on a connection that has logged
+    // in: read and answered (too many topics for one request), not cut off.
+    const topics = Array.from({ length: 4000 }, (_, k) => `t${k}-${'x'.repeat(200)}`);
+    const signedIn = connect(address, ALICE);
+    const err = await signedIn.request({ type: 'metadata', topics }, 5000).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.InvalidRequest });
+    expect((err as Error).message).toMatch(/'topics' has 4000 items/);
+  });
+
   it('answers a SASL request out of turn with ILLEGAL_SASL_STATE, and an unknown mechanism with UNSUPPORTED_SASL_MECHANISM', async () => {
     const { address } = await node({ mode: 'sasl', users });
     const c = connect(address);
@@ -152,5 +171,37 @@ describe('a node with --auth none', () => {
     await connect(address).request({ type: 'metadata' }, 2000);
     await connect(address, ALICE).request({ type: 'metadata' }, 2000);
     expect(principals).toEqual(['User:ANONYMOUS', 'User:alice']);
+  });
+});
+
+describe('a failed authentication', () => {
+  it(`is answered only after the failure delay (SASL_FAILURE_DELAY_MS, as Kafka's connection.failed.authentication.delay.ms), a right one at once`, async () => {
+    let release: () => void = () => undefined;
+    let delays = 0;
+    const server = new SaslServer({
+      mode: 'sasl',
+      self: 'n1',
+      secret: 'fake-cluster-secret',
+      logger: pino({ level: 'silent' }),
+      users: () => ({ user: (name) => users.get(name) }),
+      failureDelay: () => {
+        delays++;
+        return new Promise<void>((resolve) => (release = resolve));
+      },
+    });
+    const session = newSession('client', '127.0.0.1:1');
+    server.handshake(session, 'PLAIN');
+    let settled = false;
+    const failed = server.authenticate(session, Buffer.from('\u0000alice\u0000wrong-password')).finally(() => (settled = true));
+    // The PLAIN check runs PBKDF2 off the event loop: wait until the delay is asked for.
+    while (delays === 0) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    release();
+    await expect(failed).rejects.toMatchObject({ code: ErrorCode.SaslAuthenticationFailed });
+    server.handshake(session, 'PLAIN');
+    await expect(server.authenticate(session, Buffer.from('\u0000alice\u0000alice-password'))).resolves.toMatchObject({ done: true });
+    expect(delays).toBe(1);
+    expect(SASL_FAILURE_DELAY_MS).toBeGreaterThan(0);
   });
 });
