@@ -537,7 +537,18 @@ export class HostSimulation {
     part.group.sm = sm;
   }
 
+  /** Each node's view of each partition, made once: observe() reads them after every event. */
+  private readonly views = new Map<SimNode, Map<string, NodeView>>();
+
   private view(node: SimNode, key: string): NodeView {
+    let byKey = this.views.get(node);
+    if (byKey === undefined) this.views.set(node, (byKey = new Map()));
+    let v = byKey.get(key);
+    if (v === undefined) byKey.set(key, (v = this.makeView(node, key)));
+    return v;
+  }
+
+  private makeView(node: SimNode, key: string): NodeView {
     const part = (): Partition => {
       const p = node.partitions.get(key);
       if (p === undefined) throw new Error(`${node.id} does not hold ${key} now`);
