@@ -13,7 +13,7 @@
  *     anything else                           a user: /status, /auth/session, the console's API
  *                                             (/api/...), routes added by whoever built the node
  *
- *   /metrics is open by default, as Redpanda's and a Kafka JMX exporter's are: Prometheus scrapes
+ *   /metrics is open by default, as Redpanda's metrics and a Kafka JMX exporter's are: Prometheus scrapes
  *   without credentials unless told, the figures name topics and counts but carry no record, and
  *   an operator who wants it closed says `--http-auth-metrics required` (then Prometheus's
  *   `basic_auth`). /status requires a user: it tells the cluster's topology, listeners and
@@ -54,7 +54,7 @@ import { ErrorCode } from '../wire/protocol.js';
 import { LoginLimiter } from './login-limiter.js';
 import { HTTP_SESSION_MS_MAX, SessionStore } from './http-sessions.js';
 import { SaslRefusal, type AuthMode, type SaslServer } from './sasl.js';
-import { newSession, type Session } from './session.js';
+import { ANONYMOUS, newSession, type Session } from './session.js';
 
 /** `--http-auth-metrics`: whether /metrics needs a user under `--auth sasl`. */
 export const HTTP_AUTH_METRICS = ['none', 'required'] as const;
@@ -138,6 +138,8 @@ export class HttpAuth {
   private loggedInWindow = 0;
   private suppressed = 0;
   private plaintextWarnedAt = -Infinity;
+  /** Who each request in progress was found to be (identify), for /auth/session. */
+  private readonly resolved = new WeakMap<http.IncomingMessage, Resolved>();
 
   constructor(private readonly o: HttpAuthOptions) {
     this.mode = o.mode;
@@ -177,6 +179,7 @@ export class HttpAuth {
       refuse(res, r.refusal);
       return null;
     }
+    this.resolved.set(req, r);
     const session = newSession('http', remoteOf(req));
     if (r.kind === 'user') {
       session.principal = r.principal;
@@ -185,7 +188,7 @@ export class HttpAuth {
     return session;
   }
 
-  /** Answers /auth/login, /auth/logout and /auth/session; false for any other path. */
+  /** Answers /auth/login, /auth/logout and /auth/session (a request `identify` let through); false for any other path. */
   async serve(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<boolean> {
     if (path === '/auth/login') {
       if (req.method !== 'POST') refuse(res, { status: 405, code: ErrorCode.InvalidRequest, message: 'log in with POST /auth/login and a JSON body {"username", "password"}' });
@@ -198,10 +201,10 @@ export class HttpAuth {
       return true;
     }
     if (path === '/auth/session') {
-      const r = await this.resolve(req, path);
+      const r = this.resolved.get(req) ?? (await this.resolve(req, path));
       if (r.kind === 'refused') refuse(res, r.refusal);
       else {
-        const principal = r.kind === 'user' ? r.principal : newSession('http', '').principal;
+        const principal = r.kind === 'user' ? r.principal : ANONYMOUS;
         json(res, 200, { auth: this.mode, principal, via: r.kind === 'user' ? r.via : 'none', ...(r.kind === 'user' && r.expires !== undefined ? { expiresAt: r.expires } : {}) });
       }
       return true;
