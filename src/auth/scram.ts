@@ -96,10 +96,16 @@ export async function scramCredential(password: string, salt: Uint8Array, iterat
   return credentialOf(await saltPassword(password, salt, iterations), salt, iterations);
 }
 
-/** Whether `password` is the one `cred` was made from (what PLAIN checks: one PBKDF2). */
+/**
+ * Whether `password` is the one `cred` was made from (what PLAIN and HTTP Basic check): one PBKDF2
+ * with the credential's salt and iterations, then StoredKey and ServerKey derived and both
+ * compared in constant time (both always, so the time does not tell which differs).
+ */
 export async function passwordMatches(cred: ScramCredential, password: string): Promise<boolean> {
   const salted = await saltPassword(password, cred.salt, cred.iterations);
-  return keysEqual(sha256(hmac(salted, 'Client Key')), cred.storedKey);
+  const stored = keysEqual(sha256(hmac(salted, 'Client Key')), cred.storedKey);
+  const server = keysEqual(hmac(salted, 'Server Key'), cred.serverKey);
+  return stored && server;
 }
 
 function keysEqual(a: Uint8Array, b: Uint8Array): boolean {

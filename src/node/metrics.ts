@@ -41,6 +41,12 @@ export class NodeMetrics {
     labelNames: ['resource_type', 'operation'] as const,
     registers: [this.registry],
   });
+  readonly httpLoginFailures = new Counter({
+    name: 'raftlog_http_login_failures_total',
+    help: "Failed logins on the HTTP listener (HTTP Basic, the console's login; src/server/http-auth.ts): 'credentials', a wrong name or password; 'locked_out', refused unchecked while the host is locked out",
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   // Client quotas (src/server/quotas.ts): a principal with a quota of its own has its own label (up
   // to QUOTA_METRIC_PRINCIPALS_MAX of them), every other principal is counted under '<others>'.
   readonly quotaBytes = new Counter({

@@ -49,7 +49,8 @@ import { Controller } from './controller.js';
 import { AclAdmin } from './acl-admin.js';
 import { ALLOW_EVERYTHING, NodeAuthorizer, type AuthorizerMode, type RequestAuthorizer } from '../auth/node-authorizer.js';
 import { SaslServer, type AuthMode } from '../server/sasl.js';
-import { authWarning } from './auth-mode.js';
+import { HttpAuth, type HttpAuthMetrics } from '../server/http-auth.js';
+import { authWarning, httpPlaintextWarning } from './auth-mode.js';
 import type { BootstrapUser } from './bootstrap-user.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
@@ -118,6 +119,8 @@ export interface NodeConfig {
   readonly superUsers: readonly string[];
   /** The user the controller creates while the cluster has none (bootstrap-user.ts). */
   readonly bootstrapUser?: BootstrapUser;
+  /** `--http-auth-metrics`: whether /metrics needs a user under `--auth sasl` (src/server/http-auth.ts; default none: open). */
+  readonly httpAuthMetrics?: HttpAuthMetrics;
 }
 
 /**
@@ -192,6 +195,8 @@ export class RaftlogNode {
   readonly acls: AclAdmin;
   /** Client authentication on both listeners (src/server/sasl.ts). */
   readonly sasl: SaslServer;
+  /** Who HTTP requests are: HTTP Basic and the console's sessions under `--auth sasl` (src/server/http-auth.ts). */
+  readonly httpAuth: HttpAuth;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -321,6 +326,15 @@ export class RaftlogNode {
       controllerId: () => this.controllerId(),
     });
     this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta });
+    this.httpAuth = new HttpAuth({
+      mode: config.auth,
+      metrics: config.httpAuthMetrics ?? 'none',
+      node: config.id,
+      passwords: this.sasl,
+      logger: this.logger,
+      failures: this.metrics.httpLoginFailures,
+      plaintextWarning: httpPlaintextWarning(config.auth, this.listeners.http, config.tls?.listeners.has('http') === true),
+    });
     this.quotas = new QuotaEnforcer(
       // No rate holds until the metadata is open.
       { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
@@ -366,7 +380,7 @@ export class RaftlogNode {
     const routes = new Map([...consoleRoutes(this, this.samples), ...(this.parts.routes ?? [])]);
     for (const [address, uses] of httpServers(this.listeners)) {
       const tls = c.tls !== undefined && [...uses].some((u) => c.tls!.listeners.has(u)) ? { tls: { pem: c.tls.pem, clientAuth: c.tls.clientAuth } } : {};
-      const server = new HttpServer(this, uses.has('http') ? routes : undefined, undefined, { uses, ...tls });
+      const server = new HttpServer(this, uses.has('http') ? routes : undefined, undefined, { uses, ...tls, ...(uses.has('http') ? { auth: this.httpAuth } : {}) });
       this.servers.push(server);
       await server.listen(address);
     }
@@ -407,6 +421,9 @@ export class RaftlogNode {
     const open = authWarning(c.auth, clients);
     if (open !== null) this.logger.warn({ auth: c.auth }, open);
     else this.logger.info({ auth: c.auth, superUsers: c.superUsers }, c.auth === 'sasl' ? `clients must authenticate (--auth sasl)${c.bootstrapUser !== undefined ? `; bootstrap user ${c.bootstrapUser.name}` : ''}` : 'clients need not authenticate (--auth none): every client listener is on loopback');
+    const http = this.httpAuth.status();
+    if (http.warning !== undefined) this.logger.warn({ http: this.listeners.http }, http.warning);
+    else if (c.auth === 'sasl') this.logger.info({ http: this.listeners.http, metrics: http.metrics }, `HTTP requests must authenticate (HTTP Basic, or the console's login) but for /health, the console's pages${http.metrics === 'open' ? ' and /metrics (--http-auth-metrics required closes it)' : ''}`);
   }
 
   /** Says at start what clients may do: everything (`--authorizer none`), or what the ACLs allow. */
@@ -1175,6 +1192,7 @@ export class RaftlogNode {
       ...(this.isController() ? { controller: this.controller.status() } : {}),
       recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
       auth: this.config.auth,
+      http: this.httpAuth.status(),
     };
   }
 }
