@@ -31,9 +31,14 @@ import { producerWorker } from '../../chaos/workloads/producer.js';
 import type { RaftlogTarget } from './raftlog.js';
 import type { LogOptions } from './target.js';
 
-/** The recorded producer: one send at a time of 1 to RECORDS_MAX records, PRODUCER_INTERVAL_MS (±50%) apart: some 30-40 records/s, a history of about 40 MB an hour. */
+/**
+ * The recorded producer: one send at a time of 1 to RECORDS_MAX records, PRODUCER_INTERVAL_MS
+ * (±50%) apart: 40-90 records/s (8-20 sends/s, as the machine allows), a history of 50-120 MB an
+ * hour, and a 64 KiB segment of each partition filled every 1.5-4 minutes, so retention deletes
+ * some of what the checker checks.
+ */
 const PRODUCERS = 1;
-const RECORDS_MAX = 3;
+const RECORDS_MAX = 8;
 const PRODUCER_INTERVAL_MS = 40;
 /** Chance that the group member commits after a batch it read. */
 const COMMIT_CHANCE = 0.2;
@@ -51,6 +56,8 @@ export interface CheckedResult {
   readonly acknowledged: number;
   readonly read: number;
   readonly transfers: number;
+  /** Records of the recorded topic deleted by retention by the end (null: could not be read). */
+  readonly deleted: number | null;
   readonly historyFile: string;
   readonly reportFile: string;
   readonly notes: readonly string[];
@@ -92,6 +99,7 @@ export async function startChecked(t: RaftlogTarget, o: { dir: string; topic: st
     spawn(() => groupObserver(ctx, o.group, OBSERVER_INTERVAL_MS), 'group observer'),
   ];
   let transfers = 0;
+  let deleted: number | null = null;
   return {
     topic: o.topic,
     async transfer(partition) {
@@ -111,6 +119,7 @@ export async function startChecked(t: RaftlogTarget, o: { dir: string; topic: st
       const unfinished = await finalReads(ctx, Date.now() + FINAL_READS_MS_MAX);
       for (const u of unfinished) notes.push(`final read not finished: ${u}`);
       recorder.close();
+      deleted = await t.deletedRecords(o.topic).catch(() => null);
     },
     check() {
       const replicas: ReplicasJson = {};
@@ -143,6 +152,7 @@ export async function startChecked(t: RaftlogTarget, o: { dir: string; topic: st
         acknowledged: log?.acknowledged ?? 0,
         read: log?.read ?? 0,
         transfers,
+        deleted,
         historyFile,
         reportFile,
         notes: allNotes,

@@ -9,6 +9,12 @@
  * consumer reading along is a consumer group member (Target.subscribe with a group), so a record
  * delivered twice (after a rebalance) is counted once, as a duplicate.
  *
+ * A send that fails is sent again RETRY_MS later, until DELIVERY_MS_MAX after its due time, as
+ * raftlog's client retries inside its delivery timeout by itself (NATS's does not: without this,
+ * every publish in flight during a stream leader's step-down would be a lost record, and the
+ * figures would compare the clients' retry policies rather than the systems). A retried record
+ * that was stored the first time after all is received twice, and counted once.
+ *
  * The load runs in turns (`offer(untilMs)`): while another system has its turn nothing is due.
  * A window is closed (`close(w)`) once GRACE_MS passed after its end: a record of it not
  * received by then counts as received then, and as missing (as in workloads.ts), and is a late
@@ -20,6 +26,10 @@ import type { Closeable, LogOptions, Target, TargetProducer } from './target.js'
 
 /** How long after a window ends its records may take to arrive before it is closed. */
 export const GRACE_MS = 5000;
+/** A failed send is sent again this much later (the NATS target's reconnect wait), */
+const RETRY_MS = 50;
+/** until this long after its due time (raftlog's client gives up later; its own retries rarely reach the soak). */
+export const DELIVERY_MS_MAX = 30_000;
 /** How often the open loop wakes to send what is due. */
 const TICK_MS = 1;
 const SEQ_OFFSET = 0;
@@ -34,8 +44,10 @@ export interface WindowStats {
   readonly received: number;
   /** Not received by the close (charged as if received then). */
   readonly missing: number;
-  /** Sends the system refused or did not answer (their records are missing too unless delivered anyway). */
+  /** Sends given up on after DELIVERY_MS_MAX of failures (their records are missing too, unless delivered anyway). */
   readonly errors: number;
+  /** Sends that failed and were sent again. */
+  readonly retries: number;
   readonly hist: LatencyHistogram;
 }
 
@@ -45,6 +57,7 @@ interface OpenWindow {
   endSeq: number;
   received: number;
   errors: number;
+  retries: number;
   readonly hist: LatencyHistogram;
 }
 
@@ -72,6 +85,8 @@ export class SoakLoad {
   late = 0;
   duplicates = 0;
   private producerIndex = 0;
+  /** Set by stop(): failed sends are no longer retried. */
+  private stopped = false;
   /** performance.now() of the soak's start (start()): window 0 begins here. */
   private startMs = Number.NaN;
 
@@ -151,7 +166,7 @@ export class SoakLoad {
     const wi = this.windowOf(due);
     let w = this.windows.get(wi);
     if (w === undefined) {
-      w = { firstSeq: seq, endSeq: seq, received: 0, errors: 0, hist: new LatencyHistogram() };
+      w = { firstSeq: seq, endSeq: seq, received: 0, errors: 0, retries: 0, hist: new LatencyHistogram() };
       this.windows.set(wi, w);
     }
     w.endSeq = seq + 1;
@@ -159,9 +174,25 @@ export class SoakLoad {
     const view = new DataView(value.buffer);
     view.setUint32(SEQ_OFFSET, seq);
     view.setFloat64(DUE_OFFSET, due);
-    const p = this.producers[this.producerIndex++ % this.producers.length]!;
-    const win = w;
-    p.send(this.o.log, value).catch(() => void win.errors++);
+    void this.deliver(value, due, w);
+  }
+
+  /** Sends `value` until it is acknowledged or DELIVERY_MS_MAX after `due`, each try on the next producer. */
+  private async deliver(value: Uint8Array, due: number, w: OpenWindow): Promise<void> {
+    for (;;) {
+      const p = this.producers[this.producerIndex++ % this.producers.length]!;
+      try {
+        await p.send(this.o.log, value);
+        return;
+      } catch {
+        if (this.stopped || performance.now() - due + RETRY_MS > DELIVERY_MS_MAX) {
+          w.errors++;
+          return;
+        }
+        w.retries++;
+        await sleep(RETRY_MS);
+      }
+    }
   }
 
   /**
@@ -180,10 +211,11 @@ export class SoakLoad {
       missing++;
       w.hist.record(now - this.dueRing[seq % this.dueRing.length]!);
     }
-    return { sent: w.endSeq - w.firstSeq, received: w.received, missing, errors: w.errors, hist: w.hist };
+    return { sent: w.endSeq - w.firstSeq, received: w.received, missing, errors: w.errors, retries: w.retries, hist: w.hist };
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.sub?.close();
     this.sub = null;
     await Promise.all(this.producers.map((p) => p.close()));

@@ -30,6 +30,7 @@
 import fs from 'node:fs';
 import { sleep } from '../../chaos/cluster.js';
 import { Stopper } from '../../chaos/workloads/context.js';
+import { eventLoopFromMetrics, type EventLoopWindow } from './efficiency.js';
 import { LatencyHistogram } from './histogram.js';
 import { startNats, natsServerPath } from './nats.js';
 import { readAll, costBetween, type ProcReading } from './procfs.js';
@@ -111,7 +112,9 @@ export interface SoakRow {
   readonly endSec: number;
   readonly sent: number;
   readonly missing: number;
+  /** Sends given up on, and sends retried (soak-load.ts). */
   readonly errors: number;
+  readonly retries: number;
   readonly ms: { readonly p50: number; readonly p99: number; readonly p999: number; readonly max: number };
   /** CPU-seconds of all server processes over the window (idle turns included). */
   readonly cpuSec: number | null;
@@ -119,6 +122,8 @@ export interface SoakRow {
   readonly rssMB: Readonly<Record<string, number>>;
   /** Records deleted by retention by the window's end. */
   readonly deleted: number | null;
+  /** Event-loop delay p99 of each node over the window, ms (efficiency.ts; raftlog only). */
+  readonly eventLoopP99: Readonly<Record<string, number>>;
   /** Leader transfers in the window. */
   readonly transfers: number;
 }
@@ -167,6 +172,13 @@ interface Live {
   readonly hists: LatencyHistogram[];
   readings: ProcReading[];
   readonly rssInWindow: Map<number, Record<string, number>>;
+}
+
+/** What is read of a system at a window's end. */
+interface Edge {
+  readonly readings: ProcReading[];
+  readonly deleted: number | null;
+  readonly eventLoop: ReadonlyMap<string, EventLoopWindow>;
 }
 
 /** Defaults filled in from the run's length. */
@@ -278,6 +290,8 @@ async function soakPhase(lives: readonly Live[], plan: ReturnType<typeof soakPla
   for (const l of lives) {
     l.load!.start(start);
     l.readings = readAll(l.t.processes?.() ?? []);
+    // Resets the nodes' event-loop monitors: each window end's scrape reads that window's.
+    await l.t.scrapeMetrics?.().catch(() => undefined);
   }
   const stopper = new Stopper();
   const memoryMs = Math.min(MEMORY_SAMPLE_MS_MAX, plan.windowMs);
@@ -297,7 +311,7 @@ async function soakPhase(lives: readonly Live[], plan: ReturnType<typeof soakPla
       await stopper.sleep(memoryMs);
     }
   })();
-  const closeRow = async (w: number, edge: readonly { readings: ProcReading[]; deleted: number | null }[]): Promise<void> => {
+  const closeRow = async (w: number, edge: readonly Edge[]): Promise<void> => {
     await sleep(start + (w + 1) * plan.windowMs + GRACE_MS - performance.now());
     const parts = lives.map((l, i) => {
       const st = l.load!.close(w);
@@ -314,15 +328,17 @@ async function soakPhase(lives: readonly Live[], plan: ReturnType<typeof soakPla
         sent: st?.sent ?? 0,
         missing: st?.missing ?? 0,
         errors: st?.errors ?? 0,
+        retries: st?.retries ?? 0,
         ms: msOf(hist),
         cpuSec: cost.complete ? round(cost.cpuSec, 2) : null,
         rssMB: l.rssInWindow.get(w) ?? {},
         deleted: e.deleted,
+        eventLoopP99: Object.fromEntries([...e.eventLoop].map(([node, x]) => [node, round(x.p99, 1)])),
         transfers: l.s.transfers.filter((t) => t.atSec >= from && t.atSec < to).length,
       };
       l.s.rows.push(row);
       const rss = Object.values(row.rssMB).map((v) => Math.round(v)).join('/');
-      return `${l.s.label} p50 ${row.ms.p50} p99 ${row.ms.p99} p99.9 ${row.ms.p999} ms${row.missing > 0 ? `, ${row.missing} missing` : ''}, RSS ${rss} MB${row.deleted !== null && row.deleted > 0 ? `, ${row.deleted} deleted` : ''}${row.transfers > 0 ? `, ${row.transfers} transfer(s)` : ''}`;
+      return `${l.s.label} p50 ${row.ms.p50} p99 ${row.ms.p99} p99.9 ${row.ms.p999} ms${row.missing > 0 ? `, ${row.missing} missing` : ''}${row.retries > 0 ? `, ${row.retries} sends retried` : ''}, RSS ${rss} MB${row.deleted !== null && row.deleted > 0 ? `, ${row.deleted} deleted` : ''}${row.transfers > 0 ? `, ${row.transfers} transfer(s)` : ''}`;
     });
     say(`soak window ${w + 1}/${plan.windows} [${(w * plan.windowMs) / 1000}-${((w + 1) * plan.windowMs) / 1000} s]: ${parts.join('; ')}`);
   };
@@ -330,7 +346,13 @@ async function soakPhase(lives: readonly Live[], plan: ReturnType<typeof soakPla
   const edges = (async () => {
     for (let w = 0; w < plan.windows; w++) {
       await sleep(start + (w + 1) * plan.windowMs - performance.now());
-      const edge = await Promise.all(lives.map(async (l) => ({ readings: readAll(l.t.processes?.() ?? []), deleted: (await l.t.deletedRecords?.(LOAD_LOG).catch(() => null)) ?? null })));
+      const edge = await Promise.all(
+        lives.map(async (l): Promise<Edge> => ({
+          readings: readAll(l.t.processes?.() ?? []),
+          deleted: (await l.t.deletedRecords?.(LOAD_LOG).catch(() => null)) ?? null,
+          eventLoop: (await l.t.scrapeMetrics?.().then(eventLoopFromMetrics, () => null)) ?? new Map(),
+        })),
+      );
       rows.push(closeRow(w, edge).catch((err: unknown) => void lives[0]?.s.problems.push(`window ${w + 1} could not be closed: ${err instanceof Error ? err.message : String(err)}`)));
     }
   })();

@@ -32,6 +32,7 @@ describe('the soak', () => {
     for (const pts of Object.values(s.memory)) expect(pts.length).toBeGreaterThan(0);
     expect(s.transfers.filter((t) => t.error === undefined)).toHaveLength(1);
     expect(s.rows.at(-1)!.deleted).toBeGreaterThan(0);
+    expect(s.rows.some((r) => Object.keys(r.eventLoopP99).length === 3)).toBe(true);
     expect(s.trend).not.toBeNull();
 
     expect(report.checked?.verdict).toBe('valid');
