@@ -70,7 +70,7 @@ const SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 const RETENTION_CHECKS_PER_PERIOD = 10;
 const RETENTION_CHECK_MS_MIN = 1_000;
 const RETENTION_CHECK_MS_MAX = 30_000;
-/** How often each node's memory is read. */
+/** How often each node's memory is read, at most (and at least twice a window). */
 const MEMORY_SAMPLE_MS_MAX = 10_000;
 /** The warm-up of each fresh cluster (workloads.ts warmUp), a twelfth of the run within these. */
 const WARMUP_MS_MIN = 2_000;
@@ -294,7 +294,8 @@ async function soakPhase(lives: readonly Live[], plan: ReturnType<typeof soakPla
     await l.t.scrapeMetrics?.().catch(() => undefined);
   }
   const stopper = new Stopper();
-  const memoryMs = Math.min(MEMORY_SAMPLE_MS_MAX, plan.windowMs);
+  // At least twice a window, so that every window has a reading however the timers drift.
+  const memoryMs = Math.min(MEMORY_SAMPLE_MS_MAX, plan.windowMs / 2);
   const memory = (async () => {
     while (!stopper.isStopped) {
       const at = performance.now() - start;
