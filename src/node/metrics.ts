@@ -14,14 +14,17 @@
  *   (src/groups/lag.ts);
  * - the rest: a few per node, per listener, per request type and outcome, per Raft group
  *   (`raftlog_leader_elections_total`) and per principal with a quota of its own.
- * A node of 2,000 replicas leading a third of them exports about 15,000 partition series.
+ * A node of 2,000 replicas leading a third of them exports about 15,000 partition series; those
+ * families are written by exposition.ts rather than by prom-client, which took 100-300 ms a scrape
+ * to write them.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Role } from '../../raft/types.js';
 import type { TailCacheBudget } from '../../storage/tail-cache.js';
-import type { LagCollection } from '../groups/lag.js';
+import type { LagCollection, LagRow } from '../groups/lag.js';
 import type { GroupHost } from '../host/group-host.js';
 import type { LogRecovery } from '../host/log-recovery.js';
+import { FamilyRegistry, labelText, type GaugeFamily } from './exposition.js';
 
 /** What the gauges read of the group host. */
 export type HostGauges = Pick<GroupHost, 'all' | 'stats'>;
@@ -69,7 +72,9 @@ export interface NodeGaugeSource {
 }
 
 export class NodeMetrics {
-  readonly registry = new Registry();
+  /** The node's metrics, and after them the families of many series (partitionFamilies: exposition.ts says why). */
+  readonly registry: Registry = new FamilyRegistry(this.partitionFamilies(), () => this.nodeLabels);
+  private nodeLabels: Readonly<Record<string, string>> = {};
   readonly requests = new Counter({ name: 'raftlog_requests_total', help: 'Client requests by type and outcome', labelNames: ['type', 'outcome'] as const, registers: [this.registry] });
   readonly requestSeconds = new Histogram({
     name: 'raftlog_request_seconds',
@@ -169,36 +174,6 @@ export class NodeMetrics {
     collect: () => this.tailCacheBytes.set(this.cacheBudget?.allocatedBytes ?? 0),
   });
 
-  // Per partition (labels topic, partition), read from the replicas hosted now.
-  readonly partitionHighWatermark: Gauge = this.replicaGauge('raftlog_partition_high_watermark', "The offset after the last committed record this replica has applied (the leader's is the partition's: what consumers read up to)", (r) => r.highWatermark);
-  readonly partitionLogEnd: Gauge = this.replicaGauge('raftlog_partition_log_end_offset', "The offset after the last record in this replica's log, committed or not", (r) => r.logEndOffset);
-  readonly partitionLogStart: Gauge = this.replicaGauge('raftlog_partition_log_start_offset', "The first offset this replica's log holds (retention and deletes move it)", (r) => r.logStartOffset);
-  readonly partitionBytes: Gauge = this.replicaGauge('raftlog_partition_bytes', "Bytes of this replica's log segments on disk", (r) => r.bytes);
-  readonly partitionLeader: Gauge = this.replicaGauge('raftlog_partition_leader', 'Whether this node leads the partition (1) or not (0)', (r) => (r.leader ? 1 : 0));
-  readonly partitionStopped: Gauge = new Gauge({
-    name: 'raftlog_partition_stopped',
-    help: "Whether this node's replica of the partition is stopped by a storage failure, or could not be opened (1), or runs (0); /status has the error",
-    labelNames: ['topic', 'partition'] as const,
-    registers: [this.registry],
-    collect: () => {
-      this.partitionStopped.reset();
-      for (const r of this.source?.replicas() ?? []) this.partitionStopped.set(partitionLabels(r), r.stopped ? 1 : 0);
-      for (const r of this.source?.unopened() ?? []) this.partitionStopped.set(partitionLabels(r), 1);
-    },
-  });
-  // Per partition led here: the leader's view of its replicas.
-  readonly partitionUnderReplicated: Gauge = this.ledGauge('raftlog_partition_under_replicated', 'On the leader: 1 while fewer replicas are in sync than the partition has (src/partition/in-sync.ts), else 0', (l) => (l.underReplicated ? 1 : 0));
-  readonly partitionInSync: Gauge = this.ledGauge('raftlog_partition_in_sync_replicas', 'On the leader: replicas in sync, the leader included (src/partition/in-sync.ts)', (l) => l.inSync);
-  readonly replicaLagRecords: Gauge = new Gauge({
-    name: 'raftlog_partition_replica_lag_records',
-    help: "On the leader, per other replica (follower or learner): records of the leader's log it does not hold yet",
-    labelNames: ['topic', 'partition', 'replica'] as const,
-    registers: [this.registry],
-    collect: () => {
-      this.replicaLagRecords.reset();
-      for (const l of this.source?.led() ?? []) for (const r of l.replicaLag) this.replicaLagRecords.set({ ...partitionLabels(l), replica: r.replica }, r.records);
-    },
-  });
   readonly groupsStopped: Gauge = new Gauge({
     name: 'raftlog_groups_stopped',
     help: 'Raft groups on this node (partitions and the metadata) stopped by a storage failure, and partition replicas that could not be opened; /status has each one and its error',
@@ -234,27 +209,7 @@ export class NodeMetrics {
     },
   });
 
-  // Consumer-group lag (src/groups/lag.ts), on the leader of each partition.
-  readonly consumerLagRecords: Gauge = new Gauge({
-    name: 'raftlog_consumer_group_lag_records',
-    help: "Per consumer group and partition led here: records the group has not consumed (the high watermark minus its committed offset)",
-    labelNames: ['group', 'topic', 'partition'] as const,
-    registers: [this.registry],
-    collect: () => {
-      this.consumerLagRecords.reset();
-      for (const r of this.source?.consumerLag().rows ?? []) this.consumerLagRecords.set(lagLabels(r), r.records);
-    },
-  });
-  readonly consumerLagSeconds: Gauge = new Gauge({
-    name: 'raftlog_consumer_group_lag_seconds',
-    help: 'Per consumer group and partition led here: seconds since the first record the group has not consumed was written (by its timestamp); 0 when caught up',
-    labelNames: ['group', 'topic', 'partition'] as const,
-    registers: [this.registry],
-    collect: () => {
-      this.consumerLagSeconds.reset();
-      for (const r of this.source?.consumerLag().rows ?? []) if (r.seconds !== null) this.consumerLagSeconds.set(lagLabels(r), r.seconds);
-    },
-  });
+  // Consumer-group lag (src/groups/lag.ts), on the leader of each partition: the pairs are families (below).
   readonly consumerLagOmitted: Gauge = new Gauge({
     name: 'raftlog_consumer_group_lag_omitted',
     help: 'Group and partition pairs led here whose lag is not exported this time: lag=records past CONSUMER_LAG_SERIES_MAX, lag=seconds past CONSUMER_LAG_READS_MAX or unreadable (src/groups/lag.ts)',
@@ -274,40 +229,82 @@ export class NodeMetrics {
     private readonly cacheBudget: Pick<TailCacheBudget, 'allocatedBytes'> | null = null,
     private readonly source: NodeGaugeSource | null = null,
   ) {
+    this.nodeLabels = { node };
     this.registry.setDefaultLabels({ node });
     // The runtime's own (nodejs_*, process_*): among them the event loop's delay,
     // nodejs_eventloop_lag_seconds and its p50/p90/p99 since the last collection.
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** A gauge per partition replica hosted here, of `value`. */
-  private replicaGauge(name: string, help: string, value: (r: ReplicaGauges) => number): Gauge {
-    const g: Gauge = new Gauge({
+  /**
+   * The gauges of one series per partition replica, per partition led, and per consumer group and
+   * partition led (the README's "Monitoring" says what each is for).
+   */
+  private partitionFamilies(): GaugeFamily[] {
+    // A row's labels are written once, for all its families (rows are the source's, kept for one collection).
+    const written = new WeakMap<object, string>();
+    const labels = (p: { readonly topic: string; readonly partition: number }): string => {
+      let l = written.get(p);
+      if (l === undefined) written.set(p, (l = labelText({ topic: p.topic, partition: String(p.partition) })));
+      return l;
+    };
+    const lagLabels = (r: LagRow): string => {
+      let l = written.get(r);
+      if (l === undefined) written.set(r, (l = labelText({ group: r.group, topic: r.topic, partition: String(r.partition) })));
+      return l;
+    };
+    const replica = (name: string, help: string, value: (r: ReplicaGauges) => number): GaugeFamily => ({
       name,
       help,
-      labelNames: ['topic', 'partition'] as const,
-      registers: [this.registry],
-      collect: () => {
-        g.reset();
-        for (const r of this.source?.replicas() ?? []) g.set(partitionLabels(r), value(r));
+      collect: (emit) => {
+        for (const r of this.source?.replicas() ?? []) emit(labels(r), value(r));
       },
     });
-    return g;
-  }
-
-  /** A gauge per partition led here, of `value`. */
-  private ledGauge(name: string, help: string, value: (l: LedGauges) => number): Gauge {
-    const g: Gauge = new Gauge({
+    const led = (name: string, help: string, value: (l: LedGauges) => number): GaugeFamily => ({
       name,
       help,
-      labelNames: ['topic', 'partition'] as const,
-      registers: [this.registry],
-      collect: () => {
-        g.reset();
-        for (const l of this.source?.led() ?? []) g.set(partitionLabels(l), value(l));
+      collect: (emit) => {
+        for (const l of this.source?.led() ?? []) emit(labels(l), value(l));
       },
     });
-    return g;
+    return [
+      replica('raftlog_partition_high_watermark', "The offset after the last committed record this replica has applied (the leader's is the partition's: what consumers read up to)", (r) => r.highWatermark),
+      replica('raftlog_partition_log_end_offset', "The offset after the last record in this replica's log, committed or not", (r) => r.logEndOffset),
+      replica('raftlog_partition_log_start_offset', "The first offset this replica's log holds (retention and deletes move it)", (r) => r.logStartOffset),
+      replica('raftlog_partition_bytes', "Bytes of this replica's log segments on disk", (r) => r.bytes),
+      replica('raftlog_partition_leader', 'Whether this node leads the partition (1) or not (0)', (r) => (r.leader ? 1 : 0)),
+      {
+        name: 'raftlog_partition_stopped',
+        help: "Whether this node's replica of the partition is stopped by a storage failure, or could not be opened (1), or runs (0); /status has the error",
+        collect: (emit) => {
+          for (const r of this.source?.replicas() ?? []) emit(labels(r), r.stopped ? 1 : 0);
+          for (const r of this.source?.unopened() ?? []) emit(labels(r), 1);
+        },
+      },
+      led('raftlog_partition_under_replicated', 'On the leader: 1 while fewer replicas are in sync than the partition has (src/partition/in-sync.ts), else 0', (l) => (l.underReplicated ? 1 : 0)),
+      led('raftlog_partition_in_sync_replicas', 'On the leader: replicas in sync, the leader included (src/partition/in-sync.ts)', (l) => l.inSync),
+      {
+        name: 'raftlog_partition_replica_lag_records',
+        help: "On the leader, per other replica (follower or learner): records of the leader's log it does not hold yet",
+        collect: (emit) => {
+          for (const l of this.source?.led() ?? []) for (const r of l.replicaLag) emit(`${labels(l)},${labelText({ replica: r.replica })}`, r.records);
+        },
+      },
+      {
+        name: 'raftlog_consumer_group_lag_records',
+        help: 'Per consumer group and partition led here: records the group has not consumed (the high watermark minus its committed offset)',
+        collect: (emit) => {
+          for (const r of this.source?.consumerLag().rows ?? []) emit(lagLabels(r), r.records);
+        },
+      },
+      {
+        name: 'raftlog_consumer_group_lag_seconds',
+        help: 'Per consumer group and partition led here: seconds since the first record the group has not consumed was written (by its timestamp); 0 when caught up',
+        collect: (emit) => {
+          for (const r of this.source?.consumerLag().rows ?? []) if (r.seconds !== null) emit(lagLabels(r), r.seconds);
+        },
+      },
+    ];
   }
 
   /** Groups hosted here, or only those this node leads. */
@@ -316,12 +313,4 @@ export class NodeMetrics {
     for (const g of this.host.all()) if (!led || g.raft.role === Role.Leader) n++;
     return n;
   }
-}
-
-function lagLabels(r: { readonly group: string; readonly topic: string; readonly partition: number }): { group: string; topic: string; partition: string } {
-  return { group: r.group, topic: r.topic, partition: String(r.partition) };
-}
-
-function partitionLabels(p: { readonly topic: string; readonly partition: number }): { topic: string; partition: string } {
-  return { topic: p.topic, partition: String(p.partition) };
 }
