@@ -61,6 +61,8 @@ import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { FILES_RESERVED, NODE_LIMITS, SEGMENT_FILES_MAX, limitProblems, replicaLimit, replicaLimitHint, type ReplicaLimit } from './limits.js';
 import { openFilesLimit } from './open-files.js';
 import { NodeMetrics } from './metrics.js';
+import { NodeGauges } from './node-gauges.js';
+import { IN_SYNC_SAMPLE_MS } from '../partition/in-sync.js';
 import { QuotaEnforcer } from '../server/quotas.js';
 
 export interface NodeConfig {
@@ -183,6 +185,8 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** What the metrics' gauges read of this node, and the in-sync sampling of the partitions it leads. */
+  private readonly gauges: NodeGauges;
   /** The recent counters the web console charts (src/console/samples.ts). */
   readonly samples: MetricSamples;
   /** Client quotas, enforced on what this node serves (src/server/quotas.ts), at the rates the metadata holds. */
@@ -309,7 +313,8 @@ export class RaftlogNode {
       logger: this.logger,
     });
     this.host.recovery = this.recovery;
-    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
+    this.gauges = this.nodeGauges();
+    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget, this.gauges);
     this.samples = new MetricSamples(this);
     this.controller = new Controller(this);
     const node = this;
@@ -408,6 +413,7 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.timers.push(setInterval(() => this.releaseIdleCaches(), TAIL_CACHE_RELEASE_EVERY_MS));
+    this.timers.push(setInterval(() => this.gauges.sample(), IN_SYNC_SAMPLE_MS));
     this.samples.start();
     this.controller.start();
     this.coordinator.start();
@@ -1141,6 +1147,30 @@ export class RaftlogNode {
   }
 
   private disk: { at: number; bytes: number } | null = null;
+
+  /** The node as its gauges read it (node-gauges.ts). */
+  private nodeGauges(): NodeGauges {
+    const node = this;
+    return new NodeGauges({
+      self: this.config.id,
+      partitions: this.partitions,
+      brokenPartitions: this.brokenPartitions,
+      groups: () => this.host.all(),
+      meta: () => node.meta as MetaStateMachine | undefined,
+      metaGroup: () => (this.metaGroup === undefined ? null : { leader: this.isController(), term: this.metaGroup.raft.term }),
+      connectedPeers: () => new Set(this.transport.peerStatus().flatMap((p) => (p.connected ? [p.id] : []))),
+      connections: () => {
+        let client = 0;
+        let http = 0;
+        for (const s of this.servers) {
+          client += s.clients.connections;
+          http += s.httpConnections;
+        }
+        return { peer: this.transport.peerStatus().filter((p) => p.connected).length, client, http, kafka: this.kafka?.connections ?? 0 };
+      },
+      now: () => Date.now(),
+    });
+  }
 
   /** Raft entries the followers of the groups this node leads lack, summed (the console's replica lag chart). */
   followerLag(): number {

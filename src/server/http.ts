@@ -152,6 +152,7 @@ export class HttpServer {
         socket.once('close', () => this.frontSockets.delete(socket));
       });
     }
+    this.server.on('request', (req: http.IncomingMessage) => this.countHttp(req.socket));
     this.server.on('upgrade', (req, socket, head) => {
       const url = (req.url ?? '').split('?')[0];
       const s = socket as Socket;
@@ -219,6 +220,19 @@ export class HttpServer {
     const closed = new Promise<void>((resolve) => this.front!.close(() => resolve()));
     for (const socket of this.frontSockets) socket.destroy();
     await closed;
+  }
+
+  /** Connections that have sent an HTTP request (not an upgrade to /raft or /client), open now (metrics.ts raftlog_connections). */
+  get httpConnections(): number {
+    return this.httpSockets.size;
+  }
+
+  private readonly httpSockets = new Set<Socket>();
+
+  private countHttp(socket: Socket): void {
+    if (this.httpSockets.has(socket)) return;
+    this.httpSockets.add(socket);
+    socket.once('close', () => this.httpSockets.delete(socket));
   }
 
   /** With TLS, the TCP connections of the front server (handshake done or not). */
