@@ -17,18 +17,19 @@ export interface ShadedWindow {
   readonly endSec: number;
 }
 
-const WIDTH = 1400;
+/** The house style every chart of the project shares (this one, and scripts/bench's): width, right margin, title size, line width, ink and grid colours. */
+export const WIDTH = 1400;
 const HEIGHT = 820;
 const LEFT = 80;
-const RIGHT = 30;
+export const RIGHT = 30;
 const PLOT_W = WIDTH - LEFT - RIGHT;
 const THROUGHPUT = { top: 70, height: 290 };
 const LATENCY = { top: 420, height: 290 };
-const TITLE_SIZE = 18;
-const LINE_WIDTH = 2;
+export const TITLE_SIZE = 18;
+export const LINE_WIDTH = 2;
 
-const INK: Colour = '#282828';
-const GRID: Colour = '#e1e1e1';
+export const INK: Colour = '#282828';
+export const GRID: Colour = '#e1e1e1';
 const SEND: Colour = '#1f77b4';
 const POLL: Colour = '#2ca02c';
 const BAD: Colour = '#d62728';

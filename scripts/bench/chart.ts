@@ -4,7 +4,7 @@
  * failover times), one bar per system in every group, written with the chaos chart's SVG writer
  * (chaos/plot). Each panel's bars of one system are a group titled `<panel title>: <system>`.
  */
-import { niceCeil } from '../../chaos/plot/chart.js';
+import { WIDTH, RIGHT, TITLE_SIZE, INK, GRID, niceCeil } from '../../chaos/plot/chart.js';
 import { Svg, textWidth, type Colour } from '../../chaos/plot/svg.js';
 
 export interface BarSeries {
@@ -22,16 +22,11 @@ export interface BarPanel {
   readonly unit: string;
 }
 
-const WIDTH = 1400;
 const PANEL_H = 260;
 const TOP = 60;
 const GAP = 70;
 const LEFT = 90;
-const RIGHT = 30;
-const TITLE_SIZE = 18;
 const BAR_W_MAX = 60;
-const INK: Colour = '#282828';
-const GRID: Colour = '#e1e1e1';
 const MISSING: Colour = '#a0a0a0';
 const PALETTE: readonly Colour[] = ['#1f77b4', '#78b4e6', '#ff7f0e', '#2ca02c', '#9467bd'];
 

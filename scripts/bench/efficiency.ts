@@ -14,6 +14,7 @@
  * the window's. The histogram records the time between the monitor's 10 ms timer runs, so the
  * delay is that minus the 10 ms (measured on Node 20: an idle loop reports a minimum of 10.08 ms).
  */
+import { metricValue } from '../../chaos/metrics-text.js';
 import { costBetween, readAll, sumCosts, type ProcCost } from './procfs.js';
 import type { Target } from './target.js';
 import type { LatencyWindow } from './workloads.js';
@@ -71,8 +72,7 @@ export function eventLoopFromMetrics(texts: ReadonlyMap<string, string>): Map<st
   const out = new Map<string, EventLoopWindow>();
   for (const [node, text] of texts) {
     const v = (q: string): number | null => {
-      const m = new RegExp(`^nodejs_eventloop_lag_${q}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-      const x = m === null ? Number.NaN : Number(m[1]);
+      const x = metricValue(text, `nodejs_eventloop_lag_${q}_seconds`) ?? Number.NaN;
       return Number.isFinite(x) ? Math.max(0, x * 1000 - EVENT_LOOP_RESOLUTION_MS) : null;
     };
     const [p50, p90, p99, max] = [v('p50'), v('p90'), v('p99'), v('max')];

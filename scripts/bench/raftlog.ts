@@ -67,6 +67,19 @@ export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: st
     throw new Error(`${log}/${partition} had no leader within ${LEADER_MS_MAX} ms; see the node logs in ${cluster.dir}`);
   };
 
+  /** A consumer, closed with the target if not before (stopped, then disconnected). */
+  const tracked = (c: Pick<Consumer, 'stop' | 'disconnect'>): Closeable => {
+    const handle: Closeable = {
+      async close() {
+        open.delete(handle);
+        await c.stop();
+        await c.disconnect();
+      },
+    };
+    open.add(handle);
+    return handle;
+  };
+
   /**
    * A member of consumer group `so.group` (the soak's consumer group reading along): the latest
    * offsets where the group has no commit, auto-commit at the library's default interval (5 s).
@@ -90,15 +103,7 @@ export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: st
       }
       await sleep(20);
     }
-    const handle: Closeable = {
-      async close() {
-        open.delete(handle);
-        await c.stop();
-        await c.disconnect();
-      },
-    };
-    open.add(handle);
-    return handle;
+    return tracked(c);
   };
 
   const target: RaftlogTarget = {
@@ -146,15 +151,7 @@ export async function startRaftlog(o: { sync: SyncMode; nodes?: number; dir?: st
         if (Date.now() > deadline) throw new Error(`the consumer of ${log} did not find its start positions within ${SUBSCRIBE_MS_MAX} ms`);
         await sleep(10);
       }
-      const handle: Closeable = {
-        async close() {
-          open.delete(handle);
-          await c.stop();
-          await c.disconnect();
-        },
-      };
-      open.add(handle);
-      return handle;
+      return tracked(c);
     },
     leader,
     async kill(node) {

@@ -8,7 +8,7 @@
  *
  * Every line is a group titled `<panel>: <series>` (a viewer's tooltip).
  */
-import { niceCeil } from '../../chaos/plot/chart.js';
+import { WIDTH, RIGHT, TITLE_SIZE, LINE_WIDTH, INK, GRID, niceCeil } from '../../chaos/plot/chart.js';
 import { Svg, textWidth, type Colour } from '../../chaos/plot/svg.js';
 import type { SoakReport } from './soak.js';
 
@@ -26,16 +26,10 @@ export interface LinePanel {
   readonly series: readonly LineSeries[];
 }
 
-const WIDTH = 1400;
 const PANEL_H = 240;
 const TOP = 50;
 const GAP = 80;
 const LEFT = 80;
-const RIGHT = 30;
-const TITLE_SIZE = 18;
-const LINE_WIDTH = 2;
-const INK: Colour = '#282828';
-const GRID: Colour = '#e1e1e1';
 const TRANSFER: Colour = '#9467bd';
 /** raftlog's series in blues and greens, NATS's in oranges and reds: one shade per quantile or node. */
 const SHADES: readonly (readonly Colour[])[] = [

@@ -38,6 +38,7 @@ import { Producer } from '../client/producer.js';
 import { retryOptions, withRetry } from '../client/retry.js';
 import type { ResetTarget } from '../client/group-admin.js';
 import { summarize } from '../cli/commands/nodes.js';
+import { lagRecords, lagSeconds } from '../groups/lag.js';
 import { askEveryNode } from '../cli/commands/status.js';
 import { CLUSTER } from '../auth/acl.js';
 import { ServerError } from '../errors.js';
@@ -528,11 +529,11 @@ async function groupView(admin: Admin, cluster: Cluster, groupId: string): Promi
     for (const p of partitions) {
       const c = done.find((x) => x.partition === p)?.offset ?? '-1';
       const hw = offsets.find((o) => o.partition === p)?.high;
-      const lag = c !== '-1' && hw !== undefined ? Math.max(0, Number(hw) - Number(c)) : null;
-      rows.push({ topic, partition: p, committed: c === '-1' ? null : Number(c), highWatermark: hw === undefined ? null : Number(hw), lag, lagSeconds: lag === 0 ? 0 : null, member: owner.get(`${topic}/${p}`) ?? null });
+      const lag = c !== '-1' && hw !== undefined ? lagRecords(Number(c), Number(hw)) : null;
+      rows.push({ topic, partition: p, committed: c === '-1' ? null : Number(c), highWatermark: hw === undefined ? null : Number(hw), lag, lagSeconds: lag === null ? null : lagSeconds(lag, null, 0), member: owner.get(`${topic}/${p}`) ?? null });
     }
   }
-  // Lag in seconds: how old the first record not yet consumed is.
+  // Lag in seconds (src/groups/lag.ts, as /metrics gives it): how old the first record not yet consumed is.
   const now = Date.now();
   await Promise.all(
     rows
@@ -542,7 +543,7 @@ async function groupView(admin: Admin, cluster: Cluster, groupId: string): Promi
         try {
           const p = await readOnce(cluster, r.topic, r.partition, r.committed!, 1);
           const first = recordsFrom(p, r.committed!).next();
-          if (first.done !== true) r.lagSeconds = Math.max(0, (now - first.value.timestamp) / 1000);
+          if (first.done !== true) r.lagSeconds = lagSeconds(r.lag!, first.value.timestamp, now);
         } catch {
           // lag in seconds is left unknown
         }

@@ -33,12 +33,8 @@ export class FrameSplitter {
   private frame: Buffer | null = null;
   private filled = 0;
 
-  /**
-   * The largest frame taken from now on (KAFKA_REQUEST_BYTES_MAX; less before the connection has
-   * authenticated, src/server/sasl.ts PRE_AUTH_FRAME_BYTES_MAX), and what to say of one over it.
-   */
+  /** The largest frame taken from now on (KAFKA_REQUEST_BYTES_MAX; less before the connection has authenticated, src/server/sasl.ts PRE_AUTH_FRAME_BYTES_MAX). */
   bytesMax = KAFKA_REQUEST_BYTES_MAX;
-  overWhy = '';
 
   constructor(private readonly assembleBytes = FRAME_ASSEMBLE_BYTES) {}
 
@@ -51,7 +47,7 @@ export class FrameSplitter {
       if (this.size === -1) {
         if (this.buffered < SIZE_BYTES) return frames;
         const size = this.take(SIZE_BYTES).readInt32BE(0);
-        if (size > this.bytesMax) throw new FrameSizeError(`a request of ${size} bytes is over the limit of ${this.bytesMax}${this.overWhy}`);
+        if (size > this.bytesMax) throw new FrameSizeError(`a request of ${size} bytes is over the limit of ${this.bytesMax}`);
         if (size < KAFKA_REQUEST_BYTES_MIN) throw new FrameSizeError(`a request of ${size} bytes cannot hold a request header`);
         this.size = size;
       }

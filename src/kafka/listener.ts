@@ -187,11 +187,7 @@ class Connection {
     this.session.mute = (ms) => this.muted.for(ms);
     // Under --auth sasl, frames stay small until the connection has authenticated (src/server/sasl.ts).
     this.frames.bytesMax = frameBytesMaxFor(node.sasl, this.session, KAFKA_REQUEST_BYTES_MAX);
-    if (this.frames.bytesMax < KAFKA_REQUEST_BYTES_MAX) this.frames.overWhy = ` before the connection has authenticated (--auth sasl; ${PRE_AUTH_FRAME_BYTES_MAX} bytes until then)`;
-    this.session.onAuthenticated = () => {
-      this.frames.bytesMax = KAFKA_REQUEST_BYTES_MAX;
-      this.frames.overWhy = '';
-    };
+    this.session.onAuthenticated = () => (this.frames.bytesMax = KAFKA_REQUEST_BYTES_MAX);
     this.budget = new ReplyBudget(
       limits,
       budgetEvents(node, 'kafka', limits, {
@@ -219,7 +215,8 @@ class Connection {
       frames = this.frames.push(chunk);
     } catch (err) {
       if (!(err instanceof FrameSizeError)) throw err;
-      this.close(err.message);
+      const early = this.frames.bytesMax < KAFKA_REQUEST_BYTES_MAX ? ` before the connection has authenticated (--auth sasl; ${PRE_AUTH_FRAME_BYTES_MAX} bytes until then)` : '';
+      this.close(`${err.message}${early}`);
       return;
     }
     for (const frame of frames) this.serve(frame);

@@ -23,8 +23,11 @@ export async function eventually(check: () => boolean, ms = 2000): Promise<void>
 
 export const text = (b: Uint8Array | null | undefined): string | null => (b === null || b === undefined ? null : Buffer.from(b).toString('utf8'));
 
+/** What the CLI helpers need of a cluster, fake (FakeCluster) or real (chaos/cluster.ts LocalCluster). */
+export type HasBrokers = Pick<FakeCluster, 'brokers'>;
+
 /** CLI input and environment pointed at `cluster`, with the output captured line by line. */
-export function cliIo(cluster: FakeCluster, stdin = '', signal?: AbortSignal): { io: Io; out: string[]; err: string[] } {
+export function cliIo(cluster: HasBrokers, stdin = '', signal?: AbortSignal, clientOptions: Io['clientOptions'] = { retry: FAST_RETRY, requestTimeoutMs: 2000 }): { io: Io; out: string[]; err: string[] } {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -36,14 +39,14 @@ export function cliIo(cluster: FakeCluster, stdin = '', signal?: AbortSignal): {
       stdin: Readable.from([stdin]),
       env: { RAFTLOG_BROKERS: cluster.brokers.join(',') },
       signal,
-      clientOptions: { retry: FAST_RETRY, requestTimeoutMs: 2000 },
+      clientOptions,
     },
   };
 }
 
 /** Runs the CLI in-process with space-separated `args`: its exit code and output. */
-export async function runCli(cluster: FakeCluster, args: string, stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  const x = cliIo(cluster, stdin);
+export async function runCli(cluster: HasBrokers, args: string, stdin = '', clientOptions?: Io['clientOptions']): Promise<{ code: number; out: string; err: string }> {
+  const x = cliIo(cluster, stdin, undefined, clientOptions);
   const code = await main(args.split(' ').filter((a) => a.length > 0), x.io);
   return { code, out: x.out.join(''), err: x.err.join('') };
 }

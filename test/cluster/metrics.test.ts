@@ -5,10 +5,10 @@
  * a consumer group's committed offsets as lag, and the node's connections, requests and metadata
  * group. Every wait polls /metrics until it shows what is expected, within a bound.
  */
-import { Readable } from 'node:stream';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../src/cli/program.js';
+import { parseMetricsText, samplesOf, type MetricSample } from '../../chaos/metrics-text.js';
+import { runCli } from '../client/helpers.js';
 import { eventually, leaderOf, startCluster, type TestCluster } from './helpers.js';
 
 let t: TestCluster;
@@ -19,29 +19,13 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** One sample of a node's /metrics: name, labels (the node's own label left out), value. */
-interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-async function scrape(node: string): Promise<Sample[]> {
-  const text = (await t.cluster.httpGet(t.cluster.node(node), '/metrics', 5000)).body;
-  const out: Sample[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (m === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) if (l[1] !== 'node') labels[l[1]!] = l[2]!;
-    out.push({ name: m[1]!, labels, value: Number(m[3]) });
-  }
-  return out;
+async function scrape(node: string): Promise<MetricSample[]> {
+  return parseMetricsText((await t.cluster.httpGet(t.cluster.node(node), '/metrics', 5000)).body);
 }
 
 /** The value of the one sample of `name` whose labels include `labels`; undefined when there is none. */
-function value(samples: readonly Sample[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
-  const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+function value(samples: readonly MetricSample[], name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+  const found = samplesOf(samples, name, labels);
   expect(found.length, `${name}${JSON.stringify(labels)}`).toBeLessThanOrEqual(1);
   return found[0]?.value;
 }
@@ -50,19 +34,8 @@ async function metric(node: string, name: string, labels: Readonly<Record<string
   return value(await scrape(node), name, labels);
 }
 
-async function cli(args: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    out: (s) => void out.push(s),
-    err: (s) => void err.push(s),
-    stdin: Readable.from(['']),
-    env: { RAFTLOG_BROKERS: t.cluster.brokers.join(',') },
-    clientOptions: { retry: { retries: 10, initialRetryTimeMs: 50, maxRetryTimeMs: 500 } },
-  };
-  const code = await main(args.split(' ').filter((a) => a.length > 0), io);
-  return { code, out: out.join(''), err: err.join('') };
-}
+/** The CLI in-process against the cluster, retrying as a user would while leaders settle. */
+const cli = (args: string): ReturnType<typeof runCli> => runCli(t.cluster, args, '', { retry: { retries: 10, initialRetryTimeMs: 50, maxRetryTimeMs: 500 } });
 
 async function produce(topic: string, n: number, size = 10): Promise<void> {
   const producer = t.client.producer();

@@ -4,9 +4,9 @@
  * partition's leader, whichever node that is: a producer over it is throttled (the node's
  * throttle metric) and every record it sent is acknowledged and read back.
  */
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../src/cli/program.js';
+import { metricValue } from '../../chaos/metrics-text.js';
+import { runCli } from '../client/helpers.js';
 import { leaderOf, readPartition, startCluster, type TestCluster } from './helpers.js';
 
 let t: TestCluster;
@@ -18,25 +18,13 @@ afterAll(async () => {
   await t.close();
 });
 
-async function cli(args: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = {
-    out: (s) => void out.push(s),
-    err: (s) => void err.push(s),
-    stdin: Readable.from(['']),
-    env: { RAFTLOG_BROKERS: t.cluster.brokers.join(',') },
-    clientOptions: { retry: { retries: 10, initialRetryTimeMs: 50, maxRetryTimeMs: 500 } },
-  };
-  const code = await main(args.split(' ').filter((a) => a.length > 0), io);
-  return { code, out: out.join(''), err: err.join('') };
-}
+/** The CLI in-process against the cluster, retrying as a user would while leaders settle. */
+const cli = (args: string): ReturnType<typeof runCli> => runCli(t.cluster, args, '', { retry: { retries: 10, initialRetryTimeMs: 50, maxRetryTimeMs: 500 } });
 
 /** A counter of a node's /metrics with these labels (0 when it has none). */
-async function metric(node: string, name: string, labels: string): Promise<number> {
+async function metric(node: string, name: string, labels: Readonly<Record<string, string>>): Promise<number> {
   const text = await (await fetch(`http://${t.cluster.node(node).address}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+  return metricValue(text, name, labels) ?? 0;
 }
 
 describe('raftlog quotas', () => {
@@ -75,7 +63,7 @@ describe('raftlog quotas', () => {
     // This producer is ANONYMOUS: held to the default's rate.
     expect((await cli('quotas set --default --produce-rate 200KB')).code).toBe(0);
     const leader = await leaderOf(t, 'q/0');
-    const before = await metric(leader, 'raftlog_quota_throttle_seconds_total', 'principal="<others>",direction="produce"');
+    const before = await metric(leader, 'raftlog_quota_throttle_seconds_total', { principal: '<others>', direction: 'produce' });
     const producer = t.client.producer({ idempotent: true });
     const sent: string[] = [];
     // 1 MB in sends of 100 KB, one after the other.
@@ -86,7 +74,7 @@ describe('raftlog quotas', () => {
     }
     await producer.disconnect();
     // 1 MB at 200 KB/s is 5 s, less the first second's worth: about 4 s of throttle on that node.
-    const throttled = (await metric(leader, 'raftlog_quota_throttle_seconds_total', 'principal="<others>",direction="produce"')) - before;
+    const throttled = (await metric(leader, 'raftlog_quota_throttle_seconds_total', { principal: '<others>', direction: 'produce' })) - before;
     expect(throttled).toBeGreaterThan(3);
     const read = await readPartition(t.client, 'q', 0);
     expect(read.map((m) => Buffer.from(m.value!).toString())).toEqual(sent);

@@ -6,20 +6,16 @@
  * out; a user with read on one topic browses its records, and is told which ACL it lacks when it
  * produces or opens the cluster page. Screenshots go to runs/console/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalCluster, repoRoot } from '../../chaos/cluster.js';
+import { PAGE_MS, launchBrowser, requireChromium, screenshot } from './browser.js';
+import { LocalCluster } from '../../chaos/cluster.js';
 import { Client, silentLogger } from '../../src/client/index.js';
 import { eventually } from '../cluster/helpers.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = path.join(repoRoot(), 'runs', 'console');
 const ADMIN_PASSWORD = 'console-admin-password-1';
 const VIEWER_PASSWORD = 'console-viewer-password-1';
 const TOPIC = 'orders';
-const PAGE_MS = 15_000;
 
 let cluster: LocalCluster;
 let browser: Browser;
@@ -45,8 +41,7 @@ const text = (selector: string): Promise<string> => page.$eval(selector, (e) => 
 
 describe('web console with --auth sasl', () => {
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
-    fs.mkdirSync(SHOTS, { recursive: true });
+    requireChromium();
     cluster = new LocalCluster({ nodes: 3, entry: 'production', args: ['--auth', 'sasl'], env: { RAFTLOG_BOOTSTRAP_USER: `admin:${ADMIN_PASSWORD}` }, httpAuth: { username: 'admin', password: ADMIN_PASSWORD } });
     await cluster.start();
     const client = new Client({ brokers: cluster.brokers, logger: silentLogger, retry: { retries: 20, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 }, sasl: { mechanism: 'scram-sha-256', username: 'admin', password: ADMIN_PASSWORD } });
@@ -72,7 +67,7 @@ describe('web console with --auth sasl', () => {
     const node = cluster.nodes[1]!;
     base = `http://${node.http}`;
     nodeId = node.id;
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await launchBrowser();
     page = await browser.newPage();
     await page.setViewport({ width: 1400, height: 900 });
   }, 90_000);
@@ -87,7 +82,7 @@ describe('web console with --auth sasl', () => {
     await waitReady('login');
     expect(await page.$('#login input[type=password]')).not.toBeNull();
     expect(await page.$('section[data-topic]')).toBeNull();
-    await page.screenshot({ path: path.join(SHOTS, 'login.png'), fullPage: true });
+    await screenshot(page, 'login');
     await logIn('admin', 'not-the-admin-password');
     await waitReady('login-failed');
     expect(await text('#login-error')).toMatch(/SASL_AUTHENTICATION_FAILED: .*wrong user name or password/);
@@ -107,7 +102,7 @@ describe('web console with --auth sasl', () => {
     await page.goto(`${base}/ui/#/cluster`, { waitUntil: 'load' });
     await waitReady('cluster');
     expect((await page.$$('#nodes tbody tr')).length).toBe(3);
-    await page.screenshot({ path: path.join(SHOTS, 'logged-in.png'), fullPage: true });
+    await screenshot(page, 'logged-in');
   });
 
   it('logs out: the login form again, also after a reload', async () => {
@@ -133,6 +128,6 @@ describe('web console with --auth sasl', () => {
     await page.click('#produce button[type=submit]');
     await page.waitForFunction("document.getElementById('produce-result').textContent.length > 0", { timeout: PAGE_MS });
     expect(await text('#produce-result')).toMatch(/TOPIC_AUTHORIZATION_FAILED: User:viewer may not write topic 'orders'/);
-    await page.screenshot({ path: path.join(SHOTS, 'viewer-refused.png'), fullPage: true });
+    await screenshot(page, 'viewer-refused');
   });
 });

@@ -7,22 +7,15 @@
  * search runs on the server, and a group's offsets are reset through the page. Screenshots go to
  * runs/console/.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../chaos/cluster.js';
+import { PAGE_MS, launchBrowser, requireChromium, screenshot } from './browser.js';
 import { SEARCH_MS_MAX } from '../../src/console/api.js';
 import type { GroupConsumer } from '../../src/client/group-consumer.js';
 import { eventually, readPartition, startCluster, type TestCluster } from '../cluster/helpers.js';
 
-/** Debian's Chromium, or the one CHROMIUM_PATH names. */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = path.join(repoRoot(), 'runs', 'console');
 const TOPIC = 'orders';
 const GROUP = 'billing';
-/** How long a page may take to draw what it fetched. */
-const PAGE_MS = 15_000;
 
 let t: TestCluster;
 let browser: Browser;
@@ -37,9 +30,7 @@ async function open(hash: string, ready: string): Promise<void> {
   await page.waitForSelector(`body[data-ready="${ready}"]`, { timeout: PAGE_MS });
 }
 
-async function shot(name: string): Promise<void> {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-}
+const shot = (name: string): Promise<void> => screenshot(page, name);
 
 /** The texts of the cells of `selector`'s rows, row by row. */
 function cells(selector: string): Promise<string[][]> {
@@ -48,8 +39,7 @@ function cells(selector: string): Promise<string[][]> {
 
 describe('web console', () => {
   beforeAll(async () => {
-    if (!fs.existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
-    fs.mkdirSync(SHOTS, { recursive: true });
+    requireChromium();
     t = await startCluster(3, [], 'production');
     const admin = t.client.admin();
     await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3 }] });
@@ -71,7 +61,7 @@ describe('web console', () => {
     const more = t.client.producer();
     await more.send({ topic: TOPIC, messages: [0, 1, 2, 3, 4].map((i) => ({ key: `late${i}`, value: `late ${i}`, partition: i % 3 })) });
     await more.disconnect();
-    browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await launchBrowser();
     page = await browser.newPage();
     // The time inputs read local time: the test's times are UTC.
     await page.emulateTimezone('UTC');

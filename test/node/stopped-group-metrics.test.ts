@@ -4,18 +4,17 @@
  * partitions of the node go on. One node in this process, on a disk that fails every write to one
  * partition's segment files once armed (as a disk returning EIO would).
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../chaos/cluster.js';
-import { RaftlogNode } from '../../src/node/node.js';
+import { metricValue } from '../../chaos/metrics-text.js';
+import type { RaftlogNode } from '../../src/node/node.js';
 import { handle } from '../../src/server/handlers.js';
 import { newSession } from '../../src/server/session.js';
 import type { Request, ResponseMap } from '../../src/wire/protocol.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { eventually } from '../cluster/helpers.js';
+import { startOneNode, type OneNode } from '../helpers/one-node.js';
 
 /** The real disk, except that once `armed`, a write to a segment file of a partition whose folder starts with `prefix` fails with EIO. */
 function failingDisk(prefix: string): FileSystem & { armed: boolean } {
@@ -51,7 +50,7 @@ function failingDisk(prefix: string): FileSystem & { armed: boolean } {
   return disk;
 }
 
-let dir: string;
+let one: OneNode;
 let node: RaftlogNode;
 let listen: string;
 const disk = failingDisk('doomed-');
@@ -65,34 +64,10 @@ async function get(urlPath: string): Promise<string> {
   return (await fetch(`http://${listen}${urlPath}`)).text();
 }
 
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-stopped-'));
-  listen = `127.0.0.1:${await freePort()}`;
-  node = new RaftlogNode(
-    {
-      id: 'n1',
-      listen,
-      nodes: new Map([['n1', listen]]),
-      dataDir: path.join(dir, 'n1'),
-      secret: 'a-secret-of-the-stopped-group-test',
-      logLevel: 'info',
-      logFile: path.join(dir, 'n1.log'),
-      tickMs: 20,
-      electionTicks: 5,
-      heartbeatTicks: 1,
-      syncMode: 'interval',
-      syncIntervalMs: 50,
-      auth: 'none',
-      superUsers: [],
-    },
-    { fs: disk },
-  );
-  await node.start();
+  one = await startOneNode('stopped-group', {}, { fs: disk });
+  ({ node, listen } = one);
   await eventually(
     async () => {
       const r = await run({ type: 'createTopics', topics: ['doomed', 'healthy'].map((name) => ({ name, partitions: 1, replicationFactor: 1 })), timeoutMs: 5000 }).catch(() => null);
@@ -107,23 +82,22 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await node?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await one?.close();
 });
 
 describe('a partition stopped by a storage failure', () => {
   it('shows in /metrics and /status; the node and its other partitions go on', async () => {
     let text = await get('/metrics');
-    expect(sample(text, 'raftlog_groups_stopped')).toBe(0);
-    expect(sample(text, 'raftlog_partition_stopped', 'topic="doomed"')).toBe(0);
+    expect(metricValue(text, 'raftlog_groups_stopped')).toBe(0);
+    expect(metricValue(text, 'raftlog_partition_stopped', { topic: 'doomed' })).toBe(0);
 
     disk.armed = true;
     // The write fails on the disk: the produce fails, and the partition's group stops.
     await run({ type: 'produce', acks: 'all', timeoutMs: 2000, batches: [{ topic: 'doomed', partition: 0, records: encodeBatch([{ value: Buffer.from('lost') }]) }] }).catch(() => null);
-    await eventually(async () => sample(await get('/metrics'), 'raftlog_groups_stopped') === 1, 10_000, 'the group to stop');
+    await eventually(async () => metricValue(await get('/metrics'), 'raftlog_groups_stopped') === 1, 10_000, 'the group to stop');
     text = await get('/metrics');
-    expect(sample(text, 'raftlog_partition_stopped', 'topic="doomed"')).toBe(1);
-    expect(sample(text, 'raftlog_partition_stopped', 'topic="healthy"')).toBe(0);
+    expect(metricValue(text, 'raftlog_partition_stopped', { topic: 'doomed' })).toBe(1);
+    expect(metricValue(text, 'raftlog_partition_stopped', { topic: 'healthy' })).toBe(0);
 
     const status = JSON.parse(await get('/status')) as { groups: { group: string; role: string; error?: string }[] };
     const doomed = status.groups.find((g) => g.group.startsWith('doomed/0'));

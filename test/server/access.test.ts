@@ -6,20 +6,18 @@
  * the allowed ones and answers the others TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED in their place.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../chaos/cluster.js';
 import { CLUSTER_NAME, type AclBinding, type AclOperation, type ResourcePattern } from '../../src/auth/acl.js';
 import { ServerError } from '../../src/errors.js';
-import { RaftlogNode } from '../../src/node/node.js';
+import type { RaftlogNode } from '../../src/node/node.js';
+import { startOneNode, type OneNode } from '../helpers/one-node.js';
 import { handle } from '../../src/server/handlers.js';
 import { newSession, type Session } from '../../src/server/session.js';
 import { ErrorCode, type Request, type ResponseMap } from '../../src/wire/protocol.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
 
 const ADMIN = 'User:admin';
-let dir: string;
+let one: OneNode;
 let node: RaftlogNode;
 
 const as = (principal: string): Session => ({ ...newSession('client', '127.0.0.1:40000'), principal });
@@ -65,26 +63,8 @@ async function highWatermark(name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-access-'));
-  const listen = `127.0.0.1:${await freePort()}`;
-  node = new RaftlogNode({
-    id: 'n1',
-    listen,
-    nodes: new Map([['n1', listen]]),
-    dataDir: path.join(dir, 'n1'),
-    secret: 'a-secret-of-the-access-test',
-    logLevel: 'info',
-    logFile: path.join(dir, 'n1.log'),
-    tickMs: 20,
-    electionTicks: 5,
-    heartbeatTicks: 1,
-    syncMode: 'interval',
-    syncIntervalMs: 50,
-    authorizer: 'acl',
-    auth: 'none',
-    superUsers: [ADMIN],
-  });
-  await node.start();
+  one = await startOneNode('access', { authorizer: 'acl', superUsers: [ADMIN] });
+  node = one.node;
   const deadline = Date.now() + 20_000;
   for (;;) {
     const r = await run(admin, { type: 'createTopics', topics: ['orders', 'secret'].map((name) => ({ name, partitions: 1, replicationFactor: 1 })), timeoutMs: 5000 }).catch(() => null);
@@ -96,8 +76,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await node?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  await one?.close();
 });
 
 describe('a node with --authorizer acl', () => {
@@ -270,7 +249,7 @@ describe('a node with --authorizer acl', () => {
     expect(metrics).toMatch(/raftlog_authorization_denied_total\{resource_type="cluster",operation="describe",node="n1"\} [1-9]/);
     expect(metrics).toMatch(/resource_type="topic",operation="write"/);
     node.logger.flush();
-    const log = fs.readFileSync(path.join(dir, 'n1.log'), 'utf8');
+    const log = fs.readFileSync(node.config.logFile!, 'utf8');
     expect(log).toMatch(/"principal":"User:alice".*"operation":"describe","resource":"cluster"/);
   });
 });

@@ -272,6 +272,8 @@ class SimNode {
   /** A bit of its synced log was flipped: it may have lost data without knowing yet. */
   flipped = false;
   readonly wasLeader = new Map<string, number>();
+  /** Its view of each partition for the invariants (HostSimulation.view); each reads the replica it holds now. */
+  readonly views = new Map<string, NodeView>();
 
   constructor(readonly id: NodeId, readonly index: number, sim: HostSimulation) {
     this.disk = new SimFs({ schedule: (fn) => sim.diskLatency(this, fn), random: sim.random });
@@ -550,14 +552,10 @@ export class HostSimulation {
     part.group.sm = sm;
   }
 
-  /** Each node's view of each partition, made once: observe() reads them after every event. */
-  private readonly views = new Map<SimNode, Map<string, NodeView>>();
-
+  /** `node`'s view of partition `key`, made once (observe() reads them after every event). */
   private view(node: SimNode, key: string): NodeView {
-    let byKey = this.views.get(node);
-    if (byKey === undefined) this.views.set(node, (byKey = new Map()));
-    let v = byKey.get(key);
-    if (v === undefined) byKey.set(key, (v = this.makeView(node, key)));
+    let v = node.views.get(key);
+    if (v === undefined) node.views.set(key, (v = this.makeView(node, key)));
     return v;
   }
 
