@@ -64,6 +64,8 @@ export interface LocalClusterOptions {
    * cluster's own HTTP requests (waitUp, status) trust `ca`.
    */
   readonly tls?: { readonly ca: string; readonly node: (id: string) => { readonly cert: string; readonly key: string }; readonly listeners?: readonly string[] };
+  /** The user the cluster's own HTTP requests (status) log in as, with HTTP Basic: for nodes started with --auth sasl, whose /status needs one. */
+  readonly httpAuth?: { readonly username: string; readonly password: string };
 }
 
 export interface ClusterNode {
@@ -142,13 +144,14 @@ export class LocalCluster {
     return t !== undefined && (t.listeners === undefined || t.listeners.includes('http') || t.listeners.includes('all'));
   }
 
-  /** GET `path` on node `n`'s HTTP listener (https, trusting the cluster's CA, when it takes TLS): the status code and the body. */
+  /** GET `path` on node `n`'s HTTP listener (https, trusting the cluster's CA, when it takes TLS; as `httpAuth`'s user when given): the status code and the body. */
   async httpGet(n: ClusterNode, urlPath: string, timeoutMs: number): Promise<{ status: number; body: string }> {
     const [host, port] = [n.http.slice(0, n.http.lastIndexOf(':')), Number(n.http.slice(n.http.lastIndexOf(':') + 1))];
     const tls = this.httpTls;
     const ca = tls ? fs.readFileSync(this.o.tls!.ca) : undefined;
+    const a = this.o.httpAuth;
     return new Promise((resolve, reject) => {
-      const req = (tls ? https : http).get({ host, port, path: urlPath, timeout: timeoutMs, ...(ca !== undefined ? { ca } : {}) }, (res) => {
+      const req = (tls ? https : http).get({ host, port, path: urlPath, timeout: timeoutMs, ...(ca !== undefined ? { ca } : {}), ...(a !== undefined ? { auth: `${a.username}:${a.password}` } : {}) }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -165,7 +168,7 @@ export class LocalCluster {
     return n;
   }
 
-  /** Picks ports, starts every node, and waits until each answers /status. */
+  /** Picks ports, starts every node, and waits until each answers /health. */
   async start(): Promise<void> {
     if (!fs.existsSync(this.entry)) throw new Error(`${this.entry} is missing: build first (npm run build)`);
     for (let i = 1; i <= this.o.nodes; i++) {
@@ -181,7 +184,7 @@ export class LocalCluster {
 
   /**
    * Starts a new node that joins the running cluster (`--join`, src/node/join.ts) through the
-   * nodes running now, and waits until it answers /status (not until it has joined: that takes
+   * nodes running now, and waits until it answers /health (not until it has joined: that takes
    * the controller).
    */
   async join(id: string): Promise<ClusterNode> {
@@ -253,7 +256,8 @@ export class LocalCluster {
     while (Date.now() < deadline) {
       if (n.process === null) throw new Error(`node ${n.id} exited while starting: ${n.exit}\n${this.tail(n)}`);
       try {
-        const res = await this.httpGet(n, '/status', 500);
+        // /health answers without credentials, before the node's metadata is open (as /status does under --auth none).
+        const res = await this.httpGet(n, '/health', 500);
         // A Kafka listener opens once the node has its metadata, a moment after /status.
         if (res.status === 200 && (n.kafka === undefined || (await accepts(n.kafka)))) return;
       } catch {
@@ -300,6 +304,7 @@ export class LocalCluster {
 
   async status(id: string): Promise<StatusResponse> {
     const res = await this.httpGet(this.node(id), '/status', 2000);
+    if (res.status !== 200) throw new Error(`GET /status on ${id} answered ${res.status}: ${res.body.slice(0, 300)}`);
     return JSON.parse(res.body) as StatusResponse;
   }
 

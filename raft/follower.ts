@@ -21,6 +21,7 @@ export function appendAck(self: Replier, to: NodeId, index: number): AppendRespo
 /** §5.3: the log-matching check, and a conflict hint that skips a whole term per round trip. */
 export function answerAppend(m: AppendRequest, self: Replier, log: RaftLog): AppendResponse {
   if (m.prevIndex < log.committed) return appendAck(self, m.from, log.committed);
+  if (m.logStartMembership !== undefined) log.takeLogStartMembership(m.prevIndex, m.prevTerm, m.logStartMembership);
   const lastNew = log.maybeAppend(m.prevIndex, m.prevTerm, m.commit, m.entries);
   if (lastNew !== null) return appendAck(self, m.from, lastNew);
   const last = log.lastIndex();

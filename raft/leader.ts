@@ -611,7 +611,11 @@ export class Leader {
       }
     }
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.out.msgs.push({ type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed } satisfies AppendRequest);
+    const append: AppendRequest = { type: 'append', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed };
+    // From the log start, the configuration there goes along: nothing else would tell it to a
+    // follower that started from another (raft/membership.ts, "where configurations live").
+    const atStart = prevIndex === this.log.firstIndex() - 1;
+    this.out.msgs.push(atStart ? { ...append, logStartMembership: this.log.configs.at(prevIndex).membership } : append);
     let bytes = 0;
     for (const e of entries) bytes += entryBytes(e);
     pr.sentEntries(prevIndex + entries.length, entries.length, bytes);

@@ -5,7 +5,7 @@
  * (raft/membership.ts: the last one is in effect, committed or not).
  */
 import { LogCompactedError, assert } from './errors.js';
-import { Configurations, configurationOf, type ConfigurationAt } from './membership.js';
+import { Configurations, configurationOf, sameMembership, type ConfigurationAt, type Membership } from './membership.js';
 import { limitBytes, type LogStorage } from './storage.js';
 import type { Entry, Snapshot } from './types.js';
 
@@ -239,6 +239,29 @@ export class RaftLog {
     this.configs.reset(snap.index, snap.membership);
     this.committed = snap.index;
     this.applied = snap.index;
+  }
+
+  /**
+   * The leader's configuration `m` at its log start (`index`, `term`), which no entry carries
+   * (AppendRequest.logStartMembership). A log that is empty from that same start under another
+   * configuration (what its node created it with: a learner joining a group whose voters it
+   * could only guess, src/partition/moves.ts joiningMembership) starts over from the same log
+   * start with the leader's configuration: a snapshot of its own log start carrying `m`, which
+   * the host installs from the next Ready, so the configuration is durable as a snapshot's is.
+   * Without this, a group whose log holds no configuration entry (its membership never changed)
+   * never tells such a replica that it votes: the chaos run "membership changes among kills and
+   * partitions" found a replaced node a learner in its own eyes for good, a voter to the others,
+   * that never took the leadership handed to it. A log that holds entries after its start, or a
+   * storage with no snapshot of its log start to hand (the metadata group's before its first
+   * one; its replicas start from the configuration the cluster was created with), is left as it
+   * is: only a new replica starts from a configuration that is not its group's.
+   */
+  takeLogStartMembership(index: number, term: number, m: Membership): void {
+    if (index !== this.firstIndex() - 1 || index !== this.lastIndex() || !this.matchTerm(index, term)) return;
+    if (sameMembership(this.configs.current.membership, m)) return;
+    const start = this.unstable.snapshot ?? this.storage.snapshot();
+    if (start === null || start.index !== index || start.term !== term) return;
+    this.restore({ ...start, membership: m });
   }
 
   /** Committed entries not yet handed out for applying, as an inclusive range. */

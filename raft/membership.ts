@@ -45,6 +45,12 @@
  * Where configurations live: in log entries, in the snapshot at the log start (`Snapshot
  * .membership`, so a log whose configuration entries were compacted away keeps it), and in the
  * storage's index of configuration entries (`LogStorage.configurations`, read once at start).
+ * The one at the log start travels with the log as the entries' do: in a snapshot a leader sends,
+ * and on its appends from its log start (`AppendRequest.logStartMembership`). Log matching says
+ * nothing of it (every log agrees on term 0 at index 0), and a replica created to join a running
+ * group starts from a guess (a learner of the nodes it is assigned with): when the group's log
+ * holds no configuration entry, its membership never having changed, the append from the start
+ * is the only word the replica gets of it (RaftLog.takeLogStartMembership).
  *
  * Configuration entry payload (UTF-8 JSON): `{"voters":["n1","n2"],"learners":["n3"]}`. The other
  * configuration entry, a rejoining replica's promotion (raft/rejoin.ts), has the keys `promote`

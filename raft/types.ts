@@ -99,6 +99,13 @@ export interface AppendRequest extends MessageBase {
   readonly prevTerm: number;
   readonly entries: readonly Entry[];
   readonly commit: number;
+  /**
+   * Set when `prevIndex` is the leader's log start: the configuration in effect there, which no
+   * entry of its log carries (raft/membership.ts, "where configurations live"). A follower whose
+   * log is empty from that same start, under another configuration (a replica its node created
+   * as a joining learner), takes the leader's.
+   */
+  readonly logStartMembership?: Membership;
 }
 
 /**

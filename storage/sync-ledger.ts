@@ -26,9 +26,19 @@
  * recorded meanwhile wait for the next. A mark is written only after its log's sync, so it never
  * claims more than the log has on disk. (Before, marks were written in the background at most
  * once per 20 ms, off the acknowledgement path, and what was synced in that window could be lost
- * undetectably.) A mark must come down before its log loses entries on purpose (a follower
- * replacing a conflicting suffix, a snapshot replacing the log): `lower` writes and syncs at once,
- * after any write in flight.
+ * undetectably.)
+ *
+ * So an acknowledgement costs two syncs one after the other, the log's then the ledger's, and no
+ * other order can do with one: what a power loss leaves on disk in the middle of a log's sync can be
+ * exactly what a synced, acknowledged tail cut later leaves, unless a write made after that sync
+ * completed (and durable before the acknowledgement) tells them apart. A mark written beside or
+ * ahead of the log's sync can reach the disk first, and every replica of a group that lost power
+ * together then takes itself for damaged, votes for none, and the group stops for good
+ * (test/host/group-host.test.ts); one made durable after the acknowledgement reopens the window.
+ *
+ * A mark must come down before its log loses entries on purpose (a follower replacing a
+ * conflicting suffix, a snapshot replacing the log): `lower` writes and syncs at once, after any
+ * write in flight.
  *
  * Only the default sync mode keeps marks: in the relaxed `--sync interval` mode a node
  * acknowledges before it syncs, so a crash can cost what it acknowledged by design; a replica

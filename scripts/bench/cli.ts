@@ -13,8 +13,16 @@
  *    systems measured minutes apart differed by it more than by anything of their own.
  * 3. End-to-end latency, open loop, at 50% and 80% of a measured maximum: the lower of raftlog's
  *    and NATS's 1 KB, 4-producer throughput, so both systems are offered the same load. Fresh
- *    clusters again, taking turns in 1 s windows (workloads.ts latencyInterleaved).
+ *    clusters again, taking turns in 1 s windows (workloads.ts latencyInterleaved). Then the same
+ *    at 100 B records, at 50% of the lower 100 B maximum. In these fixed-rate windows, what each
+ *    system's servers spent (efficiency.ts): CPU-seconds per GB and per million records
+ *    acknowledged, disk bytes written per byte acknowledged, and each raftlog node's event-loop
+ *    delay.
  * 4. Failover: leader SIGKILLs during steady production, and planned leadership transfers.
+ *
+ * `--soak SECONDS` runs the endurance test of soak.ts instead (see there): raftlog (and NATS,
+ * taking turns) at half load for that long, with retention, a consumer group, leader transfers,
+ * per-window latency, memory, and the history checker's verdict.
  *
  * The fsync cluster's nodes also run Kafka listeners, and kafkajs 2.2.4 drives them beside the
  * native client (kafkajs.ts) in phases 2 and 3: same cluster, same windows taken in turn, same
@@ -30,12 +38,16 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { repoRoot } from '../../chaos/cluster.js';
 import { loopback, rawDisk } from './baseline.js';
 import { drawBars, type BarPanel } from './chart.js';
+import { EFFICIENCY_NOTES, EVENT_LOOP_RESOLUTION_MS, costOf, efficiencyResult, eventLoopResults, type CostWindow, type EfficiencyResult, type EventLoopResult } from './efficiency.js';
 import { natsServerPath, startNats } from './nats.js';
 import { startRaftlog, type RaftlogTarget } from './raftlog.js';
+import { runSoak } from './soak.js';
+import { soakChart } from './soak-chart.js';
+import { renderSoak, soakHeadline } from './soak-report.js';
 import type { Target } from './target.js';
 import { RECOVERY_MS_MAX, failover, latencyInterleaved, openLatency, openThroughput, round, throughputInterleaved, warmUp, type FailoverResult, type LatencyResult, type Steal, type ThroughputResult } from './workloads.js';
 
@@ -74,12 +86,19 @@ const IN_FLIGHT = 256;
 const PARTITIONS = 3;
 const LATENCY_PRODUCERS = 4;
 const LATENCY_LOADS = [0.5, 0.8] as const;
+/** The 100 B fixed-rate phase (for its efficiency): this fraction of the lower of raftlog's and NATS's 100 B, 4-producer throughput. */
+const SMALL_LOAD = 0.5;
+const SMALL_BYTES = 100;
 const FAILOVER_PRODUCERS = 4;
 
 interface SystemResult {
   label: string;
   throughput: (ThroughputResult & Steal)[];
   latency: (LatencyResult & Steal & { load: number })[];
+  /** What the servers spent in the fixed-rate phases' windows (efficiency.ts), per record size and load. */
+  efficiency: (EfficiencyResult & { load: number })[];
+  /** Event-loop delay of each node in those windows (raftlog only: read from /metrics). */
+  eventLoop: { load: number; recordBytes: number; nodes: EventLoopResult[] }[];
   failover: FailoverResult | null;
   /** Workloads that could not finish on this system, with why: the rest is still reported. */
   problems: string[];
@@ -92,8 +111,19 @@ const opts = new Command()
   .option('--out <dir>', 'where results.json and chart.svg go (default: runs/bench-<time>)')
   .option('--no-nats', 'measure raftlog alone')
   .option('--profile', 'run raftlog nodes under node --cpu-prof; profiles go to <out>/profiles')
+  .option('--soak <seconds>', 'instead: the soak of soak.ts for this long (issue 24: 3600), at half the measured maximum', positiveNumber)
+  .option('--rate <records/s>', 'soak: offer this many 1 KB records/s instead of half the measured maximum', positiveNumber)
+  .option('--window <seconds>', 'soak: the window of the per-window table (default: a thirtieth of the run, 5 s to 60 s)', positiveNumber)
+  .option('--retention <seconds>', 'soak: retention of the logs (default: a sixth of the run)', positiveNumber)
+  .option('--transfer-every <seconds>', 'soak: time between leader transfers (default: a twelfth of the run)', positiveNumber)
   .parse()
-  .opts<{ full?: boolean; out?: string; nats: boolean; profile?: boolean }>();
+  .opts<{ full?: boolean; out?: string; nats: boolean; profile?: boolean; soak?: number; rate?: number; window?: number; retention?: number; transferEvery?: number }>();
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`a positive number, not ${v}`);
+  return n;
+}
 
 /** The systems running now, stopped if the benchmark is interrupted (Ctrl-C, SIGTERM). */
 const running = new Set<Target>();
@@ -117,7 +147,39 @@ function say(line: string): void {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 }
 
+/** `--soak SECONDS`: soak.ts; its tables on stdout, results.json, soak.md and chart.svg in the output folder. */
+async function soakMain(seconds: number): Promise<void> {
+  const out = path.resolve(opts.out ?? path.join(repoRoot(), 'runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`));
+  say(`soak of ${seconds} s; results in ${out}`);
+  const report = await runSoak({
+    durationMs: seconds * 1000,
+    nats: opts.nats,
+    dir: out,
+    progress: say,
+    ...(opts.rate !== undefined ? { ratePerSec: opts.rate } : {}),
+    ...(opts.window !== undefined ? { windowMs: opts.window * 1000 } : {}),
+    ...(opts.retention !== undefined ? { retentionMs: opts.retention * 1000 } : {}),
+    ...(opts.transferEvery !== undefined ? { transferEveryMs: opts.transferEvery * 1000 } : {}),
+  });
+  const markdown = renderSoak(report);
+  process.stdout.write(`${markdown}\n`);
+  const headline = soakHeadline(report);
+  const json = {
+    mode: 'soak',
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? '', memoryGiB: round(os.totalmem() / 2 ** 30, 1), node: process.version },
+    soak: report,
+    headline,
+    durationSec: Math.round((performance.now() - started) / 1000),
+  };
+  fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify(json, null, 1)}\n`);
+  fs.writeFileSync(path.join(out, 'soak.md'), `${markdown}\n`);
+  fs.writeFileSync(path.join(out, 'chart.svg'), soakChart(report).toString());
+  say(`wrote ${path.join(out, 'results.json')}, soak.md and chart.svg`);
+  process.stdout.write(`${JSON.stringify(headline)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (opts.soak !== undefined) return soakMain(opts.soak);
   const mode = opts.full === true ? 'full' : 'quick';
   const plan = PLANS[mode];
   const out = path.resolve(opts.out ?? path.join(repoRoot(), 'runs', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}`));
@@ -160,7 +222,7 @@ async function main(): Promise<void> {
       say(`throughput: starting ${s.key}`);
       tpLive.push(
         ...(await startWarm(s, plan, (key, t) => {
-          const r: SystemResult = { label: t.label, throughput: [], latency: [], failover: null, problems: [] };
+          const r: SystemResult = { label: t.label, throughput: [], latency: [], efficiency: [], eventLoop: [], failover: null, problems: [] };
           results.set(key, r);
           return r;
         })),
@@ -207,17 +269,15 @@ async function main(): Promise<void> {
     for (const load of LATENCY_LOADS) {
       const rate = Math.max(1, Math.round(reference * load));
       const shape = { log: `lat-${Math.round(load * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: 1024, ratePerSec: rate };
-      const sessions = await openAll(live, `latency at ${Math.round(load * 100)}%`, (t) => openLatency(t, shape));
       say(`latency at ${Math.round(load * 100)}% (${rate} records/s): ${plan.latencyRounds} rounds of ${plan.latencyWindowMs / 1000} s, the systems taking turns`);
-      try {
-        const res = await latencyInterleaved(
-          sessions.map((x) => x.s),
-          { ratePerSec: rate, recordBytes: 1024, warmupMs: plan.warmupMs, rounds: plan.latencyRounds, windowMs: plan.latencyWindowMs, progress: say },
-        );
-        res.forEach((x, i) => sessions[i]!.r.latency.push({ load, ...x }));
-      } finally {
-        await Promise.allSettled(sessions.map((x) => x.s.close()));
-      }
+      await fixedRate(live, plan, load, shape);
+    }
+    // The same at 100 B records, for what each record costs the servers when records are small.
+    const smallMaxima = ['raftlog-fsync', 'nats'].map((k) => results.get(k)?.throughput.find((x) => x.recordBytes === SMALL_BYTES && x.producers === LATENCY_PRODUCERS)?.recordsPerSec ?? null).filter((v): v is number => v !== null && v > 0);
+    if (smallMaxima.length > 0) {
+      const rate = Math.max(1, Math.round(Math.min(...smallMaxima) * SMALL_LOAD));
+      say(`fixed rate, ${SMALL_BYTES} B records, ${Math.round(SMALL_LOAD * 100)}% of ${Math.min(...smallMaxima)} records/s (${referenceOf}, ${LATENCY_PRODUCERS} producers): ${rate} records/s, ${plan.latencyRounds} rounds of ${plan.latencyWindowMs / 1000} s`);
+      await fixedRate(live, plan, SMALL_LOAD, { log: `small-${Math.round(SMALL_LOAD * 100)}`, partitions: PARTITIONS, producers: LATENCY_PRODUCERS, recordBytes: SMALL_BYTES, ratePerSec: rate });
     }
     // Failover, one system at a time, each stopped once measured (relaxed raftlog and the kafkajs
     // view of the fsync cluster left out: their failover is the same mechanism).
@@ -252,6 +312,47 @@ async function main(): Promise<void> {
   fs.writeFileSync(path.join(out, 'chart.svg'), chart(results, mode).toString());
   say(`wrote ${path.join(out, 'results.json')} and ${path.join(out, 'chart.svg')}`);
   process.stdout.write(`${JSON.stringify(report.headline)}\n`);
+}
+
+/**
+ * One fixed-rate phase: the latency workload at `shape`'s rate on every live system, taking
+ * turns, with what each system's servers spent in each of its measured windows (efficiency.ts).
+ */
+async function fixedRate(live: readonly Live[], plan: Plan, load: number, shape: { log: string; partitions: number; producers: number; recordBytes: number; ratePerSec: number }): Promise<void> {
+  const sessions = await openAll(live, `the fixed rate of ${shape.ratePerSec} records/s, ${shape.recordBytes} B`, (t) => openLatency(t, shape));
+  const costs: CostWindow[][] = sessions.map(() => []);
+  try {
+    const res = await latencyInterleaved(
+      sessions.map((x) => x.s),
+      {
+        ratePerSec: shape.ratePerSec,
+        recordBytes: shape.recordBytes,
+        warmupMs: plan.warmupMs,
+        rounds: plan.latencyRounds,
+        windowMs: plan.latencyWindowMs,
+        progress: say,
+        measure: async (i, run) => {
+          const { w, c } = await costOf(sessions[i]!.s.target, run);
+          costs[i]!.push(c);
+          return w;
+        },
+      },
+    );
+    res.forEach((x, i) => {
+      const r = sessions[i]!.r;
+      r.latency.push({ load, ...x });
+      const e = efficiencyResult(shape.recordBytes, shape.ratePerSec, costs[i]!);
+      r.efficiency.push({ load, ...e });
+      say(`  ${r.label}: ${e.cpuSec} CPU-s for ${e.ackedRecords} records: ${e.cpuSecPerGB ?? 'n/a'} CPU-s/GB, ${e.cpuSecPerMillionRecords ?? 'n/a'} CPU-s per million records, ${e.diskPerAckedByte ?? 'n/a'} disk bytes per acknowledged byte${e.incomplete ? ' (a server process restarted: incomplete)' : ''}`);
+      const loop = eventLoopResults(costs[i]!);
+      if (loop.length > 0) {
+        r.eventLoop.push({ load, recordBytes: shape.recordBytes, nodes: loop });
+        say(`  ${r.label}: event-loop delay p99 ${loop.map((n) => `${n.node} ${n.p99} ms`).join(', ')}`);
+      }
+    });
+  } finally {
+    await Promise.allSettled(sessions.map((x) => x.s.close()));
+  }
 }
 
 interface Starter {
@@ -360,20 +461,21 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
     lines.push('', `| load | offered rec/s | native p50 / p99 ms | kafkajs per record p50 / p99 ms (missing) | kafkajs batched p50 / p99 ms (missing) |`);
     lines.push('|---|---|---|---|---|');
     const cell = (r: SystemResult | undefined, l: number): string => {
-      const x = r?.latency.find((y) => y.load === l);
+      const x = r?.latency.find((y) => y.load === l && y.recordBytes === 1024);
       return x === undefined ? 'n/a' : `${x.ms.p50} / ${x.ms.p99}${x.missing > 0 ? ` (${x.missing})` : ''}`;
     };
     for (const l of LATENCY_LOADS) {
-      const offered = [fsync, kjs, kjsBatched].map((r) => r?.latency.find((x) => x.load === l)?.offeredPerSec).find((x) => x !== undefined);
+      const offered = [fsync, kjs, kjsBatched].map((r) => r?.latency.find((x) => x.load === l && x.recordBytes === 1024)?.offeredPerSec).find((x) => x !== undefined);
       lines.push(`| ${Math.round(l * 100)}% | ${offered ?? 'n/a'} | ${cell(fsync, l)} | ${cell(kjs, l)} | ${cell(kjsBatched, l)} |`);
     }
   }
-  lines.push('', `### End-to-end latency, open loop, 1 KB records, ${LATENCY_PRODUCERS} producers (loads are fractions of ${m.reference} records/s, ${m.referenceOf})`, '');
-  lines.push('| system | load | offered rec/s | p50 ms | p99 ms | p99.9 ms | max ms | missing | CPU steal % |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push('', `### End-to-end latency, open loop, ${LATENCY_PRODUCERS} producers (1 KB loads are fractions of ${m.reference} records/s, ${m.referenceOf}; 100 B: the fixed-rate phase of the efficiency table)`, '');
+  lines.push('| system | record | load | offered rec/s | p50 ms | p99 ms | p99.9 ms | max ms | missing | CPU steal % |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results.values()) {
-    for (const l of r.latency) lines.push(`| ${r.label} | ${Math.round(l.load * 100)}% | ${l.offeredPerSec} | ${l.ms.p50} | ${l.ms.p99} | ${l.ms.p999} | ${l.ms.max} | ${l.missing} | ${l.stealPct ?? 'n/a'} |`);
+    for (const l of r.latency) lines.push(`| ${r.label} | ${l.recordBytes} B | ${Math.round(l.load * 100)}% | ${l.offeredPerSec} | ${l.ms.p50} | ${l.ms.p99} | ${l.ms.p999} | ${l.ms.max} | ${l.missing} | ${l.stealPct ?? 'n/a'} |`);
   }
+  lines.push('', ...efficiencyTables(results));
   lines.push('', '### Failover: leader SIGKILL to the next acknowledged write; planned transfer: longest pause in acknowledgements', '');
   lines.push(`| system | kills | not recovered within ${RECOVERY_MS_MAX / 1000} s | kill p50 ms | kill p99 ms | kill max ms | transfers | transfer p50 ms | transfer p99 ms |`);
   lines.push('|---|---|---|---|---|---|---|---|---|');
@@ -394,7 +496,8 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
   lines.push(`| raw disk write+fdatasync | loopback TCP | raftlog fsync best 1 KB MB/s | x3 replicas / disk | x3 hops / loopback |`);
   lines.push('|---|---|---|---|---|');
   lines.push(`| ${m.diskMBps} MB/s | ${m.loopbackMBps} MB/s | ${best} | ${diskFraction} | ${loopbackFraction} |`);
-  const lat = (r: SystemResult | undefined, load: number): number | null => r?.latency.find((l) => l.load === load)?.ms.p99 ?? null;
+  const lat = (r: SystemResult | undefined, load: number): number | null => r?.latency.find((l) => l.load === load && l.recordBytes === 1024)?.ms.p99 ?? null;
+  const eff = (r: SystemResult | undefined, bytes: number, load: number): EfficiencyResult | undefined => r?.efficiency.find((e) => e.recordBytes === bytes && e.load === load);
   const n4 = tp(nats, 1024, 4)?.recordsPerSec;
   const headline = {
     bench: 'raftlog-vs-nats',
@@ -412,8 +515,45 @@ function render(results: Map<string, SystemResult>, m: { diskMBps: number; loopb
     failoverUnrecovered: { raftlog: fsync.failover?.unrecovered ?? null, nats: nats?.failover?.unrecovered ?? null },
     diskFraction,
     loopbackFraction,
+    cpuSecPerGB: {
+      raftlog1KBAt50: eff(fsync, 1024, 0.5)?.cpuSecPerGB ?? null,
+      nats1KBAt50: eff(nats, 1024, 0.5)?.cpuSecPerGB ?? null,
+      raftlog100BAt50: eff(fsync, SMALL_BYTES, SMALL_LOAD)?.cpuSecPerGB ?? null,
+      nats100BAt50: eff(nats, SMALL_BYTES, SMALL_LOAD)?.cpuSecPerGB ?? null,
+    },
+    ratioCpuPerGBRaftlogVsNats: { '1KBAt50': ratioNum(eff(fsync, 1024, 0.5)?.cpuSecPerGB ?? undefined, eff(nats, 1024, 0.5)?.cpuSecPerGB ?? undefined), '100BAt50': ratioNum(eff(fsync, SMALL_BYTES, SMALL_LOAD)?.cpuSecPerGB ?? undefined, eff(nats, SMALL_BYTES, SMALL_LOAD)?.cpuSecPerGB ?? undefined) },
+    diskPerAckedByte1KBAt50: { raftlog: eff(fsync, 1024, 0.5)?.diskPerAckedByte ?? null, nats: eff(nats, 1024, 0.5)?.diskPerAckedByte ?? null },
+    eventLoopP99MsAt50: Object.fromEntries((fsync.eventLoop.find((e) => e.load === 0.5 && e.recordBytes === 1024)?.nodes ?? []).map((n) => [n.node, n.p99])),
   };
   return { markdown: lines.join('\n'), headline };
+}
+
+/** The efficiency table (CPU and disk per acknowledged byte, efficiency.ts) and the event-loop delay table. */
+function efficiencyTables(results: Map<string, SystemResult>): string[] {
+  const lines: string[] = [];
+  const nats = results.get('nats');
+  lines.push('### Efficiency at the same offered load: what the servers spent per acknowledged byte and record', '');
+  lines.push('| system | record | load | offered rec/s | acknowledged records | CPU-s | CPU-s per GB | CPU-s per million records | / NATS (per GB) | disk bytes per acknowledged byte | per replica |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results.values()) {
+    for (const e of r.efficiency) {
+      const n = nats?.efficiency.find((x) => x.recordBytes === e.recordBytes && x.load === e.load);
+      const vs = ratioNum(e.cpuSecPerGB ?? undefined, n?.cpuSecPerGB ?? undefined);
+      lines.push(`| ${r.label} | ${e.recordBytes} B | ${Math.round(e.load * 100)}% | ${e.offeredPerSec} | ${e.ackedRecords}${e.incomplete ? ' (incomplete)' : ''} | ${e.cpuSec} | ${e.cpuSecPerGB ?? 'n/a'} | ${e.cpuSecPerMillionRecords ?? 'n/a'} | ${vs === null ? 'n/a' : `${vs.toFixed(2)}x`} | ${e.diskPerAckedByte ?? 'n/a'} | ${e.diskPerAckedByte === null ? 'n/a' : round(e.diskPerAckedByte / 3, 2)} |`);
+    }
+  }
+  lines.push('', ...EFFICIENCY_NOTES.map((n) => `- ${n}`));
+  const withLoop = [...results.values()].filter((r) => r.eventLoop.length > 0);
+  if (withLoop.length > 0) {
+    lines.push('', '### Event-loop delay of each raftlog node in the fixed-rate windows (perf_hooks.monitorEventLoopDelay, via /metrics; medians over the windows, the worst window, the longest delay)', '');
+    lines.push('| system | record | load | node | windows | p50 ms | p90 ms | p99 ms | worst window p99 ms | max ms |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of withLoop) {
+      for (const e of r.eventLoop) for (const n of e.nodes) lines.push(`| ${r.label} | ${e.recordBytes} B | ${Math.round(e.load * 100)}% | ${n.node} | ${n.windows} | ${n.p50} | ${n.p90} | ${n.p99} | ${n.p99Worst} | ${n.max} |`);
+    }
+    lines.push('', `- The monitor's timer runs every ${EVENT_LOOP_RESOLUTION_MS} ms and records the time between its runs; the delay is that less ${EVENT_LOOP_RESOLUTION_MS} ms, so a block shorter than the interval can go unseen.`);
+  }
+  return lines;
 }
 
 function ratioNum(a: number | undefined, b: number | undefined): number | null {
@@ -444,7 +584,7 @@ function chart(results: Map<string, SystemResult>, mode: string): ReturnType<typ
     series: withLatency.map((s) => ({
       label: s.label,
       values: LATENCY_LOADS.flatMap((l) => {
-        const x = s.latency.find((y) => y.load === l);
+        const x = s.latency.find((y) => y.load === l && y.recordBytes === 1024);
         return x === undefined ? [null, null, null] : [x.ms.p50, x.ms.p99, x.ms.p999];
       }),
     })),

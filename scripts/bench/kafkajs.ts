@@ -38,7 +38,7 @@ export async function kafkajsView(native: Target, brokers: readonly string[], o:
   return {
     label: o.lingerMs > 0 ? `raftlog via Kafka protocol (kafkajs, ${o.lingerMs} ms batches)` : 'raftlog via Kafka protocol (kafkajs, a request per record)',
     nodes: native.nodes,
-    createLog: (name, partitions) => native.createLog(name, partitions),
+    createLog: (name, partitions, lo) => native.createLog(name, partitions, lo),
     async producer(): Promise<TargetProducer> {
       const p: Producer = kafka.producer({ allowAutoTopicCreation: false });
       await p.connect();
@@ -55,17 +55,18 @@ export async function kafkajsView(native: Target, brokers: readonly string[], o:
       open.add(handle);
       return handle;
     },
-    async subscribe(log, onRecord): Promise<Closeable> {
-      // A group of its own: two consumers of one group (two views' sessions on one log) would split the partitions.
-      const c: Consumer = kafka.consumer({ groupId: `bench-${log}-${randomUUID()}`, maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS, allowAutoTopicCreation: false });
+    async subscribe(log, onRecord, so): Promise<Closeable> {
+      // A group of its own unless told: two consumers of one group (two views' sessions on one log) would split the partitions.
+      const c: Consumer = kafka.consumer({ groupId: so?.group ?? `bench-${log}-${randomUUID()}`, maxWaitTimeInMs: CONSUMER_MAX_WAIT_MS, allowAutoTopicCreation: false });
       let fetched = false;
       c.on(c.events.FETCH, () => (fetched = true));
       await c.connect();
       await c.subscribe({ topic: log, fromBeginning: false });
       await c.run({
-        // As the native consumer here, which commits nothing. kafkajs's default commits after every
-        // batch and fetches again only once that commit (a metadata-group write) is answered.
-        autoCommit: false,
+        // As the native consumer here, which commits nothing (unless it is a member of a group it
+        // was told). kafkajs's default commits after every batch and fetches again only once that
+        // commit (a metadata-group write) is answered.
+        autoCommit: so?.group !== undefined,
         partitionsConsumedConcurrently: 3,
         eachBatch: async ({ batch }) => {
           for (const m of batch.messages) if (m.value !== null) onRecord(m.value);
@@ -90,7 +91,9 @@ export async function kafkajsView(native: Target, brokers: readonly string[], o:
     leader: (log) => native.leader(log),
     kill: (node) => native.kill(node),
     restart: (node) => native.restart(node),
-    transfer: (log) => native.transfer(log),
+    transfer: (log, partition) => native.transfer(log, partition),
+    ...(native.processes !== undefined ? { processes: () => native.processes!() } : {}),
+    ...(native.scrapeMetrics !== undefined ? { scrapeMetrics: () => native.scrapeMetrics!() } : {}),
     async stop() {
       for (const c of [...open]) await c.close().catch(() => undefined);
     },

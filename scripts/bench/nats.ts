@@ -18,6 +18,9 @@
  * consumer (ephemeral, flow-controlled, no acks, in memory on one server) on its own connection:
  * the server pushes each message as soon as it is stored, with no pull round trip; and if the
  * consumer's server dies, missed idle heartbeats make the client recreate it where it left off.
+ * A subscriber of a group (the soak's consumer group reading along) is a durable push consumer of
+ * that name instead, acknowledging with AckAll every 5 s as raftlog's group consumer commits. A
+ * log with a retention (the soak) is a stream with that max_age.
  *
  * Durability, stated for a fair comparison: JetStream does not fsync each write. A PubAck means a
  * quorum of servers has the message in their file store's write path (the OS page cache), and the
@@ -39,16 +42,19 @@ import path from 'node:path';
 import {
   connect,
   consumerOpts,
+  createInbox,
   Empty,
   Events,
   JSONCodec,
+  nanos,
   StorageType,
   type ConnectionOptions,
+  type JsMsg,
   type JetStreamManager,
   type NatsConnection,
 } from 'nats';
 import { freePort, sleep } from '../../chaos/cluster.js';
-import type { Closeable, Target, TargetProducer } from './target.js';
+import type { Closeable, SubscribeOptions, Target, TargetProducer } from './target.js';
 
 const LABEL = 'NATS JetStream R3';
 const NODE_IDS = ['n1', 'n2', 'n3'] as const;
@@ -76,6 +82,14 @@ const CONNECT_TIMEOUT_MS = 2_000;
 const RECONNECT_WAIT_MS = 50;
 /** Idle heartbeat of the ordered consumer; two missed ones make the client recreate it. */
 const CONSUMER_HEARTBEAT_MS = 1_000;
+/**
+ * A durable consumer (SubscribeOptions.group) acknowledges what it received this often, as
+ * raftlog's group consumer commits on its auto-commit interval (5 s), and earlier once half its
+ * acknowledgement window is outstanding.
+ */
+const DURABLE_ACK_MS = 5_000;
+/** Messages a durable consumer may have delivered unacknowledged before the server holds the rest back. */
+const DURABLE_ACK_PENDING_MAX = 65_536;
 /** How long drain/close of a connection may take before giving up on it. */
 const CLOSE_TIMEOUT_MS = 2_000;
 /** After SIGTERM, how long a server may take to shut down before SIGKILL. */
@@ -374,15 +388,66 @@ export async function startNats(o: { dir?: string; log?: (line: string) => void 
     }
   };
 
+  /**
+   * A durable push consumer named `group` (the soak's consumer group reading along): new messages
+   * only, its position replicated by its own Raft group on the servers, acknowledged with
+   * AckAll every DURABLE_ACK_MS (or at half of DURABLE_ACK_PENDING_MAX outstanding).
+   */
+  const subscribeDurable = async (stream: string, group: string, onRecord: (value: Uint8Array) => void): Promise<Closeable> => {
+    const nc = await open(`bench-durable-${group}`);
+    let last: JsMsg | null = null;
+    let pending = 0;
+    let closed = false;
+    const ack = (): void => {
+      last?.ack();
+      last = null;
+      pending = 0;
+    };
+    const timer = setInterval(ack, DURABLE_ACK_MS);
+    try {
+      const opts = consumerOpts()
+        .durable(streamName(group))
+        .deliverTo(createInbox())
+        .deliverNew()
+        .ackAll()
+        .maxAckPending(DURABLE_ACK_PENDING_MAX)
+        .bindStream(stream)
+        .callback((err, m) => {
+          if (err !== null) {
+            if (!closed) log(`nats: durable consumer ${group} on ${stream}: ${err.message}`);
+            return;
+          }
+          if (m === null) return;
+          onRecord(m.data);
+          last = m;
+          if (++pending >= DURABLE_ACK_PENDING_MAX / 2) ack();
+        });
+      const sub = await nc.jetstream().subscribe(stream, opts);
+      return {
+        async close(): Promise<void> {
+          closed = true;
+          clearInterval(timer);
+          ack();
+          sub.unsubscribe();
+          await close(nc);
+        },
+      };
+    } catch (e) {
+      clearInterval(timer);
+      await close(nc);
+      throw e;
+    }
+  };
+
   let producers = 0;
   let stopped = false;
   const target: Target = {
     label: LABEL,
     nodes: [...NODE_IDS],
 
-    async createLog(name: string, _partitions: number): Promise<void> {
+    async createLog(name, _partitions, lo): Promise<void> {
       const stream = streamName(name);
-      await jsm.streams.add({ name: stream, subjects: [stream], num_replicas: REPLICAS, storage: StorageType.File });
+      await jsm.streams.add({ name: stream, subjects: [stream], num_replicas: REPLICAS, storage: StorageType.File, ...(lo?.retentionMs !== undefined ? { max_age: nanos(lo.retentionMs) } : {}) });
       logs.add(stream);
     },
 
@@ -397,8 +462,9 @@ export async function startNats(o: { dir?: string; log?: (line: string) => void 
       };
     },
 
-    async subscribe(logName: string, onRecord: (value: Uint8Array) => void): Promise<Closeable> {
+    async subscribe(logName: string, onRecord: (value: Uint8Array) => void, so?: SubscribeOptions): Promise<Closeable> {
       const stream = streamName(logName);
+      if (so?.group !== undefined) return subscribeDurable(stream, so.group, onRecord);
       // Messages up to here are not the subscriber's. Deliver-new starts later still; this bound
       // matters only if the consumer is recreated before its first message, which restarts it
       // from the stream's beginning.
@@ -476,6 +542,14 @@ export async function startNats(o: { dir?: string; log?: (line: string) => void 
       if (body.error !== undefined) {
         throw new Error(`NATS refused the leader step-down of stream ${stream}: ${body.error.description} (code ${body.error.code})`);
       }
+    },
+
+    async deletedRecords(logName: string): Promise<number> {
+      return (await jsm.streams.info(streamName(logName))).state.first_seq - 1;
+    },
+
+    processes() {
+      return nodes.flatMap((n) => (n.process?.pid !== undefined ? [{ node: n.id, pid: n.process.pid }] : []));
     },
 
     async stop(): Promise<void> {

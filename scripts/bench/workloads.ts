@@ -208,6 +208,8 @@ export interface LatencyWindow {
   readonly samples: readonly number[];
   readonly missing: number;
   readonly errors: number;
+  /** Sends acknowledged. */
+  readonly acked: number;
   /** CPU steal over the window (null where /proc/stat is not readable). */
   readonly steal: CpuTimes | null;
 }
@@ -256,6 +258,7 @@ export async function openLatency(t: Target, o: LatencyShape): Promise<LatencySe
     cur = w;
     const due = new Float64Array(total);
     let errors = 0;
+    let acked = 0;
     const start = performance.now() + TICK_MS;
     const pending: Promise<void>[] = [];
     let next = 0;
@@ -266,7 +269,7 @@ export async function openLatency(t: Target, o: LatencyShape): Promise<LatencySe
         const value = new Uint8Array(Math.max(o.recordBytes, SEQ_BYTES)).fill(120);
         new DataView(value.buffer).setUint32(0, w.base + next);
         const p: TargetProducer = producers[next % producers.length]!;
-        pending.push(p.send(o.log, value).catch(() => void errors++));
+        pending.push(p.send(o.log, value).then(() => void acked++, () => void errors++));
       }
       await sleep(TICK_MS);
     }
@@ -282,7 +285,7 @@ export async function openLatency(t: Target, o: LatencyShape): Promise<LatencySe
       if (Number.isNaN(at)) missing++;
       samples[i] = (Number.isNaN(at) ? end : at) - due[i]!;
     }
-    return { samples, missing, errors, steal: stealBetween(before, cpuTimes()) };
+    return { samples, missing, errors, acked, steal: stealBetween(before, cpuTimes()) };
   };
   return {
     target: t,
@@ -348,13 +351,23 @@ export async function latency(t: Target, o: LatencyShape & { warmupMs: number; m
  */
 export async function latencyInterleaved(
   sessions: readonly LatencySession[],
-  o: { ratePerSec: number; recordBytes: number; warmupMs: number; rounds: number; windowMs: number; progress: Progress },
+  o: {
+    ratePerSec: number;
+    recordBytes: number;
+    warmupMs: number;
+    rounds: number;
+    windowMs: number;
+    progress: Progress;
+    /** Runs each measured window (not the warm-ups), e.g. to read what the servers spent on it (efficiency.ts). */
+    measure?: (i: number, window: () => Promise<LatencyWindow>) => Promise<LatencyWindow>;
+  },
 ): Promise<(LatencyResult & Steal)[]> {
   for (const s of sessions) if (o.warmupMs > 0) await s.window(o.warmupMs);
+  const measure = o.measure ?? ((_i: number, w: () => Promise<LatencyWindow>) => w());
   const windows = await takeTurns(
     sessions.length,
     o.rounds,
-    (i) => sessions[i]!.window(o.windowMs),
+    (i) => measure(i, () => sessions[i]!.window(o.windowMs)),
     (r, turns) => o.progress(`    round ${r}/${o.rounds}: ${turns.map(([i, w]) => `${sessions[i]!.target.label} p99 ${round(percentile(w.samples, 99), 1)} ms`).join(', ')}`),
   );
   return sessions.map((s, i) => {

@@ -151,11 +151,18 @@ export async function scramCredential(password: string, salt: Uint8Array, iterat
   return credentialOf(await saltPassword(password, salt, iterations, mechanism), salt, iterations, mechanism);
 }
 
-/** Whether `password` is the one `cred` (of either mechanism) was made from (what PLAIN checks: one PBKDF2). */
+/**
+ * Whether `password` is the one `cred` (of either mechanism) was made from (what PLAIN and HTTP
+ * Basic check): one PBKDF2 with the credential's hash, salt and iterations, then StoredKey and
+ * ServerKey derived and both compared in constant time (both always, so the time does not tell
+ * which differs).
+ */
 export async function passwordMatches(cred: ScramCredential, password: string): Promise<boolean> {
   const hash = hashOf(cred);
   const salted = await hash.salt(password, cred.salt, cred.iterations);
-  return keysEqual(hash.h(hash.hmac(salted, 'Client Key')), cred.storedKey);
+  const stored = keysEqual(hash.h(hash.hmac(salted, 'Client Key')), cred.storedKey);
+  const server = keysEqual(hash.hmac(salted, 'Server Key'), cred.serverKey);
+  return stored && server;
 }
 
 function keysEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -18,6 +18,15 @@
  *
  * Keys, values and header values travel as base64 (they are bytes); the page shows them as text,
  * JSON or hex. Errors answer `{error: {code, message}}` with a 4xx or 5xx status.
+ *
+ * Each call runs as the HTTP request's session (src/server/http-auth.ts: under `--auth sasl` the
+ * user who logged in, or gave HTTP Basic), through the access table as a native request would
+ * (src/server/access.ts): browsing and searching need read on the topic, producing write, creating
+ * a topic create, a group's view describe on it and a reset read on it and its topics; the
+ * cluster view and the charts need describe on the cluster; the topics view lists the topics the
+ * user may describe, with their replicas' state only for a user who may describe the cluster. A
+ * refusal answers 403 with its code (TOPIC_, GROUP_ or CLUSTER_AUTHORIZATION_FAILED) and the
+ * node's message, which names the principal, the operation and the resource missing.
  */
 import type http from 'node:http';
 import { Admin } from '../client/admin.js';
@@ -30,13 +39,15 @@ import { retryOptions, withRetry } from '../client/retry.js';
 import type { ResetTarget } from '../client/group-admin.js';
 import { summarize } from '../cli/commands/nodes.js';
 import { askEveryNode } from '../cli/commands/status.js';
+import { CLUSTER } from '../auth/acl.js';
 import { ServerError } from '../errors.js';
 import { systemClock } from '../wire/clock.js';
 import { records, type DecodedRecord } from '../wire/record-batch/decode.js';
 import { ErrorCode, LIMITS, type FetchedPartition, type GroupStatus, type StatusResponse, type TopicConfig } from '../wire/protocol.js';
-import { apiError, type HandlerNode } from '../server/handlers.js';
+import { admitWhole, apiError, type HandlerNode } from '../server/handlers.js';
+import type { Session } from '../server/session.js';
 import type { DialTls } from '../server/tls.js';
-import { httpSession, localChannel, remoteChannel } from './channel.js';
+import { localChannel, remoteChannel } from './channel.js';
 import { SAMPLE_EVERY_MS, type MetricSamples } from './samples.js';
 
 /** Bytes of a JSON request body the API reads (a produced test record and its headers fit). */
@@ -68,8 +79,9 @@ const CONSOLE_RETRY = retryOptions({ retries: 8, initialRetryTimeMs: 100, maxRet
 /** The console's library cache is per request; this only bounds its age within one. */
 const CONSOLE_METADATA_AGE_MS = 60_000;
 
-/** What the API needs of the node: its handlers' view, and how to reach another node's client listener. */
+/** What the API needs of the node: its handlers' view, how to reach another node's client listener, and the secret to act there for a user. */
 export interface ConsoleNode extends HandlerNode {
+  readonly config: HandlerNode['config'] & { readonly secret: string };
   clientDial(id: string): { readonly address: string; readonly tls?: DialTls } | undefined;
 }
 
@@ -87,15 +99,14 @@ function clientLogger(node: HandlerNode): ClientLogger {
   };
 }
 
-/** The library's view of the cluster for one HTTP request: this node in-process, the others over their client listeners. */
-function clusterFor(node: ConsoleNode, req: http.IncomingMessage): Cluster {
-  const session = httpSession(req);
+/** The library's view of the cluster for one HTTP request, run as `session`: this node in-process, the others over their client listeners. */
+function clusterFor(node: ConsoleNode, session: Session): Cluster {
   const self = node.nodeRef(node.config.id)!.address;
   const channel = (address: string): Channel => {
     if (address === self) return localChannel(node, session);
     const id = node.nodeIds().find((n) => node.nodeRef(n)?.address === address);
     const dial = id === undefined ? undefined : node.clientDial(id);
-    return remoteChannel(dial ?? { address }, CONSOLE_REQUEST_MS);
+    return remoteChannel(dial ?? { address }, CONSOLE_REQUEST_MS, session, node.config);
   };
   return new Cluster({
     brokers: [self],
@@ -163,6 +174,12 @@ function statusOf(code: string): number {
     case ErrorCode.TopicAlreadyExists:
     case ErrorCode.GroupNotEmpty:
       return 409;
+    case ErrorCode.TopicAuthorizationFailed:
+    case ErrorCode.GroupAuthorizationFailed:
+    case ErrorCode.ClusterAuthorizationFailed:
+      return 403;
+    case ErrorCode.AuthenticationRequired:
+      return 401;
     default:
       return 503;
   }
@@ -281,8 +298,15 @@ async function clusterView(admin: Admin): Promise<unknown> {
 /** The name a partition's group goes by in a status answer ('orders/0'). */
 const groupName = (g: GroupStatus): string => g.group.split(' ')[0]!;
 
-/** A replica that is a voter and not replicating normally, or on a node that does not answer, leaves its partition under-replicated. */
-function partitionView(topic: string, partition: number, leader: string | null, target: readonly string[], answers: readonly { id: string; status?: StatusResponse }[]): Record<string, unknown> {
+/**
+ * A replica that is a voter and not replicating normally, or on a node that does not answer, leaves its partition under-replicated.
+ * `answers` null: the nodes' status is not the user's to see (describe on the cluster), and the replicas' state is unknown.
+ */
+function partitionView(topic: string, partition: number, leader: string | null, target: readonly string[], answers: readonly { id: string; status?: StatusResponse }[] | null): Record<string, unknown> {
+  if (answers === null) {
+    const unknown = { voters: target, learners: [], highWatermark: null, logStartOffset: null, logEndOffset: null, bytes: null, move: null, stopped: [], underReplicated: null };
+    return { partition, leader, replicas: target, replicaLag: target.map((id) => ({ id, lag: null, state: 'unknown' })), ...unknown };
+  }
   const name = `${topic}/${partition}`;
   const up = new Set(answers.filter((a) => a.status !== undefined).map((a) => a.id));
   let lead: GroupStatus | undefined;
@@ -320,10 +344,14 @@ function partitionView(topic: string, partition: number, leader: string | null, 
   };
 }
 
-async function topicsView(admin: Admin): Promise<unknown> {
-  const [{ topics }, { answers }] = await Promise.all([admin.describeTopics(), askEveryNode(admin)]);
-  const statuses = answers.map((a) => ({ id: a.id, ...('status' in a ? { status: a.status } : {}) }));
+/** The topics `admin`'s user may describe; with each replica's state when `withStatus` (the user may describe the cluster). */
+async function topicsView(admin: Admin, withStatus: boolean): Promise<unknown> {
+  const [{ topics }, statuses] = await Promise.all([
+    admin.describeTopics(),
+    withStatus ? askEveryNode(admin).then(({ answers }) => answers.map((a) => ({ id: a.id, ...('status' in a ? { status: a.status } : {}) }))) : Promise.resolve(null),
+  ]);
   return {
+    clusterView: withStatus,
     topics: topics
       .map((t) => ({
         name: t.name,
@@ -567,24 +595,34 @@ function decodeSegment(s: string): string {
 }
 
 /** Answers every path under /api/. */
-export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> {
+export function apiRoute(node: ConsoleNode, samples: MetricSamples): (req: http.IncomingMessage, res: http.ServerResponse, session: Session) => Promise<void> {
   const slots: SearchSlots = { running: 0 };
-  return async (req, res) => {
+  // The views of the whole cluster need what the native status request needs (describe on the cluster).
+  const mayDescribeCluster = (session: Session): boolean => !node.authorizer.enforcing || node.authorizer.check(session, 'describe', CLUSTER).allowed;
+  return async (req, res, session) => {
     const url = new URL(req.url ?? '/', 'http://console');
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path === '/api/samples') {
+      try {
+        admitWhole(node, { type: 'status' }, session);
+      } catch (err) {
+        failed(node, res, err);
+        return;
+      }
       reply(res, 200, { node: node.config.id, everyMs: SAMPLE_EVERY_MS, samples: samples.samples() });
       return;
     }
-    const cluster = clusterFor(node, req);
+    const cluster = clusterFor(node, session);
     const admin = new Admin(cluster);
     try {
       const group = /^\/api\/groups\/([^/]+)(\/reset)?$/.exec(path);
       const groupId = group === null ? '' : decodeSegment(group[1]!);
       let answer: unknown;
-      if (path === '/api/cluster' && method === 'GET') answer = await clusterView(admin);
-      else if (path === '/api/topics' && method === 'GET') answer = await topicsView(admin);
+      if (path === '/api/cluster' && method === 'GET') {
+        admitWhole(node, { type: 'status' }, session);
+        answer = await clusterView(admin);
+      } else if (path === '/api/topics' && method === 'GET') answer = await topicsView(admin, mayDescribeCluster(session));
       else if (path === '/api/topics' && method === 'POST') answer = await createTopic(admin, await jsonBody(req));
       else if (path === '/api/messages' && method === 'GET') answer = await browse(cluster, url.searchParams);
       else if (path === '/api/search' && method === 'POST') answer = await search(cluster, await jsonBody(req), slots);

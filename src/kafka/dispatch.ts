@@ -32,8 +32,8 @@ export type Answer =
   | { readonly kind: 'reply'; readonly chunks: readonly Uint8Array[]; readonly api: string; readonly closeAfter?: string }
   /** Nothing to write: a produce with acks=0. */
   | { readonly kind: 'none'; readonly api: string }
-  /** Close the connection, for this reason. */
-  | { readonly kind: 'close'; readonly reason: string };
+  /** Close the connection, for this reason; `api`: the request's, once its api key is known. */
+  | { readonly kind: 'close'; readonly reason: string; readonly api?: string };
 
 export function readHeader(r: KafkaReader): RequestHeader {
   return { apiKey: r.int16('api_key'), apiVersion: r.int16('api_version'), correlationId: r.int32('correlation_id'), clientId: r.nullableString('client_id') };
@@ -68,9 +68,9 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
   const { apiKey, apiVersion, correlationId } = header;
   const api = KAFKA_APIS.get(apiKey);
   if (api === undefined) return { kind: 'close', reason: `api key ${apiKey} is not served` };
-  if (node.sasl.mode === 'sasl' && !session.authenticated && !BEFORE_AUTHENTICATION.has(apiKey)) return { kind: 'close', reason: `${api.name} before the connection authenticated (--auth sasl): SaslHandshake and SaslAuthenticate first` };
+  if (node.sasl.mode === 'sasl' && !session.authenticated && !BEFORE_AUTHENTICATION.has(apiKey)) return { kind: 'close', reason: `${api.name} before the connection authenticated (--auth sasl): SaslHandshake and SaslAuthenticate first`, api: api.name };
   if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
-    if (apiKey !== API_VERSIONS_KEY) return { kind: 'close', reason: `${api.name} v${apiVersion} is not served (v${api.minVersion}-${api.maxVersion} are)` };
+    if (apiKey !== API_VERSIONS_KEY) return { kind: 'close', reason: `${api.name} v${apiVersion} is not served (v${api.minVersion}-${api.maxVersion} are)`, api: api.name };
     const w = new KafkaWriter();
     unsupportedVersion(w, SERVED_RANGES);
     return { kind: 'reply', chunks: responseFrame(correlationId, false, w), api: api.name };
@@ -81,10 +81,10 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
     if (flexible) r.taggedFields('request header tagged fields');
     req = api.decode(r, apiVersion, header);
   } catch (err) {
-    if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `${api.name} v${apiVersion}: ${err.message}` };
+    if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `${api.name} v${apiVersion}: ${err.message}`, api: api.name };
     throw err;
   }
-  if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served' };
+  if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served', api: api.name };
   const res = await api.serve(node, req, apiVersion, session);
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();

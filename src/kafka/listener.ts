@@ -42,6 +42,7 @@ import { Mute, budgetEvents } from '../server/client-server.js';
 import { DEFAULT_REPLY_LIMITS, ReplyBudget, type ReplyLimits, type Reservation } from '../server/reply-budget.js';
 import { newSession, type Session } from '../server/session.js';
 import { AuthOrder, PRE_AUTH_FRAME_BYTES_MAX, frameBytesMaxFor, gatesOthers } from '../server/sasl.js';
+import { KAFKA_APIS } from './apis/index.js';
 import { SASL_AUTHENTICATE_KEY, SASL_HANDSHAKE_KEY } from './apis/sasl.js';
 import type { KafkaNode } from './api.js';
 import { hostPort } from './brokers.js';
@@ -127,6 +128,11 @@ export class KafkaListener {
   port(): number {
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : -1;
+  }
+
+  /** Kafka connections open now (TLS ones once their handshake is done). */
+  get connections(): number {
+    return this.sockets.size;
   }
 
   async close(): Promise<void> {
@@ -253,16 +259,22 @@ class Connection {
     // The api key, first in the header (a frame too short for one gets its 'close' from answer()).
     const apiKey = frame.length >= 2 ? frame.readInt16BE(0) : -1;
     const gating = gatesOthers(this.node.sasl, this.session, apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY);
+    // Counted by api name as `kafka.<Api>` (kafka.invalid before the api is known): outcome ok
+    // when answered (its errors, per topic or partition, are in the response), closed when the
+    // request ended the connection (not served, or not parsed), error for a failure of the node.
+    const count = (api: string | undefined, outcome: 'ok' | 'closed' | 'error'): void => {
+      const type = `kafka.${api ?? 'invalid'}`;
+      this.node.metrics.requests.inc({ type, outcome });
+      this.node.metrics.requestSeconds.observe({ type }, (performance.now() - t0) / 1000);
+    };
     this.order.run(gating, () => answer(this.node, this.session, frame, room)).then(
       (a) => {
-        if (a.kind !== 'close') {
-          this.node.metrics.requests.inc({ type: `kafka.${a.api}`, outcome: 'ok' });
-          this.node.metrics.requestSeconds.observe({ type: `kafka.${a.api}` }, (performance.now() - t0) / 1000);
-        }
+        count(a.api, a.kind === 'close' ? 'closed' : 'ok');
         slot.answer = a;
         this.flush();
       },
       (err: unknown) => {
+        count(KAFKA_APIS.get(apiKey)?.name, 'error');
         this.node.logger.error({ err: err instanceof Error ? err.stack : String(err) }, 'a Kafka request failed unexpectedly; closing its connection');
         slot.answer = { kind: 'close', reason: 'the node failed to handle the request (see its log)' };
         this.flush();

@@ -294,6 +294,14 @@ export class MetaStateMachine implements GroupStateMachine {
     });
   }
 
+  /** Every committed offset of every group, in key order (group, topic, partition): one pass over the state (the consumer-lag metrics). */
+  allOffsets(): { group: string; topic: string; partition: number; offset: number }[] {
+    return this.store.entries<OffsetRecord>('offset/').map(([k, v]) => {
+      const [, group, topic, partition] = k.split('/');
+      return { group: decodeURIComponent(group!), topic: decodeURIComponent(topic!), partition: Number(partition), offset: v.offset };
+    });
+  }
+
   offset(group: string, topic: string, partition: number): OffsetRecord | undefined {
     return this.store.get<OffsetRecord>(offsetKey(group, topic, partition));
   }

@@ -29,3 +29,13 @@ export function authWarning(mode: AuthMode, clientListeners: readonly string[]):
   if (open.length === 0) return null;
   return `--auth none on ${open.join(' and ')}, which is not loopback: anyone who reaches ${open.length === 1 ? 'this port' : 'these ports'} may do everything (read, write and delete every topic, create users). Start with --auth sasl and RAFTLOG_BOOTSTRAP_USER, or listen on 127.0.0.1 only`;
 }
+
+/**
+ * What a node says at start (and /status, `http.warning`) when its HTTP listener asks for passwords
+ * (`--auth sasl`: HTTP Basic, the console's login, src/server/http-auth.ts) in plaintext on an
+ * address others reach; null when it does not.
+ */
+export function httpPlaintextWarning(mode: AuthMode, httpListener: string, tls: boolean): string | null {
+  if (mode !== 'sasl' || tls || isLoopbackHost(hostOf(httpListener))) return null;
+  return `the HTTP listener ${httpListener} is not loopback and takes no TLS, but asks for passwords (HTTP Basic, the console's login): anyone who sees its traffic can read them. Give it TLS (--tls-cert and --tls-key, with --tls all or http), or listen on loopback only (--http-listen 127.0.0.1:PORT)`;
+}

@@ -20,8 +20,6 @@ import { fileURLToPath } from 'node:url';
 import { NodeStartError } from '../errors.js';
 import { EMBEDDED_KAFKA, EMBEDDED_NODES, clusterSecret, parsePeers } from './options.js';
 import { NODE_RUNTIME_FLAGS } from './runtime-flags.js';
-import { META_GROUP } from '../meta/commands.js';
-import type { StatusResponse } from '../wire/protocol.js';
 
 export interface EmbeddedOptions {
   readonly basePort?: number;
@@ -145,15 +143,13 @@ export async function runEmbedded(opts: EmbeddedOptions = {}): Promise<void> {
   console.log('Stop with Ctrl-C (data is kept; start again to resume).');
 }
 
-/** The node answers /status and knows the controller (the metadata group's leader): a Kafka client's first Metadata names it. */
+/** The node answers /health ready: its metadata is open and has a leader (the controller), which a Kafka client's first Metadata names. */
 async function answers(address: string): Promise<boolean> {
   try {
-    const res = await fetch(`http://${address}/status`, { signal: AbortSignal.timeout(1000) });
+    const res = await fetch(`http://${address}/health`, { signal: AbortSignal.timeout(1000) });
     if (!res.ok) return false;
-    const status = (await res.json()) as StatusResponse;
-    return status.groups.some((g) => g.group === META_GROUP && g.leader !== null);
+    return ((await res.json()) as { ready?: unknown }).ready === true;
   } catch {
     return false;
   }
 }
-

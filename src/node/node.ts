@@ -49,7 +49,8 @@ import { Controller } from './controller.js';
 import { AclAdmin } from './acl-admin.js';
 import { ALLOW_EVERYTHING, NodeAuthorizer, type AuthorizerMode, type RequestAuthorizer } from '../auth/node-authorizer.js';
 import { SaslServer, type AuthMode } from '../server/sasl.js';
-import { authWarning } from './auth-mode.js';
+import { HttpAuth, type HttpAuthMetrics } from '../server/http-auth.js';
+import { authWarning, httpPlaintextWarning } from './auth-mode.js';
 import type { BootstrapUser } from './bootstrap-user.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
@@ -60,6 +61,8 @@ import { LeaderTable, type LeaderInfo } from './leaders.js';
 import { FILES_RESERVED, NODE_LIMITS, SEGMENT_FILES_MAX, limitProblems, replicaLimit, replicaLimitHint, type ReplicaLimit } from './limits.js';
 import { openFilesLimit } from './open-files.js';
 import { NodeMetrics } from './metrics.js';
+import { NodeGauges } from './node-gauges.js';
+import { IN_SYNC_SAMPLE_MS } from '../partition/in-sync.js';
 import { QuotaEnforcer } from '../server/quotas.js';
 
 export interface NodeConfig {
@@ -118,6 +121,8 @@ export interface NodeConfig {
   readonly superUsers: readonly string[];
   /** The user the controller creates while the cluster has none (bootstrap-user.ts). */
   readonly bootstrapUser?: BootstrapUser;
+  /** `--http-auth-metrics`: whether /metrics needs a user under `--auth sasl` (src/server/http-auth.ts; default none: open). */
+  readonly httpAuthMetrics?: HttpAuthMetrics;
 }
 
 /**
@@ -180,6 +185,8 @@ export class RaftlogNode {
   readonly leaders = new LeaderTable();
   readonly partitions = new Map<string, Partition>();
   readonly metrics: NodeMetrics;
+  /** What the metrics' gauges read of this node, and the in-sync sampling of the partitions it leads. */
+  private readonly gauges: NodeGauges;
   /** The recent counters the web console charts (src/console/samples.ts). */
   readonly samples: MetricSamples;
   /** Client quotas, enforced on what this node serves (src/server/quotas.ts), at the rates the metadata holds. */
@@ -192,6 +199,8 @@ export class RaftlogNode {
   readonly acls: AclAdmin;
   /** Client authentication on both listeners (src/server/sasl.ts). */
   readonly sasl: SaslServer;
+  /** Who HTTP requests are: HTTP Basic and the console's sessions under `--auth sasl` (src/server/http-auth.ts). */
+  readonly httpAuth: HttpAuth;
   meta!: MetaStateMachine;
   private metaGroup!: RaftGroup;
   private store!: StateStore;
@@ -304,7 +313,8 @@ export class RaftlogNode {
       logger: this.logger,
     });
     this.host.recovery = this.recovery;
-    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget);
+    this.gauges = this.nodeGauges();
+    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget, this.gauges);
     this.samples = new MetricSamples(this);
     this.controller = new Controller(this);
     const node = this;
@@ -321,6 +331,15 @@ export class RaftlogNode {
       controllerId: () => this.controllerId(),
     });
     this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta });
+    this.httpAuth = new HttpAuth({
+      mode: config.auth,
+      metrics: config.httpAuthMetrics ?? 'none',
+      node: config.id,
+      passwords: this.sasl,
+      logger: this.logger,
+      failures: this.metrics.httpLoginFailures,
+      plaintextWarning: httpPlaintextWarning(config.auth, this.listeners.http, config.tls?.listeners.has('http') === true),
+    });
     this.quotas = new QuotaEnforcer(
       // No rate holds until the metadata is open.
       { quota: (entity) => (node.meta as MetaStateMachine | undefined)?.quota(entity) },
@@ -366,7 +385,7 @@ export class RaftlogNode {
     const routes = new Map([...consoleRoutes(this, this.samples), ...(this.parts.routes ?? [])]);
     for (const [address, uses] of httpServers(this.listeners)) {
       const tls = c.tls !== undefined && [...uses].some((u) => c.tls!.listeners.has(u)) ? { tls: { pem: c.tls.pem, clientAuth: c.tls.clientAuth } } : {};
-      const server = new HttpServer(this, uses.has('http') ? routes : undefined, undefined, { uses, ...tls });
+      const server = new HttpServer(this, uses.has('http') ? routes : undefined, undefined, { uses, ...tls, ...(uses.has('http') ? { auth: this.httpAuth } : {}) });
       this.servers.push(server);
       await server.listen(address);
     }
@@ -394,6 +413,7 @@ export class RaftlogNode {
     this.timers.push(setInterval(() => this.driveMoves(), MOVES_EVERY_MS));
     this.timers.push(setInterval(() => this.enforceRetention(), c.retentionCheckMs ?? NODE_DEFAULTS.retentionCheckMs));
     this.timers.push(setInterval(() => this.releaseIdleCaches(), TAIL_CACHE_RELEASE_EVERY_MS));
+    this.timers.push(setInterval(() => this.gauges.sample(), IN_SYNC_SAMPLE_MS));
     this.samples.start();
     this.controller.start();
     this.coordinator.start();
@@ -407,6 +427,9 @@ export class RaftlogNode {
     const open = authWarning(c.auth, clients);
     if (open !== null) this.logger.warn({ auth: c.auth }, open);
     else this.logger.info({ auth: c.auth, superUsers: c.superUsers }, c.auth === 'sasl' ? `clients must authenticate (--auth sasl)${c.bootstrapUser !== undefined ? `; bootstrap user ${c.bootstrapUser.name}` : ''}` : 'clients need not authenticate (--auth none): every client listener is on loopback');
+    const http = this.httpAuth.status();
+    if (http.warning !== undefined) this.logger.warn({ http: this.listeners.http }, http.warning);
+    else if (c.auth === 'sasl') this.logger.info({ http: this.listeners.http, metrics: http.metrics }, `HTTP requests must authenticate (HTTP Basic, or the console's login) but for /health, the console's pages${http.metrics === 'open' ? ' and /metrics (--http-auth-metrics required closes it)' : ''}`);
   }
 
   /** Says at start what clients may do: everything (`--authorizer none`), or what the ACLs allow. */
@@ -1125,6 +1148,30 @@ export class RaftlogNode {
 
   private disk: { at: number; bytes: number } | null = null;
 
+  /** The node as its gauges read it (node-gauges.ts). */
+  private nodeGauges(): NodeGauges {
+    const node = this;
+    return new NodeGauges({
+      self: this.config.id,
+      partitions: this.partitions,
+      brokenPartitions: this.brokenPartitions,
+      groups: () => this.host.all(),
+      meta: () => node.meta as MetaStateMachine | undefined,
+      metaGroup: () => (this.metaGroup === undefined ? null : { leader: this.isController(), term: this.metaGroup.raft.term }),
+      connectedPeers: () => new Set(this.transport.peerStatus().flatMap((p) => (p.connected ? [p.id] : []))),
+      connections: () => {
+        let client = 0;
+        let http = 0;
+        for (const s of this.servers) {
+          client += s.clients.connections;
+          http += s.httpConnections;
+        }
+        return { peer: this.transport.peerStatus().filter((p) => p.connected).length, client, http, kafka: this.kafka?.connections ?? 0 };
+      },
+      now: () => Date.now(),
+    });
+  }
+
   /** Raft entries the followers of the groups this node leads lack, summed (the console's replica lag chart). */
   followerLag(): number {
     let lag = 0;
@@ -1175,6 +1222,7 @@ export class RaftlogNode {
       ...(this.isController() ? { controller: this.controller.status() } : {}),
       recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },
       auth: this.config.auth,
+      http: this.httpAuth.status(),
     };
   }
 }

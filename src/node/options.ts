@@ -15,6 +15,7 @@ import { RING_BYTES_MIN } from '../../storage/tail-cache.js';
 import { AUTHORIZER_MODES, type AuthorizerMode } from '../auth/node-authorizer.js';
 import { userNameProblem } from '../wire/protocol.js';
 import { userPrincipal } from '../server/session.js';
+import { HTTP_AUTH_METRICS, type HttpAuthMetrics } from '../server/http-auth.js';
 import { defaultAuthMode } from './auth-mode.js';
 import { parseBootstrapUser, type BootstrapUser } from './bootstrap-user.js';
 import { parseListeners, type ListenerOptions } from './listeners.js';
@@ -55,6 +56,8 @@ export interface CliOptions extends ListenerOptions {
   superUsers?: string;
   bootstrapUser?: string;
   bootstrapUserFile?: string;
+  // HTTP authentication (issue 23; src/server/http-auth.ts)
+  httpAuthMetrics?: string;
 }
 
 export function command(): Command {
@@ -144,6 +147,14 @@ export function command(): Command {
     )
     // Only from the environment or the config file: a password on a command line is shown by `ps`.
     .addOption(new Option('--bootstrap-user <name:password>').env('RAFTLOG_BOOTSTRAP_USER').hideHelp())
+    .addOption(
+      new Option(
+        '--http-auth-metrics <mode>',
+        "with --auth sasl, whether GET /metrics needs a user (HTTP Basic, with describe on the cluster): 'required', or 'none' (open, as Redpanda's and a Kafka JMX exporter's; the default). /status and the console always need one under --auth sasl",
+      )
+        .choices(HTTP_AUTH_METRICS)
+        .env('RAFTLOG_HTTP_AUTH_METRICS'),
+    )
     // Listeners and TLS (issue 22 §3; src/node/listeners.ts, src/server/tls.ts).
     .addOption(new Option('--client-listen <host:port>', "address for clients (the native protocol's /client), told to clients in metadata and redirects (default: --listen)").env('RAFTLOG_CLIENT_LISTEN'))
     .addOption(new Option('--http-listen <host:port>', 'address for HTTP: /status and /metrics (default: --listen)').env('RAFTLOG_HTTP_LISTEN'))
@@ -328,7 +339,7 @@ function authorizerOf(v: string | undefined, auth: 'none' | 'sasl'): AuthorizerM
 }
 
 /** `--auth` (or its default for these client listeners), the super users and the bootstrap user, checked. */
-function authOf(o: CliOptions, sourceOf: OptionSource, clientListeners: readonly string[]): Pick<NodeConfig, 'auth' | 'superUsers' | 'bootstrapUser'> {
+function authOf(o: CliOptions, sourceOf: OptionSource, clientListeners: readonly string[]): Pick<NodeConfig, 'auth' | 'superUsers' | 'bootstrapUser' | 'httpAuthMetrics'> {
   if (o.auth !== undefined && o.auth !== 'none' && o.auth !== 'sasl') throw new NodeStartError(`--auth must be 'none' or 'sasl', not '${o.auth}'`);
   const auth = o.auth ?? defaultAuthMode(clientListeners);
   if (o.bootstrapUser !== undefined && sourceOf('bootstrapUser') === 'cli') {
@@ -354,7 +365,14 @@ function authOf(o: CliOptions, sourceOf: OptionSource, clientListeners: readonly
   }
   if (bootstrapUser !== undefined) names.push(bootstrapUser.name);
   const superUsers = [...new Set(names)].map(userPrincipal);
-  return { auth, superUsers, ...(bootstrapUser !== undefined ? { bootstrapUser } : {}) };
+  return { auth, superUsers, ...(bootstrapUser !== undefined ? { bootstrapUser } : {}), ...httpAuthMetricsOf(o.httpAuthMetrics) };
+}
+
+/** --http-auth-metrics (or its environment variable or config file entry), checked; absent: none. */
+function httpAuthMetricsOf(v: string | undefined): Pick<NodeConfig, 'httpAuthMetrics'> {
+  if (v === undefined) return {};
+  if (!(HTTP_AUTH_METRICS as readonly string[]).includes(v)) throw new NodeStartError(`--http-auth-metrics is ${HTTP_AUTH_METRICS.join(' or ')}, not '${v}'`);
+  return { httpAuthMetrics: v as HttpAuthMetrics };
 }
 
 /** A switch given as on/off (or any word parseBoolean takes: an environment variable, a config file's true/false); off when not given. */

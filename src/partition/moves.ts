@@ -125,7 +125,10 @@ export function describeMove(m: Move): string {
 /**
  * What a replica created for a partition that has moved starts from: a learner of a group whose
  * voters it does not know yet. Its leader's log (or snapshot) tells it the configuration before
- * it could matter: a learner never campaigns, and is promoted only once it holds the log.
+ * it could matter: a learner never campaigns, and is promoted only once it holds the log. A group
+ * whose membership never changed (reassigned only to its nodes in another order, or moved back
+ * before any change) holds no configuration entry: its first append, from the log start, carries
+ * the configuration there instead (raft/membership.ts, "where configurations live").
  */
 export function joiningMembership(target: readonly NodeId[], self: NodeId): Membership {
   return { voters: target.filter((id) => id !== self), learners: [self] };

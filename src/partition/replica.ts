@@ -36,10 +36,11 @@ export interface PartitionReplicaOptions {
   readonly fresh: 'voter' | 'rejoin';
   /**
    * The configuration a replica added to a running group starts from (its leader's, with this
-   * node among the learners) until its log holds one. Default: the topic's assignment, for a
-   * replica of a new group. Used only when the replica is created: it is then written into the
-   * log start, and read back from there on every later open. Either way, once the log holds a
-   * configuration it is the truth (raft/membership.ts).
+   * node among the learners) until its log holds one, or its leader's first append says another
+   * is in effect at the log start (the log start is then written again with that one). Default:
+   * the topic's assignment, for a replica of a new group. Used only when the replica is created:
+   * it is then written into the log start, and read back from there on every later open. Either
+   * way, once the log holds a configuration it is the truth (raft/membership.ts).
    */
   readonly membership?: Membership;
   /** The most the log's tail cache holds (storage/tail-cache.ts); less when its share of `cacheBudget` is less. */

@@ -144,6 +144,11 @@ export class ClientServer {
     return session;
   }
 
+  /** Client connections open now. */
+  get connections(): number {
+    return this.sockets.size;
+  }
+
   closeAll(): void {
     for (const ws of this.sockets) ws.close(1001, 'node shutting down');
   }

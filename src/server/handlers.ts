@@ -10,6 +10,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { Counter } from 'prom-client';
+import { assert } from '../../raft/errors.js';
 import type { NodeId } from '../../raft/types.js';
 import {
   ErrorCode,
@@ -188,6 +189,19 @@ export async function handle(node: HandlerNode, req: Request, session: Session):
       throw new Error(`unknown gate ${JSON.stringify(never)}`);
     }
   }
+}
+
+/**
+ * Throws what `handle` would throw for `req` as `session` before serving it: AUTHENTICATION_REQUIRED,
+ * or the access table's refusal. For the requests the table allows or refuses whole (status):
+ * the HTTP listener asks it for `/status` and `/metrics` (http.ts), the console for its cluster
+ * views, without running the request.
+ */
+export function admitWhole(node: Pick<HandlerNode, 'sasl' | 'authorizer'>, req: Request, session: Session): void {
+  node.sasl.requireAuthenticated(session);
+  if (!node.authorizer.enforcing) return;
+  const gate = admit(node.authorizer, session, req);
+  assert(gate.kind === 'pass', () => `admitWhole: a ${req.type} request is not one the access table allows or refuses whole (${gate.kind})`);
 }
 
 /** Serves a request allowed to run. */

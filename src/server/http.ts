@@ -11,6 +11,13 @@
  * with the reason in the `x-raftlog-refused` header (src/wire/ws-options.ts REFUSED_HEADER): a `/raft` upgrade on
  * a client listener, a `/client` upgrade on the peer listener, `/status` where HTTP is not served.
  *
+ * Authentication (http-auth.ts, when the node gives one): under `--auth sasl` every HTTP path but
+ * /health, the console's static files, its login and (unless `--http-auth-metrics required`)
+ * /metrics needs a user, by HTTP Basic or the console's session cookie; /status and a required
+ * /metrics need what the native `status` request needs (describe on the cluster, access.ts), and
+ * an added route runs as the request's session. `GET /health` answers `{node, ready}` to anyone:
+ * ready once the node's metadata is open and has a leader (what `node cluster.js` waits for).
+ *
  * With TLS (tls.ts), the server is https/wss. A `/raft` upgrade must come over a connection whose
  * client certificate the CA signed (mutual TLS between peers); a listener of peers only refuses
  * any other once its handshake is done, a shared one checks per path, as it does for `/client`
@@ -23,17 +30,23 @@ import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { assert } from '../../raft/errors.js';
+import { META_GROUP } from '../meta/commands.js';
 import { CLIENT_FRAME_BYTES_MAX, ClientServer, type ClientNode } from './client-server.js';
 import { NodeStartError } from '../errors.js';
 import { PEER_FRAME_BYTES_MAX, PEER_HANDSHAKE_FRAME_BYTES_MAX } from '../transport/peer-frames.js';
 import type { PeerNetwork } from '../transport/peer-transport.js';
 import { FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILENT_MS_MAX, keepAlive, refuse } from '../wire/ws-guard.js';
 import { REFUSED_HEADER } from '../wire/ws-options.js';
+import { ServerError } from '../errors.js';
+import { ErrorCode } from '../wire/protocol.js';
+import { admitWhole } from './handlers.js';
+import type { HttpAuth } from './http-auth.js';
+import { newSession, type Session } from './session.js';
 import { frameBytesMaxFor } from './sasl.js';
 import { clientCertProblem, plaintextRefusal, serverOptions, tlsOrPlaintext, type TlsPem } from './tls.js';
 
 /** The paths the server itself answers (upgrades and GETs); an added route may not take one. */
-const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics'];
+const OWN_PATHS: readonly string[] = ['/raft', '/client', '/status', '/metrics', '/health', '/auth/login', '/auth/logout', '/auth/session'];
 
 /** What one listener of the node serves: peers (`/raft`), clients (`/client`), HTTP (`/status`, `/metrics`, added routes). */
 export type HttpUse = 'peer' | 'client' | 'http';
@@ -47,13 +60,16 @@ export interface HttpListenerOptions {
   readonly uses?: ReadonlySet<HttpUse>;
   /** TLS only (https, wss), presenting `pem`; `clientAuth`: `/client` requires a CA-signed client certificate too. */
   readonly tls?: { readonly pem: TlsPem; readonly clientAuth: boolean };
+  /** Who HTTP requests are (http-auth.ts); absent, every one runs as ANONYMOUS and nothing is asked. */
+  readonly auth?: Pick<HttpAuth, 'enforcing' | 'metricsRequired' | 'identify' | 'serve'>;
 }
 
 /**
- * A route added to the server: answers every request for its path, whatever the method. A path
- * that ends in '/' (`/api/`) also answers every path under it; the longest such path wins.
+ * A route added to the server: answers every request for its path, whatever the method, run as
+ * `session` (the request's user, or ANONYMOUS: http-auth.ts). A path that ends in '/' (`/api/`)
+ * also answers every path under it; the longest such path wins.
  */
-export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+export type HttpRoute = (req: http.IncomingMessage, res: http.ServerResponse, session: Session) => Promise<void>;
 
 /** What the listener needs of the node it serves: its client handlers, its peer transport, its metrics. */
 export interface HttpNode extends ClientNode {
@@ -81,6 +97,7 @@ export class HttpServer {
   private readonly front: NetServer | null = null;
   private readonly uses: ReadonlySet<HttpUse>;
   private readonly tls: HttpListenerOptions['tls'];
+  private readonly auth: HttpListenerOptions['auth'];
   // The largest frames either endpoint ever takes; what a connection takes now is its FrameGuard's
   // (a peer's few KB until it has authenticated). No permessage-deflate (the guard counts wire bytes).
   private readonly peers = new WebSocketServer({ noServer: true, maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false });
@@ -96,6 +113,7 @@ export class HttpServer {
     for (const p of routes.keys()) assert(!OWN_PATHS.includes(p), () => `an added HTTP route takes ${p}, which the server answers itself`);
     this.uses = listener.uses ?? HTTP_USES;
     this.tls = listener.tls;
+    this.auth = listener.auth;
     this.clients = new ClientServer(node, undefined, times.clientIdleMs !== undefined ? { idleMs: times.clientIdleMs } : {});
     // A route that throws (a client gone mid-body, a metrics collector failing) answers 500; left
     // unhandled, the rejection would end the node.
@@ -134,6 +152,7 @@ export class HttpServer {
         socket.once('close', () => this.frontSockets.delete(socket));
       });
     }
+    this.server.on('request', (req: http.IncomingMessage) => this.countHttp(req.socket));
     this.server.on('upgrade', (req, socket, head) => {
       const url = (req.url ?? '').split('?')[0];
       const s = socket as Socket;
@@ -203,6 +222,19 @@ export class HttpServer {
     await closed;
   }
 
+  /** Connections that have sent an HTTP request (not an upgrade to /raft or /client), open now (metrics.ts raftlog_connections). */
+  get httpConnections(): number {
+    return this.httpSockets.size;
+  }
+
+  private readonly httpSockets = new Set<Socket>();
+
+  private countHttp(socket: Socket): void {
+    if (this.httpSockets.has(socket)) return;
+    this.httpSockets.add(socket);
+    socket.once('close', () => this.httpSockets.delete(socket));
+  }
+
   /** With TLS, the TCP connections of the front server (handshake done or not). */
   private readonly frontSockets = new Set<Socket>();
 
@@ -246,24 +278,51 @@ export class HttpServer {
       res.writeHead(404, { 'content-type': 'text/plain', [REFUSED_HEADER]: reason }).end(`${reason}\n`);
       return;
     }
+    const session = this.auth === undefined ? newSession('http', `${req.socket.remoteAddress}:${req.socket.remotePort}`) : await this.auth.identify(req, res, url);
+    if (session === null) return;
+    if (this.auth !== undefined && (await this.auth.serve(req, res, url))) return;
     const added = this.routes.get(url) ?? this.prefixRoute(url);
     if (added !== undefined) {
-      await added(req, res);
+      await added(req, res, session);
       return;
     }
     if (req.method !== 'GET') {
       res.writeHead(405, { 'content-type': 'text/plain' }).end('only GET is served here\n');
       return;
     }
+    if (url === '/health') {
+      const ready = this.node.metadataProblem() === null && this.node.leaderOf(META_GROUP).leader !== null;
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ node: this.node.config.id, ready }));
+      return;
+    }
     if (url === '/status') {
+      if (this.auth?.enforcing === true && !this.admitted(res, session)) return;
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.node.status(), null, 2));
       return;
     }
     if (url === '/metrics') {
+      if (this.auth?.metricsRequired === true && !this.admitted(res, session)) return;
       const { registry } = this.node.metrics;
       res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /metrics or /ui/ (the console)\n');
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /metrics, /health or /ui/ (the console)\n');
+  }
+
+  /**
+   * Whether `session` may see the node's status (and a required /metrics): what the native
+   * `status` request needs, by the access table (describe on the cluster). Answers the refusal
+   * (403, or 401 for a session that has not authenticated) when not.
+   */
+  private admitted(res: http.ServerResponse, session: Session): boolean {
+    try {
+      admitWhole(this.node, { type: 'status' }, session);
+      return true;
+    } catch (err) {
+      if (!(err instanceof ServerError)) throw err;
+      const status = err.code === ErrorCode.AuthenticationRequired ? 401 : 403;
+      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error: { code: err.code, message: err.message } }));
+      return false;
+    }
   }
 }

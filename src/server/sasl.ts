@@ -237,16 +237,35 @@ export class SaslServer {
         if (parts.length !== 3) throw new SaslRefusal('not a PLAIN message', null, 'not a PLAIN message: authzid, user and password separated by NUL');
         const [authzid, user, password] = parts as [string, string, string];
         if (authzid !== '' && authzid !== user) throw new SaslRefusal(`user '${user}' may not act as '${authzid}'`, user, `user '${user}' may not act as '${authzid}'`);
-        const told = `authentication of user '${user}' with PLAIN failed: wrong user name or password`;
-        const cred = this.passwordCredential(user);
-        // A name that is no user costs the same PBKDF2 as one that is.
-        const unknown = { mechanism: SCRAM_SHA_256, salt: this.unknownSalt(user), iterations: SCRAM_ITERATIONS_DEFAULT, storedKey: Buffer.alloc(SCRAM_SHA_256_KEY_BYTES), serverKey: Buffer.alloc(SCRAM_SHA_256_KEY_BYTES) } as const;
-        const matches = await passwordMatches(cred ?? unknown, password);
-        if (cred === null) throw new SaslRefusal(`no user '${user}'`, user, told);
-        if (!matches) throw new SaslRefusal(`wrong password for user '${user}'`, user, told);
-        return { reply: new Uint8Array(0), principal: userPrincipal(user) };
+        return { reply: new Uint8Array(0), principal: await this.checkPassword(user, password, PLAIN) };
       },
     };
+  }
+
+  /**
+   * The principal of user `user` if `password` is its password, checked against one of its SCRAM
+   * credentials (passwordCredential; passwordMatches: one PBKDF2, off the event loop); throws a SaslRefusal otherwise,
+   * that tells the client the same for a wrong password and a user that does not exist. PLAIN
+   * and HTTP Basic (http-auth.ts) check passwords here. `by` names the mechanism for the message.
+   */
+  async checkPassword(user: string, password: string, by: string): Promise<string> {
+    const told = `authentication of user '${user}' with ${by} failed: wrong user name or password`;
+    const cred = this.passwordCredential(user);
+    // A name that is no user costs the same PBKDF2 as one that is.
+    const unknown = { mechanism: SCRAM_SHA_256, salt: this.unknownSalt(user), iterations: SCRAM_ITERATIONS_DEFAULT, storedKey: Buffer.alloc(SCRAM_SHA_256_KEY_BYTES), serverKey: Buffer.alloc(SCRAM_SHA_256_KEY_BYTES) } as const;
+    const matches = await passwordMatches(cred ?? unknown, password);
+    if (cred === null) throw new SaslRefusal(`no user '${user}'`, user, told);
+    if (!matches) throw new SaslRefusal(`wrong password for user '${user}'`, user, told);
+    return userPrincipal(user);
+  }
+
+  /**
+   * The StoredKey of the credential user `name`'s password is checked against now
+   * (passwordCredential; null: no such user): a login session ends when it changes (http-auth.ts),
+   * as it does at every upsert, which gives every credential a fresh salt.
+   */
+  storedKeyOf(name: string): Uint8Array | null {
+    return this.passwordCredential(name)?.storedKey ?? null;
   }
 
   private nodeProof(): SaslExchange {

@@ -2,7 +2,8 @@
  * Who a client connection speaks for. Each connection, native (`/client`) or Kafka, has one
  * Session from its first byte to its close; every request read from it runs as its `principal`.
  * A connection starts as ANONYMOUS; authenticating (SASL on the Kafka listener, its native
- * equivalent on `/client`) names the user it proved to be.
+ * equivalent on `/client`) names the user it proved to be. An HTTP request has a session of its
+ * own, named by its credentials (HTTP Basic or the console's cookie, src/server/http-auth.ts).
  *
  * Principals are written as Kafka writes them, `User:<name>`, so that ACLs read the same on both
  * protocols and to anyone used to Kafka's.
@@ -11,7 +12,8 @@
 /** The principal of a connection that has not authenticated. */
 export const ANONYMOUS = 'User:ANONYMOUS';
 
-export type ListenerName = 'client' | 'kafka';
+/** `http`: a request to the HTTP listener (the console's API, /status), one session per request (src/server/http-auth.ts). */
+export type ListenerName = 'client' | 'kafka' | 'http';
 
 export interface Session {
   /** Which listener the connection came in on. */

@@ -224,6 +224,12 @@ function isEntry(v: unknown): boolean {
   return isObj(v) && isNat(v['index']) && isNat(v['term']) && ENTRY_KINDS.has(v['kind']) && v['data'] instanceof Uint8Array;
 }
 
+/** A configuration (raft/membership.ts): its voters and learners, lists of node ids. */
+function isMembership(v: unknown): boolean {
+  const ids = (x: unknown): boolean => Array.isArray(x) && x.every((id) => typeof id === 'string');
+  return isObj(v) && ids(v['voters']) && ids(v['learners']);
+}
+
 /** An answer's incarnation, present only while its sender rejoins: the leader keeps and compares it (raft/leader.ts). */
 function isAnswer(v: Record<string, unknown>): boolean {
   return v['rejoin'] === undefined || typeof v['rejoin'] === 'string';
@@ -241,7 +247,14 @@ export function isRaftMessage(v: unknown): v is Message {
     case 'voteResp':
       return typeof v['reject'] === 'boolean' && isAnswer(v);
     case 'append':
-      return isNat(v['prevIndex']) && isNat(v['prevTerm']) && isNat(v['commit']) && Array.isArray(v['entries']) && v['entries'].every(isEntry);
+      return (
+        isNat(v['prevIndex']) &&
+        isNat(v['prevTerm']) &&
+        isNat(v['commit']) &&
+        Array.isArray(v['entries']) &&
+        v['entries'].every(isEntry) &&
+        (v['logStartMembership'] === undefined || isMembership(v['logStartMembership']))
+      );
     case 'appendResp':
       return isNat(v['index']) && typeof v['reject'] === 'boolean' && isNat(v['conflictTerm']) && isNat(v['conflictIndex']) && isAnswer(v);
     case 'heartbeat':

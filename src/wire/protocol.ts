@@ -900,6 +900,12 @@ export interface StatusResponse {
   readonly recovery?: RecoveryStatus;
   /** How clients authenticate (`--auth`): 'none', every connection has every right; 'sasl', a connection must authenticate first. */
   readonly auth?: 'none' | 'sasl';
+  /**
+   * The HTTP listener's authentication (src/server/http-auth.ts): `basic` under `--auth sasl`
+   * (HTTP Basic or the console's login), `none` otherwise; whether /metrics needs a user; the
+   * console sessions held; and a warning when it takes passwords in plaintext from other hosts.
+   */
+  readonly http?: { readonly auth: 'basic' | 'none'; readonly metrics: 'open' | 'required'; readonly sessions: number; readonly warning?: string };
   /** Where the node listens, each use at its host:port (src/node/listeners.ts), and which take TLS only. */
   readonly listeners?: { readonly peer: string; readonly client: string; readonly http: string; readonly kafka?: string; readonly tls: readonly string[] };
 }

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { newSession } from '../../src/server/session.js';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Message } from '../../raft/types.js';
@@ -101,7 +102,7 @@ describe('the network route', () => {
   it('POST sets the cuts and answers with them; GET shows them; a body that is not JSON is refused', async () => {
     const cuts = new NetworkCuts();
     const route = networkRoute(cuts, () => pino({ level: 'silent' }));
-    server = http.createServer((req, res) => void route(req, res));
+    server = http.createServer((req, res) => void route(req, res, newSession('http', 'test')));
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/chaos/network`;
 

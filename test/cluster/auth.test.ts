@@ -77,7 +77,8 @@ async function readAll(c: Client, topic: string, count: number): Promise<Consume
 }
 
 beforeAll(async () => {
-  cluster = new LocalCluster({ nodes: 3, kafka: true, args: ['--auth', 'sasl', '--auto-create-topics'], env: { RAFTLOG_BOOTSTRAP_USER: `admin:${ADMIN_PASSWORD}` } });
+  // Under --auth sasl, /status needs a user too (HTTP Basic: src/server/http-auth.ts).
+  cluster = new LocalCluster({ nodes: 3, kafka: true, args: ['--auth', 'sasl', '--auto-create-topics'], env: { RAFTLOG_BOOTSTRAP_USER: `admin:${ADMIN_PASSWORD}` }, httpAuth: { username: 'admin', password: ADMIN_PASSWORD } });
   dir = cluster.dir;
   await cluster.start();
   // The controller creates the bootstrap user once it is elected and has named the cluster.

@@ -90,6 +90,8 @@ beforeAll(async () => {
     tls: { ca: ca.cert, node: (id) => certs.get(id)! },
     args: ['--auto-create-topics', 'on', '--auth', 'sasl'],
     env: { RAFTLOG_BOOTSTRAP_USER: `admin:${ADMIN_PASSWORD}` },
+    // /status under --auth sasl takes HTTP Basic: over https, as the bootstrap user.
+    httpAuth: { username: 'admin', password: ADMIN_PASSWORD },
   });
   await cluster.start();
   client = tlsClient();

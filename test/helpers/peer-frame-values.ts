@@ -12,6 +12,7 @@ const nodeId = fc.string({ unit: 'binary', maxLength: 12 });
 const group = fc.string({ maxLength: 16 });
 const nat = fc.maxSafeNat();
 const token = fc.stringMatching(/^[0-9a-f]{0,64}$/);
+const membership = fc.record({ voters: fc.array(nodeId, { maxLength: 3 }), learners: fc.array(nodeId, { maxLength: 2 }) });
 const entry = fc.record({ index: nat, term: nat, kind: fc.constantFrom(...Object.values(EntryKind)), data: fc.uint8Array({ maxLength: 32 }) });
 
 /** An answer, sometimes from a replica rejoining under an incarnation. */
@@ -28,7 +29,10 @@ export const MESSAGES: { readonly [K in MessageType]: fc.Arbitrary<Message & { r
   vote: voteRequest('vote'),
   preVoteResp: voteResponse('preVoteResp'),
   voteResp: voteResponse('voteResp'),
-  append: fc.record({ type: fc.constant('append'), ...base, prevIndex: nat, prevTerm: nat, entries: fc.array(entry, { maxLength: 3 }), commit: nat }),
+  append: fc.record(
+    { type: fc.constant('append'), ...base, prevIndex: nat, prevTerm: nat, entries: fc.array(entry, { maxLength: 3 }), commit: nat, logStartMembership: membership },
+    { requiredKeys: ['type', 'from', 'to', 'term', 'prevIndex', 'prevTerm', 'entries', 'commit'] },
+  ),
   appendResp: answer(fc.record({ type: fc.constant('appendResp'), ...base, index: nat, reject: fc.boolean(), conflictTerm: nat, conflictIndex: nat })),
   heartbeat: fc.record({ type: fc.constant('heartbeat'), ...base, commit: nat, readRound: nat }),
   heartbeatResp: answer(fc.record({ type: fc.constant('heartbeatResp'), ...base, readRound: nat })),

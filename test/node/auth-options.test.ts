@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { authWarning, defaultAuthMode, isLoopbackHost } from '../../src/node/auth-mode.js';
+import { authWarning, defaultAuthMode, httpPlaintextWarning, isLoopbackHost } from '../../src/node/auth-mode.js';
 import { nodeConfigOf, type NodeConfig } from '../helpers/node-config.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -76,5 +76,26 @@ describe('--super-users and the bootstrap user', () => {
     expect(() => config([], { RAFTLOG_BOOTSTRAP_USER: 'admin' })).toThrow(/RAFTLOG_BOOTSTRAP_USER is not name:password/);
     expect(() => config([], { RAFTLOG_BOOTSTRAP_USER: 'no way:a-long-password' })).toThrow(/user name 'no way'/);
     expect(() => config([], { RAFTLOG_BOOTSTRAP_USER: 'admin:short' })).toThrow(/too short/);
+  });
+});
+
+describe('--http-auth-metrics and the HTTP listener under --auth sasl', () => {
+  it('leaves /metrics open unless told required, by flag, RAFTLOG_HTTP_AUTH_METRICS or the config file', () => {
+    expect(config(['--auth', 'sasl']).httpAuthMetrics).toBeUndefined();
+    expect(config(['--auth', 'sasl', '--http-auth-metrics', 'required']).httpAuthMetrics).toBe('required');
+    expect(config(['--auth', 'sasl'], { RAFTLOG_HTTP_AUTH_METRICS: 'none' }).httpAuthMetrics).toBe('none');
+    const file = path.join(tmp(), 'config.json');
+    fs.writeFileSync(file, JSON.stringify({ httpAuthMetrics: 'required' }));
+    expect(config(['--auth', 'sasl', '--config', file]).httpAuthMetrics).toBe('required');
+    fs.writeFileSync(file, JSON.stringify({ httpAuthMetrics: 'sometimes' }));
+    expect(() => config(['--config', file])).toThrow(/--http-auth-metrics is none or required, not 'sometimes'/);
+    expect(() => config(['--http-auth-metrics', 'maybe'])).toThrow(/Allowed choices are none, required/);
+  });
+
+  it('warns when passwords would come in plaintext to an HTTP listener others reach, not over TLS or on loopback, nor under --auth none', () => {
+    expect(httpPlaintextWarning('sasl', '0.0.0.0:8080', false)).toMatch(/the HTTP listener 0\.0\.0\.0:8080 is not loopback and takes no TLS, but asks for passwords.*--tls-cert/);
+    expect(httpPlaintextWarning('sasl', '0.0.0.0:8080', true)).toBeNull();
+    expect(httpPlaintextWarning('sasl', '127.0.0.1:8080', false)).toBeNull();
+    expect(httpPlaintextWarning('none', '0.0.0.0:8080', false)).toBeNull();
   });
 });

@@ -93,9 +93,12 @@ export class Member {
   /**
    * Restarts on a disk that lost everything, as a replica rejoining under `rejoin` (what the host
    * decides for a folder that came back empty, raft/rejoin.ts); with null, as if nothing noticed.
+   * With `membership`, the new log starts from that configuration (what a node writes at the log
+   * start of a replica it creates for a partition that was reassigned, src/partition/replica.ts).
    */
-  wipe(rejoin: string | null): void {
+  wipe(rejoin: string | null, membership?: Membership): void {
     this.storage = new MemoryStorage();
+    if (membership !== undefined) this.storage.applySnapshot({ index: 0, term: 0, data: new Uint8Array(0), membership });
     this.storage.hardState = { term: 0, vote: null, commit: 0, rejoin };
     this.applied.length = 0;
     this.raft = this.make(this.storage, 0);

@@ -207,3 +207,55 @@ describe('a replica that lost its data rejoins as a learner', () => {
     expect(net.raft('c').rejoin).toBeNull();
   });
 });
+
+/**
+ * A node creates the replica of a partition that was reassigned as a learner of the nodes it is
+ * assigned with (src/partition/moves.ts joiningMembership) and writes that at its log start. A
+ * reassignment that kept the same nodes (only their order, the preferred leader) changed nothing
+ * in the group: its log holds no configuration entry, and its configuration is the one it was
+ * created with, at the log start. The chaos run that found this (membership changes among kills
+ * and partitions): n1 lost its disk and stayed a learner in its own eyes for good, a voter to the
+ * others, never taking the leadership handed to it.
+ */
+describe('a replica created as a learner of a group whose log holds no configuration entry', () => {
+  const joining = { voters: ['a', 'b'], learners: ['c'] };
+
+  function lostDiskAfterReorder(rejoin: string | null): Network {
+    const net = new Network();
+    net.elect('a');
+    net.raft('a').propose([bytes('x')]);
+    net.stabilize();
+    expect(net.entries('a').some((e) => e.kind === EntryKind.Config)).toBe(false);
+    net.member('c').wipe(rejoin, joining);
+    expect(net.raft('c').membership).toEqual(joining);
+    return net;
+  }
+
+  it('rejoining: once caught up and promoted it holds its leader\'s configuration, durably, and takes the leadership handed to it', () => {
+    const net = lostDiskAfterReorder('c-inc-2');
+    net.tickAndStabilize(2, ['a']);
+    expect(net.raft('c').rejoin).toBeNull();
+    expect(net.shape('c')).toEqual(net.shape('a'));
+    expect(net.raft('c').membership).toEqual(net.raft('a').membership);
+    net.restart('c');
+    expect(net.raft('c').membership).toEqual(net.raft('a').membership);
+    net.tickAndStabilize(1, ['a']);
+    net.raft('a').transferLeadership('c');
+    net.stabilize();
+    expect(net.role('c')).toBe(Role.Leader);
+  });
+
+  it('not rejoining (it never held the replica): its first append from the leader tells it the configuration, and it campaigns when the leader is gone', () => {
+    const net = lostDiskAfterReorder(null);
+    net.tickAndStabilize(1, ['a']);
+    expect(net.shape('c')).toEqual(net.shape('a'));
+    expect(net.raft('c').membership).toEqual(net.raft('a').membership);
+    net.restart('c');
+    expect(net.raft('c').membership).toEqual(net.raft('a').membership);
+    net.isolate('a');
+    net.isolate('b');
+    net.tick('c', 3 * ELECTION);
+    net.processAll();
+    expect(net.role('c')).not.toBe(Role.Follower);
+  });
+});

@@ -28,8 +28,8 @@
  * node is restarted), a flipped bit in synced log bytes, leadership transfers. Then everything
  * heals: every partition must take a write again within a bound, and final reads read every
  * partition whole; the metadata group must take a write too, and final reads read every committed
- * offset. Last, the stability probe: a follower cut off and reconnected must not depose a healthy
- * leader.
+ * offset. Last, the stability probe: once every replica follows one leader under its leader's
+ * configuration, a follower cut off and reconnected must not depose a healthy leader.
  *
  * The simulator must catch each of HOST_MUTANTS, the shell and the core broken on purpose
  * (host-mutants-a and -b.test.ts). A failing seed replays exactly: `npm run sim -- --seed N`.
@@ -40,7 +40,7 @@ import { checkHistory, renderReport } from '../../chaos/checker/index.js';
 import { MUTANTS, mutantParts } from '../../chaos/mutants.js';
 import type { HistoryEvent } from '../../chaos/checker/history.js';
 import { RaftError } from '../../raft/errors.js';
-import { describeMembership, isMember, type Membership, type MembershipChange } from '../../raft/membership.js';
+import { describeMembership, isMember, sameMembership, type Membership, type MembershipChange } from '../../raft/membership.js';
 import { seededRandom } from '../../raft/random.js';
 import { Role, type Entry, type Message, type NodeId, type ReadState, type Snapshot, type SoftState } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
@@ -62,6 +62,7 @@ import { partitionGroupId, type TopicRecord } from '../../src/meta/commands.js';
 import { ServerError } from '../../src/errors.js';
 import type { Partition } from '../../src/partition/partition.js';
 import { deletePartitionReplica, openPartitionReplica, type PartitionReplicaOptions } from '../../src/partition/replica.js';
+import { joiningMembership } from '../../src/partition/moves.js';
 import type { DamagePolicy } from '../../src/host/replica-trust.js';
 import type { RaftLimits, UnsafeMutations } from '../../raft/config.js';
 import { SimMeta, emptyMetaStats, type MetaSimStats } from './host-meta.js';
@@ -333,6 +334,14 @@ export class HostSimulation {
   /** For the seeds that change membership (decided first, from a random of their own). */
   private readonly membershipRandom: () => number;
   private readonly changesMembership: boolean;
+  /**
+   * Keys whose partition was reassigned to its own nodes in another order before the run (a new
+   * preferred leader; the group changes nothing, and its log holds no configuration entry). A
+   * node creates a replica of a reassigned partition as a joining learner (node.ts, topic.moved):
+   * one whose disk was lost comes back with that guess at its log start, not its group's
+   * configuration, and must learn the group's from its leader (raft/membership.ts).
+   */
+  private readonly reordered: ReadonlySet<string>;
 
   constructor(readonly options: HostSimOptions) {
     this.random = seededRandom(options.seed * 104_729 + 7);
@@ -363,6 +372,9 @@ export class HostSimulation {
       this.inv.set(this.keys[p]!, new Invariants({ voters: a, learners: [] }));
       this.placed.set(this.keys[p]!, new Set(a));
     });
+    // A random of its own, so the other schedules stay what they were.
+    const reorder = seededRandom(options.seed * 5_381 + 11);
+    this.reordered = new Set(this.keys.filter(() => reorder() < 0.5));
 
     this.faultGap = this.pick([400, 200, 100]);
     this.shape = seedShape(options.seed);
@@ -458,6 +470,7 @@ export class HostSimulation {
   /** Opens one replica on a running node, as the node does (src/partition/replica.ts). */
   private openReplica(node: SimNode, p: number): void {
     const key = this.keys[p]!;
+    const joined = this.joinedWith.get(`${node.id}/${key}`) ?? (node.wiped && this.reordered.has(key) ? joiningMembership([...this.placed.get(key)!], node.id) : undefined);
     const part = openPartitionReplica({
       group: partitionGroupId(this.topic.id, p),
       dir: path.posix.join(node.root, 'partitions', `${TOPIC}-${p}`),
@@ -469,7 +482,7 @@ export class HostSimulation {
       ledger: node.ledger!,
       host: node.host!,
       fresh: node.wiped || this.deletedOnce.has(`${node.id}/${key}`) ? 'rejoin' : 'voter',
-      ...(this.joinedWith.has(`${node.id}/${key}`) ? { membership: this.joinedWith.get(`${node.id}/${key}`)! } : {}),
+      ...(joined !== undefined ? { membership: joined } : {}),
       tailCacheBytes: this.shape.tailCacheBytes,
       limits: this.shape.limits,
       producerIdExpirationMs: 24 * 3600 * 1000,
@@ -537,7 +550,18 @@ export class HostSimulation {
     part.group.sm = sm;
   }
 
+  /** Each node's view of each partition, made once: observe() reads them after every event. */
+  private readonly views = new Map<SimNode, Map<string, NodeView>>();
+
   private view(node: SimNode, key: string): NodeView {
+    let byKey = this.views.get(node);
+    if (byKey === undefined) this.views.set(node, (byKey = new Map()));
+    let v = byKey.get(key);
+    if (v === undefined) byKey.set(key, (v = this.makeView(node, key)));
+    return v;
+  }
+
+  private makeView(node: SimNode, key: string): NodeView {
     const part = (): Partition => {
       const p = node.partitions.get(key);
       if (p === undefined) throw new Error(`${node.id} does not hold ${key} now`);
@@ -1245,7 +1269,7 @@ export class HostSimulation {
     }
   }
 
-  /** Per partition, its leader and term once every replica is up, a voter, and follows that leader in that term; null until then. */
+  /** Per partition, its leader and term once every replica is up, not rejoining, and follows that leader in that term under its configuration; null until then. */
   private settled(): Map<string, { leader: NodeId; term: number }> | null {
     const out = new Map<string, { leader: NodeId; term: number }>();
     for (const [p, key] of this.keys.entries()) {
@@ -1262,6 +1286,8 @@ export class HostSimulation {
         const n = this.byId(id);
         const g = n.partitions.get(key)?.group;
         if (!n.up || g === undefined || g.failed !== null || g.raft.rejoin !== null || g.raft.term !== term || g.raft.lead !== leader.id) return null;
+        // What the chaos checker asks of the final replica sets (chaos/checker/checks/placement.ts).
+        if (!sameMembership(g.raft.membership, raft.membership)) return null;
       }
       out.set(key, { leader: leader.id, term });
     }

@@ -2,6 +2,9 @@
 // #/charts), each drawn from the node's JSON API (/api/..., src/console/api.ts). Plain ES modules
 // and the DOM; uPlot draws the charts. Every text from the cluster goes in as text, never as HTML.
 // When a page has drawn what it fetched, body[data-ready] names it (the browser test waits on it).
+// Under --auth sasl the API answers 401 until the browser has logged in: the page then shows its
+// login form, which posts to /auth/login; the node answers with a session cookie (HttpOnly, so
+// this script never sees it) that every later call carries (src/server/http-auth.ts).
 import uPlot from './vendor/uPlot.esm.js';
 
 const main = document.getElementById('page');
@@ -11,18 +14,38 @@ let timers = [];
 /** Charts of the page shown; destroyed when another is shown. */
 let plots = [];
 
-/** Calls the API; throws an Error with the node's message on a failure. */
-async function api(path, opts = {}) {
+/** The API answered 401: the login form is shown instead of the page. */
+class LoginNeeded extends Error {}
+
+/** A JSON request to the node (`/api...`, `/auth/...`): the body, or an Error with the node's code and message. */
+async function call(url, opts = {}) {
   const init = opts.body === undefined ? opts : { ...opts, method: opts.method ?? 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(opts.body) };
-  const res = await fetch(`/api${path}`, init);
+  const res = await fetch(url, init);
   let body;
   try {
     body = await res.json();
   } catch {
     throw new Error(`${res.status} ${res.statusText}`);
   }
-  if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `${res.status} ${res.statusText}`);
+  if (!res.ok) {
+    const err = new Error(body.error ? `${body.error.code}: ${body.error.message}` : `${res.status} ${res.statusText}`);
+    err.status = res.status;
+    throw err;
+  }
   return body;
+}
+
+/** Calls the API; throws an Error with the node's message on a failure, and shows the login form on a 401. */
+async function api(path, opts = {}) {
+  try {
+    return await call(`/api${path}`, opts);
+  } catch (err) {
+    if (err.status === 401) {
+      showLogin(err.message);
+      throw new LoginNeeded(err.message);
+    }
+    throw err;
+  }
 }
 
 /** An element: h('td', {class: 'num'}, 'text', child...). Strings become text nodes. */
@@ -169,7 +192,7 @@ function retention(cfg) {
 }
 
 async function topicsPage() {
-  const { topics } = await api('/topics');
+  const { topics, clusterView } = await api('/topics');
   const form = h(
     'form',
     { class: 'inline', id: 'create-topic' },
@@ -201,7 +224,7 @@ async function topicsPage() {
         num(p.highWatermark),
         num(p.logStartOffset),
         h('td', { class: 'num' }, bytes(p.bytes)),
-        h('td', {}, p.stopped.length > 0 ? tag(`stopped on ${p.stopped.join(', ')}`, 'bad') : p.underReplicated ? tag('under-replicated', 'warn') : tag('ok', 'ok'), p.move ? ` move: ${p.move}` : ''),
+        h('td', {}, p.stopped.length > 0 ? tag(`stopped on ${p.stopped.join(', ')}`, 'bad') : p.underReplicated === null ? tag('unknown') : p.underReplicated ? tag('under-replicated', 'warn') : tag('ok', 'ok'), p.move ? ` move: ${p.move}` : ''),
         h('td', {}, h('a', { href: `#/messages?topic=${encodeURIComponent(t.name)}&partition=${p.partition}` }, 'messages')),
       ),
     );
@@ -212,7 +235,8 @@ async function topicsPage() {
       table(['Partition', 'Leader', 'Replicas', 'Lag behind leader (entries)', 'High watermark', 'Log start', 'Size', 'State', ''], rows),
     );
   });
-  main.replaceChildren(h('h2', {}, 'Topics'), form, result, topics.length === 0 ? h('p', { class: 'muted' }, 'No topics yet.') : '', ...sections);
+  const hidden = clusterView === false ? h('p', { class: 'muted', id: 'no-cluster-view' }, 'Replica state and offsets need describe on the cluster, which your user does not have.') : '';
+  main.replaceChildren(h('h2', {}, 'Topics'), form, result, hidden, topics.length === 0 ? h('p', { class: 'muted' }, 'No topics yet.') : '', ...sections);
   ready('topics');
 }
 
@@ -464,6 +488,62 @@ async function chartsPage() {
 
 const PAGES = { cluster: clusterPage, topics: topicsPage, messages: messagesPage, groups: groupsPage, charts: chartsPage };
 
+// ------------------------------------------------------------------------------------------------
+// Logging in (--auth sasl)
+
+/** Who is logged in, in the header, with a button to log out (under --auth sasl). */
+function showUser(session) {
+  const who = document.getElementById('who');
+  const out = document.getElementById('logout');
+  const user = session !== null && session.auth === 'sasl';
+  who.textContent = user ? session.principal.replace(/^User:/, '') : '';
+  out.hidden = !user || session.via !== 'cookie';
+}
+
+/** The login form, instead of the page; `why`: what the node said. */
+function showLogin(why) {
+  for (const t of timers) clearTimeout(t);
+  timers = [];
+  showUser(null);
+  showError(null);
+  const error = h('p', { class: 'error', id: 'login-error', hidden: true });
+  const form = h(
+    'form',
+    { class: 'login', id: 'login' },
+    h('h2', {}, 'Log in'),
+    h('p', { class: 'muted' }, 'This node requires a user (--auth sasl): the name and password of a user created with raftlog users create.'),
+    h('label', {}, 'User', h('input', { name: 'username', autocomplete: 'username', required: true })),
+    h('label', {}, 'Password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+    h('button', { type: 'submit' }, 'Log in'),
+    error,
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    call('/auth/login', { body: { username: f.get('username'), password: f.get('password') } })
+      .then(() => start())
+      .catch((err) => {
+        error.hidden = false;
+        error.textContent = err.message;
+        ready('login-failed');
+      });
+  });
+  main.replaceChildren(form);
+  if (why !== undefined && !/AUTHENTICATION_REQUIRED: this node requires/.test(why)) {
+    error.hidden = false;
+    error.textContent = why;
+  }
+  ready('login');
+}
+
+document.getElementById('logout').addEventListener('click', () => {
+  call('/auth/logout', { method: 'POST' })
+    .catch(() => undefined)
+    .then(() => showLogin());
+});
+
+// ------------------------------------------------------------------------------------------------
+
 /** Draws the page the hash names. `again`: a refresh of the same page (its errors leave it shown). */
 async function show(again = false) {
   for (const t of timers) clearTimeout(t);
@@ -479,14 +559,28 @@ async function show(again = false) {
     for (const p of before) p.destroy();
     showError(null);
   } catch (err) {
+    if (err instanceof LoginNeeded) return;
     showError(err);
     if (!again) main.replaceChildren();
     ready(`${name}-error`);
   }
 }
 
+/** Asks the node who this browser is: the page the hash names, or the login form. */
+async function start() {
+  let session;
+  try {
+    session = await call('/auth/session');
+  } catch (err) {
+    if (err.status === 401) return showLogin(err.message);
+    session = null;
+  }
+  showUser(session);
+  await show();
+}
+
 window.addEventListener('hashchange', () => void show());
-api('/samples')
+call('/health')
   .then((s) => (document.getElementById('node').textContent = `served by node ${s.node}`))
   .catch(() => undefined);
-void show();
+void start();
