@@ -1,7 +1,9 @@
 /**
- * SCRAM-SHA-256 (RFC 5802, RFC 7677): the credential a node keeps of a user, and both sides of
- * the exchange, socket-free. Randomness comes in (each side's nonce is given to it), so the RFC's
- * test vector runs as it is written.
+ * SCRAM-SHA-256 (RFC 5802, RFC 7677) and SCRAM-SHA-512 (RFC 5802 with SHA-512, as Kafka names it):
+ * the credential a node keeps of a user, and both sides of the exchange, socket-free. One
+ * implementation for both: the mechanism names the hash H (and HMAC's), and so the length of
+ * StoredKey, ServerKey, a proof and a signature (32 bytes for SHA-256, 64 for SHA-512). Randomness
+ * comes in (each side's nonce is given to it), so RFC 7677's test vector runs as it is written.
  *
  *   client-first   gs2-header client-first-bare        gs2-header: "n,," or "y,," (no channel
  *                                                      binding), or "n,a=<authzid>," naming the user
@@ -10,25 +12,31 @@
  *   client-final   c=<base64 gs2-header>,r=<nonce>,p=<base64 ClientProof>   (r ends with the nonce, as Kafka takes it)
  *   server-final   v=<base64 ServerSignature>
  *
- *   SaltedPassword = PBKDF2-HMAC-SHA-256(password, salt, iterations)
- *   ClientKey = HMAC(SaltedPassword, "Client Key"), StoredKey = SHA-256(ClientKey)
+ *   SaltedPassword = PBKDF2-HMAC-H(password, salt, iterations), as long as H's output
+ *   ClientKey = HMAC(SaltedPassword, "Client Key"), StoredKey = H(ClientKey)
  *   ServerKey = HMAC(SaltedPassword, "Server Key")
  *   AuthMessage = client-first-bare "," server-first "," client-final-without-proof
  *   ClientProof = ClientKey XOR HMAC(StoredKey, AuthMessage)
  *   ServerSignature = HMAC(ServerKey, AuthMessage)
  *
- * A node keeps salt, iterations, StoredKey and ServerKey: enough to check a proof and to prove
+ * A node keeps salt, iterations, StoredKey and ServerKey, per mechanism (a credential of one does
+ * not serve the other: its keys come from another hash): enough to check a proof and to prove
  * itself, never enough to log in. A saslname writes ',' as "=2C" and '=' as "=3D". The password is
  * taken as its UTF-8 bytes, without SASLprep, as Kafka, kafkajs and librdkafka take it, so that a
  * user created here logs in from any of them.
  *
- * A user that does not exist gets the same exchange as one that does, with a salt made from its
- * name (ScramServer's `unknownSalt`), and fails only at the proof: the answers do not tell which
- * names exist.
+ * A user that does not exist, or has no credential of the exchange's mechanism, gets the same
+ * exchange as one that does, with a salt made from its name (ScramServer's `unknownSalt`), and
+ * fails only at the proof: the answers do not tell which names exist, nor which mechanisms a user
+ * has.
  */
 import { createHash, createHmac, pbkdf2, timingSafeEqual } from 'node:crypto';
 
 export const SCRAM_SHA_256 = 'SCRAM-SHA-256';
+export const SCRAM_SHA_512 = 'SCRAM-SHA-512';
+export type ScramMechanism = typeof SCRAM_SHA_256 | typeof SCRAM_SHA_512;
+/** The SCRAM mechanisms served, in the order a node offers them and a new user gets credentials of them. */
+export const SCRAM_MECHANISMS: readonly ScramMechanism[] = [SCRAM_SHA_256, SCRAM_SHA_512];
 /** Iterations of a credential, at least (RFC 7677 §4: 4096) and at most (Kafka's limit: a client does this work at every login). */
 export const SCRAM_ITERATIONS_MIN = 4096;
 export const SCRAM_ITERATIONS_MAX = 16_384;
@@ -38,15 +46,18 @@ export const SCRAM_ITERATIONS_DEFAULT = 4096;
 export const SCRAM_SALT_BYTES = 32;
 export const SCRAM_SALT_BYTES_MIN = 16;
 export const SCRAM_SALT_BYTES_MAX = 64;
-/** Bytes of StoredKey, ServerKey, a proof and a signature (SHA-256). */
-export const SCRAM_KEY_BYTES = 32;
+/** Bytes of StoredKey, ServerKey, a salted password, a proof and a signature: SHA-256's output, and SHA-512's. */
+export const SCRAM_SHA_256_KEY_BYTES = 32;
+export const SCRAM_SHA_512_KEY_BYTES = 64;
 /** Random bytes of a nonce made here (base64 of them is its text). */
 export const SCRAM_NONCE_BYTES = 24;
 /** Characters of a nonce either side sends, at most. */
 export const SCRAM_NONCE_LENGTH_MAX = 256;
 
-/** What a node keeps of a user's password (RFC 5802 §3): never the password. */
+/** What a node keeps of a user's password for one mechanism (RFC 5802 §3): never the password. */
 export interface ScramCredential {
+  /** The mechanism whose hash made the keys; absent: SCRAM-SHA-256 (the only one before SCRAM-SHA-512). */
+  readonly mechanism?: ScramMechanism;
   readonly salt: Uint8Array;
   readonly iterations: number;
   readonly storedKey: Uint8Array;
@@ -66,12 +77,55 @@ export class ScramError extends Error {
 
 const GS2_NO_BINDING = /^([ny]),(a=[^,]*)?,/;
 
-function hmac(key: Uint8Array, text: string | Uint8Array): Buffer {
-  return createHmac('sha256', key).update(text).digest();
+/** Whether `m` names a SCRAM mechanism served here (as a handshake spells it: upper case). */
+export function isScramMechanism(m: unknown): m is ScramMechanism {
+  return m === SCRAM_SHA_256 || m === SCRAM_SHA_512;
 }
 
-function sha256(data: Uint8Array): Buffer {
-  return createHash('sha256').update(data).digest();
+/** The mechanism of `cred` (SCRAM-SHA-256 when it names none). */
+export function mechanismOf(cred: ScramCredential): ScramMechanism {
+  return cred.mechanism ?? SCRAM_SHA_256;
+}
+
+/** H and HMAC of one mechanism (node:crypto's name of its hash), and the length of their output. */
+class Hash {
+  constructor(
+    readonly mechanism: ScramMechanism,
+    private readonly name: 'sha256' | 'sha512',
+    readonly keyBytes: number,
+  ) {}
+
+  hmac(key: Uint8Array, text: string | Uint8Array): Buffer {
+    return createHmac(this.name, key).update(text).digest();
+  }
+
+  h(data: Uint8Array): Buffer {
+    return createHash(this.name).update(data).digest();
+  }
+
+  /** PBKDF2 of the password (its UTF-8 bytes), as long as the hash's output, off the event loop. */
+  salt(password: string, salt: Uint8Array, iterations: number): Promise<Buffer> {
+    return new Promise((resolve, reject) => pbkdf2(Buffer.from(password, 'utf8'), salt, iterations, this.keyBytes, this.name, (err, key) => (err ? reject(err) : resolve(key))));
+  }
+}
+
+const HASH: Readonly<Record<ScramMechanism, Hash>> = {
+  [SCRAM_SHA_256]: new Hash(SCRAM_SHA_256, 'sha256', SCRAM_SHA_256_KEY_BYTES),
+  [SCRAM_SHA_512]: new Hash(SCRAM_SHA_512, 'sha512', SCRAM_SHA_512_KEY_BYTES),
+};
+
+/** Bytes of `mechanism`'s StoredKey, ServerKey, proof and signature. */
+export function scramKeyBytes(mechanism: ScramMechanism): number {
+  return HASH[mechanism].keyBytes;
+}
+
+/** The hash of `cred`, its keys' length checked (an invariant: validate.ts admits no other). */
+function hashOf(cred: ScramCredential): Hash {
+  const hash = HASH[mechanismOf(cred)];
+  if (cred.storedKey.length !== hash.keyBytes || cred.serverKey.length !== hash.keyBytes) {
+    throw new Error(`the keys of a ${hash.mechanism} credential are ${hash.keyBytes} bytes, not ${cred.storedKey.length} and ${cred.serverKey.length}`);
+  }
+  return hash;
 }
 
 function xor(a: Uint8Array, b: Uint8Array): Buffer {
@@ -80,31 +134,34 @@ function xor(a: Uint8Array, b: Uint8Array): Buffer {
   return out;
 }
 
-/** PBKDF2 of the password (its UTF-8 bytes), off the event loop. */
-export function saltPassword(password: string, salt: Uint8Array, iterations: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => pbkdf2(Buffer.from(password, 'utf8'), salt, iterations, SCRAM_KEY_BYTES, 'sha256', (err, key) => (err ? reject(err) : resolve(key))));
+/** PBKDF2 of the password (its UTF-8 bytes) with `mechanism`'s hash, off the event loop. */
+export function saltPassword(password: string, salt: Uint8Array, iterations: number, mechanism: ScramMechanism = SCRAM_SHA_256): Promise<Buffer> {
+  return HASH[mechanism].salt(password, salt, iterations);
 }
 
 /** StoredKey and ServerKey of a salted password. */
-export function credentialOf(salted: Uint8Array, salt: Uint8Array, iterations: number): ScramCredential {
-  const clientKey = hmac(salted, 'Client Key');
-  return { salt, iterations, storedKey: sha256(clientKey), serverKey: hmac(salted, 'Server Key') };
+export function credentialOf(salted: Uint8Array, salt: Uint8Array, iterations: number, mechanism: ScramMechanism = SCRAM_SHA_256): Required<ScramCredential> {
+  const hash = HASH[mechanism];
+  const clientKey = hash.hmac(salted, 'Client Key');
+  return { mechanism, salt, iterations, storedKey: hash.h(clientKey), serverKey: hash.hmac(salted, 'Server Key') };
 }
 
-/** The credential a node keeps for `password` with this salt and iteration count. */
-export async function scramCredential(password: string, salt: Uint8Array, iterations: number = SCRAM_ITERATIONS_DEFAULT): Promise<ScramCredential> {
-  return credentialOf(await saltPassword(password, salt, iterations), salt, iterations);
+/** The `mechanism` credential a node keeps for `password` with this salt and iteration count. */
+export async function scramCredential(password: string, salt: Uint8Array, iterations: number = SCRAM_ITERATIONS_DEFAULT, mechanism: ScramMechanism = SCRAM_SHA_256): Promise<Required<ScramCredential>> {
+  return credentialOf(await saltPassword(password, salt, iterations, mechanism), salt, iterations, mechanism);
 }
 
 /**
- * Whether `password` is the one `cred` was made from (what PLAIN and HTTP Basic check): one PBKDF2
- * with the credential's salt and iterations, then StoredKey and ServerKey derived and both
- * compared in constant time (both always, so the time does not tell which differs).
+ * Whether `password` is the one `cred` (of either mechanism) was made from (what PLAIN and HTTP
+ * Basic check): one PBKDF2 with the credential's hash, salt and iterations, then StoredKey and
+ * ServerKey derived and both compared in constant time (both always, so the time does not tell
+ * which differs).
  */
 export async function passwordMatches(cred: ScramCredential, password: string): Promise<boolean> {
-  const salted = await saltPassword(password, cred.salt, cred.iterations);
-  const stored = keysEqual(sha256(hmac(salted, 'Client Key')), cred.storedKey);
-  const server = keysEqual(hmac(salted, 'Server Key'), cred.serverKey);
+  const hash = hashOf(cred);
+  const salted = await hash.salt(password, cred.salt, cred.iterations);
+  const stored = keysEqual(hash.h(hash.hmac(salted, 'Client Key')), cred.storedKey);
+  const server = keysEqual(hash.hmac(salted, 'Server Key'), cred.serverKey);
   return stored && server;
 }
 
@@ -157,15 +214,18 @@ function base64(s: string, what: string): Buffer {
 export class ScramClient {
   private bare = '';
   private expectedSignature: Buffer | null = null;
+  private readonly hash: Hash;
 
   /** `nonce`: this exchange's client nonce (printable, no ','): random in production. */
   constructor(
     private readonly username: string,
     private readonly password: string,
     private readonly nonce: string,
+    mechanism: ScramMechanism = SCRAM_SHA_256,
     private readonly iterationsMax = SCRAM_ITERATIONS_MAX,
   ) {
     checkNonce(nonce, 'client nonce');
+    this.hash = HASH[mechanism];
   }
 
   first(): string {
@@ -184,12 +244,13 @@ export class ScramClient {
     if (!Number.isSafeInteger(iterations) || iterations < SCRAM_ITERATIONS_MIN || iterations > this.iterationsMax) {
       throw new ScramError(`server-first: ${a.get('i')} iterations is outside ${SCRAM_ITERATIONS_MIN}..${this.iterationsMax}`);
     }
-    const salted = await saltPassword(this.password, salt, iterations);
+    const h = this.hash;
+    const salted = await h.salt(this.password, salt, iterations);
     const withoutProof = `c=${Buffer.from('n,,').toString('base64')},r=${nonce}`;
     const auth = `${this.bare},${serverFirst},${withoutProof}`;
-    const clientKey = hmac(salted, 'Client Key');
-    const proof = xor(clientKey, hmac(sha256(clientKey), auth));
-    this.expectedSignature = hmac(hmac(salted, 'Server Key'), auth);
+    const clientKey = h.hmac(salted, 'Client Key');
+    const proof = xor(clientKey, h.hmac(h.h(clientKey), auth));
+    this.expectedSignature = h.hmac(h.hmac(salted, 'Server Key'), auth);
     return `${withoutProof},p=${proof.toString('base64')}`;
   }
 
@@ -206,18 +267,22 @@ export class ScramClient {
 /** The server's side of one exchange: first, then final, which names the user proven. */
 export class ScramServer {
   private state: { readonly user: string; readonly cred: ScramCredential | null; readonly gs2: string; readonly bare: string; readonly serverFirst: string; readonly nonce: string } | null = null;
+  private readonly hash: Hash;
 
   /**
-   * `lookup` finds a user's credential (null: no such user); `nonce` is this exchange's server
-   * nonce; `unknownSalt` the salt to show for a name with no credential (the same every time for
-   * one name, and on every node, so that it looks like a user's).
+   * `lookup` finds a user's credential of `mechanism` (null: no such user, or none of this
+   * mechanism); `nonce` is this exchange's server nonce; `unknownSalt` the salt to show for a name
+   * with no credential (the same every time for one name, and on every node, so that it looks
+   * like a user's).
    */
   constructor(
     private readonly lookup: (user: string) => ScramCredential | null,
     private readonly nonce: string,
     private readonly unknownSalt: (user: string) => Uint8Array,
+    readonly mechanism: ScramMechanism = SCRAM_SHA_256,
   ) {
     checkNonce(nonce, 'server nonce');
+    this.hash = HASH[mechanism];
   }
 
   /** The user the client named (known once `first` has read it). */
@@ -239,6 +304,7 @@ export class ScramServer {
     const clientNonce = required(a, 'r', 'client-first');
     checkNonce(clientNonce, 'client-first');
     const cred = this.lookup(user);
+    if (cred !== null && hashOf(cred) !== this.hash) throw new Error(`a ${mechanismOf(cred)} credential looked up for a ${this.mechanism} exchange`);
     const salt = cred?.salt ?? this.unknownSalt(user);
     const iterations = cred?.iterations ?? SCRAM_ITERATIONS_DEFAULT;
     const nonce = clientNonce + this.nonce;
@@ -264,11 +330,12 @@ export class ScramServer {
     // (2.0.2 at least) sends its own nonce again before the one the server answered.
     if (!required(a, 'r', 'client-final').endsWith(s.nonce)) throw new ScramError('client-final: the nonce is not the one of this exchange');
     const proof = base64(clientFinal.slice(at + 3), 'client-final proof');
-    if (proof.length !== SCRAM_KEY_BYTES) throw new ScramError(`client-final: a proof of ${proof.length} bytes, not ${SCRAM_KEY_BYTES}`);
-    if (s.cred === null) throw new ScramError(`no user '${s.user}'`, 'credentials');
+    const h = this.hash;
+    if (proof.length !== h.keyBytes) throw new ScramError(`client-final: a proof of ${proof.length} bytes, not ${h.keyBytes} (${this.mechanism})`);
+    if (s.cred === null) throw new ScramError(`no ${this.mechanism} credential for user '${s.user}'`, 'credentials');
     const auth = `${s.bare},${s.serverFirst},${withoutProof}`;
-    const clientKey = xor(proof, hmac(s.cred.storedKey, auth));
-    if (!keysEqual(sha256(clientKey), s.cred.storedKey)) throw new ScramError(`wrong password for user '${s.user}'`, 'credentials');
-    return `v=${hmac(s.cred.serverKey, auth).toString('base64')}`;
+    const clientKey = xor(proof, h.hmac(s.cred.storedKey, auth));
+    if (!keysEqual(h.h(clientKey), s.cred.storedKey)) throw new ScramError(`wrong password for user '${s.user}'`, 'credentials');
+    return `v=${h.hmac(s.cred.serverKey, auth).toString('base64')}`;
   }
 }

@@ -1,4 +1,4 @@
-/** The options every command shares (--brokers, TLS, --auth-user, --auth-password-file) and the client built from them. */
+/** The options every command shares (--brokers, TLS, --auth-user, --auth-password-file, --auth-mechanism) and the client built from them. */
 import fs from 'node:fs';
 import { Client, silentLogger, type Admin, type Logger, type SaslOptions, type TlsOptions } from '../client/index.js';
 import type { Io } from './io.js';
@@ -9,9 +9,10 @@ export const DEFAULT_BROKERS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 export interface CommonOptions {
   readonly brokers: string;
-  /** Who to authenticate as (or RAFTLOG_USER), and where the password is (or RAFTLOG_PASSWORD). */
+  /** Who to authenticate as (or RAFTLOG_USER), where the password is (or RAFTLOG_PASSWORD), and with which mechanism (default scram-sha-256). */
   readonly authUser?: string;
   readonly authPasswordFile?: string;
+  readonly authMechanism?: AuthMechanism;
   /** --tls: connect with TLS, trusting the system's CAs unless --tls-ca names one. */
   readonly tls?: boolean;
   /** Files: the CA that signed the nodes' certificates, and a client certificate and its key (--tls-ca, --tls-cert, --tls-key). */
@@ -29,7 +30,7 @@ export function readSecretFile(file: string, option: string): string {
   }
 }
 
-/** The credentials of --auth-user (or RAFTLOG_USER) with the password of --auth-password-file (or RAFTLOG_PASSWORD); none without a user. */
+/** The credentials of --auth-user (or RAFTLOG_USER) with the password of --auth-password-file (or RAFTLOG_PASSWORD) and --auth-mechanism; none without a user. */
 export function saslOf(io: Io, opts: CommonOptions): SaslOptions | undefined {
   const username = opts.authUser ?? io.env.RAFTLOG_USER;
   if (username === undefined || username === '') {
@@ -38,7 +39,20 @@ export function saslOf(io: Io, opts: CommonOptions): SaslOptions | undefined {
   }
   const password = opts.authPasswordFile !== undefined ? readSecretFile(opts.authPasswordFile, '--auth-password-file') : io.env.RAFTLOG_PASSWORD;
   if (password === undefined || password === '') throw new UsageError(`--auth-user ${username} needs a password: --auth-password-file FILE (its first line) or RAFTLOG_PASSWORD`);
-  return { mechanism: 'scram-sha-256', username, password };
+  const env = io.env.RAFTLOG_AUTH_MECHANISM;
+  const mechanism = opts.authMechanism ?? (env !== undefined && env !== '' ? authMechanismOf(env) : 'scram-sha-256');
+  if (mechanism === null) throw new UsageError(`RAFTLOG_AUTH_MECHANISM must be one of ${AUTH_MECHANISMS.join(', ')}, not '${env}'`);
+  return { mechanism, username, password };
+}
+
+/** The mechanisms --auth-mechanism (and RAFTLOG_AUTH_MECHANISM) take, as the client library's sasl.mechanism spells them. */
+export const AUTH_MECHANISMS = ['scram-sha-256', 'scram-sha-512', 'plain'] as const;
+export type AuthMechanism = (typeof AUTH_MECHANISMS)[number];
+
+/** `value` as one of AUTH_MECHANISMS (in any case), or null. */
+export function authMechanismOf(value: string): AuthMechanism | null {
+  const m = value.toLowerCase();
+  return (AUTH_MECHANISMS as readonly string[]).includes(m) ? (m as AuthMechanism) : null;
 }
 
 /**

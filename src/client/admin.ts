@@ -27,8 +27,8 @@ import { formatOffset } from './offsets.js';
 import { withRetry } from './retry.js';
 import { toTopicConfig, type ConfigEntry } from './topic-config.js';
 import { ACLS_PER_REQUEST_MAX, aclBindingProblem, describeBinding, type AclBinding, type AclFilter } from '../auth/acl.js';
-import { newCredential, passwordProblem } from '../auth/credentials.js';
-import { SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN } from '../auth/scram.js';
+import { newCredentials, passwordProblem } from '../auth/credentials.js';
+import { SCRAM_ITERATIONS_DEFAULT, SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_MECHANISMS, isScramMechanism, type ScramMechanism } from '../auth/scram.js';
 import { userNameProblem } from '../wire/protocol.js';
 
 export interface NewTopic {
@@ -82,10 +82,11 @@ export interface PartitionOffsets {
   readonly low: string;
 }
 
-/** A user as listUsers shows it: never its credential. */
+/** A user as listUsers shows it: never its credentials. */
 export interface UserDescription {
   readonly name: string;
-  readonly mechanism: string;
+  /** The SCRAM mechanisms it has a credential of (and may log in with), in SCRAM_MECHANISMS's order. */
+  readonly mechanisms: readonly ScramMechanism[];
 }
 
 export interface ClusterDescription {
@@ -306,19 +307,26 @@ export class Admin {
 
   /**
    * Creates user `name` with `password`, or gives an existing one this password (Kafka's
-   * AlterUserScramCredentials upsertion); resolves with whether the user is new. The SCRAM-SHA-256
-   * credential (a fresh salt, `iterations` of PBKDF2, StoredKey and ServerKey) is made here: the
-   * password is never sent. Connections the user authenticated before keep running.
+   * AlterUserScramCredentials upsertion); resolves with whether the user is new. A credential of
+   * each of `mechanisms` (default both, SCRAM-SHA-256 and SCRAM-SHA-512: each a fresh salt,
+   * `iterations` of PBKDF2, StoredKey and ServerKey) is made here: the password is never sent.
+   * They replace every credential the user had, so the old password works with no mechanism after
+   * (a mechanism left out is one the user cannot log in with). Connections the user authenticated
+   * before keep running.
    */
-  async upsertUser(name: string, password: string, opts: { readonly iterations?: number; readonly timeoutMs?: number } = {}): Promise<{ created: boolean }> {
+  async upsertUser(name: string, password: string, opts: { readonly iterations?: number; readonly mechanisms?: readonly ScramMechanism[]; readonly timeoutMs?: number } = {}): Promise<{ created: boolean }> {
     checkUserName(name);
     const problem = passwordProblem(password);
     if (problem !== null) throw invalidArgument(`user '${name}': ${problem}`);
     const iterations = opts.iterations ?? SCRAM_ITERATIONS_DEFAULT;
     if (!Number.isInteger(iterations) || iterations < SCRAM_ITERATIONS_MIN || iterations > SCRAM_ITERATIONS_MAX) throw invalidArgument(`iterations must be an integer ${SCRAM_ITERATIONS_MIN}..${SCRAM_ITERATIONS_MAX}, not ${iterations}`);
-    const credential = await newCredential(password, iterations);
+    const mechanisms = opts.mechanisms ?? SCRAM_MECHANISMS;
+    if (!Array.isArray(mechanisms) || mechanisms.length === 0 || !mechanisms.every(isScramMechanism)) {
+      throw invalidArgument(`mechanisms must be a non-empty list of ${SCRAM_MECHANISMS.map((m) => `'${m}'`).join(', ')}, not ${JSON.stringify(opts.mechanisms)}`);
+    }
+    const credentials = await newCredentials(password, mechanisms, iterations);
     const timeoutMs = opts.timeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS;
-    const resp = await this.cluster.toController({ type: 'upsertUser', name, credential, timeoutMs }, localTimeout(timeoutMs));
+    const resp = await this.cluster.toController({ type: 'upsertUser', name, credentials, timeoutMs }, localTimeout(timeoutMs));
     return { created: resp.created };
   }
 
@@ -329,10 +337,10 @@ export class Admin {
     await this.cluster.toController({ type: 'deleteUser', name, timeoutMs }, localTimeout(timeoutMs));
   }
 
-  /** The users, by name, with their mechanism. */
+  /** The users, by name, with the mechanisms each has a credential of. */
   async listUsers(): Promise<UserDescription[]> {
     const resp = await this.cluster.toController({ type: 'listUsers' }, this.cluster.config.requestTimeoutMs);
-    return resp.users.map((u) => ({ name: u.name, mechanism: u.mechanism }));
+    return resp.users.map((u) => ({ name: u.name, mechanisms: [...u.mechanisms] }));
   }
 
   /**

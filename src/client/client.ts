@@ -39,7 +39,8 @@ export interface ClientOptions {
   readonly clock?: Clock;
   /**
    * Credentials every connection authenticates with before anything else, as kafkajs's `sasl`:
-   * `{ mechanism: 'scram-sha-256', username, password }` ('plain' too; use it over TLS only).
+   * `{ mechanism: 'scram-sha-512', username, password }` ('scram-sha-256', and 'plain' too; use
+   * that over TLS only).
    * Needed by a cluster started with `--auth sasl`; a wrong password fails calls with
    * SASL_AUTHENTICATION_FAILED.
    */

@@ -22,6 +22,7 @@ export type { Message, MessageBytes, TopicMessages, RecordMetadata, ConsumedMess
 export type { ConfigEntry } from './topic-config.js';
 export type { RetryOptions } from './retry.js';
 export type { SaslOptions } from './sasl.js';
+export type { ScramMechanism } from '../auth/scram.js';
 export type { UserDescription } from './admin.js';
 export type { Logger } from './logger.js';
 export type { TlsOptions } from './connection.js';

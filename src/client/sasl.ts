@@ -1,19 +1,19 @@
 /**
  * The client's side of authentication (issue 22 §3): the mechanisms a connection logs in with
  * before it sends anything else (connection.ts), as the node serves them (src/server/sasl.ts).
- * SCRAM-SHA-256 proves the password without sending it, and checks that the node holds the
- * user's credential; PLAIN sends it (use it over TLS only). RAFTLOG-NODE is a node's own.
+ * SCRAM-SHA-256 and SCRAM-SHA-512 prove the password without sending it, and check that the node
+ * holds the user's credential; PLAIN sends it (use it over TLS only). RAFTLOG-NODE is a node's own.
  */
 import { randomBytes } from 'node:crypto';
 import { NODE_MECHANISM, NodeProofClient } from '../auth/node-proof.js';
 import { PASSWORD_BYTES_MAX } from '../auth/credentials.js';
-import { SCRAM_NONCE_BYTES, SCRAM_SHA_256, ScramClient } from '../auth/scram.js';
+import { SCRAM_NONCE_BYTES, ScramClient, isScramMechanism, type ScramMechanism } from '../auth/scram.js';
 import { ErrorCode, userNameProblem } from '../wire/protocol.js';
 import { RaftlogError, invalidArgument } from './errors.js';
 
 /** A client's credentials (ClientOptions.sasl), as kafkajs takes them. */
 export interface SaslOptions {
-  /** 'scram-sha-256' (or 'SCRAM-SHA-256'), or 'plain'. */
+  /** 'scram-sha-256' or 'scram-sha-512' (in any case, as 'SCRAM-SHA-512'), or 'plain'. */
   readonly mechanism: string;
   readonly username: string;
   readonly password: string;
@@ -47,16 +47,16 @@ export function userSasl(opts: SaslOptions): SaslMechanism {
   if (problem !== null) throw invalidArgument(`sasl.username: ${problem}`);
   if (typeof opts.password !== 'string' || opts.password.length === 0 || Buffer.byteLength(opts.password, 'utf8') > PASSWORD_BYTES_MAX) throw invalidArgument(`sasl.password must be a string of 1 to ${PASSWORD_BYTES_MAX} bytes`);
   const m = typeof opts.mechanism === 'string' ? opts.mechanism.toUpperCase() : '';
-  if (m === SCRAM_SHA_256) return scram(opts.username, opts.password);
+  if (isScramMechanism(m)) return scram(m, opts.username, opts.password);
   if (m === 'PLAIN') return plain(opts.username, opts.password);
-  throw invalidArgument(`sasl.mechanism must be 'scram-sha-256' or 'plain', not '${String(opts.mechanism)}'`);
+  throw invalidArgument(`sasl.mechanism must be 'scram-sha-256', 'scram-sha-512' or 'plain', not '${String(opts.mechanism)}'`);
 }
 
-function scram(username: string, password: string): SaslMechanism {
+function scram(mechanism: ScramMechanism, username: string, password: string): SaslMechanism {
   return {
-    mechanism: SCRAM_SHA_256,
+    mechanism,
     start: () => {
-      const c = new ScramClient(username, password, randomBytes(SCRAM_NONCE_BYTES).toString('base64'));
+      const c = new ScramClient(username, password, randomBytes(SCRAM_NONCE_BYTES).toString('base64'), mechanism);
       let step = 0;
       return {
         first: () => Promise.resolve(bytes(c.first())),
@@ -66,7 +66,7 @@ function scram(username: string, password: string): SaslMechanism {
             c.verify(text(reply));
             return null;
           } catch (err) {
-            throw refused(`${SCRAM_SHA_256} with the node failed: ${(err as Error).message}`, err);
+            throw refused(`${mechanism} with the node failed: ${(err as Error).message}`, err);
           }
         },
       };

@@ -51,7 +51,7 @@ import {
 } from './commands.js';
 import type { AclBinding } from '../auth/acl.js';
 import { aclBindings, executeAclCommand } from './acl-state.js';
-import { USER_PREFIX, applyUserCommand, userKey, type UserRecord } from './users.js';
+import { USER_PREFIX, applyUserCommand, userKey, userRecordOf, type StoredUserRecord, type UserRecord } from './users.js';
 import { QUOTA_PREFIX, applySetQuota, quotaKey, type QuotaRecord } from './quotas.js';
 import { changeTopic } from './topic-changes.js';
 
@@ -249,14 +249,15 @@ export class MetaStateMachine implements GroupStateMachine {
     return this.store.get<RebalanceRecord>(REBALANCE_KEY);
   }
 
-  /** A user and its credential (src/meta/users.ts). */
+  /** A user and its credentials (src/meta/users.ts), in this version's shape whichever version wrote it. */
   user(name: string): UserRecord | undefined {
-    return this.store.get<UserRecord>(userKey(name));
+    const stored = this.store.get<StoredUserRecord>(userKey(name));
+    return stored === undefined ? undefined : userRecordOf(stored);
   }
 
   /** Every user, in key order. */
   users(): UserRecord[] {
-    return this.store.entries<UserRecord>(USER_PREFIX).map(([, u]) => u);
+    return this.store.entries<StoredUserRecord>(USER_PREFIX).map(([, u]) => userRecordOf(u));
   }
 
   /** An entity's client quota rates (src/meta/quotas.ts), if it has any. */

@@ -7,9 +7,9 @@
  * secret: whichever node is the controller creates the user, and every node then treats it as a
  * super user.
  */
-import { newCredential, passwordProblem } from '../auth/credentials.js';
+import { newCredentials, passwordProblem } from '../auth/credentials.js';
 import { NodeStartError } from '../errors.js';
-import { userNameProblem, type ScramCredentialSpec } from '../wire/protocol.js';
+import { userNameProblem, type ScramCredentials } from '../wire/protocol.js';
 
 export interface BootstrapUser {
   readonly name: string;
@@ -29,7 +29,7 @@ export function parseBootstrapUser(text: string, from: string): BootstrapUser {
   return { name, password };
 }
 
-/** The credential the controller stores for the bootstrap user (a fresh salt each time it is made). */
-export function bootstrapCredential(password: string): Promise<ScramCredentialSpec> {
-  return newCredential(password);
+/** The credentials the controller stores for the bootstrap user, of every SCRAM mechanism (a fresh salt each time they are made). */
+export function bootstrapCredentials(password: string): Promise<ScramCredentials> {
+  return newCredentials(password);
 }

@@ -48,13 +48,14 @@ import {
   type AlterQuotasResponse,
   type DescribeQuotasResponse,
 } from '../wire/protocol.js';
-import { bootstrapCredential, type BootstrapUser } from './bootstrap-user.js';
+import { bootstrapCredentials, type BootstrapUser } from './bootstrap-user.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { partitionGroupId, type MetaCommand } from '../meta/commands.js';
 import type { MetaResult, MetaStateMachine } from '../meta/meta-state.js';
 import { decommissionCapacityProblem, wholePlan } from '../meta/plan.js';
 import { REASSIGN_REPLICAS_MAX, placePartitions, reassignmentProblem } from '../meta/placement.js';
+import { mechanismsOf } from '../meta/users.js';
 import type { JoinAnswer } from '../transport/peer-frames.js';
 import { JoinRefusal, type JoinRequest, type PeerIdentity, type PeerNetwork } from '../transport/peer-transport.js';
 import { HOST_PORT, NODE_ID } from './options.js';
@@ -185,8 +186,8 @@ export class Controller {
   private async bootstrapUser(deadline: number): Promise<void> {
     const b = this.node.config.bootstrapUser;
     if (b === undefined || this.node.meta.users().length > 0) return;
-    const credential = await bootstrapCredential(b.password);
-    const r = await this.propose({ type: 'upsertUser', name: b.name, credential, ifNoUsers: true }, deadline);
+    const credentials = await bootstrapCredentials(b.password);
+    const r = await this.propose({ type: 'upsertUser', name: b.name, credentials, ifNoUsers: true }, deadline);
     if (r.ok && (r.value as { skipped?: boolean }).skipped !== true) this.node.logger.warn({ user: b.name }, `created the bootstrap user '${b.name}' (a super user) because the cluster had no user; create your own users with raftlog users create, and unset RAFTLOG_BOOTSTRAP_USER`);
   }
 
@@ -540,13 +541,14 @@ export class Controller {
     return new Set(this.node.nodeIds().filter((n) => this.node.meta.node(n)?.decommission !== undefined));
   }
 
-  /** Creates a user or replaces its credential; the credential comes derived already (the password never reaches the node). */
+  /** Creates a user or replaces its credentials; they come derived already (the password never reaches the node). */
   async upsertUser(req: UpsertUserRequest): Promise<UpsertUserResponse> {
     this.requireController();
-    const r = await this.propose({ type: 'upsertUser', name: req.name, credential: req.credential }, Date.now() + req.timeoutMs);
+    const r = await this.propose({ type: 'upsertUser', name: req.name, credentials: req.credentials }, Date.now() + req.timeoutMs);
     if (!r.ok) throw new ServerError(r.code, r.message);
     const res = r.value as UpsertUserResponse;
-    this.node.logger.info({ user: req.name, created: res.created }, res.created ? `created user ${req.name}` : `replaced the credential of user ${req.name}`);
+    const mechanisms = Object.keys(req.credentials).join(', ');
+    this.node.logger.info({ user: req.name, created: res.created, mechanisms }, res.created ? `created user ${req.name} (${mechanisms})` : `replaced the credentials of user ${req.name} (${mechanisms})`);
     return { name: res.name, created: res.created };
   }
 
@@ -561,7 +563,7 @@ export class Controller {
   /** The users' names and mechanisms, as the controller has them. */
   listUsers(): Promise<ListUsersResponse> {
     this.requireController();
-    return Promise.resolve({ users: this.node.meta.users().map((u) => ({ name: u.name, mechanism: u.mechanism })) });
+    return Promise.resolve({ users: this.node.meta.users().map((u) => ({ name: u.name, mechanisms: mechanismsOf(u) })) });
   }
 
   async initProducerId(req: InitProducerIdRequest): Promise<InitProducerIdResponse> {

@@ -63,7 +63,7 @@ export const LIST_GROUPS_BYTES_ESTIMATE = 256 * 1024;
 export const DESCRIBE_QUOTAS_BYTES_ESTIMATE = 256 * 1024;
 /** Estimate: bytes of the ACL bindings a describeAcls lists, or a deleteAcls removes (a few thousand bindings of a principal, a resource name and four words). */
 export const ACL_BINDINGS_BYTES_ESTIMATE = 512 * 1024;
-/** Estimate: bytes of the list of users (a few thousand names and mechanisms). */
+/** Estimate: bytes of the list of users (a few thousand names, each with its one or two mechanisms). */
 export const LIST_USERS_BYTES_ESTIMATE = 256 * 1024;
 /** Estimate: bytes of every offset a group committed, asked for without naming partitions (a few thousand partitions). */
 export const ALL_OFFSETS_BYTES_ESTIMATE = 256 * 1024;

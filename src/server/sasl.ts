@@ -7,12 +7,15 @@
  * - `sasl`: a connection may only authenticate until it has (on Kafka, ApiVersions too); anything
  *   else is AUTHENTICATION_REQUIRED (the Kafka listener closes the connection instead, as Kafka).
  *
- * Mechanisms: SCRAM-SHA-256 (src/auth/scram.ts), PLAIN (the password checked against the same
- * credential: one PBKDF2, off the event loop), and on the native listener RAFTLOG-NODE, a node's
- * own connection acting for the principal of the request it forwards (src/auth/node-proof.ts). A
- * failed authentication is logged (user, remote) and answered SASL_AUTHENTICATION_FAILED after
- * SASL_FAILURE_DELAY_MS; the connection may start again, and is closed after
- * SASL_FAILURES_PER_CONNECTION_MAX failures.
+ * Mechanisms: SCRAM-SHA-256 and SCRAM-SHA-512 (src/auth/scram.ts), each against the user's
+ * credential of that mechanism (a user with none of it is refused as a wrong password is, with the
+ * same message); PLAIN (the password checked against the user's SCRAM-SHA-256 credential, or its
+ * SCRAM-SHA-512 one when it has only that: one PBKDF2, off the event loop); and on the native
+ * listener RAFTLOG-NODE, a node's own connection acting for the principal of the request it
+ * forwards (src/auth/node-proof.ts). A failed authentication is logged (user, remote, and why:
+ * which of a wrong password, no such user, no credential of the mechanism) and answered
+ * SASL_AUTHENTICATION_FAILED after SASL_FAILURE_DELAY_MS; the connection may start again, and is
+ * closed after SASL_FAILURES_PER_CONNECTION_MAX failures.
  *
  * Under `sasl`, a connection that has not authenticated may send frames of at most
  * PRE_AUTH_FRAME_BYTES_MAX (the listeners enforce it as each frame's size arrives, and lift it in
@@ -26,10 +29,23 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { NodeId } from '../../raft/types.js';
 import { NODE_MECHANISM, NodeProofServer } from '../auth/node-proof.js';
-import { SCRAM_ITERATIONS_DEFAULT, SCRAM_NONCE_BYTES, SCRAM_SALT_BYTES, SCRAM_SHA_256, ScramError, ScramServer, passwordMatches, type ScramCredential } from '../auth/scram.js';
+import {
+  SCRAM_ITERATIONS_DEFAULT,
+  SCRAM_NONCE_BYTES,
+  SCRAM_SALT_BYTES,
+  SCRAM_SHA_256,
+  SCRAM_SHA_256_KEY_BYTES,
+  SCRAM_SHA_512,
+  ScramError,
+  ScramServer,
+  isScramMechanism,
+  passwordMatches,
+  type ScramCredential,
+  type ScramMechanism,
+} from '../auth/scram.js';
 import { ServerError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { UserRecord } from '../meta/users.js';
+import { mechanismsOf, type UserRecord } from '../meta/users.js';
 import { ErrorCode, SASL_MECHANISMS, userNameProblem, type SaslAuthenticateResponse, type SaslHandshakeResponse } from '../wire/protocol.js';
 import { ANONYMOUS, userPrincipal, type SaslExchange, type Session } from './session.js';
 
@@ -103,7 +119,7 @@ export class SaslServer {
     if (session.authenticated) throw new ServerError(ErrorCode.IllegalSaslState, `this connection has authenticated already, as ${session.principal}`);
     if (session.sasl !== null) throw new ServerError(ErrorCode.IllegalSaslState, `a ${session.sasl.mechanism} exchange is under way on this connection: send its next saslAuthenticate`);
     const m = mechanism.toUpperCase();
-    if (m === SCRAM_SHA_256) session.sasl = this.scram();
+    if (isScramMechanism(m)) session.sasl = this.scram(m);
     else if (m === PLAIN) session.sasl = this.plain();
     else if (m === NODE_MECHANISM && session.listener === 'client') session.sasl = this.nodeProof();
     else throw new ServerError(ErrorCode.UnsupportedSaslMechanism, `SASL mechanism '${mechanism}' is not offered; this node offers ${SASL_MECHANISMS.join(', ')}`);
@@ -155,9 +171,20 @@ export class SaslServer {
     return session.saslFailures >= SASL_FAILURES_PER_CONNECTION_MAX ? `${session.saslFailures} failed authentications` : null;
   }
 
-  private credential(name: string): ScramCredential | null {
-    const u = this.o.users()?.user(name);
-    return u === undefined ? null : u;
+  /** User `name`, if it is one. */
+  private user(name: string): UserRecord | null {
+    return userNameProblem(name) === null ? (this.o.users()?.user(name) ?? null) : null;
+  }
+
+  /** User `name`'s credential of `mechanism` (null: no such user, or it has none of this mechanism). */
+  private credential(name: string, mechanism: ScramMechanism): ScramCredential | null {
+    return this.user(name)?.credentials[mechanism] ?? null;
+  }
+
+  /** The credential a password of user `name` is checked against (PLAIN): its SCRAM-SHA-256 one, else its SCRAM-SHA-512 one; null for no user. */
+  private passwordCredential(name: string): ScramCredential | null {
+    const c = this.user(name)?.credentials;
+    return c?.[SCRAM_SHA_256] ?? c?.[SCRAM_SHA_512] ?? null;
   }
 
   /** The salt shown for a name that is no user: the same on every node and every time, as a user's would be. */
@@ -169,16 +196,18 @@ export class SaslServer {
     return this.random(SCRAM_NONCE_BYTES).toString('base64');
   }
 
-  private scram(): SaslExchange {
-    const server = new ScramServer((name) => (userNameProblem(name) === null ? this.credential(name) : null), this.nonce(), (name) => this.unknownSalt(name));
+  private scram(mechanism: ScramMechanism): SaslExchange {
+    const server = new ScramServer((name) => this.credential(name, mechanism), this.nonce(), (name) => this.unknownSalt(name), mechanism);
     let step = 0;
     const fail = (err: unknown): never => {
       const user = server.user;
-      if (err instanceof ScramError && err.kind === 'credentials') throw new SaslRefusal(err.message, user, `authentication of user '${user}' with ${SCRAM_SHA_256} failed: wrong user name or password`);
-      throw new SaslRefusal(err instanceof Error ? err.message : String(err), user, `not a ${SCRAM_SHA_256} exchange: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof ScramError && err.kind === 'credentials') {
+        throw new SaslRefusal(this.scramRefusal(user, mechanism, err), user, `authentication of user '${user}' with ${mechanism} failed: wrong user name or password`);
+      }
+      throw new SaslRefusal(err instanceof Error ? err.message : String(err), user, `not a ${mechanism} exchange: ${err instanceof Error ? err.message : String(err)}`);
     };
     return {
-      mechanism: SCRAM_SHA_256,
+      mechanism,
       step: (message) => {
         const text = Buffer.from(message).toString('utf8');
         try {
@@ -191,7 +220,15 @@ export class SaslServer {
     };
   }
 
-  /** PLAIN (RFC 4616): "authzid NUL user NUL password", checked against the user's SCRAM credential. */
+  /** Why a SCRAM proof of `user` failed, for the log (the client is told neither): no such user, none of its credentials of `mechanism`, or a wrong password. */
+  private scramRefusal(user: string | null, mechanism: ScramMechanism, err: ScramError): string {
+    const u = user === null ? null : this.user(user);
+    if (u === null) return `no user '${user}'`;
+    if (u.credentials[mechanism] === undefined) return `user '${user}' has no ${mechanism} credential, only ${mechanismsOf(u).join(', ')} (raftlog users create ${user} gives it one of every mechanism)`;
+    return err.message;
+  }
+
+  /** PLAIN (RFC 4616): "authzid NUL user NUL password", checked against one of the user's SCRAM credentials (passwordCredential). */
   private plain(): SaslExchange {
     return {
       mechanism: PLAIN,
@@ -206,24 +243,29 @@ export class SaslServer {
   }
 
   /**
-   * The principal of user `user` if `password` is its password, checked against its SCRAM
-   * credential (passwordMatches: one PBKDF2, off the event loop); throws a SaslRefusal otherwise,
+   * The principal of user `user` if `password` is its password, checked against one of its SCRAM
+   * credentials (passwordCredential; passwordMatches: one PBKDF2, off the event loop); throws a SaslRefusal otherwise,
    * that tells the client the same for a wrong password and a user that does not exist. PLAIN
    * and HTTP Basic (http-auth.ts) check passwords here. `by` names the mechanism for the message.
    */
   async checkPassword(user: string, password: string, by: string): Promise<string> {
     const told = `authentication of user '${user}' with ${by} failed: wrong user name or password`;
-    const cred = userNameProblem(user) === null ? this.credential(user) : null;
+    const cred = this.passwordCredential(user);
     // A name that is no user costs the same PBKDF2 as one that is.
-    const matches = await passwordMatches(cred ?? { salt: this.unknownSalt(user), iterations: SCRAM_ITERATIONS_DEFAULT, storedKey: Buffer.alloc(32), serverKey: Buffer.alloc(32) }, password);
+    const unknown = { mechanism: SCRAM_SHA_256, salt: this.unknownSalt(user), iterations: SCRAM_ITERATIONS_DEFAULT, storedKey: Buffer.alloc(SCRAM_SHA_256_KEY_BYTES), serverKey: Buffer.alloc(SCRAM_SHA_256_KEY_BYTES) } as const;
+    const matches = await passwordMatches(cred ?? unknown, password);
     if (cred === null) throw new SaslRefusal(`no user '${user}'`, user, told);
     if (!matches) throw new SaslRefusal(`wrong password for user '${user}'`, user, told);
     return userPrincipal(user);
   }
 
-  /** The StoredKey of user `name`'s credential now (null: no such user): a login session ends when it changes (http-auth.ts). */
+  /**
+   * The StoredKey of the credential user `name`'s password is checked against now
+   * (passwordCredential; null: no such user): a login session ends when it changes (http-auth.ts),
+   * as it does at every upsert, which gives every credential a fresh salt.
+   */
   storedKeyOf(name: string): Uint8Array | null {
-    return this.credential(name)?.storedKey ?? null;
+    return this.passwordCredential(name)?.storedKey ?? null;
   }
 
   private nodeProof(): SaslExchange {

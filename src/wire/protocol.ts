@@ -13,6 +13,7 @@
  * connection is closed if the frame is too large or not msgpack at all.
  */
 import type { AclBinding, AclFilter } from '../auth/acl.js';
+import type { ScramMechanism } from '../auth/scram.js';
 
 /** The closed list of error codes, with whether retrying (elsewhere, or later) can succeed. */
 export const ErrorCode = {
@@ -1070,11 +1071,16 @@ export interface ResponseMap {
 // handshake naming the mechanism, then saslAuthenticate requests carrying the mechanism's
 // messages until the node answers `done` (src/server/sasl.ts). With `--auth sasl`, a connection
 // that has not authenticated gets AUTHENTICATION_REQUIRED for anything else. Users' SCRAM
-// credentials are kept in the metadata (src/meta/users.ts): the client library derives them from
-// the password (src/client/users.ts), so a password never leaves the process that knows it.
+// credentials are kept in the metadata (src/meta/users.ts), one per SCRAM mechanism: the client
+// library derives them from the password (src/auth/credentials.ts), so a password never leaves the
+// process that knows it.
 
-/** The SASL mechanisms a client may name: SCRAM-SHA-256 (RFC 7677), and PLAIN (RFC 4616: the password in the clear, checked against the same credential; use it over TLS only). */
-export const SASL_MECHANISMS: readonly string[] = ['SCRAM-SHA-256', 'PLAIN'];
+/**
+ * The SASL mechanisms a client may name: SCRAM-SHA-256 (RFC 7677), SCRAM-SHA-512 (RFC 5802 with
+ * SHA-512), each against the user's credential of that mechanism, and PLAIN (RFC 4616: the
+ * password in the clear, checked against whichever credential the user has; use it over TLS only).
+ */
+export const SASL_MECHANISMS: readonly string[] = ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN'];
 
 /**
  * A user name: 1 to 128 letters, digits, '.', '_', '-' and '@', so that its principal
@@ -1114,20 +1120,34 @@ export interface SaslAuthenticateResponse {
   readonly done: boolean;
 }
 
-/** A SCRAM credential (src/auth/scram.ts): what the node keeps of a password, never the password. */
+/** A SCRAM credential of one mechanism (src/auth/scram.ts): what the node keeps of a password, never the password. */
 export interface ScramCredentialSpec {
-  readonly mechanism: 'SCRAM-SHA-256';
+  readonly mechanism: ScramMechanism;
   readonly iterations: number;
   readonly salt: Uint8Array;
+  /** StoredKey and ServerKey: as long as the mechanism's hash output (32 bytes for SHA-256, 64 for SHA-512). */
   readonly storedKey: Uint8Array;
   readonly serverKey: Uint8Array;
 }
 
-/** Creates a user, or replaces its credential (Kafka's AlterUserScramCredentials upsertion); sent to the controller. */
+/**
+ * A user's SCRAM credentials, at least one: each under the name of its mechanism, and naming it
+ * (`{ 'SCRAM-SHA-256': { mechanism: 'SCRAM-SHA-256', ... }, 'SCRAM-SHA-512': { ... } }`), as Kafka
+ * keeps a user's SCRAM-SHA-256 and SCRAM-SHA-512 credentials apart.
+ */
+export type ScramCredentials = { readonly [M in ScramMechanism]?: ScramCredentialSpec & { readonly mechanism: M } };
+
+/**
+ * Creates a user, or gives it a new password (Kafka's AlterUserScramCredentials upsertion, but
+ * for every mechanism at once: the credentials given replace all the user's, so that the old
+ * password works with no mechanism after); sent to the controller. The client library of the
+ * version before SCRAM-SHA-512 sent one SCRAM-SHA-256 `credential` instead of `credentials`:
+ * validate.ts still takes that.
+ */
 export interface UpsertUserRequest {
   readonly type: 'upsertUser';
   readonly name: string;
-  readonly credential: ScramCredentialSpec;
+  readonly credentials: ScramCredentials;
   readonly timeoutMs: number;
 }
 
@@ -1154,5 +1174,6 @@ export interface ListUsersRequest {
 }
 
 export interface ListUsersResponse {
-  readonly users: readonly { readonly name: string; readonly mechanism: string }[];
+  /** `mechanisms`: the SCRAM mechanisms the user has a credential of, in SCRAM_MECHANISMS's order. */
+  readonly users: readonly { readonly name: string; readonly mechanisms: readonly ScramMechanism[] }[];
 }

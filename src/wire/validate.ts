@@ -19,6 +19,8 @@ import {
   type QuotaAlteration,
   type Request,
   type RequestType,
+  type ScramCredentialSpec,
+  type ScramCredentials,
   type TopicConfig,
 } from './protocol.js';
 import {
@@ -35,7 +37,7 @@ import {
   type AclBinding,
   type AclFilter,
 } from '../auth/acl.js';
-import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_KEY_BYTES, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN, SCRAM_SHA_256 } from '../auth/scram.js';
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_MECHANISMS, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN, SCRAM_SHA_256, isScramMechanism, scramKeyBytes, type ScramMechanism } from '../auth/scram.js';
 
 export class RequestError extends Error {
   override readonly name = 'RequestError';
@@ -340,16 +342,27 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
     case 'saslAuthenticate':
       return { type, bytes: f.bin(o, 'bytes', LIMITS.saslMessageBytesMax) };
     case 'upsertUser': {
-      const c = f.obj(o['credential'], "'credential'");
-      if (c['mechanism'] !== SCRAM_SHA_256) return f.fail(`'credential.mechanism' must be '${SCRAM_SHA_256}'`);
-      const credential = {
-        mechanism: SCRAM_SHA_256,
-        iterations: f.int(c, 'iterations', SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
-        salt: f.binBetween(c, 'salt', SCRAM_SALT_BYTES_MIN, SCRAM_SALT_BYTES_MAX),
-        storedKey: f.binBetween(c, 'storedKey', SCRAM_KEY_BYTES, SCRAM_KEY_BYTES),
-        serverKey: f.binBetween(c, 'serverKey', SCRAM_KEY_BYTES, SCRAM_KEY_BYTES),
-      } as const;
-      return { type, name: f.user(o), credential, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+      // The client library before SCRAM-SHA-512 sent one SCRAM-SHA-256 `credential`.
+      const legacy = o['credentials'] === undefined && o['credential'] !== undefined;
+      const given = f.obj(legacy ? { [SCRAM_SHA_256]: o['credential'] } : o['credentials'], "'credentials'");
+      const unknown = Object.keys(given).find((k) => !isScramMechanism(k));
+      if (unknown !== undefined) return f.fail(`'credentials' names '${unknown.slice(0, 40)}', not a SCRAM mechanism: ${SCRAM_MECHANISMS.join(', ')}`);
+      const credentials: Partial<Record<ScramMechanism, ScramCredentialSpec>> = {};
+      for (const m of SCRAM_MECHANISMS) {
+        if (given[m] === undefined) continue;
+        const c = f.obj(given[m], `'credentials.${m}'`);
+        if (c['mechanism'] !== m) return f.fail(`'credentials.${m}.mechanism' must be '${m}'`);
+        const keyBytes = scramKeyBytes(m);
+        credentials[m] = {
+          mechanism: m,
+          iterations: f.int(c, 'iterations', SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
+          salt: f.binBetween(c, 'salt', SCRAM_SALT_BYTES_MIN, SCRAM_SALT_BYTES_MAX),
+          storedKey: f.binBetween(c, 'storedKey', keyBytes, keyBytes),
+          serverKey: f.binBetween(c, 'serverKey', keyBytes, keyBytes),
+        };
+      }
+      if (Object.keys(credentials).length === 0) return f.fail(`'credentials' must hold a credential of at least one of ${SCRAM_MECHANISMS.join(', ')}`);
+      return { type, name: f.user(o), credentials: credentials as ScramCredentials, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     }
     case 'deleteUser':
       return { type, name: f.user(o), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };

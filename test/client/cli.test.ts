@@ -58,6 +58,17 @@ describe('raftlog CLI', () => {
     expect(bad.err).toContain('--acks must be one of all, leader, none');
   });
 
+  it('users create takes --mechanism scram-sha-256, scram-sha-512 or all, and every command --auth-mechanism: anything else is refused, naming the choices', async () => {
+    // Refused as it is read (commander's exit code for an option value, as --iterations'), before anything is sent.
+    const mechanism = await cli('users create alice --mechanism scram-sha-1', 'alice-password\n');
+    expect(mechanism.code).not.toBe(0);
+    expect(mechanism.err).toContain('--mechanism must be one of scram-sha-256, scram-sha-512, all');
+    expect(cluster.requestsOf('upsertUser')).toEqual([]);
+    const auth = await cli('topics list --auth-user alice --auth-mechanism gssapi');
+    expect(auth.code).not.toBe(0);
+    expect(auth.err).toContain('--auth-mechanism must be one of scram-sha-256, scram-sha-512, plain');
+  });
+
   it('produce spreads keyed lines over partitions as Kafka would', async () => {
     cluster.createTopic('keyed', 4);
     const lines = Array.from({ length: 20 }, (_, i) => `user-${i}:v${i}`).join('\n');

@@ -1,9 +1,10 @@
 /**
  * Client authentication on a real cluster (issue 22 §3): three child processes started with
  * `--auth sasl` on 127.0.0.1 (explicitly: loopback alone would default to none) and
- * RAFTLOG_BOOTSTRAP_USER. The bootstrap user logs in and creates users with `raftlog users`;
- * the client library, kafkajs and kcat produce and consume with SCRAM-SHA-256 credentials; a
- * connection that has not authenticated, or with a wrong password, is refused with a typed error
+ * RAFTLOG_BOOTSTRAP_USER. The bootstrap user logs in and creates users with `raftlog users`, with
+ * credentials of both SCRAM mechanisms or of one; the client library, kafkajs and kcat produce and
+ * consume with SCRAM-SHA-256 and SCRAM-SHA-512; a connection that has not authenticated, with a
+ * wrong password, or with a mechanism its user has no credential of, is refused with a typed error
  * and changes nothing; a Kafka client's auto-created topic is forwarded to the controller by a
  * node that is not it, authenticated with the cluster secret; and no password is written to
  * any node's data folder or log.
@@ -34,6 +35,7 @@ function client(sasl?: ClientOptions['sasl'], retry: ClientOptions['retry'] = RE
 
 const admin = { mechanism: 'scram-sha-256', username: 'admin', password: ADMIN_PASSWORD };
 const alice = { mechanism: 'scram-sha-256', username: 'alice', password: ALICE_PASSWORD };
+const alice512 = { ...alice, mechanism: 'scram-sha-512' };
 
 /** Runs the CLI in-process against the cluster: exit code and output. */
 async function cli(args: readonly string[], env: Record<string, string> = {}, stdin = ''): Promise<{ code: number; out: string; err: string }> {
@@ -111,26 +113,34 @@ describe('a cluster started with --auth sasl on 127.0.0.1', () => {
     await a.disconnect();
   });
 
-  it('the bootstrap user creates users with raftlog users create (the password from stdin or a file, never argv) and lists them', async () => {
+  it('the bootstrap user creates users with raftlog users create (the password from stdin or a file, never argv) and lists them with their mechanisms', async () => {
     const adminEnv = { RAFTLOG_USER: 'admin', RAFTLOG_PASSWORD: ADMIN_PASSWORD };
-    expect(await cli(['users', 'create', 'alice'], adminEnv, `${ALICE_PASSWORD}\n`)).toEqual({ code: 0, out: 'created user alice (principal User:alice)\n', err: '' });
+    expect(await cli(['users', 'create', 'alice'], adminEnv, `${ALICE_PASSWORD}\n`)).toEqual({ code: 0, out: 'created user alice (principal User:alice), with SCRAM-SHA-256, SCRAM-SHA-512\n', err: '' });
     const pwFile = path.join(dir, 'bob.pw');
     const adminPw = path.join(dir, 'admin.pw');
     fs.writeFileSync(pwFile, `${BOB_PASSWORD}\n`, { mode: 0o600 });
     fs.writeFileSync(adminPw, `${ADMIN_PASSWORD}\n`, { mode: 0o600 });
-    expect((await cli(['users', 'create', 'bob', '--password-file', pwFile, '--auth-user', 'admin', '--auth-password-file', adminPw])).code).toBe(0);
+    // bob with SCRAM-SHA-256 only; the CLI logging in with SCRAM-SHA-512 (the bootstrap user has both).
+    const bob = await cli(['users', 'create', 'bob', '--password-file', pwFile, '--mechanism', 'scram-sha-256', '--auth-user', 'admin', '--auth-password-file', adminPw, '--auth-mechanism', 'scram-sha-512']);
+    expect(bob).toEqual({ code: 0, out: 'created user bob (principal User:bob), with SCRAM-SHA-256\n', err: '' });
     const listed = await cli(['users', 'list', '--json'], adminEnv);
     expect(JSON.parse(listed.out)).toEqual([
-      { name: 'admin', mechanism: 'SCRAM-SHA-256' },
-      { name: 'alice', mechanism: 'SCRAM-SHA-256' },
-      { name: 'bob', mechanism: 'SCRAM-SHA-256' },
+      { name: 'admin', mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'] },
+      { name: 'alice', mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'] },
+      { name: 'bob', mechanisms: ['SCRAM-SHA-256'] },
     ]);
+    // bob logs in with SCRAM-SHA-256, and is refused SCRAM-SHA-512 as a wrong password is; the node's log says why.
+    expect((await cli(['users', 'list'], { RAFTLOG_USER: 'bob', RAFTLOG_PASSWORD: BOB_PASSWORD })).err).toMatch(/not authorized|AUTHORIZATION_FAILED/);
+    const refused = await cli(['users', 'list'], { RAFTLOG_USER: 'bob', RAFTLOG_PASSWORD: BOB_PASSWORD, RAFTLOG_AUTH_MECHANISM: 'scram-sha-512' });
+    expect(refused.err).toMatch(/SASL_AUTHENTICATION_FAILED.*authentication of user 'bob' with SCRAM-SHA-512 failed: wrong user name or password/);
+    const why = /authentication failed on a client connection from 127\.0\.0\.1:\d+ for user 'bob' \(SCRAM-SHA-512\): user 'bob' has no SCRAM-SHA-512 credential, only SCRAM-SHA-256/;
+    await eventually(() => cluster.nodes.some((n) => why.test(fs.readFileSync(n.logFile, 'utf8'))), 10_000, 'the refusal of SCRAM-SHA-512 in a node log');
     // Without credentials the CLI is refused, and says how to give them.
     const anon = await cli(['users', 'list']);
     expect(anon.code).toBe(1);
     expect(anon.err).toMatch(/AUTHENTICATION_REQUIRED.*--auth-user and --auth-password-file/);
     expect(await cli(['users', 'delete', 'bob'], adminEnv)).toEqual({ code: 0, out: 'deleted user bob\n', err: '' });
-    expect((await cli(['users', 'list'], adminEnv)).out).toBe('NAME   MECHANISM\nadmin  SCRAM-SHA-256\nalice  SCRAM-SHA-256\n');
+    expect((await cli(['users', 'list'], adminEnv)).out).toBe('NAME   MECHANISMS\nadmin  SCRAM-SHA-256,SCRAM-SHA-512\nalice  SCRAM-SHA-256,SCRAM-SHA-512\n');
   });
 
   it('a new user may do nothing until an ACL allows it (--auth sasl checks ACLs unless told --authorizer none), and the bootstrap user grants it with raftlog acls add', async () => {
@@ -141,7 +151,7 @@ describe('a cluster started with --auth sasl on 127.0.0.1', () => {
     expect((await cli(['acls', 'add', '--allow', '--principal', 'User:alice', '--operation', 'all', '--group', '*'], adminEnv)).code).toBe(0);
   });
 
-  it('the client library produces and consumes with a user\'s SCRAM-SHA-256 credentials, on every node', async () => {
+  it("the client library produces with a user's SCRAM-SHA-256 credentials and consumes with its SCRAM-SHA-512 ones, on every node", async () => {
     const c = client(alice);
     const a = c.admin();
     await a.createTopics({ topics: [{ topic: 'secured', numPartitions: 1, replicationFactor: 3 }] });
@@ -149,7 +159,7 @@ describe('a cluster started with --auth sasl on 127.0.0.1', () => {
     const producer = c.producer();
     await producer.send({ topic: 'secured', acks: 'all', messages: [{ value: 'one' }, { value: 'two' }] });
     await producer.disconnect();
-    const got = await readAll(c, 'secured', 2);
+    const got = await readAll(client(alice512), 'secured', 2);
     expect(got.map((m) => m.value?.toString())).toEqual(['one', 'two']);
   });
 
@@ -192,16 +202,18 @@ describe('a cluster started with --auth sasl on 127.0.0.1', () => {
     await expect(bad.connect()).rejects.toMatchObject({ name: 'KafkaJSSASLAuthenticationError' });
   });
 
-  it('kcat produces and consumes with -X security.protocol=SASL_PLAINTEXT -X sasl.mechanisms=SCRAM-SHA-256, and is refused with a wrong password or none', async () => {
+  it('kcat produces and consumes with -X security.protocol=SASL_PLAINTEXT and sasl.mechanisms SCRAM-SHA-256 or SCRAM-SHA-512, and is refused with a wrong password (each refusal waits out -m 3) or none', async () => {
     const broker = cluster.nodes[0]!.kafka!;
-    const sasl = ['-X', 'security.protocol=SASL_PLAINTEXT', '-X', 'sasl.mechanisms=SCRAM-SHA-256', '-X', 'sasl.username=alice', '-X', `sasl.password=${ALICE_PASSWORD}`];
+    const sasl = (mechanism: string, password = ALICE_PASSWORD): string[] => ['-X', 'security.protocol=SASL_PLAINTEXT', '-X', `sasl.mechanisms=${mechanism}`, '-X', 'sasl.username=alice', '-X', `sasl.password=${password}`];
     const a = client(alice).admin();
     await a.createTopics({ topics: [{ topic: 'kc-secured', numPartitions: 1, replicationFactor: 3 }] });
     await a.disconnect();
-    await kcat(['-P', '-b', broker, '-t', 'kc-secured', '-X', 'acks=all', ...sasl], 'from kcat 1\nfrom kcat 2\n');
-    const out = await kcat(['-C', '-b', broker, '-t', 'kc-secured', '-o', 'beginning', '-e', '-q', ...sasl]);
-    expect(out).toBe('from kcat 1\nfrom kcat 2\n');
-    await expect(kcat(['-L', '-b', broker, '-m', '3', ...sasl.slice(0, -2), '-X', 'sasl.password=wrong-password'], undefined, 15_000)).rejects.toThrow(/SASL authentication error: authentication of user 'alice' with SCRAM-SHA-256 failed: wrong user name or password/);
+    await kcat(['-P', '-b', broker, '-t', 'kc-secured', '-X', 'acks=all', ...sasl('SCRAM-SHA-256')], 'from kcat 1\n');
+    await kcat(['-P', '-b', broker, '-t', 'kc-secured', '-X', 'acks=all', ...sasl('SCRAM-SHA-512')], 'from kcat 2\n');
+    for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512']) {
+      expect(await kcat(['-C', '-b', broker, '-t', 'kc-secured', '-o', 'beginning', '-e', '-q', ...sasl(mechanism)])).toBe('from kcat 1\nfrom kcat 2\n');
+    }
+    await expect(kcat(['-L', '-b', broker, '-m', '3', ...sasl('SCRAM-SHA-512', 'wrong-password')], undefined, 15_000)).rejects.toThrow(/SASL authentication error: authentication of user 'alice' with SCRAM-SHA-512 failed: wrong user name or password/);
     // Without SASL, the listener closes the connection at the first request past ApiVersions: no metadata.
     await expect(kcat(['-L', '-b', broker, '-m', '3'], undefined, 15_000)).rejects.toThrow(/failed/);
   });

@@ -2,12 +2,14 @@
  * Separate listeners and TLS everywhere (issue 22 §3), on a 3-node cluster of child processes:
  * each node with a peer listener (mutual TLS), a client listener (wss), an HTTP listener (https)
  * and a Kafka listener (SSL), each at an address of its own, and certificates made at test time
- * (test/helpers/certs.ts).
+ * (test/helpers/certs.ts). The cluster runs with `--auth sasl` too, as a production one would
+ * (Kafka's SASL_SSL): every client logs in over TLS, as the bootstrap user, with SCRAM-SHA-512.
  *
- * The client library, the CLI and kcat produce and consume over TLS; clients are told the nodes'
- * client addresses, never their peer addresses (metadata, a NOT_LEADER's leader, the coordinator);
- * each listener answers only its own paths; a peer without a certificate from the cluster's CA is
- * refused; a plaintext client to a TLS listener is told why it failed; a node joins over mutual TLS.
+ * The client library, the CLI, kcat and kafkajs log in and produce and consume over TLS; clients
+ * are told the nodes' client addresses, never their peer addresses (metadata, a NOT_LEADER's
+ * leader, the coordinator); each listener answers only its own paths; a peer without a
+ * certificate from the cluster's CA is refused; a plaintext client to a TLS listener is told why it
+ * failed; a node joins over mutual TLS.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,11 +17,13 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { Kafka, logLevel } from 'kafkajs';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalCluster } from '../../chaos/cluster.js';
 import { Client, RaftlogError, silentLogger, type ClientOptions } from '../../src/client/index.js';
 import { Connection } from '../../src/client/connection.js';
+import { userSasl } from '../../src/client/sasl.js';
 import { main, type Io } from '../../src/cli/program.js';
 import { brokerId } from '../../src/kafka/brokers.js';
 import { REFUSED_HEADER } from '../../src/wire/ws-options.js';
@@ -37,8 +41,12 @@ let cluster: LocalCluster;
 let client: Client;
 const certs = new Map<string, CertFiles>();
 
+/** The bootstrap user of the TLS cluster (every node's RAFTLOG_BOOTSTRAP_USER): a super user, with both SCRAM credentials. */
+const ADMIN_PASSWORD = 'tls-cluster-admin-password-4e1b';
+const ADMIN = { mechanism: 'scram-sha-512', username: 'admin', password: ADMIN_PASSWORD };
+
 function tlsClient(extra: Partial<ClientOptions> = {}): Client {
-  return new Client({ brokers: cluster.brokers, logger: silentLogger, tls: { ca: fs.readFileSync(ca.cert) }, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 }, ...extra });
+  return new Client({ brokers: cluster.brokers, logger: silentLogger, tls: { ca: fs.readFileSync(ca.cert) }, sasl: ADMIN, retry: { retries: 30, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 }, ...extra });
 }
 
 /** Runs the CLI in this process with `args` (and `input` on stdin); resolves with its exit code and output. */
@@ -52,8 +60,16 @@ async function cli(args: readonly string[], input = ''): Promise<{ code: number;
   return { code, out, err };
 }
 
-function kcat(args: readonly string[], input = ''): string {
-  const r = spawnSync(KCAT, ['-X', 'security.protocol=ssl', '-X', `ssl.ca.location=${ca.cert}`, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+/** kcat's settings for Kafka's SSL security protocol, and for SASL_SSL as `user` (the bootstrap user unless told) with SCRAM-SHA-512. */
+const SSL = (): string[] => ['-X', 'security.protocol=ssl', '-X', `ssl.ca.location=${ca.cert}`];
+const SASL_SSL = (user = 'admin', password = ADMIN_PASSWORD): string[] => [
+  ...['-X', 'security.protocol=SASL_SSL', '-X', `ssl.ca.location=${ca.cert}`],
+  ...['-X', 'sasl.mechanisms=SCRAM-SHA-512', '-X', `sasl.username=${user}`, '-X', `sasl.password=${password}`],
+];
+
+/** Runs kcat with `security` (SASL_SSL as the bootstrap user unless told) and `args`; its output, or an error with its own. */
+function kcat(args: readonly string[], input = '', security: readonly string[] = SASL_SSL()): string {
+  const r = spawnSync(KCAT, [...security, ...args], { input, encoding: 'utf8', timeout: 30_000 });
   if (r.status !== 0) throw new Error(`kcat ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return r.stdout;
 }
@@ -67,9 +83,31 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-tls-'));
   ca = makeCa(path.join(dir, 'certs'));
   for (const id of ['n1', 'n2', 'n3', 'n4']) certs.set(id, ca.issue(id));
-  cluster = new LocalCluster({ nodes: 3, kafka: true, separateListeners: true, tls: { ca: ca.cert, node: (id) => certs.get(id)! }, args: ['--auto-create-topics', 'on'] });
+  cluster = new LocalCluster({
+    nodes: 3,
+    kafka: true,
+    separateListeners: true,
+    tls: { ca: ca.cert, node: (id) => certs.get(id)! },
+    args: ['--auto-create-topics', 'on', '--auth', 'sasl'],
+    env: { RAFTLOG_BOOTSTRAP_USER: `admin:${ADMIN_PASSWORD}` },
+    // /status under --auth sasl takes HTTP Basic: over https, as the bootstrap user.
+    httpAuth: { username: 'admin', password: ADMIN_PASSWORD },
+  });
   await cluster.start();
   client = tlsClient();
+  // The controller creates the bootstrap user once it is elected and has named the cluster.
+  const probe = tlsClient({ retry: { retries: 0 } });
+  await eventually(
+    async () => {
+      try {
+        return (await probe.admin().listUsers()).some((u) => u.name === 'admin');
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    'the bootstrap user to log in',
+  );
   const admin = client.admin();
   await admin.createTopics({ topics: [{ topic: 'secure', numPartitions: 3, replicationFactor: 3 }] });
   await admin.disconnect();
@@ -101,8 +139,15 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
     expect(got.sort()).toEqual([...values].sort());
   });
 
-  it('the CLI creates a topic, produces and consumes with --tls-ca', async () => {
-    const common = ['--brokers', cluster.brokers.join(','), '--tls-ca', ca.cert];
+  it('the CLI logs in over TLS (--tls-ca, --auth-user, --auth-mechanism scram-sha-512), creates a topic, produces and consumes', async () => {
+    const pw = path.join(dir, 'admin.pw');
+    fs.writeFileSync(pw, `${ADMIN_PASSWORD}\n`, { mode: 0o600 });
+    const common = ['--brokers', cluster.brokers.join(','), '--tls-ca', ca.cert, '--auth-user', 'admin', '--auth-password-file', pw, '--auth-mechanism', 'scram-sha-512'];
+    // The bootstrap user has both mechanisms; without logging in, the CLI is refused over TLS as over plaintext.
+    expect(JSON.parse((await cli(['users', 'list', '--json', ...common])).out)).toEqual([{ name: 'admin', mechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-512'] }]);
+    const anonymous = await cli(['topics', 'list', '--brokers', cluster.brokers.join(','), '--tls-ca', ca.cert]);
+    expect(anonymous.code).toBe(1);
+    expect(anonymous.err).toMatch(/AUTHENTICATION_REQUIRED/);
     expect((await cli(['topics', 'create', 'cli-secure', '--partitions', '1', '--replication-factor', '3', ...common])).code).toBe(0);
     const produced = await cli(['produce', 'cli-secure', '--key-separator', ':', ...common], 'a:one\nb:two\n');
     expect(produced.code, produced.err).toBe(0);
@@ -122,12 +167,13 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
 
     // An admin request sent to a node that is not the controller is redirected to the controller's client listener.
     const tls = { ca: fs.readFileSync(ca.cert) };
-    const probe = new Connection({ address: cluster.nodes[0]!.client, connectTimeoutMs: 2000, tls });
+    const sasl = userSasl(ADMIN);
+    const probe = new Connection({ address: cluster.nodes[0]!.client, connectTimeoutMs: 2000, tls, sasl });
     try {
       const md = await probe.request({ type: 'metadata', topics: [] }, 5000);
       const controller = md.controller!;
       const other = cluster.nodes.find((n) => n.id !== controller)!;
-      const at = new Connection({ address: other.client, connectTimeoutMs: 2000, tls });
+      const at = new Connection({ address: other.client, connectTimeoutMs: 2000, tls, sasl });
       try {
         const err = await at.request({ type: 'createTopics', topics: [{ name: 'secure', partitions: 1, replicationFactor: 1 }], timeoutMs: 5000 }, 5000).then(
           () => null,
@@ -217,7 +263,7 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
     expect(viaCli.err).not.toMatch(/Is the cluster running/);
   });
 
-  it.skipIf(KCAT === '')(`kcat over SSL produces and consumes, and creates a topic through a node that is not the controller${NO_KCAT}`, () => {
+  it.skipIf(KCAT === '')(`kcat over SASL_SSL (SCRAM-SHA-512) produces and consumes, and creates a topic through a node that is not the controller${NO_KCAT}`, () => {
     const broker = cluster.kafkaBrokers[0]!;
     kcat(['-P', '-b', broker, '-t', 'secure', '-K:', '-X', 'acks=all'], 'x:kcat-1\ny:kcat-2\n');
     const out = kcat(['-C', '-b', broker, '-t', 'secure', '-o', 'beginning', '-e', '-q', '-f', '%s\\n']);
@@ -229,12 +275,46 @@ describe('a cluster with separate listeners and TLS on all of them', () => {
     expect(kcat(['-C', '-b', follower, '-t', 'auto-secure', '-o', 'beginning', '-e', '-q', '-f', '%s\\n']).trim()).toBe('created');
   });
 
+  it.skipIf(KCAT === '')(`kcat over SASL_SSL is refused a wrong password${NO_KCAT}`, () => {
+    const broker = cluster.kafkaBrokers[0]!;
+    expect(() => kcat(['-L', '-b', broker, '-m', '3'], '', SASL_SSL('admin', 'not-the-admin-password'))).toThrow(/SASL authentication error: authentication of user 'admin' with SCRAM-SHA-512 failed: wrong user name or password/);
+  });
+
+  it('kafkajs logs in over SSL with SCRAM-SHA-512 and produces', async () => {
+    const kafka = new Kafka({
+      clientId: 'tls-kafkajs',
+      brokers: cluster.kafkaBrokers,
+      ssl: { ca: [fs.readFileSync(ca.cert, 'utf8')] },
+      sasl: { mechanism: 'scram-sha-512', username: 'admin', password: ADMIN_PASSWORD },
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 10, initialRetryTime: 100 },
+    });
+    const producer = kafka.producer();
+    await producer.connect();
+    const acks = await producer.send({ topic: 'kafkajs-secure', acks: -1, messages: [{ value: 'j1' }, { value: 'j2' }] });
+    await producer.disconnect();
+    expect(acks).toMatchObject([{ topicName: 'kafkajs-secure', partition: 0, errorCode: 0 }]);
+    expect((await readPartition(client, 'kafkajs-secure', 0)).map((m) => m.value!.toString())).toEqual(['j1', 'j2']);
+  });
+
   it('a new node joins over mutual TLS, and clients reach it at its client address', async () => {
     const n4 = await cluster.join('n4');
     await eventually(async () => (await cluster.status('n1')).peers.some((p) => p.id === 'n4' && p.connected), 20_000, 'n1 to connect to n4');
+    // Logging in at n4 waits for it to have the metadata, users included: until then it knows no user, and refuses admin as a wrong password.
     const joined = tlsClient({ brokers: [n4.client] });
     const admin = joined.admin();
-    await eventually(async () => (await admin.describeCluster()).nodes.some((n) => n.id === 'n4' && n.address === n4.client), 20_000, 'the metadata to name n4 at its client address');
+    await eventually(
+      async () => {
+        try {
+          return (await admin.describeCluster()).nodes.some((n) => n.id === 'n4' && n.address === n4.client);
+        } catch (err) {
+          if (err instanceof RaftlogError && err.code === ErrorCode.SaslAuthenticationFailed) return false;
+          throw err;
+        }
+      },
+      20_000,
+      'the metadata to name n4 at its client address',
+    );
     await admin.disconnect();
   });
 });
@@ -282,8 +362,8 @@ describe('a node that requires client certificates (--tls-client-auth required)'
 
   it.skipIf(KCAT === '')(`kcat needs its certificate too${NO_KCAT}`, () => {
     const broker = one.kafkaBrokers[0]!;
-    kcat(['-P', '-b', broker, '-t', 'mtls', '-X', `ssl.certificate.location=${app.cert}`, '-X', `ssl.key.location=${app.key}`], 'with a certificate\n');
-    expect(kcat(['-C', '-b', broker, '-t', 'mtls', '-o', 'beginning', '-e', '-q', '-f', '%s\\n', '-X', `ssl.certificate.location=${app.cert}`, '-X', `ssl.key.location=${app.key}`]).trim()).toBe('with a certificate');
-    expect(() => kcat(['-L', '-b', broker, '-m', '3'])).toThrow(/failed/);
+    kcat(['-P', '-b', broker, '-t', 'mtls', '-X', `ssl.certificate.location=${app.cert}`, '-X', `ssl.key.location=${app.key}`], 'with a certificate\n', SSL());
+    expect(kcat(['-C', '-b', broker, '-t', 'mtls', '-o', 'beginning', '-e', '-q', '-f', '%s\\n', '-X', `ssl.certificate.location=${app.cert}`, '-X', `ssl.key.location=${app.key}`], '', SSL()).trim()).toBe('with a certificate');
+    expect(() => kcat(['-L', '-b', broker, '-m', '3'], '', SSL())).toThrow(/failed/);
   });
 });

@@ -4,8 +4,8 @@
  * (test/wire/validate.test.ts) and the fuzz suite (test/fuzz/).
  */
 import fc from 'fast-check';
-import { LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, USER_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
-import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_KEY_BYTES, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN } from '../../src/auth/scram.js';
+import { LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, USER_NAME, type Request, type RequestType, type ScramCredentialSpec } from '../../src/wire/protocol.js';
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN, scramKeyBytes, type ScramMechanism } from '../../src/auth/scram.js';
 import { ACL_NAME_LENGTH_MAX, OPERATIONS, OPERATIONS_OF, RESOURCE_TYPES, type AclPermission, type PatternType, type ResourceType } from '../../src/auth/acl.js';
 
 
@@ -56,7 +56,17 @@ const quotaAlteration = fc
   .filter((a) => a.producerByteRate !== undefined || a.consumerByteRate !== undefined);
 
 const userName = fc.stringMatching(USER_NAME).filter((n) => n !== 'ANONYMOUS');
-const key = fc.uint8Array({ minLength: SCRAM_KEY_BYTES, maxLength: SCRAM_KEY_BYTES });
+/** A credential of `mechanism`: its keys as long as its hash's output. */
+function scramCredential<M extends ScramMechanism>(mechanism: M): fc.Arbitrary<ScramCredentialSpec & { readonly mechanism: M }> {
+  const key = fc.uint8Array({ minLength: scramKeyBytes(mechanism), maxLength: scramKeyBytes(mechanism) });
+  return fc.record({
+    mechanism: fc.constant(mechanism),
+    iterations: fc.integer({ min: SCRAM_ITERATIONS_MIN, max: SCRAM_ITERATIONS_MAX }),
+    salt: fc.uint8Array({ minLength: SCRAM_SALT_BYTES_MIN, maxLength: SCRAM_SALT_BYTES_MAX }),
+    storedKey: key,
+    serverKey: key,
+  });
+}
 
 export const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Request, { type: K }>> } = {
   metadata: fc.record({ type: fc.constant('metadata'), topics: few(topic) }, { requiredKeys: ['type'] }),
@@ -164,13 +174,8 @@ export const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Reque
   upsertUser: fc.record({
     type: fc.constant('upsertUser'),
     name: userName,
-    credential: fc.record({
-      mechanism: fc.constant('SCRAM-SHA-256'),
-      iterations: fc.integer({ min: SCRAM_ITERATIONS_MIN, max: SCRAM_ITERATIONS_MAX }),
-      salt: fc.uint8Array({ minLength: SCRAM_SALT_BYTES_MIN, maxLength: SCRAM_SALT_BYTES_MAX }),
-      storedKey: key,
-      serverKey: key,
-    }),
+    // One credential per mechanism, at least one.
+    credentials: fc.record({ 'SCRAM-SHA-256': scramCredential('SCRAM-SHA-256'), 'SCRAM-SHA-512': scramCredential('SCRAM-SHA-512') }, { requiredKeys: [] }).filter((c) => Object.keys(c).length > 0),
     timeoutMs,
   }),
   deleteUser: fc.record({ type: fc.constant('deleteUser'), name: userName, timeoutMs }),

@@ -2,12 +2,14 @@
  * SaslHandshake and SaslAuthenticate on the Kafka listener (src/kafka/apis/sasl.ts, issue 22 §3),
  * over a fake node whose requests run through the real handlers, with `--auth sasl`: on crafted
  * bytes (what may come before authentication, the exchange's answers, a request pipelined behind
- * the last message running as the user it proved), and with kafkajs's own SCRAM-SHA-256 and PLAIN.
- * The same with kcat, on a real cluster: test/cluster/auth.test.ts.
+ * the last message running as the user it proved), and with kafkajs's own SCRAM-SHA-256,
+ * SCRAM-SHA-512 and PLAIN (kafkajs's SCRAM is an implementation independent of src/auth/scram.ts:
+ * its SCRAM-SHA-512 logging in checks ours against it, where no RFC gives a test vector). The same
+ * with kcat, on a real cluster: test/cluster/auth.test.ts.
  */
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newCredential } from '../../src/auth/credentials.js';
+import { newCredentials } from '../../src/auth/credentials.js';
 import { ScramClient } from '../../src/auth/scram.js';
 import { KafkaReader } from '../../src/kafka/codec/reader.js';
 import { KafkaListener } from '../../src/kafka/listener.js';
@@ -21,7 +23,11 @@ let listener: KafkaListener;
 let port = 0;
 
 beforeAll(async () => {
-  const users = new Map<string, UserRecord>([['alice', { name: 'alice', since: 1, ...(await newCredential(PASSWORD)) }]]);
+  const users = new Map<string, UserRecord>([
+    ['alice', { name: 'alice', since: 1, credentials: await newCredentials(PASSWORD) }],
+    // A user with a SCRAM-SHA-256 credential only (as every user of the version before SCRAM-SHA-512).
+    ['bob', { name: 'bob', since: 2, credentials: await newCredentials(PASSWORD, ['SCRAM-SHA-256']) }],
+  ]);
   // The fake tells Kafka clients its listener is at 127.0.0.1:<port>: known only once it listens.
   let address = '127.0.0.1:0';
   const node = { ...fakeKafkaNode(undefined, undefined, { mode: 'sasl', users }), kafkaAddresses: () => new Map([['n1', address]]) };
@@ -48,7 +54,7 @@ async function scramLogin(c: RawClient, password: string, after: Buffer[] = []):
   c.send(handshake(1, 'SCRAM-SHA-256'));
   const hs = new KafkaReader((await c.next())!);
   expect([hs.int32(), hs.int16()]).toEqual([1, 0]);
-  expect(hs.array((x) => x.string())).toEqual(['SCRAM-SHA-256', 'PLAIN']);
+  expect(hs.array((x) => x.string())).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN']);
   const scram = new ScramClient('alice', password, 'client-nonce-1234');
   c.send(authenticate(2, scram.first()));
   const first = authAnswer(await c.next());
@@ -127,7 +133,7 @@ describe('a Kafka connection to a node with --auth sasl', () => {
     const c = new RawClient(port);
     c.send(handshake(1, 'GSSAPI'));
     const r = new KafkaReader((await c.next())!);
-    expect([r.int32(), r.int16(), r.array((x) => x.string())]).toEqual([1, 33, ['SCRAM-SHA-256', 'PLAIN']]);
+    expect([r.int32(), r.int16(), r.array((x) => x.string())]).toEqual([1, 33, ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN']]);
     c.close();
   });
 });
@@ -136,7 +142,7 @@ describe('kafkajs against a node with --auth sasl', () => {
   const kafka = (sasl: SASLOptions): Kafka =>
     new Kafka({ clientId: 'sasl-test', brokers: [`127.0.0.1:${port}`], sasl, logLevel: logLevel.NOTHING, retry: { retries: 0 } });
 
-  for (const mechanism of ['scram-sha-256', 'plain'] as const) {
+  for (const mechanism of ['scram-sha-256', 'scram-sha-512', 'plain'] as const) {
     it(`produces to a topic after logging in with ${mechanism}`, async () => {
       const sasl: SASLOptions = mechanism === 'plain' ? { mechanism, username: 'alice', password: PASSWORD } : { mechanism, username: 'alice', password: PASSWORD };
       const producer = kafka(sasl).producer();
@@ -148,9 +154,27 @@ describe('kafkajs against a node with --auth sasl', () => {
   }
 
   it('fails to connect with a wrong password, with its SASL authentication error', async () => {
-    const admin = kafka({ mechanism: 'scram-sha-256', username: 'alice', password: 'not-alice-password' }).admin();
-    const err = await admin.connect().catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'KafkaJSSASLAuthenticationError' });
-    expect(String((err as Error).message)).toMatch(/wrong user name or password/);
+    for (const mechanism of ['scram-sha-256', 'scram-sha-512'] as const) {
+      const admin = kafka({ mechanism, username: 'alice', password: 'not-alice-password' }).admin();
+      const err = await admin.connect().catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'KafkaJSSASLAuthenticationError' });
+      expect(String((err as Error).message)).toMatch(/wrong user name or password/);
+    }
+  });
+
+  it('refuses SCRAM-SHA-512 to a user with no credential of it as it refuses a wrong password, and lets it in with SCRAM-SHA-256', async () => {
+    const refusal = async (username: string, password: string): Promise<string> => {
+      const err = await kafka({ mechanism: 'scram-sha-512', username, password }).admin().connect().catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'KafkaJSSASLAuthenticationError' });
+      return (err as Error).message.replace(`'${username}'`, "'<user>'");
+    };
+    // The right password, the wrong mechanism: the same answer as a wrong password, or a user that does not exist.
+    const noCredential = await refusal('bob', PASSWORD);
+    expect(noCredential).toMatch(/authentication of user '<user>' with SCRAM-SHA-512 failed: wrong user name or password/);
+    expect(await refusal('alice', 'not-alice-password')).toBe(noCredential);
+    expect(await refusal('nobody', PASSWORD)).toBe(noCredential);
+    const admin = kafka({ mechanism: 'scram-sha-256', username: 'bob', password: PASSWORD }).admin();
+    await admin.connect();
+    await admin.disconnect();
   });
 });

@@ -53,7 +53,7 @@ const SAMPLES: { readonly [K in Checked]: Extract<Request, { type: K }> } = {
   deleteAcls: { type: 'deleteAcls', filters: [{}], timeoutMs: 1000 },
   alterQuotas: { type: 'alterQuotas', entries: [{ entity: 'User:mallory', producerByteRate: null }], timeoutMs: 1000 },
   describeQuotas: { type: 'describeQuotas' },
-  upsertUser: { type: 'upsertUser', name: 'mallory', credential: { mechanism: 'SCRAM-SHA-256', iterations: 4096, salt: new Uint8Array(16), storedKey: new Uint8Array(32), serverKey: new Uint8Array(32) }, timeoutMs: 1000 },
+  upsertUser: { type: 'upsertUser', name: 'mallory', credentials: { 'SCRAM-SHA-256': { mechanism: 'SCRAM-SHA-256', iterations: 4096, salt: new Uint8Array(16), storedKey: new Uint8Array(32), serverKey: new Uint8Array(32) } }, timeoutMs: 1000 },
   deleteUser: { type: 'deleteUser', name: 'alice', timeoutMs: 1000 },
   listUsers: { type: 'listUsers' },
   alterTopicConfig: { type: 'alterTopicConfig', topic: T, config: { retentionMs: 1000 }, timeoutMs: 1000 },

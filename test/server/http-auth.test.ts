@@ -14,7 +14,7 @@ import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../chaos/cluster.js';
 import type { AclBinding } from '../../src/auth/acl.js';
-import { newCredential } from '../../src/auth/credentials.js';
+import { newCredentials } from '../../src/auth/credentials.js';
 import { NodeAuthorizer } from '../../src/auth/node-authorizer.js';
 import type { UserRecord } from '../../src/meta/users.js';
 import { HttpAuth, type HttpAuthMetrics } from '../../src/server/http-auth.js';
@@ -38,8 +38,9 @@ const ALICE = 'alice-password-1';
 let users: Map<string, UserRecord>;
 beforeAll(async () => {
   users = new Map([
-    ['admin', { name: 'admin', since: 1, ...(await newCredential(ADMIN)) }],
-    ['alice', { name: 'alice', since: 1, ...(await newCredential(ALICE)) }],
+    // admin with a SCRAM-SHA-512 credential only: a password is checked against whichever the user has.
+    ['admin', { name: 'admin', since: 1, credentials: await newCredentials(ADMIN, ['SCRAM-SHA-512']) }],
+    ['alice', { name: 'alice', since: 1, credentials: await newCredentials(ALICE) }],
   ]);
 });
 
@@ -217,7 +218,7 @@ describe('the HTTP listener of a node with --auth sasl', () => {
     // The password changed.
     const before = await cookieOf();
     const old = users.get('alice')!;
-    users.set('alice', { name: 'alice', since: 2, ...(await newCredential('alice-new-password')) });
+    users.set('alice', { name: 'alice', since: 2, credentials: await newCredentials('alice-new-password') });
     cleanup.push(() => void users.set('alice', old));
     const r = await get(`${l.base}/api/whoami`, before);
     expect(r.status).toBe(401);

@@ -2,8 +2,10 @@
  * Client authentication on the native listener (src/server/sasl.ts, issue 22 §3), over a fake
  * node whose requests run through the real handlers, with the client library's connection
  * (src/client/connection.ts): with `--auth sasl`, a connection that has not authenticated gets
- * AUTHENTICATION_REQUIRED for anything but SASL; SCRAM-SHA-256 and PLAIN log a user in, and the
- * requests after run as that user; a wrong password is SASL_AUTHENTICATION_FAILED, and after
+ * AUTHENTICATION_REQUIRED for anything but SASL; SCRAM-SHA-256, SCRAM-SHA-512 and PLAIN log a user
+ * in, and the requests after run as that user; a user with no credential of the mechanism it names
+ * (one of the version before SCRAM-SHA-512) is refused as a wrong password is; a wrong password is
+ * SASL_AUTHENTICATION_FAILED, and after
  * SASL_FAILURES_PER_CONNECTION_MAX of them the connection is closed; a node's own connection
  * proves the cluster secret and acts for the principal it names.
  */
@@ -11,11 +13,11 @@ import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { freePort } from '../../chaos/cluster.js';
-import { newCredential } from '../../src/auth/credentials.js';
+import { newCredential, newCredentials } from '../../src/auth/credentials.js';
 import { Connection } from '../../src/client/connection.js';
 import { RaftlogError } from '../../src/client/errors.js';
 import { nodeSasl, userSasl } from '../../src/client/sasl.js';
-import type { UserRecord } from '../../src/meta/users.js';
+import { userRecordOf, type UserRecord } from '../../src/meta/users.js';
 import { HttpServer, type HttpNode } from '../../src/server/http.js';
 import { PRE_AUTH_FRAME_BYTES_MAX, SASL_FAILURES_PER_CONNECTION_MAX, SASL_FAILURE_DELAY_MS, SaslServer } from '../../src/server/sasl.js';
 import { newSession, type Session } from '../../src/server/session.js';
@@ -29,7 +31,12 @@ afterEach(async () => {
 
 let users: Map<string, UserRecord>;
 beforeAll(async () => {
-  users = new Map([['alice', { name: 'alice', since: 1, ...(await newCredential('alice-password')) }]]);
+  users = new Map([
+    ['alice', { name: 'alice', since: 1, credentials: await newCredentials('alice-password') }],
+    // A record as the version before SCRAM-SHA-512 wrote it (its one SCRAM-SHA-256 credential inline), read as the metadata reads it.
+    ['olga', userRecordOf({ name: 'olga', since: 2, ...(await newCredential('olga-password')) })],
+    ['carol', { name: 'carol', since: 3, credentials: await newCredentials('carol-password', ['SCRAM-SHA-512']) }],
+  ]);
 });
 
 /** A node's client listener in this process; `principals` collects who each metadata request ran as. */
@@ -96,10 +103,40 @@ describe('a node started with --auth sasl', () => {
     expect(principals).toEqual(['User:alice']);
   });
 
-  it('logs in with PLAIN too, against the same credential', async () => {
+  it('serves a connection that authenticated with SCRAM-SHA-512, against the credential of that mechanism', async () => {
+    const { address, principals } = await node({ mode: 'sasl', users });
+    await connect(address, { ...ALICE, mechanism: 'scram-sha-512' }).request({ type: 'metadata' }, 2000);
+    await connect(address, { mechanism: 'SCRAM-SHA-512', username: 'carol', password: 'carol-password' }).request({ type: 'metadata' }, 2000);
+    expect(principals).toEqual(['User:alice', 'User:carol']);
+    // The handshake offers it.
+    const raw = connect(address);
+    expect((await raw.request({ type: 'saslHandshake', mechanism: 'SCRAM-SHA-512' }, 2000)).mechanisms).toEqual(['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN']);
+  });
+
+  it('logs in with PLAIN too, against whichever credential the user has', async () => {
     const { address, principals } = await node({ mode: 'sasl', users });
     await connect(address, { ...ALICE, mechanism: 'plain' }).request({ type: 'metadata' }, 2000);
-    expect(principals).toEqual(['User:alice']);
+    await connect(address, { mechanism: 'plain', username: 'carol', password: 'carol-password' }).request({ type: 'metadata' }, 2000);
+    await connect(address, { mechanism: 'plain', username: 'olga', password: 'olga-password' }).request({ type: 'metadata' }, 2000);
+    expect(await codeOf(connect(address, { mechanism: 'plain', username: 'carol', password: 'olga-password' }).request({ type: 'metadata' }, 2000))).toBe(ErrorCode.SaslAuthenticationFailed);
+    expect(principals).toEqual(['User:alice', 'User:carol', 'User:olga']);
+  });
+
+  it("logs a user of the previous version's record in with SCRAM-SHA-256, and refuses SCRAM-SHA-512 as a wrong password: the same code and message", async () => {
+    const { address, principals } = await node({ mode: 'sasl', users });
+    await connect(address, { mechanism: 'scram-sha-256', username: 'olga', password: 'olga-password' }).request({ type: 'metadata' }, 2000);
+    expect(principals).toEqual(['User:olga']);
+    const refusal = async (username: string, password: string, mechanism = 'scram-sha-512'): Promise<string> => {
+      const err = await connect(address, { mechanism, username, password }).request({ type: 'metadata' }, 2000).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: ErrorCode.SaslAuthenticationFailed, retriable: false });
+      return (err as Error).message.replaceAll(`'${username}'`, "'<user>'");
+    };
+    const noCredential = await refusal('olga', 'olga-password');
+    expect(noCredential).toMatch(/authentication of user '<user>' with SCRAM-SHA-512 failed: wrong user name or password/);
+    expect(await refusal('alice', 'not-the-password')).toBe(noCredential);
+    expect(await refusal('mallory', 'olga-password')).toBe(noCredential);
+    // And a user with SCRAM-SHA-512 only, the other way round.
+    expect(await refusal('carol', 'carol-password', 'scram-sha-256')).toBe(noCredential.replace('SCRAM-SHA-512', 'SCRAM-SHA-256'));
   });
 
   it('refuses a wrong password and a user that does not exist alike, with SASL_AUTHENTICATION_FAILED (not retriable)', async () => {

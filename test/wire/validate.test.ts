@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FrameDecodeError, decodeFrame, encodeFrame } from '../../src/wire/codec.js';
 import { ErrorCode, LIMITS, PRODUCER_EPOCH_MAX, REQUEST_TYPES, TOPIC_NAME, type Request, type RequestType } from '../../src/wire/protocol.js';
-import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_KEY_BYTES, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN } from '../../src/auth/scram.js';
+import { SCRAM_ITERATIONS_MAX, SCRAM_ITERATIONS_MIN, SCRAM_SALT_BYTES_MAX, SCRAM_SALT_BYTES_MIN } from '../../src/auth/scram.js';
 import { RequestError, parseRequest } from '../../src/wire/validate.js';
 import { flipBit, hex, plain, thrown, wireKey, wireValue } from '../helpers/wire-values.js';
 import { anyRequest, ident, requestOf } from '../helpers/requests.js';
@@ -54,9 +54,10 @@ function requestError(frame: unknown): RequestError {
 
 /**
  * One field's rule. `optional`: 'missing' when leaving it out takes a default, 'nullish' when nil
- * does too, or the name of a partner field without which it may be left out.
+ * does too, the name of a partner field without which it may be left out, or of the other of a
+ * pair one of which must be there (`either`: it may be left out while that one is there).
  */
-type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: string } } & (
+type Field = { readonly optional?: 'missing' | 'nullish' | { readonly partner: string } | { readonly either: string } } & (
   | { readonly kind: 'int'; readonly min: number; readonly max: number }
   | { readonly kind: 'topic' }
   | { readonly kind: 'ident'; readonly empty?: boolean }
@@ -112,6 +113,18 @@ const ACL_FILTER = map({
 });
 const BYTE_RATE: Field = { kind: 'int', min: 1, max: LIMITS.quotaByteRateMax, optional: 'nullish' };
 const OFFSETS = list(LIMITS.fetchPartitionsMax, map({ topic: TOPIC, partition: PARTITION, offset: OFFSET, metadata: { kind: 'str', max: LIMITS.offsetMetadataLengthMax, optional: 'nullish' } }));
+
+/** A SCRAM credential of `mechanism`, naming it: keys as long as its hash's output (32 bytes for SHA-256, 64 for SHA-512). */
+function scramCredential(mechanism: string): Field {
+  const keyBytes = mechanism === 'SCRAM-SHA-512' ? 64 : 32;
+  return map({
+    mechanism: { kind: 'const', value: mechanism },
+    iterations: int(SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
+    salt: { kind: 'bin', min: SCRAM_SALT_BYTES_MIN, max: SCRAM_SALT_BYTES_MAX },
+    storedKey: { kind: 'bin', min: keyBytes, max: keyBytes },
+    serverKey: { kind: 'bin', min: keyBytes, max: keyBytes },
+  });
+}
 
 const SCHEMA: { readonly [K in RequestType]: Fields } = {
   metadata: { topics: list(LIMITS.topicsPerRequestMax, TOPIC, { optional: 'nullish' }) },
@@ -199,13 +212,14 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
   saslAuthenticate: { bytes: { kind: 'bin', max: LIMITS.saslMessageBytesMax } },
   upsertUser: {
     name: { kind: 'user' },
-    credential: map({
-      mechanism: { kind: 'const', value: 'SCRAM-SHA-256' },
-      iterations: int(SCRAM_ITERATIONS_MIN, SCRAM_ITERATIONS_MAX),
-      salt: { kind: 'bin', min: SCRAM_SALT_BYTES_MIN, max: SCRAM_SALT_BYTES_MAX },
-      storedKey: { kind: 'bin', min: SCRAM_KEY_BYTES, max: SCRAM_KEY_BYTES },
-      serverKey: { kind: 'bin', min: SCRAM_KEY_BYTES, max: SCRAM_KEY_BYTES },
-    }),
+    // A credential per mechanism, each under its name, at least one; no other key.
+    credentials: map(
+      {
+        'SCRAM-SHA-256': { ...scramCredential('SCRAM-SHA-256'), optional: { either: 'SCRAM-SHA-512' } },
+        'SCRAM-SHA-512': { ...scramCredential('SCRAM-SHA-512'), optional: { either: 'SCRAM-SHA-256' } },
+      },
+      true,
+    ),
     timeoutMs: TIMEOUT,
   },
   deleteUser: { name: { kind: 'user' }, timeoutMs: TIMEOUT },
@@ -249,7 +263,7 @@ function sites(fields: Fields, o: Obj, path: Path): Site[] {
   const out: Site[] = [];
   for (const [k, field] of Object.entries(fields)) {
     const opt = field.optional;
-    const missingBreaks = opt === undefined ? true : typeof opt === 'object' ? o[opt.partner] !== undefined : false;
+    const missingBreaks = opt === undefined ? true : typeof opt === 'object' ? ('partner' in opt ? o[opt.partner] !== undefined : o[opt.either] === undefined) : false;
     out.push(...within({ path: [...path, k], field, current: o[k], missingBreaks }));
   }
   return out;
@@ -510,6 +524,25 @@ describe('a quota alteration that sets and removes no rate', () => {
   });
 });
 
+describe('an upsertUser', () => {
+  const cred = (mechanism: string, keyBytes: number): Obj => ({ mechanism, iterations: 4096, salt: Buffer.alloc(16, 1), storedKey: Buffer.alloc(keyBytes, 2), serverKey: Buffer.alloc(keyBytes, 3) });
+
+  it("of the client library before SCRAM-SHA-512 (one SCRAM-SHA-256 'credential') parses as credentials of that one mechanism", () => {
+    expect(plain(roundTrip({ id: 1, type: 'upsertUser', name: 'olga', credential: cred('SCRAM-SHA-256', 32) }).request)).toEqual(
+      plain({ type: 'upsertUser', name: 'olga', credentials: { 'SCRAM-SHA-256': cred('SCRAM-SHA-256', 32) }, timeoutMs: 30_000 }),
+    );
+    // That form was SCRAM-SHA-256 only: its keys are 32 bytes, and it names that mechanism.
+    expect(requestError({ id: 2, type: 'upsertUser', name: 'olga', credential: cred('SCRAM-SHA-512', 64) }).message).toMatch(/'credentials.SCRAM-SHA-256.mechanism' must be 'SCRAM-SHA-256'/);
+  });
+
+  it('is INVALID_REQUEST with no credential, a mechanism not served, or a credential under the name of another mechanism', () => {
+    expect(requestError({ id: 3, type: 'upsertUser', name: 'olga', credentials: {} }).message).toMatch(/at least one of SCRAM-SHA-256, SCRAM-SHA-512/);
+    expect(requestError({ id: 4, type: 'upsertUser', name: 'olga', credentials: { 'SCRAM-SHA-1': cred('SCRAM-SHA-1', 20) } }).message).toMatch(/'SCRAM-SHA-1', not a SCRAM mechanism/);
+    expect(requestError({ id: 5, type: 'upsertUser', name: 'olga', credentials: { 'SCRAM-SHA-512': cred('SCRAM-SHA-256', 64) } }).message).toMatch(/must be 'SCRAM-SHA-512'/);
+    expect(requestError({ id: 6, type: 'upsertUser', name: 'olga', credentials: { 'SCRAM-SHA-512': cred('SCRAM-SHA-512', 32) } }).message).toMatch(/'storedKey' is 32 bytes; at least 64/);
+  });
+});
+
 describe('a request with one field broken', () => {
   it('is a RequestError with its id and the code for that field: INVALID_TOPIC for a topic name, INVALID_REQUEST for anything else', () => {
     fc.assert(
@@ -539,7 +572,7 @@ describe('a request with one field broken', () => {
             expect([site.path, err.code]).toEqual([site.path, site.field.kind === 'topic' ? ErrorCode.InvalidTopic : ErrorCode.InvalidRequest]);
           }
           const { optional } = site.field;
-          if (typeof optional === 'object' && (request as unknown as Obj)[optional.partner] === undefined) continue;
+          if (typeof optional === 'object' && 'partner' in optional && (request as unknown as Obj)[optional.partner] === undefined) continue;
           for (const value of limits.at) {
             const parsed = roundTrip(setAt(frame, site.path, value));
             expect(summary(getAt(parsed.request, site.path))).toEqual(summary(value));

@@ -1,7 +1,7 @@
 /** Pieces every command uses: the --brokers and TLS options, integer options (--max-moves among them), and the action wrapper. */
 import { InvalidArgumentError, type Command } from 'commander';
 import { LIMITS, MOVES_AT_ONCE_DEFAULT } from '../../wire/protocol.js';
-import { defaultBrokers, type CommonOptions } from '../context.js';
+import { AUTH_MECHANISMS, authMechanismOf, defaultBrokers, type AuthMechanism, type CommonOptions } from '../context.js';
 import type { Io } from '../io.js';
 
 /** Runs a command body; its exit code is recorded by main(). Errors are reported there. */
@@ -23,15 +23,27 @@ export function brokersOption(cmd: Command, io: Io): Command {
   );
 }
 
+/** The --auth-mechanism parser: one of AUTH_MECHANISMS, in any case. */
+function authMechanismOption(value: string): AuthMechanism {
+  const m = authMechanismOf(value);
+  if (m === null) throw new InvalidArgumentError(`--auth-mechanism must be one of ${AUTH_MECHANISMS.join(', ')}`);
+  return m;
+}
+
 /**
- * `--auth-user` and `--auth-password-file`: who the command authenticates as (context.ts saslOf),
- * for a cluster started with --auth sasl. Not `--user`: `raftlog quotas` names the user a quota is
- * for with it.
+ * `--auth-user`, `--auth-password-file` and `--auth-mechanism`: who the command authenticates as
+ * and how (context.ts saslOf), for a cluster started with --auth sasl. Not `--user`: `raftlog
+ * quotas` names the user a quota is for with it.
  */
 function credentialOptions(cmd: Command): Command {
   return cmd
-    .option('--auth-user <name>', 'authenticate as this user, with SCRAM-SHA-256 (env RAFTLOG_USER)')
-    .option('--auth-password-file <file>', "the --auth-user's password: the first line of this file (or env RAFTLOG_PASSWORD)");
+    .option('--auth-user <name>', 'authenticate as this user (env RAFTLOG_USER)')
+    .option('--auth-password-file <file>', "the --auth-user's password: the first line of this file (or env RAFTLOG_PASSWORD)")
+    .option(
+      '--auth-mechanism <mechanism>',
+      `how --auth-user logs in: ${AUTH_MECHANISMS.join(', ')} (default scram-sha-256, or env RAFTLOG_AUTH_MECHANISM; plain sends the password: over TLS only)`,
+      authMechanismOption,
+    );
 }
 
 /** A parser for a non-negative integer option. */

@@ -1,10 +1,12 @@
 /**
  * `raftlog users create | delete | list`: the cluster's users (issue 22 §3), who authenticate with
- * SCRAM-SHA-256 (or PLAIN) when the cluster runs with --auth sasl. A new password is read from a
- * file, the environment or standard input, never from the command line (where `ps` shows it), and
- * never leaves this process: the client library makes the credential and sends only that.
+ * SCRAM-SHA-256 or SCRAM-SHA-512 (or PLAIN) when the cluster runs with --auth sasl. A new password
+ * is read from a file, the environment or standard input, never from the command line (where `ps`
+ * shows it), and never leaves this process: the client library makes the credentials (one per
+ * mechanism, `--mechanism`, both by default) and sends only those.
  */
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { SCRAM_MECHANISMS, type ScramMechanism } from '../../auth/scram.js';
 import { withAdmin, readSecretFile, type CommonOptions } from '../context.js';
 import { UsageError } from '../errors.js';
 import { table } from '../format.js';
@@ -14,6 +16,16 @@ import { brokersOption, intOption, type Run } from './shared.js';
 interface CreateOptions extends CommonOptions {
   readonly passwordFile?: string;
   readonly iterations?: number;
+  readonly mechanism: readonly ScramMechanism[];
+}
+
+/** `--mechanism`'s values, and the credentials each makes. */
+const MECHANISM_CHOICES: Readonly<Record<string, readonly ScramMechanism[]>> = { 'scram-sha-256': ['SCRAM-SHA-256'], 'scram-sha-512': ['SCRAM-SHA-512'], all: SCRAM_MECHANISMS };
+
+function mechanismOption(value: string): readonly ScramMechanism[] {
+  const m = MECHANISM_CHOICES[value.toLowerCase()];
+  if (m === undefined) throw new InvalidArgumentError(`--mechanism must be one of ${Object.keys(MECHANISM_CHOICES).join(', ')}`);
+  return m;
 }
 
 /** The new user's password: --password-file, RAFTLOG_NEW_PASSWORD, or the first line of standard input when it is not a terminal. */
@@ -35,18 +47,24 @@ async function newPassword(io: Io, opts: CreateOptions): Promise<string> {
 }
 
 export function usersCommand(program: Command, io: Io, run: Run): void {
-  const users = program.command('users').description('create, list and delete the users clients authenticate as (SCRAM-SHA-256)');
+  const users = program.command('users').description('create, list and delete the users clients authenticate as (SCRAM-SHA-256, SCRAM-SHA-512)');
 
   brokersOption(users.command('create').description("create a user, or set an existing user's password"), io)
     .argument('<name>', 'user name: 1-128 letters, digits, ".", "_", "-", "@"')
     .option('--password-file <file>', "the new user's password: the first line of this file (or env RAFTLOG_NEW_PASSWORD, or the first line of standard input)")
-    .option('--iterations <n>', 'PBKDF2 iterations of the credential (4096-16384)', intOption('--iterations', 1))
+    .option('--iterations <n>', 'PBKDF2 iterations of the credentials (4096-16384)', intOption('--iterations', 1))
+    .addOption(
+      new Option('--mechanism <mechanism>', 'the mechanisms the user may log in with: scram-sha-256, scram-sha-512 or all (a credential of each); they replace every credential the user had')
+        .argParser(mechanismOption)
+        .default(SCRAM_MECHANISMS, 'all'),
+    )
     .action((name: string, opts: CreateOptions) =>
       run(opts, async () => {
         const password = await newPassword(io, opts);
         return withAdmin(io, opts, async (admin) => {
-          const { created } = await admin.upsertUser(name, password, opts.iterations !== undefined ? { iterations: opts.iterations } : {});
-          io.out(created ? `created user ${name} (principal User:${name})\n` : `set a new password for user ${name}\n`);
+          const { created } = await admin.upsertUser(name, password, { mechanisms: opts.mechanism, ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}) });
+          const mechanisms = opts.mechanism.join(', ');
+          io.out(created ? `created user ${name} (principal User:${name}), with ${mechanisms}\n` : `set a new password for user ${name}, with ${mechanisms}\n`);
           return 0;
         });
       }),
@@ -64,15 +82,15 @@ export function usersCommand(program: Command, io: Io, run: Run): void {
       ),
     );
 
-  brokersOption(users.command('list').description('list the users and their mechanism (never a credential)'), io)
-    .option('--json', 'a JSON array of { name, mechanism }')
+  brokersOption(users.command('list').description('list the users and the mechanisms each may log in with (never a credential)'), io)
+    .option('--json', 'a JSON array of { name, mechanisms }')
     .action((opts: CommonOptions & { readonly json?: boolean }) =>
       run(opts, async () =>
         withAdmin(io, opts, async (admin) => {
           const list = await admin.listUsers();
           if (opts.json === true) io.out(`${JSON.stringify(list)}\n`);
           else if (list.length === 0) io.out('no users (create one with: raftlog users create NAME < password-file)\n');
-          else io.out(table(['NAME', 'MECHANISM'], list.map((u) => [u.name, u.mechanism])));
+          else io.out(table(['NAME', 'MECHANISMS'], list.map((u) => [u.name, u.mechanisms.join(',')])));
           return 0;
         }),
       ),
