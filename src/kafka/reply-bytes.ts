@@ -10,15 +10,22 @@
 /**
  * Bytes of a response's envelope and of one small record in it: size, correlation id, throttle
  * time, a top-level error code, and a coordinator's or producer id's fields (a host name of up
- * to 255 bytes at most), or an ApiVersions list (a few bytes for each of under twenty APIs).
+ * to 255 bytes at most), or an ApiVersions list (six bytes for each of under thirty APIs).
  */
 export const KAFKA_RESPONSE_BYTES = 512;
 /** Bytes of one partition of a response besides its records: its index, error code, offsets and timestamps (int64s), and an empty array or two. */
 export const KAFKA_PARTITION_BYTES = 64;
 /** Bytes of one topic of a response besides its name and partitions: the name's length and the array's. */
 export const KAFKA_TOPIC_BYTES = 8;
-/** Bytes of one topic of a CreateTopics or DeleteTopics response besides its name: its error code and message (which names the topic again). */
+/** Bytes of one result of a response that lists one per name (CreateTopics, DeleteTopics, CreatePartitions, AlterConfigs, DeleteGroups) besides the name: its error code and message (which names it again), a resource type. */
 export const KAFKA_TOPIC_RESULT_BYTES = 768;
+
+/**
+ * Bytes of one resource of a DescribeConfigs response besides its name: its error code and
+ * message, or its configs: at most nine (a node's settings are eight), each a name, a value of a number,
+ * flags and two synonyms, under 200 bytes with their lengths.
+ */
+export const KAFKA_CONFIG_RESOURCE_BYTES = 768 + 9 * 200;
 
 /** A response of KAFKA_RESPONSE_BYTES and one entry of `partitionBytes` per partition of `topics`, grouped by topic as Kafka's are. */
 export function partitionsResponseBytes<T>(topics: readonly T[], name: (t: T) => string, partitions: (t: T) => number, partitionBytes = KAFKA_PARTITION_BYTES): number {
@@ -27,7 +34,7 @@ export function partitionsResponseBytes<T>(topics: readonly T[], name: (t: T) =>
   return n;
 }
 
-/** A response of one result per topic named. */
+/** A response of one result per topic (or group, or config resource) named. */
 export function topicResultsBytes(names: readonly string[]): number {
   let n = KAFKA_RESPONSE_BYTES;
   for (const name of names) n += KAFKA_TOPIC_RESULT_BYTES + 2 * name.length;

@@ -14,6 +14,8 @@ import {
   ErrorCode,
   LIMITS,
   MOVES_AT_ONCE_DEFAULT,
+  TOPIC_PARTITIONS_DEFAULT,
+  defaultReplicationFactor,
   type AlterReplicationFactorRequest,
   type AlterReplicationFactorResponse,
   type AlterTopicConfigRequest,
@@ -71,8 +73,6 @@ const JOIN_COMMIT_MS = 5000;
 const REGISTER_EVERY_MS = 1000;
 /** Leadership transfers started per balancing round. */
 const TRANSFERS_PER_ROUND_MAX = 8;
-const DEFAULT_PARTITIONS = 1;
-const DEFAULT_REPLICATION_FACTOR_MAX = 3;
 /** How long createTopics waits for enough peers to be connected before refusing the replication factor. */
 const PEER_WAIT_MS_MAX = 3000;
 /** How long createTopics waits for the new partitions to elect leaders before answering anyway. */
@@ -281,7 +281,7 @@ export class Controller {
     const created: string[] = [];
     const deadline = Date.now() + req.timeoutMs;
     for (const spec of req.topics) {
-      const partitions = spec.partitions === -1 ? DEFAULT_PARTITIONS : spec.partitions;
+      const partitions = spec.partitions === -1 ? TOPIC_PARTITIONS_DEFAULT : spec.partitions;
       const rf = replicationFactor(spec, nodes.length);
       if (partitions < 1) {
         results.push({ name: spec.name, error: { code: ErrorCode.InvalidPartitions, message: `a topic needs at least 1 partition, not ${partitions}` } });
@@ -466,13 +466,14 @@ export class Controller {
 
   /**
    * Changes a topic's config: the change merged into what it has, recorded, and applied by every
-   * replica of the topic as it learns of it (node.ts).
+   * replica of the topic as it learns of it (node.ts). A dry run stops before recording.
    */
   async alterTopicConfig(req: AlterTopicConfigRequest): Promise<AlterTopicConfigResponse> {
     this.requireController();
     const t = this.node.meta.topic(req.topic);
     if (t === undefined) throw new ServerError(ErrorCode.UnknownTopicOrPartition, `topic '${req.topic}' does not exist (list the topics with: raftlog topics list)`);
     const config: TopicConfig = { ...t.config, ...req.config };
+    if (req.dryRun === true) return { topic: t.name, previous: t.config, config };
     const r = await this.propose({ type: 'setTopicConfig', topic: t.name, topicId: t.id, config }, Date.now() + req.timeoutMs);
     if (!r.ok) throw new ServerError(r.code, r.message);
     this.node.logger.info({ topic: t.name, config, was: t.config }, `config of ${t.name} changed`);
@@ -482,7 +483,8 @@ export class Controller {
   /**
    * Grows a topic to `req.partitions` partitions: the new ones placed as a new topic's are (on
    * nodes up and not leaving, spreading leaders and replicas), recorded, then opened by their
-   * nodes (node.ts syncPartitions); answered once they have leaders, or the time is up.
+   * nodes (node.ts syncPartitions); answered once they have leaders, or the time is up. A dry run
+   * is checked and placed the same, and stops before recording.
    */
   async createPartitions(req: CreatePartitionsRequest): Promise<CreatePartitionsResponse> {
     this.requireController();
@@ -499,6 +501,7 @@ export class Controller {
     const assignments = placePartitions(live, this.node.meta.topics(), req.partitions - t.partitions, rf);
     const tooMany = this.replicaLimitProblem(t.name, assignments);
     if (tooMany !== null) throw new ServerError(ErrorCode.InvalidPartitions, tooMany);
+    if (req.dryRun === true) return { topic: t.name, previous: t.partitions, partitions: req.partitions, assignments };
     const deadline = Date.now() + req.timeoutMs;
     const r = await this.propose({ type: 'addPartitions', topic: t.name, topicId: t.id, from: t.partitions, assignments }, deadline);
     if (!r.ok) throw new ServerError(r.code, r.message);
@@ -639,7 +642,7 @@ export class Controller {
 
 /** The requested replication factor, or the default (-1) for a cluster of `nodes`. */
 function replicationFactor(spec: CreateTopicSpec, nodes: number): number {
-  return spec.replicationFactor === -1 ? Math.min(DEFAULT_REPLICATION_FACTOR_MAX, nodes) : spec.replicationFactor;
+  return spec.replicationFactor === -1 ? defaultReplicationFactor(nodes) : spec.replicationFactor;
 }
 
 function resultError(r: MetaResult): ApiError {

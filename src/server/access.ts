@@ -22,6 +22,9 @@
  *   deleteGroups        delete group, per group
  *   alterQuotas         alterConfigs on the cluster; describeQuotas: describeConfigs on the
  *                       cluster (Kafka's AlterClientQuotas and DescribeClientQuotas)
+ *   alterTopicConfig    alterConfigs topic; createPartitions: alter topic
+ *   describeConfigs     describeConfigs topic, per topic; the node's settings: describeConfigs
+ *                       on the cluster (Kafka's DescribeConfigs of a broker)
  *
  * A request that needs one thing is refused whole, with a ServerError of TOPIC_, GROUP_ or
  * CLUSTER_AUTHORIZATION_FAILED. One that carries several topics, partitions or groups is split,
@@ -38,6 +41,7 @@ import {
   type ApiError,
   type CommitOffsetsResponse,
   type CommittedOffset,
+  type DescribeConfigsResponse,
   type DescribeGroupsResponse,
   type FetchOffsetsResponse,
   type FetchResponse,
@@ -155,6 +159,11 @@ export function admit(authz: RequestAuthorizer, session: Session, req: Request):
     case 'createPartitions':
       a.require('alter', topic(req.topic));
       return PASS;
+    case 'describeConfigs': {
+      if (req.node === true) a.require('describeConfigs', CLUSTER);
+      const refused = (name: string, error: ApiError): DescribeConfigsResponse['topics'][number] => ({ name, error });
+      return a.split(req.topics, (t) => a.item('describeConfigs', topic(t)), (topics) => ({ ...req, topics }), (r) => (r as DescribeConfigsResponse).topics, (topics, r) => ({ ...(r as DescribeConfigsResponse), topics }) satisfies DescribeConfigsResponse, refused, req.node === true ? null : { topics: [] });
+    }
     case 'findCoordinator':
       a.require('describe', group(req.group));
       return PASS;

@@ -13,7 +13,10 @@ import type { Counter } from 'prom-client';
 import { assert } from '../../raft/errors.js';
 import type { NodeId } from '../../raft/types.js';
 import {
+  DEFAULT_TOPIC_CONFIG,
   ErrorCode,
+  TOPIC_PARTITIONS_DEFAULT,
+  defaultReplicationFactor,
   type ApiError,
   type CreateTopicsRequest,
   type CreateTopicsResponse,
@@ -49,6 +52,8 @@ import {
   type AlterQuotasRequest,
   type AlterQuotasResponse,
   type DescribeQuotasResponse,
+  type DescribeConfigsRequest,
+  type DescribeConfigsResponse,
   type Request,
   type ResponseMap,
   type StatusResponse,
@@ -116,7 +121,8 @@ export interface AclRequests {
 
 /** What the handlers need of the node they run on (node.ts's RaftlogNode is one). */
 export interface HandlerNode {
-  readonly config: { readonly id: NodeId };
+  /** `autoCreateTopics`: whether Kafka clients' Metadata requests may create topics (src/kafka/auto-create.ts); off when absent. */
+  readonly config: { readonly id: NodeId; readonly autoCreateTopics?: boolean };
   readonly logger: Logger;
   /** The topics this node knows of (once it has opened its metadata group). */
   readonly meta: Pick<MetaStateMachine, 'topic' | 'topics'>;
@@ -296,6 +302,8 @@ async function serve(node: HandlerNode, req: Request, session: Session): Promise
       return node.controller.alterTopicConfig(req);
     case 'createPartitions':
       return node.controller.createPartitions(req);
+    case 'describeConfigs':
+      return describeConfigs(node, req);
     default: {
       const never: never = req;
       throw new Error(`unhandled request ${JSON.stringify(never)}`);
@@ -354,6 +362,18 @@ function metadata(node: HandlerNode, req: MetadataRequest): MetadataResponse {
     controller: node.controllerId(),
     topics,
   };
+}
+
+function describeConfigs(node: HandlerNode, req: DescribeConfigsRequest): DescribeConfigsResponse {
+  if (req.topics.length > 0) requireMetadata(node);
+  const topics = req.topics.map((name) => {
+    const t = node.meta.topic(name);
+    return t === undefined ? { name, error: { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${name}' does not exist` } } : { name, config: t.config };
+  });
+  if (req.node !== true) return { topics };
+  const { id, autoCreateTopics } = node.config;
+  const settings = { node: id, autoCreateTopics: autoCreateTopics === true, topicDefaults: DEFAULT_TOPIC_CONFIG, defaultPartitions: TOPIC_PARTITIONS_DEFAULT, defaultReplicationFactor: defaultReplicationFactor(node.nodeIds().length) };
+  return { topics, node: settings };
 }
 
 /** The replica of `topic/partition` on this node, or a ServerError saying where to go. */

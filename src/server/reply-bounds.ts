@@ -133,6 +133,9 @@ function replyBodyBytes(node: ReplyBoundNode, req: Request): number {
       return REPLY_ENTRY_BYTES + 2 * req.topic.length;
     case 'createPartitions':
       return REPLY_ENTRY_BYTES + 2 * req.topic.length + newPartitionsBytes(node, req.topic, req.partitions);
+    case 'describeConfigs':
+      // Per topic its config (four numbers with their names) or an error; the node's settings a record like one more.
+      return entries(req.topics.map((topic) => ({ topic }))) + (req.node === true ? REPLY_ENTRY_BYTES : 0);
     case 'initProducerId':
     case 'transferLeadership':
     case 'decommissionNode':

@@ -246,6 +246,16 @@ export const KAFKA_TOPIC_CONFIG_NAMES: Readonly<Record<keyof TopicConfig, string
   maxMessageBytes: 'max.message.bytes',
 };
 
+/** Partitions of a topic created without a count (Kafka's num.partitions). */
+export const TOPIC_PARTITIONS_DEFAULT = 1;
+/** Replicas of a topic created without a replication factor, at most (Kafka's default.replication.factor). */
+export const TOPIC_REPLICATION_FACTOR_DEFAULT_MAX = 3;
+
+/** The replication factor of a topic created without one in a cluster of `nodes` nodes (not leaving it): TOPIC_REPLICATION_FACTOR_DEFAULT_MAX, or every node of a smaller cluster. */
+export function defaultReplicationFactor(nodes: number): number {
+  return Math.min(TOPIC_REPLICATION_FACTOR_DEFAULT_MAX, nodes);
+}
+
 export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retentionBytes: -1,
   retentionMs: 7 * 24 * 3600 * 1000,
@@ -665,6 +675,8 @@ export interface AlterTopicConfigRequest {
   readonly topic: string;
   /** The fields to set, the others kept (to put one back to its default, set DEFAULT_TOPIC_CONFIG's value). */
   readonly config: Partial<TopicConfig>;
+  /** Checked as it would be, answered with the config it would make, and nothing changed (Kafka's validate_only). */
+  readonly dryRun?: boolean;
   readonly timeoutMs: number;
 }
 
@@ -677,7 +689,20 @@ export interface CreatePartitionsRequest {
   readonly type: 'createPartitions';
   readonly topic: string;
   readonly partitions: number;
+  /** Checked and placed as it would be, answered with where the new partitions would go, and nothing changed (Kafka's validate_only). */
+  readonly dryRun?: boolean;
   readonly timeoutMs: number;
+}
+
+/**
+ * Topics' configs as this node's metadata has them (Kafka's DescribeConfigs: any node answers);
+ * with `node`, this node's settings that bear on topics too, which its flags set and no request
+ * changes. A topic the node does not know is UNKNOWN_TOPIC_OR_PARTITION in its place.
+ */
+export interface DescribeConfigsRequest {
+  readonly type: 'describeConfigs';
+  readonly topics: readonly string[];
+  readonly node?: boolean;
 }
 
 export type Request =
@@ -717,7 +742,8 @@ export type Request =
   | AlterQuotasRequest
   | DescribeQuotasRequest
   | AlterTopicConfigRequest
-  | CreatePartitionsRequest;
+  | CreatePartitionsRequest
+  | DescribeConfigsRequest;
 
 export type RequestType = Request['type'];
 export const REQUEST_TYPES: readonly RequestType[] = [
@@ -758,6 +784,7 @@ export const REQUEST_TYPES: readonly RequestType[] = [
   'describeQuotas',
   'alterTopicConfig',
   'createPartitions',
+  'describeConfigs',
 ];
 
 // -------------------------------------------------------------------------------------------------
@@ -1012,6 +1039,23 @@ export interface CreatePartitionsResponse {
   readonly assignments: readonly (readonly string[])[];
 }
 
+/** The settings of a node that bear on topics (DescribeConfigsRequest's `node`). */
+export interface NodeSettings {
+  readonly node: string;
+  /** Whether a Kafka client's Metadata request may create the topics it names (`--auto-create-topics`). */
+  readonly autoCreateTopics: boolean;
+  /** What a topic created without them gets: its config, partitions and replication factor (in a cluster of this many nodes). */
+  readonly topicDefaults: TopicConfig;
+  readonly defaultPartitions: number;
+  readonly defaultReplicationFactor: number;
+}
+
+export interface DescribeConfigsResponse {
+  /** Per topic of the request, in its order: its config, or why there is none. */
+  readonly topics: readonly { readonly name: string; readonly error?: ApiError; readonly config?: TopicConfig }[];
+  readonly node?: NodeSettings;
+}
+
 export interface CreateAclsResponse {
   /** Per binding of the request, in its order. */
   readonly results: readonly { readonly error?: ApiError }[];
@@ -1059,6 +1103,7 @@ export interface ResponseMap {
   describeQuotas: DescribeQuotasResponse;
   alterTopicConfig: AlterTopicConfigResponse;
   createPartitions: CreatePartitionsResponse;
+  describeConfigs: DescribeConfigsResponse;
   saslHandshake: SaslHandshakeResponse;
   saslAuthenticate: SaslAuthenticateResponse;
   upsertUser: UpsertUserResponse;

@@ -319,10 +319,8 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
         ...maxMoves(o, f),
         timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000),
       };
-    case 'rebalancePartitions': {
-      const dryRun = o['dryRun'] === undefined || o['dryRun'] === null ? {} : { dryRun: f.bool(o, 'dryRun') };
-      return { type, ...maxMoves(o, f), ...dryRun, timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
-    }
+    case 'rebalancePartitions':
+      return { type, ...maxMoves(o, f), ...dryRun(o, f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'transferLeadership':
       return {
         type,
@@ -376,9 +374,13 @@ function parseBody(type: RequestType, o: Obj, f: Fields): Request {
     case 'describeQuotas':
       return { type };
     case 'alterTopicConfig':
-      return { type, topic: f.topic(o), config: parseConfig(f.obj(o['config'], "'config'"), f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+      return { type, topic: f.topic(o), config: parseConfig(f.obj(o['config'], "'config'"), f), ...dryRun(o, f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
     case 'createPartitions':
-      return { type, topic: f.topic(o), partitions: f.int(o, 'partitions', 1, LIMITS.partitionsPerTopicMax), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+      return { type, topic: f.topic(o), partitions: f.int(o, 'partitions', 1, LIMITS.partitionsPerTopicMax), ...dryRun(o, f), timeoutMs: f.int(o, 'timeoutMs', 1, LIMITS.requestTimeoutMsMax, 30_000) };
+    case 'describeConfigs': {
+      const topics = f.list(o, 'topics', LIMITS.topicsPerRequestMax).map((t) => f.topic({ t }, 't'));
+      return { type, topics, ...(o['node'] === undefined || o['node'] === null ? {} : { node: f.bool(o, 'node') }) };
+    }
     default: {
       const never: never = type;
       throw new Error(`unhandled request type ${String(never)}`);
@@ -421,6 +423,11 @@ function parseAclFilter(x: Obj, f: Fields): AclFilter {
   };
 }
 
+/** The optional `dryRun` of the requests that can be checked without changing anything. */
+function dryRun(o: Obj, f: Fields): { dryRun?: boolean } {
+  return o['dryRun'] === undefined || o['dryRun'] === null ? {} : { dryRun: f.bool(o, 'dryRun') };
+}
+
 /** The optional `maxMoves` of the requests that start replica moves. */
 function maxMoves(o: Obj, f: Fields): { maxMoves?: number } {
   return o['maxMoves'] === undefined || o['maxMoves'] === null ? {} : { maxMoves: f.int(o, 'maxMoves', 1, LIMITS.movesAtOnceMax) };
@@ -442,6 +449,21 @@ function parseQuotaAlteration(e: Obj, f: Fields): QuotaAlteration {
 }
 
 const CONFIG_KEYS: readonly (keyof TopicConfig)[] = ['retentionBytes', 'retentionMs', 'segmentBytes', 'maxMessageBytes'];
+
+/**
+ * Why `config` cannot be a topic's (a field outside its range), or null: the checks of a
+ * createTopics or alterTopicConfig request's config, for a front end (the Kafka listener) that
+ * names each field its own way and refuses each with its own error.
+ */
+export function topicConfigProblem(config: Partial<TopicConfig>): string | null {
+  try {
+    parseConfig(config, new Fields(0, 'topic config'));
+    return null;
+  } catch (err) {
+    if (err instanceof RequestError) return err.message;
+    throw err;
+  }
+}
 
 function parseConfig(c: Obj, f: Fields): Partial<TopicConfig> {
   const out: { -readonly [K in keyof TopicConfig]?: number } = {};

@@ -449,6 +449,9 @@ export class FakeCluster {
         return this.onController(node) ?? this.alterTopicConfig(req);
       case 'createPartitions':
         return this.onController(node) ?? this.createPartitions(req);
+      case 'describeConfigs':
+        if (req.node === true) return { error: { code: ErrorCode.UnsupportedRequest, message: 'the fake broker has no node settings' } };
+        return { topics: req.topics.map((name) => ({ name, ...(this.topics.has(name) ? { config: this.topics.get(name)!.config } : { error: { code: ErrorCode.UnknownTopicOrPartition, message: `topic '${name}' does not exist` } }) })) };
       default: {
         const never: never = req;
         return { error: { code: ErrorCode.UnsupportedRequest, message: `unknown ${String(never)}` } };
@@ -732,6 +735,7 @@ function touches(req: Request, topic: string, partition: number | undefined): bo
     case 'createTopics':
       return req.topics.some((t) => t.name === topic);
     case 'deleteTopics':
+    case 'describeConfigs':
       return req.topics.includes(topic);
     case 'transferLeadership':
       return req.topic === topic;

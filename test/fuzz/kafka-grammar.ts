@@ -125,7 +125,26 @@ export const GRAMMAR: ReadonlyMap<number, ApiGrammar> = new Map<number, ApiGramm
     },
   ],
   [31, { name: 'DeleteAcls', versions: [0, 1], body: (v) => s(['filters', array(aclFilter(v))]) }],
+  [32, { name: 'DescribeConfigs', versions: [0, 2], body: (v) => s(['resources', array(s(['resource_type', 'int8'], ['resource_name', 'string'], ['config_names', narray('string')]))], v >= 1 && ['include_synonyms', 'bool']) }],
+  [33, { name: 'AlterConfigs', versions: [0, 1], body: () => s(['resources', array(s(['resource_type', 'int8'], ['resource_name', 'string'], ['configs', array(s(['name', 'string'], ['value', 'nstring']))]))], ['validate_only', 'bool']) }],
   [36, { name: 'SaslAuthenticate', versions: [0, 2], flexibleFrom: 2, body: (v) => (v >= 2 ? s(['auth_bytes', 'cbytes'], ['tagged_fields', 'tags']) : s(['auth_bytes', 'bytes'])) }],
+  [
+    37,
+    {
+      name: 'CreatePartitions',
+      versions: [0, 1],
+      body: () => s(['topics', array(s(['name', 'string'], ['count', 'int32'], ['assignments', narray(s(['broker_ids', narray('int32')]))]))], ['timeout_ms', 'int32'], ['validate_only', 'bool']),
+    },
+  ],
+  [42, { name: 'DeleteGroups', versions: [0, 1], body: () => s(['groups_names', array('string')]) }],
+  [
+    44,
+    {
+      name: 'IncrementalAlterConfigs',
+      versions: [0, 0],
+      body: () => s(['resources', array(s(['resource_type', 'int8'], ['resource_name', 'string'], ['configs', array(s(['name', 'string'], ['config_operation', 'int8'], ['value', 'nstring']))]))], ['validate_only', 'bool']),
+    },
+  ],
 ]);
 
 /** An ACL filter (DescribeAcls, DeleteAcls). */

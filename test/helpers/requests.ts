@@ -194,9 +194,11 @@ export const REQUESTS: { readonly [K in RequestType]: fc.Arbitrary<Extract<Reque
       },
       { requiredKeys: [] },
     ),
+    dryRun: fc.boolean(),
     timeoutMs,
-  }),
-  createPartitions: fc.record({ type: fc.constant('createPartitions'), topic, partitions: fc.integer({ min: 1, max: LIMITS.partitionsPerTopicMax }), timeoutMs }),
+  }, { requiredKeys: ['type', 'topic', 'config', 'timeoutMs'] }),
+  createPartitions: fc.record({ type: fc.constant('createPartitions'), topic, partitions: fc.integer({ min: 1, max: LIMITS.partitionsPerTopicMax }), dryRun: fc.boolean(), timeoutMs }, { requiredKeys: ['type', 'topic', 'partitions', 'timeoutMs'] }),
+  describeConfigs: fc.record({ type: fc.constant('describeConfigs'), topics: few(topic), node: fc.boolean() }, { requiredKeys: ['type', 'topics'] }),
 };
 
 /** A well-formed request of type `t`. */

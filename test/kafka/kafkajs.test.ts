@@ -2,8 +2,10 @@
  * kafkajs 2.2.4, unchanged, against a 3-node cluster's Kafka listeners: admin, an idempotent
  * producer with acks -1, consumers in groups.
  */
-import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
+import { Readable } from 'node:stream';
+import { ConfigResourceTypes, Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/program.js';
 import { eventually, type TestCluster } from '../cluster/helpers.js';
 import { startKafkaCluster } from './helpers.js';
 
@@ -81,6 +83,72 @@ describe('kafkajs against the Kafka listener', () => {
       await admin.deleteTopics({ topics: ['kjs-configured'] });
       expect(await admin.listTopics()).not.toContain('kjs-configured');
     } finally {
+      await admin.disconnect();
+    }
+  });
+
+  it("admin grows a topic, describes and alters its configs (the native CLI agrees), and deletes an empty group but not an active one", async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const active = kafka.consumer({ groupId: 'kjs-admin-active', maxWaitTimeInMs: 100, heartbeatInterval: 300 });
+    try {
+      await admin.createTopics({ topics: [{ topic: 'kjs-admin', numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '7200000' }] }] });
+
+      // CreatePartitions: three partitions, the new ones take records; shrinking is INVALID_PARTITIONS.
+      await admin.createPartitions({ topicPartitions: [{ topic: 'kjs-admin', count: 3 }] });
+      await admin.createPartitions({ validateOnly: true, topicPartitions: [{ topic: 'kjs-admin', count: 5 }] });
+      const [meta] = (await admin.fetchTopicMetadata({ topics: ['kjs-admin'] })).topics;
+      expect(meta!.partitions.map((p) => p.partitionId).sort()).toEqual([0, 1, 2]);
+      await expect(admin.createPartitions({ topicPartitions: [{ topic: 'kjs-admin', count: 2 }] })).rejects.toMatchObject({ type: 'INVALID_PARTITIONS' });
+      await expect(admin.createPartitions({ topicPartitions: [{ topic: 'kjs-nosuch', count: 2 }] })).rejects.toMatchObject({ type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+      const producer = kafka.producer();
+      await producer.connect();
+      const [sent] = await producer.send({ topic: 'kjs-admin', acks: -1, messages: [{ value: 'on a new partition', partition: 2 }] });
+      await producer.disconnect();
+      expect(sent).toMatchObject({ partition: 2, errorCode: 0, baseOffset: '0' });
+
+      // DescribeConfigs: retention.ms as created, set by the topic; the others the defaults.
+      const configOf = async (): Promise<Map<string, { configValue: string; isDefault: boolean; readOnly: boolean; configSource: number }>> => {
+        const { resources } = await admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-admin' }], includeSynonyms: false });
+        expect(resources).toHaveLength(1);
+        expect(resources[0]).toMatchObject({ errorCode: 0, resourceName: 'kjs-admin', resourceType: ConfigResourceTypes.TOPIC });
+        return new Map(resources[0]!.configEntries.map((e) => [e.configName, e]));
+      };
+      const before = await configOf();
+      expect(before.get('retention.ms')).toMatchObject({ configValue: '7200000', isDefault: false, readOnly: false, configSource: 1 });
+      expect(before.get('segment.bytes')).toMatchObject({ configValue: String(64 * 1024 * 1024), isDefault: true, configSource: 5 });
+      expect([...before.keys()]).toEqual(expect.arrayContaining(['retention.ms', 'retention.bytes', 'segment.bytes', 'max.message.bytes']));
+      await expect(admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-nosuch' }], includeSynonyms: false })).rejects.toMatchObject({ type: 'UNKNOWN_TOPIC_OR_PARTITION' });
+
+      // AlterConfigs: retention.ms changes, as describeConfigs and the native CLI then say; a bad value is INVALID_CONFIG and changes nothing.
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-admin', configEntries: [{ name: 'retention.ms', value: '60000' }] }] });
+      await admin.alterConfigs({ validateOnly: true, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-admin', configEntries: [{ name: 'retention.ms', value: '1' }] }] });
+      expect((await configOf()).get('retention.ms')).toMatchObject({ configValue: '60000', isDefault: false });
+      const described = JSON.parse((await cli(t, ['topics', 'describe', 'kjs-admin', '--json'])).out) as { config: Record<string, number> }[];
+      expect(described[0]!.config['retention.ms']).toBe(60_000);
+      await expect(admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: 'kjs-admin', configEntries: [{ name: 'segment.bytes', value: '5' }] }] })).rejects.toMatchObject({ type: 'INVALID_CONFIG' });
+      expect((await configOf()).get('segment.bytes')).toMatchObject({ configValue: String(64 * 1024 * 1024) });
+
+      // DeleteGroups: a group with only committed offsets goes (ListGroups no longer lists it); one with a member is NON_EMPTY_GROUP; one never seen GROUP_ID_NOT_FOUND.
+      await consumeAll(kafka, 'kjs-admin-empty', 'kjs-admin', 1);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).toContain('kjs-admin-empty');
+      expect(await admin.deleteGroups(['kjs-admin-empty'])).toEqual([expect.objectContaining({ groupId: 'kjs-admin-empty', errorCode: 0 })]);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain('kjs-admin-empty');
+      let joined = false;
+      active.on(active.events.GROUP_JOIN, () => void (joined = true));
+      await active.connect();
+      await active.subscribe({ topic: 'kjs-admin', fromBeginning: true });
+      await active.run({ eachMessage: async () => undefined });
+      await eventually(() => joined, 20_000, 'the consumer to join kjs-admin-active');
+      const refused = (await admin.deleteGroups(['kjs-admin-active', 'kjs-admin-never']).catch((e: unknown) => e)) as { name: string; groups: { groupId: string; errorCode: number }[] };
+      expect(refused.name).toBe('KafkaJSDeleteGroupsError');
+      expect(refused.groups.map((g) => [g.groupId, g.errorCode])).toEqual([
+        ['kjs-admin-active', 68],
+        ['kjs-admin-never', 69],
+      ]);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).toContain('kjs-admin-active');
+    } finally {
+      await active.disconnect();
       await admin.disconnect();
     }
   });
@@ -169,6 +237,20 @@ describe('kafkajs against the Kafka listener', () => {
     expect(order).toEqual(acked);
   });
 });
+
+/** The native CLI against the cluster's own listeners. */
+async function cli(t: TestCluster, argv: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main([...argv], {
+    out: (x) => void out.push(x),
+    err: (x) => void err.push(x),
+    stdin: Readable.from(['']),
+    env: { RAFTLOG_BROKERS: t.cluster.brokers.join(',') },
+    clientOptions: { retry: { retries: 10, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } },
+  });
+  return { code, out: out.join(''), err: err.join('') };
+}
 
 interface Got {
   readonly partition: number;

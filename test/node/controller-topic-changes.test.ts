@@ -29,6 +29,14 @@ describe('Controller.alterTopicConfig', () => {
     expect(s.proposed).toEqual([{ type: 'setTopicConfig', topic: 'orders', topicId: 't7', config }]);
   });
 
+  it('a dry run answers the config it would make and proposes nothing', async () => {
+    const s = fakeControllerHost({ topics: [ORDERS] });
+    const r = await s.controller.alterTopicConfig({ type: 'alterTopicConfig', topic: 'orders', config: { retentionMs: 5000 }, dryRun: true, timeoutMs: 1000 });
+    expect(r).toEqual({ topic: 'orders', previous: DEFAULT_TOPIC_CONFIG, config: { ...DEFAULT_TOPIC_CONFIG, retentionMs: 5000 } });
+    expect((await refusal(s.controller.alterTopicConfig({ type: 'alterTopicConfig', topic: 'nosuch', config: {}, dryRun: true, timeoutMs: 1000 }))).code).toBe(ErrorCode.UnknownTopicOrPartition);
+    expect(s.proposed).toEqual([]);
+  });
+
   it('refuses a topic that does not exist', async () => {
     const s = fakeControllerHost({ topics: [ORDERS] });
     const err = await refusal(s.controller.alterTopicConfig({ type: 'alterTopicConfig', topic: 'nosuch', config: { retentionMs: 1 }, timeoutMs: 1000 }));
@@ -49,6 +57,15 @@ describe('Controller.createPartitions', () => {
       expect(a.every((n) => ['n1', 'n2', 'n3'].includes(n))).toBe(true);
     }
     expect(s.proposed).toEqual([{ type: 'addPartitions', topic: 'orders', topicId: 't7', from: 2, assignments: r.assignments }]);
+  });
+
+  it('a dry run places the new partitions and proposes nothing; it is refused as the real one would be', async () => {
+    const s = fakeControllerHost({ topics: [ORDERS], nodes: ['n1', 'n2', 'n3'], connected: ['n2', 'n3'] });
+    const r = await s.controller.createPartitions({ type: 'createPartitions', topic: 'orders', partitions: 5, dryRun: true, timeoutMs: 100 });
+    expect(r).toMatchObject({ topic: 'orders', previous: 2, partitions: 5 });
+    expect(r.assignments).toHaveLength(3);
+    expect((await refusal(s.controller.createPartitions({ type: 'createPartitions', topic: 'orders', partitions: 2, dryRun: true, timeoutMs: 100 }))).code).toBe(ErrorCode.InvalidPartitions);
+    expect(s.proposed).toEqual([]);
   });
 
   it('refuses to shrink or stay, a topic that does not exist, and too few nodes up, proposing nothing', async () => {

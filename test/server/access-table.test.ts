@@ -58,6 +58,7 @@ const SAMPLES: { readonly [K in Checked]: Extract<Request, { type: K }> } = {
   listUsers: { type: 'listUsers' },
   alterTopicConfig: { type: 'alterTopicConfig', topic: T, config: { retentionMs: 1000 }, timeoutMs: 1000 },
   createPartitions: { type: 'createPartitions', topic: T, partitions: 4, timeoutMs: 1000 },
+  describeConfigs: { type: 'describeConfigs', topics: [T], node: true },
 };
 
 /** Calls that only read, which a listing may make to answer an empty list. */

@@ -238,9 +238,11 @@ const SCHEMA: { readonly [K in RequestType]: Fields } = {
         maxMessageBytes: int(MAX_MESSAGE_BYTES_MIN, LIMITS.topicMessageBytesMax, 'missing'),
       },
     },
+    dryRun: { kind: 'bool', optional: 'nullish' },
     timeoutMs: TIMEOUT,
   },
-  createPartitions: { topic: TOPIC, partitions: int(1, LIMITS.partitionsPerTopicMax), timeoutMs: TIMEOUT },
+  createPartitions: { topic: TOPIC, partitions: int(1, LIMITS.partitionsPerTopicMax), dryRun: { kind: 'bool', optional: 'nullish' }, timeoutMs: TIMEOUT },
+  describeConfigs: { topics: list(LIMITS.topicsPerRequestMax, TOPIC), node: { kind: 'bool', optional: 'nullish' } },
 };
 
 type Path = readonly (string | number)[];

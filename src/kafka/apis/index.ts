@@ -7,6 +7,8 @@
 import type { KafkaApi } from '../api.js';
 import { createAcls, deleteAcls, describeAcls } from './acls.js';
 import { apiVersions, type ApiRange } from './api-versions.js';
+import { alterConfigs, describeConfigs, incrementalAlterConfigs } from './configs.js';
+import { deleteGroups } from './delete-groups.js';
 import { fetch } from './fetch.js';
 import { findCoordinator } from './find-coordinator.js';
 import { heartbeat, joinGroup, leaveGroup, syncGroup } from './group-membership.js';
@@ -16,10 +18,37 @@ import { metadata } from './metadata.js';
 import { offsetCommit, offsetFetch } from './offsets.js';
 import { produce } from './produce.js';
 import { initProducerId } from './producer-id.js';
-import { createTopics, deleteTopics } from './topics.js';
+import { createPartitions, createTopics, deleteTopics } from './topics.js';
 import { saslAuthenticate, saslHandshake } from './sasl.js';
 
-const OTHERS: readonly KafkaApi[] = [produce, fetch, listOffsets, metadata, offsetCommit, offsetFetch, findCoordinator, joinGroup, heartbeat, leaveGroup, syncGroup, describeGroups, listGroups, createTopics, deleteTopics, initProducerId, describeAcls, createAcls, deleteAcls, saslHandshake, saslAuthenticate];
+const OTHERS: readonly KafkaApi[] = [
+  produce,
+  fetch,
+  listOffsets,
+  metadata,
+  offsetCommit,
+  offsetFetch,
+  findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
+  createTopics,
+  deleteTopics,
+  initProducerId,
+  describeAcls,
+  createAcls,
+  deleteAcls,
+  describeConfigs,
+  alterConfigs,
+  saslHandshake,
+  saslAuthenticate,
+  createPartitions,
+  deleteGroups,
+  incrementalAlterConfigs,
+];
 
 /** The ranges ApiVersions advertises, by key. */
 export const SERVED_RANGES: readonly ApiRange[] = [...OTHERS, apiVersions(() => [])]
