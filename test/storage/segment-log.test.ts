@@ -69,7 +69,7 @@ describe('segment log: the Raft log interface', () => {
 });
 
 describe('segment log: rolling and retention', () => {
-  it('rolls segments by size between appends, names them by first index, and reads across them', () => {
+  it('rolls segments by size between appends, names them by first index, and reads across them', async () => {
     const d = dir();
     const log = openLog(d, { segmentBytes: 300 });
     const m = new EntryMaker();
@@ -78,7 +78,8 @@ describe('segment log: rolling and retention', () => {
     const files = segmentFiles(d).map((f) => f.split('/').pop());
     expect(files.length).toBeGreaterThanOrEqual(4);
     expect(files[0]).toBe('00000000000000000001.log');
-    // Every segment but the active one is sealed with its index written.
+    // Every segment but the active one is sealed, its index written by the next sync.
+    await log.sync();
     expect(segmentFiles(d, '.index')).toHaveLength(files.length - 1);
     expect(summary(log.entries(1, 13, Infinity))).toEqual(summary(es));
   });
