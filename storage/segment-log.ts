@@ -169,7 +169,9 @@ export class SegmentLog implements LogStorage {
   /** Configuration entries after the log start (the one in effect at the start is `start.membership`). */
   private readonly configs = new ConfigEntries();
   private start: LogStart = EMPTY_START;
-  private readonly cache: TailCache<BatchInfo | null>;
+  private readonly tailCache: TailCache<BatchInfo | null>;
+  /** Entries appended but not yet copied into the tail cache (see append), oldest first. */
+  private uncached: { readonly entry: Entry; readonly info: BatchInfo | null; readonly endOffset: number }[] = [];
   private dirty = false;
   private dirDirty = false;
   /** A roll owes the sealed segment's index and the `terms` and `configs` that cover it (see sync). */
@@ -204,7 +206,7 @@ export class SegmentLog implements LogStorage {
 
   private constructor(readonly options: SegmentLogOptions) {
     this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
-    this.cache = new TailCache(this.limits.tailCacheBytes, options.cacheBudget ?? null);
+    this.tailCache = new TailCache(this.limits.tailCacheBytes, options.cacheBudget ?? null);
     this.clock = options.clock ?? systemClock;
     this.fs = options.fs ?? nodeFileSystem;
     this.lastAppendAt = this.clock.now();
@@ -355,7 +357,8 @@ export class SegmentLog implements LogStorage {
     else rmIfExists(this.fs, last.indexPath);
     this.boundaries.truncateFrom(last.lastIndex + 1);
     this.configs.truncateFrom(last.lastIndex + 1);
-    this.cache.clear();
+    this.uncached = [];
+    this.tailCache.clear();
     this.dirty = true;
     this.dirDirty = true;
     this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: last.lastIndex };
@@ -421,7 +424,7 @@ export class SegmentLog implements LogStorage {
       if (out.length < diskHi - lo) return out;
     }
     const from = Math.max(lo, cacheFirst);
-    if (from < hi) this.cache.forEachFrom(from, ({ entry }) => take(entry) && entry.index < hi - 1);
+    if (from < hi) this.cache().forEachFrom(from, ({ entry }) => take(entry) && entry.index < hi - 1);
     return out;
   }
 
@@ -585,7 +588,8 @@ export class SegmentLog implements LogStorage {
     this.boundaries.reset([]);
     this.configs.reset([]);
     this.start = EMPTY_START;
-    this.cache.clear();
+    this.uncached = [];
+    this.tailCache.clear();
     this.recover();
     this.dirty = true;
     this.dirDirty = true;
@@ -600,9 +604,16 @@ export class SegmentLog implements LogStorage {
   // ---------------------------------------------------------------------------------------------
   // Writes
 
-  /** Appends entries, first dropping any stored entry at or after `entries[0].index`. */
+  /**
+   * Appends entries, first dropping any stored entry at or after `entries[0].index`. They are
+   * written at once (to the page cache); their copy in the tail cache is made by the next sync,
+   * while its fdatasync runs, or by the next call that reads the log or changes it, whichever
+   * comes first. Until then the log holds the entries' own buffers, which the caller leaves as
+   * they are (Raft's entries are never changed once made).
+   */
   append(entries: readonly Entry[]): void {
     this.ensureOpen();
+    this.fillCache();
     if (entries.length === 0) return;
     const first = entries[0]!.index;
     check(first >= this.firstIndex(), () => `append at ${first} is before the log start ${this.firstIndex()}`);
@@ -628,7 +639,7 @@ export class SegmentLog implements LogStorage {
     for (let i = 0; i < entries.length; i++) {
       const info = infos[i]!;
       if (info !== null) end = info.nextOffset;
-      this.cache.push(entries[i]!, info, end);
+      this.uncached.push({ entry: entries[i]!, info, endOffset: end });
     }
     this.lastAppendAt = this.clock.now();
     this.dirty = true;
@@ -646,14 +657,14 @@ export class SegmentLog implements LogStorage {
    * Returns whether it freed one.
    */
   releaseIdleCache(idleMs: number): boolean {
-    if (this.closed || this.cache.ringBytes === 0 || this.clock.now() - this.lastAppendAt < idleMs) return false;
-    this.cache.release();
+    if (this.closed || this.cache().ringBytes === 0 || this.clock.now() - this.lastAppendAt < idleMs) return false;
+    this.tailCache.release();
     return true;
   }
 
   /** Bytes of the tail cache's ring now (for /status and tests). */
   get cacheBytes(): number {
-    return this.cache.ringBytes;
+    return this.cache().ringBytes;
   }
 
   /**
@@ -670,7 +681,10 @@ export class SegmentLog implements LogStorage {
     if (!this.dirty && !syncDir && owed === null) return;
     this.dirty = false;
     this.dirDirty = false;
-    const [, renamed] = await Promise.all([this.active().sync(), owed ?? false]);
+    const durable = Promise.all([this.active().sync(), owed ?? false]);
+    // The fdatasync is on its way: the tail cache's copy of what it syncs is made while the disk works.
+    this.fillCache();
+    const [, renamed] = await durable;
     if (syncDir || renamed) await fsyncDirAsync(this.options.dir, this.fs);
   }
 
@@ -759,7 +773,7 @@ export class SegmentLog implements LogStorage {
     seg.truncateFrom(index);
     this.boundaries.truncateFrom(index);
     this.configs.truncateFrom(index);
-    this.cache.dropFrom(index);
+    this.cache().dropFrom(index);
     if (removedSealed || seg.baseIndex < index) this.saveDerived();
     this.dirty = true;
   }
@@ -781,7 +795,7 @@ export class SegmentLog implements LogStorage {
     this.segments = this.segments.slice(n);
     this.boundaries.dropBefore(this.start.index);
     this.configs.dropThrough(this.start.index);
-    this.cache.dropThrough(this.start.index);
+    this.cache().dropThrough(this.start.index);
     this.saveDerived();
     return n;
   }
@@ -819,7 +833,8 @@ export class SegmentLog implements LogStorage {
     this.segments = [Segment.create(this.cfg, index + 1, offset)];
     this.boundaries.reset([]);
     this.configs.reset([]);
-    this.cache.clear();
+    this.uncached = [];
+    this.tailCache.clear();
     this.dirDirty = true;
     this.saveDerived();
   }
@@ -829,7 +844,8 @@ export class SegmentLog implements LogStorage {
     this.invalidateWindow();
     this.writeOwedNow();
     for (const s of this.segments) s.close();
-    this.cache.close();
+    this.uncached = [];
+    this.tailCache.close();
     this.closed = true;
   }
 
@@ -867,9 +883,9 @@ export class SegmentLog implements LogStorage {
       return bytes < maxBytes;
     };
     const takeCached = (c: CachedRead<BatchInfo | null>): boolean => take(c.entry, c.info);
-    const cached = this.cache.indexForOffset(fromOffset, (info, endOffset) => info?.baseOffset ?? endOffset);
+    const cached = this.cache().indexForOffset(fromOffset, (info, endOffset) => info?.baseOffset ?? endOffset);
     if (cached !== null) {
-      this.cache.forEachFrom(cached, takeCached);
+      this.cache().forEachFrom(cached, takeCached);
     } else {
       let more = true;
       const cacheFirst = this.cacheFirstIndex();
@@ -878,7 +894,7 @@ export class SegmentLog implements LogStorage {
         more = take(e, this.cfg.describe(e));
         return more;
       });
-      if (more) this.cache.forEachFrom(cacheFirst, takeCached);
+      if (more) this.cache().forEachFrom(cacheFirst, takeCached);
     }
     return { batches, bytes, nextOffset };
   }
@@ -1004,9 +1020,22 @@ export class SegmentLog implements LogStorage {
     return found;
   }
 
+  /** The tail cache, holding every entry appended (those waiting to be copied in are, first). */
+  private cache(): TailCache<BatchInfo | null> {
+    this.fillCache();
+    return this.tailCache;
+  }
+
+  /** Copies the entries appended since the last call into the tail cache. */
+  private fillCache(): void {
+    if (this.uncached.length === 0) return;
+    for (const u of this.uncached) this.tailCache.push(u.entry, u.info, u.endOffset);
+    this.uncached = [];
+  }
+
   /** The first index the tail cache holds (lastIndex() + 1 when it holds nothing). */
   private cacheFirstIndex(): number {
-    return this.cache.firstIndex() ?? this.lastIndex() + 1;
+    return this.cache().firstIndex() ?? this.lastIndex() + 1;
   }
 }
 

@@ -241,6 +241,23 @@ describe('segment log: durability and fault points', () => {
     expect(again.recovery.truncatedBytes).toBe(0);
   });
 
+  it('reads entries appended and not yet synced, and keeps no hold on their buffers once synced', async () => {
+    const d = dir();
+    const log = openLog(d);
+    const m = new EntryMaker();
+    const es = [m.batch(1, 2), m.batch(1, 3)];
+    log.append(es);
+    const want = summary(es);
+    // Before the sync: served from the tail cache all the same.
+    expect(summary(log.entries(1, 3, Infinity))).toEqual(want);
+    log.append([m.batch(1)]);
+    await log.sync();
+    // The tail cache copied them: what the caller does with its buffers after the sync changes nothing.
+    for (const e of es) (e.data as Buffer).fill(0);
+    expect(summary(log.entries(1, 3, Infinity))).toEqual(want);
+    expect(log.readBatches(0, Infinity, 3).batches.map((b) => Buffer.from(b).toString('hex')).slice(0, 2)).toEqual(want.map((w) => w[3]));
+  });
+
   it('fires armed fault points of the faulty file system: throw on append, sync, roll and truncate; stall on sync', async () => {
     const faults = new FaultPoints();
     const fs = new FaultyFileSystem(nodeFileSystem, faults);
