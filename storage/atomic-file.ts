@@ -27,6 +27,26 @@ function framed(magic: number, body: Uint8Array): Buffer {
  * writeFileAtomic meanwhile (each then renames a whole file of its own).
  */
 export async function writeFileAtomicAsync(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem, tmpSuffix = '.tmp'): Promise<void> {
+  (await stageFileAtomic(file, magic, body, fs, tmpSuffix)).commit();
+  await fsyncDirAsync(path.dirname(file), fs);
+}
+
+/** A temporary file written and fsynced by stageFileAtomic, waiting to replace its file or to go. */
+export interface StagedFile {
+  /** Renames it over the file: the new contents, durable once the folder is fsynced. */
+  commit(): void;
+  /** Removes it: the file keeps what it held. */
+  discard(): void;
+}
+
+/**
+ * The first half of writeFileAtomicAsync: the contents (framed from `body` as the call is made)
+ * written to the temporary file `file + tmpSuffix` and fsynced, off the event loop. The caller
+ * then commits or discards it, deciding in the same turn of the event loop as it acts (so that a
+ * newer write of the file made meanwhile is not replaced by this older one), and fsyncs the folder
+ * before relying on the new contents: one folder fsync serves every file committed before it.
+ */
+export async function stageFileAtomic(file: string, magic: number, body: Uint8Array, fs: FileSystem, tmpSuffix: string): Promise<StagedFile> {
   const tmp = `${file}${tmpSuffix}`;
   const out = framed(magic, body);
   const fd = fs.openSync(tmp, 'w');
@@ -37,8 +57,16 @@ export async function writeFileAtomicAsync(file: string, magic: number, body: Ui
   } finally {
     fs.closeSync(fd);
   }
-  fs.renameSync(tmp, file);
-  await fsyncDirAsync(path.dirname(file), fs);
+  return {
+    commit: () => fs.renameSync(tmp, file),
+    discard: () => {
+      try {
+        fs.unlinkSync(tmp);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    },
+  };
 }
 
 export function writeFileAtomic(file: string, magic: number, body: Uint8Array, fs: FileSystem = nodeFileSystem): void {

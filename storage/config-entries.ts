@@ -15,7 +15,7 @@
  */
 import { configurationOf, encodeMembership, membershipOf, type ConfigurationAt, type Membership } from '../raft/membership.js';
 import type { Entry } from '../raft/types.js';
-import { readDerivedFile, writeFileAtomic } from './atomic-file.js';
+import { readDerivedFile, stageFileAtomic, writeFileAtomic, type StagedFile } from './atomic-file.js';
 import { check } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { readU64, writeU64 } from './frame.js';
@@ -63,8 +63,8 @@ export class ConfigEntries {
     this.list = list;
   }
 
-  /** Writes the file (atomic-file.ts) unless `previous`, what was last written to it, holds the same bytes; returns what it holds. */
-  save(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null = null): Buffer {
+  /** The file's body: what `save` writes. */
+  encode(coversThrough: number): Buffer {
     const encoded = this.list.map((c) => encodeMembership(c.membership));
     let bytes = 8;
     for (const m of encoded) bytes += ITEM_HEADER_BYTES + m.byteLength;
@@ -78,8 +78,24 @@ export class ConfigEntries {
       body.set(m, at + ITEM_HEADER_BYTES);
       at += ITEM_HEADER_BYTES + m.byteLength;
     });
+    return body;
+  }
+
+  /** Writes the file (atomic-file.ts) unless `previous`, what was last written to it, holds the same bytes; returns what it holds. */
+  save(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null = null): Buffer {
+    const body = this.encode(coversThrough);
     if (previous === null || !body.equals(previous)) writeFileAtomic(file, MAGIC, body, fs);
     return body;
+  }
+
+  /**
+   * `save` off the event loop, its rename left to the caller (atomic-file.ts's stageFileAtomic):
+   * null when `previous` holds the same bytes. The body is taken as the call is made.
+   */
+  async stage(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null, tmpSuffix: string): Promise<{ readonly body: Buffer; readonly file: StagedFile } | null> {
+    const body = this.encode(coversThrough);
+    if (previous !== null && body.equals(previous)) return null;
+    return { body, file: await stageFileAtomic(file, MAGIC, body, fs, tmpSuffix) };
   }
 
   /** The saved configuration entries and how far they reach, or null if the file is missing or damaged. */

@@ -41,7 +41,8 @@ export interface SealedSummary {
   readonly maxTimestamp: number;
 }
 
-export function writeSegmentIndex(fs: FileSystem, file: string, s: SealedSummary): void {
+/** The file's bytes for a sealed segment. */
+export function encodeSegmentIndex(s: SealedSummary): Buffer {
   const n = s.points.length;
   const buf = Buffer.alloc(HEADER_BYTES + n * POINT_BYTES + TRAILER_BYTES);
   buf.writeUInt32BE(MAGIC, 0);
@@ -60,10 +61,31 @@ export function writeSegmentIndex(fs: FileSystem, file: string, s: SealedSummary
   writeU64(buf, at + 20, s.logBytes);
   buf.writeDoubleBE(s.maxTimestamp, at + 28);
   buf.writeUInt32BE(crc32c(buf, 0, at + 36), at + 36);
+  return buf;
+}
+
+/** Writes the file (encodeSegmentIndex's bytes) and fsyncs it. */
+export function writeSegmentIndex(fs: FileSystem, file: string, bytes: Uint8Array): void {
   const fd = fs.openSync(file, 'w');
   try {
-    fs.writeSync(fd, buf, 0, buf.length, 0);
+    fs.writeSync(fd, bytes, 0, bytes.byteLength, 0);
     fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * writeSegmentIndex off the event loop (the write and the fsync run on the threadpool). The file
+ * is written in place: a crash before the fsync leaves it torn or empty, which its checksum tells,
+ * and the segment is then scanned and its index rebuilt.
+ */
+export async function writeSegmentIndexAsync(fs: FileSystem, file: string, bytes: Uint8Array): Promise<void> {
+  const fd = fs.openSync(file, 'w');
+  try {
+    let done = 0;
+    while (done < bytes.byteLength) done += await fs.write(fd, bytes, done, bytes.byteLength - done, done);
+    await fs.fsync(fd);
   } finally {
     fs.closeSync(fd);
   }

@@ -51,13 +51,13 @@ import { encodeMembership, membershipOf, type ConfigurationAt, type Membership }
 import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { ConfigEntries } from './config-entries.js';
-import { fsyncDir, readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { fsyncDirAsync, readFileChecked, writeFileAtomic } from './atomic-file.js';
 import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
 import { FRAME_HEADER_BYTES, readFrame, readU64, writeU64 } from './frame.js';
 import { finishInstall, stagingDir, swapIn } from './log-install.js';
-import { floorPoint } from './segment-index.js';
+import { floorPoint, writeSegmentIndex, writeSegmentIndexAsync } from './segment-index.js';
 import { readBatchHeader } from '../src/wire/record-batch/header.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
 import { SegmentFiles } from './segment-files.js';
@@ -112,6 +112,8 @@ export interface SegmentLogOptions {
 
 /** Sealed segment files a log given no shared SegmentFiles keeps open. */
 const SEGMENT_FILES_OWN = 8;
+/** Suffix of the temporary files of `terms` and `configs` written after a roll (sync), apart from those saveDerived writes. */
+const ROLL_TMP_SUFFIX = '.roll.tmp';
 
 export interface RetentionPolicy {
   /** Keep at most about this many bytes (whole segments are dropped); negative for no limit. */
@@ -167,9 +169,17 @@ export class SegmentLog implements LogStorage {
   /** Configuration entries after the log start (the one in effect at the start is `start.membership`). */
   private readonly configs = new ConfigEntries();
   private start: LogStart = EMPTY_START;
-  private readonly cache: TailCache<BatchInfo | null>;
+  private readonly tailCache: TailCache<BatchInfo | null>;
+  /** Entries appended but not yet copied into the tail cache (see append), oldest first. */
+  private uncached: { readonly entry: Entry; readonly info: BatchInfo | null; readonly endOffset: number }[] = [];
   private dirty = false;
   private dirDirty = false;
+  /** A roll owes the sealed segment's index and the `terms` and `configs` that cover it (see sync). */
+  private owed = false;
+  /** The owed files being written (sync), which a later sync waits for; null when none are. */
+  private owedWriting: Promise<boolean> | null = null;
+  /** Bumped by every synchronous write of `terms` and `configs` (and by close and install), so that an owed write started before one does not replace it. */
+  private derivedGeneration = 0;
   private closed = false;
   /** When entries were last appended (by the log's clock), or it opened: releaseIdleCache counts from it. */
   private lastAppendAt: number;
@@ -196,7 +206,7 @@ export class SegmentLog implements LogStorage {
 
   private constructor(readonly options: SegmentLogOptions) {
     this.limits = { ...DEFAULT_SEGMENT_LOG_LIMITS, ...options.limits };
-    this.cache = new TailCache(this.limits.tailCacheBytes, options.cacheBudget ?? null);
+    this.tailCache = new TailCache(this.limits.tailCacheBytes, options.cacheBudget ?? null);
     this.clock = options.clock ?? systemClock;
     this.fs = options.fs ?? nodeFileSystem;
     this.lastAppendAt = this.clock.now();
@@ -347,7 +357,8 @@ export class SegmentLog implements LogStorage {
     else rmIfExists(this.fs, last.indexPath);
     this.boundaries.truncateFrom(last.lastIndex + 1);
     this.configs.truncateFrom(last.lastIndex + 1);
-    this.cache.clear();
+    this.uncached = [];
+    this.tailCache.clear();
     this.dirty = true;
     this.dirDirty = true;
     this.recovery.repaired = { file: err.file, position: err.position, reason: err.reason, lastIndexKept: last.lastIndex };
@@ -413,7 +424,7 @@ export class SegmentLog implements LogStorage {
       if (out.length < diskHi - lo) return out;
     }
     const from = Math.max(lo, cacheFirst);
-    if (from < hi) this.cache.forEachFrom(from, ({ entry }) => take(entry) && entry.index < hi - 1);
+    if (from < hi) this.cache().forEachFrom(from, ({ entry }) => take(entry) && entry.index < hi - 1);
     return out;
   }
 
@@ -568,13 +579,17 @@ export class SegmentLog implements LogStorage {
     for (const seg of this.segments) seg.close();
     this.invalidateWindow();
     swapIn(this.fs, this.options.dir);
+    // What rolls of the log swapped out owed is owed no more (an owed write in flight is dropped).
+    this.owed = false;
+    this.derivedGeneration++;
     this.savedTerms = null;
     this.savedConfigs = null;
     this.segments = [];
     this.boundaries.reset([]);
     this.configs.reset([]);
     this.start = EMPTY_START;
-    this.cache.clear();
+    this.uncached = [];
+    this.tailCache.clear();
     this.recover();
     this.dirty = true;
     this.dirDirty = true;
@@ -589,9 +604,16 @@ export class SegmentLog implements LogStorage {
   // ---------------------------------------------------------------------------------------------
   // Writes
 
-  /** Appends entries, first dropping any stored entry at or after `entries[0].index`. */
+  /**
+   * Appends entries, first dropping any stored entry at or after `entries[0].index`. They are
+   * written at once (to the page cache); their copy in the tail cache is made by the next sync,
+   * while its fdatasync runs, or by the next call that reads the log or changes it, whichever
+   * comes first. Until then the log holds the entries' own buffers, which the caller leaves as
+   * they are (Raft's entries are never changed once made).
+   */
   append(entries: readonly Entry[]): void {
     this.ensureOpen();
+    this.fillCache();
     if (entries.length === 0) return;
     const first = entries[0]!.index;
     check(first >= this.firstIndex(), () => `append at ${first} is before the log start ${this.firstIndex()}`);
@@ -617,7 +639,7 @@ export class SegmentLog implements LogStorage {
     for (let i = 0; i < entries.length; i++) {
       const info = infos[i]!;
       if (info !== null) end = info.nextOffset;
-      this.cache.push(entries[i]!, info, end);
+      this.uncached.push({ entry: entries[i]!, info, endOffset: end });
     }
     this.lastAppendAt = this.clock.now();
     this.dirty = true;
@@ -635,25 +657,103 @@ export class SegmentLog implements LogStorage {
    * Returns whether it freed one.
    */
   releaseIdleCache(idleMs: number): boolean {
-    if (this.closed || this.cache.ringBytes === 0 || this.clock.now() - this.lastAppendAt < idleMs) return false;
-    this.cache.release();
+    if (this.closed || this.cache().ringBytes === 0 || this.clock.now() - this.lastAppendAt < idleMs) return false;
+    this.tailCache.release();
     return true;
   }
 
   /** Bytes of the tail cache's ring now (for /status and tests). */
   get cacheBytes(): number {
-    return this.cache.ringBytes;
+    return this.cache().ringBytes;
   }
 
-  /** Makes everything appended so far durable: fdatasync of the active segment (and the folder). */
+  /**
+   * Makes everything appended so far durable: fdatasync of the active segment (and the folder).
+   * After a roll it also writes, beside that fdatasync and off the event loop, what the roll owes:
+   * the sealed segment's index, and `terms` and `configs` covering it (see maybeRoll); it resolves
+   * once they are durable too, so when an entry of the new segment is acknowledged the files are
+   * as they were when a roll wrote them itself.
+   */
   async sync(): Promise<void> {
     this.ensureOpen();
     const syncDir = this.dirDirty;
-    if (!this.dirty && !syncDir) return;
+    const owed = this.owed || this.owedWriting !== null ? this.writeOwed() : null;
+    if (!this.dirty && !syncDir && owed === null) return;
     this.dirty = false;
     this.dirDirty = false;
-    await this.active().sync();
-    if (syncDir) fsyncDir(this.options.dir, this.fs);
+    const durable = Promise.all([this.active().sync(), owed ?? false]);
+    // The fdatasync is on its way: the tail cache's copy of what it syncs is made while the disk works.
+    this.fillCache();
+    const [, renamed] = await durable;
+    if (syncDir || renamed) await fsyncDirAsync(this.options.dir, this.fs);
+  }
+
+  /**
+   * Writes what rolls owe, after any such write in flight (one at a time: they share temporary
+   * files). What is owed is taken when the write starts, so it is the log as it is then. Resolves
+   * whether `terms` or `configs` was renamed (the folder then needs an fsync).
+   */
+  private writeOwed(): Promise<boolean> {
+    const before = this.owedWriting;
+    const write = (async (): Promise<boolean> => {
+      if (before !== null) await before.catch(() => false); // its own sync reported its failure
+      if (!this.owed || this.closed) return false;
+      this.owed = false;
+      const generation = this.derivedGeneration;
+      const dir = this.options.dir;
+      const indexes: Promise<void>[] = [];
+      for (const seg of this.segments) {
+        const bytes = seg.takeOwedIndex();
+        if (bytes !== null) indexes.push(writeSegmentIndexAsync(this.fs, seg.indexPath, bytes));
+      }
+      const coversThrough = this.active().baseIndex - 1;
+      const [terms, configs] = await Promise.all([
+        this.boundaries.stage(this.fs, path.join(dir, 'terms'), coversThrough, this.savedTerms, ROLL_TMP_SUFFIX),
+        this.configs.stage(this.fs, path.join(dir, 'configs'), coversThrough, this.savedConfigs, ROLL_TMP_SUFFIX),
+        ...indexes,
+      ]);
+      if (generation !== this.derivedGeneration) {
+        // saveDerived (or close, or an install) wrote newer ones meanwhile.
+        terms?.file.discard();
+        configs?.file.discard();
+        return false;
+      }
+      if (terms !== null) {
+        terms.file.commit();
+        this.savedTerms = terms.body;
+      }
+      if (configs !== null) {
+        configs.file.commit();
+        this.savedConfigs = configs.body;
+      }
+      return terms !== null || configs !== null;
+    })();
+    this.owedWriting = write;
+    const done = (): void => {
+      if (this.owedWriting === write) this.owedWriting = null;
+    };
+    write.then(done, done);
+    return write;
+  }
+
+  /**
+   * Writes what rolls owe now, on the event loop (closing: the next open then finds every index
+   * and need not scan). A failure leaves them to be rebuilt when the log is opened: they are
+   * derived, and a log closing on a failed disk has nothing else to do with the error.
+   */
+  private writeOwedNow(): void {
+    if (!this.owed && this.owedWriting === null) return;
+    this.owed = false;
+    try {
+      for (const seg of this.segments) {
+        const bytes = seg.takeOwedIndex();
+        if (bytes !== null) writeSegmentIndex(this.fs, seg.indexPath, bytes);
+      }
+      this.saveDerived();
+    } catch {
+      // Rebuilt on open (see above).
+    }
+    this.derivedGeneration++;
   }
 
   /** Drops every entry at or after `index` (a Raft conflict). */
@@ -673,7 +773,7 @@ export class SegmentLog implements LogStorage {
     seg.truncateFrom(index);
     this.boundaries.truncateFrom(index);
     this.configs.truncateFrom(index);
-    this.cache.dropFrom(index);
+    this.cache().dropFrom(index);
     if (removedSealed || seg.baseIndex < index) this.saveDerived();
     this.dirty = true;
   }
@@ -695,7 +795,7 @@ export class SegmentLog implements LogStorage {
     this.segments = this.segments.slice(n);
     this.boundaries.dropBefore(this.start.index);
     this.configs.dropThrough(this.start.index);
-    this.cache.dropThrough(this.start.index);
+    this.cache().dropThrough(this.start.index);
     this.saveDerived();
     return n;
   }
@@ -733,7 +833,8 @@ export class SegmentLog implements LogStorage {
     this.segments = [Segment.create(this.cfg, index + 1, offset)];
     this.boundaries.reset([]);
     this.configs.reset([]);
-    this.cache.clear();
+    this.uncached = [];
+    this.tailCache.clear();
     this.dirDirty = true;
     this.saveDerived();
   }
@@ -741,8 +842,10 @@ export class SegmentLog implements LogStorage {
   close(): void {
     if (this.closed) return;
     this.invalidateWindow();
+    this.writeOwedNow();
     for (const s of this.segments) s.close();
-    this.cache.close();
+    this.uncached = [];
+    this.tailCache.close();
     this.closed = true;
   }
 
@@ -780,9 +883,9 @@ export class SegmentLog implements LogStorage {
       return bytes < maxBytes;
     };
     const takeCached = (c: CachedRead<BatchInfo | null>): boolean => take(c.entry, c.info);
-    const cached = this.cache.indexForOffset(fromOffset, (info, endOffset) => info?.baseOffset ?? endOffset);
+    const cached = this.cache().indexForOffset(fromOffset, (info, endOffset) => info?.baseOffset ?? endOffset);
     if (cached !== null) {
-      this.cache.forEachFrom(cached, takeCached);
+      this.cache().forEachFrom(cached, takeCached);
     } else {
       let more = true;
       const cacheFirst = this.cacheFirstIndex();
@@ -791,7 +894,7 @@ export class SegmentLog implements LogStorage {
         more = take(e, this.cfg.describe(e));
         return more;
       });
-      if (more) this.cache.forEachFrom(cacheFirst, takeCached);
+      if (more) this.cache().forEachFrom(cacheFirst, takeCached);
     }
     return { batches, bytes, nextOffset };
   }
@@ -857,9 +960,13 @@ export class SegmentLog implements LogStorage {
     const full = seg.size >= this.limits.segmentBytes;
     const old = seg.firstAppendAt !== null && this.clock.now() - seg.firstAppendAt >= this.limits.segmentMs;
     if (!full && !old) return;
-    // Order matters for recovery: the sealed segment's index, terms and configurations exist before the next file.
-    seg.seal();
-    this.saveDerived(seg.lastIndex);
+    // Order matters for recovery: the sealed segment's bytes are durable before the next file
+    // exists (seal fdatasyncs them), or a torn tail would sit inside a sealed segment and read as
+    // corruption. Its index, `terms` and `configs` are derived, and are written by the next sync,
+    // off the event loop (a roll wrote them here, and blocked the event loop for about six fsyncs):
+    // a crash before leaves the older ones, and opening the log scans what they do not cover.
+    seg.seal(true);
+    this.owed = true;
     this.segments.push(Segment.create(this.cfg, seg.lastIndex + 1, seg.nextOffset));
     this.dirDirty = true;
   }
@@ -870,6 +977,7 @@ export class SegmentLog implements LogStorage {
    * a new replica's log is reset to its first configuration right after it is created).
    */
   private saveDerived(coversThrough = this.active().baseIndex - 1): void {
+    this.derivedGeneration++;
     this.savedTerms = this.boundaries.save(this.fs, path.join(this.options.dir, 'terms'), coversThrough, this.savedTerms);
     this.savedConfigs = this.configs.save(this.fs, path.join(this.options.dir, 'configs'), coversThrough, this.savedConfigs);
   }
@@ -912,9 +1020,22 @@ export class SegmentLog implements LogStorage {
     return found;
   }
 
+  /** The tail cache, holding every entry appended (those waiting to be copied in are, first). */
+  private cache(): TailCache<BatchInfo | null> {
+    this.fillCache();
+    return this.tailCache;
+  }
+
+  /** Copies the entries appended since the last call into the tail cache. */
+  private fillCache(): void {
+    if (this.uncached.length === 0) return;
+    for (const u of this.uncached) this.tailCache.push(u.entry, u.info, u.endOffset);
+    this.uncached = [];
+  }
+
   /** The first index the tail cache holds (lastIndex() + 1 when it holds nothing). */
   private cacheFirstIndex(): number {
-    return this.cache.firstIndex() ?? this.lastIndex() + 1;
+    return this.cache().firstIndex() ?? this.lastIndex() + 1;
   }
 }
 

@@ -2,10 +2,10 @@
  * One segment: a `<firstIndex>.log` file of entry frames (see frame.ts), its sparse index points,
  * and the bookkeeping to append, scan, truncate and seal it.
  *
- * A segment is *sealed* once it is full: fsynced, its index written (segment-index.ts), never
- * written again unless a Raft conflict truncates into it. Only the last segment is active. Because
- * a new segment is created only after the previous one is sealed, only the active segment can end
- * in a torn write.
+ * A segment is *sealed* once it is full: fdatasynced, its index written (segment-index.ts; when
+ * the log rolls, by its next sync, see SegmentLog.sync), never written again unless a Raft
+ * conflict truncates into it. Only the last segment is active. Because a new segment is created
+ * only after the previous one's bytes are durable, only the active segment can end in a torn write.
  *
  * Files: the active segment holds its file open (it is written and synced through it); a sealed
  * one does not, and is read through the node's SegmentFiles (segment-files.ts), which opens it on
@@ -17,7 +17,7 @@ import type { Entry } from '../raft/types.js';
 import { CorruptLogError, check } from './errors.js';
 import type { FileSystem } from './file-system.js';
 import { FRAME_HEADER_BYTES, encodeFrameHeader, readFrame } from './frame.js';
-import { floorPoint, readSegmentIndex, writeSegmentIndex, type IndexPoint } from './segment-index.js';
+import { encodeSegmentIndex, floorPoint, readSegmentIndex, writeSegmentIndex, type IndexPoint } from './segment-index.js';
 import type { PinnedFile, SegmentFiles } from './segment-files.js';
 
 /** What a record-carrying entry contributes to offsets and timestamps. */
@@ -134,6 +134,8 @@ export class Segment {
   private bytesSincePoint = 0;
   /** Syncs and reads ahead in flight on `fd`: a segment sealed meanwhile closes it after them. */
   private fdUsers = 0;
+  /** The index a deferred seal has not written yet (see seal). */
+  private owedIndex: Buffer | null = null;
 
   private constructor(
     private readonly cfg: SegmentConfig,
@@ -335,23 +337,39 @@ export class Segment {
     this.size = position;
   }
 
-  /** Makes the segment durable and writes its index; it takes no more appends, and closes its file (reads go through SegmentFiles). */
-  seal(): void {
+  /**
+   * Makes the segment's bytes durable (fdatasync: its data and its size, as `sync` does) and
+   * writes its index; it takes no more appends, and closes its file (reads go through
+   * SegmentFiles). With `deferIndex`, the index is not written but owed (`takeOwedIndex`): the
+   * log writes it off the event loop at its next sync. Either way the bytes are durable before
+   * this returns, so no later segment can exist on disk while this one may still end torn.
+   */
+  seal(deferIndex = false): void {
     this.checkActive('seal');
-    this.cfg.fs.fsyncSync(this.fd);
-    writeSegmentIndex(this.cfg.fs, this.indexPath, {
+    this.cfg.fs.fdatasyncSync(this.fd);
+    const index = encodeSegmentIndex({
       points: this.points,
       lastIndex: this.lastIndex,
       nextOffset: this.nextOffset,
       logBytes: this.size,
       maxTimestamp: this.maxTimestamp,
     });
+    if (deferIndex) this.owedIndex = index;
+    else writeSegmentIndex(this.cfg.fs, this.indexPath, index);
     this.sealed = true;
     this.closeOwnFile();
   }
 
+  /** The index bytes a deferred seal owes its `.index` file, handed over once (null when none are owed). */
+  takeOwedIndex(): Buffer | null {
+    const index = this.owedIndex;
+    this.owedIndex = null;
+    return index;
+  }
+
   /** The segment becomes the active one again (a truncation reached into it), with its own file open to write. */
   unseal(): void {
+    this.owedIndex = null;
     rmIfExists(this.cfg.fs, this.indexPath);
     if (this.fd < 0) {
       this.cfg.files.forget(this.logPath);
@@ -390,6 +408,7 @@ export class Segment {
   }
 
   remove(): void {
+    this.owedIndex = null;
     this.close();
     rmIfExists(this.cfg.fs, this.indexPath);
     rmIfExists(this.cfg.fs, this.logPath);

@@ -7,7 +7,7 @@
  * boundaries the file is known to hold (the end of the sealed segments when written); boundaries
  * in the active segment come from scanning it when the log is opened.
  */
-import { readDerivedFile, writeFileAtomic } from './atomic-file.js';
+import { readDerivedFile, stageFileAtomic, writeFileAtomic, type StagedFile } from './atomic-file.js';
 import type { FileSystem } from './file-system.js';
 import { check } from './errors.js';
 import { readU64, writeU64 } from './frame.js';
@@ -71,16 +71,32 @@ export class TermBoundaries {
     this.list = list;
   }
 
-  /** Writes the file (atomic-file.ts) unless `previous`, what was last written to it, holds the same bytes; returns what it holds. */
-  save(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null = null): Buffer {
+  /** The file's body: what `save` writes. */
+  encode(coversThrough: number): Buffer {
     const body = Buffer.alloc(8 + this.list.length * 16);
     writeU64(body, 0, coversThrough);
     this.list.forEach((b, i) => {
       writeU64(body, 8 + i * 16, b.term);
       writeU64(body, 16 + i * 16, b.firstIndex);
     });
+    return body;
+  }
+
+  /** Writes the file (atomic-file.ts) unless `previous`, what was last written to it, holds the same bytes; returns what it holds. */
+  save(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null = null): Buffer {
+    const body = this.encode(coversThrough);
     if (previous === null || !body.equals(previous)) writeFileAtomic(file, MAGIC, body, fs);
     return body;
+  }
+
+  /**
+   * `save` off the event loop, its rename left to the caller (atomic-file.ts's stageFileAtomic):
+   * null when `previous` holds the same bytes. The body is taken as the call is made.
+   */
+  async stage(fs: FileSystem, file: string, coversThrough: number, previous: Uint8Array | null, tmpSuffix: string): Promise<{ readonly body: Buffer; readonly file: StagedFile } | null> {
+    const body = this.encode(coversThrough);
+    if (previous !== null && body.equals(previous)) return null;
+    return { body, file: await stageFileAtomic(file, MAGIC, body, fs, tmpSuffix) };
   }
 
   /** The saved boundaries and how far they reach, or null if the file is missing or damaged. */

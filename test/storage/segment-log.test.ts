@@ -69,7 +69,7 @@ describe('segment log: the Raft log interface', () => {
 });
 
 describe('segment log: rolling and retention', () => {
-  it('rolls segments by size between appends, names them by first index, and reads across them', () => {
+  it('rolls segments by size between appends, names them by first index, and reads across them', async () => {
     const d = dir();
     const log = openLog(d, { segmentBytes: 300 });
     const m = new EntryMaker();
@@ -78,7 +78,8 @@ describe('segment log: rolling and retention', () => {
     const files = segmentFiles(d).map((f) => f.split('/').pop());
     expect(files.length).toBeGreaterThanOrEqual(4);
     expect(files[0]).toBe('00000000000000000001.log');
-    // Every segment but the active one is sealed with its index written.
+    // Every segment but the active one is sealed, its index written by the next sync.
+    await log.sync();
     expect(segmentFiles(d, '.index')).toHaveLength(files.length - 1);
     expect(summary(log.entries(1, 13, Infinity))).toEqual(summary(es));
   });
@@ -238,6 +239,23 @@ describe('segment log: durability and fault points', () => {
     const again = openLog(d);
     expect(summary(again.entries(1, 51, Infinity))).toEqual(summary(es));
     expect(again.recovery.truncatedBytes).toBe(0);
+  });
+
+  it('reads entries appended and not yet synced, and keeps no hold on their buffers once synced', async () => {
+    const d = dir();
+    const log = openLog(d);
+    const m = new EntryMaker();
+    const es = [m.batch(1, 2), m.batch(1, 3)];
+    log.append(es);
+    const want = summary(es);
+    // Before the sync: served from the tail cache all the same.
+    expect(summary(log.entries(1, 3, Infinity))).toEqual(want);
+    log.append([m.batch(1)]);
+    await log.sync();
+    // The tail cache copied them: what the caller does with its buffers after the sync changes nothing.
+    for (const e of es) (e.data as Buffer).fill(0);
+    expect(summary(log.entries(1, 3, Infinity))).toEqual(want);
+    expect(log.readBatches(0, Infinity, 3).batches.map((b) => Buffer.from(b).toString('hex')).slice(0, 2)).toEqual(want.map((w) => w[3]));
   });
 
   it('fires armed fault points of the faulty file system: throw on append, sync, roll and truncate; stall on sync', async () => {
