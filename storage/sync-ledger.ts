@@ -134,6 +134,7 @@ export class SyncLedger {
    * if writing them failed (they stay pending, and are tried again with the next write).
    */
   durable(): Promise<void> {
+    this.coverForgotten();
     if (this.covered >= this.recorded) return Promise.resolve();
     if (this.closed) return Promise.reject(new Error(`the sync ledger ${this.file} is closed`));
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ recorded: this.recorded, resolve, reject }));
@@ -152,6 +153,19 @@ export class SyncLedger {
     slot.mark = mark;
     this.writeSlot(group, slot);
     this.fs.fdatasyncSync(this.fd);
+  }
+
+  /**
+   * With nothing dirty and no write in flight, every mark recorded is on disk or was forgotten
+   * (forget drops a pending mark): none is left to wait for. Without this, a replica deleted
+   * between its mark's record and the write left that mark counted but never written, and every
+   * durable() after it waited for good (the host simulation found a node whose groups all stopped).
+   */
+  private coverForgotten(): void {
+    if (this.writing === null && this.dirty.size === 0 && this.covered < this.recorded) {
+      this.covered = this.recorded;
+      this.settle(null);
+    }
   }
 
   /** The group's replica is gone (a deleted topic, a replica started over): its slot is freed. */
@@ -197,6 +211,8 @@ export class SyncLedger {
     if (this.writing !== null || this.closed || this.dirty.size === 0) return;
     this.writing = this.writeLoop().finally(() => {
       this.writing = null;
+      // A mark forgotten while the loop wrote leaves nothing dirty but was counted.
+      this.coverForgotten();
     });
   }
 

@@ -139,6 +139,36 @@ describe('durable(): what the host waits for before acknowledging', () => {
     expect(onDisk(disk).get('a')).toEqual({ index: 2, term: 1 });
   });
 
+  // The host simulation found a node whose every group stopped: a replica deleted between its
+  // mark's record and the ledger's write left that mark counted but no longer written, so the
+  // host's wait for the round's marks never ended, and no group of the node sent again.
+  it('a mark of a group forgotten before it was written does not hold durable() (nothing is left to write)', async () => {
+    const { world, disk, ledger } = setUp();
+    ledger.record('gone', { index: 3, term: 1 });
+    ledger.forget('gone');
+    let done = false;
+    const waiting = ledger.durable().then(() => (done = true));
+    await world.run(() => done, () => undefined);
+    expect(done).toBe(true);
+    await waiting;
+    expect(onDisk(disk).has('gone')).toBe(false);
+  });
+
+  it('a mark of a group forgotten while a write is in flight does not hold durable()', async () => {
+    const { world, disk, ledger } = setUp();
+    ledger.record('a', { index: 1, term: 1 });
+    const first = ledger.durable();
+    ledger.record('gone', { index: 7, term: 2 });
+    let done = false;
+    const second = ledger.durable().then(() => (done = true));
+    ledger.forget('gone');
+    await world.run(() => done, () => undefined);
+    expect(done).toBe(true);
+    await Promise.all([first, second]);
+    expect(onDisk(disk).get('a')).toEqual({ index: 1, term: 1 });
+    expect(onDisk(disk).has('gone')).toBe(false);
+  });
+
   it('rejects when the write fails, and the marks go with the next one', async () => {
     const { world, disk, ledger } = setUp();
     ledger.record('a', { index: 5, term: 1 });
