@@ -63,18 +63,18 @@ export const SEEDS_IN_TEST = 2000;
  */
 export const CAUGHT_AT: Readonly<Partial<Record<HostMutant, number>>> = {
   skipFsync: 5,
-  forgetSyncMarks: 61,
-  sendBeforePersist: 14,
-  ignoreDiskDamage: 3,
-  installUnverified: 446,
-  grantVoteWithoutLogCheck: 3,
+  forgetSyncMarks: 248,
+  sendBeforePersist: 1,
+  ignoreDiskDamage: 27,
+  installUnverified: 58,
+  grantVoteWithoutLogCheck: 1,
   commitPriorTermByCount: 4,
   skipPreVote: 1,
-  rejoinerVotes: 3,
+  rejoinerVotes: 1,
   promoteBeforeCaughtUp: 2,
-  twoChangesInFlight: 545,
-  countRemovedVoters: 98,
-  snapshotPastCommit: 194,
+  twoChangesInFlight: 400,
+  countRemovedVoters: 52,
+  snapshotPastCommit: 555,
 };
 
 /**
