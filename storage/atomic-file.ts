@@ -31,6 +31,22 @@ export async function writeFileAtomicAsync(file: string, magic: number, body: Ui
   await fsyncDirAsync(path.dirname(file), fs);
 }
 
+/**
+ * Writes `bytes` as the whole of `file` (created or truncated) and fsyncs it, the write and the
+ * fsync on the threadpool. In place: a crash before the fsync leaves the file torn or empty, so
+ * callers write only files whose damage is told by a checksum, or temporary ones.
+ */
+export async function writeFileSyncedAsync(fs: FileSystem, file: string, bytes: Uint8Array): Promise<void> {
+  const fd = fs.openSync(file, 'w');
+  try {
+    let done = 0;
+    while (done < bytes.byteLength) done += await fs.write(fd, bytes, done, bytes.byteLength - done, done);
+    await fs.fsync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A temporary file written and fsynced by stageFileAtomic, waiting to replace its file or to go. */
 export interface StagedFile {
   /** Renames it over the file: the new contents, durable once the folder is fsynced. */
@@ -48,15 +64,7 @@ export interface StagedFile {
  */
 export async function stageFileAtomic(file: string, magic: number, body: Uint8Array, fs: FileSystem, tmpSuffix: string): Promise<StagedFile> {
   const tmp = `${file}${tmpSuffix}`;
-  const out = framed(magic, body);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    let done = 0;
-    while (done < out.length) done += await fs.write(fd, out, done, out.length - done, done);
-    await fs.fsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  await writeFileSyncedAsync(fs, tmp, framed(magic, body));
   return {
     commit: () => fs.renameSync(tmp, file),
     discard: () => {

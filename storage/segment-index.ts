@@ -75,22 +75,6 @@ export function writeSegmentIndex(fs: FileSystem, file: string, bytes: Uint8Arra
   }
 }
 
-/**
- * writeSegmentIndex off the event loop (the write and the fsync run on the threadpool). The file
- * is written in place: a crash before the fsync leaves it torn or empty, which its checksum tells,
- * and the segment is then scanned and its index rebuilt.
- */
-export async function writeSegmentIndexAsync(fs: FileSystem, file: string, bytes: Uint8Array): Promise<void> {
-  const fd = fs.openSync(file, 'w');
-  try {
-    let done = 0;
-    while (done < bytes.byteLength) done += await fs.write(fd, bytes, done, bytes.byteLength - done, done);
-    await fs.fsync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** The index if it is intact and describes a .log of `logBytes` bytes; otherwise null. */
 export function readSegmentIndex(fs: FileSystem, file: string, logBytes: number): SealedSummary | null {
   let buf: Buffer;

@@ -51,13 +51,13 @@ import { encodeMembership, membershipOf, type ConfigurationAt, type Membership }
 import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { ConfigEntries } from './config-entries.js';
-import { fsyncDirAsync, readFileChecked, writeFileAtomic } from './atomic-file.js';
+import { fsyncDirAsync, readFileChecked, writeFileAtomic, writeFileSyncedAsync } from './atomic-file.js';
 import { systemClock, type Clock } from './clock.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
 import { FRAME_HEADER_BYTES, readFrame, readU64, writeU64 } from './frame.js';
 import { finishInstall, stagingDir, swapIn } from './log-install.js';
-import { floorPoint, writeSegmentIndex, writeSegmentIndexAsync } from './segment-index.js';
+import { floorPoint, writeSegmentIndex } from './segment-index.js';
 import { readBatchHeader } from '../src/wire/record-batch/header.js';
 import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
 import { SegmentFiles } from './segment-files.js';
@@ -704,7 +704,8 @@ export class SegmentLog implements LogStorage {
       const indexes: Promise<void>[] = [];
       for (const seg of this.segments) {
         const bytes = seg.takeOwedIndex();
-        if (bytes !== null) indexes.push(writeSegmentIndexAsync(this.fs, seg.indexPath, bytes));
+        // In place: a torn index fails its checksum, and the segment is then scanned and its index rebuilt.
+        if (bytes !== null) indexes.push(writeFileSyncedAsync(this.fs, seg.indexPath, bytes));
       }
       const coversThrough = this.active().baseIndex - 1;
       const [terms, configs] = await Promise.all([
