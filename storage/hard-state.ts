@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { HardState } from '../raft/types.js';
-import { readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
+import { fsyncDir, readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const MAGIC = 0x524c4831; // "RLH1"
@@ -33,6 +33,22 @@ export function readHardState(dir: string, fs: FileSystem = nodeFileSystem): Har
     return { term, vote, commit, rejoin: rejoin ?? null };
   }, fs);
   return r.kind === 'ok' ? { kind: 'ok', hardState: r.value } : r;
+}
+
+/**
+ * Makes the hard state, as it reads now, durable: the file and its name in the folder. Called when
+ * a replica opens: a process killed while writing one (the new file renamed over the old, the
+ * folder not yet fsynced) leaves it in the page cache only, and a replica that voted and appended
+ * under that term would lose it to a later power loss (its vote forgotten, free to be cast again).
+ */
+export function syncHardState(dir: string, fs: FileSystem = nodeFileSystem): void {
+  const fd = fs.openSync(path.join(dir, HARD_STATE_FILE), 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fsyncDir(dir, fs);
 }
 
 export function saveHardState(dir: string, hs: HardState, fs: FileSystem = nodeFileSystem): void {

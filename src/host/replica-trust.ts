@@ -35,7 +35,7 @@ import type { HardState } from '../../raft/types.js';
 import { fsyncDir } from '../../storage/atomic-file.js';
 import { CorruptLogError } from '../../storage/errors.js';
 import type { FileSystem } from '../../storage/file-system.js';
-import { readHardState, saveHardState } from '../../storage/hard-state.js';
+import { readHardState, saveHardState, syncHardState } from '../../storage/hard-state.js';
 import { SegmentLog, type SegmentLogOptions } from '../../storage/segment-log.js';
 import type { SyncLedger, SyncMark } from '../../storage/sync-ledger.js';
 import type { Logger } from '../log.js';
@@ -98,6 +98,8 @@ export function openReplica(o: ReplicaOpenOptions): OpenedReplica {
   const damage: string[] = [];
   const fs = o.fs;
   const hs = readHardState(o.dir, fs);
+  // What this replica goes on from must be durable, not just in the page cache of a process that was killed (hard-state.ts).
+  if (hs.kind === 'ok') syncHardState(o.dir, fs);
   const marked = readDamagedFile(fs, o.dir);
   if (marked !== null) damage.push(`its log was found corrupt while running (${marked})`);
   let log: SegmentLog;

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { tempDirs } from '../helpers/temp-dirs.js';
 import { seededRandom } from '../../raft/random.js';
 import { EntryKind, type Entry, type HardState } from '../../raft/types.js';
-import { HARD_STATE_FILE, readHardState, saveHardState } from '../../storage/hard-state.js';
+import { HARD_STATE_FILE, readHardState, saveHardState, saveHardStateAsync } from '../../storage/hard-state.js';
+import { SimFs } from '../sim/sim-fs.js';
 import { SegmentLog } from '../../storage/segment-log.js';
 import { SyncLedger } from '../../storage/sync-ledger.js';
 import { markDamaged, openReplica, type OpenedReplica } from '../../src/host/replica-trust.js';
@@ -167,5 +168,38 @@ describe('opening a replica', () => {
     const r = await open(dir, 'voter');
     expect(r.damage).toEqual(['its log ends at index 0 (term 0) but had been synced up to index 5 (term 3)', 'its hard state (term and vote) is missing though the sync ledger knows the replica (its mark is at index 5)']);
     expect(r.hardState.rejoin).not.toBeNull();
+  });
+});
+
+describe('a replica opened after its process was killed', () => {
+  it('makes the hard state the killed process left in the page cache durable before the replica acts on it', async () => {
+    // Before: the restart read its term and vote from the page cache, where a process killed
+    // between the rename of a new hard state and the fsync of its folder had left it. The replica
+    // then voted and appended under that term, and a power loss later brought the older file
+    // back: its log held entries of a term above its hard state's (it took itself for damaged),
+    // or a vote it had cast was forgotten, free to be cast again (host simulation, seed 84).
+    let queue: (() => void)[] = [];
+    const disk = new SimFs({ schedule: (fn) => queue.push(fn), random: seededRandom(3) });
+    const dir = '/n1/g';
+    disk.mkdirSync(dir, { recursive: true });
+    saveHardState(dir, { term: 3, vote: 'n3', commit: 0, rejoin: null }, disk);
+    const term = (): number | null => {
+      const r = readHardState(dir, disk);
+      return r.kind === 'ok' ? r.hardState.term : null;
+    };
+    void saveHardStateAsync(dir, { term: 5, vote: 'n1', commit: 0, rejoin: null }, disk);
+    // The write runs until the new file is renamed over the old one; then the process is killed.
+    for (let n = 0; term() === 3 && n < 100; n++) {
+      queue.shift()?.();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    expect(term()).toBe(5);
+    queue = [];
+    const ledger = SyncLedger.open('/n1', disk);
+    const opened = openReplica({ group: 'g', name: 'g', dir, fs: disk, log: { dir: `${dir}/log`, recordBatches: false }, ledger, fresh: 'voter', random: seededRandom(1), logger: quiet });
+    expect(opened.hardState).toMatchObject({ term: 5, vote: 'n1' });
+    // The power goes: what the replica opened with is what the disk holds.
+    disk.crash();
+    expect(readHardState(dir, disk)).toEqual({ kind: 'ok', hardState: { term: 5, vote: 'n1', commit: 0, rejoin: null } });
   });
 });
