@@ -51,15 +51,15 @@ import { encodeMembership, membershipOf, type ConfigurationAt, type Membership }
 import { entryBytes, type LogStorage } from '../raft/storage.js';
 import { EntryKind, type Entry, type Snapshot } from '../raft/types.js';
 import { ConfigEntries } from './config-entries.js';
-import { fsyncDirAsync, readFileChecked, writeFileAtomic, writeFileSyncedAsync } from './atomic-file.js';
+import { fsyncDirAsync, readFileChecked, stageFileAtomic, writeFileAtomic, writeFileSyncedAsync } from './atomic-file.js';
 import { systemClock, type Clock } from './clock.js';
-import { nodeFileSystem, type FileSystem } from './file-system.js';
+import { nodeFileSystem, rmIfExists, type FileSystem } from './file-system.js';
 import { CorruptLogError, LogClosedError, OffsetOutOfRangeError, check } from './errors.js';
 import { FRAME_HEADER_BYTES, readFrame, readU64, writeU64 } from './frame.js';
 import { finishInstall, stagingDir, swapIn } from './log-install.js';
 import { floorPoint, writeSegmentIndex } from './segment-index.js';
 import { readBatchHeader } from '../src/wire/record-batch/header.js';
-import { Segment, corruptAt, rmIfExists, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
+import { Segment, corruptAt, segmentName, type BatchInfo, type DescribeEntry, type SegmentConfig } from './segment.js';
 import { SegmentFiles } from './segment-files.js';
 import { TailCache, type CachedRead, type TailCacheBudget } from './tail-cache.js';
 import { TermBoundaries } from './term-boundaries.js';
@@ -114,6 +114,8 @@ export interface SegmentLogOptions {
 const SEGMENT_FILES_OWN = 8;
 /** Suffix of the temporary files of `terms` and `configs` written after a roll (sync), apart from those saveDerived writes. */
 const ROLL_TMP_SUFFIX = '.roll.tmp';
+/** Suffix of the temporary file of `logstart` written by retention off the event loop (writeLogStart uses `.tmp`). */
+const START_TMP_SUFFIX = '.async-tmp';
 
 export interface RetentionPolicy {
   /** Keep at most about this many bytes (whole segments are dropped); negative for no limit. */
@@ -180,6 +182,22 @@ export class SegmentLog implements LogStorage {
   private owedWriting: Promise<boolean> | null = null;
   /** Bumped by every synchronous write of `terms` and `configs` (and by close and install), so that an owed write started before one does not replace it. */
   private derivedGeneration = 0;
+  /**
+   * Retention's log start written off the event loop (truncatePrefix in the background), one at a
+   * time (they share a temporary file); null when none is being written.
+   */
+  private startWriting: Promise<void> | null = null;
+  /** Bumped by every write of `logstart` and by install, so that a background write started before one does not replace it. */
+  private startGeneration = 0;
+  /**
+   * Segments retention took out of the log whose files wait for the new log start to be durable
+   * (a crash before must find them, under the old start). Whoever makes a newer start durable
+   * removes them: the background write, or a synchronous one made meanwhile (resetTo, a
+   * truncatePrefix on the event loop, close); an install drops the folder they are in.
+   */
+  private removalPending: Segment[] = [];
+  /** Told when a background write of the log start failed (the host stops the group, as it would for a failed write on the event loop). */
+  onBackgroundError: (err: unknown) => void = () => undefined;
   private closed = false;
   /** When entries were last appended (by the log's clock), or it opened: releaseIdleCache counts from it. */
   private lastAppendAt: number;
@@ -579,7 +597,10 @@ export class SegmentLog implements LogStorage {
     for (const seg of this.segments) seg.close();
     this.invalidateWindow();
     swapIn(this.fs, this.options.dir);
-    // What rolls of the log swapped out owed is owed no more (an owed write in flight is dropped).
+    // What rolls of the log swapped out owed is owed no more (an owed write in flight is dropped),
+    // nor what retention had left to remove (its folder is gone; a start being written is dropped).
+    this.startGeneration++;
+    this.removalPending = [];
     this.owed = false;
     this.derivedGeneration++;
     this.savedTerms = null;
@@ -779,8 +800,15 @@ export class SegmentLog implements LogStorage {
     this.dirty = true;
   }
 
-  /** Drops whole segments that end before `index` (never the active one). Returns how many. */
-  truncatePrefix(index: number): number {
+  /**
+   * Drops whole segments that end before `index` (never the active one). Returns how many. The
+   * log answers from its new start at once. On disk the new start is made durable first (so a
+   * crash never finds the files gone under the old start), then the files go: here, on the event
+   * loop, or with `background` off it (retention, which must not stall every partition of the
+   * node for the fsyncs of `logstart`), with `terms` and `configs` rewritten by the next sync as a
+   * roll's are.
+   */
+  truncatePrefix(index: number, background = false): number {
     this.ensureOpen();
     let n = 0;
     while (n < this.segments.length - 1 && this.segments[n]!.lastIndex < index) n++;
@@ -791,17 +819,24 @@ export class SegmentLog implements LogStorage {
     // The configuration in effect at the new start outlives the entry that set it, if it goes.
     const membership = this.configs.lastThrough(lastDropped) ?? this.start.membership;
     this.start = { index: lastDropped, term: this.term(lastDropped), offset: next.baseOffset, membership };
-    writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
-    for (const s of this.segments.slice(0, n)) s.remove();
+    const dropped = this.segments.slice(0, n);
     this.segments = this.segments.slice(n);
     this.boundaries.dropBefore(this.start.index);
     this.configs.dropThrough(this.start.index);
     this.cache().dropThrough(this.start.index);
-    this.saveDerived();
+    for (const s of dropped) s.close();
+    this.removalPending.push(...dropped);
+    if (background) {
+      this.owed = true;
+      this.writeStartInBackground();
+    } else {
+      this.writeStartNow();
+      this.saveDerived();
+    }
     return n;
   }
 
-  /** Applies retention by size and age, within `upToIndex`. Returns the segments dropped. */
+  /** Applies retention by size and age, within `upToIndex`. Returns the segments dropped (their files go off the event loop: truncatePrefix). */
   enforceRetention(policy: RetentionPolicy): number {
     this.ensureOpen();
     const now = this.clock.now();
@@ -817,7 +852,57 @@ export class SegmentLog implements LogStorage {
       total -= s.size;
       dropThrough = s.lastIndex + 1;
     }
-    return this.truncatePrefix(dropThrough);
+    return this.truncatePrefix(dropThrough, true);
+  }
+
+  /** Settles once the log start retention last moved is durable and the segments it dropped are gone (for tests and close). */
+  async retentionWritten(): Promise<void> {
+    while (this.startWriting !== null) await this.startWriting;
+  }
+
+  /** Writes the log start now, on the event loop, and removes the segments waiting for it (a background write in flight then discards its own). */
+  private writeStartNow(): void {
+    this.startGeneration++;
+    writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
+    this.removePending();
+  }
+
+  private removePending(): void {
+    const pending = this.removalPending;
+    this.removalPending = [];
+    for (const s of pending) s.removeFiles();
+  }
+
+  /**
+   * Writes the log start as it is now off the event loop (staged, fsynced, renamed over, the
+   * folder fsynced), after any such write in flight; then the segments dropped before it go,
+   * unless a newer start was written meanwhile (whose writer removed them) or an install
+   * replaced the folder.
+   */
+  private writeStartInBackground(): void {
+    const generation = ++this.startGeneration;
+    const start = this.start;
+    const dir = this.options.dir;
+    const before = this.startWriting;
+    const write = (async (): Promise<void> => {
+      if (before !== null) await before;
+      if (generation !== this.startGeneration || this.closed) return;
+      const staged = await stageFileAtomic(path.join(dir, 'logstart'), LOGSTART_MAGIC, encodeLogStartBody(start), this.fs, START_TMP_SUFFIX);
+      // Decided in the turn it acts: a start written meanwhile is newer than this one.
+      if (generation !== this.startGeneration || this.closed) {
+        staged.discard();
+        return;
+      }
+      staged.commit();
+      await fsyncDirAsync(dir, this.fs);
+      if (generation === this.startGeneration && !this.closed) this.removePending();
+    })().catch((err: unknown) => {
+      if (!this.closed) this.onBackgroundError(err);
+    });
+    this.startWriting = write;
+    void write.then(() => {
+      if (this.startWriting === write) this.startWriting = null;
+    });
   }
 
   /**
@@ -829,7 +914,7 @@ export class SegmentLog implements LogStorage {
     this.ensureOpen();
     this.invalidateWindow();
     this.start = { index, term, offset, membership: membership ?? null };
-    writeLogStart(this.fs, path.join(this.options.dir, 'logstart'), this.start);
+    this.writeStartNow();
     for (const s of this.segments) s.remove();
     this.segments = [Segment.create(this.cfg, index + 1, offset)];
     this.boundaries.reset([]);
@@ -843,6 +928,14 @@ export class SegmentLog implements LogStorage {
   close(): void {
     if (this.closed) return;
     this.invalidateWindow();
+    // A log start retention is writing in the background is written now (the next open finds it).
+    if (this.startWriting !== null || this.removalPending.length > 0) {
+      try {
+        this.writeStartNow();
+      } catch {
+        // The old start stays, with the files it names: the next open applies retention again.
+      }
+    }
     this.writeOwedNow();
     for (const s of this.segments) s.close();
     this.uncached = [];

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import type { Entry } from '../raft/types.js';
 import { CorruptLogError, check } from './errors.js';
-import type { FileSystem } from './file-system.js';
+import { rmIfExists, type FileSystem } from './file-system.js';
 import { FRAME_HEADER_BYTES, encodeFrameHeader, readFrame } from './frame.js';
 import { encodeSegmentIndex, floorPoint, readSegmentIndex, writeSegmentIndex, type IndexPoint } from './segment-index.js';
 import type { PinnedFile, SegmentFiles } from './segment-files.js';
@@ -408,8 +408,13 @@ export class Segment {
   }
 
   remove(): void {
-    this.owedIndex = null;
     this.close();
+    this.removeFiles();
+  }
+
+  /** Removes the segment's files (closed already: retention closes it at once and removes its files once the new log start is durable). */
+  removeFiles(): void {
+    this.owedIndex = null;
     rmIfExists(this.cfg.fs, this.indexPath);
     rmIfExists(this.cfg.fs, this.logPath);
   }
@@ -450,14 +455,6 @@ function dropBytes(iov: Uint8Array[], n: number): Uint8Array[] {
     skip = 0;
   }
   return out;
-}
-
-export function rmIfExists(fs: FileSystem, file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
 }
 
 /** The corruption error for a scan that stopped on a bad frame. */

@@ -204,3 +204,59 @@ describe('segment log: rolling', () => {
     }
   });
 });
+
+describe('segment log: retention', () => {
+  /** A log of four segments (one 400-byte batch each), synced; the first three can go. */
+  async function fourSegments(d: ReturnType<typeof disk>, fs: FileSystem = d.fs): Promise<SegmentLog> {
+    const log = open(fs);
+    const m = new EntryMaker();
+    for (let i = 0; i < 4; i++) log.append([m.batch(1, 1, 1000, 400)]);
+    await settle(d, log.sync());
+    expect(log.status().segments).toBe(4);
+    return log;
+  }
+  const dropAll = { retentionBytes: 1, retentionMs: -1, upToIndex: 4 };
+  const firstFile = `${DIR}/00000000000000000001.log`;
+
+  it('moves the log start without an fsync on the event loop, and removes the files once the new start is durable', async () => {
+    // Before: retention wrote `logstart` (a file and a folder fsync), then `terms` and `configs`
+    // (two each), on the event loop, for every partition of the node in one turn.
+    const d = disk(() => 0.5);
+    const counted = countingSyncs(d.fs);
+    const log = await fourSegments(d, counted.fs);
+    const before = counted.syncs();
+    expect(log.enforceRetention(dropAll)).toBe(3);
+    expect(counted.syncs() - before).toBe(0);
+    // The log answers from its new start at once; on disk the old start and its files stay until the new one is durable.
+    expect(log.firstIndex()).toBe(4);
+    expect(d.fs.existsSync(firstFile)).toBe(true);
+    await settle(d, log.retentionWritten());
+    expect(d.fs.existsSync(firstFile)).toBe(false);
+    d.fs.crash();
+    const again = open(d.fs);
+    expect([again.firstIndex(), again.lastIndex()]).toEqual([4, 4]);
+  });
+
+  it('loses nothing when the power goes before the new start is durable: the old start finds every file', async () => {
+    const d = disk(() => 0.5);
+    const log = await fourSegments(d);
+    log.enforceRetention(dropAll);
+    d.drop(); // the background write never reaches the disk
+    d.fs.crash();
+    const again = open(d.fs);
+    expect([again.firstIndex(), again.lastIndex()]).toEqual([1, 4]);
+    expect(again.entries(1, 5, Infinity)).toHaveLength(4);
+  });
+
+  it('writes the new start when closed before the background write finished', async () => {
+    const d = disk(() => 0.5);
+    const log = await fourSegments(d);
+    log.enforceRetention(dropAll);
+    log.close();
+    expect(d.fs.existsSync(firstFile)).toBe(false);
+    await d.drain(); // the background write, late, changes nothing
+    d.fs.crash();
+    const again = open(d.fs);
+    expect([again.firstIndex(), again.lastIndex()]).toEqual([4, 4]);
+  });
+});
