@@ -546,6 +546,24 @@ export class Leader {
   }
 
   /**
+   * While a Ready is out (Raft.takeMessagesWhileOut): the appends of entries not yet sent, to
+   * every follower ready for them. A broadcast that every follower has now had (each got an
+   * append, with the commit index of now, and holds or is sent the whole log) is done; otherwise
+   * it stays for the next Ready (a commit index alone waits for it, as do paused followers).
+   */
+  sendNewEntries(): void {
+    if (!this.broadcastPending) return;
+    let everyone = true;
+    for (const [id, pr] of this.prs) {
+      if (id === this.id) continue;
+      let sent = false;
+      while (this.maybeSendAppend(id, false)) sent = true;
+      if (!sent || pr.next <= this.log.lastIndex()) everyone = false;
+    }
+    if (everyone) this.broadcastPending = false;
+  }
+
+  /**
    * Commits what a quorum now holds. Followers learn a new commit index with the next Ready's
    * appends, once per Ready ('eager'), or with whatever goes to them next ('piggyback'). True when
    * that broadcast was queued.

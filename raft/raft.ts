@@ -343,6 +343,26 @@ export class Raft {
     return this.handshake.ready(this);
   }
 
+  /**
+   * What a leader may send while a Ready of its is out (the host is still persisting it): the
+   * appends of entries proposed since that Ready, and whatever else it queued
+   * (heartbeats, probes, a transfer's timeoutNow). They may go for the reason a leader's Ready may
+   * send first (Ready.sendFirst): nothing a leader sends depends on its own unpersisted entries,
+   * since it counts its own copy only once the host advances. So followers get a proposal made
+   * during a sync at once, rather than after it (etcd's raft does the same with asynchronous
+   * storage writes). Only while this member leads in a term and vote already durable: for anyone
+   * else, or while the Ready out carries a new term or vote, nothing (the messages wait for the
+   * next Ready, after the sync). Nothing either when no Ready is out: `ready()` hands them out.
+   */
+  takeMessagesWhileOut(): readonly Message[] {
+    if (!this.handshake.readyOut || this.role !== Role.Leader || !this.handshake.termAndVoteDurable(this)) return [];
+    this.leaderOrNull()?.sendNewEntries();
+    const msgs = this.out.msgs;
+    if (msgs.length === 0) return msgs;
+    this.out.msgs = [];
+    return msgs;
+  }
+
   /** A leader sends the appends that its proposals and commits since the last Ready asked for. */
   private flushBroadcast(): void {
     this.leaderOrNull()?.flushBroadcast();

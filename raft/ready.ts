@@ -95,6 +95,12 @@ export class Handshake {
     if (lastApplied !== undefined) this.log.appliedTo(Math.max(this.log.applied, lastApplied.index));
   }
 
+  /** The member's term, vote and incarnation are those the host has persisted (no Ready out or waiting changes them). */
+  termAndVoteDurable(m: MemberState): boolean {
+    const p = this.prevHardState;
+    return p.term === m.term && p.vote === m.vote && p.rejoin === m.rejoin;
+  }
+
   private hardStateChanged(m: MemberState): boolean {
     const p = this.prevHardState;
     return p.term !== m.term || p.vote !== m.vote || p.commit !== this.log.committed || p.rejoin !== m.rejoin;

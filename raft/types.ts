@@ -191,7 +191,9 @@ export interface Ready {
    * leader's whose term and vote were persisted by an earlier Ready. What a leader sends (appends,
    * heartbeats, snapshots, transfer) never depends on its own unpersisted entries, because it
    * counts its own copy toward commitment only after `advance` (Raft thesis §10.2.1). Otherwise
-   * (followers, candidates, a new term or vote) the messages go only after the sync.
+   * (followers, candidates, a new term or vote) the messages go only after the sync. For the
+   * same reason such a leader's messages queued while this Ready is out may go before it is
+   * advanced (Raft.takeMessagesWhileOut).
    */
   readonly sendFirst: boolean;
   readonly snapshot: Snapshot | null;

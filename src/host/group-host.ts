@@ -5,7 +5,9 @@
  * - one Ready pass per loop turn across the groups that have something to do: persist each
  *   group's Ready (page cache), then one round of fdatasyncs for all of them (group commit), then
  *   send their messages, apply their committed entries and advance. A leader's messages go
- *   first, before its own write and sync (Ready.sendFirst): followers write while it does;
+ *   first, before its own write and sync (Ready.sendFirst): followers write while it does; and
+ *   while that sync runs, what a leader queues next goes at the next pass (Raft.takeMessagesWhileOut),
+ *   and committed entries already durable here apply (RaftGroup.applyAhead);
  * - passes overlap: while one waits for the disk, the next can persist and send for other groups
  *   (a group with a Ready out has nothing more to hand out until it advances, so each group's
  *   Readys are still handled strictly in order).
@@ -271,6 +273,7 @@ export class GroupHost {
           // Building a Ready reads the log (entries for a follower that is behind): a corrupt
           // segment found there stops this group, not the node.
           if (g.raft.hasReady()) work.push({ g, rd: g.raft.ready() });
+          else this.sendWhileOut(g);
         } catch (err) {
           g.fail(err);
         }
@@ -301,7 +304,7 @@ export class GroupHost {
         this.stats.syncs += syncing.length;
         const s0 = this.o.clock.elapsed();
         const synced: RaftGroup[] = [];
-        await Promise.all(
+        const syncs = Promise.all(
           syncing.map(async (w) => {
             try {
               if (await this.durability.makeDurable(w.g)) synced.push(w.g);
@@ -310,6 +313,17 @@ export class GroupHost {
             }
           }),
         );
+        // While the disk syncs: committed entries durable here since an earlier round apply now
+        // (RaftGroup.applyAhead), so their writers are answered without waiting for this round.
+        for (const w of work) {
+          if (w.g.failed !== null) continue;
+          try {
+            await w.g.applyAhead(w.rd);
+          } catch (err) {
+            w.g.fail(err);
+          }
+        }
+        await syncs;
         // Acknowledging an entry (a follower's answer, a leader counting its own) waits for a
         // durable ledger mark that covers it, so a disk that later loses a synced tail is caught
         // on the next start (storage/sync-ledger.ts). One write of the ledger covers the round.
@@ -356,6 +370,16 @@ export class GroupHost {
         `fdatasync of ${groups} log(s) took ${Math.round(ms)} ms (${slow.slowSinceLast} more slow round(s) since the last warning): every write waits on it, and a leader this slow loses its followers. Check the disk (its latency, other load on it), or accept the RELAXED mode with --sync interval`,
       );
     }
+  }
+
+  /**
+   * A leader whose Ready is out (another pass is syncing it) sends what it has queued since, now
+   * rather than after that sync (Raft.takeMessagesWhileOut): a proposal made meanwhile reaches
+   * the followers while the leader's disk is busy.
+   */
+  private sendWhileOut(g: RaftGroup): void {
+    const msgs = g.raft.takeMessagesWhileOut();
+    if (msgs.length > 0) this.sendAll(g, msgs);
   }
 
   private sendAll(g: RaftGroup, msgs: readonly Message[]): void {

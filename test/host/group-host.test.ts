@@ -80,9 +80,12 @@ function pair(): { world: World; nodes: PairNode[]; sent: (cb: (from: string, m:
     const root = `/${id}`;
     disk.mkdirSync(root, { recursive: true });
     const ledger = SyncLedger.open(root, disk, clock);
+    // Messages to the other node arrive 0.5-1.5 ms later, in the order they were sent (as on the peer connection).
+    let lastArrival = 0;
     const send = (group: string, m: Message): void => {
       onSend(id, m);
-      world.after(0.5 + random(), () => nodes.find((x) => x.id === m.to)?.host.step(group, m));
+      lastArrival = Math.max(lastArrival, world.now + 0.5 + random());
+      world.after(lastArrival - world.now, () => nodes.find((x) => x.id === m.to)?.host.step(group, m));
     };
     const host = new GroupHost({ tickMs: 10, syncMode: 'fsync', syncIntervalMs: 100, logger: quiet, clock, send });
     const dir = `${root}/g`;
@@ -111,6 +114,73 @@ async function produce(world: World, nodes: readonly PairNode[], done: () => boo
 function durableMark(disk: SimFs, node: string): number {
   return readMarks(disk.durableBytes(`/${node}/${SYNC_LEDGER_FILE}`)).get('g')?.index ?? 0;
 }
+
+describe('a leader while its disk is busy', () => {
+  it('sends an entry proposed during its own sync at once, and applies what is committed and durable on it without waiting for that sync', async () => {
+    // Before: a group's next Ready waited for the one out to be synced and advanced, so an entry
+    // proposed meanwhile reached the followers only after the leader's whole sync round (the
+    // log's fdatasync, then the ledger's), on top of theirs; and committed entries were applied
+    // only after the sync of the new entries handed out with them.
+    const { world, nodes, sent } = pair();
+    const proposedAt = new Map<string, number>();
+    const delays: number[] = [];
+    sent((_from, m) => {
+      if (m.type !== 'append') return;
+      for (const e of m.entries) {
+        const at = proposedAt.get(Buffer.from(e.data).toString());
+        if (at === undefined) continue;
+        delays.push(world.now - at);
+        proposedAt.delete(Buffer.from(e.data).toString());
+      }
+    });
+    const applied = new Map<string, number>();
+    let appliedDuringSync = 0;
+    const wrong: string[] = [];
+    for (const n of nodes) {
+      n.group.sm = {
+        ...inert,
+        apply: (entries: readonly Entry[]) => {
+          const last = entries[entries.length - 1]!.index;
+          applied.set(n.id, last);
+          const marked = durableMark(n.disk, n.id);
+          if (marked < last) wrong.push(`${n.id} applied up to ${last} with a durable mark at ${marked}`);
+          // The log holds newer entries than its durable mark: applied while their sync runs.
+          if (n.group.raft.role === 'leader' && n.group.log.lastIndex() > marked) appliedDuringSync++;
+        },
+      };
+      n.host.start();
+    }
+    let next = 0;
+    let busyProposals = 0;
+    await world.run(
+      () => world.now > 3000,
+      () => {
+        const l = nodes.find((n) => n.group.raft.role === 'leader')?.group;
+        if (l === undefined || world.now <= next) return;
+        // Proposed while the leader's Ready is out (its host is persisting or syncing it).
+        if (world.now > 500 && !l.raft.hasReady()) busyProposals++;
+        const data = `e${next++}`;
+        // Timed once the leader replicates to its follower (past the probe after its election).
+        if (world.now > 500) proposedAt.set(data, world.now);
+        l.raft.propose([Buffer.from(data)]);
+        l.wake();
+      },
+    );
+    await world.run(() => world.now > 4000, () => undefined);
+    expect(busyProposals).toBeGreaterThan(100);
+    expect(delays.length).toBeGreaterThan(2000);
+    // Every entry left in the pass right after its proposal, at the same simulated moment.
+    expect(Math.max(...delays)).toBe(0);
+    // The leader answers a committed entry while its disk syncs newer ones, never one not durable on it.
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(appliedDuringSync).toBeGreaterThan(100);
+    // And both replicas applied everything, in the same order the leader proposed it.
+    const committed = Math.min(...nodes.map((n) => n.group.raft.committed));
+    expect(committed).toBeGreaterThan(next);
+    expect(applied.get('n1')).toBe(applied.get('n2'));
+    for (const n of nodes) await n.host.stop();
+  });
+});
 
 describe('acknowledgements and the sync ledger', () => {
   it('a replica acknowledges an entry, to its leader or by counting it itself, only once its ledger holds the entry durably', async () => {

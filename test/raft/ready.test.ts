@@ -83,6 +83,64 @@ describe('the Ready contract', () => {
     expect(net.commit('a')).toBe(lastIndex);
   });
 
+  it('Ready: a leader sends what it queues while its Ready is out, and still counts its own copy only after advance', () => {
+    const net = new Network();
+    net.elect('a');
+    const before = net.commit('a');
+    const first = net.raft('a').propose([bytes('x')]);
+    const rd = net.raft('a').ready();
+    expect(rd.sendFirst).toBe(true);
+    // Nothing queued since the Ready: nothing to send.
+    expect(net.raft('a').takeMessagesWhileOut()).toEqual([]);
+
+    // A proposal made while the host persists that Ready goes to the followers now, not after the sync.
+    const second = net.raft('a').propose([bytes('y')]);
+    expect(net.raft('a').hasReady()).toBe(false);
+    const early = net.raft('a').takeMessagesWhileOut();
+    const toB = early.filter((m) => m.to === 'b');
+    expect(toB.map((m) => m.type)).toEqual(['append']);
+    expect(toB.flatMap((m) => (m.type === 'append' ? m.entries.map((e) => e.index) : []))).toEqual([second.lastIndex]);
+    expect(net.raft('a').takeMessagesWhileOut()).toEqual([]);
+
+    // b takes both appends; its acknowledgement alone does not commit while a's copy is not durable.
+    for (const m of [...rd.messages, ...early].filter((x) => x.to === 'b')) net.raft('b').step(m);
+    net.process('b');
+    net.deliver();
+    expect(net.commit('a')).toBe(before);
+
+    // Once a has persisted the first Ready, its entry commits; the second waits for the next Ready.
+    net.member('a').storage.append(rd.entries);
+    net.raft('a').advance(rd);
+    expect(net.commit('a')).toBe(first.lastIndex);
+    const next = net.raft('a').ready();
+    expect(next.entries.map((e) => e.index)).toEqual([second.lastIndex]);
+  });
+
+  it('Ready: nothing is sent while out by a member that is not a leader of a durable term', () => {
+    const net = new Network();
+    // A follower that voted in a new term: its answer waits for that vote to be synced.
+    net.raft('b').step({ type: 'vote', from: 'a', to: 'b', term: 1, lastIndex: 0, lastTerm: 0, transfer: false });
+    const rd = net.raft('b').ready();
+    expect(rd.sendFirst).toBe(false);
+    expect(net.raft('b').takeMessagesWhileOut()).toEqual([]);
+    net.raft('b').advance(rd);
+
+    // A leader that steps down while its Ready is out: what it queues after waits for the next Ready.
+    const lead = new Network();
+    lead.elect('a');
+    lead.raft('a').propose([bytes('x')]);
+    const out = lead.raft('a').ready();
+    // (c leads a later term: its heartbeat makes a a follower of term 9, which a has not synced.)
+    lead.raft('a').step({ type: 'heartbeat', from: 'c', to: 'a', term: 9, commit: 0, readRound: 0 });
+    expect(lead.role('a')).toBe(Role.Follower);
+    expect(lead.raft('a').takeMessagesWhileOut()).toEqual([]);
+    lead.raft('a').advance(out);
+    const after = lead.raft('a').ready();
+    expect(after.sendFirst).toBe(false);
+    expect(after.hardState?.term).toBe(9);
+    expect(after.messages.some((m) => m.type === 'heartbeatResp' && m.to === 'c')).toBe(true);
+  });
+
   it('Ready: a new term or vote is never sent first, also on the way to leading', () => {
     const net = new Network();
     net.raft('a').campaign();
