@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { crc32c } from '../src/wire/crc32c.js';
-import { nodeFileSystem, type FileSystem } from './file-system.js';
+import { nodeFileSystem, rmIfExists, type FileSystem } from './file-system.js';
 
 const HEADER_BYTES = 12;
 
@@ -67,13 +67,7 @@ export async function stageFileAtomic(file: string, magic: number, body: Uint8Ar
   await writeFileSyncedAsync(fs, tmp, framed(magic, body));
   return {
     commit: () => fs.renameSync(tmp, file),
-    discard: () => {
-      try {
-        fs.unlinkSync(tmp);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-    },
+    discard: () => rmIfExists(fs, tmp),
   };
 }
 

@@ -50,6 +50,15 @@ export interface FileSystem {
   rmSync(target: string, options: { readonly recursive?: boolean; readonly force?: boolean }): void;
 }
 
+/** Removes `file`; one that is not there is no error. */
+export function rmIfExists(fsys: FileSystem, file: string): void {
+  try {
+    fsys.unlinkSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 const read = promisify(fs.read);
 const write = promisify(fs.write);
 const fsync = promisify(fs.fsync);

@@ -343,7 +343,8 @@ async function fixedRate(live: readonly Live[], plan: Plan, load: number, shape:
       r.latency.push({ load, ...x });
       const e = efficiencyResult(shape.recordBytes, shape.ratePerSec, costs[i]!);
       r.efficiency.push({ load, ...e });
-      say(`  ${r.label}: ${e.cpuSec} CPU-s for ${e.ackedRecords} records: ${e.cpuSecPerGB ?? 'n/a'} CPU-s/GB, ${e.cpuSecPerMillionRecords ?? 'n/a'} CPU-s per million records, ${e.diskPerAckedByte ?? 'n/a'} disk bytes per acknowledged byte${e.incomplete ? ' (a server process restarted: incomplete)' : ''}`);
+      say(`  ${r.label}: ${e.cpuSec} CPU-s for ${e.ackedRecords} records (${e.cpuSystemShare === null ? 'n/a' : Math.round(e.cpuSystemShare * 100)}% in the kernel): ${e.cpuSecPerGB ?? 'n/a'} CPU-s/GB, ${e.cpuSecPerMillionRecords ?? 'n/a'} CPU-s per million records, ${e.diskPerAckedByte ?? 'n/a'} disk bytes per acknowledged byte${e.incomplete ? ' (a server process restarted: incomplete)' : ''}`);
+      if (e.diskBreakdown !== null) say(`  ${r.label}: of which ${Object.entries(e.diskBreakdown.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}, rewritten pages and LevelDB ${e.diskBreakdown.rewrittenAndUncounted}`);
       const loop = eventLoopResults(costs[i]!);
       if (loop.length > 0) {
         r.eventLoop.push({ load, recordBytes: shape.recordBytes, nodes: loop });
@@ -533,13 +534,25 @@ function efficiencyTables(results: Map<string, SystemResult>): string[] {
   const lines: string[] = [];
   const nats = results.get('nats');
   lines.push('### Efficiency at the same offered load: what the servers spent per acknowledged byte and record', '');
-  lines.push('| system | record | load | offered rec/s | acknowledged records | CPU-s | CPU-s per GB | CPU-s per million records | / NATS (per GB) | disk bytes per acknowledged byte | per replica |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| system | record | load | offered rec/s | acknowledged records | CPU-s | kernel share | CPU-s per GB | CPU-s per million records | / NATS (per GB) | disk bytes per acknowledged byte | per replica |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results.values()) {
     for (const e of r.efficiency) {
       const n = nats?.efficiency.find((x) => x.recordBytes === e.recordBytes && x.load === e.load);
       const vs = ratioNum(e.cpuSecPerGB ?? undefined, n?.cpuSecPerGB ?? undefined);
-      lines.push(`| ${r.label} | ${e.recordBytes} B | ${Math.round(e.load * 100)}% | ${e.offeredPerSec} | ${e.ackedRecords}${e.incomplete ? ' (incomplete)' : ''} | ${e.cpuSec} | ${e.cpuSecPerGB ?? 'n/a'} | ${e.cpuSecPerMillionRecords ?? 'n/a'} | ${vs === null ? 'n/a' : `${vs.toFixed(2)}x`} | ${e.diskPerAckedByte ?? 'n/a'} | ${e.diskPerAckedByte === null ? 'n/a' : round(e.diskPerAckedByte / 3, 2)} |`);
+      lines.push(`| ${r.label} | ${e.recordBytes} B | ${Math.round(e.load * 100)}% | ${e.offeredPerSec} | ${e.ackedRecords}${e.incomplete ? ' (incomplete)' : ''} | ${e.cpuSec} | ${e.cpuSystemShare === null ? 'n/a' : `${Math.round(e.cpuSystemShare * 100)}%`} | ${e.cpuSecPerGB ?? 'n/a'} | ${e.cpuSecPerMillionRecords ?? 'n/a'} | ${vs === null ? 'n/a' : `${vs.toFixed(2)}x`} | ${e.diskPerAckedByte ?? 'n/a'} | ${e.diskPerAckedByte === null ? 'n/a' : round(e.diskPerAckedByte / 3, 2)} |`);
+    }
+  }
+  const broken = [...results.values()].flatMap((r) => r.efficiency.flatMap((e) => (e.diskBreakdown === null ? [] : [{ r, e, d: e.diskBreakdown }])));
+  if (broken.length > 0) {
+    const kinds = [...new Set(broken.flatMap((x) => Object.keys(x.d.byKind)))].sort((a, b) => (a === 'segment' ? -1 : b === 'segment' ? 1 : a.localeCompare(b)));
+    const syncKinds = [...new Set(broken.flatMap((x) => Object.keys(x.d.syncsPerThousandRecords)))].sort();
+    lines.push('', '### Where the disk bytes go, per acknowledged byte and per replica (raftlog_disk_written_bytes by kind of file; rewritten = the kernel\'s count less those)', '');
+    lines.push(`| system | record | load | ${kinds.join(' | ')} | rewritten | total | syncs per 1,000 records (${syncKinds.join(', ')}) |`);
+    lines.push(`|---|---|---|${kinds.map(() => '---|').join('')}---|---|---|`);
+    for (const { r, e, d } of broken) {
+      const perReplica = (x: number | undefined): string => (x === undefined ? '0' : String(round(x / 3, 3)));
+      lines.push(`| ${r.label} | ${e.recordBytes} B | ${Math.round(e.load * 100)}% | ${kinds.map((k) => perReplica(d.byKind[k])).join(' | ')} | ${perReplica(d.rewrittenAndUncounted)} | ${e.diskPerAckedByte === null ? 'n/a' : round(e.diskPerAckedByte / 3, 2)} | ${syncKinds.map((k) => d.syncsPerThousandRecords[k] ?? 0).join(', ')} |`);
     }
   }
   lines.push('', ...EFFICIENCY_NOTES.map((n) => `- ${n}`));

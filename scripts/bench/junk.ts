@@ -22,6 +22,7 @@ import { fork } from 'node:child_process';
 import { Command } from 'commander';
 import { JUNK_FLOODS, flood, junkFrames, type FloodCounts, type JunkFlood } from '../../chaos/attacks.js';
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { metricValue } from '../../chaos/metrics-text.js';
 import { clusterView } from '../../chaos/view.js';
 import { Client, silentLogger } from '../../src/client/index.js';
 import { percentile } from './stats.js';
@@ -143,8 +144,8 @@ async function floodChild(a: Attack, target: string): Promise<void> {
 async function lagMaxMs(address: string): Promise<number> {
   const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(180_000) });
   const text = await res.text();
-  const m = /^nodejs_eventloop_lag_max_seconds(?:\{[^}]*\})? ([0-9.eE+-]+)$/m.exec(text);
-  return m === null ? Number.NaN : round(Number(m[1]) * 1000);
+  const v = metricValue(text, 'nodejs_eventloop_lag_max_seconds');
+  return v === undefined ? Number.NaN : round(v * 1000);
 }
 
 /** Each group's highest term among the nodes that answer. */

@@ -21,6 +21,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { LocalCluster, sleep } from '../../chaos/cluster.js';
+import { metricValue } from '../../chaos/metrics-text.js';
 import { Client, silentLogger } from '../../src/client/index.js';
 
 const opts = new Command()
@@ -53,10 +54,9 @@ interface NodeFigures {
   readonly cpuPercent: number;
 }
 
-/** A sample of one metric from a Prometheus exposition (the first series with that name). */
+/** A sample of one metric from a Prometheus exposition (the first series with that name), NaN when there is none. */
 function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+  return metricValue(text, name) ?? Number.NaN;
 }
 
 async function metricsOf(address: string): Promise<string> {

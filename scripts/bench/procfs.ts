@@ -31,6 +31,8 @@ export interface ProcReading {
   readonly pid: number;
   /** utime + stime, clock ticks. */
   readonly cpuTicks: number;
+  /** stime alone: time in the kernel (syscalls: writes, fdatasyncs, sockets). */
+  readonly systemTicks: number;
   readonly writeBytes: number;
   readonly cancelledWriteBytes: number;
   readonly rssBytes: number;
@@ -71,6 +73,7 @@ export function readProc(p: ServerProcess): ProcReading | null {
       node: p.node,
       pid: p.pid,
       cpuTicks: utime + stime,
+      systemTicks: stime,
       writeBytes: Number(io.get('write_bytes')),
       cancelledWriteBytes: Number(io.get('cancelled_write_bytes')),
       rssBytes: rssKb * 1024,
@@ -98,6 +101,8 @@ export function readAll(ps: readonly ServerProcess[]): ProcReading[] {
 /** What the processes spent between two readings. */
 export interface ProcCost {
   readonly cpuSec: number;
+  /** The part of cpuSec spent in the kernel (stime). */
+  readonly systemSec: number;
   /** write_bytes minus cancelled_write_bytes: what reached, or will reach, the block layer. */
   readonly diskBytes: number;
   /** False when a process of one reading is missing from the other (it exited or was restarted). */
@@ -106,6 +111,7 @@ export interface ProcCost {
 
 export function costBetween(before: readonly ProcReading[], after: readonly ProcReading[]): ProcCost {
   let ticks = 0;
+  let systemTicks = 0;
   let disk = 0;
   let complete = before.length === after.length;
   for (const a of after) {
@@ -115,15 +121,17 @@ export function costBetween(before: readonly ProcReading[], after: readonly Proc
       continue;
     }
     ticks += a.cpuTicks - b.cpuTicks;
+    systemTicks += a.systemTicks - b.systemTicks;
     disk += a.writeBytes - b.writeBytes - (a.cancelledWriteBytes - b.cancelledWriteBytes);
   }
-  return { cpuSec: ticks / clockTicksPerSec(), diskBytes: disk, complete };
+  return { cpuSec: ticks / clockTicksPerSec(), systemSec: systemTicks / clockTicksPerSec(), diskBytes: disk, complete };
 }
 
 /** Adds costs up (windows of one workload). */
 export function sumCosts(costs: readonly ProcCost[]): ProcCost {
   return {
     cpuSec: costs.reduce((a, c) => a + c.cpuSec, 0),
+    systemSec: costs.reduce((a, c) => a + c.systemSec, 0),
     diskBytes: costs.reduce((a, c) => a + c.diskBytes, 0),
     complete: costs.every((c) => c.complete),
   };

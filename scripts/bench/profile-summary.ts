@@ -2,7 +2,9 @@
  * `node dist/scripts/bench/profile-summary.js FILE.cpuprofile... [--top 25]`: where a node's CPU
  * time went, from the profiles `npm run bench -- --profile` (node --cpu-prof) writes. Prints the
  * share of samples per function (self time), with its file, heaviest first, and the share spent
- * idle, in garbage collection and in the program.
+ * idle, in garbage collection and in the program; then the self time per file (which module the
+ * CPU went to: ws, msgpackr, the host, storage...), and the inclusive time of each function (the
+ * samples with it anywhere on the stack: what a call costs with everything it calls).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +12,7 @@ import path from 'node:path';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 
 interface CpuProfile {
@@ -45,6 +48,30 @@ for (const file of files) {
   process.stdout.write(`${path.basename(file)}: ${total} samples; idle ${(idle * 100).toFixed(1)}%, GC ${(gc * 100).toFixed(1)}%, busy ${((1 - idle) * 100).toFixed(1)}%\n`);
   const rows = [...counts.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top);
   for (const [k, n] of rows) process.stdout.write(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
+
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byFile = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  for (const id of p.samples) {
+    const n = byId.get(id);
+    if (n === undefined || n.callFrame.functionName === '(idle)') continue;
+    const file = n.callFrame.url === '' ? `(${n.callFrame.functionName || 'native'})` : shorten(n.callFrame.url);
+    byFile.set(file, (byFile.get(file) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const f = byId.get(at)?.callFrame;
+      if (f === undefined || f.functionName === '(root)') continue;
+      const k = `${f.functionName || '(anonymous)'}${f.url === '' ? '' : ` ${shorten(f.url)}:${f.lineNumber + 1}`}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      inclusive.set(k, (inclusive.get(k) ?? 0) + 1);
+    }
+  }
+  process.stdout.write(`  self time by file:\n`);
+  for (const [k, n] of [...byFile.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
+  process.stdout.write(`  inclusive (the function and what it calls):\n`);
+  for (const [k, n] of [...inclusive.entries()].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${k}\n`);
 }
 
 function shorten(url: string): string {

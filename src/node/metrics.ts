@@ -20,6 +20,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Role } from '../../raft/types.js';
+import { DISK_FILE_KINDS, type DiskFileKind, type DiskKindStats } from '../../storage/disk-accounting.js';
 import type { TailCacheBudget } from '../../storage/tail-cache.js';
 import type { LagCollection, LagRow } from '../groups/lag.js';
 import type { GroupHost } from '../host/group-host.js';
@@ -141,6 +142,27 @@ export class NodeMetrics {
   });
   readonly hostSyncs: Gauge = new Gauge({ name: 'raftlog_log_syncs', help: 'fdatasync calls made by the group host', registers: [this.registry], collect: () => this.hostSyncs.set(this.host.stats.syncs) });
 
+  // What the node wrote to disk and synced, by kind of file (storage/disk-accounting.ts): beside
+  // process_* and /proc/<pid>/io, where the disk bytes go.
+  readonly diskWrittenBytes: Gauge = new Gauge({
+    name: 'raftlog_disk_written_bytes',
+    help: 'Bytes this node wrote to its data folder since it started, by kind of file (segment, segment-index, sync-ledger, hard-state, log-metadata, producer-state, other); LevelDB (the metadata store) is not counted',
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const k of DISK_FILE_KINDS) this.diskWrittenBytes.set({ file: k }, this.disk?.[k].bytes ?? 0);
+    },
+  });
+  readonly diskSyncs: Gauge = new Gauge({
+    name: 'raftlog_disk_syncs',
+    help: 'fsync and fdatasync calls this node made since it started, by kind of file (as raftlog_disk_written_bytes; other counts folders)',
+    labelNames: ['file'] as const,
+    registers: [this.registry],
+    collect: () => {
+      for (const k of DISK_FILE_KINDS) this.diskSyncs.set({ file: k }, this.disk?.[k].syncs ?? 0);
+    },
+  });
+
   readonly recoverySentBytes: Gauge = new Gauge({
     name: 'raftlog_recovery_sent_bytes',
     help: 'Bytes of partition logs this node streamed to replicas catching up by files, since it started',
@@ -234,6 +256,7 @@ export class NodeMetrics {
     private readonly recovery: Pick<LogRecovery, 'stats' | 'transfers'> | null = null,
     private readonly cacheBudget: Pick<TailCacheBudget, 'allocatedBytes'> | null = null,
     private readonly source: NodeGaugeSource | null = null,
+    private readonly disk: Readonly<Record<DiskFileKind, DiskKindStats>> | null = null,
   ) {
     this.nodeLabels = { node };
     this.registry.setDefaultLabels({ node });

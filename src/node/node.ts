@@ -20,6 +20,7 @@ import type { Membership, MembershipChange } from '../../raft/membership.js';
 import { Role, type NodeId, type PeerStatus } from '../../raft/types.js';
 import { systemClock, type Clock } from '../../storage/clock.js';
 import { CorruptLogError } from '../../storage/errors.js';
+import { DiskAccounting } from '../../storage/disk-accounting.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import { SegmentFiles } from '../../storage/segment-files.js';
 import { StateStore } from '../../storage/state-store.js';
@@ -223,6 +224,8 @@ export class RaftlogNode {
   private readonly peerKafka = new Map<NodeId, string>();
   /** The disk and the clock every replica on this node runs on (storage/file-system.ts, storage/clock.ts). */
   private readonly fs: FileSystem;
+  /** What the node writes to that disk and syncs, by kind of file (storage/disk-accounting.ts; /metrics). */
+  private readonly diskAccounting: DiskAccounting;
   private readonly clock: Clock = systemClock;
   private timers: NodeJS.Timeout[] = [];
   private readonly startedAt = Date.now();
@@ -247,7 +250,8 @@ export class RaftlogNode {
     private readonly parts: NodeParts = {},
   ) {
     this.logger = createLogger(config.id, config.logLevel, config.logFile);
-    this.fs = parts.fs ?? nodeFileSystem;
+    this.diskAccounting = new DiskAccounting(parts.fs ?? nodeFileSystem);
+    this.fs = this.diskAccounting.fs;
     this.cacheBudget = new TailCacheBudget(config.cacheBytes ?? NODE_DEFAULTS.cacheBytes);
     this.segmentFiles = new SegmentFiles(this.fs, SEGMENT_FILES_MAX);
     this.replicaLimit = replicaLimit((parts.openFilesLimit ?? openFilesLimit)());
@@ -314,7 +318,7 @@ export class RaftlogNode {
     });
     this.host.recovery = this.recovery;
     this.gauges = this.nodeGauges();
-    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget, this.gauges);
+    this.metrics = new NodeMetrics(config.id, this.host, this.recovery, this.cacheBudget, this.gauges, this.diskAccounting.byKind);
     this.samples = new MetricSamples(this);
     this.controller = new Controller(this);
     const node = this;

@@ -4,7 +4,7 @@
  * between two readings of /proc.
  */
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_RESOLUTION_MS, efficiencyResult, eventLoopFromMetrics } from '../../scripts/bench/efficiency.js';
+import { EVENT_LOOP_RESOLUTION_MS, diskBetween, diskFromMetrics, efficiencyResult, eventLoopFromMetrics } from '../../scripts/bench/efficiency.js';
 import { LatencyHistogram } from '../../scripts/bench/histogram.js';
 import { clockTicksPerSec, costBetween, readProc, type ProcReading } from '../../scripts/bench/procfs.js';
 import { percentile } from '../../scripts/bench/stats.js';
@@ -56,17 +56,50 @@ describe('event-loop delay from /metrics', () => {
 });
 
 describe('what the servers spent', () => {
-  const reading = (pid: number, cpuTicks: number, writeBytes: number, cancelledWriteBytes = 0): ProcReading => ({ node: `n${pid}`, pid, cpuTicks, writeBytes, cancelledWriteBytes, rssBytes: 0 });
+  const reading = (pid: number, cpuTicks: number, writeBytes: number, cancelledWriteBytes = 0, systemTicks = 0): ProcReading => ({ node: `n${pid}`, pid, cpuTicks, systemTicks, writeBytes, cancelledWriteBytes, rssBytes: 0 });
 
   it('adds CPU and disk bytes written over the processes, less what was cancelled', () => {
     const hz = clockTicksPerSec();
-    const c = costBetween([reading(1, 100, 1e6), reading(2, 50, 0)], [reading(1, 100 + hz, 5e6, 5e5), reading(2, 50 + hz, 2e6)]);
-    expect(c).toEqual({ cpuSec: 2, diskBytes: 5.5e6, complete: true });
+    const c = costBetween([reading(1, 100, 1e6, 0, 10), reading(2, 50, 0)], [reading(1, 100 + hz, 5e6, 5e5, 10 + hz / 2), reading(2, 50 + hz, 2e6)]);
+    expect(c).toEqual({ cpuSec: 2, systemSec: 0.5, diskBytes: 5.5e6, complete: true });
     const e = efficiencyResult(1000, 100, [{ cost: c, acked: 2000, eventLoop: new Map() }]);
     // 2 CPU-s for 2 MB: 1000 CPU-s per GB, 1000 per million records; 5.5 MB written for 2 MB.
     expect(e.cpuSecPerGB).toBe(1000);
     expect(e.cpuSecPerMillionRecords).toBe(1000);
     expect(e.diskPerAckedByte).toBe(2.75);
+    expect(e.cpuSystemShare).toBe(0.25);
+    // A system whose metrics do not say where its bytes went has no breakdown.
+    expect(e.diskBreakdown).toBeNull();
+  });
+
+  it('breaks the disk bytes down by kind of file from the nodes\' metrics, the rest as rewritten', () => {
+    const text = (segment: number, ledger: number, syncs: number): string =>
+      [
+        '# TYPE raftlog_disk_written_bytes gauge',
+        `raftlog_disk_written_bytes{file="segment",node="n1"} ${segment}`,
+        `raftlog_disk_written_bytes{file="sync-ledger",node="n1"} ${ledger}`,
+        'raftlog_disk_written_bytes{file="hard-state",node="n1"} 0',
+        `raftlog_disk_syncs{file="segment",node="n1"} ${syncs}`,
+        `raftlog_disk_syncs{file="sync-ledger",node="n1"} ${syncs}`,
+      ].join('\n');
+    const before = diskFromMetrics(new Map([['n1', text(1000, 64, 1)], ['n2', text(500, 0, 0)]]));
+    expect(before?.get('segment')).toEqual({ bytes: 1500, syncs: 1 });
+    const after = diskFromMetrics(new Map([['n1', text(3_001_000, 64 + 64 * 500, 501)], ['n2', text(3_000_500, 64 * 500, 500)]]));
+    const disk = diskBetween(before, after);
+    expect(disk?.get('segment')).toEqual({ bytes: 6e6, syncs: 1000 });
+    // A node restarted between the readings (its counts went down): no difference to give.
+    expect(diskBetween(after, before)).toBeNull();
+    expect(diskFromMetrics(new Map([['nats', 'gnatsd_varz 1']]))).toBeNull();
+
+    // 2,000 records of 1,000 B acknowledged; the kernel counted 8.064 MB.
+    const hz = clockTicksPerSec();
+    const c = costBetween([reading(1, 0, 0)], [reading(1, hz, 8.064e6)]);
+    const e = efficiencyResult(1000, 100, [{ cost: c, acked: 2000, eventLoop: new Map(), disk }]);
+    expect(e.diskBreakdown).toEqual({
+      byKind: { segment: 3, 'sync-ledger': 0.032 },
+      rewrittenAndUncounted: 1,
+      syncsPerThousandRecords: { segment: 500, 'sync-ledger': 500 },
+    });
   });
 
   it('says a difference is incomplete when a process restarted between the readings', () => {

@@ -160,6 +160,11 @@ describe('per-node metrics', () => {
       // The runtime's event-loop delay, on the node's own registry (with its node label), and the fsync rounds.
       expect(value(s, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThan(0);
       expect(value(s, 'raftlog_log_sync_seconds_count')).toBeGreaterThan(0);
+      // What the node wrote and synced by kind of file: the logs were written and synced, and so was the ledger of their marks.
+      expect(value(s, 'raftlog_disk_written_bytes', { file: 'segment' })).toBeGreaterThan(0);
+      expect(value(s, 'raftlog_disk_syncs', { file: 'segment' })).toBeGreaterThan(0);
+      expect(value(s, 'raftlog_disk_written_bytes', { file: 'sync-ledger' })).toBeGreaterThan(0);
+      expect(value(s, 'raftlog_disk_written_bytes', { file: 'hard-state' })).toBeGreaterThan(0);
       expect(value(s, 'raftlog_recovery_sent_bytes')).toBeDefined();
       expect(value(s, 'raftlog_recovery_received_bytes')).toBeDefined();
       expect(value(s, 'raftlog_groups_stopped')).toBe(0);
