@@ -107,16 +107,47 @@ async function member(ctx: WorkloadContext, client: Client, opts: GroupOptions, 
       if (assign !== null) rec.ok(assign, { start });
       assign = null;
       previous = new Set(now);
+      const unknown = new Map<number, Owned>();
       for (const p of now) {
         const pos = consumer.position(topic, p);
         const o: Owned = { process: rec.newProcess(), poll: null, from: pos === null ? -1 : Number(pos), closing: false };
-        // A partition whose start is still being looked up gets its first poll at its first batch.
         if (o.from >= 0) o.poll = rec.invoke(o.process, 'poll', { from: { [keyOf(topic, p)]: o.from } });
+        else unknown.set(p, o);
         owned.set(p, o);
       }
+      if (unknown.size > 0) void startAtLogStart(unknown);
     }),
     consumer.on('crash', ({ error }) => endAll(`the consumer crashed: ${error.code}: ${error.message}`)),
   ];
+
+  /**
+   * Partitions the group has no committed offset for start at their log start (fromBeginning),
+   * which the library looks up after 'group.join': they are held paused while the workload looks
+   * it up itself and seeks there, so that the first poll is invoked from a known offset before the
+   * library fetches. (Before, the first batch was read but left out of the history, and once
+   * retention deleted its records nothing could show they had been read: a soak's checker then
+   * reported them as lost writes.) Should the look-up fail, the library starts them as it would,
+   * their first batch unrecorded.
+   */
+  const admin = client.admin();
+  const startAtLogStart = async (parts: ReadonlyMap<number, Owned>): Promise<void> => {
+    const ps = [...parts.keys()];
+    consumer.pause([{ topic, partitions: ps }]);
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      for (const [p, o] of parts) {
+        const low = offsets.find((x) => x.partition === p)?.low;
+        if (owned.get(p) !== o || o.closing || ended || low === undefined || consumer.position(topic, p) !== null) continue;
+        consumer.seek({ topic, partition: p, offset: low });
+        o.from = Number(low);
+        o.poll = rec.invoke(o.process, 'poll', { from: { [keyOf(topic, p)]: o.from } });
+      }
+    } catch {
+      // Left to the library (see above).
+    } finally {
+      consumer.resume([{ topic, partitions: ps }]);
+    }
+  };
 
   const handle = async (batch: Batch): Promise<void> => {
     const o = owned.get(batch.partition);
@@ -164,6 +195,7 @@ async function member(ctx: WorkloadContext, client: Client, opts: GroupOptions, 
   endAll('the member stopped');
   for (const off of offs) off();
   await consumer.disconnect().catch(() => undefined);
+  await admin.disconnect().catch(() => undefined);
 }
 
 /** Reads the group's committed offsets every `intervalMs`, as `fetchCommitted` operations. */
