@@ -63,18 +63,18 @@ export const SEEDS_IN_TEST = 2000;
  */
 export const CAUGHT_AT: Readonly<Partial<Record<HostMutant, number>>> = {
   skipFsync: 5,
-  forgetSyncMarks: 248,
-  sendBeforePersist: 1,
+  forgetSyncMarks: 12,
+  sendBeforePersist: 46,
   ignoreDiskDamage: 27,
-  installUnverified: 58,
+  installUnverified: 47,
   grantVoteWithoutLogCheck: 1,
   commitPriorTermByCount: 4,
   skipPreVote: 1,
   rejoinerVotes: 1,
   promoteBeforeCaughtUp: 2,
-  twoChangesInFlight: 400,
-  countRemovedVoters: 52,
-  snapshotPastCommit: 555,
+  twoChangesInFlight: 942,
+  countRemovedVoters: 252,
+  snapshotPastCommit: 1261,
 };
 
 /**
