@@ -143,7 +143,12 @@ export async function fsyncDirAsync(dir: string, fs: FileSystem = nodeFileSystem
 }
 
 export function fsyncDir(dir: string, fs: FileSystem = nodeFileSystem): void {
-  const fd = fs.openSync(dir, 'r');
+  fsyncPath(dir, fs);
+}
+
+/** fsyncs what is at `target`, a file or a folder, as it reads now (opened read-only for it). */
+export function fsyncPath(target: string, fs: FileSystem = nodeFileSystem): void {
+  const fd = fs.openSync(target, 'r');
   try {
     fs.fsyncSync(fd);
   } finally {

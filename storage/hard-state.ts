@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import type { HardState } from '../raft/types.js';
-import { fsyncDir, readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
+import { fsyncDir, fsyncPath, readJsonFile, writeFileAtomic, writeFileAtomicAsync } from './atomic-file.js';
 import { nodeFileSystem, type FileSystem } from './file-system.js';
 
 const MAGIC = 0x524c4831; // "RLH1"
@@ -42,12 +42,7 @@ export function readHardState(dir: string, fs: FileSystem = nodeFileSystem): Har
  * under that term would lose it to a later power loss (its vote forgotten, free to be cast again).
  */
 export function syncHardState(dir: string, fs: FileSystem = nodeFileSystem): void {
-  const fd = fs.openSync(path.join(dir, HARD_STATE_FILE), 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  fsyncPath(path.join(dir, HARD_STATE_FILE), fs);
   fsyncDir(dir, fs);
 }
 

@@ -291,14 +291,7 @@ export class GroupHost {
           }
         }),
       );
-      for (const w of work) {
-        if (w.g.failed !== null) continue;
-        try {
-          await w.g.persist(w.rd);
-        } catch (err) {
-          w.g.fail(err);
-        }
-      }
+      await eachRunning(work, (w) => w.g.persist(w.rd));
       if (this.o.syncMode === 'fsync') {
         const syncing = work.filter((w) => w.g.failed === null && w.g.mustSync(w.rd));
         this.stats.syncs += syncing.length;
@@ -315,14 +308,7 @@ export class GroupHost {
         );
         // While the disk syncs: committed entries durable here since an earlier round apply now
         // (RaftGroup.applyAhead), so their writers are answered without waiting for this round.
-        for (const w of work) {
-          if (w.g.failed !== null) continue;
-          try {
-            await w.g.applyAhead(w.rd);
-          } catch (err) {
-            w.g.fail(err);
-          }
-        }
+        await eachRunning(work, (w) => w.g.applyAhead(w.rd));
         await syncs;
         // Acknowledging an entry (a follower's answer, a leader counting its own) waits for a
         // durable ledger mark that covers it, so a disk that later loses a synced tail is caught
@@ -400,5 +386,17 @@ export class GroupHost {
         }
       }),
     );
+  }
+}
+
+/** Runs `f` for each item whose group still runs, one after another; a failure stops that group only. */
+async function eachRunning<W extends { readonly g: RaftGroup }>(work: readonly W[], f: (w: W) => Promise<unknown>): Promise<void> {
+  for (const w of work) {
+    if (w.g.failed !== null) continue;
+    try {
+      await f(w);
+    } catch (err) {
+      w.g.fail(err);
+    }
   }
 }
