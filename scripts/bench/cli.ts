@@ -110,7 +110,7 @@ const opts = new Command()
   .option('--full', 'the complete benchmark (longer windows, more kills) instead of the ~5 minute one')
   .option('--out <dir>', 'where results.json and chart.svg go (default: runs/bench-<time>)')
   .option('--no-nats', 'measure raftlog alone')
-  .option('--profile', 'run raftlog nodes under node --cpu-prof; profiles go to <out>/profiles')
+  .option('--profile', 'run raftlog nodes under node --cpu-prof; profiles go to <out>/profiles (the throughput cluster\'s; the latency cluster\'s nodes are killed by the failover phase, so profile a fixed rate with --soak SECONDS --rate R --profile)')
   .option('--soak <seconds>', 'instead: the soak of soak.ts for this long (issue 24: 3600), at half the measured maximum', positiveNumber)
   .option('--rate <records/s>', 'soak: offer this many 1 KB records/s instead of half the measured maximum', positiveNumber)
   .option('--window <seconds>', 'soak: the window of the per-window table (default: a thirtieth of the run, 5 s to 60 s)', positiveNumber)
@@ -147,6 +147,11 @@ function say(line: string): void {
   process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
 }
 
+/** Node's CPU profiler for raftlog's nodes; each node writes its profile into <out>/profiles when it stops (not when killed). */
+function profileArgs(out: string): string[] {
+  return ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`];
+}
+
 /** `--soak SECONDS`: soak.ts; its tables on stdout, results.json, soak.md and chart.svg in the output folder. */
 async function soakMain(seconds: number): Promise<void> {
   const out = path.resolve(opts.out ?? path.join(repoRoot(), 'runs', `soak-${new Date().toISOString().replace(/[:.]/g, '-')}`));
@@ -156,6 +161,7 @@ async function soakMain(seconds: number): Promise<void> {
     nats: opts.nats,
     dir: out,
     progress: say,
+    ...(opts.profile === true ? { nodeArgs: profileArgs(out) } : {}),
     ...(opts.rate !== undefined ? { ratePerSec: opts.rate } : {}),
     ...(opts.window !== undefined ? { windowMs: opts.window * 1000 } : {}),
     ...(opts.retention !== undefined ? { retentionMs: opts.retention * 1000 } : {}),
@@ -199,7 +205,7 @@ async function main(): Promise<void> {
   const loopbackMBps = await loopback(plan.loopbackMs);
   say(`  disk ${diskMBps} MB/s (1 MiB writes, each fdatasynced); loopback ${loopbackMBps} MB/s (one TCP stream)`);
 
-  const nodeArgs = opts.profile === true ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : undefined;
+  const nodeArgs = opts.profile === true ? profileArgs(out) : undefined;
   const starters: Starter[] = [
     {
       key: 'raftlog-fsync',

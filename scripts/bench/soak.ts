@@ -101,6 +101,8 @@ export interface SoakOptions {
   /** Where the soak's files go (history, check report, results). */
   readonly dir: string;
   readonly seed?: number;
+  /** Extra node arguments for raftlog's nodes (`--profile`: node's --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
   readonly progress: Progress;
 }
 
@@ -211,7 +213,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   let turnMs = plan.windowMs;
   try {
     say(`soak: starting raftlog (fsync; retention checked every ${checkMs / 1000} s)`);
-    raftlog = await startRaftlog({ sync: 'fsync', args: ['--retention-check-ms', String(checkMs)] });
+    raftlog = await startRaftlog({ sync: 'fsync', args: ['--retention-check-ms', String(checkMs)], ...(o.nodeArgs !== undefined ? { nodeArgs: o.nodeArgs } : {}) });
     targets.push(raftlog);
     if (o.nats) {
       if (natsServerPath() === null) say('soak: nats-server is not installed, so NATS is left out (`apt-get install nats-server` to compare)');
