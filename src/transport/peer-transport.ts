@@ -38,17 +38,21 @@ import { CLOSE_LINGER_MS, FRAME_COMPLETE_MS, FrameGuard, PING_INTERVAL_MS, SILEN
 import type { Logger } from '../log.js';
 import type { DialTls } from '../server/tls.js';
 import {
+  FRAME_MACS,
   FrameAuthError,
   FrameOpener,
   FrameSealer,
   PEER_HANDSHAKE_FRAME_BYTES_MAX,
   PeerFrameError,
+  chooseFrameMac,
+  chosenFrameMac,
   decodePeerFrame,
   frameKeys,
   joinAnswerText,
   mac,
   macEquals,
   type FrameKeyInputs,
+  type FrameMacAlgorithm,
   type JoinAnswer,
   type PeerFrame,
 } from './peer-frames.js';
@@ -88,6 +92,12 @@ export interface PeerTransportOptions {
    * peers), and then on every node of the cluster: the two ends of a connection must agree.
    */
   readonly frameMac?: boolean;
+  /**
+   * The frame MACs this node offers when it dials and chooses from when it accepts, preferred
+   * first (peer-frames.ts FRAME_MACS unless given; HMAC_SHA256_128 alone is what earlier versions
+   * spoke).
+   */
+  readonly frameMacs?: readonly FrameMacAlgorithm[];
 }
 
 /** What an inbound connection's frame guard lets the transport change (src/wire/ws-guard.ts FrameGuard). */
@@ -167,6 +177,8 @@ export interface PeerStatus {
   readonly connected: boolean;
   /** Raft messages dropped because the peer was not connected or its send buffer was full. */
   readonly dropped: number;
+  /** The MAC the frames of the connection carry ('off': none, mutual TLS protects them); null while not connected. */
+  readonly frameMac: FrameMacAlgorithm | 'off' | null;
 }
 
 /**
@@ -205,6 +217,8 @@ interface Peer {
   timer: NodeJS.Timeout | null;
   queue: [string, Message][];
   dropped: number;
+  /** The MAC of the current connection's frames (PeerStatus.frameMac). */
+  frameMac: FrameMacAlgorithm | 'off' | null;
 }
 
 export class PeerTransport implements PeerNetwork {
@@ -215,8 +229,11 @@ export class PeerTransport implements PeerNetwork {
   /** What seals the frames this node sends on each connection that has authenticated (none when frame MACs are off). */
   private readonly sealers = new WeakMap<WebSocket, FrameSealer>();
   private readonly frameMac: boolean;
+  private readonly frameMacs: readonly FrameMacAlgorithm[];
   constructor(private readonly o: PeerTransportOptions) {
     this.frameMac = o.frameMac ?? true;
+    this.frameMacs = o.frameMacs ?? FRAME_MACS;
+    assert(this.frameMacs.length > 0, () => 'a peer transport needs at least one frame MAC');
     for (const [id, address] of o.nodes) {
       if (id !== o.self) this.peers.set(id, newPeer(id, address));
     }
@@ -257,7 +274,7 @@ export class PeerTransport implements PeerNetwork {
   }
 
   peerStatus(): PeerStatus[] {
-    return [...this.peers.values()].filter((p) => !p.retired).map((p) => ({ id: p.id, address: p.address, connected: p.ready, dropped: p.dropped }));
+    return [...this.peers.values()].filter((p) => !p.retired).map((p) => ({ id: p.id, address: p.address, connected: p.ready, dropped: p.dropped, frameMac: p.ready ? p.frameMac : null }));
   }
 
   /** Queues a Raft message; all queued for a peer go out together at the end of this turn. */
@@ -319,9 +336,12 @@ export class PeerTransport implements PeerNetwork {
       if (foreign !== null) return this.refuse(ws, timer, `node '${frame.id}' ${foreign}`);
       clearTimeout(timer);
       limit.messageBytesMax = this.o.frameBytesMax;
-      ws.send(encodeFrame({ t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`) } satisfies PeerFrame));
+      // The frame MAC: the first of the dialer's offer this node takes (an earlier version offers none: HMAC).
+      const algorithm = chooseFrameMac(frame.macs?.filter((m) => (this.frameMacs as readonly string[]).includes(m)));
+      const welcome: PeerFrame = { t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`), ...(frame.macs !== undefined ? { frameMac: algorithm } : {}) };
+      ws.send(encodeFrame(welcome));
       // Every frame after the welcome, both ways, is sealed.
-      opener = this.seal(ws, { challengeNonce: nonce, authNonce: frame.nonce, dialer: frame.id, acceptor: this.o.self }, 'acceptor');
+      opener = this.seal(p, ws, { challengeNonce: nonce, authNonce: frame.nonce, dialer: frame.id, acceptor: this.o.self, algorithm }, 'acceptor');
       if (p.retired) return this.tellRetired(p, ws);
       peer = p;
       this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
@@ -443,7 +463,7 @@ export class PeerTransport implements PeerNetwork {
         }
         challenge = frame.nonce;
         const me = this.o.identity();
-        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}:${identityText(me)}`) } satisfies PeerFrame));
+        ws.send(encodeFrame({ t: 'auth', id: this.o.self, nonce, ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${p.id}:${identityText(me)}`), macs: this.frameMacs } satisfies PeerFrame));
       } else if (frame.t === 'welcome') {
         if (!macEquals(frame.mac, mac(this.o.secret, `${nonce}:${p.id}:${identityText(frame)}`))) {
           this.o.logger.error({ peer: p.id }, `node '${p.id}' does not prove it knows the cluster secret; refusing it`);
@@ -461,10 +481,16 @@ export class PeerTransport implements PeerNetwork {
           ws.close(AUTH_FAILED, 'a welcome before the challenge');
           return;
         }
+        const algorithm = chosenFrameMac(frame.frameMac, this.frameMacs);
+        if (algorithm === null) {
+          this.o.logger.error({ peer: p.id, frameMac: frame.frameMac }, `node '${p.id}' chose the frame MAC '${String(frame.frameMac).slice(0, 40)}', which this node did not offer; closing the connection`);
+          ws.close(AUTH_FAILED, 'a frame MAC not offered');
+          return;
+        }
         authed = true;
         clearTimeout(authTimer);
         if (guard !== null) guard.messageBytesMax = this.o.frameBytesMax;
-        opener = this.seal(ws, { challengeNonce: challenge, authNonce: nonce, dialer: this.o.self, acceptor: p.id }, 'dialer');
+        opener = this.seal(p, ws, { challengeNonce: challenge, authNonce: nonce, dialer: this.o.self, acceptor: p.id, algorithm }, 'dialer');
         if (p.retired) return this.tellRetired(p, ws);
         this.o.onPeerIdentity?.(p.id, { cluster: frame.cluster, inc: frame.inc, member: frame.member });
         this.attach(p, ws);
@@ -541,11 +567,12 @@ export class PeerTransport implements PeerNetwork {
    * frames it sends on it, and the opener returned checks the frames that come (null, and
    * nothing sealed, when frame MACs are off).
    */
-  private seal(ws: WebSocket, h: FrameKeyInputs, end: 'dialer' | 'acceptor'): FrameOpener | null {
+  private seal(p: Peer, ws: WebSocket, h: FrameKeyInputs, end: 'dialer' | 'acceptor'): FrameOpener | null {
+    p.frameMac = this.frameMac ? h.algorithm : 'off';
     if (!this.frameMac) return null;
     const keys = frameKeys(this.o.secret, h, end);
-    this.sealers.set(ws, new FrameSealer(keys.send));
-    return new FrameOpener(keys.receive);
+    this.sealers.set(ws, new FrameSealer(keys.send, keys.algorithm));
+    return new FrameOpener(keys.receive, keys.algorithm);
   }
 
   /** Sends a frame's bytes on a connection that has authenticated, sealed unless frame MACs are off. */
@@ -642,7 +669,7 @@ export function tlsHint(err: Error, tls: boolean): string {
 }
 
 function newPeer(id: NodeId, address: string, retired = false): Peer {
-  return { id, address, retired, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0 };
+  return { id, address, retired, ws: null, ready: false, attempts: 0, timer: null, queue: [], dropped: 0, frameMac: null };
 }
 
 /** What the handshake's MAC covers of a node's identity. */

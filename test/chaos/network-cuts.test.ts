@@ -35,8 +35,8 @@ class FakeNetwork implements PeerNetwork {
   setPeers(nodes: ReadonlyMap<string, string>): void {
     this.sent.push(`peers ${[...nodes.keys()].join(',')}`);
   }
-  peerStatus(): { id: string; address: string; connected: boolean; dropped: number }[] {
-    return ['n2', 'n3'].map((id) => ({ id, address: `${id}:1`, connected: true, dropped: 0 }));
+  peerStatus(): { id: string; address: string; connected: boolean; dropped: number; frameMac: null }[] {
+    return ['n2', 'n3'].map((id) => ({ id, address: `${id}:1`, connected: true, dropped: 0, frameMac: null }));
   }
 }
 

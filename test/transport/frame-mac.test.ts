@@ -12,7 +12,8 @@ import { WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FRAME_TRAILER_BYTES, FrameAuthError, FrameOpener, FrameSealer, PEER_FRAME_BYTES_MAX, frameKeys, type PeerFrame } from '../../src/transport/peer-frames.js';
+import { createHmac } from 'node:crypto';
+import { FRAME_MACS, FRAME_TRAILER_BYTES, FrameAuthError, FrameOpener, FrameSealer, HMAC_SHA256_128, PEER_FRAME_BYTES_MAX, chooseFrameMac, chosenFrameMac, decodePeerFrame, frameKeys, type FrameMacAlgorithm, type PeerFrame } from '../../src/transport/peer-frames.js';
 import { PeerTransport, type PeerTransportOptions } from '../../src/transport/peer-transport.js';
 import { encodeFrame } from '../../src/wire/codec.js';
 import { eventually } from '../cluster/helpers.js';
@@ -54,7 +55,7 @@ function side(self: string, nodes: Map<string, string>, o: Partial<PeerTransport
 }
 
 /** n1 dials n2 through a man in the middle; both are connected when this returns. */
-async function pair(o: Partial<PeerTransportOptions> = {}): Promise<{ n1: Side; n2: Side; proxy: TamperProxy }> {
+async function pair(o: Partial<PeerTransportOptions> = {}, each: { n1?: Partial<PeerTransportOptions>; n2?: Partial<PeerTransportOptions> } = {}): Promise<{ n1: Side; n2: Side; proxy: TamperProxy }> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/raft', maxPayload: PEER_FRAME_BYTES_MAX, perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const proxy = await TamperProxy.start((wss.address() as AddressInfo).port);
@@ -62,9 +63,9 @@ async function pair(o: Partial<PeerTransportOptions> = {}): Promise<{ n1: Side; 
     ['n1', '127.0.0.1:1'],
     ['n2', `127.0.0.1:${proxy.port}`],
   ]);
-  const n2 = side('n2', nodes, o);
+  const n2 = side('n2', nodes, { ...o, ...each.n2 });
   wss.on('connection', (ws) => n2.transport.accept(ws, { messageBytesMax: PEER_FRAME_BYTES_MAX }));
-  const n1 = side('n1', nodes, o);
+  const n1 = side('n1', nodes, { ...o, ...each.n1 });
   cleanup.push(() => new Promise<void>((resolve) => {
     proxy.close();
     for (const ws of wss.clients) ws.terminate();
@@ -181,51 +182,112 @@ describe('a peer connection after the handshake', () => {
   });
 });
 
-describe('the frame MACs of one connection', () => {
-  const handshake = { challengeNonce: 'a'.repeat(32), authNonce: 'b'.repeat(32), dialer: 'n1', acceptor: 'n2' };
-  const dialer = frameKeys(SECRET, handshake, 'dialer');
-  const acceptor = frameKeys(SECRET, handshake, 'acceptor');
-  const frames = fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 8 });
+for (const algorithm of FRAME_MACS) {
+  describe(`the frame MACs of one connection (${algorithm})`, () => {
+    const handshake = { challengeNonce: 'a'.repeat(32), authNonce: 'b'.repeat(32), dialer: 'n1', acceptor: 'n2', algorithm };
+    const dialer = frameKeys(SECRET, handshake, 'dialer');
+    const acceptor = frameKeys(SECRET, handshake, 'acceptor');
+    const sealer = (): FrameSealer => new FrameSealer(dialer.send, dialer.algorithm);
+    const opener = (keys = acceptor): FrameOpener => new FrameOpener(keys.receive, keys.algorithm);
+    const frames = fc.array(fc.uint8Array({ maxLength: 64 }), { minLength: 1, maxLength: 8 });
 
-  it('open what the other end sealed, in order, as it was', () => {
-    fc.assert(
-      fc.property(frames, (fs) => {
-        const seal = new FrameSealer(dialer.send);
-        const open = new FrameOpener(acceptor.receive);
-        for (const f of fs) {
-          const m = seal.seal(f);
-          expect(m.byteLength).toBe(f.byteLength + FRAME_TRAILER_BYTES);
-          expect(Buffer.from(open.open(m))).toEqual(Buffer.from(f));
-        }
-      }),
-    );
+    it('open what the other end sealed, in order, as it was', () => {
+      fc.assert(
+        fc.property(frames, (fs) => {
+          const seal = sealer();
+          const open = opener();
+          for (const f of fs) {
+            const m = seal.seal(f);
+            expect(m.byteLength).toBe(f.byteLength + FRAME_TRAILER_BYTES);
+            expect(Buffer.from(open.open(m))).toEqual(Buffer.from(f));
+          }
+        }),
+      );
+    });
+
+    it('refuse a message with any bit flipped, and every message after it', () => {
+      fc.assert(
+        fc.property(frames, fc.nat(), fc.nat(7), (fs, at, bit) => {
+          const seal = sealer();
+          const open = opener();
+          const m = seal.seal(fs[0]!);
+          m[at % m.byteLength]! ^= 1 << bit;
+          expect(() => open.open(m)).toThrow(FrameAuthError);
+          for (const f of fs.slice(1)) expect(() => open.open(seal.seal(f))).toThrow(FrameAuthError);
+        }),
+      );
+    });
+
+    it('are of this direction, this handshake, this secret and this MAC only', () => {
+      const m = sealer().seal(encodeFrame(transfer('g')));
+      // The dialer's own frame sent back to it, or taken to another connection or cluster, or read with the other MAC.
+      expect(() => opener(dialer).open(m)).toThrow(FrameAuthError);
+      const otherMac = FRAME_MACS.find((a) => a !== algorithm)!;
+      for (const other of [
+        frameKeys(SECRET, { ...handshake, challengeNonce: 'c'.repeat(32) }, 'acceptor'),
+        frameKeys(SECRET, { ...handshake, authNonce: 'c'.repeat(32) }, 'acceptor'),
+        frameKeys(SECRET, { ...handshake, dialer: 'n3' }, 'acceptor'),
+        frameKeys(`${SECRET}!`, handshake, 'acceptor'),
+        frameKeys(SECRET, { ...handshake, algorithm: otherMac }, 'acceptor'),
+        // The right keys read as the other MAC: a `frameMac` altered on the way.
+        { ...acceptor, algorithm: otherMac },
+      ]) {
+        expect(() => opener(other).open(m)).toThrow(FrameAuthError);
+      }
+      expect(Buffer.from(opener().open(m))).toEqual(encodeFrame(transfer('g')));
+    });
+  });
+}
+
+describe('choosing the frame MAC of a connection', () => {
+  it("keeps earlier versions' HMAC-SHA256 frames as they were: their keys, and their tags", () => {
+    // The derivation and the tag of the versions before the choice, spelled out here.
+    const h = { challengeNonce: 'a'.repeat(32), authNonce: 'b'.repeat(32), dialer: 'n1', acceptor: 'n2' };
+    const oldKey = createHmac('sha256', SECRET).update(JSON.stringify(['raftlog frame key', 'dialer to acceptor', h.challengeNonce, h.authNonce, h.dialer, h.acceptor])).digest();
+    const keys = frameKeys(SECRET, { ...h, algorithm: HMAC_SHA256_128 }, 'dialer');
+    expect(keys.send).toEqual(oldKey);
+    const frame = encodeFrame(transfer('g'));
+    const m = new FrameSealer(keys.send, HMAC_SHA256_128).seal(frame);
+    const seq = Buffer.alloc(8);
+    expect(m.subarray(frame.byteLength + 8)).toEqual(createHmac('sha256', oldKey).update(seq).update(frame).digest().subarray(0, 16));
   });
 
-  it('refuse a message with any bit flipped, and every message after it', () => {
-    fc.assert(
-      fc.property(frames, fc.nat(), fc.nat(7), (fs, at, bit) => {
-        const seal = new FrameSealer(dialer.send);
-        const open = new FrameOpener(acceptor.receive);
-        const m = seal.seal(fs[0]!);
-        m[at % m.byteLength]! ^= 1 << bit;
-        expect(() => open.open(m)).toThrow(FrameAuthError);
-        for (const f of fs.slice(1)) expect(() => open.open(seal.seal(f))).toThrow(FrameAuthError);
-      }),
-    );
+  it('takes the first offered MAC this node knows, and HMAC-SHA256 from a dialer that offers none', () => {
+    expect(chooseFrameMac(['chacha20-poly1305', 'hmac-sha256-128'])).toBe('chacha20-poly1305');
+    expect(chooseFrameMac(['blake3-mac', 'hmac-sha256-128', 'chacha20-poly1305'])).toBe('hmac-sha256-128');
+    expect(chooseFrameMac(['blake3-mac'])).toBe(HMAC_SHA256_128);
+    expect(chooseFrameMac(undefined)).toBe(HMAC_SHA256_128);
+    // The dialer's side: an acceptor of an earlier version names none; one that names a MAC not offered is refused.
+    expect(chosenFrameMac(undefined, FRAME_MACS)).toBe(HMAC_SHA256_128);
+    expect(chosenFrameMac('chacha20-poly1305', FRAME_MACS)).toBe('chacha20-poly1305');
+    expect(chosenFrameMac('chacha20-poly1305', [HMAC_SHA256_128])).toBeNull();
+    expect(chosenFrameMac('none', FRAME_MACS)).toBeNull();
   });
 
-  it('are of this direction, this handshake and this secret only', () => {
-    const m = new FrameSealer(dialer.send).seal(encodeFrame(transfer('g')));
-    // The dialer's own frame sent back to it, or taken to another connection or cluster.
-    expect(() => new FrameOpener(dialer.receive).open(m)).toThrow(FrameAuthError);
-    for (const other of [
-      frameKeys(SECRET, { ...handshake, challengeNonce: 'c'.repeat(32) }, 'acceptor'),
-      frameKeys(SECRET, { ...handshake, authNonce: 'c'.repeat(32) }, 'acceptor'),
-      frameKeys(SECRET, { ...handshake, dialer: 'n3' }, 'acceptor'),
-      frameKeys(`${SECRET}!`, handshake, 'acceptor'),
-    ]) {
-      expect(() => new FrameOpener(other.receive).open(m)).toThrow(FrameAuthError);
-    }
-    expect(Buffer.from(new FrameOpener(acceptor.receive).open(m))).toEqual(encodeFrame(transfer('g')));
+  it('refuses an auth frame whose offer is not a short list of names', () => {
+    const auth = { t: 'auth', id: 'n1', nonce: 'x', cluster: '', inc: 'i', member: false, mac: 'm' };
+    expect(decodePeerFrame(encodeFrame({ ...auth, macs: ['chacha20-poly1305'] })).t).toBe('auth');
+    expect(decodePeerFrame(encodeFrame(auth)).t).toBe('auth');
+    expect(() => decodePeerFrame(encodeFrame({ ...auth, macs: 'chacha20-poly1305' }))).toThrow(/not a peer frame/);
+    expect(() => decodePeerFrame(encodeFrame({ ...auth, macs: Array.from({ length: 17 }, () => 'x') }))).toThrow(/not a peer frame/);
+    expect(() => decodePeerFrame(encodeFrame({ t: 'welcome', cluster: '', inc: 'i', member: false, mac: 'm', frameMac: 7 }))).toThrow(/not a peer frame/);
   });
+
+  const cases: { name: string; n1: readonly FrameMacAlgorithm[]; n2: readonly FrameMacAlgorithm[]; expected: FrameMacAlgorithm }[] = [
+    { name: 'two nodes of this version use ChaCha20-Poly1305', n1: FRAME_MACS, n2: FRAME_MACS, expected: 'chacha20-poly1305' },
+    { name: 'a dialer that offers only HMAC-SHA256 gets it', n1: [HMAC_SHA256_128], n2: FRAME_MACS, expected: HMAC_SHA256_128 },
+    { name: 'an acceptor that takes only HMAC-SHA256 chooses it', n1: FRAME_MACS, n2: [HMAC_SHA256_128], expected: HMAC_SHA256_128 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}, and both ends carry frames under it`, async () => {
+      const p = await pair({}, { n1: { frameMacs: c.n1 }, n2: { frameMacs: c.n2 } });
+      expect(p.n1.transport.peerStatus().find((s) => s.id === 'n2')!.frameMac).toBe(c.expected);
+      expect(p.n2.transport.peerStatus().find((s) => s.id === 'n1')!.frameMac).toBe(c.expected);
+      send(p, 'up', transfer('u'));
+      send(p, 'down', transfer('d'));
+      await eventually(() => groups(p.n2).length === 1 && groups(p.n1).length === 1, 10_000, 'both frames');
+      // What went on the wire is sealed, not the bare frame.
+      expect(p.proxy.last!.frames.up.at(-1)!.payload.byteLength).toBe(encodeFrame(transfer('u')).byteLength + FRAME_TRAILER_BYTES);
+    });
+  }
 });
