@@ -1221,7 +1221,7 @@ export class RaftlogNode {
       ...(this.identity !== undefined ? { incarnation: this.identity.identity.incarnation, cluster: this.identity.identity.cluster ?? '' } : {}),
       uptimeMs: Date.now() - this.startedAt,
       diskBytes: this.diskUsage(),
-      peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected })),
+      peers: this.transport.peerStatus().map((p) => ({ id: p.id, address: p.address, connected: p.connected, frameMac: p.frameMac })),
       groups,
       ...(this.isController() ? { controller: this.controller.status() } : {}),
       recovery: { ...this.recovery.stats, transfers: this.recovery.transfers() },

@@ -919,7 +919,8 @@ export interface StatusResponse {
   readonly uptimeMs: number;
   /** Bytes the node's data folder holds, measured at most every few seconds (absent until measured). */
   readonly diskBytes?: number;
-  readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean }[];
+  /** frameMac: the MAC on the connection's frames ('chacha20-poly1305', 'hmac-sha256-128' with a node of an earlier version, 'off' under mutual TLS; null while not connected). */
+  readonly peers: readonly { readonly id: string; readonly address: string; readonly connected: boolean; readonly frameMac: string | null }[];
   readonly groups: readonly GroupStatus[];
   /** On the controller only: the replica moves it runs and what they wait for. */
   readonly controller?: ControllerStatus;

@@ -13,6 +13,16 @@ describe('a 3-node cluster: produce and consume', () => {
   });
   afterAll(async () => t?.close());
 
+  it("seals the frames between its nodes with ChaCha20-Poly1305, as each node's /status says", async () => {
+    for (const id of ['n1', 'n2', 'n3']) {
+      const s = await t.cluster.status(id);
+      expect(s.peers.map((p) => [p.connected, p.frameMac])).toEqual([
+        [true, 'chacha20-poly1305'],
+        [true, 'chacha20-poly1305'],
+      ]);
+    }
+  });
+
   it('keeps keys, values, headers and timestamps, in order within a partition, and puts a key where Kafka would', async () => {
     const producer = t.client.producer();
     const sent = Array.from({ length: 40 }, (_, i) => ({ key: `customer-${i % 7}`, value: `order ${i}`, headers: { source: 'test', seq: String(i) }, timestamp: 1_700_000_000_000 + i }));
