@@ -140,13 +140,12 @@ export const FRAME_MACS: readonly FrameMacAlgorithm[] = Object.freeze(['chacha20
 /** Names an `auth` frame may offer; more close the connection as a malformed frame. */
 export const FRAME_MACS_OFFERED_MAX = 16;
 
-function isFrameMac(name: unknown): name is FrameMacAlgorithm {
-  return typeof name === 'string' && (FRAME_MACS as readonly string[]).includes(name);
-}
-
-/** The acceptor's choice: the first MAC of the dialer's offer (`macs` of its auth) this node can use; HMAC_SHA256_128 for a dialer that offered none. */
-export function chooseFrameMac(offered: readonly string[] | undefined): FrameMacAlgorithm {
-  return offered?.find(isFrameMac) ?? HMAC_SHA256_128;
+/**
+ * The acceptor's choice: the first MAC of the dialer's offer (`macs` of its auth) that is among
+ * `accepted` (this node's); HMAC_SHA256_128 for a dialer that offered none of them, or nothing.
+ */
+export function chooseFrameMac(offered: readonly string[] | undefined, accepted: readonly FrameMacAlgorithm[] = FRAME_MACS): FrameMacAlgorithm {
+  return offered?.find((m): m is FrameMacAlgorithm => (accepted as readonly string[]).includes(m)) ?? HMAC_SHA256_128;
 }
 
 /**
@@ -155,7 +154,7 @@ export function chooseFrameMac(offered: readonly string[] | undefined): FrameMac
  */
 export function chosenFrameMac(chosen: string | undefined, offered: readonly FrameMacAlgorithm[]): FrameMacAlgorithm | null {
   if (chosen === undefined) return HMAC_SHA256_128;
-  return isFrameMac(chosen) && offered.includes(chosen) ? chosen : null;
+  return offered.find((a) => a === chosen) ?? null;
 }
 
 /** What the frame keys of one connection are derived from: its handshake. */

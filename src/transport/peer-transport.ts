@@ -337,7 +337,7 @@ export class PeerTransport implements PeerNetwork {
       clearTimeout(timer);
       limit.messageBytesMax = this.o.frameBytesMax;
       // The frame MAC: the first of the dialer's offer this node takes (an earlier version offers none: HMAC).
-      const algorithm = chooseFrameMac(frame.macs?.filter((m) => (this.frameMacs as readonly string[]).includes(m)));
+      const algorithm = chooseFrameMac(frame.macs, this.frameMacs);
       const welcome: PeerFrame = { t: 'welcome', ...me, mac: mac(this.o.secret, `${frame.nonce}:${this.o.self}:${identityText(me)}`), ...(frame.macs !== undefined ? { frameMac: algorithm } : {}) };
       ws.send(encodeFrame(welcome));
       // Every frame after the welcome, both ways, is sealed.
