@@ -15,7 +15,21 @@ import { tempDir } from '../storage/log-fixtures.js';
 import { FakeCluster } from '../client/fake-broker.js';
 
 /** How long the member runs: enough to join and fetch the first batch, several times over. */
-const RUN_MS = 2500;
+/** How long the member may take to read the partition's records before the checks run anyway. */
+const RUN_MS_MAX = 15_000;
+
+/** Whether the history in `file` so far has an ok poll that read offset 4, the last record. */
+function readLast(file: string): boolean {
+  if (!fs.existsSync(file)) return false;
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .some((l) => {
+      if (l === '') return false;
+      const e = JSON.parse(l) as { type: string; f?: string; value?: { msgs?: Record<string, [number, unknown][]> } };
+      return e.type === 'ok' && e.f === 'poll' && Object.values(e.value?.msgs ?? {}).some((m) => m.some(([o]) => o === 4));
+    });
+}
 
 const made: string[] = [];
 afterAll(() => {
@@ -55,7 +69,9 @@ describe('group workload', () => {
         notes: [],
       };
       const worker = groupWorker(ctx, { group: 'g', lifeMs: [60_000, 60_000], commitChance: 0 });
-      await new Promise((r) => setTimeout(r, RUN_MS));
+      // Until the history shows a poll that read the last record (or RUN_MS_MAX: then the checks below say what is missing).
+      const deadline = Date.now() + RUN_MS_MAX;
+      while (Date.now() < deadline && !readLast(file)) await new Promise((r) => setTimeout(r, 50));
       stopper.stop();
       await worker;
     } finally {
@@ -84,5 +100,5 @@ describe('group workload', () => {
     const read = polls.flatMap((p) => p.offsets);
     expect(read, JSON.stringify(polls)).toEqual([2, 3, 4]);
     expect(polls.find((p) => p.offsets.includes(2))?.from, JSON.stringify(polls)).toBe(2);
-  }, 20_000);
+  }, 30_000);
 });
