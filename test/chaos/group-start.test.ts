@@ -14,7 +14,6 @@ import { groupWorker } from '../../chaos/workloads/group.js';
 import { tempDir } from '../storage/log-fixtures.js';
 import { FakeCluster } from '../client/fake-broker.js';
 
-/** How long the member runs: enough to join and fetch the first batch, several times over. */
 /** How long the member may take to read the partition's records before the checks run anyway. */
 const RUN_MS_MAX = 15_000;
 
