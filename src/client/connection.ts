@@ -7,7 +7,10 @@
  *
  * With `sasl`, a socket authenticates (sasl.ts) before any request is sent on it: it is handed to
  * requests only once the node has answered the exchange's last message. A failed authentication
- * fails the requests waiting for the socket with SASL_AUTHENTICATION_FAILED (not retriable).
+ * fails the requests waiting for the socket with SASL_AUTHENTICATION_FAILED (not retriable); a
+ * node that cannot check passwords yet (it has just joined, and is receiving the metadata) fails
+ * them with its LEADER_NOT_AVAILABLE, retriable, which the cluster's callers retry on another
+ * node or later (cluster.ts requestAny, retry.ts).
  * A reply with `throttleMs` (the node's quota throttle, src/server/quotas.ts) holds back every
  * request to that node until that time has passed on the client's clock, as Kafka's clients do
  * since KIP-219: the node would not read them sooner. A request's timeout starts once it is sent.

@@ -14,7 +14,10 @@
  * Authentication (src/server/sasl.ts): under `--auth sasl`, a connection that has not
  * authenticated may send only ApiVersions, SaslHandshake and SaslAuthenticate; anything else
  * closes it, as Kafka closes it. The answer that ends a connection's last allowed failed
- * authentication is written, then the connection closed.
+ * authentication is written, then the connection closed. While the node cannot check passwords
+ * (SaslServer.notReady: it has just joined and is receiving the metadata, or is starting), a
+ * SaslHandshake or SaslAuthenticate closes the connection unanswered: a Kafka client takes any
+ * SASL error as fatal, but reconnects to a broker that closed on it, as to one not ready.
  */
 import { KafkaDecodeError, KafkaReader } from './codec/reader.js';
 import { KafkaWriter } from './codec/writer.js';
@@ -69,6 +72,11 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
   const api = KAFKA_APIS.get(apiKey);
   if (api === undefined) return { kind: 'close', reason: `api key ${apiKey} is not served` };
   if (node.sasl.mode === 'sasl' && !session.authenticated && !BEFORE_AUTHENTICATION.has(apiKey)) return { kind: 'close', reason: `${api.name} before the connection authenticated (--auth sasl): SaslHandshake and SaslAuthenticate first`, api: api.name };
+  if (apiKey === SASL_HANDSHAKE_KEY || apiKey === SASL_AUTHENTICATE_KEY) {
+    // Kafka clients give up on a refused login (kafkajs and librdkafka take any SASL error as fatal) but reconnect to a broker that closed on them.
+    const notReady = node.sasl.notReady();
+    if (notReady !== null) return { kind: 'close', reason: `${api.name} unanswered: ${notReady}`, api: api.name };
+  }
   if (apiVersion < api.minVersion || apiVersion > api.maxVersion) {
     if (apiKey !== API_VERSIONS_KEY) return { kind: 'close', reason: `${api.name} v${apiVersion} is not served (v${api.minVersion}-${api.maxVersion} are)`, api: api.name };
     const w = new KafkaWriter();

@@ -71,6 +71,13 @@ const BALANCE_EVERY_MS = 5000;
 const JOIN_COMMIT_MS = 5000;
 /** How often the controller looks for a cluster to name and node incarnations to record. */
 const REGISTER_EVERY_MS = 1000;
+/**
+ * How often, until the cluster is named, the controller looks whether it may name it (once the
+ * first entry of its term is applied) and record the nodes, rather than every REGISTER_EVERY_MS:
+ * the nodes of a new cluster serve clients only once the metadata records them
+ * (RaftlogNode.metadataProblem).
+ */
+const NAMING_POLL_MS = 50;
 /** Leadership transfers started per balancing round. */
 const TRANSFERS_PER_ROUND_MAX = 8;
 /** How long createTopics waits for enough peers to be connected before refusing the replication factor. */
@@ -126,6 +133,11 @@ export class Controller {
   }
 
   start(): void {
+    const naming = setInterval(() => {
+      if (this.node.meta.cluster() === undefined) void this.register();
+      else clearInterval(naming);
+    }, NAMING_POLL_MS);
+    this.timers.push(naming);
     this.timers.push(setInterval(() => this.balanceLeaders(), BALANCE_EVERY_MS));
     this.timers.push(setInterval(() => void this.register(), REGISTER_EVERY_MS));
     this.timers.push(setInterval(() => void this.placer.round(), PLACE_EVERY_MS));

@@ -334,7 +334,7 @@ export class RaftlogNode {
       isController: () => this.isController(),
       controllerId: () => this.controllerId(),
     });
-    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta });
+    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta, metadataProblem: () => this.metadataProblem() });
     this.httpAuth = new HttpAuth({
       mode: config.auth,
       metrics: config.httpAuthMetrics ?? 'none',
@@ -1129,17 +1129,32 @@ export class RaftlogNode {
 
   /**
    * Why this node cannot answer from its metadata now (null when it can): it has not opened its
-   * metadata group yet, the group stopped, or its replica is rejoining after losing its data and
-   * has not caught up (it would answer with no topics, or old ones). Clients ask another node.
-   * A replica in good standing answers from what it has applied, as a Kafka broker from its
-   * cache: a moment behind at worst, and partition requests go to leaders that check.
+   * metadata group yet, the group stopped, its replica is rejoining after losing its data and
+   * has not caught up, or its metadata does not record this node on this data folder yet (it
+   * would answer with no topics, or old ones, and know no users). Clients ask another node, and
+   * SaslServer refuses logins as retriable meanwhile. A replica in good standing answers from
+   * what it has applied, as a Kafka broker from its cache: a moment behind at worst, and
+   * partition requests go to leaders that check.
+   *
+   * The record of this node under its folder's incarnation marks a replica that has caught up at
+   * least to the moment it was let in, as a KRaft broker is fenced until it has registered and
+   * caught up: a node that joins (join.ts) is recorded before it is answered, so once its replica
+   * has applied that record it holds every user and topic created before. A node of a new cluster
+   * is recorded in the controller's first round (controller.ts register), right after the cluster
+   * is named; until then there is no user to log in as anyway.
    */
   metadataProblem(): string | null {
     const g = this.metaGroup;
-    if (g === undefined) return 'it is starting';
+    if (g === undefined) return this.config.join !== undefined ? 'it is joining the cluster' : 'it is starting';
     if (g.failed !== null) return `its metadata group stopped (${g.failed})`;
     if (g.raft.rejoin !== null) return 'its metadata replica lost its data and is catching up from the others';
     if (removedFromGroup(g.raft, this.config.id)) return 'it was removed from the metadata group (decommissioned), so its metadata is no longer kept up to date';
+    const recorded = this.meta.node(this.config.id);
+    if (recorded?.incarnation !== this.identity.identity.incarnation) {
+      return this.meta.cluster() === undefined
+        ? 'its metadata replica has received none of the metadata yet (it has just joined the cluster, or the cluster is being created)'
+        : 'its metadata replica has not yet caught up to the record of this node (it has just joined the cluster, or runs on a new data folder) and is receiving the metadata';
+    }
     return null;
   }
 

@@ -135,7 +135,7 @@ export interface HandlerNode {
   /** Who may do what (src/auth/node-authorizer.ts; ALLOW_EVERYTHING with `--authorizer none`). */
   readonly authorizer: RequestAuthorizer;
   /** Authentication: the SASL exchanges, and whether a connection must authenticate first (sasl.ts). */
-  readonly sasl: Pick<SaslServer, 'mode' | 'handshake' | 'authenticate' | 'requireAuthenticated' | 'closeReason'>;
+  readonly sasl: Pick<SaslServer, 'mode' | 'handshake' | 'authenticate' | 'requireAuthenticated' | 'closeReason' | 'notReady'>;
   readonly metrics: { readonly producedBytes: Pick<Counter, 'inc'>; readonly fetchedBytes: Pick<Counter, 'inc'> };
   /** Each principal's produce and fetch rates, measured and enforced on what this node serves (quotas.ts). */
   readonly quotas: Pick<QuotaEnforcer, 'record' | 'fetchBytesMax'>;

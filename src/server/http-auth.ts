@@ -35,7 +35,10 @@
  * a session ended), 401 SASL_AUTHENTICATION_FAILED (a wrong name or password, the same for both,
  * answered after HTTP_LOGIN_FAILURE_DELAY_MS), 429 TOO_MANY_LOGIN_FAILURES with Retry-After (a
  * host locked out, login-limiter.ts), each failure counted in `raftlog_http_login_failures_total`
- * and logged (at most HTTP_LOGIN_FAILURE_LOGS_PER_WINDOW lines per window). A 401 challenges with
+ * and logged (at most HTTP_LOGIN_FAILURE_LOGS_PER_WINDOW lines per window); 503 LEADER_NOT_AVAILABLE
+ * with Retry-After (HTTP_NOT_READY_RETRY_AFTER_S) while the node cannot check passwords yet
+ * (SaslServer.notReady: it has just joined the cluster and is receiving the metadata, or is
+ * starting), which is no failure: nothing is checked, counted or delayed. A 401 challenges with
  * `Basic`, except on the console's paths (/api/, /auth/), whose page logs in with its own form: a
  * Basic challenge there would have the browser open its password dialog over the page.
  *
@@ -70,6 +73,12 @@ export const HTTP_LOGIN_FAILURE_LOG_WINDOW_MS = 10_000;
 /** A password that came over a plaintext listener others reach is warned of at most this often. */
 export const HTTP_PLAINTEXT_WARN_EVERY_MS = 10 * 60_000;
 
+/**
+ * The Retry-After of a 503 while the node cannot check passwords yet: a node that has just joined
+ * receives the metadata in about a second (the controller's registration round, then the copy).
+ */
+export const HTTP_NOT_READY_RETRY_AFTER_S = 1;
+
 /** The code of a host locked out for its failed logins (429); HTTP's own, not a request's. */
 export const TOO_MANY_LOGIN_FAILURES = 'TOO_MANY_LOGIN_FAILURES';
 
@@ -93,7 +102,7 @@ export interface HttpAuthOptions {
   /** The node's id: its session cookie's name. */
   readonly node: NodeId;
   /** Checks passwords against the users of the metadata (SaslServer's, as PLAIN does). */
-  readonly passwords: Pick<SaslServer, 'checkPassword' | 'storedKeyOf'>;
+  readonly passwords: Pick<SaslServer, 'checkPassword' | 'storedKeyOf' | 'notReady'>;
   readonly logger: Logger;
   /** Counts failed logins: `credentials` (a wrong name or password), `locked_out` (refused unchecked). */
   readonly failures: Pick<Counter<'reason'>, 'inc'>;
@@ -219,6 +228,9 @@ export class HttpAuth {
     if (header !== undefined) return this.basic(req, header, challenge);
     const token = cookieOf(req, this.cookie);
     if (token !== null) {
+      // Not ended: the user's credential cannot be compared until the node has the metadata.
+      const notReady = this.notReady();
+      if (notReady !== null) return { kind: 'refused', refusal: notReady };
       const s = this.sessions.find(token);
       const current = s === null ? null : this.o.passwords.storedKeyOf(s.user);
       if (s !== null && current !== null && Buffer.from(current).equals(Buffer.from(s.storedKey))) return { kind: 'user', principal: s.principal, via: 'cookie', expires: s.expires };
@@ -252,7 +264,7 @@ export class HttpAuth {
       return { kind: 'refused', refusal: { status: 401, code: ErrorCode.AuthenticationRequired, message: 'the Authorization header is not HTTP Basic (Basic base64(name:password))', headers: { 'www-authenticate': challenge } } };
     }
     const checked = await this.check(req, decoded.slice(0, colon), decoded.slice(colon + 1), 'HTTP Basic');
-    if ('refusal' in checked) return { kind: 'refused', refusal: { ...checked.refusal, headers: { ...checked.refusal.headers, 'www-authenticate': challenge } } };
+    if ('refusal' in checked) return { kind: 'refused', refusal: checked.refusal.status === 503 ? checked.refusal : { ...checked.refusal, headers: { ...checked.refusal.headers, 'www-authenticate': challenge } } };
     return { kind: 'user', principal: checked.principal, via: 'basic' };
   }
 
@@ -261,6 +273,8 @@ export class HttpAuth {
     const remote = remoteOf(req);
     const host = hostOf(remote);
     this.warnPlaintext(req, remote, user);
+    const notReady = this.notReady();
+    if (notReady !== null) return { refusal: notReady };
     const wait = this.limiter.waitMs(host);
     if (wait > 0) {
       this.o.failures.inc({ reason: 'locked_out' });
@@ -291,6 +305,12 @@ export class HttpAuth {
     this.logFailure({ remote, user, by, why: r.why, failures: this.limiter.failures(host) }, `authentication failed on the HTTP listener from ${remote} for user '${user}' (${by}): ${r.why}`);
     await new Promise((resolve) => setTimeout(resolve, this.o.failureDelayMs ?? HTTP_LOGIN_FAILURE_DELAY_MS));
     return { refusal: { status: 401, code: ErrorCode.SaslAuthenticationFailed, message: r.told } };
+  }
+
+  /** The 503 of a node that cannot check passwords yet (SaslServer.notReady), or null. */
+  private notReady(): Refusal | null {
+    const why = this.o.passwords.notReady();
+    return why === null ? null : { status: 503, code: ErrorCode.LeaderNotAvailable, message: why, headers: { 'retry-after': String(HTTP_NOT_READY_RETRY_AFTER_S) } };
   }
 
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

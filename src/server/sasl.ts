@@ -17,6 +17,15 @@
  * SASL_AUTHENTICATION_FAILED after SASL_FAILURE_DELAY_MS; the connection may start again, and is
  * closed after SASL_FAILURES_PER_CONNECTION_MAX failures.
  *
+ * While the node's metadata cannot be trusted to hold the users (RaftlogNode.metadataProblem: it
+ * is starting, has just joined the cluster and is receiving the metadata, its replica is
+ * rejoining after losing its data, ...), a user's login (SCRAM, PLAIN, HTTP Basic) is not checked:
+ * it is refused with LEADER_NOT_AVAILABLE, retriable, saying why (notReady), at once and without
+ * counting as a failure, where checking would tell a user whose password is right that it is
+ * wrong. Clients try another node, or again later; the Kafka listener closes the connection
+ * instead (src/kafka/dispatch.ts), which is what Kafka clients take as a broker not ready.
+ * RAFTLOG-NODE needs no user, and is served.
+ *
  * Under `sasl`, a connection that has not authenticated may send frames of at most
  * PRE_AUTH_FRAME_BYTES_MAX (the listeners enforce it as each frame's size arrives, and lift it in
  * Session.onAuthenticated): before it proves anything, a stranger cannot make the node hold a
@@ -92,6 +101,8 @@ export interface SaslServerOptions {
   readonly logger: Logger;
   /** The users this node knows (undefined until its metadata is open: then none). */
   readonly users: () => { user(name: string): UserRecord | undefined } | undefined;
+  /** Why the users cannot be trusted now (RaftlogNode.metadataProblem), or null when they can: while there is a reason, logins are refused as retriable. */
+  readonly metadataProblem: () => string | null;
   /** Random bytes for nonces (default node:crypto's). */
   readonly random?: (bytes: number) => Buffer;
   /** Waits before a failure is answered (default: SASL_FAILURE_DELAY_MS). */
@@ -119,6 +130,7 @@ export class SaslServer {
     if (session.authenticated) throw new ServerError(ErrorCode.IllegalSaslState, `this connection has authenticated already, as ${session.principal}`);
     if (session.sasl !== null) throw new ServerError(ErrorCode.IllegalSaslState, `a ${session.sasl.mechanism} exchange is under way on this connection: send its next saslAuthenticate`);
     const m = mechanism.toUpperCase();
+    if (isScramMechanism(m) || m === PLAIN) this.requireUsers(session, m);
     if (isScramMechanism(m)) session.sasl = this.scram(m);
     else if (m === PLAIN) session.sasl = this.plain();
     else if (m === NODE_MECHANISM && session.listener === 'client') session.sasl = this.nodeProof();
@@ -131,6 +143,14 @@ export class SaslServer {
     const ex = session.sasl;
     if (ex === null) {
       throw new ServerError(ErrorCode.IllegalSaslState, session.authenticated ? `this connection has authenticated already, as ${session.principal}` : 'no SASL exchange is under way: send saslHandshake first, naming the mechanism');
+    }
+    if (ex.mechanism !== NODE_MECHANISM) {
+      try {
+        this.requireUsers(session, ex.mechanism);
+      } catch (err) {
+        session.sasl = null;
+        throw err;
+      }
     }
     let step: Awaited<ReturnType<SaslExchange['step']>>;
     try {
@@ -154,6 +174,23 @@ export class SaslServer {
     session.onAuthenticated?.();
     this.o.logger.debug({ listener: session.listener, remote: session.remote, principal: step.principal, mechanism: ex.mechanism }, `${session.remote} authenticated as ${step.principal} (${ex.mechanism})`);
     return { bytes: step.reply, done: true };
+  }
+
+  /**
+   * Why this node cannot check a user's password now (the metadataProblem option), said to the
+   * client with what to do; null when it can.
+   */
+  notReady(): string | null {
+    const problem = this.o.metadataProblem();
+    return problem === null ? null : `node ${this.o.self} cannot check passwords yet: ${problem}; try another node, or retry shortly`;
+  }
+
+  /** Throws LEADER_NOT_AVAILABLE (retriable, no failure counted) while the users cannot be trusted (notReady). */
+  private requireUsers(session: Session, mechanism: string): void {
+    const why = this.notReady();
+    if (why === null) return;
+    this.o.logger.debug({ listener: session.listener, remote: session.remote, mechanism, why }, `refused a ${mechanism} login on a ${session.listener} connection from ${session.remote} unchecked: ${why}`);
+    throw new ServerError(ErrorCode.LeaderNotAvailable, why);
   }
 
   /** Throws AUTHENTICATION_REQUIRED for a request on a connection that must authenticate first. */
@@ -246,7 +283,8 @@ export class SaslServer {
    * The principal of user `user` if `password` is its password, checked against one of its SCRAM
    * credentials (passwordCredential; passwordMatches: one PBKDF2, off the event loop); throws a SaslRefusal otherwise,
    * that tells the client the same for a wrong password and a user that does not exist. PLAIN
-   * and HTTP Basic (http-auth.ts) check passwords here. `by` names the mechanism for the message.
+   * and HTTP Basic (http-auth.ts) check passwords here, once notReady() has said they may. `by`
+   * names the mechanism for the message.
    */
   async checkPassword(user: string, password: string, by: string): Promise<string> {
     const told = `authentication of user '${user}' with ${by} failed: wrong user name or password`;

@@ -73,10 +73,11 @@ class MemoryPartition {
 const refuse = (): Promise<never> => Promise.reject(new ServerError(ErrorCode.NotLeader, 'this fake node is not the controller', null));
 const noop = { inc: (): void => undefined, dec: (): void => undefined, observe: (): void => undefined };
 
-/** The fake's authentication: the mode (default none) and its users, by name. */
+/** The fake's authentication: the mode (default none), its users, by name, and why its metadata cannot be trusted now (RaftlogNode.metadataProblem; default never). */
 export interface FakeAuth {
   readonly mode?: AuthMode;
   readonly users?: ReadonlyMap<string, UserRecord>;
+  readonly metadataProblem?: () => string | null;
 }
 
 /** No principal has a quota: nothing is throttled. */
@@ -87,12 +88,13 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
   const partition = new MemoryPartition();
   const logger = pino({ level: 'silent' });
   const users = auth.users ?? new Map<string, UserRecord>();
+  const metadataProblem = auth.metadataProblem ?? ((): string | null => null);
   return {
     partition,
     quotas,
     config: { id: 'n1', secret: 'fake-cluster-secret' },
     logger,
-    sasl: new SaslServer({ mode: auth.mode ?? 'none', self: 'n1', secret: 'fake-cluster-secret', logger, users: () => ({ user: (name) => users.get(name) }) }),
+    sasl: new SaslServer({ mode: auth.mode ?? 'none', self: 'n1', secret: 'fake-cluster-secret', logger, users: () => ({ user: (name) => users.get(name) }), metadataProblem }),
     meta: { topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined), topics: () => [TOPIC], cluster: () => ({ clusterId: 'fake-cluster', metaVoters: ['n1'], since: 1 }) },
     partitions: new Map<string, ServedPartition>([['p:t1:0', partition as unknown as ServedPartition]]),
     brokenPartitions: new Map(),
@@ -121,7 +123,7 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
     nodeRef: (id) => (id === 'n1' ? { id, address: '127.0.0.1:7001' } : undefined),
     leaderOf: () => ({ leader: 'n1', term: 1 }),
     controllerId: () => 'n1',
-    metadataProblem: () => null,
+    metadataProblem,
     status: () => ({ node: 'n1', address: '127.0.0.1:7001', uptimeMs: 0, peers: [], groups: [] }),
     kafkaAddresses: () => new Map([['n1', kafkaAddress]]),
     clientDial: (id) => (id === 'n1' ? { address: '127.0.0.1:7001' } : undefined),

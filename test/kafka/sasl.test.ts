@@ -5,7 +5,9 @@
  * the last message running as the user it proved), and with kafkajs's own SCRAM-SHA-256,
  * SCRAM-SHA-512 and PLAIN (kafkajs's SCRAM is an implementation independent of src/auth/scram.ts:
  * its SCRAM-SHA-512 logging in checks ours against it, where no RFC gives a test vector). The same
- * with kcat, on a real cluster: test/cluster/auth.test.ts.
+ * with kcat, on a real cluster: test/cluster/auth.test.ts. While the node cannot check passwords
+ * (it has just joined the cluster and is receiving the metadata), a SaslHandshake closes the
+ * connection unanswered, which kafkajs retries, where a SASL error would end it.
  */
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +23,10 @@ import { RawClient, request } from './raw.js';
 const PASSWORD = 'alice-password';
 let listener: KafkaListener;
 let port = 0;
+let users: Map<string, UserRecord>;
 
 beforeAll(async () => {
-  const users = new Map<string, UserRecord>([
+  users = new Map<string, UserRecord>([
     ['alice', { name: 'alice', since: 1, credentials: await newCredentials(PASSWORD) }],
     // A user with a SCRAM-SHA-256 credential only (as every user of the version before SCRAM-SHA-512).
     ['bob', { name: 'bob', since: 2, credentials: await newCredentials(PASSWORD, ['SCRAM-SHA-256']) }],
@@ -175,6 +178,56 @@ describe('kafkajs against a node with --auth sasl', () => {
     expect(await refusal('nobody', PASSWORD)).toBe(noCredential);
     const admin = kafka({ mechanism: 'scram-sha-256', username: 'bob', password: PASSWORD }).admin();
     await admin.connect();
+    await admin.disconnect();
+  });
+});
+
+describe('a Kafka connection to a node that cannot check passwords yet (it has just joined the cluster)', () => {
+  let problem: string | null = null;
+  let joining: KafkaListener;
+  let joiningPort = 0;
+  beforeAll(async () => {
+    let address = '127.0.0.1:0';
+    const node = { ...fakeKafkaNode(undefined, undefined, { mode: 'sasl', users, metadataProblem: () => problem }), kafkaAddresses: () => new Map([['n1', address]]) };
+    joining = new KafkaListener(node);
+    await joining.listen('127.0.0.1:0');
+    joiningPort = joining.port();
+    address = `127.0.0.1:${joiningPort}`;
+  });
+  afterAll(async () => joining.close());
+
+  it('answers ApiVersions, and closes the connection at the SaslHandshake, unanswered', async () => {
+    problem = 'its metadata replica has received none of the metadata yet (it has just joined the cluster)';
+    const c = new RawClient(joiningPort);
+    c.send(request(18, 2, 1));
+    expect(new KafkaReader((await c.next())!).int32()).toBe(1);
+    c.send(handshake(2, 'SCRAM-SHA-256'));
+    expect(await c.next()).toBeNull();
+    expect(c.closed).toBe(true);
+  });
+
+  it('closes at the SaslAuthenticate of an exchange begun while it could, unanswered', async () => {
+    problem = null;
+    const c = new RawClient(joiningPort);
+    c.send(handshake(1, 'PLAIN'));
+    expect(new KafkaReader((await c.next())!).int32()).toBe(1);
+    problem = 'its metadata group stopped (a test)';
+    c.send(authenticate(2, `\u0000alice\u0000${PASSWORD}`));
+    expect(await c.next()).toBeNull();
+    expect(c.closed).toBe(true);
+  });
+
+  it('lets kafkajs in once it can: kafkajs retries a closed connection, where it gives up on a SASL error', async () => {
+    problem = 'its metadata replica has received none of the metadata yet (it has just joined the cluster)';
+    const admin = new Kafka({ clientId: 'sasl-joining', brokers: [`127.0.0.1:${joiningPort}`], sasl: { mechanism: 'scram-sha-256', username: 'alice', password: PASSWORD }, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 20, maxRetryTime: 100 } }).admin();
+    let inside = false;
+    const connected = admin.connect().then(() => (inside = true));
+    await new Promise((r) => setTimeout(r, 300));
+    // Turned away meanwhile, and still trying.
+    expect(inside).toBe(false);
+    problem = null;
+    await connected;
+    expect(await admin.listTopics()).toEqual(['orders']);
     await admin.disconnect();
   });
 });

@@ -6,7 +6,9 @@
  * the cluster (403); /health, the console's pages and by default /metrics are open; the console's
  * login gives a cookie (HttpOnly, SameSite=Strict, Secure over TLS) that logout, a changed
  * password and time end; a host that fails too often is locked out (429, Retry-After, without its
- * password checked) and counted. Under `--auth none` everything is open, as before.
+ * password checked) and counted; a node that cannot check passwords yet (it has just joined and
+ * is receiving the metadata) answers 503 with Retry-After, counting nothing. Under `--auth none`
+ * everything is open, as before.
  */
 import fs from 'node:fs';
 import https from 'node:https';
@@ -17,7 +19,7 @@ import type { AclBinding } from '../../src/auth/acl.js';
 import { newCredentials } from '../../src/auth/credentials.js';
 import { NodeAuthorizer } from '../../src/auth/node-authorizer.js';
 import type { UserRecord } from '../../src/meta/users.js';
-import { HttpAuth, type HttpAuthMetrics } from '../../src/server/http-auth.js';
+import { HTTP_NOT_READY_RETRY_AFTER_S, HttpAuth, type HttpAuthMetrics } from '../../src/server/http-auth.js';
 import { HttpServer, type HttpNode, type HttpRoute } from '../../src/server/http.js';
 import { HTTP_SESSION_IDLE_MS_MAX, HTTP_SESSION_MS_MAX } from '../../src/server/http-sessions.js';
 import { HTTP_LOGIN_FAILURES_FREE, HTTP_LOGIN_LOCKOUT_MS_MIN } from '../../src/server/login-limiter.js';
@@ -56,9 +58,9 @@ interface Listener {
 }
 
 /** A node's HTTP listener in this process, with a route at /api/ that answers who the request runs as. */
-async function listener(mode: AuthMode, o: { readonly metrics?: HttpAuthMetrics; readonly tls?: { cert: string; key: string }; readonly plaintextWarning?: string } = {}): Promise<Listener> {
+async function listener(mode: AuthMode, o: { readonly metrics?: HttpAuthMetrics; readonly tls?: { cert: string; key: string }; readonly plaintextWarning?: string; readonly metadataProblem?: () => string | null } = {}): Promise<Listener> {
   const port = await freePort();
-  const fake = fakeKafkaNode('127.0.0.1:9092', undefined, { mode, users });
+  const fake = fakeKafkaNode('127.0.0.1:9092', undefined, { mode, users, ...(o.metadataProblem !== undefined ? { metadataProblem: o.metadataProblem } : {}) });
   const logger = pino({ level: 'silent' });
   const authorizer = new NodeAuthorizer({ superUsers: ['User:admin'], source: () => ({ acls: () => BINDINGS, aclVersion: () => 1 }), logger, denials: { inc: () => undefined } });
   const node = {
@@ -247,6 +249,29 @@ describe('the HTTP listener of a node with --auth sasl', () => {
     expect((await get(`${l.base}/status`, basic('admin', 'guess-more'))).status).toBe(401);
     expect((await get(`${l.base}/status`, basic('admin', ADMIN))).status).toBe(429);
     expect((await get(`${l.base}/api/whoami`, cookie)).status).toBe(200);
+  });
+
+  it('answers 503 LEADER_NOT_AVAILABLE with Retry-After, not 401, while the node cannot check passwords yet (it has just joined): nothing checked, counted or locked out, and a console session is kept', async () => {
+    let problem: string | null = null;
+    const l = await listener('sasl', { metadataProblem: () => problem });
+    const cookie = { cookie: cookiePair((await login(l.base, 'alice', ALICE)).cookie!) };
+    problem = 'its metadata replica has not yet caught up to the record of this node (it has just joined the cluster) and is receiving the metadata';
+    const refused = [await get(`${l.base}/status`, basic('admin', ADMIN)), await get(`${l.base}/api/whoami`, cookie)];
+    for (let i = 0; i <= HTTP_LOGIN_FAILURES_FREE; i++) refused.push(await get(`${l.base}/status`, basic('admin', `guess-${i}`)));
+    for (const r of refused) {
+      expect(r.status).toBe(503);
+      expect(r.headers.get('retry-after')).toBe(String(HTTP_NOT_READY_RETRY_AFTER_S));
+      expect(r.headers.get('www-authenticate')).toBeNull();
+      expect(r.body.error).toEqual({ code: 'LEADER_NOT_AVAILABLE', message: `node n1 cannot check passwords yet: ${problem}; try another node, or retry shortly` });
+    }
+    const form = await login(l.base, 'admin', ADMIN);
+    expect(form.status).toBe(503);
+    expect(form.cookie).toBeNull();
+    expect(l.failures).toEqual([]);
+    // Once it has the metadata: the right password is let in (no lockout from the refusals), and the session goes on.
+    problem = null;
+    expect((await get(`${l.base}/status`, basic('admin', ADMIN))).status).toBe(200);
+    expect((await get(`${l.base}/api/whoami`, cookie)).body).toEqual({ principal: 'User:alice', listener: 'http' });
   });
 
   it('sets the cookie Secure on a TLS listener', async () => {

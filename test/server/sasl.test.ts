@@ -7,7 +7,10 @@
  * (one of the version before SCRAM-SHA-512) is refused as a wrong password is; a wrong password is
  * SASL_AUTHENTICATION_FAILED, and after
  * SASL_FAILURES_PER_CONNECTION_MAX of them the connection is closed; a node's own connection
- * proves the cluster secret and acts for the principal it names.
+ * proves the cluster secret and acts for the principal it names. While the node's metadata cannot
+ * be trusted to hold the users (it has just joined the cluster and is receiving the metadata), a
+ * user's login is refused with a retriable LEADER_NOT_AVAILABLE that says why, unchecked and not
+ * counted as a failure, and the client library retries it until the node is ready.
  */
 import pino from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -15,12 +18,14 @@ import WebSocket from 'ws';
 import { freePort } from '../../chaos/cluster.js';
 import { newCredential, newCredentials } from '../../src/auth/credentials.js';
 import { Connection } from '../../src/client/connection.js';
+import { Client, silentLogger } from '../../src/client/index.js';
 import { RaftlogError } from '../../src/client/errors.js';
 import { nodeSasl, userSasl } from '../../src/client/sasl.js';
 import { userRecordOf, type UserRecord } from '../../src/meta/users.js';
 import { HttpServer, type HttpNode } from '../../src/server/http.js';
 import { PRE_AUTH_FRAME_BYTES_MAX, SASL_FAILURES_PER_CONNECTION_MAX, SASL_FAILURE_DELAY_MS, SaslServer } from '../../src/server/sasl.js';
 import { newSession, type Session } from '../../src/server/session.js';
+import { ServerError } from '../../src/errors.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { fakeKafkaNode, type FakeAuth } from '../kafka/fake-node.js';
 
@@ -221,6 +226,7 @@ describe('a failed authentication', () => {
       secret: 'fake-cluster-secret',
       logger: pino({ level: 'silent' }),
       users: () => ({ user: (name) => users.get(name) }),
+      metadataProblem: () => null,
       failureDelay: () => {
         delays++;
         return new Promise<void>((resolve) => (release = resolve));
@@ -240,5 +246,92 @@ describe('a failed authentication', () => {
     await expect(server.authenticate(session, Buffer.from('\u0000alice\u0000alice-password'))).resolves.toMatchObject({ done: true });
     expect(delays).toBe(1);
     expect(SASL_FAILURE_DELAY_MS).toBeGreaterThan(0);
+  });
+});
+
+describe('a node whose metadata cannot be trusted to hold the users yet (it has just joined the cluster)', () => {
+  const JOINING = 'its metadata replica has not yet caught up to the record of this node (it has just joined the cluster) and is receiving the metadata';
+  const TOLD = `node n1 cannot check passwords yet: ${JOINING}; try another node, or retry shortly`;
+
+  function server(problem: () => string | null, failureDelay: () => Promise<void> = () => Promise.resolve()): SaslServer {
+    return new SaslServer({ mode: 'sasl', self: 'n1', secret: 'fake-cluster-secret', logger: pino({ level: 'silent' }), users: () => ({ user: (name) => users.get(name) }), metadataProblem: problem, failureDelay });
+  }
+
+  it('refuses a SCRAM or PLAIN handshake with LEADER_NOT_AVAILABLE saying why: no exchange starts, no failure is counted, the connection is not closed', () => {
+    let delays = 0;
+    const sasl = server(
+      () => JOINING,
+      () => {
+        delays++;
+        return Promise.resolve();
+      },
+    );
+    const session = newSession('client', '127.0.0.1:1');
+    for (const mechanism of ['SCRAM-SHA-256', 'scram-sha-512', 'PLAIN', 'SCRAM-SHA-256', 'PLAIN']) {
+      let err: unknown = null;
+      try {
+        sasl.handshake(session, mechanism);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ServerError);
+      expect(err).toMatchObject({ code: ErrorCode.LeaderNotAvailable, message: TOLD });
+      expect(session.sasl).toBeNull();
+    }
+    expect(session.saslFailures).toBe(0);
+    expect(sasl.closeReason(session)).toBeNull();
+    expect(delays).toBe(0);
+    expect(sasl.notReady()).toBe(TOLD);
+  });
+
+  it('refuses the next message of an exchange begun before the node turned unready, and serves a login once it is ready again', async () => {
+    let problem: string | null = null;
+    const sasl = server(() => problem);
+    const session = newSession('client', '127.0.0.1:1');
+    sasl.handshake(session, 'PLAIN');
+    problem = JOINING;
+    await expect(sasl.authenticate(session, Buffer.from('\u0000alice\u0000alice-password'))).rejects.toMatchObject({ code: ErrorCode.LeaderNotAvailable, message: TOLD });
+    expect(session.sasl).toBeNull();
+    expect(session.saslFailures).toBe(0);
+    expect(session.authenticated).toBe(false);
+    problem = null;
+    sasl.handshake(session, 'PLAIN');
+    await expect(sasl.authenticate(session, Buffer.from('\u0000alice\u0000alice-password'))).resolves.toMatchObject({ done: true });
+    expect(session.principal).toBe('User:alice');
+  });
+
+  it("serves a node's own connection (RAFTLOG-NODE needs no user)", async () => {
+    const { address, principals } = await node({ mode: 'sasl', users, metadataProblem: () => JOINING });
+    const own = new Connection({ address, connectTimeoutMs: 2000, sasl: nodeSasl('n2', 'fake-cluster-secret', 'User:bob') });
+    cleanup.push(() => own.close());
+    // Authenticated: the metadata request behind it is refused for the metadata, not the login.
+    expect(await codeOf(own.request({ type: 'metadata' }, 2000))).toBe(ErrorCode.LeaderNotAvailable);
+    expect(principals).toEqual(['User:bob']);
+  });
+
+  it('answers a client connection retriably, as many times as it asks without closing it, and the client library retries until the node is ready', async () => {
+    let problem: string | null = JOINING;
+    const { address, principals } = await node({ mode: 'sasl', users, metadataProblem: () => problem });
+    const err = await connect(address, ALICE)
+      .request({ type: 'metadata' }, 2000)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RaftlogError);
+    expect(err).toMatchObject({ code: ErrorCode.LeaderNotAvailable, retriable: true });
+    expect((err as Error).message).toContain(TOLD);
+    // One connection, more handshakes than the failures that would close it: each answered the same.
+    const raw = connect(address);
+    for (let i = 0; i <= SASL_FAILURES_PER_CONNECTION_MAX; i++) expect(await codeOf(raw.request({ type: 'saslHandshake', mechanism: 'SCRAM-SHA-256' }, 2000))).toBe(ErrorCode.LeaderNotAvailable);
+    // A client's call waits the refusals out.
+    const client = new Client({ brokers: [address], logger: silentLogger, sasl: ALICE, retry: { retries: 30, initialRetryTimeMs: 20, maxRetryTimeMs: 100 } });
+    const admin = client.admin();
+    cleanup.push(() => admin.disconnect());
+    let answered = false;
+    const topics = admin.listTopics().finally(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 200));
+    // Turned away meanwhile, and still trying.
+    expect(answered).toBe(false);
+    problem = null;
+    expect(await topics).toEqual(['orders']);
+    expect(principals).toEqual(['User:alice']);
   });
 });
