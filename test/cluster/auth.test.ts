@@ -19,7 +19,7 @@ import { main, type Io } from '../../src/cli/program.js';
 import { Client, RaftlogError, silentLogger, type ClientOptions, type ConsumedMessage } from '../../src/client/index.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { kcat } from '../kafka/helpers.js';
-import { eventually } from './helpers.js';
+import { bootstrapUserLogsIn, eventually } from './helpers.js';
 
 const ADMIN_PASSWORD = 'bootstrap-admin-password-7f3a';
 const ALICE_PASSWORD = 'alice-password-via-stdin-91c2';
@@ -83,17 +83,7 @@ beforeAll(async () => {
   await cluster.start();
   // The controller creates the bootstrap user once it is elected and has named the cluster.
   const c = client(admin, { retries: 0 });
-  await eventually(
-    async () => {
-      try {
-        return (await c.admin().listUsers()).some((u) => u.name === 'admin');
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    'the bootstrap user to log in',
-  );
+  await bootstrapUserLogsIn(c);
 }, 60_000);
 afterAll(async () => cluster?.stop());
 

@@ -62,6 +62,24 @@ export async function eventually(check: () => Promise<boolean> | boolean, ms: nu
 }
 
 /** The status of the first group on `node` whose name starts with `prefix` ('meta', 'orders/0'). */
+/**
+ * Waits until user `name` can log in through `client` (made with no retries) and see itself in
+ * listUsers: the controller creates the bootstrap user once it is elected and has named the cluster.
+ */
+export async function bootstrapUserLogsIn(client: Client, name = 'admin'): Promise<void> {
+  await eventually(
+    async () => {
+      try {
+        return (await client.admin().listUsers()).some((u) => u.name === name);
+      } catch {
+        return false;
+      }
+    },
+    30_000,
+    'the bootstrap user to log in',
+  );
+}
+
 export async function groupOn(t: TestCluster, node: string, prefix: string): Promise<GroupStatus | undefined> {
   return (await t.cluster.status(node)).groups.find((g) => g.group.startsWith(prefix));
 }

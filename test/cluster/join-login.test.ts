@@ -22,7 +22,7 @@ import { Client, RaftlogError, silentLogger } from '../../src/client/index.js';
 import { userSasl } from '../../src/client/sasl.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { RawClient, request } from '../kafka/raw.js';
-import { eventually } from './helpers.js';
+import { bootstrapUserLogsIn, eventually } from './helpers.js';
 
 const ADMIN_PASSWORD = 'bootstrap-admin-password-join-4e1b';
 const admin = { mechanism: 'scram-sha-256', username: 'admin', password: ADMIN_PASSWORD };
@@ -40,17 +40,7 @@ beforeAll(async () => {
   cluster = new LocalCluster({ nodes: 3, kafka: true, args: ['--auth', 'sasl', '--chaos-endpoints'], env: { RAFTLOG_BOOTSTRAP_USER: `admin:${ADMIN_PASSWORD}` }, httpAuth: { username: 'admin', password: ADMIN_PASSWORD } });
   await cluster.start();
   const c = new Client({ brokers: cluster.brokers, logger: silentLogger, sasl: admin, retry: { retries: 0 } });
-  await eventually(
-    async () => {
-      try {
-        return (await c.admin().listUsers()).some((u) => u.name === 'admin');
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    'the bootstrap user to log in',
-  );
+  await bootstrapUserLogsIn(c);
   const a = new Client({ brokers: cluster.brokers, logger: silentLogger, sasl: admin, retry: { retries: 20, initialRetryTimeMs: 50, maxRetryTimeMs: 1000 } }).admin();
   await a.createTopics({ topics: [{ topic: 'before-join', numPartitions: 1, replicationFactor: 3 }] });
   await a.disconnect();

@@ -29,7 +29,7 @@ import { brokerId } from '../../src/kafka/brokers.js';
 import { REFUSED_HEADER } from '../../src/wire/ws-options.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
 import { makeCa, type CertFiles, type TestCa } from '../helpers/certs.js';
-import { eventually, readPartition } from './helpers.js';
+import { bootstrapUserLogsIn, eventually, readPartition } from './helpers.js';
 
 /** Whether kcat is installed: its tests are skipped, saying so in their names, when it is not. */
 const KCAT = spawnSync('sh', ['-c', 'command -v kcat'], { encoding: 'utf8' }).stdout.trim();
@@ -97,17 +97,7 @@ beforeAll(async () => {
   client = tlsClient();
   // The controller creates the bootstrap user once it is elected and has named the cluster.
   const probe = tlsClient({ retry: { retries: 0 } });
-  await eventually(
-    async () => {
-      try {
-        return (await probe.admin().listUsers()).some((u) => u.name === 'admin');
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    'the bootstrap user to log in',
-  );
+  await bootstrapUserLogsIn(probe);
   const admin = client.admin();
   await admin.createTopics({ topics: [{ topic: 'secure', numPartitions: 3, replicationFactor: 3 }] });
   await admin.disconnect();
