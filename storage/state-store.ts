@@ -12,6 +12,14 @@
  * synced here are applied again after a crash. `flush()` syncs, and must run before the Raft log
  * is compacted past the applied index (see `exportSnapshot`).
  *
+ * A failed write stops the store (fail-stop, as LevelDB itself does after a failed sync). LevelDB
+ * goes on taking batches after a failed append, and a later batch can survive a restart that the
+ * failed one did not; a later applied index (a flush's, the next entry's) would then claim the lost
+ * batch's changes as applied, and this replica would hold a state its peers do not, forever. So
+ * batches go to the backend one at a time, in order, and after a failure every write, flush and
+ * export is refused (StateStoreFailedError) until the node restarts and resumes from the last
+ * batch that landed, replaying the rest from the metadata log.
+ *
  * Keys: `s:<key>` for state, and `m:applied` for the applied index (u64 big-endian).
  * A snapshot is msgpack of { applied, entries: [[key, value bytes], ...] }.
  */
@@ -78,9 +86,20 @@ export class SnapshotFormatError extends Error {
   override readonly name = 'SnapshotFormatError';
 }
 
+/** The store failed a write earlier and refuses writes until the node restarts. */
+export class StateStoreFailedError extends Error {
+  override readonly name = 'StateStoreFailedError';
+}
+
 export class StateStore {
   private readonly mem = new Map<string, unknown>();
   private applied = 0;
+  /** The last batch given to the backend, settled (writes go one at a time, in order). */
+  private tail: Promise<void> = Promise.resolve();
+  /** Batches given to write and not settled yet. */
+  private writing = 0;
+  /** The first write the backend failed; every later one is refused. */
+  private failure: Error | null = null;
 
   /** `dir` names where the state is kept, for messages. */
   private constructor(private readonly backend: StateBackend, readonly dir: string) {}
@@ -109,6 +128,12 @@ export class StateStore {
     return this.mem.get(key) as T | undefined;
   }
 
+  /** Whether any key starts with `prefix`. */
+  hasKeyWith(prefix: string): boolean {
+    for (const k of this.mem.keys()) if (k.startsWith(prefix)) return true;
+    return false;
+  }
+
   /** Keys starting with `prefix`, in key order, with their values. */
   entries<T>(prefix: string): [string, T][] {
     const out: [string, T][] = [];
@@ -118,6 +143,7 @@ export class StateStore {
 
   /** Applies the changes of Raft entry `index` (memory at once, the backend in one batch with the index). */
   async apply(index: number, ops: readonly StateOp[]): Promise<void> {
+    this.assertWritable();
     if (index <= this.applied) throw new Error(`entry ${index} is already applied (applied index ${this.applied})`);
     const batch: BackendOp[] = [];
     for (const op of ops) {
@@ -131,12 +157,44 @@ export class StateStore {
     }
     batch.push({ type: 'put', key: APPLIED_KEY, value: writeU64(index) });
     this.applied = index;
-    await this.backend.write(batch, false);
+    await this.write(batch, false);
   }
 
   /** Makes everything applied so far durable. */
   async flush(): Promise<void> {
-    await this.backend.write([{ type: 'put', key: APPLIED_KEY, value: writeU64(this.applied) }], true);
+    this.assertWritable();
+    const applied = this.applied;
+    await this.write([{ type: 'put', key: APPLIED_KEY, value: writeU64(applied) }], true);
+  }
+
+  /**
+   * Gives one batch to the backend after the ones before it have settled, unless one of them
+   * failed (see the file comment): then, and after a failure of this one, it is refused.
+   */
+  private write(ops: readonly BackendOp[], sync: boolean): Promise<void> {
+    this.assertWritable();
+    const go = (): Promise<void> => {
+      this.assertWritable();
+      return this.backend.write(ops, sync).catch((err: unknown) => {
+        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        throw err;
+      });
+    };
+    // With nothing in flight the batch goes now, so a backend that lands it at once has.
+    const done = this.writing === 0 ? go() : this.tail.then(go);
+    this.writing++;
+    const settled = (): void => {
+      this.writing--;
+    };
+    this.tail = done.then(settled, settled);
+    return done;
+  }
+
+  private assertWritable(): void {
+    if (this.failure === null) return;
+    throw new StateStoreFailedError(
+      `the metadata state store in ${this.dir} failed a write (${this.failure.message}) and takes no more, so that no later batch claims the lost one's changes as applied. Check the disk, then restart the node: the store resumes from its last batch that landed and replays the rest from the metadata log`,
+    );
   }
 
   /** The whole state at the applied index, for a follower that must catch up. Flushed first. */
@@ -160,7 +218,7 @@ export class StateStore {
     for (const k of this.mem.keys()) if (!next.has(k)) batch.push({ type: 'del', key: STATE_PREFIX + k });
     for (const [k, v] of snap.entries) batch.push({ type: 'put', key: STATE_PREFIX + k, value: v });
     batch.push({ type: 'put', key: APPLIED_KEY, value: writeU64(snap.applied) });
-    await this.backend.write(batch, true);
+    await this.write(batch, true);
     this.mem.clear();
     for (const [k, v] of next) this.mem.set(k, v);
     this.applied = snap.applied;

@@ -40,7 +40,7 @@ import type { MetaCommand, TopicRecord } from '../../src/meta/commands.js';
 import type { MetaResult, MetaStateMachine, OffsetResults } from '../../src/meta/meta-state.js';
 import { openMetaReplica, type MetaReplica } from '../../src/meta/replica.js';
 import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
-import { SimStateDisk } from './sim-state-store.js';
+import { SimStateDisk, type StateFault } from './sim-state-store.js';
 import type { Life, World } from './world.js';
 
 const quiet = pino({ level: 'silent' });
@@ -110,10 +110,12 @@ export interface MetaSimStats {
   rejoins: number;
   storesRemoved: number;
   storeBatchesLost: number;
+  /** Batches (or syncs) of a state store that failed on purpose. */
+  storeFailures: number;
 }
 
 export function emptyMetaStats(): MetaSimStats {
-  return { leaders: 0, commits: 0, commitsAcked: 0, fetches: 0, topicsCreated: 0, producerIds: 0, compactions: 0, snapshotsInstalled: 0, rejoins: 0, storesRemoved: 0, storeBatchesLost: 0 };
+  return { leaders: 0, commits: 0, commitsAcked: 0, fetches: 0, topicsCreated: 0, producerIds: 0, compactions: 0, snapshotsInstalled: 0, rejoins: 0, storesRemoved: 0, storeBatchesLost: 0, storeFailures: 0 };
 }
 
 type Outcome<T> = { readonly kind: 'ok'; readonly value: T; readonly node: NodeId } | { readonly kind: 'fail' | 'info'; readonly error: string; readonly node?: NodeId };
@@ -223,7 +225,12 @@ export class SimMeta {
     }
   }
 
-  /** The node's disk lost synced data (host-simulation.ts, damage); `wipe`: all of it. */
+  /** The next batch (or synced batch) of the node's state store fails with EIO; null: none does. */
+  failNextStoreWrite(node: MetaSimNode, kind: StateFault | null): void {
+    this.slot(node).store.failNext(kind);
+  }
+
+    /** The node's disk lost synced data (host-simulation.ts, damage); `wipe`: all of it. */
   onDamage(node: MetaSimNode, kind: 'wipe' | 'cut' | 'hardState'): void {
     this.inv.onDamagedDisk(node.id);
     if (kind === 'wipe') this.slot(node).store.wipe(node.root);
@@ -283,6 +290,8 @@ export class SimMeta {
 
   /** After every event: a stopped group stops its node; the Raft invariants on the metadata log. */
   observe(): void {
+    this.ctx.stats.storeFailures = 0;
+    for (const slot of this.slots.values()) this.ctx.stats.storeFailures += slot.store.stats.failures;
     for (const slot of this.slots.values()) {
       const node = slot.node;
       const g = slot.replica?.group;

@@ -24,8 +24,8 @@
  * disk is busy (an fdatasync in flight), a crash that also costs synced data (the folder wiped, a
  * log cut, a hard state lost: the replica must rejoin as a learner), partitions, one-way cuts, an
  * isolated leader, new leaders cut off at once or after their first apply (SeedShape: the short
- * reigns of Figure 8), loss and delay, a slow disk, a failed write or fsync (the group stops; the
- * node is restarted), a flipped bit in synced log bytes, leadership transfers. Then everything
+ * reigns of Figure 8), loss and delay, a slow disk, a failed write or fsync of the log or of the
+ * state store (the group stops; the node is restarted), a flipped bit in synced log bytes, leadership transfers. Then everything
  * heals: every partition must take a write again within a bound, and final reads read every
  * partition whole; the metadata group must take a write too, and final reads read every committed
  * offset. Last, the stability probe: once every replica follows one leader under its leader's
@@ -971,9 +971,14 @@ export class HostSimulation {
       this.log(`network loss ${this.lossRate}, delay spikes ${this.spikes}, slow disk ${this.slowDisk}`);
     } else if (r < 0.8 && someUp !== undefined) {
       const kind = this.random() < 0.5 ? 'write' : 'sync';
-      someUp.disk.failNext(kind);
       this.stats.ioFailures++;
-      this.log(`${someUp.id}'s next ${kind} fails`);
+      if (this.random() < 0.3) {
+        this.meta.failNextStoreWrite(someUp, kind);
+        this.log(`${someUp.id}'s metadata state store fails its next ${kind === 'write' ? 'batch' : 'synced batch'}`);
+      } else {
+        someUp.disk.failNext(kind);
+        this.log(`${someUp.id}'s next ${kind} fails`);
+      }
     } else if (r < 0.86 && someUp !== undefined && this.othersWhole(someUp)) {
       const hit = someUp.disk.flipBit(/\.log$/);
       if (hit !== null) {
@@ -1175,6 +1180,7 @@ export class HostSimulation {
     this.log('heal everything');
     for (const n of this.nodes) {
       n.disk.failNext(null);
+      this.meta.failNextStoreWrite(n, null);
       this.restart(n);
     }
     // The clients finish what they were doing (each send gives up within its deadline).

@@ -48,6 +48,7 @@ export function expectCoverage(results: readonly HostSimResult[]): void {
   expect(meta('rejoins')).toBeGreaterThan(results.length / 5);
   expect(meta('storesRemoved')).toBeGreaterThan(results.length / 20);
   expect(meta('storeBatchesLost')).toBeGreaterThan(results.length * 2);
+  expect(meta('storeFailures')).toBeGreaterThan(results.length / 10);
 }
 
 /** The host seeds that `npm test` runs (host-seeds-a and -b): each mutant must be caught within them. */
@@ -66,7 +67,7 @@ export const CAUGHT_AT: Readonly<Partial<Record<HostMutant, number>>> = {
   forgetSyncMarks: 12,
   sendBeforePersist: 46,
   ignoreDiskDamage: 27,
-  installUnverified: 47,
+  installUnverified: 86,
   grantVoteWithoutLogCheck: 1,
   commitPriorTermByCount: 4,
   skipPreVote: 1,
@@ -74,7 +75,7 @@ export const CAUGHT_AT: Readonly<Partial<Record<HostMutant, number>>> = {
   promoteBeforeCaughtUp: 2,
   twoChangesInFlight: 942,
   countRemovedVoters: 252,
-  snapshotPastCommit: 1261,
+  snapshotPastCommit: 588,
 };
 
 /**

@@ -108,3 +108,33 @@ describe('the simulated LevelDB', () => {
     }
   });
 });
+
+describe('the simulated LevelDB, failing', () => {
+  it('a failed write does not land, and the batches after it do (as after a failed append to its log)', async () => {
+    const { disk: d, landAll } = disk();
+    const b = d.open('/s');
+    d.failNext('write');
+    const failed = b.write([put('a')], false);
+    const later = b.write([put('b')], true);
+    landAll();
+    await expect(failed).rejects.toThrow(/EIO/);
+    await later;
+    d.crash();
+    expect(await keys(d.open('/s'))).toEqual(['b']);
+  });
+
+  it('a failed sync leaves its batch landed but not durable, and that handle writes nothing more', async () => {
+    const { disk: d, landAll } = disk();
+    const b = d.open('/s');
+    const first = b.write([put('a')], false);
+    d.failNext('sync');
+    const synced = b.write([put('b')], true);
+    const after = b.write([put('c')], false);
+    landAll();
+    await first;
+    await expect(synced).rejects.toThrow(/fdatasync/);
+    await expect(after).rejects.toThrow(/after a failed sync/);
+    d.kill();
+    expect(await keys(d.open('/s'))).toEqual(['a', 'b']);
+  });
+});

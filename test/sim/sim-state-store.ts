@@ -14,7 +14,11 @@
  *   table file and syncs it, and the manifest, before the database opens.
  *
  * Faults on demand: the node's disk comes back empty (`wipe`), or one store's folder is removed, as
- * an operator told to rebuild the store does (`remove`).
+ * an operator told to rebuild the store does (`remove`). The next batch fails with EIO
+ * (`failNext('write')`): it does not land, and the batches after it land as usual, as they do in
+ * LevelDB after a failed append to its log. Or the next synced batch fails its sync
+ * (`failNext('sync')`): it landed but is not durable, and that handle fails every write after it,
+ * as LevelDB does once a sync failed (its background error) until the database is reopened.
  */
 import type { BackendOp, StateBackend } from '../../storage/state-store.js';
 
@@ -48,7 +52,15 @@ export interface SimStateDiskOptions {
 interface Queued {
   readonly ops: Batch;
   readonly sync: boolean;
-  readonly done: () => void;
+  /** The fault this batch meets, if any. */
+  readonly fault: StateFault | null;
+  readonly done: (err?: Error) => void;
+}
+
+export type StateFault = 'write' | 'sync';
+
+function eio(what: string): Error {
+  return Object.assign(new Error(`EIO: i/o error, ${what} (injected by the simulator)`), { code: 'EIO' });
 }
 
 /** The state stores of one simulated node, by folder; they outlive the node's incarnations. */
@@ -56,7 +68,8 @@ export class SimStateDisk {
   private readonly stores = new Map<string, Store>();
   /** Handles opened before the last crash write nothing more. */
   private incarnation = 0;
-  readonly stats = { batches: 0, syncs: 0, lostBatches: 0 };
+  private failing: StateFault | null = null;
+  readonly stats = { batches: 0, syncs: 0, lostBatches: 0, failures: 0 };
 
   constructor(private readonly o: SimStateDiskOptions) {}
 
@@ -70,6 +83,11 @@ export class SimStateDisk {
     for (const b of s.landed) applyBatch(s.durable, b);
     s.landed = [];
     return this.handle(s, this.incarnation);
+  }
+
+  /** The next batch (`write`) or the next synced batch (`sync`) of any store here fails; null: none. */
+  failNext(kind: StateFault | null): void {
+    this.failing = kind;
   }
 
   /** The process died, the machine did not: landed batches stay, batches not landed are gone. */
@@ -109,19 +127,32 @@ export class SimStateDisk {
 
   private handle(s: Store, incarnation: number): StateBackend {
     const queue: Queued[] = [];
+    /** A sync of this handle failed: it writes nothing more. */
+    let broken = false;
     const land = (upTo: Queued): void => {
       if (incarnation !== this.incarnation || s.gone) return;
       // Batches land in the order written: a later one's latency never lets it pass an earlier one.
       for (;;) {
         const w = queue.shift();
         if (w === undefined) return;
-        applyBatch(s.live, w.ops);
-        s.landed.push(w.ops);
-        if (w.sync) {
-          for (const b of s.landed) applyBatch(s.durable, b);
-          s.landed = [];
+        if (broken) {
+          w.done(eio('write after a failed sync'));
+        } else if (w.fault === 'write') {
+          w.done(eio('write'));
+        } else if (w.fault === 'sync') {
+          applyBatch(s.live, w.ops);
+          s.landed.push(w.ops);
+          broken = true;
+          w.done(eio('fdatasync'));
+        } else {
+          applyBatch(s.live, w.ops);
+          s.landed.push(w.ops);
+          if (w.sync) {
+            for (const b of s.landed) applyBatch(s.durable, b);
+            s.landed = [];
+          }
+          w.done();
         }
-        w.done();
         if (w === upTo) return;
       }
     };
@@ -130,10 +161,16 @@ export class SimStateDisk {
         for (const e of [...s.live]) yield e;
       },
       write: (ops, sync) =>
-        new Promise<void>((resolve) => {
+        new Promise<void>((resolve, reject) => {
           this.stats.batches++;
           if (sync) this.stats.syncs++;
-          const w: Queued = { ops: [...ops], sync, done: resolve };
+          let fault: StateFault | null = null;
+          if (this.failing === 'write' || (this.failing === 'sync' && sync)) {
+            fault = this.failing;
+            this.failing = null;
+            this.stats.failures++;
+          }
+          const w: Queued = { ops: [...ops], sync, fault, done: (err) => (err === undefined ? resolve() : reject(err)) };
           queue.push(w);
           this.o.schedule(sync, () => land(w));
         }),

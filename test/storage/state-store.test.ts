@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SnapshotFormatError, StateStore } from '../../storage/state-store.js';
+import { SnapshotFormatError, StateStore, type BackendOp, type StateBackend } from '../../storage/state-store.js';
 import { tempDir } from './log-fixtures.js';
 
 const dirs: string[] = [];
@@ -78,5 +78,83 @@ describe('LevelDB state store', () => {
     expect(s.get('k')).toBe('v');
     expect(s.appliedIndex()).toBe(1);
     await s.close();
+  });
+});
+
+/**
+ * A backend that keeps every batch it was asked to write, settles writes in order a moment later,
+ * as LevelDB does, and fails the next one on demand (EIO). After a failed batch it goes on taking
+ * batches, as LevelDB's log does after a failed append: a later batch may well survive a restart
+ * that the failed one did not.
+ */
+class FlakyBackend implements StateBackend {
+  readonly landed: { ops: readonly BackendOp[]; sync: boolean }[] = [];
+  private failNext = false;
+
+  failNextWrite(): void {
+    this.failNext = true;
+  }
+
+  /** The applied indexes written, in order (m:applied as u64 big-endian). */
+  appliedWrites(): number[] {
+    return this.landed.flatMap((b) => b.ops.flatMap((op) => (op.type === 'put' && op.key === 'm:applied' ? [Buffer.from(op.value).readUInt32BE(4)] : [])));
+  }
+
+  async *entries(): AsyncIterable<[string, Uint8Array]> {}
+
+  write(ops: readonly BackendOp[], sync: boolean): Promise<void> {
+    const fail = this.failNext;
+    this.failNext = false;
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        if (fail) return reject(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+        this.landed.push({ ops, sync });
+        resolve();
+      }),
+    );
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+describe('a state store whose backend failed a write', () => {
+  it('refuses every later write, so no applied index past the lost batch is ever written', async () => {
+    const backend = new FlakyBackend();
+    const s = await StateStore.load(backend, '/data/meta/state');
+    await s.apply(1, [{ type: 'put', key: 'offset/g/t/0', value: 5 }]);
+    backend.failNextWrite();
+    await expect(s.apply(2, [{ type: 'put', key: 'offset/g/t/0', value: 9 }])).rejects.toThrow(/EIO/);
+    await expect(s.flush()).rejects.toThrow(/restart the node/);
+    await expect(s.exportSnapshot()).rejects.toThrow(/restart the node/);
+    await expect(s.apply(3, [])).rejects.toThrow(/restart the node/);
+    await expect(s.flush()).rejects.toThrow(/restart the node/);
+    expect(backend.appliedWrites()).toEqual([1]);
+  });
+
+  it('does not let a flush issued while the failing batch was in flight claim its index', async () => {
+    const backend = new FlakyBackend();
+    const s = await StateStore.load(backend, '/data/meta/state');
+    await s.apply(1, [{ type: 'put', key: 'k', value: 'a' }]);
+    backend.failNextWrite();
+    // The metadata group's snapshot (exportSnapshot) flushes while entries go on being applied.
+    const applying = s.apply(2, [{ type: 'put', key: 'k', value: 'b' }]);
+    const flushing = s.flush();
+    await expect(applying).rejects.toThrow(/EIO/);
+    await expect(flushing).rejects.toThrow(/restart the node/);
+    expect(backend.appliedWrites()).toEqual([1]);
+  });
+
+  it('a failed snapshot import leaves the store refusing writes too', async () => {
+    const a = await StateStore.load(new FlakyBackend(), 'a');
+    await a.apply(4, [{ type: 'put', key: 'topic/t', value: { partitions: 1 } }]);
+    const snap = await a.exportSnapshot();
+    const backend = new FlakyBackend();
+    const b = await StateStore.load(backend, 'b');
+    backend.failNextWrite();
+    await expect(b.importSnapshot(snap.data)).rejects.toThrow(/EIO/);
+    await expect(b.apply(5, [])).rejects.toThrow(/restart the node/);
+    expect(backend.appliedWrites()).toEqual([]);
   });
 });
