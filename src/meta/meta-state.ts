@@ -255,6 +255,11 @@ export class MetaStateMachine implements GroupStateMachine {
     return stored === undefined ? undefined : userRecordOf(stored);
   }
 
+  /** Whether the cluster has any user. */
+  hasUsers(): boolean {
+    return this.store.hasKeyWith(USER_PREFIX);
+  }
+
   /** Every user, in key order. */
   users(): UserRecord[] {
     return this.store.entries<StoredUserRecord>(USER_PREFIX).map(([, u]) => userRecordOf(u));

@@ -52,7 +52,7 @@ import { ALLOW_EVERYTHING, NodeAuthorizer, type AuthorizerMode, type RequestAuth
 import { SaslServer, type AuthMode } from '../server/sasl.js';
 import { HttpAuth, type HttpAuthMetrics } from '../server/http-auth.js';
 import { authWarning, httpPlaintextWarning } from './auth-mode.js';
-import type { BootstrapUser } from './bootstrap-user.js';
+import { bootstrapUserPending, type BootstrapUser } from './bootstrap-user.js';
 import { joinCluster } from './join.js';
 import { handOverToPreferred } from './hand-over.js';
 import { NodeStartError } from '../errors.js';
@@ -334,7 +334,7 @@ export class RaftlogNode {
       isController: () => this.isController(),
       controllerId: () => this.controllerId(),
     });
-    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta, metadataProblem: () => this.metadataProblem() });
+    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta, metadataProblem: () => this.loginProblem() });
     this.httpAuth = new HttpAuth({
       mode: config.auth,
       metrics: config.httpAuthMetrics ?? 'none',
@@ -1158,7 +1158,18 @@ export class RaftlogNode {
     return null;
   }
 
-  /** Bytes under the data folder, walked again at most every DISK_USAGE_EVERY_MS (a status request must stay cheap). */
+  /**
+   * Why this node cannot check a login now (null: it can): its metadata cannot be trusted to hold
+   * the users (metadataProblem), or under `--auth sasl` the cluster has no user yet and the
+   * controller is creating the bootstrap user (bootstrap-user.ts).
+   */
+  private loginProblem(): string | null {
+    const problem = this.metadataProblem();
+    if (problem !== null || this.config.auth !== 'sasl') return problem;
+    return bootstrapUserPending(this.config.bootstrapUser, this.meta.hasUsers());
+  }
+
+    /** Bytes under the data folder, walked again at most every DISK_USAGE_EVERY_MS (a status request must stay cheap). */
   private diskUsage(): number {
     const now = Date.now();
     if (this.disk === null || now - this.disk.at >= DISK_USAGE_EVERY_MS) this.disk = { at: now, bytes: folderBytes(this.config.dataDir) };

@@ -19,7 +19,9 @@
  *
  * While the node's metadata cannot be trusted to hold the users (RaftlogNode.metadataProblem: it
  * is starting, has just joined the cluster and is receiving the metadata, its replica is
- * rejoining after losing its data, ...), a user's login (SCRAM, PLAIN, HTTP Basic) is not checked:
+ * rejoining after losing its data, ...), or while a cluster given a bootstrap user has no user
+ * yet (its controller is creating it: src/node/bootstrap-user.ts), a user's login (SCRAM, PLAIN,
+ * HTTP Basic) is not checked:
  * it is refused with LEADER_NOT_AVAILABLE, retriable, saying why (notReady), at once and without
  * counting as a failure, where checking would tell a user whose password is right that it is
  * wrong. Clients try another node, or again later; the Kafka listener closes the connection
@@ -101,7 +103,7 @@ export interface SaslServerOptions {
   readonly logger: Logger;
   /** The users this node knows (undefined until its metadata is open: then none). */
   readonly users: () => { user(name: string): UserRecord | undefined } | undefined;
-  /** Why the users cannot be trusted now (RaftlogNode.metadataProblem), or null when they can: while there is a reason, logins are refused as retriable. */
+  /** Why the users cannot be trusted now (RaftlogNode.loginProblem), or null when they can: while there is a reason, logins are refused as retriable. */
   readonly metadataProblem: () => string | null;
   /** Random bytes for nonces (default node:crypto's). */
   readonly random?: (bytes: number) => Buffer;
