@@ -53,6 +53,14 @@ export interface KafkaApi<Req = unknown, Res = unknown> {
    * (src/server/reply-budget.ts; reply-bytes.ts has the sizes).
    */
   replyBytes(req: Req, node: KafkaNode): number;
+  /**
+   * True for a request whose answer is a list read from this node's metadata, with no item to
+   * carry an error (Metadata for every topic): while that metadata cannot be trusted
+   * (metadataProblem: the node is starting, or has just joined and is receiving it), the
+   * connection is closed unanswered, as a Kafka broker serves no client before it has caught up
+   * with the metadata, where an empty list would tell the client there is nothing.
+   */
+  needsMetadata?(req: Req): boolean;
   /** Reads the body; throws KafkaDecodeError (reader.ts) on anything that does not parse. */
   decode(r: KafkaReader, version: number, header: RequestHeader): Req;
   /** Answers; null for no response (a produce with acks=0). Never throws for an expected failure. */

@@ -18,6 +18,8 @@
  * (SaslServer.notReady: it has just joined and is receiving the metadata, or is starting), a
  * SaslHandshake or SaslAuthenticate closes the connection unanswered: a Kafka client takes any
  * SASL error as fatal, but reconnects to a broker that closed on it, as to one not ready.
+ * Likewise a request that lists what the metadata holds (KafkaApi.needsMetadata: Metadata for
+ * every topic) while the node's metadata cannot be trusted closes the connection unanswered.
  */
 import { KafkaDecodeError, KafkaReader } from './codec/reader.js';
 import { KafkaWriter } from './codec/writer.js';
@@ -92,7 +94,11 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
     if (err instanceof KafkaDecodeError) return { kind: 'close', reason: `${api.name} v${apiVersion}: ${err.message}`, api: api.name };
     throw err;
   }
-  if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served', api: api.name };
+  if (api.needsMetadata?.(req) === true) {
+    const problem = node.metadataProblem();
+    if (problem !== null) return { kind: 'close', reason: `${api.name} unanswered: node ${node.config.id} cannot answer from its metadata yet: ${problem}`, api: api.name };
+  }
+    if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served', api: api.name };
   const res = await api.serve(node, req, apiVersion, session);
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();

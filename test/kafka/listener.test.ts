@@ -4,7 +4,9 @@
  * input ending only its own connection.
  */
 import fc from 'fast-check';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KafkaWriter } from '../../src/kafka/codec/writer.js';
 import { KafkaReader } from '../../src/kafka/codec/reader.js';
 import { brokerId } from '../../src/kafka/brokers.js';
 import { answer } from '../../src/kafka/dispatch.js';
@@ -305,3 +307,60 @@ function produceResult(frame: Buffer | null): { correlationId: number; topic: st
   const p = t!.partitions[0]!;
   return { correlationId, topic: t!.topic, partition: p.partition, errorCode: p.errorCode, baseOffset: p.baseOffset };
 }
+
+describe('Metadata on a node whose metadata cannot be trusted yet (it has just joined, or is starting)', () => {
+  let problem: string | null = null;
+  let joining: KafkaListener;
+  let joiningPort = 0;
+  beforeAll(async () => {
+    let address = '127.0.0.1:0';
+    const fake = { ...fakeKafkaNode(undefined, undefined, { metadataProblem: () => problem }), kafkaAddresses: () => new Map([['n1', address]]) };
+    joining = new KafkaListener(fake);
+    await joining.listen('127.0.0.1:0');
+    joiningPort = joining.port();
+    address = `127.0.0.1:${joiningPort}`;
+  });
+  afterAll(async () => joining.close());
+
+  it('closes the connection at a request for every topic, unanswered: an empty list would say the cluster has no topic', async () => {
+    problem = 'its metadata replica has received none of the metadata yet (it has just joined the cluster)';
+    for (const [version, body] of [
+      [0, (w: KafkaWriter) => w.array([], (x, t: string) => x.string(t))],
+      [1, (w: KafkaWriter) => w.int32(-1)],
+      [4, (w: KafkaWriter) => w.int32(-1).bool(false)],
+    ] as const) {
+      const c = new RawClient(joiningPort);
+      c.send(request(3, version, 7, body));
+      expect(await c.next()).toBeNull();
+      expect(c.closed).toBe(true);
+    }
+  });
+
+  it('answers a request for named topics, each LEADER_NOT_AVAILABLE (retriable), on the same connection', async () => {
+    problem = 'its metadata replica has received none of the metadata yet (it has just joined the cluster)';
+    const c = new RawClient(joiningPort);
+    c.send(request(3, 1, 8, (w) => w.array(['orders'], (x, t) => x.string(t))));
+    const r = new KafkaReader((await c.next())!);
+    expect(r.int32()).toBe(8);
+    r.array((x) => [x.int32(), x.string(), x.int32(), x.nullableString()]);
+    r.int32();
+    const topics = r.array((x) => {
+      const t = { error: x.int16(), name: x.string() };
+      x.bool();
+      x.array(() => undefined);
+      return t;
+    });
+    expect(topics).toEqual([{ error: 5, name: 'orders' }]);
+    expect(c.closed).toBe(false);
+  });
+
+  it('kafkajs: listing the topics fails retriably meanwhile, where it would have listed none, and lists them once the node can', async () => {
+    problem = 'its metadata replica has received none of the metadata yet (it has just joined the cluster)';
+    const admin = new Kafka({ clientId: 'metadata-joining', brokers: [`127.0.0.1:${joiningPort}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    await admin.connect();
+    await expect(admin.listTopics()).rejects.toMatchObject({ retriable: true });
+    problem = null;
+    expect(await admin.listTopics()).toEqual(['orders']);
+    await admin.disconnect();
+  });
+});

@@ -20,6 +20,10 @@
  * known Kafka address, is LEADER_NOT_AVAILABLE with leader -1; clients ask again. Raft keeps no
  * ISR: `isr_nodes` lists the replicas whose node a Kafka client can reach now.
  *
+ * While the node's metadata cannot be trusted (it is starting, or has just joined), a request for
+ * every topic closes the connection unanswered (KafkaApi.needsMetadata), where an empty list would
+ * say the cluster has no topic; a topic asked for by name is LEADER_NOT_AVAILABLE.
+ *
  * An unknown topic is UNKNOWN_TOPIC_OR_PARTITION, unless the node auto-creates topics
  * (`--auto-create-topics`, Kafka's auto.create.topics.enable; ../auto-create.ts) and the request
  * allows it: v4 says so in `allow_auto_topic_creation`, v0-3 always allow it (as Kafka reads them),
@@ -76,6 +80,8 @@ export const metadata: KafkaApi<MetadataRequest, KafkaMetadataResponse> = {
   name: 'Metadata',
   // From the node's metadata as it is now (auto-created topics count as unknown ones: an estimate).
   replyBytes: (req, node) => KAFKA_RESPONSE_BYTES + metadataReplyBytes(node, req.topics),
+  // Every topic: an empty list from a node without its metadata would say there is none (dispatch.ts).
+  needsMetadata: (req) => req.topics === null,
   minVersion: 0,
   maxVersion: 4,
   decode(r: KafkaReader, version: number): MetadataRequest {
