@@ -5,8 +5,8 @@
  * password (SASL_AUTHENTICATION_FAILED, which clients give up on): the native listener answers a
  * retriable LEADER_NOT_AVAILABLE that says why, the Kafka listener closes the connection before
  * answering the SaslHandshake (what a Kafka client takes as a broker not ready), HTTP Basic is
- * 503 with Retry-After; none of it counts as a failed login. The client library, and kafkajs,
- * get in once the node has the metadata.
+ * 503 with Retry-After; none of it counts as a failed login. The client library, kafkajs and
+ * librdkafka (kcat) get in once the node has the metadata.
  *
  * To hold the joiner in that state as long as the test needs, the running nodes drop every peer
  * frame to and from it (--chaos-endpoints, chaos/network-cuts.ts): it is answered on its own
@@ -21,6 +21,7 @@ import { Connection } from '../../src/client/connection.js';
 import { Client, RaftlogError, silentLogger } from '../../src/client/index.js';
 import { userSasl } from '../../src/client/sasl.js';
 import { ErrorCode } from '../../src/wire/protocol.js';
+import { kcat } from '../kafka/helpers.js';
 import { RawClient, request } from '../kafka/raw.js';
 import { bootstrapUserLogsIn, eventually } from './helpers.js';
 
@@ -91,11 +92,14 @@ describe('a node that has joined an --auth sasl cluster and has not received its
     const topics = a4.listTopics();
     const kafkajs = new Kafka({ clientId: 'join-login', brokers: [n4.kafka!], sasl: { mechanism: 'scram-sha-256', username: 'admin', password: ADMIN_PASSWORD }, logLevel: logLevel.NOTHING, retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } }).admin();
     const kafkajsTopics = kafkajs.connect().then(() => kafkajs.listTopics());
+    // librdkafka (kcat): the closed connection is a broker not ready, which it connects to again.
+    const kcatListing = kcat(['-L', '-b', n4.kafka!, '-t', 'before-join', '-m', '20', '-X', 'security.protocol=SASL_PLAINTEXT', '-X', 'sasl.mechanisms=SCRAM-SHA-256', '-X', 'sasl.username=admin', '-X', `sasl.password=${ADMIN_PASSWORD}`], undefined, 30_000);
     // Both are turned away meanwhile, and keep asking.
     await sleep(1000);
     for (const n of running) await setDrops(n, { dropTo: [], dropFrom: [] });
     expect(await topics).toContain('before-join');
     expect(await kafkajsTopics).toContain('before-join');
+    expect(await kcatListing).toMatch(/topic "before-join" with 1 partitions/);
     await kafkajs.disconnect();
     await a4.disconnect();
   }, 90_000);
