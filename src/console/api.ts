@@ -300,7 +300,8 @@ async function clusterView(admin: Admin): Promise<unknown> {
 const groupName = (g: GroupStatus): string => g.group.split(' ')[0]!;
 
 /**
- * A replica that is a voter and not replicating normally, or on a node that does not answer, leaves its partition under-replicated.
+ * A partition is under-replicated when it has no leader, is stopped on a node, or its leader says so: fewer of its
+ * replicas are in sync than it should have (GroupStatus.underReplicated, what raftlog_partition_under_replicated reports).
  * `answers` null: the nodes' status is not the user's to see (describe on the cluster), and the replicas' state is unknown.
  */
 function partitionView(topic: string, partition: number, leader: string | null, target: readonly string[], answers: readonly { id: string; status?: StatusResponse }[] | null): Record<string, unknown> {
@@ -326,8 +327,12 @@ function partitionView(topic: string, partition: number, leader: string | null, 
         { id: lead.leader ?? '?', lag: 0, state: 'leader' },
         ...lead.replicas.filter((r) => r.id !== lead!.leader).map((r) => ({ id: r.id, lag: Math.max(0, lead!.lastIndex - r.match), state: !up.has(r.id) ? 'down' : `${r.state}${r.learner === true ? ', learner' : ''}` })),
       ];
+  // The leader's in-sync view, which raftlog_partition_under_replicated reports (src/partition/in-sync.ts);
+  // a leader of an earlier version gives none, and its followers' Raft states decide.
   const underReplicated =
-    lead === undefined || stopped.length > 0 || voters.length < target.length || replicas.some((r) => voters.includes(r.id) && r.state !== 'leader' && (r.state === 'down' || !r.state.startsWith('replicate')));
+    lead === undefined ||
+    stopped.length > 0 ||
+    (lead.underReplicated ?? (voters.length < target.length || replicas.some((r) => voters.includes(r.id) && r.state !== 'leader' && (r.state === 'down' || !r.state.startsWith('replicate')))));
   return {
     partition,
     leader,

@@ -51,6 +51,8 @@ export interface LedGauges {
   readonly topic: string;
   readonly partition: number;
   readonly inSync: number;
+  /** The replicas in sync, the leader first (their count is `inSync`). */
+  readonly inSyncReplicas: readonly string[];
   readonly underReplicated: boolean;
   /** Per other replica (follower or learner): records of the leader's log it does not hold. */
   readonly replicaLag: readonly { readonly replica: string; readonly records: number }[];

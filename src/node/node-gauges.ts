@@ -131,7 +131,7 @@ export class NodeGauges implements NodeGaugeSource {
           const offset = r.match >= st.lastIndex ? end : this.offsetAfter(id, p, st.term, r.id, r.match);
           if (offset !== null) replicaLag.push({ replica: r.id, records: Math.max(0, end - offset) });
         }
-        out.push({ topic: p.topic.name, partition: p.partition, inSync: view.inSync.length, underReplicated: view.underReplicated, replicaLag });
+        out.push({ topic: p.topic.name, partition: p.partition, inSync: view.inSync.length, inSyncReplicas: view.inSync, underReplicated: view.underReplicated, replicaLag });
       }
       return out;
     });

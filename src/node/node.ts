@@ -1215,9 +1215,12 @@ export class RaftlogNode {
 
   status(): StatusResponse {
     const groups: GroupStatus[] = [];
+    // The in-sync view of the partitions led here, as the metrics have it (node-gauges.ts).
+    const led = new Map(this.gauges.led().map((l) => [`${l.topic}/${l.partition}`, l]));
     for (const g of this.host.all()) {
       const s = g.raft.status();
       const p = this.partitions.get(g.id);
+      const inSync = p !== undefined && g.failed === null ? led.get(p.name) : undefined;
       groups.push({
         group: p !== undefined ? `${p.name} (${g.id})` : g.id,
         role: g.failed !== null ? 'stopped' : s.role,
@@ -1234,6 +1237,7 @@ export class RaftlogNode {
         membershipCommitted: g.raft.membershipCommitted,
         ...(this.moves.has(g.id) ? { move: describeMove(this.moves.get(g.id)!) } : {}),
         ...(p !== undefined ? { highWatermark: p.highWatermark, logStartOffset: p.log.logStartOffset(), logEndOffset: p.log.logEndOffset(), logBytes: p.log.status().bytes } : {}),
+        ...(inSync !== undefined ? { inSync: inSync.inSyncReplicas, underReplicated: inSync.underReplicated } : {}),
         ...(g.failed !== null ? { error: g.failed } : {}),
       });
     }

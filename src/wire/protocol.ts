@@ -907,6 +907,13 @@ export interface GroupStatus {
   readonly logEndOffset?: number;
   /** Bytes of the partition's log segments on this node. */
   readonly logBytes?: number;
+  /**
+   * On a partition leader: the replicas in sync with it, itself first, and whether fewer are in
+   * sync than the partition should have, as raftlog_partition_in_sync_replicas and
+   * raftlog_partition_under_replicated report them (src/partition/in-sync.ts).
+   */
+  readonly inSync?: readonly string[];
+  readonly underReplicated?: boolean;
   readonly error?: string;
 }
 

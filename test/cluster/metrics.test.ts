@@ -54,6 +54,13 @@ async function createTopic(topic: string, configEntries: { name: string; value: 
   await admin.disconnect();
 }
 
+
+/** What `node`'s /status says of the partition named `name` ('isr/0') that it leads: its in-sync replicas, and whether it is under-replicated. */
+async function inSyncOnStatus(node: string, name: string): Promise<{ inSync?: readonly string[]; underReplicated?: boolean }> {
+  const g = (await t.cluster.status(node)).groups.find((x) => x.group.startsWith(`${name} `));
+  return { inSync: g?.inSync === undefined ? undefined : [g.inSync[0]!, ...[...g.inSync.slice(1)].sort()], underReplicated: g?.underReplicated };
+}
+
 describe('per-partition metrics', () => {
   it("the leader's high watermark, log end and log start are the CLI's, every replica reports its own, and one of them leads", async () => {
     // Small segments and retention, so that the log start has moved past 0.
@@ -96,9 +103,13 @@ describe('per-partition metrics', () => {
     expect(await metric(leader, 'raftlog_partition_under_replicated', labels)).toBe(0);
     expect(await metric(leader, 'raftlog_partition_replica_lag_records', { ...labels, replica: follower })).toBe(0);
 
+    // The leader's /status says the same (what the console shows).
+    expect(await inSyncOnStatus(leader, 'isr/0')).toEqual({ inSync: [leader, ...t.cluster.nodes.map((n) => n.id).filter((id) => id !== leader).sort()], underReplicated: false });
+
     await t.cluster.kill(follower);
     await eventually(async () => (await metric(leader, 'raftlog_partition_under_replicated', labels)) === 1, 10_000, 'the partition to be under-replicated');
     expect(await metric(leader, 'raftlog_partition_in_sync_replicas', labels)).toBe(2);
+    expect(await inSyncOnStatus(leader, 'isr/0')).toEqual({ inSync: [leader, t.cluster.nodes.find((n) => n.id !== leader && n.id !== follower)!.id], underReplicated: true });
     await produce('isr', 300);
     await eventually(async () => ((await metric(leader, 'raftlog_partition_replica_lag_records', { ...labels, replica: follower })) ?? 0) >= 300, 10_000, `${follower}'s lag to grow by the records written while it is down`);
     // The follower that stayed is in sync, and holds everything.
@@ -115,6 +126,7 @@ describe('per-partition metrics', () => {
       `${follower} to catch up and be in sync again`,
     );
     expect(await metric(leader, 'raftlog_partition_in_sync_replicas', labels)).toBe(3);
+    expect((await inSyncOnStatus(leader, 'isr/0')).underReplicated).toBe(false);
   });
 });
 
