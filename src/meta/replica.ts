@@ -15,7 +15,7 @@ import type { NodeId } from '../../raft/types.js';
 import type { Clock } from '../../storage/clock.js';
 import type { FileSystem } from '../../storage/file-system.js';
 import type { SegmentFiles } from '../../storage/segment-files.js';
-import type { StateStore } from '../../storage/state-store.js';
+import { SnapshotFormatError, type StateStore } from '../../storage/state-store.js';
 import type { SyncLedger } from '../../storage/sync-ledger.js';
 import { NodeStartError } from '../errors.js';
 import type { GroupHost } from '../host/group-host.js';
@@ -66,8 +66,9 @@ export interface MetaReplica {
 
 /**
  * Opens the replica and adds its group to the host. Throws what openReplica throws, a
- * NodeStartError when the state store cannot be opened, and what reconcileMetaState throws (a
- * store behind the log start with no snapshot to take).
+ * NodeStartError when the state store cannot be opened or brought up to the log (a failed write
+ * of reconcileMetaState's), and the SnapshotFormatError reconcileMetaState throws for a store
+ * behind the log start with no snapshot to take.
  */
 export async function openMetaReplica(o: MetaReplicaOptions): Promise<MetaReplica> {
   const { log, hardState } = openReplica({
@@ -95,7 +96,16 @@ export async function openMetaReplica(o: MetaReplicaOptions): Promise<MetaReplic
   }
   const storage = new MetaLogStorage(log, MetaStateMachine.snapshotFile(o.dir), o.fs);
   if (storage.damaged !== null) o.logger.warn({ why: storage.damaged }, `the saved metadata snapshot is damaged (${storage.damaged}); a new one is taken at the next round`);
-  const fixed = await reconcileMetaState(store, storage);
+  let fixed: string | null;
+  try {
+    fixed = await reconcileMetaState(store, storage);
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    if (err instanceof SnapshotFormatError) throw err;
+    throw new NodeStartError(
+      `cannot bring the metadata state store in ${stateDir} up to the metadata log (${(err as Error).message}). Check the disk, then start the node again; if it fails the same way, stop the node, remove ${stateDir}, and start it again to rebuild it from the log and its snapshot`,
+    );
+  }
   if (fixed !== null) {
     o.logger.warn({ dir: o.dir }, `metadata: ${fixed}`);
     o.ledger.record(META_GROUP, { index: log.lastIndex(), term: log.term(log.lastIndex()) });

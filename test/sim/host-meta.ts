@@ -41,6 +41,7 @@ import type { MetaResult, MetaStateMachine, OffsetResults } from '../../src/meta
 import { openMetaReplica, type MetaReplica } from '../../src/meta/replica.js';
 import { InvariantViolation, Invariants, type NodeView } from './invariants.js';
 import { SimStateDisk, type StateFault } from './sim-state-store.js';
+import { NodeStartError } from '../../src/errors.js';
 import type { Life, World } from './world.js';
 
 const quiet = pino({ level: 'silent' });
@@ -204,7 +205,12 @@ export class SimMeta {
         this.inv.onReopen(slot.view);
       },
       (err: unknown) => {
-        if (life.alive) this.ctx.fail(new InvariantViolation(`${node.id} cannot open its metadata replica: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`));
+        if (!life.alive) return;
+        const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        // A write the simulator failed on purpose while the replica opened: the node fails to
+        // start, saying so (NodeStartError), and is started again, as an operator (or systemd) does.
+        if (err instanceof NodeStartError && /injected by the simulator/.test(err.message)) this.ctx.crashSoon(node, `it failed to start: ${why}`);
+        else this.ctx.fail(new InvariantViolation(`${node.id} cannot open its metadata replica: ${why}`));
       },
     );
   }
