@@ -12,6 +12,14 @@ const FOUND: readonly { readonly seed: number; readonly found: string }[] = [
     found:
       "a state store write the simulator failed while the metadata replica opened (reconcileMetaState importing the snapshot into a rebuilt store): the node must fail to start saying so (NodeStartError: check the disk), and start again; before, the raw EIO escaped the replica's open",
   },
+  {
+    seed: 6619,
+    found: 'the same with a failed sync: the snapshot import into a rebuilt store failed its fdatasync while the metadata replica opened',
+  },
+  {
+    seed: 9473,
+    found: 'the same on a 4-node cluster, a failed fdatasync of the import',
+  },
 ];
 
 describe('host seeds found by longer runs', () => {
