@@ -90,8 +90,57 @@ export interface ClusterNode {
  * kernel may give the same port to two listen(0) calls in a row once the first closes, and two
  * servers told the same port cannot both start (seen in the benchmark: a NATS server's
  * monitoring port taken by another of its servers).
+ *
+ * The ports come from below the kernel's ephemeral range (ip_local_port_range): a port from
+ * listen(0) is one of those an outgoing connection takes as its source port, and with many
+ * loopback connections open (the test workers' clusters and clients) one did take a port between
+ * this check and the node's listen ("127.0.0.1:39449 is already in use", a cluster test on CI).
+ * Each process starts at a random place in the window and goes up from there, so test workers
+ * running side by side do not try the same ports. Where the range leaves no window below it,
+ * listen(0) decides, as before.
  */
 export async function freePort(): Promise<number> {
+  const window = portWindow();
+  if (window === null) return ephemeralPort();
+  const size = window.last - window.first + 1;
+  for (let tried = 0; tried < size; tried++) {
+    const port = window.first + ((portCursor + tried) % size);
+    if (portsHandedOut.has(port) || !(await canListen(port))) continue;
+    portCursor = (port - window.first + 1) % size;
+    portsHandedOut.add(port);
+    return port;
+  }
+  return ephemeralPort();
+}
+
+/** Ports below the ephemeral range that freePort hands out, if the range leaves PORT_WINDOW_MIN of them above 10,000. */
+const PORT_WINDOW_FIRST = 10_000;
+const PORT_WINDOW_MIN = 2_000;
+let portCursor = Math.floor(Math.random() * 1_000_000);
+let windowRead: { first: number; last: number } | null | undefined;
+
+function portWindow(): { first: number; last: number } | null {
+  if (windowRead !== undefined) return windowRead;
+  let low = 32_768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    // Not Linux: its default range (49152 up on macOS) leaves the window anyway.
+    low = 49_152;
+  }
+  windowRead = Number.isInteger(low) && low - PORT_WINDOW_FIRST >= PORT_WINDOW_MIN ? { first: PORT_WINDOW_FIRST, last: low - 1 } : null;
+  return windowRead;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+async function ephemeralPort(): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const srv = net.createServer();
