@@ -100,17 +100,37 @@ export interface ClusterNode {
  * listen(0) decides, as before.
  */
 export async function freePort(): Promise<number> {
+  return freePortRun(1);
+}
+
+/**
+ * The first of `count` free loopback ports in a row, all handed out (as by freePort): for what
+ * takes a base port and counts up from it (`node cluster.js --base-port`).
+ */
+export async function freePortRun(count: number): Promise<number> {
   const window = portWindow();
-  if (window === null) return ephemeralPort();
-  const size = window.last - window.first + 1;
-  for (let tried = 0; tried < size; tried++) {
-    const port = window.first + ((portCursor + tried) % size);
-    if (portsHandedOut.has(port) || !(await canListen(port))) continue;
-    portCursor = (port - window.first + 1) % size;
-    portsHandedOut.add(port);
-    return port;
+  if (window !== null) {
+    const size = window.last - window.first + 1 - (count - 1);
+    for (let tried = 0; tried < size; tried++) {
+      const first = window.first + ((portCursor + tried) % size);
+      if (!(await runIsFree(first, count))) continue;
+      portCursor = (first - window.first + count) % size;
+      for (let k = 0; k < count; k++) portsHandedOut.add(first + k);
+      return first;
+    }
   }
-  return ephemeralPort();
+  for (;;) {
+    const first = await ephemeralPort();
+    if (first + count - 1 <= 65_535 && (await runIsFree(first + 1, count - 1))) {
+      for (let k = 1; k < count; k++) portsHandedOut.add(first + k);
+      return first;
+    }
+  }
+}
+
+async function runIsFree(first: number, count: number): Promise<boolean> {
+  for (let k = 0; k < count; k++) if (portsHandedOut.has(first + k) || !(await canListen(first + k))) return false;
+  return true;
 }
 
 /** Ports below the ephemeral range that freePort hands out, if the range leaves PORT_WINDOW_MIN of them above 10,000. */

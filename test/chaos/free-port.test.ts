@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../chaos/cluster.js';
+import { freePort, freePortRun } from '../../chaos/cluster.js';
 
 /** The low end of the kernel's ephemeral range, where it can be read. */
 function ephemeralLow(): number | null {
@@ -39,6 +39,20 @@ describe('freePort, the ports of test and chaos clusters', () => {
       expect(next).not.toBe(first + 1);
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  });
+});
+
+describe('freePortRun, ports in a row', () => {
+  it('hands out runs that do not overlap each other or the ports handed out one by one', async () => {
+    const taken = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      const single = await freePort();
+      const first = await freePortRun(3);
+      for (const p of [single, first, first + 1, first + 2]) {
+        expect(taken.has(p)).toBe(false);
+        taken.add(p);
+      }
     }
   });
 });

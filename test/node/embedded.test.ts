@@ -5,31 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NODE_ENTRIES, freePort } from '../../chaos/cluster.js';
+import { NODE_ENTRIES, freePortRun } from '../../chaos/cluster.js';
 import { main } from '../../src/cli/program.js';
 import { embeddedOptions } from '../../src/node/embedded.js';
-
-/** Whether nothing listens on the loopback port now. */
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
-}
-
-/** The first of three free loopback ports in a row. */
-async function freeRun(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    if (p + 2 <= 65535 && (await isFree(p + 1)) && (await isFree(p + 2))) return p;
-  }
-}
 
 let child: ChildProcess | null = null;
 afterEach(() => {
@@ -49,8 +31,8 @@ describe('node cluster.js: the embedded cluster', () => {
   });
 
   it('takes --base-port, --kafka-base-port and --data, prints the RAFTLOG_BROKERS to use, serves the CLI there, and stops cleanly', async () => {
-    const base = await freeRun();
-    const kafkaBase = await freeRun();
+    const base = await freePortRun(3);
+    const kafkaBase = await freePortRun(3);
     const data = fs.mkdtempSync(path.join(os.tmpdir(), 'raftlog-embedded-'));
     const brokers = [0, 1, 2].map((i) => `127.0.0.1:${base + i}`).join(',');
     const c = spawn(process.execPath, [NODE_ENTRIES.production, '--base-port', String(base), '--kafka-base-port', String(kafkaBase), '--data', data], { cwd: data });
