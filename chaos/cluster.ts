@@ -248,7 +248,14 @@ export class LocalCluster {
     }
     this.peers = this.nodes.map((n) => `${n.id}=${n.address}`).join(',');
     for (const n of this.nodes) this.spawn(n);
-    await Promise.all(this.nodes.map((n) => this.waitUp(n)));
+    try {
+      await Promise.all(this.nodes.map((n) => this.waitUp(n)));
+    } catch (err) {
+      // A node that did not come up fails the start: the others are stopped, not left running
+      // behind the caller, which has no cluster to stop.
+      await Promise.all(this.nodes.filter((n) => n.process !== null).map((n) => this.kill(n.id, 'SIGKILL').catch(() => undefined)));
+      throw err;
+    }
   }
 
   /**

@@ -128,6 +128,7 @@ describe('raftlog CLI', () => {
     expect(r.out).toMatch(/s\/0\s+leader\s+1\s+n1/);
     // The partition's log holds one entry: its leader's first (the fake replicates instantly).
     expect(r.out).toMatch(/n2\s+replicate\s+match 1\s+next 2/);
+    expect(r.out).not.toContain('under-replicated');
     const json = await cli('status --json');
     const parsed = JSON.parse(json.out) as { controller: string; nodes: { id: string; status: { groups: unknown[] } }[] };
     expect(parsed.controller).toBe('n1');
@@ -137,6 +138,8 @@ describe('raftlog CLI', () => {
     expect(partial.code).toBe(1);
     expect(partial.out).toContain('node n3');
     expect(partial.out).toContain('unreachable');
+    // The partition leader says which replicas are in sync with it.
+    expect(partial.out).toMatch(/s\/0\s+leader.*under-replicated: in sync n1,n2/);
   });
 
   it('nodes list prints each node: up or unreachable, the controller, its replicas and leaders', async () => {

@@ -680,6 +680,11 @@ export class FakeCluster {
     return { topics };
   }
 
+  private inSyncView(ids: readonly string[]): { inSync: string[]; underReplicated: boolean } {
+    const inSync = ids.filter((id) => this.node(id).server !== null);
+    return { inSync, underReplicated: inSync.length < ids.length };
+  }
+
   private status(node: string): Record<string, unknown> {
     const replicas = (ids: readonly string[], end: number): { id: string; match: number; next: number; state: string }[] =>
       ids.map((id) => ({ id, match: end, next: end + 1, state: 'replicate' }));
@@ -699,6 +704,8 @@ export class FakeCluster {
             firstIndex: replica.log.firstIndex(),
             lastIndex: replica.log.lastIndex(),
             replicas: p.leader === node ? replicas(p.replicas, replica.log.lastIndex()) : [],
+            // A replica is in sync while its node is up: the fake replicates instantly.
+            ...(p.leader === node ? this.inSyncView(p.replicas) : {}),
             highWatermark: replica.highWatermark,
             logStartOffset: replica.log.logStartOffset(),
             logEndOffset: replica.log.logEndOffset(),

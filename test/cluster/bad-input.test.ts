@@ -26,10 +26,13 @@ describe('bad input gets a typed error or a closed connection, and the node keep
   });
 
   afterAll(async () => {
-    // Every node is still up, and the data is exactly what it was.
-    for (const n of t.cluster.nodes) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
-    expect((await readPartition(t.client, 'safe', 0)).map((m) => `${m.offset}:${m.value}`)).toEqual(before);
-    await t?.close();
+    // Every node is still up, and the data is exactly what it was (and the cluster is stopped whatever this finds).
+    try {
+      for (const n of t.cluster.nodes) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
+      expect((await readPartition(t.client, 'safe', 0)).map((m) => `${m.offset}:${m.value}`)).toEqual(before);
+    } finally {
+      await t?.close();
+    }
   });
 
   it('refuses invalid topic names with INVALID_TOPIC', async () => {

@@ -104,9 +104,13 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const n of cluster?.nodes ?? []) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
-  await cluster?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
+  // The cluster is stopped whatever this finds: a node left running would load every test after it.
+  try {
+    for (const n of cluster?.nodes ?? []) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
+  } finally {
+    await cluster?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('a cluster with separate listeners and TLS on all of them', () => {

@@ -46,9 +46,12 @@ describe('kcat against the Kafka listener', () => {
     await admin.disconnect();
   });
   afterAll(async () => {
-    // Every node is still up after everything these tests sent.
-    for (const n of t.cluster.nodes) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
-    await t?.close();
+    // Every node is still up after everything these tests sent (and the cluster is stopped whatever this finds).
+    try {
+      for (const n of t.cluster.nodes) expect(n.process, `${n.id} exited: ${n.exit}`).not.toBeNull();
+    } finally {
+      await t?.close();
+    }
   });
 
   it('-L lists every node as a broker at its Kafka address, the controller, and each partition with its leader', async () => {

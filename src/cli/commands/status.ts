@@ -41,7 +41,10 @@ function groupRows(groups: readonly GroupStatus[]): string[][] {
     const hw = g.highWatermark === undefined ? '-' : `${g.highWatermark} (log ${g.logStartOffset ?? '?'}..${g.logEndOffset ?? '?'})`;
     const role = g.rejoining !== undefined ? `${g.role} (rejoining)` : g.role;
     const members = g.voters === undefined ? '-' : `${g.voters.join(',')}${(g.learners ?? []).length > 0 ? ` +learners ${g.learners!.join(',')}` : ''}${g.membershipCommitted === false ? ' (changing)' : ''}`;
-    rows.push([g.group, role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, members, g.error ?? (g.move !== undefined ? `move: ${g.move}` : '')]);
+    // A leader's in-sync view, as raftlog_partition_under_replicated and the console have it.
+    const underReplicated = g.underReplicated === true ? `under-replicated: in sync ${(g.inSync ?? []).join(',')}` : '';
+    const note = [g.move !== undefined ? `move: ${g.move}` : '', underReplicated].filter((x) => x !== '').join('; ');
+    rows.push([g.group, role, String(g.term), g.leader ?? '(none)', String(g.commit), String(g.applied), `${g.firstIndex}..${g.lastIndex}`, hw, members, g.error ?? note]);
     for (const r of g.replicas) {
       const state = `${r.state}${r.learner === true ? ', learner' : ''}${r.rejoining === true ? ' (rejoining)' : ''}`;
       rows.push([`  replica ${r.id}`, state, '', '', `match ${r.match}`, `next ${r.next}`, '', '', '', '']);
