@@ -20,7 +20,7 @@ import { EntryKind, Role, type Entry, type ReadState, type Snapshot, type SoftSt
 import { readFileChecked, writeFileAtomic } from '../../storage/atomic-file.js';
 import { nodeFileSystem, type FileSystem } from '../../storage/file-system.js';
 import type { SegmentLog } from '../../storage/segment-log.js';
-import { SnapshotFormatError, type StateOp, type StateStore } from '../../storage/state-store.js';
+import { SnapshotFormatError, StateStoreFailedError, type StateOp, type StateStore } from '../../storage/state-store.js';
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import { ProposalWaiters } from '../host/proposal-waiters.js';
 import type { GroupStateMachine, RaftGroup } from '../host/raft-group.js';
@@ -695,7 +695,9 @@ export class MetaStateMachine implements GroupStateMachine {
       this.appliedSinceSnapshot = 0;
       this.logger.info({ index, segmentsDropped: dropped }, `metadata snapshot at index ${index}`);
     } catch (err) {
-      this.logger.error({ err: (err as Error).message }, 'metadata snapshot failed; will retry');
+      // A failed store takes no more writes (storage/state-store.ts): retrying cannot help, and its message says what to do.
+      if (err instanceof StateStoreFailedError) this.logger.error({ err: err.message }, `metadata snapshot failed: ${err.message}`);
+      else this.logger.error({ err: (err as Error).message }, 'metadata snapshot failed; will retry');
     } finally {
       this.snapshotting = false;
     }
