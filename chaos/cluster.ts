@@ -141,7 +141,7 @@ let windowRead: { first: number; last: number } | null | undefined;
 
 function portWindow(): { first: number; last: number } | null {
   if (windowRead !== undefined) return windowRead;
-  let low = 32_768;
+  let low: number;
   try {
     low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
   } catch {

@@ -162,9 +162,7 @@ export class StateStore {
 
   /** Makes everything applied so far durable. */
   async flush(): Promise<void> {
-    this.assertWritable();
-    const applied = this.applied;
-    await this.write([{ type: 'put', key: APPLIED_KEY, value: writeU64(applied) }], true);
+    await this.write([{ type: 'put', key: APPLIED_KEY, value: writeU64(this.applied) }], true);
   }
 
   /**

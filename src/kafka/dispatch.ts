@@ -98,7 +98,7 @@ export async function answer(node: KafkaNode, session: Session, frame: Buffer, r
     const problem = node.metadataProblem();
     if (problem !== null) return { kind: 'close', reason: `${api.name} unanswered: node ${node.config.id} cannot answer from its metadata yet: ${problem}`, api: api.name };
   }
-    if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served', api: api.name };
+  if (!(await room(api.replyBytes(req, node)))) return { kind: 'close', reason: 'the connection closed before the request was served', api: api.name };
   const res = await api.serve(node, req, apiVersion, session);
   if (res === null) return { kind: 'none', api: api.name };
   const w = new KafkaWriter();

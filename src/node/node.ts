@@ -334,7 +334,7 @@ export class RaftlogNode {
       isController: () => this.isController(),
       controllerId: () => this.controllerId(),
     });
-    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta, metadataProblem: () => this.loginProblem() });
+    this.sasl = new SaslServer({ mode: config.auth, self: config.id, secret: config.secret, logger: this.logger, users: () => node.meta, loginProblem: () => this.loginProblem() });
     this.httpAuth = new HttpAuth({
       mode: config.auth,
       metrics: config.httpAuthMetrics ?? 'none',
@@ -1169,7 +1169,7 @@ export class RaftlogNode {
     return bootstrapUserPending(this.config.bootstrapUser, this.meta.hasUsers());
   }
 
-    /** Bytes under the data folder, walked again at most every DISK_USAGE_EVERY_MS (a status request must stay cheap). */
+  /** Bytes under the data folder, walked again at most every DISK_USAGE_EVERY_MS (a status request must stay cheap). */
   private diskUsage(): number {
     const now = Date.now();
     if (this.disk === null || now - this.disk.at >= DISK_USAGE_EVERY_MS) this.disk = { at: now, bytes: folderBytes(this.config.dataDir) };

@@ -104,7 +104,7 @@ export interface SaslServerOptions {
   /** The users this node knows (undefined until its metadata is open: then none). */
   readonly users: () => { user(name: string): UserRecord | undefined } | undefined;
   /** Why the users cannot be trusted now (RaftlogNode.loginProblem), or null when they can: while there is a reason, logins are refused as retriable. */
-  readonly metadataProblem: () => string | null;
+  readonly loginProblem: () => string | null;
   /** Random bytes for nonces (default node:crypto's). */
   readonly random?: (bytes: number) => Buffer;
   /** Waits before a failure is answered (default: SASL_FAILURE_DELAY_MS). */
@@ -179,11 +179,11 @@ export class SaslServer {
   }
 
   /**
-   * Why this node cannot check a user's password now (the metadataProblem option), said to the
+   * Why this node cannot check a user's password now (the loginProblem option), said to the
    * client with what to do; null when it can.
    */
   notReady(): string | null {
-    const problem = this.o.metadataProblem();
+    const problem = this.o.loginProblem();
     return problem === null ? null : `node ${this.o.self} cannot check passwords yet: ${problem}; try another node, or retry shortly`;
   }
 

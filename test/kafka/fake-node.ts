@@ -14,6 +14,7 @@ import type { TopicRecord } from '../../src/meta/commands.js';
 import { ALLOW_EVERYTHING } from '../../src/auth/node-authorizer.js';
 import type { UserRecord } from '../../src/meta/users.js';
 import { SaslServer, type AuthMode } from '../../src/server/sasl.js';
+import { KafkaListener } from '../../src/kafka/listener.js';
 
 const TOPIC: TopicRecord = { name: 'orders', id: 't1', partitions: 1, replicationFactor: 1, config: DEFAULT_TOPIC_CONFIG, assignments: [['n1']] };
 
@@ -94,7 +95,7 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
     quotas,
     config: { id: 'n1', secret: 'fake-cluster-secret' },
     logger,
-    sasl: new SaslServer({ mode: auth.mode ?? 'none', self: 'n1', secret: 'fake-cluster-secret', logger, users: () => ({ user: (name) => users.get(name) }), metadataProblem }),
+    sasl: new SaslServer({ mode: auth.mode ?? 'none', self: 'n1', secret: 'fake-cluster-secret', logger, users: () => ({ user: (name) => users.get(name) }), loginProblem: metadataProblem }),
     meta: { topic: (name: string) => (name === TOPIC.name ? TOPIC : undefined), topics: () => [TOPIC], cluster: () => ({ clusterId: 'fake-cluster', metaVoters: ['n1'], since: 1 }) },
     partitions: new Map<string, ServedPartition>([['p:t1:0', partition as unknown as ServedPartition]]),
     brokenPartitions: new Map(),
@@ -128,4 +129,14 @@ export function fakeKafkaNode(kafkaAddress = '127.0.0.1:9092', quotas: KafkaNode
     kafkaAddresses: () => new Map([['n1', kafkaAddress]]),
     clientDial: (id) => (id === 'n1' ? { address: '127.0.0.1:7001' } : undefined),
   };
+}
+
+/** A Kafka listener on a loopback port over a fake node with `auth`, which names that listener as its own Kafka address. */
+export async function listenOnFakeNode(auth: FakeAuth): Promise<{ listener: KafkaListener; port: number }> {
+  let address = '127.0.0.1:0';
+  const listener = new KafkaListener({ ...fakeKafkaNode(undefined, undefined, auth), kafkaAddresses: () => new Map([['n1', address]]) });
+  await listener.listen('127.0.0.1:0');
+  const port = listener.port();
+  address = `127.0.0.1:${port}`;
+  return { listener, port };
 }

@@ -14,7 +14,7 @@ import { KAFKA_APIS } from '../../src/kafka/apis/index.js';
 import { KAFKA_REQUEST_BYTES_MAX } from '../../src/kafka/frames.js';
 import { KafkaListener } from '../../src/kafka/listener.js';
 import { encodeBatch } from '../../src/wire/record-batch/encode.js';
-import { fakeKafkaNode } from './fake-node.js';
+import { fakeKafkaNode, listenOnFakeNode } from './fake-node.js';
 import { RawClient, request } from './raw.js';
 import { newSession } from '../../src/server/session.js';
 
@@ -313,12 +313,7 @@ describe('Metadata on a node whose metadata cannot be trusted yet (it has just j
   let joining: KafkaListener;
   let joiningPort = 0;
   beforeAll(async () => {
-    let address = '127.0.0.1:0';
-    const fake = { ...fakeKafkaNode(undefined, undefined, { metadataProblem: () => problem }), kafkaAddresses: () => new Map([['n1', address]]) };
-    joining = new KafkaListener(fake);
-    await joining.listen('127.0.0.1:0');
-    joiningPort = joining.port();
-    address = `127.0.0.1:${joiningPort}`;
+    ({ listener: joining, port: joiningPort } = await listenOnFakeNode({ metadataProblem: () => problem }));
   });
   afterAll(async () => joining.close());
 

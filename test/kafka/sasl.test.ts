@@ -17,7 +17,7 @@ import { KafkaReader } from '../../src/kafka/codec/reader.js';
 import { KafkaListener } from '../../src/kafka/listener.js';
 import type { UserRecord } from '../../src/meta/users.js';
 import { PRE_AUTH_FRAME_BYTES_MAX, SASL_FAILURES_PER_CONNECTION_MAX } from '../../src/server/sasl.js';
-import { fakeKafkaNode } from './fake-node.js';
+import { fakeKafkaNode, listenOnFakeNode } from './fake-node.js';
 import { RawClient, request } from './raw.js';
 
 const PASSWORD = 'alice-password';
@@ -187,12 +187,7 @@ describe('a Kafka connection to a node that cannot check passwords yet (it has j
   let joining: KafkaListener;
   let joiningPort = 0;
   beforeAll(async () => {
-    let address = '127.0.0.1:0';
-    const node = { ...fakeKafkaNode(undefined, undefined, { mode: 'sasl', users, metadataProblem: () => problem }), kafkaAddresses: () => new Map([['n1', address]]) };
-    joining = new KafkaListener(node);
-    await joining.listen('127.0.0.1:0');
-    joiningPort = joining.port();
-    address = `127.0.0.1:${joiningPort}`;
+    ({ listener: joining, port: joiningPort } = await listenOnFakeNode({ mode: 'sasl', users, metadataProblem: () => problem }));
   });
   afterAll(async () => joining.close());
 

@@ -102,7 +102,7 @@ describe('users in the metadata group', () => {
 
 /** A node's SASL server over `m`'s users, as a node has it (src/node/node.ts gives it the metadata). */
 function saslOver(m: TestMeta): SaslServer {
-  return new SaslServer({ mode: 'sasl', self: 'n1', secret: 'cluster-secret', logger: pino({ level: 'silent' }), users: () => m.meta, metadataProblem: () => null, failureDelay: () => Promise.resolve() });
+  return new SaslServer({ mode: 'sasl', self: 'n1', secret: 'cluster-secret', logger: pino({ level: 'silent' }), users: () => m.meta, loginProblem: () => null, failureDelay: () => Promise.resolve() });
 }
 
 /** Logs `user` in with `mechanism` through `sasl`: its principal, or the message it was refused with. */

@@ -226,7 +226,7 @@ describe('a failed authentication', () => {
       secret: 'fake-cluster-secret',
       logger: pino({ level: 'silent' }),
       users: () => ({ user: (name) => users.get(name) }),
-      metadataProblem: () => null,
+      loginProblem: () => null,
       failureDelay: () => {
         delays++;
         return new Promise<void>((resolve) => (release = resolve));
@@ -254,7 +254,7 @@ describe('a node whose metadata cannot be trusted to hold the users yet (it has 
   const TOLD = `node n1 cannot check passwords yet: ${JOINING}; try another node, or retry shortly`;
 
   function server(problem: () => string | null, failureDelay: () => Promise<void> = () => Promise.resolve()): SaslServer {
-    return new SaslServer({ mode: 'sasl', self: 'n1', secret: 'fake-cluster-secret', logger: pino({ level: 'silent' }), users: () => ({ user: (name) => users.get(name) }), metadataProblem: problem, failureDelay });
+    return new SaslServer({ mode: 'sasl', self: 'n1', secret: 'fake-cluster-secret', logger: pino({ level: 'silent' }), users: () => ({ user: (name) => users.get(name) }), loginProblem: problem, failureDelay });
   }
 
   it('refuses a SCRAM or PLAIN handshake with LEADER_NOT_AVAILABLE saying why: no exchange starts, no failure is counted, the connection is not closed', () => {

@@ -159,6 +159,7 @@ export class SimMeta {
           else fn();
         },
         random: ctx.random,
+        onFault: () => ctx.stats.storeFailures++,
       });
       this.slots.set(n.id, new Slot(n, store));
     }
@@ -236,7 +237,7 @@ export class SimMeta {
     this.slot(node).store.failNext(kind);
   }
 
-    /** The node's disk lost synced data (host-simulation.ts, damage); `wipe`: all of it. */
+  /** The node's disk lost synced data (host-simulation.ts, damage); `wipe`: all of it. */
   onDamage(node: MetaSimNode, kind: 'wipe' | 'cut' | 'hardState'): void {
     this.inv.onDamagedDisk(node.id);
     if (kind === 'wipe') this.slot(node).store.wipe(node.root);
@@ -296,8 +297,6 @@ export class SimMeta {
 
   /** After every event: a stopped group stops its node; the Raft invariants on the metadata log. */
   observe(): void {
-    this.ctx.stats.storeFailures = 0;
-    for (const slot of this.slots.values()) this.ctx.stats.storeFailures += slot.store.stats.failures;
     for (const slot of this.slots.values()) {
       const node = slot.node;
       const g = slot.replica?.group;

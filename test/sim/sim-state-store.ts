@@ -47,6 +47,8 @@ export interface SimStateDiskOptions {
   /** Runs `fn` after the latency of a write (`sync`: of a synced one); dropped if the node dies first. */
   readonly schedule: (sync: boolean, fn: () => void) => void;
   readonly random: () => number;
+  /** Called when a batch meets the fault failNext armed. */
+  readonly onFault?: () => void;
 }
 
 interface Queued {
@@ -169,6 +171,7 @@ export class SimStateDisk {
             fault = this.failing;
             this.failing = null;
             this.stats.failures++;
+            this.o.onFault?.();
           }
           const w: Queued = { ops: [...ops], sync, fault, done: (err) => (err === undefined ? resolve() : reject(err)) };
           queue.push(w);
